@@ -1,0 +1,1 @@
+"""Everything that talks to a person: the `nbm` command, the web app, Slack and email."""

@@ -1,0 +1,119 @@
+"""Every setting of NextBestMove, read from the environment in this one module.
+
+Each setting has a default that works for local development, so a newcomer can run the product with
+no environment at all. Production (``NBM_ENV=production``) refuses to start while a development
+secret is still in place: a forgotten ``SECRET_KEY`` must fail loudly, not sign links with a key
+that is published in this file.
+
+Secrets are plain strings on a frozen dataclass whose ``repr`` hides them; nothing else in the
+project reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import ConfigError
+
+#: Public on purpose: these make development work out of the box and are refused in production.
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_ENCRYPTION_KEYS = "dev:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tMDAwMDA="
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+def normalize_database_url(url: str) -> str:
+    """Return ``url`` in the form SQLAlchemy needs for psycopg 3.
+
+    Heroku hands out ``postgres://…``, which SQLAlchemy refuses; plain ``postgresql://`` would pick
+    psycopg2, which we do not install. Both become ``postgresql+psycopg://``.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    raise ConfigError(
+        f"DATABASE_URL must start with postgres://, postgresql:// or postgresql+psycopg://; "
+        f"got {url.split('://')[0]!r}://…"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration. Build it with :func:`load_settings`, never by hand in code."""
+
+    env: str = "development"
+    #: None means "start the embedded PostgreSQL in data_dir" (see core.embedded).
+    database_url: str | None = None
+    #: None means "start the embedded Redis in data_dir".
+    redis_url: str | None = None
+    data_dir: Path = Path(".nbm")
+    base_url: str = "http://localhost:8000"
+    secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
+    encryption_keys: str = field(default=DEV_ENCRYPTION_KEYS, repr=False)
+    log_level: str = "INFO"
+    web_threads: int = 8
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (the process environment by default) and check them."""
+    env = os.environ if env is None else env
+    nbm_env = env.get("NBM_ENV", "development")
+    if nbm_env not in ENVIRONMENTS:
+        raise ConfigError(f"NBM_ENV must be one of {', '.join(ENVIRONMENTS)}; got {nbm_env!r}")
+    database_url = env.get("DATABASE_URL") or None
+    settings = Settings(
+        env=nbm_env,
+        database_url=normalize_database_url(database_url) if database_url else None,
+        redis_url=env.get("REDIS_URL") or None,
+        data_dir=Path(env.get("NBM_DATA_DIR") or ".nbm"),
+        base_url=(env.get("BASE_URL") or "http://localhost:8000").rstrip("/"),
+        secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
+        encryption_keys=env.get("ENCRYPTION_KEYS") or DEV_ENCRYPTION_KEYS,
+        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        web_threads=_int(env, "WEB_THREADS", 8),
+    )
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")
+    if settings.is_production:
+        _refuse_development_secrets(settings)
+    return settings
+
+
+def _refuse_development_secrets(settings: Settings) -> None:
+    """Production must bring its own secrets and its own servers."""
+    problems = []
+    if settings.secret_key == DEV_SECRET_KEY:
+        problems.append("SECRET_KEY is the development key")
+    if settings.encryption_keys == DEV_ENCRYPTION_KEYS or "dev:" in settings.encryption_keys:
+        problems.append("ENCRYPTION_KEYS contains the development key")
+    if settings.database_url is None:
+        problems.append("DATABASE_URL is not set")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()
+

