@@ -125,10 +125,6 @@ class Keyring:
                 f"cannot decrypt {purpose}: the stored value was altered or belongs elsewhere"
             ) from None
 
-    def needs_rotation(self, stored: str) -> bool:
-        """True when ``stored`` was not encrypted with the primary key."""
-        return stored.split(":", 2)[1:2] != [self.primary]
-
 
 def _split(stored: str, purpose: str) -> tuple[str, str, str]:
     parts = stored.split(":", 2)

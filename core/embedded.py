@@ -10,6 +10,7 @@ last process using it exits.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,7 +62,9 @@ def _safe(url: str) -> str:
 
 def _postgres(data_dir: Path) -> Any:
     if "postgres" not in _started:
-        import pgserver  # imported here: only the embedded default needs it
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pgserver  # imported here: only the embedded default needs it
 
         pgdata = (data_dir / "postgres").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,47 @@
+"""The ``nbm`` command: every process and every operation of the product, driven from a terminal.
+
+Bad input exits with code 2 and a message that says what was wrong; a typed domain error
+(core.errors) is shown as its message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from bot.cli.db import db_group
+from bot.cli.keys import keys_group
+from bot.cli.web import web_command
+from bot.cli.worker import worker_command
+from core.config import get_settings
+from core.errors import NbmError
+
+
+class NbmGroup(click.Group):
+    """Turns domain errors into a clear message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except NbmError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+
+
+@click.group(cls=NbmGroup)
+@click.version_option(package_name="nextbestmove")
+def main() -> None:
+    """NextBestMove: the few follow-ups that matter most today."""
+    logging.basicConfig(
+        level=get_settings().log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # `nbm db` prints its own summary; pgserver narrates every pg_ctl call at INFO.
+    for noisy in ("alembic", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+main.add_command(db_group)
+main.add_command(keys_group)
+main.add_command(web_command)
+main.add_command(worker_command)

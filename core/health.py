@@ -1,0 +1,39 @@
+"""The database's state, as reported by ``/healthz`` and ``nbm db check``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import migrate
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    reachable: bool
+    revision: str | None
+    head: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.revision == self.head
+
+    def describe(self) -> str:
+        if not self.reachable:
+            return f"database unreachable: {self.error}"
+        if self.revision != self.head:
+            return f"database at revision {self.revision or 'none'}, code expects {self.head}: run `nbm db upgrade`"
+        return f"database reachable, schema at revision {self.revision} (current)"
+
+
+def database_status(engine: Engine) -> DatabaseStatus:
+    """Connect, read the schema revision, compare it with the code's single head."""
+    (head,) = migrate.heads()
+    try:
+        with engine.connect() as connection:
+            return DatabaseStatus(True, migrate.current_revision(connection), head)
+    except SQLAlchemyError as exc:
+        return DatabaseStatus(False, None, head, error=str(exc.orig or exc).splitlines()[0])

@@ -1,0 +1,120 @@
+"""Encrypted columns: AES-256-GCM at rest, several keys for rotation, tampering detected, never shown."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core import crypto
+from core.config import get_settings
+from core.crypto import Keyring, Secret, generate_key
+from core.errors import ConfigError, DecryptionError
+from core.keys import rotate_keys
+from tests.factories import make_calendar_connection, make_user
+
+OLD = f"old:{generate_key()}"
+NEW = f"new:{generate_key()}"
+
+
+@pytest.fixture()
+def keys(monkeypatch: pytest.MonkeyPatch):
+    """Swap ENCRYPTION_KEYS for the duration of a test."""
+
+    def use(spec: str) -> None:
+        monkeypatch.setenv("ENCRYPTION_KEYS", spec)
+        get_settings.cache_clear()
+        crypto.get_keyring.cache_clear()
+
+    yield use
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    crypto.get_keyring.cache_clear()
+
+
+def _stored(session: Session, conn_id: object) -> str:
+    return session.execute(text("SELECT refresh_token FROM calendar_connections WHERE id = :i"), {"i": conn_id}).scalar()
+
+
+def test_tokens_are_stored_encrypted_and_read_back(service: Session, keys) -> None:
+    keys(OLD)
+    conn = make_calendar_connection(service, make_user(service), refresh_token="1//secret-refresh")
+    stored = _stored(service, conn.id)
+    assert stored.startswith("v1:old:") and "secret-refresh" not in stored
+    service.expire(conn)
+    assert conn.refresh_token.reveal() == "1//secret-refresh"
+
+
+def test_rotation_re_encrypts_under_the_new_key_and_the_old_key_can_then_go(service: Session, keys) -> None:
+    keys(OLD)
+    conn = make_calendar_connection(service, make_user(service), refresh_token="1//rotate-me", access_token="ya29.x")
+    keys(f"{NEW},{OLD}")
+    counts = rotate_keys(service)
+    assert counts["calendar_connections.refresh_token"] >= 1
+    assert _stored(service, conn.id).startswith("v1:new:")
+    assert rotate_keys(service)["calendar_connections.refresh_token"] == 0
+    keys(NEW)
+    service.expire(conn)
+    assert (conn.refresh_token.reveal(), conn.access_token.reveal()) == ("1//rotate-me", "ya29.x")
+
+
+def test_a_value_under_a_key_no_longer_listed_fails_clearly(service: Session, keys) -> None:
+    keys(OLD)
+    conn = make_calendar_connection(service, make_user(service))
+    keys(NEW)
+    service.expire(conn)
+    with pytest.raises(DecryptionError, match="encrypted with key 'old', which is not in ENCRYPTION_KEYS"):
+        _ = conn.refresh_token
+
+
+def test_tampered_ciphertext_raises_a_clear_error(service: Session) -> None:
+    conn = make_calendar_connection(service, make_user(service))
+    stored = _stored(service, conn.id)
+    flipped = stored[:-3] + ("A" if stored[-3] != "A" else "B") + stored[-2:]
+    service.execute(text("UPDATE calendar_connections SET refresh_token = :v WHERE id = :i"), {"v": flipped, "i": conn.id})
+    service.expire(conn)
+    with pytest.raises(DecryptionError, match="altered"):
+        _ = conn.refresh_token
+
+
+def test_a_ciphertext_moved_to_another_column_does_not_decrypt(service: Session) -> None:
+    conn = make_calendar_connection(service, make_user(service))
+    service.execute(text("UPDATE calendar_connections SET access_token = refresh_token WHERE id = :i"), {"i": conn.id})
+    service.expire(conn)
+    with pytest.raises(DecryptionError, match="calendar_connections.access_token"):
+        _ = conn.access_token
+
+
+def test_tokens_never_appear_in_reprs_or_logs(service: Session, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    try:
+        conn = make_calendar_connection(service, make_user(service), refresh_token="1//do-not-print")
+        service.expire(conn)
+        logging.getLogger("test").info("token is %s (%r)", conn.refresh_token, conn.refresh_token)
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    assert "do-not-print" not in repr(conn) + str(conn.refresh_token) + repr(conn.refresh_token)
+    assert "do-not-print" not in caplog.text
+    assert "Secret('********')" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("", "holds no key"),
+        ("nocolon", "key_id:base64key"),
+        ("k1:not-base64!", "not valid base64"),
+        ("k1:c2hvcnQ=", "is 5 bytes; AES-256 needs 32"),
+        (f"{OLD},{OLD}", "appears twice"),
+    ],
+)
+def test_a_malformed_key_list_is_refused_with_what_is_expected(spec: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Keyring.parse(spec)
+
+
+def test_secrets_compare_by_value() -> None:
+    assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
