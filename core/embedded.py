@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import create_engine, text
+
 from core.config import Settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,37 @@ def database_url(settings: Settings) -> str:
     """The SQLAlchemy URL to use: ``DATABASE_URL``, or the embedded server's (started on demand)."""
     if settings.database_url:
         return settings.database_url
-    server = _postgres(settings.data_dir)
-    host = urlsplit(server.get_uri()).query.partition("host=")[2]
-    return f"postgresql+psycopg://postgres:@/{EMBEDDED_DATABASE}?host={host}"
+    admin_url = postgres_admin_url(settings.data_dir / "postgres")
+    if "nbm_created" not in _started:
+        _create_database(admin_url, EMBEDDED_DATABASE)
+        _started["nbm_created"] = True
+    return admin_url.replace("/postgres?", f"/{EMBEDDED_DATABASE}?", 1)
+
+
+def postgres_admin_url(folder: Path) -> str:
+    """Start (once per process) an embedded PostgreSQL in ``folder``; URL of its ``postgres`` database."""
+    key = f"postgres:{folder.resolve()}"
+    if key not in _started:
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pgserver  # imported here: only the embedded default needs it
+
+        folder = folder.resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", folder)
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+        _started[key] = server
+    host = urlsplit(_started[key].get_uri()).query.partition("host=")[2]
+    return f"postgresql+psycopg://postgres:@/postgres?host={host}"
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 def redis_url(settings: Settings) -> str:
@@ -58,25 +88,6 @@ def _safe(url: str) -> str:
     port = f":{parts.port}" if parts.port else ""
     user = f"{parts.username}@" if parts.username else ""
     return f"{parts.scheme}://{user}{host}{port}{parts.path}"
-
-
-def _postgres(data_dir: Path) -> Any:
-    if "postgres" not in _started:
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            import pgserver  # imported here: only the embedded default needs it
-
-        pgdata = (data_dir / "postgres").resolve()
-        pgdata.mkdir(parents=True, exist_ok=True)
-        log.info("starting embedded PostgreSQL in %s", pgdata)
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
-        )
-        if "(1 row)" not in exists:
-            server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
-        _started["postgres"] = server
-    return _started["postgres"]
 
 
 def _redis(data_dir: Path) -> Any:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
 
-from core import config, db, migrate  # noqa: E402  (after the environment is set)
+from core import config, db, embedded, migrate  # noqa: E402  (after the environment is set)
 
 TEST_DATABASE = "nbm_test"
 TEST_ROLE = "nbm_test_app"
@@ -36,13 +36,7 @@ def _admin_url() -> str:
     explicit = os.environ.get("NBM_TEST_ADMIN_URL")
     if explicit:
         return config.normalize_database_url(explicit)
-    import pgserver
-
-    folder = Path(os.environ["NBM_DATA_DIR"]).resolve() / "test-postgres"
-    folder.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(folder, cleanup_mode="stop")
-    host = server.get_uri().partition("host=")[2]
-    return f"postgresql+psycopg://postgres:@/postgres?host={host}"
+    return embedded.postgres_admin_url(Path(os.environ["NBM_DATA_DIR"]) / "test-postgres")
 
 
 def _recreate_database(admin_url: str) -> str:
