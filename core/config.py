@@ -24,6 +24,8 @@ DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_ENCRYPTION_KEYS = "dev:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tMDAwMDA="
 
 ENVIRONMENTS = ("development", "test", "production")
+EMAIL_BACKENDS = ("outbox", "smtp")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 def normalize_database_url(url: str) -> str:
@@ -58,6 +60,27 @@ class Settings:
     encryption_keys: str = field(default=DEV_ENCRYPTION_KEYS, repr=False)
     log_level: str = "INFO"
     web_threads: int = 8
+    # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    # Email: "outbox" keeps messages in the database for /dev/outbox; "smtp" sends them.
+    email_backend: str = "outbox"
+    email_from: str = "NextBestMove <plan@nextbestmove.localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: int = 20
+    # Optional OpenAI-compatible endpoint for weekly insights (the built-in generator otherwise).
+    insights_llm_url: str | None = None
+    insights_llm_api_key: str | None = field(default=None, repr=False)
+    insights_llm_model: str = "gpt-4o-mini"
+    insights_llm_timeout: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -72,6 +95,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +125,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         encryption_keys=env.get("ENCRYPTION_KEYS") or DEV_ENCRYPTION_KEYS,
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         web_threads=_int(env, "WEB_THREADS", 8),
+        slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+        slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=_with_slash(env.get("SLACK_API_URL") or "https://slack.com/api/"),
+        email_backend=_choice(env, "EMAIL_BACKEND", "outbox", EMAIL_BACKENDS),
+        email_from=env.get("EMAIL_FROM") or "NextBestMove <plan@nextbestmove.localhost>",
+        smtp_host=env.get("SMTP_HOST") or "localhost",
+        smtp_port=_int(env, "SMTP_PORT", 587),
+        smtp_security=_choice(env, "SMTP_SECURITY", "starttls", SMTP_SECURITY),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_timeout=_int(env, "SMTP_TIMEOUT", 20),
+        insights_llm_url=env.get("INSIGHTS_LLM_URL") or None,
+        insights_llm_api_key=env.get("INSIGHTS_LLM_API_KEY") or None,
+        insights_llm_model=env.get("INSIGHTS_LLM_MODEL") or "gpt-4o-mini",
+        insights_llm_timeout=_int(env, "INSIGHTS_LLM_TIMEOUT", 10),
     )
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")

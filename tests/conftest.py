@@ -5,7 +5,8 @@ Where the tests run:
 * otherwise: the embedded PostgreSQL (pgserver) in ``.nbm/test-postgres``, so ``pytest`` works on a
   machine with no server installed.
 
-Each run drops and re-creates the database ``nbm_test`` and the role ``nbm_test_app`` (LOGIN,
+Each run drops and re-creates the database ``nbm_test`` (``NBM_TEST_DATABASE``) and the role
+``nbm_test_app`` (LOGIN,
 NOSUPERUSER, NOBYPASSRLS), then migrates as that role, which therefore owns the tables, as the
 application's role does on Heroku. Row-level security is FORCEd, so every test runs under it.
 
@@ -28,8 +29,9 @@ os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent
 
 from core import config, db, embedded, migrate  # noqa: E402  (after the environment is set)
 
-TEST_DATABASE = "nbm_test"
-TEST_ROLE = "nbm_test_app"
+#: Several suites may share one server (parallel checkouts): NBM_TEST_DATABASE keeps them apart.
+TEST_DATABASE = os.environ.get("NBM_TEST_DATABASE", "nbm_test")
+TEST_ROLE = f"{TEST_DATABASE}_app"
 
 
 def _admin_url() -> str:

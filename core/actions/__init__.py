@@ -1,0 +1,1 @@
+"""Actions: the state machine, the event log, and the follow-up rules that create new actions."""

@@ -1,0 +1,1 @@
+"""The next-best-move planner: capacity, candidate ordering, and the daily plan."""

@@ -1,0 +1,80 @@
+"""Users: creating them, finding them, and their settings.
+
+Email is matched without regard to case and stored as given. Creating a user also creates their
+settings row with the product's defaults (delivery 07:30, Mon–Fri, 09:00–17:00, email on).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.clock import zone
+from core.errors import NotFound, ValidationError
+from core.models import User, UserSettings
+from core.models.users import DEFAULT_TIMEZONE
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 200
+
+
+def validate_email(email: str) -> str:
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ValidationError(f"{email[:80]!r} is not an email address; use the form name@example.com")
+    return email
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValidationError(f"a name must have between 1 and {MAX_NAME} characters")
+    return name
+
+
+def create_user(
+    session: Session, *, email: str, name: str, timezone: str = DEFAULT_TIMEZONE, slack: bool = False
+) -> User:
+    """Create a user and their default settings (service context). ``slack`` turns the Slack DM on."""
+    email = validate_email(email)
+    name = validate_name(name)
+    zone(timezone)
+    if find_user_by_email(session, email) is not None:
+        raise ValidationError(f"a user with the email {email} already exists")
+    user = User(id=uuid.uuid4(), email=email, name=name, timezone=timezone)
+    session.add(user)
+    session.flush()
+    session.add(UserSettings(user_id=user.id, slack_enabled=slack))
+    session.flush()
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise NotFound(f"no user with the email {email.strip()!r}; add one with `nbm users add`")
+    return user
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("that user does not exist")
+    return user
+
+
+def get_settings_for(session: Session, user: User) -> UserSettings:
+    """The user's settings row (created with defaults if an older user has none)."""
+    settings = session.get(UserSettings, user.id)
+    if settings is None:
+        settings = UserSettings(user_id=user.id)
+        session.add(settings)
+        session.flush()
+    return settings
