@@ -1,0 +1,220 @@
+"""Leads: the people a user follows up with, their link, and whether they are planned (PRODUCT.md, "Leads").
+
+Rules chosen where the specification is silent:
+
+* **One lead per link.** Links are normalised lightly (scheme and host in lower case, no trailing
+  slash on a web path, no surrounding spaces) so ``HTTPS://LinkedIn.com/in/ann/`` and
+  ``https://linkedin.com/in/ann`` are the same lead; adding it twice names the lead that already has it.
+* **Status changes are idempotent.** Snoozing to the same date, unsnoozing an active lead or archiving an
+  archived one changes nothing and returns the lead (a double click is not an error). Snoozing a snoozed
+  lead to another date moves the date. An archived lead cannot be snoozed or unsnoozed.
+* **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads.
+* **Finding by name ignores archived leads**, so an old archived namesake never makes ``/nbm done Ann``
+  ambiguous.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.actions.records import check_text, create_action
+from core.clock import local_today
+from core.errors import InvalidTransition, NotFound, ValidationError
+from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
+from core.users import validate_name
+
+MAX_URL = 2_000
+ACCEPTED = "only https://, http:// and mailto: links are accepted"
+_SCHEMES = ("https", "http", "mailto")
+_URL_UNIQUE = "leads_user_id_url_key"
+
+
+class DuplicateLead(ValidationError):
+    """The user already has a lead with this link; ``existing`` is that lead."""
+
+    def __init__(self, existing: Lead) -> None:
+        super().__init__(f"you already have {existing.name} with the link {existing.url}")
+        self.existing = existing
+
+
+def validate_url(url: str) -> str:
+    """Return ``url`` normalised, or refuse it saying which links are accepted.
+
+    Only web and mailto links can be opened in one click from Slack or an email, and anything else
+    (``javascript:`` above all) would be a trap in a rendered message. Spaces and invisible characters
+    are refused rather than silently removed: they mean the link was pasted wrongly.
+    """
+    url = url.strip()
+    shown = repr(url[:80] + ("…" if len(url) > 80 else ""))
+    if not url:
+        raise ValidationError(f"a lead needs a link; {ACCEPTED}")
+    if len(url) > MAX_URL:
+        raise ValidationError(f"that link is {len(url):,} characters long; the limit is {MAX_URL:,}")
+    if any(ch == " " or not ch.isprintable() for ch in url):
+        raise ValidationError(f"{shown} contains spaces or invisible characters; paste the link on its own")
+    scheme, colon, rest = url.partition(":")
+    scheme = scheme.lower()
+    if not colon or scheme not in _SCHEMES:
+        raise ValidationError(f"{ACCEPTED}; {shown} is not one")
+    if scheme == "mailto":
+        return _normalise_mailto(rest, shown)
+    parts = urlsplit(url)
+    try:
+        valid_port = parts.port is None or parts.port > 0
+    except ValueError:
+        valid_port = False
+    if not rest.startswith("//") or not parts.hostname or not valid_port:
+        raise ValidationError(f"{shown} has no valid host; a web link looks like https://example.com/page")
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    return urlunsplit((scheme, userinfo + at + hostport.lower(), parts.path.rstrip("/"), parts.query, parts.fragment))
+
+
+def _normalise_mailto(rest: str, shown: str) -> str:
+    """``mailto:`` plus the address with its domain in lower case (the local part is the owner's)."""
+    if not rest:
+        raise ValidationError(f"{shown} has no address; a mail link looks like mailto:ann@example.com")
+    address, question, query = rest.partition("?")
+    local, at, domain = address.rpartition("@")
+    return f"mailto:{local}{at}{domain.lower()}{question}{query}"
+
+
+def _store(session: Session, lead: Lead, **fields: object) -> Lead:
+    """Set ``fields`` on ``lead`` and flush it inside a savepoint; a clash on the link is DuplicateLead.
+
+    The unique index, not a prior SELECT, is the guarantee (two clicks may race). The change happens
+    inside the savepoint, so a refused one is undone and the caller's transaction stays usable, which
+    lets an import report the row and go on.
+    """
+    try:
+        with session.begin_nested():
+            for key, value in fields.items():
+                setattr(lead, key, value)
+            session.add(lead)
+            session.flush()
+    except IntegrityError as error:
+        if getattr(getattr(error.orig, "diag", None), "constraint_name", None) != _URL_UNIQUE:
+            raise
+        existing = session.scalar(select(Lead).where(Lead.user_id == lead.user_id, Lead.url == fields["url"]))
+        raise DuplicateLead(existing) from None
+    return lead
+
+
+def add_lead(
+    session: Session, *, user: User, name: str, url: str, notes: str | None = None, channel: Channel
+) -> Lead:
+    """Create an ACTIVE lead and its OUTREACH action due the user's local today.
+
+    Everything is validated before anything is written, so a refused lead leaves no trace.
+    """
+    name = validate_name(name)
+    url = validate_url(url)
+    notes = check_text(notes, field="the note")
+    lead = _store(session, Lead(user_id=user.id, status=LeadStatus.ACTIVE), name=name, url=url, notes=notes)
+    create_action(
+        session, user=user, action_type=ActionType.OUTREACH, due_date=local_today(user.timezone),
+        channel=channel, lead=lead, origin=ActionOrigin.LEAD_ADDED, auto_created=True,
+    )
+    return lead
+
+
+def get_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
+    """The user's lead ``lead_id``; someone else's lead is as unknown as one that never existed."""
+    lead = session.scalar(select(Lead).where(Lead.id == lead_id, Lead.user_id == user.id))
+    if lead is None:
+        raise NotFound("that lead does not exist; list your leads to find it")
+    return lead
+
+
+def list_leads(session: Session, *, user: User, status: LeadStatus | None = None) -> list[Lead]:
+    """The user's leads (optionally of one status) in alphabetical order, ignoring case."""
+    query = select(Lead).where(Lead.user_id == user.id)
+    if status is not None:
+        query = query.where(Lead.status == status)
+    return list(session.scalars(query.order_by(func.lower(Lead.name), Lead.name, Lead.id)))
+
+
+def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]:
+    """Leads called ``name`` (any case); when none is, those whose name contains it.
+
+    An exact match wins so "Ann" finds Ann even when Annabel exists; several results mean the caller
+    must ask which one. Archived leads are left out (see the module docstring).
+    """
+    wanted = name.strip()
+    if not wanted:
+        raise ValidationError("give a lead's name (or part of it) to find the lead")
+    mine = (
+        select(Lead)
+        .where(Lead.user_id == user.id, Lead.status != LeadStatus.ARCHIVED)
+        .order_by(func.lower(Lead.name), Lead.name, Lead.id)
+    )
+    exact = list(session.scalars(mine.where(func.lower(Lead.name) == func.lower(wanted))))
+    return exact or list(session.scalars(mine.where(Lead.name.icontains(wanted, autoescape=True))))
+
+
+def edit_lead(
+    session: Session,
+    *,
+    user: User,
+    lead_id: uuid.UUID,
+    name: str | None = None,
+    url: str | None = None,
+    notes: str | None = None,
+) -> Lead:
+    """Change the given fields (None leaves a field as it is; empty notes clear them).
+
+    Every field is validated before any is changed, and a link another of the user's leads already has
+    is refused naming that lead, so a refused edit changes nothing.
+    """
+    lead = get_lead(session, user=user, lead_id=lead_id)
+    return _store(
+        session, lead,
+        name=validate_name(name) if name is not None else lead.name,
+        url=validate_url(url) if url is not None else lead.url,
+        notes=check_text(notes, field="the note") if notes is not None else lead.notes,
+    )
+
+
+def snooze_lead(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> Lead:
+    """Stop planning the lead until the local date ``until``, when it becomes ACTIVE again.
+
+    ``until`` must be after the user's own today: snoozing "until today" would not hide anything.
+    """
+    lead = get_lead(session, user=user, lead_id=lead_id)
+    if lead.status == LeadStatus.ARCHIVED:
+        raise InvalidTransition(f"{lead.name} is archived, so it cannot be snoozed; archived leads are never planned")
+    today = local_today(user.timezone)
+    if until <= today:
+        raise ValidationError(
+            f"pick a date after today ({today:%a %d %b %Y}) to snooze {lead.name}; {until:%a %d %b %Y} is not"
+        )
+    if lead.status == LeadStatus.SNOOZED and lead.snooze_until == until:
+        return lead
+    lead.status, lead.snooze_until = LeadStatus.SNOOZED, until
+    session.flush()
+    return lead
+
+
+def unsnooze_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
+    """Make a snoozed lead ACTIVE now; an active lead stays as it is."""
+    lead = get_lead(session, user=user, lead_id=lead_id)
+    if lead.status == LeadStatus.ARCHIVED:
+        raise InvalidTransition(f"{lead.name} is archived, not snoozed; archived leads are never planned")
+    if lead.status == LeadStatus.SNOOZED:
+        lead.status, lead.snooze_until = LeadStatus.ACTIVE, None
+        session.flush()
+    return lead
+
+
+def archive_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
+    """Archive the lead (from ACTIVE or SNOOZED) so nothing is planned for it again."""
+    lead = get_lead(session, user=user, lead_id=lead_id)
+    if lead.status != LeadStatus.ARCHIVED:
+        lead.status, lead.snooze_until = LeadStatus.ARCHIVED, None
+        session.flush()
+    return lead
