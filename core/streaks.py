@@ -1,0 +1,138 @@
+"""Streaks: consecutive local days with at least one completion (PRODUCT.md, "Streaks").
+
+The rules, all in the user's own timezone:
+
+* A **completion** is an ``action_events`` row going to DONE or REPLIED that the user made
+  (channel other than ``system``): an action closed by the system when a follow-up is sent is not
+  the user's doing. It is dated by the local date of its ``created_at``.
+* The streak is the run of days ending **today**, or **yesterday** when nothing is done yet today:
+  a day is not lost until it is over, so the morning plan still shows yesterday's streak.
+* Every **work day** (``user_settings.work_days``, ISO weekdays) inside the run needs a completion.
+  Non-work days are neither required nor breaking; a completion on one still counts.
+* The **count** is the number of days in the run that have a completion (Fri done, weekend off,
+  Mon done: 2).
+
+Everything is computed by one set-based statement, for one user (:func:`refresh_streak`, called on
+every completion) or for every user at once (:func:`refresh_streaks`, the daily housekeeping that
+lets a streak drop to 0 when a work day passes with nothing done). The design's
+``calculate_user_streak()`` looped one query per day in the server's timezone; this does not.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core.clock import local_today
+from core.models import User
+
+
+def _work_day_between(after: str, before: str) -> str:
+    """SQL: is there a work day strictly between the dates ``after`` and ``before``?
+
+    Seven consecutive days hold every weekday, so at most seven candidates are looked at.
+    """
+    return (
+        f"EXISTS (SELECT 1 FROM generate_series(1, least({before} - {after} - 1, 7)) AS k "
+        f"WHERE extract(isodow FROM {after} + k)::int = ANY(t.work_days))"
+    )
+
+
+#: ``targets(user_id, tz, work_days, today)`` is supplied by the caller; ``{final}`` is the last
+#: SELECT. Only days up to each user's today are read, so a date in the past gives that day's streak.
+_STREAK_SQL = f"""
+WITH targets AS ({{targets}}),
+days AS (
+    SELECT DISTINCT t.user_id, (e.created_at AT TIME ZONE t.tz)::date AS day
+    FROM targets t
+    JOIN action_events e ON e.user_id = t.user_id
+    WHERE e.to_state IN ('DONE', 'REPLIED')
+      AND e.channel <> 'system'
+      AND (e.created_at AT TIME ZONE t.tz)::date <= t.today
+),
+flagged AS (
+    SELECT d.user_id, d.day, lag(d.day) OVER (PARTITION BY d.user_id ORDER BY d.day) AS prev
+    FROM days d
+),
+numbered AS (
+    SELECT f.user_id, f.day,
+           sum(CASE WHEN f.prev IS NULL OR {_work_day_between("f.prev", "f.day")} THEN 1 ELSE 0 END)
+               OVER (PARTITION BY f.user_id ORDER BY f.day) AS run
+    FROM flagged f
+    JOIN targets t ON t.user_id = f.user_id
+),
+latest AS (
+    SELECT DISTINCT ON (n.user_id) n.user_id, n.day AS last_day,
+           count(*) OVER (PARTITION BY n.user_id, n.run) AS run_days
+    FROM numbered n
+    ORDER BY n.user_id, n.day DESC
+),
+result AS (
+    SELECT t.user_id, l.last_day,
+           CASE WHEN l.last_day IS NULL OR {_work_day_between("l.last_day", "t.today")} THEN 0
+                ELSE l.run_days END::int AS streak
+    FROM targets t
+    LEFT JOIN latest l ON l.user_id = t.user_id
+),
+changed AS (
+    UPDATE users u
+    SET streak_count = r.streak, last_action_date = r.last_day
+    FROM result r
+    WHERE u.id = r.user_id
+      AND (u.streak_count, u.last_action_date) IS DISTINCT FROM (r.streak, r.last_day)
+    RETURNING u.id
+)
+{{final}}
+"""
+
+_ONE_USER = """
+    SELECT u.id AS user_id, u.timezone AS tz, coalesce(s.work_days, ARRAY[1,2,3,4,5]) AS work_days,
+           CAST(:today AS date) AS today
+    FROM users u LEFT JOIN user_settings s ON s.user_id = u.id
+    WHERE u.id = :user_id
+"""
+
+_ALL_USERS = """
+    SELECT u.id AS user_id, u.timezone AS tz, coalesce(s.work_days, ARRAY[1,2,3,4,5]) AS work_days,
+           (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date AS today
+    FROM users u LEFT JOIN user_settings s ON s.user_id = u.id
+"""
+
+
+#: The columns the statement writes (``updated_at`` by trigger): stale on loaded users afterwards.
+_STORED = ["streak_count", "last_action_date", "updated_at"]
+
+
+def refresh_streak(session: Session, *, user: User, today: date | None = None) -> int:
+    """Recompute and store the user's streak and last completion date; return the streak.
+
+    Called on every completion, so the streak shown right after pressing Done already counts it.
+    ``today`` defaults to the user's local today; completions dated after it are ignored.
+    """
+    session.flush()
+    today = today or local_today(user.timezone)
+    # PostgreSQL runs a data-modifying WITH exactly once even when the final SELECT does not read it.
+    sql = _STREAK_SQL.format(targets=_ONE_USER, final="SELECT r.streak, r.last_day FROM result r")
+    streak, last_day = session.execute(text(sql), {"user_id": user.id, "today": today}).one()
+    set_committed_value(user, "streak_count", streak)
+    set_committed_value(user, "last_action_date", last_day)
+    session.expire(user, ["updated_at"])
+    return streak
+
+
+def refresh_streaks(session: Session, *, at: datetime) -> int:
+    """Recompute every user's streak as of the instant ``at`` (service context); return how many changed.
+
+    Each user's "today" is the local date at ``at``, so a streak drops to 0 only once a work day
+    without a completion is over where the user lives. One statement for all users.
+    """
+    session.flush()
+    sql = _STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*) FROM changed")
+    changed = session.execute(text(sql), {"at": at}).scalar_one()
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, User):
+            session.expire(obj, _STORED)
+    return changed

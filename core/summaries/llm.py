@@ -1,0 +1,114 @@
+"""An insight generator backed by any OpenAI-compatible chat-completions endpoint.
+
+It is optional (``INSIGHTS_LLM_URL``) and never load-bearing: any failure — no connection, a
+timeout, an HTTP error, an answer that is not JSON, a missing or empty field — logs one warning and
+returns the built-in generator's texts, so a weekly summary is always produced. The standard
+library's ``urllib`` is enough for one POST, so no HTTP client dependency is added for it. The API
+key is sent only in the ``Authorization`` header and never logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from core.config import Settings
+from core.summaries.insights import BuiltinInsights, InsightGenerator, Insights, WeekFacts
+
+log = logging.getLogger(__name__)
+
+FIELDS = tuple(field.name for field in dataclasses.fields(Insights))
+
+SYSTEM_PROMPT = (
+    "You coach a solo consultant on their weekly follow-ups. From the JSON facts of their week, answer "
+    "with one JSON object with exactly these string fields: "
+    "insight_text (1-2 sentences, the most useful observation, with numbers), "
+    "narrative_summary (2-3 sentences addressed to the user by first name), "
+    "next_week_focus (one short imperative line), "
+    "win_post (a short LinkedIn post about the week's wins, first person, no lead names), "
+    "insight_post (a short LinkedIn post turning the insight into a lesson, first person). "
+    "Use only the facts given; no placeholders; correct singular and plural."
+)
+
+
+class _BadAnswer(ValueError):
+    """The endpoint answered, but not with the five texts."""
+
+
+class OpenAICompatibleInsights:
+    """POST ``{base_url}/chat/completions`` asking for a JSON object; fall back on any error."""
+
+    def __init__(
+        self, base_url: str, api_key: str | None, model: str, timeout: float, fallback: InsightGenerator
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self._api_key = api_key
+        self.model = model
+        self.timeout = timeout
+        self.fallback = fallback
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleInsights(url={self.url!r}, model={self.model!r})"
+
+    def generate(self, facts: WeekFacts) -> Insights:
+        try:
+            return _parse(self._post(facts))
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            # OSError covers URLError, HTTPError and timeouts; ValueError covers bad JSON and _BadAnswer.
+            log.warning("insight endpoint %s failed (%s: %s); using the built-in insights",
+                        self.url, type(error).__name__, error)
+            return self.fallback.generate(facts)
+
+    def _post(self, facts: WeekFacts) -> bytes:
+        body = {
+            "model": self.model,
+            "response_format": {"type": "json_object"},
+            "temperature": 0.4,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": json.dumps(_facts_json(facts))},
+            ],
+        }
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return response.read()
+
+
+def _facts_json(facts: WeekFacts) -> dict[str, Any]:
+    data = dataclasses.asdict(facts)
+    data["week_start"] = facts.week_start.isoformat()
+    data["wins"] = list(facts.wins)
+    return data
+
+
+def _parse(raw: bytes) -> Insights:
+    """The five texts from a chat-completions answer whose message content is a JSON object."""
+    try:
+        content = json.loads(raw)["choices"][0]["message"]["content"]
+        texts = json.loads(content)
+    except (KeyError, IndexError, TypeError) as error:
+        raise _BadAnswer(f"unexpected answer shape ({error!r})") from None
+    if not isinstance(texts, dict):
+        raise _BadAnswer("the message content is not a JSON object")
+    missing = [name for name in FIELDS if not isinstance(texts.get(name), str) or not texts[name].strip()]
+    if missing:
+        raise _BadAnswer(f"missing or empty: {', '.join(missing)}")
+    return Insights(**{name: texts[name].strip() for name in FIELDS})
+
+
+def insight_generator(settings: Settings) -> InsightGenerator:
+    """The configured generator: the LLM one when ``INSIGHTS_LLM_URL`` is set, else the built-in one."""
+    builtin = BuiltinInsights()
+    if not settings.insights_llm_url:
+        return builtin
+    return OpenAICompatibleInsights(
+        settings.insights_llm_url, settings.insights_llm_api_key, settings.insights_llm_model,
+        settings.insights_llm_timeout, fallback=builtin,
+    )

@@ -1,0 +1,206 @@
+"""Weekly summaries: the week's facts from the event log, and the stored summary built from them.
+
+Rules (PRODUCT.md "Weekly summary", and where it is silent):
+
+* A week is the user's **local** Monday–Sunday: it starts at local midnight on the Monday, so a
+  Sunday-night completion in Los Angeles belongs to that week even though it is Monday in UTC.
+* Numbers come from the append-only log, never from current state, and only from the user's own
+  events (channel other than ``system``): ``actions_completed`` counts distinct actions with a
+  DONE or REPLIED event (an action REPLIED then DONE counts once), ``replies`` distinct actions
+  with a REPLIED event, ``days_active`` local days with any event, ``calls_booked`` calls logged
+  (by ``created_at``) in the week.
+* ``reply_rate`` is replies / distinct actions SENT in the week, capped at 100% (a reply may answer
+  a message sent the week before); None when nothing was sent.
+* The best day is the day with the most completions (the earliest on a tie).
+* A lead is **cold** when it is ACTIVE, older than 21 days at the end of the week, and none of its
+  actions had an event in those 21 days.
+* ``wins`` are the leads who replied or had a call logged in the week, first come first, up to 3.
+* The week's focus is the one the user set for that week, else last week's summary's
+  ``next_week_focus``.
+* ``previous`` is None when the log holds nothing of the user before the week (their first week).
+* A summary covers a **finished** week: a stored summary is final (the call is idempotent), so
+  summarising the current week on Wednesday would freeze half a week's numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from core.clock import local_today, utcnow, zone
+from core.config import get_settings
+from core.errors import ValidationError
+from core.models import User, WeeklySummary
+from core.summaries.insights import InsightGenerator, WeekFacts, WeekNumbers
+from core.summaries.llm import insight_generator
+from core.users import get_settings_for
+
+COLD_AFTER = timedelta(days=21)
+MAX_WINS = 3
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_EVENTS = """
+WITH events AS (
+    SELECT e.* FROM action_events e
+    WHERE e.user_id = :user_id AND e.channel <> 'system' AND e.created_at >= :start AND e.created_at < :end
+)
+"""
+
+_WEEK_NUMBERS = text(_EVENTS + """
+SELECT
+    count(DISTINCT (e.created_at AT TIME ZONE :tz)::date),
+    count(DISTINCT e.action_id) FILTER (WHERE e.to_state IN ('DONE', 'REPLIED')),
+    count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'REPLIED'),
+    (SELECT count(*) FROM logged_calls c
+      WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end),
+    count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'SENT')
+FROM events e
+""")
+
+_BEST_DAY = text(_EVENTS + """
+SELECT (e.created_at AT TIME ZONE :tz)::date AS day FROM events e
+WHERE e.to_state IN ('DONE', 'REPLIED')
+GROUP BY day ORDER BY count(DISTINCT e.action_id) DESC, day LIMIT 1
+""")
+
+_COLD_LEADS = text("""
+SELECT count(*) FROM leads l
+WHERE l.user_id = :user_id AND l.status = 'ACTIVE' AND l.created_at < :since
+  AND NOT EXISTS (
+      SELECT 1 FROM actions a JOIN action_events e ON e.action_id = a.id
+      WHERE a.person_id = l.id AND e.created_at >= :since AND e.created_at < :end)
+""")
+
+_WINS = text(_EVENTS + """
+, touches AS (
+    SELECT a.person_id AS lead_id, e.created_at AS at FROM events e JOIN actions a ON a.id = e.action_id
+    WHERE e.to_state = 'REPLIED' AND a.person_id IS NOT NULL
+    UNION ALL
+    SELECT c.lead_id, c.created_at FROM logged_calls c
+    WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end
+)
+SELECT l.name FROM touches t JOIN leads l ON l.id = t.lead_id
+GROUP BY l.id, l.name ORDER BY min(t.at), l.name LIMIT :limit
+""")
+
+_HAS_HISTORY = text("""
+SELECT EXISTS (SELECT 1 FROM action_events WHERE user_id = :user_id AND created_at < :start)
+    OR EXISTS (SELECT 1 FROM logged_calls WHERE user_id = :user_id AND created_at < :start)
+""")
+
+
+def previous_monday(today: date) -> date:
+    """The Monday of the week before ``today``'s week (on Monday 30 Nov: Monday 23 Nov)."""
+    return today - timedelta(days=today.weekday() + 7)
+
+
+def _week_bounds(tz: str, week_start: date) -> tuple[datetime, datetime]:
+    """The UTC instants of local midnight on the Monday and on the Monday after (DST-correct)."""
+    local = zone(tz)
+    start = datetime.combine(week_start, time(0), tzinfo=local).astimezone(UTC)
+    end = datetime.combine(week_start + timedelta(days=7), time(0), tzinfo=local).astimezone(UTC)
+    return start, end
+
+
+def _numbers(session: Session, user: User, week_start: date) -> tuple[WeekNumbers, int]:
+    """The week's four numbers and the number of actions sent in it."""
+    start, end = _week_bounds(user.timezone, week_start)
+    row = session.execute(
+        _WEEK_NUMBERS, {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
+    ).one()
+    days, completed, replies, calls, sent = row
+    return WeekNumbers(days, completed, replies, calls), sent
+
+
+def _focus(session: Session, user: User, week_start: date) -> str | None:
+    settings = get_settings_for(session, user)
+    if settings.focus_text and settings.focus_week_start == week_start:
+        return settings.focus_text
+    before = get_summary(session, user=user, week_start=week_start - timedelta(days=7))
+    return before.next_week_focus if before else None
+
+
+def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
+    """The facts of the local Monday–Sunday week starting ``week_start`` (rules in the module docstring)."""
+    numbers, sent = _numbers(session, user, week_start)
+    start, end = _week_bounds(user.timezone, week_start)
+    params = {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
+    has_history = session.execute(_HAS_HISTORY, params).scalar_one()
+    previous = _numbers(session, user, week_start - timedelta(days=7))[0] if has_history else None
+    best = session.execute(_BEST_DAY, params).scalar_one_or_none()
+    cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
+    wins = session.execute(_WINS, {**params, "limit": MAX_WINS}).scalars().all()
+    return WeekFacts(
+        user_name=user.name,
+        week_start=week_start,
+        days_active=numbers.days_active,
+        actions_completed=numbers.actions_completed,
+        replies=numbers.replies,
+        calls_booked=numbers.calls_booked,
+        previous=previous,
+        best_day=WEEKDAYS[best.weekday()] if best else None,
+        reply_rate=min(numbers.replies / sent, 1.0) if sent else None,
+        cold_leads=cold,
+        streak=user.streak_count,
+        focus=_focus(session, user, week_start),
+        wins=tuple(wins),
+    )
+
+
+def get_summary(session: Session, *, user: User, week_start: date) -> WeeklySummary | None:
+    """The stored summary of the week starting ``week_start``, if there is one."""
+    return session.scalars(_summary_of(user, week_start)).one_or_none()
+
+
+def _summary_of(user: User, week_start: date) -> Select[tuple[WeeklySummary]]:
+    return select(WeeklySummary).where(
+        WeeklySummary.user_id == user.id, WeeklySummary.week_start_date == week_start
+    )
+
+
+def _check_week(week_start: date, today: date) -> None:
+    latest = previous_monday(today)
+    if week_start.weekday() != 0:
+        raise ValidationError(
+            f"{week_start:%a %d %b %Y} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary starts on a "
+            f"Monday, such as {week_start - timedelta(days=week_start.weekday()):%a %d %b %Y}"
+        )
+    if week_start > latest:
+        raise ValidationError(
+            f"the week of {week_start:%a %d %b %Y} is not over yet; the latest finished week starts on "
+            f"{latest:%a %d %b %Y}"
+        )
+
+
+def build_weekly_summary(
+    session: Session, *, user: User, week_start: date | None = None, generator: InsightGenerator | None = None
+) -> WeeklySummary:
+    """The summary of a finished week (default: last week, in the user's timezone), created once.
+
+    Idempotent: a week that already has a summary returns it unchanged, and two concurrent builds
+    end with one row (the unique (user, week) constraint decides; the loser reads the winner's row).
+    """
+    today = local_today(user.timezone)
+    week_start = week_start or previous_monday(today)
+    _check_week(week_start, today)
+    existing = get_summary(session, user=user, week_start=week_start)
+    if existing is not None:
+        return existing
+    facts = week_facts(session, user=user, week_start=week_start)
+    insights = (generator or insight_generator(get_settings())).generate(facts)
+    session.execute(
+        insert(WeeklySummary)
+        .values(
+            user_id=user.id, week_start_date=week_start, days_active=facts.days_active,
+            actions_completed=facts.actions_completed, replies=facts.replies, calls_booked=facts.calls_booked,
+            insight_text=insights.insight_text, narrative_summary=insights.narrative_summary,
+            next_week_focus=insights.next_week_focus, win_post_draft=insights.win_post,
+            insight_post_draft=insights.insight_post, generated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "week_start_date"])
+    )
+    # Inserted now, or by a concurrent build that committed first: either way the row is there.
+    return session.scalars(_summary_of(user, week_start)).one()
