@@ -127,3 +127,14 @@ def make_system_rows(session: Session) -> dict[str, Any]:
     }
 
 
+def make_event(session: Session, action: Action, *, to_state: ActionState, at: datetime,
+               from_state: ActionState | None = None, channel: Channel = Channel.SLACK) -> ActionEvent:
+    """One row of an action's event log at the instant ``at`` (history a test needs in the past)."""
+    return _add(session, ActionEvent(user_id=action.user_id, action_id=action.id, from_state=from_state,
+                                     to_state=to_state, channel=channel, created_at=at))
+
+
+def make_call(session: Session, user: User, lead: Lead, at: datetime, **fields: Any) -> LoggedCall:
+    """A call logged at the instant ``at`` (tz-aware), for the local date ``call_date`` (default: that day)."""
+    fields.setdefault("call_date", at.date())
+    return _add(session, LoggedCall(user_id=user.id, lead_id=lead.id, created_at=at, **fields))
