@@ -1,0 +1,154 @@
+"""Reading actions and changing their state: the one entry point behind Slack buttons, email links and the CLI.
+
+Rules where the product spec is silent:
+
+* **A repeat is not an error.** Asking for the state an action is already in answers with the
+  current state (``changed`` False) and writes nothing. Snoozing a snoozed action to another date
+  moves the date (``changed`` True); that is not a transition, so it writes no event.
+* **Snoozing moves the due date** to the snooze date, so the action comes back as due that day,
+  not as days overdue; unsnoozing by hand before then makes it due today.
+* **Archiving is the system's.** DONE → ARCHIVED happens 90 days after completion; a person
+  asking for it is refused (``channel`` other than ``system``).
+* **A completion is the user's** when it does not come from the system: only then is the streak
+  recomputed, so a follow-up that closes the earlier waiting action adds nothing to it.
+* **Concurrency.** The action's lead (rules for a lead run one at a time) and then the action are
+  row-locked, so two simultaneous presses apply once: the second sees the new state and is a repeat.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.actions import followups
+from core.actions.records import record_event
+from core.actions.rules import COMPLETION_STATES, check_transition
+from core.actions.snooze import check_snooze_until
+from core.clock import local_today, utcnow
+from core.errors import InvalidTransition, NotFound, ValidationError
+from core.models import Action, ActionEvent, ActionState, Channel, User
+from core.streaks import refresh_streak
+
+NOT_FOUND = "no such action; it may have been removed, or the link was meant for another account"
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """The action after the request; ``changed`` False when it already was in that state.
+
+    ``created`` holds the actions the follow-up rules made (empty on a repeat).
+    """
+
+    action: Action
+    changed: bool
+    created: tuple[Action, ...]
+
+
+def get_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
+    """The user's action; someone else's is as unknown as one that never existed (same message)."""
+    action = session.scalar(select(Action).where(Action.id == action_id, Action.user_id == user.id))
+    if action is None:
+        raise NotFound(NOT_FOUND)
+    return action
+
+
+def list_actions(session: Session, *, user: User, state: ActionState | None = None) -> list[Action]:
+    """The user's actions (optionally in one state), soonest due first, then oldest."""
+    query = select(Action).where(Action.user_id == user.id)
+    if state is not None:
+        query = query.where(Action.state == state)
+    return list(session.scalars(query.order_by(Action.due_date, Action.created_at, Action.id)))
+
+
+def list_waiting(session: Session, *, user: User) -> list[Action]:
+    """SENT actions waiting for a reply, the longest-waiting (earliest sent) first.
+
+    When it was sent is read from the event log (an action with no SENT event counts from its creation).
+    """
+    sent_at = (
+        select(func.max(ActionEvent.created_at))
+        .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.SENT)
+        .correlate(Action)
+        .scalar_subquery()
+    )
+    return list(session.scalars(
+        select(Action).where(Action.user_id == user.id, Action.state == ActionState.SENT)
+        .order_by(func.coalesce(sent_at, Action.created_at), Action.created_at, Action.id)
+    ))
+
+
+def change_state(
+    session: Session,
+    *,
+    user: User,
+    action_id: uuid.UUID,
+    to: ActionState,
+    channel: Channel,
+    until: date | None = None,
+) -> TransitionResult:
+    """Move the user's action to ``to`` (``until``: the local date a snooze ends), then fire the rules.
+
+    Validation comes before any write, so a refused request changes nothing.
+    """
+    now = utcnow()
+    today = local_today(user.timezone, at=now)
+    action = _locked_action(session, user=user, action_id=action_id)
+    if to == ActionState.SNOOZED:
+        if until is None:
+            raise ValidationError("pick a date to snooze until: tomorrow, in 3 days, next Monday, in 2 weeks or a date")
+        check_snooze_until(until, today=today)
+    elif until is not None:
+        raise ValidationError("only a snooze takes a date; leave the date out to mark it "
+                              f"{to.value.lower()}")
+
+    if action.state == to:
+        return _repeat(session, action=action, until=until)
+    check_transition(action.state, to)
+    if to == ActionState.ARCHIVED and channel != Channel.SYSTEM:
+        raise InvalidTransition("done actions are archived automatically 90 days after they were completed")
+
+    if to in (ActionState.SENT, ActionState.REPLIED):
+        followups.close_waiting(session, action=action, at=now)
+    from_state = action.state
+    action.state = to
+    if to in COMPLETION_STATES:
+        action.completed_at = now
+    if to == ActionState.SNOOZED:
+        action.snooze_until = action.due_date = until
+    if from_state == ActionState.SNOOZED:
+        action.snooze_until = None
+        action.due_date = min(action.due_date, today)
+    session.flush()
+    record_event(session, action=action, from_state=from_state, channel=channel, at=now)
+
+    created = followups.apply_rules(session, user=user, action=action, at=now)
+    if to in COMPLETION_STATES and channel != Channel.SYSTEM:
+        refresh_streak(session, user=user, today=today)
+    return TransitionResult(action=action, changed=True, created=created)
+
+
+def _locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
+    """The user's action, freshly read and row-locked, after its lead's lock (same order everywhere)."""
+    lead_id = session.scalar(select(Action.person_id).where(Action.id == action_id, Action.user_id == user.id))
+    if lead_id is not None:
+        followups.lock_lead(session, user=user, lead_id=lead_id)
+    action = session.scalars(
+        select(Action).where(Action.id == action_id, Action.user_id == user.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if action is None:
+        raise NotFound(NOT_FOUND)
+    return action
+
+
+def _repeat(session: Session, *, action: Action, until: date | None) -> TransitionResult:
+    """Already in the asked state: a no-op, except that a snooze to another date moves the date."""
+    if action.state == ActionState.SNOOZED and until != action.snooze_until:
+        action.snooze_until = action.due_date = until
+        session.flush()
+        return TransitionResult(action=action, changed=True, created=())
+    return TransitionResult(action=action, changed=False, created=())

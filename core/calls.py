@@ -1,0 +1,110 @@
+"""Logged calls: a call booked with a lead on a local date, and the two actions around it.
+
+* **CALL_PREP** is due the work day before the call; when that day has already passed (a call
+  logged the day before, or for today) it is due today. A call in the past gets no prep.
+* **POST_CALL** is due the work day after the call, or today if that day has passed.
+* **Once per call.** Logging the same lead and date again returns the call already logged
+  (``created`` False) with its actions, and creates nothing; the unique constraint
+  ``logged_calls_lead_id_call_date_key`` is the guarantee, even for two requests at once.
+* **One pending prep (and one pending post-call) per lead**, as for every auto action: a second
+  call booked while the first one's prep is still to do gets no prep of its own (``prep`` None);
+  the pending one stays as it is.
+* The lead must be the user's and not archived (a snoozed lead may have a call). The call date
+  must be within a year of the user's today either way, so a mistyped year is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from core.actions.followups import create_auto_action, lock_lead, next_work_day, work_day_before, work_days_for
+from core.clock import local_today, utcnow
+from core.errors import ValidationError
+from core.leads import get_lead
+from core.models import Action, ActionOrigin, ActionType, Channel, Lead, LeadStatus, LoggedCall, User
+
+MAX_DAYS_AWAY = 365
+
+
+@dataclass(frozen=True)
+class LoggedCallResult:
+    """The call; its prep and post-call actions (None when none was made); whether it is new."""
+
+    call: LoggedCall
+    prep: Action | None
+    post: Action | None
+    created: bool
+
+
+def log_call(
+    session: Session, *, user: User, lead_id: uuid.UUID, call_date: date, channel: Channel
+) -> LoggedCallResult:
+    """Log a call with the user's lead on ``call_date`` (local) and schedule its prep and post-call.
+
+    ``channel`` is where the request came from; the actions themselves are the system's (their
+    creation events say ``system``), like every rule-made action.
+    """
+    now = utcnow()
+    today = local_today(user.timezone, at=now)
+    lead = _callable_lead(session, user=user, lead_id=lead_id)
+    if abs((call_date - today).days) > MAX_DAYS_AWAY:
+        raise ValidationError(
+            f"a call date must be within a year of today ({today.isoformat()}); {call_date.isoformat()} is not"
+        )
+    call_id = session.scalar(
+        insert(LoggedCall)
+        .values(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, call_date=call_date, created_at=now)
+        .on_conflict_do_nothing(constraint="logged_calls_lead_id_call_date_key")
+        .returning(LoggedCall.id)
+    )
+    if call_id is None:
+        call = session.scalars(
+            select(LoggedCall).where(LoggedCall.lead_id == lead.id, LoggedCall.call_date == call_date)
+        ).one()
+        return LoggedCallResult(
+            call=call, prep=_linked(session, call, ActionType.CALL_PREP),
+            post=_linked(session, call, ActionType.POST_CALL), created=False,
+        )
+    call = session.get_one(LoggedCall, call_id)
+    work_days = work_days_for(session, user)
+    when = _day(call_date, today)
+    prep = None
+    if call_date >= today:
+        prep = create_auto_action(
+            session, user=user, lead=lead, action_type=ActionType.CALL_PREP, origin=ActionOrigin.CALL,
+            due_date=max(work_day_before(call_date, work_days), today),
+            description=f"Prepare for your call with {lead.name} on {when}", logged_call=call, at=now,
+        )
+    post = create_auto_action(
+        session, user=user, lead=lead, action_type=ActionType.POST_CALL, origin=ActionOrigin.CALL,
+        due_date=max(next_work_day(call_date + timedelta(days=1), work_days), today),
+        description=f"Follow up on your call with {lead.name} on {when}", logged_call=call, at=now,
+    )
+    return LoggedCallResult(call=call, prep=prep, post=post, created=True)
+
+
+def _callable_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
+    lead = get_lead(session, user=user, lead_id=lead_id)
+    lock_lead(session, user=user, lead_id=lead.id)
+    if lead.status == LeadStatus.ARCHIVED:
+        raise ValidationError(f"{lead.name} is archived; calls can be logged only with active or snoozed leads")
+    return lead
+
+
+def _linked(session: Session, call: LoggedCall, action_type: ActionType) -> Action | None:
+    return session.scalar(
+        select(Action).where(Action.logged_call_id == call.id, Action.action_type == action_type)
+        .order_by(Action.created_at.desc(), Action.id).limit(1)
+    )
+
+
+def _day(day: date, today: date) -> str:
+    """"Thu 27 Nov", with the year when it is not this year's."""
+    label = f"{day:%a} {day.day} {day:%b}"
+    return label if day.year == today.year else f"{label} {day.year}"

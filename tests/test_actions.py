@@ -1,0 +1,315 @@
+"""Changing an action's state: the state machine, repeats, the event log, snoozes, and whose action it is.
+
+The clock is pinned at 03:00 UTC on Fri 27 Nov 2026: in Los Angeles it is still Thu 26 Nov, 19:00.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy.exc
+import time_machine
+from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy.orm import Session
+
+from core import db
+from core.actions.records import create_action
+from core.actions.rules import ALLOWED
+from core.actions.service import change_state, get_action, list_actions, list_waiting
+from core.actions.snooze import parse_snooze, snooze_presets
+from core.errors import InvalidTransition, NotFound, ValidationError
+from core.models import Action, ActionEvent, ActionState, ActionType, Channel, User
+from tests.factories import make_action, make_lead, make_user
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+LOCAL_TODAY = date(2026, 11, 26)  # Thursday in Los Angeles
+NEXT_DAY = date(2026, 11, 27)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture()
+def user(service: Session) -> User:
+    user = make_user(service, timezone="America/Los_Angeles")
+    db.set_context(service, user_id=user.id)
+    return user
+
+
+def _action(session: Session, user: User, state: ActionState = ActionState.NEW, **fields: object) -> Action:
+    if state == ActionState.SNOOZED:
+        fields.setdefault("snooze_until", date(2026, 12, 3))
+    if state in (ActionState.DONE, ActionState.REPLIED, ActionState.ARCHIVED):
+        fields.setdefault("completed_at", NOW)
+    fields.setdefault("due_date", LOCAL_TODAY)
+    fields.setdefault("created_at", NOW)
+    return make_action(session, user, state=state, **fields)
+
+
+def _events(session: Session, action: Action) -> list[tuple[ActionState | None, ActionState, Channel]]:
+    rows = session.execute(
+        select(ActionEvent.from_state, ActionEvent.to_state, ActionEvent.channel)
+        .where(ActionEvent.action_id == action.id).order_by(ActionEvent.created_at, ActionEvent.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+PAIRS = [(a, b) for a, b in itertools.product(ActionState, ActionState) if a != b]
+
+
+@pytest.mark.parametrize(("start", "target"), PAIRS, ids=[f"{a.value}->{b.value}" for a, b in PAIRS])
+def test_every_pair_of_the_state_table_is_applied_or_refused_as_the_spec_says(
+    service: Session, user: User, start: ActionState, target: ActionState
+) -> None:
+    action = _action(service, user, start)
+    channel = Channel.SYSTEM if target == ActionState.ARCHIVED else Channel.SLACK
+    until = NEXT_DAY if target == ActionState.SNOOZED else None
+    if target in ALLOWED[start]:
+        result = change_state(service, user=user, action_id=action.id, to=target, channel=channel, until=until)
+        assert (result.changed, result.action.state) == (True, target)
+        assert _events(service, action) == [(start, target, channel)]
+    else:
+        with pytest.raises(InvalidTransition, match=f"this action is {start.value.lower()}"):
+            change_state(service, user=user, action_id=action.id, to=target, channel=channel, until=until)
+        service.refresh(action)
+        assert action.state == start
+        assert _events(service, action) == []
+
+
+def test_a_refusal_names_what_can_still_be_done(service: Session, user: User) -> None:
+    action = _action(service, user, ActionState.REPLIED)
+    with pytest.raises(InvalidTransition) as refused:
+        change_state(service, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.SLACK)
+    assert str(refused.value) == "this action is replied, so you cannot mark it sent; you can: mark it done"
+
+
+def test_pressing_the_same_button_twice_is_a_no_op_that_answers_with_the_state(service: Session, user: User) -> None:
+    action = _action(service, user)
+    first = change_state(service, user=user, action_id=action.id, to=ActionState.DONE, channel=Channel.SLACK)
+    again = change_state(service, user=user, action_id=action.id, to=ActionState.DONE, channel=Channel.EMAIL)
+    assert (first.changed, again.changed) == (True, False)
+    assert again.action.state == ActionState.DONE
+    assert _events(service, action) == [(ActionState.NEW, ActionState.DONE, Channel.SLACK)]
+
+
+def test_each_change_is_logged_with_the_channel_it_came_from(service: Session, user: User) -> None:
+    action = _action(service, user)
+    steps = [(ActionState.SENT, Channel.EMAIL), (ActionState.REPLIED, Channel.SLACK), (ActionState.DONE, Channel.CLI)]
+    for minutes, (target, channel) in enumerate(steps, start=1):
+        with time_machine.travel(NOW + timedelta(minutes=minutes), tick=False):
+            change_state(service, user=user, action_id=action.id, to=target, channel=channel)
+    assert _events(service, action) == [
+        (ActionState.NEW, ActionState.SENT, Channel.EMAIL),
+        (ActionState.SENT, ActionState.REPLIED, Channel.SLACK),
+        (ActionState.REPLIED, ActionState.DONE, Channel.CLI),
+    ]
+    stamped = service.scalars(select(ActionEvent.created_at).where(ActionEvent.action_id == action.id)
+                              .order_by(ActionEvent.created_at)).all()
+    assert stamped == [NOW + timedelta(minutes=m) for m in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("target", [ActionState.DONE, ActionState.REPLIED])
+def test_a_completion_is_stamped_and_counts_for_the_streak_on_the_users_own_day(
+    service: Session, user: User, target: ActionState
+) -> None:
+    action = _action(service, user)
+    change_state(service, user=user, action_id=action.id, to=target, channel=Channel.SLACK)
+    assert action.completed_at == NOW
+    assert (user.streak_count, user.last_action_date) == (1, LOCAL_TODAY)
+
+
+def test_a_person_cannot_archive_a_done_action(service: Session, user: User) -> None:
+    action = _action(service, user, ActionState.DONE)
+    with pytest.raises(InvalidTransition, match="archived automatically 90 days"):
+        change_state(service, user=user, action_id=action.id, to=ActionState.ARCHIVED, channel=Channel.CLI)
+    assert _events(service, action) == []
+
+
+def test_a_snooze_must_end_after_the_users_local_today(service: Session, user: User) -> None:
+    action = _action(service, user)
+    for past in (LOCAL_TODAY, date(2026, 11, 20)):
+        with pytest.raises(ValidationError, match="must end after today \\(2026-11-26\\)"):
+            change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
+                         channel=Channel.SLACK, until=past)
+    with pytest.raises(ValidationError, match="pick a date"):
+        change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED, channel=Channel.SLACK)
+    service.refresh(action)
+    assert (action.state, action.snooze_until, _events(service, action)) == (ActionState.NEW, None, [])
+    # The UTC date is already the 27th, but in Los Angeles that is tomorrow: accepted.
+    result = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
+                          channel=Channel.SLACK, until=NEXT_DAY)
+    assert (result.action.state, result.action.snooze_until, result.action.due_date) == (
+        ActionState.SNOOZED, NEXT_DAY, NEXT_DAY)
+
+
+def test_only_a_snooze_takes_a_date(service: Session, user: User) -> None:
+    action = _action(service, user)
+    with pytest.raises(ValidationError, match="only a snooze takes a date"):
+        change_state(service, user=user, action_id=action.id, to=ActionState.DONE, channel=Channel.SLACK,
+                     until=NEXT_DAY)
+    service.refresh(action)
+    assert action.state == ActionState.NEW
+
+
+def test_snoozing_again_moves_the_date_and_the_same_date_changes_nothing(service: Session, user: User) -> None:
+    action = _action(service, user, ActionState.SNOOZED, snooze_until=NEXT_DAY, due_date=NEXT_DAY)
+    moved = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
+                         channel=Channel.SLACK, until=date(2026, 12, 7))
+    same = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
+                        channel=Channel.EMAIL, until=date(2026, 12, 7))
+    assert (moved.changed, same.changed) == (True, False)
+    assert (action.snooze_until, action.due_date) == (date(2026, 12, 7), date(2026, 12, 7))
+    assert _events(service, action) == []
+
+
+def test_unsnoozing_by_hand_clears_the_snooze_and_makes_it_due_today(service: Session, user: User) -> None:
+    action = _action(service, user, ActionState.SNOOZED, snooze_until=date(2026, 12, 3), due_date=date(2026, 12, 3))
+    change_state(service, user=user, action_id=action.id, to=ActionState.NEW, channel=Channel.SLACK)
+    assert (action.state, action.snooze_until, action.due_date) == (ActionState.NEW, None, LOCAL_TODAY)
+
+
+def test_another_users_action_is_as_unknown_as_one_that_never_existed(service: Session, user: User) -> None:
+    db.set_context(service, service=True)
+    other = make_user(service)
+    theirs = _action(service, other)
+    db.set_context(service, user_id=user.id)
+    with pytest.raises(NotFound) as for_theirs:
+        change_state(service, user=user, action_id=theirs.id, to=ActionState.DONE, channel=Channel.SLACK)
+    with pytest.raises(NotFound) as for_unknown:
+        get_action(service, user=user, action_id=uuid.uuid4())
+    with pytest.raises(NotFound) as for_get:
+        get_action(service, user=user, action_id=theirs.id)
+    assert str(for_theirs.value) == str(for_unknown.value) == str(for_get.value)
+    assert str(for_theirs.value).startswith("no such action")
+    db.set_context(service, service=True)
+    service.refresh(theirs)
+    assert theirs.state == ActionState.NEW
+
+
+def test_even_the_service_context_cannot_act_on_one_users_action_as_another(service: Session) -> None:
+    alice, bob = make_user(service), make_user(service)
+    bobs = _action(service, bob)
+    with pytest.raises(NotFound):
+        change_state(service, user=alice, action_id=bobs.id, to=ActionState.DONE, channel=Channel.CLI)
+    assert bobs.state == ActionState.NEW
+
+
+def test_actions_are_listed_by_due_date_then_age_and_can_be_filtered(service: Session, user: User) -> None:
+    later = _action(service, user, due_date=date(2026, 12, 1))
+    older = _action(service, user, created_at=datetime(2026, 11, 26, 1, tzinfo=UTC))
+    newer = _action(service, user)
+    done = _action(service, user, ActionState.DONE, created_at=NOW + timedelta(minutes=1))
+    assert [a.id for a in list_actions(service, user=user)] == [older.id, newer.id, done.id, later.id]
+    assert [a.id for a in list_actions(service, user=user, state=ActionState.DONE)] == [done.id]
+
+
+def test_waiting_lists_sent_actions_the_longest_waiting_first(service: Session, user: User) -> None:
+    first_lead, second_lead = make_lead(service, user), make_lead(service, user)
+    sent_last = _action(service, user, lead=first_lead, action_type=ActionType.OUTREACH)
+    sent_first = _action(service, user, lead=second_lead, created_at=datetime(2026, 11, 27, 2, tzinfo=UTC))
+    # created later, sent earlier: waiting is ordered by when it was sent
+    _action(service, user)
+    with time_machine.travel(datetime(2026, 11, 27, 4, tzinfo=UTC), tick=False):
+        change_state(service, user=user, action_id=sent_first.id, to=ActionState.SENT, channel=Channel.SLACK)
+    with time_machine.travel(datetime(2026, 11, 27, 5, tzinfo=UTC), tick=False):
+        change_state(service, user=user, action_id=sent_last.id, to=ActionState.SENT, channel=Channel.SLACK)
+    assert [a.id for a in list_waiting(service, user=user)] == [sent_first.id, sent_last.id]
+
+
+# --- snooze dates ---------------------------------------------------------------------------------
+
+THURSDAY = date(2026, 11, 26)
+MONDAY = date(2026, 11, 30)
+
+
+def test_the_presets_are_tomorrow_three_days_next_monday_and_two_weeks() -> None:
+    assert snooze_presets(THURSDAY) == [
+        ("Tomorrow", date(2026, 11, 27)), ("In 3 days", date(2026, 11, 29)),
+        ("Next Monday", MONDAY), ("In 2 weeks", date(2026, 12, 10)),
+    ]
+
+
+def test_next_monday_on_a_monday_is_a_week_away_never_today() -> None:
+    assert dict(snooze_presets(MONDAY))["Next Monday"] == date(2026, 12, 7)
+    assert parse_snooze("monday", today=MONDAY) == date(2026, 12, 7)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("tomorrow", date(2026, 11, 27)), ("  Tomorrow ", date(2026, 11, 27)),
+    ("3d", date(2026, 11, 29)), ("3 days", date(2026, 11, 29)), ("In 3 days", date(2026, 11, 29)),
+    ("1 day", date(2026, 11, 27)), ("next monday", MONDAY), ("Monday", MONDAY), ("next Friday", date(2026, 11, 27)),
+    ("2w", date(2026, 12, 10)), ("2 weeks", date(2026, 12, 10)), ("in 2 weeks", date(2026, 12, 10)),
+    ("2026-12-24", date(2026, 12, 24)),
+])
+def test_typed_snooze_dates(typed: str, expected: date) -> None:
+    assert parse_snooze(typed, today=THURSDAY) == expected
+
+
+@pytest.mark.parametrize("typed", ["later", "", "3 months", "next week", "24/12/2026", "-3d"])
+def test_unknown_snooze_words_are_refused_with_the_accepted_forms(typed: str) -> None:
+    with pytest.raises(ValidationError, match="'tomorrow', '3d' or '3 days', '2w' or '2 weeks'.*YYYY-MM-DD"):
+        parse_snooze(typed, today=THURSDAY)
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("2026-11-26", "must end after today"), ("2026-01-01", "must end after today"), ("0d", "must end after today"),
+    ("2026-02-30", "not a real date"), ("2062-01-01", "at most 365 days"), ("9999d", "at most 365 days"),
+])
+def test_snooze_dates_that_are_not_after_today_or_too_far_are_refused(typed: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        parse_snooze(typed, today=THURSDAY)
+
+
+# --- two presses at once --------------------------------------------------------------------------
+
+def test_a_simultaneous_second_press_waits_for_the_first_and_then_is_a_repeat(engine: Engine) -> None:
+    """Two real connections: the first press holds the row locks until it commits."""
+    opened: list[Session] = []
+
+    def unit(**context: object) -> Session:
+        session = Session(engine, expire_on_commit=False)
+        opened.append(session)
+        session.begin()
+        db.set_context(session, **context)  # type: ignore[arg-type]
+        return session
+
+    setup = unit(service=True)
+    user = make_user(setup, timezone="America/Los_Angeles")
+    lead = make_lead(setup, user, created_at=NOW)
+    action = create_action(setup, user=user, lead=lead, action_type=ActionType.OUTREACH, due_date=LOCAL_TODAY,
+                           channel=Channel.CLI)
+    setup.commit()
+    try:
+        first = unit(user_id=user.id)
+        assert change_state(first, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.SLACK).changed
+        second = unit(user_id=user.id)
+        second.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="lock timeout") as blocked:
+            change_state(second, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.EMAIL)
+        # It waits at the locking read, before it has looked at the state, not at a later write.
+        assert blocked.value.statement.lstrip().startswith("SELECT") and "UPDATE" in blocked.value.statement
+        second.rollback()
+        first.commit()
+
+        retry = unit(user_id=user.id)
+        again = change_state(retry, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.EMAIL)
+        assert (again.changed, again.action.state, again.created) == (False, ActionState.SENT, ())
+        sent_events = retry.scalar(select(func.count()).select_from(ActionEvent).where(
+            ActionEvent.action_id == action.id, ActionEvent.to_state == ActionState.SENT))
+        follow_ups = retry.scalar(select(func.count()).select_from(Action).where(
+            Action.person_id == lead.id, Action.action_type == ActionType.FOLLOW_UP))
+        assert (sent_events, follow_ups) == (1, 1)
+    finally:
+        for session in opened:
+            session.close()
+        cleanup = unit(service=True)
+        cleanup.execute(delete(User).where(User.id == user.id))
+        cleanup.commit()
+        cleanup.close()
