@@ -4,8 +4,8 @@
   transaction-local setting ``app.user_id`` (``''`` after a commit, hence ``nullif``).
   ``app.is_service()`` reads ``app.service``, the explicit context of system jobs.
 * ``update_user_calendar_status()`` uses OLD on DELETE (the design used NEW, which is NULL there).
-* ``auto_archive_old_actions()`` also writes the DONE → ARCHIVED events and returns how many it
-  archived.
+* ``auto_archive_old_actions([as_of])`` also writes the DONE → ARCHIVED events and returns how many
+  it archived; ``as_of`` (default now()) lets the jobs run it for a pinned instant.
 * Not installed, on purpose: ``check_snooze_dates`` / ``auto_unsnooze_items()`` (a whole-table
   update on every write, in the server's timezone) and ``calculate_user_streak()`` (server-timezone
   days, one query per day): both are done in the service layer in each user's timezone.
@@ -55,7 +55,7 @@ FUNCTIONS = [
     $$
     """,
     """
-    CREATE FUNCTION auto_archive_old_actions() RETURNS integer
+    CREATE FUNCTION auto_archive_old_actions(as_of timestamptz DEFAULT now()) RETURNS integer
     LANGUAGE plpgsql AS $$
     DECLARE
       archived integer;
@@ -65,11 +65,11 @@ FUNCTIONS = [
         SET state = 'ARCHIVED'
         WHERE state = 'DONE'
           AND completed_at IS NOT NULL
-          AND completed_at < now() - INTERVAL '90 days'
+          AND completed_at < as_of - INTERVAL '90 days'
         RETURNING id, user_id
       )
-      INSERT INTO action_events (user_id, action_id, from_state, to_state, channel)
-      SELECT user_id, id, 'DONE', 'ARCHIVED', 'system' FROM moved;
+      INSERT INTO action_events (user_id, action_id, from_state, to_state, channel, created_at)
+      SELECT user_id, id, 'DONE', 'ARCHIVED', 'system', as_of FROM moved;
       GET DIAGNOSTICS archived = ROW_COUNT;
       RETURN archived;
     END;
@@ -222,6 +222,6 @@ def downgrade() -> None:
     for table in TABLES_WITH_UPDATED_AT:
         op.execute(f"DROP TRIGGER update_{table}_updated_at ON {table}")
     op.execute("DROP FUNCTION update_user_calendar_status()")
-    op.execute("DROP FUNCTION auto_archive_old_actions()")
+    op.execute("DROP FUNCTION auto_archive_old_actions(timestamptz)")
     op.execute("DROP FUNCTION update_updated_at_column()")
     op.execute("DROP SCHEMA app CASCADE")
