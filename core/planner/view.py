@@ -1,7 +1,8 @@
 """What a person sees of a plan: plain data, built once and rendered by the CLI, Slack and email.
 
 Renderers take a :class:`PlanView` and nothing else, so Block Kit builders and email templates are
-pure functions of it and easy to test.
+pure functions of it and easy to test. :func:`build_plan_view` is the one call every channel makes:
+it builds the day's plan if there is none yet, then describes it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,37 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from core.models import ActionState, ActionType, CapacityLevel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.actions.rules import EFFORT_MINUTES
+from core.clock import local_today
+from core.models import (
+    Action,
+    ActionEvent,
+    ActionState,
+    ActionType,
+    CapacityLevel,
+    DailyPlan,
+    DailyPlanAction,
+    Lead,
+    User,
+)
+from core.planner.service import build_plan
+
+#: How many waiting actions a view lists: enough to jog the memory, short enough for a DM.
+MAX_WAITING = 10
+
+#: Titles by type, with the lead's name and without one (an action made by hand may have no lead).
+_TITLES: dict[ActionType, tuple[str, str]] = {
+    ActionType.OUTREACH: ("Reach out to {name}", "Reach out to someone new"),
+    ActionType.FOLLOW_UP: ("Follow up with {name}", "Follow up"),
+    ActionType.NURTURE: ("Check in with {name}", "Check in with a contact"),
+    ActionType.CALL_PREP: ("Prepare for your call with {name}", "Prepare for your call"),
+    ActionType.POST_CALL: ("Follow up after your call with {name}", "Follow up after your call"),
+    ActionType.CONTENT: ("Write and post a short piece", "Write and post a short piece"),
+    ActionType.FAST_WIN: ("Quick win with {name}", "Quick win"),
+}
 
 
 @dataclass(frozen=True)
@@ -65,3 +96,79 @@ class PlanView:
     @property
     def open_items(self) -> tuple[PlanItem, ...]:
         return tuple(item for item in self.items if item.is_open)
+
+
+def action_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
+    """What the user reads for an action: their own description wins, else a phrase for its type."""
+    if description and description.strip():
+        return description.strip()
+    with_lead, without = _TITLES[action_type]
+    return with_lead.format(name=lead_name) if lead_name else without
+
+
+def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
+    """``plan`` as the user sees it now: items in position order with their current state, and the
+    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`)."""
+    rows = session.execute(
+        select(DailyPlanAction.position, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
+               Action.description, Action.due_date, Action.person_id, Lead.name, Lead.url)
+        .join(Action, Action.id == DailyPlanAction.action_id)
+        .outerjoin(Lead, Lead.id == Action.person_id)
+        .where(DailyPlanAction.daily_plan_id == plan.id)
+        .order_by(DailyPlanAction.position)
+    )
+    items = tuple(
+        PlanItem(
+            position=row.position, action_id=row.id, action_type=row.action_type, state=row.state,
+            title=action_title(row.action_type, lead_name=row.name, description=row.description),
+            lead_id=row.person_id, lead_name=row.name, lead_url=row.url, is_fast_win=row.is_fast_win,
+            minutes=EFFORT_MINUTES[row.action_type], due_date=row.due_date,
+        )
+        for row in rows
+    )
+    return PlanView(
+        user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
+        free_minutes=plan.free_minutes, focus=plan.focus_statement, streak=user.streak_count,
+        items=items, waiting=waiting_items(session, user=user),
+    )
+
+
+def waiting_items(session: Session, *, user: User) -> tuple[WaitingItem, ...]:
+    """The user's SENT actions, oldest sent first; "sent on" is the user's local date of the send.
+
+    The send time comes from the event log (the action's last change to SENT), so editing an action
+    later does not make it look freshly sent.
+    """
+    last_sent = (
+        select(func.max(ActionEvent.created_at))
+        .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.SENT)
+        .scalar_subquery()
+    )
+    sent_at = func.coalesce(last_sent, Action.updated_at).label("sent_at")
+    rows = session.execute(
+        select(Action.id, Action.action_type, Action.description, Lead.name, Lead.url, sent_at)
+        .outerjoin(Lead, Lead.id == Action.person_id)
+        .where(Action.user_id == user.id, Action.state == ActionState.SENT)
+        .order_by(sent_at, Action.id)
+        .limit(MAX_WAITING)
+    )
+    return tuple(
+        WaitingItem(
+            action_id=row.id, title=action_title(row.action_type, lead_name=row.name, description=row.description),
+            lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
+        )
+        for row in rows
+    )
+
+
+def build_plan_view(
+    session: Session,
+    *,
+    user: User,
+    day: date | None = None,
+    refresh: bool = False,
+    free_minutes: int | None = None,
+) -> PlanView:
+    """The view of the user's plan for ``day`` (default today), building or refreshing it first."""
+    plan = build_plan(session, user=user, day=day, free_minutes=free_minutes, refresh=refresh)
+    return plan_view(session, user=user, plan=plan)

@@ -1,0 +1,233 @@
+"""Planning many users at once with a fixed number of queries, whatever the number of users.
+
+The morning run calls :func:`plan_users` for a batch of users; :func:`core.planner.service.build_plan`
+is the same machinery for one user. Every step is set-based: users and settings in one query,
+existing plans in one, candidates (with their leads and calls) in one, last week's summaries in one,
+then the new plans and all their items inserted in one statement each. That is at most 7 queries per
+batch (fewer when there is nothing to do), so a slow morning is never "one more user, five more
+round trips".
+
+Once-only is the database's job: plans are inserted with ``ON CONFLICT (user_id, date) DO NOTHING``
+and read back, so two builders racing for the same user and date end with one plan (the first to
+commit), and only the builder whose row went in writes its items.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, insert, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, joinedload
+
+from core.clock import local_today, utcnow
+from core.models import (
+    Action,
+    ActionState,
+    ActionType,
+    CapacityLevel,
+    DailyPlan,
+    DailyPlanAction,
+    Lead,
+    LeadStatus,
+    LoggedCall,
+    User,
+    UserSettings,
+    WeeklySummary,
+)
+from core.planner.capacity import ACTIONS_PER_LEVEL, level_for_free_minutes
+from core.planner.ordering import Candidate, choose
+
+_CALL_TYPES = (ActionType.CALL_PREP, ActionType.POST_CALL)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything one user's plan for one local ``day`` is made from, loaded in bulk."""
+
+    user_id: uuid.UUID
+    day: date
+    capacity: CapacityLevel
+    free_minutes: int | None
+    focus: str | None
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def slots(self) -> int:
+        return ACTIONS_PER_LEVEL[self.capacity]
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week (weeks run Monday–Sunday, as the weekly summary's do)."""
+    return day - timedelta(days=day.weekday())
+
+
+def capacity_for(settings: UserSettings | None, *, day: date, free_minutes: int | None) -> CapacityLevel:
+    """The user's own override wins, but only on the day it was set for; else the calendar decides."""
+    if settings is not None and settings.capacity_override is not None and settings.capacity_override_date == day:
+        return settings.capacity_override
+    return level_for_free_minutes(free_minutes)
+
+
+def focus_for(settings: UserSettings | None, *, day: date, summary_focus: str | None) -> str | None:
+    """The focus the user set for ``day``'s week wins over the one last week's summary suggested."""
+    if settings is not None and settings.focus_text and settings.focus_week_start == week_start(day):
+        return settings.focus_text
+    return summary_focus
+
+
+def candidate_select() -> Select[Any]:
+    """Actions with what ordering needs (their lead's age and status, their call's date)."""
+    return (
+        select(
+            Action.id, Action.user_id, Action.person_id, Action.action_type, Action.origin, Action.state,
+            Action.due_date, Action.created_at, Lead.created_at.label("lead_created_at"),
+            Lead.status.label("lead_status"), LoggedCall.call_date,
+        )
+        .outerjoin(Lead, Lead.id == Action.person_id)
+        .outerjoin(LoggedCall, LoggedCall.id == Action.logged_call_id)
+    )
+
+
+def to_candidate(row: Any) -> Candidate:
+    return Candidate(
+        action_id=row.id, lead_id=row.person_id, action_type=row.action_type, origin=row.origin,
+        due_date=row.due_date, created_at=row.created_at, lead_created_at=row.lead_created_at,
+        call_date=row.call_date if row.action_type in _CALL_TYPES else None,
+    )
+
+
+def load_candidates(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict[uuid.UUID, list[Candidate]]:
+    """Each user's candidates on their day: NEW, due on or before it, lead (if any) ACTIVE.
+
+    One query for the whole batch: it reads up to the latest day in the batch and each user's rows
+    are then cut at their own day (users a date line apart differ by a day at most).
+    """
+    found: dict[uuid.UUID, list[Candidate]] = {user_id: [] for user_id in days}
+    if not days:
+        return found
+    rows = session.execute(
+        candidate_select().where(
+            Action.user_id.in_(list(days)),
+            Action.state == ActionState.NEW,
+            Action.due_date <= max(days.values()),
+            or_(Action.person_id.is_(None), Lead.status == LeadStatus.ACTIVE),
+        )
+    )
+    for row in rows:
+        if row.due_date <= days[row.user_id]:
+            found[row.user_id].append(to_candidate(row))
+    return found
+
+
+def load_summary_focus(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict[uuid.UUID, str]:
+    """``next_week_focus`` of the summary of the week before each user's day, where there is one."""
+    if not days:
+        return {}
+    weeks = {user_id: week_start(day) - timedelta(days=7) for user_id, day in days.items()}
+    rows = session.execute(
+        select(WeeklySummary.user_id, WeeklySummary.week_start_date, WeeklySummary.next_week_focus).where(
+            tuple_(WeeklySummary.user_id, WeeklySummary.week_start_date).in_(list(weeks.items()))
+        )
+    )
+    return {row.user_id: row.next_week_focus for row in rows if row.next_week_focus}
+
+
+def gather(
+    session: Session,
+    *,
+    users: Sequence[User],
+    days: Mapping[uuid.UUID, date],
+    free_minutes: Mapping[uuid.UUID, int | None],
+) -> dict[uuid.UUID, PlanInputs]:
+    """The inputs of each user's plan (``users`` should come with their settings loaded)."""
+    wanted = {user.id: days[user.id] for user in users}
+    candidates = load_candidates(session, days=wanted)
+    summary_focus = load_summary_focus(session, days=wanted)
+    inputs = {}
+    for user in users:
+        day = wanted[user.id]
+        inputs[user.id] = PlanInputs(
+            user_id=user.id,
+            day=day,
+            capacity=capacity_for(user.settings, day=day, free_minutes=free_minutes.get(user.id)),
+            free_minutes=free_minutes.get(user.id),
+            focus=focus_for(user.settings, day=day, summary_focus=summary_focus.get(user.id)),
+            candidates=tuple(candidates[user.id]),
+        )
+    return inputs
+
+
+def existing_plans(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict[uuid.UUID, DailyPlan]:
+    """The plans that already exist for each user on their day."""
+    if not days:
+        return {}
+    plans = session.scalars(
+        select(DailyPlan).where(tuple_(DailyPlan.user_id, DailyPlan.date).in_(list(days.items())))
+    )
+    return {plan.user_id: plan for plan in plans}
+
+
+def create_plans(session: Session, inputs: Iterable[PlanInputs]) -> dict[uuid.UUID, DailyPlan]:
+    """Insert a plan for each of ``inputs`` unless one exists, and return each user's plan.
+
+    A plan that appeared meanwhile (another builder committed first) is returned as it is: the
+    morning never overwrites a plan.
+    """
+    inputs = list(inputs)
+    if not inputs:
+        return {}
+    now = utcnow()
+    plan_ids = {entry.user_id: uuid.uuid4() for entry in inputs}
+    inserted = set(session.scalars(
+        pg_insert(DailyPlan)
+        .values([
+            {"id": plan_ids[entry.user_id], "user_id": entry.user_id, "date": entry.day,
+             "focus_statement": entry.focus, "capacity": entry.capacity, "free_minutes": entry.free_minutes,
+             "generated_at": now}
+            for entry in inputs
+        ])
+        .on_conflict_do_nothing(index_elements=[DailyPlan.user_id, DailyPlan.date])
+        .returning(DailyPlan.id)
+    ))
+    items = [
+        {"daily_plan_id": plan_ids[entry.user_id], "action_id": chosen.candidate.action_id,
+         "position": position, "is_fast_win": chosen.is_fast_win}
+        for entry in inputs
+        if plan_ids[entry.user_id] in inserted
+        for position, chosen in enumerate(choose(entry.candidates, slots=entry.slots, today=entry.day))
+    ]
+    if items:
+        session.execute(insert(DailyPlanAction).values(items))
+    return existing_plans(session, days={entry.user_id: entry.day for entry in inputs})
+
+
+def plan_users(
+    session: Session,
+    *,
+    user_ids: Sequence[uuid.UUID],
+    at: datetime,
+    free_minutes: Mapping[uuid.UUID, int | None] | None = None,
+) -> dict[uuid.UUID, DailyPlan]:
+    """Each user's plan for their own local date at ``at``, built if missing, never overwritten.
+
+    Runs in the service context. ``free_minutes`` holds what each user's calendar left free today; a
+    user missing from it (no calendar, or a calendar that failed) gets the ``default`` capacity.
+    Unknown ids are skipped. Costs the same handful of queries for 1 user or 1,000.
+    """
+    if not user_ids:
+        return {}
+    users = session.scalars(
+        select(User).options(joinedload(User.settings)).where(User.id.in_(list(user_ids)))
+    ).all()
+    days = {user.id: local_today(user.timezone, at=at) for user in users}
+    plans = existing_plans(session, days=days)
+    missing = [user for user in users if user.id not in plans]
+    if missing:
+        inputs = gather(session, users=missing, days=days, free_minutes=free_minutes or {})
+        plans |= create_plans(session, inputs.values())
+    return plans

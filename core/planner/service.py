@@ -1,0 +1,145 @@
+"""The daily plan of one user: build it, read it, refresh it, and the two settings that shape it.
+
+* **One plan per user per local date.** ``day`` defaults to the user's own today. Building when a
+  plan exists returns that plan unchanged: the morning job, a retry and a second scheduler never
+  overwrite what the user may already be working through. Only an explicit ``refresh`` changes it.
+* **Refresh** keeps what the user already acted on (sent, replied, done) and the items still open
+  and still eligible, drops what became ineligible (snoozed since, lead snoozed or archived, no
+  longer due), and fills the freed slots with the next best candidates. Kept items keep their order;
+  positions are renumbered. A refresh re-reads capacity, so lowering it (``/nbm capacity micro``)
+  shrinks the plan: open items beyond the new size are dropped from the end, acted-on ones never are.
+  A refresh without ``free_minutes`` keeps the minutes the plan was built with.
+* **Capacity**: the user's override for that very day wins, else the free minutes decide.
+* **Focus**: the focus the user set for the week wins, else the one last week's summary proposed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from core.actions.records import check_text
+from core.clock import local_today, utcnow
+from core.errors import ValidationError
+from core.models import Action, ActionState, CapacityLevel, DailyPlan, DailyPlanAction, User
+from core.planner.batch import candidate_select, create_plans, existing_plans, gather, to_candidate, week_start
+from core.planner.capacity import parse_level
+from core.planner.ordering import Candidate, choose
+from core.users import get_settings_for
+
+MAX_FOCUS = 280
+
+#: Plan items the user has acted on: they stay in the day's plan whatever else changes.
+_ACTED = frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, ActionState.ARCHIVED})
+
+
+def get_plan(session: Session, *, user: User, day: date | None = None) -> DailyPlan | None:
+    """The user's plan for ``day`` (default: their local today), if one was built."""
+    day = day or local_today(user.timezone)
+    return existing_plans(session, days={user.id: day}).get(user.id)
+
+
+def build_plan(
+    session: Session,
+    *,
+    user: User,
+    day: date | None = None,
+    free_minutes: int | None = None,
+    refresh: bool = False,
+) -> DailyPlan:
+    """The user's plan for ``day`` (default: their local today), built if there is none yet.
+
+    An existing plan is returned unchanged unless ``refresh`` is asked for (see the module's rules).
+    Two builders racing for the same day end with one plan: the batch insert's ``ON CONFLICT``.
+    """
+    day = day or local_today(user.timezone)
+    plan = get_plan(session, user=user, day=day)
+    if plan is None:
+        inputs = gather(session, users=[user], days={user.id: day}, free_minutes={user.id: free_minutes})
+        return create_plans(session, inputs.values())[user.id]
+    if refresh:
+        _refresh(session, user=user, plan=plan, free_minutes=free_minutes)
+    return plan
+
+
+def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int | None) -> None:
+    """Keep the acted-on and still-eligible items, drop the rest, refill; one refresh at a time."""
+    session.execute(
+        select(DailyPlan).where(DailyPlan.id == plan.id).with_for_update()
+        .options(selectinload(DailyPlan.items)).execution_options(populate_existing=True)
+    )
+    free = plan.free_minutes if free_minutes is None else free_minutes
+    inputs = gather(session, users=[user], days={user.id: plan.date}, free_minutes={user.id: free})[user.id]
+    eligible = {candidate.action_id for candidate in inputs.candidates}
+    in_plan = _plan_candidates(session, plan=plan)
+    acted = [item for item in plan.items if in_plan[item.action_id][1] in _ACTED]
+    still_open = [item for item in plan.items if item.action_id in eligible]
+    still_open = still_open[: max(0, inputs.slots - len(acted))]
+    keep = [in_plan[item.action_id][0] for item in plan.items if item in acted or item in still_open]
+    chosen = choose(
+        [candidate for candidate in inputs.candidates if candidate.action_id not in in_plan],
+        slots=inputs.slots, today=plan.date, keep=keep,
+    )
+    by_action = {item.action_id: item for item in plan.items}
+    wanted = {entry.candidate.action_id for entry in chosen}
+    for item in [item for item in plan.items if item.action_id not in wanted]:
+        plan.items.remove(item)
+    session.flush()
+    for position, entry in enumerate(chosen):
+        item = by_action.get(entry.candidate.action_id)
+        if item is None:
+            plan.items.append(DailyPlanAction(action_id=entry.candidate.action_id, position=position,
+                                              is_fast_win=entry.is_fast_win))
+        else:
+            item.position, item.is_fast_win = position, entry.is_fast_win
+    plan.capacity, plan.free_minutes, plan.focus_statement = inputs.capacity, free, inputs.focus
+    plan.generated_at = utcnow()
+    session.flush()
+    session.expire(plan, ["items"])
+
+
+def _plan_candidates(session: Session, *, plan: DailyPlan) -> dict[uuid.UUID, tuple[Candidate, ActionState]]:
+    """Each action of ``plan`` as a candidate, with its current state."""
+    rows = session.execute(candidate_select().where(Action.id.in_([item.action_id for item in plan.items])))
+    return {row.id: (to_candidate(row), row.state) for row in rows}
+
+
+def set_capacity(session: Session, *, user: User, level: CapacityLevel, day: date | None = None) -> None:
+    """Override the capacity of one local day (default today); ``default`` removes the override.
+
+    The override applies to that day only, so a "light day" does not stick to tomorrow. It takes
+    effect when the day's plan is built, or refreshed if it already exists.
+    """
+    level = parse_level(level)
+    settings = get_settings_for(session, user)
+    if level is CapacityLevel.DEFAULT:
+        settings.capacity_override, settings.capacity_override_date = None, None
+    else:
+        settings.capacity_override = level
+        settings.capacity_override_date = day or local_today(user.timezone)
+    session.flush()
+
+
+def set_focus(session: Session, *, user: User, text: str, day: date | None = None) -> None:
+    """Set the focus of the week (Monday–Sunday) of ``day`` (default today), 1 to 280 characters.
+
+    It wins over the focus last week's summary proposed, and is shown at once: the plans of that
+    week from ``day`` on that already exist take it too (earlier days keep theirs, as history).
+    """
+    focus = check_text(text, field="the focus", limit=MAX_FOCUS)
+    if focus is None:
+        raise ValidationError(f"a focus needs some text: between 1 and {MAX_FOCUS} characters")
+    day = day or local_today(user.timezone)
+    settings = get_settings_for(session, user)
+    settings.focus_text, settings.focus_week_start = focus, week_start(day)
+    week_end = week_start(day) + timedelta(days=6)
+    session.execute(
+        update(DailyPlan)
+        .where(DailyPlan.user_id == user.id, DailyPlan.date >= day, DailyPlan.date <= week_end)
+        .values(focus_statement=focus)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()

@@ -1,0 +1,189 @@
+"""The plan's order and the Fast Win, as unit tests of the pure function (no database)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core.models import ActionOrigin, ActionType
+from core.planner.ordering import Candidate, choose, priority
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+MORNING = datetime(2026, 11, 25, 8, tzinfo=UTC)
+
+
+def cand(
+    action_type: ActionType = ActionType.OUTREACH,
+    *,
+    origin: ActionOrigin = ActionOrigin.USER,
+    due: date = TODAY,
+    created: datetime = MORNING,
+    lead: uuid.UUID | None | str = "new",
+    lead_created: datetime | None = None,
+    call: date | None = None,
+    action_id: uuid.UUID | None = None,
+) -> Candidate:
+    lead_id = uuid.uuid4() if lead == "new" else lead
+    return Candidate(
+        action_id=action_id or uuid.uuid4(), lead_id=lead_id, action_type=action_type, origin=origin,
+        due_date=due, created_at=created, lead_created_at=lead_created or (created if lead_id else None),
+        call_date=call,
+    )
+
+
+def order(*candidates: Candidate) -> list[Candidate]:
+    return sorted(candidates, key=lambda c: priority(c, today=TODAY))
+
+
+def plan(candidates: list[Candidate], *, slots: int = 8, keep: list[Candidate] | None = None) -> list[Candidate]:
+    return [chosen.candidate for chosen in choose(candidates, slots=slots, today=TODAY, keep=keep or ())]
+
+
+def test_the_ranks_follow_the_product_order() -> None:
+    ladder = [
+        cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY),
+        cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, call=TODAY + timedelta(days=1)),
+        cand(ActionType.POST_CALL, origin=ActionOrigin.CALL, due=TODAY - timedelta(days=1)),
+        cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT, due=TODAY - timedelta(days=2)),
+        cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT),
+        cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, call=TODAY + timedelta(days=5)),
+        cand(ActionType.OUTREACH, origin=ActionOrigin.LEAD_ADDED, due=TODAY - timedelta(days=9)),
+        cand(ActionType.NURTURE, origin=ActionOrigin.COLD, due=TODAY - timedelta(days=9)),
+        cand(ActionType.FAST_WIN, due=TODAY - timedelta(days=9)),
+        cand(ActionType.CONTENT, lead=None, due=TODAY - timedelta(days=9)),
+        cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, call=TODAY - timedelta(days=1)),
+    ]
+    assert order(*reversed(ladder)) == ladder
+
+
+def test_a_reply_follow_up_beats_an_older_overdue_follow_up() -> None:
+    reply = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY)
+    overdue = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT, due=TODAY - timedelta(days=10))
+    assert order(overdue, reply) == [reply, overdue]
+
+
+def test_call_prep_for_today_comes_before_tomorrow_and_a_hand_made_prep_counts_as_soon() -> None:
+    tomorrow = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, call=TODAY + timedelta(days=1),
+                    created=MORNING - timedelta(days=3))
+    today = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, call=TODAY)
+    by_hand = cand(ActionType.CALL_PREP, call=None, created=MORNING + timedelta(hours=1))
+    post_call = cand(ActionType.POST_CALL, origin=ActionOrigin.CALL, due=TODAY - timedelta(days=3))
+    assert order(post_call, tomorrow, by_hand, today) == [today, by_hand, tomorrow, post_call]
+
+
+def test_overdue_follow_ups_come_most_overdue_first() -> None:
+    one = cand(ActionType.FOLLOW_UP, due=TODAY - timedelta(days=1))
+    five = cand(ActionType.FOLLOW_UP, due=TODAY - timedelta(days=5))
+    three = cand(ActionType.FOLLOW_UP, due=TODAY - timedelta(days=3))
+    assert order(one, five, three) == [five, three, one]
+
+
+def test_outreach_goes_to_the_oldest_lead_first_whatever_the_due_dates() -> None:
+    old_lead = cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=30), due=TODAY)
+    new_lead = cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=1), due=TODAY - timedelta(days=1))
+    assert order(new_lead, old_lead) == [old_lead, new_lead]
+
+
+def test_ties_break_by_due_date_then_creation_then_id() -> None:
+    late_due = cand(ActionType.NURTURE, due=TODAY)
+    early_due = cand(ActionType.NURTURE, due=TODAY - timedelta(days=1), created=MORNING + timedelta(hours=1))
+    assert order(late_due, early_due) == [early_due, late_due]
+
+    older = cand(ActionType.NURTURE, created=MORNING - timedelta(hours=1))
+    newer = cand(ActionType.NURTURE, created=MORNING)
+    assert order(newer, older) == [older, newer]
+
+    low, high = sorted([uuid.uuid4(), uuid.uuid4()])
+    second = cand(ActionType.NURTURE, action_id=high)
+    first = cand(ActionType.NURTURE, action_id=low)
+    assert order(second, first) == [first, second]
+
+
+def test_one_action_per_lead_the_best_ranked_one() -> None:
+    lead = uuid.uuid4()
+    outreach = cand(ActionType.OUTREACH, lead=lead)
+    reply = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY, lead=lead)
+    other = cand(ActionType.NURTURE)
+    fast = cand(ActionType.FAST_WIN, lead=None)
+    assert plan([outreach, other, reply, fast]) == [fast, reply, other]
+
+
+def test_actions_without_a_lead_are_not_limited_to_one() -> None:
+    a, b = cand(ActionType.NURTURE, lead=None), cand(ActionType.NURTURE, lead=None)
+    assert len(plan([a, b])) == 2
+
+
+def test_content_at_most_once_a_day() -> None:
+    posts = [cand(ActionType.CONTENT, lead=None, created=MORNING + timedelta(minutes=i)) for i in range(3)]
+    fast = cand(ActionType.FAST_WIN, lead=None)
+    assert plan([*posts, fast]) == [fast, posts[0]]
+
+
+def test_content_kept_from_the_morning_stops_another() -> None:
+    kept = cand(ActionType.CONTENT, lead=None)
+    assert plan([cand(ActionType.CONTENT, lead=None)], keep=[kept]) == [kept]
+
+
+def test_a_due_fast_win_action_is_the_fast_win_even_against_a_waiting_reply() -> None:
+    reply = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY)
+    fast = cand(ActionType.FAST_WIN, due=TODAY - timedelta(days=2))
+    chosen = choose([reply, fast], slots=5, today=TODAY)
+    assert [(c.candidate, c.is_fast_win) for c in chosen] == [(fast, True), (reply, False)]
+
+
+def test_a_second_fast_win_action_ranks_after_nurture_and_before_content() -> None:
+    first = cand(ActionType.FAST_WIN, due=TODAY - timedelta(days=1))
+    second = cand(ActionType.FAST_WIN)
+    nurture, content = cand(ActionType.NURTURE), cand(ActionType.CONTENT, lead=None)
+    assert plan([content, second, nurture, first]) == [first, nurture, second, content]
+
+
+def test_without_a_fast_win_action_the_smallest_effort_leads_and_rank_breaks_the_tie() -> None:
+    outreach = cand(ActionType.OUTREACH)  # 10 min
+    prep = cand(ActionType.CALL_PREP, call=TODAY)  # 15 min, ranked higher
+    nurture = cand(ActionType.NURTURE)  # 5 min
+    follow_up = cand(ActionType.FOLLOW_UP)  # 5 min, ranked above nurture
+    chosen = choose([outreach, prep, nurture, follow_up], slots=5, today=TODAY)
+    assert [c.candidate for c in chosen] == [follow_up, prep, outreach, nurture]
+    assert [c.is_fast_win for c in chosen] == [True, False, False, False]
+
+
+@pytest.mark.parametrize("slots", [1, 3, 5, 8])
+def test_slots_are_respected_fast_win_included(slots: int) -> None:
+    candidates = [cand(ActionType.OUTREACH) for _ in range(12)]
+    chosen = choose(candidates, slots=slots, today=TODAY)
+    assert len(chosen) == slots and chosen[0].is_fast_win and not any(c.is_fast_win for c in chosen[1:])
+
+
+def test_a_micro_day_is_the_fast_win_alone() -> None:
+    reply = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY)
+    outreach = cand(ActionType.OUTREACH)
+    assert plan([outreach, reply], slots=1) == [reply]
+
+
+def test_no_candidates_no_plan() -> None:
+    assert choose([], slots=5, today=TODAY) == []
+
+
+def test_kept_items_hold_their_slots_order_and_leads_and_keep_the_fast_win() -> None:
+    lead = uuid.uuid4()
+    morning_fast = cand(ActionType.NURTURE)
+    kept = cand(ActionType.OUTREACH, lead=lead)
+    same_lead = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY, lead=lead)
+    newer_fast = cand(ActionType.FAST_WIN)
+    filler = [cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=i)) for i in (1, 2, 3)]
+    chosen = choose([same_lead, newer_fast, *filler], slots=4, today=TODAY, keep=[kept, morning_fast])
+    assert [c.candidate for c in chosen] == [morning_fast, kept, filler[2], filler[1]]
+    assert [c.is_fast_win for c in chosen] == [True, False, False, False]
+
+
+def test_kept_items_are_never_cut_even_beyond_the_slots() -> None:
+    keep = [cand(ActionType.OUTREACH) for _ in range(3)]
+    assert len(plan([cand(ActionType.NURTURE)], slots=1, keep=keep)) == 3
+
+
+def test_a_kept_item_offered_again_as_a_candidate_is_planned_once() -> None:
+    item = cand(ActionType.OUTREACH)
+    assert plan([item], keep=[item]) == [item]
