@@ -29,6 +29,7 @@ from core.models import (
     Lead,
     LoggedCall,
     OAuthFlowState,
+    SlackEvent,
     SlackInstallation,
     SlackUserLink,
     User,
@@ -124,6 +125,7 @@ def make_system_rows(session: Session) -> dict[str, Any]:
         "billing_events": _add(session, BillingEvent(stripe_event_id=f"evt_{n}", type="invoice.paid",
                                                      payload={"id": f"evt_{n}"})),
         "slack_installations": _add(session, SlackInstallation(team_id=f"T{n}", bot_token="xoxb-secret")),
+        "slack_events": _add(session, SlackEvent(team_id=f"T{n}", event_id=f"Ev{n}", event_type="app_home_opened")),
     }
 
 

@@ -8,11 +8,11 @@ from core import migrate
 
 
 def test_there_is_one_head() -> None:
-    assert migrate.heads() == ["0002"]
+    assert migrate.heads() == ["0003"]
 
 
 def test_the_models_match_the_migrated_schema(connection: Connection) -> None:
-    assert migrate.current_revision(connection) == "0002"
+    assert migrate.current_revision(connection) == "0003"
     assert migrate.schema_differences(connection) == []
 
 
@@ -22,5 +22,5 @@ def test_downgrade_to_nothing_and_back(connection: Connection) -> None:
     assert [t for t in inspect(connection).get_table_names() if t != "alembic_version"] == []
     assert connection.execute(text("SELECT count(*) FROM pg_type WHERE typname = 'action_state'")).scalar() == 0
     migrate.upgrade(connection)
-    assert len(inspect(connection).get_table_names()) == 20
+    assert len(inspect(connection).get_table_names()) == 21
     assert migrate.schema_differences(connection) == []

@@ -11,8 +11,15 @@ import sys
 
 import click
 
+from bot.cli.actions import actions_group, call_command, mark_command
 from bot.cli.db import db_group
+from bot.cli.demo import demo_command
+from bot.cli.digest import digest_group
 from bot.cli.keys import keys_group
+from bot.cli.leads import leads_group
+from bot.cli.plan import plan_command, streak_command, summary_command
+from bot.cli.slack import slack_group
+from bot.cli.users import users_group
 from bot.cli.web import web_command
 from bot.cli.worker import worker_command
 from core.config import get_settings
@@ -41,7 +48,7 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-main.add_command(db_group)
-main.add_command(keys_group)
-main.add_command(web_command)
-main.add_command(worker_command)
+for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,
+                mark_command, call_command, plan_command, streak_command, summary_command, demo_command, digest_group,
+                slack_group):
+    main.add_command(command)

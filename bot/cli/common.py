@@ -1,14 +1,60 @@
-"""Helpers shared by the ``nbm`` subcommands."""
+"""Helpers shared by the ``nbm`` subcommands: acting as a user, dates, and output."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
 import click
+from sqlalchemy.orm import Session
 
 from core import embedded
 from core.config import get_settings
+from core.db import unit_of_work
+from core.models import User
+from core.users import get_user_by_email
 
 
 def announce_engines() -> None:
     """Say plainly, on stderr, which PostgreSQL and Redis this process uses."""
     for line in embedded.describe(get_settings()):
         click.echo(f"nbm: {line}", err=True)
+
+
+@contextmanager
+def acting_as(email: str) -> Iterator[tuple[Session, User]]:
+    """One unit of work in ``email``'s user context (the lookup itself needs the service context)."""
+    with unit_of_work(service=True) as session:
+        user_id = get_user_by_email(session, email).id
+    with unit_of_work(user_id=user_id) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        yield session, user
+
+
+class LocalDate(click.ParamType):
+    """A calendar date written YYYY-MM-DD."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-01", param, ctx)
+
+
+DATE = LocalDate()
+
+user_option = click.option("--user", "email", required=True, metavar="EMAIL", help="The user's email address.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
+    """Print ``data`` as JSON, or the human-readable text ``human()`` builds."""
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else human())

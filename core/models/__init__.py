@@ -23,6 +23,7 @@ from core.models.enums import (
 from core.models.leads import Lead
 from core.models.plans import DailyPlan, DailyPlanAction
 from core.models.slack import SlackInstallation, SlackUserLink
+from core.models.slack_events import SlackEvent
 from core.models.summaries import ContentPrompt, WeeklySummary
 from core.models.users import User, UserSettings
 
@@ -32,6 +33,6 @@ __all__ = [
     "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
     "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",
     "DeliveryKind", "DeliveryStatus", "Lead", "LeadStatus", "LoggedCall", "OAuthFlowState",
-    "SlackInstallation", "SlackUserLink", "SubscriptionStatus", "User", "UserSettings",
+    "SlackEvent", "SlackInstallation", "SlackUserLink", "SubscriptionStatus", "User", "UserSettings",
     "WeeklySummary",
 ]

@@ -1,0 +1,91 @@
+"""``nbm actions``, ``nbm mark`` and ``nbm call``: see actions, change their state, log a call."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import click
+
+from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from core.actions.service import change_state, list_actions
+from core.calls import log_call
+from core.models import Action, ActionState, Channel
+
+#: What a person types → the state it asks for.
+MARKS = {"sent": ActionState.SENT, "replied": ActionState.REPLIED, "done": ActionState.DONE,
+         "snooze": ActionState.SNOOZED}
+
+
+def action_json(action: Action) -> dict[str, object]:
+    return {"id": action.id, "type": action.action_type.value, "state": action.state.value,
+            "lead_id": action.person_id, "due_date": action.due_date, "description": action.description,
+            "snooze_until": action.snooze_until, "auto_created": action.auto_created}
+
+
+def _line(action: Action) -> str:
+    lead = f"  {action.lead.name}" if action.lead else ""
+    return f"{action.id}  {action.state.value:<8} {action.action_type.value:<10} due {action.due_date}{lead}"
+
+
+@click.group("actions")
+def actions_group() -> None:
+    """Your actions."""
+
+
+@actions_group.command("list")
+@user_option
+@click.option("--state", type=click.Choice([s.value for s in ActionState], case_sensitive=False))
+@json_option
+def list_command(email: str, state: str | None, as_json: bool) -> None:
+    """List actions by due date."""
+    with acting_as(email) as (session, user):
+        actions = list_actions(session, user=user, state=ActionState(state.upper()) if state else None)
+        lines = [_line(action) for action in actions]
+    emit(as_json, [action_json(a) for a in actions], lambda: "\n".join(lines) or "no actions")
+
+
+@click.command("mark")
+@user_option
+@click.argument("action_id", type=click.UUID)
+@click.argument("mark", type=click.Choice(sorted(MARKS), case_sensitive=False))
+@click.option("--until", "until", type=DATE, help="With snooze: the date it comes back (YYYY-MM-DD).")
+@json_option
+def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None, as_json: bool) -> None:
+    """Mark an action sent, replied, done, or snoozed until a date."""
+    if mark.lower() == "snooze" and until is None:
+        raise click.UsageError("snooze needs --until YYYY-MM-DD")
+    with acting_as(email) as (session, user):
+        result = change_state(session, user=user, action_id=action_id, to=MARKS[mark.lower()],
+                              channel=Channel.CLI, until=until)
+    payload = {"action": action_json(result.action), "changed": result.changed,
+               "created": [action_json(a) for a in result.created]}
+
+    def human() -> str:
+        verb = "now" if result.changed else "already"
+        lines = [f"{verb} {result.action.state.value.lower()}: {result.action.id}"]
+        lines += [f"  next: {a.action_type.value} due {a.due_date} ({a.description or 'auto'})" for a in result.created]
+        return "\n".join(lines)
+
+    emit(as_json, payload, human)
+
+
+@click.command("call")
+@user_option
+@click.argument("lead_id", type=click.UUID)
+@click.argument("call_date", metavar="DATE", type=DATE)
+@json_option
+def call_command(email: str, lead_id: uuid.UUID, call_date: date, as_json: bool) -> None:
+    """Log a call booked with a lead: prep the work day before, follow up the work day after."""
+    with acting_as(email) as (session, user):
+        result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.CLI)
+    made = [a for a in (result.prep, result.post) if a is not None]
+    payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
+               "actions": [action_json(a) for a in made]}
+
+    def human() -> str:
+        head = "logged" if result.created else "already logged"
+        return "\n".join([f"{head}: call on {call_date:%a %d %b %Y}"] +
+                         [f"  {a.action_type.value} due {a.due_date}" for a in made])
+
+    emit(as_json, payload, human)

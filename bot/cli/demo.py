@@ -1,0 +1,35 @@
+"""``nbm demo``: a demo user with realistic leads and history, today's plan, streak and summary."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import acting_as, announce_engines
+from bot.cli.plan import format_plan, format_summary
+from core import migrate
+from core.db import get_engine, unit_of_work
+from core.demo import seed_demo
+from core.planner.view import build_plan_view
+from core.streaks import refresh_streak
+from core.summaries.service import build_weekly_summary
+
+
+@click.command("demo")
+@click.option("--tz", "timezone", default="America/New_York", show_default=True, help="The demo user's timezone.")
+def demo_command(timezone: str) -> None:
+    """Migrate, seed the demo user (replacing an earlier one), then print today's plan, streak and last week."""
+    announce_engines()
+    with get_engine().connect() as connection:
+        migrate.upgrade(connection)
+        connection.commit()
+    with unit_of_work(service=True) as session:
+        demo = seed_demo(session, timezone=timezone)
+    with acting_as(demo.email) as (session, user):
+        streak = refresh_streak(session, user=user)
+        summary = build_weekly_summary(session, user=user)
+        view = build_plan_view(session, user=user)
+    click.echo(f"Demo user: {demo.email} ({timezone})\n")
+    click.echo(format_plan(view))
+    click.echo(f"\nStreak: {streak} day{'s' if streak != 1 else ''}\n")
+    click.echo(format_summary(summary))
+    click.echo(f"\nTry: nbm plan --user {demo.email}   ·   nbm actions list --user {demo.email}")

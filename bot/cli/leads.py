@@ -1,0 +1,113 @@
+"""``nbm leads``: add, list, import, snooze, unsnooze and archive leads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import click
+
+from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from core.leads import add_lead, archive_lead, list_leads, snooze_lead, unsnooze_lead
+from core.leads_import import import_leads_csv
+from core.models import Channel, Lead, LeadStatus
+
+
+def lead_json(lead: Lead) -> dict[str, object]:
+    return {"id": lead.id, "name": lead.name, "url": lead.url, "notes": lead.notes,
+            "status": lead.status.value, "snooze_until": lead.snooze_until}
+
+
+def _line(lead: Lead) -> str:
+    status = "" if lead.status == LeadStatus.ACTIVE else f"  [{lead.status.value.lower()}" + (
+        f" until {lead.snooze_until:%a %d %b}]" if lead.snooze_until else "]")
+    return f"{lead.id}  {lead.name}  {lead.url}{status}"
+
+
+@click.group("leads")
+def leads_group() -> None:
+    """The people you follow up with."""
+
+
+@leads_group.command("add")
+@user_option
+@click.argument("name")
+@click.argument("url")
+@click.option("--notes", help="Anything worth remembering about this lead.")
+@json_option
+def add_command(email: str, name: str, url: str, notes: str | None, as_json: bool) -> None:
+    """Add a lead (an outreach action due today comes with it)."""
+    with acting_as(email) as (session, user):
+        lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.CLI)
+    emit(as_json, lead_json(lead), lambda: f"added {_line(lead)}")
+
+
+@leads_group.command("list")
+@user_option
+@click.option("--status", type=click.Choice([s.value for s in LeadStatus], case_sensitive=False))
+@json_option
+def list_command(email: str, status: str | None, as_json: bool) -> None:
+    """List leads, by name."""
+    with acting_as(email) as (session, user):
+        leads = list_leads(session, user=user, status=LeadStatus(status.upper()) if status else None)
+    emit(as_json, [lead_json(lead) for lead in leads],
+         lambda: "\n".join(_line(lead) for lead in leads) or "no leads yet: add one with `nbm leads add`")
+
+
+@leads_group.command("import")
+@user_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def import_command(email: str, file: Path, as_json: bool) -> None:
+    """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line."""
+    data = file.read_bytes()
+    with acting_as(email) as (session, user):
+        report = import_leads_csv(session, user=user, data=data, channel=Channel.CLI)
+    payload = {
+        "added": [lead_json(lead) for lead in report.added],
+        "duplicates": [{"line": n.line, "message": n.message} for n in report.duplicates],
+        "errors": [{"line": n.line, "message": n.message} for n in report.errors],
+    }
+
+    def human() -> str:
+        lines = [f"imported {len(report.added)} lead(s), {len(report.duplicates)} already there, "
+                 f"{len(report.errors)} row(s) with errors"]
+        lines += [f"  line {n.line}: {n.message}" for n in report.errors]
+        return "\n".join(lines)
+
+    emit(as_json, payload, human)
+
+
+@leads_group.command("snooze")
+@user_option
+@click.argument("lead_id", type=click.UUID)
+@click.option("--until", "until", type=DATE, required=True, help="The date it comes back (YYYY-MM-DD).")
+@json_option
+def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -> None:
+    """Snooze a lead until a date (nothing is planned for it meanwhile)."""
+    with acting_as(email) as (session, user):
+        lead = snooze_lead(session, user=user, lead_id=lead_id, until=until)
+    emit(as_json, lead_json(lead), lambda: f"snoozed {_line(lead)}")
+
+
+@leads_group.command("unsnooze")
+@user_option
+@click.argument("lead_id", type=click.UUID)
+@json_option
+def unsnooze_command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
+    """Bring a snoozed lead back now."""
+    with acting_as(email) as (session, user):
+        lead = unsnooze_lead(session, user=user, lead_id=lead_id)
+    emit(as_json, lead_json(lead), lambda: f"active again: {_line(lead)}")
+
+
+@leads_group.command("archive")
+@user_option
+@click.argument("lead_id", type=click.UUID)
+@json_option
+def archive_command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
+    """Archive a lead (kept, never planned again)."""
+    with acting_as(email) as (session, user):
+        lead = archive_lead(session, user=user, lead_id=lead_id)
+    emit(as_json, lead_json(lead), lambda: f"archived {_line(lead)}")

@@ -1,0 +1,111 @@
+"""``nbm plan``, ``nbm streak`` and ``nbm summary``: today's plan, the streak, the weekly summary."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+
+from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from core.models import CapacityLevel, WeeklySummary
+from core.planner.service import set_capacity
+from core.planner.view import PlanView, build_plan_view
+from core.streaks import refresh_streak
+from core.summaries.service import build_weekly_summary
+
+
+def plan_json(view: PlanView) -> dict[str, Any]:
+    return {
+        "date": view.date, "capacity": view.capacity.value, "free_minutes": view.free_minutes,
+        "total_minutes": view.total_minutes, "focus": view.focus, "streak": view.streak,
+        "items": [
+            {"position": i.position, "action_id": i.action_id, "type": i.action_type.value, "title": i.title,
+             "lead": i.lead_name, "url": i.lead_url, "fast_win": i.is_fast_win, "minutes": i.minutes,
+             "state": i.state.value}
+            for i in view.items
+        ],
+        "waiting": [{"action_id": w.action_id, "title": w.title, "lead": w.lead_name, "url": w.lead_url,
+                     "sent_on": w.sent_on} for w in view.waiting],
+    }
+
+
+def format_plan(view: PlanView) -> str:
+    """The plan as a person reads it in a terminal."""
+    count = len(view.items)
+    lines = [f"{view.date:%a %d %b} — {count} action{'s' if count != 1 else ''}, ~{view.total_minutes} min"
+             f"  (capacity {view.capacity.value}, streak {view.streak} day{'s' if view.streak != 1 else ''})"]
+    if view.focus:
+        lines.append(f"Focus: {view.focus}")
+    for item in view.items:
+        mark = "★ Fast Win: " if item.is_fast_win else ""
+        state = "" if item.is_open else f"  [{item.state.value.lower()}]"
+        lines.append(f"{item.position:>2}. {mark}{item.title} ({item.minutes} min){state}")
+        lines.append(f"    {item.lead_url or ''}  id {item.action_id}")
+    if not view.items:
+        lines.append("Nothing due today: add a lead with `nbm leads add`.")
+    if view.waiting:
+        lines.append("Waiting for a reply:")
+        lines += [f"  - {w.title} (sent {w.sent_on:%a %d %b})  id {w.action_id}" for w in view.waiting]
+    return "\n".join(lines)
+
+
+@click.command("plan")
+@user_option
+@click.option("--date", "day", type=DATE, help="Local date of the plan (default: the user's today).")
+@click.option("--refresh", is_flag=True, help="Keep what is done, refill the rest.")
+@click.option("--capacity", type=click.Choice([c.value for c in CapacityLevel], case_sensitive=False),
+              help="Override the capacity for that day (default clears the override).")
+@json_option
+def plan_command(email: str, day: date | None, refresh: bool, capacity: str | None, as_json: bool) -> None:
+    """Build the day's plan if there is none, and print it."""
+    with acting_as(email) as (session, user):
+        if capacity:
+            set_capacity(session, user=user, level=CapacityLevel(capacity.lower()), day=day)
+        view = build_plan_view(session, user=user, day=day, refresh=refresh or bool(capacity))
+    emit(as_json, plan_json(view), lambda: format_plan(view))
+
+
+@click.command("streak")
+@user_option
+@json_option
+def streak_command(email: str, as_json: bool) -> None:
+    """Your current streak: consecutive work days with something done."""
+    with acting_as(email) as (session, user):
+        streak = refresh_streak(session, user=user)
+        last = user.last_action_date
+    emit(as_json, {"streak": streak, "last_action_date": last},
+         lambda: f"streak: {streak} day{'s' if streak != 1 else ''}" + (f" (last done {last:%a %d %b})" if last else ""))
+
+
+def summary_json(summary: WeeklySummary) -> dict[str, Any]:
+    return {"week_start": summary.week_start_date, "days_active": summary.days_active,
+            "actions_completed": summary.actions_completed, "replies": summary.replies,
+            "calls_booked": summary.calls_booked, "insight": summary.insight_text,
+            "narrative": summary.narrative_summary, "next_week_focus": summary.next_week_focus,
+            "win_post_draft": summary.win_post_draft, "insight_post_draft": summary.insight_post_draft}
+
+
+def format_summary(summary: WeeklySummary) -> str:
+    return "\n".join([
+        f"Week of {summary.week_start_date:%a %d %b %Y}",
+        f"  {summary.days_active} active day(s), {summary.actions_completed} done, {summary.replies} "
+        f"repl{'y' if summary.replies == 1 else 'ies'}, {summary.calls_booked} call(s) booked",
+        f"Insight: {summary.insight_text}",
+        f"{summary.narrative_summary or ''}",
+        f"Next week's focus: {summary.next_week_focus}",
+        "", "Win post draft:", summary.win_post_draft or "", "", "Insight post draft:", summary.insight_post_draft or "",
+    ])
+
+
+@click.command("summary")
+@user_option
+@click.option("--week", "week", type=DATE, metavar="MONDAY", help="Monday of the week (default: last week).")
+@json_option
+def summary_command(email: str, week: date | None, as_json: bool) -> None:
+    """The weekly summary of a Monday–Sunday week (made once, then shown again)."""
+    with acting_as(email) as (session, user):
+        summary = build_weekly_summary(session, user=user, week_start=week)
+    emit(as_json, summary_json(summary), lambda: format_summary(summary))
+
+

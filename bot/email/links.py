@@ -1,0 +1,165 @@
+"""Signed links carried by emails: act on an action, unsubscribe, open the preferences.
+
+A link is its own credential (the reader is not logged in), so each token is signed with
+``SECRET_KEY`` (HMAC, itsdangerous) under a salt per purpose: a token minted for one purpose never
+verifies as another. Rules chosen:
+
+* **Action links** bind the user, the action and the transition (``done``, ``sent``, ``replied``,
+  ``snooze``): a token cannot be pointed at another action or turned into another transition, and
+  it expires 7 days after it was signed, so a forwarded or leaked old email stops working.
+* **Unsubscribe links** never expire: an unsubscribe that fails months later is worse than useless,
+  and all it can do is turn email off (RFC 8058 one-click).
+* **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
+  enough that an old email does not open someone's settings forever.
+
+A token that does not verify is :class:`LinkInvalid`; one that verifies but is too old is
+:class:`LinkExpired`, which still says whose it was so the page can point its owner onward.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from core.config import Settings, get_settings
+from core.errors import NbmError
+from core.models import ActionState
+
+ACTION_MAX_AGE = timedelta(days=7)
+PREFERENCES_MAX_AGE = timedelta(days=90)
+
+_ACTION = "nbm.email.action"
+_UNSUBSCRIBE = "nbm.email.unsubscribe"
+_PREFERENCES = "nbm.email.preferences"
+
+
+class Transition(enum.StrEnum):
+    """What an action link does, as it appears in the token."""
+
+    DONE = "done"
+    SENT = "sent"
+    REPLIED = "replied"
+    SNOOZE = "snooze"
+
+    @property
+    def target(self) -> ActionState:
+        return _TARGETS[self]
+
+
+_TARGETS = {
+    Transition.DONE: ActionState.DONE,
+    Transition.SENT: ActionState.SENT,
+    Transition.REPLIED: ActionState.REPLIED,
+    Transition.SNOOZE: ActionState.SNOOZED,
+}
+
+
+class LinkInvalid(NbmError):
+    """Not a token we signed for this purpose (altered, truncated, or made for something else)."""
+
+    def __init__(self) -> None:
+        super().__init__("This link is not valid.")
+
+
+class LinkExpired(NbmError):
+    """A genuine token, signed longer ago than its purpose allows."""
+
+    def __init__(self, *, user_id: uuid.UUID | None, signed_at: datetime | None) -> None:
+        super().__init__("This link has expired.")
+        self.user_id = user_id
+        self.signed_at = signed_at
+
+
+@dataclass(frozen=True)
+class ActionLink:
+    user_id: uuid.UUID
+    action_id: uuid.UUID
+    transition: Transition
+    signed_at: datetime
+
+
+class EmailLinks:
+    """Mints and reads the signed links of one deployment (its ``BASE_URL`` and ``SECRET_KEY``)."""
+
+    def __init__(self, *, base_url: str, secret_key: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._serializer = URLSafeTimedSerializer(secret_key)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> EmailLinks:
+        settings = settings or get_settings()
+        return cls(base_url=settings.base_url, secret_key=settings.secret_key)
+
+    # Action links -------------------------------------------------------------------------
+    def action_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID, transition: Transition) -> str:
+        return self._serializer.dumps(f"{_pack(user_id)}.{_pack(action_id)}.{transition.value}", salt=_ACTION)
+
+    def action_url(self, *, user_id: uuid.UUID, action_id: uuid.UUID, transition: Transition) -> str:
+        return f"{self.base_url}/a/{self.action_token(user_id=user_id, action_id=action_id, transition=transition)}"
+
+    def read_action(self, token: str) -> ActionLink:
+        payload, signed_at = self._load(token, salt=_ACTION, max_age=ACTION_MAX_AGE)
+        try:
+            user, action, transition = payload.split(".")
+            return ActionLink(_unpack(user), _unpack(action), Transition(transition), signed_at)
+        except (AttributeError, ValueError):
+            raise LinkInvalid() from None
+
+    # Unsubscribe and preferences ----------------------------------------------------------
+    def unsubscribe_url(self, *, user_id: uuid.UUID) -> str:
+        return f"{self.base_url}/unsubscribe/{self._serializer.dumps(_pack(user_id), salt=_UNSUBSCRIBE)}"
+
+    def read_unsubscribe(self, token: str) -> uuid.UUID:
+        return _user_of(self._load(token, salt=_UNSUBSCRIBE, max_age=None)[0])
+
+    def preferences_url(self, *, user_id: uuid.UUID) -> str:
+        return f"{self.base_url}/preferences/{self._serializer.dumps(_pack(user_id), salt=_PREFERENCES)}"
+
+    def read_preferences(self, token: str) -> uuid.UUID:
+        return _user_of(self._load(token, salt=_PREFERENCES, max_age=PREFERENCES_MAX_AGE)[0])
+
+    # --------------------------------------------------------------------------------------
+    def _load(self, token: str, *, salt: str, max_age: timedelta | None) -> tuple[Any, datetime]:
+        try:
+            payload, signed_at = self._serializer.loads(
+                token, salt=salt, max_age=None if max_age is None else int(max_age.total_seconds()),
+                return_timestamp=True,
+            )
+        except SignatureExpired as expired:
+            raise LinkExpired(user_id=self._owner_of_expired(expired), signed_at=expired.date_signed) from None
+        except BadData:
+            raise LinkInvalid() from None
+        return payload, signed_at.astimezone(UTC)
+
+    def _owner_of_expired(self, expired: SignatureExpired) -> uuid.UUID | None:
+        """The signature was checked before the age, so the payload is ours; still parse it warily."""
+        try:
+            return _user_of(self._serializer.load_payload(expired.payload))
+        except (BadData, LinkInvalid):
+            return None
+
+
+def _pack(value: uuid.UUID) -> str:
+    """A UUID in 22 URL-safe characters: links stay short enough to read in the text part."""
+    return base64.urlsafe_b64encode(value.bytes).rstrip(b"=").decode()
+
+
+def _unpack(text: str) -> uuid.UUID:
+    """Raises ValueError unless ``text`` is exactly a packed UUID."""
+    if len(text) != 22:
+        raise ValueError("not a packed UUID")
+    return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=="))
+
+
+def _user_of(payload: Any) -> uuid.UUID:
+    """The user a payload names: every payload starts with the packed user id."""
+    try:
+        return _unpack(payload.split(".")[0])
+    except (AttributeError, ValueError):  # binascii.Error is a ValueError
+        raise LinkInvalid() from None

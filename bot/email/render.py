@@ -1,0 +1,227 @@
+"""Rendering the morning digest and the weekly summary: pure functions from domain data to text.
+
+Each email is a subject, a plain-text part and an HTML part rendered from paired Jinja2 templates in
+``templates/email/`` (a shared ``base`` and one template per email). Rules chosen:
+
+* HTML templates autoescape (a lead called ``<b>Ann</b>`` is shown, not obeyed); text templates do
+  not, since ``&amp;`` in a plain-text email is noise. Undefined variables are errors, so a
+  misspelt name fails the tests instead of vanishing from an email.
+* CSS is written once in ``base.html`` and inlined into ``style`` attributes with css-inline (Gmail
+  and Outlook drop or mangle ``<style>``); only ``@media`` rules stay in a ``<style>`` block, for
+  phones. Remote stylesheets are never fetched.
+* The subject counts what is still to do: "Your next best moves for Tue 25 Nov — 5 actions,
+  ~35 min" (1 action is singular). A plan with nothing to do says so kindly instead.
+* Only open (NEW) actions carry buttons; an action settled earlier today is listed with its state.
+  Buttons are those the state machine allows from NEW: Done, Sent, Replied, Snooze a week.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.email.links import EmailLinks, Transition
+from core.models import ActionState, WeeklySummary
+from core.planner.view import PlanItem, PlanView
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
+
+#: Label of each link, in the order they appear under an action.
+BUTTONS: tuple[tuple[Transition, str], ...] = (
+    (Transition.DONE, "Done"),
+    (Transition.SENT, "Sent"),
+    (Transition.REPLIED, "Replied"),
+    (Transition.SNOOZE, "Snooze a week"),
+)
+
+STATE_LABELS = {
+    ActionState.NEW: "To do",
+    ActionState.SENT: "Sent, waiting for a reply",
+    ActionState.REPLIED: "Replied",
+    ActionState.DONE: "Done",
+    ActionState.SNOOZED: "Snoozed",
+    ActionState.ARCHIVED: "Archived",
+}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Button:
+    kind: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    number: int
+    title: str
+    lead_name: str | None
+    lead_url: str | None
+    minutes: int
+    is_fast_win: bool
+    state_label: str
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class DigestWaiting:
+    title: str
+    lead_name: str | None
+    lead_url: str | None
+    sent_on: str
+    replied_url: str
+
+
+def short_date(day: date) -> str:
+    """``Tue 25 Nov``: how a person names a day in a subject line."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def noun(count: int, word: str, words: str | None = None) -> str:
+    """``word`` for one, ``words`` (default ``word + "s"``) for any other count."""
+    return word if count == 1 else (words or word + "s")
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {noun(count, word, words)}"
+
+
+def duration(minutes: int) -> str:
+    """``45 min``, ``1 h``, ``3 h 20 min``."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def digest_subject(view: PlanView) -> str:
+    head = f"Your next best moves for {short_date(view.date)}"
+    open_items = view.open_items
+    if open_items:
+        minutes = sum(item.minutes for item in open_items)
+        return f"{head} — {plural(len(open_items), 'action')}, ~{minutes} min"
+    if view.items:
+        return f"{head} — all done, nice work"
+    return f"{head} — nothing due, enjoy a clear day"
+
+
+def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, action_id: uuid.UUID) -> tuple[Button, ...]:
+    """The signed Done / Sent / Replied / Snooze-a-week links of one open action."""
+    return tuple(
+        Button(kind=transition.value, label=label,
+               url=links.action_url(user_id=user_id, action_id=action_id, transition=transition))
+        for transition, label in BUTTONS
+    )
+
+
+def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestItem:
+    return DigestItem(
+        number=item.position + 1, title=item.title, lead_name=item.lead_name, lead_url=item.lead_url,
+        minutes=item.minutes, is_fast_win=item.is_fast_win, state_label=STATE_LABELS[item.state],
+        buttons=action_buttons(links, user_id=view.user_id, action_id=item.action_id) if item.is_open else (),
+    )
+
+
+def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
+    """The morning digest of ``view``: today's actions with their links, then who is waiting."""
+    open_items = view.open_items
+    context = {
+        "subject": digest_subject(view),
+        "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
+        "first_name": view.user_name.split()[0] if view.user_name.strip() else "there",
+        "day": short_date(view.date),
+        "items": [_digest_item(item, view, links) for item in view.items],
+        "open_count": len(open_items),
+        "open_minutes": sum(item.minutes for item in open_items),
+        "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
+        "focus": view.focus,
+        "streak": view.streak,
+        "waiting": [
+            DigestWaiting(
+                title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=short_date(w.sent_on),
+                replied_url=links.action_url(user_id=view.user_id, action_id=w.action_id,
+                                             transition=Transition.REPLIED),
+            )
+            for w in view.waiting
+        ],
+        **_footer(links, view.user_id),
+    }
+    return _render("digest", context)
+
+
+def summary_subject(summary: WeeklySummary) -> str:
+    return (
+        f"Your week of {week_range(summary.week_start_date)} — "
+        f"{plural(summary.actions_completed, 'action')} done, {plural(summary.replies, 'reply', 'replies')}"
+    )
+
+
+def week_range(monday: date) -> str:
+    """``17–23 Nov``, or ``27 Oct – 2 Nov`` across a month."""
+    sunday = monday + timedelta(days=6)
+    if monday.month == sunday.month:
+        return f"{monday.day}–{sunday.day} {sunday:%b}"
+    return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b}"
+
+
+def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: EmailLinks) -> RenderedEmail:
+    """The Monday email: last week's numbers, the insight and narrative, next week's focus, drafts."""
+    context = {
+        "subject": summary_subject(summary),
+        "preheader": summary.insight_text,
+        "first_name": user_name.split()[0] if user_name.strip() else "there",
+        "week": week_range(summary.week_start_date),
+        "stats": [
+            (summary.days_active, noun(summary.days_active, "day active", "days active")),
+            (summary.actions_completed, noun(summary.actions_completed, "action done", "actions done")),
+            (summary.replies, noun(summary.replies, "reply", "replies")),
+            (summary.calls_booked, noun(summary.calls_booked, "call booked", "calls booked")),
+        ],
+        "insight": summary.insight_text,
+        "narrative": summary.narrative_summary,
+        "next_week_focus": summary.next_week_focus,
+        "drafts": [
+            (title, text) for title, text in (
+                ("A post about your wins", summary.win_post_draft),
+                ("A post about what you learned", summary.insight_post_draft),
+            ) if text
+        ],
+        **_footer(links, summary.user_id),
+    }
+    return _render("weekly_summary", context)
+
+
+def _footer(links: EmailLinks, user_id: uuid.UUID) -> dict[str, str]:
+    return {
+        "preferences_url": links.preferences_url(user_id=user_id),
+        "unsubscribe_url": links.unsubscribe_url(user_id=user_id),
+    }
+
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
+
+
+def _render(name: str, context: dict[str, object]) -> RenderedEmail:
+    html = _inliner.inline(_env.get_template(f"{name}.html").render(context))
+    text = _env.get_template(f"{name}.txt").render(context)
+    return RenderedEmail(subject=str(context["subject"]), text=text, html=html)

@@ -1,0 +1,87 @@
+"""App Home: today's plan, streak, leads, quick add, settings, calendars and billing, on one page.
+
+Calendar connections and billing are placeholders until those parts of the product exist: they say
+plainly what the user gets today (default capacity, full service) rather than showing dead buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.email.preferences import email_is_on
+from bot.slack import ids
+from bot.slack.blocks.modals import WEEKDAY_NAMES
+from bot.slack.blocks.plan import overview, plan_section, waiting_section
+from bot.slack.blocks.text import VIEW_BLOCKS, button, context, cut, day, divider, header, link, mrkdwn, section
+from core.models import Lead, LeadStatus, UserSettings
+from core.planner.view import PlanView
+
+Block = dict[str, Any]
+
+#: Leads listed by name on the Home tab; the rest are counted.
+LEADS_SHOWN = 15
+CALENDAR_SOON = "Google and Outlook calendar connections are coming soon."
+CALENDAR_FALLBACK = "Until then your plan uses the default capacity of 5 actions a day."
+CALENDAR_PLACEHOLDER = f"No calendar connected. {CALENDAR_SOON} {CALENDAR_FALLBACK}"
+BILLING_PLACEHOLDER = "Billing is not set up on this server: you have full service."
+
+
+@dataclass(frozen=True)
+class HomeData:
+    plan: PlanView
+    leads: Sequence[Lead]
+    settings: UserSettings
+    timezone: str
+
+
+def home_view(data: HomeData) -> Block:
+    """The whole Home tab (at most 100 blocks: the plan gets what the other sections leave)."""
+    top = [
+        header(f"Today · {day(data.plan.date)}"),
+        overview(data.plan),
+        {"type": "actions", "elements": [
+            button("➕ Add a lead", ids.OPEN_ADD_LEAD, style="primary"),
+            button("📞 Log a call", ids.OPEN_LOG_CALL),
+            button("🔄 Refresh plan", ids.REFRESH_PLAN),
+        ]},
+        divider(),
+    ]
+    rest = [divider(), *leads_section(data.leads), divider(), *settings_section(data.settings, data.timezone),
+            divider(), header("Calendar"), context(CALENDAR_PLACEHOLDER),
+            header("Billing"), context(BILLING_PLACEHOLDER)]
+    budget = VIEW_BLOCKS - len(top) - len(rest)
+    plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
+    waiting = waiting_section(data.plan.waiting, surface=ids.Surface.HOME, budget=budget - len(plan))
+    return {"type": "home", "blocks": top + plan + waiting + rest}
+
+
+def leads_section(leads: Sequence[Lead]) -> list[Block]:
+    live = [lead for lead in leads if lead.status != LeadStatus.ARCHIVED]
+    if not live:
+        return [header("Leads"), section("No leads yet. *Add a lead* above, or `/nbm add <name> <link>`.")]
+    lines = [lead_line(lead) for lead in live[:LEADS_SHOWN]]
+    if len(live) > LEADS_SHOWN:
+        lines.append(f"…and {len(live) - LEADS_SHOWN} more: `/nbm leads` lists them all.")
+    return [header(f"Leads ({len(live)})"), section(cut("\n".join(lines), 3000))]
+
+
+def lead_line(lead: Lead) -> str:
+    """'• <url|Ann Lee>', with the date a snoozed lead comes back."""
+    snoozed = lead.status == LeadStatus.SNOOZED and lead.snooze_until is not None
+    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {day(lead.snooze_until)}" if snoozed else "")
+
+
+def settings_section(settings: UserSettings, timezone: str) -> list[Block]:
+    channels = [name for name, on in (("Slack", settings.slack_enabled), ("Email", email_is_on(settings))) if on]
+    days = ", ".join(WEEKDAY_NAMES[number - 1][:3] for number in sorted(settings.work_days))
+    return [
+        header("Settings"),
+        {"type": "section", "fields": [
+            mrkdwn(f"*Morning plan at*\n{settings.delivery_time:%H:%M}"),
+            mrkdwn(f"*Delivered by*\n{', '.join(channels) or 'Paused (no channel on)'}"),
+            mrkdwn(f"*Timezone*\n{timezone}"),
+            mrkdwn(f"*Work days*\n{days}"),
+        ], "accessory": button("Edit settings", ids.OPEN_SETTINGS)},
+    ]

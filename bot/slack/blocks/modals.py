@@ -1,0 +1,102 @@
+"""Modals: add a lead, log a call, settings, and a short notice.
+
+Every input block's ``block_id`` names the field and its element's ``action_id`` is ``value``, so a
+submission reads as ``state.values[field]["value"]`` and an error answers on the same ``field``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from bot.email.preferences import email_is_on
+from bot.slack import ids
+from bot.slack.blocks.text import cut, option, plain, section
+from core.models import Lead, UserSettings
+
+Block = dict[str, Any]
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+CHANNELS = (("slack", "Slack DM"), ("email", "Email digest"))
+#: Slack shows at most 100 options in a static menu.
+MAX_OPTIONS = 100
+
+
+def _modal(callback_id: str, title: str, blocks: list[Block], *, submit: str | None) -> Block:
+    view: Block = {"type": "modal", "callback_id": callback_id, "title": plain(title, 24),
+                   "close": plain("Cancel" if submit else "Close", 24), "blocks": blocks}
+    if submit:
+        view["submit"] = plain(submit, 24)
+    return view
+
+
+def _input(field: str, label: str, element: Block, *, optional: bool = False, hint: str | None = None) -> Block:
+    block: Block = {"type": "input", "block_id": field, "label": plain(label, 2000),
+                    "element": {**element, "action_id": "value"}, "optional": optional}
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _text(placeholder: str, *, max_length: int, multiline: bool = False, initial: str | None = None) -> Block:
+    element: Block = {"type": "plain_text_input", "max_length": max_length, "multiline": multiline,
+                      "placeholder": plain(placeholder, 150)}
+    if initial:
+        element["initial_value"] = initial
+    return element
+
+
+def add_lead_modal() -> Block:
+    return _modal(ids.ADD_LEAD_VIEW, "Add a lead", [
+        _input("name", "Name", _text("Ann Lee", max_length=200)),
+        _input("url", "Link", _text("https://www.linkedin.com/in/ann-lee", max_length=2000),
+               hint="A https://, http:// or mailto: link: the one you open to reach them."),
+        _input("notes", "Notes", _text("How you met, what they need…", max_length=3000, multiline=True),
+               optional=True),
+    ], submit="Add lead")
+
+
+def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
+    """Pick a lead and the call's date; without leads, say how to add one instead."""
+    if not leads:
+        return notice_modal("Log a call", "You have no leads yet. Add one with `/nbm add`, then log the call.")
+    menu = {"type": "static_select", "placeholder": plain("Choose a lead", 150),
+            "options": [option(lead.name, str(lead.id)) for lead in leads[:MAX_OPTIONS]]}
+    more = (f"Only the first {MAX_OPTIONS} leads fit here; for the others type `/nbm call <name> <date>`."
+            if len(leads) > MAX_OPTIONS else None)
+    return _modal(ids.LOG_CALL_VIEW, "Log a call", [
+        _input("lead", "Lead", menu, hint=more),
+        _input("date", "Date of the call", {"type": "datepicker", "initial_date": today.isoformat()},
+               hint="We'll plan the prep the work day before and the follow-up the work day after."),
+    ], submit="Log call")
+
+
+def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
+    channels = [option(label, value) for value, label in CHANNELS]
+    enabled = {"slack": settings.slack_enabled, "email": email_is_on(settings)}
+    days = [option(name, str(number)) for number, name in enumerate(WEEKDAY_NAMES, start=1)]
+    channel_box: Block = {"type": "checkboxes", "options": channels}
+    chosen = [o for o in channels if enabled[o["value"]]]
+    if chosen:
+        channel_box["initial_options"] = chosen
+    return _modal(ids.SETTINGS_VIEW, "Settings", [
+        _input("delivery_time", "Morning plan at", {"type": "timepicker",
+                                                     "initial_time": settings.delivery_time.strftime("%H:%M")},
+               hint="Your local time, on your work days."),
+        _input("channels", "Deliver my plan by", channel_box, optional=True,
+               hint="Untick both to pause deliveries; your plan stays in App Home and /nbm today."),
+        _input("timezone", "Timezone", _text("Europe/Paris", max_length=64, initial=timezone),
+               hint="An IANA name such as Europe/Paris, America/New_York or Asia/Tokyo."),
+        _input("work_days", "Work days", {
+            "type": "checkboxes", "options": days,
+            "initial_options": [days[number - 1] for number in sorted(settings.work_days)],
+        }),
+    ], submit="Save")
+
+
+def notice_modal(title: str, text: str) -> Block:
+    """A modal that only tells something (a confirmation, or why something could not be done).
+
+    ``text`` is mrkdwn: the caller escapes what came from a person."""
+    return _modal("nbm_notice", cut(title, 24), [section(text)], submit=None)

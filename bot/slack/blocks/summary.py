@@ -1,0 +1,64 @@
+"""The weekly summary as Block Kit: the week's numbers, the insight, next week's focus, and the two
+content drafts, each with a "Save draft" button that turns into "Saved" once pressed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.slack import ids
+from bot.slack.blocks.text import button, context, cut, day, divider, escape, header, mrkdwn, section
+from core.models import ContentPromptType, WeeklySummary
+
+Block = dict[str, Any]
+
+DRAFT_TITLES = {ContentPromptType.WIN_POST: "Win post draft", ContentPromptType.INSIGHT_POST: "Insight post draft"}
+
+
+def summary_message(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()
+                    ) -> tuple[str, list[Block]]:
+    """Notification text and blocks of the summary DM; ``saved`` drafts show as saved."""
+    week = _week(summary)
+    text = (f"Your week {week}: {summary.actions_completed} actions completed, "
+            f"{summary.replies} replies, {summary.calls_booked} calls booked")
+    return text, summary_blocks(summary, saved=saved)
+
+
+def summary_blocks(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()) -> list[Block]:
+    blocks: list[Block] = [
+        header(f"Your week {_week(summary)}"),
+        {"type": "section", "fields": [
+            mrkdwn(f"*Days active*\n{summary.days_active}"),
+            mrkdwn(f"*Actions completed*\n{summary.actions_completed}"),
+            mrkdwn(f"*Replies*\n{summary.replies}"),
+            mrkdwn(f"*Calls booked*\n{summary.calls_booked}"),
+        ]},
+        section(f"💡 {escape(summary.insight_text)}"),
+    ]
+    if summary.narrative_summary:
+        blocks.append(section(escape(summary.narrative_summary)))
+    blocks.append(section(f"🎯 *Next week's focus:* {escape(summary.next_week_focus)}"))
+    drafts = [(kind, text) for kind, text in ((ContentPromptType.WIN_POST, summary.win_post_draft),
+                                               (ContentPromptType.INSIGHT_POST, summary.insight_post_draft)) if text]
+    if drafts:
+        blocks.append(divider())
+    for kind, text in drafts:
+        blocks.append(draft_block(summary, kind, text, saved=kind in saved))
+    blocks.append(context("Saved drafts wait for you as content prompts; post them when it suits you."))
+    return blocks
+
+
+def draft_block(summary: WeeklySummary, kind: ContentPromptType, text: str, *, saved: bool) -> Block:
+    quoted = "\n".join(f">{line}" for line in escape(cut(text, 2500)).splitlines())
+    block: Block = section(
+        f"*{DRAFT_TITLES[kind]}*{'  ✅ _Saved to your drafts_' if saved else ''}\n{quoted}",
+        block_id=ids.draft_block_id(kind, saved=saved),
+    )
+    if not saved:
+        block["accessory"] = button("Save draft", ids.SAVE_DRAFT, ids.draft_value(summary.id, kind), style="primary")
+    return block
+
+
+def _week(summary: WeeklySummary) -> str:
+    start = summary.week_start_date
+    return f"{day(start)} – {day(start + timedelta(days=6))}"

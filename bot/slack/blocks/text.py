@@ -1,0 +1,85 @@
+"""Small text helpers shared by the builders: escaping, links, dates, limits.
+
+Slack's mrkdwn treats ``&``, ``<`` and ``>`` as control characters, so every piece of user data
+(a lead's name, a note) is escaped before it is put in a message. Slack refuses a whole message
+when one field is too long, so text is cut to the field's limit rather than risking the send.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+#: Slack's limits (api.slack.com/reference/block-kit).
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+SECTION_TEXT = 3000
+BUTTON_TEXT = 75
+OPTION_TEXT = 75
+HEADER_TEXT = 150
+FALLBACK_TEXT = 3000
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def link(url: str | None, label: str) -> str:
+    """``<url|label>``; without a URL (or one Slack cannot link) just the escaped label."""
+    shown = escape(label)
+    if not url or "|" in url or ">" in url or " " in url:
+        return shown
+    return f"<{url}|{shown.replace('|', '¦')}>"
+
+
+def day(value: date) -> str:
+    """'Tue 25 Nov', the way dates are shown everywhere in the product."""
+    return f"{value:%a} {value.day} {value:%b}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def plain(text: str, limit: int = BUTTON_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": cut(text, limit)}
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def context(*texts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:10]]}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+
+
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str | None = None, *, style: str | None = None,
+           url: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id}
+    if value is not None:
+        element["value"] = value
+    if style:
+        element["style"] = style
+    if url:
+        element["url"] = url
+    return element
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, OPTION_TEXT), "value": value}

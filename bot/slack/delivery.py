@@ -1,0 +1,143 @@
+"""Sending a user's plan or weekly summary as a Slack DM, and redrawing a sent plan in place.
+
+The jobs call these with ids. Each returns Slack's ``(channel, ts)`` of the message, which the
+caller keeps (``deliveries.external_id``) so later presses and refreshes update the same message.
+
+The data is read and any plan is built in one committed unit of work *before* Slack is called: a
+message never shows something that was then rolled back. Failures are raised as
+:class:`SlackUnreachable` (retrying will not help: the app was uninstalled, the account is
+deactivated, the user never used Slack…) or :class:`SlackRateLimited` (retry after ``retry_after``).
+The DM channel is remembered on the user's Slack link; if Slack says it no longer exists, it is
+opened afresh once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.slack.acting import acting_as
+from bot.slack.blocks.plan import plan_message
+from bot.slack.blocks.summary import summary_message
+from bot.slack.client import web_client
+from bot.slack.errors import SlackUnreachable, api_error_code, delivery_error
+from bot.slack.tokens import workspace_auth
+from core.config import get_settings
+from core.db import unit_of_work
+from core.models import SlackUserLink, User
+from core.planner.view import build_plan_view
+from core.summaries.content import list_prompts
+from core.summaries.service import build_weekly_summary
+
+log = logging.getLogger("nbm.slack.delivery")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a user is reached in Slack: their link (team, Slack user, remembered DM channel)."""
+
+    link_id: uuid.UUID
+    slack_user_id: str
+    dm_channel_id: str | None
+
+
+def send_plan_dm(user_id: uuid.UUID, day: date | None = None) -> tuple[str, str]:
+    """DM the user their plan for ``day`` (default: their local today), building it if needed."""
+    with acting_as(user_id) as (session, user):
+        text, blocks = plan_message(build_plan_view(session, user=user, day=day))
+    client, to = _reach(user_id)
+    return post_dm(client, to, text=text, blocks=blocks)
+
+
+def send_summary_dm(user_id: uuid.UUID, week_start: date) -> tuple[str, str]:
+    """DM the user the summary of the week starting ``week_start`` (a Monday), building it if needed."""
+    with acting_as(user_id) as (session, user):
+        text, blocks = summary_content(session, user=user, week_start=week_start)
+    client, to = _reach(user_id)
+    return post_dm(client, to, text=text, blocks=blocks)
+
+
+def update_plan_dm(user_id: uuid.UUID, *, channel: str, ts: str, day: date | None = None) -> None:
+    """Redraw a plan message already sent (after a change made by email or the CLI, say)."""
+    with acting_as(user_id) as (session, user):
+        text, blocks = plan_message(build_plan_view(session, user=user, day=day))
+    client, _ = _reach(user_id)
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as error:
+        raise delivery_error(error) from error
+
+
+def summary_content(session: Session, *, user: User, week_start: date | None = None
+                    ) -> tuple[str, list[dict[str, Any]]]:
+    """The summary message of a week (default: last week), drafts already saved shown as saved."""
+    summary = build_weekly_summary(session, user=user, week_start=week_start)
+    saved = frozenset(p.type for p in list_prompts(session, user=user) if p.weekly_summary_id == summary.id)
+    return summary_message(summary, saved=saved)
+
+
+def _reach(user_id: uuid.UUID) -> tuple[WebClient, Recipient]:
+    """A client for the user's workspace and where to DM them (their most recently linked workspace)."""
+    settings = get_settings()
+    with unit_of_work(service=True) as session:
+        link = session.scalar(select(SlackUserLink).where(SlackUserLink.user_id == user_id)
+                              .order_by(SlackUserLink.updated_at.desc()).limit(1))
+        if link is None:
+            raise SlackUnreachable("this user has not used NextBestMove in Slack", error="no_installation")
+        to = Recipient(link.id, link.slack_user_id, link.dm_channel_id)
+        team_id, enterprise_id = link.team_id, link.enterprise_id
+    try:
+        auth = workspace_auth(settings, enterprise_id=enterprise_id, team_id=team_id)
+    except SlackApiError as error:  # the token could not be refreshed: only a reinstall helps
+        raise delivery_error(error) from error
+    if auth is None:
+        raise SlackUnreachable("NextBestMove is no longer installed in this user's Slack workspace",
+                               error="no_installation")
+    return web_client(settings, token=auth.token), to
+
+
+def recipient_for(*, team_id: str, slack_user_id: str) -> Recipient:
+    """Where to DM the Slack user who is making a request (their link exists by then)."""
+    with unit_of_work(service=True) as session:
+        link = session.scalar(select(SlackUserLink).where(SlackUserLink.team_id == team_id,
+                                                          SlackUserLink.slack_user_id == slack_user_id))
+        if link is None:
+            raise SlackUnreachable("this Slack user is not linked to NextBestMove", error="no_installation")
+        return Recipient(link.id, link.slack_user_id, link.dm_channel_id)
+
+
+def post_dm(client: WebClient, recipient: Recipient, *, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
+    """Post in the user's DM with the app; a remembered channel Slack no longer knows is reopened once."""
+    channel = recipient.dm_channel_id or _open_dm(client, recipient)
+    try:
+        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as error:
+        if api_error_code(error) != "channel_not_found" or recipient.dm_channel_id is None:
+            raise delivery_error(error) from error
+        log.info("the remembered DM channel is gone; opening it again")
+        channel = _open_dm(client, recipient)
+        try:
+            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as retry_error:
+            raise delivery_error(retry_error) from retry_error
+    return response["channel"], response["ts"]
+
+
+def _open_dm(client: WebClient, recipient: Recipient) -> str:
+    try:
+        channel = client.conversations_open(users=recipient.slack_user_id)["channel"]["id"]
+    except SlackApiError as error:
+        raise delivery_error(error) from error
+    with unit_of_work(service=True) as session:
+        link = session.get(SlackUserLink, recipient.link_id)
+        if link is not None:
+            link.dm_channel_id = channel
+    return channel

@@ -1,0 +1,108 @@
+"""What a person sees when something goes wrong, and how Slack's own errors are told apart.
+
+* A typed core error (:class:`core.errors.NbmError`) carries a message written for a person: it is
+  shown as it is, ephemerally, with its first letter capitalised.
+* Anything else is a bug: it is logged with the request's context (team, user, what was pressed or
+  typed, never a token or a note's text) and the person gets a short apology, never a traceback.
+* Slack API errors that delivery callers must react to become :class:`SlackUnreachable` (this user
+  cannot be reached in Slack until something changes: retrying is pointless) or
+  :class:`SlackRateLimited` (try again after ``retry_after`` seconds). The Web API client already
+  waits out one 429 by itself, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from core.errors import NbmError
+
+log = logging.getLogger("nbm.slack")
+
+APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
+
+#: Errors meaning the user or workspace cannot be reached with what we hold (api.slack.com/methods).
+UNREACHABLE = frozenset({
+    "account_inactive", "channel_not_found", "invalid_auth", "not_authed", "token_revoked", "token_expired",
+    "user_not_found", "user_disabled", "is_archived", "cannot_dm_bot", "not_in_channel", "missing_scope",
+    "team_access_not_granted", "org_login_required", "ekm_access_denied", "no_installation",
+})
+
+
+class SlackDeliveryError(Exception):
+    """A message could not be delivered in Slack."""
+
+
+class SlackUnreachable(SlackDeliveryError):
+    """This user cannot be reached in Slack now (app uninstalled, account deactivated, DM gone…)."""
+
+    def __init__(self, message: str, *, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class SlackRateLimited(SlackDeliveryError):
+    """Slack still answers 429 after the client waited once; try again after ``retry_after`` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Slack is rate limiting us; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def user_message(error: BaseException) -> str:
+    """The text a person sees for ``error``."""
+    if isinstance(error, NbmError):
+        text = str(error)
+        return text[:1].upper() + text[1:]
+    if isinstance(error, SlackRateLimited):
+        return f"Slack is busy right now; please try again in {error.retry_after} seconds."
+    if isinstance(error, SlackUnreachable):
+        return (f"Slack would not let me message you ({error.error}). If the app was removed from this "
+                "workspace, ask an admin to install it again.")
+    return APOLOGY
+
+
+def api_error_code(error: SlackApiError) -> str:
+    return str((error.response.data or {}).get("error", "unknown_error")) if error.response is not None else ""
+
+
+def delivery_error(error: SlackApiError) -> SlackDeliveryError:
+    """The delivery error a Slack API error stands for (the caller decides to retry or not)."""
+    code = api_error_code(error)
+    if error.response is not None and error.response.status_code == 429:
+        return SlackRateLimited(_retry_after(error.response.headers))
+    return SlackUnreachable(f"Slack refused the message: {code}", error=code)
+
+
+def _retry_after(headers: Any) -> int:
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(int(raw), 1)
+            except ValueError:
+                break
+    return 60
+
+
+def describe_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The request's context for a log line: who and what, without tokens or free text."""
+    user = body.get("user") or {}
+    team = body.get("team") or {}
+    actions = body.get("actions") or [{}]
+    return {
+        "type": body.get("type") or ("slash_command" if body.get("command") else None),
+        "team": body.get("team_id") or team.get("id"),
+        "user": body.get("user_id") or (user.get("id") if isinstance(user, dict) else user),
+        "command": body.get("command"),
+        "subcommand": (body.get("text") or "").split(" ", 1)[0][:20] or None,
+        "action": actions[0].get("action_id"),
+        "view": (body.get("view") or {}).get("callback_id"),
+        "event": (body.get("event") or {}).get("type"),
+    }
+
+
+def log_unexpected(error: BaseException, *, where: str, body: dict[str, Any]) -> None:
+    log.error("unexpected error in %s: %s", where, describe_request(body), exc_info=error)

@@ -1,0 +1,99 @@
+"""A Slack user becomes a NextBestMove user on first contact, linked by (team id, Slack user id).
+
+Rules where the spec is silent:
+
+* The profile gives the email, the name (real name, else display name, else the email's local part)
+  and the IANA timezone (``tz``); a timezone our tz database does not know falls back to the
+  product's default rather than refusing the person.
+* Someone who already uses NextBestMove by email is linked to that account, not given a second
+  one, but only when Slack says the email is confirmed (``is_email_confirmed``): a workspace whose
+  admin can set any address must not be a way into another person's account. Linking turns the
+  Slack DM on: they came to us through Slack.
+* The link is found again on every request, so later profile changes in Slack do not overwrite
+  what the user set in NextBestMove (their timezone, above all).
+* Two first contacts at once (a command and App Home opening together) end with one user.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import zone
+from core.db import unit_of_work
+from core.errors import NbmError, ValidationError
+from core.models import SlackUserLink
+from core.models.users import DEFAULT_TIMEZONE
+from core.users import create_user, find_user_by_email, get_settings_for
+
+log = logging.getLogger("nbm.slack.identity")
+
+
+def linked_user_id(*, team_id: str, slack_user_id: str) -> uuid.UUID | None:
+    with unit_of_work(service=True) as session:
+        return session.scalar(select(SlackUserLink.user_id).where(
+            SlackUserLink.team_id == team_id, SlackUserLink.slack_user_id == slack_user_id))
+
+
+def resolve_user(client: WebClient, *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:
+    """Our user for this Slack user, created (or linked by email) on first contact."""
+    found = linked_user_id(team_id=team_id, slack_user_id=slack_user_id)
+    if found is not None:
+        return found
+    profile = _profile(client, slack_user_id)
+    try:
+        return _link(profile, team_id=team_id, enterprise_id=enterprise_id, slack_user_id=slack_user_id)
+    except IntegrityError:
+        # A concurrent first contact created the user or the link first: use theirs.
+        found = linked_user_id(team_id=team_id, slack_user_id=slack_user_id)
+        if found is None:
+            raise
+        return found
+
+
+def _profile(client: WebClient, slack_user_id: str) -> dict[str, Any]:
+    user = client.users_info(user=slack_user_id)["user"]
+    profile = user.get("profile") or {}
+    email = profile.get("email")
+    if user.get("is_bot") or not email:
+        raise ValidationError(
+            "NextBestMove could not read your email address from Slack, which it needs to set up your "
+            "account; ask your Slack admin to reinstall the app with the users:read.email permission"
+        )
+    name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or email.split("@")[0]
+    return {"email": email, "name": name, "tz": user.get("tz"),
+            "confirmed": user.get("is_email_confirmed", False)}
+
+
+def _timezone(tz: str | None) -> str:
+    try:
+        return zone(tz).key if tz else DEFAULT_TIMEZONE
+    except NbmError:
+        log.info("Slack timezone %r is unknown here; using %s", tz, DEFAULT_TIMEZONE)
+        return DEFAULT_TIMEZONE
+
+
+def _link(profile: dict[str, Any], *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:
+    with unit_of_work(service=True) as session:
+        user = find_user_by_email(session, profile["email"])
+        if user is None:
+            user = create_user(session, email=profile["email"], name=profile["name"][:200],
+                               timezone=_timezone(profile["tz"]), slack=True)
+            log.info("created a user on first contact from Slack team %s", team_id)
+        elif not profile["confirmed"]:
+            raise ValidationError(
+                "a NextBestMove account already uses your email address, and Slack has not confirmed that "
+                "address is yours; confirm it in Slack, then try again"
+            )
+        else:
+            get_settings_for(session, user).slack_enabled = True
+            log.info("linked an existing user to Slack team %s", team_id)
+        session.add(SlackUserLink(user_id=user.id, team_id=team_id, enterprise_id=enterprise_id,
+                                  slack_user_id=slack_user_id))
+        session.flush()
+        return user.id

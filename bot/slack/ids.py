@@ -1,0 +1,100 @@
+"""Identifiers that travel through Slack: action ids, modal callback ids and block ids.
+
+A button or menu carries only ids, never state: the listener asks the core what to do with them.
+Plan items put ``<surface>|<action uuid>`` in their block id so every control of the item (buttons,
+snooze menu, date picker) knows its action and where it was pressed (the DM plan, App Home, or an
+ephemeral "waiting" list), which decides how the surface is redrawn afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+
+from core.errors import ValidationError
+from core.models import ActionState, ContentPromptType
+
+
+class Surface(StrEnum):
+    PLAN = "plan"  # the plan DM (chat.update in place)
+    HOME = "home"  # App Home (views.publish)
+    WAITING = "waiting"  # the ephemeral `/nbm waiting` list (response_url, replace_original)
+
+
+# Action ids of the controls on a plan item.
+DONE = "nbm_done"
+SENT = "nbm_sent"
+REPLIED = "nbm_replied"
+SNOOZE_PRESET = "nbm_snooze"
+SNOOZE_DATE = "nbm_snooze_date"
+
+#: Button → the state it asks for.
+MARKS: dict[str, ActionState] = {DONE: ActionState.DONE, SENT: ActionState.SENT, REPLIED: ActionState.REPLIED}
+
+# Other controls.
+SAVE_DRAFT = "nbm_save_draft"
+OPEN_ADD_LEAD = "nbm_open_add_lead"
+OPEN_LOG_CALL = "nbm_open_log_call"
+OPEN_SETTINGS = "nbm_open_settings"
+REFRESH_PLAN = "nbm_refresh_plan"
+
+# Modal callback ids.
+ADD_LEAD_VIEW = "nbm_add_lead"
+LOG_CALL_VIEW = "nbm_log_call"
+SETTINGS_VIEW = "nbm_settings"
+
+
+def item_block_id(surface: Surface, action_id: uuid.UUID) -> str:
+    return f"{surface.value}|{action_id}"
+
+
+def parse_item_block_id(block_id: str) -> tuple[Surface, uuid.UUID]:
+    """The surface and action of a plan item's block; a forged or stale id is refused plainly."""
+    surface, _, raw = block_id.partition("|")
+    try:
+        return Surface(surface), uuid.UUID(raw)
+    except ValueError:
+        raise ValidationError("that button no longer matches an action; open /nbm today for a fresh plan") from None
+
+
+def plan_header_block_id(day: date) -> str:
+    return f"plan|{day.isoformat()}"
+
+
+def plan_day(blocks: list[dict]) -> date | None:
+    """The day a plan message shows (read back from its header), None for any other message."""
+    for block in blocks[:1]:
+        kind, _, raw = str(block.get("block_id", "")).partition("|")
+        if kind == "plan":
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                return None
+    return None
+
+
+def draft_value(summary_id: uuid.UUID, kind: ContentPromptType) -> str:
+    return f"{summary_id}|{kind.value}"
+
+
+def parse_draft_value(value: str) -> tuple[uuid.UUID, ContentPromptType]:
+    raw_id, _, kind = value.partition("|")
+    try:
+        return uuid.UUID(raw_id), ContentPromptType(kind)
+    except ValueError:
+        raise ValidationError("that draft button is not valid any more; run /nbm summary again") from None
+
+
+def draft_block_id(kind: ContentPromptType, *, saved: bool) -> str:
+    return f"draft_{'saved' if saved else 'open'}|{kind.value}"
+
+
+def saved_drafts(blocks: list[dict]) -> frozenset[ContentPromptType]:
+    """Which drafts a summary message already shows as saved (read back from its block ids)."""
+    prefix = "draft_saved|"
+    return frozenset(
+        ContentPromptType(b["block_id"][len(prefix):])
+        for b in blocks
+        if str(b.get("block_id", "")).startswith(prefix)
+    )

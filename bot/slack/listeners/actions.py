@@ -1,0 +1,124 @@
+"""Button presses and menu choices (block_actions).
+
+A press is acknowledged at once, then changes state through the core and redraws the surface it
+came from in place: the plan DM (chat.update), App Home (views.publish) or the ephemeral
+"waiting" list (its response_url), plus the other places that show today's plan. Pressing the same
+button twice, or a press Slack delivers twice, changes nothing the second time: the core answers
+"already in that state" and the redraw simply shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import App
+
+from bot.slack import ids
+from bot.slack.acting import acting_as
+from bot.slack.blocks.modals import add_lead_modal
+from bot.slack.blocks.plan import waiting_message
+from bot.slack.blocks.summary import summary_message
+from bot.slack.listeners import forms
+from bot.slack.listeners.common import Request, guarded
+from bot.slack.surfaces import Message
+from core.actions.service import change_state
+from core.errors import ValidationError
+from core.models import ActionState, Channel, WeeklySummary
+from core.planner.service import build_plan
+from core.planner.view import waiting_items
+from core.summaries.content import save_draft
+
+
+def register(app: App) -> None:
+    for action_id in ids.MARKS:
+        app.action(action_id)(guarded(mark))
+    app.action(ids.SNOOZE_PRESET)(guarded(snooze))
+    app.action(ids.SNOOZE_DATE)(guarded(snooze))
+    app.action(ids.SAVE_DRAFT)(guarded(save_summary_draft))
+    app.action(ids.OPEN_ADD_LEAD)(guarded(open_add_lead))
+    app.action(ids.OPEN_LOG_CALL)(guarded(log_call_button))
+    app.action(ids.OPEN_SETTINGS)(guarded(settings_button))
+    app.action(ids.REFRESH_PLAN)(guarded(refresh_plan))
+
+
+def _action(request: Request) -> dict[str, Any]:
+    return request.body["actions"][0]
+
+
+def mark(request: Request) -> None:
+    request.ack()
+    action = _action(request)
+    apply(request, to=ids.MARKS[action["action_id"]], until=None)
+
+
+def snooze(request: Request) -> None:
+    request.ack()
+    action = _action(request)
+    raw = action.get("selected_date") or (action.get("selected_option") or {}).get("value", "")
+    try:
+        until = date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError("pick a snooze date from the menu or the date picker") from None
+    apply(request, to=ActionState.SNOOZED, until=until)
+
+
+def apply(request: Request, *, to: ActionState, until: date | None) -> None:
+    """Change the pressed item's action, then redraw where it was pressed and everywhere else."""
+    surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
+    with acting_as(request.user_id) as (session, user):
+        change_state(session, user=user, action_id=action_id, to=to, channel=Channel.SLACK, until=until)
+        waiting = waiting_message(waiting_items(session, user=user)) if surface is ids.Surface.WAITING else None
+    if waiting is not None:
+        text, blocks = waiting
+        request.replace(text, blocks=blocks)
+    request.redraw(pressed=_pressed_message(request) if surface is ids.Surface.PLAN else None)
+
+
+def _pressed_message(request: Request) -> Message | None:
+    container = request.body.get("container") or {}
+    message = request.body.get("message") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if not channel or not ts:
+        return None
+    return Message(channel, ts, ids.plan_day(message.get("blocks") or []))
+
+
+def save_summary_draft(request: Request) -> None:
+    """Save the draft, then show it as saved in the message pressed (DM or ephemeral)."""
+    request.ack()
+    summary_id, kind = ids.parse_draft_value(_action(request)["value"])
+    message = request.body.get("message") or {}
+    with acting_as(request.user_id) as (session, user):
+        save_draft(session, user=user, summary_id=summary_id, kind=kind)
+        summary = session.get_one(WeeklySummary, summary_id)
+        text, blocks = summary_message(summary, saved=ids.saved_drafts(message.get("blocks") or []) | {kind})
+    container = request.body.get("container") or {}
+    if container.get("is_ephemeral"):
+        request.replace(text, blocks=blocks)
+    elif container.get("channel_id") and container.get("message_ts"):
+        request.client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
+                                   text=text, blocks=blocks)
+
+
+def open_add_lead(request: Request) -> None:
+    request.ack()
+    request.open_modal(add_lead_modal())
+
+
+def log_call_button(request: Request) -> None:
+    request.ack()
+    forms.open_log_call(request)
+
+
+def settings_button(request: Request) -> None:
+    request.ack()
+    forms.open_settings(request)
+
+
+def refresh_plan(request: Request) -> None:
+    """Refill today's plan (done items stay) and show it in App Home and this morning's DM."""
+    request.ack()
+    with acting_as(request.user_id) as (session, user):
+        build_plan(session, user=user, refresh=True)
+    request.redraw()

@@ -1,0 +1,236 @@
+"""``/nbm`` and its subcommands (PRODUCT.md, "Channels → Slack").
+
+Every answer is ephemeral, except the plan itself, which goes to the person's DM with the app so
+its buttons update it in place. Anything unknown answers with the help. Rules where the spec is
+silent:
+
+* ``/nbm today`` posts the plan in the DM (and says so when typed elsewhere).
+* ``/nbm add`` with a lead, and ``/nbm capacity``, refresh today's plan (done items stay, free
+  slots are refilled), so the new lead or the new capacity shows at once.
+* ``/nbm snooze <n>`` without a date snoozes until tomorrow, the first preset, and says how to pick
+  another day.
+* ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt import App
+from sqlalchemy.orm import Session
+
+from bot.slack.acting import acting_as
+from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK, lead_line
+from bot.slack.blocks.modals import add_lead_modal
+from bot.slack.blocks.plan import plan_message, waiting_message
+from bot.slack.blocks.text import day, escape, link, plural
+from bot.slack.delivery import post_dm, recipient_for, summary_content
+from bot.slack.listeners import forms
+from bot.slack.listeners.common import Request, guarded
+from bot.slack.parsing import split_add, split_call, split_snooze
+from bot.slack.references import one_lead, resolve_action
+from core.actions.service import TransitionResult, change_state
+from core.actions.snooze import ACCEPTED_FORMS, snooze_presets
+from core.calls import LoggedCallResult, log_call
+from core.clock import local_today
+from core.leads import add_lead, list_leads
+from core.models import ActionState, Channel, LeadStatus, User
+from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
+from core.planner.service import set_capacity, set_focus
+from core.planner.view import action_title, build_plan_view, waiting_items
+
+HELP = """*NextBestMove*: the few follow-ups that matter most today.
+• `/nbm today`: today's plan, in your DM with me
+• `/nbm add <name> <link> [notes]`: add a lead (`/nbm add` alone opens a form)
+• `/nbm leads`: your leads · `/nbm waiting`: who has not replied yet
+• `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name)
+• `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, 2 weeks or YYYY-MM-DD
+• `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
+• `/nbm call <lead> <date>`: log a call (`/nbm call` alone opens a form)
+• `/nbm summary`: last week's summary · `/nbm streak`: your streak
+• `/nbm settings`: delivery time, channels, timezone, work days
+• `/nbm connect google|outlook`: calendars · `/nbm billing`: your plan"""
+
+MARKS = {"done": ActionState.DONE, "sent": ActionState.SENT, "replied": ActionState.REPLIED,
+         "snooze": ActionState.SNOOZED}
+DONE_WORDS = {ActionState.DONE: "done", ActionState.SENT: "sent", ActionState.REPLIED: "replied",
+              ActionState.SNOOZED: "snoozed"}
+LEADS_LISTED = 50
+PROVIDERS = {"google": "Google Calendar", "outlook": "Outlook"}
+
+
+def register(app: App) -> None:
+    app.command("/nbm")(guarded(nbm))
+
+
+def nbm(request: Request) -> None:
+    request.ack()
+    word, _, rest = (request.body.get("text") or "").strip().partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word in MARKS:
+        mark(request, rest, MARKS[word])
+    else:
+        SUBCOMMANDS.get(word, show_help)(request, rest)
+
+
+def show_help(request: Request, rest: str) -> None:
+    request.reply(HELP)
+
+
+def today(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        view = build_plan_view(session, user=user)
+        text, blocks = plan_message(view)
+    to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
+    channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
+    if request.body.get("channel_id") != channel:
+        request.reply(f"📬 Today's plan is in your DM with me: {plural(len(view.items), 'action')}, "
+                      f"~{view.total_minutes} min.")
+
+
+def add(request: Request, rest: str) -> None:
+    if not rest:
+        request.open_modal(add_lead_modal())
+        return
+    name, url, notes = split_add(rest)
+    with acting_as(request.user_id) as (session, user):
+        text = add_and_plan(session, user=user, name=name, url=url, notes=notes)
+    request.reply(text)
+    request.redraw()
+
+
+def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None) -> str:
+    """Add the lead, refill today's plan, and say whether the lead's outreach made it in."""
+    lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.SLACK)
+    planned = any(item.lead_id == lead.id for item in build_plan_view(session, user=user, refresh=True).items)
+    return f"➕ Added {link(lead.url, lead.name)}. " + (
+        "Reaching out to them is in today's plan." if planned
+        else "Reaching out to them is due today; today's plan is already full.")
+
+
+def leads(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        live = [lead for lead in list_leads(session, user=user) if lead.status != LeadStatus.ARCHIVED]
+        lines = [lead_line(lead) for lead in live[:LEADS_LISTED]]
+    if not live:
+        request.reply("You have no leads yet. Add one with `/nbm add <name> <link>`.")
+        return
+    more = [f"…and {len(live) - LEADS_LISTED} more."] if len(live) > LEADS_LISTED else []
+    request.reply("\n".join([f"*Your leads ({len(live)})*", *lines, *more]))
+
+
+def waiting(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        text, blocks = waiting_message(waiting_items(session, user=user))
+    request.reply(text, blocks=blocks)
+
+
+def mark(request: Request, rest: str, target: ActionState) -> None:
+    with acting_as(request.user_id) as (session, user):
+        until = None
+        today_ = local_today(user.timezone)
+        if target == ActionState.SNOOZED:
+            rest, until = split_snooze(rest, today=today_)
+        defaulted = target == ActionState.SNOOZED and until is None
+        if defaulted:
+            until = snooze_presets(today_)[0][1]
+        view = build_plan_view(session, user=user)
+        chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
+        result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
+                              until=until)
+        text = marked(result, chosen.title, target, defaulted=defaulted)
+    request.reply(text)
+    if result.changed:
+        request.redraw()
+
+
+def marked(result: TransitionResult, title: str, target: ActionState, *, defaulted: bool = False) -> str:
+    """What a mark did, in a sentence, with the follow-ups it planned (inside the unit of work)."""
+    word = DONE_WORDS[target]
+    if target == ActionState.SNOOZED and result.action.snooze_until:
+        text = f"💤 Snoozed until {day(result.action.snooze_until)}: {escape(title)}."
+        return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
+    if not result.changed:
+        return f"Already {word}: {escape(title)}."
+    lines = [f"✅ Marked {word}: {escape(title)}."]
+    for created in result.created:
+        name = created.lead.name if created.lead else None
+        next_title = action_title(created.action_type, lead_name=name, description=created.description)
+        lines.append(f"Next: {escape(next_title)}, due {day(created.due_date)}.")
+    return "\n".join(lines)
+
+
+def focus(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        set_focus(session, user=user, text=rest)
+    request.reply(f"🎯 This week's focus: {escape(rest)}")
+    request.redraw()
+
+
+def capacity(request: Request, rest: str) -> None:
+    level = parse_level(rest)
+    with acting_as(request.user_id) as (session, user):
+        set_capacity(session, user=user, level=level)
+        view = build_plan_view(session, user=user, refresh=True)
+    request.reply(f"Today is now a *{level.value}* day: up to {plural(ACTIONS_PER_LEVEL[level], 'action')}; "
+                  f"today's plan has {plural(len(view.items), 'action')}.")
+    request.redraw()
+
+
+def call(request: Request, rest: str) -> None:
+    if not rest:
+        forms.open_log_call(request)
+        return
+    with acting_as(request.user_id) as (session, user):
+        name, call_date = split_call(rest, today=local_today(user.timezone))
+        lead = one_lead(session, user=user, name=name)
+        text = call_logged(lead.name, log_call(session, user=user, lead_id=lead.id, call_date=call_date,
+                                               channel=Channel.SLACK))
+    request.reply(text)
+    request.redraw()
+
+
+def call_logged(name: str, result: LoggedCallResult) -> str:
+    when = day(result.call.call_date)
+    if not result.created:
+        return f"📞 Your call with {escape(name)} on {when} was already logged."
+    steps = [f"{what} on {day(action.due_date)}"
+             for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
+    planned = f" Planned: {' and '.join(steps)}." if steps else ""
+    return f"📞 Logged your call with {escape(name)} on {when}.{planned}"
+
+
+def summary(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        text, blocks = summary_content(session, user=user)
+    request.reply(text, blocks=blocks)
+
+
+def streak(request: Request, rest: str) -> None:
+    with acting_as(request.user_id) as (session, user):
+        count = user.streak_count
+    request.reply(f"🔥 You are on a {count}-day streak. Keep it going: one action done today counts."
+                  if count else "No streak yet: mark one action done today to start one.")
+
+
+def settings(request: Request, rest: str) -> None:
+    forms.open_settings(request)
+
+
+def connect(request: Request, rest: str) -> None:
+    provider = rest.lower()
+    if provider not in PROVIDERS:
+        request.reply("Connect a calendar with `/nbm connect google` or `/nbm connect outlook`.")
+        return
+    request.reply(f"Connecting {PROVIDERS[provider]} is coming soon. {CALENDAR_FALLBACK}")
+
+
+def billing(request: Request, rest: str) -> None:
+    request.reply(BILLING_PLACEHOLDER)
+
+
+SUBCOMMANDS: dict[str, Callable[[Request, str], None]] = {
+    "help": show_help, "today": today, "add": add, "leads": leads, "waiting": waiting, "focus": focus,
+    "capacity": capacity, "call": call, "summary": summary, "streak": streak, "settings": settings,
+    "connect": connect, "billing": billing,
+}

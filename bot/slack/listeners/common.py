@@ -1,0 +1,116 @@
+"""What every listener shares: the request with its person, the ephemeral reply, and the guard
+that turns errors into a friendly answer.
+
+The guard acknowledges a request that was not acknowledged yet (Slack shows an error after 3 s
+otherwise), then answers: a typed core error with its own message, anything else with a short
+apology while the details go to the log. A slash command or a message button is answered
+ephemerally through its ``response_url``; a press in App Home, which has none, with a small modal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.blocks.modals import notice_modal
+from bot.slack.blocks.text import escape
+from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpected, user_message
+from bot.slack.identity import resolve_user
+from bot.slack.surfaces import Message, redraw
+from core.errors import NbmError
+
+
+@dataclass
+class Request:
+    ack: Ack
+    body: dict[str, Any]
+    client: WebClient
+    context: BoltContext
+    respond: Respond | None
+    _user_id: uuid.UUID | None = field(default=None, repr=False)
+
+    @property
+    def slack_user_id(self) -> str:
+        return str(self.context.user_id)
+
+    @property
+    def acked(self) -> bool:
+        return self.ack.response is not None
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        """Our user behind this Slack user, created on first contact."""
+        if self._user_id is None:
+            self._user_id = resolve_user(self.client, team_id=self.context.team_id or "",
+                                         enterprise_id=self.context.enterprise_id,
+                                         slack_user_id=self.slack_user_id)
+        return self._user_id
+
+    @property
+    def can_respond(self) -> bool:
+        """Whether Slack gave a response_url (commands and message presses; App Home has none)."""
+        return bool(self.context.response_url) and self.respond is not None
+
+    def reply(self, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+        """An answer only this person sees."""
+        if self.can_respond:
+            assert self.respond is not None
+            self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        elif self.body.get("trigger_id"):
+            self.open_modal(notice_modal("NextBestMove", text))
+
+    def replace(self, text: str, *, blocks: list[dict[str, Any]]) -> None:
+        """Redraw the ephemeral message pressed in (only its response_url can reach it)."""
+        if self.can_respond:
+            assert self.respond is not None
+            self.respond(text=text, blocks=blocks, replace_original=True)
+
+    def open_modal(self, view: dict[str, Any]) -> None:
+        self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+
+    def redraw(self, pressed: Message | None = None) -> None:
+        redraw(self.client, slack_user_id=self.slack_user_id, user_id=self.user_id, pressed=pressed)
+
+
+Handler = Callable[[Request], None]
+
+
+def guarded(handler: Handler) -> Callable[..., None]:
+    """A Bolt listener running ``handler`` with the guard described in the module docstring."""
+
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext,
+                 respond: Respond | None = None) -> None:
+        request = Request(ack=ack, body=body, client=client, context=context, respond=respond)
+        try:
+            handler(request)
+        except Exception as error:  # noqa: BLE001 - the guard is the one place errors become answers
+            answer_error(request, error, where=handler.__name__)
+
+    # Named after the handler for Bolt's logs; not functools.wraps: Bolt injects arguments by the
+    # parameter names of the unwrapped function, and these are the listener's own.
+    listener.__name__ = listener.__qualname__ = handler.__name__
+    return listener
+
+
+def answer_error(request: Request, error: Exception, *, where: str) -> None:
+    if isinstance(error, SlackApiError | SlackDeliveryError):
+        code = api_error_code(error) if isinstance(error, SlackApiError) else str(error)
+        log.warning("Slack refused a call in %s: %s", where, code)
+    elif not isinstance(error, NbmError):
+        log_unexpected(error, where=where, body=request.body)
+    text = escape(user_message(error))
+    if not request.acked:
+        if request.body.get("type") == "view_submission":
+            request.ack(response_action="update", view=notice_modal("Not saved", text))
+            return
+        request.ack()
+    try:
+        request.reply(text)
+    except Exception:  # noqa: BLE001 - the answer itself failed: the log has the original error
+        log.warning("could not send an error answer in %s", where, exc_info=True)

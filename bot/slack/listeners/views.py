@@ -1,0 +1,118 @@
+"""Modal submissions: add a lead, log a call, settings.
+
+Invalid input is answered inside the modal (``response_action="errors"``) on the field at fault,
+using the core's own validators and messages, and nothing is saved. A saved lead or call turns the
+modal into a short confirmation; saved settings close it. App Home is redrawn after each change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from slack_bolt import App
+
+from bot.email.preferences import parse_delivery_time, parse_work_days, update_preferences
+from bot.slack import ids
+from bot.slack.acting import acting_as
+from bot.slack.blocks.modals import notice_modal
+from bot.slack.errors import user_message
+from bot.slack.listeners.commands import add_and_plan, call_logged
+from bot.slack.listeners.common import Request, guarded
+from core.actions.records import check_text
+from core.calls import log_call
+from core.clock import zone
+from core.errors import NbmError, NotFound, ValidationError
+from core.leads import DuplicateLead, get_lead, validate_url
+from core.models import Channel
+from core.users import validate_name
+
+
+def register(app: App) -> None:
+    app.view(ids.ADD_LEAD_VIEW)(guarded(submit_add_lead))
+    app.view(ids.LOG_CALL_VIEW)(guarded(submit_log_call))
+    app.view(ids.SETTINGS_VIEW)(guarded(submit_settings))
+
+
+def _values(request: Request) -> dict[str, Any]:
+    """``field → element state`` of the submitted modal."""
+    state = request.body["view"]["state"]["values"]
+    return {field: elements.get("value", {}) for field, elements in state.items()}
+
+
+def _check(errors: dict[str, str], block: str, check: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a core validator; its refusal becomes the error shown on the modal's ``block``."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as error:
+        errors[block] = user_message(error)
+        return None
+
+
+def submit_add_lead(request: Request) -> None:
+    values = _values(request)
+    name, url = values["name"].get("value") or "", values["url"].get("value") or ""
+    notes = values.get("notes", {}).get("value")
+    errors: dict[str, str] = {}
+    _check(errors, "name", validate_name, name)
+    _check(errors, "url", validate_url, url)
+    _check(errors, "notes", check_text, notes, field="the note")
+    if errors:
+        request.ack(response_action="errors", errors=errors)
+        return
+    try:
+        with acting_as(request.user_id) as (session, user):
+            text = add_and_plan(session, user=user, name=name, url=url, notes=notes)
+    except DuplicateLead as error:
+        request.ack(response_action="errors", errors={"url": user_message(error)})
+        return
+    request.ack(response_action="update", view=notice_modal("Lead added", text))
+    request.redraw()
+
+
+def submit_log_call(request: Request) -> None:
+    values = _values(request)
+    raw_lead = (values["lead"].get("selected_option") or {}).get("value", "")
+    raw_date = values["date"].get("selected_date") or ""
+    try:
+        lead_id, call_date = uuid.UUID(raw_lead), date.fromisoformat(raw_date)
+    except ValueError:
+        request.ack(response_action="errors", errors={"lead": "Choose a lead and a date."})
+        return
+    try:
+        with acting_as(request.user_id) as (session, user):
+            result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.SLACK)
+            text = call_logged(get_lead(session, user=user, lead_id=lead_id).name, result)
+    except NotFound as error:
+        request.ack(response_action="errors", errors={"lead": user_message(error)})
+        return
+    except NbmError as error:
+        request.ack(response_action="errors", errors={"date": user_message(error)})
+        return
+    request.ack(response_action="update", view=notice_modal("Call logged", text))
+    request.redraw()
+
+
+def submit_settings(request: Request) -> None:
+    """Delivery time, channels and work days are saved as the email preferences page saves them;
+    the timezone must be an IANA name our tz database knows."""
+    values = _values(request)
+    errors: dict[str, str] = {}
+    delivery = _check(errors, "delivery_time", parse_delivery_time,
+                      values["delivery_time"].get("selected_time") or "")
+    timezone = (values["timezone"].get("value") or "").strip()
+    _check(errors, "timezone", zone, timezone)
+    days = _check(errors, "work_days", parse_work_days,
+                  [option["value"] for option in values["work_days"].get("selected_options") or []])
+    channels = {option["value"] for option in values["channels"].get("selected_options") or []}
+    if errors:
+        request.ack(response_action="errors", errors=errors)
+        return
+    with acting_as(request.user_id) as (session, user):
+        update_preferences(session, user=user, delivery_time=delivery, email="email" in channels,
+                           slack="slack" in channels, work_days=days)
+        user.timezone = timezone
+        session.flush()
+    request.ack()
+    request.redraw()

@@ -1,0 +1,82 @@
+"""Which action ``/nbm done|sent|replied|snooze <n>`` means: a number in today's plan, or a lead's name.
+
+Numbers are the ones the plan shows (1 is the first line, the Fast Win). A name goes through the
+core's ``find_leads_by_name`` (exact match first, else partial; several matches are refused with
+the names, so the person can say more). For that lead, the action meant is, in order:
+
+1. its open item in today's plan;
+2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
+   action is planned);
+3. its open action due today or earlier, soonest first;
+4. its item in today's plan whatever its state, so a repeat answers "already done" rather than
+   "not found".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from core.actions.service import list_actions, list_waiting
+from core.errors import NotFound, ValidationError
+from core.models import Action, ActionState, Lead, User
+from core.leads import find_leads_by_name
+from core.planner.view import PlanView, action_title
+
+
+@dataclass(frozen=True)
+class Target:
+    action_id: uuid.UUID
+    title: str
+
+
+def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, target: ActionState) -> Target:
+    ref = ref.strip()
+    if not ref:
+        raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
+                              "(`/nbm done Ann Lee`)")
+    if ref.isdigit():
+        return _by_number(view, int(ref))
+    lead = one_lead(session, user=user, name=ref)
+    for item in view.items:
+        if item.lead_id == lead.id and item.is_open:
+            return Target(item.action_id, item.title)
+    if target in (ActionState.REPLIED, ActionState.DONE):
+        for action in list_waiting(session, user=user):
+            if action.person_id == lead.id:
+                return _target(action, lead)
+    for action in list_actions(session, user=user, state=ActionState.NEW):
+        if action.person_id == lead.id and action.due_date <= view.date:
+            return _target(action, lead)
+    for item in view.items:
+        if item.lead_id == lead.id:
+            return Target(item.action_id, item.title)
+    raise NotFound(f"{lead.name} has no action due now; `/nbm today` shows what is planned")
+
+
+def _by_number(view: PlanView, number: int) -> Target:
+    if not view.items:
+        raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name instead")
+    if not 1 <= number <= len(view.items):
+        raise ValidationError(f"today's plan has {len(view.items)} actions; use a number from 1 to "
+                              f"{len(view.items)}, or a lead's name")
+    item = view.items[number - 1]
+    return Target(item.action_id, item.title)
+
+
+def one_lead(session: Session, *, user: User, name: str) -> Lead:
+    """The one lead ``name`` designates; none, or several, is refused with what to do instead."""
+    leads = find_leads_by_name(session, user=user, name=name)
+    if not leads:
+        raise NotFound(f"no lead is called {name[:80]!r}; `/nbm leads` lists yours")
+    if len(leads) > 1:
+        names = ", ".join(lead.name for lead in leads[:5]) + (" …" if len(leads) > 5 else "")
+        raise ValidationError(f"{name[:80]!r} matches {names}; write more of the name, or use the number "
+                              "from `/nbm today`")
+    return leads[0]
+
+
+def _target(action: Action, lead: Lead) -> Target:
+    return Target(action.id, action_title(action.action_type, lead_name=lead.name, description=action.description))

@@ -1,0 +1,193 @@
+"""Fixtures of the email tests: settings of their own, a pinned clock, a real SMTP server, a browser.
+
+* ``email_settings``: BASE_URL, EMAIL_FROM and a data directory (the outbox) of the test's own,
+  through the environment as in production; the settings cache is cleared before and after.
+* ``smtp_server``: aiosmtpd on 127.0.0.1 (optionally with STARTTLS or implicit TLS and a login),
+  keeping what it received; ``failures`` makes it answer the first DATA commands with a code.
+* ``browser``: headless Chromium (Debian's package) driven by chromedriver through Selenium.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from core import config
+
+#: Wednesday 25 November 2026, noon UTC: the day most tests live in.
+NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
+BASE_URL = "https://nbm.example.com"
+
+
+@pytest.fixture()
+def email_settings(tmp_path: Path) -> Iterator[config.Settings]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BASE_URL", BASE_URL)
+        mp.setenv("EMAIL_FROM", "NextBestMove <plan@nbm.example.com>")
+        mp.setenv("NBM_DATA_DIR", str(tmp_path / "data"))
+        mp.setenv("EMAIL_BACKEND", "outbox")
+        config.get_settings.cache_clear()
+        yield config.get_settings()
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture()
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(NOON, tick=False) as traveller:
+        yield traveller
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Handler:
+    """Keeps each message accepted; answers the first ``len(failures)`` DATA commands with those replies."""
+
+    failures: list[str] = field(default_factory=list)
+    received: list[EmailMessage] = field(default_factory=list)
+    data_attempts: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_attempts += 1
+        if self.failures:
+            return self.failures.pop(0)
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
+        self.received.append(cast(EmailMessage, parsed))
+        return "250 2.0.0 OK"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: Handler
+    logins: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1 and localhost (trusted by tests via SSL_CERT_FILE)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return Certificate(cert_file, key_file)
+
+
+StartSmtp = Callable[..., SmtpServer]
+
+
+@pytest.fixture()
+def smtp_server() -> Iterator[StartSmtp]:
+    """``smtp_server(tls=None|"starttls"|"ssl", certificate=..., credentials=(user, password))``."""
+    controllers: list[Controller] = []
+
+    def start(*, tls: str | None = None, certificate: Certificate | None = None,
+              credentials: tuple[str, str] | None = None, failures: list[str] | None = None) -> SmtpServer:
+        handler = Handler(failures=list(failures or []))
+        logins: list[tuple[str, str]] = []
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+            if not isinstance(auth_data, LoginPassword):
+                return AuthResult(success=False, handled=False)
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            logins.append((login, password))
+            # handled=False: aiosmtpd itself answers a failure with 535
+            return AuthResult(success=(login, password) == credentials, handled=False)
+
+        kwargs: dict[str, Any] = {}
+        if tls == "starttls":
+            kwargs.update(tls_context=certificate.server_context(), require_starttls=True)  # type: ignore[union-attr]
+        elif tls == "ssl":
+            kwargs.update(ssl_context=certificate.server_context(), server_hostname="localhost")  # type: ignore[union-attr]
+        if credentials:
+            kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls is not None)
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+        controller.start()
+        controllers.append(controller)
+        return SmtpServer("127.0.0.1", port, handler, logins)
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium under chromedriver, with a throw-away profile."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        missing = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):  # .ci/run installs them: missing there is a failure, not a skip
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for downloads
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

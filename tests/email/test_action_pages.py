@@ -1,0 +1,182 @@
+"""Email action links through Flask's test client: confirm, act once, show the rest of the plan."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.email.links import EmailLinks, Transition
+from bot.web import create_app
+from core.db import set_context
+from core.models import ActionState, Channel, DailyPlan
+from tests.email.pages import World, action_path, events, forms, hrefs, make_world, reload, state_of, tamper, text_of
+
+pytestmark = pytest.mark.usefixtures("email_settings", "clock")
+
+
+@pytest.fixture()
+def client(connection):
+    return create_app().test_client()
+
+
+@pytest.fixture()
+def links(email_settings) -> EmailLinks:
+    return EmailLinks.from_settings()
+
+
+@pytest.fixture()
+def world(service: Session) -> World:
+    return make_world(service, name="Zoe Quinn")
+
+
+def test_opening_a_link_asks_for_confirmation_and_changes_nothing(client, links, world, service) -> None:
+    ann = world.actions[0]
+    url = action_path(links, world.user, ann, Transition.DONE)
+    page = client.get(url)
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Mark this as done?" in text and "Reach out to Ann Lee" in text
+    assert 'href="https://www.linkedin.com/in/ann-lee"' in page.text
+    assert forms(page.text) == [("Mark done", url)]
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "JavaScript" not in page.text and "<script" not in page.text
+    for _ in range(3):  # a mail scanner opening it again and again
+        client.get(url)
+    assert state_of(service, ann) == ActionState.NEW
+    assert events(service, ann) == []
+
+
+def test_confirming_marks_it_done_through_the_email_channel_and_shows_the_rest_of_the_plan(
+    client, links, world, service
+) -> None:
+    ann, bo, cy = world.actions
+    page = client.post(action_path(links, world.user, ann, Transition.DONE))
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Marked done: Reach out to Ann Lee" in text
+    assert "Reach out to Bo Chen" in text and "Reach out to Cy Dee" in text
+    assert "1 of 3 settled" in text
+    assert "Streak: 1 day" in text
+
+    assert state_of(service, ann) == ActionState.DONE
+    (event,) = events(service, ann)
+    assert (event.from_state, event.to_state, event.channel) == (ActionState.NEW, ActionState.DONE, Channel.EMAIL)
+
+    buttons = forms(page.text)
+    assert [label for label, _ in buttons] == ["Done", "Sent", "Replied", "Snooze a week"] * 2
+    for (label, target), action in zip(buttons[::4], (bo, cy), strict=True):
+        link = links.read_action(target.removeprefix("/a/"))
+        assert (link.user_id, link.action_id, link.transition) == (world.user.id, action.id, Transition.DONE)
+
+
+def test_a_button_on_the_result_page_acts_at_once(client, links, world, service) -> None:
+    ann, bo, _ = world.actions
+    page = client.post(action_path(links, world.user, ann, Transition.DONE))
+    sent_bo = next(target for label, target in forms(page.text)
+                   if label == "Sent" and links.read_action(target.removeprefix("/a/")).action_id == bo.id)
+    second = client.post(sent_bo)
+    assert "Marked sent: Reach out to Bo Chen" in text_of(second.text)
+    assert state_of(service, bo) == ActionState.SENT
+    waiting = text_of(second.text).split("Waiting for a reply")[1]
+    assert "Reach out to Bo Chen" in waiting
+    assert ("Replied", ) == tuple(label for label, target in forms(second.text)
+                                  if links.read_action(target.removeprefix("/a/")).action_id == bo.id)
+
+
+def test_a_second_use_answers_already_done_and_changes_nothing_twice(client, links, world, service) -> None:
+    ann = world.actions[0]
+    url = action_path(links, world.user, ann, Transition.DONE)
+    client.post(url)
+    completed_at = reload(service, ann).completed_at
+    again = client.post(url)
+    assert again.status_code == 200
+    assert "Already done: Reach out to Ann Lee" in text_of(again.text)
+    assert len(events(service, ann)) == 1
+    assert reload(service, ann).completed_at == completed_at
+    reopened = client.get(url)
+    assert "Already done: Reach out to Ann Lee" in text_of(reopened.text)
+    assert not [target for _, target in forms(reopened.text) if target == url]
+
+
+def test_snooze_a_week_comes_back_seven_local_days_later_and_a_repeat_keeps_the_date(
+    client, links, world, service, clock
+) -> None:
+    ann = world.actions[0]
+    url = action_path(links, world.user, ann, Transition.SNOOZE)
+    assert "Snooze until Wed 2 Dec" in text_of(client.get(url).text)
+    page = client.post(url)
+    assert "Snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(page.text)
+    assert reload(service, ann).state == ActionState.SNOOZED
+    assert ann.snooze_until == date(2026, 12, 2)
+    clock.shift(timedelta(days=2))
+    again = client.post(url)
+    assert "Already snoozed until Wed 2 Dec" in text_of(again.text)
+    assert reload(service, ann).snooze_until == date(2026, 12, 2)
+    assert len(events(service, ann)) == 1
+
+
+def test_a_transition_the_state_machine_refuses_changes_nothing_and_says_why(client, links, world, service) -> None:
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, Transition.DONE))
+    sent = action_path(links, world.user, ann, Transition.SENT)
+    for page in (client.get(sent), client.post(sent)):
+        assert page.status_code == 409
+        text = text_of(page.text)
+        assert "Nothing changed" in text and "This action is done, so you cannot mark it sent" in text
+        assert ("Mark sent", sent) not in forms(page.text)
+    assert state_of(service, ann) == ActionState.DONE
+    assert len(events(service, ann)) == 1
+
+
+def test_a_link_for_another_users_action_is_not_valid_and_changes_nothing(client, links, world, service) -> None:
+    mallory = make_world(service, names=("Max Moe",), name="Mallory")
+    victim_action = world.actions[0]
+    # Mallory's genuine token, pointed at Zoe's action, as a bug or a guess might produce.
+    forged = action_path(links, mallory.user, victim_action, Transition.DONE)
+    tampered = tamper(action_path(links, world.user, victim_action, Transition.DONE))
+    pages = [client.get(forged), client.post(forged), client.get(tampered), client.post(tampered)]
+    assert {page.status_code for page in pages} == {404}
+    assert {text_of(page.text) for page in pages} == {text_of(pages[0].text)}
+    assert "This link is not valid" in text_of(pages[0].text)
+    assert "Reach out to Ann Lee" not in pages[1].text
+    assert state_of(service, victim_action) == ActionState.NEW
+    assert events(service, victim_action) == []
+
+
+def test_an_expired_link_says_so_offers_preferences_and_changes_nothing(client, links, world, service, clock) -> None:
+    ann = world.actions[0]
+    url = action_path(links, world.user, ann, Transition.DONE)
+    clock.shift(timedelta(days=8))
+    for page in (client.get(url), client.post(url)):
+        assert page.status_code == 410
+        assert "This link has expired" in text_of(page.text)
+        (preferences,) = [href for href in hrefs(page.text) if "/preferences/" in href]
+        assert links.read_preferences(preferences.rsplit("/", 1)[1]) == world.user.id
+    assert state_of(service, ann) == ActionState.NEW
+
+
+def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, links, world, service) -> None:
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, Transition.SENT))
+    page = client.post(action_path(links, world.user, ann, Transition.REPLIED))
+    text = text_of(page.text)
+    assert "Marked replied: Reach out to Ann Lee" in text
+    assert "Just added for today Reply to Ann Lee ~5 min Open Ann Lee" in text
+    first_four = [links.read_action(target.removeprefix("/a/")) for _, target in forms(page.text)[:4]]
+    assert len({link.action_id for link in first_four}) == 1 and first_four[0].action_id != ann.id
+    assert state_of(service, ann) == ActionState.REPLIED
+    assert [e.to_state for e in events(service, ann)] == [ActionState.SENT, ActionState.REPLIED]
+    assert {e.channel for e in events(service, ann)} == {Channel.EMAIL}
+
+
+def test_without_a_plan_today_the_page_says_so_instead_of_building_one(client, links, service) -> None:
+    world = make_world(service, names=("Ann Lee",))
+    service.execute(delete(DailyPlan).where(DailyPlan.user_id == world.user.id))
+    page = client.post(action_path(links, world.user, world.actions[0], Transition.DONE))
+    assert "Marked done: Reach out to Ann Lee" in text_of(page.text)
+    assert "Today's plan is not ready yet" in text_of(page.text)
+    set_context(service, service=True)
+    assert service.scalar(select(func.count()).select_from(DailyPlan).where(DailyPlan.user_id == world.user.id)) == 0

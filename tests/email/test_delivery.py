@@ -1,0 +1,94 @@
+"""Delivering the digest and the weekly summary by email, as the jobs and `nbm digest` do."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bot.email.backends import SendFailed, get_backend
+from bot.email.delivery import plan_sender, send_plan_email, send_summary_email, summary_sender
+from bot.email.links import EmailLinks
+from core.errors import ValidationError
+from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
+from core.models import UserSettings
+from tests.email.conftest import NOON
+from tests.email.pages import make_world
+
+pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
+
+
+def test_send_plan_email_delivers_todays_digest_and_returns_its_message_id(service: Session) -> None:
+    world = make_world(service, email="zoe@example.com", name="Zoe Quinn")
+    message_id = send_plan_email(world.user.id)
+    outbox = get_backend()
+    (entry,) = outbox.entries()
+    message = outbox.read(entry.id)
+    assert message["Message-ID"] == message_id
+    assert message["Subject"] == "Your next best moves for Wed 25 Nov — 3 actions, ~30 min"
+    assert message["To"] == "Zoe Quinn <zoe@example.com>"
+    assert message["From"] == "NextBestMove <plan@nbm.example.com>"
+    html = message.get_body(("html",)).get_content()
+    assert "Reach out to Ann Lee" in html and "Fast Win" in html
+    unsubscribe = message["List-Unsubscribe"].strip("<>")
+    assert EmailLinks.from_settings().read_unsubscribe(unsubscribe.rsplit("/", 1)[1]) == world.user.id
+
+
+def test_nobody_whose_email_is_off_is_mailed(service: Session) -> None:
+    world = make_world(service)
+    service.get(UserSettings, world.user.id).email_enabled = False
+    service.flush()
+    with pytest.raises(ValidationError, match="email is off"):
+        send_plan_email(world.user.id)
+    assert get_backend().entries() == []
+
+
+def test_send_summary_email_delivers_last_weeks_summary(service: Session) -> None:
+    world = make_world(service, name="Zoe Quinn")
+    message_id = send_summary_email(world.user.id, date(2026, 11, 16))
+    outbox = get_backend()
+    (entry,) = outbox.entries()
+    message = outbox.read(entry.id)
+    assert message["Message-ID"] == message_id
+    assert message["Subject"].startswith("Your week of 16–22 Nov — ")
+    text = message.get_body(("plain",)).get_content()
+    assert "Next week's focus" in text and "Unsubscribe: " in text
+
+
+def test_a_retried_delivery_reuses_its_message_id(service: Session) -> None:
+    world = make_world(service)
+    delivery_id = uuid.uuid4()
+    first = plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)
+    second = plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)
+    assert first == second == f"<nbm-{delivery_id}@nbm.example.com>"
+    assert send_plan_email(world.user.id) != first
+
+
+class Refusing:
+    name = "refusing"
+
+    def __init__(self, temporary: bool) -> None:
+        self.temporary = temporary
+
+    def send(self, message) -> None:
+        raise SendFailed("the server said no", temporary=self.temporary)
+
+
+@pytest.mark.parametrize("temporary, error", [(True, TemporaryDeliveryError), (False, PermanentDeliveryError)])
+def test_the_job_senders_tell_a_retry_worth_trying_from_one_that_is_not(service: Session, monkeypatch,
+                                                                        temporary, error) -> None:
+    world = make_world(service)
+    monkeypatch.setattr("bot.email.delivery.get_backend", lambda: Refusing(temporary))
+    with pytest.raises(error, match="the server said no"):
+        plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=uuid.uuid4())
+
+
+def test_the_summary_sender_refuses_for_good_when_email_is_off(service: Session) -> None:
+    world = make_world(service)
+    service.get(UserSettings, world.user.id).email_unsubscribed_at = NOON
+    service.flush()
+    with pytest.raises(PermanentDeliveryError, match="email is off"):
+        summary_sender(user_id=world.user.id, period=date(2026, 11, 16), delivery_id=uuid.uuid4())
+    assert get_backend().entries() == []

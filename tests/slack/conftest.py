@@ -1,0 +1,199 @@
+"""The Slack app under test: the real Flask route, requests signed as Slack signs them, and the fake
+Web API server (tests/slack/fake_slack.py) that records every call the app makes.
+
+Listeners run inline (an executor that runs each task at once), so when the test client returns,
+the listener has finished: the production code path (ack first, the rest after) without threads,
+which matters because every unit of work of a test joins the test's one rolled-back connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+from flask.testing import FlaskClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from bot.slack import app as slack_app
+from bot.web import create_app
+from core import config
+from core.db import unit_of_work
+from core.leads import add_lead
+from core.models import Action, ActionEvent, ActionState, Channel, Lead, SlackInstallation, SlackUserLink, User
+from core.planner.view import PlanView, build_plan_view
+from tests.factories import make_user
+from tests.slack.fake_slack import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+TEAM = "T1"
+BOT_TOKEN = "xoxb-test-token"
+
+
+class InlineExecutor(Executor):
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed back through the future, as a pool would
+            future.set_exception(error)
+        return future
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture()
+def fake(fake_server: FakeSlack) -> Iterator[FakeSlack]:
+    fake_server.reset()
+    yield fake_server
+    fake_server.reset()
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+    monkeypatch.setenv("BASE_URL", "https://nbm.test")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(slack_app, "new_listener_executor", InlineExecutor)
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture()
+def oauth_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> Iterator[None]:
+    """Multi-workspace mode: installs by OAuth, tokens in slack_installations."""
+    _configure(monkeypatch, fake, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret")
+    yield
+    monkeypatch.undo()
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture()
+def web(oauth_env: None, connection: Connection) -> FlaskClient:
+    return create_app().test_client()
+
+
+@pytest.fixture()
+def installed(service: Session) -> SlackInstallation:
+    """Team T1 has installed the app."""
+    row = SlackInstallation(team_id=TEAM, team_name="Acme", bot_token=BOT_TOKEN, bot_id="B1", bot_user_id="UBOT",
+                            bot_scopes=",".join(slack_app.BOT_SCOPES))
+    service.add(row)
+    service.flush()
+    return row
+
+
+@pytest.fixture()
+def ann(service: Session, installed: SlackInstallation) -> User:
+    """A user already linked to Slack user U1 of team T1 (timezone Europe/London)."""
+    user = make_user(service, name="Ann Lee", email="ann@example.com")
+    user.settings.slack_enabled = True
+    service.add(SlackUserLink(user_id=user.id, team_id=TEAM, slack_user_id="U1"))
+    service.flush()
+    return user
+
+
+def sign(body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """The headers Slack sends with ``body``."""
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {"X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)}
+
+
+def post(web: FlaskClient, body: str, content_type: str, headers: dict[str, str] | None = None) -> TestResponse:
+    return web.post("/slack/events", data=body, content_type=content_type, headers={**sign(body), **(headers or {})})
+
+
+def command(web: FlaskClient, fake: FakeSlack, text: str, *, user: str = "U1", channel: str = "C1") -> TestResponse:
+    body = urlencode({"command": "/nbm", "text": text, "user_id": user, "user_name": "ann", "team_id": TEAM,
+                      "channel_id": channel, "trigger_id": "trigger-1", "response_url": fake.response_url(),
+                      "api_app_id": "A1", "token": "legacy"})
+    return post(web, body, "application/x-www-form-urlencoded")
+
+
+def interact(web: FlaskClient, payload: dict[str, Any], headers: dict[str, str] | None = None) -> TestResponse:
+    body = urlencode({"payload": json.dumps(payload)})
+    return post(web, body, "application/x-www-form-urlencoded", headers)
+
+
+def block_action(fake: FakeSlack, action: dict[str, Any], *, container: dict[str, Any] | None = None,
+                 message_blocks: list[dict[str, Any]] | None = None, user: str = "U1") -> dict[str, Any]:
+    """A block_actions payload as Slack sends it for a press in a message (or App Home without one)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM, "domain": "acme"},
+        "api_app_id": "A1", "trigger_id": "trigger-2", "actions": [action],
+        "container": container or {"type": "view", "view_id": "VHOME"},
+    }
+    if container and container.get("type") == "message":
+        payload["response_url"] = fake.response_url("press")
+        payload["channel"] = {"id": container["channel_id"]}
+        payload["message"] = {"ts": container["message_ts"], "blocks": message_blocks or []}
+    return payload
+
+
+def view_submission(callback_id: str, values: dict[str, dict[str, Any]], *, user: str = "U1") -> dict[str, Any]:
+    return {"type": "view_submission", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
+            "api_app_id": "A1", "trigger_id": "trigger-3",
+            "view": {"id": "VMODAL", "type": "modal", "callback_id": callback_id,
+                     "state": {"values": {field: {"value": state} for field, state in values.items()}}}}
+
+
+def event(web: FlaskClient, event_body: dict[str, Any], *, event_id: str = "Ev1",
+          headers: dict[str, str] | None = None) -> TestResponse:
+    body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                       "event_id": event_id, "event_time": int(time.time()), "event": event_body,
+                       "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}]})
+    return post(web, body, "application/json", headers)
+
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday, 12:00 in London
+
+
+@pytest.fixture()
+def clock() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def add_leads(user: User, *names: str) -> list[Lead]:
+    """Leads added by ``user`` (each with its OUTREACH due today), as the core adds them."""
+    with unit_of_work(user_id=user.id) as session:
+        me = session.get_one(User, user.id)
+        return [add_lead(session, user=me, name=name, channel=Channel.CLI,
+                         url=f"https://www.linkedin.com/in/{name.lower().replace(' ', '-')}") for name in names]
+
+
+def plan_of(user: User) -> PlanView:
+    with unit_of_work(user_id=user.id) as session:
+        return build_plan_view(session, user=session.get_one(User, user.id))
+
+
+def state_of(user: User, action_id: uuid.UUID) -> ActionState:
+    with unit_of_work(user_id=user.id) as session:
+        return session.get_one(Action, action_id).state
+
+
+def events_of(user: User, action_id: uuid.UUID) -> list[ActionEvent]:
+    with unit_of_work(user_id=user.id) as session:
+        return list(session.scalars(select(ActionEvent).where(ActionEvent.action_id == action_id)))
+
+
+def replies(fake: FakeSlack) -> list[str]:
+    """The texts of the ephemeral answers posted to response_urls."""
+    return [call.args.get("text", "") for call in fake.calls_to("respond")]

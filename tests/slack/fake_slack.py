@@ -1,0 +1,165 @@
+"""A fake Slack Web API on 127.0.0.1: a real HTTP server in a thread that records every call and
+answers like Slack (bolt-python's own tests do the same). ``response_url`` posts land here too."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", or "respond" for a response_url post
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class Reply:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SlackUser:
+    id: str
+    email: str | None
+    name: str
+    tz: str
+    confirmed: bool = True
+    is_bot: bool = False
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.queued: dict[str, list[Reply]] = {}
+        self.users: dict[str, SlackUser] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/respond/{name}"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.queued.clear()
+            self.users.clear()
+            self._ts = itertools.count(1)
+
+    def queue(self, method: str, body: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
+              ) -> None:
+        """The next call to ``method`` gets this answer instead of the usual one."""
+        self.queued.setdefault(method, []).append(Reply(body, status, headers or {}))
+
+    def add_user(self, user_id: str, *, email: str | None, name: str = "Ann Lee", tz: str = "Europe/Paris",
+                 confirmed: bool = True) -> SlackUser:
+        user = SlackUser(user_id, email, name, tz, confirmed)
+        self.users[user_id] = user
+        return user
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    # -- answering -------------------------------------------------------------------------
+
+    def answer(self, method: str, args: dict[str, Any]) -> Reply:
+        if self.queued.get(method):
+            return self.queued[method].pop(0)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        return Reply(handler(args) if handler else {"ok": True})
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "nbm", "team_id": "T1",
+                "user_id": "UBOT", "bot_id": "B1"}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        profile = {"real_name": user.name, "display_name": user.name.split()[0]}
+        if user.email:
+            profile["email"] = user.email
+        return {"ok": True, "user": {"id": user.id, "name": user.name.lower(), "real_name": user.name, "tz": user.tz,
+                                     "is_bot": user.is_bot, "is_email_confirmed": user.confirmed,
+                                     "profile": profile}}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
+        return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
+                "message": {"text": args.get("text")}}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "VHOME"}}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "VMODAL"}}
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("grant_type") == "refresh_token":
+            n = next(self._ts)
+            return {"ok": True, "token_type": "bot", "access_token": f"xoxb-rotated-{n}",
+                    "refresh_token": f"xoxe-1-refresh-{n}", "expires_in": 43200}
+        return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-secret", "token_type": "bot",
+                "scope": "chat:write,commands,im:write,users:read,users:read.email", "bot_user_id": "UBOT",
+                "team": {"id": "T1", "name": "Acme"}, "enterprise": None, "is_enterprise_install": False,
+                "authed_user": {"id": "UINSTALLER"}, "refresh_token": "xoxe-1-first-refresh", "expires_in": 43200}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self._serve({key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()})
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {key: values[0] for key, values in parse_qs(raw).items()}
+                self._serve(args)
+
+            def _serve(self, args: dict[str, Any]) -> None:
+                path = urlsplit(self.path).path
+                method = "respond" if path.startswith("/respond/") else path.removeprefix("/api/")
+                auth = self.headers.get("Authorization") or ""
+                with fake._lock:
+                    fake.calls.append(Call(method, args, auth.removeprefix("Bearer ") or None))
+                    reply = fake.answer(method, args)
+                payload = json.dumps(reply.body).encode()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler

@@ -1,0 +1,106 @@
+"""The Block Kit builders are pure functions of the plan: what they show, and Slack's limits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, time
+
+from bot.slack.blocks.home import HomeData, home_view
+from bot.slack.blocks.plan import plan_message, waiting_message
+from core.models import ActionState, ActionType, CapacityLevel, Lead, LeadStatus, UserSettings
+from core.planner.view import PlanItem, PlanView, WaitingItem
+
+TODAY = date(2026, 11, 25)
+
+
+def _item(position: int, *, state: ActionState = ActionState.NEW, name: str = "Ann Lee",
+          action_type: ActionType = ActionType.OUTREACH, minutes: int = 10) -> PlanItem:
+    return PlanItem(position=position, action_id=uuid.uuid4(), action_type=action_type, state=state,
+                    title=f"Reach out to {name}", lead_id=uuid.uuid4(), lead_name=name,
+                    lead_url=f"https://example.com/{position}", is_fast_win=position == 0, minutes=minutes,
+                    due_date=TODAY)
+
+
+def _view(items: list[PlanItem], *, waiting: tuple[WaitingItem, ...] = (), streak: int = 0,
+          focus: str | None = None) -> PlanView:
+    return PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, capacity=CapacityLevel.DEFAULT,
+                    free_minutes=None, focus=focus, streak=streak, items=tuple(items), waiting=waiting)
+
+
+def _waiting(n: int) -> tuple[WaitingItem, ...]:
+    return tuple(WaitingItem(action_id=uuid.uuid4(), title=f"Follow up with W{i}", lead_name=f"W{i}",
+                             lead_url=None, sent_on=TODAY) for i in range(n))
+
+
+def _all_text(blocks: list[dict]) -> str:
+    return str(blocks)
+
+
+def test_the_plan_shows_each_action_with_its_controls_and_the_days_numbers() -> None:
+    text, blocks = plan_message(_view([_item(0, minutes=2, action_type=ActionType.FAST_WIN), _item(1, name="Bo Li")],
+                                      streak=4, focus="Close two pilots"))
+    assert text == "Your next best moves for Wed 25 Nov: 2 actions, ~12 min"
+    shown = _all_text(blocks)
+    assert "2 actions · ~12 min · 🔥 4-day streak" in shown and "🎯 Focus: Close two pilots" in shown
+    assert "*1.* ⚡ *Fast win* · *Reach out to Ann Lee*\\n<https://example.com/0|Ann Lee> · ~2 min" in shown
+    assert "*2.* *Reach out to Bo Li*" in shown
+    controls = [b for b in blocks if b["type"] == "actions"]
+    assert [[e["action_id"] for e in c["elements"]] for c in controls] == [
+        ["nbm_done", "nbm_sent", "nbm_replied", "nbm_snooze", "nbm_snooze_date"]] * 2
+
+
+def test_a_settled_action_shows_its_state_without_buttons() -> None:
+    _, blocks = plan_message(_view([_item(0, state=ActionState.DONE), _item(1, state=ActionState.SENT)]))
+    shown = _all_text(blocks)
+    assert "~1. Reach out to Ann Lee~  ✅ Done" in shown and "📤 Sent, waiting for a reply" in shown
+    assert [b for b in blocks if b["type"] == "actions"] == []
+
+
+def test_user_text_cannot_break_out_of_the_message() -> None:
+    _, blocks = plan_message(_view([_item(0, name="<!channel> & <https://evil.example|click>")]))
+    shown = _all_text(blocks)
+    assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; &lt;https://evil.example" in shown
+
+
+def test_an_empty_plan_says_how_to_fill_it() -> None:
+    text, blocks = plan_message(_view([]))
+    assert text == "Your next best moves for Wed 25 Nov: nothing due today"
+    assert "Add a lead with `/nbm add`" in _all_text(blocks)
+
+
+def test_a_long_plan_still_renders_within_fifty_blocks() -> None:
+    _, blocks = plan_message(_view([_item(i, name=f"Lead {i}") for i in range(60)], waiting=_waiting(10)))
+    assert len(blocks) <= 50
+    shown = sum(1 for b in blocks if b["type"] == "actions")
+    more = blocks[-2]["elements"][0]["text"]
+    assert more == f"…and {60 - shown} more actions not shown here. `/nbm done <number>` works for every one."
+    assert shown >= 20
+
+
+def test_a_long_plan_with_everything_done_shows_more_of_it() -> None:
+    _, blocks = plan_message(_view([_item(i, state=ActionState.DONE) for i in range(60)]))
+    assert len(blocks) <= 50 and blocks[-2]["elements"][0]["text"].startswith("…and 15 more actions")
+
+
+def test_waiting_items_follow_the_plan_with_a_replied_button() -> None:
+    _, blocks = plan_message(_view([_item(0)], waiting=_waiting(2)))
+    replied = [b["accessory"]["action_id"] for b in blocks if "accessory" in b]
+    assert replied == ["nbm_replied", "nbm_replied"]
+    assert "*Waiting for a reply* (2)" in _all_text(blocks)
+
+
+def test_the_waiting_list_fits_a_message_however_long() -> None:
+    text, blocks = waiting_message(_waiting(80))
+    assert text == "80 actions waiting for a reply" and len(blocks) <= 50
+    assert blocks[-1]["elements"][0]["text"].startswith("…and ")
+
+
+def test_app_home_stays_within_a_hundred_blocks() -> None:
+    settings = UserSettings(delivery_time=time(7, 30), work_days=[1, 2, 3, 4, 5], slack_enabled=True,
+                            email_enabled=False)
+    leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(40)]
+    view = home_view(HomeData(plan=_view([_item(i) for i in range(60)], waiting=_waiting(10)), leads=leads,
+                              settings=settings, timezone="Europe/London"))
+    assert len(view["blocks"]) <= 100
+    shown = str(view["blocks"])
+    assert "…and 25 more: `/nbm leads` lists them all." in shown and "*Delivered by*\\nSlack" in shown

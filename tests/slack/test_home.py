@@ -1,0 +1,65 @@
+"""App Home: published when opened, with today's plan, streak, leads, quick add, settings,
+calendars and billing; its buttons open the forms and refresh the plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from core.models import User
+from tests.slack.conftest import add_leads, block_action, event, interact, plan_of
+from tests.slack.fake_slack import FakeSlack
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def _open_home(web: FlaskClient, fake: FakeSlack, event_id: str = "Ev1") -> dict[str, Any]:
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"}, event_id=event_id)
+    (published,) = fake.calls_to("views.publish")
+    assert published.args["user_id"] == "U1"
+    return published.args["view"]
+
+
+def _texts(view: dict[str, Any]) -> str:
+    return str(view["blocks"])
+
+
+def test_opening_app_home_publishes_everything_it_shows(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    view = _open_home(web, fake)
+    assert view["type"] == "home" and len(view["blocks"]) <= 100
+    assert view["blocks"][0]["text"]["text"] == "Today · Wed 25 Nov"
+    texts = _texts(view)
+    for expected in ("Reach out to Bea Stone", "Reach out to Carl Diaz", "⚡ *Fast win*", "~20 min",
+                     "Leads (2)", "*Morning plan at*\\n07:30", "Mon, Tue, Wed, Thu, Fri", "Europe/London",
+                     "No calendar connected", "Billing is not set up on this server"):
+        assert expected in texts, expected
+    buttons = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {"nbm_open_add_lead", "nbm_open_log_call", "nbm_refresh_plan", "nbm_done"} <= set(buttons)
+
+
+def test_the_messages_tab_does_not_publish_home(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "messages"})
+    assert fake.calls_to("views.publish") == []
+
+
+@pytest.mark.parametrize(("action_id", "callback_id"), [
+    ("nbm_open_add_lead", "nbm_add_lead"), ("nbm_open_log_call", "nbm_log_call"), ("nbm_open_settings", "nbm_settings"),
+])
+def test_home_buttons_open_their_forms(web: FlaskClient, fake: FakeSlack, ann: User, action_id: str,
+                                       callback_id: str) -> None:
+    add_leads(ann, "Bea Stone")
+    interact(web, block_action(fake, {"type": "button", "action_id": action_id, "block_id": "x"}))
+    (opened,) = fake.calls_to("views.open")
+    assert (opened.args["trigger_id"], opened.args["view"]["callback_id"]) == ("trigger-2", callback_id)
+
+
+def test_refresh_refills_the_plan_and_republishes(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    plan_of(ann)
+    add_leads(ann, "Carl Diaz")
+    interact(web, block_action(fake, {"type": "button", "action_id": "nbm_refresh_plan", "block_id": "x"}))
+    assert [item.lead_name for item in plan_of(ann).items] == ["Bea Stone", "Carl Diaz"]
+    assert "Reach out to Carl Diaz" in _texts(fake.calls_to("views.publish")[0].args["view"])

@@ -1,0 +1,73 @@
+"""A Slack user becomes a NextBestMove user on first contact, from their Slack profile."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import unit_of_work
+from core.models import SlackInstallation, SlackUserLink, User, UserSettings
+from tests.factories import make_user
+from tests.slack.conftest import command, replies
+from tests.slack.fake_slack import FakeSlack
+
+
+def _user_by_email(email: str) -> User | None:
+    with unit_of_work(service=True) as session:
+        return session.scalar(select(User).where(User.email == email))
+
+
+def _links() -> list[SlackUserLink]:
+    with unit_of_work(service=True) as session:
+        return list(session.scalars(select(SlackUserLink)))
+
+
+def test_first_contact_creates_the_user_from_the_profile(web: FlaskClient, fake: FakeSlack,
+                                                         installed: SlackInstallation) -> None:
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="America/Los_Angeles")
+    command(web, fake, "streak", user="U9")
+    command(web, fake, "streak", user="U9")
+    user = _user_by_email("neo@example.com")
+    assert (user.name, user.timezone) == ("Neo Park", "America/Los_Angeles")
+    assert [(link.team_id, link.slack_user_id, link.user_id) for link in _links()] == [("T1", "U9", user.id)]
+    with unit_of_work(service=True) as session:
+        settings = session.get_one(UserSettings, user.id)
+        assert (settings.slack_enabled, settings.email_enabled) == (True, True)
+    assert len(fake.calls_to("users.info")) == 1, "the link is found again on the second contact"
+
+
+def test_an_unknown_slack_timezone_falls_back_to_the_default(web: FlaskClient, fake: FakeSlack,
+                                                            installed: SlackInstallation) -> None:
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="Mars/Olympus_Mons")
+    command(web, fake, "streak", user="U9")
+    assert _user_by_email("neo@example.com").timezone == "America/New_York"
+
+
+def test_an_existing_user_with_a_confirmed_email_is_linked_not_duplicated(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, service: Session) -> None:
+    existing = make_user(service, email="Neo@Example.com", name="Neo P.", timezone="Europe/Berlin")
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="America/Los_Angeles")
+    command(web, fake, "streak", user="U9")
+    assert [link.user_id for link in _links()] == [existing.id]
+    with unit_of_work(service=True) as session:
+        assert session.get_one(User, existing.id).timezone == "Europe/Berlin"
+        assert session.get_one(UserSettings, existing.id).slack_enabled is True
+        assert len(session.scalars(select(User)).all()) == 1
+
+
+def test_an_unconfirmed_email_does_not_open_someone_elses_account(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, service: Session) -> None:
+    make_user(service, email="neo@example.com", name="Neo")
+    fake.add_user("U9", email="neo@example.com", name="Not Neo", confirmed=False)
+    command(web, fake, "streak", user="U9")
+    assert "Slack has not confirmed that address is yours" in replies(fake)[0]
+    assert _links() == []
+
+
+def test_without_an_email_the_person_is_told_what_is_missing(web: FlaskClient, fake: FakeSlack,
+                                                             installed: SlackInstallation) -> None:
+    fake.add_user("U9", email=None, name="No Mail")
+    command(web, fake, "streak", user="U9")
+    assert "could not read your email address from Slack" in replies(fake)[0]
+    assert _links() == []

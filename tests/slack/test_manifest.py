@@ -1,0 +1,70 @@
+"""The app manifest declares what the code handles, and `nbm slack manifest` fills in BASE_URL."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from slack_bolt import App
+
+import bot.cli.slack as slack_cli
+from bot.cli.slack import MANIFEST, slack_group
+from bot.slack.app import BOT_SCOPES
+from core import config
+
+
+def test_the_manifest_lists_the_command_scopes_events_and_urls() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    (command,) = manifest["features"]["slash_commands"]
+    assert (command["command"], command["url"]) == ("/nbm", "https://nbm.example.com/slack/events")
+    assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+    assert "user" not in manifest["oauth_config"]["scopes"]
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://nbm.example.com/slack/oauth_redirect"]
+    settings = manifest["settings"]
+    assert settings["event_subscriptions"]["request_url"] == "https://nbm.example.com/slack/events"
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "app_uninstalled",
+                                                                   "tokens_revoked"}
+    assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://nbm.example.com/slack/events"}
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_nbm_slack_manifest_uses_this_servers_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASE_URL", "https://nbm.acme.io")
+    config.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(slack_group, ["manifest"])
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+    assert result.exit_code == 0
+    assert "https://nbm.acme.io/slack/events" in result.output and "nbm.example.com" not in result.output
+
+
+def test_socket_mode_needs_an_app_token() -> None:
+    result = CliRunner().invoke(slack_group, ["socket"])
+    assert result.exit_code == 2 and "SLACK_APP_TOKEN" in result.output
+
+
+def test_socket_mode_connects_the_app_with_the_app_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[App, str]] = []
+
+    class Handler:
+        def __init__(self, app: App, app_token: str) -> None:
+            self.args = (app, app_token)
+
+        def start(self) -> None:
+            started.append(self.args)
+
+    monkeypatch.setattr("slack_bolt.adapter.socket_mode.SocketModeHandler", Handler)
+    monkeypatch.setattr(slack_cli, "announce_engines", lambda: None)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-test")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    config.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(slack_group, ["socket"])
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    ((app, token),) = started
+    assert token == "xapp-1-test" and isinstance(app, App)

@@ -1,0 +1,126 @@
+"""Modals: bad input is answered inside the modal on the field at fault, and nothing is saved."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from core.db import unit_of_work
+from core.models import Lead, LoggedCall, User, UserSettings
+from tests.slack.conftest import add_leads, interact, plan_of, view_submission
+from tests.slack.fake_slack import FakeSlack
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def _text(value: str | None) -> dict:
+    return {"type": "plain_text_input", "value": value}
+
+
+def _add_lead(name: str | None, url: str | None, notes: str | None = None) -> dict:
+    return view_submission("nbm_add_lead", {"name": _text(name), "url": _text(url), "notes": _text(notes)})
+
+
+def _leads(user: User) -> list[Lead]:
+    with unit_of_work(user_id=user.id) as session:
+        return list(session.scalars(select(Lead)))
+
+
+def test_add_lead_saves_and_turns_into_a_confirmation(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    response = interact(web, _add_lead("Dana Fox", "mailto:dana@example.com", "Intro from Bea"))
+    assert response.json["response_action"] == "update"
+    assert response.json["view"]["blocks"][0]["text"]["text"] == (
+        "➕ Added <mailto:dana@example.com|Dana Fox>. Reaching out to them is in today's plan.")
+    (lead,) = _leads(ann)
+    assert (lead.name, lead.url, lead.notes) == ("Dana Fox", "mailto:dana@example.com", "Intro from Bea")
+    assert [item.lead_name for item in plan_of(ann).items] == ["Dana Fox"]
+    assert fake.calls_to("views.publish")
+
+
+@pytest.mark.parametrize(("name", "url", "notes", "field", "message"), [
+    ("Dana", "javascript:alert(1)", None, "url", "Only https://, http:// and mailto: links are accepted"),
+    ("Dana", "ftp://files.example.com", None, "url", "Only https://, http:// and mailto:"),
+    ("   ", "https://example.com/dana", None, "name", "A name must have between 1 and 200 characters"),
+    ("Dana", "https://example.com/dana", "x" * 10_001, "notes", "The note is 10,001 characters long"),
+])
+def test_add_lead_errors_are_shown_on_the_field(web: FlaskClient, fake: FakeSlack, ann: User, name: str, url: str,
+                                                notes: str | None, field: str, message: str) -> None:
+    response = interact(web, _add_lead(name, url, notes))
+    assert response.json["response_action"] == "errors"
+    assert list(response.json["errors"]) == [field]
+    assert response.json["errors"][field].startswith(message)
+    assert _leads(ann) == []
+
+
+def test_a_duplicate_link_is_shown_on_the_link_field(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    response = interact(web, _add_lead("Bea S.", "https://www.linkedin.com/in/bea-stone"))
+    assert response.json == {"response_action": "errors", "errors": {
+        "url": "You already have Bea Stone with the link https://www.linkedin.com/in/bea-stone"}}
+    assert len(_leads(ann)) == 1
+
+
+def _log_call(lead_id: str, day: str | None) -> dict:
+    return view_submission("nbm_log_call", {
+        "lead": {"type": "static_select", "selected_option": {"value": lead_id, "text": {"text": "x"}}},
+        "date": {"type": "datepicker", "selected_date": day}})
+
+
+def test_log_call_saves_and_confirms(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    (lead,) = add_leads(ann, "Bea Stone")
+    response = interact(web, _log_call(str(lead.id), "2026-11-30"))
+    assert response.json["response_action"] == "update"
+    assert "Logged your call with Bea Stone on Mon 30 Nov" in str(response.json["view"]["blocks"])
+
+
+def test_log_call_for_someone_elses_lead_is_refused_in_the_modal(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                                 service) -> None:
+    from tests.factories import make_lead, make_user
+
+    stranger = make_lead(service, make_user(service))
+    response = interact(web, _log_call(str(stranger.id), "2026-11-30"))
+    assert response.json["response_action"] == "errors"
+    assert list(response.json["errors"]) == ["lead"]
+    with unit_of_work(service=True) as session:
+        assert session.scalars(select(LoggedCall)).all() == []
+
+
+def test_log_call_without_a_date_is_refused_in_the_modal(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    (lead,) = add_leads(ann, "Bea Stone")
+    response = interact(web, _log_call(str(lead.id), None))
+    assert response.json == {"response_action": "errors", "errors": {"lead": "Choose a lead and a date."}}
+
+
+def _settings(*, at: str = "08:15", channels: tuple[str, ...] = ("email",), tz: str = "Asia/Tokyo",
+              days: tuple[str, ...] = ("1", "2", "3")) -> dict:
+    return view_submission("nbm_settings", {
+        "delivery_time": {"type": "timepicker", "selected_time": at},
+        "channels": {"type": "checkboxes", "selected_options": [{"value": c} for c in channels]},
+        "timezone": _text(tz),
+        "work_days": {"type": "checkboxes", "selected_options": [{"value": d} for d in days]},
+    })
+
+
+def test_settings_are_saved_and_the_modal_closes(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    response = interact(web, _settings())
+    assert response.status_code == 200 and response.data == b""
+    with unit_of_work(user_id=ann.id) as session:
+        settings = session.get_one(UserSettings, ann.id)
+        assert (settings.delivery_time, settings.email_enabled, settings.slack_enabled, settings.work_days) == (
+            time(8, 15), True, False, [1, 2, 3])
+        assert session.get_one(User, ann.id).timezone == "Asia/Tokyo"
+    assert fake.calls_to("views.publish")
+
+
+def test_bad_settings_are_answered_on_their_fields_and_nothing_is_saved(web: FlaskClient, fake: FakeSlack,
+                                                                        ann: User) -> None:
+    response = interact(web, _settings(tz="Mars/Base", days=()))
+    assert response.json["response_action"] == "errors"
+    assert set(response.json["errors"]) == {"timezone", "work_days"}
+    assert "is not an IANA timezone" in response.json["errors"]["timezone"]
+    with unit_of_work(user_id=ann.id) as session:
+        assert session.get_one(User, ann.id).timezone == "Europe/London"
+        assert session.get_one(UserSettings, ann.id).work_days == [1, 2, 3, 4, 5]
