@@ -53,10 +53,20 @@ class HousekeepingReport:
     streaks_changed: int
 
 
-def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:
-    """Run every daily step for all users (service context) as of ``at``."""
+def unsnooze_due(session: Session, *, at: datetime) -> tuple[int, int]:
+    """Wake the leads and actions whose snooze date has come in their user's timezone.
+
+    Also run right before the morning plans are built, so what wakes today is planned today.
+    Returns (leads, actions) woken.
+    """
     leads = session.execute(_UNSNOOZE_LEADS, {"at": at}).rowcount
     actions = session.execute(_UNSNOOZE_ACTIONS, {"at": at}).rowcount
+    return leads, actions
+
+
+def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:
+    """Run every daily step for all users (service context) as of ``at``."""
+    leads, actions = unsnooze_due(session, at=at)
     archived = session.execute(text("SELECT auto_archive_old_actions(:at)"), {"at": at}).scalar_one()
     purged = session.execute(
         text("DELETE FROM calendar_sync_logs WHERE created_at < :cutoff"), {"cutoff": at - SYNC_LOG_RETENTION}

@@ -1,0 +1,162 @@
+"""The product driven from the `nbm` command: each command's answer, and bad input refused with exit
+code 2, a message saying what was wrong, and nothing changed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+from click.testing import CliRunner, Result
+from sqlalchemy import Connection
+
+from bot.cli import main
+
+NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
+EMAIL = "ann@example.com"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def nbm(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def ok_json(*args: str) -> object:
+    result = nbm(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture()
+def user(connection: Connection) -> str:
+    assert nbm("users", "add", EMAIL, "--name", "Ann Lee", "--tz", "America/New_York").exit_code == 0
+    return EMAIL
+
+
+def refused(result: Result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_a_user_is_added_with_a_validated_timezone(connection: Connection) -> None:
+    added = ok_json("users", "add", "Bob@Example.com", "--name", "Bob", "--tz", "Europe/Paris")
+    assert (added["email"], added["timezone"]) == ("Bob@Example.com", "Europe/Paris")
+    refused(nbm("users", "add", "bob@example.com", "--name", "Bob again"), "already exists")
+    refused(nbm("users", "add", "carol@example.com", "--name", "Carol", "--tz", "Mars/Olympus"),
+            "is not an IANA timezone")
+
+
+def test_an_unknown_user_is_named_in_the_refusal(connection: Connection) -> None:
+    refused(nbm("plan", "--user", "nobody@example.com"), "no user with the email 'nobody@example.com'")
+
+
+def test_a_lead_comes_with_an_outreach_due_today_and_shows_in_the_plan(user: str) -> None:
+    lead = ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
+    plan = ok_json("plan", "--user", user)
+    assert plan["date"] == "2026-11-25"
+    (item,) = plan["items"]
+    assert (item["lead"], item["url"], item["type"], item["fast_win"], item["minutes"], item["position"]) == (
+        "Priya Raman", lead["url"], "OUTREACH", True, 10, 0)
+    assert set(item) >= {"position", "action_id", "type", "lead", "url", "fast_win", "minutes"}
+    assert ok_json("plan", "--user", user)["items"][0]["action_id"] == item["action_id"]
+
+
+@pytest.mark.parametrize(("url", "notes", "message"), [
+    ("javascript:alert(1)", None, "https://"),
+    ("https://x.io/in/ok", "x" * 10_000_000, "the limit is 10,000"),
+])
+def test_a_bad_lead_is_refused_and_nothing_is_added(user: str, url: str, notes: str | None, message: str) -> None:
+    args = ["leads", "add", "--user", user, "Mallory", url] + (["--notes", notes] if notes else [])
+    refused(nbm(*args), message)
+    assert ok_json("leads", "list", "--user", user) == []
+
+
+def test_csv_import_with_bom_windows_line_endings_and_empty_rows(user: str, tmp_path: Path) -> None:
+    csv = tmp_path / "leads.csv"
+    csv.write_bytes("\ufeffname,url,notes\r\nAnn Lee,https://x.io/ann,met at a fair\r\n\r\n"
+                    "Bad Row,javascript:void(0),\r\nBo Chen,https://x.io/bo,\r\n".encode())
+    report = ok_json("leads", "import", "--user", user, str(csv))
+    assert [lead["name"] for lead in report["added"]] == ["Ann Lee", "Bo Chen"]
+    assert [error["line"] for error in report["errors"]] == [4]
+    again = ok_json("leads", "import", "--user", user, str(csv))
+    assert (again["added"], len(again["duplicates"])) == ([], 2)
+
+
+def test_csv_with_a_wrong_header_is_refused_whole(user: str, tmp_path: Path) -> None:
+    csv = tmp_path / "leads.csv"
+    csv.write_text("who,where\nAnn,https://x.io/ann\n")
+    refused(nbm("leads", "import", "--user", user, str(csv)), "name,url,notes")
+    assert ok_json("leads", "list", "--user", user) == []
+
+
+def _first_action(user: str) -> str:
+    ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
+    return ok_json("actions", "list", "--user", user)[0]["id"]
+
+
+def test_marking_follows_the_state_machine_and_a_repeat_is_a_no_op(user: str) -> None:
+    action = _first_action(user)
+    sent = ok_json("mark", "--user", user, action, "sent")
+    assert (sent["action"]["state"], sent["changed"]) == ("SENT", True)
+    assert [a["type"] for a in sent["created"]] == ["FOLLOW_UP"]
+    assert ok_json("mark", "--user", user, action, "sent")["changed"] is False
+    assert ok_json("mark", "--user", user, action, "done")["action"]["state"] == "DONE"
+    refused(nbm("mark", "--user", user, action, "sent"), "this action is done, so you cannot mark it sent")
+    assert ok_json("actions", "list", "--user", user, "--state", "DONE")[0]["id"] == action
+
+
+def test_snoozing_needs_a_future_date(user: str) -> None:
+    action = _first_action(user)
+    refused(nbm("mark", "--user", user, action, "snooze"), "snooze needs --until")
+    refused(nbm("mark", "--user", user, action, "snooze", "--until", "2026-11-20"), "after")
+    refused(nbm("mark", "--user", user, action, "snooze", "--until", "next week"), "YYYY-MM-DD")
+    snoozed = ok_json("mark", "--user", user, action, "snooze", "--until", "2026-12-01")
+    assert (snoozed["action"]["state"], snoozed["action"]["snooze_until"]) == ("SNOOZED", "2026-12-01")
+
+
+def test_an_unknown_or_someone_elses_action_gets_the_same_answer(user: str) -> None:
+    theirs = _first_action(user)
+    assert nbm("users", "add", "bob@example.com", "--name", "Bob").exit_code == 0
+    refused(nbm("mark", "--user", "bob@example.com", theirs, "done"), "no such action")
+    refused(nbm("mark", "--user", "bob@example.com", "00000000-0000-0000-0000-000000000000", "done"), "no such action")
+    refused(nbm("mark", "--user", "bob@example.com", "not-an-id", "done"), "not a valid UUID")
+    assert ok_json("actions", "list", "--user", user)[0]["state"] == "NEW"
+
+
+def test_a_call_brings_its_prep_and_follow_up(user: str) -> None:
+    lead = ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
+    call = ok_json("call", "--user", user, lead["id"], "2026-11-27")
+    assert sorted((a["type"], a["due_date"]) for a in call["actions"]) == [
+        ("CALL_PREP", "2026-11-26"), ("POST_CALL", "2026-11-30")]
+    assert ok_json("call", "--user", user, lead["id"], "2026-11-27")["created"] is False
+
+
+def test_capacity_override_resizes_todays_plan(user: str) -> None:
+    for n in range(4):
+        ok_json("leads", "add", "--user", user, f"Lead {n}", f"https://x.io/{n}")
+    assert len(ok_json("plan", "--user", user)["items"]) == 4
+    micro = ok_json("plan", "--user", user, "--capacity", "micro")
+    assert (micro["capacity"], len(micro["items"])) == ("micro", 1)
+    refused(nbm("plan", "--user", user, "--capacity", "huge"), "huge")
+
+
+def test_streak_and_summary_answer_for_a_new_user(user: str) -> None:
+    assert ok_json("streak", "--user", user)["streak"] == 0
+    summary = ok_json("summary", "--user", user)
+    assert (summary["week_start"], summary["actions_completed"]) == ("2026-11-16", 0)
+    refused(nbm("summary", "--user", user, "--week", "2026-11-18"), "Monday")
+
+
+def test_the_demo_prints_a_plan_a_streak_and_last_weeks_summary(connection: Connection) -> None:
+    result = nbm("demo")
+    assert result.exit_code == 0, result.output
+    assert "★ Fast Win" in result.output and "Streak: " in result.output and "Week of Mon 16 Nov 2026" in result.output
+    assert "Reply to Hannah Becker" in result.output
+    assert nbm("demo").exit_code == 0  # a second run replaces the demo user
