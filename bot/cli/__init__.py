@@ -14,14 +14,15 @@ import click
 from bot.cli.actions import actions_group, call_command, mark_command
 from bot.cli.db import db_group
 from bot.cli.demo import demo_command
+from bot.cli.dev import dev_command
 from bot.cli.digest import digest_group
+from bot.cli.jobs import cron_command, morning_command, worker_command
 from bot.cli.keys import keys_group
 from bot.cli.leads import leads_group
 from bot.cli.plan import plan_command, streak_command, summary_command
 from bot.cli.slack import slack_group
 from bot.cli.users import users_group
 from bot.cli.web import web_command
-from bot.cli.worker import worker_command
 from core.config import get_settings
 from core.errors import NbmError
 
@@ -50,5 +51,5 @@ def main() -> None:
 
 for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,
                 mark_command, call_command, plan_command, streak_command, summary_command, demo_command, digest_group,
-                slack_group):
+                slack_group, morning_command, cron_command, dev_command):
     main.add_command(command)

@@ -34,7 +34,7 @@ from core.errors import ConfigError
 log = logging.getLogger("nbm.slack")
 
 #: Must match bot/slack/manifest.yml.
-BOT_SCOPES = ("chat:write", "commands", "im:write", "users:read", "users:read.email")
+BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email")
 LISTENER_THREADS = 8
 
 

@@ -17,10 +17,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,16 +29,20 @@ from bot.slack.acting import acting_as
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.summary import summary_message
 from bot.slack.client import web_client
-from bot.slack.errors import SlackUnreachable, api_error_code, delivery_error
+from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
 from bot.slack.tokens import workspace_auth
 from core.config import get_settings
 from core.db import unit_of_work
-from core.models import SlackUserLink, User
+from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
+from core.models import Delivery, SlackUserLink, User
 from core.planner.view import build_plan_view
 from core.summaries.content import list_prompts
 from core.summaries.service import build_weekly_summary
 
 log = logging.getLogger("nbm.slack.delivery")
+
+#: Slack message metadata type that carries a delivery's id (see _deliver).
+DELIVERY_EVENT = "nbm_delivery"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,62 @@ def update_plan_dm(user_id: uuid.UUID, *, channel: str, ts: str, day: date | Non
         client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackApiError as error:
         raise delivery_error(error) from error
+
+
+def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
+    """The morning job's Slack sender for a plan (core.jobs.channels.Sender); returns ``channel:ts``."""
+    return _deliver(user_id, delivery_id, lambda session, user: plan_message(
+        build_plan_view(session, user=user, day=period)))
+
+
+def summary_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
+    """The Monday job's Slack sender for the summary of the week starting ``period``."""
+    return _deliver(user_id, delivery_id, lambda session, user: summary_content(session, user=user, week_start=period))
+
+
+def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
+             content: Callable[[Session, User], tuple[str, list[dict[str, Any]]]]) -> str:
+    """Post once per delivery, even across a crash between Slack's answer and our commit.
+
+    Each message carries the delivery's id in its metadata. When the delivery was attempted before,
+    the DM's recent history is searched for that id first, and a message found there is the answer.
+    Slack's failures become the jobs' temporary (retry) or permanent (give up) errors.
+    """
+    try:
+        with acting_as(user_id) as (session, user):
+            text, blocks = content(session, user)
+        client, to = _reach(user_id)
+        if to.dm_channel_id and _attempted_before(delivery_id):
+            found = _already_posted(client, to.dm_channel_id, delivery_id)
+            if found:
+                return f"{to.dm_channel_id}:{found}"
+        metadata = {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": str(delivery_id)}}
+        channel, ts = post_dm(client, to, text=text, blocks=blocks, metadata=metadata)
+    except (SlackRateLimited, SlackDown) as error:
+        raise TemporaryDeliveryError(str(error)) from error
+    except SlackUnreachable as error:
+        raise PermanentDeliveryError(str(error)) from error
+    except (SlackRequestError, OSError) as error:
+        raise TemporaryDeliveryError(f"could not reach Slack: {error}") from error
+    return f"{channel}:{ts}"
+
+
+def _attempted_before(delivery_id: uuid.UUID) -> bool:
+    with unit_of_work(service=True) as session:
+        return (session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0) > 1
+
+
+def _already_posted(client: WebClient, channel: str, delivery_id: uuid.UUID) -> str | None:
+    """The ts of a recent message in ``channel`` carrying ``delivery_id``, if there is one."""
+    try:
+        history = client.conversations_history(channel=channel, limit=20, include_all_metadata=True)
+    except SlackApiError as error:
+        raise delivery_error(error) from error
+    for message in history.get("messages", []):
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("delivery_id") == str(delivery_id):
+            return str(message["ts"])
+    return None
 
 
 def summary_content(session: Session, *, user: User, week_start: date | None = None
@@ -114,18 +175,19 @@ def recipient_for(*, team_id: str, slack_user_id: str) -> Recipient:
         return Recipient(link.id, link.slack_user_id, link.dm_channel_id)
 
 
-def post_dm(client: WebClient, recipient: Recipient, *, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
+def post_dm(client: WebClient, recipient: Recipient, *, text: str, blocks: list[dict[str, Any]],
+            metadata: dict[str, Any] | None = None) -> tuple[str, str]:
     """Post in the user's DM with the app; a remembered channel Slack no longer knows is reopened once."""
     channel = recipient.dm_channel_id or _open_dm(client, recipient)
     try:
-        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
     except SlackApiError as error:
         if api_error_code(error) != "channel_not_found" or recipient.dm_channel_id is None:
             raise delivery_error(error) from error
         log.info("the remembered DM channel is gone; opening it again")
         channel = _open_dm(client, recipient)
         try:
-            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
         except SlackApiError as retry_error:
             raise delivery_error(retry_error) from retry_error
     return response["channel"], response["ts"]

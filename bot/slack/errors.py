@@ -51,6 +51,10 @@ class SlackRateLimited(SlackDeliveryError):
         self.retry_after = retry_after
 
 
+class SlackDown(SlackDeliveryError):
+    """Slack answered 5xx or a documented temporary error: the same call may work later."""
+
+
 def user_message(error: BaseException) -> str:
     """The text a person sees for ``error``."""
     if isinstance(error, NbmError):
@@ -68,11 +72,18 @@ def api_error_code(error: SlackApiError) -> str:
     return str((error.response.data or {}).get("error", "unknown_error")) if error.response is not None else ""
 
 
+#: Error codes Slack documents as passing trouble on its side: worth another try later.
+SLACK_TROUBLE = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
 def delivery_error(error: SlackApiError) -> SlackDeliveryError:
     """The delivery error a Slack API error stands for (the caller decides to retry or not)."""
     code = api_error_code(error)
-    if error.response is not None and error.response.status_code == 429:
+    status = error.response.status_code if error.response is not None else 0
+    if status == 429:
         return SlackRateLimited(_retry_after(error.response.headers))
+    if status >= 500 or code in SLACK_TROUBLE:
+        return SlackDown(f"Slack is having trouble ({code or status}); try again later")
     return SlackUnreachable(f"Slack refused the message: {code}", error=code)
 
 

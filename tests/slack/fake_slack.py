@@ -41,6 +41,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.queued: dict[str, list[Reply]] = {}
         self.users: dict[str, SlackUser] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -63,6 +64,7 @@ class FakeSlack:
             self.calls.clear()
             self.queued.clear()
             self.users.clear()
+            self.history.clear()
             self._ts = itertools.count(1)
 
     def queue(self, method: str, body: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
@@ -106,8 +108,18 @@ class FakeSlack:
         return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
-        return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
-                "message": {"text": args.get("text")}}
+        message = {"ts": f"1700000000.{next(self._ts):06d}", "text": args.get("text")}
+        if args.get("metadata"):
+            message["metadata"] = args["metadata"]
+        self.history.setdefault(str(args.get("channel")), []).insert(0, message)
+        return {"ok": True, "channel": args.get("channel"), "ts": message["ts"], "message": message}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, as Slack answers; metadata only with include_all_metadata."""
+        messages = self.history.get(str(args.get("channel")), [])[: int(args.get("limit") or 100)]
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        return {"ok": True, "messages": messages, "has_more": False}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
@@ -124,7 +136,7 @@ class FakeSlack:
             return {"ok": True, "token_type": "bot", "access_token": f"xoxb-rotated-{n}",
                     "refresh_token": f"xoxe-1-refresh-{n}", "expires_in": 43200}
         return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-secret", "token_type": "bot",
-                "scope": "chat:write,commands,im:write,users:read,users:read.email", "bot_user_id": "UBOT",
+                "scope": "chat:write,commands,im:history,im:write,users:read,users:read.email", "bot_user_id": "UBOT",
                 "team": {"id": "T1", "name": "Acme"}, "enterprise": None, "is_enterprise_install": False,
                 "authed_user": {"id": "UINSTALLER"}, "refresh_token": "xoxe-1-first-refresh", "expires_in": 43200}
 

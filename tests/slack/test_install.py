@@ -44,7 +44,7 @@ def _installations() -> list[SlackInstallation]:
 
 def test_install_stores_the_workspace_with_encrypted_tokens(web: FlaskClient, fake: FakeSlack) -> None:
     state, cookie = _start_install(web)
-    assert "scope=chat:write,commands,im:write,users:read,users:read.email&amp;user_scope=&amp;" in \
+    assert "scope=chat:write,commands,im:history,im:write,users:read,users:read.email&amp;user_scope=&amp;" in \
         web.get("/slack/install").get_data(as_text=True)
     response = _callback(web, f"code=code-1&state={state}", cookie)
     assert response.status_code == 200

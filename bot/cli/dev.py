@@ -1,0 +1,70 @@
+"""``nbm dev``: the whole product on one machine, on the embedded PostgreSQL and Redis.
+
+Starts the embedded engines in this process (so they live as long as it does), migrates, seeds the
+demo user with a delivery time of one minute ago, then runs the web app, a worker and the
+scheduler as child processes pointed at the same engines. Within a minute the morning run happens:
+the digest appears at /dev/outbox and its links work. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import time, timedelta
+
+import click
+
+from bot.cli.common import announce_engines
+from core import migrate
+from core.clock import local_now
+from core.config import get_settings
+from core.db import get_engine, unit_of_work
+from core.demo import seed_demo
+from core.embedded import database_url, redis_url
+from core.models import UserSettings
+
+
+@click.command("dev")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--tz", "timezone", default="America/New_York", show_default=True, help="The demo user's timezone.")
+def dev_command(port: int, timezone: str) -> None:
+    """Run web, worker and scheduler together on the embedded engines, with the demo user due now."""
+    announce_engines()
+    settings = get_settings()
+    env = dict(os.environ, DATABASE_URL=database_url(settings), REDIS_URL=redis_url(settings),
+               BASE_URL=os.environ.get("BASE_URL", f"http://localhost:{port}"))
+    with get_engine().connect() as connection:
+        migrate.upgrade(connection)
+        connection.commit()
+    with unit_of_work(service=True) as session:
+        demo = seed_demo(session, timezone=timezone)
+        preferences = session.get(UserSettings, demo.user_id)
+        assert preferences is not None
+        preferences.work_days = [1, 2, 3, 4, 5, 6, 7]
+        preferences.delivery_time = _one_minute_ago(timezone)
+    commands = {"web": ["web", "--port", str(port)], "worker": ["worker"], "cron": ["cron", "--interval", "15"]}
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # stop the children on SIGTERM too
+    children = {name: subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=env)
+                for name, args in commands.items()}
+    click.echo(f"\nnbm dev: web on http://localhost:{port}, a worker and the scheduler are running.\n"
+               f"  The demo user ({demo.email}) is due now: the digest appears at "
+               f"http://localhost:{port}/dev/outbox within a minute.\n  Ctrl-C stops everything.\n")
+    try:
+        for child in children.values():
+            child.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children.values():
+            child.terminate()
+        for child in children.values():
+            child.wait(timeout=10)
+
+
+def _one_minute_ago(timezone: str) -> time:
+    now = local_now(timezone)
+    earlier = now - timedelta(minutes=1)
+    return (earlier if earlier.date() == now.date() else now.replace(hour=0, minute=0)).time().replace(
+        second=0, microsecond=0)

@@ -1,0 +1,36 @@
+"""One tick of the schedule: find what is due now and enqueue it. ``nbm cron`` ticks every minute;
+``nbm morning`` ticks once by hand. Ticking twice, or from two schedulers at once, is harmless."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from rq import Queue
+
+from core.clock import utcnow
+from core.db import unit_of_work
+from core.jobs.channels import registered_channels
+from core.jobs.schedule import due_deliveries
+from core.jobs.tasks import enqueue_due, enqueue_once, housekeeping
+from core.queue import get_queue
+
+
+@dataclass(frozen=True)
+class TickReport:
+    at: datetime
+    due: int
+    batches_enqueued: int
+    housekeeping_enqueued: bool
+
+
+def tick(*, at: datetime | None = None, user_id: uuid.UUID | None = None, queue: Queue | None = None) -> TickReport:
+    """Enqueue every delivery due at ``at`` (default now) and this hour's housekeeping."""
+    at = at or utcnow()
+    queue = queue or get_queue()
+    with unit_of_work(service=True) as session:
+        due = due_deliveries(session, at=at, channels=registered_channels(), user_id=user_id)
+    batches = enqueue_due(due, at=at, queue=queue)
+    cleaned = user_id is None and enqueue_once(queue, f"housekeeping-{at:%Y%m%d%H}", housekeeping, at.isoformat())
+    return TickReport(at=at, due=len(due), batches_enqueued=batches, housekeeping_enqueued=cleaned)

@@ -1,0 +1,58 @@
+"""Fixtures of the job tests: a real Redis (``NBM_TEST_REDIS_URL``, or the embedded one), RQ's queue
+on it, retries without waiting, and email to an outbox of the test's own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from bot.channels import register_all
+from core import config, embedded, queue as queue_module
+from core.jobs import channels, tasks
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    explicit = os.environ.get("NBM_TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    data_dir = Path(os.environ["NBM_DATA_DIR"]) / "test-redis"
+    return embedded.redis_url(config.Settings(data_dir=data_dir))
+
+
+@pytest.fixture()
+def redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    monkeypatch.setattr(queue_module, "get_redis", lambda: connection)
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture()
+def queue(redis: Redis) -> Queue:
+    return queue_module.get_queue()
+
+
+@pytest.fixture()
+def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Email goes to an outbox folder of this test; senders are registered as a worker does."""
+    monkeypatch.setenv("NBM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EMAIL_BACKEND", "outbox")
+    monkeypatch.setenv("EMAIL_FROM", "NextBestMove <plan@nbm.example.com>")
+    monkeypatch.setattr(tasks, "RETRY_INTERVALS", [0, 0, 0])
+    monkeypatch.setattr(channels, "_SENDERS", {})
+    config.get_settings.cache_clear()
+    register_all()
+    yield tmp_path / "outbox"
+    config.get_settings.cache_clear()
+
+
+def run_worker(queue: Queue) -> None:
+    """RQ's own worker, in this process (the test's transaction stays visible), until the queue is empty."""
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
