@@ -67,7 +67,7 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
-    # Email: "outbox" keeps messages in the database for /dev/outbox; "smtp" sends them.
+    # Email: "outbox" writes messages under NBM_DATA_DIR/outbox for /dev/outbox; "smtp" sends them.
     email_backend: str = "outbox"
     email_from: str = "NextBestMove <plan@nextbestmove.localhost>"
     smtp_host: str = "localhost"
