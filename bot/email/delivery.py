@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.email.backends import EmailBackend, SendFailed, get_backend
 from bot.email.links import EmailLinks
 from bot.email.messages import build_message, message_id_for
-from bot.email.preferences import email_is_on
+from core.preferences import email_is_on
 from bot.email.render import RenderedEmail, render_digest, render_weekly_summary
 from core.config import get_settings
 from core.db import unit_of_work

@@ -33,7 +33,7 @@ from flask import Blueprint, Response, abort, make_response, render_template, re
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from bot.email import preferences as prefs
+from core import preferences as prefs
 from bot.email.backends import OutboxBackend, outbox_directory
 from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid, PREFERENCES_MAX_AGE, Transition
 from bot.email.render import BUTTONS, short_date

@@ -49,6 +49,21 @@ def email_settings(tmp_path: Path) -> Iterator[config.Settings]:
 
 
 @pytest.fixture()
+def client(connection: Any) -> Any:
+    """The web app's test client; every unit of work joins the test's rolled-back transaction."""
+    from bot.web import create_app
+
+    return create_app().test_client()
+
+
+@pytest.fixture()
+def links(email_settings: config.Settings) -> Any:
+    from bot.email.links import EmailLinks
+
+    return EmailLinks.from_settings()
+
+
+@pytest.fixture()
 def clock() -> Iterator[time_machine.Coordinates]:
     with time_machine.travel(NOON, tick=False) as traveller:
         yield traveller

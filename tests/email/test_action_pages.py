@@ -8,23 +8,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.email.links import EmailLinks, Transition
-from bot.web import create_app
+from bot.email.links import Transition
 from core.db import set_context
 from core.models import ActionState, Channel, DailyPlan
 from tests.email.pages import World, action_path, events, forms, hrefs, make_world, reload, state_of, tamper, text_of
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
-
-
-@pytest.fixture()
-def client(connection):
-    return create_app().test_client()
-
-
-@pytest.fixture()
-def links(email_settings) -> EmailLinks:
-    return EmailLinks.from_settings()
 
 
 @pytest.fixture()

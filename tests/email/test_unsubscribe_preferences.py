@@ -7,23 +7,11 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.email.links import EmailLinks
-from bot.web import create_app
 from core.models import SlackUserLink, UserSettings
 from tests.email.pages import forms, make_world, path, reload, tamper, text_of
 from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
-
-
-@pytest.fixture()
-def client(connection):
-    return create_app().test_client()
-
-
-@pytest.fixture()
-def links(email_settings) -> EmailLinks:
-    return EmailLinks.from_settings()
 
 
 def settings_of(session: Session, user) -> UserSettings:

@@ -38,7 +38,7 @@ def _deliveries(user_id: uuid.UUID) -> dict[Channel, Delivery]:
 
 
 @pytest.fixture()
-def slack_on(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, outbox: Path) -> FakeSlack:
+def slack_on(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, outbox: Path) -> FakeSlack:  # noqa: F811
     """Single-workspace Slack against the fake Web API, registered beside email."""
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "test-signing-secret")
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.email.preferences import email_is_on
+from core.preferences import email_is_on
 from bot.slack import ids
 from bot.slack.blocks.modals import WEEKDAY_NAMES
 from bot.slack.blocks.plan import overview, plan_section, waiting_section

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from bot.email.preferences import email_is_on
+from core.preferences import email_is_on
 from bot.slack import ids
 from bot.slack.blocks.text import cut, option, plain, section
 from core.models import Lead, UserSettings

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.email.preferences import parse_delivery_time, parse_work_days, update_preferences
+from core.preferences import parse_delivery_time, parse_work_days, update_preferences
 from bot.slack import ids
 from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import notice_modal

@@ -1,4 +1,4 @@
-"""What the email footer's links change: unsubscribing, and the delivery preferences.
+"""A user's delivery preferences and email subscription, shared by the email pages and Slack.
 
 Rules chosen:
 
