@@ -15,7 +15,7 @@ from bot.cli.common import announce_engines
 from core.clock import utcnow
 from core.db import get_engine, unit_of_work
 from core.jobs.tick import TickReport, tick
-from core.queue import QUEUE_NAMES, get_redis
+from core.queue import QUEUE_NAMES, get_queue
 from core.users import get_user_by_email
 
 
@@ -36,7 +36,8 @@ class Instant(click.ParamType):
 
 def _describe(report: TickReport) -> str:
     extra = ", housekeeping enqueued" if report.housekeeping_enqueued else ""
-    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {report.due} deliveries due, {report.batches_enqueued} batch(es) enqueued{extra}"
+    due = f"{report.due} deliver{'y' if report.due == 1 else 'ies'} due"
+    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {due}, {report.batches_enqueued} batch(es) enqueued{extra}"
 
 
 @click.command("morning")
@@ -82,4 +83,5 @@ def worker_command(burst: bool) -> None:
     announce_engines()
     register_all()
     get_engine()  # start an embedded PostgreSQL here, so it outlives each job's forked work horse
-    Worker(list(QUEUE_NAMES), connection=get_redis()).work(with_scheduler=True, burst=burst)
+    queues = [get_queue(name) for name in QUEUE_NAMES]
+    Worker(queues, connection=queues[0].connection).work(with_scheduler=True, burst=burst)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from rq import Queue
+from rq.registry import FailedJobRegistry
 from sqlalchemy import delete, select
 
 from bot.email import delivery as email_delivery
@@ -149,3 +150,24 @@ def test_a_worker_killed_between_slack_and_email_resumes_with_the_email_only(
     assert rows[Channel.EMAIL].attempts == 2
     assert len([c for c in slack_on.calls_to("chat.postMessage") if c.args.get("metadata")]) == 1
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_temporary_failure_that_outlasts_every_retry_ends_failed_with_its_reason(
+    service, queue: Queue, outbox: Path, smtp_server: StartSmtp, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    server = smtp_server(failures=["451 4.3.0 Mailbox busy"] * 10)
+    monkeypatch.setattr(email_delivery, "get_backend", lambda settings=None: SmtpBackend(
+        host=server.host, port=server.port, security="none", username=None, password=None, timeout=5,
+        retry_delays=()))
+    user = make_user(service, timezone="Europe/London")
+    user.settings.work_days = [1, 2, 3, 4, 5]
+    make_lead(service, user)
+    with time_machine.travel(MORNING, tick=False):
+        tick(at=MORNING, queue=queue)
+        run_worker(queue)
+    delivery = _deliveries(user.id)[Channel.EMAIL]
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 4)  # the first try and 3 retries
+    assert "451" in (delivery.last_error or "")
+    failed = [queue.fetch_job(j) for j in FailedJobRegistry(queue=queue).get_job_ids() if j.startswith("deliver-plan")]
+    assert len(failed) == 1 and "Mailbox busy" in (failed[0].latest_result().exc_string or "")
+    assert server.handler.received == []

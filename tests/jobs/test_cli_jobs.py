@@ -1,0 +1,49 @@
+"""`nbm morning` and `nbm worker --burst`: one tick by hand, then every queued job, as an operator runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rq import Queue, SimpleWorker
+from sqlalchemy.orm import Session
+
+from bot.cli import jobs as jobs_cli
+from bot.cli import main
+from tests.factories import make_lead, make_user
+
+
+@pytest.fixture()
+def in_process_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nbm worker` forks a work horse per job; in-process here so the test's transaction is visible."""
+    monkeypatch.setattr(jobs_cli, "Worker", SimpleWorker)
+
+
+def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
+    service: Session, queue: Queue, outbox: Path, in_process_worker: None
+) -> None:
+    ann, bob = make_user(service, timezone="Asia/Kolkata"), make_user(service, timezone="Asia/Kolkata")
+    for user in (ann, bob):
+        make_lead(service, user)
+    ticked = CliRunner().invoke(main, ["morning", "--user", ann.email, "--now", "2026-11-25T03:00:00+00:00"])
+    assert ticked.exit_code == 0, ticked.output
+    assert "2026-11-25 03:00:00 UTC: 1 delivery due, 1 batch(es) enqueued" in ticked.output  # Ann's, not Bob's
+    worked = CliRunner().invoke(main, ["worker", "--burst"])
+    assert worked.exit_code == 0, worked.output
+    recipients = {p.read_text().split("To: ", 1)[1].split("\n", 1)[0] for p in outbox.glob("*.eml")}
+    assert len(recipients) == 1 and ann.email in recipients.pop()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("tomorrow", "is not a time; write it like 2026-11-25T07:30:00+00:00"),
+    ("2026-11-25T07:30:00", "has no UTC offset"),
+])
+def test_morning_refuses_a_time_it_cannot_read(value: str, message: str, connection: object) -> None:
+    result = CliRunner().invoke(main, ["morning", "--now", value])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_morning_refuses_an_unknown_user(queue: Queue, outbox: Path, connection: object) -> None:
+    result = CliRunner().invoke(main, ["morning", "--user", "nobody@example.com"])
+    assert result.exit_code == 2 and "no user with the email" in result.output
