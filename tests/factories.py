@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.db import set_context
+
 from core.models import (
     Action,
     ActionEvent,
@@ -53,6 +55,13 @@ def make_user(session: Session, **fields: Any) -> User:
     fields.setdefault("timezone", "Europe/London")
     user = _add(session, User(**fields))
     _add(session, UserSettings(user_id=user.id))
+    return user
+
+
+def make_user_in_context(session: Session, **fields: Any) -> User:
+    """A user, with ``session`` switched to that user's context (as their own requests run)."""
+    user = make_user(session, **fields)
+    set_context(session, user_id=user.id)
     return user
 
 

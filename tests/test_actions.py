@@ -23,7 +23,7 @@ from core.actions.service import change_state, get_action, list_actions, list_wa
 from core.actions.snooze import parse_snooze, snooze_presets
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import Action, ActionEvent, ActionState, ActionType, Channel, User
-from tests.factories import make_action, make_lead, make_user
+from tests.factories import make_action, make_lead, make_user, make_user_in_context
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 LOCAL_TODAY = date(2026, 11, 26)  # Thursday in Los Angeles
@@ -38,9 +38,7 @@ def pinned_clock() -> Iterator[None]:
 
 @pytest.fixture()
 def user(service: Session) -> User:
-    user = make_user(service, timezone="America/Los_Angeles")
-    db.set_context(service, user_id=user.id)
-    return user
+    return make_user_in_context(service, timezone="America/Los_Angeles")
 
 
 def _action(session: Session, user: User, state: ActionState = ActionState.NEW, **fields: object) -> Action:

@@ -20,7 +20,7 @@ from core.errors import NotFound, ValidationError
 from core.models import (
     Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus, LoggedCall, User,
 )
-from tests.factories import make_lead, make_user
+from tests.factories import make_lead, make_user, make_user_in_context
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 24)  # Tuesday in Los Angeles
@@ -34,9 +34,7 @@ def pinned_clock() -> Iterator[None]:
 
 @pytest.fixture()
 def user(service: Session) -> User:
-    user = make_user(service, timezone="America/Los_Angeles")
-    db.set_context(service, user_id=user.id)
-    return user
+    return make_user_in_context(service, timezone="America/Los_Angeles")
 
 
 @pytest.fixture()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -91,23 +92,18 @@ def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -
     emit(as_json, lead_json(lead), lambda: f"snoozed {_line(lead)}")
 
 
-@leads_group.command("unsnooze")
-@user_option
-@click.argument("lead_id", type=click.UUID)
-@json_option
-def unsnooze_command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
-    """Bring a snoozed lead back now."""
-    with acting_as(email) as (session, user):
-        lead = unsnooze_lead(session, user=user, lead_id=lead_id)
-    emit(as_json, lead_json(lead), lambda: f"active again: {_line(lead)}")
+def _status_command(name: str, change: Callable[..., Lead], said: str, help_text: str) -> None:
+    """A `nbm leads NAME --user EMAIL LEAD_ID` command that applies one status change."""
+
+    @leads_group.command(name, help=help_text)
+    @user_option
+    @click.argument("lead_id", type=click.UUID)
+    @json_option
+    def command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
+        with acting_as(email) as (session, user):
+            lead = change(session, user=user, lead_id=lead_id)
+        emit(as_json, lead_json(lead), lambda: f"{said}: {_line(lead)}")
 
 
-@leads_group.command("archive")
-@user_option
-@click.argument("lead_id", type=click.UUID)
-@json_option
-def archive_command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
-    """Archive a lead (kept, never planned again)."""
-    with acting_as(email) as (session, user):
-        lead = archive_lead(session, user=user, lead_id=lead_id)
-    emit(as_json, lead_json(lead), lambda: f"archived {_line(lead)}")
+_status_command("unsnooze", unsnooze_lead, "active again", "Bring a snoozed lead back now.")
+_status_command("archive", archive_lead, "archived", "Archive a lead (kept, never planned again).")
