@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,7 +34,7 @@ from bot.slack.tokens import workspace_auth
 from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
-from core.models import Delivery, SlackUserLink, User
+from core.models import Delivery, SlackUserLink, User, WeeklySummary
 from core.planner.view import build_plan_view
 from core.summaries.content import list_prompts
 from core.summaries.service import build_weekly_summary
@@ -139,8 +139,13 @@ def _already_posted(client: WebClient, channel: str, delivery_id: uuid.UUID) -> 
 
 def summary_content(session: Session, *, user: User, week_start: date | None = None
                     ) -> tuple[str, list[dict[str, Any]]]:
-    """The summary message of a week (default: last week), drafts already saved shown as saved."""
-    summary = build_weekly_summary(session, user=user, week_start=week_start)
+    """The summary message of a week (default: last week), building the summary if needed."""
+    return summary_shown(session, user=user, summary=build_weekly_summary(session, user=user, week_start=week_start))
+
+
+def summary_shown(session: Session, *, user: User, summary: WeeklySummary) -> tuple[str, list[dict[str, Any]]]:
+    """``summary`` as a message, its drafts shown as saved from the database, never from the message
+    pressed: a draft may have been saved from another copy (the DM, or the `/nbm summary` answer)."""
     saved = frozenset(p.type for p in list_prompts(session, user=user) if p.weekly_summary_id == summary.id)
     return summary_message(summary, saved=saved)
 

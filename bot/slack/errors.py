@@ -5,9 +5,10 @@
 * Anything else is a bug: it is logged with the request's context (team, user, what was pressed or
   typed, never a token or a note's text) and the person gets a short apology, never a traceback.
 * Slack API errors that delivery callers must react to become :class:`SlackUnreachable` (this user
-  cannot be reached in Slack until something changes: retrying is pointless) or
-  :class:`SlackRateLimited` (try again after ``retry_after`` seconds). The Web API client already
-  waits out one 429 by itself, honouring ``Retry-After``.
+  cannot be reached in Slack until something changes: retrying is pointless),
+  :class:`SlackRateLimited` (try again after ``retry_after`` seconds) or :class:`SlackDown` (Slack's
+  own trouble: try again later). The Web API client already waits out one 429 by itself,
+  honouring ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,6 @@ from core.errors import NbmError
 log = logging.getLogger("nbm.slack")
 
 APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
-
-#: Errors meaning the user or workspace cannot be reached with what we hold (api.slack.com/methods).
-UNREACHABLE = frozenset({
-    "account_inactive", "channel_not_found", "invalid_auth", "not_authed", "token_revoked", "token_expired",
-    "user_not_found", "user_disabled", "is_archived", "cannot_dm_bot", "not_in_channel", "missing_scope",
-    "team_access_not_granted", "org_login_required", "ekm_access_denied", "no_installation",
-})
-
 
 class SlackDeliveryError(Exception):
     """A message could not be delivered in Slack."""
@@ -77,7 +70,11 @@ SLACK_TROUBLE = frozenset({"internal_error", "fatal_error", "service_unavailable
 
 
 def delivery_error(error: SlackApiError) -> SlackDeliveryError:
-    """The delivery error a Slack API error stands for (the caller decides to retry or not)."""
+    """The delivery error a Slack API error stands for (the caller decides to retry or not).
+
+    Only a 429 and Slack's own trouble are worth another try; any other refusal
+    (``account_inactive``, ``channel_not_found``, ``invalid_auth``…) needs something to change
+    first (a reinstall, a reactivated account), so the user is unreachable until then."""
     code = api_error_code(error)
     status = error.response.status_code if error.response is not None else 0
     if status == 429:

@@ -3,7 +3,9 @@
 A button or menu carries only ids, never state: the listener asks the core what to do with them.
 Plan items put ``<surface>|<action uuid>`` in their block id so every control of the item (buttons,
 snooze menu, date picker) knows its action and where it was pressed (the DM plan, App Home, or an
-ephemeral "waiting" list), which decides how the surface is redrawn afterwards.
+ephemeral "waiting" list), which decides how the surface is redrawn afterwards. A row of the
+"waiting for a reply" list adds ``|waiting``: an action sent today is both a settled plan item and
+a waiting row of the same message, and Slack refuses a whole message whose block ids repeat.
 """
 
 from __future__ import annotations
@@ -44,14 +46,19 @@ ADD_LEAD_VIEW = "nbm_add_lead"
 LOG_CALL_VIEW = "nbm_log_call"
 SETTINGS_VIEW = "nbm_settings"
 
+#: Suffix of a waiting row's block id (see the module docstring).
+WAITING_ROW = "waiting"
 
-def item_block_id(surface: Surface, action_id: uuid.UUID) -> str:
-    return f"{surface.value}|{action_id}"
+
+def item_block_id(surface: Surface, action_id: uuid.UUID, *, waiting_row: bool = False) -> str:
+    return f"{surface.value}|{action_id}" + (f"|{WAITING_ROW}" if waiting_row else "")
 
 
 def parse_item_block_id(block_id: str) -> tuple[Surface, uuid.UUID]:
-    """The surface and action of a plan item's block; a forged or stale id is refused plainly."""
-    surface, _, raw = block_id.partition("|")
+    """The surface and action of a plan item's or waiting row's block; a forged or stale id is
+    refused plainly."""
+    surface, _, rest = block_id.partition("|")
+    raw, _, _row = rest.partition("|")
     try:
         return Surface(surface), uuid.UUID(raw)
     except ValueError:
@@ -88,13 +95,3 @@ def parse_draft_value(value: str) -> tuple[uuid.UUID, ContentPromptType]:
 
 def draft_block_id(kind: ContentPromptType, *, saved: bool) -> str:
     return f"draft_{'saved' if saved else 'open'}|{kind.value}"
-
-
-def saved_drafts(blocks: list[dict]) -> frozenset[ContentPromptType]:
-    """Which drafts a summary message already shows as saved (read back from its block ids)."""
-    prefix = "draft_saved|"
-    return frozenset(
-        ContentPromptType(b["block_id"][len(prefix):])
-        for b in blocks
-        if str(b.get("block_id", "")).startswith(prefix)
-    )

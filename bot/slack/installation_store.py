@@ -131,8 +131,12 @@ def forget_workspace(*, enterprise_id: str | None, team_id: str | None) -> int:
     The installation and its tokens go, and so do the links of its Slack users (their DM channels
     are gone too). The users themselves and their data stay; a user left with no Slack link has the
     Slack DM turned off, so the morning job does not keep trying to reach them there. Returns how
-    many user links were removed.
+    many user links were removed. Without a team or an organisation nothing is forgotten: an
+    unscoped delete would forget every workspace.
     """
+    if team_id is None and enterprise_id is None:
+        log.warning("asked to forget a Slack workspace without a team or enterprise id; nothing forgotten")
+        return 0
     with unit_of_work(service=True) as session:
         session.execute(delete(SlackInstallation).where(*workspace_filter(enterprise_id, team_id, False)))
         links = delete(SlackUserLink).returning(SlackUserLink.user_id)

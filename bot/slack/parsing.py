@@ -64,6 +64,8 @@ def split_call(text: str, *, today: date) -> tuple[str, date]:
 
 
 def call_day(word: str, *, today: date) -> date:
+    """The call's date. Unlike a snooze, a call may be today: a weekday means the next one, today
+    included, and a call in the past is left to the core to accept (recent) or refuse (a year off)."""
     word = word.lower()
     if word == "today":
         return today

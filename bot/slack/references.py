@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.actions.service import list_actions, list_waiting
 from core.errors import NotFound, ValidationError
-from core.models import Action, ActionState, Lead, User
 from core.leads import find_leads_by_name
+from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 
 
@@ -33,6 +33,7 @@ class Target:
 
 
 def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, target: ActionState) -> Target:
+    """The action ``ref`` (a plan number or a lead's name) means, in the order the module docstring gives."""
     ref = ref.strip()
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "

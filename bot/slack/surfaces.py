@@ -24,8 +24,8 @@ from bot.slack.acting import acting_as
 from bot.slack.blocks.home import HomeData, home_view
 from bot.slack.blocks.plan import plan_message
 from bot.slack.errors import api_error_code
-from core.models import Channel, Delivery, DeliveryKind, User
 from core.leads import list_leads
+from core.models import Channel, Delivery, DeliveryKind, User
 from core.planner.service import get_plan
 from core.planner.view import PlanView, build_plan_view, plan_view
 from core.users import get_settings_for
@@ -43,6 +43,8 @@ class Message:
 
 
 def home_content(session: Session, *, user: User, view: PlanView | None = None) -> dict[str, Any]:
+    """The Home tab; opening it builds today's plan if the morning has not yet (so it is never empty
+    just because the morning job has not run for this user)."""
     return home_view(HomeData(
         plan=view or build_plan_view(session, user=user), leads=list_leads(session, user=user),
         settings=get_settings_for(session, user), timezone=user.timezone,
@@ -50,6 +52,7 @@ def home_content(session: Session, *, user: User, view: PlanView | None = None) 
 
 
 def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -> None:
+    """Publish App Home once the plan it shows is committed (Slack is called outside the transaction)."""
     with acting_as(user_id) as (session, user):
         home = home_content(session, user=user)
     _safely(client.views_publish, user_id=slack_user_id, view=home)

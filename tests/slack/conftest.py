@@ -33,6 +33,7 @@ from core.leads import add_lead
 from core.models import Action, ActionEvent, ActionState, Channel, Lead, SlackInstallation, SlackUserLink, User
 from core.planner.view import PlanView, build_plan_view
 from tests.factories import make_user
+from tests.slack.block_kit import view_problems
 from tests.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -60,9 +61,12 @@ def fake_server() -> Iterator[FakeSlack]:
 
 @pytest.fixture()
 def fake(fake_server: FakeSlack) -> Iterator[FakeSlack]:
+    """The fake Web API, emptied; the test fails if Slack would have refused any blocks the app sent."""
     fake_server.reset()
     yield fake_server
+    refused = list(fake_server.refused)
     fake_server.reset()
+    assert refused == [], f"Slack would refuse these payloads: {refused}"
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> None:
@@ -76,12 +80,18 @@ def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> 
 
 
 @pytest.fixture()
-def oauth_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> Iterator[None]:
-    """Multi-workspace mode: installs by OAuth, tokens in slack_installations."""
-    _configure(monkeypatch, fake, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret")
-    yield
+def slack_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> Iterator[Callable[..., None]]:
+    """``slack_env(**settings)`` turns Slack on against the fake for this test; the settings are
+    forgotten afterwards (the environment first, then the cached settings read from it)."""
+    yield lambda **env: _configure(monkeypatch, fake, **env)
     monkeypatch.undo()
     config.get_settings.cache_clear()
+
+
+@pytest.fixture()
+def oauth_env(slack_env: Callable[..., None]) -> None:
+    """Multi-workspace mode: installs by OAuth, tokens in slack_installations."""
+    slack_env(SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret")
 
 
 @pytest.fixture()
@@ -128,8 +138,13 @@ def command(web: FlaskClient, fake: FakeSlack, text: str, *, user: str = "U1", c
 
 
 def interact(web: FlaskClient, payload: dict[str, Any], headers: dict[str, str] | None = None) -> TestResponse:
+    """Post an interaction; a view the app answers with in its ack must be one Slack accepts too."""
     body = urlencode({"payload": json.dumps(payload)})
-    return post(web, body, "application/x-www-form-urlencoded", headers)
+    response = post(web, body, "application/x-www-form-urlencoded", headers)
+    answered = response.get_json(silent=True) or {}
+    if "view" in answered:
+        assert view_problems(answered["view"]) == [], answered["view"]
+    return response
 
 
 def block_action(fake: FakeSlack, action: dict[str, Any], *, container: dict[str, Any] | None = None,

@@ -1,5 +1,9 @@
 """A fake Slack Web API on 127.0.0.1: a real HTTP server in a thread that records every call and
-answers like Slack (bolt-python's own tests do the same). ``response_url`` posts land here too."""
+answers like Slack (bolt-python's own tests do the same). ``response_url`` posts land here too.
+
+Like Slack, it refuses a message or a view that breaks the Block Kit rules (tests/slack/block_kit.py)
+with ``invalid_blocks``, and keeps the refusal in ``refused`` so the ``fake`` fixture can fail the test.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.slack.block_kit import message_problems, view_problems
+
+#: Methods whose ``blocks`` (or ``view``) Slack checks before it accepts them.
+_MESSAGE_METHODS = ("chat.postMessage", "chat.update", "respond")
+_VIEW_METHODS = ("views.publish", "views.open", "views.update")
 
 
 @dataclass
@@ -42,6 +52,7 @@ class FakeSlack:
         self.queued: dict[str, list[Reply]] = {}
         self.users: dict[str, SlackUser] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
+        self.refused: list[tuple[str, list[str]]] = []
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -65,6 +76,7 @@ class FakeSlack:
             self.queued.clear()
             self.users.clear()
             self.history.clear()
+            self.refused.clear()
             self._ts = itertools.count(1)
 
     def queue(self, method: str, body: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
@@ -86,8 +98,24 @@ class FakeSlack:
     def answer(self, method: str, args: dict[str, Any]) -> Reply:
         if self.queued.get(method):
             return self.queued[method].pop(0)
+        problems = self._block_kit_problems(method, args)
+        if problems:
+            self.refused.append((method, problems))
+            return Reply({"ok": False, "error": "invalid_blocks", "errors": problems},
+                         status=400 if method == "respond" else 200)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         return Reply(handler(args) if handler else {"ok": True})
+
+    @staticmethod
+    def _block_kit_problems(method: str, args: dict[str, Any]) -> list[str]:
+        def parsed(value: Any) -> Any:
+            return json.loads(value) if isinstance(value, str) else value
+
+        if method in _MESSAGE_METHODS and args.get("blocks") is not None:
+            return message_problems(parsed(args["blocks"]))
+        if method in _VIEW_METHODS:
+            return view_problems(parsed(args.get("view")))
+        return []
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "nbm", "team_id": "T1",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, time
+
+import pytest
 
 from bot.slack.blocks.home import HomeData, home_view
 from bot.slack.blocks.plan import plan_message, waiting_message
+from bot.slack.ids import Surface, parse_item_block_id
 from core.models import ActionState, ActionType, CapacityLevel, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanItem, PlanView, WaitingItem
+from tests.slack.block_kit import message_problems, view_problems
 
 TODAY = date(2026, 11, 25)
 
@@ -104,3 +109,41 @@ def test_app_home_stays_within_a_hundred_blocks() -> None:
     assert len(view["blocks"]) <= 100
     shown = str(view["blocks"])
     assert "…and 25 more: `/nbm leads` lists them all." in shown and "*Delivered by*\\nSlack" in shown
+
+
+def _mixed_plan(size: int, waiting: int) -> PlanView:
+    """``size`` items cycling through every state; the SENT ones are also waiting for a reply, as in
+    a real plan once Sent is pressed."""
+    states = [ActionState.NEW, ActionState.SENT, ActionState.DONE, ActionState.REPLIED, ActionState.SNOOZED]
+    items = [_item(i, state=states[i % len(states)], name=f"Lead {i}") for i in range(size)]
+    sent = tuple(WaitingItem(action_id=item.action_id, title=item.title, lead_name=item.lead_name,
+                             lead_url=item.lead_url, sent_on=TODAY) for item in items if item.state == ActionState.SENT)
+    return _view(items, waiting=(sent + _waiting(waiting))[:10], streak=3, focus="Close two pilots")
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 5, 8, 23, 24, 25, 46, 60])
+@pytest.mark.parametrize("waiting", [0, 1, 10])
+def test_every_plan_shape_is_a_message_and_a_home_slack_accepts(size: int, waiting: int) -> None:
+    view = _mixed_plan(size, waiting)
+    settings = UserSettings(delivery_time=time(7, 30), work_days=[1, 2, 3, 4, 5], slack_enabled=True,
+                            email_enabled=True)
+    leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(size)]
+    assert message_problems(plan_message(view)[1]) == []
+    assert view_problems(home_view(HomeData(plan=view, leads=leads, settings=settings, timezone="Europe/London"))) == []
+    assert message_problems(waiting_message(view.waiting)[1]) == []
+
+
+def test_an_action_sent_today_is_listed_and_waits_for_its_reply_in_one_message() -> None:
+    sent = _item(0, state=ActionState.SENT)
+    waiting = (WaitingItem(action_id=sent.action_id, title=sent.title, lead_name=sent.lead_name,
+                           lead_url=sent.lead_url, sent_on=TODAY),)
+    _, blocks = plan_message(_view([sent], waiting=waiting))
+    (row,) = [b for b in blocks if "accessory" in b]
+    assert parse_item_block_id(row["block_id"]) == (Surface.PLAN, sent.action_id)
+    assert row["block_id"] != next(b["block_id"] for b in blocks if "📤 Sent" in str(b))
+
+
+def test_a_link_slack_would_misread_shows_only_the_name() -> None:
+    _, blocks = plan_message(_view([replace(_item(1), lead_url="https://example.com/a<b")]))
+    shown = _all_text(blocks)
+    assert "<https://example.com/a" not in shown and "Ann Lee · ~10 min" in shown

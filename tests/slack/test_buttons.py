@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,11 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from bot.web import create_app
+from core.actions.service import change_state
 from core.models import ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_action, make_plan
-from tests.slack.conftest import (
-    add_leads, block_action, command, events_of, interact, plan_of, replies, state_of,
-)
+from tests.slack.conftest import add_leads, block_action, command, events_of, interact, plan_of, replies, state_of
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -161,3 +163,49 @@ def test_a_forged_block_id_is_refused_plainly(web: FlaskClient, fake: FakeSlack,
     interact(web, _in_message(fake, {"blocks": []}, {"type": "button", "action_id": "nbm_done",
                                                    "block_id": "plan|not-a-uuid", "value": "x"}))
     assert replies(fake) == ["That button no longer matches an action; open /nbm today for a fresh plan"]
+
+
+def test_sent_then_replied_in_the_same_message_updates_it_each_time(web: FlaskClient, fake: FakeSlack,
+                                                                    ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    posted = _posted_plan(web, fake)
+    item = plan_of(ann).items[0]
+    interact(web, _in_message(fake, posted, _button("nbm_sent", item.action_id)))
+    sent = fake.calls_to("chat.update")[-1].args
+    (row,) = [b for b in sent["blocks"] if b.get("accessory", {}).get("action_id") == "nbm_replied"]
+    assert "📤 Sent, waiting for a reply" in str(sent["blocks"]) and "*Waiting for a reply* (1)" in str(sent["blocks"])
+
+    interact(web, _in_message(fake, {"blocks": sent["blocks"]}, {**row["accessory"], "block_id": row["block_id"]}))
+    assert state_of(ann, item.action_id) == ActionState.REPLIED
+    assert [(e.to_state, e.channel) for e in events_of(ann, item.action_id)][1:] == [
+        (ActionState.SENT, Channel.SLACK), (ActionState.REPLIED, Channel.SLACK)]
+    replied = fake.calls_to("chat.update")[-1].args
+    assert (replied["channel"], replied["ts"]) == ("DU1", "1700000000.000001")
+    assert "💬 Replied" in str(replied["blocks"]) and "Waiting for a reply" not in str(replied["blocks"])
+
+
+def test_a_press_is_acknowledged_before_its_work_is_done(oauth_env: None, fake: FakeSlack, ann: User,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """With listeners on a real thread, Slack gets its 200 while the state change is still held back."""
+    add_leads(ann, "Bea Stone")
+    item = plan_of(ann).items[0]
+    release, changed = threading.Event(), threading.Event()
+
+    def held_back(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(10), "the test never released the change"
+        result = change_state(*args, **kwargs)
+        changed.set()
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr("bot.slack.app.new_listener_executor", lambda: pool)
+    monkeypatch.setattr("bot.slack.listeners.actions.change_state", held_back)
+    threaded = create_app().test_client()
+    try:
+        response = interact(threaded, block_action(fake, _button("nbm_done", item.action_id, surface="home")))
+        assert response.status_code == 200 and not changed.is_set()
+    finally:
+        release.set()
+        pool.shutdown(wait=True)
+    assert changed.is_set() and state_of(ann, item.action_id) == ActionState.DONE
+    assert fake.calls_to("views.publish")

@@ -271,3 +271,8 @@ def test_placeholders_until_calendars_and_billing_exist(web: FlaskClient, fake: 
                                                         expected: str) -> None:
     command(web, fake, text)
     assert replies(fake)[0].startswith(expected)
+
+
+def test_a_subcommand_may_be_followed_by_a_new_line(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    command(web, fake, "add\nDana Fox https://www.linkedin.com/in/dana-fox")
+    assert [lead.name for lead in _leads(ann)] == ["Dana Fox"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from core.models import User
+from core.models import SlackInstallation, User
 from tests.slack.conftest import add_leads, block_action, event, interact, plan_of
 from tests.slack.fake_slack import FakeSlack
 
@@ -63,3 +63,12 @@ def test_refresh_refills_the_plan_and_republishes(web: FlaskClient, fake: FakeSl
     interact(web, block_action(fake, {"type": "button", "action_id": "nbm_refresh_plan", "block_id": "x"}))
     assert [item.lead_name for item in plan_of(ann).items] == ["Bea Stone", "Carl Diaz"]
     assert "Reach out to Carl Diaz" in _texts(fake.calls_to("views.publish")[0].args["view"])
+
+
+def test_app_home_says_why_when_the_account_cannot_be_set_up(web: FlaskClient, fake: FakeSlack,
+                                                            installed: SlackInstallation) -> None:
+    fake.add_user("U9", email=None, name="No Mail")
+    event(web, {"type": "app_home_opened", "user": "U9", "channel": "DU9", "tab": "home"})
+    (published,) = fake.calls_to("views.publish")
+    assert published.args["user_id"] == "U9" and published.args["view"]["type"] == "home"
+    assert "could not read your email address from Slack" in str(published.args["view"]["blocks"])

@@ -4,14 +4,17 @@ events acted on once however often Slack sends them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import time_machine
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from bot.slack.installation_store import DbInstallationStore
+from bot.slack.errors import APOLOGY
+from bot.slack.installation_store import DbInstallationStore, forget_workspace
+from bot.web import create_app
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import SlackInstallation, SlackUserLink, User, UserSettings
@@ -161,30 +164,27 @@ def test_an_event_that_failed_is_done_when_slack_retries_it(web: FlaskClient, fa
                                                             installed: SlackInstallation) -> None:
     home = {"type": "app_home_opened", "user": "U7", "channel": "DU7", "tab": "home"}
     event(web, home, event_id="Ev11")  # users.info does not know U7 yet: the first attempt fails
-    assert fake.calls_to("views.publish") == []
+    (apology,) = fake.calls_to("views.publish")
+    assert APOLOGY in str(apology.args["view"]["blocks"]), "the tab says so rather than staying blank"
     fake.add_user("U7", email="gus@example.com", name="Gus Hill")
     event(web, home, event_id="Ev11", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
-    assert len(fake.calls_to("views.publish")) == 1
+    (_, home_tab) = fake.calls_to("views.publish")
+    assert home_tab.args["view"]["blocks"][0]["text"]["text"].startswith("Today · ")
 
 
 def test_single_workspace_mode_uses_the_bot_token_and_has_nothing_to_install(
-        monkeypatch, fake: FakeSlack, connection) -> None:
-    from bot.web import create_app
-    from core import config
-    from tests.slack.conftest import InlineExecutor
+        slack_env: Callable[..., None], fake: FakeSlack, connection: Connection) -> None:
+    slack_env(SLACK_BOT_TOKEN="xoxb-single-workspace")
+    web = create_app().test_client()
+    assert web.get("/slack/install").status_code == 404
+    fake.add_user("U1", email="solo@example.com", name="Solo Doe")
+    command(web, fake, "today")
+    assert {call.token for call in fake.calls if call.method != "respond"} == {"xoxb-single-workspace"}
+    assert len(fake.calls_to("chat.postMessage")) == 1
 
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test-signing-secret")
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-single-workspace")
-    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-    monkeypatch.setattr("bot.slack.app.new_listener_executor", InlineExecutor)
-    config.get_settings.cache_clear()
-    try:
-        web = create_app().test_client()
-        assert web.get("/slack/install").status_code == 404
-        fake.add_user("U1", email="solo@example.com", name="Solo Doe")
-        command(web, fake, "today")
-        assert {call.token for call in fake.calls if call.method != "respond"} == {"xoxb-single-workspace"}
-        assert len(fake.calls_to("chat.postMessage")) == 1
-    finally:
-        monkeypatch.undo()
-        config.get_settings.cache_clear()
+
+def test_forgetting_a_workspace_needs_to_know_which(ann: User) -> None:
+    assert forget_workspace(enterprise_id=None, team_id=None) == 0
+    assert len(_installations()) == 1
+    with unit_of_work(service=True) as session:
+        assert [link.user_id for link in session.scalars(select(SlackUserLink))] == [ann.id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -28,14 +30,22 @@ def test_the_manifest_lists_the_command_scopes_events_and_urls() -> None:
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
-def test_nbm_slack_manifest_uses_this_servers_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BASE_URL", "https://nbm.acme.io")
-    config.get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(slack_group, ["manifest"])
-    finally:
-        monkeypatch.undo()
+@pytest.fixture()
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``env(NAME=value)`` sets the environment for this test; settings read from it are forgotten after."""
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
         config.get_settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    config.get_settings.cache_clear()
+
+
+def test_nbm_slack_manifest_uses_this_servers_address(env: Callable[..., None]) -> None:
+    env(BASE_URL="https://nbm.acme.io")
+    result = CliRunner().invoke(slack_group, ["manifest"])
     assert result.exit_code == 0
     assert "https://nbm.acme.io/slack/events" in result.output and "nbm.example.com" not in result.output
 
@@ -45,7 +55,8 @@ def test_socket_mode_needs_an_app_token() -> None:
     assert result.exit_code == 2 and "SLACK_APP_TOKEN" in result.output
 
 
-def test_socket_mode_connects_the_app_with_the_app_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_socket_mode_connects_the_app_with_the_app_token(monkeypatch: pytest.MonkeyPatch,
+                                                          env: Callable[..., None]) -> None:
     started: list[tuple[App, str]] = []
 
     class Handler:
@@ -57,14 +68,8 @@ def test_socket_mode_connects_the_app_with_the_app_token(monkeypatch: pytest.Mon
 
     monkeypatch.setattr("slack_bolt.adapter.socket_mode.SocketModeHandler", Handler)
     monkeypatch.setattr(slack_cli, "announce_engines", lambda: None)
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-test")
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    config.get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(slack_group, ["socket"])
-    finally:
-        monkeypatch.undo()
-        config.get_settings.cache_clear()
+    env(SLACK_APP_TOKEN="xapp-1-test", SLACK_BOT_TOKEN="xoxb-test")
+    result = CliRunner().invoke(slack_group, ["socket"])
     assert result.exit_code == 0, result.output
     ((app, token),) = started
     assert token == "xapp-1-test" and isinstance(app, App)

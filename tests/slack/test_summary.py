@@ -46,3 +46,24 @@ def test_a_summary_sent_after_a_save_shows_it_saved(web: FlaskClient, fake: Fake
     send_summary_dm(ann.id, date(2026, 11, 16))
     again = [b.get("block_id") for b in fake.calls_to("chat.postMessage")[-1].args["blocks"]]
     assert "draft_saved|INSIGHT_POST" in again and "draft_open|WIN_POST" in again
+
+
+def test_a_draft_saved_elsewhere_shows_saved_when_the_dm_is_redrawn(web: FlaskClient, fake: FakeSlack,
+                                                                    ann: User) -> None:
+    channel, ts = send_summary_dm(ann.id, date(2026, 11, 16))
+    dm_blocks = fake.calls_to("chat.postMessage")[0].args["blocks"]
+    value = {b["block_id"]: b["accessory"]["value"] for b in dm_blocks if b.get("accessory")}
+    # The win post is saved from the ephemeral `/nbm summary` answer (its message is not the DM)...
+    interact(web, block_action(fake, {"type": "button", "action_id": "nbm_save_draft",
+                                      "block_id": "draft_open|WIN_POST", "value": value["draft_open|WIN_POST"]},
+                               container={"type": "message", "channel_id": "C1", "message_ts": "1.2",
+                                          "is_ephemeral": True}))
+    # ...then the insight post from the DM, whose blocks still show the win post unsaved.
+    interact(web, block_action(fake, {"type": "button", "action_id": "nbm_save_draft",
+                                      "block_id": "draft_open|INSIGHT_POST", "value": value["draft_open|INSIGHT_POST"]},
+                               container={"type": "message", "channel_id": channel, "message_ts": ts},
+                               message_blocks=dm_blocks))
+    update = fake.calls_to("chat.update")[-1].args
+    shown = [b.get("block_id") for b in update["blocks"]]
+    assert "draft_saved|WIN_POST" in shown and "draft_saved|INSIGHT_POST" in shown
+    assert not any(b.get("accessory") for b in update["blocks"]), "no Save button is left"

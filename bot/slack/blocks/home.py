@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.preferences import email_is_on
 from bot.slack import ids
-from bot.slack.blocks.modals import WEEKDAY_NAMES
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
 from bot.slack.blocks.text import VIEW_BLOCKS, button, context, cut, day, divider, header, link, mrkdwn, section
 from core.models import Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
+from core.preferences import WEEKDAYS, email_is_on
 
 Block = dict[str, Any]
 
@@ -57,8 +56,20 @@ def home_view(data: HomeData) -> Block:
     return {"type": "home", "blocks": top + plan + waiting + rest}
 
 
+def notice_home(text: str) -> Block:
+    """The Home tab when it cannot show the plan (the account could not be set up, or a bug):
+    ``text`` says why, rather than leaving the tab blank. ``text`` is mrkdwn, escaped by the caller."""
+    return {"type": "home", "blocks": [header("NextBestMove"), section(text),
+                                       context("Close and reopen this tab to try again. `/nbm help` lists every command.")]}
+
+
+def live_leads(leads: Sequence[Lead]) -> list[Lead]:
+    """The leads worth listing: active and snoozed; archived ones were put away on purpose."""
+    return [lead for lead in leads if lead.status != LeadStatus.ARCHIVED]
+
+
 def leads_section(leads: Sequence[Lead]) -> list[Block]:
-    live = [lead for lead in leads if lead.status != LeadStatus.ARCHIVED]
+    live = live_leads(leads)
     if not live:
         return [header("Leads"), section("No leads yet. *Add a lead* above, or `/nbm add <name> <link>`.")]
     lines = [lead_line(lead) for lead in live[:LEADS_SHOWN]]
@@ -75,7 +86,7 @@ def lead_line(lead: Lead) -> str:
 
 def settings_section(settings: UserSettings, timezone: str) -> list[Block]:
     channels = [name for name, on in (("Slack", settings.slack_enabled), ("Email", email_is_on(settings))) if on]
-    days = ", ".join(WEEKDAY_NAMES[number - 1][:3] for number in sorted(settings.work_days))
+    days = ", ".join(WEEKDAYS[number - 1][:3] for number in sorted(settings.work_days))
     return [
         header("Settings"),
         {"type": "section", "fields": [

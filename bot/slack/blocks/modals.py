@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from core.preferences import email_is_on
 from bot.slack import ids
 from bot.slack.blocks.text import cut, option, plain, section
 from core.models import Lead, UserSettings
+from core.preferences import WEEKDAYS, email_is_on
 
 Block = dict[str, Any]
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CHANNELS = (("slack", "Slack DM"), ("email", "Email digest"))
 #: Slack shows at most 100 options in a static menu.
 MAX_OPTIONS = 100
@@ -75,7 +74,7 @@ def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
 def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
     channels = [option(label, value) for value, label in CHANNELS]
     enabled = {"slack": settings.slack_enabled, "email": email_is_on(settings)}
-    days = [option(name, str(number)) for number, name in enumerate(WEEKDAY_NAMES, start=1)]
+    days = [option(name, str(number)) for number, name in enumerate(WEEKDAYS, start=1)]
     channel_box: Block = {"type": "checkboxes", "options": channels}
     chosen = [o for o in channels if enabled[o["value"]]]
     if chosen:

@@ -124,7 +124,7 @@ def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
     who = f" · {link(item.lead_url, item.lead_name)}" if item.lead_name else ""
     return section(
         f"{escape(cut(item.title, 200))}{who}\nSent {day(item.sent_on)}",
-        block_id=ids.item_block_id(surface, item.action_id),
+        block_id=ids.item_block_id(surface, item.action_id, waiting_row=True),
         accessory=button("Replied", ids.REPLIED, str(item.action_id)),
     )
 

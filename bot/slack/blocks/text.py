@@ -17,7 +17,6 @@ SECTION_TEXT = 3000
 BUTTON_TEXT = 75
 OPTION_TEXT = 75
 HEADER_TEXT = 150
-FALLBACK_TEXT = 3000
 
 
 def escape(text: str) -> str:
@@ -31,7 +30,7 @@ def cut(text: str, limit: int) -> str:
 def link(url: str | None, label: str) -> str:
     """``<url|label>``; without a URL (or one Slack cannot link) just the escaped label."""
     shown = escape(label)
-    if not url or "|" in url or ">" in url or " " in url:
+    if not url or any(char in url for char in "|<> "):
         return shown
     return f"<{url}|{shown.replace('|', '¦')}>"
 

@@ -18,7 +18,7 @@ from bot.slack import ids
 from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import waiting_message
-from bot.slack.blocks.summary import summary_message
+from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.surfaces import Message
@@ -85,14 +85,12 @@ def _pressed_message(request: Request) -> Message | None:
 
 
 def save_summary_draft(request: Request) -> None:
-    """Save the draft, then show it as saved in the message pressed (DM or ephemeral)."""
+    """Save the draft, then redraw the message pressed (DM or ephemeral) with every saved draft."""
     request.ack()
     summary_id, kind = ids.parse_draft_value(_action(request)["value"])
-    message = request.body.get("message") or {}
     with acting_as(request.user_id) as (session, user):
         save_draft(session, user=user, summary_id=summary_id, kind=kind)
-        summary = session.get_one(WeeklySummary, summary_id)
-        text, blocks = summary_message(summary, saved=ids.saved_drafts(message.get("blocks") or []) | {kind})
+        text, blocks = summary_shown(session, user=user, summary=session.get_one(WeeklySummary, summary_id))
     container = request.body.get("container") or {}
     if container.get("is_ephemeral"):
         request.replace(text, blocks=blocks)

@@ -17,27 +17,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slack_bolt import App
-from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as
-from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK, lead_line
+from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message, waiting_message
-from bot.slack.blocks.text import day, escape, link, plural
+from bot.slack.blocks.replies import call_logged, leads_list, marked
+from bot.slack.blocks.text import escape, plural
 from bot.slack.delivery import post_dm, recipient_for, summary_content
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
 from bot.slack.references import one_lead, resolve_action
-from core.actions.service import TransitionResult, change_state
-from core.actions.snooze import ACCEPTED_FORMS, snooze_presets
-from core.calls import LoggedCallResult, log_call
+from core.actions.service import change_state
+from core.actions.snooze import snooze_presets
+from core.calls import log_call
 from core.clock import local_today
-from core.leads import add_lead, list_leads
-from core.models import ActionState, Channel, LeadStatus, User
+from core.leads import list_leads
+from core.models import ActionState, Channel
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.service import set_capacity, set_focus
-from core.planner.view import action_title, build_plan_view, waiting_items
+from core.planner.view import build_plan_view, waiting_items
 
 HELP = """*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
@@ -53,8 +53,6 @@ HELP = """*NextBestMove*: the few follow-ups that matter most today.
 
 MARKS = {"done": ActionState.DONE, "sent": ActionState.SENT, "replied": ActionState.REPLIED,
          "snooze": ActionState.SNOOZED}
-DONE_WORDS = {ActionState.DONE: "done", ActionState.SENT: "sent", ActionState.REPLIED: "replied",
-              ActionState.SNOOZED: "snoozed"}
 LEADS_LISTED = 50
 PROVIDERS = {"google": "Google Calendar", "outlook": "Outlook"}
 
@@ -65,7 +63,8 @@ def register(app: App) -> None:
 
 def nbm(request: Request) -> None:
     request.ack()
-    word, _, rest = (request.body.get("text") or "").strip().partition(" ")
+    # Split on any whitespace: Shift-Enter puts a new line right after the subcommand.
+    word, rest = ((request.body.get("text") or "").split(None, 1) + ["", ""])[:2]
     word, rest = word.lower(), rest.strip()
     if word in MARKS:
         mark(request, rest, MARKS[word])
@@ -94,29 +93,15 @@ def add(request: Request, rest: str) -> None:
         return
     name, url, notes = split_add(rest)
     with acting_as(request.user_id) as (session, user):
-        text = add_and_plan(session, user=user, name=name, url=url, notes=notes)
+        text = forms.add_and_plan(session, user=user, name=name, url=url, notes=notes)
     request.reply(text)
     request.redraw()
 
 
-def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None) -> str:
-    """Add the lead, refill today's plan, and say whether the lead's outreach made it in."""
-    lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.SLACK)
-    planned = any(item.lead_id == lead.id for item in build_plan_view(session, user=user, refresh=True).items)
-    return f"➕ Added {link(lead.url, lead.name)}. " + (
-        "Reaching out to them is in today's plan." if planned
-        else "Reaching out to them is due today; today's plan is already full.")
-
-
 def leads(request: Request, rest: str) -> None:
     with acting_as(request.user_id) as (session, user):
-        live = [lead for lead in list_leads(session, user=user) if lead.status != LeadStatus.ARCHIVED]
-        lines = [lead_line(lead) for lead in live[:LEADS_LISTED]]
-    if not live:
-        request.reply("You have no leads yet. Add one with `/nbm add <name> <link>`.")
-        return
-    more = [f"…and {len(live) - LEADS_LISTED} more."] if len(live) > LEADS_LISTED else []
-    request.reply("\n".join([f"*Your leads ({len(live)})*", *lines, *more]))
+        text = leads_list(list_leads(session, user=user), limit=LEADS_LISTED)
+    request.reply(text)
 
 
 def waiting(request: Request, rest: str) -> None:
@@ -142,22 +127,6 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
     request.reply(text)
     if result.changed:
         request.redraw()
-
-
-def marked(result: TransitionResult, title: str, target: ActionState, *, defaulted: bool = False) -> str:
-    """What a mark did, in a sentence, with the follow-ups it planned (inside the unit of work)."""
-    word = DONE_WORDS[target]
-    if target == ActionState.SNOOZED and result.action.snooze_until:
-        text = f"💤 Snoozed until {day(result.action.snooze_until)}: {escape(title)}."
-        return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
-    if not result.changed:
-        return f"Already {word}: {escape(title)}."
-    lines = [f"✅ Marked {word}: {escape(title)}."]
-    for created in result.created:
-        name = created.lead.name if created.lead else None
-        next_title = action_title(created.action_type, lead_name=name, description=created.description)
-        lines.append(f"Next: {escape(next_title)}, due {day(created.due_date)}.")
-    return "\n".join(lines)
 
 
 def focus(request: Request, rest: str) -> None:
@@ -188,16 +157,6 @@ def call(request: Request, rest: str) -> None:
                                                channel=Channel.SLACK))
     request.reply(text)
     request.redraw()
-
-
-def call_logged(name: str, result: LoggedCallResult) -> str:
-    when = day(result.call.call_date)
-    if not result.created:
-        return f"📞 Your call with {escape(name)} on {when} was already logged."
-    steps = [f"{what} on {day(action.due_date)}"
-             for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
-    planned = f" Planned: {' and '.join(steps)}." if steps else ""
-    return f"📞 Logged your call with {escape(name)} on {when}.{planned}"
 
 
 def summary(request: Request, rest: str) -> None:

@@ -4,7 +4,8 @@ that turns errors into a friendly answer.
 The guard acknowledges a request that was not acknowledged yet (Slack shows an error after 3 s
 otherwise), then answers: a typed core error with its own message, anything else with a short
 apology while the details go to the log. A slash command or a message button is answered
-ephemerally through its ``response_url``; a press in App Home, which has none, with a small modal.
+ephemerally through its ``response_url``; a press in App Home, which has none, with a small modal;
+App Home opening, which has neither, by publishing the answer as the Home tab itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.blocks.home import notice_home
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.blocks.text import escape
 from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpected, user_message
@@ -28,6 +30,8 @@ from core.errors import NbmError
 
 @dataclass
 class Request:
+    """One Slack request as the listeners see it: what Slack sent, and how to answer this person."""
+
     ack: Ack
     body: dict[str, Any]
     client: WebClient
@@ -64,6 +68,8 @@ class Request:
             self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
         elif self.body.get("trigger_id"):
             self.open_modal(notice_modal("NextBestMove", text))
+        elif (self.body.get("event") or {}).get("type") == "app_home_opened":
+            self.client.views_publish(user_id=self.slack_user_id, view=notice_home(text))
 
     def replace(self, text: str, *, blocks: list[dict[str, Any]]) -> None:
         """Redraw the ephemeral message pressed in (only its response_url can reach it)."""
@@ -99,6 +105,8 @@ def guarded(handler: Handler) -> Callable[..., None]:
 
 
 def answer_error(request: Request, error: Exception, *, where: str) -> None:
+    """Answer ``error`` as the module docstring says; a failing answer is logged, never raised (the
+    original error is already in the log, and Bolt would only log it again)."""
     if isinstance(error, SlackApiError | SlackDeliveryError):
         code = api_error_code(error) if isinstance(error, SlackApiError) else str(error)
         log.warning("Slack refused a call in %s: %s", where, code)

@@ -29,6 +29,7 @@ def home_opened(request: Request) -> None:
 
 
 def uninstalled(request: Request) -> None:
+    """The workspace removed the app: forget its tokens and links, keep the users' data."""
     with event_log.once(request.body) as first:
         if first:
             forget_workspace(enterprise_id=request.context.enterprise_id, team_id=request.context.team_id)

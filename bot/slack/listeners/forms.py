@@ -1,14 +1,27 @@
-"""Opening the modals that both a slash command and an App Home button open."""
+"""What a slash command shares with a modal or an App Home button: opening the log-call and
+settings forms, and adding a lead (``/nbm add`` and the add-lead modal)."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import log_call_modal, settings_modal
+from bot.slack.blocks.replies import lead_added
 from bot.slack.listeners.common import Request
 from core.clock import local_today
-from core.leads import list_leads
-from core.models import LeadStatus
+from core.leads import add_lead, list_leads
+from core.models import Channel, LeadStatus, User
+from core.planner.view import build_plan_view
 from core.users import get_settings_for
+
+
+def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None) -> str:
+    """Add the lead, then refresh today's plan (done items stay, free slots are refilled) so its
+    outreach, due today, shows at once instead of tomorrow; say whether it made it in."""
+    lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.SLACK)
+    planned = any(item.lead_id == lead.id for item in build_plan_view(session, user=user, refresh=True).items)
+    return lead_added(lead, planned=planned)
 
 
 def open_log_call(request: Request) -> None:

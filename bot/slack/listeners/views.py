@@ -13,19 +13,20 @@ from typing import Any
 
 from slack_bolt import App
 
-from core.preferences import parse_delivery_time, parse_work_days, update_preferences
 from bot.slack import ids
 from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import notice_modal
+from bot.slack.blocks.replies import call_logged
 from bot.slack.errors import user_message
-from bot.slack.listeners.commands import add_and_plan, call_logged
 from bot.slack.listeners.common import Request, guarded
+from bot.slack.listeners.forms import add_and_plan
 from core.actions.records import check_text
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_url
 from core.models import Channel
+from core.preferences import parse_delivery_time, parse_work_days, update_preferences
 from core.users import validate_name
 
 
@@ -51,6 +52,8 @@ def _check(errors: dict[str, str], block: str, check: Any, *args: Any, **kwargs:
 
 
 def submit_add_lead(request: Request) -> None:
+    """Every field is checked before anything is saved, so all mistakes show at once; a link the
+    user already has is shown on the link field, naming the lead that has it."""
     values = _values(request)
     name, url = values["name"].get("value") or "", values["url"].get("value") or ""
     notes = values.get("notes", {}).get("value")
@@ -72,6 +75,8 @@ def submit_add_lead(request: Request) -> None:
 
 
 def submit_log_call(request: Request) -> None:
+    """A lead that is not (or no longer) theirs is answered on the lead field; any other refusal
+    (a date more than a year away) on the date field."""
     values = _values(request)
     raw_lead = (values["lead"].get("selected_option") or {}).get("value", "")
     raw_date = values["date"].get("selected_date") or ""

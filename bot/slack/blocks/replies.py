@@ -1,0 +1,67 @@
+"""The sentences that answer a command, a button or a modal: pure functions of what the core returned.
+
+``/nbm`` and the modals share them, so adding a lead or logging a call reads the same whichever way
+it was done. Everything a person typed is escaped (see bot.slack.blocks.text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.slack.blocks.home import lead_line, live_leads
+from bot.slack.blocks.text import day, escape, link
+from core.actions.service import TransitionResult
+from core.actions.snooze import ACCEPTED_FORMS
+from core.calls import LoggedCallResult
+from core.models import ActionState, Lead
+from core.planner.view import action_title
+
+DONE_WORDS = {ActionState.DONE: "done", ActionState.SENT: "sent", ActionState.REPLIED: "replied",
+              ActionState.SNOOZED: "snoozed"}
+
+
+def lead_added(lead: Lead, *, planned: bool) -> str:
+    """Whether the new lead's outreach made it into today's plan: a full plan is said plainly."""
+    return f"➕ Added {link(lead.url, lead.name)}. " + (
+        "Reaching out to them is in today's plan." if planned
+        else "Reaching out to them is due today; today's plan is already full.")
+
+
+def marked(result: TransitionResult, title: str, target: ActionState, *, defaulted: bool = False) -> str:
+    """What a mark did, with the follow-ups its rules planned. A repeat says "Already …" rather than
+    claiming a second change; a snooze that fell back to tomorrow says how to pick another day.
+
+    Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
+    word = DONE_WORDS[target]
+    if target == ActionState.SNOOZED and result.action.snooze_until:
+        text = f"💤 Snoozed until {day(result.action.snooze_until)}: {escape(title)}."
+        return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
+    if not result.changed:
+        return f"Already {word}: {escape(title)}."
+    lines = [f"✅ Marked {word}: {escape(title)}."]
+    for created in result.created:
+        name = created.lead.name if created.lead else None
+        next_title = action_title(created.action_type, lead_name=name, description=created.description)
+        lines.append(f"Next: {escape(next_title)}, due {day(created.due_date)}.")
+    return "\n".join(lines)
+
+
+def call_logged(name: str, result: LoggedCallResult) -> str:
+    """The call and the prep and follow-up it planned; a call logged again says it already was."""
+    when = day(result.call.call_date)
+    if not result.created:
+        return f"📞 Your call with {escape(name)} on {when} was already logged."
+    steps = [f"{what} on {day(action.due_date)}"
+             for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
+    planned = f" Planned: {' and '.join(steps)}." if steps else ""
+    return f"📞 Logged your call with {escape(name)} on {when}.{planned}"
+
+
+def leads_list(leads: Sequence[Lead], *, limit: int) -> str:
+    """The `/nbm leads` answer: the live leads, at most ``limit`` lines (one ephemeral message), the
+    rest counted."""
+    leads = live_leads(leads)
+    if not leads:
+        return "You have no leads yet. Add one with `/nbm add <name> <link>`."
+    more = [f"…and {len(leads) - limit} more."] if len(leads) > limit else []
+    return "\n".join([f"*Your leads ({len(leads)})*", *(lead_line(lead) for lead in leads[:limit]), *more])
