@@ -70,6 +70,13 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def set_timezone(session: Session, *, user: User, timezone: str) -> None:
+    """Move the user to another IANA timezone: from then on their "today", morning and streak follow it."""
+    zone(timezone.strip())
+    user.timezone = timezone.strip()
+    session.flush()
+
+
 def get_settings_for(session: Session, user: User) -> UserSettings:
     """The user's settings row (created with defaults if an older user has none)."""
     settings = session.get(UserSettings, user.id)

@@ -27,7 +27,7 @@ from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_url
 from core.models import Channel
 from core.preferences import parse_delivery_time, parse_work_days, update_preferences
-from core.users import validate_name
+from core.users import set_timezone, validate_name
 
 
 def register(app: App) -> None:
@@ -117,7 +117,6 @@ def submit_settings(request: Request) -> None:
     with acting_as(request.user_id) as (session, user):
         update_preferences(session, user=user, delivery_time=delivery, email="email" in channels,
                            slack="slack" in channels, work_days=days)
-        user.timezone = timezone
-        session.flush()
+        set_timezone(session, user=user, timezone=timezone)
     request.ack()
     request.redraw()
