@@ -4,8 +4,10 @@
   ``starttls`` (usually 587) or plain (``none``, for a local relay), logging in when
   ``SMTP_USERNAME`` is set. A temporary failure (a 4xx reply, a refused or dropped connection, a
   timeout) is retried with back-off; a permanent one (5xx, a TLS certificate that does not verify,
-  a server without STARTTLS) is not, since trying again cannot help. The wait is injected so tests
-  do not sleep.
+  a server without STARTTLS) is not, since trying again cannot help. Once the server has accepted
+  the message, nothing is retried: a failed goodbye (an odd reply to ``QUIT``, a dropped
+  connection) must not mail the user a second copy. Only SMTP and network errors are sorted; any
+  other exception is a bug and propagates as itself. The wait is injected so tests do not sleep.
 * :class:`OutboxBackend` writes each message as an ``.eml`` file under ``NBM_DATA_DIR/outbox``,
   where ``/dev/outbox`` shows it. It is the default, so a development machine never mails anyone.
 """
@@ -51,8 +53,12 @@ class EmailBackend(Protocol):
         """Hand ``message`` over for delivery, or raise :class:`SendFailed`."""
 
 
-def is_temporary(error: Exception) -> bool:
-    """Whether an SMTP failure may go away by itself (RFC 5321: 4xx is transient, 5xx is not)."""
+def is_temporary(error: smtplib.SMTPException | OSError) -> bool:
+    """Whether an SMTP failure may go away by itself (RFC 5321: 4xx is transient, 5xx is not).
+
+    A TLS failure is permanent (a certificate that does not verify stays that way); a network failure
+    (refused, reset, timed out, dropped) is temporary.
+    """
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -61,9 +67,7 @@ def is_temporary(error: Exception) -> bool:
         return False
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return True
-    if isinstance(error, smtplib.SMTPException):
-        return False
-    return isinstance(error, OSError)
+    return not isinstance(error, smtplib.SMTPException)
 
 
 class SmtpBackend:
@@ -99,7 +103,7 @@ class SmtpBackend:
             try:
                 self._send_once(message)
                 return
-            except Exception as error:  # noqa: BLE001 - sorted into temporary or permanent right here
+            except (smtplib.SMTPException, OSError) as error:  # ssl.SSLError is an OSError
                 temporary = is_temporary(error)
                 if not temporary or attempt == attempts:
                     raise SendFailed(
@@ -118,12 +122,29 @@ class SmtpBackend:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
+        try:
             if self.security == "starttls":
                 client.starttls(context=context)
             if self._username:
                 client.login(self._username, self._password or "")
             client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        _say_goodbye(client)
+
+
+def _say_goodbye(client: smtplib.SMTP) -> None:
+    """End a session whose message was accepted; whatever the server answers now, the message is sent.
+
+    ``with smtplib.SMTP()`` would raise on a ``QUIT`` reply other than 221, and the retry would then
+    deliver the same message again.
+    """
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError) as error:
+        log.info("SMTP session ended uncleanly after the message was accepted (%s)", error)
+        client.close()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Delivering a user's plan or weekly summary by email; the jobs call these, and so does ``nbm digest``.
 
-Each function reads what it needs in its own unit of work, commits, and only then sends: a failure
-to send never rolls back a plan that was built, and a rolled-back plan is never mailed. It returns
-the Message-ID so the caller can record the delivery; given the delivery's id, the Message-ID is
-derived from it, so a retry after a crash re-sends the same message rather than a second one.
+:func:`digest_email` and :func:`summary_email` compose a message inside the caller's unit of work
+(``nbm digest preview`` only looks at it). The ``send_*`` functions compose in the user's own unit
+of work, commit, and only then send: a failure to send never rolls back a plan that was built, and
+a rolled-back plan is never mailed. They return the Message-ID so the caller can record the
+delivery; given the delivery's id, the Message-ID is derived from it, so a retry after a crash
+re-sends the same message rather than a second one.
 
 Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused with a
 :class:`core.errors.ValidationError` rather than mailed, whoever asks: unsubscribing must hold even
@@ -24,7 +26,6 @@ from sqlalchemy.orm import Session
 from bot.email.backends import EmailBackend, SendFailed, get_backend
 from bot.email.links import EmailLinks
 from bot.email.messages import build_message, message_id_for
-from core.preferences import email_is_on
 from bot.email.render import RenderedEmail, render_digest, render_weekly_summary
 from core.config import get_settings
 from core.db import unit_of_work
@@ -32,27 +33,28 @@ from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import User
 from core.planner.view import build_plan_view
+from core.preferences import email_is_on
 from core.summaries.service import build_weekly_summary
 from core.users import get_settings_for, get_user
+
+#: Composes one user's email inside their unit of work: (what was rendered, the message to send).
+Compose = Callable[[Session, User], tuple[RenderedEmail, EmailMessage]]
 
 
 def digest_email(
     session: Session, *, user: User, day: date | None = None, delivery_id: uuid.UUID | None = None
 ) -> tuple[RenderedEmail, EmailMessage]:
     """Today's (or ``day``'s) digest for ``user``, building the plan if there is none yet."""
-    links = EmailLinks.from_settings()
-    rendered = render_digest(build_plan_view(session, user=user, day=day), links=links)
-    return rendered, _message(user, rendered, links, delivery_id)
+    return _compose(user, delivery_id, lambda links: render_digest(
+        build_plan_view(session, user=user, day=day), links=links))
 
 
 def summary_email(
     session: Session, *, user: User, week_start: date, delivery_id: uuid.UUID | None = None
 ) -> tuple[RenderedEmail, EmailMessage]:
     """The weekly summary of the week starting ``week_start``, built if there is none yet."""
-    links = EmailLinks.from_settings()
-    summary = build_weekly_summary(session, user=user, week_start=week_start)
-    rendered = render_weekly_summary(summary, user_name=user.name, links=links)
-    return rendered, _message(user, rendered, links, delivery_id)
+    return _compose(user, delivery_id, lambda links: render_weekly_summary(
+        build_weekly_summary(session, user=user, week_start=week_start), user_name=user.name, links=links))
 
 
 def send_plan_email(
@@ -63,10 +65,8 @@ def send_plan_email(
     backend: EmailBackend | None = None,
 ) -> str:
     """Email ``user_id`` their plan for ``day`` (default: their local today); returns the Message-ID."""
-    with unit_of_work(user_id=user_id) as session:
-        user = _recipient(session, user_id)
-        _, message = digest_email(session, user=user, day=day, delivery_id=delivery_id)
-    return _send(message, backend)
+    return _deliver(user_id, lambda session, user: digest_email(session, user=user, day=day, delivery_id=delivery_id),
+                    backend)
 
 
 def send_summary_email(
@@ -77,10 +77,8 @@ def send_summary_email(
     backend: EmailBackend | None = None,
 ) -> str:
     """Email ``user_id`` the summary of the week starting ``week_start``; returns the Message-ID."""
-    with unit_of_work(user_id=user_id) as session:
-        user = _recipient(session, user_id)
-        _, message = summary_email(session, user=user, week_start=week_start, delivery_id=delivery_id)
-    return _send(message, backend)
+    return _deliver(user_id, lambda session, user: summary_email(
+        session, user=user, week_start=week_start, delivery_id=delivery_id), backend)
 
 
 def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
@@ -103,22 +101,29 @@ def _for_jobs(send: Callable[[], str]) -> str:
         raise PermanentDeliveryError(str(refused)) from refused
 
 
-def _recipient(session: Session, user_id: uuid.UUID) -> User:
-    user = get_user(session, user_id)
-    if not email_is_on(get_settings_for(session, user)):
-        raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
-    return user
+def _deliver(user_id: uuid.UUID, compose: Compose, backend: EmailBackend | None) -> str:
+    """Compose in the user's own unit of work, and send only once it has committed."""
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        if not email_is_on(get_settings_for(session, user)):
+            raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
+        _, message = compose(session, user)
+    (backend or get_backend()).send(message)
+    return str(message["Message-ID"])
 
 
-def _message(user: User, rendered: RenderedEmail, links: EmailLinks, delivery_id: uuid.UUID | None) -> EmailMessage:
+def _compose(
+    user: User, delivery_id: uuid.UUID | None, render: Callable[[EmailLinks], RenderedEmail]
+) -> tuple[RenderedEmail, EmailMessage]:
+    """``render`` with this deployment's links, wrapped in a message to ``user``.
+
+    Given a delivery, the Message-ID is derived from it, so every retry of that delivery is one message.
+    """
+    links = EmailLinks.from_settings()
+    rendered = render(links)
     email_from = get_settings().email_from
-    return build_message(
+    return rendered, build_message(
         rendered, to_name=user.name, to_address=user.email, email_from=email_from,
         unsubscribe_url=links.unsubscribe_url(user_id=user.id),
         message_id=message_id_for(delivery_id, email_from=email_from) if delivery_id else None,
     )
-
-
-def _send(message: EmailMessage, backend: EmailBackend | None) -> str:
-    (backend or get_backend()).send(message)
-    return str(message["Message-ID"])

@@ -113,18 +113,21 @@ class EmailLinks:
 
     # Unsubscribe and preferences ----------------------------------------------------------
     def unsubscribe_url(self, *, user_id: uuid.UUID) -> str:
-        return f"{self.base_url}/unsubscribe/{self._serializer.dumps(_pack(user_id), salt=_UNSUBSCRIBE)}"
+        return self._user_url("unsubscribe", user_id, salt=_UNSUBSCRIBE)
 
     def read_unsubscribe(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_UNSUBSCRIBE, max_age=None)[0])
 
     def preferences_url(self, *, user_id: uuid.UUID) -> str:
-        return f"{self.base_url}/preferences/{self._serializer.dumps(_pack(user_id), salt=_PREFERENCES)}"
+        return self._user_url("preferences", user_id, salt=_PREFERENCES)
 
     def read_preferences(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_PREFERENCES, max_age=PREFERENCES_MAX_AGE)[0])
 
     # --------------------------------------------------------------------------------------
+    def _user_url(self, path: str, user_id: uuid.UUID, *, salt: str) -> str:
+        return f"{self.base_url}/{path}/{self._serializer.dumps(_pack(user_id), salt=salt)}"
+
     def _load(self, token: str, *, salt: str, max_age: timedelta | None) -> tuple[Any, datetime]:
         try:
             payload, signed_at = self._serializer.loads(

@@ -98,6 +98,11 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {noun(count, word, words)}"
 
 
+def first_name(name: str) -> str:
+    """How the greeting addresses the user: "Good morning, Ann" (or "there" without a name)."""
+    return name.split()[0] if name.strip() else "there"
+
+
 def duration(minutes: int) -> str:
     """``45 min``, ``1 h``, ``3 h 20 min``."""
     hours, rest = divmod(minutes, 60)
@@ -140,7 +145,7 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
     context = {
         "subject": digest_subject(view),
         "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
-        "first_name": view.user_name.split()[0] if view.user_name.strip() else "there",
+        "first_name": first_name(view.user_name),
         "day": short_date(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
         "open_count": len(open_items),
@@ -181,7 +186,7 @@ def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: Emai
     context = {
         "subject": summary_subject(summary),
         "preheader": summary.insight_text,
-        "first_name": user_name.split()[0] if user_name.strip() else "there",
+        "first_name": first_name(user_name),
         "week": week_range(summary.week_start_date),
         "stats": [
             (summary.days_active, noun(summary.days_active, "day active", "days active")),

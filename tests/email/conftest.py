@@ -77,11 +77,16 @@ def free_port() -> int:
 
 @dataclass
 class Handler:
-    """Keeps each message accepted; answers the first ``len(failures)`` DATA commands with those replies."""
+    """Keeps each message accepted; answers the first ``len(failures)`` DATA commands with those replies,
+    and QUIT with ``quit_reply``."""
 
     failures: list[str] = field(default_factory=list)
     received: list[EmailMessage] = field(default_factory=list)
     data_attempts: int = 0
+    quit_reply: str = "221 Bye"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_reply
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_attempts += 1
@@ -144,12 +149,14 @@ StartSmtp = Callable[..., SmtpServer]
 
 @pytest.fixture()
 def smtp_server() -> Iterator[StartSmtp]:
-    """``smtp_server(tls=None|"starttls"|"ssl", certificate=..., credentials=(user, password))``."""
+    """``smtp_server(tls=None|"starttls"|"ssl", certificate=..., credentials=(user, password), failures=[...],
+    quit_reply=...)``."""
     controllers: list[Controller] = []
 
     def start(*, tls: str | None = None, certificate: Certificate | None = None,
-              credentials: tuple[str, str] | None = None, failures: list[str] | None = None) -> SmtpServer:
-        handler = Handler(failures=list(failures or []))
+              credentials: tuple[str, str] | None = None, failures: list[str] | None = None,
+              quit_reply: str = "221 Bye") -> SmtpServer:
+        handler = Handler(failures=list(failures or []), quit_reply=quit_reply)
         logins: list[tuple[str, str]] = []
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:

@@ -74,8 +74,10 @@ def test_a_digest_done_link_confirmed_in_chromium_marks_the_action_done(live_ser
     done_links = [unescape(href) for href in re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Done\s*</a>', html)]
     assert len(done_links) == 2 and all(link.startswith(live_server + "/a/") for link in done_links)
 
+    browser.set_window_size(390, 844)  # a phone
     browser.get(done_links[0])
     assert "Mark this as done?" in browser.find_element(By.TAG_NAME, "h1").text
+    assert _fits_the_width(browser)
     assert "Reach out to Ann Lee" in browser.find_element(By.TAG_NAME, "body").text
     with unit_of_work(service=True) as session:
         first = session.scalars(select(Action).join(Lead, Lead.id == Action.person_id)
@@ -83,10 +85,12 @@ def test_a_digest_done_link_confirmed_in_chromium_marks_the_action_done(live_ser
         assert first.state == ActionState.NEW
 
     browser.find_element(By.XPATH, "//button[normalize-space()='Mark done']").click()
-    WebDriverWait(browser, 15).until(lambda driver: "Marked done" in driver.find_element(By.TAG_NAME, "h1").text)
+    # The title, not an element: an element looked up while the page is being replaced can vanish mid-call.
+    WebDriverWait(browser, 15).until(lambda driver: driver.title.startswith("Marked done"))
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Marked done: Reach out to Ann Lee" in body
     assert "Reach out to Bo Chen" in body.split("The rest of today's plan")[1]
+    assert _fits_the_width(browser)
 
     with unit_of_work(service=True) as session:
         action = session.get(Action, first.id)
@@ -94,3 +98,14 @@ def test_a_digest_done_link_confirmed_in_chromium_marks_the_action_done(live_ser
         (event,) = session.scalars(select(ActionEvent).where(ActionEvent.action_id == first.id,
                                                              ActionEvent.to_state == ActionState.DONE))
         assert event.channel == Channel.EMAIL
+
+
+def _fits_the_width(browser) -> bool:
+    """Nothing on the page needs a sideways scroll, and the buttons are wide enough to tap."""
+    from selenium.webdriver.common.by import By
+
+    page_width, window_width = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    buttons = browser.find_elements(By.TAG_NAME, "button")
+    return page_width <= window_width and bool(buttons) and all(
+        0 <= b.rect["x"] and b.rect["x"] + b.rect["width"] <= window_width and b.rect["height"] >= 32 for b in buttons)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.email.backends import get_backend
+from core import config
 from tests.email.pages import make_world
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
@@ -37,3 +38,34 @@ def test_nbm_digest_names_an_unknown_user_clearly(service: Session) -> None:
     result = CliRunner().invoke(main, ["digest", "send", "--user", "nobody@example.com"])
     assert result.exit_code == 2
     assert "no user with the email 'nobody@example.com'" in result.output
+
+
+def test_nbm_digest_preview_refuses_an_out_file_the_text_part_would_overwrite(service: Session, tmp_path) -> None:
+    make_world(service, email="zoe@example.com")
+    out = tmp_path / "today.txt"
+    result = CliRunner().invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "name the HTML file" in result.output
+    assert not out.exists()
+
+
+def test_nbm_digest_send_uses_smtp_when_configured_and_says_plainly_when_it_is_refused(
+    service: Session, smtp_server, monkeypatch
+) -> None:
+    make_world(service, email="zoe@example.com")
+    server = smtp_server(failures=["550 5.7.1 Relaying denied"])
+    for name, value in {"EMAIL_BACKEND": "smtp", "SMTP_HOST": server.host, "SMTP_PORT": str(server.port),
+                        "SMTP_SECURITY": "none"}.items():
+        monkeypatch.setenv(name, value)
+    config.get_settings.cache_clear()
+    refused = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])
+    assert refused.exit_code == 1
+    assert "nothing was sent" in refused.output and "Relaying denied" in refused.output
+    assert "Traceback" not in refused.output and server.handler.received == []
+
+    sent = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])
+    assert sent.exit_code == 0, sent.output
+    assert "via smtp" in sent.output
+    (received,) = server.handler.received
+    assert "zoe@example.com" in received["To"]
+    assert received["Message-ID"] in sent.output

@@ -89,6 +89,13 @@ def test_temporary_refusals_are_retried_with_back_off_and_the_message_arrives_on
     assert len(server.handler.received) == 1
 
 
+def test_a_message_the_server_accepted_is_not_sent_again_when_the_goodbye_goes_wrong(smtp_server) -> None:
+    server = smtp_server(quit_reply="421 4.4.2 Closing connection")
+    waits: list[float] = []
+    plain(server, wait=waits.append).send(message())
+    assert len(server.handler.received) == 1 and waits == []
+
+
 def test_a_permanent_refusal_is_not_retried(smtp_server) -> None:
     server = smtp_server(failures=["550 5.7.1 Rejected"])
     waits: list[float] = []

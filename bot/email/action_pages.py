@@ -1,0 +1,184 @@
+"""What the pages behind action links say and show; the routes in ``bot.web.email_routes`` only
+read the link, call the core and render these.
+
+Rules chosen:
+
+* **A link with nothing to do says why, whether opened or confirmed.** The same check runs before
+  asking and before acting: the action already in the link's state is a repeat ("Already done"),
+  a move the state machine refuses is answered with the core's reason, and neither changes anything.
+* **"Snooze a week"** snoozes until seven days after the user's own today; on an action that is
+  already snoozed it is a repeat, not a move of the date.
+* **After acting, the rest of today's plan** is shown with its own buttons: each carries a fresh
+  signed token, so the user can go on without returning to the email. Actions the follow-up rules
+  just made due today (a "Reply to …") come first. The page reads today's plan but never builds
+  one: a click must not fix the day's plan before the morning job has read the calendar.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from sqlalchemy.orm import Session
+
+from bot.email.links import ActionLink, EmailLinks, Transition
+from bot.email.render import BUTTONS, short_date
+from core.actions.rules import EFFORT_MINUTES, check_transition
+from core.actions.service import TransitionResult
+from core.clock import local_today
+from core.errors import InvalidTransition, NbmError
+from core.models import Action, ActionState, User
+from core.planner.service import get_plan
+from core.planner.view import action_title, plan_view, waiting_items
+
+SNOOZE_DAYS = 7
+
+BUTTON_LABELS = dict(BUTTONS)
+EVERY_BUTTON = tuple(BUTTON_LABELS)
+
+
+class Wording(NamedTuple):
+    """What the pages say for one transition; ``{until}`` is the snooze's end."""
+
+    question: str
+    button: str
+    done: str
+    repeat: str
+    explanation: str
+
+
+WORDING = {
+    Transition.DONE: Wording("Mark this as done?", "Mark done", "Marked done", "Already done",
+                             "It leaves today's plan and counts toward your streak."),
+    Transition.SENT: Wording("Mark this as sent?", "Mark sent", "Marked sent", "Already marked sent",
+                             "We will plan a follow-up in case they do not answer."),
+    Transition.REPLIED: Wording("Did they reply?", "Mark replied", "Marked replied", "Already marked replied",
+                                "We will add \u201cReply to them\u201d as your top priority."),
+    Transition.SNOOZE: Wording("Snooze this for a week?", "Snooze until {until}", "Snoozed until {until}",
+                               "Already snoozed until {until}", "It comes back in your plan on {until}."),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    headline: str
+    title: str
+    tone: str  # "done", "repeat" or "refused"
+
+    @property
+    def status(self) -> int:
+        """409 for a refusal: the request was understood and nothing was changed."""
+        return 409 if self.tone == "refused" else 200
+
+
+@dataclass(frozen=True)
+class PageItem:
+    """An action on the result page, with a form per transition: (kind, label, signed token)."""
+
+    title: str
+    lead_name: str | None
+    lead_url: str | None
+    minutes: int | None
+    is_fast_win: bool
+    forms: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    outcome: Outcome
+    added: tuple[PageItem, ...]
+    has_plan: bool
+    remaining: tuple[PageItem, ...]
+    waiting: tuple[PageItem, ...]
+    settled_count: int
+    total_count: int
+    streak: int
+    today: str
+
+
+def snooze_until(user: User) -> date:
+    return local_today(user.timezone) + timedelta(days=SNOOZE_DAYS)
+
+
+def title_of(action: Action) -> str:
+    return action_title(action.action_type, lead_name=action.lead.name if action.lead else None,
+                        description=action.description)
+
+
+def wording(link: ActionLink, action: Action, user: User) -> Wording:
+    """The transition's phrases, with the snooze date the action has (or would get)."""
+    until = action.snooze_until if action.state == ActionState.SNOOZED else snooze_until(user)
+    shown = short_date(until) if until else "later"
+    return Wording(*(phrase.format(until=shown) for phrase in WORDING[link.transition]))
+
+
+def sentence(message: str) -> str:
+    """A core message ("this action is done, so …") as a sentence on a page."""
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def refused(action: Action, error: NbmError) -> Outcome:
+    return Outcome(sentence(str(error)), title_of(action), "refused")
+
+
+def nothing_to_do(link: ActionLink, action: Action, user: User) -> Outcome | None:
+    """Why the link cannot act (a repeat, or a move the state machine refuses); None when it can."""
+    if action.state == link.transition.target:
+        return Outcome(wording(link, action, user).repeat, title_of(action), "repeat")
+    try:
+        check_transition(action.state, link.transition.target)
+    except InvalidTransition as error:
+        return refused(action, error)
+    return None
+
+
+def applied(link: ActionLink, result: TransitionResult, user: User) -> Outcome:
+    """The outcome of the core's answer: a change, or a repeat (another press got there first)."""
+    said = wording(link, result.action, user)
+    headline, tone = (said.done, "done") if result.changed else (said.repeat, "repeat")
+    return Outcome(headline, title_of(result.action), tone)
+
+
+def result_page(
+    session: Session, *, user: User, outcome: Outcome, links: EmailLinks, created: Iterable[Action] = ()
+) -> ResultPage:
+    """The outcome; what the rules just ``created`` that is due today; what is left of today's plan;
+    who is waiting for a reply. Each with fresh buttons."""
+    today = local_today(user.timezone)
+    plan = get_plan(session, user=user, day=today)
+    view = plan_view(session, user=user, plan=plan) if plan else None
+    in_plan = {item.action_id for item in view.items} if view else set()
+    added = tuple(
+        PageItem(title=title_of(new), lead_name=new.lead.name if new.lead else None,
+                 lead_url=new.lead.url if new.lead else None, minutes=EFFORT_MINUTES[new.action_type],
+                 is_fast_win=False, forms=_forms(links, user, new.id, EVERY_BUTTON))
+        for new in created
+        if new.state == ActionState.NEW and new.due_date <= today and new.id not in in_plan
+    )
+    remaining = tuple(
+        PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
+                 is_fast_win=item.is_fast_win, forms=_forms(links, user, item.action_id, EVERY_BUTTON))
+        for item in (view.open_items if view else ())
+    )
+    waiting = tuple(
+        PageItem(title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, minutes=None, is_fast_win=False,
+                 forms=_forms(links, user, w.action_id, (Transition.REPLIED,)))
+        for w in (view.waiting if view else waiting_items(session, user=user))
+    )
+    return ResultPage(
+        outcome=outcome, added=added, has_plan=view is not None, remaining=remaining, waiting=waiting,
+        settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
+        total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
+    )
+
+
+def _forms(
+    links: EmailLinks, user: User, action_id: uuid.UUID, transitions: Iterable[Transition]
+) -> tuple[tuple[str, str, str], ...]:
+    return tuple(
+        (t.value, BUTTON_LABELS[t], links.action_token(user_id=user.id, action_id=action_id, transition=t))
+        for t in transitions
+    )
