@@ -1,12 +1,15 @@
-"""Hands the morning jobs their senders: core never imports bot/, so each process that runs or
-schedules jobs (``nbm worker``, ``nbm cron``, ``nbm morning``, ``nbm dev``) calls :func:`register_all`
-first. Email is always a channel; Slack only where Slack is configured."""
+"""Wires the channels into core, which never imports bot/: the morning jobs' senders, and the
+listeners that redraw a channel after a change made elsewhere. Every process calls
+:func:`register_all` at start (the web app, ``nbm worker``, ``nbm cron``, ``nbm morning``, the
+commands that change actions). Email is always a channel; Slack only where Slack is configured."""
 
 from __future__ import annotations
 
 from bot.email import delivery as email
 from bot.slack import delivery as slack
 from bot.slack.app import slack_enabled
+from bot.slack.surfaces import redraw_after_change
+from core.changes import on_actions_changed
 from core.config import get_settings
 from core.jobs.channels import register_sender
 from core.models import Channel, DeliveryKind
@@ -18,3 +21,4 @@ def register_all() -> None:
     if slack_enabled(get_settings()):
         register_sender(DeliveryKind.PLAN, Channel.SLACK, slack.plan_sender)
         register_sender(DeliveryKind.WEEKLY_SUMMARY, Channel.SLACK, slack.summary_sender)
+        on_actions_changed(redraw_after_change)

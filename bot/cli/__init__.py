@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from bot.channels import register_all
 from bot.cli.actions import actions_group, call_command, mark_command
 from bot.cli.db import db_group
 from bot.cli.demo import demo_command
@@ -47,6 +48,7 @@ def main() -> None:
     # `nbm db` prints its own summary; pgserver narrates every pg_ctl call at INFO.
     for noisy in ("alembic", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    register_all()  # senders for the jobs, and redraws of Slack after a change made here
 
 
 for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,

@@ -10,7 +10,6 @@ from types import FrameType
 import click
 from rq import Worker
 
-from bot.channels import register_all
 from bot.cli.common import announce_engines
 from core.clock import utcnow
 from core.db import get_engine, unit_of_work
@@ -46,7 +45,6 @@ def _describe(report: TickReport) -> str:
 def morning_command(email: str | None, now: datetime | None) -> None:
     """Run one tick of the schedule by hand: enqueue what is due (run `nbm worker --burst` to send it)."""
     announce_engines()
-    register_all()
     user_id = None
     if email:
         with unit_of_work(service=True) as session:
@@ -60,7 +58,6 @@ def cron_command(interval: int) -> None:
     """Tick every minute: enqueue each user's morning at their local delivery time, Monday summaries and
     hourly housekeeping. Run one (or more: a second one is harmless); stop with Ctrl-C or SIGTERM."""
     announce_engines()
-    register_all()
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -81,7 +78,6 @@ def cron_command(interval: int) -> None:
 def worker_command(burst: bool) -> None:
     """Run jobs from the queue, with RQ's scheduler for retries with back-off. Scale by running more."""
     announce_engines()
-    register_all()
     get_engine()  # start an embedded PostgreSQL here, so it outlives each job's forked work horse
     queues = [get_queue(name) for name in QUEUE_NAMES]
     Worker(queues, connection=queues[0].connection).work(with_scheduler=True, burst=burst)

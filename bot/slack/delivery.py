@@ -58,7 +58,7 @@ def send_plan_dm(user_id: uuid.UUID, day: date | None = None) -> tuple[str, str]
     """DM the user their plan for ``day`` (default: their local today), building it if needed."""
     with acting_as(user_id) as (session, user):
         text, blocks = plan_message(build_plan_view(session, user=user, day=day))
-    client, to = _reach(user_id)
+    client, to = reach(user_id)
     return post_dm(client, to, text=text, blocks=blocks)
 
 
@@ -66,7 +66,7 @@ def send_summary_dm(user_id: uuid.UUID, week_start: date) -> tuple[str, str]:
     """DM the user the summary of the week starting ``week_start`` (a Monday), building it if needed."""
     with acting_as(user_id) as (session, user):
         text, blocks = summary_content(session, user=user, week_start=week_start)
-    client, to = _reach(user_id)
+    client, to = reach(user_id)
     return post_dm(client, to, text=text, blocks=blocks)
 
 
@@ -74,7 +74,7 @@ def update_plan_dm(user_id: uuid.UUID, *, channel: str, ts: str, day: date | Non
     """Redraw a plan message already sent (after a change made by email or the CLI, say)."""
     with acting_as(user_id) as (session, user):
         text, blocks = plan_message(build_plan_view(session, user=user, day=day))
-    client, _ = _reach(user_id)
+    client, _ = reach(user_id)
     try:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackApiError as error:
@@ -103,7 +103,7 @@ def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
     try:
         with acting_as(user_id) as (session, user):
             text, blocks = content(session, user)
-        client, to = _reach(user_id)
+        client, to = reach(user_id)
         if to.dm_channel_id and _attempted_before(delivery_id):
             found = _already_posted(client, to.dm_channel_id, delivery_id)
             if found:
@@ -150,7 +150,7 @@ def summary_shown(session: Session, *, user: User, summary: WeeklySummary) -> tu
     return summary_message(summary, saved=saved)
 
 
-def _reach(user_id: uuid.UUID) -> tuple[WebClient, Recipient]:
+def reach(user_id: uuid.UUID) -> tuple[WebClient, Recipient]:
     """A client for the user's workspace and where to DM them (their most recently linked workspace)."""
     settings = get_settings()
     with unit_of_work(service=True) as session:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from bot.slack.acting import acting_as
 from bot.slack.blocks.home import HomeData, home_view
 from bot.slack.blocks.plan import plan_message
-from bot.slack.errors import api_error_code
+from bot.slack.delivery import reach
+from bot.slack.errors import SlackDeliveryError, api_error_code
 from core.leads import list_leads
 from core.models import Channel, Delivery, DeliveryKind, User
 from core.planner.service import get_plan
@@ -72,6 +73,19 @@ def redraw(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID, pressed
     for message, (text, blocks) in drawn.items():
         _safely(client.chat_update, channel=message.channel, ts=message.ts, text=text, blocks=blocks)
     _safely(client.views_publish, user_id=slack_user_id, view=home)
+
+
+def redraw_after_change(user_id: uuid.UUID, channel: Channel) -> None:
+    """After a change made outside Slack (an email link, the CLI), redraw this morning's plan DM and
+    App Home. Changes made in Slack redraw themselves, with the pressed message; users who never
+    used Slack have nothing to redraw."""
+    if channel == Channel.SLACK:
+        return
+    try:
+        client, recipient = reach(user_id)
+    except SlackDeliveryError:
+        return
+    redraw(client, slack_user_id=recipient.slack_user_id, user_id=user_id)
 
 
 def delivered_plan(session: Session, *, user: User, day: date) -> Message | None:

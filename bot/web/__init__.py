@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
+from bot.channels import register_all
 from bot.web.email_routes import bp as email_pages
 from bot.web.slack_routes import slack_blueprint
 from core.config import get_settings
@@ -17,6 +18,7 @@ def create_app() -> Flask:
     settings = get_settings()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, PREFERRED_URL_SCHEME="https")
+    register_all()
     app.register_blueprint(email_pages)
     app.register_blueprint(slack_blueprint(settings))
 

@@ -28,6 +28,7 @@ from core.actions import followups
 from core.actions.records import record_event
 from core.actions.rules import COMPLETION_STATES, check_transition
 from core.actions.snooze import check_snooze_until
+from core.changes import actions_changed
 from core.clock import local_today, utcnow
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import Action, ActionEvent, ActionState, Channel, User
@@ -128,6 +129,7 @@ def change_state(
     created = followups.apply_rules(session, user=user, action=action, at=now)
     if to in COMPLETION_STATES and channel != Channel.SYSTEM:
         refresh_streak(session, user=user, today=today)
+    actions_changed(session, user_id=user.id, channel=channel)
     return TransitionResult(action=action, changed=True, created=created)
 
 

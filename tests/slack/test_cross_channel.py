@@ -1,0 +1,64 @@
+"""A change made outside Slack (an email link, the CLI) redraws this morning's plan DM and App Home."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlsplit
+
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from bot.cli import main
+from bot.email.links import EmailLinks, Transition
+from core.models import ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from tests.slack.conftest import add_leads, plan_of, state_of
+from tests.slack.fake_slack import FakeSlack
+
+
+def _delivered_dm(service: Session, user: User, day: date) -> None:
+    """The morning job sent today's plan DM (recorded as the jobs record it)."""
+    service.add(Delivery(user_id=user.id, kind=DeliveryKind.PLAN, channel=Channel.SLACK, period=day,
+                         status=DeliveryStatus.SENT, external_id="DU1:1700000000.000042"))
+    service.flush()
+
+
+def test_marking_done_from_an_email_link_redraws_the_slack_plan_dm_and_home(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session, clock: None
+) -> None:
+    add_leads(ann, "Priya Raman")
+    item = plan_of(ann).items[0]
+    _delivered_dm(service, ann, plan_of(ann).date)
+    token_url = EmailLinks.from_settings().action_url(user_id=ann.id, action_id=item.action_id,
+                                                      transition=Transition.DONE)
+    fake.calls.clear()
+    response = web.post(urlsplit(token_url).path)
+    assert response.status_code == 200
+    assert state_of(ann, item.action_id) == ActionState.DONE
+    (update,) = fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("DU1", "1700000000.000042")
+    assert "Priya Raman" in str(update.args["blocks"])
+    assert [call.args["user_id"] for call in fake.calls_to("views.publish")] == ["U1"]
+
+
+def test_a_change_from_the_cli_redraws_slack_too(web: FlaskClient, fake: FakeSlack, ann: User, service: Session,
+                                                 clock: None) -> None:
+    add_leads(ann, "Tom Okafor")
+    item = plan_of(ann).items[0]
+    _delivered_dm(service, ann, plan_of(ann).date)
+    fake.calls.clear()
+    result = CliRunner().invoke(main, ["mark", "--user", ann.email, str(item.action_id), "sent"])
+    assert result.exit_code == 0, result.output
+    assert len(fake.calls_to("chat.update")) == 1 and len(fake.calls_to("views.publish")) == 1
+
+
+def test_a_user_who_never_used_slack_gets_no_slack_call(web: FlaskClient, fake: FakeSlack, service: Session,
+                                                        clock: None) -> None:
+    from tests.factories import make_user
+
+    bob = make_user(service, email="bob@example.com")
+    add_leads(bob, "Dana")
+    fake.calls.clear()
+    result = CliRunner().invoke(main, ["mark", "--user", bob.email, str(plan_of(bob).items[0].action_id), "done"])
+    assert result.exit_code == 0, result.output
+    assert fake.calls == []
