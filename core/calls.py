@@ -28,6 +28,7 @@ from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.leads import get_lead
 from core.models import Action, ActionOrigin, ActionType, Channel, Lead, LeadStatus, LoggedCall, User
+from core.text import short_date
 
 MAX_DAYS_AWAY = 365
 
@@ -106,5 +107,5 @@ def _linked(session: Session, call: LoggedCall, action_type: ActionType) -> Acti
 
 def _day(day: date, today: date) -> str:
     """"Thu 27 Nov", with the year when it is not this year's."""
-    label = f"{day:%a} {day.day} {day:%b}"
+    label = short_date(day)
     return label if day.year == today.year else f"{label} {day.year}"

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.config import load_settings
-from core.summaries.insights import BuiltinInsights, Insights, WeekFacts, WeekNumbers, count, join_words
+from core.summaries.insights import BuiltinInsights, Insights, WeekFacts, WeekNumbers, join_words
 from core.summaries.llm import OpenAICompatibleInsights, insight_generator
+from core.text import plural
 
 WEEK = date(2026, 11, 16)
 builtin = BuiltinInsights()
@@ -51,7 +52,7 @@ def sentences(text: str) -> int:
 
 
 def test_count_and_join_read_naturally() -> None:
-    assert [count(1, "reply"), count(3, "reply"), count(0, "action"), count(1, "day")] == [
+    assert [plural(1, "reply"), plural(3, "reply"), plural(0, "action"), plural(1, "day")] == [
         "1 reply", "3 replies", "0 actions", "1 day"]
     assert [join_words(["a"]), join_words(["a", "b"]), join_words(["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
 

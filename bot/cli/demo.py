@@ -12,6 +12,7 @@ from core.demo import seed_demo
 from core.planner.view import build_plan_view
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
+from core.text import plural
 
 
 @click.command("demo")
@@ -30,6 +31,6 @@ def demo_command(timezone: str) -> None:
         view = build_plan_view(session, user=user)
     click.echo(f"Demo user: {demo.email} ({timezone})\n")
     click.echo(format_plan(view))
-    click.echo(f"\nStreak: {streak} day{'s' if streak != 1 else ''}\n")
+    click.echo(f"\nStreak: {plural(streak, 'day')}\n")
     click.echo(format_summary(summary))
     click.echo(f"\nTry: nbm plan --user {demo.email}   ·   nbm actions list --user {demo.email}")

@@ -13,6 +13,7 @@ from core.planner.service import set_capacity
 from core.planner.view import PlanView, build_plan_view
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
+from core.text import plural, short_date
 
 
 def plan_json(view: PlanView) -> dict[str, Any]:
@@ -32,9 +33,8 @@ def plan_json(view: PlanView) -> dict[str, Any]:
 
 def format_plan(view: PlanView) -> str:
     """The plan as a person reads it in a terminal."""
-    count = len(view.items)
-    lines = [f"{view.date:%a %d %b} — {count} action{'s' if count != 1 else ''}, ~{view.total_minutes} min"
-             f"  (capacity {view.capacity.value}, streak {view.streak} day{'s' if view.streak != 1 else ''})"]
+    lines = [f"{short_date(view.date)} — {plural(len(view.items), 'action')}, ~{view.total_minutes} min"
+             f"  (capacity {view.capacity.value}, streak {plural(view.streak, 'day')})"]
     if view.focus:
         lines.append(f"Focus: {view.focus}")
     for item in view.items:
@@ -46,7 +46,7 @@ def format_plan(view: PlanView) -> str:
         lines.append("Nothing due today: add a lead with `nbm leads add`.")
     if view.waiting:
         lines.append("Waiting for a reply:")
-        lines += [f"  - {w.title} (sent {w.sent_on:%a %d %b})  id {w.action_id}" for w in view.waiting]
+        lines += [f"  - {w.title} (sent {short_date(w.sent_on)})  id {w.action_id}" for w in view.waiting]
     return "\n".join(lines)
 
 
@@ -75,7 +75,7 @@ def streak_command(email: str, as_json: bool) -> None:
         streak = refresh_streak(session, user=user)
         last = user.last_action_date
     emit(as_json, {"streak": streak, "last_action_date": last},
-         lambda: f"streak: {streak} day{'s' if streak != 1 else ''}" + (f" (last done {last:%a %d %b})" if last else ""))
+         lambda: f"streak: {plural(streak, 'day')}" + (f" (last done {short_date(last)})" if last else ""))
 
 
 def summary_json(summary: WeeklySummary) -> dict[str, Any]:
@@ -89,8 +89,8 @@ def summary_json(summary: WeeklySummary) -> dict[str, Any]:
 def format_summary(summary: WeeklySummary) -> str:
     return "\n".join([
         f"Week of {summary.week_start_date:%a %d %b %Y}",
-        f"  {summary.days_active} active day(s), {summary.actions_completed} done, {summary.replies} "
-        f"repl{'y' if summary.replies == 1 else 'ies'}, {summary.calls_booked} call(s) booked",
+        f"  {plural(summary.days_active, 'active day')}, {summary.actions_completed} done, "
+        f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked",
         f"Insight: {summary.insight_text}",
         f"{summary.narrative_summary or ''}",
         f"Next week's focus: {summary.next_week_focus}",

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy.orm import Session
 
 from bot.email.links import ActionLink, EmailLinks, Transition
-from bot.email.render import BUTTONS, short_date
+from bot.email.render import BUTTONS
 from core.actions.rules import EFFORT_MINUTES, check_transition
 from core.actions.service import TransitionResult
 from core.clock import local_today
@@ -33,6 +33,7 @@ from core.errors import InvalidTransition, NbmError
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import action_title, plan_view, waiting_items
+from core.text import short_date
 
 SNOOZE_DAYS = 7
 

@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.email.links import EmailLinks, Transition
 from core.models import ActionState, WeeklySummary
 from core.planner.view import PlanItem, PlanView
+from core.text import noun, plural, short_date
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 
@@ -82,20 +83,6 @@ class DigestWaiting:
     lead_url: str | None
     sent_on: str
     replied_url: str
-
-
-def short_date(day: date) -> str:
-    """``Tue 25 Nov``: how a person names a day in a subject line."""
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def noun(count: int, word: str, words: str | None = None) -> str:
-    """``word`` for one, ``words`` (default ``word + "s"``) for any other count."""
-    return word if count == 1 else (words or word + "s")
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {noun(count, word, words)}"
 
 
 def first_name(name: str) -> str:

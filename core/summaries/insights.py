@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from core.text import plural
+
 
 @dataclass(frozen=True)
 class WeekNumbers:
@@ -74,14 +76,6 @@ class InsightGenerator(Protocol):
     def generate(self, facts: WeekFacts) -> Insights: ...
 
 
-_IRREGULAR = {"reply": "replies", "has": "have"}
-
-
-def count(n: int, noun: str) -> str:
-    """``1 reply``, ``3 replies``, ``0 actions``."""
-    return f"{n} {noun if n == 1 else _IRREGULAR.get(noun, noun + 's')}"
-
-
 def join_words(words: list[str] | tuple[str, ...]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
@@ -120,29 +114,29 @@ def _trend(facts: WeekFacts) -> str:
     if prev is None:
         if done == 0:
             return "This was your first week, and nothing is marked done yet."
-        return f"Your first week: {count(done, 'action')} completed."
+        return f"Your first week: {plural(done, 'action')} completed."
     before = prev.actions_completed
     if done == 0:
         if before == 0:
             return "No actions were completed this week, nor the week before."
         return f"No actions were completed this week, after {before} the week before."
     if before == 0:
-        return f"You completed {count(done, 'action')} after a week with none."
+        return f"You completed {plural(done, 'action')} after a week with none."
     if done > before:
-        return f"You completed {count(done, 'action')}, up from {before} last week (+{_change(done, before)}%)."
+        return f"You completed {plural(done, 'action')}, up from {before} last week (+{_change(done, before)}%)."
     if done < before:
-        return f"You completed {count(done, 'action')}, down from {before} last week ({_change(done, before)}%)."
-    return f"You completed {count(done, 'action')}, the same as last week."
+        return f"You completed {plural(done, 'action')}, down from {before} last week ({_change(done, before)}%)."
+    return f"You completed {plural(done, 'action')}, the same as last week."
 
 
 def _replies_sentence(facts: WeekFacts) -> str | None:
     replies = facts.replies
     if facts.reply_rate is not None and replies:
-        return f"{count(replies, 'reply')} came in: a {_percent(facts.reply_rate)}% reply rate on what you sent."
+        return f"{plural(replies, 'reply')} came in: a {_percent(facts.reply_rate)}% reply rate on what you sent."
     if facts.reply_rate is not None:
         return "None of the messages you sent got a reply yet; the follow-ups are where replies come from."
     if replies:
-        return f"{count(replies, 'reply')} came in."
+        return f"{plural(replies, 'reply')} came in."
     return None
 
 
@@ -150,7 +144,7 @@ def _cold_sentence(facts: WeekFacts) -> str | None:
     if not facts.cold_leads:
         return None
     verb = "has" if facts.cold_leads == 1 else "have"
-    return f"{count(facts.cold_leads, 'lead')} {verb} gone three weeks without a touch."
+    return f"{plural(facts.cold_leads, 'lead')} {verb} gone three weeks without a touch."
 
 
 def _best_day_sentence(facts: WeekFacts) -> str | None:
@@ -169,7 +163,7 @@ def _insight(facts: WeekFacts) -> str:
             or _best_day_sentence(facts)
             or _streak_sentence(facts)
             or _cold_sentence(facts)
-            or f"You showed up on {count(facts.days_active, 'day')}."
+            or f"You showed up on {plural(facts.days_active, 'day')}."
         )
     return f"{_trend(facts)} {second}"
 
@@ -183,7 +177,7 @@ def _streak_sentence(facts: WeekFacts) -> str | None:
 
 
 def _booked(calls: int) -> str:
-    return f"{count(calls, 'call')} booked"
+    return f"{plural(calls, 'call')} booked"
 
 
 def _numbers_sentence(facts: WeekFacts) -> str:
@@ -191,14 +185,14 @@ def _numbers_sentence(facts: WeekFacts) -> str:
     if facts.actions_completed == 0 and facts.days_active == 0:
         return f"{name}, this was a quiet week: no actions completed."
     if facts.actions_completed == 0:
-        return f"{name}, you were active on {count(facts.days_active, 'day')} but completed no actions."
-    extras = ([count(facts.replies, "reply")] if facts.replies else []) + (
+        return f"{name}, you were active on {plural(facts.days_active, 'day')} but completed no actions."
+    extras = ([plural(facts.replies, "reply")] if facts.replies else []) + (
         [_booked(facts.calls_booked)] if facts.calls_booked else []
     )
     tail = f", with {join_words(extras)}" if extras else ""
     return (
-        f"{name}, you were active on {count(facts.days_active, 'day')} and completed "
-        f"{count(facts.actions_completed, 'action')}{tail}."
+        f"{name}, you were active on {plural(facts.days_active, 'day')} and completed "
+        f"{plural(facts.actions_completed, 'action')}{tail}."
     )
 
 
@@ -255,10 +249,10 @@ def _focus(facts: WeekFacts) -> str:
 def _win_post(facts: WeekFacts) -> str:
     done, replies, calls = facts.actions_completed, facts.replies, facts.calls_booked
     if replies or calls:
-        wins = ([f"{count(done, 'follow-up')} done"] if done else []) + (
-            [count(replies, "reply")] if replies else []) + ([_booked(calls)] if calls else [])
+        wins = ([f"{plural(done, 'follow-up')} done"] if done else []) + (
+            [plural(replies, "reply")] if replies else []) + ([_booked(calls)] if calls else [])
         opener = "A good week for conversations." if replies + calls > 1 else "One conversation moved this week."
-        days = f"on {count(facts.days_active, 'day')}" if facts.days_active else "a day"
+        days = f"on {plural(facts.days_active, 'day')}" if facts.days_active else "a day"
         return (
             f"{opener}\n\n"
             f"{join_words(wins)}. No campaign, no funnel: a few minutes {days}, sending the message "
@@ -270,7 +264,7 @@ def _win_post(facts: WeekFacts) -> str:
     if done:
         return (
             f"No replies this week, and that is fine.\n\n"
-            f"I still did {count(done, 'follow-up')} across {count(facts.days_active, 'day')}. "
+            f"I still did {plural(done, 'follow-up')} across {plural(facts.days_active, 'day')}. "
             "Pipelines are built in the weeks where nothing seems to happen; the answers show up later.\n\n"
             "Consistency beats intensity. What is your follow-up rhythm?"
         )
@@ -307,7 +301,7 @@ def _insight_post(facts: WeekFacts) -> str:
         )
     if facts.cold_leads:
         return (
-            f"I counted {count(facts.cold_leads, 'contact')} I had not been in touch with for three weeks.\n\n"
+            f"I counted {plural(facts.cold_leads, 'contact')} I had not been in touch with for three weeks.\n\n"
             "Nobody goes cold on purpose. They go cold because there is always something more urgent. "
             "A short, no-ask note (an article, a congratulation) is usually enough to warm things up.\n\n"
             "How do you keep in touch without being pushy?"

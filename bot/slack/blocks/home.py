@@ -12,10 +12,11 @@ from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
-from bot.slack.blocks.text import VIEW_BLOCKS, button, context, cut, day, divider, header, link, mrkdwn, section
+from bot.slack.blocks.text import VIEW_BLOCKS, button, context, cut, divider, header, link, mrkdwn, section
 from core.models import Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
 from core.preferences import WEEKDAYS, email_is_on
+from core.text import short_date
 
 Block = dict[str, Any]
 
@@ -38,7 +39,7 @@ class HomeData:
 def home_view(data: HomeData) -> Block:
     """The whole Home tab (at most 100 blocks: the plan gets what the other sections leave)."""
     top = [
-        header(f"Today · {day(data.plan.date)}"),
+        header(f"Today · {short_date(data.plan.date)}"),
         overview(data.plan),
         {"type": "actions", "elements": [
             button("➕ Add a lead", ids.OPEN_ADD_LEAD, style="primary"),
@@ -81,7 +82,7 @@ def leads_section(leads: Sequence[Lead]) -> list[Block]:
 def lead_line(lead: Lead) -> str:
     """'• <url|Ann Lee>', with the date a snoozed lead comes back."""
     snoozed = lead.status == LeadStatus.SNOOZED and lead.snooze_until is not None
-    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {day(lead.snooze_until)}" if snoozed else "")
+    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {short_date(lead.snooze_until)}" if snoozed else "")
 
 
 def settings_section(settings: UserSettings, timezone: str) -> list[Block]:

@@ -18,11 +18,21 @@ from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.text import (
-    MESSAGE_BLOCKS, button, context, cut, day, divider, escape, header, link, option, plural, section,
+    MESSAGE_BLOCKS,
+    button,
+    context,
+    cut,
+    divider,
+    escape,
+    header,
+    link,
+    option,
+    section,
 )
 from core.actions.snooze import snooze_presets
 from core.models import ActionState
 from core.planner.view import PlanItem, PlanView, WaitingItem
+from core.text import plural, short_date
 
 Block = dict[str, Any]
 
@@ -45,13 +55,13 @@ def plan_message(view: PlanView) -> tuple[str, list[Block]]:
 def summary_line(view: PlanView) -> str:
     """'Your next best moves for Tue 25 Nov: 5 actions, ~35 min' (the notification text)."""
     if not view.items:
-        return f"Your next best moves for {day(view.date)}: nothing due today"
-    return (f"Your next best moves for {day(view.date)}: {plural(len(view.items), 'action')}, "
+        return f"Your next best moves for {short_date(view.date)}: nothing due today"
+    return (f"Your next best moves for {short_date(view.date)}: {plural(len(view.items), 'action')}, "
             f"~{view.total_minutes} min")
 
 
 def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Block]:
-    top = [{**header(f"Your next best moves for {day(view.date)}"), "block_id": ids.plan_header_block_id(view.date)},
+    top = [{**header(f"Your next best moves for {short_date(view.date)}"), "block_id": ids.plan_header_block_id(view.date)},
            overview(view), divider()]
     bottom = [context(FOOTER)]
     budget = max_blocks - len(top) - len(bottom)
@@ -104,7 +114,7 @@ def snooze_controls(today: date) -> list[Block]:
     return [
         {"type": "static_select", "action_id": ids.SNOOZE_PRESET,
          "placeholder": {"type": "plain_text", "text": "Snooze…"},
-         "options": [option(f"{label} ({day(until)})", until.isoformat()) for label, until in snooze_presets(today)]},
+         "options": [option(f"{label} ({short_date(until)})", until.isoformat()) for label, until in snooze_presets(today)]},
         {"type": "datepicker", "action_id": ids.SNOOZE_DATE,
          "placeholder": {"type": "plain_text", "text": "Snooze to a date"}},
     ]
@@ -123,7 +133,7 @@ def waiting_section(waiting: Sequence[WaitingItem], *, surface: ids.Surface, bud
 def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
     who = f" · {link(item.lead_url, item.lead_name)}" if item.lead_name else ""
     return section(
-        f"{escape(cut(item.title, 200))}{who}\nSent {day(item.sent_on)}",
+        f"{escape(cut(item.title, 200))}{who}\nSent {short_date(item.sent_on)}",
         block_id=ids.item_block_id(surface, item.action_id, waiting_row=True),
         accessory=button("Replied", ids.REPLIED, str(item.action_id)),
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.slack.blocks.home import lead_line, live_leads
-from bot.slack.blocks.text import day, escape, link
+from bot.slack.blocks.text import escape, link
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
 from core.calls import LoggedCallResult
 from core.models import ActionState, Lead
 from core.planner.view import action_title
+from core.text import short_date
 
 DONE_WORDS = {ActionState.DONE: "done", ActionState.SENT: "sent", ActionState.REPLIED: "replied",
               ActionState.SNOOZED: "snoozed"}
@@ -34,7 +35,7 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, default
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
     word = DONE_WORDS[target]
     if target == ActionState.SNOOZED and result.action.snooze_until:
-        text = f"💤 Snoozed until {day(result.action.snooze_until)}: {escape(title)}."
+        text = f"💤 Snoozed until {short_date(result.action.snooze_until)}: {escape(title)}."
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
     if not result.changed:
         return f"Already {word}: {escape(title)}."
@@ -42,16 +43,16 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, default
     for created in result.created:
         name = created.lead.name if created.lead else None
         next_title = action_title(created.action_type, lead_name=name, description=created.description)
-        lines.append(f"Next: {escape(next_title)}, due {day(created.due_date)}.")
+        lines.append(f"Next: {escape(next_title)}, due {short_date(created.due_date)}.")
     return "\n".join(lines)
 
 
 def call_logged(name: str, result: LoggedCallResult) -> str:
     """The call and the prep and follow-up it planned; a call logged again says it already was."""
-    when = day(result.call.call_date)
+    when = short_date(result.call.call_date)
     if not result.created:
         return f"📞 Your call with {escape(name)} on {when} was already logged."
-    steps = [f"{what} on {day(action.due_date)}"
+    steps = [f"{what} on {short_date(action.due_date)}"
              for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
     planned = f" Planned: {' and '.join(steps)}." if steps else ""
     return f"📞 Logged your call with {escape(name)} on {when}.{planned}"

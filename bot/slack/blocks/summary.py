@@ -7,8 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.slack import ids
-from bot.slack.blocks.text import button, context, cut, day, divider, escape, header, mrkdwn, section
+from bot.slack.blocks.text import button, context, cut, divider, escape, header, mrkdwn, section
 from core.models import ContentPromptType, WeeklySummary
+from core.text import short_date
 
 Block = dict[str, Any]
 
@@ -61,4 +62,4 @@ def draft_block(summary: WeeklySummary, kind: ContentPromptType, text: str, *, s
 
 def _week(summary: WeeklySummary) -> str:
     start = summary.week_start_date
-    return f"{day(start)} – {day(start + timedelta(days=6))}"
+    return f"{short_date(start)} – {short_date(start + timedelta(days=6))}"

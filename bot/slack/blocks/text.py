@@ -7,7 +7,6 @@ when one field is too long, so text is cut to the field's limit rather than risk
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 #: Slack's limits (api.slack.com/reference/block-kit).
@@ -33,15 +32,6 @@ def link(url: str | None, label: str) -> str:
     if not url or any(char in url for char in "|<> "):
         return shown
     return f"<{url}|{shown.replace('|', '¦')}>"
-
-
-def day(value: date) -> str:
-    """'Tue 25 Nov', the way dates are shown everywhere in the product."""
-    return f"{value:%a} {value.day} {value:%b}"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def plain(text: str, limit: int = BUTTON_TEXT) -> dict[str, Any]:

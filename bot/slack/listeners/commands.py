@@ -23,7 +23,7 @@ from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message, waiting_message
 from bot.slack.blocks.replies import call_logged, leads_list, marked
-from bot.slack.blocks.text import escape, plural
+from bot.slack.blocks.text import escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
@@ -38,6 +38,7 @@ from core.models import ActionState, Channel
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.service import set_capacity, set_focus
 from core.planner.view import build_plan_view, waiting_items
+from core.text import plural
 
 HELP = """*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
