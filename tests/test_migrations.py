@@ -8,11 +8,11 @@ from core import migrate
 
 
 def test_there_is_one_head() -> None:
-    assert migrate.heads() == ["0003"]
+    assert migrate.heads() == ["0004"]
 
 
 def test_the_models_match_the_migrated_schema(connection: Connection) -> None:
-    assert migrate.current_revision(connection) == "0003"
+    assert migrate.current_revision(connection) == "0004"
     assert migrate.schema_differences(connection) == []
 
 

@@ -46,6 +46,8 @@ class Action(Base):
             unique=True,
             postgresql_where=f"auto_created AND person_id IS NOT NULL AND {PENDING_STATES_SQL}",
         ),
+        Index("idx_actions_source_action_id", "source_action_id", postgresql_where="source_action_id IS NOT NULL"),
+        Index("idx_actions_logged_call_id", "logged_call_id", postgresql_where="logged_call_id IS NOT NULL"),
         Index(
             "actions_one_sent_per_lead",
             "person_id",
