@@ -160,6 +160,8 @@ def _refuse_development_secrets(settings: Settings) -> None:
         problems.append("ENCRYPTION_KEYS contains the development key")
     if settings.database_url is None:
         problems.append("DATABASE_URL is not set")
+    if settings.email_backend == "outbox":  # it would keep every digest on the server's disk
+        problems.append("EMAIL_BACKEND is outbox (development only): set EMAIL_BACKEND=smtp and SMTP_HOST")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
 

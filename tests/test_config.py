@@ -11,7 +11,7 @@ from core.config import DEV_ENCRYPTION_KEYS, DEV_SECRET_KEY, load_settings
 from core.errors import ConfigError
 
 PROD = {"NBM_ENV": "production", "SECRET_KEY": "s3cret", "ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
-        "DATABASE_URL": "postgres://u:p@db.example.com:5432/nbm"}
+        "DATABASE_URL": "postgres://u:p@db.example.com:5432/nbm", "EMAIL_BACKEND": "smtp"}
 
 
 def test_defaults_work_for_local_development() -> None:
@@ -38,6 +38,7 @@ def test_production_starts_with_its_own_secrets() -> None:
     ("SECRET_KEY", "SECRET_KEY is the development key"),
     ("ENCRYPTION_KEYS", "ENCRYPTION_KEYS contains the development key"),
     ("DATABASE_URL", "DATABASE_URL is not set"),
+    ("EMAIL_BACKEND", "EMAIL_BACKEND is outbox"),
 ])
 def test_production_refuses_development_secrets(missing: str, message: str) -> None:
     env = {k: v for k, v in PROD.items() if k != missing}
