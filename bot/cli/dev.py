@@ -50,7 +50,9 @@ def dev_command(port: int, timezone: str) -> None:
                 for name, args in commands.items()}
     click.echo(f"\nnbm dev: web on http://localhost:{port}, a worker and the scheduler are running.\n"
                f"  The demo user ({demo.email}) is due now: the digest appears at "
-               f"http://localhost:{port}/dev/outbox within a minute.\n  Ctrl-C stops everything.\n")
+               f"http://localhost:{port}/dev/outbox within a minute.\n"
+               f"  With Slack set up (SLACK_* settings), say /nbm help to the app: you become a user, and after\n"
+               f"  your own 07:30 on a work day the next tick sends you the plan DM.\n  Ctrl-C stops everything.\n")
     try:
         for child in children.values():
             child.wait()
