@@ -8,13 +8,10 @@ from datetime import date
 import click
 
 from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from core.actions.rules import MARKS
 from core.actions.service import change_state, list_actions
 from core.calls import log_call
 from core.models import Action, ActionState, Channel
-
-#: What a person types → the state it asks for.
-MARKS = {"sent": ActionState.SENT, "replied": ActionState.REPLIED, "done": ActionState.DONE,
-         "snooze": ActionState.SNOOZED}
 
 
 def action_json(action: Action) -> dict[str, object]:

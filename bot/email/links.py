@@ -27,6 +27,7 @@ from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from core.actions.rules import MARKS
 from core.config import Settings, get_settings
 from core.errors import NbmError
 from core.models import ActionState
@@ -49,15 +50,7 @@ class Transition(enum.StrEnum):
 
     @property
     def target(self) -> ActionState:
-        return _TARGETS[self]
-
-
-_TARGETS = {
-    Transition.DONE: ActionState.DONE,
-    Transition.SENT: ActionState.SENT,
-    Transition.REPLIED: ActionState.REPLIED,
-    Transition.SNOOZE: ActionState.SNOOZED,
-}
+        return MARKS[self.value]
 
 
 class LinkInvalid(NbmError):

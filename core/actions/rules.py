@@ -28,6 +28,14 @@ ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.ARCHIVED: frozenset(),
 }
 
+#: What a person may ask for, by the word they use (CLI, `/nbm done 2`, an email link) → the target state.
+MARKS: dict[str, ActionState] = {
+    "done": ActionState.DONE,
+    "sent": ActionState.SENT,
+    "replied": ActionState.REPLIED,
+    "snooze": ActionState.SNOOZED,
+}
+
 #: States that count as a completion for streaks (``completed_at`` is set on both).
 COMPLETION_STATES = frozenset({ActionState.DONE, ActionState.REPLIED})
 

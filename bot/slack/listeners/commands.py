@@ -29,6 +29,7 @@ from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
 from bot.slack.references import one_lead, resolve_action
+from core.actions.rules import MARKS
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
 from core.calls import log_call
@@ -52,8 +53,6 @@ HELP = """*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm settings`: delivery time, channels, timezone, work days
 • `/nbm connect google|outlook`: calendars · `/nbm billing`: your plan"""
 
-MARKS = {"done": ActionState.DONE, "sent": ActionState.SENT, "replied": ActionState.REPLIED,
-         "snooze": ActionState.SNOOZED}
 LEADS_LISTED = 50
 PROVIDERS = {"google": "Google Calendar", "outlook": "Outlook"}
 
