@@ -9,6 +9,10 @@
   (``app.user_id``) or, for system jobs, the explicit service context (``app.service``). Both are
   set with ``set_config(..., true)``, local to the transaction, so a pooled connection never
   carries one user's context into another's request. With neither set, RLS shows nothing.
+* **One clock.** The unit also hands the database ``core.clock``'s instant (``app.now``), which
+  every ``created_at`` / ``updated_at`` default and trigger reads (``app.now()``, migration 0005).
+  So what the product stamps and what it decides (a local "today", a due date) come from the same
+  clock, and a test that pins it pins both, whatever the database server's clock says.
 * **Safe across fork.** RQ forks a work horse per job; a child must not reuse the parent's
   sockets. The engine is created lazily per process and forgotten (without closing the parent's
   connections) in a forked child.
@@ -25,6 +29,7 @@ from uuid import UUID
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
 from core.config import get_settings
 from core.embedded import database_url
 
@@ -69,12 +74,13 @@ def _session_factory() -> sessionmaker[Session]:
 
 
 def set_context(session: Session, *, user_id: UUID | None = None, service: bool = False) -> None:
-    """Set whose data this transaction may touch; exactly one of ``user_id`` and ``service``."""
+    """Set whose data this transaction may touch (exactly one of ``user_id`` and ``service``) and its clock."""
     if (user_id is None) == (not service):
         raise ValueError("a unit of work acts either for one user or as the service, not both or neither")
     session.execute(
-        text("SELECT set_config('app.user_id', :uid, true), set_config('app.service', :svc, true)"),
-        {"uid": str(user_id) if user_id else "", "svc": "on" if service else ""},
+        text("SELECT set_config('app.user_id', :uid, true), set_config('app.service', :svc, true), "
+             "set_config('app.now', :now, true)"),
+        {"uid": str(user_id) if user_id else "", "svc": "on" if service else "", "now": utcnow().isoformat()},
     )
 
 

@@ -6,6 +6,7 @@ The clock is pinned at 03:00 UTC on Fri 27 Nov 2026: in Los Angeles it is still 
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from core import db
 from core.actions.records import create_action
 from core.actions.rules import ALLOWED
-from core.actions.service import change_state, get_action, list_actions, list_waiting
+from core.actions.service import TransitionResult, change_state, get_action, list_actions, list_waiting
 from core.actions.snooze import parse_snooze, snooze_presets
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import Action, ActionEvent, ActionState, ActionType, Channel, User
@@ -267,6 +268,22 @@ def test_snooze_dates_that_are_not_after_today_or_too_far_are_refused(typed: str
 
 # --- two presses at once --------------------------------------------------------------------------
 
+def _lock_wait_of(engine: Engine, pid: int) -> str:
+    """The statement backend ``pid`` is blocked in, waiting for a row lock; polled, bounded, no sleep.
+
+    Asks the server what it is doing rather than giving it a ``lock_timeout``: timeouts run on
+    the server's clock, and this suite must pass whatever that clock says.
+    """
+    with engine.connect() as observer:
+        for _ in range(100_000):
+            row = observer.execute(text(
+                "SELECT wait_event_type, query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).one()
+            if row.wait_event_type == "Lock":
+                return row.query
+            observer.rollback()  # a fresh snapshot of pg_stat_activity for the next look
+    raise AssertionError("the second press never waited for the first one's lock")
+
+
 def test_a_simultaneous_second_press_waits_for_the_first_and_then_is_a_repeat(engine: Engine) -> None:
     """Two real connections: the first press holds the row locks until it commits."""
     opened: list[Session] = []
@@ -288,20 +305,35 @@ def test_a_simultaneous_second_press_waits_for_the_first_and_then_is_a_repeat(en
         first = unit(user_id=user.id)
         assert change_state(first, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.SLACK).changed
         second = unit(user_id=user.id)
-        second.execute(text("SET LOCAL lock_timeout = '100ms'"))
-        with pytest.raises(sqlalchemy.exc.OperationalError, match="lock timeout") as blocked:
-            change_state(second, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.EMAIL)
-        # It waits at the locking read, before it has looked at the state, not at a later write.
-        assert blocked.value.statement.lstrip().startswith("SELECT") and "UPDATE" in blocked.value.statement
-        second.rollback()
-        first.commit()
+        second_pid = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        outcome: list[object] = []
 
-        retry = unit(user_id=user.id)
-        again = change_state(retry, user=user, action_id=action.id, to=ActionState.SENT, channel=Channel.EMAIL)
+        def press_again() -> None:
+            try:
+                outcome.append(change_state(second, user=user, action_id=action.id, to=ActionState.SENT,
+                                            channel=Channel.EMAIL))
+                second.commit()
+            except Exception as error:  # reported by the assertion below, not lost in the thread
+                outcome.append(error)
+
+        pressing = threading.Thread(target=press_again)
+        pressing.start()
+        try:
+            waiting_in = _lock_wait_of(engine, second_pid)
+        finally:
+            first.commit()
+            pressing.join(timeout=30)
+        # It waited at the locking read, before it had looked at the state, not at a later write.
+        assert waiting_in.lstrip().startswith("SELECT") and "UPDATE" in waiting_in
+        assert not pressing.is_alive()
+        (again,) = outcome
+        assert isinstance(again, TransitionResult)
         assert (again.changed, again.action.state, again.created) == (False, ActionState.SENT, ())
-        sent_events = retry.scalar(select(func.count()).select_from(ActionEvent).where(
+
+        check = unit(user_id=user.id)
+        sent_events = check.scalar(select(func.count()).select_from(ActionEvent).where(
             ActionEvent.action_id == action.id, ActionEvent.to_state == ActionState.SENT))
-        follow_ups = retry.scalar(select(func.count()).select_from(Action).where(
+        follow_ups = check.scalar(select(func.count()).select_from(Action).where(
             Action.person_id == lead.id, Action.action_type == ActionType.FOLLOW_UP))
         assert (sent_events, follow_ups) == (1, 1)
     finally:

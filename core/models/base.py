@@ -11,10 +11,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Enum, FetchedValue, MetaData, func, inspect, text
+from sqlalchemy import Date, DateTime, Enum, FetchedValue, MetaData, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.clock import utcnow
 from core.crypto import EncryptedText
 
 NAMING_CONVENTION = {
@@ -59,10 +60,26 @@ def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()"))
 
 
-def created_at() -> Mapped[datetime]:
-    return mapped_column(nullable=False, server_default=func.now())
+#: The database's "now" for the rows the product writes: ``core.clock``'s instant, which each unit of
+#: work hands to its transaction (``core/db.py``), falling back to ``now()`` where none was set
+#: (migration 0005 says why). It stamps ``updated_at`` (by trigger) and rows inserted by plain SQL.
+APP_NOW = text("app.now()")
+
+
+def stamped_at() -> Mapped[datetime]:
+    """The instant a row is inserted, by ``core.clock``.
+
+    Set in Python when the ORM flushes (the clock as it is then, even in a unit of work opened
+    before a test moved it), by ``app.now()`` for rows inserted otherwise. Never the database
+    server's own clock: a due date checked against ``created_at`` must come from the same clock
+    as the date the product decided on.
+    """
+    return mapped_column(nullable=False, default=utcnow, server_default=APP_NOW)
+
+
+created_at = stamped_at
 
 
 def updated_at() -> Mapped[datetime]:
-    """Kept current by the ``update_updated_at_column`` trigger; the ORM re-reads it after updates."""
-    return mapped_column(nullable=False, server_default=func.now(), server_onupdate=FetchedValue())
+    """Kept current by the ``update_updated_at_column`` trigger (``app.now()``); re-read after updates."""
+    return mapped_column(nullable=False, default=utcnow, server_default=APP_NOW, server_onupdate=FetchedValue())

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.actions import Action
-from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
+from core.models.base import Base, created_at, stamped_at, pg_enum, updated_at, uuid_pk
 from core.models.enums import CapacityLevel
 
 
@@ -32,7 +32,7 @@ class DailyPlan(Base):
         default=CapacityLevel.DEFAULT,
     )
     free_minutes: Mapped[int | None]
-    generated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    generated_at: Mapped[datetime] = stamped_at()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.crypto import EncryptedText, Secret
-from core.models.base import Base, created_at, updated_at, uuid_pk
+from core.models.base import Base, created_at, stamped_at, updated_at, uuid_pk
 
 
 class SlackInstallation(Base):
@@ -44,7 +44,7 @@ class SlackInstallation(Base):
     )
     bot_token_expires_at: Mapped[datetime | None]
     installer_user_id: Mapped[str | None] = mapped_column(Text)
-    installed_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    installed_at: Mapped[datetime] = stamped_at()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

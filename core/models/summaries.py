@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
+from core.models.base import Base, created_at, stamped_at, pg_enum, updated_at, uuid_pk
 from core.models.enums import ContentPromptStatus, ContentPromptType
 
 
@@ -39,7 +39,7 @@ class WeeklySummary(Base):
     next_week_focus: Mapped[str] = mapped_column(Text)
     win_post_draft: Mapped[str | None] = mapped_column(Text)
     insight_post_draft: Mapped[str | None] = mapped_column(Text)
-    generated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    generated_at: Mapped[datetime] = stamped_at()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -73,6 +73,6 @@ class ContentPrompt(Base):
         server_default=ContentPromptStatus.DRAFT.value,
         default=ContentPromptStatus.DRAFT,
     )
-    saved_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    saved_at: Mapped[datetime] = stamped_at()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

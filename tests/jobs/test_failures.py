@@ -165,9 +165,11 @@ def test_a_temporary_failure_that_outlasts_every_retry_ends_failed_with_its_reas
     with time_machine.travel(MORNING, tick=False):
         tick(at=MORNING, queue=queue)
         run_worker(queue)
+        # Read under the worker's pinned clock: RQ purges failed jobs a week after they failed by it.
+        failed_ids = [j for j in FailedJobRegistry(queue=queue).get_job_ids() if j.startswith("deliver-plan")]
     delivery = _deliveries(user.id)[Channel.EMAIL]
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 4)  # the first try and 3 retries
     assert "451" in (delivery.last_error or "")
-    failed = [queue.fetch_job(j) for j in FailedJobRegistry(queue=queue).get_job_ids() if j.startswith("deliver-plan")]
+    failed = [queue.fetch_job(j) for j in failed_ids]
     assert len(failed) == 1 and "Mailbox busy" in (failed[0].latest_result().exc_string or "")
     assert server.handler.received == []
