@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -34,11 +35,11 @@ def on_actions_changed(listener: Listener) -> None:
 def actions_changed(session: Session, *, user_id: uuid.UUID, channel: Channel) -> None:
     """Call every listener once the unit of work that owns ``session`` has committed."""
     for listener in list(_LISTENERS):
-        after_commit(session, lambda listener=listener: _safely(listener, user_id, channel))
+        after_commit(session, partial(_safely, listener, user_id, channel))
 
 
 def _safely(listener: Listener, user_id: uuid.UUID, channel: Channel) -> None:
     try:
         listener(user_id, channel)
-    except Exception:  # noqa: BLE001 - a redraw elsewhere must never undo or hide a saved change
+    except Exception:
         log.exception("listener %s failed after a change for user %s", getattr(listener, "__name__", listener), user_id)

@@ -41,7 +41,7 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | Secret) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         self._value = value
@@ -110,7 +110,7 @@ class Keyring:
         return f"{FORMAT_VERSION}:{self.primary}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, stored: str, *, purpose: str) -> str:
-        version, key_id, payload = _split(stored, purpose)
+        _version, key_id, payload = _split(stored, purpose)
         key = self.keys.get(key_id)
         if key is None:
             raise DecryptionError(

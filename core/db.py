@@ -22,11 +22,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, Executable, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
@@ -82,6 +83,16 @@ def set_context(session: Session, *, user_id: UUID | None = None, service: bool 
              "set_config('app.now', :now, true)"),
         {"uid": str(user_id) if user_id else "", "svc": "on" if service else "", "now": utcnow().isoformat()},
     )
+
+
+def rows_affected(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> int:
+    """Run a set-based write in the session's transaction (its context included); how many rows it touched.
+
+    Pending ORM changes are flushed first, as ``session.execute`` would; the statement then runs on
+    the session's connection, whose result is a cursor's and so knows its row count.
+    """
+    session.flush()
+    return session.connection().execute(statement, params).rowcount
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

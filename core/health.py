@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core import migrate
 
@@ -36,4 +36,5 @@ def database_status(engine: Engine) -> DatabaseStatus:
         with engine.connect() as connection:
             return DatabaseStatus(True, migrate.current_revision(connection), head)
     except SQLAlchemyError as exc:
-        return DatabaseStatus(False, None, head, error=str(exc.orig or exc).splitlines()[0])
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        return DatabaseStatus(False, None, head, error=str(cause).splitlines()[0])

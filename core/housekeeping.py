@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.actions.followups import create_cold_lead_nurtures
+from core.db import rows_affected
 from core.streaks import refresh_streaks
 
 SYNC_LOG_RETENTION = timedelta(days=90)
@@ -59,8 +60,8 @@ def unsnooze_due(session: Session, *, at: datetime) -> tuple[int, int]:
     Also run right before the morning plans are built, so what wakes today is planned today.
     Returns (leads, actions) woken.
     """
-    leads = session.execute(_UNSNOOZE_LEADS, {"at": at}).rowcount
-    actions = session.execute(_UNSNOOZE_ACTIONS, {"at": at}).rowcount
+    leads = rows_affected(session, _UNSNOOZE_LEADS, {"at": at})
+    actions = rows_affected(session, _UNSNOOZE_ACTIONS, {"at": at})
     return leads, actions
 
 
@@ -68,9 +69,8 @@ def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:
     """Run every daily step for all users (service context) as of ``at``."""
     leads, actions = unsnooze_due(session, at=at)
     archived = session.execute(text("SELECT auto_archive_old_actions(:at)"), {"at": at}).scalar_one()
-    purged = session.execute(
-        text("DELETE FROM calendar_sync_logs WHERE created_at < :cutoff"), {"cutoff": at - SYNC_LOG_RETENTION}
-    ).rowcount
+    purged = rows_affected(session, text("DELETE FROM calendar_sync_logs WHERE created_at < :cutoff"),
+                           {"cutoff": at - SYNC_LOG_RETENTION})
     nurtures = create_cold_lead_nurtures(session, at=at)
     streaks = refresh_streaks(session, at=at)
     session.expire_all()

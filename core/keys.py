@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Text, select, type_coerce, update
+from typing import Any
+
+from sqlalchemy import Column, Table, Text, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from core.crypto import EncryptedText, get_keyring
 from core.models import Base
 
 
-def encrypted_columns() -> list[tuple[str, str]]:
-    """(table, column) of every EncryptedText column of the schema."""
+def encrypted_columns() -> list[tuple[Table, Column[Any], EncryptedText]]:
+    """Every EncryptedText column of the schema, with its table and its type (which names its purpose)."""
     return [
-        (table.name, column.name)
+        (table, column, column.type)
         for table in Base.metadata.sorted_tables
         for column in table.columns
         if isinstance(column.type, EncryptedText)
@@ -27,17 +29,15 @@ def rotate_keys(session: Session) -> dict[str, int]:
     """
     keyring = get_keyring()
     done: dict[str, int] = {}
-    for table_name, column_name in encrypted_columns():
-        table = Base.metadata.tables[table_name]
-        column = table.c[column_name]
-        pk = list(table.primary_key.columns)[0]
-        purpose = column.type.purpose
+    for table, column, column_type in encrypted_columns():
+        pk = next(iter(table.primary_key.columns))
+        purpose = column_type.purpose
         raw = type_coerce(column, Text)  # the stored ciphertext, not decrypted
         stale = session.execute(
             select(pk, raw).where(raw.is_not(None), ~raw.startswith(f"v1:{keyring.primary}:"))
         ).all()
         for key, stored in stale:
             fresh = keyring.encrypt(keyring.decrypt(stored, purpose=purpose), purpose=purpose)
-            session.execute(update(table).where(pk == key).values({column_name: type_coerce(fresh, Text)}))
-        done[f"{table_name}.{column_name}"] = len(stale)
+            session.execute(update(table).where(pk == key).values({column.name: type_coerce(fresh, Text)}))
+        done[f"{table.name}.{column.name}"] = len(stale)
     return done

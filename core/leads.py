@@ -100,7 +100,7 @@ def _store(session: Session, lead: Lead, **fields: object) -> Lead:
     except IntegrityError as error:
         if getattr(getattr(error.orig, "diag", None), "constraint_name", None) != _URL_UNIQUE:
             raise
-        existing = session.scalar(select(Lead).where(Lead.user_id == lead.user_id, Lead.url == fields["url"]))
+        existing = session.scalars(select(Lead).where(Lead.user_id == lead.user_id, Lead.url == fields["url"])).one()
         raise DuplicateLead(existing) from None
     return lead
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
 
-from core import config, db, embedded, migrate  # noqa: E402  (after the environment is set)
+from core import config, db, embedded, migrate
 
 #: Several suites may share one server (parallel checkouts): NBM_TEST_DATABASE keeps them apart.
 TEST_DATABASE = os.environ.get("NBM_TEST_DATABASE", "nbm_test")

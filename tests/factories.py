@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.db import set_context
-
 from core.models import (
     Action,
     ActionEvent,

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy.exc
 import time_machine
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
@@ -253,7 +252,7 @@ def test_typed_snooze_dates(typed: str, expected: date) -> None:
 
 @pytest.mark.parametrize("typed", ["later", "", "3 months", "next week", "24/12/2026", "-3d"])
 def test_unknown_snooze_words_are_refused_with_the_accepted_forms(typed: str) -> None:
-    with pytest.raises(ValidationError, match="'tomorrow', '3d' or '3 days', '2w' or '2 weeks'.*YYYY-MM-DD"):
+    with pytest.raises(ValidationError, match=r"'tomorrow', '3d' or '3 days', '2w' or '2 weeks'.*YYYY-MM-DD"):
         parse_snooze(typed, today=THURSDAY)
 
 

@@ -18,7 +18,16 @@ from core import db
 from core.calls import log_call
 from core.errors import NotFound, ValidationError
 from core.models import (
-    Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus, LoggedCall, User,
+    Action,
+    ActionEvent,
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    Channel,
+    Lead,
+    LeadStatus,
+    LoggedCall,
+    User,
 )
 from tests.factories import make_lead, make_user, make_user_in_context
 

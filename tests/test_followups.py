@@ -17,7 +17,15 @@ from core.actions.followups import create_cold_lead_nurtures
 from core.actions.records import create_action
 from core.actions.service import TransitionResult, change_state, list_waiting
 from core.models import (
-    Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus, User,
+    Action,
+    ActionEvent,
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    Channel,
+    Lead,
+    LeadStatus,
+    User,
 )
 from tests.factories import make_action, make_event, make_lead, make_user
 

@@ -16,15 +16,18 @@ AT = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 
 def test_snoozes_end_on_each_users_own_date(service: Session) -> None:
-    kolkata, los_angeles = make_user(service, timezone="Asia/Kolkata"), make_user(service, timezone="America/Los_Angeles")
+    kolkata = make_user(service, timezone="Asia/Kolkata")
+    los_angeles = make_user(service, timezone="America/Los_Angeles")
     created = datetime(2026, 11, 20, tzinfo=UTC)
     leads = {u.timezone: make_lead(service, u, status=LeadStatus.SNOOZED, snooze_until=date(2026, 11, 26))
              for u in (kolkata, los_angeles)}
     actions = {u.timezone: make_action(service, u, state=ActionState.SNOOZED, snooze_until=date(2026, 11, 26),
                                        due_date=date(2026, 11, 20), created_at=created) for u in (kolkata, los_angeles)}
     report = run_housekeeping(service, at=AT)
-    assert (leads["Asia/Kolkata"].status, leads["America/Los_Angeles"].status) == (LeadStatus.ACTIVE, LeadStatus.SNOOZED)
-    assert (actions["Asia/Kolkata"].state, actions["America/Los_Angeles"].state) == (ActionState.NEW, ActionState.SNOOZED)
+    assert leads["Asia/Kolkata"].status == LeadStatus.ACTIVE
+    assert leads["America/Los_Angeles"].status == LeadStatus.SNOOZED
+    assert actions["Asia/Kolkata"].state == ActionState.NEW
+    assert actions["America/Los_Angeles"].state == ActionState.SNOOZED
     assert actions["Asia/Kolkata"].snooze_until is None
     woke = service.scalars(select(ActionEvent).where(ActionEvent.action_id == actions["Asia/Kolkata"].id)).one()
     assert (woke.from_state, woke.to_state, woke.channel.value) == (ActionState.SNOOZED, ActionState.NEW, "system")

@@ -186,7 +186,7 @@ def endpoint() -> Iterator[tuple[FakeEndpoint, str]]:
     fake = FakeEndpoint()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
             fake.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
                                   "body": json.loads(self.rfile.read(length))})

@@ -20,7 +20,7 @@ def cand(
     origin: ActionOrigin = ActionOrigin.USER,
     due: date = TODAY,
     created: datetime = MORNING,
-    lead: uuid.UUID | None | str = "new",
+    lead: uuid.UUID | str | None = "new",
     lead_created: datetime | None = None,
     call: date | None = None,
     action_id: uuid.UUID | None = None,

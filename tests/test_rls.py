@@ -38,7 +38,7 @@ def test_the_suite_runs_as_a_role_that_does_not_bypass_rls(connection: Connectio
 
 @pytest.mark.parametrize("table", ALL_TABLES)
 def test_a_user_sees_only_their_own_rows(service: Session, two_users: Any, table: str) -> None:
-    alice, bob, system = two_users
+    alice, _bob, system = two_users
     db.set_context(service, user_id=alice["users"].id)
     visible = set(service.execute(text(f"SELECT {_pk(table)} FROM {table}")).scalars())
     if table in system:

@@ -94,7 +94,8 @@ def format_summary(summary: WeeklySummary) -> str:
         f"Insight: {summary.insight_text}",
         f"{summary.narrative_summary or ''}",
         f"Next week's focus: {summary.next_week_focus}",
-        "", "Win post draft:", summary.win_post_draft or "", "", "Insight post draft:", summary.insight_post_draft or "",
+        "", "Win post draft:", summary.win_post_draft or "",
+        "", "Insight post draft:", summary.insight_post_draft or "",
     ])
 
 

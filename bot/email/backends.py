@@ -26,7 +26,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
 from core.clock import utcnow
 from core.config import Settings, get_settings
@@ -191,7 +191,7 @@ class OutboxBackend:
 
     @staticmethod
     def _parse(path: Path) -> EmailMessage:
-        return cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(path.read_bytes()))
+        return BytesParser(policy=policy.default).parsebytes(path.read_bytes())
 
 
 def outbox_directory(settings: Settings) -> Path:

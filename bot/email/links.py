@@ -135,6 +135,8 @@ class EmailLinks:
 
     def _owner_of_expired(self, expired: SignatureExpired) -> uuid.UUID | None:
         """The signature was checked before the age, so the payload is ours; still parse it warily."""
+        if expired.payload is None:
+            return None
         try:
             return _user_of(self._serializer.load_payload(expired.payload))
         except (BadData, LinkInvalid):

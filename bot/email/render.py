@@ -18,6 +18,7 @@ Each email is a subject, a plain-text part and an HTML part rendered from paired
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -213,7 +214,7 @@ _env = Environment(
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
 
 
-def _render(name: str, context: dict[str, object]) -> RenderedEmail:
+def _render(name: str, context: Mapping[str, object]) -> RenderedEmail:
     html = _inliner.inline(_env.get_template(f"{name}.html").render(context))
     text = _env.get_template(f"{name}.txt").render(context)
     return RenderedEmail(subject=str(context["subject"]), text=text, html=html)

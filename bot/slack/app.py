@@ -55,25 +55,27 @@ def build_app(settings: Settings) -> App:
     """The Bolt app for ``settings``; a ConfigError says what is missing."""
     if not slack_enabled(settings):
         raise ConfigError("Slack is off: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")
-    common = dict(signing_secret=settings.slack_signing_secret or "", logger=log,
-                  listener_executor=new_listener_executor(), process_before_response=False)
-    if uses_oauth(settings):
-        store = DbInstallationStore()
-        app = App(
-            client=web_client(settings), installation_store=store, authorize=DbAuthorize(settings),
-            oauth_settings=OAuthSettings(
-                client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
-                scopes=list(BOT_SCOPES), user_scopes=[], redirect_uri=f"{settings.base_url}/slack/oauth_redirect",
-                installation_store=store, state_store=SignedStateStore(settings),
-                state_expiration_seconds=EXPIRES_SECONDS, logger=log,
-            ),
-            **common,
-        )
-    elif settings.slack_bot_token:
-        app = App(client=web_client(settings, token=settings.slack_bot_token), token_verification_enabled=False,
-                  **common)
-    else:
+    oauth = uses_oauth(settings)
+    if not oauth and not settings.slack_bot_token:
         raise ConfigError("Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
                           "SLACK_CLIENT_SECRET (installs by OAuth)")
+    store = DbInstallationStore() if oauth else None
+    app = App(
+        # One workspace: the client carries the bot token, checked on first use rather than at start.
+        client=web_client(settings) if oauth else web_client(settings, token=settings.slack_bot_token),
+        token_verification_enabled=False,
+        signing_secret=settings.slack_signing_secret or "", logger=log,
+        listener_executor=new_listener_executor(), process_before_response=False,
+        installation_store=store,
+        # Bolt takes an Authorize instance as it is (app.py checks isinstance), though its annotation
+        # only names a callable that always returns a result; ours returns None to refuse a workspace.
+        authorize=DbAuthorize(settings) if oauth else None,  # type: ignore[arg-type]
+        oauth_settings=OAuthSettings(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES), user_scopes=[], redirect_uri=f"{settings.base_url}/slack/oauth_redirect",
+            installation_store=store, state_store=SignedStateStore(settings),
+            state_expiration_seconds=EXPIRES_SECONDS, logger=log,
+        ) if oauth else None,
+    )
     listeners.register(app)
     return app

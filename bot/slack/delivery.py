@@ -130,7 +130,8 @@ def _already_posted(client: WebClient, channel: str, delivery_id: uuid.UUID) -> 
         history = client.conversations_history(channel=channel, limit=20, include_all_metadata=True)
     except SlackApiError as error:
         raise delivery_error(error) from error
-    for message in history.get("messages", []):
+    messages: list[dict[str, Any]] = history.get("messages") or []
+    for message in messages:
         payload = (message.get("metadata") or {}).get("event_payload") or {}
         if payload.get("delivery_id") == str(delivery_id):
             return str(message["ts"])

@@ -17,6 +17,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation, InstallationSt
 from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
+from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import SlackInstallation, SlackUserLink, UserSettings
 
@@ -49,7 +50,7 @@ def find_row(session: Session, *, enterprise_id: str | None, team_id: str | None
     return row
 
 
-def _locked(query: Select[tuple[SlackInstallation]], lock: bool) -> Select[tuple[SlackInstallation]]:
+def _locked(query: Select[SlackInstallation], lock: bool) -> Select[SlackInstallation]:
     """Lock the row, and read it afresh: the version read before the wait may be stale by now."""
     return query.with_for_update().execution_options(populate_existing=True) if lock else query
 
@@ -83,8 +84,8 @@ class DbInstallationStore(InstallationStore):
             row.bot_id = bot.bot_id
             row.bot_user_id = bot.bot_user_id
             row.bot_scopes = ",".join(bot.bot_scopes or [])
-            row.bot_token = bot.bot_token
-            row.bot_refresh_token = bot.bot_refresh_token
+            row.bot_token = Secret(bot.bot_token)
+            row.bot_refresh_token = Secret(bot.bot_refresh_token) if bot.bot_refresh_token else None
             row.bot_token_expires_at = _expires(bot.bot_token_expires_at)
             if installer_user_id:
                 row.installer_user_id = installer_user_id

@@ -25,6 +25,7 @@ from core.clock import utcnow
 from core.config import Settings
 from core.crypto import Secret
 from core.db import unit_of_work
+from core.errors import ConfigError
 from core.models import SlackInstallation
 
 log = logging.getLogger("nbm.slack.tokens")
@@ -73,6 +74,9 @@ def _due(row: SlackInstallation) -> bool:
 def _rotate(settings: Settings, row: SlackInstallation) -> None:
     """Exchange the refresh token for a new pair and save both (the caller holds the row lock)."""
     assert row.bot_refresh_token is not None
+    if not (settings.slack_client_id and settings.slack_client_secret):
+        raise ConfigError("a rotating Slack bot token is refreshed with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET; "
+                          "set both")
     response = web_client(settings).oauth_v2_access(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
         grant_type="refresh_token", refresh_token=row.bot_refresh_token.reveal(),

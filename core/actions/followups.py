@@ -34,8 +34,18 @@ from sqlalchemy.orm import Session
 
 from core.actions.records import create_action, record_event
 from core.clock import local_today
+from core.db import rows_affected
 from core.models import (
-    Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus, LoggedCall, User,
+    Action,
+    ActionEvent,
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    Channel,
+    Lead,
+    LeadStatus,
+    LoggedCall,
+    User,
 )
 from core.users import get_settings_for
 
@@ -263,4 +273,4 @@ def create_cold_lead_nurtures(session: Session, *, at: datetime) -> int:
     local days (no event on any of its actions, not created in that window). The NURTURE then
     counts as a touch and an open action, so running again the same day creates nothing.
     """
-    return session.execute(_COLD_LEAD_NURTURES, {"at": at}).rowcount
+    return rows_affected(session, _COLD_LEAD_NURTURES, {"at": at})

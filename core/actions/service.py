@@ -118,7 +118,7 @@ def change_state(
     action.state = to
     if to in COMPLETION_STATES:
         action.completed_at = now
-    if to == ActionState.SNOOZED:
+    if until is not None:  # a snooze: only a snooze takes a date (checked above)
         action.snooze_until = action.due_date = until
     if from_state == ActionState.SNOOZED:
         action.snooze_until = None
@@ -149,7 +149,7 @@ def _locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Act
 
 def _repeat(session: Session, *, action: Action, until: date | None) -> TransitionResult:
     """Already in the asked state: a no-op, except that a snooze to another date moves the date."""
-    if action.state == ActionState.SNOOZED and until != action.snooze_until:
+    if action.state == ActionState.SNOOZED and until is not None and until != action.snooze_until:
         action.snooze_until = action.due_date = until
         session.flush()
         return TransitionResult(action=action, changed=True, created=())

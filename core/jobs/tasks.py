@@ -16,7 +16,9 @@ import hashlib
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
@@ -47,7 +49,8 @@ _REPLACEABLE = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 def enqueue_once(
-    queue: Queue, job_id: str, func: object, *args: object, retry: Retry | None = None, rerun_finished: bool = False
+    queue: Queue, job_id: str, func: Callable[..., Any], *args: object, retry: Retry | None = None,
+    rerun_finished: bool = False,
 ) -> bool:
     """Enqueue under a deterministic id unless that job is already waiting, running or done.
 
@@ -98,9 +101,9 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
             plan_users(session, user_ids=user_ids, at=datetime.fromisoformat(at))
     else:
         weeks = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}
-        for user_id, week_start in weeks.items():
-            with unit_of_work(user_id=user_id) as session:
-                user = session.get(User, user_id)
+        for owner_id, week_start in weeks.items():
+            with unit_of_work(user_id=owner_id) as session:
+                user = session.get(User, owner_id)
                 if user is not None:
                     build_weekly_summary(session, user=user, week_start=week_start)
     queue = get_queue()

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, created_at, stamped_at, pg_enum, updated_at, uuid_pk
+from core.models.base import Base, created_at, pg_enum, stamped_at, updated_at, uuid_pk
 from core.models.enums import ContentPromptStatus, ContentPromptType
 
 

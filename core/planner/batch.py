@@ -80,7 +80,7 @@ def focus_for(settings: UserSettings | None, *, day: date, summary_focus: str | 
     return summary_focus
 
 
-def candidate_select() -> Select[Any]:
+def candidate_select() -> Select[*tuple[Any, ...]]:
     """Actions with what ordering needs (their lead's age and status, their call's date)."""
     return (
         select(

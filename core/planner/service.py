@@ -89,12 +89,12 @@ def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int
         plan.items.remove(item)
     session.flush()
     for position, entry in enumerate(chosen):
-        item = by_action.get(entry.candidate.action_id)
-        if item is None:
+        kept = by_action.get(entry.candidate.action_id)
+        if kept is None:
             plan.items.append(DailyPlanAction(action_id=entry.candidate.action_id, position=position,
                                               is_fast_win=entry.is_fast_win))
         else:
-            item.position, item.is_fast_win = position, entry.is_fast_win
+            kept.position, kept.is_fast_win = position, entry.is_fast_win
     plan.capacity, plan.free_minutes, plan.focus_statement = inputs.capacity, free, inputs.focus
     plan.generated_at = utcnow()
     session.flush()

@@ -155,7 +155,7 @@ def get_summary(session: Session, *, user: User, week_start: date) -> WeeklySumm
     return session.scalars(_summary_of(user, week_start)).one_or_none()
 
 
-def _summary_of(user: User, week_start: date) -> Select[tuple[WeeklySummary]]:
+def _summary_of(user: User, week_start: date) -> Select[WeeklySummary]:
     return select(WeeklySummary).where(
         WeeklySummary.user_id == user.id, WeeklySummary.week_start_date == week_start
     )

@@ -56,7 +56,7 @@ def test_confirming_marks_it_done_through_the_email_channel_and_shows_the_rest_o
 
     buttons = forms(page.text)
     assert [label for label, _ in buttons] == ["Done", "Sent", "Replied", "Snooze a week"] * 2
-    for (label, target), action in zip(buttons[::4], (bo, cy), strict=True):
+    for (_label, target), action in zip(buttons[::4], (bo, cy), strict=True):
         link = links.read_action(target.removeprefix("/a/"))
         assert (link.user_id, link.action_id, link.transition) == (world.user.id, action.id, Transition.DONE)
 

@@ -74,8 +74,10 @@ class Reader(HTMLParser):
         return [href for text, href in self.links if text == label]
 
 
-FIVE = (item(0, "Reply to Ann Lee", minutes=5, lead="Ann Lee"), item(1, "Follow up with Bo Chen", minutes=5, lead="Bo Chen"),
-        item(2, "Reach out to Cy Dee", minutes=10, lead="Cy Dee"), item(3, "Reach out to Di Eve", minutes=10, lead="Di Eve"),
+FIVE = (item(0, "Reply to Ann Lee", minutes=5, lead="Ann Lee"),
+        item(1, "Follow up with Bo Chen", minutes=5, lead="Bo Chen"),
+        item(2, "Reach out to Cy Dee", minutes=10, lead="Cy Dee"),
+        item(3, "Reach out to Di Eve", minutes=10, lead="Di Eve"),
         item(4, "Check in with Ed Fox", minutes=5, lead="Ed Fox"))
 
 
@@ -137,7 +139,7 @@ def test_waiting_for_a_reply_lists_sent_actions_with_a_replied_link() -> None:
 
 def test_settled_actions_are_listed_without_buttons() -> None:
     settled = item(0, "Reach out to Ann Lee", lead="Ann Lee", state=ActionState.DONE)
-    reader = Reader(render_digest(view((settled,) + FIVE[1:2]), links=LINKS).html)
+    reader = Reader(render_digest(view((settled, *FIVE[1:2])), links=LINKS).html)
     assert "✓ Done" in reader.visible
     done_actions = {LINKS.read_action(h.split("/a/")[1]).action_id for h in reader.hrefs("Done")}
     assert done_actions == {FIVE[1].action_id}

@@ -38,7 +38,9 @@ def test_opening_the_unsubscribe_link_asks_first_then_the_button_unsubscribes(cl
     assert settings_of(service, user).email_enabled is False
 
 
-def test_unsubscribing_twice_keeps_the_first_date_and_email_can_be_turned_back_on(client, links, service, clock) -> None:
+def test_unsubscribing_twice_keeps_the_first_date_and_email_can_be_turned_back_on(
+    client, links, service, clock
+) -> None:
     user = make_user(service)
     url = path(links.unsubscribe_url(user_id=user.id))
     client.post(url)
@@ -89,7 +91,8 @@ def test_saving_preferences_changes_time_channels_and_work_days(client, links, s
 
 def test_turning_every_channel_off_is_allowed_but_warned(client, links, service) -> None:
     user = make_user(service)
-    page = client.post(path(links.preferences_url(user_id=user.id)), data={"delivery_time": "07:30", "work_days": ["1"]})
+    page = client.post(path(links.preferences_url(user_id=user.id)),
+                       data={"delivery_time": "07:30", "work_days": ["1"]})
     assert "your plan is not delivered anywhere" in text_of(page.text)
 
 

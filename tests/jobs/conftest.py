@@ -12,7 +12,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from bot.channels import register_all
-from core import config, embedded, queue as queue_module
+from core import config, embedded
+from core import queue as queue_module
 from core.jobs import channels, tasks
 
 

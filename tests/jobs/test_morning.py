@@ -16,10 +16,10 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.jobs import tasks
 from core.jobs.channels import registered_channels
 from core.jobs.schedule import due_deliveries
 from core.jobs.tasks import enqueue_due
-from core.jobs import tasks
 from core.jobs.tick import tick
 from core.models import Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_lead, make_user

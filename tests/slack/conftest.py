@@ -46,7 +46,7 @@ class InlineExecutor(Executor):
         future: Future[Any] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001 - handed back through the future, as a pool would
+        except BaseException as error:
             future.set_exception(error)
         return future
 

@@ -135,7 +135,7 @@ class FakeSlack:
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         message = {"ts": f"1700000000.{next(self._ts):06d}", "text": args.get("text")}
         if args.get("metadata"):
             message["metadata"] = args["metadata"]
@@ -175,10 +175,10 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self._serve({key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     args = json.loads(raw or "{}")

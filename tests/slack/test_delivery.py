@@ -54,7 +54,7 @@ def test_a_sent_plan_is_redrawn_in_place(fake: FakeSlack, ann: User) -> None:
 
 def test_a_rate_limit_is_waited_out_as_slack_asks(fake: FakeSlack, ann: User, waits: list[float]) -> None:
     fake.queue("chat.postMessage", {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "7"})
-    channel, ts = send_plan_dm(ann.id)
+    _channel, ts = send_plan_dm(ann.id)
     assert len(fake.calls_to("chat.postMessage")) == 2 and ts
     assert len(waits) == 1 and 7 <= waits[0] < 8
 

@@ -36,7 +36,8 @@ def test_a_signed_request_is_answered(web: FlaskClient, fake: FakeSlack, install
 
 
 def test_slack_verifying_the_request_url_gets_its_challenge_back(web: FlaskClient, fake: FakeSlack) -> None:
-    body = '{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}'
+    body = ('{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", '
+            '"type": "url_verification"}')
     response = web.post("/slack/events", data=body, content_type="application/json", headers=sign(body))
     assert response.status_code == 200
     assert response.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}

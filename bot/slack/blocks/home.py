@@ -60,8 +60,8 @@ def home_view(data: HomeData) -> Block:
 def notice_home(text: str) -> Block:
     """The Home tab when it cannot show the plan (the account could not be set up, or a bug):
     ``text`` says why, rather than leaving the tab blank. ``text`` is mrkdwn, escaped by the caller."""
-    return {"type": "home", "blocks": [header("NextBestMove"), section(text),
-                                       context("Close and reopen this tab to try again. `/nbm help` lists every command.")]}
+    retry = context("Close and reopen this tab to try again. `/nbm help` lists every command.")
+    return {"type": "home", "blocks": [header("NextBestMove"), section(text), retry]}
 
 
 def live_leads(leads: Sequence[Lead]) -> list[Lead]:
@@ -81,8 +81,8 @@ def leads_section(leads: Sequence[Lead]) -> list[Block]:
 
 def lead_line(lead: Lead) -> str:
     """'• <url|Ann Lee>', with the date a snoozed lead comes back."""
-    snoozed = lead.status == LeadStatus.SNOOZED and lead.snooze_until is not None
-    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {short_date(lead.snooze_until)}" if snoozed else "")
+    back = lead.snooze_until if lead.status == LeadStatus.SNOOZED else None
+    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {short_date(back)}" if back is not None else "")
 
 
 def settings_section(settings: UserSettings, timezone: str) -> list[Block]:

@@ -61,8 +61,8 @@ def summary_line(view: PlanView) -> str:
 
 
 def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Block]:
-    top = [{**header(f"Your next best moves for {short_date(view.date)}"), "block_id": ids.plan_header_block_id(view.date)},
-           overview(view), divider()]
+    title = header(f"Your next best moves for {short_date(view.date)}")
+    top = [{**title, "block_id": ids.plan_header_block_id(view.date)}, overview(view), divider()]
     bottom = [context(FOOTER)]
     budget = max_blocks - len(top) - len(bottom)
     items = plan_section(view, surface=ids.Surface.PLAN, budget=budget)
@@ -114,7 +114,8 @@ def snooze_controls(today: date) -> list[Block]:
     return [
         {"type": "static_select", "action_id": ids.SNOOZE_PRESET,
          "placeholder": {"type": "plain_text", "text": "Snooze…"},
-         "options": [option(f"{label} ({short_date(until)})", until.isoformat()) for label, until in snooze_presets(today)]},
+         "options": [option(f"{label} ({short_date(until)})", until.isoformat())
+                     for label, until in snooze_presets(today)]},
         {"type": "datepicker", "action_id": ids.SNOOZE_DATE,
          "placeholder": {"type": "plain_text", "text": "Snooze to a date"}},
     ]
@@ -126,8 +127,8 @@ def waiting_section(waiting: Sequence[WaitingItem], *, surface: ids.Surface, bud
         return []
     rendered = [[waiting_block(item, surface=surface)] for item in waiting]
     title = section(f"*Waiting for a reply* ({len(waiting)})")
-    return [title] + _fit(rendered, budget - 1, lambda left: context(
-        f"…and {left} more waiting. `/nbm waiting` lists them."))
+    return [title, *_fit(rendered, budget - 1,
+                         lambda left: context(f"…and {left} more waiting. `/nbm waiting` lists them."))]
 
 
 def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
@@ -160,4 +161,4 @@ def _fit(rendered: list[list[Block]], budget: int, more: Callable[[int], Block])
             break
         shown += group
         count += 1
-    return shown + [more(len(rendered) - count)] if budget > 0 else []
+    return [*shown, more(len(rendered) - count)] if budget > 0 else []

@@ -64,7 +64,7 @@ def register(app: App) -> None:
 def nbm(request: Request) -> None:
     request.ack()
     # Split on any whitespace: Shift-Enter puts a new line right after the subcommand.
-    word, rest = ((request.body.get("text") or "").split(None, 1) + ["", ""])[:2]
+    word, rest = ([*(request.body.get("text") or "").split(None, 1), "", ""])[:2]
     word, rest = word.lower(), rest.strip()
     if word in MARKS:
         mark(request, rest, MARKS[word])
@@ -166,7 +166,7 @@ def summary(request: Request, rest: str) -> None:
 
 
 def streak(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as(request.user_id) as (_session, user):
         count = user.streak_count
     request.reply(f"🔥 You are on a {count}-day streak. Keep it going: one action done today counts."
                   if count else "No streak yet: mark one action done today to start one.")

@@ -95,7 +95,7 @@ def guarded(handler: Handler) -> Callable[..., None]:
         request = Request(ack=ack, body=body, client=client, context=context, respond=respond)
         try:
             handler(request)
-        except Exception as error:  # noqa: BLE001 - the guard is the one place errors become answers
+        except Exception as error:
             answer_error(request, error, where=handler.__name__)
 
     # Named after the handler for Bolt's logs; not functools.wraps: Bolt injects arguments by the
@@ -120,5 +120,5 @@ def answer_error(request: Request, error: Exception, *, where: str) -> None:
         request.ack()
     try:
         request.reply(text)
-    except Exception:  # noqa: BLE001 - the answer itself failed: the log has the original error
+    except Exception:
         log.warning("could not send an error answer in %s", where, exc_info=True)
