@@ -17,6 +17,23 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {noun(n, word, words)}"
 
 
+def article(n: int) -> str:
+    """The indefinite article before the number ``n`` as it is read aloud: "an 8", "an 11", "a 12".
+
+    English reads a number from its leading group of three digits, so the article depends on how
+    that group begins: "eight…" (8, 80–89, 800–899, 8,000…) and "eleven"/"eighteen" (11, 18,
+    11,000…) take "an"; everything else takes "a".
+    """
+    leading = str(abs(n))
+    leading = leading[: len(leading) % 3 or 3]
+    return "an" if leading.startswith("8") or leading in ("11", "18") else "a"
+
+
+def day_streak(n: int) -> str:
+    """``a 5-day streak``, ``an 8-day streak``, ``an 11-day streak``."""
+    return f"{article(n)} {n}-day streak"
+
+
 def short_date(day: date) -> str:
     """``Tue 25 Nov``: how a person names a day (no leading zero, no year)."""
     return f"{day:%a} {day.day} {day:%b}"

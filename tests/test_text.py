@@ -1,0 +1,22 @@
+"""How the product words counts: the article a number takes when read aloud, and counted nouns."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.text import day_streak, plural
+
+
+@pytest.mark.parametrize(("days", "phrase"), [
+    (1, "a 1-day streak"), (5, "a 5-day streak"), (8, "an 8-day streak"), (11, "an 11-day streak"),
+    (12, "a 12-day streak"), (18, "an 18-day streak"), (80, "an 80-day streak"), (81, "an 81-day streak"),
+    (100, "a 100-day streak"), (180, "a 180-day streak"), (800, "an 800-day streak"),
+    (1100, "a 1100-day streak"), (11000, "an 11000-day streak"), (18000, "an 18000-day streak"),
+])
+def test_a_streak_takes_the_article_its_number_is_read_with(days: int, phrase: str) -> None:
+    assert day_streak(days) == phrase
+
+
+def test_counts_agree_with_their_noun() -> None:
+    assert [plural(n, "action") for n in (0, 1, 2)] == ["0 actions", "1 action", "2 actions"]
+    assert [plural(n, "reply") for n in (1, 3)] == ["1 reply", "3 replies"]
