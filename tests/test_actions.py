@@ -42,13 +42,15 @@ def user(service: Session) -> User:
 
 
 def _action(session: Session, user: User, state: ActionState = ActionState.NEW, **fields: object) -> Action:
+    """An OUTREACH to a lead of the user (a message: every change of the state table applies)."""
     if state == ActionState.SNOOZED:
         fields.setdefault("snooze_until", date(2026, 12, 3))
     if state in (ActionState.DONE, ActionState.REPLIED, ActionState.ARCHIVED):
         fields.setdefault("completed_at", NOW)
     fields.setdefault("due_date", LOCAL_TODAY)
     fields.setdefault("created_at", NOW)
-    return make_action(session, user, state=state, **fields)
+    lead = fields.pop("lead", None) or make_lead(session, user)
+    return make_action(session, user, lead, state=state, **fields)
 
 
 def _events(session: Session, action: Action) -> list[tuple[ActionState | None, ActionState, Channel]]:

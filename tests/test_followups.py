@@ -230,7 +230,7 @@ def test_no_rules_for_an_archived_lead_or_an_action_without_one(service: Session
     with time_machine.travel(THU_EVENING, tick=False):
         loose = create_action(service, user=user, action_type=ActionType.FAST_WIN, due_date=date(2026, 11, 26),
                               channel=Channel.CLI)
-    assert _press(service, user, loose, ActionState.REPLIED, THU_EVENING).created == ()
+    assert _press(service, user, loose, ActionState.DONE, THU_EVENING).created == ()
 
 
 # --- cold leads -----------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ from typing import NamedTuple
 from sqlalchemy.orm import Session
 
 from bot.email.links import ActionLink, EmailLinks, Transition
-from bot.email.render import BUTTONS
-from core.actions.rules import EFFORT_MINUTES, check_transition
+from bot.email.render import BUTTON_LABELS, offered_transitions
+from core.actions.rules import EFFORT_MINUTES, check_change
 from core.actions.service import TransitionResult
 from core.clock import local_today
 from core.errors import InvalidTransition, NbmError
@@ -36,9 +36,6 @@ from core.planner.view import action_title, plan_view, waiting_items
 from core.text import short_date
 
 SNOOZE_DAYS = 7
-
-BUTTON_LABELS = dict(BUTTONS)
-EVERY_BUTTON = tuple(BUTTON_LABELS)
 
 
 class Wording(NamedTuple):
@@ -130,7 +127,7 @@ def nothing_to_do(link: ActionLink, action: Action, user: User) -> Outcome | Non
     if action.state == link.transition.target:
         return Outcome(wording(link, action, user).repeat, title_of(action), "repeat")
     try:
-        check_transition(action.state, link.transition.target)
+        check_change(action, link.transition.target)
     except InvalidTransition as error:
         return refused(action, error)
     return None
@@ -155,13 +152,15 @@ def result_page(
     added = tuple(
         PageItem(title=title_of(new), lead_name=new.lead.name if new.lead else None,
                  lead_url=new.lead.url if new.lead else None, minutes=EFFORT_MINUTES[new.action_type],
-                 is_fast_win=False, forms=_forms(links, user, new.id, EVERY_BUTTON))
+                 is_fast_win=False, forms=_forms(links, user, new.id, offered_transitions(
+                     new.action_type, has_lead=new.person_id is not None)))
         for new in created
         if new.state == ActionState.NEW and new.due_date <= today and new.id not in in_plan
     )
     remaining = tuple(
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
-                 is_fast_win=item.is_fast_win, forms=_forms(links, user, item.action_id, EVERY_BUTTON))
+                 is_fast_win=item.is_fast_win, forms=_forms(links, user, item.action_id, offered_transitions(
+                     item.action_type, has_lead=item.lead_id is not None)))
         for item in (view.open_items if view else ())
     )
     waiting = tuple(

@@ -12,7 +12,8 @@ Each email is a subject, a plain-text part and an HTML part rendered from paired
 * The subject counts what is still to do: "Your next best moves for Tue 25 Nov — 5 actions,
   ~35 min" (1 action is singular). A plan with nothing to do says so kindly instead.
 * Only open (NEW) actions carry buttons; an action settled earlier today is listed with its state.
-  Buttons are those the state machine allows from NEW: Done, Sent, Replied, Snooze a week.
+  Buttons are those the core offers (``marks_offered``): Done, Sent, Replied, Snooze a week on a
+  message to a lead; Done and Snooze a week on anything else.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.email.links import EmailLinks, Transition
-from core.models import ActionState, WeeklySummary
+from core.actions.rules import marks_offered
+from core.models import ActionState, ActionType, WeeklySummary
 from core.planner.view import PlanItem, PlanView
 from core.text import noun, plural, short_date
 
@@ -40,6 +42,8 @@ BUTTONS: tuple[tuple[Transition, str], ...] = (
     (Transition.REPLIED, "Replied"),
     (Transition.SNOOZE, "Snooze a week"),
 )
+
+BUTTON_LABELS = dict(BUTTONS)
 
 STATE_LABELS = {
     ActionState.NEW: "To do",
@@ -110,12 +114,18 @@ def digest_subject(view: PlanView) -> str:
     return f"{head} — nothing due, enjoy a clear day"
 
 
-def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, action_id: uuid.UUID) -> tuple[Button, ...]:
-    """The signed Done / Sent / Replied / Snooze-a-week links of one open action."""
+def offered_transitions(action_type: ActionType, *, has_lead: bool) -> tuple[Transition, ...]:
+    """The links an open action carries, in button order: those the core offers for it."""
+    offered = marks_offered(action_type, has_lead=has_lead)
+    return tuple(transition for transition, _ in BUTTONS if transition.target in offered)
+
+
+def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, item: PlanItem) -> tuple[Button, ...]:
+    """The signed links of one open action: Done, Sent, Replied, Snooze a week, or Done and Snooze."""
     return tuple(
-        Button(kind=transition.value, label=label,
-               url=links.action_url(user_id=user_id, action_id=action_id, transition=transition))
-        for transition, label in BUTTONS
+        Button(kind=transition.value, label=BUTTON_LABELS[transition],
+               url=links.action_url(user_id=user_id, action_id=item.action_id, transition=transition))
+        for transition in offered_transitions(item.action_type, has_lead=item.lead_id is not None)
     )
 
 
@@ -123,7 +133,7 @@ def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestIte
     return DigestItem(
         number=item.position + 1, title=item.title, lead_name=item.lead_name, lead_url=item.lead_url,
         minutes=item.minutes, is_fast_win=item.is_fast_win, state_label=STATE_LABELS[item.state],
-        buttons=action_buttons(links, user_id=view.user_id, action_id=item.action_id) if item.is_open else (),
+        buttons=action_buttons(links, user_id=view.user_id, item=item) if item.is_open else (),
     )
 
 

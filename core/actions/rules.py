@@ -12,12 +12,17 @@
 Any other change is refused with a message naming what is allowed. Asking for the state the action
 is already in is not a change: the caller answers with the current state (a double click, a Slack
 retry, an email link opened twice).
+
+Sent and Replied are about a message to a lead, so only an action that is one can be marked so
+(:data:`MESSAGE_TYPES`, with a lead); every other action is Done or Snoozed. Every channel offers
+the buttons :func:`marks_offered` lists, and :func:`check_change` refuses the rest, so a stale
+button or a typed command cannot put a call prep under "Waiting for a reply".
 """
 
 from __future__ import annotations
 
 from core.errors import InvalidTransition
-from core.models import ActionState, ActionType
+from core.models import Action, ActionState, ActionType
 
 ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.NEW: frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, ActionState.SNOOZED}),
@@ -35,6 +40,26 @@ MARKS: dict[str, ActionState] = {
     "replied": ActionState.REPLIED,
     "snooze": ActionState.SNOOZED,
 }
+
+#: Types of action that are a message to a lead. POST_CALL is the note after a call (thanks, next
+#: steps): it is sent, and the lead may answer it. CALL_PREP, CONTENT and FAST_WIN are work the user
+#: does alone.
+MESSAGE_TYPES = frozenset({ActionType.OUTREACH, ActionType.FOLLOW_UP, ActionType.NURTURE, ActionType.POST_CALL})
+
+#: The changes a person may ask of an open action, in the order every channel shows them.
+_MESSAGE_MARKS = (ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED)
+_TASK_MARKS = (ActionState.DONE, ActionState.SNOOZED)
+
+
+def is_message(action_type: ActionType, *, has_lead: bool) -> bool:
+    """True when the action is a message to a lead: there is someone to send it to and to hear from."""
+    return has_lead and action_type in MESSAGE_TYPES
+
+
+def marks_offered(action_type: ActionType, *, has_lead: bool) -> tuple[ActionState, ...]:
+    """What an open action's buttons offer: Done, Sent, Replied, Snooze for a message; else Done, Snooze."""
+    return _MESSAGE_MARKS if is_message(action_type, has_lead=has_lead) else _TASK_MARKS
+
 
 #: States that count as a completion for streaks (``completed_at`` is set on both).
 COMPLETION_STATES = frozenset({ActionState.DONE, ActionState.REPLIED})
@@ -58,6 +83,24 @@ _VERB = {
     ActionState.NEW: "unsnooze it",
     ActionState.ARCHIVED: "archive it",
 }
+
+
+def check_change(action: Action, target: ActionState) -> None:
+    """Raise InvalidTransition unless ``action`` may move to ``target`` (not the state it is in).
+
+    The one check every channel runs before acting or before asking to confirm: the state machine,
+    and Sent / Replied only for a message to a lead.
+    """
+    if target in (ActionState.SENT, ActionState.REPLIED) and not is_message(
+        action.action_type, has_lead=action.person_id is not None
+    ):
+        raise InvalidTransition(
+            f"this is not a message to a lead, so it cannot be {_PAST[target]}; you can: mark it done, snooze it"
+        )
+    check_transition(action.state, target)
+
+
+_PAST = {ActionState.SENT: "marked sent", ActionState.REPLIED: "marked replied"}
 
 
 def check_transition(current: ActionState, target: ActionState) -> None:

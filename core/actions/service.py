@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.actions import followups
 from core.actions.records import record_event
-from core.actions.rules import COMPLETION_STATES, check_transition
+from core.actions.rules import COMPLETION_STATES, check_change
 from core.actions.snooze import check_snooze_until
 from core.changes import actions_changed
 from core.clock import local_today, utcnow
@@ -108,7 +108,7 @@ def change_state(
 
     if action.state == to:
         return _repeat(session, action=action, until=until)
-    check_transition(action.state, to)
+    check_change(action, to)
     if to == ActionState.ARCHIVED and channel != Channel.SYSTEM:
         raise InvalidTransition("done actions are archived automatically 90 days after they were completed")
 

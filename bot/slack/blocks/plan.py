@@ -29,6 +29,7 @@ from bot.slack.blocks.text import (
     option,
     section,
 )
+from core.actions.rules import marks_offered
 from core.actions.snooze import snooze_presets
 from core.models import ActionState
 from core.planner.view import PlanItem, PlanView, WaitingItem
@@ -93,20 +94,35 @@ def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[B
 
 def item_blocks(item: PlanItem, number: int, *, today: date, surface: ids.Surface) -> list[Block]:
     block_id = ids.item_block_id(surface, item.action_id)
-    badge = "⚡ *Fast win* · " if item.is_fast_win else ""
+    badge = "⚡ *Fast Win* · " if item.is_fast_win else ""
     details = " · ".join(part for part in (link(item.lead_url, item.lead_name) if item.lead_name else "",
                                            f"~{item.minutes} min") if part)
     if not item.is_open:
         label = STATE_LABELS.get(item.state, item.state.value.title())
         return [section(f"~{number}. {escape(item.title)}~  {label}\n{details}", block_id=block_id)]
     text = section(f"*{number}.* {badge}*{escape(item.title)}*\n{details}")
-    controls = {"type": "actions", "block_id": block_id, "elements": [
-        button("Done", ids.DONE, str(item.action_id), style="primary"),
-        button("Sent", ids.SENT, str(item.action_id)),
-        button("Replied", ids.REPLIED, str(item.action_id)),
-        *snooze_controls(today),
-    ]}
+    controls = {"type": "actions", "block_id": block_id, "elements": mark_controls(item, today=today)}
     return [text, controls]
+
+
+#: Each button: its label, its action id and its Block Kit style.
+_BUTTONS = {
+    ActionState.DONE: ("Done", ids.DONE, "primary"),
+    ActionState.SENT: ("Sent", ids.SENT, None),
+    ActionState.REPLIED: ("Replied", ids.REPLIED, None),
+}
+
+
+def mark_controls(item: PlanItem, *, today: date) -> list[Block]:
+    """The controls the core offers for this action (Sent and Replied only on a message to a lead)."""
+    controls: list[Block] = []
+    for state in marks_offered(item.action_type, has_lead=item.lead_id is not None):
+        if state == ActionState.SNOOZED:
+            controls += snooze_controls(today)
+        else:
+            label, action_id, style = _BUTTONS[state]
+            controls.append(button(label, action_id, str(item.action_id), style=style))
+    return controls
 
 
 def snooze_controls(today: date) -> list[Block]:
