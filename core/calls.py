@@ -23,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from core.actions.followups import create_auto_action, lock_lead, next_work_day, work_day_before, work_days_for
+from core.actions.followups import create_auto_action, lock_lead, work_days_for
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.leads import get_lead
 from core.models import Action, ActionOrigin, ActionType, Channel, Lead, LeadStatus, LoggedCall, User
 from core.text import short_date
+from core.workdays import next_work_day, work_day_before
 
 MAX_DAYS_AWAY = 365
 

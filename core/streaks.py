@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import local_today
 from core.models import User
+from core.text import day_streak
 
 
 def _work_day_between(after: str, before: str) -> str:
@@ -104,6 +105,19 @@ _ALL_USERS = """
 
 #: The columns the statement writes (``updated_at`` by trigger): stale on loaded users afterwards.
 _STORED = ["streak_count", "last_action_date", "updated_at"]
+
+
+def streak_line(streak: int, *, work_day: bool) -> str:
+    """What the digest and `/nbm streak` say of a streak on a day that is, or is not, a work day.
+
+    Only work days need a completion (a day off neither breaks a streak nor is required), so only
+    on a work day does the line ask for one.
+    """
+    if not streak:
+        return "Finish one action today to start a streak." if work_day else "No streak yet."
+    if work_day:
+        return f"You are on {day_streak(streak)}. One action done today keeps it going."
+    return f"You are on {day_streak(streak)}. Today is not a work day, so it is safe without one."
 
 
 def refresh_streak(session: Session, *, user: User, today: date | None = None) -> int:

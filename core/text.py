@@ -34,6 +34,20 @@ def day_streak(n: int) -> str:
     return f"{article(n)} {n}-day streak"
 
 
+def one_line(text: str | None, limit: int = 80) -> str | None:
+    """``text`` on one line, at most ``limit`` characters, cut at a word with "…" (None if empty).
+
+    For a note shown beside an action: enough to jog the memory ("met at SaaStr"), never a wall.
+    """
+    folded = " ".join((text or "").split())
+    if not folded:
+        return None
+    if len(folded) <= limit:
+        return folded
+    cut = folded[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
 def short_date(day: date) -> str:
     """``Tue 25 Nov``: how a person names a day (no leading zero, no year)."""
     return f"{day:%a} {day.day} {day:%b}"

@@ -20,7 +20,7 @@ from core import db
 from core.actions.records import create_action
 from core.actions.rules import ALLOWED
 from core.actions.service import TransitionResult, change_state, get_action, list_actions, list_waiting
-from core.actions.snooze import parse_snooze, snooze_presets
+from core.actions.snooze import parse_snooze, snooze_a_week, snooze_presets
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import Action, ActionEvent, ActionState, ActionType, Channel, User
 from tests.factories import make_action, make_lead, make_user, make_user_in_context
@@ -229,15 +229,35 @@ THURSDAY = date(2026, 11, 26)
 MONDAY = date(2026, 11, 30)
 
 
-def test_the_presets_are_tomorrow_three_days_next_monday_and_two_weeks() -> None:
-    assert snooze_presets(THURSDAY) == [
-        ("Tomorrow", date(2026, 11, 27)), ("In 3 days", date(2026, 11, 29)),
-        ("Next Monday", MONDAY), ("In 2 weeks", date(2026, 12, 10)),
+MON_TO_FRI = (1, 2, 3, 4, 5)
+
+
+def test_the_presets_land_on_work_days_in_date_order() -> None:
+    assert snooze_presets(THURSDAY, MON_TO_FRI) == [
+        ("Tomorrow", date(2026, 11, 27)), ("Next Monday", MONDAY),
+        ("In 3 work days", date(2026, 12, 1)), ("In 2 weeks", date(2026, 12, 10)),
     ]
 
 
+def test_on_a_saturday_tomorrow_is_the_next_work_day_and_says_so() -> None:
+    saturday = date(2026, 11, 28)
+    assert snooze_presets(saturday, MON_TO_FRI) == [
+        ("Next work day", MONDAY), ("In 3 work days", date(2026, 12, 2)), ("In 2 weeks", date(2026, 12, 14)),
+    ]
+    # Someone who works Tuesday to Saturday: Monday is not offered, "next week" starts on Tuesday.
+    assert snooze_presets(date(2026, 11, 27), (2, 3, 4, 5, 6)) == [
+        ("Tomorrow", saturday), ("Next week", date(2026, 12, 1)), ("In 3 work days", date(2026, 12, 2)),
+        ("In 2 weeks", date(2026, 12, 11)),
+    ]
+
+
+def test_snooze_a_week_lands_on_a_work_day() -> None:
+    assert snooze_a_week(THURSDAY, MON_TO_FRI) == date(2026, 12, 3)
+    assert snooze_a_week(date(2026, 11, 28), MON_TO_FRI) == date(2026, 12, 7)
+
+
 def test_next_monday_on_a_monday_is_a_week_away_never_today() -> None:
-    assert dict(snooze_presets(MONDAY))["Next Monday"] == date(2026, 12, 7)
+    assert dict(snooze_presets(MONDAY, MON_TO_FRI))["Next Monday"] == date(2026, 12, 7)
     assert parse_snooze("monday", today=MONDAY) == date(2026, 12, 7)
 
 

@@ -6,8 +6,9 @@ Rules chosen:
 * **A link with nothing to do says why, whether opened or confirmed.** The same check runs before
   asking and before acting: the action already in the link's state is a repeat ("Already done"),
   a move the state machine refuses is answered with the core's reason, and neither changes anything.
-* **"Snooze a week"** snoozes until seven days after the user's own today; on an action that is
-  already snoozed it is a repeat, not a move of the date.
+* **"Snooze a week"** snoozes until seven days after the user's own today, or the first work day
+  after that (``core.actions.snooze.snooze_a_week``); on an action that is already snoozed it is a
+  repeat, not a move of the date.
 * **After acting, the rest of today's plan** is shown with its own buttons: each carries a fresh
   signed token, so the user can go on without returning to the email. Actions the follow-up rules
   just made due today (a "Reply to …") come first. The page reads today's plan but never builds
@@ -19,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session
@@ -28,14 +29,14 @@ from bot.email.links import ActionLink, EmailLinks, Transition
 from bot.email.render import BUTTON_LABELS, offered_transitions
 from core.actions.rules import EFFORT_MINUTES, check_change
 from core.actions.service import TransitionResult
+from core.actions.snooze import snooze_a_week
 from core.clock import local_today
 from core.errors import InvalidTransition, NbmError
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
-from core.planner.view import action_title, plan_view, waiting_items
-from core.text import short_date
-
-SNOOZE_DAYS = 7
+from core.planner.view import WaitingItem, action_title, plan_view, waiting_items
+from core.text import one_line, short_date
+from core.workdays import DEFAULT_WORK_DAYS
 
 
 class Wording(NamedTuple):
@@ -82,6 +83,8 @@ class PageItem:
     minutes: int | None
     is_fast_win: bool
     forms: tuple[tuple[str, str, str], ...]
+    note: str | None = None
+    sent_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,14 @@ class ResultPage:
 
 
 def snooze_until(user: User) -> date:
-    return local_today(user.timezone) + timedelta(days=SNOOZE_DAYS)
+    """Where "Snooze a week" lands for ``user``: a week from their today, on one of their work days."""
+    work_days = user.settings.work_days if user.settings else DEFAULT_WORK_DAYS
+    return snooze_a_week(local_today(user.timezone), work_days)
+
+
+def note_of(action: Action) -> str | None:
+    """The action's notes, else its lead's, on one line (as the plan shows them)."""
+    return one_line(action.notes or (action.lead.notes if action.lead else None))
 
 
 def title_of(action: Action) -> str:
@@ -152,26 +162,36 @@ def result_page(
     added = tuple(
         PageItem(title=title_of(new), lead_name=new.lead.name if new.lead else None,
                  lead_url=new.lead.url if new.lead else None, minutes=EFFORT_MINUTES[new.action_type],
-                 is_fast_win=False, forms=_forms(links, user, new.id, offered_transitions(
+                 note=note_of(new), is_fast_win=False, forms=_forms(links, user, new.id, offered_transitions(
                      new.action_type, has_lead=new.person_id is not None)))
         for new in created
         if new.state == ActionState.NEW and new.due_date <= today and new.id not in in_plan
     )
     remaining = tuple(
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
-                 is_fast_win=item.is_fast_win, forms=_forms(links, user, item.action_id, offered_transitions(
-                     item.action_type, has_lead=item.lead_id is not None)))
+                 note=item.note, is_fast_win=item.is_fast_win,
+                 forms=_forms(links, user, item.action_id,
+                              offered_transitions(item.action_type, has_lead=item.lead_id is not None)))
         for item in (view.open_items if view else ())
     )
-    waiting = tuple(
-        PageItem(title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, minutes=None, is_fast_win=False,
-                 forms=_forms(links, user, w.action_id, (Transition.REPLIED,)))
-        for w in (view.waiting if view else waiting_items(session, user=user))
-    )
+    waiting = _waiting_items(links, user, view.waiting if view else waiting_items(session, user=user))
     return ResultPage(
         outcome=outcome, added=added, has_plan=view is not None, remaining=remaining, waiting=waiting,
         settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
         total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
+    )
+
+
+def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:
+    """Every action waiting for a reply, oldest sent first, each with a fresh Replied button."""
+    return _waiting_items(links, user, waiting_items(session, user=user, limit=None))
+
+
+def _waiting_items(links: EmailLinks, user: User, waiting: Iterable[WaitingItem]) -> tuple[PageItem, ...]:
+    return tuple(
+        PageItem(title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, minutes=None, is_fast_win=False,
+                 forms=_forms(links, user, w.action_id, (Transition.REPLIED,)), sent_on=short_date(w.sent_on))
+        for w in waiting
     )
 
 

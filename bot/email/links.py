@@ -9,6 +9,8 @@ verifies as another. Rules chosen:
   it expires 7 days after it was signed, so a forwarded or leaked old email stops working.
 * **Unsubscribe links** never expire: an unsubscribe that fails months later is worse than useless,
   and all it can do is turn email off (RFC 8058 one-click).
+* **Waiting links** (everyone waiting for a reply, from the digest's "and N more") expire like
+  action links, after 7 days: the page they open carries Replied buttons.
 * **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
   enough that an old email does not open someone's settings forever.
 
@@ -38,6 +40,7 @@ PREFERENCES_MAX_AGE = timedelta(days=90)
 _ACTION = "nbm.email.action"
 _UNSUBSCRIBE = "nbm.email.unsubscribe"
 _PREFERENCES = "nbm.email.preferences"
+_WAITING = "nbm.email.waiting"
 
 
 class Transition(enum.StrEnum):
@@ -110,6 +113,12 @@ class EmailLinks:
 
     def read_unsubscribe(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_UNSUBSCRIBE, max_age=None)[0])
+
+    def waiting_url(self, *, user_id: uuid.UUID) -> str:
+        return self._user_url("waiting", user_id, salt=_WAITING)
+
+    def read_waiting(self, token: str) -> uuid.UUID:
+        return _user_of(self._load(token, salt=_WAITING, max_age=ACTION_MAX_AGE)[0])
 
     def preferences_url(self, *, user_id: uuid.UUID) -> str:
         return self._user_url("preferences", user_id, salt=_PREFERENCES)

@@ -31,6 +31,7 @@ from bot.email.links import EmailLinks, Transition
 from core.actions.rules import marks_offered
 from core.models import ActionState, ActionType, WeeklySummary
 from core.planner.view import PlanItem, PlanView
+from core.streaks import streak_line
 from core.text import noun, plural, short_date
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -53,6 +54,8 @@ STATE_LABELS = {
     ActionState.SNOOZED: "Snoozed",
     ActionState.ARCHIVED: "Archived",
 }
+#: An action the system closed because the lead answered (its pending follow-up is not needed).
+CLOSED_BY_REPLY = "Closed — they replied"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class DigestItem:
     is_fast_win: bool
     state_label: str
     buttons: tuple[Button, ...]
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +136,9 @@ def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, item: PlanItem) -> 
 def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestItem:
     return DigestItem(
         number=item.position + 1, title=item.title, lead_name=item.lead_name, lead_url=item.lead_url,
-        minutes=item.minutes, is_fast_win=item.is_fast_win, state_label=STATE_LABELS[item.state],
-        buttons=action_buttons(links, user_id=view.user_id, item=item) if item.is_open else (),
+        minutes=item.minutes, is_fast_win=item.is_fast_win,
+        state_label=CLOSED_BY_REPLY if item.closed_by_reply else STATE_LABELS[item.state],
+        buttons=action_buttons(links, user_id=view.user_id, item=item) if item.is_open else (), note=item.note,
     )
 
 
@@ -151,6 +156,10 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
         "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
         "focus": view.focus,
         "streak": view.streak,
+        "streak_line": streak_line(view.streak, work_day=view.is_work_day),
+        "waiting_total": view.waiting_total,
+        "waiting_more": view.waiting_more,
+        "waiting_url": links.waiting_url(user_id=view.user_id),
         "waiting": [
             DigestWaiting(
                 title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=short_date(w.sent_on),

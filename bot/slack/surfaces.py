@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as
 from bot.slack.blocks.home import HomeData, home_view
-from bot.slack.blocks.plan import plan_message
+from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message
 from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
 from core.leads import list_leads
 from core.models import Channel, Delivery, DeliveryKind, User
 from core.planner.service import get_plan
-from core.planner.view import PlanView, build_plan_view, plan_view
+from core.planner.view import PlanView, build_plan_view, count_waiting, plan_view, waiting_items
 from core.users import get_settings_for
 
 log = logging.getLogger("nbm.slack.surfaces")
@@ -102,3 +102,9 @@ def _safely(call: Any, **kwargs: Any) -> None:
         call(**kwargs)
     except SlackApiError as error:
         log.warning("could not redraw a Slack surface (%s): %s", call.__name__, api_error_code(error))
+
+
+def waiting_page(session: Session, *, user: User, page: int) -> tuple[str, list[Block]]:
+    """Page ``page`` of `/nbm waiting`, read from the core."""
+    rows = waiting_items(session, user=user, limit=WAITING_PAGE, offset=(page - 1) * WAITING_PAGE)
+    return waiting_message(rows, total=count_waiting(session, user=user), page=page)

@@ -98,7 +98,7 @@ def action_link(token: str) -> ResponseReturnValue:
 def _confirm(link: ActionLink, action: Action, user: User, *, post_url: str) -> ResponseReturnValue:
     said, lead = pages.wording(link, action, user), action.lead
     return render_template(
-        "email_pages/confirm.html", question=said.question, title=pages.title_of(action),
+        "email_pages/confirm.html", question=said.question, title=pages.title_of(action), note=pages.note_of(action),
         lead_name=lead.name if lead else None, lead_url=lead.url if lead else None,
         explanation=said.explanation, button=said.button, post_url=post_url,
     )
@@ -159,6 +159,16 @@ def preferences(token: str) -> ResponseReturnValue:
         current = prefs.get_preferences(session, user=user)
         return render_template("email_pages/preferences.html", prefs=current, weekdays=prefs.WEEKDAYS, error=error,
                                saved=saved, email=user.email, post_url=url_for(".preferences", token=token)), status
+
+
+@bp.route("/waiting/<token>")
+def waiting(token: str) -> ResponseReturnValue:
+    """Everyone waiting for a reply (the digest lists the first few), each with a Replied button."""
+    user_id = _links().read_waiting(token)
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        return render_template("email_pages/waiting.html", waiting=pages.all_waiting(session, user=user,
+                                                                                     links=_links()))
 
 
 # Development outbox ------------------------------------------------------------------------

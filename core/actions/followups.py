@@ -26,7 +26,6 @@ simultaneous presses cannot both create the "one" follow-up.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -48,6 +47,7 @@ from core.models import (
     User,
 )
 from core.users import get_settings_for
+from core.workdays import add_work_days, next_work_day
 
 PENDING_STATES = (ActionState.NEW, ActionState.SNOOZED)
 FIRST_FOLLOW_UP_WORK_DAYS = 3
@@ -62,28 +62,6 @@ COLD_AFTER_DAYS = 21
 def work_days_for(session: Session, user: User) -> frozenset[int]:
     """The user's work days as ISO weekdays (1 = Monday)."""
     return frozenset(get_settings_for(session, user).work_days)
-
-
-def next_work_day(day: date, work_days: Collection[int]) -> date:
-    """``day`` itself if it is a work day, else the first work day after it."""
-    while day.isoweekday() not in work_days:
-        day += timedelta(days=1)
-    return day
-
-
-def add_work_days(day: date, count: int, work_days: Collection[int]) -> date:
-    """The ``count``-th work day after ``day`` (``day`` itself never counts)."""
-    for _ in range(count):
-        day = next_work_day(day + timedelta(days=1), work_days)
-    return day
-
-
-def work_day_before(day: date, work_days: Collection[int]) -> date:
-    """The last work day strictly before ``day``."""
-    day -= timedelta(days=1)
-    while day.isoweekday() not in work_days:
-        day -= timedelta(days=1)
-    return day
 
 
 # --- shared by every rule -------------------------------------------------------------------------

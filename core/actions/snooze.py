@@ -8,15 +8,22 @@ Rules where the product spec is silent:
   today: on a Monday, "monday" means a week from today, never today.
 * A snooze must end after today and at most a year ahead (:data:`MAX_SNOOZE_DAYS`): a typo such as
   "2062-01-01" or "9999d" is refused rather than burying an action for good.
-* Numbers count calendar days and weeks, not work days: "3 days" from a Friday is Monday.
+* Numbers count calendar days and weeks, not work days: "3 days" from a Friday is Monday. What a
+  person types is taken at its word.
+* **The presets land on work days** (``user_settings.work_days``) and are listed in date order,
+  each once; a label never promises a day it does not give: on a Saturday, "Tomorrow" would be
+  Sunday, so the first preset is "Next work day" (Monday, for a Monday–Friday user). "Snooze a
+  week" (the email's button) moves to the next work day when a week from today is not one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
 
 from core.errors import ValidationError
+from core.workdays import add_work_days, is_work_day, next_work_day
 
 MAX_SNOOZE_DAYS = 365
 
@@ -35,14 +42,28 @@ def next_weekday(today: date, weekday: int) -> date:
     return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
 
 
-def snooze_presets(today: date) -> list[tuple[str, date]]:
-    """The four presets shown next to "pick a date", as (label, date), soonest first."""
-    return [
-        ("Tomorrow", today + timedelta(days=1)),
-        ("In 3 days", today + timedelta(days=3)),
-        ("Next Monday", next_weekday(today, 0)),
-        ("In 2 weeks", today + timedelta(days=14)),
+def snooze_presets(today: date, work_days: Collection[int]) -> list[tuple[str, date]]:
+    """The presets shown next to "pick a date", as (label, date): on work days, soonest first, each
+    date once (the first label listed here wins a tie). The date is always shown beside the label,
+    so "In 2 weeks" moved from a Sunday to the Monday after it still says which day."""
+    tomorrow = today + timedelta(days=1)
+    first = next_work_day(tomorrow, work_days)
+    monday = next_weekday(today, 0)
+    presets = [
+        ("Tomorrow" if first == tomorrow else "Next work day", first),
+        ("Next Monday", monday) if is_work_day(monday, work_days) else ("Next week", next_work_day(monday, work_days)),
+        ("In 3 work days", add_work_days(today, 3, work_days)),
+        ("In 2 weeks", next_work_day(today + timedelta(days=14), work_days)),
     ]
+    shown: dict[date, str] = {}
+    for label, day in sorted(presets, key=lambda preset: preset[1]):
+        shown.setdefault(day, label)
+    return [(label, day) for day, label in shown.items()]
+
+
+def snooze_a_week(today: date, work_days: Collection[int]) -> date:
+    """Where "Snooze a week" lands: a week from ``today``, or the first work day after that."""
+    return next_work_day(today + timedelta(days=7), work_days)
 
 
 def parse_snooze(text: str, *, today: date) -> date:

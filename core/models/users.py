@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
 from core.models.enums import CapacityLevel
+from core.workdays import DEFAULT_WORK_DAYS
 
 DEFAULT_TIMEZONE = "America/New_York"
 
@@ -55,7 +56,7 @@ class UserSettings(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     delivery_time: Mapped[time] = mapped_column(server_default=text("'07:30'"), default=time(7, 30))
     work_days: Mapped[list[int]] = mapped_column(
-        ARRAY(Integer), server_default=text("'{1,2,3,4,5}'"), default=lambda: [1, 2, 3, 4, 5]
+        ARRAY(Integer), server_default=text("'{1,2,3,4,5}'"), default=lambda: list(DEFAULT_WORK_DAYS)
     )
     working_hours_start: Mapped[time] = mapped_column(server_default=text("'09:00'"), default=time(9))
     working_hours_end: Mapped[time] = mapped_column(server_default=text("'17:00'"), default=time(17))

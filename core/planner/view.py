@@ -8,10 +8,12 @@ it builds the day's plan if there is none yet, then describes it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.actions.rules import EFFORT_MINUTES
@@ -28,8 +30,12 @@ from core.models import (
     User,
 )
 from core.planner.service import build_plan
+from core.text import one_line
+from core.users import get_settings_for
+from core.workdays import DEFAULT_WORK_DAYS, is_work_day
 
-#: How many waiting actions a view lists: enough to jog the memory, short enough for a DM.
+#: How many waiting actions a plan lists: enough to jog the memory, short enough for a DM. The
+#: view says how many there are in all, and every channel offers a way to see the rest.
 MAX_WAITING = 10
 
 #: Titles by type, with the lead's name and without one (an action made by hand may have no lead).
@@ -41,6 +47,15 @@ _TITLES: dict[ActionType, tuple[str, str]] = {
     ActionType.POST_CALL: ("Follow up after your call with {name}", "Follow up after your call"),
     ActionType.CONTENT: ("Write and post a short piece", "Write and post a short piece"),
     ActionType.FAST_WIN: ("Quick win with {name}", "Quick win"),
+}
+
+#: What a waiting action is called: the message that was sent, not the to-do it was ("Reach out to
+#: Ann" reads as still to do once it is sent).
+_SENT_TITLES: dict[ActionType, str] = {
+    ActionType.OUTREACH: "Your first message to {name}",
+    ActionType.FOLLOW_UP: "Your follow-up to {name}",
+    ActionType.NURTURE: "Your check-in with {name}",
+    ActionType.POST_CALL: "Your note after the call with {name}",
 }
 
 
@@ -59,6 +74,10 @@ class PlanItem:
     is_fast_win: bool
     minutes: int
     due_date: date
+    #: The action's own notes, else its lead's, on one line (``core.text.one_line``).
+    note: str | None = None
+    #: Archived by the system because the lead replied (their pending follow-ups are closed then).
+    closed_by_reply: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -79,6 +98,10 @@ class WaitingItem:
 
 @dataclass(frozen=True)
 class PlanView:
+    """A plan as shown. ``waiting`` lists at most :data:`MAX_WAITING` of the ``waiting_total``
+    actions waiting for a reply, leaving out leads whose next step is open in this plan (the to-do
+    is what to act on; it has its own Replied button)."""
+
     user_id: uuid.UUID
     user_name: str
     date: date
@@ -88,6 +111,17 @@ class PlanView:
     streak: int
     items: tuple[PlanItem, ...]
     waiting: tuple[WaitingItem, ...]
+    waiting_total: int = 0
+    work_days: tuple[int, ...] = DEFAULT_WORK_DAYS
+
+    @property
+    def is_work_day(self) -> bool:
+        return is_work_day(self.date, self.work_days)
+
+    @property
+    def waiting_more(self) -> int:
+        """How many waiting actions ``waiting`` does not list."""
+        return max(self.waiting_total - len(self.waiting), 0)
 
     @property
     def total_minutes(self) -> int:
@@ -108,10 +142,17 @@ def action_title(action_type: ActionType, *, lead_name: str | None, description:
 
 def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
     """``plan`` as the user sees it now: items in position order with their current state, and the
-    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`)."""
+    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
+    closed_by_reply = (
+        select(ActionEvent.id)
+        .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.ARCHIVED,
+               ActionEvent.from_state.in_([ActionState.NEW, ActionState.SENT]))
+        .exists()
+    )
     rows = session.execute(
         select(DailyPlanAction.position, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
-               Action.description, Action.due_date, Action.person_id, Lead.name, Lead.url)
+               Action.description, Action.due_date, Action.person_id, Action.notes, Lead.name, Lead.url,
+               Lead.notes.label("lead_notes"), closed_by_reply.label("closed_by_reply"))
         .join(Action, Action.id == DailyPlanAction.action_id)
         .outerjoin(Lead, Lead.id == Action.person_id)
         .where(DailyPlanAction.daily_plan_id == plan.id)
@@ -123,18 +164,22 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
             title=action_title(row.action_type, lead_name=row.name, description=row.description),
             lead_id=row.person_id, lead_name=row.name, lead_url=row.url, is_fast_win=row.is_fast_win,
             minutes=EFFORT_MINUTES[row.action_type], due_date=row.due_date,
+            note=one_line(row.notes or row.lead_notes), closed_by_reply=row.closed_by_reply,
         )
         for row in rows
     )
+    in_plan = [item.lead_id for item in items if item.is_open and item.lead_id is not None]
     return PlanView(
         user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
         free_minutes=plan.free_minutes, focus=plan.focus_statement, streak=user.streak_count,
-        items=items, waiting=waiting_items(session, user=user),
+        items=items, waiting=waiting_items(session, user=user, except_leads=in_plan),
+        waiting_total=count_waiting(session, user=user, except_leads=in_plan),
+        work_days=tuple(get_settings_for(session, user).work_days),
     )
 
 
-def waiting_items(session: Session, *, user: User) -> tuple[WaitingItem, ...]:
-    """The user's SENT actions, oldest sent first; "sent on" is the user's local date of the send.
+def _waiting_query(user: User, except_leads: Collection[uuid.UUID]) -> Select[*tuple[Any, ...]]:
+    """The user's SENT actions with what a waiting row shows, oldest sent first.
 
     The send time comes from the event log (the action's last change to SENT), so editing an action
     later does not make it look freshly sent.
@@ -145,20 +190,44 @@ def waiting_items(session: Session, *, user: User) -> tuple[WaitingItem, ...]:
         .scalar_subquery()
     )
     sent_at = func.coalesce(last_sent, Action.updated_at).label("sent_at")
-    rows = session.execute(
+    query = (
         select(Action.id, Action.action_type, Action.description, Lead.name, Lead.url, sent_at)
         .outerjoin(Lead, Lead.id == Action.person_id)
         .where(Action.user_id == user.id, Action.state == ActionState.SENT)
         .order_by(sent_at, Action.id)
-        .limit(MAX_WAITING)
     )
+    if except_leads:
+        query = query.where(Action.person_id.is_(None) | Action.person_id.not_in(list(except_leads)))
+    return query
+
+
+def waiting_items(
+    session: Session, *, user: User, limit: int | None = MAX_WAITING, offset: int = 0,
+    except_leads: Collection[uuid.UUID] = (),
+) -> tuple[WaitingItem, ...]:
+    """The user's actions waiting for a reply, oldest sent first (``limit`` None: all of them from
+    ``offset``); "sent on" is the user's local date of the send."""
+    rows = session.execute(_waiting_query(user, except_leads).limit(limit).offset(offset))
     return tuple(
         WaitingItem(
-            action_id=row.id, title=action_title(row.action_type, lead_name=row.name, description=row.description),
+            action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name, description=row.description),
             lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
         )
         for row in rows
     )
+
+
+def count_waiting(session: Session, *, user: User, except_leads: Collection[uuid.UUID] = ()) -> int:
+    """How many actions :func:`waiting_items` would list without a limit."""
+    return session.scalar(select(func.count()).select_from(_waiting_query(user, except_leads).subquery())) or 0
+
+
+def waiting_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
+    """A sent action's name in the waiting list: the user's own description, else what was sent."""
+    sent = _SENT_TITLES.get(action_type)
+    if (description and description.strip()) or sent is None or lead_name is None:
+        return action_title(action_type, lead_name=lead_name, description=description)
+    return sent.format(name=lead_name)
 
 
 def build_plan_view(

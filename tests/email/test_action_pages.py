@@ -70,7 +70,7 @@ def test_a_button_on_the_result_page_acts_at_once(client, links, world, service)
     assert "Marked sent: Reach out to Bo Chen" in text_of(second.text)
     assert state_of(service, bo) == ActionState.SENT
     waiting = text_of(second.text).split("Waiting for a reply")[1]
-    assert "Reach out to Bo Chen" in waiting
+    assert "Your first message to Bo Chen" in waiting
     assert ("Replied", ) == tuple(label for label, target in forms(second.text)
                                   if links.read_action(target.removeprefix("/a/")).action_id == bo.id)
 

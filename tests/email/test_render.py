@@ -121,7 +121,7 @@ def test_the_fast_win_is_marked_and_the_streak_and_focus_are_shown() -> None:
     assert "4-day streak" in visible
     assert "This week's focus: Close two pilots before December" in visible
     assert "[Fast Win] Reply to Ann Lee" in rendered.text
-    assert "Streak: 4 days" in rendered.text
+    assert "You are on a 4-day streak. One action done today keeps it going." in rendered.text
     assert "This week's focus: Close two pilots before December" in rendered.text
 
 
@@ -178,7 +178,7 @@ def test_the_text_part_is_readable_on_its_own() -> None:
     assert "5 actions, about 35 min (3 h 20 min free in your calendar)" in text
     assert "1. [Fast Win] Reply to Ann Lee (~5 min)" in text
     assert "   Open Ann Lee: https://www.linkedin.com/in/ann-lee" in text
-    assert "Streak: 1 day." in text
+    assert "You are on a 1-day streak." in text
     assert "<" not in text.replace("<script>", "")
 
 

@@ -9,7 +9,7 @@ from datetime import date, time
 import pytest
 
 from bot.slack.blocks.home import HomeData, home_view
-from bot.slack.blocks.plan import plan_message, waiting_message
+from bot.slack.blocks.plan import WAITING_PAGE, plan_message, waiting_message
 from bot.slack.ids import Surface, parse_item_block_id
 from core.models import ActionState, ActionType, CapacityLevel, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanItem, PlanView, WaitingItem
@@ -29,7 +29,8 @@ def _item(position: int, *, state: ActionState = ActionState.NEW, name: str = "A
 def _view(items: list[PlanItem], *, waiting: tuple[WaitingItem, ...] = (), streak: int = 0,
           focus: str | None = None) -> PlanView:
     return PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, capacity=CapacityLevel.DEFAULT,
-                    free_minutes=None, focus=focus, streak=streak, items=tuple(items), waiting=waiting)
+                    free_minutes=None, focus=focus, streak=streak, items=tuple(items), waiting=waiting,
+                    waiting_total=len(waiting))
 
 
 def _waiting(n: int) -> tuple[WaitingItem, ...]:
@@ -96,10 +97,25 @@ def test_waiting_items_follow_the_plan_with_a_replied_button() -> None:
     assert "*Waiting for a reply* (2)" in _all_text(blocks)
 
 
-def test_the_waiting_list_fits_a_message_however_long() -> None:
-    text, blocks = waiting_message(_waiting(80))
-    assert text == "80 actions waiting for a reply" and len(blocks) <= 50
-    assert blocks[-1]["elements"][0]["text"].startswith("…and ")
+def test_the_waiting_list_pages_through_every_action_however_long() -> None:
+    everyone = _waiting(80)
+    text, first = waiting_message(everyone[:WAITING_PAGE], total=80, page=1)
+    _, second = waiting_message(everyone[WAITING_PAGE:], total=80, page=2)
+    assert text == "80 actions waiting for a reply" and len(first) <= 50 and len(second) <= 50
+    assert first[0]["text"]["text"] == "*Waiting for a reply* (80) · page 1 of 2"
+    assert first[-1]["elements"][0]["text"] == "`/nbm waiting 2` shows the next 35."
+    rows = [b for page in (first, second) for b in page if "accessory" in b]
+    assert [b["accessory"]["value"] for b in rows] == [str(w.action_id) for w in everyone]
+    assert waiting_message((), total=80, page=3)[1][0]["text"]["text"] == (
+        "There is no page 3: 80 actions waiting for a reply, on 2 pages.")
+
+
+def test_the_plans_waiting_section_counts_those_it_does_not_list() -> None:
+    view = _view([_item(0)], waiting=_waiting(10))
+    _, blocks = plan_message(PlanView(**{**view.__dict__, "waiting_total": 31}))
+    shown = _all_text(blocks)
+    assert "*Waiting for a reply* (31)" in shown
+    assert "…and 21 more waiting. `/nbm waiting` lists them all." in shown
 
 
 def test_app_home_stays_within_a_hundred_blocks() -> None:
@@ -110,7 +126,7 @@ def test_app_home_stays_within_a_hundred_blocks() -> None:
                               settings=settings, timezone="Europe/London"))
     assert len(view["blocks"]) <= 100
     shown = str(view["blocks"])
-    assert "…and 25 more: `/nbm leads` lists them all." in shown and "*Delivered by*\\nSlack" in shown
+    assert "…and 25 more not shown: `/nbm leads` lists them all." in shown and "*Delivered by*\\nSlack" in shown
 
 
 def _mixed_plan(size: int, waiting: int) -> PlanView:
@@ -132,7 +148,7 @@ def test_every_plan_shape_is_a_message_and_a_home_slack_accepts(size: int, waiti
     leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(size)]
     assert message_problems(plan_message(view)[1]) == []
     assert view_problems(home_view(HomeData(plan=view, leads=leads, settings=settings, timezone="Europe/London"))) == []
-    assert message_problems(waiting_message(view.waiting)[1]) == []
+    assert message_problems(waiting_message(view.waiting, total=len(view.waiting))[1]) == []
 
 
 def test_an_action_sent_today_is_listed_and_waits_for_its_reply_in_one_message() -> None:

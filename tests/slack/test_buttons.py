@@ -74,7 +74,7 @@ def test_snooze_menu_and_date_picker(web: FlaskClient, fake: FakeSlack, ann: Use
     menu = next(e for b in posted["blocks"] if b["type"] == "actions" for e in b["elements"]
                 if e["action_id"] == "nbm_snooze")
     assert [o["text"]["text"] for o in menu["options"]] == [
-        "Tomorrow (Thu 26 Nov)", "In 3 days (Sat 28 Nov)", "Next Monday (Mon 30 Nov)", "In 2 weeks (Wed 9 Dec)"]
+        "Tomorrow (Thu 26 Nov)", "Next Monday (Mon 30 Nov)", "In 2 weeks (Wed 9 Dec)"]
     preset = {"type": "static_select", "action_id": "nbm_snooze", "block_id": f"plan|{first.action_id}",
               "selected_option": {"value": "2026-11-30", "text": {"type": "plain_text", "text": "Next Monday"}}}
     picked = {"type": "datepicker", "action_id": "nbm_snooze_date", "block_id": f"plan|{second.action_id}",

@@ -250,8 +250,8 @@ def test_streak(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
     command(web, fake, "done 1")
     command(web, fake, "streak")
-    assert replies(fake)[0] == "No streak yet: mark one action done today to start one."
-    assert replies(fake)[2].startswith("🔥 You are on a 1-day streak.")
+    assert replies(fake)[0] == "Finish one action today to start a streak."
+    assert replies(fake)[2] == "🔥 You are on a 1-day streak. One action done today keeps it going."
 
 
 def test_settings_opens_the_settings_modal(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

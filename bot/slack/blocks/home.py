@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
-from bot.slack.blocks.text import VIEW_BLOCKS, button, context, cut, divider, header, link, mrkdwn, section
+from bot.slack.blocks.text import VIEW_BLOCKS, button, context, divider, header, link, mrkdwn, section
 from core.models import Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
 from core.preferences import WEEKDAYS, email_is_on
@@ -22,6 +22,10 @@ Block = dict[str, Any]
 
 #: Leads listed by name on the Home tab; the rest are counted.
 LEADS_SHOWN = 15
+#: A section block holds at most this many characters (Slack's limit).
+SECTION_CHARS = 3000
+#: The line after the leads App Home has room for.
+_MORE_LEADS = "…and {count} more not shown: `/nbm leads` lists them all."
 CALENDAR_SOON = "Google and Outlook calendar connections are coming soon."
 CALENDAR_FALLBACK = "Until then your plan uses the default capacity of 5 actions a day."
 CALENDAR_PLACEHOLDER = f"No calendar connected. {CALENDAR_SOON} {CALENDAR_FALLBACK}"
@@ -53,7 +57,8 @@ def home_view(data: HomeData) -> Block:
             header("Billing"), context(BILLING_PLACEHOLDER)]
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
-    waiting = waiting_section(data.plan.waiting, surface=ids.Surface.HOME, budget=budget - len(plan))
+    waiting = waiting_section(data.plan.waiting, total=data.plan.waiting_total, surface=ids.Surface.HOME,
+                              budget=budget - len(plan))
     return {"type": "home", "blocks": top + plan + waiting + rest}
 
 
@@ -73,10 +78,17 @@ def leads_section(leads: Sequence[Lead]) -> list[Block]:
     live = live_leads(leads)
     if not live:
         return [header("Leads"), section("No leads yet. *Add a lead* above, or `/nbm add <name> <link>`.")]
-    lines = [lead_line(lead) for lead in live[:LEADS_SHOWN]]
-    if len(live) > LEADS_SHOWN:
-        lines.append(f"…and {len(live) - LEADS_SHOWN} more: `/nbm leads` lists them all.")
-    return [header(f"Leads ({len(live)})"), section(cut("\n".join(lines), 3000))]
+    lines: list[str] = []
+    for lead in live[:LEADS_SHOWN]:
+        line = lead_line(lead)
+        # A section holds 3,000 characters: stop between leads, leaving room for the count of the rest.
+        if sum(len(kept) + 1 for kept in lines) + len(line) > SECTION_CHARS - len(_MORE_LEADS) - 12:
+            break
+        lines.append(line)
+    if len(live) > len(lines):
+        lines.append(_MORE_LEADS.format(count=len(live) - len(lines)))
+    return [header(f"Leads ({len(live)})"), section("\n".join(lines))]
+
 
 
 def lead_line(lead: Lead) -> str:

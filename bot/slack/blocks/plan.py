@@ -12,7 +12,7 @@ line saying how many more there are, so even a plan of 60 actions renders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -44,6 +44,8 @@ STATE_LABELS = {
     ActionState.SNOOZED: "💤 Snoozed",
     ActionState.ARCHIVED: "🗄️ Archived",
 }
+#: An action the system closed because the lead answered (its pending follow-up is not needed).
+CLOSED_BY_REPLY = "💬 Closed — they replied"
 FOOTER = "Mark each one as you go. `/nbm help` lists every command."
 EMPTY = "Nothing is due today. Add a lead with `/nbm add` and its first outreach shows up here."
 
@@ -67,7 +69,8 @@ def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Blo
     bottom = [context(FOOTER)]
     budget = max_blocks - len(top) - len(bottom)
     items = plan_section(view, surface=ids.Surface.PLAN, budget=budget)
-    waiting = waiting_section(view.waiting, surface=ids.Surface.PLAN, budget=budget - len(items))
+    waiting = waiting_section(view.waiting, total=view.waiting_total, surface=ids.Surface.PLAN,
+                              budget=budget - len(items))
     return top + items + waiting + bottom
 
 
@@ -86,22 +89,26 @@ def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[B
     """The items that fit in ``budget`` blocks, then a line counting those left out."""
     if not view.items:
         return [section(EMPTY)] if budget > 0 else []
-    rendered = [item_blocks(item, number, today=view.date, surface=surface)
+    rendered = [item_blocks(item, number, today=view.date, work_days=view.work_days, surface=surface)
                 for number, item in enumerate(view.items, start=1)]
     return _fit(rendered, budget, lambda left: context(
         f"…and {plural(left, 'more action')} not shown here. `/nbm done <number>` works for every one."))
 
 
-def item_blocks(item: PlanItem, number: int, *, today: date, surface: ids.Surface) -> list[Block]:
+def item_blocks(
+    item: PlanItem, number: int, *, today: date, work_days: Collection[int], surface: ids.Surface
+) -> list[Block]:
     block_id = ids.item_block_id(surface, item.action_id)
     badge = "⚡ *Fast Win* · " if item.is_fast_win else ""
     details = " · ".join(part for part in (link(item.lead_url, item.lead_name) if item.lead_name else "",
                                            f"~{item.minutes} min") if part)
     if not item.is_open:
-        label = STATE_LABELS.get(item.state, item.state.value.title())
+        label = CLOSED_BY_REPLY if item.closed_by_reply else STATE_LABELS.get(item.state, item.state.value.title())
         return [section(f"~{number}. {escape(item.title)}~  {label}\n{details}", block_id=block_id)]
-    text = section(f"*{number}.* {badge}*{escape(item.title)}*\n{details}")
-    controls = {"type": "actions", "block_id": block_id, "elements": mark_controls(item, today=today)}
+    note = f"\n📝 _{escape(item.note)}_" if item.note else ""
+    text = section(f"*{number}.* {badge}*{escape(item.title)}*\n{details}{note}")
+    controls = {"type": "actions", "block_id": block_id,
+                "elements": mark_controls(item, today=today, work_days=work_days)}
     return [text, controls]
 
 
@@ -113,38 +120,42 @@ _BUTTONS = {
 }
 
 
-def mark_controls(item: PlanItem, *, today: date) -> list[Block]:
+def mark_controls(item: PlanItem, *, today: date, work_days: Collection[int]) -> list[Block]:
     """The controls the core offers for this action (Sent and Replied only on a message to a lead)."""
     controls: list[Block] = []
     for state in marks_offered(item.action_type, has_lead=item.lead_id is not None):
         if state == ActionState.SNOOZED:
-            controls += snooze_controls(today)
+            controls += snooze_controls(today, work_days)
         else:
             label, action_id, style = _BUTTONS[state]
             controls.append(button(label, action_id, str(item.action_id), style=style))
     return controls
 
 
-def snooze_controls(today: date) -> list[Block]:
-    """The presets menu (each labelled with its date) and a date picker for any other day."""
+def snooze_controls(today: date, work_days: Collection[int]) -> list[Block]:
+    """The presets menu (each labelled with its date, all on work days) and a date picker for any other day."""
     return [
         {"type": "static_select", "action_id": ids.SNOOZE_PRESET,
          "placeholder": {"type": "plain_text", "text": "Snooze…"},
          "options": [option(f"{label} ({short_date(until)})", until.isoformat())
-                     for label, until in snooze_presets(today)]},
+                     for label, until in snooze_presets(today, work_days)]},
         {"type": "datepicker", "action_id": ids.SNOOZE_DATE,
          "placeholder": {"type": "plain_text", "text": "Snooze to a date"}},
     ]
 
 
-def waiting_section(waiting: Sequence[WaitingItem], *, surface: ids.Surface, budget: int) -> list[Block]:
-    """'Waiting for a reply': one line per SENT action with a Replied button, if two blocks fit."""
+def waiting_section(waiting: Sequence[WaitingItem], *, total: int, surface: ids.Surface, budget: int) -> list[Block]:
+    """'Waiting for a reply (total)': a row per listed action with its Replied button, if two blocks
+    fit; the ones not shown (beyond ``waiting`` or the block budget) are counted, with where to see them."""
     if not waiting or budget < 2:
         return []
-    rendered = [[waiting_block(item, surface=surface)] for item in waiting]
-    title = section(f"*Waiting for a reply* ({len(waiting)})")
-    return [title, *_fit(rendered, budget - 1,
-                         lambda left: context(f"…and {left} more waiting. `/nbm waiting` lists them."))]
+    rows = [waiting_block(item, surface=surface) for item in waiting]
+    room = budget - 1  # the title's block
+    if len(rows) + (total > len(rows)) > room:
+        rows = rows[: room - 1]
+    more = total - len(rows)
+    tail = [context(f"…and {more} more waiting. `/nbm waiting` lists them all.")] if more > 0 else []
+    return [section(f"*Waiting for a reply* ({total})"), *rows, *tail]
 
 
 def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
@@ -156,13 +167,26 @@ def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
     )
 
 
-def waiting_message(waiting: Sequence[WaitingItem], *, max_blocks: int = MESSAGE_BLOCKS) -> tuple[str, list[Block]]:
-    """The `/nbm waiting` answer: every listed action with its Replied button."""
-    if not waiting:
+#: Rows on one page of `/nbm waiting`, so the page, its title and its footer fit a message's 50 blocks.
+WAITING_PAGE = 45
+
+
+def waiting_message(waiting: Sequence[WaitingItem], *, total: int, page: int = 1) -> tuple[str, list[Block]]:
+    """Page ``page`` of the `/nbm waiting` answer (``waiting``: that page's rows), each row with its
+    Replied button, saying which page it is and how to see the next."""
+    if not total:
         text = "Nothing is waiting for a reply. Actions you mark Sent show up here."
         return text, [section(text)]
-    text = f"{plural(len(waiting), 'action')} waiting for a reply"
-    return text, waiting_section(waiting, surface=ids.Surface.WAITING, budget=max_blocks)
+    text = f"{plural(total, 'action')} waiting for a reply"
+    pages = -(-total // WAITING_PAGE)
+    if not waiting:
+        return text, [section(f"There is no page {page}: {text}, on {plural(pages, 'page')}.")]
+    title = f"*Waiting for a reply* ({total})" + (f" · page {page} of {pages}" if pages > 1 else "")
+    rows = [waiting_block(item, surface=ids.Surface.WAITING) for item in waiting]
+    if page == pages:
+        return text, [section(title), *rows]
+    following = min(WAITING_PAGE, total - page * WAITING_PAGE)
+    return text, [section(title), *rows, context(f"`/nbm waiting {page + 1}` shows the next {following}.")]
 
 
 def _fit(rendered: list[list[Block]], budget: int, more: Callable[[int], Block]) -> list[Block]:

@@ -17,16 +17,14 @@ from slack_bolt import App
 from bot.slack import ids
 from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import add_lead_modal
-from bot.slack.blocks.plan import waiting_message
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
-from bot.slack.surfaces import Message
+from bot.slack.surfaces import Message, waiting_page
 from core.actions.service import change_state
 from core.errors import ValidationError
 from core.models import ActionState, Channel, WeeklySummary
 from core.planner.service import build_plan
-from core.planner.view import waiting_items
 from core.summaries.content import save_draft
 
 
@@ -68,7 +66,7 @@ def apply(request: Request, *, to: ActionState, until: date | None) -> None:
     surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
     with acting_as(request.user_id) as (session, user):
         change_state(session, user=user, action_id=action_id, to=to, channel=Channel.SLACK, until=until)
-        waiting = waiting_message(waiting_items(session, user=user)) if surface is ids.Surface.WAITING else None
+        waiting = waiting_page(session, user=user, page=1) if surface is ids.Surface.WAITING else None
     if waiting is not None:
         text, blocks = waiting
         request.replace(text, blocks=blocks)

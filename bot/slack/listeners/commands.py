@@ -21,7 +21,7 @@ from slack_bolt import App
 from bot.slack.acting import acting_as
 from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK
 from bot.slack.blocks.modals import add_lead_modal
-from bot.slack.blocks.plan import plan_message, waiting_message
+from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import call_logged, leads_list, marked
 from bot.slack.blocks.text import escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content
@@ -29,17 +29,22 @@ from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
 from bot.slack.references import one_lead, resolve_action
+from bot.slack.surfaces import waiting_page
+from core.actions.followups import work_days_for
 from core.actions.rules import MARKS
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
 from core.calls import log_call
 from core.clock import local_today
+from core.errors import ValidationError
 from core.leads import list_leads
 from core.models import ActionState, Channel
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.service import set_capacity, set_focus
-from core.planner.view import build_plan_view, waiting_items
+from core.planner.view import build_plan_view
+from core.streaks import streak_line
 from core.text import plural
+from core.workdays import is_work_day
 
 HELP = """*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
@@ -63,13 +68,19 @@ def register(app: App) -> None:
 
 def nbm(request: Request) -> None:
     request.ack()
-    # Split on any whitespace: Shift-Enter puts a new line right after the subcommand.
-    word, rest = ([*(request.body.get("text") or "").split(None, 1), "", ""])[:2]
-    word, rest = word.lower(), rest.strip()
+    word, rest = split_subcommand(request.body.get("text") or "")
     if word in MARKS:
         mark(request, rest, MARKS[word])
     else:
         SUBCOMMANDS.get(word, show_help)(request, rest)
+
+
+def split_subcommand(text: str) -> tuple[str, str]:
+    """``(subcommand in lower case, the rest)`` of what was typed; the DM reads messages with it too.
+
+    Split on any whitespace: Shift-Enter puts a new line right after the subcommand."""
+    word, rest = ([*text.split(None, 1), "", ""])[:2]
+    return word.lower(), rest.strip()
 
 
 def show_help(request: Request, rest: str) -> None:
@@ -105,8 +116,12 @@ def leads(request: Request, rest: str) -> None:
 
 
 def waiting(request: Request, rest: str) -> None:
+    """`/nbm waiting [page]`: every action waiting for a reply, a page of :data:`WAITING_PAGE` at a time."""
+    if rest and not (rest.isdigit() and int(rest) >= 1):
+        raise ValidationError(f"{rest[:20]!r} is not a page number; use `/nbm waiting` or `/nbm waiting 2`")
+    page = int(rest or 1)
     with acting_as(request.user_id) as (session, user):
-        text, blocks = waiting_message(waiting_items(session, user=user))
+        text, blocks = waiting_page(session, user=user, page=page)
     request.reply(text, blocks=blocks)
 
 
@@ -118,7 +133,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
             rest, until = split_snooze(rest, today=today_)
         defaulted = target == ActionState.SNOOZED and until is None
         if defaulted:
-            until = snooze_presets(today_)[0][1]
+            until = snooze_presets(today_, work_days_for(session, user))[0][1]
         view = build_plan_view(session, user=user)
         chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
@@ -166,10 +181,10 @@ def summary(request: Request, rest: str) -> None:
 
 
 def streak(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (_session, user):
-        count = user.streak_count
-    request.reply(f"🔥 You are on a {count}-day streak. Keep it going: one action done today counts."
-                  if count else "No streak yet: mark one action done today to start one.")
+    with acting_as(request.user_id) as (session, user):
+        work_day = is_work_day(local_today(user.timezone), work_days_for(session, user))
+        line = streak_line(user.streak_count, work_day=work_day)
+    request.reply(f"🔥 {line}" if user.streak_count else line)
 
 
 def settings(request: Request, rest: str) -> None:
