@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.config import load_settings
-from core.summaries.insights import BuiltinInsights, Insights, WeekFacts, WeekNumbers, join_words
+from core.summaries.facts import WeekFacts, WeekNumbers
+from core.summaries.insights import BuiltinInsights, Insights, join_words
 from core.summaries.llm import OpenAICompatibleInsights, insight_generator
 from core.text import plural
 
@@ -30,11 +31,11 @@ def facts(**fields: object) -> WeekFacts:
 
 EMPTY_FIRST = facts()
 EMPTY = facts(previous=WeekNumbers(3, 6, 1, 0), cold_leads=4)
-FIRST = facts(days_active=3, actions_completed=5, best_day="Tuesday", reply_rate=0.0)
+FIRST = facts(days_active=3, actions_completed=5, best_day="Tuesday", sent=4)
 GREAT = facts(days_active=5, actions_completed=14, replies=3, calls_booked=1, previous=WeekNumbers(3, 7, 1, 0),
-              best_day="Tuesday", reply_rate=0.3, streak=9, wins=("Bob Smith", "Cy Young", "Di Ross"))
+              best_day="Tuesday", sent=10, answered=3, streak=9, wins=("Bob Smith", "Cy Young", "Di Ross"))
 DROP = facts(days_active=2, actions_completed=3, previous=WeekNumbers(5, 12, 2, 1), best_day="Wednesday",
-             reply_rate=0.0, cold_leads=2)
+             sent=3, cold_leads=2)
 ONLY_REPLIES = facts(days_active=1, actions_completed=1, replies=1, previous=WeekNumbers(0, 0, 0, 0),
                      wins=("Bob Smith",))
 CALLS = facts(days_active=4, actions_completed=6, calls_booked=2, previous=WeekNumbers(4, 6, 0, 0),
@@ -92,21 +93,21 @@ def test_an_empty_week_after_an_active_one_names_what_was_lost_and_the_cold_lead
 def test_a_first_active_week_counts_without_a_comparison() -> None:
     result = builtin.generate(FIRST)
     assert result.insight_text.startswith("Your first week: 5 actions completed.")
-    assert "None of the messages you sent got a reply" in result.insight_text
-    assert "5 follow-ups across 3 days" in result.win_post
+    assert "None of the 4 messages you sent has had a reply yet." in result.insight_text
+    assert "I still kept at it: 4 messages sent." in result.win_post
     assert "Tuesday" in result.insight_post
 
 
 def test_a_great_week_compares_names_the_wins_and_the_streak() -> None:
     result = builtin.generate(GREAT)
-    assert "14 actions, up from 7 last week (+100%)" in result.insight_text
-    assert "3 replies came in: a 30% reply rate" in result.insight_text
-    assert "with 3 replies and 1 call booked" in result.narrative_summary
+    assert "14 actions, up from 7 the week before (+100%)" in result.insight_text
+    assert "3 replies came in; 3 of the 10 messages you sent have had a reply so far (30%)." in result.insight_text
+    assert "with 10 messages sent, 3 replies and 1 call booked" in result.narrative_summary
     assert "Bob Smith, Cy Young and Di Ross" in result.narrative_summary
-    assert "9-day streak" in result.narrative_summary
+    assert "You are on a 9-day streak." in result.narrative_summary
     assert result.next_week_focus == "Reply within a day to everyone who answered"
-    assert "14 follow-ups done, 3 replies and 1 call booked" in result.win_post
-    assert "30% of the follow-ups" in result.insight_post
+    assert "Last week: 3 replies and 1 call booked." in result.win_post
+    assert "Last week I sent 10 messages to leads, and 3 of them have had a reply so far: 30%." in result.insight_post
 
 
 def test_the_posts_never_name_leads() -> None:
@@ -118,8 +119,8 @@ def test_the_posts_never_name_leads() -> None:
 
 def test_a_drop_is_named_and_sets_the_pace_to_win_back() -> None:
     result = builtin.generate(DROP)
-    assert "3 actions, down from 12 last week (-75%)" in result.insight_text
-    assert result.next_week_focus == "Get back to last week's pace: 12 actions"
+    assert "3 actions, down from 12 the week before (-75%)" in result.insight_text
+    assert result.next_week_focus == "Get back to 12 actions a week"
     assert "2 leads have gone three weeks without a touch" in result.narrative_summary
 
 
@@ -128,19 +129,19 @@ def test_a_single_reply_is_singular_and_never_compared_with_nothing() -> None:
     assert "1 reply came in" in result.insight_text
     assert "after a week with none" in result.insight_text
     assert "active on 1 day and completed 1 action, with 1 reply." in result.narrative_summary
-    assert "One conversation moved this week." in result.win_post
-    assert "1 follow-up done and 1 reply" in result.win_post
+    assert "One conversation moved forward." in result.win_post
+    assert "Last week: 1 reply." in result.win_post
     for text in vars(result).values():
         assert "0 replies" not in text and "1 replies" not in text and "1 actions" not in text
 
 
 def test_a_week_with_calls_focuses_on_following_them_up() -> None:
     result = builtin.generate(CALLS)
-    assert "6 actions, the same as last week" in result.insight_text
+    assert "6 actions, the same as the week before" in result.insight_text
     assert "Thursday was your strongest day" in result.insight_text
     assert "with 2 calls booked" in result.narrative_summary
     assert result.next_week_focus == "Send a follow-up within 24 hours of every call"
-    assert "6 follow-ups done and 2 calls booked" in result.win_post
+    assert "Last week: 2 calls booked." in result.win_post
 
 
 def test_many_cold_leads_and_a_quiet_pipeline_ask_to_warm_them_up() -> None:
@@ -156,8 +157,8 @@ def test_few_active_days_ask_to_show_up_daily() -> None:
 def test_a_long_streak_is_protected() -> None:
     week = facts(days_active=5, actions_completed=8, previous=WeekNumbers(5, 8, 0, 0), streak=12)
     result = builtin.generate(week)
-    assert result.next_week_focus == "Protect your 12-day streak: start each day with the Fast Win"
-    assert "12-day streak" in result.narrative_summary
+    assert result.next_week_focus == "Protect your streak: start each day with the Fast Win"
+    assert "You are on a 12-day streak." in result.narrative_summary
 
 
 # --- the OpenAI-compatible generator, against a real local HTTP server ---
@@ -227,6 +228,20 @@ def test_a_good_answer_is_used(endpoint: tuple[FakeEndpoint, str]) -> None:
     assert body["model"] == "test-model" and body["response_format"] == {"type": "json_object"}
     facts_sent = json.loads(body["messages"][1]["content"])
     assert facts_sent["actions_completed"] == 14 and facts_sent["week_start"] == "2026-11-16"
+
+
+def test_the_model_gets_the_figures_and_their_definitions(endpoint: tuple[FakeEndpoint, str]) -> None:
+    fake, url = endpoint
+    fake.answer_with(vars(GOOD))
+    # The demo's week: two replies to the week before's messages, this week's two messages unanswered.
+    llm(url).generate(facts(days_active=4, actions_completed=2, replies=2, sent=2, answered=0))
+    body = fake.requests[0]["body"]
+    assert isinstance(body, dict)
+    system, user = (message["content"] for message in body["messages"])
+    sent = json.loads(user)
+    assert (sent["replies"], sent["sent"], sent["answered"], sent["reply_rate"]) == (2, 2, 0, None)
+    assert "state a reply percentage only from reply_rate, and only when it is not null" in system
+    assert "``answered``: how many of those ``sent`` have had a reply by the time the summary is built" in system
 
 
 @pytest.mark.parametrize("problem", ["http 500", "not json", "content not json", "missing field", "empty field"])

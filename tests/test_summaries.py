@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from core.db import unit_of_work
 from core.errors import ValidationError
 from core.models import Action, ActionState, Channel, Lead, LeadStatus, User, WeeklySummary
-from core.summaries.insights import BuiltinInsights, Insights, WeekFacts, WeekNumbers
+from core.summaries.facts import WeekFacts, WeekNumbers
+from core.summaries.insights import BuiltinInsights, Insights
 from core.summaries.service import build_weekly_summary, get_summary, previous_monday, week_facts
 from tests.factories import make_action, make_call, make_event, make_lead, make_user
 
@@ -78,26 +79,34 @@ def test_numbers_come_from_the_log_in_the_users_week(service: Session, user: Use
     make_call(service, user, lead, local(18))
     make_call(service, user, lead, local(23, 1), call_date=date(2026, 11, 30))  # logged next week
 
-    facts = week_facts(service, user=user, week_start=WEEK)
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        facts = week_facts(service, user=user, week_start=WEEK)
 
     assert (facts.days_active, facts.actions_completed, facts.replies, facts.calls_booked) == (5, 3, 1, 1)
-    assert facts.reply_rate == 0.5  # 1 reply, 2 actions sent
-    assert facts.best_day == "Thursday"
+    assert (facts.sent, facts.answered, facts.reply_rate) == (2, 1, None)  # 2 sent: too few for a rate
+    assert facts.best_day is None  # Thursday's 2 actions are too few to call it a best day
     assert facts.user_name == "Ann Lee" and facts.week_start == WEEK
+
+
+def test_the_best_day_is_a_clear_one_of_three_or_more_actions_moved_forward(service: Session, user: User) -> None:
+    def best_day() -> str | None:
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            return week_facts(service, user=user, week_start=WEEK).best_day
+
+    act(service, user, local(17, 9), ActionState.DONE)
+    act(service, user, local(17, 10), ActionState.DONE)
+    assert best_day() is None  # Tuesday: 2 actions, too few
+    for hour, to in ((9, ActionState.SENT), (10, ActionState.SENT), (11, ActionState.DONE)):
+        act(service, user, local(18, hour), to)
+    assert best_day() == "Wednesday"  # 3 actions sent or done
+    act(service, user, local(17, 11), ActionState.REPLIED)
+    assert best_day() is None  # Tuesday has 3 too: a tie
 
 
 def test_a_week_of_nothing_sent_has_no_reply_rate_and_no_best_day(service: Session, user: User) -> None:
     act(service, user, local(17), ActionState.SNOOZED)
     facts = week_facts(service, user=user, week_start=WEEK)
     assert (facts.days_active, facts.actions_completed, facts.reply_rate, facts.best_day) == (1, 0, None, None)
-
-
-def test_the_reply_rate_is_capped_when_replies_answer_earlier_messages(service: Session, user: User) -> None:
-    earlier = [act(service, user, local(10), ActionState.SENT) for _ in range(2)]
-    for action in earlier:
-        act(service, user, local(17), ActionState.REPLIED, action=action)
-    act(service, user, local(18), ActionState.SENT)
-    assert week_facts(service, user=user, week_start=WEEK).reply_rate == 1.0
 
 
 def test_the_first_week_has_no_previous_week(service: Session, user: User) -> None:
@@ -161,10 +170,15 @@ def test_the_focus_is_the_users_own_for_that_week_else_last_weeks_summary(servic
     assert week_facts(service, user=user, week_start=WEEK).focus == "Warm up 3 leads that have gone quiet"
 
 
-def test_the_streak_is_the_users_current_streak(service: Session, user: User) -> None:
-    user.streak_count = 6
+def test_the_streak_is_the_users_streak_when_the_summary_is_built(service: Session, user: User) -> None:
+    for day in (18, 19, 20):  # Wed–Fri; the weekend is off, and Monday morning is not over yet
+        act(service, user, local(day), ActionState.DONE)
+    user.streak_count = 9  # stale: stored before a work day passed with nothing done
     service.flush()
-    assert week_facts(service, user=user, week_start=WEEK).streak == 6
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        assert week_facts(service, user=user, week_start=WEEK).streak == 3
+    with time_machine.travel(local(25), tick=False):  # Tuesday went by with nothing done: broken
+        assert week_facts(service, user=user, week_start=WEEK).streak == 0
 
 
 def test_build_stores_last_weeks_numbers_texts_and_drafts(service: Session, user: User) -> None:

@@ -2,65 +2,44 @@
 
 A generator turns a week's facts into five texts: an insight, a 2–3 sentence narrative, next
 week's focus, and two short posts a consultant could put on LinkedIn. Every generator takes the
-same :class:`WeekFacts` and returns the same :class:`Insights`, so the LLM one can fall back to the
-built-in one on any error.
+same :class:`~core.summaries.facts.WeekFacts` (whose docstring defines every figure) and returns the
+same :class:`Insights`, so the LLM one can fall back to the built-in one on any error.
 
 Rules of :class:`BuiltinInsights` (where the product spec is silent):
 
-* Numbers are written with the right noun ("1 reply", "3 replies"); a comparison with last week is
-  only made when it says something ("up from 7", never "0 replies, up from 0").
+* Every sentence is true for any week by the definitions of ``WeekFacts``: no reply percentage
+  unless ``reply_rate`` is given (3+ messages sent), the week's replies never presented as replies to
+  the week's messages, and completed *actions* never called follow-ups (a Fast Win is an action).
+* Numbers are written with the right noun ("1 reply", "3 replies", "an 8-day streak"); a comparison
+  with the week before is only made when it says something ("up from 7", never "0 replies, up from
+  0"), and its change in percent only from a base of 3 or more (``MIN_BASE``).
+* The summary's own texts call the summarised week "this week" and the one before "the week
+  before"; next week's focus, read all through the next week, names no week at all; the posts call
+  the summarised week "last week", as they are offered on the Monday after it.
 * The best day is mentioned only when the user was active on at least two days (with one active
   day, "your best day" is not an insight).
-* Next week's focus is the first rule that fits, most urgent first: nothing done → show up daily;
-  replies → answer them within a day; calls → follow up each call; 3+ cold leads → warm 3 of them up;
-  a drop of a quarter or more (from 4+) → get back to last week's pace; active on fewer than 3 days
-  → show up daily; a reply rate under 10% → make messages personal; otherwise keep the streak or the pace.
+* Next week's focus is the first rule that fits, most urgent first: nothing done or sent → show up
+  daily; replies → answer them within a day; calls → follow up each call; 3+ cold leads → warm 3 of
+  them up; a drop of a quarter or more (from 4+) → get back to that pace; active on fewer than 3
+  days → show up daily; a reply rate under 10% → make messages personal; otherwise keep the streak
+  or the pace.
+* Both posts are always offered, and when the week has no figure worth publishing they carry none:
+  the win post counts replies and calls when there were some (and only them: "2 messages sent and 2
+  replies" reads as a rate), else the week's work, else nothing;
+  the insight post states the reply rate only when there is one *and* a reply (a 0% rate is the
+  user's to know, not to publish), else the best day, the streak, the cold leads, or a lesson with
+  no figure at all.
 * The posts never name leads: they are the user's private contacts, and a public post about "a
-  reply from Ann Lee" is not something a consultant would publish. The win post speaks of the
-  week's wins by number; the insight post turns the week's main insight into a lesson.
+  reply from Ann Lee" is not something a consultant would publish.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Protocol
 
-from core.text import plural
-
-
-@dataclass(frozen=True)
-class WeekNumbers:
-    """The four counted numbers of one week."""
-
-    days_active: int
-    actions_completed: int
-    replies: int
-    calls_booked: int
-
-
-@dataclass(frozen=True)
-class WeekFacts:
-    """Everything a generator may use about one Monday–Sunday week of one user.
-
-    ``previous`` is None when the user had no activity before this week (their first week).
-    ``reply_rate`` is replies / actions sent this week (at most 1), None when nothing was sent.
-    ``wins`` holds up to 3 names of leads who replied or booked a call this week.
-    """
-
-    user_name: str
-    week_start: date
-    days_active: int
-    actions_completed: int
-    replies: int
-    calls_booked: int
-    previous: WeekNumbers | None = None
-    best_day: str | None = None
-    reply_rate: float | None = None
-    cold_leads: int = 0
-    streak: int = 0
-    focus: str | None = None
-    wins: tuple[str, ...] = ()
+from core.summaries.facts import MIN_BASE, WeekFacts
+from core.text import day_streak, noun, plural
 
 
 @dataclass(frozen=True)
@@ -89,9 +68,15 @@ def _first_name(name: str) -> str:
     return name.split()[0] if name.strip() else "Hi"
 
 
-def _change(now: int, before: int) -> int:
-    """Relative change in percent (``before`` > 0)."""
-    return round((now - before) * 100 / before)
+def _change(now: int, before: int) -> str:
+    """`` (+25%)``, the relative change, when ``before`` is a base a percentage may be stated over; else ``""``."""
+    if before < MIN_BASE:
+        return ""
+    return f" ({round((now - before) * 100 / before):+d}%)"
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class BuiltinInsights:
@@ -107,7 +92,7 @@ class BuiltinInsights:
         )
 
 
-# --- the insight: the trend against last week, then the one observation that matters most ---
+# --- the insight: the trend against the week before, then the one observation that matters most ---
 
 def _trend(facts: WeekFacts) -> str:
     done, prev = facts.actions_completed, facts.previous
@@ -123,43 +108,64 @@ def _trend(facts: WeekFacts) -> str:
     if before == 0:
         return f"You completed {plural(done, 'action')} after a week with none."
     if done > before:
-        return f"You completed {plural(done, 'action')}, up from {before} last week (+{_change(done, before)}%)."
+        return f"You completed {plural(done, 'action')}, up from {before} the week before{_change(done, before)}."
     if done < before:
-        return f"You completed {plural(done, 'action')}, down from {before} last week ({_change(done, before)}%)."
-    return f"You completed {plural(done, 'action')}, the same as last week."
+        return f"You completed {plural(done, 'action')}, down from {before} the week before{_change(done, before)}."
+    return f"You completed {plural(done, 'action')}, the same as the week before."
+
+
+def _answered_clause(facts: WeekFacts) -> str | None:
+    """How the week's own messages fared, with the reply rate; None when there is no rate to state."""
+    rate = facts.reply_rate
+    if rate is None:
+        return None
+    messages = f"the {plural(facts.sent, 'message')} you sent"
+    if not facts.answered:
+        return f"none of {messages} has had a reply yet"
+    return f"{facts.answered} of {messages} {noun(facts.answered, 'has')} had a reply so far ({_percent(rate)}%)"
 
 
 def _replies_sentence(facts: WeekFacts) -> str | None:
-    replies = facts.replies
-    if facts.reply_rate is not None and replies:
-        return f"{plural(replies, 'reply')} came in: a {_percent(facts.reply_rate)}% reply rate on what you sent."
-    if facts.reply_rate is not None:
-        return "None of the messages you sent got a reply yet; the follow-ups are where replies come from."
-    if replies:
-        return f"{plural(replies, 'reply')} came in."
-    return None
+    """The week's replies, then how the week's messages fared: two figures, never one divided by the other."""
+    clauses = [f"{plural(facts.replies, 'reply')} came in"] if facts.replies else []
+    if answered := _answered_clause(facts):
+        clauses.append(answered)
+    return _capitalized("; ".join(clauses)) + "." if clauses else None
+
+
+def _sent_sentence(facts: WeekFacts) -> str | None:
+    return f"You did send {plural(facts.sent, 'message')}." if facts.sent else None
 
 
 def _cold_sentence(facts: WeekFacts) -> str | None:
     if not facts.cold_leads:
         return None
-    verb = "has" if facts.cold_leads == 1 else "have"
-    return f"{plural(facts.cold_leads, 'lead')} {verb} gone three weeks without a touch."
+    return f"{plural(facts.cold_leads, 'lead')} {noun(facts.cold_leads, 'has')} gone three weeks without a touch."
+
+
+def _best_day(facts: WeekFacts) -> str | None:
+    """The best day, when it is worth naming: with one active day, "your best day" is not an insight."""
+    return facts.best_day if facts.days_active >= 2 else None
 
 
 def _best_day_sentence(facts: WeekFacts) -> str | None:
-    if facts.best_day and facts.days_active >= 2:
-        return f"{facts.best_day} was your strongest day: worth keeping that slot free next week."
+    if day := _best_day(facts):
+        return f"{day} was your strongest day: worth keeping that slot free next week."
     return None
 
 
 def _insight(facts: WeekFacts) -> str:
     if facts.actions_completed == 0:
         habit = "start" if facts.previous is None else "restart"
-        second = _cold_sentence(facts) or f"One small action on Monday is enough to {habit} the habit."
+        second = (
+            _replies_sentence(facts)
+            or _sent_sentence(facts)
+            or _cold_sentence(facts)
+            or f"One small action on Monday is enough to {habit} the habit."
+        )
     else:
         second = (
-            (_replies_sentence(facts) if facts.replies or facts.reply_rate is not None else None)
+            _replies_sentence(facts)
             or _best_day_sentence(facts)
             or _streak_sentence(facts)
             or _cold_sentence(facts)
@@ -172,7 +178,7 @@ def _insight(facts: WeekFacts) -> str:
 
 def _streak_sentence(facts: WeekFacts) -> str | None:
     if facts.streak >= 2:
-        return f"You are on a {facts.streak}-day streak."
+        return f"You are on {day_streak(facts.streak)}."
     return None
 
 
@@ -180,20 +186,25 @@ def _booked(calls: int) -> str:
     return f"{plural(calls, 'call')} booked"
 
 
+def _sent(facts: WeekFacts) -> str:
+    return f"{plural(facts.sent, 'message')} sent"
+
+
 def _numbers_sentence(facts: WeekFacts) -> str:
-    name = _first_name(facts.user_name)
-    if facts.actions_completed == 0 and facts.days_active == 0:
+    name, days = _first_name(facts.user_name), plural(facts.days_active, "day")
+    if facts.days_active == 0:
         return f"{name}, this was a quiet week: no actions completed."
+    if facts.actions_completed == 0 and facts.sent:
+        return f"{name}, you were active on {days} and sent {plural(facts.sent, 'message')}, but completed no actions."
     if facts.actions_completed == 0:
-        return f"{name}, you were active on {plural(facts.days_active, 'day')} but completed no actions."
-    extras = ([plural(facts.replies, "reply")] if facts.replies else []) + (
-        [_booked(facts.calls_booked)] if facts.calls_booked else []
+        return f"{name}, you were active on {days} but completed no actions."
+    extras = (
+        ([_sent(facts)] if facts.sent else [])
+        + ([plural(facts.replies, "reply")] if facts.replies else [])
+        + ([_booked(facts.calls_booked)] if facts.calls_booked else [])
     )
     tail = f", with {join_words(extras)}" if extras else ""
-    return (
-        f"{name}, you were active on {plural(facts.days_active, 'day')} and completed "
-        f"{plural(facts.actions_completed, 'action')}{tail}."
-    )
+    return f"{name}, you were active on {days} and completed {plural(facts.actions_completed, 'action')}{tail}."
 
 
 def _narrative(facts: WeekFacts) -> str:
@@ -201,15 +212,15 @@ def _narrative(facts: WeekFacts) -> str:
     if facts.wins:
         sentences.append(f"Conversations moved forward with {join_words(facts.wins)}.")
     elif facts.focus and facts.actions_completed:
-        sentences.append(f"You worked with the focus \u201c{facts.focus}\u201d.")
+        sentences.append(f"The week's focus was \u201c{facts.focus}\u201d.")
     third = _streak_sentence(facts) or _cold_sentence(facts)
     if third:
         sentences.append(third)
     if len(sentences) == 1:
         sentences.append(
-            "Next week starts with a fresh plan, sized to your calendar."
+            "Next week starts with a fresh plan."
             if facts.actions_completed == 0
-            else "Every finished follow-up keeps a door open."
+            else "Every finished action keeps a door open."
         )
     return " ".join(sentences)
 
@@ -217,7 +228,7 @@ def _narrative(facts: WeekFacts) -> str:
 # --- next week's focus: the first rule that fits ---
 
 def _dropped_from(facts: WeekFacts) -> int | None:
-    """Last week's count when this week fell by a quarter or more (from at least 4), else None."""
+    """The week before's count when this week fell by a quarter or more (from at least 4), else None."""
     prev = facts.previous
     if prev and prev.actions_completed >= 4 and facts.actions_completed <= prev.actions_completed * 3 // 4:
         return prev.actions_completed
@@ -225,7 +236,7 @@ def _dropped_from(facts: WeekFacts) -> int | None:
 
 
 def _focus(facts: WeekFacts) -> str:
-    if facts.actions_completed == 0:
+    if facts.actions_completed == 0 and facts.sent == 0:
         return "Show up daily: one action every work day"
     if facts.replies:
         return "Reply within a day to everyone who answered"
@@ -234,68 +245,76 @@ def _focus(facts: WeekFacts) -> str:
     if facts.cold_leads >= 3:
         return "Warm up 3 leads that have gone quiet"
     if (before := _dropped_from(facts)) is not None:
-        return f"Get back to last week's pace: {before} actions"
+        return f"Get back to {before} actions a week"
     if facts.days_active < 3:
         return "Show up daily: one action every work day"
     if facts.reply_rate is not None and facts.reply_rate < 0.1:
         return "Make every message personal: one line only that lead would recognise"
     if facts.streak >= 5:
-        return f"Protect your {facts.streak}-day streak: start each day with the Fast Win"
+        return "Protect your streak: start each day with the Fast Win"
     return "Keep the pace and add 5 new leads to your pipeline"
 
 
 # --- the two posts ---
 
+def _work(facts: WeekFacts) -> str | None:
+    """The week's work in one true phrase: the messages sent, else the actions done (of any type)."""
+    if facts.sent:
+        return _sent(facts)
+    if facts.actions_completed:
+        return f"{plural(facts.actions_completed, 'action')} done"
+    return None
+
+
 def _win_post(facts: WeekFacts) -> str:
-    done, replies, calls = facts.actions_completed, facts.replies, facts.calls_booked
+    replies, calls = facts.replies, facts.calls_booked
     if replies or calls:
-        wins = ([f"{plural(done, 'follow-up')} done"] if done else []) + (
-            [plural(replies, "reply")] if replies else []) + ([_booked(calls)] if calls else [])
-        opener = "A good week for conversations." if replies + calls > 1 else "One conversation moved this week."
-        days = f"on {plural(facts.days_active, 'day')}" if facts.days_active else "a day"
+        # The wins alone: "2 messages sent and 2 replies" would read as a rate the week may not have had.
+        tally = ([plural(replies, "reply")] if replies else []) + ([_booked(calls)] if calls else [])
+        opener = "A good week for conversations." if replies + calls > 1 else "One conversation moved forward."
         return (
             f"{opener}\n\n"
-            f"{join_words(wins)}. No campaign, no funnel: a few minutes {days}, sending the message "
-            "I would otherwise have put off.\n\n"
-            "Most replies do not come from the first message. They come from the second or third, "
-            "sent when you said you would.\n\n"
+            f"Last week: {join_words(tally)}. No campaign, no funnel: one small step at a time.\n\n"
+            "A reply often comes to the second or third message, not the first: the one sent when you said "
+            "you would follow up.\n\n"
             "Who is the one person you meant to follow up with this week?"
         )
-    if done:
+    if work := _work(facts):
         return (
-            f"No replies this week, and that is fine.\n\n"
-            f"I still did {plural(done, 'follow-up')} across {plural(facts.days_active, 'day')}. "
-            "Pipelines are built in the weeks where nothing seems to happen; the answers show up later.\n\n"
+            "No replies last week, and that is fine.\n\n"
+            f"I still kept at it: {work}. Pipelines are built in the weeks where nothing seems to happen; "
+            "the answers show up later.\n\n"
             "Consistency beats intensity. What is your follow-up rhythm?"
         )
     return (
-        "Some weeks the client work wins and the follow-ups wait.\n\n"
-        "This was one of those weeks. The trick is not to let one quiet week turn into a quiet month: "
-        "on Monday I restart with a single message to someone I have not spoken to in a while.\n\n"
-        "How do you get back into the rhythm after a busy week?"
+        "Some weeks the follow-ups wait.\n\n"
+        "Last week was one of those. The trick is not to let one quiet week turn into a quiet month, so "
+        "I restart with a single message to someone I have not spoken to in a while.\n\n"
+        "How do you get back into the rhythm after a quiet week?"
     )
 
 
 def _insight_post(facts: WeekFacts) -> str:
     rate = facts.reply_rate
-    if rate is not None and facts.replies:
+    if rate is not None and facts.answered:
         return (
-            f"{_percent(rate)}% of the follow-ups I sent this week got a reply.\n\n"
-            "What made the difference was not clever wording. It was timing: following up when I said "
-            "I would, and keeping each message short enough to answer from a phone.\n\n"
+            f"Last week I sent {plural(facts.sent, 'message')} to leads, and {facts.answered} of them "
+            f"{noun(facts.answered, 'has')} had a reply so far: {_percent(rate)}%.\n\n"
+            "I watch that share more than the number of messages: it tells me whether what I send is worth "
+            "answering.\n\n"
             "What is your reply rate, and what moved it?"
         )
-    if facts.best_day and facts.days_active >= 2 and facts.actions_completed:
+    if day := _best_day(facts):
         return (
-            f"My best day for outreach this week was {facts.best_day}.\n\n"
-            "Tracking it made one thing obvious: follow-ups happen when there is a slot for them, "
-            f"not when there is time left over. So next week {facts.best_day} gets a protected half hour.\n\n"
+            f"My most productive day last week was {day}.\n\n"
+            "Seeing it made one thing obvious: business development happens when there is a slot for it, "
+            f"not when there is time left over. So {day} gets a protected half hour this week.\n\n"
             "When do you do your best business-development work?"
         )
     if facts.streak >= 2:
         return (
-            f"{facts.streak} days in a row with at least one follow-up done.\n\n"
-            "The streak matters more than the number. One message a day is small enough that there is "
+            f"I am on {day_streak(facts.streak)}: not one work day without a business-development action.\n\n"
+            "The streak matters more than the number. One small action a day is easy enough that there is "
             "never a reason to skip it, and it adds up to a pipeline.\n\n"
             "What is the smallest habit that keeps your business moving?"
         )
@@ -307,8 +326,9 @@ def _insight_post(facts: WeekFacts) -> str:
             "How do you keep in touch without being pushy?"
         )
     return (
-        "The follow-up is where most consulting work is won, and it is the first thing I drop when I am busy.\n\n"
-        "What helps me: deciding the night before who gets a message, so the morning starts with "
-        "sending instead of thinking.\n\n"
+        "The follow-up is where a lot of consulting work is won, and it is the easiest thing to drop in a "
+        "busy week.\n\n"
+        "What helps: deciding the night before who gets a message, so the morning starts with sending "
+        "instead of thinking.\n\n"
         "What is your system for follow-ups?"
     )

@@ -5,19 +5,25 @@ timeout, an HTTP error, an answer that is not JSON, a missing or empty field —
 returns the built-in generator's texts, so a weekly summary is always produced. The standard
 library's ``urllib`` is enough for one POST, so no HTTP client dependency is added for it. The API
 key is sent only in the ``Authorization`` header and never logged.
+
+The model is given the figures as :class:`WeekFacts` computes them (``reply_rate`` included, None
+when too few messages were sent) and that class's docstring verbatim as their definitions, with the
+built-in generator's wording rules: one definition of every figure, for the code and for the model.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import http.client
+import inspect
 import json
 import logging
 import urllib.request
 from typing import Any
 
 from core.config import Settings
-from core.summaries.insights import BuiltinInsights, InsightGenerator, Insights, WeekFacts
+from core.summaries.facts import WeekFacts
+from core.summaries.insights import BuiltinInsights, InsightGenerator, Insights
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,11 @@ SYSTEM_PROMPT = (
     "next_week_focus (one short imperative line), "
     "win_post (a short LinkedIn post about the week's wins, first person, no lead names), "
     "insight_post (a short LinkedIn post turning the insight into a lesson, first person). "
-    "Use only the facts given; no placeholders; correct singular and plural."
+    "Use only the facts given; no placeholders; correct singular and plural. Every sentence must be true by the "
+    "definitions below: state a reply percentage only from reply_rate, and only when it is not null; never divide "
+    "replies by sent (a week's replies mostly answer earlier messages); call completed actions 'actions', not "
+    "follow-ups (a Fast Win is an action); write 'Fast Win' exactly so; in the posts, the week is 'last week'.\n\n"
+    "The facts, as defined:\n" + inspect.cleandoc(WeekFacts.__doc__ or "")
 )
 
 
@@ -85,6 +95,7 @@ def _facts_json(facts: WeekFacts) -> dict[str, Any]:
     data = dataclasses.asdict(facts)
     data["week_start"] = facts.week_start.isoformat()
     data["wins"] = list(facts.wins)
+    data["reply_rate"] = facts.reply_rate
     return data
 
 

@@ -1,23 +1,11 @@
 """Weekly summaries: the week's facts from the event log, and the stored summary built from them.
 
-Rules (PRODUCT.md "Weekly summary", and where it is silent):
+Every figure is computed exactly as :class:`core.summaries.facts.WeekFacts` defines it; the rules
+here are about the week itself and the stored row:
 
 * A week is the user's **local** Monday–Sunday: it starts at local midnight on the Monday, so a
   Sunday-night completion in Los Angeles belongs to that week even though it is Monday in UTC.
-* Numbers come from the append-only log, never from current state, and only from the user's own
-  events (channel other than ``system``): ``actions_completed`` counts distinct actions with a
-  DONE or REPLIED event (an action REPLIED then DONE counts once), ``replies`` distinct actions
-  with a REPLIED event, ``days_active`` local days with any event, ``calls_booked`` calls logged
-  (by ``created_at``) in the week.
-* ``reply_rate`` is replies / distinct actions SENT in the week, capped at 100% (a reply may answer
-  a message sent the week before); None when nothing was sent.
-* The best day is the day with the most completions (the earliest on a tie).
-* A lead is **cold** when it is ACTIVE, older than 21 days at the end of the week, and none of its
-  actions had an event in those 21 days.
-* ``wins`` are the leads who replied or had a call logged in the week, first come first, up to 3.
-* The week's focus is the one the user set for that week, else last week's summary's
-  ``next_week_focus``.
-* ``previous`` is None when the log holds nothing of the user before the week (their first week).
+* "By the time the summary is built" (``answered``) is the instant :func:`week_facts` runs.
 * A summary covers a **finished** week: a stored summary is final (the call is idempotent), so
   summarising the current week on Wednesday would freeze half a week's numbers.
 """
@@ -34,7 +22,9 @@ from core.clock import local_today, utcnow, zone
 from core.config import get_settings
 from core.errors import ValidationError
 from core.models import User, WeeklySummary
-from core.summaries.insights import InsightGenerator, WeekFacts, WeekNumbers
+from core.streaks import refresh_streak
+from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
+from core.summaries.insights import InsightGenerator
 from core.summaries.llm import insight_generator
 from core.users import get_settings_for
 
@@ -55,15 +45,31 @@ SELECT
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state IN ('DONE', 'REPLIED')),
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'REPLIED'),
     (SELECT count(*) FROM logged_calls c
-      WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end),
-    count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'SENT')
+      WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end)
 FROM events e
 """)
 
-_BEST_DAY = text(_EVENTS + """
-SELECT (e.created_at AT TIME ZONE :tz)::date AS day FROM events e
-WHERE e.to_state IN ('DONE', 'REPLIED')
-GROUP BY day ORDER BY count(DISTINCT e.action_id) DESC, day LIMIT 1
+#: ``sent`` and ``answered`` (WeekFacts): the week's SENT actions, and those a reply came to by ``as_of``.
+_SENT_AND_ANSWERED = text(_EVENTS + """
+, sends AS (
+    SELECT e.action_id, a.person_id, min(e.created_at) AS sent_at
+    FROM events e JOIN actions a ON a.id = e.action_id
+    WHERE e.to_state = 'SENT'
+    GROUP BY e.action_id, a.person_id
+)
+SELECT count(*), count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM action_events r JOIN actions ra ON ra.id = r.action_id
+    WHERE r.user_id = :user_id AND r.channel <> 'system' AND r.to_state = 'REPLIED'
+      AND r.created_at > s.sent_at AND r.created_at <= :as_of
+      AND (r.action_id = s.action_id OR ra.person_id = s.person_id)))
+FROM sends s
+""")
+
+#: The two days with the most actions moved forward, to tell a best day from a tie.
+_TOP_DAYS = text(_EVENTS + """
+SELECT (e.created_at AT TIME ZONE :tz)::date AS day, count(DISTINCT e.action_id) AS moved FROM events e
+WHERE e.to_state IN ('SENT', 'REPLIED', 'DONE')
+GROUP BY day ORDER BY moved DESC, day LIMIT 2
 """)
 
 _COLD_LEADS = text("""
@@ -105,14 +111,22 @@ def _week_bounds(tz: str, week_start: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _numbers(session: Session, user: User, week_start: date) -> tuple[WeekNumbers, int]:
-    """The week's four numbers and the number of actions sent in it."""
+def _params(user: User, week_start: date) -> dict[str, object]:
     start, end = _week_bounds(user.timezone, week_start)
-    row = session.execute(
-        _WEEK_NUMBERS, {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
-    ).one()
-    days, completed, replies, calls, sent = row
-    return WeekNumbers(days, completed, replies, calls), sent
+    return {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
+
+
+def _numbers(session: Session, user: User, week_start: date) -> WeekNumbers:
+    """The week's four stored numbers."""
+    return WeekNumbers(*session.execute(_WEEK_NUMBERS, _params(user, week_start)).one())
+
+
+def _best_day(session: Session, params: dict[str, object]) -> str | None:
+    """The clear best day of the week, as WeekFacts defines it, or None."""
+    top = session.execute(_TOP_DAYS, params).all()
+    if not top or top[0].moved < MIN_BASE or (len(top) == 2 and top[1].moved == top[0].moved):
+        return None
+    return WEEKDAYS[top[0].day.weekday()]
 
 
 def _focus(session: Session, user: User, week_start: date) -> str | None:
@@ -124,13 +138,13 @@ def _focus(session: Session, user: User, week_start: date) -> str | None:
 
 
 def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
-    """The facts of the local Monday–Sunday week starting ``week_start`` (rules in the module docstring)."""
-    numbers, sent = _numbers(session, user, week_start)
-    start, end = _week_bounds(user.timezone, week_start)
-    params = {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
+    """The facts of the local Monday–Sunday week starting ``week_start``, as :class:`WeekFacts` defines them."""
+    numbers = _numbers(session, user, week_start)
+    params = _params(user, week_start)
+    end = _week_bounds(user.timezone, week_start)[1]
+    sent, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
     has_history = session.execute(_HAS_HISTORY, params).scalar_one()
-    previous = _numbers(session, user, week_start - timedelta(days=7))[0] if has_history else None
-    best = session.execute(_BEST_DAY, params).scalar_one_or_none()
+    previous = _numbers(session, user, week_start - timedelta(days=7)) if has_history else None
     cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
     wins = session.execute(_WINS, {**params, "limit": MAX_WINS}).scalars().all()
     return WeekFacts(
@@ -140,11 +154,12 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
         actions_completed=numbers.actions_completed,
         replies=numbers.replies,
         calls_booked=numbers.calls_booked,
+        sent=sent,
+        answered=answered,
         previous=previous,
-        best_day=WEEKDAYS[best.weekday()] if best else None,
-        reply_rate=min(numbers.replies / sent, 1.0) if sent else None,
+        best_day=_best_day(session, params),
         cold_leads=cold,
-        streak=user.streak_count,
+        streak=refresh_streak(session, user=user),
         focus=_focus(session, user, week_start),
         wins=tuple(wins),
     )

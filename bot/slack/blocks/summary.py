@@ -9,7 +9,7 @@ from typing import Any
 from bot.slack import ids
 from bot.slack.blocks.text import button, context, cut, divider, escape, header, mrkdwn, section
 from core.models import ContentPromptType, WeeklySummary
-from core.text import short_date
+from core.text import plural, short_date
 
 Block = dict[str, Any]
 
@@ -20,8 +20,8 @@ def summary_message(summary: WeeklySummary, *, saved: frozenset[ContentPromptTyp
                     ) -> tuple[str, list[Block]]:
     """Notification text and blocks of the summary DM; ``saved`` drafts show as saved."""
     week = _week(summary)
-    text = (f"Your week {week}: {summary.actions_completed} actions completed, "
-            f"{summary.replies} replies, {summary.calls_booked} calls booked")
+    text = (f"Your week {week}: {plural(summary.actions_completed, 'action')} completed, "
+            f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked")
     return text, summary_blocks(summary, saved=saved)
 
 

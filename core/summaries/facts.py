@@ -1,0 +1,81 @@
+"""The figures of a weekly summary, each defined once (in :class:`WeekFacts`) for the code that computes
+them (:mod:`core.summaries.service`) and for every generator that words them, the LLM one included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+#: The least data a figure is drawn from. "100% got a reply" from one message, "+100%" from 1 to 2,
+#: or "my best day" from one action is true arithmetic and no finding: below it, the texts give the
+#: counts, with no percentage and no best day.
+MIN_BASE = 3
+
+
+@dataclass(frozen=True)
+class WeekNumbers:
+    """The four counted numbers of one week (defined in :class:`WeekFacts`), as stored with the summary."""
+
+    days_active: int
+    actions_completed: int
+    replies: int
+    calls_booked: int
+
+
+@dataclass(frozen=True)
+class WeekFacts:
+    """Everything a generator may say about one user's week; each figure is defined here and only here.
+
+    The week is the user's local Monday 00:00 to the next Monday 00:00 (``week_start`` is that Monday).
+    Figures come from the append-only event log (``action_events``), never from the actions' current
+    state, and only from the user's own events: one on channel ``system`` (an earlier SENT action
+    closed when its follow-up is sent) is not something the user did.
+
+    - ``days_active``: local days of the week with at least one event of the user.
+    - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
+      DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
+      them *actions*, never follow-ups.
+    - ``replies``: distinct actions with a REPLIED event in the week, whenever their message went
+      out: most replies of a week answer messages of earlier weeks.
+    - ``calls_booked``: calls logged (by ``created_at``) in the week.
+    - ``sent``: distinct actions the user marked SENT in the week: the week's own messages.
+    - ``answered``: how many of those ``sent`` have had a reply by the time the summary is built: a
+      REPLIED event of the user after the action's first SENT of the week, on that action or on any
+      action of the same lead (the lead often answers the later follow-up).
+    - ``reply_rate``: the reply rate of the week, ``answered / sent``; None when fewer than
+      ``MIN_BASE`` (3) messages were sent, and then no text states a reply percentage.
+      ``replies / sent`` is never a rate: it would divide replies, many of them to older messages,
+      by this week's messages.
+    - ``previous``: the four numbers of the week before; None when the log holds nothing of the
+      user before this week (their first week, which may have started mid-week).
+    - ``best_day``: the weekday on which the user moved the most actions forward (distinct actions
+      with a SENT, REPLIED or DONE event that day), when that is at least ``MIN_BASE`` (3) and
+      strictly more than on any other day; else None (a tie, or too little to call a best day).
+    - ``cold_leads``: ACTIVE leads older than 21 days at the end of the week, none of whose actions
+      had any event in those 21 days.
+    - ``streak``: the user's streak when the summary is built, recomputed then: the stored one may
+      predate a work day that passed with nothing done.
+    - ``focus``: the focus the user set for this week, else the previous summary's next-week focus.
+    - ``wins``: up to 3 names of leads who replied or had a call logged in the week, first come
+      first (for the user's own eyes: a post never names a lead).
+    """
+
+    user_name: str
+    week_start: date
+    days_active: int
+    actions_completed: int
+    replies: int
+    calls_booked: int
+    sent: int = 0
+    answered: int = 0
+    previous: WeekNumbers | None = None
+    best_day: str | None = None
+    cold_leads: int = 0
+    streak: int = 0
+    focus: str | None = None
+    wins: tuple[str, ...] = ()
+
+    @property
+    def reply_rate(self) -> float | None:
+        """``answered / sent``, or None below ``MIN_BASE`` sends (see the class docstring)."""
+        return self.answered / self.sent if self.sent >= MIN_BASE else None
