@@ -20,7 +20,7 @@ from bot.cli.digest import digest_group
 from bot.cli.jobs import cron_command, morning_command, worker_command
 from bot.cli.keys import keys_group
 from bot.cli.leads import leads_group
-from bot.cli.plan import plan_command, streak_command, summary_command
+from bot.cli.plan import plan_command, streak_command, summary_group
 from bot.cli.slack import slack_group
 from bot.cli.users import users_group
 from bot.cli.web import web_command
@@ -52,6 +52,6 @@ def main() -> None:
 
 
 for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,
-                mark_command, call_command, plan_command, streak_command, summary_command, demo_command, digest_group,
+                mark_command, call_command, plan_command, streak_command, summary_group, demo_command, digest_group,
                 slack_group, morning_command, cron_command, dev_command):
     main.add_command(command)

@@ -1,22 +1,41 @@
-"""``nbm digest preview`` and ``nbm digest send``: look at, or send, a user's morning digest.
+"""The emails sent by hand: ``nbm digest preview``, ``nbm digest send`` and ``nbm summary send``.
 
 ``preview`` builds today's plan if there is none yet (as the morning job would) and writes the HTML
 part to ``--out`` with the plain-text part beside it (same name, ``.txt``), so the digest can be
 opened in a browser; an ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
 the HTML. ``send`` mails it through the configured backend (``EMAIL_BACKEND``); a server that
 refuses it is reported in a sentence with exit code 1, not as a traceback.
+
+``summary send`` mails last week's summary (the user's Monday–Sunday) the same way, and is refused
+the same way when their email is off. It runs the Monday job's own delivery (core.jobs.tasks.deliver)
+for that week's email, so the send is recorded as the week's delivery: when the job sent it first,
+the command sends nothing and says so; when the command sent it first, the job finds it sent. The
+week's summary is one email whoever sends it. Because the command is that delivery's last try, a
+failure is left for the person running it to retry (the job does not pick it up again).
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import click
+from sqlalchemy import select
 
 from bot.cli.common import acting_as, user_option
 from bot.email.backends import SendFailed, get_backend
 from bot.email.delivery import digest_email, send_plan_email
+from core.clock import local_today
 from core.config import get_settings
+from core.db import unit_of_work
+from core.errors import NbmError
+from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
+from core.jobs.tasks import deliver
+from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus
+from core.summaries.service import previous_monday
+from core.text import short_date
 
 
 @click.group("digest")
@@ -49,11 +68,66 @@ def send_command(email: str) -> None:
     """Send today's digest to the user through the configured backend."""
     with acting_as(email) as (_, user):
         user_id, address = user.id, user.email
-    backend = get_backend()
     try:
-        message_id = send_plan_email(user_id, backend=backend)
+        message_id = send_plan_email(user_id)
     except SendFailed as failure:
-        later = "; it may work if you try again later" if failure.temporary else ""
-        raise click.ClickException(f"nothing was sent: {failure}{later}") from failure
-    where = f" (see {get_settings().base_url}/dev/outbox)" if backend.name == "outbox" else ""
-    click.echo(f"Sent to {address} via {backend.name}{where}: Message-ID {message_id}")
+        raise nothing_sent(failure, temporary=failure.temporary) from failure
+    say_sent(f"Sent to {address}", message_id)
+
+
+@click.command("send")
+@user_option
+def send_summary_command(email: str) -> None:
+    """Email last week's summary, unless it was sent already (by the Monday job or by hand).
+
+    It goes through the configured backend (EMAIL_BACKEND), as the Monday job sends it."""
+    with acting_as(email) as (_, user):
+        user_id, address, timezone = user.id, user.email, user.timezone
+    week = previous_monday(local_today(timezone))
+    already = sent_summary(user_id, week)
+    if already is not None:
+        when = f" on {short_date(local_today(timezone, at=already.sent_at))}" if already.sent_at else ""
+        click.echo(f"Last week's summary was already sent to {address}{when}: Message-ID {already.message_id}; "
+                   "nothing was sent again")
+        return
+    try:
+        deliver(DeliveryKind.WEEKLY_SUMMARY.value, Channel.EMAIL.value, str(user_id), week.isoformat())
+    except PermanentDeliveryError as error:
+        if isinstance(error.__cause__, NbmError):  # refused before sending (email off): exit 2, as `digest send`
+            raise error.__cause__ from None
+        raise nothing_sent(error, temporary=False) from error
+    except TemporaryDeliveryError as error:
+        raise nothing_sent(error, temporary=True) from error
+    sent = sent_summary(user_id, week)
+    assert sent is not None, "deliver() returned without recording the delivery"
+    say_sent(f"Sent last week's summary to {address}", sent.message_id)
+
+
+class SentEmail(NamedTuple):
+    """An email recorded as delivered: when, and the Message-ID it was sent with."""
+
+    sent_at: datetime | None
+    message_id: str
+
+
+def sent_summary(user_id: uuid.UUID, week: date) -> SentEmail | None:
+    """The week's summary email as recorded once sent, by the Monday job or by hand; None if it was not."""
+    with unit_of_work(user_id=user_id) as session:
+        found = session.execute(select(Delivery.sent_at, Delivery.external_id).where(
+            Delivery.user_id == user_id, Delivery.kind == DeliveryKind.WEEKLY_SUMMARY,
+            Delivery.channel == Channel.EMAIL, Delivery.period == week, Delivery.status == DeliveryStatus.SENT,
+        )).one_or_none()
+    return SentEmail(found.sent_at, found.external_id or "") if found else None
+
+
+def nothing_sent(reason: Exception, *, temporary: bool) -> click.ClickException:
+    """A send the server refused, said in a sentence (exit code 1) rather than a traceback."""
+    later = "; it may work if you try again later" if temporary else ""
+    return click.ClickException(f"nothing was sent: {reason}{later}")
+
+
+def say_sent(what: str, message_id: str) -> None:
+    """``what`` was sent: through which backend, where to look at it in development, its Message-ID."""
+    backend = get_backend().name
+    where = f" (see {get_settings().base_url}/dev/outbox)" if backend == "outbox" else ""
+    click.echo(f"{what} via {backend}{where}: Message-ID {message_id}")

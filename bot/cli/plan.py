@@ -1,4 +1,5 @@
-"""``nbm plan``, ``nbm streak`` and ``nbm summary``: today's plan, the streak, the weekly summary."""
+"""``nbm plan``, ``nbm streak`` and ``nbm summary``: today's plan, the streak, the weekly summary
+(``nbm summary send``, which emails it, is with the other emails sent by hand in bot.cli.digest)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import click
 
 from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from bot.cli.digest import send_summary_command
 from core.models import CapacityLevel, WeeklySummary
 from core.planner.service import set_capacity
 from core.planner.view import PlanView, build_plan_view
@@ -22,8 +24,8 @@ def plan_json(view: PlanView) -> dict[str, Any]:
         "total_minutes": view.total_minutes, "focus": view.focus, "streak": view.streak,
         "items": [
             {"position": i.position, "action_id": i.action_id, "type": i.action_type.value, "title": i.title,
-             "lead": i.lead_name, "url": i.lead_url, "fast_win": i.is_fast_win, "minutes": i.minutes,
-             "state": i.state.value}
+             "lead_id": i.lead_id, "lead": i.lead_name, "url": i.lead_url, "fast_win": i.is_fast_win,
+             "minutes": i.minutes, "state": i.state.value}
             for i in view.items
         ],
         "waiting": [{"action_id": w.action_id, "title": w.title, "lead": w.lead_name, "url": w.lead_url,
@@ -99,14 +101,24 @@ def format_summary(summary: WeeklySummary) -> str:
     ])
 
 
-@click.command("summary")
-@user_option
+@click.group("summary", invoke_without_command=True)
+@click.option("--user", "email", metavar="EMAIL", help="The user's email address (required to show a summary).")
 @click.option("--week", "week", type=DATE, metavar="MONDAY", help="Monday of the week (default: last week).")
 @json_option
-def summary_command(email: str, week: date | None, as_json: bool) -> None:
-    """The weekly summary of a Monday–Sunday week (made once, then shown again)."""
+@click.pass_context
+def summary_group(ctx: click.Context, email: str | None, week: date | None, as_json: bool) -> None:
+    """The weekly summary of a Monday–Sunday week (made once, then shown again); `send` emails it."""
+    if ctx.invoked_subcommand is not None:
+        # Options before `send` would belong to this group and be silently lost: say where they go.
+        if email or week or as_json:
+            raise click.UsageError(f"put the options after `{ctx.invoked_subcommand}`, "
+                                   f"e.g. nbm summary {ctx.invoked_subcommand} --user EMAIL", ctx)
+        return
+    if email is None:
+        raise click.MissingParameter(ctx=ctx, param_hint="'--user'", param_type="option")
     with acting_as(email) as (session, user):
         summary = build_weekly_summary(session, user=user, week_start=week)
     emit(as_json, summary_json(summary), lambda: format_summary(summary))
 
 
+summary_group.add_command(send_summary_command)

@@ -25,9 +25,12 @@ def test_the_manifest_lists_the_command_scopes_events_and_urls() -> None:
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "https://nbm.example.com/slack/events"
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "app_uninstalled",
-                                                                   "tokens_revoked"}
+                                                                   "tokens_revoked", "message.im"}
     assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://nbm.example.com/slack/events"}
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    # People may type in the app's DM (message.im, with im:history): it answers there.
+    assert (home["messages_tab_enabled"], home["messages_tab_read_only_enabled"]) == (True, False)
 
 
 @pytest.fixture()
