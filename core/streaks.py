@@ -2,7 +2,8 @@
 
 The rules, all in the user's own timezone:
 
-* A **completion** is an ``action_events`` row going to DONE or REPLIED that the user made
+* A **completion** is an event of the log as it stands (``action_log``: an undone change is not
+  one) going to DONE or REPLIED that the user made
   (channel other than ``system``): an action closed by the system when a follow-up is sent is not
   the user's doing. It is dated by the local date of its ``created_at``.
 * The streak is the run of days ending **today**, or **yesterday** when nothing is done yet today:
@@ -49,7 +50,7 @@ WITH targets AS ({{targets}}),
 days AS (
     SELECT DISTINCT t.user_id, (e.created_at AT TIME ZONE t.tz)::date AS day
     FROM targets t
-    JOIN action_events e ON e.user_id = t.user_id
+    JOIN action_log e ON e.user_id = t.user_id
     WHERE e.to_state IN ('DONE', 'REPLIED')
       AND e.channel <> 'system'
       AND (e.created_at AT TIME ZONE t.tz)::date <= t.today

@@ -30,6 +30,7 @@ from bot.email.render import BUTTON_LABELS, offered_transitions
 from core.actions.rules import EFFORT_MINUTES, check_change
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
+from core.actions.undo import UndoResult, undoable_change
 from core.clock import local_today
 from core.errors import InvalidTransition, NbmError
 from core.models import Action, ActionState, User
@@ -98,6 +99,8 @@ class ResultPage:
     total_count: int
     streak: int
     today: str
+    #: A signed token to take the change back, while the core allows it (the rest of the day).
+    undo_token: str | None = None
 
 
 def snooze_until(user: User) -> date:
@@ -151,10 +154,12 @@ def applied(link: ActionLink, result: TransitionResult, user: User) -> Outcome:
 
 
 def result_page(
-    session: Session, *, user: User, outcome: Outcome, links: EmailLinks, created: Iterable[Action] = ()
+    session: Session, *, user: User, outcome: Outcome, links: EmailLinks, created: Iterable[Action] = (),
+    changed: Action | None = None,
 ) -> ResultPage:
-    """The outcome; what the rules just ``created`` that is due today; what is left of today's plan;
-    who is waiting for a reply. Each with fresh buttons."""
+    """The outcome (with Undo when ``changed`` can still be taken back); what the rules just
+    ``created`` that is due today; what is left of today's plan; who is waiting for a reply. Each
+    with fresh buttons."""
     today = local_today(user.timezone)
     plan = get_plan(session, user=user, day=today)
     view = plan_view(session, user=user, plan=plan) if plan else None
@@ -179,7 +184,22 @@ def result_page(
         outcome=outcome, added=added, has_plan=view is not None, remaining=remaining, waiting=waiting,
         settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
         total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
+        undo_token=links.undo_token(user_id=user.id, action_id=changed.id)
+        if changed is not None and undoable_change(session, user=user, action=changed) else None,
     )
+
+
+def undone(result: UndoResult) -> Outcome:
+    """What the page says after an Undo: what the action is back to, or that there was nothing to undo."""
+    if not result.changed:
+        return Outcome("Nothing to undo: it was already taken back, or it was not changed today",
+                       title_of(result.action), "repeat")
+    return Outcome(f"Undone, back to {STATE_NAMES[result.action.state]}", title_of(result.action), "done")
+
+
+#: How the pages name a state an Undo returns to.
+STATE_NAMES = {ActionState.NEW: "to do", ActionState.SENT: "waiting for a reply", ActionState.REPLIED: "replied",
+               ActionState.SNOOZED: "snoozed", ActionState.DONE: "done", ActionState.ARCHIVED: "archived"}
 
 
 def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:

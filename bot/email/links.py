@@ -9,6 +9,8 @@ verifies as another. Rules chosen:
   it expires 7 days after it was signed, so a forwarded or leaked old email stops working.
 * **Unsubscribe links** never expire: an unsubscribe that fails months later is worse than useless,
   and all it can do is turn email off (RFC 8058 one-click).
+* **Undo links** (on the page after a change) bind the user and the action, and expire like action
+  links; the core decides whether there is still something to undo (only the same local day).
 * **Waiting links** (everyone waiting for a reply, from the digest's "and N more") expire like
   action links, after 7 days: the page they open carries Replied buttons.
 * **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
@@ -41,6 +43,7 @@ _ACTION = "nbm.email.action"
 _UNSUBSCRIBE = "nbm.email.unsubscribe"
 _PREFERENCES = "nbm.email.preferences"
 _WAITING = "nbm.email.waiting"
+_UNDO = "nbm.email.undo"
 
 
 class Transition(enum.StrEnum):
@@ -104,6 +107,18 @@ class EmailLinks:
         try:
             user, action, transition = payload.split(".")
             return ActionLink(_unpack(user), _unpack(action), Transition(transition), signed_at)
+        except (AttributeError, ValueError):
+            raise LinkInvalid() from None
+
+    def undo_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID) -> str:
+        return self._serializer.dumps(f"{_pack(user_id)}.{_pack(action_id)}", salt=_UNDO)
+
+    def read_undo(self, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+        """(user, action) of an undo token."""
+        payload, _ = self._load(token, salt=_UNDO, max_age=ACTION_MAX_AGE)
+        try:
+            user, action = payload.split(".")
+            return _unpack(user), _unpack(action)
         except (AttributeError, ValueError):
             raise LinkInvalid() from None
 

@@ -30,6 +30,7 @@ SENT = "nbm_sent"
 REPLIED = "nbm_replied"
 SNOOZE_PRESET = "nbm_snooze"
 SNOOZE_DATE = "nbm_snooze_date"
+UNDO = "nbm_undo"
 
 #: Button → the state it asks for.
 MARKS: dict[str, ActionState] = {DONE: ActionState.DONE, SENT: ActionState.SENT, REPLIED: ActionState.REPLIED}

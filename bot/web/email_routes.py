@@ -27,6 +27,7 @@ from bot.email.backends import OutboxBackend, outbox_directory
 from bot.email.links import PREFERENCES_MAX_AGE, ActionLink, EmailLinks, LinkExpired, LinkInvalid, Transition
 from core import preferences as prefs
 from core.actions.service import change_state, get_action
+from core.actions.undo import undo_last_change
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import unit_of_work
@@ -112,14 +113,32 @@ def _apply(session: Session, link: ActionLink, action: Action, user: User) -> Re
                               channel=Channel.EMAIL, until=until)
     except (InvalidTransition, ValidationError) as error:
         return _result(session, user, pages.refused(action, error))
-    return _result(session, user, pages.applied(link, result, user), created=result.created)
+    return _result(session, user, pages.applied(link, result, user), created=result.created, changed=result.action)
 
 
 def _result(
-    session: Session, user: User, outcome: pages.Outcome, *, created: tuple[Action, ...] = ()
+    session: Session, user: User, outcome: pages.Outcome, *, created: tuple[Action, ...] = (),
+    changed: Action | None = None,
 ) -> ResponseReturnValue:
-    page = pages.result_page(session, user=user, outcome=outcome, links=_links(), created=created)
+    page = pages.result_page(session, user=user, outcome=outcome, links=_links(), created=created, changed=changed)
     return render_template("email_pages/result.html", page=page), outcome.status
+
+
+@bp.route("/undo/<token>", methods=["GET", "POST"])
+def undo(token: str) -> ResponseReturnValue:
+    """GET asks (link scanners open links too); the POST takes the change back through the core."""
+    user_id, action_id = _links().read_undo(token)
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        action = get_action(session, user=user, action_id=action_id)
+        if request.method == "GET":
+            return render_template(
+                "email_pages/confirm.html", question="Undo this change?", title=pages.title_of(action),
+                note=None, lead_name=None, lead_url=None, button="Undo", post_url=url_for(".undo", token=token),
+                explanation="It goes back to how it was before, with anything the change planned for it.",
+            )
+        result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.EMAIL)
+        return _result(session, user, pages.undone(result))
 
 
 # Unsubscribe and preferences ---------------------------------------------------------------

@@ -35,8 +35,8 @@ from core.actions.records import create_action, record_event
 from core.clock import local_today
 from core.db import rows_affected
 from core.models import (
+    ACTION_LOG,
     Action,
-    ActionEvent,
     ActionOrigin,
     ActionState,
     ActionType,
@@ -177,19 +177,20 @@ def _after_sent(
 
 def follow_ups_sent_since_reply(session: Session, *, lead_id: uuid.UUID) -> int:
     """How many of the lead's rule-made follow-ups (origin SENT) were sent since its last reply."""
+    log = ACTION_LOG.c
     last_reply = (
-        select(func.max(ActionEvent.created_at))
-        .join(Action, Action.id == ActionEvent.action_id)
-        .where(Action.person_id == lead_id, ActionEvent.to_state == ActionState.REPLIED)
+        select(func.max(log.created_at))
+        .join(Action, Action.id == log.action_id)
+        .where(Action.person_id == lead_id, log.to_state == ActionState.REPLIED)
         .scalar_subquery()
     )
     return session.scalar(
         select(func.count(func.distinct(Action.id)))
-        .join(ActionEvent, ActionEvent.action_id == Action.id)
+        .join(ACTION_LOG, log.action_id == Action.id)
         .where(
             Action.person_id == lead_id, Action.action_type == ActionType.FOLLOW_UP,
-            Action.origin == ActionOrigin.SENT, ActionEvent.to_state == ActionState.SENT,
-            ActionEvent.created_at > func.coalesce(last_reply, text("'-infinity'::timestamptz")),
+            Action.origin == ActionOrigin.SENT, log.to_state == ActionState.SENT,
+            log.created_at > func.coalesce(last_reply, text("'-infinity'::timestamptz")),
         )
     ) or 0
 

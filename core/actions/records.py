@@ -24,12 +24,24 @@ def check_text(value: str | None, *, field: str, limit: int = MAX_TEXT) -> str |
 
 
 def record_event(
-    session: Session, *, action: Action, from_state: ActionState | None, channel: Channel, at: datetime | None = None
+    session: Session,
+    *,
+    action: Action,
+    from_state: ActionState | None,
+    channel: Channel,
+    at: datetime | None = None,
+    due_date_before: date | None = None,
+    undoes: ActionEvent | None = None,
 ) -> ActionEvent:
-    """Append one state change (``from_state`` None: the action was created) to the event log."""
+    """Append one state change (``from_state`` None: the action was created) to the event log.
+
+    ``due_date_before``: the due date the change replaced, when it moved it (a snooze); ``undoes``:
+    the change this event takes back.
+    """
     event = ActionEvent(
         user_id=action.user_id, action_id=action.id, from_state=from_state, to_state=action.state,
-        channel=channel, created_at=at or utcnow(),
+        channel=channel, created_at=at or utcnow(), due_date_before=due_date_before,
+        undoes_event_id=undoes.id if undoes else None,
     )
     session.add(event)
     session.flush()

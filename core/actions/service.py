@@ -97,7 +97,7 @@ def change_state(
     """
     now = utcnow()
     today = local_today(user.timezone, at=now)
-    action = _locked_action(session, user=user, action_id=action_id)
+    action = locked_action(session, user=user, action_id=action_id)
     if to == ActionState.SNOOZED:
         if until is None:
             raise ValidationError("pick a date to snooze until: tomorrow, in 3 days, next Monday, in 2 weeks or a date")
@@ -114,7 +114,7 @@ def change_state(
 
     if to in (ActionState.SENT, ActionState.REPLIED):
         followups.close_waiting(session, action=action, at=now)
-    from_state = action.state
+    from_state, due_before = action.state, action.due_date
     action.state = to
     if to in COMPLETION_STATES:
         action.completed_at = now
@@ -124,7 +124,8 @@ def change_state(
         action.snooze_until = None
         action.due_date = min(action.due_date, today)
     session.flush()
-    record_event(session, action=action, from_state=from_state, channel=channel, at=now)
+    record_event(session, action=action, from_state=from_state, channel=channel, at=now,
+                 due_date_before=due_before if action.due_date != due_before else None)
 
     created = followups.apply_rules(session, user=user, action=action, at=now)
     if to in COMPLETION_STATES and channel != Channel.SYSTEM:
@@ -133,7 +134,7 @@ def change_state(
     return TransitionResult(action=action, changed=True, created=created)
 
 
-def _locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
+def locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
     """The user's action, freshly read and row-locked, after its lead's lock (same order everywhere)."""
     lead_id = session.scalar(select(Action.person_id).where(Action.id == action_id, Action.user_id == user.id))
     if lead_id is not None:

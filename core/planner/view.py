@@ -10,15 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.actions.rules import EFFORT_MINUTES
-from core.clock import local_today
+from core.actions.undo import changed_today_by_a_person
+from core.clock import local_today, zone
 from core.models import (
+    ACTION_LOG,
     Action,
     ActionEvent,
     ActionState,
@@ -78,6 +80,8 @@ class PlanItem:
     note: str | None = None
     #: Archived by the system because the lead replied (their pending follow-ups are closed then).
     closed_by_reply: bool = False
+    #: Settled by the user today: offered an Undo (``core.actions.undo``).
+    undoable: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -149,10 +153,13 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
                ActionEvent.from_state.in_([ActionState.NEW, ActionState.SENT]))
         .exists()
     )
+    today = local_today(user.timezone)
+    day_start = datetime.combine(today, time(0), tzinfo=zone(user.timezone))
     rows = session.execute(
         select(DailyPlanAction.position, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
                Action.description, Action.due_date, Action.person_id, Action.notes, Lead.name, Lead.url,
-               Lead.notes.label("lead_notes"), closed_by_reply.label("closed_by_reply"))
+               Lead.notes.label("lead_notes"), closed_by_reply.label("closed_by_reply"),
+               changed_today_by_a_person(Action, since=day_start).label("undoable"))
         .join(Action, Action.id == DailyPlanAction.action_id)
         .outerjoin(Lead, Lead.id == Action.person_id)
         .where(DailyPlanAction.daily_plan_id == plan.id)
@@ -164,7 +171,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
             title=action_title(row.action_type, lead_name=row.name, description=row.description),
             lead_id=row.person_id, lead_name=row.name, lead_url=row.url, is_fast_win=row.is_fast_win,
             minutes=EFFORT_MINUTES[row.action_type], due_date=row.due_date,
-            note=one_line(row.notes or row.lead_notes), closed_by_reply=row.closed_by_reply,
+            note=one_line(row.notes or row.lead_notes), closed_by_reply=row.closed_by_reply, undoable=row.undoable,
         )
         for row in rows
     )
@@ -184,9 +191,10 @@ def _waiting_query(user: User, except_leads: Collection[uuid.UUID]) -> Select[*t
     The send time comes from the event log (the action's last change to SENT), so editing an action
     later does not make it look freshly sent.
     """
+    log = ACTION_LOG.c
     last_sent = (
-        select(func.max(ActionEvent.created_at))
-        .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.SENT)
+        select(func.max(log.created_at))
+        .where(log.action_id == Action.id, log.to_state == ActionState.SENT)
         .scalar_subquery()
     )
     sent_at = func.coalesce(last_sent, Action.updated_at).label("sent_at")

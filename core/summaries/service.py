@@ -34,7 +34,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 _EVENTS = """
 WITH events AS (
-    SELECT e.* FROM action_events e
+    SELECT e.* FROM action_log e
     WHERE e.user_id = :user_id AND e.channel <> 'system' AND e.created_at >= :start AND e.created_at < :end
 )
 """
@@ -58,7 +58,7 @@ _SENT_AND_ANSWERED = text(_EVENTS + """
     GROUP BY e.action_id, a.person_id
 )
 SELECT count(*), count(*) FILTER (WHERE EXISTS (
-    SELECT 1 FROM action_events r JOIN actions ra ON ra.id = r.action_id
+    SELECT 1 FROM action_log r JOIN actions ra ON ra.id = r.action_id
     WHERE r.user_id = :user_id AND r.channel <> 'system' AND r.to_state = 'REPLIED'
       AND r.created_at > s.sent_at AND r.created_at <= :as_of
       AND (r.action_id = s.action_id OR ra.person_id = s.person_id)))
@@ -76,7 +76,7 @@ _COLD_LEADS = text("""
 SELECT count(*) FROM leads l
 WHERE l.user_id = :user_id AND l.status = 'ACTIVE' AND l.created_at < :since
   AND NOT EXISTS (
-      SELECT 1 FROM actions a JOIN action_events e ON e.action_id = a.id
+      SELECT 1 FROM actions a JOIN action_log e ON e.action_id = a.id
       WHERE a.person_id = l.id AND e.created_at >= :since AND e.created_at < :end)
 """)
 
@@ -93,7 +93,7 @@ GROUP BY l.id, l.name ORDER BY min(t.at), l.name LIMIT :limit
 """)
 
 _HAS_HISTORY = text("""
-SELECT EXISTS (SELECT 1 FROM action_events WHERE user_id = :user_id AND created_at < :start)
+SELECT EXISTS (SELECT 1 FROM action_log WHERE user_id = :user_id AND created_at < :start)
     OR EXISTS (SELECT 1 FROM logged_calls WHERE user_id = :user_id AND created_at < :start)
 """)
 

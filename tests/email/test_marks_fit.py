@@ -49,7 +49,7 @@ def test_the_digest_and_the_result_page_offer_sent_and_replied_only_on_the_messa
 
     page = client.post(action_path(links, world.user, win, Transition.DONE))
     by_action: dict[uuid.UUID, list[str]] = {}
-    for label, target in forms(page.text):
+    for label, target in forms(page.text)[1:]:  # after the Undo of the change just made
         by_action.setdefault(links.read_action(target.rsplit("/a/", 1)[1]).action_id, []).append(label)
     assert by_action == {prep.id: ["Done", "Snooze a week"], outreach.id: ["Done", "Sent", "Replied", "Snooze a week"]}
 

@@ -104,7 +104,8 @@ def item_blocks(
                                            f"~{item.minutes} min") if part)
     if not item.is_open:
         label = CLOSED_BY_REPLY if item.closed_by_reply else STATE_LABELS.get(item.state, item.state.value.title())
-        return [section(f"~{number}. {escape(item.title)}~  {label}\n{details}", block_id=block_id)]
+        undo = {"accessory": button("Undo", ids.UNDO, str(item.action_id))} if item.undoable else {}
+        return [section(f"~{number}. {escape(item.title)}~  {label}\n{details}", block_id=block_id, **undo)]
     note = f"\n📝 _{escape(item.note)}_" if item.note else ""
     text = section(f"*{number}.* {badge}*{escape(item.title)}*\n{details}{note}")
     controls = {"type": "actions", "block_id": block_id,

@@ -22,6 +22,7 @@ from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.surfaces import Message, waiting_page
 from core.actions.service import change_state
+from core.actions.undo import undo_last_change
 from core.errors import ValidationError
 from core.models import ActionState, Channel, WeeklySummary
 from core.planner.service import build_plan
@@ -33,6 +34,7 @@ def register(app: App) -> None:
         app.action(action_id)(guarded(mark))
     app.action(ids.SNOOZE_PRESET)(guarded(snooze))
     app.action(ids.SNOOZE_DATE)(guarded(snooze))
+    app.action(ids.UNDO)(guarded(undo))
     app.action(ids.SAVE_DRAFT)(guarded(save_summary_draft))
     app.action(ids.OPEN_ADD_LEAD)(guarded(open_add_lead))
     app.action(ids.OPEN_LOG_CALL)(guarded(log_call_button))
@@ -59,6 +61,17 @@ def snooze(request: Request) -> None:
     except ValueError:
         raise ValidationError("pick a snooze date from the menu or the date picker") from None
     apply(request, to=ActionState.SNOOZED, until=until)
+
+
+def undo(request: Request) -> None:
+    """Take back the user's last change of the pressed item today, then redraw as after a press."""
+    request.ack()
+    surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
+    with acting_as(request.user_id) as (session, user):
+        result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.SLACK)
+    if not result.changed:
+        request.reply("Nothing to undo: that change was already taken back, or it was not made today.")
+    request.redraw(pressed=_pressed_message(request) if surface is ids.Surface.PLAN else None)
 
 
 def apply(request: Request, *, to: ActionState, until: date | None) -> None:
