@@ -30,6 +30,7 @@ def plan_json(view: PlanView) -> dict[str, Any]:
         ],
         "waiting": [{"action_id": w.action_id, "title": w.title, "lead": w.lead_name, "url": w.lead_url,
                      "sent_on": w.sent_on} for w in view.waiting],
+        "waiting_total": view.waiting_total,
     }
 
 
@@ -47,8 +48,10 @@ def format_plan(view: PlanView) -> str:
     if not view.items:
         lines.append("Nothing due today: add a lead with `nbm leads add`.")
     if view.waiting:
-        lines.append("Waiting for a reply:")
+        lines.append(f"Waiting for a reply ({view.waiting_total}):")
         lines += [f"  - {w.title} (sent {short_date(w.sent_on)})  id {w.action_id}" for w in view.waiting]
+    if view.waiting_more:
+        lines.append(f"  …and {view.waiting_more} more: nbm actions list --state SENT lists them all.")
     return "\n".join(lines)
 
 
@@ -91,7 +94,7 @@ def summary_json(summary: WeeklySummary) -> dict[str, Any]:
 def format_summary(summary: WeeklySummary) -> str:
     return "\n".join([
         f"Week of {summary.week_start_date:%a %d %b %Y}",
-        f"  {plural(summary.days_active, 'active day')}, {summary.actions_completed} done, "
+        f"  {plural(summary.days_active, 'active day')}, {plural(summary.actions_completed, 'action')} done, "
         f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked",
         f"Insight: {summary.insight_text}",
         f"{summary.narrative_summary or ''}",
