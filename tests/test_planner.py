@@ -213,6 +213,8 @@ def test_a_focus_must_have_1_to_280_characters(service: Session, text: str) -> N
 def test_refresh_keeps_what_is_done_drops_what_became_ineligible_and_refills(service: Session) -> None:
     user = make_user(service)
     todo = outreach_leads(service, user, 7)
+    todo[0].action_type = ActionType.NURTURE  # 5 minutes: the one quick enough to be the Fast Win
+    service.flush()
     plan = build_plan(service, user=user)
     assert planned(plan) == [a.id for a in todo[:5]]
     todo[0].state, todo[0].completed_at = ActionState.DONE, NOW  # the Fast Win, done

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core.models import ActionOrigin, ActionType
-from core.planner.ordering import Candidate, choose, priority
+from core.planner.ordering import Candidate, Chosen, Kept, choose, priority
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 MORNING = datetime(2026, 11, 25, 8, tzinfo=UTC)
@@ -37,8 +37,16 @@ def order(*candidates: Candidate) -> list[Candidate]:
     return sorted(candidates, key=lambda c: priority(c, today=TODAY))
 
 
-def plan(candidates: list[Candidate], *, slots: int = 8, keep: list[Candidate] | None = None) -> list[Candidate]:
+def plan(candidates: list[Candidate], *, slots: int = 8, keep: list[Kept] | None = None) -> list[Candidate]:
     return [chosen.candidate for chosen in choose(candidates, slots=slots, today=TODAY, keep=keep or ())]
+
+
+def fast_wins(chosen: list[Chosen]) -> list[Candidate]:
+    return [c.candidate for c in chosen if c.is_fast_win]
+
+
+def reply_to(lead: uuid.UUID | str | None = "new") -> Candidate:
+    return cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY, lead=lead)
 
 
 def test_the_ranks_follow_the_product_order() -> None:
@@ -123,7 +131,7 @@ def test_content_at_most_once_a_day() -> None:
 
 def test_content_kept_from_the_morning_stops_another() -> None:
     kept = cand(ActionType.CONTENT, lead=None)
-    assert plan([cand(ActionType.CONTENT, lead=None)], keep=[kept]) == [kept]
+    assert plan([cand(ActionType.CONTENT, lead=None)], keep=[Kept(kept)]) == [kept]
 
 
 def test_a_due_fast_win_action_is_the_fast_win_even_against_a_waiting_reply() -> None:
@@ -152,7 +160,7 @@ def test_without_a_fast_win_action_the_smallest_effort_leads_and_rank_breaks_the
 
 @pytest.mark.parametrize("slots", [1, 3, 5, 8])
 def test_slots_are_respected_fast_win_included(slots: int) -> None:
-    candidates = [cand(ActionType.OUTREACH) for _ in range(12)]
+    candidates = [cand(ActionType.NURTURE) for _ in range(12)]
     chosen = choose(candidates, slots=slots, today=TODAY)
     assert len(chosen) == slots and chosen[0].is_fast_win and not any(c.is_fast_win for c in chosen[1:])
 
@@ -171,19 +179,93 @@ def test_kept_items_hold_their_slots_order_and_leads_and_keep_the_fast_win() -> 
     lead = uuid.uuid4()
     morning_fast = cand(ActionType.NURTURE)
     kept = cand(ActionType.OUTREACH, lead=lead)
-    same_lead = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY, lead=lead)
+    same_lead = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT, lead=lead, due=TODAY - timedelta(days=3))
     newer_fast = cand(ActionType.FAST_WIN)
     filler = [cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=i)) for i in (1, 2, 3)]
-    chosen = choose([same_lead, newer_fast, *filler], slots=4, today=TODAY, keep=[kept, morning_fast])
+    chosen = choose([same_lead, newer_fast, *filler], slots=4, today=TODAY,
+                    keep=[Kept(kept), Kept(morning_fast, is_fast_win=True)])
     assert [c.candidate for c in chosen] == [morning_fast, kept, filler[2], filler[1]]
-    assert [c.is_fast_win for c in chosen] == [True, False, False, False]
+    assert fast_wins(chosen) == [morning_fast]
 
 
-def test_kept_items_are_never_cut_even_beyond_the_slots() -> None:
-    keep = [cand(ActionType.OUTREACH) for _ in range(3)]
-    assert len(plan([cand(ActionType.NURTURE)], slots=1, keep=keep)) == 3
+def test_settled_items_are_never_cut_open_ones_are_cut_from_the_end() -> None:
+    settled = [cand(ActionType.OUTREACH) for _ in range(3)]
+    assert plan([cand(ActionType.NURTURE)], slots=1, keep=[Kept(c, settled=True) for c in settled]) == settled
+    still_open = [cand(ActionType.OUTREACH) for _ in range(3)]
+    assert plan([], slots=2, keep=[Kept(c) for c in still_open]) == still_open[:2]
 
 
 def test_a_kept_item_offered_again_as_a_candidate_is_planned_once() -> None:
     item = cand(ActionType.OUTREACH)
-    assert plan([item], keep=[item]) == [item]
+    assert plan([item], keep=[Kept(item)]) == [item]
+
+
+# --- a reply comes back today ------------------------------------------------------------------
+
+def test_a_reply_shares_the_slot_of_the_action_it_answers_and_comes_right_after_the_fast_win() -> None:
+    bea = uuid.uuid4()
+    fast, answered, other = cand(ActionType.NURTURE), cand(ActionType.FOLLOW_UP, lead=bea), cand(ActionType.OUTREACH)
+    reply = reply_to(bea)
+    keep = [Kept(fast, is_fast_win=True), Kept(answered, settled=True), Kept(other)]
+    chosen = choose([reply, cand(ActionType.OUTREACH)], slots=3, today=TODAY, keep=keep)
+    assert [c.candidate for c in chosen] == [fast, reply, answered, other]  # one item more, nothing pushed out
+    assert fast_wins(chosen) == [fast]
+
+
+def test_a_reply_for_a_lead_not_in_the_plan_takes_the_room_of_the_last_open_item() -> None:
+    first, second, last = cand(ActionType.NURTURE), cand(ActionType.OUTREACH), cand(ActionType.OUTREACH)
+    reply = reply_to()
+    chosen = choose([reply], slots=3, today=TODAY, keep=[Kept(first, is_fast_win=True), Kept(second), Kept(last)])
+    assert [c.candidate for c in chosen] == [first, reply, second]
+
+
+def test_with_nothing_open_to_make_room_a_reply_goes_past_capacity() -> None:
+    settled = [cand(ActionType.OUTREACH) for _ in range(3)]
+    reply = reply_to()
+    assert plan([reply], slots=3, keep=[Kept(c, settled=True) for c in settled]) == [reply, *settled]
+
+
+def test_a_new_plan_never_leaves_a_reply_out() -> None:
+    fast, reply = cand(ActionType.FAST_WIN), reply_to()
+    chosen = choose([fast, reply, cand(ActionType.OUTREACH)], slots=1, today=TODAY)
+    assert [c.candidate for c in chosen] == [reply] and fast_wins(chosen) == [reply]
+
+    lead = uuid.uuid4()
+    fast_of_lead, reply_of_lead, outreach = cand(ActionType.FAST_WIN, lead=lead), reply_to(lead), cand()
+    chosen = choose([fast_of_lead, reply_of_lead, outreach], slots=2, today=TODAY)
+    assert [c.candidate for c in chosen] == [fast_of_lead, reply_of_lead, outreach]
+
+
+def test_a_plan_with_a_reply_taken_in_is_stable_and_keeps_the_mornings_fast_win() -> None:
+    """Refreshing again changes nothing: the reply does not push an item out later, nor take the Fast
+    Win from a morning one just as quick but ranked lower."""
+    bea = uuid.uuid4()
+    morning_fast = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT)  # 5 minutes, like the reply
+    answered, other = cand(ActionType.FOLLOW_UP, lead=bea, due=TODAY - timedelta(days=1)), cand()
+    first = choose([reply_to(bea)], slots=3, today=TODAY,
+                   keep=[Kept(morning_fast, is_fast_win=True), Kept(answered, settled=True), Kept(other)])
+    again = choose([cand()], slots=3, today=TODAY,
+                   keep=[Kept(c.candidate, settled=c.candidate is answered, is_fast_win=c.is_fast_win)
+                         for c in first])
+    assert again == first and fast_wins(again) == [morning_fast]
+
+
+# --- a Fast Win is fast ------------------------------------------------------------------------
+
+def test_a_fast_win_takes_five_minutes_at_most_else_there_is_none() -> None:
+    outreach, prep = cand(ActionType.OUTREACH), cand(ActionType.CALL_PREP, call=TODAY)  # 10 and 15 minutes
+    chosen = choose([outreach, prep, cand(ActionType.CONTENT, lead=None)], slots=5, today=TODAY)
+    assert [c.candidate.action_type for c in chosen] == [ActionType.CALL_PREP, ActionType.OUTREACH, ActionType.CONTENT]
+    assert fast_wins(chosen) == []
+
+    follow_up = cand(ActionType.FOLLOW_UP)  # 5 minutes: still fast
+    chosen = choose([outreach, prep, follow_up], slots=5, today=TODAY)
+    assert fast_wins(chosen) == [follow_up] and chosen[0].candidate is follow_up
+
+
+def test_a_refresh_keeps_a_day_without_a_fast_win_and_new_fill_never_jumps_ahead() -> None:
+    """Nor does a slow item an older plan marked the Fast Win keep the mark."""
+    morning = [cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=i)) for i in (2, 1)]
+    newcomer = cand(ActionType.FAST_WIN)
+    chosen = choose([newcomer], slots=5, today=TODAY, keep=[Kept(morning[0], is_fast_win=True), Kept(morning[1])])
+    assert [c.candidate for c in chosen] == [*morning, newcomer] and fast_wins(chosen) == []

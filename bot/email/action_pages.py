@@ -10,8 +10,9 @@ Rules chosen:
   after that (``core.actions.snooze.snooze_a_week``); on an action that is already snoozed it is a
   repeat, not a move of the date.
 * **After acting, the rest of today's plan** is shown with its own buttons: each carries a fresh
-  signed token, so the user can go on without returning to the email. Actions the follow-up rules
-  just made due today (a "Reply to …") come first. The page reads today's plan but never builds
+  signed token, so the user can go on without returning to the email. A "Reply to …" the rules
+  just made joins today's plan (``core.planner.service.get_plan``); "Just added for today" lists
+  what is due today when there is no plan yet. The page reads today's plan but never builds
   one: a click must not fix the day's plan before the morning job has read the calendar.
 """
 

@@ -42,7 +42,7 @@ class DailyPlan(Base):
 
 
 class DailyPlanAction(Base):
-    """An action at a position in a plan (0 is the Fast Win).
+    """An action at a position in a plan (0 is the Fast Win, if the day has one).
 
     ``UNIQUE(daily_plan_id, position)`` is checked at commit (DEFERRABLE INITIALLY DEFERRED) so a
     refresh can renumber positions row by row without tripping over itself.

@@ -23,15 +23,32 @@ rank  candidates
 ====  ==========================================================================================
 
 Ties break by due date, then creation time, then id, so the order is total and the same candidates
-always make the same plan. At most one action per lead per plan (the highest ranked).
+always make the same plan.
 
-**The Fast Win** (position 0) is a FAST_WIN action if one is due, else the candidate with the
-smallest effort estimate (``EFFORT_MINUTES``; a tie goes to the higher-ranked one). It takes one of
-the day's slots and its lead.
+**Slots** (``slots``, the day's capacity) count leads: each lead in the plan, and each item without a
+lead, takes one slot, and a lead has one action per plan (the highest ranked), replies aside.
 
-**Refresh** passes the items that must stay as ``keep``: they keep their slots, their leads and
-their order, and the Fast Win is chosen among them by the same rule, so the morning's Fast Win stays
-the Fast Win whether or not it is done. New candidates fill the free slots after them, in rank order.
+**A reply is never left out.** Every due FOLLOW_UP created by a reply is in the plan. When its lead
+already holds a slot (the action it answers, now settled, or the Fast Win) it takes that slot: the
+plan shows one item more but no lead more, and nothing is pushed out for it. A reply whose lead is
+not in the plan takes a free slot; when there is none, the last open item makes room for it (as when
+capacity is lowered: the user will reach the reply first); only when nothing open is left to make
+room does the plan go past capacity. A reply that joins an existing plan goes straight after the
+Fast Win: it is the next thing to do.
+
+**The Fast Win** (position 0) takes at most ``FAST_WIN_MINUTES`` of effort: a FAST_WIN action if
+one is due, else the candidate with the smallest effort estimate (``EFFORT_MINUTES``; a tie goes to
+the higher-ranked one). When nothing is that quick, no item is the Fast Win and position 0 is an
+ordinary item. The Fast Win takes one of the day's slots and its lead; when the replies leave it no
+slot, it is chosen among them.
+
+**Refresh** passes the items already in the plan as ``keep``, in their order, which they keep.
+Settled ones (the user acted on them) are never dropped; open ones are dropped from the end when
+they no longer fit (the capacity was lowered, or a reply needs the room). The morning's Fast Win
+stays the Fast Win, done or not, as long as it is in the plan; if it left (or is slower than the
+rule allows, as an older plan's may be), the Fast Win is chosen by the same rule among the items
+that stay and the new replies, never among new fill, which would jump ahead of what the user was
+shown. New candidates fill the free slots after the kept items, in rank order.
 """
 
 from __future__ import annotations
@@ -44,6 +61,9 @@ from enum import IntEnum
 
 from core.actions.rules import EFFORT_MINUTES
 from core.models import ActionOrigin, ActionType
+
+#: The most effort a Fast Win may take: a win is only fast if it fits between two meetings.
+FAST_WIN_MINUTES = 5
 
 
 class Rank(IntEnum):
@@ -92,12 +112,27 @@ class Chosen:
     is_fast_win: bool
 
 
+@dataclass(frozen=True)
+class Kept:
+    """An item of the plan being refreshed: ``settled`` once the user acted on it (it is never
+    dropped), ``is_fast_win`` as the plan has it."""
+
+    candidate: Candidate
+    settled: bool = False
+    is_fast_win: bool = False
+
+
+def is_reply(candidate: Candidate) -> bool:
+    """A FOLLOW_UP created by a reply: someone is waiting on you."""
+    return candidate.action_type is ActionType.FOLLOW_UP and candidate.origin is ActionOrigin.REPLY
+
+
 def rank(candidate: Candidate, *, today: date) -> Rank:
     """The rank of ``candidate`` on the user's local ``today`` (see the module's table)."""
     kind = candidate.action_type
+    if is_reply(candidate):
+        return Rank.REPLY
     if kind is ActionType.FOLLOW_UP:
-        if candidate.origin is ActionOrigin.REPLY:
-            return Rank.REPLY
         return Rank.OVERDUE_FOLLOW_UP if candidate.due_date < today else Rank.FOLLOW_UP
     if kind is ActionType.CALL_PREP:
         call = candidate.call_date
@@ -131,42 +166,89 @@ def priority(candidate: Candidate, *, today: date) -> tuple:
     return (position, within, candidate.due_date, candidate.created_at, candidate.action_id)
 
 
+def is_quick(candidate: Candidate) -> bool:
+    """Quick enough to be the Fast Win: at most ``FAST_WIN_MINUTES`` of effort."""
+    return candidate.minutes <= FAST_WIN_MINUTES
+
+
 def fast_win(pool: Sequence[Candidate], *, today: date) -> Candidate | None:
-    """The Fast Win of ``pool``: a FAST_WIN action if any, else the smallest effort (rank breaks ties)."""
-    if not pool:
+    """The Fast Win of ``pool``: among the quick ones, a FAST_WIN action if any, else the smallest
+    effort (rank breaks ties); None when none is quick."""
+    quick = [c for c in pool if is_quick(c)]
+    if not quick:
         return None
-    wins = [c for c in pool if c.action_type is ActionType.FAST_WIN]
-    if wins:
-        return min(wins, key=lambda c: priority(c, today=today))
-    return min(pool, key=lambda c: (c.minutes, priority(c, today=today)))
+    return min(quick, key=lambda c: (c.action_type is not ActionType.FAST_WIN, c.minutes, priority(c, today=today)))
+
+
+def slots_taken(items: Sequence[Candidate]) -> int:
+    """How many of the day's slots ``items`` fill: one per lead, one per item without a lead."""
+    leads = {c.lead_id for c in items if c.lead_id is not None}
+    return len(leads) + sum(1 for c in items if c.lead_id is None)
 
 
 def choose(
-    candidates: Sequence[Candidate], *, slots: int, today: date, keep: Sequence[Candidate] = ()
+    candidates: Sequence[Candidate], *, slots: int, today: date, keep: Sequence[Kept] = ()
 ) -> list[Chosen]:
-    """Today's plan, in order: the Fast Win, then the kept items, then the best candidates.
+    """Today's plan, in order: the Fast Win, new replies, the kept items, then the best candidates.
 
-    ``slots`` counts every item, the Fast Win and the kept ones included; ``keep`` is never cut, even
-    when it alone fills more than ``slots`` (the caller decides what may be dropped). A candidate
-    that is also in ``keep`` is not planned twice.
+    ``slots`` is the day's capacity (the module's rules say what a slot is and when a reply goes
+    past it); ``keep`` is the plan being refreshed, in its order. A candidate that is also kept is
+    not planned twice.
     """
-    kept_ids = {c.action_id for c in keep}
+    kept_ids = {k.candidate.action_id for k in keep}
     ranked = sorted((c for c in candidates if c.action_id not in kept_ids), key=lambda c: priority(c, today=today))
-    first = fast_win(keep, today=today) if keep else (fast_win(ranked, today=today) if slots > 0 else None)
-    plan: list[Candidate] = [first] if first is not None else []
-    plan += [c for c in keep if c is not first]
+    replies = [c for c in ranked if is_reply(c)]
+    staying = [k.candidate for k in _staying(keep, replies=replies, slots=slots)]
+    first = _first(keep, staying=staying, replies=replies, ranked=ranked, slots=slots, today=today)
+    plan = ([first] if first is not None else []) + [c for c in [*replies, *staying] if c is not first]
+    planned = {c.action_id for c in plan}
     leads = {c.lead_id for c in plan if c.lead_id is not None}
+    taken = slots_taken(plan)
     has_content = any(c.action_type is ActionType.CONTENT for c in plan)
     for candidate in ranked:
-        if len(plan) >= slots:
+        if taken >= slots:
             break
-        if candidate is first or candidate.lead_id in leads:
+        if candidate.action_id in planned or candidate.lead_id in leads:
             continue
         if candidate.action_type is ActionType.CONTENT:
             if has_content:
                 continue
             has_content = True
         plan.append(candidate)
+        taken += 1
         if candidate.lead_id is not None:
             leads.add(candidate.lead_id)
     return [Chosen(candidate, candidate is first) for candidate in plan]
+
+
+def _staying(keep: Sequence[Kept], *, replies: Sequence[Candidate], slots: int) -> list[Kept]:
+    """The kept items that stay, in their order: settled ones and replies always; an open one if it
+    still fits beside them, the new ``replies`` and the open ones before it (so the last make room)."""
+    held = [k.candidate for k in keep if _always_stays(k)] + list(replies)
+    staying = []
+    for entry in keep:
+        if _always_stays(entry):
+            staying.append(entry)
+        elif slots_taken([*held, entry.candidate]) <= slots:
+            staying.append(entry)
+            held.append(entry.candidate)
+    return staying
+
+
+def _always_stays(entry: Kept) -> bool:
+    return entry.settled or is_reply(entry.candidate)
+
+
+def _first(
+    keep: Sequence[Kept], *, staying: Sequence[Candidate], replies: Sequence[Candidate],
+    ranked: Sequence[Candidate], slots: int, today: date,
+) -> Candidate | None:
+    """The Fast Win (module rules): on a refresh the morning's if it stayed, else one of the items that
+    stay; on a new plan the best of all, unless the replies leave it no slot."""
+    if keep:
+        morning = next((k.candidate for k in keep if k.is_fast_win and k.candidate in staying), None)
+        return morning if morning is not None and is_quick(morning) else fast_win([*staying, *replies], today=today)
+    first = fast_win(ranked, today=today)
+    if first is not None and slots_taken([*replies, first]) > slots:
+        return fast_win(replies, today=today)
+    return first

@@ -1,8 +1,15 @@
 """The daily plan of one user: build it, read it, refresh it, and the two settings that shape it.
 
 * **One plan per user per local date.** ``day`` defaults to the user's own today. Building when a
-  plan exists returns that plan unchanged: the morning job, a retry and a second scheduler never
-  overwrite what the user may already be working through. Only an explicit ``refresh`` changes it.
+  plan exists returns that plan unchanged (but for replies, below): the morning job, a retry and a
+  second scheduler never overwrite what the user may already be working through. Only an explicit
+  ``refresh`` changes it.
+* **A reply comes back today.** Marking an action Replied makes "Reply to <name>" due today; the
+  next read of today's plan (:func:`get_plan`, which every channel's redraw, App Home, the email
+  result page and ``nbm plan`` go through, right after the change) takes it in, by the rules of
+  :mod:`core.planner.ordering`: it shares its lead's slot with the action it answers (the plan
+  shows one item more, nothing is pushed out), or, for a lead not in the plan, takes a free slot or
+  that of the last open item. Nothing else changes then; past days' plans are history and never do.
 * **Refresh** keeps what the user already acted on (sent, replied, done) and the items still open
   and still eligible, drops what became ineligible (snoozed since, lead snoozed or archived, no
   longer due), and fills the freed slots with the next best candidates. Kept items keep their order;
@@ -16,6 +23,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
@@ -25,9 +33,17 @@ from core.actions.records import check_text
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.models import Action, ActionState, CapacityLevel, DailyPlan, DailyPlanAction, User
-from core.planner.batch import candidate_select, create_plans, existing_plans, gather, to_candidate, week_start
-from core.planner.capacity import parse_level
-from core.planner.ordering import Candidate, choose
+from core.planner.batch import (
+    candidate_select,
+    create_plans,
+    existing_plans,
+    gather,
+    load_candidates,
+    to_candidate,
+    week_start,
+)
+from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
+from core.planner.ordering import Candidate, Kept, choose, is_reply
 from core.users import get_settings_for
 
 MAX_FOCUS = 280
@@ -37,9 +53,17 @@ _ACTED = frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, Act
 
 
 def get_plan(session: Session, *, user: User, day: date | None = None) -> DailyPlan | None:
-    """The user's plan for ``day`` (default: their local today), if one was built."""
-    day = day or local_today(user.timezone)
-    return existing_plans(session, days={user.id: day}).get(user.id)
+    """The user's plan for ``day`` (default: their local today), if one was built.
+
+    Today's plan first takes in the replies that became due since it was built (see the module's
+    rules): every channel reads the plan through here, so each shows the reply at once.
+    """
+    today = local_today(user.timezone)
+    day = day or today
+    plan = existing_plans(session, days={user.id: day}).get(user.id)
+    if plan is not None and day == today:
+        _take_in_replies(session, user=user, plan=plan)
+    return plan
 
 
 def build_plan(
@@ -52,8 +76,9 @@ def build_plan(
 ) -> DailyPlan:
     """The user's plan for ``day`` (default: their local today), built if there is none yet.
 
-    An existing plan is returned unchanged unless ``refresh`` is asked for (see the module's rules).
-    Two builders racing for the same day end with one plan: the batch insert's ``ON CONFLICT``.
+    An existing plan is returned unchanged unless ``refresh`` is asked for (see the module's rules),
+    but for the replies today's takes in (:func:`get_plan`). Two builders racing for the same day
+    end with one plan: the batch insert's ``ON CONFLICT``.
     """
     day = day or local_today(user.timezone)
     plan = get_plan(session, user=user, day=day)
@@ -67,22 +92,64 @@ def build_plan(
 
 def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int | None) -> None:
     """Keep the acted-on and still-eligible items, drop the rest, refill; one refresh at a time."""
+    _lock(session, plan=plan)
+    free = plan.free_minutes if free_minutes is None else free_minutes
+    inputs = gather(session, users=[user], days={user.id: plan.date}, free_minutes={user.id: free})[user.id]
+    _replan(session, plan=plan, candidates=inputs.candidates, slots=inputs.slots, refresh=True)
+    plan.capacity, plan.free_minutes, plan.focus_statement = inputs.capacity, free, inputs.focus
+    plan.generated_at = utcnow()
+    session.flush()
+
+
+def _take_in_replies(session: Session, *, user: User, plan: DailyPlan) -> None:
+    """Add the due replies ``plan`` lacks, changing nothing else but what must make room for them.
+
+    The check costs two reads (the due candidates, the plan's items); the plan is locked and read
+    again only when a reply is missing, so two channels redrawing at once add it once.
+    """
+    if not _missing_reply(_due(session, user=user, plan=plan), plan=plan):
+        return
+    _lock(session, plan=plan)
+    candidates = _due(session, user=user, plan=plan)
+    _replan(session, plan=plan, candidates=candidates, slots=ACTIONS_PER_LEVEL[plan.capacity], refresh=False)
+
+
+def _due(session: Session, *, user: User, plan: DailyPlan) -> list[Candidate]:
+    return load_candidates(session, days={user.id: plan.date})[user.id]
+
+
+def _missing_reply(candidates: Sequence[Candidate], *, plan: DailyPlan) -> bool:
+    planned = {item.action_id for item in plan.items}
+    return any(is_reply(candidate) and candidate.action_id not in planned for candidate in candidates)
+
+
+def _lock(session: Session, *, plan: DailyPlan) -> None:
+    """Row-lock ``plan`` and re-read its items, so one change of a plan runs at a time."""
     session.execute(
         select(DailyPlan).where(DailyPlan.id == plan.id).with_for_update()
         .options(selectinload(DailyPlan.items)).execution_options(populate_existing=True)
     )
-    free = plan.free_minutes if free_minutes is None else free_minutes
-    inputs = gather(session, users=[user], days={user.id: plan.date}, free_minutes={user.id: free})[user.id]
-    eligible = {candidate.action_id for candidate in inputs.candidates}
+
+
+def _replan(
+    session: Session, *, plan: DailyPlan, candidates: Sequence[Candidate], slots: int, refresh: bool
+) -> None:
+    """Choose ``plan`` again from its items and today's ``candidates``, and save the new order.
+
+    A refresh drops the open items that are no longer candidates (snoozed since, lead snoozed or
+    archived) and offers every new candidate; taking in replies keeps every item (bar those that
+    must make room) and offers only the replies.
+    """
     in_plan = _plan_candidates(session, plan=plan)
-    acted = [item for item in plan.items if in_plan[item.action_id][1] in _ACTED]
-    still_open = [item for item in plan.items if item.action_id in eligible]
-    still_open = still_open[: max(0, inputs.slots - len(acted))]
-    keep = [in_plan[item.action_id][0] for item in plan.items if item in acted or item in still_open]
-    chosen = choose(
-        [candidate for candidate in inputs.candidates if candidate.action_id not in in_plan],
-        slots=inputs.slots, today=plan.date, keep=keep,
-    )
+    due = {candidate.action_id for candidate in candidates}
+    keep = [
+        Kept(candidate, settled=state is not ActionState.NEW, is_fast_win=item.is_fast_win)
+        for item in plan.items
+        for candidate, state in [in_plan[item.action_id]]
+        if not refresh or state in _ACTED or item.action_id in due
+    ]
+    offered = [c for c in candidates if c.action_id not in in_plan and (refresh or is_reply(c))]
+    chosen = choose(offered, slots=slots, today=plan.date, keep=keep)
     by_action = {item.action_id: item for item in plan.items}
     wanted = {entry.candidate.action_id for entry in chosen}
     for item in [item for item in plan.items if item.action_id not in wanted]:
@@ -95,8 +162,6 @@ def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int
                                               is_fast_win=entry.is_fast_win))
         else:
             kept.position, kept.is_fast_win = position, entry.is_fast_win
-    plan.capacity, plan.free_minutes, plan.focus_statement = inputs.capacity, free, inputs.focus
-    plan.generated_at = utcnow()
     session.flush()
     session.expire(plan, ["items"])
 

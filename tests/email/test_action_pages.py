@@ -154,8 +154,9 @@ def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, 
     page = client.post(action_path(links, world.user, ann, Transition.REPLIED))
     text = text_of(page.text)
     assert "Marked replied: Reach out to Ann Lee" in text
-    assert "Just added for today Reply to Ann Lee ~5 min Open Ann Lee" in text
-    first_four = [links.read_action(target.removeprefix("/a/")) for _, target in forms(page.text)[:4]]
+    assert "Just added for today" not in text  # the reply is part of today's plan now, first after the Fast Win
+    assert "Reply to Ann Lee ~5 min Open Ann Lee" in text.split("The rest of today's plan")[1]
+    first_four = [links.read_action(target.removeprefix("/a/")) for _, target in forms(page.text)[1:5]]
     assert len({link.action_id for link in first_four}) == 1 and first_four[0].action_id != ann.id
     assert state_of(service, ann) == ActionState.REPLIED
     assert [e.to_state for e in events(service, ann)] == [ActionState.SENT, ActionState.REPLIED]
