@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 _IRREGULAR = {"reply": "replies", "has": "have"}
 
@@ -46,6 +46,19 @@ def one_line(text: str | None, limit: int = 80) -> str | None:
         return folded
     cut = folded[: limit - 1]
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def week_range(monday: date) -> str:
+    """``17–23 Nov``, or ``27 Oct – 2 Nov`` across a month: a Monday–Sunday week."""
+    sunday = monday + timedelta(days=6)
+    if monday.month == sunday.month:
+        return f"{monday.day}–{sunday.day} {sunday:%b}"
+    return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b}"
+
+
+def week_title(monday: date) -> str:
+    """``Your week of 17–23 Nov``: the weekly summary's name, the same in Slack, email and the CLI."""
+    return f"Your week of {week_range(monday)}"
 
 
 def short_date(day: date) -> str:

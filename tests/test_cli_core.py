@@ -157,6 +157,6 @@ def test_streak_and_summary_answer_for_a_new_user(user: str) -> None:
 def test_the_demo_prints_a_plan_a_streak_and_last_weeks_summary(connection: Connection) -> None:
     result = nbm("demo")
     assert result.exit_code == 0, result.output
-    assert "★ Fast Win" in result.output and "Streak: " in result.output and "Week of Mon 16 Nov 2026" in result.output
+    assert "★ Fast Win" in result.output and "Streak: " in result.output and "Your week of 16–22 Nov" in result.output
     assert "Reply to Hannah Becker" in result.output
     assert nbm("demo").exit_code == 0  # a second run replaces the demo user

@@ -93,4 +93,4 @@ def test_the_summary_notification_counts_in_words() -> None:
     summary = WeeklySummary(id=uuid.uuid4(), user_id=uuid.uuid4(), week_start_date=WEEK, days_active=1,
                             actions_completed=1, replies=1, calls_booked=1, insight_text="i", next_week_focus="f")
     text, _ = summary_message(summary)
-    assert text == "Your week Mon 16 Nov – Sun 22 Nov: 1 action completed, 1 reply, 1 call booked"
+    assert text == "Your week of 16–22 Nov: 1 action completed, 1 reply, 1 call booked"

@@ -15,7 +15,7 @@ from core.planner.service import set_capacity
 from core.planner.view import PlanView, build_plan_view
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
-from core.text import plural, short_date
+from core.text import plural, short_date, week_title
 
 
 def plan_json(view: PlanView) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def summary_json(summary: WeeklySummary) -> dict[str, Any]:
 
 def format_summary(summary: WeeklySummary) -> str:
     return "\n".join([
-        f"Week of {summary.week_start_date:%a %d %b %Y}",
+        week_title(summary.week_start_date),
         f"  {plural(summary.days_active, 'active day')}, {plural(summary.actions_completed, 'action')} done, "
         f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked",
         f"Insight: {summary.insight_text}",

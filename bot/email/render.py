@@ -21,7 +21,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import css_inline
@@ -32,7 +31,7 @@ from core.actions.rules import marks_offered
 from core.models import ActionState, ActionType, WeeklySummary
 from core.planner.view import PlanItem, PlanView
 from core.streaks import streak_line
-from core.text import noun, plural, short_date
+from core.text import noun, plural, short_date, week_title
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 
@@ -175,17 +174,9 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
 
 def summary_subject(summary: WeeklySummary) -> str:
     return (
-        f"Your week of {week_range(summary.week_start_date)} — "
+        f"{week_title(summary.week_start_date)} — "
         f"{plural(summary.actions_completed, 'action')} done, {plural(summary.replies, 'reply', 'replies')}"
     )
-
-
-def week_range(monday: date) -> str:
-    """``17–23 Nov``, or ``27 Oct – 2 Nov`` across a month."""
-    sunday = monday + timedelta(days=6)
-    if monday.month == sunday.month:
-        return f"{monday.day}–{sunday.day} {sunday:%b}"
-    return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b}"
 
 
 def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: EmailLinks) -> RenderedEmail:
@@ -194,7 +185,7 @@ def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: Emai
         "subject": summary_subject(summary),
         "preheader": summary.insight_text,
         "first_name": first_name(user_name),
-        "week": week_range(summary.week_start_date),
+        "week_title": week_title(summary.week_start_date),
         "stats": [
             (summary.days_active, noun(summary.days_active, "day active", "days active")),
             (summary.actions_completed, noun(summary.actions_completed, "action done", "actions done")),

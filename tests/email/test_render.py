@@ -156,7 +156,7 @@ def test_names_are_escaped_not_obeyed_in_html_and_kept_verbatim_in_text() -> Non
 def test_css_is_inlined_for_gmail_and_outlook() -> None:
     html = render_digest(view(FIVE), links=LINKS).html
     button = re.search(r'<a [^>]*href="https://nbm.example.com/a/[^"]+"[^>]*>', html).group(0)
-    assert "background-color: #1d4ed8" in button
+    assert "background-color: #15803d" in button  # Done: the primary green, as in Slack
     style_blocks = re.findall(r"<style>(.*?)</style>", html, re.S)
     assert all(block.strip().startswith("@media") for block in style_blocks)
 

@@ -240,7 +240,7 @@ def test_summary_shows_last_week_with_save_draft_buttons(web: FlaskClient, fake:
     command(web, fake, "summary")
     answer = fake.calls_to("respond")[0].args
     assert answer["response_type"] == "ephemeral"
-    assert answer["blocks"][0]["text"]["text"] == "Your week Mon 16 Nov – Sun 22 Nov"
+    assert answer["blocks"][0]["text"]["text"] == "Your week of 16–22 Nov"
     saves = [b["accessory"]["text"]["text"] for b in answer["blocks"] if b.get("accessory")]
     assert saves == ["Save draft", "Save draft"]
 

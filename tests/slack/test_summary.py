@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("clock")
 def test_save_draft_saves_once_and_marks_the_message(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     channel, ts = send_summary_dm(ann.id, date(2026, 11, 16))
     posted = fake.calls_to("chat.postMessage")[0].args
-    assert posted["text"].startswith("Your week Mon 16 Nov – Sun 22 Nov: 0 actions completed")
+    assert posted["text"].startswith("Your week of 16–22 Nov: 0 actions completed")
     button = next(b["accessory"] for b in posted["blocks"] if b.get("block_id") == "draft_open|WIN_POST")
     press = block_action(fake, {"type": "button", "action_id": button["action_id"], "block_id": "draft_open|WIN_POST",
                                 "value": button["value"]},

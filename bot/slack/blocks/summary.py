@@ -3,13 +3,12 @@ content drafts, each with a "Save draft" button that turns into "Saved" once pre
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.text import button, context, cut, divider, escape, header, mrkdwn, section
 from core.models import ContentPromptType, WeeklySummary
-from core.text import plural, short_date
+from core.text import plural, week_title
 
 Block = dict[str, Any]
 
@@ -19,15 +18,14 @@ DRAFT_TITLES = {ContentPromptType.WIN_POST: "Win post draft", ContentPromptType.
 def summary_message(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()
                     ) -> tuple[str, list[Block]]:
     """Notification text and blocks of the summary DM; ``saved`` drafts show as saved."""
-    week = _week(summary)
-    text = (f"Your week {week}: {plural(summary.actions_completed, 'action')} completed, "
+    text = (f"{week_title(summary.week_start_date)}: {plural(summary.actions_completed, 'action')} completed, "
             f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked")
     return text, summary_blocks(summary, saved=saved)
 
 
 def summary_blocks(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()) -> list[Block]:
     blocks: list[Block] = [
-        header(f"Your week {_week(summary)}"),
+        header(week_title(summary.week_start_date)),
         {"type": "section", "fields": [
             mrkdwn(f"*Days active*\n{summary.days_active}"),
             mrkdwn(f"*Actions completed*\n{summary.actions_completed}"),
@@ -60,6 +58,3 @@ def draft_block(summary: WeeklySummary, kind: ContentPromptType, text: str, *, s
     return block
 
 
-def _week(summary: WeeklySummary) -> str:
-    start = summary.week_start_date
-    return f"{short_date(start)} – {short_date(start + timedelta(days=6))}"
