@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from werkzeug.serving import make_server
 
 from core import config
 
@@ -186,6 +188,27 @@ def smtp_server() -> Iterator[StartSmtp]:
 
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture()
+def live_server(email_settings, engine) -> Iterator[str]:
+    """The web app on 127.0.0.1 under a real WSGI server, with BASE_URL pointing at it (emails link to it)."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BASE_URL", base_url)
+        config.get_settings.cache_clear()
+        from bot.web import create_app
+
+        server = make_server("127.0.0.1", port, create_app(), threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield base_url
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+    config.get_settings.cache_clear()
 
 
 @pytest.fixture()

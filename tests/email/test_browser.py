@@ -7,43 +7,19 @@ threads and connections), so it commits real data through units of work and dele
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from html import unescape
 
 import pytest
 from sqlalchemy import delete, select
-from werkzeug.serving import make_server
 
 from bot.email.backends import get_backend
 from bot.email.delivery import send_plan_email
-from bot.web import create_app
-from core import config
 from core.clock import local_today
 from core.db import unit_of_work
 from core.models import Action, ActionEvent, ActionState, ActionType, Channel, Lead, User
-from tests.email.conftest import free_port
 from tests.factories import make_action, make_lead, make_plan, make_user
-
-
-@pytest.fixture()
-def live_server(email_settings, engine) -> Iterator[str]:
-    """The web app on 127.0.0.1 under a real WSGI server, with BASE_URL pointing at it."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BASE_URL", base_url)
-        config.get_settings.cache_clear()
-        server = make_server("127.0.0.1", port, create_app(), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield base_url
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-    config.get_settings.cache_clear()
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ A screenshot of every page is kept in the test's ``tmp_path`` (``layout-*.png``)
 from __future__ import annotations
 
 import base64
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,15 +22,12 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import delete
-from werkzeug.serving import make_server
 
 from bot.email.backends import get_backend
 from bot.email.delivery import send_plan_email, send_summary_email
-from bot.web import create_app
-from core import config
 from core.db import unit_of_work
 from core.models import ActionState, ActionType, User, WeeklySummary
-from tests.email.conftest import NOON, free_port
+from tests.email.conftest import NOON
 from tests.email.pages import TODAY
 from tests.factories import make_action, make_event, make_lead, make_plan, make_user
 
@@ -88,25 +84,6 @@ def pinned_clock() -> Iterator[None]:
 
 
 @pytest.fixture()
-def live_server(email_settings, engine, pinned_clock) -> Iterator[str]:
-    """The web app on 127.0.0.1 under a real WSGI server, with BASE_URL pointing at it (emails link to it)."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BASE_URL", base_url)
-        config.get_settings.cache_clear()
-        server = make_server("127.0.0.1", port, create_app(), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield base_url
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-    config.get_settings.cache_clear()
-
-
-@pytest.fixture()
 def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
     """A user whose name, address, leads, focus and summary are all as long as they can be; committed for
     real and removed with all their rows afterwards."""
@@ -140,7 +117,7 @@ def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
 
 
 def test_every_email_and_email_page_fits_a_phone_and_has_tappable_buttons(
-    live_server, long_user, browser, tmp_path: Path
+    pinned_clock, live_server, long_user, browser, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
