@@ -2,20 +2,30 @@
 
 Each setting has a default that works for local development, so a newcomer can run the product with
 no environment at all. Production (``NBM_ENV=production``) refuses to start while a development
-secret is still in place: a forgotten ``SECRET_KEY`` must fail loudly, not sign links with a key
-that is published in this file.
+secret or a development server is still in place: a forgotten ``SECRET_KEY`` must fail loudly, not
+sign links with a key that is published in this file.
 
-Secrets are plain strings on a frozen dataclass whose ``repr`` hides them; nothing else in the
-project reads the environment.
+The encryption keys are parsed here, at start, rather than at the first token a job decrypts: a
+malformed ``ENCRYPTION_KEYS`` stops every process before it serves anyone.
+
+Secrets are plain strings on a frozen dataclass whose ``repr`` hides them (and the password inside a
+URL); nothing else in the project reads the environment.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.errors import ConfigError
 
@@ -26,6 +36,16 @@ DEV_ENCRYPTION_KEYS = "dev:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tMDAwMDA="
 ENVIRONMENTS = ("development", "test", "production")
 EMAIL_BACKENDS = ("outbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+#: AES-256 takes 32-byte keys.
+KEY_BYTES = 32
+#: The shortest ENCRYPTION_SECRET (always) and SECRET_KEY (in production) accepted: 256 bits if random.
+MIN_SECRET_BYTES = 32
+#: HKDF ``info`` strings for ENCRYPTION_SECRET. Fixed forever: changing one makes every stored token unreadable.
+SECRET_KEY_INFO = b"nextbestmove ENCRYPTION_SECRET aes-256-gcm key v1"
+SECRET_KEY_ID_INFO = b"nextbestmove ENCRYPTION_SECRET key id v1"
 
 
 def normalize_database_url(url: str) -> str:
@@ -46,6 +66,89 @@ def normalize_database_url(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class EncryptionKey:
+    """One AES-256 key: its id (written in front of every value it encrypts) and its 32 bytes."""
+
+    key_id: str
+    material: bytes = field(repr=False)
+
+
+def parse_encryption_keys(spec: str, secret: str | None = None) -> tuple[EncryptionKey, ...]:
+    """The keys of ``ENCRYPTION_KEYS`` (``key_id:base64``, comma-separated), then ``ENCRYPTION_SECRET``'s.
+
+    The first key encrypts and every key decrypts, so explicit keys come first: listing a new key in
+    ENCRYPTION_KEYS rotates away from the generated secret while its key still reads old values.
+    The message says exactly what is wrong, naming the variable.
+    """
+    keys = [_parse_key_entry(entry) for entry in (part.strip() for part in spec.split(",")) if entry]
+    if secret is not None:
+        keys.append(derive_key(secret))
+    if not keys:
+        raise ConfigError("ENCRYPTION_KEYS holds no key (and ENCRYPTION_SECRET is not set)")
+    seen: set[str] = set()
+    for key in keys:
+        if key.key_id in seen:
+            raise ConfigError(f"ENCRYPTION_KEYS: key id {key.key_id!r} appears twice")
+        seen.add(key.key_id)
+    return tuple(keys)
+
+
+def _parse_key_entry(entry: str) -> EncryptionKey:
+    key_id, sep, encoded = entry.partition(":")
+    if not sep or not key_id or not key_id.isalnum():
+        raise ConfigError(
+            "ENCRYPTION_KEYS must be a comma-separated list of key_id:base64key with an alphanumeric key_id"
+        )
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ConfigError(f"ENCRYPTION_KEYS: key {key_id!r} is not valid base64") from None
+    if len(raw) != KEY_BYTES:
+        raise ConfigError(
+            f"ENCRYPTION_KEYS: key {key_id!r} is {len(raw)} bytes; AES-256 needs {KEY_BYTES} "
+            "(make one with `nbm keys generate`)"
+        )
+    return EncryptionKey(key_id, raw)
+
+
+def derive_key(secret: str) -> EncryptionKey:
+    """The key ``ENCRYPTION_SECRET`` stands for, so that app.json's ``"generator": "secret"`` (a random
+    hex string, not a key) is enough to deploy.
+
+    key = HKDF-SHA256(secret's UTF-8 bytes, no salt, info=SECRET_KEY_INFO, 32 bytes); its id is ``s``
+    and 8 hex digits of HKDF-SHA256(same, info=SECRET_KEY_ID_INFO, 4 bytes). The id differs per
+    secret, so a value written under a secret that has since changed fails as "key not listed",
+    not as "altered".
+    """
+    raw = secret.encode()
+    if len(raw) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"ENCRYPTION_SECRET is {len(raw)} bytes; it needs at least {MIN_SECRET_BYTES} random ones "
+            "(app.json generates it; elsewhere: openssl rand -hex 32)"
+        )
+    key_id = "s" + _hkdf(raw, SECRET_KEY_ID_INFO, 4).hex()
+    return EncryptionKey(key_id, _hkdf(raw, SECRET_KEY_INFO, KEY_BYTES))
+
+
+def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
+
+
+DEV_KEYS = parse_encryption_keys(DEV_ENCRYPTION_KEYS)
+_PUBLIC_KEY_MATERIAL = DEV_KEYS[0].material
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user part masked: Heroku's DATABASE_URL and REDIS_URL carry one."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    masked = f"{userinfo.partition(':')[0]}:********@{hostport}"
+    return parts._replace(netloc=masked).geturl()
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     """The whole configuration. Build it with :func:`load_settings`, never by hand in code."""
 
@@ -54,10 +157,12 @@ class Settings:
     database_url: str | None = None
     #: None means "start the embedded Redis in data_dir".
     redis_url: str | None = None
+    #: Check a rediss:// server's certificate. Heroku Redis's is self-signed: app.json turns this off.
+    redis_tls_verify: bool = True
     data_dir: Path = Path(".nbm")
     base_url: str = "http://localhost:8000"
     secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
-    encryption_keys: str = field(default=DEV_ENCRYPTION_KEYS, repr=False)
+    encryption_keys: tuple[EncryptionKey, ...] = field(default=DEV_KEYS, repr=False)
     log_level: str = "INFO"
     web_threads: int = 8
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
@@ -86,6 +191,15 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
+    def __repr__(self) -> str:
+        """Every setting but the secrets, URLs without their password: settings end up in logs and tracebacks."""
+        shown = (f"{f.name}={self._shown(getattr(self, f.name))!r}" for f in fields(self) if f.repr)
+        return f"Settings({', '.join(shown)})"
+
+    @staticmethod
+    def _shown(value: object) -> object:
+        return without_password(value) if isinstance(value, str) and "://" in value else value
+
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
@@ -104,6 +218,23 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS or raw in FALSE_WORDS:
+        return raw in TRUE_WORDS
+    raise ConfigError(f"{name} must be true or false; got {raw!r}")
+
+
+def _encryption_keys(env: Mapping[str, str]) -> tuple[EncryptionKey, ...]:
+    """ENCRYPTION_KEYS then ENCRYPTION_SECRET's key; the development key only when neither is set."""
+    spec, secret = env.get("ENCRYPTION_KEYS") or "", env.get("ENCRYPTION_SECRET") or None
+    if not spec and secret is None:
+        return DEV_KEYS
+    return parse_encryption_keys(spec, secret)
+
+
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -119,10 +250,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         env=nbm_env,
         database_url=normalize_database_url(database_url) if database_url else None,
         redis_url=env.get("REDIS_URL") or None,
+        redis_tls_verify=_bool(env, "REDIS_TLS_VERIFY", True),
         data_dir=Path(env.get("NBM_DATA_DIR") or ".nbm"),
         base_url=(env.get("BASE_URL") or "http://localhost:8000").rstrip("/"),
         secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
-        encryption_keys=env.get("ENCRYPTION_KEYS") or DEV_ENCRYPTION_KEYS,
+        encryption_keys=_encryption_keys(env),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         web_threads=_int(env, "WEB_THREADS", 8),
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
@@ -147,23 +279,50 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")
     if settings.is_production:
-        _refuse_development_secrets(settings)
+        _refuse_what_would_hurt(settings, env)
     return settings
 
 
-def _refuse_development_secrets(settings: Settings) -> None:
-    """Production must bring its own secrets and its own servers."""
+def _refuse_what_would_hurt(settings: Settings, env: Mapping[str, str]) -> None:
+    """Production must bring its own secrets and its own servers, and be reached over https.
+
+    Every problem is listed at once, each naming its variable, so one failed start is enough to fix
+    them all.
+    """
+    problems = [*_secret_problems(settings), *_server_problems(settings, env)]
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def _secret_problems(settings: Settings) -> list[str]:
     problems = []
     if settings.secret_key == DEV_SECRET_KEY:
         problems.append("SECRET_KEY is the development key")
-    if settings.encryption_keys == DEV_ENCRYPTION_KEYS or "dev:" in settings.encryption_keys:
-        problems.append("ENCRYPTION_KEYS contains the development key")
+    elif len(settings.secret_key.encode()) < MIN_SECRET_BYTES:
+        problems.append(f"SECRET_KEY is {len(settings.secret_key.encode())} bytes; production needs at least "
+                        f"{MIN_SECRET_BYTES} random ones (app.json generates it)")
+    # By the key's bytes, not its id: the public key under another name is just as public.
+    public = [key.key_id for key in settings.encryption_keys if hmac.compare_digest(key.material, _PUBLIC_KEY_MATERIAL)]
+    if public:
+        problems.append(f"ENCRYPTION_KEYS holds the public development key (as {', '.join(map(repr, public))}): "
+                        "set ENCRYPTION_SECRET (app.json generates it) or keys of your own (`nbm keys generate`)")
+    return problems
+
+
+def _server_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    problems = []
+    if not env.get("BASE_URL"):
+        problems.append("BASE_URL is not set: set the web app's public https:// address")
+    elif not settings.base_url.startswith("https://"):
+        problems.append(f"BASE_URL must start with https:// in production (links carry signed tokens, and Slack "
+                        f"and OAuth providers call it); got {without_password(settings.base_url)!r}")
     if settings.database_url is None:
         problems.append("DATABASE_URL is not set")
+    if settings.redis_url is None:
+        problems.append("REDIS_URL is not set (the embedded Redis is for development)")
     if settings.email_backend == "outbox":  # it would keep every digest on the server's disk
         problems.append("EMAIL_BACKEND is outbox (development only): set EMAIL_BACKEND=smtp and SMTP_HOST")
-    if problems:
-        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+    return problems
 
 
 @lru_cache(maxsize=1)

@@ -1,9 +1,10 @@
 """AES-256-GCM encryption for OAuth and Slack tokens at rest, with key rotation.
 
-Keys come from ``ENCRYPTION_KEYS``: a comma-separated list of ``key_id:base64(32 bytes)``. The
-first key encrypts; every listed key decrypts. To rotate: put a new key first, keep the old one
-after it, deploy, run ``nbm keys rotate`` (re-encrypts every value under the first key), then drop
-the old key.
+Keys come from ``ENCRYPTION_KEYS`` (a comma-separated list of ``key_id:base64(32 bytes)``) followed
+by the key derived from ``ENCRYPTION_SECRET`` (see :func:`core.config.derive_key`); core.config
+parses both at start. The first key encrypts; every key decrypts. To rotate: put a new key first in
+ENCRYPTION_KEYS, keep the old one (or ENCRYPTION_SECRET) after it, deploy, run ``nbm keys rotate``
+(re-encrypts every value under the first key), then drop the old key.
 
 A stored value reads ``v1:<key_id>:<base64(nonce || ciphertext+tag)>``. The column's *purpose*
 (for example ``calendar_connections.refresh_token``) is the GCM associated data, so a ciphertext
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,8 +31,8 @@ from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from core.config import get_settings
-from core.errors import ConfigError, DecryptionError
+from core.config import EncryptionKey, get_settings, parse_encryption_keys
+from core.errors import DecryptionError
 
 FORMAT_VERSION = "v1"
 _NONCE_BYTES = 12
@@ -74,35 +76,14 @@ class Keyring:
         return f"Keyring(primary={self.primary!r}, key_ids={sorted(self.keys)!r})"
 
     @classmethod
+    def from_keys(cls, keys: Sequence[EncryptionKey]) -> Keyring:
+        """The keyring of ``keys``, parsed and checked by core.config; the first one encrypts."""
+        return cls(primary=keys[0].key_id, keys={key.key_id: AESGCM(key.material) for key in keys})
+
+    @classmethod
     def parse(cls, spec: str) -> Keyring:
-        """Parse ``ENCRYPTION_KEYS``; the message says exactly what is wrong with it."""
-        keys: dict[str, AESGCM] = {}
-        order: list[str] = []
-        for entry in (part.strip() for part in spec.split(",")):
-            if not entry:
-                continue
-            key_id, sep, encoded = entry.partition(":")
-            if not sep or not key_id or not key_id.isalnum():
-                raise ConfigError(
-                    "ENCRYPTION_KEYS must be a comma-separated list of key_id:base64key "
-                    "with an alphanumeric key_id"
-                )
-            try:
-                raw = base64.b64decode(encoded, validate=True)
-            except binascii.Error:
-                raise ConfigError(f"ENCRYPTION_KEYS: key {key_id!r} is not valid base64") from None
-            if len(raw) != 32:
-                raise ConfigError(
-                    f"ENCRYPTION_KEYS: key {key_id!r} is {len(raw)} bytes; AES-256 needs 32 "
-                    "(make one with `nbm keys generate`)"
-                )
-            if key_id in keys:
-                raise ConfigError(f"ENCRYPTION_KEYS: key id {key_id!r} appears twice")
-            keys[key_id] = AESGCM(raw)
-            order.append(key_id)
-        if not order:
-            raise ConfigError("ENCRYPTION_KEYS holds no key")
-        return cls(primary=order[0], keys=keys)
+        """Parse an ``ENCRYPTION_KEYS`` value; the message says exactly what is wrong with it."""
+        return cls.from_keys(parse_encryption_keys(spec))
 
     def encrypt(self, plaintext: str, *, purpose: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
@@ -115,7 +96,7 @@ class Keyring:
         if key is None:
             raise DecryptionError(
                 f"cannot decrypt {purpose}: it was encrypted with key {key_id!r}, "
-                "which is not in ENCRYPTION_KEYS"
+                "which is not in ENCRYPTION_KEYS (nor derived from ENCRYPTION_SECRET)"
             )
         try:
             blob = base64.b64decode(payload, validate=True)
@@ -136,7 +117,7 @@ def _split(stored: str, purpose: str) -> tuple[str, str, str]:
 @lru_cache(maxsize=1)
 def get_keyring() -> Keyring:
     """The process's keyring, from the settings."""
-    return Keyring.parse(get_settings().encryption_keys)
+    return Keyring.from_keys(get_settings().encryption_keys)
 
 
 def generate_key() -> str:

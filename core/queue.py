@@ -1,14 +1,27 @@
-"""Redis and the RQ queues that jobs are enqueued on (the worker process lives in bot/cli)."""
+"""Redis and the RQ queues that jobs are enqueued on (the worker process lives in bot/cli).
+
+Every process that talks to Redis (web, worker, clock, CLI) gets its connection from
+:func:`get_redis`; RQ's scheduler copies that connection's settings, TLS included.
+
+Heroku's Redis add-ons hand out ``rediss://`` URLs whose certificate is self-signed: no authority
+vouches for it, so a client that checks certificates refuses it. ``REDIS_TLS_VERIFY=false`` keeps TLS
+(the traffic stays encrypted) and skips the check, as Heroku documents; app.json sets it. The check
+is on by default so that a Redis with a real certificate gets the protection for free.
+"""
 
 from __future__ import annotations
 
+import ssl
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
 from core.config import get_settings
 from core.embedded import redis_url
+from core.errors import ConfigError
 
 #: Queues a worker listens on, most urgent first.
 QUEUE_NAMES = ("default",)
@@ -17,7 +30,34 @@ QUEUE_NAMES = ("default",)
 @lru_cache(maxsize=1)
 def get_redis() -> Redis:
     """This process's Redis connection (REDIS_URL, or the embedded Redis)."""
-    return Redis.from_url(redis_url(get_settings()))
+    settings = get_settings()
+    return connect_redis(redis_url(settings), verify_tls=settings.redis_tls_verify)
+
+
+def connect_redis(url: str, *, verify_tls: bool) -> Redis:
+    """A connection to ``url``; for ``rediss://``, the server's certificate is checked only if ``verify_tls``."""
+    if urlsplit(url).scheme != "rediss":
+        return Redis.from_url(url)
+    connection = Redis.from_url(url, ssl_cert_reqs="required" if verify_tls else None)
+    _check_certificate(connection, url)
+    return connection
+
+
+def _check_certificate(connection: Redis, url: str) -> None:
+    """Shake hands once now, so that a refused certificate stops the process with a message naming the
+    setting, instead of surfacing later as a network error inside a job."""
+    try:
+        connection.ping()
+    except RedisConnectionError as exc:
+        refused = exc.__context__
+        if not isinstance(refused, ssl.SSLCertVerificationError):
+            raise
+        parts = urlsplit(url)
+        raise ConfigError(
+            f"REDIS_URL: the server at {parts.hostname}:{parts.port} presented a certificate that cannot be "
+            f"verified ({refused.verify_message}). Heroku Redis's certificate is self-signed: set "
+            "REDIS_TLS_VERIFY=false to keep TLS without checking the certificate, as Heroku documents"
+        ) from None
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+import secrets
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -22,10 +27,11 @@ NEW = f"new:{generate_key()}"
 
 @pytest.fixture()
 def keys(monkeypatch: pytest.MonkeyPatch):
-    """Swap ENCRYPTION_KEYS for the duration of a test."""
+    """Swap ENCRYPTION_KEYS and ENCRYPTION_SECRET for the duration of a test."""
 
-    def use(spec: str) -> None:
+    def use(spec: str = "", *, secret: str = "") -> None:
         monkeypatch.setenv("ENCRYPTION_KEYS", spec)
+        monkeypatch.setenv("ENCRYPTION_SECRET", secret)
         get_settings.cache_clear()
         crypto.get_keyring.cache_clear()
 
@@ -102,6 +108,43 @@ def test_tokens_never_appear_in_reprs_or_logs(service: Session, caplog: pytest.L
     assert "do-not-print" not in repr(conn) + str(conn.refresh_token) + repr(conn.refresh_token)
     assert "do-not-print" not in caplog.text
     assert "Secret('********')" in caplog.text
+
+
+def _hkdf(secret: str, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret.encode())
+
+
+def test_a_generated_secret_alone_encrypts_under_the_documented_derived_key(service: Session, keys) -> None:
+    secret = secrets.token_hex(32)  # what app.json's "generator": "secret" makes: a random hex string
+    keys(secret=secret)
+    conn = make_calendar_connection(service, make_user(service), refresh_token="1//from-the-secret")
+    _version, key_id, payload = _stored(service, conn.id).split(":", 2)
+    assert key_id == "s" + _hkdf(secret, b"nextbestmove ENCRYPTION_SECRET key id v1", 4).hex()
+    key = AESGCM(_hkdf(secret, b"nextbestmove ENCRYPTION_SECRET aes-256-gcm key v1", 32))
+    blob = base64.b64decode(payload)
+    assert key.decrypt(blob[:12], blob[12:], b"calendar_connections.refresh_token") == b"1//from-the-secret"
+
+
+def test_rotation_from_the_generated_secret_to_an_explicit_key(service: Session, keys) -> None:
+    secret = secrets.token_hex(32)
+    keys(secret=secret)
+    conn = make_calendar_connection(service, make_user(service), refresh_token="1//rotate-off-the-secret")
+    keys(NEW, secret=secret)
+    service.expire(conn)
+    assert conn.refresh_token.reveal() == "1//rotate-off-the-secret"  # the secret's key still decrypts
+    assert rotate_keys(service)["calendar_connections.refresh_token"] >= 1
+    keys(NEW)
+    service.expire(conn)
+    assert conn.refresh_token.reveal() == "1//rotate-off-the-secret"
+
+
+def test_a_value_under_a_secret_since_replaced_says_its_key_is_gone(service: Session, keys) -> None:
+    keys(secret=secrets.token_hex(32))
+    conn = make_calendar_connection(service, make_user(service))
+    keys(secret=secrets.token_hex(32))
+    service.expire(conn)
+    with pytest.raises(DecryptionError, match=re.escape("not in ENCRYPTION_KEYS (nor derived from ENCRYPTION_SECRET)")):
+        _ = conn.refresh_token
 
 
 @pytest.mark.parametrize(

@@ -37,4 +37,9 @@ def socket_command() -> None:
 @slack_group.command("manifest")
 def manifest_command() -> None:
     """Print the Slack app manifest with this server's BASE_URL in its request URLs."""
-    click.echo(MANIFEST.read_text().replace(PLACEHOLDER, get_settings().base_url), nl=False)
+    base_url = get_settings().base_url
+    if not base_url.startswith("https://"):  # on stderr, so that the manifest on stdout stays pasteable
+        click.echo(f"nbm: warning: BASE_URL is {base_url}, not https://: Slack only sends events, button "
+                   "presses and OAuth redirects to https:// addresses (for local development, use a tunnel "
+                   "or `nbm slack socket`)", err=True)
+    click.echo(MANIFEST.read_text().replace(PLACEHOLDER, base_url), nl=False)

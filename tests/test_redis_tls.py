@@ -1,0 +1,156 @@
+"""Heroku Redis: a ``rediss://`` server with a self-signed certificate, as Heroku's add-ons hand out.
+
+A real redis-server is started here speaking TLS only (its plain port is off), on a free port, with a
+certificate this module makes; jobs go through it as an operator runs them (``nbm worker``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import selectors
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from rq import SimpleWorker
+from rq.job import JobStatus
+from sqlalchemy import Engine
+
+from bot.cli import jobs as jobs_cli
+from bot.cli import main
+from core import config, queue
+
+
+def add_numbers(a: int, b: int) -> int:
+    """The job: RQ imports it by its dotted name, as it does the product's jobs."""
+    return a + b
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate signed by its own key, valid for 127.0.0.1: only the missing authority is wrong with it.
+
+    Its validity is around the real clock (not the product's), since OpenSSL checks that one.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "redis.crt", folder / "redis.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_ready(server: subprocess.Popen[bytes], within: float = 15.0) -> None:
+    """Read the server's log until it accepts connections: waits on its output, for a bounded time, never sleeps."""
+    assert server.stdout is not None
+    out, log = server.stdout.fileno(), b""
+    deadline = time.monotonic() + within
+    with selectors.DefaultSelector() as selector:
+        selector.register(out, selectors.EVENT_READ)
+        while b"Ready to accept connections" not in log:
+            left = deadline - time.monotonic()
+            chunk = os.read(out, 65536) if left > 0 and selector.select(timeout=left) else b""
+            if not chunk:  # it exited, or said nothing in time: its log says why
+                pytest.fail(f"redis-server did not start with TLS in {within:.0f} s:\n{log.decode(errors='replace')}")
+            log += chunk
+
+
+def _without_libfaketime() -> dict[str, str]:
+    """This environment minus libfaketime: CI runs the suite under it, and redis-server hangs there (its
+    allocator's clock_gettime recursion). The server's clock plays no part in these tests."""
+    return {name: value for name, value in os.environ.items() if name != "LD_PRELOAD" and "FAKETIME" not in name}
+
+
+@pytest.fixture(scope="module")
+def tls_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``rediss://`` URL of a redis-server that speaks only TLS, with a self-signed certificate."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing = "needs Debian's redis-server (apt-get install redis-server)"
+        if os.environ.get("CI"):  # CI runs a redis-server: missing there is a failure, not a skip
+            pytest.fail(missing)
+        pytest.skip(missing)
+    folder = tmp_path_factory.mktemp("tls-redis")
+    cert_file, key_file = _self_signed_certificate(folder)
+    port = _free_port()
+    server = subprocess.Popen(
+        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert_file), "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(cert_file),
+         "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_without_libfaketime(),
+    )
+    try:
+        _wait_until_ready(server)
+        yield f"rediss://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        assert server.stdout is not None
+        server.stdout.close()
+
+
+@pytest.fixture()
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set variables as an operator would; each process reads its settings and connects afresh."""
+
+    def use(**values: str) -> None:
+        monkeypatch.delenv("REDIS_TLS_VERIFY", raising=False)
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        config.get_settings.cache_clear()
+        queue.get_redis.cache_clear()
+
+    yield use
+    monkeypatch.undo()
+    config.get_settings.cache_clear()
+    queue.get_redis.cache_clear()
+
+
+def test_with_herokus_setting_a_job_is_enqueued_and_run_over_tls(
+    tls_redis_url: str, environment: Callable[..., None], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment(REDIS_URL=tls_redis_url, REDIS_TLS_VERIFY="false")
+    job = queue.get_queue().enqueue(add_numbers, 2, 3)
+    monkeypatch.setattr(jobs_cli, "Worker", SimpleWorker)  # RQ's own worker, with its scheduler, in this process
+    result = CliRunner().invoke(main, ["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert f"Redis at {tls_redis_url} (REDIS_URL)" in result.output
+    job.refresh()
+    assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, 5)
+
+
+@pytest.mark.parametrize("verify", [{}, {"REDIS_TLS_VERIFY": "true"}], ids=["default", "true"])
+def test_with_verification_on_the_self_signed_certificate_is_refused_naming_the_setting(
+    tls_redis_url: str, environment: Callable[..., None], engine: Engine, verify: dict[str, str]
+) -> None:
+    environment(REDIS_URL=tls_redis_url, **verify)
+    result = CliRunner().invoke(main, ["worker", "--burst"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be verified (self-signed certificate)" in result.output
+    assert "set REDIS_TLS_VERIFY=false" in result.output
