@@ -52,12 +52,6 @@ def unsubscribe(session: Session, *, user: User) -> None:
     session.flush()
 
 
-def resubscribe(session: Session, *, user: User) -> None:
-    settings = get_settings_for(session, user)
-    settings.email_enabled, settings.email_unsubscribed_at = True, None
-    session.flush()
-
-
 def slack_available(session: Session, *, user: User) -> bool:
     return bool(session.scalar(select(exists().where(SlackUserLink.user_id == user.id))))
 

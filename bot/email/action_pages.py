@@ -90,9 +90,10 @@ class PageItem:
 
 
 @dataclass(frozen=True)
-class ResultPage:
-    outcome: Outcome
-    added: tuple[PageItem, ...]
+class PlanCard:
+    """Today's plan on a page (the result page and the digest's "today's plan" page): what is left,
+    with fresh buttons, and who is waiting for a reply."""
+
     has_plan: bool
     remaining: tuple[PageItem, ...]
     waiting: tuple[PageItem, ...]
@@ -100,6 +101,14 @@ class ResultPage:
     total_count: int
     streak: int
     today: str
+    in_plan: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    outcome: Outcome
+    added: tuple[PageItem, ...]
+    card: PlanCard
     #: A signed token to take the change back, while the core allows it (the rest of the day).
     undo_token: str | None = None
 
@@ -159,20 +168,31 @@ def result_page(
     changed: Action | None = None,
 ) -> ResultPage:
     """The outcome (with Undo when ``changed`` can still be taken back); what the rules just
-    ``created`` that is due today; what is left of today's plan; who is waiting for a reply. Each
-    with fresh buttons."""
+    ``created`` that is due today and not in the plan; then today's plan card."""
+    card = plan_card(session, user=user, links=links)
     today = local_today(user.timezone)
-    plan = get_plan(session, user=user, day=today)
-    view = plan_view(session, user=user, plan=plan) if plan else None
-    in_plan = {item.action_id for item in view.items} if view else set()
     added = tuple(
         PageItem(title=title_of(new), lead_name=new.lead.name if new.lead else None,
                  lead_url=new.lead.url if new.lead else None, minutes=EFFORT_MINUTES[new.action_type],
                  note=note_of(new), is_fast_win=False, forms=_forms(links, user, new.id, offered_transitions(
                      new.action_type, has_lead=new.person_id is not None)))
         for new in created
-        if new.state == ActionState.NEW and new.due_date <= today and new.id not in in_plan
+        if new.state == ActionState.NEW and new.due_date <= today and new.id not in card.in_plan
     )
+    return ResultPage(
+        outcome=outcome, added=added, card=card,
+        undo_token=links.undo_token(user_id=user.id, action_id=changed.id)
+        if changed is not None and undoable_change(session, user=user, action=changed) else None,
+    )
+
+
+def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
+    """What is left of today's plan and who is waiting, each with fresh buttons. It reads today's
+    plan but never builds one: a click must not fix the day's plan before the morning job has read
+    the calendar."""
+    today = local_today(user.timezone)
+    plan = get_plan(session, user=user, day=today)
+    view = plan_view(session, user=user, plan=plan) if plan else None
     remaining = tuple(
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
                  note=item.note, is_fast_win=item.is_fast_win,
@@ -181,12 +201,11 @@ def result_page(
         for item in (view.open_items if view else ())
     )
     waiting = _waiting_items(links, user, view.waiting if view else waiting_items(session, user=user))
-    return ResultPage(
-        outcome=outcome, added=added, has_plan=view is not None, remaining=remaining, waiting=waiting,
+    return PlanCard(
+        has_plan=view is not None, remaining=remaining, waiting=waiting,
         settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
         total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
-        undo_token=links.undo_token(user_id=user.id, action_id=changed.id)
-        if changed is not None and undoable_change(session, user=user, action=changed) else None,
+        in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
     )
 
 

@@ -13,11 +13,15 @@ verifies as another. Rules chosen:
   links; the core decides whether there is still something to undo (only the same local day).
 * **Waiting links** (everyone waiting for a reply, from the digest's "and N more") expire like
   action links, after 7 days: the page they open carries Replied buttons.
+* **Today links** (the digest's text part links once to today's plan instead of four links per
+  action) bind only the user and expire like action links, after 7 days: the page they open carries
+  every button of the user's plan, so it may not outlive the links it stands for.
 * **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
   enough that an old email does not open someone's settings forever.
 
 A token that does not verify is :class:`LinkInvalid`; one that verifies but is too old is
-:class:`LinkExpired`, which still says whose it was so the page can point its owner onward.
+:class:`LinkExpired`. Neither says whose it was: an old link keeps only the power it had, and a
+page reached by one mints no fresh link.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ _UNSUBSCRIBE = "nbm.email.unsubscribe"
 _PREFERENCES = "nbm.email.preferences"
 _WAITING = "nbm.email.waiting"
 _UNDO = "nbm.email.undo"
+_TODAY = "nbm.email.today"
 
 
 class Transition(enum.StrEnum):
@@ -69,10 +74,8 @@ class LinkInvalid(NbmError):
 class LinkExpired(NbmError):
     """A genuine token, signed longer ago than its purpose allows."""
 
-    def __init__(self, *, user_id: uuid.UUID | None, signed_at: datetime | None) -> None:
+    def __init__(self) -> None:
         super().__init__("This link has expired.")
-        self.user_id = user_id
-        self.signed_at = signed_at
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,12 @@ class EmailLinks:
     def read_waiting(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_WAITING, max_age=ACTION_MAX_AGE)[0])
 
+    def today_url(self, *, user_id: uuid.UUID) -> str:
+        return self._user_url("today", user_id, salt=_TODAY)
+
+    def read_today(self, token: str) -> uuid.UUID:
+        return _user_of(self._load(token, salt=_TODAY, max_age=ACTION_MAX_AGE)[0])
+
     def preferences_url(self, *, user_id: uuid.UUID) -> str:
         return self._user_url("preferences", user_id, salt=_PREFERENCES)
 
@@ -151,21 +160,11 @@ class EmailLinks:
                 token, salt=salt, max_age=None if max_age is None else int(max_age.total_seconds()),
                 return_timestamp=True,
             )
-        except SignatureExpired as expired:
-            raise LinkExpired(user_id=self._owner_of_expired(expired), signed_at=expired.date_signed) from None
+        except SignatureExpired:
+            raise LinkExpired() from None
         except BadData:
             raise LinkInvalid() from None
         return payload, signed_at.astimezone(UTC)
-
-    def _owner_of_expired(self, expired: SignatureExpired) -> uuid.UUID | None:
-        """The signature was checked before the age, so the payload is ours; still parse it warily."""
-        if expired.payload is None:
-            return None
-        try:
-            return _user_of(self._serializer.load_payload(expired.payload))
-        except (BadData, LinkInvalid):
-            return None
-
 
 def _pack(value: uuid.UUID) -> str:
     """A UUID in 22 URL-safe characters: links stay short enough to read in the text part."""

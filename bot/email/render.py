@@ -14,6 +14,10 @@ Each email is a subject, a plain-text part and an HTML part rendered from paired
 * Only open (NEW) actions carry buttons; an action settled earlier today is listed with its state.
   Buttons are those the core offers (``marks_offered``): Done, Sent, Replied, Snooze a week on a
   message to a lead; Done and Snooze a week on anything else.
+* The text part is read in a terminal as much as in a phone's "plain text" view, so it carries no
+  button links (four signed URLs of ~130 characters per action were a wall): one link opens today's
+  plan, where every action has its buttons (``EmailLinks.today_url``). It ends with the signature
+  delimiter ``-- `` (dash, dash, space), so mail clients set the footer apart and leave it out of replies.
 """
 
 from __future__ import annotations
@@ -159,6 +163,7 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
         "waiting_total": view.waiting_total,
         "waiting_more": view.waiting_more,
         "waiting_url": links.waiting_url(user_id=view.user_id),
+        "today_url": links.today_url(user_id=view.user_id),
         "waiting": [
             DigestWaiting(
                 title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=short_date(w.sent_on),

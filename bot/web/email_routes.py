@@ -8,8 +8,11 @@ Rules chosen (what the action pages say is in :mod:`bot.email.action_pages`):
   unsubscribe, which is itself a POST.
 * **Every page tells the truth without telling too much.** A tampered link and a link for
   someone else's action get the same "not valid" page (404), so a page never confirms that an
-  action exists. An expired link (410) says so and, when it was genuinely ours, offers its owner's
-  preferences page. A repeat ("Done" clicked twice) answers "Already done" and changes nothing.
+  action exists. An expired link (410) says so and where fresh links are. A repeat ("Done" clicked
+  twice) answers "Already done" and changes nothing.
+* **An old link keeps only its own power.** An expired link opens nothing else (it never mints a
+  fresh link to the preferences); the unsubscribe link, which never expires, can only stop email:
+  turning it back on takes the preferences page of a current email, or Slack.
 * Pages are plain server-rendered HTML with no JavaScript (the Content-Security-Policy forbids
   scripts), one column that fits a phone, sent with ``Referrer-Policy: no-referrer`` (the token in
   the URL must not leak to a lead's site), ``Cache-Control: no-store`` and ``noindex``.
@@ -24,11 +27,10 @@ from sqlalchemy.orm import Session
 
 from bot.email import action_pages as pages
 from bot.email.backends import OutboxBackend, outbox_directory
-from bot.email.links import PREFERENCES_MAX_AGE, ActionLink, EmailLinks, LinkExpired, LinkInvalid, Transition
+from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid, Transition
 from core import preferences as prefs
 from core.actions.service import change_state, get_action
 from core.actions.undo import undo_last_change
-from core.clock import utcnow
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import InvalidTransition, NotFound, ValidationError
@@ -67,15 +69,13 @@ def _not_valid(_: Exception) -> ResponseReturnValue:
 
 
 @bp.errorhandler(LinkExpired)
-def _expired(error: LinkExpired) -> ResponseReturnValue:
-    """The owner of a genuine old link may still reach their preferences, as the same email's footer allows."""
-    preferences_url = None
-    if error.user_id and error.signed_at and utcnow() - error.signed_at < PREFERENCES_MAX_AGE:
-        preferences_url = _links().preferences_url(user_id=error.user_id)
+def _expired(_: LinkExpired) -> ResponseReturnValue:
+    """Says where fresh links are, and links to none: a link minted here would outlive the old one
+    (a 7-day action link must not turn into a 90-day preferences link)."""
     return _page("This link has expired",
-                 "For your safety, email links stop working after a while (action buttons after 7 days). "
-                 "Today's plan, with fresh buttons, is in your latest morning email.", 410,
-                 preferences_url=preferences_url)
+                 "For your safety, email links stop working after a while: action buttons after 7 days, the "
+                 "preferences link after 90. Your latest morning email has today's plan with fresh buttons, and "
+                 "a link to your email preferences at the bottom; in Slack, /nbm settings opens them too.", 410)
 
 
 # Action links ------------------------------------------------------------------------------
@@ -145,18 +145,20 @@ def undo(token: str) -> ResponseReturnValue:
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str) -> ResponseReturnValue:
-    """GET asks; POST (the page's button, or a mail provider's RFC 8058 one-click) acts."""
+    """GET asks; POST (the page's button, or a mail provider's RFC 8058 one-click) unsubscribes.
+
+    The link never expires and sits in every email, forwarded ones included, so it can only stop
+    email. A POST asking to turn email back on (the button this page had before) is refused with 400
+    and changes nothing, whatever the current setting."""
     user_id = _links().read_unsubscribe(token)
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
-        if request.method == "POST":
-            if request.form.get("resubscribe"):
-                prefs.resubscribe(session, user=user)
-            else:
-                prefs.unsubscribe(session, user=user)
+        refused = request.method == "POST" and "resubscribe" in request.form
+        if request.method == "POST" and not refused:
+            prefs.unsubscribe(session, user=user)
         subscribed = prefs.email_is_on(get_settings_for(session, user))
-        return render_template("email_pages/unsubscribe.html", subscribed=subscribed, acted=request.method == "POST",
-                               email=user.email, post_url=url_for(".unsubscribe", token=token))
+        return render_template("email_pages/unsubscribe.html", subscribed=subscribed, refused=refused,
+                               email=user.email, post_url=url_for(".unsubscribe", token=token)), 400 if refused else 200
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -216,3 +218,16 @@ def outbox_message(entry_id: str) -> ResponseReturnValue:
     response.mimetype = f"text/{want}"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     return response
+
+
+# Today's plan ------------------------------------------------------------------------------
+
+@bp.get("/today/<token>")
+def todays_plan(token: str) -> ResponseReturnValue:
+    """Today's plan with each action's buttons, and who is waiting for a reply: the digest's text part
+    links here once instead of carrying four long links per action. It only reads (the buttons post to
+    the action links), and like the result page it never builds a plan that the morning job has not."""
+    user_id = _links().read_today(token)
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        return render_template("email_pages/today.html", card=pages.plan_card(session, user=user, links=_links()))

@@ -61,16 +61,14 @@ def test_a_token_from_another_key_or_for_another_purpose_is_not_valid() -> None:
         LINKS.read_unsubscribe(token())
 
 
-def test_action_links_work_for_seven_days_then_expire_naming_their_owner() -> None:
+def test_action_links_work_for_seven_days_then_expire() -> None:
     with time_machine.travel(NOON, tick=False) as traveller:
         issued = token()
         traveller.shift(timedelta(days=7) - timedelta(seconds=1))
         assert LINKS.read_action(issued).action_id == ACTION
         traveller.shift(timedelta(seconds=2))
-        with pytest.raises(LinkExpired, match="expired") as expired:
+        with pytest.raises(LinkExpired, match="expired"):
             LINKS.read_action(issued)
-    assert expired.value.user_id == USER
-    assert expired.value.signed_at == NOON
 
 
 def test_unsubscribe_links_never_expire_and_preferences_links_last_ninety_days() -> None:

@@ -47,3 +47,9 @@ def test_the_body_is_plain_text_then_html() -> None:
 def test_a_from_address_without_a_domain_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="EMAIL_FROM"):
         message(email_from=f"nobody-{uuid.uuid4().hex[:4]}")
+
+
+def test_a_line_break_in_the_unsubscribe_url_cannot_add_a_header_of_its_own() -> None:
+    """List-Unsubscribe is written literally, past the email package's own line-break check."""
+    with pytest.raises(ValueError, match="List-Unsubscribe header must be one line"):
+        message(unsubscribe_url="https://nbm.example.com/unsubscribe/t\r\nBcc: everyone@example.com")

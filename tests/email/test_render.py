@@ -182,6 +182,26 @@ def test_the_text_part_is_readable_on_its_own() -> None:
     assert "<" not in text.replace("<script>", "")
 
 
+def test_the_text_part_has_one_link_to_todays_plan_not_four_per_action_and_a_signature_delimiter() -> None:
+    """In a terminal: no wall of signed URLs, and a footer the mail client recognises as a signature."""
+    text = render_digest(view(FIVE), links=LINKS).text
+    ours = re.findall(r"https://nbm\.example\.com/\S+", text)
+    assert [url.split("/")[3] for url in ours] == ["today", "preferences", "unsubscribe"]
+    assert LINKS.read_today(ours[0].rsplit("/", 1)[1]) == USER
+    assert f"Today's plan, with a button for each move:\n{ours[0]}\n" in text
+    lines = text.splitlines()
+    assert lines.count("-- ") == 1  # dash, dash, space: RFC 3676's signature delimiter
+    assert lines[lines.index("-- ") + 1:] == [
+        "You get this email because email delivery is on in your NextBestMove settings.",
+        f"Email preferences: {ours[1]}", f"Unsubscribe: {ours[2]}"]
+
+
+def test_a_text_part_with_nothing_to_press_has_no_link_to_todays_plan() -> None:
+    done = tuple(item(i, f"Task {i}", state=ActionState.DONE) for i in range(2))
+    for rendered in (render_digest(view(()), links=LINKS), render_digest(view(done), links=LINKS)):
+        assert "/today/" not in rendered.text and "\n-- \n" in rendered.text
+
+
 def test_weekly_summary_shows_numbers_insight_focus_and_drafts() -> None:
     summary = WeeklySummary(
         user_id=USER, week_start_date=date(2025, 11, 17), days_active=4, actions_completed=12, replies=1,
@@ -199,4 +219,5 @@ def test_weekly_summary_shows_numbers_insight_focus_and_drafts() -> None:
         assert words in visible
     assert "- 4 days active" in rendered.text and "- 2 calls booked" in rendered.text
     assert "Ready-to-post drafts" in rendered.text and "A post about what you learned" not in rendered.text
+    assert "\n-- \nYou get this email because" in rendered.text
     assert Reader(rendered.html).hrefs("Unsubscribe")

@@ -1,4 +1,5 @@
-"""One-click unsubscribe (RFC 8058) and the preferences page reached from the footer."""
+"""One-click unsubscribe (RFC 8058) and the preferences page reached from the footer; an old link keeps
+only its own power."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from bot.email.links import Transition
 from core.models import SlackUserLink, UserSettings
-from tests.email.pages import forms, make_world, path, reload, tamper, text_of
+from tests.email.pages import action_path, forms, hrefs, make_world, path, reload, tamper, text_of
 from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
@@ -38,9 +40,7 @@ def test_opening_the_unsubscribe_link_asks_first_then_the_button_unsubscribes(cl
     assert settings_of(service, user).email_enabled is False
 
 
-def test_unsubscribing_twice_keeps_the_first_date_and_email_can_be_turned_back_on(
-    client, links, service, clock
-) -> None:
+def test_unsubscribing_twice_keeps_the_first_date(client, links, service, clock) -> None:
     user = make_user(service)
     url = path(links.unsubscribe_url(user_id=user.id))
     client.post(url)
@@ -48,10 +48,36 @@ def test_unsubscribing_twice_keeps_the_first_date_and_email_can_be_turned_back_o
     clock.shift(timedelta(days=1))
     client.post(url)
     assert settings_of(service, user).email_unsubscribed_at == first
-    page = client.post(url, data={"resubscribe": "1"})
-    assert "Email is back on" in text_of(page.text)
+
+
+def test_the_unsubscribe_link_cannot_turn_email_back_on(client, links, service) -> None:
+    """It never expires and sits in every email, forwarded ones too: it keeps only the power to stop email."""
+    user = make_user(service, email="zoe@example.com")
+    url = path(links.unsubscribe_url(user_id=user.id))
+    refused = client.post(url, data={"resubscribe": "1"})  # the button this page once had; nothing changes
+    assert refused.status_code == 400
+    assert "This link cannot turn email back on" in text_of(refused.text)
+    assert settings_of(service, user).email_enabled is True
+    page = client.post(url)
+    assert "You are unsubscribed" in text_of(page.text)
+    assert forms(page.text) == []
+    assert "use the “Email preferences” link at the bottom of a recent NextBestMove email, or /nbm settings in " \
+           "Slack" in text_of(page.text)
+    refused = client.post(url, data={"resubscribe": "1"})
+    assert refused.status_code == 400
+    assert "Nothing was changed: email to zoe@example.com is off" in text_of(refused.text)
     settings = settings_of(service, user)
-    assert settings.email_enabled is True and settings.email_unsubscribed_at is None
+    assert settings.email_enabled is False and settings.email_unsubscribed_at is not None
+
+
+def test_an_expired_action_link_mints_no_fresh_preferences_link(client, links, service, clock) -> None:
+    world = make_world(service, names=("Ann Lee",))
+    url = action_path(links, world.user, world.actions[0], Transition.DONE)
+    clock.shift(timedelta(days=8))
+    page = client.get(url)
+    assert page.status_code == 410 and "This link has expired" in text_of(page.text)
+    assert hrefs(page.text) == []
+    assert "a link to your email preferences at the bottom" in text_of(page.text)
 
 
 def test_an_unsubscribe_link_for_nobody_we_know_is_not_valid(client, links, service) -> None:

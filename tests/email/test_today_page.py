@@ -1,0 +1,107 @@
+"""The one link of the digest's text part: today's plan, with every action's buttons.
+
+A reader of the plain-text part (a terminal mail client, a watch, a "plain text" setting) gets one
+link instead of four long signed links per action; these tests follow the link a real digest carries.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.email.backends import get_backend
+from bot.email.delivery import send_plan_email
+from bot.email.links import EmailLinks
+from core.actions.service import change_state
+from core.db import set_context
+from core.models import ActionState, Channel, DailyPlan, User
+from tests.email.pages import World, forms, make_world, path, state_of, tamper, text_of
+
+pytestmark = pytest.mark.usefixtures("email_settings", "connection")
+
+
+def todays_link(user: User) -> str:
+    """The link to today's plan in the text part of the digest ``user`` is sent now."""
+    send_plan_email(user.id)
+    outbox = get_backend()
+    text = outbox.read(outbox.entries()[0].id).get_body(("plain",)).get_content()
+    (link,) = re.findall(r"https://\S+/today/\S+", text)
+    return link
+
+
+def buttons_by_action(links: EmailLinks, html: str) -> dict[uuid.UUID, dict[str, str]]:
+    """Each action's buttons on a page, in order: label → where it posts."""
+    found: dict[uuid.UUID, dict[str, str]] = {}
+    for label, target in forms(html):
+        found.setdefault(links.read_action(target.rsplit("/a/", 1)[1]).action_id, {})[label] = target
+    return found
+
+
+@pytest.fixture()
+def world(service: Session, clock: Any) -> World:
+    """Ann, Bo and Cy in today's plan; the message to Ann went out this morning, so she is waiting for a reply."""
+    world = make_world(service, streak_count=2)
+    change_state(service, user=world.user, action_id=world.actions[0].id, to=ActionState.SENT, channel=Channel.CLI)
+    return world
+
+
+def test_the_text_part_links_once_to_todays_plan_where_every_action_has_its_buttons(
+    client: Any, links: EmailLinks, service: Session, world: World
+) -> None:
+    ann, bo, cy = world.actions
+    page = client.get(path(todays_link(world.user)))
+    assert page.status_code == 200
+    words = text_of(page.text)
+    assert "Today's plan, Wed 25 Nov" in words and "1 of 3 settled" in words and "Streak: 2 days" in words
+    buttons = buttons_by_action(links, page.text)
+    assert {action: list(labels) for action, labels in buttons.items()} == {
+        bo.id: ["Done", "Sent", "Replied", "Snooze a week"],
+        cy.id: ["Done", "Sent", "Replied", "Snooze a week"],
+        ann.id: ["Replied"],  # waiting for a reply
+    }
+    assert [state_of(service, action) for action in (ann, bo, cy)] == [ActionState.SENT, ActionState.NEW,
+                                                                      ActionState.NEW]  # opening changed nothing
+
+    pressed = client.post(buttons[bo.id]["Done"])
+    assert "Marked done: Reach out to Bo Chen" in text_of(pressed.text)
+    assert state_of(service, bo) == ActionState.DONE
+
+
+def test_a_link_tampered_with_or_signed_for_another_page_is_not_valid(
+    client: Any, links: EmailLinks, world: World
+) -> None:
+    link = path(todays_link(world.user))
+    token = link.rsplit("/", 1)[1]
+    assert client.get(tamper(link)).status_code == 404
+    for other in (links.waiting_url(user_id=world.user.id), links.unsubscribe_url(user_id=world.user.id)):
+        assert client.get(f"/today/{other.rsplit('/', 1)[1]}").status_code == 404
+    assert client.get(f"/waiting/{token}").status_code == 404  # nor does it open another page
+
+
+def test_the_link_expires_with_the_action_links_after_seven_days(
+    client: Any, world: World, clock: time_machine.Coordinates
+) -> None:
+    link = path(todays_link(world.user))
+    clock.shift(timedelta(days=7, minutes=1))
+    expired = client.get(link)
+    assert expired.status_code == 410 and "This link has expired" in text_of(expired.text)
+
+
+def test_the_next_morning_before_the_plan_is_built_the_page_says_so_and_builds_none(
+    client: Any, service: Session, world: World, clock: time_machine.Coordinates
+) -> None:
+    link = path(todays_link(world.user))
+    clock.shift(timedelta(days=1))
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Today's plan is not ready yet" in text_of(page.text)
+    set_context(service, service=True)
+    assert service.scalars(select(DailyPlan.date).where(DailyPlan.user_id == world.user.id)).all() == [
+        world.actions[0].due_date]
