@@ -9,6 +9,8 @@ Rules chosen where the specification is silent:
   archived one changes nothing and returns the lead (a double click is not an error). Snoozing a snoozed
   lead to another date moves the date. An archived lead cannot be snoozed or unsnoozed.
 * **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads.
+* **A lead's name follows the rule of every name** (core.names): one line, no control characters;
+  a name breaking it is refused, saying what is accepted.
 * **Finding by name ignores archived leads**, so an old archived namesake never makes ``/nbm done Ann``
   ambiguous.
 """
@@ -27,7 +29,7 @@ from core.actions.records import check_text, create_action
 from core.clock import local_today
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
-from core.users import validate_name
+from core.names import validate_name
 
 MAX_URL = 2_000
 ACCEPTED = "only https://, http:// and mailto: links are accepted"

@@ -13,6 +13,9 @@ Rules chosen where the specification is silent:
   than the header has columns is refused, because it usually means a comma inside an unquoted value.
 * **Duplicates are not errors**: a link the user already has, or one repeated in the same file, is
   listed as a duplicate; importing the same file twice adds nobody the second time.
+* **Names** (core.names): in a plain file the user wrote the names, so one with a line break, a tab
+  or another control character is refused like any bad row; in a LinkedIn export each connection
+  wrote their own, which the user cannot fix, so such characters are cleaned away instead.
 * **LinkedIn rows**: the name is first and last name; the link is the profile URL, or ``mailto:`` the
   email address when the URL is empty; the notes are "Position at Company" (or whichever is present).
 """
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from core.errors import ValidationError
 from core.leads import DuplicateLead, add_lead, validate_url
 from core.models import Channel, Lead, User
+from core.names import clean_name
 
 MAX_BYTES = 5 * 1024 * 1024
 LINKEDIN_HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On"
@@ -165,12 +169,13 @@ def _header(records: Iterator[tuple[int, list[str] | str]]) -> tuple[dict[str, i
 
 
 def _linkedin(line: int, cells: dict[str, str]) -> _Row:
-    """A LinkedIn connection: an email address stands in for a missing profile URL."""
+    """A LinkedIn connection: an email address stands in for a missing profile URL; the name, written
+    by the connection, is cleaned (see the module docstring)."""
     email = cells.get("email address")
     position_at_company = " at ".join(part for part in (cells.get("position"), cells.get("company")) if part)
     return _Row(
         line,
-        name=" ".join(part for part in (cells["first name"], cells["last name"]) if part),
+        name=clean_name(" ".join(part for part in (cells["first name"], cells["last name"]) if part)),
         url=cells["url"] or (f"mailto:{email}" if email else ""),
         notes=position_at_company,
     )

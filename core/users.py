@@ -16,23 +16,17 @@ from core.clock import zone
 from core.errors import NotFound, ValidationError
 from core.models import User, UserSettings
 from core.models.users import DEFAULT_TIMEZONE
+from core.names import UNSAFE, validate_name
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_NAME = 200
 
 
 def validate_email(email: str) -> str:
+    """``email`` trimmed, or a refusal; control characters are refused, as in a name (core.names)."""
     email = email.strip()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > 254 or not _EMAIL.match(email) or UNSAFE.search(email):
         raise ValidationError(f"{email[:80]!r} is not an email address; use the form name@example.com")
     return email
-
-
-def validate_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise ValidationError(f"a name must have between 1 and {MAX_NAME} characters")
-    return name
 
 
 def create_user(

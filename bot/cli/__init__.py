@@ -6,9 +6,6 @@ Bad input exits with code 2 and a message that says what was wrong; a typed doma
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from bot.channels import register_all
@@ -26,6 +23,7 @@ from bot.cli.users import users_group
 from bot.cli.web import web_command
 from core.config import get_settings
 from core.errors import NbmError
+from core.logs import configure_logging
 
 
 class NbmGroup(click.Group):
@@ -42,12 +40,7 @@ class NbmGroup(click.Group):
 @click.version_option(package_name="nextbestmove")
 def main() -> None:
     """NextBestMove: the few follow-ups that matter most today."""
-    logging.basicConfig(
-        level=get_settings().log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # `nbm db` prints its own summary; pgserver narrates every pg_ctl call at INFO.
-    for noisy in ("alembic", "pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(get_settings())  # every record escaped and without secrets: core/logs.py
     register_all()  # senders for the jobs, and redraws of Slack after a change made here
 
 

@@ -9,7 +9,10 @@ re-sends the same message rather than a second one.
 
 Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused with a
 :class:`core.errors.ValidationError` rather than mailed, whoever asks: unsubscribing must hold even
-against a retried job or an operator's command. A send failure raises
+against a retried job or an operator's command. A message that cannot be built (Python refuses a
+header holding a line break, as a user's name written before names were checked may) is refused the
+same way, saying why: building it again gives the same answer, so the job does not retry it and
+``nbm digest send`` says so in a sentence. A send failure raises
 :class:`bot.email.backends.SendFailed` (``temporary`` says whether trying later may help);
 :func:`plan_sender` and :func:`summary_sender` translate both into the jobs' delivery errors.
 """
@@ -32,6 +35,7 @@ from core.db import unit_of_work
 from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import User
+from core.names import ACCEPTED
 from core.planner.view import build_plan_view
 from core.preferences import email_is_on
 from core.summaries.service import build_weekly_summary
@@ -122,8 +126,15 @@ def _compose(
     links = EmailLinks.from_settings()
     rendered = render(links)
     email_from = get_settings().email_from
-    return rendered, build_message(
-        rendered, to_name=user.name, to_address=user.email, email_from=email_from,
-        unsubscribe_url=links.unsubscribe_url(user_id=user.id),
-        message_id=message_id_for(delivery_id, email_from=email_from) if delivery_id else None,
-    )
+    try:
+        message = build_message(
+            rendered, to_name=user.name, to_address=user.email, email_from=email_from,
+            unsubscribe_url=links.unsubscribe_url(user_id=user.id),
+            message_id=message_id_for(delivery_id, email_from=email_from) if delivery_id else None,
+        )
+    except ValueError as error:  # the email package refuses a header that would hold a line break
+        raise ValidationError(
+            f"the email to {user.email} cannot be built ({error}); nothing was sent. Its To: header carries "
+            f"the user's name, and {ACCEPTED}"
+        ) from error
+    return rendered, message

@@ -3,7 +3,10 @@
 Rules where the spec is silent:
 
 * The profile gives the email, the name (real name, else display name, else the email's local part)
-  and the IANA timezone (``tz``); a timezone our tz database does not know falls back to the
+  and the IANA timezone (``tz``). The name is cleaned to the rule of every name (core.names: one
+  line, no control characters), not refused: the person did not type it into our form, and a profile
+  name with a line break in it must neither lock them out nor stop their email. The next candidate
+  stands in for one that cleaning empties; a timezone our tz database does not know falls back to the
   product's default rather than refusing the person.
 * Someone who already uses NextBestMove by email is linked to that account, not given a second
   one, but only when Slack says the email is confirmed (``is_email_confirmed``): a workspace whose
@@ -29,6 +32,7 @@ from core.db import unit_of_work
 from core.errors import NbmError, ValidationError
 from core.models import SlackUserLink
 from core.models.users import DEFAULT_TIMEZONE
+from core.names import clean_name
 from core.users import create_user, find_user_by_email, get_settings_for
 
 log = logging.getLogger("nbm.slack.identity")
@@ -65,7 +69,8 @@ def _profile(client: WebClient, slack_user_id: str) -> dict[str, Any]:
             "NextBestMove could not read your email address from Slack, which it needs to set up your "
             "account; ask your Slack admin to reinstall the app with the users:read.email permission"
         )
-    name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or email.split("@")[0]
+    candidates = (profile.get("real_name"), user.get("real_name"), profile.get("display_name"), email.split("@")[0])
+    name = next((cleaned for cleaned in map(clean_name, filter(None, candidates)) if cleaned), "")
     return {"email": email, "name": name, "tz": user.get("tz"),
             "confirmed": user.get("is_email_confirmed", False)}
 
@@ -82,7 +87,7 @@ def _link(profile: dict[str, Any], *, team_id: str, enterprise_id: str | None, s
     with unit_of_work(service=True) as session:
         user = find_user_by_email(session, profile["email"])
         if user is None:
-            user = create_user(session, email=profile["email"], name=profile["name"][:200],
+            user = create_user(session, email=profile["email"], name=profile["name"],
                                timezone=_timezone(profile["tz"]), slack=True)
             log.info("created a user on first contact from Slack team %s", team_id)
         elif not profile["confirmed"]:

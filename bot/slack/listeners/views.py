@@ -26,8 +26,9 @@ from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_url
 from core.models import Channel
+from core.names import validate_name
 from core.preferences import parse_delivery_time, parse_work_days, update_preferences
-from core.users import set_timezone, validate_name
+from core.users import set_timezone
 
 
 def register(app: App) -> None:

@@ -1,0 +1,53 @@
+"""The names of people (users and leads): one line of text that a mail header and a log line can carry.
+
+The rule: a name is one line of 1 to :data:`MAX_NAME` characters, with no control character (line
+feed, carriage return, tab, escape, DEL, NEL…), no line or paragraph separator (U+2028, U+2029) and
+no lone surrogate. A user's name becomes the display name of the ``To:`` header of every email, and
+Python refuses to build a header holding a line break, so a name with one meant that user could never
+be mailed again; the same characters let a name start a line of its own in a log. No person's name
+needs them, while every other character (accents, any script, emoji, joiners) is kept.
+
+Where a name enters decides what happens to a name breaking the rule:
+
+* **typed by the person using NextBestMove** (``nbm users add``, ``nbm leads add``, a plain
+  ``name,url,notes`` CSV, ``/nbm add``, the add-lead modal): refused by :func:`validate_name` with a
+  message saying what is accepted, and nothing is saved; they can type it again.
+* **written by someone else elsewhere** (a Slack profile on first contact, the names in a LinkedIn
+  connections export): cleaned by :func:`clean_name`. The person in front of us did not type it and
+  cannot fix it, so refusing would only lock them out.
+
+Both use :func:`clean_name`: a name is valid exactly when cleaning it changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import ValidationError
+
+MAX_NAME = 200
+ACCEPTED = f"a name is one line of 1 to {MAX_NAME} letters, digits, spaces, punctuation marks or symbols, in any script"
+
+#: What no single line of text may hold: every control character (Unicode category Cc: U+0000–U+001F
+#: and U+007F–U+009F), the line and paragraph separators (Zl, Zp) and lone surrogates (Cs, which
+#: cannot even be encoded). Log records are escaped with the same class (core.logs).
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def clean_name(name: str) -> str:
+    """``name`` made to follow the rule: each run of unsafe characters (with the spaces around it)
+    becomes one space, and the result is cut to :data:`MAX_NAME` characters. ``""`` when nothing
+    is left, for the caller to fall back on something else."""
+    cleaned = " ".join(part.strip() for part in UNSAFE.split(name) if part.strip())
+    return cleaned[:MAX_NAME].rstrip()
+
+
+def validate_name(name: str) -> str:
+    """``name`` without surrounding spaces, or a refusal saying what a name may be."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValidationError(f"a name must have between 1 and {MAX_NAME} characters")
+    if clean_name(name) != name:
+        shown = repr(name[:60] + ("…" if len(name) > 60 else ""))
+        raise ValidationError(f"{shown} contains a line break, a tab or another control character; {ACCEPTED}")
+    return name
