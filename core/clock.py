@@ -19,12 +19,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: The areas of IANA's names for places ("Europe/Paris", "America/Argentina/Salta").
+PLACE_AREAS = frozenset({"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+                         "Indian", "Pacific"})
+ACCEPTED_ZONES = "the IANA name of a place, like 'Europe/Paris' or 'America/New_York', or 'UTC'"
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone called ``name``, or a clear refusal."""
+    """The zone called ``name``, or a refusal saying what is accepted: a place, or UTC.
+
+    Every timezone that enters (a Slack profile, the settings form, ``--tz``) comes through here, so
+    a user's "today" always follows a real place. Refused even though the tz database has them:
+    ``localtime`` and ``posixrules`` (whatever the server is set to), ``Factory`` (a placeholder
+    for "not set"), ``Etc/GMT+5`` (five hours *behind* UTC), rules such as ``EST5EDT`` and ``CET``,
+    other names for UTC, and old aliases such as ``US/Eastern`` (the place's own name works)."""
     if name not in _zone_names():
-        raise ValidationError(
-            f"{name!r} is not an IANA timezone; use a name like 'Europe/Paris' or 'America/New_York'"
-        )
+        raise ValidationError(f"{name[:60]!r} is not an IANA timezone NextBestMove accepts; use {ACCEPTED_ZONES}")
     try:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError:  # pragma: no cover - listed but missing from this tzdata
@@ -43,4 +53,5 @@ def local_today(tz: str, *, at: datetime | None = None) -> date:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    places = (name for name in available_timezones() if "/" in name and name.split("/", 1)[0] in PLACE_AREAS)
+    return frozenset((*places, "UTC"))

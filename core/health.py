@@ -1,4 +1,9 @@
-"""The database's state, as reported by ``/healthz`` and ``nbm db check``."""
+"""The database's state, as reported by ``/healthz`` and ``nbm db check``.
+
+:meth:`DatabaseStatus.describe` is for operators (``nbm db check``, the server log): the driver's
+message it carries names hosts, ports, databases and roles, so ``/healthz`` never sends it to its
+anonymous callers.
+"""
 
 from __future__ import annotations
 

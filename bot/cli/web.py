@@ -1,4 +1,9 @@
-"""``nbm web``: serve the Flask app with waitress, a production-grade WSGI server."""
+"""``nbm web``: serve the Flask app with waitress, a production-grade WSGI server.
+
+Waitress gets the app's body cap: a request that announces a larger body (or a chunked one that
+grows past it) is answered 413 by waitress itself, before the app runs and without the body being
+read, so an oversized request costs neither memory nor a worker thread.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +23,10 @@ def web_command(host: str, port: int) -> None:
     """Serve the web app: Slack events, email action pages, OAuth callbacks, webhooks, /healthz."""
     from waitress import serve
 
-    from bot.web import create_app
+    from bot.web import MAX_REQUEST_BYTES, create_app
 
     announce_engines()
     settings = get_settings()
     click.echo(f"nbm: serving {settings.base_url} on http://{host}:{port}", err=True)
-    serve(create_app(), host=host, port=port, threads=settings.web_threads, ident="nbm")
+    serve(create_app(), host=host, port=port, threads=settings.web_threads, ident="nbm",
+          max_request_body_size=MAX_REQUEST_BYTES)

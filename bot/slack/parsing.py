@@ -4,7 +4,8 @@
   link (``scheme:something``); the core then accepts or refuses the link itself, so
   ``javascript:…`` is refused with the core's own message. Slack's ``<url|label>`` form is unwrapped.
 * ``snooze <n or name> [when]``: *when* is read with the core's ``parse_snooze`` from the longest
-  tail of words it accepts; with none, the snooze is the first preset (tomorrow).
+  tail of words it accepts; with none, the snooze is the first preset (tomorrow). A number is
+  decimal digits (``²`` is not one: it starts a name).
 * ``call <name> <date>``: the date ends the text: ``today``, ``tomorrow``, a weekday (the next one,
   today included: a call "thursday" said on a Thursday is today's), or YYYY-MM-DD.
 """
@@ -19,7 +20,7 @@ from core.errors import ValidationError
 
 _WORD = re.compile(r"\S+")
 _LINK = re.compile(r"^<?(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^\s|>]+)(?:\|[^>]*)?>?$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 ADD_USAGE = "write `/nbm add <name> <link> [notes]`, e.g. `/nbm add Ann Lee https://www.linkedin.com/in/ann-lee`"
@@ -44,8 +45,8 @@ def split_snooze(text: str, *, today: date) -> tuple[str, date | None]:
     words = text.split()
     if not words:
         raise ValidationError("say which action: `/nbm snooze 2 tomorrow` or `/nbm snooze Ann Lee next monday`")
-    if words[0].isdigit() or _ISO.match(words[-1]):
-        head, tail = (words[:1], words[1:]) if words[0].isdigit() else (words[:-1], words[-1:])
+    if words[0].isdecimal() or _ISO.match(words[-1]):
+        head, tail = (words[:1], words[1:]) if words[0].isdecimal() else (words[:-1], words[-1:])
         return " ".join(head), parse_snooze(" ".join(tail), today=today) if tail else None
     for split in range(1, len(words)):
         try:

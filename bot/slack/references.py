@@ -1,8 +1,9 @@
 """Which action ``/nbm done|sent|replied|snooze <n>`` means: a number in today's plan, or a lead's name.
 
-Numbers are the ones the plan shows (1 is the first line, the Fast Win). A name goes through the
-core's ``find_leads_by_name`` (exact match first, else partial; several matches are refused with
-the names, so the person can say more). For that lead, the action meant is, in order:
+Numbers are the ones the plan shows (1 is the first line, the Fast Win); anything but decimal
+digits (``²`` too) is a name. A name goes through the core's ``find_leads_by_name`` (exact match
+first, else partial; several matches are refused with the names, so the person can say more).
+For that lead, the action meant is, in order:
 
 1. its open item in today's plan;
 2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
@@ -38,8 +39,8 @@ def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, ta
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
                               "(`/nbm done Ann Lee`)")
-    if ref.isdigit():
-        return _by_number(view, int(ref))
+    if ref.isdecimal():
+        return _by_number(view, ref)
     lead = one_lead(session, user=user, name=ref)
     for item in view.items:
         if item.lead_id == lead.id and item.is_open:
@@ -57,13 +58,17 @@ def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, ta
     raise NotFound(f"{lead.name} has no action due now; `/nbm today` shows what is planned")
 
 
-def _by_number(view: PlanView, number: int) -> Target:
-    if not view.items:
+def _by_number(view: PlanView, digits: str) -> Target:
+    """The plan's item ``digits`` (decimal digits, of any script). A number with more digits than the
+    plan's length is out of range without being converted: Python refuses to convert one of more
+    than 4,300 digits."""
+    count = len(view.items)
+    if not count:
         raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name instead")
-    if not 1 <= number <= len(view.items):
-        raise ValidationError(f"today's plan has {len(view.items)} actions; use a number from 1 to "
-                              f"{len(view.items)}, or a lead's name")
-    item = view.items[number - 1]
+    significant = digits.lstrip("0")
+    if len(significant) > len(str(count)) or not 1 <= int(significant or "0") <= count:
+        raise ValidationError(f"today's plan has {count} actions; use a number from 1 to {count}, or a lead's name")
+    item = view.items[int(significant) - 1]
     return Target(item.action_id, item.title)
 
 

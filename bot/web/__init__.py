@@ -1,6 +1,18 @@
-"""The Flask application: health check now; Slack, email pages, OAuth callbacks and webhooks later."""
+"""The Flask application: health check, Slack's endpoint, the email pages.
+
+Two rules hold for every route:
+
+* **Bodies are small.** Nothing this app receives (Slack's requests, the email pages' forms) comes
+  near :data:`MAX_REQUEST_BYTES`; a larger body is refused with 413 before it is read, here and
+  by the server in front of the app (``nbm web`` gives waitress the same cap).
+* **Anonymous callers learn nothing about the inside.** ``/healthz`` says ``ok`` or
+  ``unavailable``; why it is unavailable (the driver's message names hosts, ports, databases and
+  roles) goes to the server log only.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
@@ -12,25 +24,28 @@ from core.config import get_settings
 from core.db import get_engine
 from core.health import database_status
 
+log = logging.getLogger("nbm.web")
+
+#: The largest request body accepted, in bytes: Slack's requests are a few kilobytes.
+MAX_REQUEST_BYTES = 1024 * 1024
+
 
 def create_app() -> Flask:
     """Build the web app. Settings are read here, once; a bad setting stops start-up."""
     settings = get_settings()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, PREFERRED_URL_SCHEME="https")
+    app.config.update(SECRET_KEY=settings.secret_key, PREFERRED_URL_SCHEME="https",
+                      MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     register_all()
     app.register_blueprint(email_pages)
     app.register_blueprint(slack_blueprint(settings))
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
-        """200 when the database answers and its schema is current, 503 otherwise."""
+        """200 when the database answers and its schema is current, 503 otherwise; the reason is logged."""
         status = database_status(get_engine())
-        body = {
-            "status": "ok" if status.ok else "unavailable",
-            "database": {"reachable": status.reachable, "revision": status.revision,
-                         "expected_revision": status.head, "detail": status.describe()},
-        }
-        return jsonify(body), 200 if status.ok else 503
+        if not status.ok:
+            log.warning("health check failed: %s", status.describe())
+        return jsonify(status="ok" if status.ok else "unavailable"), 200 if status.ok else 503
 
     return app

@@ -117,7 +117,7 @@ def leads(request: Request, rest: str) -> None:
 
 def waiting(request: Request, rest: str) -> None:
     """`/nbm waiting [page]`: every action waiting for a reply, a page of :data:`WAITING_PAGE` at a time."""
-    if rest and not (rest.isdigit() and int(rest) >= 1):
+    if rest and not (rest.isdecimal() and len(rest) <= 4 and int(rest) >= 1):
         raise ValidationError(f"{rest[:20]!r} is not a page number; use `/nbm waiting` or `/nbm waiting 2`")
     page = int(rest or 1)
     with acting_as(request.user_id) as (session, user):

@@ -6,12 +6,23 @@ otherwise), then answers: a typed core error with its own message, anything else
 apology while the details go to the log. A slash command or a message button is answered
 ephemerally through its ``response_url``; a press in App Home, which has none, with a small modal;
 App Home opening, which has neither, by publishing the answer as the Home tab itself.
+
+Two kinds of odd input are the person's to fix, not bugs, and get a message that says what is
+accepted instead of the apology:
+
+* text they typed (a command's words, a form's fields) holding a character that cannot be saved:
+  NUL, which PostgreSQL refuses in any text, or a lone surrogate, which is not a character and
+  cannot be written as UTF-8. It is refused before the listener runs, so nothing changes; in a form
+  the refusal shows on the field, which stays open with what was typed.
+* a form submitted without a field its listener reads (opened before a release changed it): the
+  listener's ``KeyError`` for a field the submission does not hold.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +36,22 @@ from bot.slack.blocks.text import escape
 from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpected, user_message
 from bot.slack.identity import resolve_user
 from bot.slack.surfaces import Message, redraw
-from core.errors import NbmError
+from core.errors import NbmError, ValidationError
+
+#: NUL and lone surrogates: see the module docstring.
+UNSAVABLE = re.compile("[\x00\ud800-\udfff]")
+UNSAVABLE_TEXT = ("that text holds a character that cannot be saved (a NUL, or half of a broken emoji); type it "
+                  "again without it: any letter, digit, punctuation or whole emoji is fine")
+STALE_FORM = ("this form has no {field!r} field (it may have changed since it was opened), so nothing was saved; "
+              "close it and open it again")
+
+
+class FieldError(ValidationError):
+    """Input refused on one field of a modal: the message shows under that field, and the modal stays open."""
+
+    def __init__(self, message: str, *, block: str) -> None:
+        super().__init__(message)
+        self.block = block
 
 
 @dataclass
@@ -94,14 +120,51 @@ def guarded(handler: Handler) -> Callable[..., None]:
                  respond: Respond | None = None) -> None:
         request = Request(ack=ack, body=body, client=client, context=context, respond=respond)
         try:
+            refuse_unsavable(body)
             handler(request)
         except Exception as error:
-            answer_error(request, error, where=handler.__name__)
+            answer_error(request, missing_field(body, error) or error, where=handler.__name__)
 
     # Named after the handler for Bolt's logs; not functools.wraps: Bolt injects arguments by the
     # parameter names of the unwrapped function, and these are the listener's own.
     listener.__name__ = listener.__qualname__ = handler.__name__
     return listener
+
+
+def refuse_unsavable(body: dict[str, Any]) -> None:
+    """Refuse typed text holding a character that cannot be saved (module docstring)."""
+    for block, text in typed_text(body):
+        if UNSAVABLE.search(text):
+            raise FieldError(UNSAVABLE_TEXT, block=block) if block else ValidationError(UNSAVABLE_TEXT)
+
+
+def typed_text(body: dict[str, Any]) -> Iterator[tuple[str | None, str]]:
+    """``(block, text)`` for what a person typed: a command's words (no block), each field of a form."""
+    if body.get("command") and isinstance(body.get("text"), str):
+        yield None, body["text"]
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    for block, elements in values.items():
+        yield from ((block, text) for text in _strings(elements))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _strings(item)
+
+
+def missing_field(body: dict[str, Any], error: Exception) -> ValidationError | None:
+    """The refusal for a form submitted without a field its listener reads, when ``error`` is that
+    (a ``KeyError`` for a field the submission does not hold); None for anything else."""
+    view = body.get("view") or {}
+    fields = (view.get("state") or {}).get("values") or {}
+    missing = error.args[0] if isinstance(error, KeyError) and error.args else None
+    if body.get("type") != "view_submission" or not isinstance(missing, str) or missing in fields:
+        return None
+    log.warning("a %s form came without its %r field", view.get("callback_id"), missing)
+    return ValidationError(STALE_FORM.format(field=missing))
 
 
 def answer_error(request: Request, error: Exception, *, where: str) -> None:
@@ -114,6 +177,9 @@ def answer_error(request: Request, error: Exception, *, where: str) -> None:
         log_unexpected(error, where=where, body=request.body)
     text = escape(user_message(error))
     if not request.acked:
+        if request.body.get("type") == "view_submission" and isinstance(error, FieldError):
+            request.ack(response_action="errors", errors={error.block: user_message(error)})
+            return
         if request.body.get("type") == "view_submission":
             request.ack(response_action="update", view=notice_modal("Not saved", text))
             return
