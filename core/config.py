@@ -186,10 +186,27 @@ class Settings:
     insights_llm_api_key: str | None = field(default=None, repr=False)
     insights_llm_model: str = "gpt-4o-mini"
     insights_llm_timeout: int = 10
+    # Calendars: a provider without its client id and secret is offered nowhere.
+    google_client_id: str | None = None
+    google_client_secret: str | None = field(default=None, repr=False)
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: str | None = field(default=None, repr=False)
+    microsoft_tenant: str = "common"
+    #: Seconds the morning waits for all of a batch's calendars; a user whose calendars are not read
+    #: by then gets ``default`` capacity that day.
+    calendar_budget: int = 20
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def microsoft_enabled(self) -> bool:
+        return bool(self.microsoft_client_id and self.microsoft_client_secret)
 
     def __repr__(self) -> str:
         """Every setting but the secrets, URLs without their password: settings end up in logs and tracebacks."""
@@ -275,6 +292,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         insights_llm_api_key=env.get("INSIGHTS_LLM_API_KEY") or None,
         insights_llm_model=env.get("INSIGHTS_LLM_MODEL") or "gpt-4o-mini",
         insights_llm_timeout=_int(env, "INSIGHTS_LLM_TIMEOUT", 10),
+        google_client_id=env.get("GOOGLE_CLIENT_ID") or None,
+        google_client_secret=env.get("GOOGLE_CLIENT_SECRET") or None,
+        microsoft_client_id=env.get("MICROSOFT_CLIENT_ID") or None,
+        microsoft_client_secret=env.get("MICROSOFT_CLIENT_SECRET") or None,
+        microsoft_tenant=env.get("MICROSOFT_TENANT") or "common",
+        calendar_budget=_int(env, "CALENDAR_BUDGET", 20),
     )
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")

@@ -64,6 +64,7 @@ class DeliveryStatus(enum.StrEnum):
 class CalendarProvider(enum.StrEnum):
     GOOGLE = "google"
     OUTLOOK = "outlook"
+    ICS = "ics"  # a private iCal address (migration 0009)
 
 
 class CalendarConnectionStatus(enum.StrEnum):

@@ -1,0 +1,1 @@
+"""Calendars: connections (Google, Outlook, a private iCal address), busy time, free minutes."""
