@@ -38,6 +38,7 @@ class Preferences:
     work_days: tuple[int, ...]
     slack_available: bool
     timezone: str
+    working_hours: tuple[time, time]
 
 
 def email_is_on(settings: UserSettings) -> bool:
@@ -61,7 +62,7 @@ def get_preferences(session: Session, *, user: User) -> Preferences:
     return Preferences(
         delivery_time=settings.delivery_time, email=email_is_on(settings), slack=settings.slack_enabled,
         work_days=tuple(sorted(settings.work_days)), slack_available=slack_available(session, user=user),
-        timezone=user.timezone,
+        timezone=user.timezone, working_hours=(settings.working_hours_start, settings.working_hours_end),
     )
 
 
@@ -71,6 +72,27 @@ def parse_delivery_time(text: str) -> time:
         return time(hours, minutes)
     except ValueError:
         raise ValidationError(f"{text.strip()[:20]!r} is not a time of day; use HH:MM, like 07:30") from None
+
+
+def parse_working_hours(text: str) -> tuple[time, time]:
+    """``"09:00-17:00"`` → (09:00, 17:00): the span of a working day, start before end, on one day."""
+    start, sep, end = text.strip().partition("-")
+    if not sep:
+        raise ValidationError(f"{text.strip()[:20]!r} is not a span of hours; use HH:MM-HH:MM, like 09:00-17:00")
+    hours = parse_delivery_time(start), parse_delivery_time(end)
+    if hours[0] >= hours[1]:
+        raise ValidationError(f"working hours must start before they end, on the same day; {text.strip()[:20]!r} "
+                              "does not (use HH:MM-HH:MM, like 09:00-17:00)")
+    return hours
+
+
+def set_working_hours(session: Session, *, user: User, start: time, end: time) -> None:
+    """The hours whose free time sizes the plan (``core.calendars.freetime``)."""
+    if start >= end:
+        raise ValidationError("working hours must start before they end, on the same day")
+    settings = get_settings_for(session, user)
+    settings.working_hours_start, settings.working_hours_end = start, end
+    session.flush()
 
 
 def parse_work_days(values: Iterable[str]) -> tuple[int, ...]:
@@ -86,10 +108,14 @@ def parse_work_days(values: Iterable[str]) -> tuple[int, ...]:
 
 
 def update_preferences(
-    session: Session, *, user: User, delivery_time: time, email: bool, slack: bool, work_days: Iterable[int]
+    session: Session, *, user: User, delivery_time: time, email: bool, slack: bool, work_days: Iterable[int],
+    working_hours: tuple[time, time] | None = None,
 ) -> Preferences:
-    """Save the preferences page. ``slack`` is ignored for a user who is not linked to Slack."""
+    """Save the preferences page (or Slack's settings). ``slack`` is ignored for a user who is not
+    linked to Slack; ``working_hours`` None leaves them as they are."""
     days = parse_work_days(str(day) for day in work_days)
+    if working_hours is not None:
+        set_working_hours(session, user=user, start=working_hours[0], end=working_hours[1])
     settings = get_settings_for(session, user)
     settings.delivery_time = delivery_time.replace(second=0, microsecond=0)
     settings.work_days = list(days)

@@ -41,11 +41,14 @@ OPEN_ADD_LEAD = "nbm_open_add_lead"
 OPEN_LOG_CALL = "nbm_open_log_call"
 OPEN_SETTINGS = "nbm_open_settings"
 REFRESH_PLAN = "nbm_refresh_plan"
+CONNECT_CALENDAR = "nbm_connect_calendar"
+OPEN_LINK = "nbm_open_link"  # a url button: Slack still sends the press, which is acknowledged and ignored
 
 # Modal callback ids.
 ADD_LEAD_VIEW = "nbm_add_lead"
 LOG_CALL_VIEW = "nbm_log_call"
 SETTINGS_VIEW = "nbm_settings"
+CONNECT_ICS_VIEW = "nbm_connect_ics"
 
 #: Suffix of a waiting row's block id (see the module docstring).
 WAITING_ROW = "waiting"

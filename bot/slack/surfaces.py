@@ -25,6 +25,8 @@ from bot.slack.blocks.home import HomeData, home_view
 from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message
 from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
+from core.calendars import service as calendars
+from core.config import get_settings
 from core.leads import list_leads
 from core.models import Channel, Delivery, DeliveryKind, User
 from core.planner.service import get_plan
@@ -49,6 +51,7 @@ def home_content(session: Session, *, user: User, view: PlanView | None = None) 
     return home_view(HomeData(
         plan=view or build_plan_view(session, user=user), leads=list_leads(session, user=user),
         settings=get_settings_for(session, user), timezone=user.timezone,
+        calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
     ))
 
 

@@ -18,6 +18,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from bot.channels import register_all
+from bot.web.calendar_routes import bp as calendar_oauth
 from bot.web.email_routes import bp as email_pages
 from bot.web.slack_routes import slack_blueprint
 from core.config import get_settings
@@ -38,6 +39,7 @@ def create_app() -> Flask:
                       MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     register_all()
     app.register_blueprint(email_pages)
+    app.register_blueprint(calendar_oauth)
     app.register_blueprint(slack_blueprint(settings))
 
     @app.get("/healthz")

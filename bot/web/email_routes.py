@@ -21,7 +21,9 @@ Rules chosen (what the action pages say is in :mod:`bot.email.action_pages`):
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
+from datetime import time
+
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -31,10 +33,11 @@ from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid, Tr
 from core import preferences as prefs
 from core.actions.service import change_state, get_action
 from core.actions.undo import undo_last_change
+from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import InvalidTransition, NotFound, ValidationError
-from core.models import Action, Channel, User
+from core.models import Action, CalendarProvider, Channel, User
 from core.users import get_settings_for, get_user
 
 bp = Blueprint("email_pages", __name__, template_folder="templates")
@@ -173,13 +176,47 @@ def preferences(token: str) -> ResponseReturnValue:
                     session, user=user, delivery_time=prefs.parse_delivery_time(request.form.get("delivery_time", "")),
                     email=bool(request.form.get("email")), slack=bool(request.form.get("slack")),
                     work_days=prefs.parse_work_days(request.form.getlist("work_days")),
+                    working_hours=_working_hours(request.form.get("hours_start"), request.form.get("hours_end")),
                 )
                 saved = True
             except ValidationError as refused:
                 error, status = pages.sentence(str(refused)), 400
-        current = prefs.get_preferences(session, user=user)
-        return render_template("email_pages/preferences.html", prefs=current, weekdays=prefs.WEEKDAYS, error=error,
-                               saved=saved, email=user.email, post_url=url_for(".preferences", token=token)), status
+        return _preferences_page(session, user, token, error=error, saved=saved), status
+
+
+def _working_hours(start: str | None, end: str | None) -> tuple[time, time] | None:
+    """The form's working hours; None (unchanged) when the form has neither field (an older page)."""
+    return prefs.parse_working_hours(f"{start or ''}-{end or ''}") if start or end else None
+
+
+def _preferences_page(session: Session, user: User, token: str, *, error: str | None = None, saved: bool = False,
+                      calendar_note: str | None = None) -> str:
+    return render_template(
+        "email_pages/preferences.html", prefs=prefs.get_preferences(session, user=user), weekdays=prefs.WEEKDAYS,
+        error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
+        calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
+        calendar_note=calendar_note, token=token, names=calendars.NAMES,
+    )
+
+
+@bp.post("/preferences/<token>/calendar/<kind>")
+def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
+    """Connect a calendar from the preferences page: Google or Outlook by signing in (a redirect to
+    the provider), an iCal address by pasting it (read once before it is saved)."""
+    user_id = _links().read_preferences(token)
+    provider = next((p for p in calendars.offered(get_settings()) if p.value == kind), None)
+    if provider is None:
+        abort(404)
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        if provider != CalendarProvider.ICS:
+            return redirect(calendars.oauth_start(session, user=user, kind=provider, settings=get_settings()))
+        try:
+            connection = calendars.connect_ics(session, user=user, url=request.form.get("address", ""))
+        except ValidationError as refused:
+            return _preferences_page(session, user, token, calendar_note=pages.sentence(str(refused))), 400
+        return _preferences_page(session, user, token,
+                                 calendar_note=f"Connected your calendar at {connection.calendar_id}.")
 
 
 @bp.route("/waiting/<token>")

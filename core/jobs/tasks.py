@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.calendars.service import free_minutes_for_users
 from core.clock import utcnow
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
@@ -96,9 +97,13 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
     delivery_kind = DeliveryKind(kind)
     user_ids = sorted({uuid.UUID(user_id) for user_id, _, _ in targets})
     if delivery_kind == DeliveryKind.PLAN:
+        instant = datetime.fromisoformat(at)
+        # Calendars first, each in its own unit of work and within the budget: a slow provider means
+        # default capacity for its user, never a late morning (core.calendars.service).
+        free = free_minutes_for_users(user_ids, at=instant)
         with unit_of_work(service=True) as session:
-            unsnooze_due(session, at=datetime.fromisoformat(at))  # what wakes today is planned today
-            plan_users(session, user_ids=user_ids, at=datetime.fromisoformat(at))
+            unsnooze_due(session, at=instant)  # what wakes today is planned today
+            plan_users(session, user_ids=user_ids, at=instant, free_minutes=free)
     else:
         weeks = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}
         for owner_id, week_start in weeks.items():

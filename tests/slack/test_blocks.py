@@ -120,6 +120,7 @@ def test_the_plans_waiting_section_counts_those_it_does_not_list() -> None:
 
 def test_app_home_stays_within_a_hundred_blocks() -> None:
     settings = UserSettings(delivery_time=time(7, 30), work_days=[1, 2, 3, 4, 5], slack_enabled=True,
+                            working_hours_start=time(9), working_hours_end=time(17),
                             email_enabled=False)
     leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(40)]
     view = home_view(HomeData(plan=_view([_item(i) for i in range(60)], waiting=_waiting(10)), leads=leads,
@@ -144,6 +145,7 @@ def _mixed_plan(size: int, waiting: int) -> PlanView:
 def test_every_plan_shape_is_a_message_and_a_home_slack_accepts(size: int, waiting: int) -> None:
     view = _mixed_plan(size, waiting)
     settings = UserSettings(delivery_time=time(7, 30), work_days=[1, 2, 3, 4, 5], slack_enabled=True,
+                            working_hours_start=time(9), working_hours_end=time(17),
                             email_enabled=True)
     leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(size)]
     assert message_problems(plan_message(view)[1]) == []

@@ -258,16 +258,17 @@ def test_settings_opens_the_settings_modal(web: FlaskClient, fake: FakeSlack, an
     command(web, fake, "settings")
     view = fake.calls_to("views.open")[0].args["view"]
     assert view["callback_id"] == "nbm_settings"
-    assert [b["block_id"] for b in view["blocks"]] == ["delivery_time", "channels", "timezone", "work_days"]
+    assert [b["block_id"] for b in view["blocks"]] == ["delivery_time", "channels", "timezone", "work_days",
+                                                       "hours_start", "hours_end"]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("connect google", "Connecting Google Calendar is coming soon."),
-    ("connect outlook", "Connecting Outlook is coming soon."),
-    ("connect myspace", "Connect a calendar with `/nbm connect google` or `/nbm connect outlook`."),
+    # Google and Outlook are not configured here: only an iCal address can be connected.
+    ("connect google", "Connect a calendar with `/nbm connect ics <private iCal address>`."),
+    ("connect myspace", "Connect a calendar with `/nbm connect ics <private iCal address>`."),
     ("billing", "Billing is not set up on this server: you have full service."),
 ])
-def test_placeholders_until_calendars_and_billing_exist(web: FlaskClient, fake: FakeSlack, ann: User, text: str,
+def test_what_this_server_offers_for_calendars_and_billing(web: FlaskClient, fake: FakeSlack, ann: User, text: str,
                                                         expected: str) -> None:
     command(web, fake, text)
     assert replies(fake)[0].startswith(expected)

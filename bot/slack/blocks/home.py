@@ -12,8 +12,10 @@ from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
-from bot.slack.blocks.text import VIEW_BLOCKS, button, context, divider, header, link, mrkdwn, section
-from core.models import Lead, LeadStatus, UserSettings
+from bot.slack.blocks.text import VIEW_BLOCKS, button, context, divider, escape, header, link, mrkdwn, section
+from core.calendars.service import NAMES
+from core.clock import zone
+from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
 from core.preferences import WEEKDAYS, email_is_on
 from core.text import short_date
@@ -26,9 +28,10 @@ LEADS_SHOWN = 15
 SECTION_CHARS = 3000
 #: The line after the leads App Home has room for.
 _MORE_LEADS = "…and {count} more not shown: `/nbm leads` lists them all."
-CALENDAR_SOON = "Google and Outlook calendar connections are coming soon."
-CALENDAR_FALLBACK = "Until then your plan uses the default capacity of 5 actions a day."
-CALENDAR_PLACEHOLDER = f"No calendar connected. {CALENDAR_SOON} {CALENDAR_FALLBACK}"
+NO_CALENDAR = ("No calendar connected: your plan uses the default capacity of 5 actions a day. Connect one "
+               "and the free time in your working hours sizes it.")
+HEALTH = {CalendarConnectionStatus.ACTIVE: "✅ connected", CalendarConnectionStatus.ERROR: "⚠️ could not be read",
+          CalendarConnectionStatus.EXPIRED: "❌ needs reconnecting", CalendarConnectionStatus.DISCONNECTED: "off"}
 BILLING_PLACEHOLDER = "Billing is not set up on this server: you have full service."
 
 
@@ -38,6 +41,8 @@ class HomeData:
     leads: Sequence[Lead]
     settings: UserSettings
     timezone: str
+    calendars: Sequence[CalendarConnection] = ()
+    offered: Sequence[CalendarProvider] = ()
 
 
 def home_view(data: HomeData) -> Block:
@@ -53,7 +58,7 @@ def home_view(data: HomeData) -> Block:
         divider(),
     ]
     rest = [divider(), *leads_section(data.leads), divider(), *settings_section(data.settings, data.timezone),
-            divider(), header("Calendar"), context(CALENDAR_PLACEHOLDER),
+            divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
             header("Billing"), context(BILLING_PLACEHOLDER)]
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
@@ -95,6 +100,25 @@ def lead_line(lead: Lead) -> str:
     """'• <url|Ann Lee>', with the date a snoozed lead comes back."""
     back = lead.snooze_until if lead.status == LeadStatus.SNOOZED else None
     return f"• {link(lead.url, lead.name)}" + (f"  💤 until {short_date(back)}" if back is not None else "")
+
+
+def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],
+                     settings: UserSettings, timezone: str) -> list[Block]:
+    """Each connection with its health and last read, and a Connect button for each kind not connected."""
+    hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
+    lines = [_calendar_line(c, timezone) for c in calendars] or [NO_CALENDAR]
+    connected = {c.provider for c in calendars if c.status != CalendarConnectionStatus.EXPIRED}
+    buttons = [button(("Reconnect " if kind in {c.provider for c in calendars} else "Connect ") + NAMES[kind],
+                      ids.CONNECT_CALENDAR, kind.value) for kind in offered if kind not in connected]
+    blocks = [header("Calendar"), section("\n".join(lines)), context(f"Working hours {hours}, your local time.")]
+    return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks
+
+
+def _calendar_line(connection: CalendarConnection, timezone: str) -> str:
+    read = (f", last read {short_date(connection.last_sync_at.astimezone(zone(timezone)).date())} "
+            f"{connection.last_sync_at.astimezone(zone(timezone)):%H:%M}" if connection.last_sync_at else "")
+    return (f"*{NAMES[connection.provider]}* ({escape(connection.calendar_id)}): "
+            f"{HEALTH[connection.status]}{read}")
 
 
 def settings_section(settings: UserSettings, timezone: str) -> list[Block]:

@@ -91,7 +91,33 @@ def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
             "type": "checkboxes", "options": days,
             "initial_options": [days[number - 1] for number in sorted(settings.work_days)],
         }),
+        _input("hours_start", "Working hours start", {"type": "timepicker",
+                                                       "initial_time": settings.working_hours_start.strftime("%H:%M")},
+               hint="The free time of your connected calendars between these hours sizes your plan."),
+        _input("hours_end", "Working hours end", {"type": "timepicker",
+                                                   "initial_time": settings.working_hours_end.strftime("%H:%M")}),
     ], submit="Save")
+
+
+def connect_calendar_modal(name: str, url: str) -> Block:
+    """The sign-in link of a calendar provider, as a button (opening it leaves Slack)."""
+    return _modal("nbm_notice", "Connect a calendar", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"Sign in to {name} and allow NextBestMove to read "
+                                     "when you are busy (never what your meetings are). The link works once, "
+                                     "for 10 minutes."},
+         "accessory": {"type": "button", "text": plain(f"Open {name}", 75), "url": url,
+                       "action_id": ids.OPEN_LINK, "style": "primary"}},
+    ], submit=None)
+
+
+def connect_ics_modal() -> Block:
+    """Paste a private iCal address."""
+    return _modal(ids.CONNECT_ICS_VIEW, "Add an iCal address", [
+        _input("address", "Private iCal address", _text("https://calendar.google.com/calendar/ical/…/basic.ics",
+                                                        max_length=2000),
+               hint="In your calendar's settings: 'Secret address in iCal format' (Google), 'Publish calendar' "
+                    "(Outlook), 'Public/Private calendar link' (iCloud). Only busy times are read."),
+    ], submit="Connect")
 
 
 def notice_modal(title: str, text: str) -> Block:

@@ -16,15 +16,17 @@ from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.acting import acting_as
-from bot.slack.blocks.modals import add_lead_modal
+from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.surfaces import Message, waiting_page
 from core.actions.service import change_state
 from core.actions.undo import undo_last_change
+from core.calendars import service as calendars
+from core.config import get_settings
 from core.errors import ValidationError
-from core.models import ActionState, Channel, WeeklySummary
+from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
 from core.summaries.content import save_draft
 
@@ -40,6 +42,8 @@ def register(app: App) -> None:
     app.action(ids.OPEN_LOG_CALL)(guarded(log_call_button))
     app.action(ids.OPEN_SETTINGS)(guarded(settings_button))
     app.action(ids.REFRESH_PLAN)(guarded(refresh_plan))
+    app.action(ids.CONNECT_CALENDAR)(guarded(connect_calendar))
+    app.action(ids.OPEN_LINK)(lambda ack: ack())  # the browser opens the link; nothing to do here
 
 
 def _action(request: Request) -> dict[str, Any]:
@@ -108,6 +112,18 @@ def save_summary_draft(request: Request) -> None:
     elif container.get("channel_id") and container.get("message_ts"):
         request.client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
                                    text=text, blocks=blocks)
+
+
+def connect_calendar(request: Request) -> None:
+    """App Home's Connect buttons: the sign-in link of Google or Outlook, or the form for an iCal address."""
+    request.ack()
+    kind = CalendarProvider(_action(request)["value"])
+    if kind == CalendarProvider.ICS:
+        request.open_modal(connect_ics_modal())
+        return
+    with acting_as(request.user_id) as (session, user):
+        url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
+    request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url))
 
 
 def open_add_lead(request: Request) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.slack.acting import acting_as
-from bot.slack.blocks.home import BILLING_PLACEHOLDER, CALENDAR_FALLBACK
+from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import call_logged, leads_list, marked
@@ -34,11 +34,13 @@ from core.actions.followups import work_days_for
 from core.actions.rules import MARKS
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
+from core.calendars import service as calendars
 from core.calls import log_call
 from core.clock import local_today
+from core.config import get_settings
 from core.errors import ValidationError
 from core.leads import list_leads
-from core.models import ActionState, Channel
+from core.models import ActionState, CalendarProvider, Channel
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.service import set_capacity, set_focus
 from core.planner.view import build_plan_view
@@ -59,7 +61,6 @@ HELP = """*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm connect google|outlook`: calendars · `/nbm billing`: your plan"""
 
 LEADS_LISTED = 50
-PROVIDERS = {"google": "Google Calendar", "outlook": "Outlook"}
 
 
 def register(app: App) -> None:
@@ -192,11 +193,25 @@ def settings(request: Request, rest: str) -> None:
 
 
 def connect(request: Request, rest: str) -> None:
-    provider = rest.lower()
-    if provider not in PROVIDERS:
-        request.reply("Connect a calendar with `/nbm connect google` or `/nbm connect outlook`.")
+    """`/nbm connect google|outlook` answers with the sign-in link; `/nbm connect ics <address>` connects."""
+    word, address = split_subcommand(rest)
+    offered = calendars.offered(get_settings())
+    kinds = {kind.value: kind for kind in offered}
+    if word not in kinds:
+        choices = " or ".join(f"`/nbm connect {k.value}{' <private iCal address>' if k.value == 'ics' else ''}`"
+                              for k in offered)
+        request.reply(f"Connect a calendar with {choices}. Its free time then sizes your plan.")
         return
-    request.reply(f"Connecting {PROVIDERS[provider]} is coming soon. {CALENDAR_FALLBACK}")
+    kind = kinds[word]
+    with acting_as(request.user_id) as (session, user):
+        if kind == CalendarProvider.ICS:
+            connection = calendars.connect_ics(session, user=user, url=address.strip("<>"))
+            text = f"✅ Connected your calendar at {connection.calendar_id}: its free time sizes your plan from now on."
+        else:
+            url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
+            text = f"<{url}|Connect {calendars.NAMES[kind]}> (the link works once, for 10 minutes)."
+    request.reply(text)
+    request.redraw()
 
 
 def billing(request: Request, rest: str) -> None:

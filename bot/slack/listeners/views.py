@@ -21,6 +21,7 @@ from bot.slack.errors import user_message
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_and_plan
 from core.actions.records import check_text
+from core.calendars import service as calendars
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
@@ -35,6 +36,7 @@ def register(app: App) -> None:
     app.view(ids.ADD_LEAD_VIEW)(guarded(submit_add_lead))
     app.view(ids.LOG_CALL_VIEW)(guarded(submit_log_call))
     app.view(ids.SETTINGS_VIEW)(guarded(submit_settings))
+    app.view(ids.CONNECT_ICS_VIEW)(guarded(submit_connect_ics))
 
 
 def _values(request: Request) -> dict[str, Any]:
@@ -112,12 +114,36 @@ def submit_settings(request: Request) -> None:
     days = _check(errors, "work_days", parse_work_days,
                   [option["value"] for option in values["work_days"].get("selected_options") or []])
     channels = {option["value"] for option in values["channels"].get("selected_options") or []}
+    # A settings form opened before working hours were in it has no such fields: they stay as they are.
+    hours = None
+    if "hours_start" in values or "hours_end" in values:
+        start = _check(errors, "hours_start", parse_delivery_time,
+                       values.get("hours_start", {}).get("selected_time") or "")
+        end = _check(errors, "hours_end", parse_delivery_time, values.get("hours_end", {}).get("selected_time") or "")
+        if start is not None and end is not None and start >= end:
+            errors["hours_end"] = "Working hours must end after they start, on the same day."
+        hours = (start, end)
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
     with acting_as(request.user_id) as (session, user):
         update_preferences(session, user=user, delivery_time=delivery, email="email" in channels,
-                           slack="slack" in channels, work_days=days)
+                           slack="slack" in channels, work_days=days, working_hours=hours)
         set_timezone(session, user=user, timezone=timezone)
     request.ack()
+    request.redraw()
+
+
+def submit_connect_ics(request: Request) -> None:
+    """A private iCal address is connected after one good read of it; its refusal shows on the field."""
+    address = (_values(request)["address"].get("value") or "").strip()
+    try:
+        with acting_as(request.user_id) as (session, user):
+            connection = calendars.connect_ics(session, user=user, url=address)
+    except ValidationError as refused:
+        request.ack(response_action="errors", errors={"address": user_message(refused)})
+        return
+    request.ack(response_action="update", view=notice_modal(
+        "Calendar connected", f"Connected your calendar at {connection.calendar_id}: its free time in your "
+                              "working hours sizes your plan from now on."))
     request.redraw()

@@ -1,0 +1,128 @@
+"""``nbm calendar``: connect a calendar, see what it says of a day, disconnect it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from core import preferences
+from core.calendars import service
+from core.calendars.service import DayRead
+from core.clock import local_today, zone
+from core.config import get_settings
+from core.errors import ValidationError
+from core.models import CalendarConnection, CalendarProvider
+
+KINDS = [kind.value for kind in CalendarProvider]
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """Calendars that size the plan: Google, Outlook, or any private iCal address."""
+
+
+@calendar_group.command("connect")
+@user_option
+@click.argument("kind", type=click.Choice(KINDS, case_sensitive=False))
+@click.argument("address", required=False)
+@json_option
+def connect_command(email: str, kind: str, address: str | None, as_json: bool) -> None:
+    """Connect KIND: google or outlook print the address to open; ics takes the private iCal ADDRESS."""
+    provider = CalendarProvider(kind.lower())
+    settings = get_settings()
+    if provider not in service.offered(settings):
+        raise ValidationError(f"{provider.value} calendars are not set up on this server; it offers "
+                              f"{', '.join(k.value for k in service.offered(settings))}")
+    with acting_as(email) as (session, user):
+        if provider == CalendarProvider.ICS:
+            if not address:
+                raise ValidationError("give the calendar's private iCal address: nbm calendar connect ics URL")
+            connection = service.connect_ics(session, user=user, url=address)
+            emit(as_json, connection_json(connection), lambda: f"Connected {describe(connection)}.")
+            return
+        if address:
+            raise ValidationError(f"{provider.value} connects by signing in; leave the address out")
+        url = service.oauth_start(session, user=user, kind=provider, settings=settings)
+    emit(as_json, {"url": url}, lambda: f"Open this address to connect {provider.value} (valid 10 minutes):\n{url}")
+
+
+@calendar_group.command("list")
+@user_option
+@json_option
+def list_command(email: str, as_json: bool) -> None:
+    """The user's calendar connections and their health."""
+    with acting_as(email) as (session, user):
+        connections = service.list_connections(session, user=user)
+        rows = [connection_json(c) for c in connections]
+        lines = [describe(c) for c in connections]
+    emit(as_json, rows, lambda: "\n".join(lines) or "No calendar connected: the plan uses the default capacity.")
+
+
+@calendar_group.command("sync")
+@user_option
+@click.option("--date", "day", type=DATE, help="Local date to read (default: the user's today).")
+@json_option
+def sync_command(email: str, day: date | None, as_json: bool) -> None:
+    """Read the calendars for a day: busy time inside working hours, free minutes, capacity."""
+    with acting_as(email) as (session, user):
+        read = service.read_day(session, user=user, day=day or local_today(user.timezone))
+        tz = user.timezone
+    emit(as_json, day_json(read), lambda: format_day(read, tz))
+
+
+@calendar_group.command("disconnect")
+@user_option
+@click.argument("kind", type=click.Choice(KINDS, case_sensitive=False))
+@json_option
+def disconnect_command(email: str, kind: str, as_json: bool) -> None:
+    """Disconnect KIND (revoking the grant where the provider allows it)."""
+    provider = CalendarProvider(kind.lower())
+    with acting_as(email) as (session, user):
+        removed = service.disconnect(session, user=user, kind=provider)
+    emit(as_json, {"disconnected": removed, "provider": provider.value},
+         lambda: f"Disconnected {provider.value}." if removed else f"No {provider.value} calendar was connected.")
+
+
+@calendar_group.command("hours")
+@user_option
+@click.argument("span", metavar="HH:MM-HH:MM")
+@json_option
+def hours_command(email: str, span: str, as_json: bool) -> None:
+    """Set the working hours whose free time sizes the plan (default 09:00-17:00, local time)."""
+    start, end = preferences.parse_working_hours(span)
+    with acting_as(email) as (session, user):
+        preferences.set_working_hours(session, user=user, start=start, end=end)
+    emit(as_json, {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+         lambda: f"Working hours: {start:%H:%M}-{end:%H:%M}.")
+
+
+def connection_json(connection: CalendarConnection) -> dict[str, object]:
+    return {"provider": connection.provider.value, "calendar": connection.calendar_id,
+            "status": connection.status.value, "last_sync_at": connection.last_sync_at,
+            "error": connection.error_message}
+
+
+def describe(connection: CalendarConnection) -> str:
+    """``ics (calendar.example.com): active, last read Tue 25 Nov 07:30 UTC``; never the address itself."""
+    synced = f", last read {connection.last_sync_at:%a %d %b %H:%M} UTC" if connection.last_sync_at else ""
+    problem = f" ({connection.error_message})" if connection.error_message else ""
+    return f"{connection.provider.value} ({connection.calendar_id}): {connection.status.value}{problem}{synced}"
+
+
+def day_json(read: DayRead) -> dict[str, object]:
+    return {"date": read.day, "window": [read.window.start, read.window.end],
+            "busy": [[b.start, b.end] for b in read.busy], "free_minutes": read.free_minutes,
+            "capacity": read.capacity.value, "problems": list(read.problems)}
+
+
+def format_day(read: DayRead, tz: str) -> str:
+    local = zone(tz)
+    lines = [f"{read.day:%a %d %b}: working hours {read.window.start.astimezone(local):%H:%M}-"
+             f"{read.window.end.astimezone(local):%H:%M} ({tz})"]
+    lines += [f"  busy {b.start.astimezone(local):%H:%M}-{b.end.astimezone(local):%H:%M}" for b in read.busy]
+    free = "unknown" if read.free_minutes is None else f"{read.free_minutes} min"
+    lines.append(f"Free: {free}, capacity {read.capacity.value}")
+    lines += [f"  could not read {problem}" for problem in read.problems]
+    return "\n".join(lines)

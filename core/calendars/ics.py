@@ -1,0 +1,416 @@
+"""A private iCal address as a calendar provider: fetch the feed, expand it, keep the busy time.
+
+The address is a secret (anyone holding it reads the whole calendar). It is stored encrypted in
+``CalendarConnection.refresh_token`` and revealed only here, to open the connection. It is never
+logged and never put in an error: errors name the host only (:func:`display_name`).
+
+**Addresses** (:func:`validate_address`): an absolute ``http://`` or ``https://`` URL with a host.
+``webcal://`` (and ``webcals://``) is accepted and read as ``https://``: webcal is not a transport
+but the scheme calendar applications register so that a click means "subscribe"; the servers that
+hand it out (iCloud, Google, Outlook) serve the same path over HTTPS, and HTTPS rather than plain
+HTTP keeps the secret address encrypted on the wire. Refused: other schemes, a missing host, a user
+name or password in the address, spaces and control characters, more than 2048 characters.
+
+**Fetching** (:func:`fetch`): one GET, answered within ``timeout`` seconds in all (connecting,
+headers and body share one deadline, so a server that trickles bytes cannot stretch the read; name
+resolution is the one step the operating system bounds itself). At most :data:`MAX_REDIRECTS`
+redirects, to http(s) only, never from https down to http. The body is capped at :data:`MAX_BYTES`
+(5 MB): a longer body, announced or not, is refused. The answer decides what happens next:
+
+* 404 or 410: :class:`CalendarExpired`, the address was reset or removed (PRODUCT.md: reconnect);
+* 401 or 403: :class:`CalendarExpired`, the address is no longer shared or needs a sign-in;
+* 429, 5xx, any other status, a timeout, a refused or reset connection, a TLS failure:
+  :class:`CalendarUnavailable` (temporary; the service retries, then falls back to ``default``);
+* a body that is not an iCal calendar (an HTML sign-in page, an empty body, anything that does not
+  begin with ``BEGIN:VCALENDAR``, or that icalendar cannot parse): :class:`CalendarUnavailable`
+  with the reason.
+
+**Reading** (:func:`busy_intervals`): parsed with ``icalendar``; RRULE, RDATE, EXDATE, RECURRENCE-ID
+overrides, VTIMEZONE (also Outlook's Windows zone names) and Google's X-WR-TIMEZONE are expanded by
+``recurring_ical_events``. A series the library cannot expand (a broken RRULE) and an event
+without a DTSTART are skipped, so the rest of the calendar still counts. Only VEVENTs count. An
+occurrence is **free** (left out) when:
+
+1. ``STATUS:CANCELLED`` (a cancelled event, or one cancelled occurrence of a series);
+2. the user declined it: an ATTENDEE that is the calendar's owner has ``PARTSTAT=DECLINED``. The
+   owner is known only where the feed says who it is: Google names a primary calendar after its
+   owner's address (``X-WR-CALNAME:alice@example.com``) and puts the same address in the private
+   URL (``/calendar/ical/alice%40example.com/private-…/basic.ics``); when neither is an email
+   address, declined events cannot be told apart and count as busy;
+3. ``TRANSP:TRANSPARENT`` ("show as free"; RFC 5545: it does not block time);
+4. ``X-MICROSOFT-CDO-BUSYSTATUS`` is ``FREE`` or ``WORKINGELSEWHERE`` (Outlook's "Free" and
+   "Working elsewhere": the person is working);
+5. it is an **all-day** event (DTSTART is a date) that does not mark the person away. An all-day
+   event counts as busy only when the feed says so explicitly: Outlook's
+   ``X-MICROSOFT-CDO-BUSYSTATUS`` is ``OOF`` ("Away") or ``BUSY``, or, when that property is absent,
+   ``TRANSP:OPAQUE`` is written out. Why: Google and Apple export every all-day event as
+   ``TRANSPARENT`` unless the user set it to "Busy", and Outlook makes all-day events "Free" unless
+   set otherwise, so holidays, birthdays, "Mum visiting", working-location markers stay free, while
+   a day booked as busy or out of office takes the whole day. An all-day event *without* TRANSP is
+   free even though RFC 5545's default is OPAQUE: the feeds that omit it (holiday and birthday
+   calendars, hand-made files) mark a date, not an absence. Outlook's ``TENTATIVE`` all-day event
+   is free too; a *timed* tentative event is busy.
+
+Every other event is busy from DTSTART to DTEND (or DTSTART + DURATION; an event with neither lasts
+zero time and counts for nothing, an all-day one lasts a day).
+
+**Times without a zone.** A floating time (no TZID, no Z) is read in the calendar's X-WR-TIMEZONE
+when it has one; otherwise, like an all-day date, in the *reading zone*: the zone of the ``start``
+argument when it is not UTC (the caller knows the user's zone: pass ``start`` and ``end`` in it),
+else the calendar's X-WR-TIMEZONE, else UTC. An all-day event on 7 October covers 7 October
+00:00–24:00 in that zone (several days when DTEND is later).
+
+The result is the busy intervals overlapping ``[start, end)``, unclipped and unmerged, in UTC;
+``core.calendars.freetime`` merges and clips them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as clock_time
+from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events  # type: ignore[import-untyped]
+
+from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
+from core.errors import ValidationError
+from core.models import CalendarConnection, CalendarProvider
+
+#: The largest feed read, in bytes. A personal calendar with years of history is well under 1 MB.
+MAX_BYTES = 5 * 1024 * 1024
+#: Redirects followed (iCloud moves a calendar between its pNN-caldav hosts with one).
+MAX_REDIRECTS = 5
+#: The longest address accepted.
+MAX_ADDRESS_LENGTH = 2048
+
+ACCEPTED = ("an http:// or https:// address (webcal:// is read as https://), like "
+            "https://calendar.google.com/calendar/ical/…/basic.ics")
+
+_SCHEMES = {"http": "http", "https": "https", "webcal": "https", "webcals": "https"}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+_EMAIL = re.compile(r"^[^@\s/:]+@[^@\s/:]+\.[^@\s/:]+$")
+_TLS = ssl.create_default_context()
+_HEADERS = {"User-Agent": "NextBestMove calendar reader", "Accept": "text/calendar, */*;q=0.5",
+            "Accept-Encoding": "identity"}
+
+#: Microsoft's busy statuses that leave the person working (rule 4) or away for an all-day event (rule 5).
+_FREE_STATUSES = frozenset({"FREE", "WORKINGELSEWHERE"})
+_ALL_DAY_BUSY_STATUSES = frozenset({"OOF", "BUSY"})
+
+
+def validate_address(url: str) -> str:
+    """``url`` as the address to store: http(s), with a host; ``webcal://`` becomes ``https://``.
+
+    Raises ValidationError saying what is accepted; the message never repeats the address.
+    """
+    text = url.strip()
+    if not text:
+        raise ValidationError(f"the iCal address is empty; give {ACCEPTED}")
+    if len(text) > MAX_ADDRESS_LENGTH:
+        raise ValidationError(f"that iCal address is longer than {MAX_ADDRESS_LENGTH} characters; give {ACCEPTED}")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ValidationError(f"that iCal address contains spaces or control characters; give {ACCEPTED}")
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValidationError(f"that iCal address is not a valid web address; give {ACCEPTED}") from None
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        shown = parts.scheme if parts.scheme.isalnum() and len(parts.scheme) <= 10 and parts.netloc else ""
+        refused = f"{shown}:// addresses are not accepted" if shown else "that is not a web address"
+        raise ValidationError(f"{refused}; give {ACCEPTED}")
+    if not host:
+        raise ValidationError(f"that iCal address has no host name; give {ACCEPTED}")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(f"an iCal address with a user name or password in it is not accepted; give {ACCEPTED}")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(f"that iCal address has an invalid host name; give {ACCEPTED}") from None
+    netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    if port is not None:
+        netloc += f":{port}"
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def display_name(url: str) -> str:
+    """The host of ``url`` ("calendar.google.com"): all of the address that may be shown or logged."""
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        host = None
+    return host or "the iCal address"
+
+
+def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> bytes:
+    """The body of ``url`` (validated), within ``timeout`` seconds and ``max_bytes``; see the module rules."""
+    deadline = time.monotonic() + timeout
+    for _ in range(max_redirects + 1):
+        status, location, body = _get(url, deadline=deadline, timeout=timeout, max_bytes=max_bytes)
+        host = display_name(url)
+        if status in _REDIRECTS:
+            url = _redirect_target(url, location)
+            continue
+        if 200 <= status < 300:
+            return body
+        if status in (404, 410):
+            raise CalendarExpired(f"{host} answered {status}: the address was reset or removed; "
+                                  "copy the new private address from your calendar's settings")
+        if status in (401, 403):
+            raise CalendarExpired(f"{host} answered {status}: the address is no longer shared or needs a sign-in; "
+                                  "copy the private address again from your calendar's settings")
+        if status == 429:
+            raise CalendarUnavailable(f"{host} answered 429: too many requests for now")
+        if status >= 500:
+            raise CalendarUnavailable(f"{host} answered {status}: a temporary server error")
+        raise CalendarUnavailable(f"{host} answered HTTP {status}")
+    raise CalendarUnavailable(f"{display_name(url)} redirected more than {max_redirects} times")
+
+
+def busy_intervals(feed: bytes, *, start: datetime, end: datetime, owners: Iterable[str] = ()) -> list[Interval]:
+    """The busy intervals of the iCal ``feed`` overlapping ``[start, end)``, in UTC (module rules).
+
+    ``owners`` are addresses of the calendar's owner known from elsewhere (the private URL); the
+    feed's X-WR-CALNAME is added when it is an email address.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    calendar = parse(feed)
+    floating_zone = _zone_named(calendar.get("X-WR-TIMEZONE"))
+    if floating_zone is None and "X-WR-TIMEZONE" in calendar:
+        del calendar["X-WR-TIMEZONE"]  # unknown name: recurring_ical_events would fail on it
+    reading_zone = _reading_zone(start) or floating_zone or UTC
+    # An event without a start cannot be placed (RFC 5545 allows it only in scheduling messages);
+    # recurring_ical_events would fail the whole calendar on it.
+    calendar.subcomponents = [component for component in calendar.subcomponents
+                              if component.name != "VEVENT" or "DTSTART" in component]
+    me = {address.lower() for address in owners}
+    calendar_name = str(calendar.get("X-WR-CALNAME", "")).strip()
+    if _EMAIL.match(calendar_name):
+        me.add(calendar_name.lower())
+    try:
+        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(
+            start.astimezone(reading_zone) - timedelta(days=1), end.astimezone(reading_zone) + timedelta(days=1))
+        busy = []
+        for event in occurrences:
+            span = _span(event, reading_zone)
+            if span is not None and span.start < end and span.end > start and _is_busy(event, me):
+                busy.append(span)
+    except Exception as error:  # a third party's feed: any failure there means "cannot read it"
+        raise CalendarUnavailable(f"the calendar could not be read ({type(error).__name__})") from None
+    return sorted(busy)
+
+
+def parse(body: bytes) -> icalendar.Calendar:
+    """``body`` as one iCal calendar, or CalendarUnavailable saying why it is not one."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    if not head:
+        raise CalendarUnavailable("the address answered with an empty body, not a calendar")
+    if not head.startswith(b"begin:vcalendar"):
+        if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
+            raise CalendarUnavailable("the address answered with a web page, not an iCal calendar; "
+                                      "use the calendar's private iCal (.ics) address, not its web link")
+        raise CalendarUnavailable("the address answered with something that is not an iCal calendar "
+                                  "(it does not begin with BEGIN:VCALENDAR)")
+    try:
+        calendar = icalendar.Calendar.from_ical(body)
+    except Exception:  # the parser's message quotes the feed's lines: keep them out of the reason
+        raise CalendarUnavailable("the address answered with an iCal calendar that could not be parsed") from None
+    if not isinstance(calendar, icalendar.Calendar):  # pragma: no cover - from_ical(multiple=False)
+        raise CalendarUnavailable("the address answered with an iCal calendar that could not be parsed")
+    return calendar
+
+
+def owner_addresses(url: str) -> frozenset[str]:
+    """The owner's email address when the private URL contains it (Google: ``/ical/<address>/private-…``)."""
+    segments = urlsplit(url).path.split("/")
+    return frozenset(unquote(segment).lower() for previous, segment in itertools.pairwise(segments)
+                     if previous == "ical" and _EMAIL.match(unquote(segment)))
+
+
+class IcsProvider:
+    """Busy time from a private iCal address (``connection.refresh_token`` holds the address)."""
+
+    kind = CalendarProvider.ICS
+
+    def __init__(self, *, max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> None:
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+
+    def busy(self, connection: CalendarConnection, *, start: datetime, end: datetime,
+             timeout: float) -> list[Interval]:
+        try:
+            url = validate_address(connection.refresh_token.reveal())
+        except ValidationError:
+            raise CalendarExpired("the stored iCal address is not usable; connect the calendar again") from None
+        body = fetch(url, timeout=timeout, max_bytes=self.max_bytes, max_redirects=self.max_redirects)
+        return busy_intervals(body, start=start, end=end, owners=owner_addresses(url))
+
+
+PROVIDER = IcsProvider()
+
+
+def _get(url: str, *, deadline: float, timeout: float, max_bytes: int) -> tuple[int, str | None, bytes]:
+    """One GET of ``url``: (status, Location, body); the body is read only for a 2xx answer."""
+    parts = urlsplit(url)
+    host = display_name(url)
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+    connection: HTTPConnection
+    try:
+        if parts.scheme == "https":
+            connection = HTTPSConnection(parts.hostname or "", parts.port, timeout=remaining(), context=_TLS)
+        else:
+            connection = HTTPConnection(parts.hostname or "", parts.port, timeout=remaining())
+        try:
+            connection.request("GET", target, headers=_HEADERS)
+            sock = connection.sock  # kept: http.client drops it when the answer closes the connection
+            sock.settimeout(remaining())
+            response = connection.getresponse()
+            if response.status in _REDIRECTS:
+                return response.status, response.getheader("Location"), b""
+            if not 200 <= response.status < 300:
+                return response.status, None, b""
+            return response.status, None, _read_body(response, sock, host=host, remaining=remaining,
+                                                     max_bytes=max_bytes)
+        finally:
+            connection.close()
+    except TimeoutError:
+        raise CalendarUnavailable(f"{host} did not answer within {timeout:g} seconds") from None
+    except ssl.SSLCertVerificationError:
+        raise CalendarUnavailable(f"{host} did not present a valid certificate") from None
+    except socket.gaierror:
+        raise CalendarUnavailable(f"{host} could not be found (DNS)") from None
+    except (OSError, HTTPException, UnicodeError, ValueError) as error:
+        raise CalendarUnavailable(f"could not read from {host} ({type(error).__name__})") from None
+
+
+def _read_body(response: HTTPResponse, sock: socket.socket, *, host: str, remaining: Callable[[], float],
+               max_bytes: int) -> bytes:
+    size_cap = f"{max_bytes / (1024 * 1024):g} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    too_big = CalendarUnavailable(f"{host} answered with more than {size_cap}, more than a calendar is allowed")
+    length = response.getheader("Content-Length", "")
+    if length.strip().isdigit() and int(length) > max_bytes:
+        raise too_big
+    encoding = response.getheader("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise CalendarUnavailable(f"{host} answered with a {encoding}-compressed body although none was asked for")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        sock.settimeout(remaining())
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_big
+        chunks.append(chunk)
+
+
+def _redirect_target(url: str, location: str | None) -> str:
+    host = display_name(url)
+    if not location:
+        raise CalendarUnavailable(f"{host} answered with a redirect that has no address")
+    try:
+        target = validate_address(urljoin(url, location.strip()))
+    except ValidationError:
+        raise CalendarUnavailable(f"{host} redirected to an address that is not http(s)") from None
+    if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+        raise CalendarUnavailable(f"{host} redirected from https to plain http; the address would travel unencrypted")
+    return target
+
+
+def _reading_zone(start: datetime) -> tzinfo | None:
+    """The zone of ``start`` when it says where the user is (not UTC)."""
+    zone = start.tzinfo
+    if zone is None or zone is UTC or zone.tzname(start) in ("UTC", "Etc/UTC", "Z"):
+        return None
+    return zone
+
+
+def _zone_named(name: object) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(str(name).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _span(event: icalendar.Component, zone: tzinfo) -> Interval | None:
+    """When ``event`` happens, in UTC; None when it lasts no time or has no start."""
+    raw_start, raw_end = _moment(event, "DTSTART"), _moment(event, "DTEND")
+    if raw_start is None:
+        return None
+    start = _instant(raw_start, zone)
+    if raw_end is not None:
+        end = _instant(raw_end, zone)
+    else:
+        end = start if isinstance(raw_start, datetime) else start + timedelta(days=1)
+    return Interval(start, end) if start < end else None
+
+
+def _moment(event: icalendar.Component, name: str) -> date | None:
+    """The date or datetime of property ``name`` (a datetime is also a date), None when absent or odd."""
+    value = event.decoded(name, None)
+    return value if isinstance(value, date) else None
+
+
+def _instant(value: date | datetime, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    else:
+        moment = datetime.combine(value, clock_time(0), tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def _is_busy(event: icalendar.Component, me: set[str]) -> bool:
+    if _text(event, "STATUS") == "CANCELLED":
+        return False
+    if me and _declined(event, me):
+        return False
+    transparency = _text(event, "TRANSP")
+    status = _text(event, "X-MICROSOFT-CDO-BUSYSTATUS")
+    if transparency == "TRANSPARENT" or status in _FREE_STATUSES:
+        return False
+    if isinstance(_moment(event, "DTSTART"), datetime):
+        return True
+    if status:
+        return status in _ALL_DAY_BUSY_STATUSES
+    return transparency == "OPAQUE"
+
+
+def _declined(event: icalendar.Component, me: set[str]) -> bool:
+    attendees = event.get("ATTENDEE", [])
+    for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        address = str(attendee).strip()
+        if address.lower().startswith("mailto:"):
+            address = address[len("mailto:"):]
+        partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).strip().upper()
+        if address.lower() in me and partstat == "DECLINED":
+            return True
+    return False
+
+
+def _text(component: icalendar.Component, name: str) -> str:
+    return str(component.get(name, "")).strip().upper()

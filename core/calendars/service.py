@@ -1,0 +1,281 @@
+"""Calendar connections of a user, and what their calendars leave free on a day.
+
+Rules (PRODUCT.md, "Calendars"):
+
+* **One connection per provider per user** (Google, Outlook, a private iCal address); connecting
+  again replaces it. An iCal address is checked by reading it once before it is saved, so a
+  mistyped or private-by-mistake address is refused with the reason instead of failing every
+  morning. The address is a secret: stored encrypted, listed by its host only.
+* **A day's free time** is read from every active connection for the user's working window on
+  that local date (``core.calendars.freetime``). If any connection cannot be read, the day has no
+  free-time figure and the plan uses ``default`` capacity: a partial answer would count a busy day
+  as free.
+* **Each read is logged** in ``calendar_sync_logs`` (operation ``busy``, status, the reason on
+  failure, metadata with the number of intervals; never a token or an address), and the connection
+  keeps its health: ``active`` after a good read, ``expired`` when the grant or address is gone
+  (reconnect needed), ``error`` after a temporary failure. A temporary failure is retried with a
+  short back-off while the read's time allows.
+* **The morning never waits on a provider**: :func:`free_minutes_for_users` reads a batch's users
+  concurrently, each in its own unit of work, within ``CALENDAR_BUDGET`` seconds; a user not read
+  by then is planned with ``default`` capacity (logged), and the batch goes on.
+* **Disconnecting** revokes the grant where the provider allows it, then deletes the connection
+  (the database trigger clears ``users.calendar_connected``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import date, datetime
+from datetime import time as clock_time
+from importlib import import_module
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.calendars.freetime import free_minutes, merge_busy, working_window
+from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
+from core.clock import local_today, utcnow, zone
+from core.config import Settings, get_settings
+from core.crypto import Secret
+from core.db import unit_of_work
+from core.errors import ValidationError
+from core.models import (
+    CalendarConnection,
+    CalendarConnectionStatus,
+    CalendarProvider,
+    CalendarSyncLog,
+    CapacityLevel,
+    User,
+)
+from core.planner.capacity import level_for_free_minutes
+from core.users import get_settings_for
+
+log = logging.getLogger(__name__)
+
+#: Seconds a temporary failure waits before the next try, while the read's time allows.
+RETRY_DELAYS = (0.5, 2.0)
+#: Seconds one provider call may take.
+READ_TIMEOUT = 10.0
+
+_MODULES = {CalendarProvider.ICS: "core.calendars.ics", CalendarProvider.GOOGLE: "core.calendars.google",
+            CalendarProvider.OUTLOOK: "core.calendars.outlook"}
+
+
+#: How every channel names each kind of calendar.
+NAMES = {CalendarProvider.GOOGLE: "Google Calendar", CalendarProvider.OUTLOOK: "Outlook",
+         CalendarProvider.ICS: "iCal address"}
+
+
+def provider_for(kind: CalendarProvider) -> Provider:
+    """The provider of ``kind`` (each lives in its own module, loaded when first needed)."""
+    provider: Provider = import_module(_MODULES[kind]).PROVIDER
+    return provider
+
+
+def offered(settings: Settings) -> tuple[CalendarProvider, ...]:
+    """The kinds of calendar this server can connect: an iCal address always, OAuth ones when configured."""
+    return tuple(kind for kind, on in ((CalendarProvider.GOOGLE, settings.google_enabled),
+                                       (CalendarProvider.OUTLOOK, settings.microsoft_enabled),
+                                       (CalendarProvider.ICS, True)) if on)
+
+
+@dataclass(frozen=True)
+class DayRead:
+    """What the user's calendars say of ``day``: merged busy intervals inside the working window, free
+    minutes and the capacity they give (None and ``default`` when there is no calendar or one failed)."""
+
+    day: date
+    window: Interval
+    busy: tuple[Interval, ...]
+    free_minutes: int | None
+    capacity: CapacityLevel
+    problems: tuple[str, ...]
+
+
+def list_connections(session: Session, *, user: User) -> list[CalendarConnection]:
+    return list(session.scalars(select(CalendarConnection).where(CalendarConnection.user_id == user.id)
+                                .order_by(CalendarConnection.provider)))
+
+
+def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ_TIMEOUT) -> CalendarConnection:
+    """Connect a private iCal address after one good read of it (the reason is given when it fails)."""
+    from core.calendars.ics import display_name, validate_address
+
+    address = validate_address(url)
+    connection = _replace(session, user=user, kind=CalendarProvider.ICS, grant=address,
+                          calendar_id=display_name(address))
+    local = zone(user.timezone)
+    today_window = working_window(local_today(user.timezone), user.timezone, *_hours(session, user))
+    try:
+        provider_for(CalendarProvider.ICS).busy(connection, start=today_window.start.astimezone(local),
+                                                end=today_window.end.astimezone(local), timeout=timeout)
+    except (CalendarExpired, CalendarUnavailable) as refused:
+        session.delete(connection)
+        session.flush()
+        raise ValidationError(f"that iCal address could not be read: {refused.reason}; nothing was connected. "
+                              "Copy the private (secret) address from your calendar's settings") from None
+    _record(session, connection, status="ok", detail={"intervals": None, "operation": "connect"})
+    return connection
+
+
+def oauth_start(session: Session, *, user: User, kind: CalendarProvider, settings: Settings,
+                return_to: str | None = None) -> str:
+    """The address where the user grants access to their ``kind`` calendar (Google or Outlook)."""
+    if kind not in offered(settings) or kind == CalendarProvider.ICS:
+        raise ValidationError(f"{kind.value} calendars cannot be connected by signing in on this server")
+    start: Callable[..., str] = import_module(_MODULES[kind]).authorization_url
+    return start(session, user_id=user.id, settings=settings, return_to=return_to)
+
+
+def oauth_complete(session: Session, *, kind: CalendarProvider, state: str, query: Mapping[str, str],
+                   settings: Settings) -> CalendarConnection:
+    """Finish the flow ``state`` names with the provider's answer (service context: the caller does not
+    know the user yet); the connection it creates or replaces."""
+    connection: CalendarConnection = import_module(_MODULES[kind]).complete(
+        session, state=state, query=query, settings=settings)
+    return connection
+
+
+def save_oauth_connection(session: Session, *, user_id: uuid.UUID, kind: CalendarProvider, refresh_token: str,
+                          calendar_id: str) -> CalendarConnection:
+    """Create or replace the user's connection of an OAuth ``kind`` (the providers' callbacks call this)."""
+    user = session.get_one(User, user_id)
+    return _replace(session, user=user, kind=kind, grant=refresh_token, calendar_id=calendar_id)
+
+
+def disconnect(session: Session, *, user: User, kind: CalendarProvider, settings: Settings | None = None) -> bool:
+    """Revoke (where the provider allows) and delete the user's ``kind`` connection; False if there was none."""
+    connection = _connection(session, user=user, kind=kind)
+    if connection is None:
+        return False
+    revoke: Callable[..., None] | None = getattr(import_module(_MODULES[kind]), "revoke", None)
+    if revoke is not None:
+        revoke(connection, settings=settings or get_settings(), timeout=READ_TIMEOUT)
+    session.delete(connection)
+    session.flush()
+    session.expire(user, ["calendar_connected"])
+    return True
+
+
+def read_day(session: Session, *, user: User, day: date, deadline: float | None = None) -> DayRead:
+    """Read every active connection of ``user`` for ``day`` (module rules); ``deadline`` is a
+    ``time.monotonic()`` instant after which no retry starts."""
+    # In the user's zone: an all-day event is read on the user's own date (core.calendars.ics).
+    local = zone(user.timezone)
+    utc_window = working_window(day, user.timezone, *_hours(session, user))
+    window = Interval(utc_window.start.astimezone(local), utc_window.end.astimezone(local))
+    connections = [c for c in list_connections(session, user=user) if c.status != CalendarConnectionStatus.EXPIRED]
+    busy: list[Interval] = []
+    problems: list[str] = []
+    for connection in connections:
+        try:
+            busy += _read(session, connection, window=window, deadline=deadline)
+        except (CalendarExpired, CalendarUnavailable) as failed:
+            problems.append(f"{connection.provider.value}: {failed.reason}")
+    minutes = free_minutes(busy, window) if connections and not problems else None
+    return DayRead(day=day, window=window, busy=tuple(merge_busy(busy, window)), free_minutes=minutes,
+                   capacity=level_for_free_minutes(minutes), problems=tuple(problems))
+
+
+def free_minutes_for_users(
+    users: Sequence[uuid.UUID], *, at: datetime, budget: float | None = None,
+) -> dict[uuid.UUID, int | None]:
+    """Free minutes of each user on their local date at ``at``, read concurrently within ``budget``
+    seconds (module rules).
+
+    Users with no connection are not read at all. Each read runs in its own unit of work in its own
+    thread, so a slow provider holds no lock the batch needs.
+    """
+    budget = float(get_settings().calendar_budget if budget is None else budget)
+    with unit_of_work(service=True) as session:
+        connected = dict(session.execute(select(User.id, User.timezone).where(
+            User.id.in_(list(users)), User.calendar_connected)).all())
+    if not connected:
+        return {}
+    deadline = time.monotonic() + budget
+    results: dict[uuid.UUID, int | None] = {}
+    pool = ThreadPoolExecutor(max_workers=min(8, len(connected)), thread_name_prefix="nbm-calendar")
+    futures = {pool.submit(_free_minutes_of, user_id, local_today(tz, at=at), deadline): user_id
+               for user_id, tz in connected.items()}
+    done, late = wait(futures, timeout=budget)
+    for future in done:
+        results[futures[future]] = future.result()
+    for future in late:
+        log.warning("calendars of user %s not read within %.0f s: default capacity today", futures[future], budget)
+        results[futures[future]] = None
+    pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def _free_minutes_of(user_id: uuid.UUID, day: date, deadline: float) -> int | None:
+    try:
+        with unit_of_work(user_id=user_id) as session:
+            return read_day(session, user=session.get_one(User, user_id), day=day, deadline=deadline).free_minutes
+    except Exception:
+        log.exception("reading the calendars of user %s failed: default capacity today", user_id)
+        return None
+
+
+def _read(
+    session: Session, connection: CalendarConnection, *, window: Interval, deadline: float | None
+) -> list[Interval]:
+    provider = provider_for(connection.provider)
+    delays = list(RETRY_DELAYS)
+    while True:
+        try:
+            busy = provider.busy(connection, start=window.start, end=window.end, timeout=READ_TIMEOUT)
+        except CalendarExpired as expired:
+            connection.status, connection.error_message = CalendarConnectionStatus.EXPIRED, expired.reason
+            _record(session, connection, status="expired", error=expired.reason)
+            raise
+        except CalendarUnavailable as down:
+            delay = delays.pop(0) if delays else None
+            if delay is not None and (deadline is None or time.monotonic() + delay < deadline):
+                time.sleep(delay)
+                continue
+            connection.status, connection.error_message = CalendarConnectionStatus.ERROR, down.reason
+            _record(session, connection, status="error", error=down.reason)
+            raise
+        connection.status, connection.error_message = CalendarConnectionStatus.ACTIVE, None
+        connection.last_sync_at = utcnow()
+        _record(session, connection, status="ok", detail={"intervals": len(busy)})
+        return busy
+
+
+def _record(session: Session, connection: CalendarConnection, *, status: str, error: str | None = None,
+            detail: dict[str, object] | None = None) -> None:
+    session.add(CalendarSyncLog(calendar_connection_id=connection.id, operation="busy", status=status,
+                                error_message=error, metadata_=dict(detail or {})))
+    session.flush()
+
+
+def _connection(session: Session, *, user: User, kind: CalendarProvider) -> CalendarConnection | None:
+    return session.scalars(select(CalendarConnection).where(
+        CalendarConnection.user_id == user.id, CalendarConnection.provider == kind)).first()
+
+
+def _replace(
+    session: Session, *, user: User, kind: CalendarProvider, grant: str, calendar_id: str
+) -> CalendarConnection:
+    connection = _connection(session, user=user, kind=kind)
+    if connection is None:
+        connection = CalendarConnection(user_id=user.id, provider=kind)
+        session.add(connection)
+    connection.refresh_token, connection.access_token, connection.token_cache = Secret(grant), None, None
+    connection.expires_at, connection.calendar_id = None, calendar_id
+    connection.status, connection.error_message, connection.expired_notified_at = (
+        CalendarConnectionStatus.ACTIVE, None, None)
+    session.flush()
+    session.expire(user, ["calendar_connected"])
+    return connection
+
+
+def _hours(session: Session, user: User) -> tuple[clock_time, clock_time]:
+    settings = get_settings_for(session, user)
+    return settings.working_hours_start, settings.working_hours_end
+

@@ -1,0 +1,112 @@
+"""Connecting a private iCal address and sizing the plan with it, through the CLI, Slack and the
+morning run: a real calendar server on 127.0.0.1 serving real iCal files (tests/calendars/data)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from click.testing import CliRunner, Result
+from sqlalchemy import Connection, delete, select
+
+from bot.cli import main
+from core.calendars import service as calendar_service
+from core.calendars.service import connect_ics, free_minutes_for_users
+from core.crypto import Secret
+from core.db import unit_of_work
+from core.models import CalendarConnection, CalendarSyncLog, User
+from tests.calendars.test_ics import SECRET, server, silent_server  # noqa: F401 - the fixtures, shared
+from tests.factories import make_user
+
+WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
+
+
+def nbm(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def pinned() -> Iterator[None]:
+    with time_machine.travel(WEDNESDAY, tick=False):
+        yield
+
+
+@pytest.fixture()
+def cleo(connection: Connection, pinned: None) -> str:
+    assert nbm("users", "add", "cleo@example.com", "--name", "Cleo", "--tz", "Europe/London").exit_code == 0
+    return "cleo@example.com"
+
+
+def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server: str) -> None:  # noqa: F811
+    connected = nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
+    assert connected.exit_code == 0, connected.output
+    assert connected.output == "Connected ics (127.0.0.1): active.\n"
+    listed = json.loads(nbm("calendar", "list", "--user", cleo, "--json").output)
+    assert [(c["provider"], c["calendar"], c["status"]) for c in listed] == [("ics", "127.0.0.1", "active")]
+    day = nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14")
+    assert day.output.splitlines() == [
+        "Wed 14 Oct: working hours 09:00-17:00 (Europe/London)",
+        "  busy 09:30-11:00", "  busy 11:30-11:45", "  busy 15:00-15:30", "  busy 16:00-17:00",
+        "Free: 285 min, capacity standard",
+    ]
+    for output in (connected.output, day.output, json.dumps(listed)):
+        assert SECRET not in output
+
+
+def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: str, server: str) -> None:  # noqa: F811
+    for address, said in ((f"ftp://{server[7:]}/cal/day.ics", "http"), (f"{server}/status/404", "could not be read"),
+                          (f"{server}/html", "could not be read")):
+        refused = nbm("calendar", "connect", "--user", cleo, "ics", address)
+        assert refused.exit_code == 2 and said in refused.output and SECRET not in refused.output
+    assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
+
+
+def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:  # noqa: F811
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
+    assert nbm("calendar", "hours", "--user", cleo, "17:00-09:00").exit_code == 2
+    assert nbm("calendar", "hours", "--user", cleo, "12:00-14:00").output == "Working hours: 12:00-14:00.\n"
+    assert json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)[
+        "free_minutes"] == 120
+    assert nbm("calendar", "disconnect", "--user", cleo, "ics").output == "Disconnected ics.\n"
+    day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
+    assert (day["free_minutes"], day["capacity"]) == (None, "default")
+
+
+def test_every_read_is_logged_without_the_address(cleo: str, server: str, connection: Connection) -> None:  # noqa: F811
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
+    nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14")
+    with unit_of_work(service=True) as session:
+        logs = session.scalars(select(CalendarSyncLog)).all()
+        assert [(log.status, log.error_message) for log in logs] == [("ok", None), ("ok", None)]
+        assert all(SECRET not in json.dumps(log.metadata_) for log in logs)
+
+
+@pytest.fixture()
+def committed(engine: object) -> Iterator[uuid.UUID]:
+    """A London user committed for real (the morning reads calendars in threads of its own)."""
+    with unit_of_work(service=True) as session:
+        user_id = make_user(session, email=f"cal-{uuid.uuid4().hex[:8]}@example.com", timezone="Europe/London").id
+    yield user_id
+    with unit_of_work(service=True) as session:
+        session.execute(delete(User).where(User.id == user_id))
+
+
+def test_the_morning_reads_calendars_within_its_budget(committed: uuid.UUID, server: str,  # noqa: F811
+                                                       silent_server: str,  # noqa: F811
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calendar_service, "READ_TIMEOUT", 2.0)  # the hung read ends soon after the test
+    with time_machine.travel(WEDNESDAY, tick=True):
+        with unit_of_work(user_id=committed) as session:
+            connect_ics(session, user=session.get_one(User, committed), url=f"{server}/cal/day.ics")
+        assert free_minutes_for_users([committed], at=WEDNESDAY, budget=10) == {committed: 285}
+        # The same calendar now hangs: the morning gives up on it within the budget, default capacity.
+        with unit_of_work(service=True) as session:
+            session.execute(CalendarSyncLog.__table__.delete())
+        with unit_of_work(user_id=committed) as session:
+            row = session.scalars(select(CalendarConnection)).one()
+            row.refresh_token = Secret(silent_server)
+        assert free_minutes_for_users([committed], at=WEDNESDAY, budget=1) == {committed: None}

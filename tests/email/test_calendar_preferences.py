@@ -1,0 +1,58 @@
+"""The preferences page sets working hours and connects a calendar; the OAuth callback pages say
+plainly what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from core import config
+from tests.calendars.test_ics import SECRET, server  # noqa: F401 - the fixture, shared
+from tests.email.pages import path, text_of
+from tests.factories import make_user
+
+pytestmark = pytest.mark.usefixtures("email_settings", "clock")
+
+
+def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
+    client: Any, links: Any, service: Session, server: str  # noqa: F811
+) -> None:
+    user = make_user(service, timezone="Europe/London")
+    url = path(links.preferences_url(user_id=user.id))
+    page = client.get(url)
+    assert "No calendar connected" in text_of(page.text) and "Working hours" in text_of(page.text)
+
+    refused = client.post(f"{url}/calendar/ics", data={"address": f"{server}/status/404"})
+    assert refused.status_code == 400 and "could not be read" in text_of(refused.text)
+    connected = client.post(f"{url}/calendar/ics", data={"address": f"{server}/cal/day.ics"})
+    assert "Connected your calendar at 127.0.0.1" in text_of(connected.text)
+    assert "iCal address (127.0.0.1): active" in text_of(connected.text) and SECRET not in connected.text
+
+    saved = client.post(url, data={"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"],
+                                   "hours_start": "10:00", "hours_end": "16:00"})
+    assert "Saved." in text_of(saved.text) and 'value="10:00"' in saved.text
+    backwards = client.post(url, data={"delivery_time": "07:30", "email": "1", "work_days": ["1"],
+                                       "hours_start": "16:00", "hours_end": "10:00"})
+    assert backwards.status_code == 400 and "must start before they end" in text_of(backwards.text)
+
+
+def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
+    client: Any, links: Any, service: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user(service)
+    page = client.get(path(links.preferences_url(user_id=user.id)))
+    assert "Connect Google Calendar" not in text_of(page.text)
+    assert client.get("/oauth/google/callback?state=x&code=y").status_code == 404
+
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
+    config.get_settings.cache_clear()
+    page = client.get(path(links.preferences_url(user_id=user.id)))
+    assert "Connect Google Calendar" in text_of(page.text)
+    stale = client.get("/oauth/google/callback?state=not-one-of-ours&code=y")
+    assert stale.status_code == 400 and "This link no longer works" in text_of(stale.text)
+    denied = client.get("/oauth/google/callback?state=whatever&error=access_denied")
+    assert "Nothing was connected" in text_of(denied.text)
+    config.get_settings.cache_clear()
