@@ -5,14 +5,17 @@ commands that change actions). Email is always a channel; Slack only where Slack
 
 from __future__ import annotations
 
+import uuid
+
 from bot.email import delivery as email
 from bot.slack import delivery as slack
 from bot.slack.app import slack_enabled
 from bot.slack.surfaces import redraw_after_change
+from core.calendars.notices import on_calendar_expired
 from core.changes import on_actions_changed
 from core.config import get_settings
 from core.jobs.channels import register_sender
-from core.models import Channel, DeliveryKind
+from core.models import CalendarProvider, Channel, DeliveryKind
 
 
 def register_all() -> None:
@@ -22,3 +25,10 @@ def register_all() -> None:
         register_sender(DeliveryKind.PLAN, Channel.SLACK, slack.plan_sender)
         register_sender(DeliveryKind.WEEKLY_SUMMARY, Channel.SLACK, slack.summary_sender)
         on_actions_changed(redraw_after_change)
+    on_calendar_expired(tell_calendar_expired)
+
+
+def tell_calendar_expired(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
+    """Slack first, where the Reconnect button is one press away; else email."""
+    return ((slack_enabled(get_settings()) and slack.calendar_expired_dm(user_id, provider))
+            or email.calendar_expired_email(user_id, provider))

@@ -24,17 +24,19 @@ from collections.abc import Callable
 from datetime import date
 from email.message import EmailMessage
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.email.backends import EmailBackend, SendFailed, get_backend
 from bot.email.links import EmailLinks
 from bot.email.messages import build_message, message_id_for
-from bot.email.render import RenderedEmail, render_digest, render_weekly_summary
+from bot.email.render import RenderedEmail, render_calendar_expired, render_digest, render_weekly_summary
+from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
-from core.models import User
+from core.models import CalendarConnection, CalendarProvider, User
 from core.names import ACCEPTED
 from core.planner.view import build_plan_view
 from core.preferences import email_is_on
@@ -83,6 +85,23 @@ def send_summary_email(
     """Email ``user_id`` the summary of the week starting ``week_start``; returns the Message-ID."""
     return _deliver(user_id, lambda session, user: summary_email(
         session, user=user, week_start=week_start, delivery_id=delivery_id), backend)
+
+
+def calendar_expired_email(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
+    """Tell ``user_id`` by email that their ``provider`` calendar needs reconnecting (a
+    ``core.calendars.notices`` listener); False when their email is off, so no one was told here."""
+    def compose(session: Session, user: User) -> tuple[RenderedEmail, EmailMessage]:
+        connection = session.scalars(select(CalendarConnection).where(
+            CalendarConnection.user_id == user.id, CalendarConnection.provider == provider)).first()
+        reason = (connection.error_message if connection else None) or "the calendar refused the connection"
+        return _compose(user, None, lambda links: render_calendar_expired(
+            calendar=calendars.NAMES[provider], reason=reason, user_id=user.id, links=links))
+
+    try:
+        _deliver(user_id, compose, None)
+    except ValidationError:
+        return False
+    return True
 
 
 def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:

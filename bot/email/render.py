@@ -211,6 +211,18 @@ def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: Emai
     return _render("weekly_summary", context)
 
 
+def render_calendar_expired(*, calendar: str, reason: str, user_id: uuid.UUID, links: EmailLinks) -> RenderedEmail:
+    """The one email saying a calendar needs reconnecting (``core.calendars.notices``): the button
+    opens the preferences page, where it is reconnected."""
+    context = {
+        "subject": f"Your {calendar} needs reconnecting",
+        "preheader": "Until then your plan uses the default capacity.",
+        "calendar": calendar, "reason": reason,
+        **_footer(links, user_id),
+    }
+    return _render("calendar_expired", context)
+
+
 def _footer(links: EmailLinks, user_id: uuid.UUID) -> dict[str, str]:
     return {
         "preferences_url": links.preferences_url(user_id=user_id),

@@ -25,19 +25,23 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack import ids
 from bot.slack.acting import acting_as
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.summary import summary_message
+from bot.slack.blocks.text import button
 from bot.slack.client import web_client
 from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
 from bot.slack.tokens import workspace_auth
+from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
-from core.models import Delivery, SlackUserLink, User, WeeklySummary
+from core.models import CalendarProvider, Delivery, SlackUserLink, User, WeeklySummary
 from core.planner.view import build_plan_view
 from core.summaries.content import list_prompts
 from core.summaries.service import build_weekly_summary
+from core.users import get_settings_for
 
 log = logging.getLogger("nbm.slack.delivery")
 
@@ -60,6 +64,26 @@ def send_plan_dm(user_id: uuid.UUID, day: date | None = None) -> tuple[str, str]
         text, blocks = plan_message(build_plan_view(session, user=user, day=day))
     client, to = reach(user_id)
     return post_dm(client, to, text=text, blocks=blocks)
+
+
+def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
+    """Tell the user in their Slack DM that their ``provider`` calendar needs reconnecting, with a
+    Reconnect button (a ``core.calendars.notices`` listener); False when they do not use Slack."""
+    with acting_as(user_id) as (session, user):
+        if not get_settings_for(session, user).slack_enabled:
+            return False
+    try:
+        client, to = reach(user_id)
+    except SlackUnreachable:
+        return False
+    name = calendars.NAMES[provider]
+    text = (f"Your {name} needs reconnecting: until then your plan uses the default capacity of 5 actions a day "
+            "instead of your free time.")
+    post_dm(client, to, text=text, blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"⚠️ {text}"},
+         "accessory": button(f"Reconnect {name}", ids.CONNECT_CALENDAR, provider.value, style="primary")},
+    ])
+    return True
 
 
 def send_summary_dm(user_id: uuid.UUID, week_start: date) -> tuple[str, str]:

@@ -13,7 +13,8 @@ Rules (PRODUCT.md, "Calendars"):
 * **Each read is logged** in ``calendar_sync_logs`` (operation ``busy``, status, the reason on
   failure, metadata with the number of intervals; never a token or an address), and the connection
   keeps its health: ``active`` after a good read, ``expired`` when the grant or address is gone
-  (reconnect needed), ``error`` after a temporary failure. A temporary failure is retried with a
+  (reconnect needed; the user is told once: ``core.calendars.notices``), ``error`` after a temporary
+  failure. A temporary failure is retried with a
   short back-off while the read's time allows.
 * **The morning never waits on a provider**: :func:`free_minutes_for_users` reads a batch's users
   concurrently, each in its own unit of work, within ``CALENDAR_BUDGET`` seconds; a user not read
@@ -38,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.calendars.freetime import free_minutes, merge_busy, working_window
+from core.calendars.notices import tell_expired
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
 from core.clock import local_today, utcnow, zone
 from core.config import Settings, get_settings
@@ -232,6 +234,7 @@ def _read(
         except CalendarExpired as expired:
             connection.status, connection.error_message = CalendarConnectionStatus.EXPIRED, expired.reason
             _record(session, connection, status="expired", error=expired.reason)
+            tell_expired(session, connection=connection)
             raise
         except CalendarUnavailable as down:
             delay = delays.pop(0) if delays else None

@@ -7,6 +7,9 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -14,6 +17,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Connection, delete, select
 
 from bot.cli import main
+from core import config
 from core.calendars import service as calendar_service
 from core.calendars.service import connect_ics, free_minutes_for_users
 from core.crypto import Secret
@@ -110,3 +114,25 @@ def test_the_morning_reads_calendars_within_its_budget(committed: uuid.UUID, ser
             row = session.scalars(select(CalendarConnection)).one()
             row.refresh_token = Secret(silent_server)
         assert free_minutes_for_users([committed], at=WEDNESDAY, budget=1) == {committed: None}
+
+
+def test_an_expired_address_is_told_once_and_the_plan_falls_back_to_default(
+    cleo: str, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    monkeypatch.setenv("NBM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EMAIL_BACKEND", "outbox")
+    config.get_settings.cache_clear()
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
+    with unit_of_work(service=True) as session:  # the address was reset in the calendar's settings
+        session.scalars(select(CalendarConnection)).one().refresh_token = Secret(f"{server}/status/410")
+    for _ in range(2):
+        day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
+        assert (day["free_minutes"], day["capacity"]) == (None, "default")
+    listed = json.loads(nbm("calendar", "list", "--user", cleo, "--json").output)
+    (only,) = listed
+    assert only["status"] == "expired" and "the address was reset or removed" in only["error"]
+    told = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in
+            (tmp_path / "outbox").glob("*.eml")]
+    assert [str(message["Subject"]) for message in told] == ["Your iCal address needs reconnecting"]
+    assert "the address was reset or removed" in told[0].get_body(("plain",)).get_content()
+    config.get_settings.cache_clear()
