@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +57,24 @@ def _recreate_database(admin_url: str) -> str:
     admin.dispose()
     url = make_url(admin_url).set(username=TEST_ROLE, password=None, database=TEST_DATABASE)
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def days_from_now() -> Iterator[None]:
+    """``NBM_TEST_CLOCK_SHIFT_DAYS=400``: run the whole suite as if that many days from now.
+
+    Every test pins the clock it decides by; this moves the clock *outside* those pins, so a test
+    that leans on the real date (reading RQ's registries after leaving its pinned clock, a date
+    built from ``date.today()``) fails today instead of on the day the calendar gets there. Only the
+    wall clock moves (time-machine): monotonic timers and other processes keep real time. CI runs
+    the suite once this way (.ci/run).
+    """
+    days = int(os.environ.get("NBM_TEST_CLOCK_SHIFT_DAYS") or 0)
+    if not days:
+        yield
+        return
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")

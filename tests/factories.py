@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
+import time_machine
 from sqlalchemy.orm import Session
 
 from core.db import set_context
@@ -148,3 +149,9 @@ def make_call(session: Session, user: User, lead: Lead, at: datetime, **fields: 
     """A call logged at the instant ``at`` (tz-aware), for the local date ``call_date`` (default: that day)."""
     fields.setdefault("call_date", at.date())
     return _add(session, LoggedCall(user_id=user.id, lead_id=lead.id, created_at=at, **fields))
+
+
+def machine_now() -> datetime:
+    """The machine's own clock, whatever the test pinned or shifted: what another process, or OpenSSL
+    checking a certificate's validity, compares against."""
+    return time_machine.escape_hatch.datetime.datetime.now(UTC)

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from core import config, queue
+from tests.factories import machine_now
 
 
 def add_numbers(a: int, b: int) -> int:
@@ -44,7 +45,7 @@ def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
+    now = machine_now()
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())

@@ -32,6 +32,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from werkzeug.serving import make_server
 
 from core import config
+from tests.factories import machine_now
 
 #: Wednesday 25 November 2026, noon UTC: the day most tests live in.
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -128,7 +129,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
+    now = machine_now()  # OpenSSL checks validity against the machine's clock, not a pinned one
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
