@@ -154,4 +154,5 @@ def make_call(session: Session, user: User, lead: Lead, at: datetime, **fields: 
 def machine_now() -> datetime:
     """The machine's own clock, whatever the test pinned or shifted: what another process, or OpenSSL
     checking a certificate's validity, compares against."""
-    return time_machine.escape_hatch.datetime.datetime.now(UTC)
+    hatch = time_machine.escape_hatch
+    return hatch.datetime.datetime.now(UTC) if hatch.is_travelling() else datetime.now(UTC)
