@@ -38,6 +38,7 @@ from importlib import import_module
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.calendars.feed import display_name, validate_address
 from core.calendars.freetime import free_minutes, merge_busy, working_window
 from core.calendars.notices import tell_expired
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
@@ -106,8 +107,6 @@ def list_connections(session: Session, *, user: User) -> list[CalendarConnection
 
 def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ_TIMEOUT) -> CalendarConnection:
     """Connect a private iCal address after one good read of it (the reason is given when it fails)."""
-    from core.calendars.ics import display_name, validate_address
-
     address = validate_address(url)
     connection = _replace(session, user=user, kind=CalendarProvider.ICS, grant=address,
                           calendar_id=display_name(address))

@@ -22,17 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.calendars import ics
+from core.calendars import feed, ics
+from core.calendars.feed import MAX_BYTES, display_name, validate_address
 from core.calendars.freetime import free_minutes, working_window
-from core.calendars.ics import (
-    MAX_BYTES,
-    PROVIDER,
-    IcsProvider,
-    busy_intervals,
-    display_name,
-    owner_addresses,
-    validate_address,
-)
+from core.calendars.ics import PROVIDER, IcsProvider, busy_intervals, owner_addresses
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
 from core.crypto import Secret
 from core.errors import ValidationError
@@ -432,7 +425,7 @@ def test_an_unusable_stored_address_is_expired_without_a_request() -> None:
 
 def test_a_redirect_from_https_to_http_is_refused() -> None:
     with pytest.raises(CalendarUnavailable, match="from https to plain http") as raised:
-        ics._redirect_target(f"https://calendar.example.com/{SECRET}/a.ics", f"http://calendar.example.com/{SECRET}")
+        feed._redirect_target(f"https://calendar.example.com/{SECRET}/a.ics", f"http://calendar.example.com/{SECRET}")
     assert SECRET not in raised.value.reason
 
 
