@@ -31,6 +31,9 @@ os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent
 
 from core import config, db, embedded, migrate
 
+#: Fixtures shared across folders: the local calendar server (``server``, ``silent_server``).
+pytest_plugins = ["tests.calendars.feeds"]
+
 #: Several suites may share one server (parallel checkouts): NBM_TEST_DATABASE keeps them apart.
 TEST_DATABASE = os.environ.get("NBM_TEST_DATABASE", "nbm_test")
 TEST_ROLE = f"{TEST_DATABASE}_app"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import time_machine
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from core.db import set_context
+from core.db import set_context, unit_of_work
 from core.models import (
     Action,
     ActionEvent,
@@ -156,3 +160,14 @@ def machine_now() -> datetime:
     checking a certificate's validity, compares against."""
     hatch = time_machine.escape_hatch
     return hatch.datetime.datetime.now(UTC) if hatch.is_travelling() else datetime.now(UTC)
+
+
+@contextmanager
+def deleted_afterwards(user_id: uuid.UUID) -> Iterator[uuid.UUID]:
+    """For a user committed for real (work in another thread or process must see it): removed with all
+    their rows when the block ends, whatever the test did."""
+    try:
+        yield user_id
+    finally:
+        with unit_of_work(service=True) as session:
+            session.execute(delete(User).where(User.id == user_id))

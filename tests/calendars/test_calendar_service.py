@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from bot.cli import main
 from core import config
@@ -23,8 +23,8 @@ from core.calendars.service import connect_ics, free_minutes_for_users
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarSyncLog, User
-from tests.calendars.test_ics import SECRET, server, silent_server  # noqa: F401 - the fixtures, shared
-from tests.factories import make_user
+from tests.calendars.feeds import SECRET
+from tests.factories import deleted_afterwards, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
 
@@ -45,7 +45,7 @@ def cleo(connection: Connection, pinned: None) -> str:
     return "cleo@example.com"
 
 
-def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server: str) -> None:  # noqa: F811
+def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server: str) -> None:
     connected = nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
     assert connected.exit_code == 0, connected.output
     assert connected.output == "Connected ics (127.0.0.1): active.\n"
@@ -61,7 +61,7 @@ def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server
         assert SECRET not in output
 
 
-def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: str, server: str) -> None:  # noqa: F811
+def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: str, server: str) -> None:
     for address, said in ((f"ftp://{server[7:]}/cal/day.ics", "http"), (f"{server}/status/404", "could not be read"),
                           (f"{server}/html", "could not be read")):
         refused = nbm("calendar", "connect", "--user", cleo, "ics", address)
@@ -69,7 +69,7 @@ def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: s
     assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
 
 
-def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:  # noqa: F811
+def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:
     nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
     assert nbm("calendar", "hours", "--user", cleo, "17:00-09:00").exit_code == 2
     assert nbm("calendar", "hours", "--user", cleo, "12:00-14:00").output == "Working hours: 12:00-14:00.\n"
@@ -80,7 +80,7 @@ def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calenda
     assert (day["free_minutes"], day["capacity"]) == (None, "default")
 
 
-def test_every_read_is_logged_without_the_address(cleo: str, server: str, connection: Connection) -> None:  # noqa: F811
+def test_every_read_is_logged_without_the_address(cleo: str, server: str, connection: Connection) -> None:
     nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
     nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14")
     with unit_of_work(service=True) as session:
@@ -94,13 +94,12 @@ def committed(engine: object) -> Iterator[uuid.UUID]:
     """A London user committed for real (the morning reads calendars in threads of its own)."""
     with unit_of_work(service=True) as session:
         user_id = make_user(session, email=f"cal-{uuid.uuid4().hex[:8]}@example.com", timezone="Europe/London").id
-    yield user_id
-    with unit_of_work(service=True) as session:
-        session.execute(delete(User).where(User.id == user_id))
+    with deleted_afterwards(user_id):
+        yield user_id
 
 
-def test_the_morning_reads_calendars_within_its_budget(committed: uuid.UUID, server: str,  # noqa: F811
-                                                       silent_server: str,  # noqa: F811
+def test_the_morning_reads_calendars_within_its_budget(committed: uuid.UUID, server: str,
+                                                       silent_server: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(calendar_service, "READ_TIMEOUT", 2.0)  # the hung read ends soon after the test
     with time_machine.travel(WEDNESDAY, tick=True):
@@ -117,7 +116,7 @@ def test_the_morning_reads_calendars_within_its_budget(committed: uuid.UUID, ser
 
 
 def test_an_expired_address_is_told_once_and_the_plan_falls_back_to_default(
-    cleo: str, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    cleo: str, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NBM_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("EMAIL_BACKEND", "outbox")

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from html import unescape
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.email.backends import get_backend
 from bot.email.delivery import send_plan_email
 from core.clock import local_today
 from core.db import unit_of_work
-from core.models import Action, ActionEvent, ActionState, ActionType, Channel, Lead, User
-from tests.factories import make_action, make_lead, make_plan, make_user
+from core.models import Action, ActionEvent, ActionState, ActionType, Channel, Lead
+from tests.factories import deleted_afterwards, make_action, make_lead, make_plan, make_user
 
 
 @pytest.fixture()
@@ -33,11 +33,8 @@ def committed_user(engine) -> Iterator[uuid.UUID]:
                                due_date=today) for name in ("Ann Lee", "Bo Chen")]
         make_plan(session, user, actions, date=today)
         user_id = user.id
-    try:
+    with deleted_afterwards(user_id):
         yield user_id
-    finally:
-        with unit_of_work(service=True) as session:
-            session.execute(delete(User).where(User.id == user_id))
 
 
 def test_a_digest_done_link_confirmed_in_chromium_marks_the_action_done(live_server, committed_user, browser) -> None:

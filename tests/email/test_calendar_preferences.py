@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core import config
-from tests.calendars.test_ics import SECRET, server  # noqa: F401 - the fixture, shared
+from tests.calendars.feeds import SECRET
 from tests.email.pages import path, text_of
 from tests.factories import make_user
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
 
 def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
-    client: Any, links: Any, service: Session, server: str  # noqa: F811
+    client: Any, links: Any, service: Session, server: str
 ) -> None:
     user = make_user(service, timezone="Europe/London")
     url = path(links.preferences_url(user_id=user.id))

@@ -21,15 +21,14 @@ from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import delete
 
 from bot.email.backends import get_backend
 from bot.email.delivery import send_plan_email, send_summary_email
 from core.db import unit_of_work
-from core.models import ActionState, ActionType, User, WeeklySummary
+from core.models import ActionState, ActionType, WeeklySummary
 from tests.email.conftest import NOON
 from tests.email.pages import TODAY
-from tests.factories import make_action, make_event, make_lead, make_plan, make_user
+from tests.factories import deleted_afterwards, make_action, make_event, make_lead, make_plan, make_user
 
 PHONE_WIDTH = 375  # an iPhone SE / mini, the narrowest phone still common
 MIN_TAP_HEIGHT = 44  # Apple's Human Interface Guidelines; Android asks for 48 dp
@@ -109,11 +108,8 @@ def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
             insight_post_draft=f"What {LONG_NAME} taught me about follow-ups.",
         ))
         user_id = user.id
-    try:
+    with deleted_afterwards(user_id):
         yield user_id
-    finally:
-        with unit_of_work(service=True) as session:
-            session.execute(delete(User).where(User.id == user_id))
 
 
 def test_every_email_and_email_page_fits_a_phone_and_has_tappable_buttons(

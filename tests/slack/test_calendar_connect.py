@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.models import User
-from tests.calendars.test_ics import SECRET, server  # noqa: F401 - the fixture, shared
+from tests.calendars.feeds import SECRET
 from tests.slack.conftest import block_action, command, event, interact, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -20,7 +20,7 @@ def _home(fake: FakeSlack) -> str:
 
 
 def test_nbm_connect_ics_connects_and_app_home_shows_its_health(
-    web: FlaskClient, fake: FakeSlack, ann: User, server: str  # noqa: F811
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str
 ) -> None:
     event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     before = _home(fake)
@@ -34,7 +34,7 @@ def test_nbm_connect_ics_connects_and_app_home_shows_its_health(
 
 
 def test_a_bad_address_is_refused_in_the_modal_and_nothing_is_connected(
-    web: FlaskClient, fake: FakeSlack, ann: User, server: str  # noqa: F811
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str
 ) -> None:
     interact(web, block_action(fake, {"type": "button", "action_id": "nbm_connect_calendar", "block_id": "x",
                                       "value": "ics"}))
