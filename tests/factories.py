@@ -23,6 +23,7 @@ from core.models import (
     BillingEvent,
     BillingSubscription,
     CalendarConnection,
+    CalendarEventCall,
     CalendarProvider,
     CalendarSyncLog,
     Channel,
@@ -116,6 +117,8 @@ def make_everything(session: Session, user: User) -> dict[str, Any]:
     rows["calendar_connections"] = conn = make_calendar_connection(session, user)
     rows["calendar_sync_logs"] = _add(session, CalendarSyncLog(
         calendar_connection_id=conn.id, operation="sync", status="success"))
+    rows["calendar_event_calls"] = _add(session, CalendarEventCall(
+        user_id=user.id, calendar_connection_id=conn.id, event_key="evt-1", logged_call_id=rows["logged_calls"].id))
     rows["oauth_flow_states"] = _add(session, OAuthFlowState(
         user_id=user.id, provider=CalendarProvider.OUTLOOK, state=f"state-{n}", payload="{}",
         expires_at=datetime(2030, 1, 1, tzinfo=UTC)))

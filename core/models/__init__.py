@@ -3,7 +3,7 @@
 from core.models.actions import ACTION_LOG, Action, ActionEvent, LoggedCall
 from core.models.base import Base
 from core.models.billing import BillingCustomer, BillingEvent, BillingSubscription
-from core.models.calendar import CalendarConnection, CalendarSyncLog, OAuthFlowState
+from core.models.calendar import CalendarConnection, CalendarEventCall, CalendarSyncLog, OAuthFlowState
 from core.models.deliveries import Delivery
 from core.models.enums import (
     ActionOrigin,
@@ -29,7 +29,7 @@ from core.models.users import User, UserSettings
 
 __all__ = [
     "ACTION_LOG", "Action", "ActionEvent", "ActionOrigin", "ActionState", "ActionType", "Base", "BillingCustomer",
-    "BillingEvent", "BillingSubscription", "CalendarConnection", "CalendarConnectionStatus",
+    "BillingEvent", "BillingSubscription", "CalendarConnection", "CalendarConnectionStatus", "CalendarEventCall",
     "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
     "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",
     "DeliveryKind", "DeliveryStatus", "Lead", "LeadStatus", "LoggedCall", "OAuthFlowState",

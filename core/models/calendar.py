@@ -20,6 +20,7 @@ class CalendarConnection(Base):
     ``expires_at`` is a Unix timestamp in BIGINT: the design's INTEGER overflows in January 2038.
     ``token_cache`` holds msal's serialized token cache for Outlook connections.
     ``expired_notified_at`` records that the user was told once about an expired connection.
+    ``reads_events`` says whether the grant lets us read events and who attends them (call detection).
     """
 
     __tablename__ = "calendar_connections"
@@ -47,6 +48,7 @@ class CalendarConnection(Base):
     last_sync_at: Mapped[datetime | None]
     error_message: Mapped[str | None] = mapped_column(Text)
     expired_notified_at: Mapped[datetime | None]
+    reads_events: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -90,4 +92,25 @@ class OAuthFlowState(Base):
     return_to: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+
+
+class CalendarEventCall(Base):
+    """The calendar event that made a logged call: one event makes one call however often it is read,
+    and a moved or cancelled event finds the call it made. ``event_key`` is the provider's id for the
+    event (for a recurring event, the occurrence's)."""
+
+    __tablename__ = "calendar_event_calls"
+    __table_args__ = (
+        UniqueConstraint("calendar_connection_id", "event_key"),
+        Index("idx_calendar_event_calls_logged_call", "logged_call_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    calendar_connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("calendar_connections.id", ondelete="CASCADE")
+    )
+    event_key: Mapped[str] = mapped_column(Text)
+    logged_call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("logged_calls.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = created_at()

@@ -20,7 +20,9 @@ class Lead(Base):
         CheckConstraint(
             "url LIKE 'https://%' OR url LIKE 'http://%' OR url LIKE 'mailto:%'", name="valid_url"
         ),
+        CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="leads_email_lower"),
         Index("leads_user_id_url_key", "user_id", "url", unique=True),
+        Index("leads_user_id_email_key", "user_id", "email", unique=True, postgresql_where="email IS NOT NULL"),
         Index("idx_leads_user_id", "user_id"),
         Index("idx_leads_status", "status"),
         Index("idx_leads_user_status", "user_id", "status"),
@@ -32,6 +34,7 @@ class Lead(Base):
     name: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
     status: Mapped[LeadStatus] = mapped_column(
         pg_enum(LeadStatus, "lead_status"), server_default=LeadStatus.ACTIVE.value, default=LeadStatus.ACTIVE
     )

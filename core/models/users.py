@@ -66,6 +66,7 @@ class UserSettings(Base):
     capacity_override: Mapped[CapacityLevel | None] = mapped_column(pg_enum(CapacityLevel, "capacity_level"))
     capacity_override_date: Mapped[date | None]
     focus_text: Mapped[str | None] = mapped_column(Text)
+    call_detection: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     focus_week_start: Mapped[date | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
