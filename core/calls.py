@@ -11,13 +11,19 @@
   the pending one stays as it is.
 * The lead must be the user's and not archived (a snoozed lead may have a call). The call date
   must be within a year of the user's today either way, so a mistyped year is refused.
+* **Moving and cancelling** (calls found in the calendar, ``core.calendars.call_detection``): what
+  the user has not touched follows the call. An action is *untouched* while it is NEW and has no
+  event besides its creation (never marked, snoozed or undone). Moving a call re-dates it:
+  its untouched prep and post-call are made again for the new date by the rules above, and an
+  action the user already acted on stays as it is. Cancelling removes the untouched actions, and
+  the call itself when nothing of it is left; a call the user has acted on stays logged.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -27,7 +33,18 @@ from core.actions.followups import create_auto_action, lock_lead, work_days_for
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.leads import get_lead
-from core.models import Action, ActionOrigin, ActionType, Channel, Lead, LeadStatus, LoggedCall, User
+from core.models import (
+    Action,
+    ActionEvent,
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    Channel,
+    Lead,
+    LeadStatus,
+    LoggedCall,
+    User,
+)
 from core.text import short_date
 from core.workdays import next_work_day, work_day_before
 
@@ -74,21 +91,79 @@ def log_call(
             post=_linked(session, call, ActionType.POST_CALL), created=False,
         )
     call = session.get_one(LoggedCall, call_id)
+    prep, post = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
+                           kinds={ActionType.CALL_PREP, ActionType.POST_CALL})
+    return LoggedCallResult(call=call, prep=prep, post=post, created=True)
+
+
+def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date) -> bool:
+    """Move ``call`` to ``call_date`` with its untouched actions (module rules); False, changing nothing,
+    when the lead already has another call logged that day."""
+    now = utcnow()
+    today = local_today(user.timezone, at=now)
+    lead = session.get_one(Lead, call.lead_id)
+    lock_lead(session, user=user, lead_id=lead.id)
+    if call.call_date == call_date:
+        return True
+    taken = session.scalar(select(LoggedCall.id).where(
+        LoggedCall.lead_id == lead.id, LoggedCall.call_date == call_date, LoggedCall.id != call.id))
+    if taken is not None:
+        return False
+    untouched = _untouched(session, call)
+    kept = {action.action_type for action in _actions_of(session, call)} - {a.action_type for a in untouched}
+    for action in untouched:
+        session.delete(action)
+    call.call_date = call_date
+    session.flush()
+    _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
+              kinds={ActionType.CALL_PREP, ActionType.POST_CALL} - kept)
+    return True
+
+
+def cancel_call(session: Session, *, user: User, call: LoggedCall) -> bool:
+    """Remove ``call``'s untouched actions, and the call when nothing of it is left (module rules);
+    True when the call was removed."""
+    lock_lead(session, user=user, lead_id=call.lead_id)
+    for action in _untouched(session, call):
+        session.delete(action)
+    session.flush()
+    if _actions_of(session, call):
+        return False
+    session.delete(call)
+    session.flush()
+    return True
+
+
+def _schedule(session: Session, *, user: User, lead: Lead, call: LoggedCall, today: date, at: datetime,
+              kinds: set[ActionType]) -> tuple[Action | None, Action | None]:
+    """Make the call's prep and post-call of ``kinds`` by the module's rules; each is None when not made."""
     work_days = work_days_for(session, user)
-    when = _day(call_date, today)
-    prep = None
-    if call_date >= today:
+    when = _day(call.call_date, today)
+    prep = post = None
+    if ActionType.CALL_PREP in kinds and call.call_date >= today:
         prep = create_auto_action(
             session, user=user, lead=lead, action_type=ActionType.CALL_PREP, origin=ActionOrigin.CALL,
-            due_date=max(work_day_before(call_date, work_days), today),
-            description=f"Prepare for your call with {lead.name} on {when}", logged_call=call, at=now,
+            due_date=max(work_day_before(call.call_date, work_days), today),
+            description=f"Prepare for your call with {lead.name} on {when}", logged_call=call, at=at,
         )
-    post = create_auto_action(
-        session, user=user, lead=lead, action_type=ActionType.POST_CALL, origin=ActionOrigin.CALL,
-        due_date=max(next_work_day(call_date + timedelta(days=1), work_days), today),
-        description=f"Follow up on your call with {lead.name} on {when}", logged_call=call, at=now,
-    )
-    return LoggedCallResult(call=call, prep=prep, post=post, created=True)
+    if ActionType.POST_CALL in kinds:
+        post = create_auto_action(
+            session, user=user, lead=lead, action_type=ActionType.POST_CALL, origin=ActionOrigin.CALL,
+            due_date=max(next_work_day(call.call_date + timedelta(days=1), work_days), today),
+            description=f"Follow up on your call with {lead.name} on {when}", logged_call=call, at=at,
+        )
+    return prep, post
+
+
+def _actions_of(session: Session, call: LoggedCall) -> list[Action]:
+    return list(session.scalars(select(Action).where(Action.logged_call_id == call.id)))
+
+
+def _untouched(session: Session, call: LoggedCall) -> list[Action]:
+    """The call's actions still NEW with no event besides their creation (module rules)."""
+    acted_on = select(ActionEvent.id).where(ActionEvent.action_id == Action.id, ActionEvent.from_state.is_not(None))
+    return list(session.scalars(select(Action).where(
+        Action.logged_call_id == call.id, Action.state == ActionState.NEW, ~acted_on.exists())))
 
 
 def _callable_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:

@@ -11,12 +11,16 @@ Rules chosen where the specification is silent:
 * **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads.
 * **A lead's name follows the rule of every name** (core.names): one line, no control characters;
   a name breaking it is refused, saying what is accepted.
+* **A lead's email** (optional) is how call detection recognises the lead among a meeting's guests
+  (a ``mailto:`` lead is recognised by its link already). It is stored in lower case, and two of a
+  user's leads cannot share one: the second is refused naming the first.
 * **Finding by name ignores archived leads**, so an old archived namesake never makes ``/nbm done Ann``
   ambiguous.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
@@ -35,14 +39,31 @@ MAX_URL = 2_000
 ACCEPTED = "only https://, http:// and mailto: links are accepted"
 _SCHEMES = ("https", "http", "mailto")
 _URL_UNIQUE = "leads_user_id_url_key"
+_EMAIL_UNIQUE = "leads_user_id_email_key"
+MAX_EMAIL = 254
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 class DuplicateLead(ValidationError):
-    """The user already has a lead with this link; ``existing`` is that lead."""
+    """The user already has a lead with this link (or email); ``existing`` is that lead."""
 
-    def __init__(self, existing: Lead) -> None:
-        super().__init__(f"you already have {existing.name} with the link {existing.url}")
+    def __init__(self, existing: Lead, *, by_email: bool = False) -> None:
+        what = f"the email {existing.email}" if by_email else f"the link {existing.url}"
+        super().__init__(f"you already have {existing.name} with {what}")
         self.existing = existing
+        self.by_email = by_email
+
+
+def validate_email(email: str) -> str | None:
+    """``email`` in lower case, None for an empty one (no email), or refused saying what is accepted."""
+    email = email.strip()
+    if not email:
+        return None
+    if email.lower().startswith("mailto:"):
+        email = email[len("mailto:"):]
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email) or not email.isprintable():
+        raise ValidationError(f"{email[:80]!r} is not an email address; one looks like ann@example.com")
+    return email.lower()
 
 
 def validate_url(url: str) -> str:
@@ -100,15 +121,21 @@ def _store(session: Session, lead: Lead, **fields: object) -> Lead:
             session.add(lead)
             session.flush()
     except IntegrityError as error:
-        if getattr(getattr(error.orig, "diag", None), "constraint_name", None) != _URL_UNIQUE:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        if constraint == _URL_UNIQUE:
+            clash = Lead.url == fields["url"]
+        elif constraint == _EMAIL_UNIQUE:
+            clash = Lead.email == fields["email"]
+        else:
             raise
-        existing = session.scalars(select(Lead).where(Lead.user_id == lead.user_id, Lead.url == fields["url"])).one()
-        raise DuplicateLead(existing) from None
+        existing = session.scalars(select(Lead).where(Lead.user_id == lead.user_id, clash)).one()
+        raise DuplicateLead(existing, by_email=constraint == _EMAIL_UNIQUE) from None
     return lead
 
 
 def add_lead(
-    session: Session, *, user: User, name: str, url: str, notes: str | None = None, channel: Channel
+    session: Session, *, user: User, name: str, url: str, notes: str | None = None, email: str | None = None,
+    channel: Channel,
 ) -> Lead:
     """Create an ACTIVE lead and its OUTREACH action due the user's local today.
 
@@ -117,7 +144,9 @@ def add_lead(
     name = validate_name(name)
     url = validate_url(url)
     notes = check_text(notes, field="the note")
-    lead = _store(session, Lead(user_id=user.id, status=LeadStatus.ACTIVE), name=name, url=url, notes=notes)
+    address = validate_email(email or "")
+    lead = _store(session, Lead(user_id=user.id, status=LeadStatus.ACTIVE), name=name, url=url, notes=notes,
+                  email=address)
     create_action(
         session, user=user, action_type=ActionType.OUTREACH, due_date=local_today(user.timezone),
         channel=channel, lead=lead, origin=ActionOrigin.LEAD_ADDED, auto_created=True,
@@ -167,8 +196,9 @@ def edit_lead(
     name: str | None = None,
     url: str | None = None,
     notes: str | None = None,
+    email: str | None = None,
 ) -> Lead:
-    """Change the given fields (None leaves a field as it is; empty notes clear them).
+    """Change the given fields (None leaves a field as it is; empty notes or email clear them).
 
     Every field is validated before any is changed, and a link another of the user's leads already has
     is refused naming that lead, so a refused edit changes nothing.
@@ -179,6 +209,7 @@ def edit_lead(
         name=validate_name(name) if name is not None else lead.name,
         url=validate_url(url) if url is not None else lead.url,
         notes=check_text(notes, field="the note") if notes is not None else lead.notes,
+        email=validate_email(email) if email is not None else lead.email,
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import ValidationError
-from core.models import SlackUserLink, User, UserSettings
+from core.models import CalendarConnection, CalendarProvider, SlackUserLink, User, UserSettings
 from core.users import get_settings_for
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -39,6 +39,7 @@ class Preferences:
     slack_available: bool
     timezone: str
     working_hours: tuple[time, time]
+    call_detection: bool
 
 
 def email_is_on(settings: UserSettings) -> bool:
@@ -63,6 +64,7 @@ def get_preferences(session: Session, *, user: User) -> Preferences:
         delivery_time=settings.delivery_time, email=email_is_on(settings), slack=settings.slack_enabled,
         work_days=tuple(sorted(settings.work_days)), slack_available=slack_available(session, user=user),
         timezone=user.timezone, working_hours=(settings.working_hours_start, settings.working_hours_end),
+        call_detection=settings.call_detection,
     )
 
 
@@ -95,6 +97,18 @@ def set_working_hours(session: Session, *, user: User, start: time, end: time) -
     session.flush()
 
 
+def set_call_detection(session: Session, *, user: User, on: bool) -> tuple[CalendarProvider, ...]:
+    """Turn call detection on or off (``core.calendars.call_detection``); the connected calendars whose
+    grant does not show who attends events, which must be connected again for it to read them."""
+    get_settings_for(session, user).call_detection = on
+    session.flush()
+    if not on:
+        return ()
+    return tuple(session.scalars(select(CalendarConnection.provider).where(
+        CalendarConnection.user_id == user.id, CalendarConnection.reads_events.is_(False))
+        .order_by(CalendarConnection.provider)))
+
+
 def parse_work_days(values: Iterable[str]) -> tuple[int, ...]:
     try:
         days = sorted({int(value) for value in values})
@@ -109,13 +123,15 @@ def parse_work_days(values: Iterable[str]) -> tuple[int, ...]:
 
 def update_preferences(
     session: Session, *, user: User, delivery_time: time, email: bool, slack: bool, work_days: Iterable[int],
-    working_hours: tuple[time, time] | None = None,
+    working_hours: tuple[time, time] | None = None, call_detection: bool | None = None,
 ) -> Preferences:
     """Save the preferences page (or Slack's settings). ``slack`` is ignored for a user who is not
-    linked to Slack; ``working_hours`` None leaves them as they are."""
+    linked to Slack; ``working_hours`` and ``call_detection`` None leave them as they are."""
     days = parse_work_days(str(day) for day in work_days)
     if working_hours is not None:
         set_working_hours(session, user=user, start=working_hours[0], end=working_hours[1])
+    if call_detection is not None:
+        set_call_detection(session, user=user, on=call_detection)
     settings = get_settings_for(session, user)
     settings.delivery_time = delivery_time.replace(second=0, microsecond=0)
     settings.work_days = list(days)

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from bot.cli import main
@@ -20,7 +20,7 @@ from core import migrate
 from core.db import unit_of_work
 from core.models import Lead, SlackInstallation, User
 from core.names import ACCEPTED
-from tests.factories import make_lead, make_user
+from tests.factories import make_user
 from tests.slack.conftest import (  # noqa: F401 - fixtures
     ann,
     command,
@@ -127,11 +127,14 @@ def test_a_slack_profile_name_is_cleaned_on_first_contact(
 def test_migration_0007_cleans_the_names_stored_before_the_rule(connection: Connection, service: Session) -> None:
     """Runs inside the test's transaction (PostgreSQL DDL is transactional), so it is rolled back."""
     migrate.downgrade(connection, "0006")
-    user = make_user(service, email="ann@example.com", name="Ann\r\nLee")
-    make_user(service, email="bo.ray@example.com", name="\n")
-    make_user(service, email="cy@example.com", name="Cy  Hill")
-    make_lead(service, user, name="Bea \n Stone")
-    make_lead(service, user, name="\x07")
+    # Rows written in SQL, as the schema was at 0006 (the models describe today's).
+    connection.execute(text("SELECT set_config('app.service', 'on', true)"))
+    people = (("ann@example.com", "Ann\r\nLee"), ("bo.ray@example.com", "\n"), ("cy@example.com", "Cy  Hill"))
+    for email, name in people:
+        connection.execute(text("INSERT INTO users (email, name) VALUES (:e, :n)"), {"e": email, "n": name})
+    for n, name in enumerate(("Bea \n Stone", "\x07")):
+        connection.execute(text("INSERT INTO leads (user_id, name, url) SELECT id, :name, :url FROM users "
+                                "WHERE email = 'ann@example.com'"), {"name": name, "url": f"https://example.com/{n}"})
     migrate.upgrade(connection)
     assert _users() == [("ann@example.com", "Ann Lee"), ("bo.ray@example.com", "bo.ray"),
                         ("cy@example.com", "Cy  Hill")]

@@ -9,11 +9,13 @@ import click
 from bot.cli.common import DATE, acting_as, emit, json_option, user_option
 from core import preferences
 from core.calendars import service
+from core.calendars.call_detection import CallsFound, find_calls
 from core.calendars.service import DayRead
 from core.clock import local_today, zone
 from core.config import get_settings
 from core.errors import ValidationError
 from core.models import CalendarConnection, CalendarProvider
+from core.users import get_settings_for
 
 KINDS = [kind.value for kind in CalendarProvider]
 
@@ -65,11 +67,33 @@ def list_command(email: str, as_json: bool) -> None:
 @click.option("--date", "day", type=DATE, help="Local date to read (default: the user's today).")
 @json_option
 def sync_command(email: str, day: date | None, as_json: bool) -> None:
-    """Read the calendars for a day: busy time inside working hours, free minutes, capacity."""
+    """Read the calendars for a day: busy time inside working hours, free minutes, capacity; with call
+    detection on, also search today and the next 7 days for calls with leads."""
     with acting_as(email) as (session, user):
         read = service.read_day(session, user=user, day=day or local_today(user.timezone))
+        detecting = get_settings_for(session, user).call_detection
+        calls = find_calls(session, user=user) if detecting else None
         tz = user.timezone
-    emit(as_json, day_json(read), lambda: format_day(read, tz))
+    answer = day_json(read) | ({"calls": calls_json(calls)} if calls else {})
+    emit(as_json, answer, lambda: "\n".join([format_day(read, tz), *([format_calls(calls)] if calls else [])]))
+
+
+@calendar_group.command("calls")
+@user_option
+@click.argument("switch", type=click.Choice(["on", "off"], case_sensitive=False))
+@json_option
+def calls_command(email: str, switch: str, as_json: bool) -> None:
+    """Turn call detection on or off: meetings with a lead's email in the next 7 days become logged calls."""
+    on = switch.lower() == "on"
+    with acting_as(email) as (session, user):
+        reconnect = preferences.set_call_detection(session, user=user, on=on)
+    lines = [f"Call detection is {'on' if on else 'off'}."]
+    if on:
+        lines.append("Meetings with a lead (by the lead's email) today and in the next 7 days become logged calls, "
+                     "checked every hour and on `nbm calendar sync`.")
+    lines += [f"Connect {kind.value} again (nbm calendar connect --user {email} {kind.value}) to let it read who "
+              "attends your events." for kind in reconnect]
+    emit(as_json, {"call_detection": on, "reconnect": [kind.value for kind in reconnect]}, lambda: "\n".join(lines))
 
 
 @calendar_group.command("disconnect")
@@ -101,7 +125,7 @@ def hours_command(email: str, span: str, as_json: bool) -> None:
 def connection_json(connection: CalendarConnection) -> dict[str, object]:
     return {"provider": connection.provider.value, "calendar": connection.calendar_id,
             "status": connection.status.value, "last_sync_at": connection.last_sync_at,
-            "error": connection.error_message}
+            "error": connection.error_message, "reads_events": connection.reads_events}
 
 
 def describe(connection: CalendarConnection) -> str:
@@ -115,6 +139,18 @@ def day_json(read: DayRead) -> dict[str, object]:
     return {"date": read.day, "window": [read.window.start, read.window.end],
             "busy": [[b.start, b.end] for b in read.busy], "free_minutes": read.free_minutes,
             "capacity": read.capacity.value, "problems": list(read.problems)}
+
+
+def calls_json(calls: CallsFound) -> dict[str, object]:
+    return {"logged": calls.logged, "moved": calls.moved, "removed": calls.removed,
+            "problems": list(calls.problems), "reconnect": [kind.value for kind in calls.need_grant]}
+
+
+def format_calls(calls: CallsFound) -> str:
+    lines = [f"Calls found: {calls.logged} logged, {calls.moved} moved, {calls.removed} removed"]
+    lines += [f"  could not read {problem}" for problem in calls.problems]
+    lines += [f"  {kind.value} must be connected again to read who attends events" for kind in calls.need_grant]
+    return "\n".join(lines)
 
 
 def format_day(read: DayRead, tz: str) -> str:

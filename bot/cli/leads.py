@@ -1,4 +1,4 @@
-"""``nbm leads``: add, list, import, snooze, unsnooze and archive leads."""
+"""``nbm leads``: add, edit, list, import, snooze, unsnooze and archive leads."""
 
 from __future__ import annotations
 
@@ -10,20 +10,23 @@ from pathlib import Path
 import click
 
 from bot.cli.common import DATE, acting_as, emit, json_option, user_option
-from core.leads import add_lead, archive_lead, list_leads, snooze_lead, unsnooze_lead
+from core.leads import add_lead, archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
 from core.leads_import import import_leads_csv
 from core.models import Channel, Lead, LeadStatus
 
+LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
+
 
 def lead_json(lead: Lead) -> dict[str, object]:
-    return {"id": lead.id, "name": lead.name, "url": lead.url, "notes": lead.notes,
+    return {"id": lead.id, "name": lead.name, "url": lead.url, "email": lead.email, "notes": lead.notes,
             "status": lead.status.value, "snooze_until": lead.snooze_until}
 
 
 def _line(lead: Lead) -> str:
     status = "" if lead.status == LeadStatus.ACTIVE else f"  [{lead.status.value.lower()}" + (
         f" until {lead.snooze_until:%a %d %b}]" if lead.snooze_until else "]")
-    return f"{lead.id}  {lead.name}  {lead.url}{status}"
+    email = f"  <{lead.email}>" if lead.email else ""
+    return f"{lead.id}  {lead.name}  {lead.url}{email}{status}"
 
 
 @click.group("leads")
@@ -36,12 +39,31 @@ def leads_group() -> None:
 @click.argument("name")
 @click.argument("url")
 @click.option("--notes", help="Anything worth remembering about this lead.")
+@click.option("--email", "lead_email", metavar="ADDRESS", help=LEAD_EMAIL_HELP)
 @json_option
-def add_command(email: str, name: str, url: str, notes: str | None, as_json: bool) -> None:
+def add_command(email: str, name: str, url: str, notes: str | None, lead_email: str | None, as_json: bool) -> None:
     """Add a lead (an outreach action due today comes with it)."""
     with acting_as(email) as (session, user):
-        lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.CLI)
+        lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=lead_email, channel=Channel.CLI)
     emit(as_json, lead_json(lead), lambda: f"added {_line(lead)}")
+
+
+@leads_group.command("edit")
+@user_option
+@click.argument("lead_id", type=click.UUID)
+@click.option("--name", help="A new name.")
+@click.option("--url", help="A new link (https://, http:// or mailto:).")
+@click.option("--notes", help="New notes (an empty string clears them).")
+@click.option("--email", "lead_email", metavar="ADDRESS", help=LEAD_EMAIL_HELP + " An empty string clears it.")
+@json_option
+def edit_command(email: str, lead_id: uuid.UUID, name: str | None, url: str | None, notes: str | None,
+                 lead_email: str | None, as_json: bool) -> None:
+    """Change a lead's name, link, notes or email; what is not given stays as it is."""
+    if name is None and url is None and notes is None and lead_email is None:
+        raise click.UsageError("give at least one of --name, --url, --notes or --email")
+    with acting_as(email) as (session, user):
+        lead = edit_lead(session, user=user, lead_id=lead_id, name=name, url=url, notes=notes, email=lead_email)
+    emit(as_json, lead_json(lead), lambda: f"saved {_line(lead)}")
 
 
 @leads_group.command("list")

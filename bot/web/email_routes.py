@@ -177,6 +177,8 @@ def preferences(token: str) -> ResponseReturnValue:
                     email=bool(request.form.get("email")), slack=bool(request.form.get("slack")),
                     work_days=prefs.parse_work_days(request.form.getlist("work_days")),
                     working_hours=_working_hours(request.form.get("hours_start"), request.form.get("hours_end")),
+                    call_detection=bool(request.form.get("call_detection")) if "call_detection_shown" in request.form
+                    else None,
                 )
                 saved = True
             except ValidationError as refused:

@@ -3,8 +3,9 @@
 Connecting (INTEGRATIONS.md, "Google Calendar"):
 
 * The only scope asked for is ``calendar.freebusy`` (busy blocks, never an event's title or guests),
-  with ``access_type=offline`` and ``prompt=consent`` so that Google returns a refresh token even to a
-  user who connected before.
+  plus ``calendar.events.readonly`` when the user has turned call detection on (events and who
+  attends them; ``reads_events`` records whether it was granted), with ``access_type=offline`` and
+  ``prompt=consent`` so that Google returns a refresh token even to a user who connected before.
 * google-auth-oauthlib's ``Flow`` does PKCE: the code verifier is made here, kept encrypted in the
   flow's state payload (``core.calendars.oauth_state``) and sent back with the code; without it the
   exchange fails with ``invalid_grant: Missing code verifier``.
@@ -58,7 +59,7 @@ from sqlalchemy.orm import Session
 
 from core.calendars.http import ConnectRefused, Deadline, error_code, rfc3339, unavailable
 from core.calendars.oauth_state import finish_flow, start_flow
-from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
+from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Meeting, Provider
 from core.calendars.service import save_oauth_connection
 from core.clock import utcnow
 from core.config import Settings, get_settings
@@ -79,6 +80,21 @@ SUFFICIENT_SCOPES = frozenset({
     "https://www.googleapis.com/auth/calendar.readonly",
     "https://www.googleapis.com/auth/calendar",
 })
+#: What call detection adds: events and their guests, read only.
+EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events.readonly"
+#: Scopes that allow ``events.list`` with attendees.
+EVENT_SCOPES = frozenset({
+    EVENTS_SCOPE,
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar",
+})
+#: The fields of an event call detection reads (no title, description or location).
+EVENT_FIELDS = ("nextPageToken,items(id,status,start,attendees(email,self,responseStatus),"
+                "organizer(email,self))")
+#: Events per page, and the most pages read for one window.
+PAGE_SIZE = 250
+MAX_PAGES = 20
 #: The calendar read: the user's main calendar.
 CALENDAR_ID = "primary"
 #: Refresh the access token when it expires within this many seconds.
@@ -93,14 +109,18 @@ def redirect_uri(settings: Settings) -> str:
 
 
 def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings,
-                      return_to: str | None = None) -> str:
-    """Start connecting ``user_id``'s Google Calendar: the consent page's address (valid 10 minutes)."""
+                      return_to: str | None = None, read_events: bool = False) -> str:
+    """Start connecting ``user_id``'s Google Calendar: the consent page's address (valid 10 minutes).
+
+    ``read_events`` (the user has call detection on) also asks to read events and their guests.
+    """
     _require(settings)
     verifier = secrets.token_urlsafe(96)  # 128 characters, PKCE's longest
+    scopes = [FREEBUSY_SCOPE, EVENTS_SCOPE] if read_events else [FREEBUSY_SCOPE]
     state = start_flow(session, user_id=user_id, provider=CalendarProvider.GOOGLE,
-                       payload={"code_verifier": verifier}, return_to=return_to)
+                       payload={"code_verifier": verifier, "scopes": scopes}, return_to=return_to)
     url: str
-    url, _ = _flow(settings, state=state, code_verifier=verifier).authorization_url(
+    url, _ = _flow(settings, state=state, code_verifier=verifier, scopes=scopes).authorization_url(
         state=state, access_type="offline", prompt="consent")
     return url
 
@@ -120,8 +140,11 @@ def complete(session: Session, *, state: str, query: Mapping[str, str], settings
     code = query.get("code")
     if not code:
         raise ConnectRefused("Google's answer holds no authorization code; start connecting again")
-    token = _exchange(_flow(settings, state=state, code_verifier=finished.payload.get("code_verifier")), code)
-    if not _scopes(token.get("scope")) & SUFFICIENT_SCOPES:
+    asked = finished.payload.get("scopes") or [FREEBUSY_SCOPE]
+    token = _exchange(_flow(settings, state=state, code_verifier=finished.payload.get("code_verifier"),
+                            scopes=list(asked)), code)
+    granted = _scopes(token.get("scope"))
+    if not granted & SUFFICIENT_SCOPES:
         _revoke_quietly(token.get("refresh_token") or token.get("access_token"), timeout=EXCHANGE_TIMEOUT)
         raise ConnectRefused("Google Calendar was not connected: the permission to see when you are busy was "
                              "not ticked. Connect again and leave that box ticked")
@@ -129,7 +152,8 @@ def complete(session: Session, *, state: str, query: Mapping[str, str], settings
     if not refresh_token:
         raise ConnectRefused("Google did not grant offline access (no refresh token); start connecting again")
     connection = save_oauth_connection(session, user_id=finished.user_id, kind=CalendarProvider.GOOGLE,
-                                       refresh_token=str(refresh_token), calendar_id=CALENDAR_ID)
+                                       refresh_token=str(refresh_token), calendar_id=CALENDAR_ID,
+                                       reads_events=bool(granted & EVENT_SCOPES))
     connection.access_token = Secret(str(token["access_token"]))
     connection.expires_at = _expires_at(token.get("expires_in"))
     session.flush()
@@ -156,32 +180,51 @@ class GoogleProvider:
 
     def busy(self, connection: CalendarConnection, *, start: datetime, end: datetime,
              timeout: float) -> list[Interval]:
+        body = {"timeMin": rfc3339(start), "timeMax": rfc3339(end), "timeZone": "UTC",
+                "items": [{"id": connection.calendar_id}]}
+        answer = self._call(connection, lambda calendar: calendar.freebusy().query(body=body), Deadline(timeout))
+        return _busy_of(answer, connection.calendar_id)
+
+    def meetings(self, connection: CalendarConnection, *, start: datetime, end: datetime,
+                 timeout: float) -> list[Meeting]:
+        """``events.list`` with recurring events expanded (``singleEvents``), page by page."""
+        deadline = Deadline(timeout)
+        params: dict[str, Any] = {
+            "calendarId": connection.calendar_id, "timeMin": rfc3339(start), "timeMax": rfc3339(end),
+            "singleEvents": True, "orderBy": "startTime", "maxResults": PAGE_SIZE, "fields": EVENT_FIELDS}
+        found: list[Meeting] = []
+        for _page in range(MAX_PAGES):
+            answer = self._call(connection, lambda calendar: calendar.events().list(**params), deadline)
+            found += _meetings_of(answer, start=start, end=end)
+            params["pageToken"] = answer.get("nextPageToken") if isinstance(answer, dict) else None
+            if not params["pageToken"]:
+                return found
+        raise CalendarUnavailable(f"Google Calendar answered more than {MAX_PAGES} pages of events")
+
+    def _call(self, connection: CalendarConnection, make: Callable[[Any], Any], deadline: Deadline) -> Any:
+        """The answer to the request ``make(calendar_service)`` builds, with a fresh token (module rules)."""
         settings = self.settings
         if not settings.google_enabled:
             raise CalendarUnavailable("Google Calendar is not configured on this server")
-        deadline = Deadline(timeout)
-        body = {"timeMin": rfc3339(start), "timeMax": rfc3339(end), "timeZone": "UTC",
-                "items": [{"id": connection.calendar_id}]}
         if _needs_refresh(connection):
             _refresh(connection, settings, deadline)
         try:
-            answer = self._query(connection, body, deadline)
+            return self._execute(connection, make, deadline)
         except HttpError as failed:
             if failed.status_code != 401:
                 raise unavailable("Google Calendar", failed.status_code, failed.content) from None
             _refresh(connection, settings, deadline)  # revoked since the last refresh: invalid_grant now
             try:
-                answer = self._query(connection, body, deadline)
+                return self._execute(connection, make, deadline)
             except HttpError as again:
                 raise unavailable("Google Calendar", again.status_code, again.content) from None
-        return _busy_of(answer, connection.calendar_id)
 
-    def _query(self, connection: CalendarConnection, body: dict[str, Any], deadline: Deadline) -> Any:
+    def _execute(self, connection: CalendarConnection, make: Callable[[Any], Any], deadline: Deadline) -> Any:
         assert connection.access_token is not None
         try:
             calendar = build("calendar", "v3", http=self._http_factory(deadline.remaining()),
                              static_discovery=True, cache_discovery=False)
-            request = calendar.freebusy().query(body=body)
+            request = make(calendar)
             request.headers["authorization"] = f"Bearer {connection.access_token.reveal()}"
             return request.execute(num_retries=0)
         except (OSError, httplib2.HttpLib2Error) as failed:
@@ -208,10 +251,10 @@ def _require(settings: Settings) -> None:
                           "GOOGLE_CLIENT_SECRET)")
 
 
-def _flow(settings: Settings, *, state: str, code_verifier: str | None) -> Any:
+def _flow(settings: Settings, *, state: str, code_verifier: str | None, scopes: list[str]) -> Any:
     config = {"web": {"client_id": settings.google_client_id, "client_secret": settings.google_client_secret,
                       "auth_uri": AUTH_URI, "token_uri": TOKEN_URI}}
-    return Flow.from_client_config(config, scopes=[FREEBUSY_SCOPE], redirect_uri=redirect_uri(settings),
+    return Flow.from_client_config(config, scopes=scopes, redirect_uri=redirect_uri(settings),
                                    state=state, code_verifier=code_verifier)
 
 
@@ -327,6 +370,32 @@ def _busy_of(answer: Any, calendar_id: str) -> list[Interval]:
         if start < end:
             intervals.append(Interval(start, end))
     return intervals
+
+
+def _meetings_of(answer: Any, *, start: datetime, end: datetime) -> list[Meeting]:
+    """The meetings of one page of ``events.list`` (the provider contract: timed, starting in the
+    window, not cancelled, not declined by the owner, with someone else invited)."""
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list):
+        raise CalendarUnavailable("Google Calendar answered something that is not a list of events")
+    found = []
+    for item in items:
+        when = (item.get("start") or {}).get("dateTime") if isinstance(item, dict) else None
+        if not when or item.get("status") == "cancelled" or not item.get("id"):
+            continue  # all-day (a "date", no "dateTime"), cancelled, or not an event
+        try:
+            began = datetime.fromisoformat(str(when))
+        except ValueError:
+            raise CalendarUnavailable("Google Calendar answered an event time that cannot be read") from None
+        people = [*(item.get("attendees") or []), item.get("organizer") or {}]
+        if began.tzinfo is None or not start <= began < end or any(
+                person.get("self") and person.get("responseStatus") == "declined" for person in people):
+            continue
+        others = frozenset(str(person["email"]).lower() for person in people
+                           if person.get("email") and not person.get("self"))
+        if others:
+            found.append(Meeting(key=str(item["id"]), start=began, attendees=others))
+    return found
 
 
 def _revoke_quietly(token: object, *, timeout: float) -> None:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from urllib.parse import unquote, urlsplit
@@ -60,7 +61,7 @@ import icalendar
 import recurring_ical_events  # type: ignore[import-untyped]
 
 from core.calendars.feed import MAX_BYTES, MAX_REDIRECTS, fetch, validate_address
-from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
+from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Meeting, Provider
 from core.errors import ValidationError
 from core.models import CalendarConnection, CalendarProvider
 
@@ -77,6 +78,47 @@ def busy_intervals(feed: bytes, *, start: datetime, end: datetime, owners: Itera
     ``owners`` are addresses of the calendar's owner known from elsewhere (the private URL); the
     feed's X-WR-CALNAME is added when it is an email address.
     """
+    read = _occurrences(feed, start=start, end=end, owners=owners)
+    return sorted(span for event, span in read.occurrences
+                  if span.start < end and span.end > start and _is_busy(event, read.owners))
+
+
+def meetings_in(feed: bytes, *, start: datetime, end: datetime, owners: Iterable[str] = ()) -> list[Meeting]:
+    """The timed, not cancelled, not declined events of ``feed`` starting in ``[start, end)`` that
+    someone other than the owner attends (call detection).
+
+    An occurrence of a recurring event is keyed by its UID and RECURRENCE-ID (its original start), so
+    a moved occurrence keeps its key; a single event by its UID.
+    """
+    found = []
+    read = _occurrences(feed, start=start, end=end, owners=owners)
+    me = read.owners
+    for event, span in read.occurrences:
+        if not (start <= span.start < end) or not isinstance(_moment(event, "DTSTART"), datetime):
+            continue
+        if _text(event, "STATUS") == "CANCELLED" or (me and _declined(event, me)):
+            continue
+        attendees = frozenset(address for address in _addresses(event) if address not in me)
+        uid = str(event.get("UID", "")).strip()
+        if attendees and uid:
+            recurrence = _moment(event, "RECURRENCE-ID") if uid in read.series else None
+            key = uid if recurrence is None else f"{uid}/{_instant(recurrence, span.start.tzinfo or UTC).isoformat()}"
+            found.append(Meeting(key=key, start=span.start, attendees=attendees))
+    return sorted(found, key=lambda meeting: (meeting.start, meeting.key))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A feed read near a window: each occurrence with when it happens (recurrences expanded, times
+    without a zone placed: module rules), the owner's addresses, and the UIDs of recurring events
+    (recurring_ical_events gives every occurrence a RECURRENCE-ID, even of a single event)."""
+
+    occurrences: list[tuple[icalendar.Component, Interval]]
+    owners: set[str]
+    series: set[str]
+
+
+def _occurrences(feed: bytes, *, start: datetime, end: datetime, owners: Iterable[str]) -> _Read:
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     calendar = parse(feed)
@@ -93,16 +135,30 @@ def busy_intervals(feed: bytes, *, start: datetime, end: datetime, owners: Itera
     if _EMAIL.match(calendar_name):
         me.add(calendar_name.lower())
     try:
-        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(
-            start.astimezone(reading_zone) - timedelta(days=1), end.astimezone(reading_zone) + timedelta(days=1))
-        busy = []
-        for event in occurrences:
+        found = []
+        for event in recurring_ical_events.of(calendar, skip_bad_series=True).between(
+                start.astimezone(reading_zone) - timedelta(days=1), end.astimezone(reading_zone) + timedelta(days=1)):
             span = _span(event, reading_zone)
-            if span is not None and span.start < end and span.end > start and _is_busy(event, me):
-                busy.append(span)
+            if span is not None:
+                found.append((event, span))
     except Exception as error:  # a third party's feed: any failure there means "cannot read it"
         raise CalendarUnavailable(f"the calendar could not be read ({type(error).__name__})") from None
-    return sorted(busy)
+    series = {str(component.get("UID", "")).strip() for component in calendar.walk("VEVENT")
+              if any(name in component for name in ("RRULE", "RDATE", "RECURRENCE-ID"))}
+    return _Read(found, me, series)
+
+
+def _addresses(event: icalendar.Component) -> set[str]:
+    """The email addresses of the event's attendees and organiser, lower case."""
+    people = event.get("ATTENDEE", [])
+    found = set()
+    for person in [*(people if isinstance(people, list) else [people]), event.get("ORGANIZER")]:
+        address = str(person or "").strip()
+        if address.lower().startswith("mailto:"):
+            address = address[len("mailto:"):]
+        if _EMAIL.match(address):
+            found.add(address.lower())
+    return found
 
 
 def parse(body: bytes) -> icalendar.Calendar:
@@ -143,15 +199,26 @@ class IcsProvider:
 
     def busy(self, connection: CalendarConnection, *, start: datetime, end: datetime,
              timeout: float) -> list[Interval]:
+        url = self._address(connection)
+        return busy_intervals(self._fetch(url, timeout), start=start, end=end, owners=owner_addresses(url))
+
+    def meetings(self, connection: CalendarConnection, *, start: datetime, end: datetime,
+                 timeout: float) -> list[Meeting]:
+        url = self._address(connection)
+        return meetings_in(self._fetch(url, timeout), start=start, end=end, owners=owner_addresses(url))
+
+    @staticmethod
+    def _address(connection: CalendarConnection) -> str:
         try:
-            url = validate_address(connection.refresh_token.reveal())
+            return validate_address(connection.refresh_token.reveal())
         except ValidationError:
             raise CalendarExpired("the stored iCal address is not usable; connect the calendar again") from None
-        body = fetch(url, timeout=timeout, max_bytes=self.max_bytes, max_redirects=self.max_redirects)
-        return busy_intervals(body, start=start, end=end, owners=owner_addresses(url))
+
+    def _fetch(self, url: str, timeout: float) -> bytes:
+        return fetch(url, timeout=timeout, max_bytes=self.max_bytes, max_redirects=self.max_redirects)
 
 
-PROVIDER = IcsProvider()
+PROVIDER: Provider = IcsProvider()
 
 
 def _reading_zone(start: datetime) -> tzinfo | None:

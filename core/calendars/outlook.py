@@ -3,7 +3,9 @@
 Connecting (INTEGRATIONS.md, "Microsoft Graph (msal)"):
 
 * ``ConfidentialClientApplication.initiate_auth_code_flow`` for ``Calendars.ReadBasic`` (the
-  narrowest scope that reads the calendar view; it sees no body, attendees or attachments). msal
+  narrowest scope that reads the calendar view; it sees no body, attendees or attachments), or
+  ``Calendars.Read`` when the user has turned call detection on (attendees; ``reads_events``
+  records whether it was granted). msal
   adds ``openid profile offline_access`` itself, and PKCE and a nonce. The flow dictionary it returns
   is kept, encrypted, in the state's payload (``core.calendars.oauth_state``): msal is given our
   state, so the state row is made first and the flow written into it once msal has made it.
@@ -44,9 +46,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msal  # type: ignore[import-untyped]
@@ -56,7 +58,7 @@ from sqlalchemy.orm import Session
 
 from core.calendars.http import ConnectRefused, Deadline, rfc3339, unavailable
 from core.calendars.oauth_state import finish_flow, start_flow
-from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
+from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Meeting, Provider
 from core.calendars.service import save_oauth_connection
 from core.clock import utcnow
 from core.config import Settings, get_settings
@@ -66,8 +68,17 @@ from core.models import CalendarConnection, CalendarProvider, OAuthFlowState
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: What is asked for; msal adds openid, profile and offline_access (and refuses them if passed).
 SCOPES = ["Calendars.ReadBasic"]
+#: What is asked for when the user has call detection on: events with their attendees.
+EVENT_SCOPES = ["Calendars.Read"]
+#: Granted scopes (as SUFFICIENT_SCOPES) that show an event's attendees.
+READS_EVENTS = frozenset({"calendars.read", "calendars.readwrite"})
+#: The fields read for free time, and for meetings (never a subject, body or location).
+BUSY_FIELDS = "start,end,showAs,isCancelled,isAllDay"
+MEETING_FIELDS = "id,start,isCancelled,isAllDay,responseStatus,isOrganizer,organizer,attendees"
 #: Granted scopes (lower case, without Graph's resource prefix) that allow reading the calendar view.
 SUFFICIENT_SCOPES = frozenset({"calendars.readbasic", "calendars.read", "calendars.readwrite"})
 GRAPH_ROOT = "https://graph.microsoft.com"
@@ -99,12 +110,17 @@ def authority(settings: Settings) -> str:
 
 
 def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings, return_to: str | None = None,
-                      http_client: Any = None) -> str:
-    """Start connecting ``user_id``'s Outlook calendar: the consent page's address (valid 10 minutes)."""
+                      http_client: Any = None, read_events: bool = False) -> str:
+    """Start connecting ``user_id``'s Outlook calendar: the consent page's address (valid 10 minutes).
+
+    ``read_events`` (the user has call detection on) asks for ``Calendars.Read`` instead, which shows
+    who attends each event.
+    """
     _require(settings)
     app = _app(settings, http_client=http_client, timeout=EXCHANGE_TIMEOUT)  # before any row: it may fail
     state = start_flow(session, user_id=user_id, provider=CalendarProvider.OUTLOOK, payload={}, return_to=return_to)
-    flow: dict[str, Any] = app.initiate_auth_code_flow(scopes=SCOPES, redirect_uri=redirect_uri(settings),
+    flow: dict[str, Any] = app.initiate_auth_code_flow(scopes=EVENT_SCOPES if read_events else SCOPES,
+                                                       redirect_uri=redirect_uri(settings),
                                                        state=state, prompt="select_account")
     row = session.scalars(select(OAuthFlowState).where(OAuthFlowState.state == state)).one()
     row.payload = Secret(json.dumps({"flow": flow}))
@@ -145,7 +161,8 @@ def complete(session: Session, *, state: str, query: Mapping[str, str], settings
     if not refresh_token:
         raise ConnectRefused("Microsoft did not grant offline access (no refresh token); start connecting again")
     connection = save_oauth_connection(session, user_id=finished.user_id, kind=CalendarProvider.OUTLOOK,
-                                       refresh_token=str(refresh_token), calendar_id=CALENDAR_ID)
+                                       refresh_token=str(refresh_token), calendar_id=CALENDAR_ID,
+                                       reads_events=bool(granted & READS_EVENTS))
     connection.token_cache = Secret(cache.serialize())
     _keep_access_token(connection, result)
     session.flush()
@@ -171,12 +188,24 @@ class OutlookProvider:
 
     def busy(self, connection: CalendarConnection, *, start: datetime, end: datetime,
              timeout: float) -> list[Interval]:
+        return self._view(connection, start=start, end=end, timeout=timeout, fields=BUSY_FIELDS, read=_busy_of)
+
+    def meetings(self, connection: CalendarConnection, *, start: datetime, end: datetime,
+                 timeout: float) -> list[Meeting]:
+        def read(events: Any) -> list[Meeting]:
+            return _meetings_of(events, start=start, end=end)
+
+        return self._view(connection, start=start, end=end, timeout=timeout, fields=MEETING_FIELDS, read=read)
+
+    def _view(self, connection: CalendarConnection, *, start: datetime, end: datetime, timeout: float,
+              fields: str, read: Callable[[Any], list[T]]) -> list[T]:
+        """``read`` applied to every page of the calendar view between the two instants (module rules)."""
         settings = self.settings
         if not settings.microsoft_enabled:
             raise CalendarUnavailable("Outlook is not configured on this server")
         deadline = Deadline(timeout)
-        params = {"startDateTime": rfc3339(start), "endDateTime": rfc3339(end),
-                  "$select": "start,end,showAs,isCancelled,isAllDay", "$top": str(PAGE_SIZE)}
+        params = {"startDateTime": rfc3339(start), "endDateTime": rfc3339(end), "$select": fields,
+                  "$top": str(PAGE_SIZE)}
         if connection.token_cache is None:
             raise CalendarExpired("the connection holds no Microsoft token cache: reconnect Outlook")
         cache = msal.SerializableTokenCache()
@@ -190,11 +219,11 @@ class OutlookProvider:
             raise CalendarUnavailable(str(refused)) from None
         token = _token(app, cache, connection, force=False)
         try:
-            return _calendar_view(token, params, deadline)
+            return _calendar_view(token, params, deadline, read)
         except _Unauthorized:
             token = _token(app, cache, connection, force=True)  # revoked since: Microsoft refuses the refresh now
         try:
-            return _calendar_view(token, params, deadline)
+            return _calendar_view(token, params, deadline, read)
         except _Unauthorized:
             raise CalendarUnavailable("Microsoft Graph refused a fresh token (HTTP 401)") from None
 
@@ -242,7 +271,8 @@ def _token(app: Any, cache: Any, connection: CalendarConnection, *, force: bool)
         accounts = app.get_accounts()
         if not accounts:
             raise CalendarExpired("no Microsoft account in the connection's token cache: reconnect Outlook")
-        result = app.acquire_token_silent_with_error(SCOPES, account=accounts[0], force_refresh=force)
+        scopes = EVENT_SCOPES if connection.reads_events else SCOPES
+        result = app.acquire_token_silent_with_error(scopes, account=accounts[0], force_refresh=force)
     except _FAILURES as failed:
         raise CalendarUnavailable(f"Microsoft token refresh failed ({_failure(failed)})") from None
     finally:
@@ -291,11 +321,11 @@ def _keep_access_token(connection: CalendarConnection, result: Mapping[str, Any]
         connection.expires_at = None
 
 
-def _calendar_view(token: str, params: dict[str, str], deadline: Deadline) -> list[Interval]:
+def _calendar_view(token: str, params: dict[str, str], deadline: Deadline, read: Callable[[Any], list[T]]) -> list[T]:
     headers = {"Authorization": f"Bearer {token}", "Prefer": 'outlook.timezone="UTC"', "Accept": "application/json"}
     url: str | None = CALENDAR_VIEW
     query: dict[str, str] | None = params
-    intervals: list[Interval] = []
+    found: list[T] = []
     with requests.Session() as http:
         for _page in range(MAX_PAGES):
             assert url is not None
@@ -312,10 +342,10 @@ def _calendar_view(token: str, params: dict[str, str], deadline: Deadline) -> li
                 events = body["value"]
             except (ValueError, KeyError, TypeError):
                 raise CalendarUnavailable("Microsoft Graph answered something that is not a calendar view") from None
-            intervals += _busy_of(events)
+            found += read(events)
             url, query = body.get("@odata.nextLink"), None  # the next link carries the query
             if not url:
-                return intervals
+                return found
             if not str(url).startswith(f"{GRAPH_ROOT}/"):
                 raise CalendarUnavailable("Microsoft Graph's next page is not on graph.microsoft.com")
     raise CalendarUnavailable(f"Microsoft Graph answered more than {MAX_PAGES} pages of events")
@@ -332,6 +362,25 @@ def _busy_of(events: Any) -> list[Interval]:
         if start < end:
             intervals.append(Interval(start, end))
     return intervals
+
+
+def _meetings_of(events: Any, *, start: datetime, end: datetime) -> list[Meeting]:
+    """The meetings among a page of events (the provider contract: timed, starting in the window, not
+    cancelled, not declined, with someone else invited; the organiser counts as invited)."""
+    found = []
+    for event in events if isinstance(events, list) else []:
+        response = str((event.get("responseStatus") or {}).get("response") or "").lower()
+        if event.get("isCancelled") or event.get("isAllDay") or response == "declined" or not event.get("id"):
+            continue
+        began = _instant(event.get("start"))
+        if not start <= began < end:
+            continue
+        people = [*(event.get("attendees") or []), *([] if event.get("isOrganizer") else [event.get("organizer")])]
+        others = frozenset(str(address).lower() for person in people if isinstance(person, dict)
+                           if (address := (person.get("emailAddress") or {}).get("address")))
+        if others:
+            found.append(Meeting(key=str(event["id"]), start=began, attendees=others))
+    return found
 
 
 def _instant(value: Any) -> datetime:

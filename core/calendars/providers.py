@@ -1,6 +1,7 @@
 """What every calendar provider offers the rest of the product, and how a read can fail.
 
-A provider reads the busy intervals of one connection between two instants. It never decides what
+A provider reads the busy intervals of one connection between two instants, and (for call
+detection, where the grant allows it) the meetings in it and who attends them. It never decides what
 they mean for the plan (``core.calendars.freetime`` does) and never writes the database: the
 service (``core.calendars.service``) records the outcome, marks expired connections and logs each
 read in ``calendar_sync_logs``. Errors say what the product must do next:
@@ -26,6 +27,17 @@ class Interval:
 
     start: datetime
     end: datetime
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A timed event someone else attends: ``key`` is the provider's id for it (for one occurrence
+    of a recurring event, that occurrence's), stable when the event is moved; ``attendees`` are the
+    lower-case email addresses of the other people invited (the organiser included)."""
+
+    key: str
+    start: datetime
+    attendees: frozenset[str]
 
 
 class CalendarExpired(Exception):
@@ -55,5 +67,13 @@ class Provider(Protocol):
 
         May refresh the connection's tokens in place (the caller commits them). Raises
         CalendarExpired or CalendarUnavailable; must return or raise within ``timeout`` seconds.
+        """
+        ...
+
+    def meetings(self, connection: CalendarConnection, *, start: datetime, end: datetime,
+                 timeout: float) -> list[Meeting]:
+        """The meetings starting in ``[start, end)`` that the owner has not declined, cancelled ones and
+        all-day events left out. Only called for a connection whose grant ``reads_events``; raises and
+        refreshes as :meth:`busy` does.
         """
         ...

@@ -10,8 +10,9 @@ Rules (PRODUCT.md, "Calendars"):
   that local date (``core.calendars.freetime``). If any connection cannot be read, the day has no
   free-time figure and the plan uses ``default`` capacity: a partial answer would count a busy day
   as free.
-* **Each read is logged** in ``calendar_sync_logs`` (operation ``busy``, status, the reason on
-  failure, metadata with the number of intervals; never a token or an address), and the connection
+* **Each read is logged** in ``calendar_sync_logs`` (operation ``busy``, ``events`` or ``connect``,
+  status, the reason on failure, metadata with how many intervals or meetings were found; never a
+  token or an address), and the connection
   keeps its health: ``active`` after a good read, ``expired`` when the grant or address is gone
   (reconnect needed; the user is told once: ``core.calendars.notices``), ``error`` after a temporary
   failure. A temporary failure is retried with a
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as clock_time
 from importlib import import_module
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +61,8 @@ from core.planner.capacity import level_for_free_minutes
 from core.users import get_settings_for
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Seconds a temporary failure waits before the next try, while the read's time allows.
 RETRY_DELAYS = (0.5, 2.0)
@@ -109,7 +113,7 @@ def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ
     """Connect a private iCal address after one good read of it (the reason is given when it fails)."""
     address = validate_address(url)
     connection = _replace(session, user=user, kind=CalendarProvider.ICS, grant=address,
-                          calendar_id=display_name(address))
+                          calendar_id=display_name(address), reads_events=True)
     local = zone(user.timezone)
     today_window = working_window(local_today(user.timezone), user.timezone, *_hours(session, user))
     try:
@@ -120,7 +124,7 @@ def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ
         session.flush()
         raise ValidationError(f"that iCal address could not be read: {refused.reason}; nothing was connected. "
                               "Copy the private (secret) address from your calendar's settings") from None
-    _record(session, connection, status="ok", detail={"intervals": None, "operation": "connect"})
+    _record(session, connection, operation="connect", status="ok")
     return connection
 
 
@@ -130,7 +134,8 @@ def oauth_start(session: Session, *, user: User, kind: CalendarProvider, setting
     if kind not in offered(settings) or kind == CalendarProvider.ICS:
         raise ValidationError(f"{kind.value} calendars cannot be connected by signing in on this server")
     start: Callable[..., str] = import_module(_MODULES[kind]).authorization_url
-    return start(session, user_id=user.id, settings=settings, return_to=return_to)
+    return start(session, user_id=user.id, settings=settings, return_to=return_to,
+                 read_events=get_settings_for(session, user).call_detection)
 
 
 def oauth_complete(session: Session, *, kind: CalendarProvider, state: str, query: Mapping[str, str],
@@ -143,10 +148,12 @@ def oauth_complete(session: Session, *, kind: CalendarProvider, state: str, quer
 
 
 def save_oauth_connection(session: Session, *, user_id: uuid.UUID, kind: CalendarProvider, refresh_token: str,
-                          calendar_id: str) -> CalendarConnection:
-    """Create or replace the user's connection of an OAuth ``kind`` (the providers' callbacks call this)."""
+                          calendar_id: str, reads_events: bool) -> CalendarConnection:
+    """Create or replace the user's connection of an OAuth ``kind`` (the providers' callbacks call this);
+    ``reads_events`` says whether the grant shows who attends events."""
     user = session.get_one(User, user_id)
-    return _replace(session, user=user, kind=kind, grant=refresh_token, calendar_id=calendar_id)
+    return _replace(session, user=user, kind=kind, grant=refresh_token, calendar_id=calendar_id,
+                    reads_events=reads_events)
 
 
 def disconnect(session: Session, *, user: User, kind: CalendarProvider, settings: Settings | None = None) -> bool:
@@ -225,14 +232,22 @@ def _free_minutes_of(user_id: uuid.UUID, day: date, deadline: float) -> int | No
 def _read(
     session: Session, connection: CalendarConnection, *, window: Interval, deadline: float | None
 ) -> list[Interval]:
+    return read_with_retries(session, connection, operation="busy", deadline=deadline, read=lambda provider: (
+        provider.busy(connection, start=window.start, end=window.end, timeout=READ_TIMEOUT)))
+
+
+def read_with_retries(session: Session, connection: CalendarConnection, *, operation: str,
+                      read: Callable[[Provider], list[T]], deadline: float | None) -> list[T]:
+    """``read(provider)`` for ``connection`` with the module's rules: retried while the deadline allows,
+    the connection's health kept, an expired one told once, every try's outcome logged as ``operation``."""
     provider = provider_for(connection.provider)
     delays = list(RETRY_DELAYS)
     while True:
         try:
-            busy = provider.busy(connection, start=window.start, end=window.end, timeout=READ_TIMEOUT)
+            found = read(provider)
         except CalendarExpired as expired:
             connection.status, connection.error_message = CalendarConnectionStatus.EXPIRED, expired.reason
-            _record(session, connection, status="expired", error=expired.reason)
+            _record(session, connection, operation=operation, status="expired", error=expired.reason)
             tell_expired(session, connection=connection)
             raise
         except CalendarUnavailable as down:
@@ -241,17 +256,17 @@ def _read(
                 time.sleep(delay)
                 continue
             connection.status, connection.error_message = CalendarConnectionStatus.ERROR, down.reason
-            _record(session, connection, status="error", error=down.reason)
+            _record(session, connection, operation=operation, status="error", error=down.reason)
             raise
         connection.status, connection.error_message = CalendarConnectionStatus.ACTIVE, None
         connection.last_sync_at = utcnow()
-        _record(session, connection, status="ok", detail={"intervals": len(busy)})
-        return busy
+        _record(session, connection, operation=operation, status="ok", detail={"found": len(found)})
+        return found
 
 
-def _record(session: Session, connection: CalendarConnection, *, status: str, error: str | None = None,
-            detail: dict[str, object] | None = None) -> None:
-    session.add(CalendarSyncLog(calendar_connection_id=connection.id, operation="busy", status=status,
+def _record(session: Session, connection: CalendarConnection, *, operation: str, status: str,
+            error: str | None = None, detail: dict[str, object] | None = None) -> None:
+    session.add(CalendarSyncLog(calendar_connection_id=connection.id, operation=operation, status=status,
                                 error_message=error, metadata_=dict(detail or {})))
     session.flush()
 
@@ -262,14 +277,14 @@ def _connection(session: Session, *, user: User, kind: CalendarProvider) -> Cale
 
 
 def _replace(
-    session: Session, *, user: User, kind: CalendarProvider, grant: str, calendar_id: str
+    session: Session, *, user: User, kind: CalendarProvider, grant: str, calendar_id: str, reads_events: bool
 ) -> CalendarConnection:
     connection = _connection(session, user=user, kind=kind)
     if connection is None:
         connection = CalendarConnection(user_id=user.id, provider=kind)
         session.add(connection)
     connection.refresh_token, connection.access_token, connection.token_cache = Secret(grant), None, None
-    connection.expires_at, connection.calendar_id = None, calendar_id
+    connection.expires_at, connection.calendar_id, connection.reads_events = None, calendar_id, reads_events
     connection.status, connection.error_message, connection.expired_notified_at = (
         CalendarConnectionStatus.ACTIVE, None, None)
     session.flush()

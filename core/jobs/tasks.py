@@ -31,6 +31,7 @@ from core.calendars.service import free_minutes_for_users
 from core.clock import utcnow
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
+from core.jobs.calls import search_calls, users_searching
 from core.jobs.channels import PermanentDeliveryError, sender_for
 from core.jobs.schedule import Due
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
@@ -175,7 +176,13 @@ def _record_failure(delivery_id: uuid.UUID, reason: str, *, final: bool) -> None
 
 
 def housekeeping(at: str) -> str:
-    """Daily housekeeping for every user on their own local date (idempotent; run hourly)."""
+    """Daily housekeeping for every user on their own local date (idempotent; run hourly), and this
+    hour's searches for calls in calendars (core.jobs.calls)."""
+    instant = datetime.fromisoformat(at)
     with unit_of_work(service=True) as session:
-        report = run_housekeeping(session, at=datetime.fromisoformat(at))
-    return repr(report)
+        report = run_housekeeping(session, at=instant)
+        searching = users_searching(session)
+    queue = get_queue()
+    searches = sum(enqueue_once(queue, f"calls-{user_id}-{instant:%Y%m%d%H}", search_calls, str(user_id))
+                   for user_id in searching)
+    return f"{report!r}, {searches} call searches"

@@ -17,6 +17,8 @@ from core.calendars.feed import MAX_BYTES
 DATA = Path(__file__).parent / "data"
 #: A piece of every served address that stands for the secret: it must never appear in an error or a log.
 SECRET = "private-5e3c7e7a9b1d4f20"
+#: Feeds a test writes and changes while the server runs, served at ``/live/<name>``.
+LIVE: dict[str, bytes] = {}
 
 
 class FeedHandler(BaseHTTPRequestHandler):
@@ -32,6 +34,12 @@ class FeedHandler(BaseHTTPRequestHandler):
         name = path.rsplit("/", 1)[-1]
         if path.startswith("/cal/"):
             self._send(200, (DATA / name).read_bytes())
+        elif path.startswith("/live/"):
+            body = LIVE.get(name)
+            if body is None:
+                self._send(503, b"down for a moment", "text/plain")
+            else:
+                self._send(200, body)
         elif path.endswith("/basic.ics"):  # Google's private address form
             self._send(200, (DATA / "declined.ics").read_bytes())
         elif path.startswith("/status/"):
@@ -109,6 +117,17 @@ def server() -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture()
+def live_feed(server: str) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A feed the test writes (``feeds["name"] = ics bytes``) at the address returned; a name not
+    written answers 503."""
+    LIVE.clear()
+    try:
+        yield f"{server}/live", LIVE
+    finally:
+        LIVE.clear()
 
 
 @pytest.fixture()

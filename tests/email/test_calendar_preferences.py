@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core import config
+from core.models import CalendarProvider
+from core.users import get_settings_for
 from tests.calendars.feeds import SECRET
 from tests.email.pages import path, text_of
-from tests.factories import make_user
+from tests.factories import make_calendar_connection, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -56,3 +58,25 @@ def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
     denied = client.get("/oauth/google/callback?state=whatever&error=access_denied")
     assert "Nothing was connected" in text_of(denied.text)
     config.get_settings.cache_clear()
+
+
+def test_the_preferences_page_turns_call_detection_on_and_says_which_calendar_must_be_reconnected(
+    client: Any, links: Any, service: Session
+) -> None:
+    user = make_user(service)
+    make_calendar_connection(service, user, provider=CalendarProvider.GOOGLE)  # connected for free time only
+    url = path(links.preferences_url(user_id=user.id))
+    form = {"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"], "hours_start": "09:00",
+            "hours_end": "17:00", "call_detection_shown": "1"}
+    assert "Find my calls with leads" in text_of(client.get(url).text)
+
+    turned_on = client.post(url, data={**form, "call_detection": "1"})
+    assert "Saved." in text_of(turned_on.text)
+    assert "Connect Google Calendar again below to let it show who attends your events." in text_of(turned_on.text)
+    assert get_settings_for(service, user).call_detection
+
+    client.post(url, data={k: v for k, v in form.items() if k != "call_detection_shown"})  # an older page
+    assert get_settings_for(service, user).call_detection
+    turned_off = client.post(url, data=form)
+    assert "Connect Google Calendar again" not in text_of(turned_off.text)
+    assert not get_settings_for(service, user).call_detection

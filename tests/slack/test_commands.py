@@ -259,7 +259,7 @@ def test_settings_opens_the_settings_modal(web: FlaskClient, fake: FakeSlack, an
     view = fake.calls_to("views.open")[0].args["view"]
     assert view["callback_id"] == "nbm_settings"
     assert [b["block_id"] for b in view["blocks"]] == ["delivery_time", "channels", "timezone", "work_days",
-                                                       "hours_start", "hours_end"]
+                                                       "hours_start", "hours_end", "call_detection"]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from core.models import SlackInstallation, User
+from core.db import unit_of_work
+from core.models import CalendarProvider, SlackInstallation, User
+from core.preferences import set_call_detection
+from tests.factories import make_calendar_connection
 from tests.slack.conftest import add_leads, block_action, event, interact, plan_of
 from tests.slack.fake_slack import FakeSlack
 
@@ -73,3 +76,20 @@ def test_app_home_says_why_when_the_account_cannot_be_set_up(web: FlaskClient, f
     (published,) = fake.calls_to("views.publish")
     assert published.args["user_id"] == "U9" and published.args["view"]["type"] == "home"
     assert "could not read your email address from Slack" in str(published.args["view"]["blocks"])
+
+
+def test_app_home_says_whether_calls_are_found_and_offers_to_reconnect_a_calendar_that_hides_guests(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    with unit_of_work(service=True) as session:
+        user = session.get_one(User, ann.id)
+        make_calendar_connection(session, user, provider=CalendarProvider.ICS, calendar_id="cal.example",
+                                 reads_events=True)
+    assert "Call detection off (Edit settings to find your calls with leads)." in _texts(_open_home(web, fake))
+    with unit_of_work(user_id=ann.id) as session:
+        set_call_detection(session, user=session.get_one(User, ann.id), on=True)
+    fake.calls.clear()
+    view = _open_home(web, fake, event_id="Ev2")
+    assert "Call detection on: meetings with a lead's email in the next 7 days become logged calls." in _texts(view)
+    buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert not any(e["action_id"] == "nbm_connect_calendar" for e in buttons)  # an iCal address shows guests

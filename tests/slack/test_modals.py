@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.db import unit_of_work
-from core.models import Lead, LoggedCall, User, UserSettings
+from core.models import CalendarProvider, Lead, LoggedCall, User, UserSettings
+from tests.factories import make_calendar_connection
 from tests.slack.conftest import add_leads, interact, plan_of, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -95,13 +96,17 @@ def test_log_call_without_a_date_is_refused_in_the_modal(web: FlaskClient, fake:
 
 
 def _settings(*, at: str = "08:15", channels: tuple[str, ...] = ("email",), tz: str = "Asia/Tokyo",
-              days: tuple[str, ...] = ("1", "2", "3")) -> dict:
-    return view_submission("nbm_settings", {
+              days: tuple[str, ...] = ("1", "2", "3"), calls: tuple[str, ...] | None = None) -> dict:
+    """The settings form; ``calls`` None is a form opened before it had the call detection box."""
+    values = {
         "delivery_time": {"type": "timepicker", "selected_time": at},
         "channels": {"type": "checkboxes", "selected_options": [{"value": c} for c in channels]},
         "timezone": _text(tz),
         "work_days": {"type": "checkboxes", "selected_options": [{"value": d} for d in days]},
-    })
+    }
+    if calls is not None:
+        values["call_detection"] = {"type": "checkboxes", "selected_options": [{"value": c} for c in calls]}
+    return view_submission("nbm_settings", values)
 
 
 def test_settings_are_saved_and_the_modal_closes(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
@@ -115,6 +120,23 @@ def test_settings_are_saved_and_the_modal_closes(web: FlaskClient, fake: FakeSla
     assert fake.calls_to("views.publish")
 
 
+def test_turning_call_detection_on_says_which_calendar_to_connect_again(web: FlaskClient, fake: FakeSlack,
+                                                                       ann: User) -> None:
+    with unit_of_work(service=True) as session:
+        make_calendar_connection(session, session.get_one(User, ann.id), provider=CalendarProvider.OUTLOOK)
+    response = interact(web, _settings(calls=("on",)))
+    assert response.json["response_action"] == "update"
+    assert response.json["view"]["blocks"][0]["text"]["text"] == (
+        "Saved. To find your calls, connect Outlook again (`/nbm connect outlook`) and allow it to see who attends "
+        "your events; until then it only sizes your plan.")
+    with unit_of_work(user_id=ann.id) as session:
+        assert session.get_one(UserSettings, ann.id).call_detection
+    assert interact(web, _settings()).data == b""  # a form from before the switch leaves it as it is
+    assert interact(web, _settings(calls=())).data == b""
+    with unit_of_work(user_id=ann.id) as session:
+        assert not session.get_one(UserSettings, ann.id).call_detection
+
+
 def test_bad_settings_are_answered_on_their_fields_and_nothing_is_saved(web: FlaskClient, fake: FakeSlack,
                                                                         ann: User) -> None:
     response = interact(web, _settings(tz="Mars/Base", days=()))
@@ -124,3 +146,19 @@ def test_bad_settings_are_answered_on_their_fields_and_nothing_is_saved(web: Fla
     with unit_of_work(user_id=ann.id) as session:
         assert session.get_one(User, ann.id).timezone == "Europe/London"
         assert session.get_one(UserSettings, ann.id).work_days == [1, 2, 3, 4, 5]
+
+
+def test_add_lead_takes_an_optional_email_and_refuses_a_bad_or_taken_one_on_its_field(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    def submit(email: str | None) -> dict:
+        return view_submission("nbm_add_lead", {"name": _text("Dana Fox"), "url": _text("https://dana.io"),
+                                                "email": _text(email)})
+
+    bad = interact(web, submit("dana at dana.io"))
+    assert bad.json == {"response_action": "errors", "errors": {
+        "email": "'dana at dana.io' is not an email address; one looks like ann@example.com"}}
+    assert interact(web, submit("Dana@Dana.io")).json["response_action"] == "update"
+    assert [(lead.name, lead.email) for lead in _leads(ann)] == [("Dana Fox", "dana@dana.io")]
+    taken = interact(web, view_submission("nbm_add_lead", {"name": _text("Dee"), "url": _text("https://dee.io"),
+                                                           "email": _text("dana@dana.io")}))
+    assert taken.json["errors"] == {"email": "You already have Dana Fox with the email dana@dana.io"}

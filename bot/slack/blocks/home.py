@@ -104,13 +104,18 @@ def lead_line(lead: Lead) -> str:
 
 def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],
                      settings: UserSettings, timezone: str) -> list[Block]:
-    """Each connection with its health and last read, and a Connect button for each kind not connected."""
+    """Each connection with its health and last read, and a Connect button for each kind not connected
+    (Reconnect for one expired, or one whose grant does not show guests while call detection is on)."""
     hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
     lines = [_calendar_line(c, timezone) for c in calendars] or [NO_CALENDAR]
-    connected = {c.provider for c in calendars if c.status != CalendarConnectionStatus.EXPIRED}
+    usable = {c.provider for c in calendars if c.status != CalendarConnectionStatus.EXPIRED
+              and (c.reads_events or not settings.call_detection)}
     buttons = [button(("Reconnect " if kind in {c.provider for c in calendars} else "Connect ") + NAMES[kind],
-                      ids.CONNECT_CALENDAR, kind.value) for kind in offered if kind not in connected]
-    blocks = [header("Calendar"), section("\n".join(lines)), context(f"Working hours {hours}, your local time.")]
+                      ids.CONNECT_CALENDAR, kind.value) for kind in offered if kind not in usable]
+    calls = ("Call detection on: meetings with a lead's email in the next 7 days become logged calls."
+             if settings.call_detection else "Call detection off (Edit settings to find your calls with leads).")
+    blocks = [header("Calendar"), section("\n".join(lines)),
+              context(f"Working hours {hours}, your local time. {calls}")]
     return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks
 
 

@@ -51,6 +51,8 @@ def add_lead_modal() -> Block:
         _input("name", "Name", _text("Ann Lee", max_length=200)),
         _input("url", "Link", _text("https://www.linkedin.com/in/ann-lee", max_length=2000),
                hint="A https://, http:// or mailto: link: the one you open to reach them."),
+        _input("email", "Email", _text("ann@acme.io", max_length=254), optional=True,
+               hint="With call detection on, a meeting they are invited to becomes a logged call."),
         _input("notes", "Notes", _text("How you met, what they need…", max_length=3000, multiline=True),
                optional=True),
     ], submit="Add lead")
@@ -79,6 +81,10 @@ def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
     chosen = [o for o in channels if enabled[o["value"]]]
     if chosen:
         channel_box["initial_options"] = chosen
+    find_calls = option("Find my calls with leads", "on")
+    calls_box: Block = {"type": "checkboxes", "options": [find_calls]}
+    if settings.call_detection:
+        calls_box["initial_options"] = [find_calls]
     return _modal(ids.SETTINGS_VIEW, "Settings", [
         _input("delivery_time", "Morning plan at", {"type": "timepicker",
                                                      "initial_time": settings.delivery_time.strftime("%H:%M")},
@@ -96,15 +102,20 @@ def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
                hint="The free time of your connected calendars between these hours sizes your plan."),
         _input("hours_end", "Working hours end", {"type": "timepicker",
                                                    "initial_time": settings.working_hours_end.strftime("%H:%M")}),
+        _input("call_detection", "Calls in your calendar", calls_box, optional=True,
+               hint="A meeting in the next 7 days with a lead's email among its guests becomes a logged call. "
+                    "This reads who attends your events."),
     ], submit="Save")
 
 
-def connect_calendar_modal(name: str, url: str) -> Block:
-    """The sign-in link of a calendar provider, as a button (opening it leaves Slack)."""
+def connect_calendar_modal(name: str, url: str, *, guests: bool = False) -> Block:
+    """The sign-in link of a calendar provider, as a button (opening it leaves Slack); ``guests`` when the
+    link also asks to see who attends events (call detection is on)."""
+    reads = ("when you are busy and who attends your events, to find your calls with leads (never what your "
+             "meetings are about)" if guests else "when you are busy (never what your meetings are)")
     return _modal("nbm_notice", "Connect a calendar", [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Sign in to {name} and allow NextBestMove to read "
-                                     "when you are busy (never what your meetings are). The link works once, "
-                                     "for 10 minutes."},
+                                     f"{reads}. The link works once, for 10 minutes."},
          "accessory": {"type": "button", "text": plain(f"Open {name}", 75), "url": url,
                        "action_id": ids.OPEN_LINK, "style": "primary"}},
     ], submit=None)
@@ -116,7 +127,8 @@ def connect_ics_modal() -> Block:
         _input("address", "Private iCal address", _text("https://calendar.google.com/calendar/ical/…/basic.ics",
                                                         max_length=2000),
                hint="In your calendar's settings: 'Secret address in iCal format' (Google), 'Publish calendar' "
-                    "(Outlook), 'Public/Private calendar link' (iCloud). Only busy times are read."),
+                    "(Outlook), 'Public/Private calendar link' (iCloud). Only busy times are read, and who "
+                    "attends when call detection is on."),
     ], submit="Connect")
 
 

@@ -29,6 +29,7 @@ from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
 from core.summaries.content import save_draft
+from core.users import get_settings_for
 
 
 def register(app: App) -> None:
@@ -123,7 +124,8 @@ def connect_calendar(request: Request) -> None:
         return
     with acting_as(request.user_id) as (session, user):
         url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
-    request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url))
+        guests = get_settings_for(session, user).call_detection  # oauth_start asked to read them too
+    request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url, guests=guests))
 
 
 def open_add_lead(request: Request) -> None:

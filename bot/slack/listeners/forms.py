@@ -16,10 +16,11 @@ from core.planner.view import build_plan_view
 from core.users import get_settings_for
 
 
-def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None) -> str:
+def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None,
+                 email: str | None = None) -> str:
     """Add the lead, then refresh today's plan (done items stay, free slots are refilled) so its
     outreach, due today, shows at once instead of tomorrow; say whether it made it in."""
-    lead = add_lead(session, user=user, name=name, url=url, notes=notes, channel=Channel.SLACK)
+    lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=Channel.SLACK)
     planned = any(item.lead_id == lead.id for item in build_plan_view(session, user=user, refresh=True).items)
     return lead_added(lead, planned=planned)
 

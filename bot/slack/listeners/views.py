@@ -25,10 +25,10 @@ from core.calendars import service as calendars
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
-from core.leads import DuplicateLead, get_lead, validate_url
+from core.leads import DuplicateLead, get_lead, validate_email, validate_url
 from core.models import Channel
 from core.names import validate_name
-from core.preferences import parse_delivery_time, parse_work_days, update_preferences
+from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
 from core.users import set_timezone
 
 
@@ -60,18 +60,20 @@ def submit_add_lead(request: Request) -> None:
     values = _values(request)
     name, url = values["name"].get("value") or "", values["url"].get("value") or ""
     notes = values.get("notes", {}).get("value")
+    email = values.get("email", {}).get("value")
     errors: dict[str, str] = {}
     _check(errors, "name", validate_name, name)
     _check(errors, "url", validate_url, url)
+    _check(errors, "email", validate_email, email or "")
     _check(errors, "notes", check_text, notes, field="the note")
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
     try:
         with acting_as(request.user_id) as (session, user):
-            text = add_and_plan(session, user=user, name=name, url=url, notes=notes)
+            text = add_and_plan(session, user=user, name=name, url=url, notes=notes, email=email)
     except DuplicateLead as error:
-        request.ack(response_action="errors", errors={"url": user_message(error)})
+        request.ack(response_action="errors", errors={"email" if error.by_email else "url": user_message(error)})
         return
     request.ack(response_action="update", view=notice_modal("Lead added", text))
     request.redraw()
@@ -123,6 +125,8 @@ def submit_settings(request: Request) -> None:
         if start is not None and end is not None and start >= end:
             errors["hours_end"] = "Working hours must end after they start, on the same day."
         hours = (start, end)
+    # So is call detection, for a form opened before it was there.
+    detect = (bool(values["call_detection"].get("selected_options")) if "call_detection" in values else None)
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
@@ -130,7 +134,15 @@ def submit_settings(request: Request) -> None:
         update_preferences(session, user=user, delivery_time=delivery, email="email" in channels,
                            slack="slack" in channels, work_days=days, working_hours=hours)
         set_timezone(session, user=user, timezone=timezone)
-    request.ack()
+        reconnect = set_call_detection(session, user=user, on=detect) if detect is not None else ()
+    if reconnect:
+        names = " and ".join(calendars.NAMES[kind] for kind in reconnect)
+        commands = ", ".join(f"`/nbm connect {kind.value}`" for kind in reconnect)
+        request.ack(response_action="update", view=notice_modal("Settings saved", (
+            f"Saved. To find your calls, connect {names} again ({commands}) and allow it to see who attends "
+            "your events; until then it only sizes your plan.")))
+    else:
+        request.ack()
     request.redraw()
 
 

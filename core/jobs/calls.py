@@ -1,0 +1,36 @@
+"""Calls found in the calendar, every hour: one job per user who has call detection on.
+
+The hourly housekeeping job (``core.jobs.tasks.housekeeping``) enqueues :func:`search_calls` for
+each of :func:`users_searching`, under the id ``calls-<user>-<YYYYmmddHH>`` so two schedulers enqueue
+it once; the search itself is idempotent (``core.calendars.call_detection``: one call per event), so
+a retried job changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.calendars.call_detection import find_calls
+from core.db import unit_of_work
+from core.models import CalendarConnection, User, UserSettings
+
+
+def users_searching(session: Session) -> list[uuid.UUID]:
+    """Users with call detection on and a calendar whose grant shows attendees (service context)."""
+    return list(session.scalars(
+        select(User.id).join(UserSettings, UserSettings.user_id == User.id)
+        .where(UserSettings.call_detection, select(CalendarConnection.id).where(
+            CalendarConnection.user_id == User.id, CalendarConnection.reads_events).exists())
+        .order_by(User.id)))
+
+
+def search_calls(user_id: str) -> str:
+    """The job: search one user's calendars for calls (in the user's own unit of work)."""
+    with unit_of_work(user_id=uuid.UUID(user_id)) as session:
+        user = session.get(User, uuid.UUID(user_id))
+        if user is None:
+            return "user deleted"
+        return repr(find_calls(session, user=user))

@@ -1,0 +1,57 @@
+"""Calls found in the calendar every hour: the tick's housekeeping enqueues a search per user who has call
+detection on, a real RQ worker runs it against a real calendar server, and a meeting becomes one call."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import time_machine
+from rq import Queue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.calendars.service import connect_ics
+from core.jobs.tick import tick
+from core.models import Action, ActionType, LoggedCall
+from core.preferences import set_call_detection
+from tests.factories import make_lead, make_user
+from tests.jobs.conftest import run_worker
+
+MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 06:00 in London
+
+FEED = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:intro-call-1\r
+DTSTAMP:20261101T080000Z\r
+DTSTART:20261125T140000Z\r
+DTEND:20261125T143000Z\r
+SUMMARY:Intro\r
+ORGANIZER:mailto:dana@example.com\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ann@acme.io\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_the_hourly_search_turns_a_meeting_into_one_call(
+    service: Session, queue: Queue, outbox: Path, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    address, feeds = live_feed
+    feeds["dana.ics"] = FEED
+    with time_machine.travel(MONDAY, tick=False):
+        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+        lead = make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+        connect_ics(service, user=dana, url=f"{address}/dana.ics")
+        set_call_detection(service, user=dana, on=True)
+        for minutes in (0, 20):  # two ticks in the same hour: one search
+            tick(at=MONDAY + timedelta(minutes=minutes), queue=queue)
+            run_worker(queue)
+
+    calls = service.scalars(select(LoggedCall).where(LoggedCall.user_id == dana.id)).all()
+    assert [(call.lead_id, call.call_date) for call in calls] == [(lead.id, date(2026, 11, 25))]
+    actions = service.scalars(select(Action).where(Action.logged_call_id == calls[0].id)).all()
+    assert sorted((a.action_type, a.due_date) for a in actions) == [
+        (ActionType.CALL_PREP, date(2026, 11, 24)), (ActionType.POST_CALL, date(2026, 11, 26))]
