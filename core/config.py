@@ -195,6 +195,13 @@ class Settings:
     #: Seconds the morning waits for all of a batch's calendars; a user whose calendars are not read
     #: by then gets ``default`` capacity that day.
     calendar_budget: int = 20
+    # Billing (Stripe): off, with full service for everyone, unless the secret key is set; then the
+    # webhook secret and the price are required too (core/billing).
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_price_id: str | None = None
+    #: Stripe's API address; tests point it at a fake Stripe on 127.0.0.1.
+    stripe_api_base: str = "https://api.stripe.com"
 
     @property
     def is_production(self) -> bool:
@@ -207,6 +214,11 @@ class Settings:
     @property
     def microsoft_enabled(self) -> bool:
         return bool(self.microsoft_client_id and self.microsoft_client_secret)
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Billing is on once Stripe's secret key is set (load_settings then insists on the rest)."""
+        return self.stripe_secret_key is not None
 
     def __repr__(self) -> str:
         """Every setting but the secrets, URLs without their password: settings end up in logs and tracebacks."""
@@ -298,12 +310,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         microsoft_client_secret=env.get("MICROSOFT_CLIENT_SECRET") or None,
         microsoft_tenant=env.get("MICROSOFT_TENANT") or "common",
         calendar_budget=_int(env, "CALENDAR_BUDGET", 20),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_price_id=env.get("STRIPE_PRICE_ID") or None,
+        stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
     )
+    _check_billing(settings)
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")
     if settings.is_production:
         _refuse_what_would_hurt(settings, env)
     return settings
+
+
+def _check_billing(settings: Settings) -> None:
+    """Half a Stripe configuration is refused at start, naming what is missing: with the key alone,
+    webhooks could not be verified (so nobody's subscription would ever be seen) or nobody could
+    subscribe. With none of them, billing is simply off."""
+    given = {"STRIPE_SECRET_KEY": settings.stripe_secret_key, "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret,
+             "STRIPE_PRICE_ID": settings.stripe_price_id}
+    missing = [name for name, value in given.items() if not value]
+    if missing and len(missing) < len(given):
+        raise ConfigError(f"billing needs all of STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_ID; "
+                          f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set")
+    if not settings.stripe_api_base.startswith(("http://", "https://")):
+        raise ConfigError(f"STRIPE_API_BASE must start with https:// (or http:// for a local fake); "
+                          f"got {settings.stripe_api_base!r}")
 
 
 def _refuse_what_would_hurt(settings: Settings, env: Mapping[str, str]) -> None:

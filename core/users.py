@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.billing.trial import on_user_created
 from core.clock import zone
 from core.errors import NotFound, ValidationError
 from core.models import User, UserSettings
@@ -43,6 +44,7 @@ def create_user(
     session.flush()
     session.add(UserSettings(user_id=user.id, slack_enabled=slack))
     session.flush()
+    on_user_created(session, user_id=user.id)  # with billing on, their Stripe trial starts after the commit
     return user
 
 

@@ -18,6 +18,9 @@ verifies as another. Rules chosen:
   every button of the user's plan, so it may not outlive the links it stands for.
 * **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
   enough that an old email does not open someone's settings forever.
+* **Billing links** (the footer of every email while billing is on, App Home, ``/nbm billing``, the
+  billing notices) expire after 30 days: the page they open leads to Stripe's Billing Portal, where
+  a subscription can be cancelled, so they live shorter than the preferences link.
 
 A token that does not verify is :class:`LinkInvalid`; one that verifies but is too old is
 :class:`LinkExpired`. Neither says whose it was: an old link keeps only the power it had, and a
@@ -42,6 +45,7 @@ from core.models import ActionState
 
 ACTION_MAX_AGE = timedelta(days=7)
 PREFERENCES_MAX_AGE = timedelta(days=90)
+BILLING_MAX_AGE = timedelta(days=30)
 
 _ACTION = "nbm.email.action"
 _UNSUBSCRIBE = "nbm.email.unsubscribe"
@@ -49,6 +53,7 @@ _PREFERENCES = "nbm.email.preferences"
 _WAITING = "nbm.email.waiting"
 _UNDO = "nbm.email.undo"
 _TODAY = "nbm.email.today"
+_BILLING = "nbm.email.billing"
 
 
 class Transition(enum.StrEnum):
@@ -149,6 +154,12 @@ class EmailLinks:
 
     def read_preferences(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_PREFERENCES, max_age=PREFERENCES_MAX_AGE)[0])
+
+    def billing_url(self, *, user_id: uuid.UUID) -> str:
+        return self._user_url("billing", user_id, salt=_BILLING)
+
+    def read_billing(self, token: str) -> uuid.UUID:
+        return _user_of(self._load(token, salt=_BILLING, max_age=BILLING_MAX_AGE)[0])
 
     # --------------------------------------------------------------------------------------
     def _user_url(self, path: str, user_id: uuid.UUID, *, salt: str) -> str:

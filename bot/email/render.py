@@ -32,6 +32,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bot.email.links import EmailLinks, Transition
 from core.actions.rules import marks_offered
+from core.billing.notices import NoticeWords
+from core.config import get_settings
 from core.models import ActionState, ActionType, WeeklySummary
 from core.planner.view import PlanItem, PlanView
 from core.streaks import streak_line
@@ -223,10 +225,21 @@ def render_calendar_expired(*, calendar: str, reason: str, user_id: uuid.UUID, l
     return _render("calendar_expired", context)
 
 
-def _footer(links: EmailLinks, user_id: uuid.UUID) -> dict[str, str]:
+def render_billing_notice(words: NoticeWords, *, user_id: uuid.UUID, links: EmailLinks) -> RenderedEmail:
+    """A billing notice (core.billing.notices): the trial ending, a failed payment, the end of service.
+    Its button opens the billing page, where the user subscribes or manages billing."""
+    context = {"subject": words.title, "preheader": words.message, "title": words.title, "message": words.message,
+               "button": words.button, **_footer(links, user_id)}
+    context["billing_url"] = links.billing_url(user_id=user_id)
+    return _render("billing_notice", context)
+
+
+def _footer(links: EmailLinks, user_id: uuid.UUID) -> dict[str, str | None]:
+    """The footer's links; the billing page's only while billing is on (core.billing)."""
     return {
         "preferences_url": links.preferences_url(user_id=user_id),
         "unsubscribe_url": links.unsubscribe_url(user_id=user_id),
+        "billing_url": links.billing_url(user_id=user_id) if get_settings().billing_enabled else None,
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as
+from bot.slack.billing import billing_view
 from bot.slack.blocks.home import HomeData, home_view
 from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message
 from bot.slack.delivery import reach
@@ -52,6 +53,7 @@ def home_content(session: Session, *, user: User, view: PlanView | None = None) 
         plan=view or build_plan_view(session, user=user), leads=list_leads(session, user=user),
         settings=get_settings_for(session, user), timezone=user.timezone,
         calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
+        billing=billing_view(session, user=user),
     ))
 
 

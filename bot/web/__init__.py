@@ -18,9 +18,11 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from bot.channels import register_all
+from bot.web.billing_routes import bp as billing_pages
 from bot.web.calendar_routes import bp as calendar_oauth
 from bot.web.email_routes import bp as email_pages
 from bot.web.slack_routes import slack_blueprint
+from bot.web.stripe_routes import bp as stripe_webhook
 from core.config import get_settings
 from core.db import get_engine
 from core.health import database_status
@@ -40,6 +42,8 @@ def create_app() -> Flask:
     register_all()
     app.register_blueprint(email_pages)
     app.register_blueprint(calendar_oauth)
+    app.register_blueprint(billing_pages)
+    app.register_blueprint(stripe_webhook)
     app.register_blueprint(slack_blueprint(settings))
 
     @app.get("/healthz")

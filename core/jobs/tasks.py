@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.billing.jobs import sweep_trials
 from core.calendars.service import free_minutes_for_users
 from core.clock import utcnow
 from core.db import unit_of_work
@@ -185,4 +186,5 @@ def housekeeping(at: str) -> str:
     queue = get_queue()
     searches = sum(enqueue_once(queue, f"calls-{user_id}-{instant:%Y%m%d%H}", search_calls, str(user_id))
                    for user_id in searching)
+    sweep_trials()  # billing: queue the Stripe trials not started yet (core.billing.jobs; nothing when off)
     return f"{report!r}, {searches} call searches"

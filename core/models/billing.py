@@ -23,13 +23,16 @@ class BillingCustomer(Base):
     stripe_customer_id: Mapped[str] = mapped_column(Text, unique=True)
     default_payment_method: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text, server_default="usd", default="usd")
+    #: The one reminder before the trial ends was sent (migration 0011).
+    trial_reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
 
 class BillingSubscription(Base):
-    """Mirror of a Stripe subscription. ``last_event_at`` is the ``created`` time of the newest
-    Stripe event applied, so an older event arriving late cannot overwrite newer state."""
+    """Mirror of a Stripe subscription, written from Stripe's current state (re-fetched for every
+    event, core.billing.mirror). ``last_event_at`` is the ``created`` time of the newest Stripe event
+    applied: when Stripe no longer has the object, an event older than that is not applied."""
 
     __tablename__ = "billing_subscriptions"
     __table_args__ = (
@@ -54,6 +57,12 @@ class BillingSubscription(Base):
     latest_invoice_url: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     last_event_at: Mapped[datetime | None]
+    # Migration 0011: the subscription's own payment method; when it was first seen past due (the grace
+    # period counts from it); and the once-only notices (payment failed per past-due spell, service ended).
+    default_payment_method: Mapped[str | None] = mapped_column(Text)
+    past_due_since: Mapped[datetime | None]
+    past_due_notified_at: Mapped[datetime | None]
+    ended_notified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -2,6 +2,8 @@
 
 Calendar connections and billing are placeholders until those parts of the product exist: they say
 plainly what the user gets today (default capacity, full service) rather than showing dead buttons.
+With billing on, the Billing section shows the user's plan with a Subscribe or Manage billing button,
+and a banner leads the tab when their service has ended (bot.slack.blocks.billing).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack import ids
+from bot.slack.blocks.billing import BillingView, billing_section, paused_banner
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
 from bot.slack.blocks.text import VIEW_BLOCKS, button, context, divider, escape, header, link, mrkdwn, section
 from core.calendars.service import NAMES
@@ -43,11 +46,14 @@ class HomeData:
     timezone: str
     calendars: Sequence[CalendarConnection] = ()
     offered: Sequence[CalendarProvider] = ()
+    #: The user's billing while billing is on (bot.slack.blocks.billing); None: the placeholder.
+    billing: BillingView | None = None
 
 
 def home_view(data: HomeData) -> Block:
     """The whole Home tab (at most 100 blocks: the plan gets what the other sections leave)."""
     top = [
+        *(paused_banner(data.billing) if data.billing else []),
         header(f"Today · {short_date(data.plan.date)}"),
         overview(data.plan),
         {"type": "actions", "elements": [
@@ -59,7 +65,7 @@ def home_view(data: HomeData) -> Block:
     ]
     rest = [divider(), *leads_section(data.leads), divider(), *settings_section(data.settings, data.timezone),
             divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
-            header("Billing"), context(BILLING_PLACEHOLDER)]
+            *(billing_section(data.billing) if data.billing else [header("Billing"), context(BILLING_PLACEHOLDER)])]
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
     waiting = waiting_section(data.plan.waiting, total=data.plan.waiting_total, surface=ids.Surface.HOME,

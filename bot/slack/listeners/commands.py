@@ -19,6 +19,8 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.slack.acting import acting_as
+from bot.slack.billing import billing_view
+from bot.slack.blocks.billing import billing_reply
 from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
@@ -215,7 +217,14 @@ def connect(request: Request, rest: str) -> None:
 
 
 def billing(request: Request, rest: str) -> None:
-    request.reply(BILLING_PLACEHOLDER)
+    """`/nbm billing`: where the user stands, with Subscribe or Manage billing (their billing page)."""
+    with acting_as(request.user_id) as (session, user):
+        view = billing_view(session, user=user)
+    if view is None:
+        request.reply(BILLING_PLACEHOLDER)
+        return
+    text, blocks = billing_reply(view)
+    request.reply(text, blocks=blocks)
 
 
 SUBCOMMANDS: dict[str, Callable[[Request, str], None]] = {

@@ -1,0 +1,41 @@
+"""Billing in Slack: the user's billing as App Home and ``/nbm billing`` show it, and the billing
+notices by DM (a ``core.billing.notices`` listener; bot.channels falls back to email)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.email.links import EmailLinks
+from bot.slack.acting import acting_as
+from bot.slack.blocks.billing import BillingView, notice_message
+from bot.slack.delivery import post_dm, reach
+from bot.slack.errors import SlackUnreachable
+from core.billing.notices import BillingNotice, words_for
+from core.billing.status import billing_status, describe
+from core.config import get_settings
+from core.models import User
+from core.users import get_settings_for
+
+
+def billing_view(session: Session, *, user: User) -> BillingView | None:
+    """The user's billing with a fresh link to their billing page; None while billing is off."""
+    if not get_settings().billing_enabled:
+        return None
+    status = billing_status(session, user=user)
+    return BillingView(status, describe(status, timezone=user.timezone),
+                       EmailLinks.from_settings().billing_url(user_id=user.id))
+
+
+def billing_notice_dm(notice: BillingNotice) -> bool:
+    """DM the notice with its button; False when the user does not use Slack (email is tried next)."""
+    with acting_as(notice.user_id) as (session, user):
+        if not get_settings_for(session, user).slack_enabled:
+            return False
+        words = words_for(notice, timezone=user.timezone)
+    try:
+        client, to = reach(notice.user_id)
+    except SlackUnreachable:
+        return False
+    text, blocks = notice_message(words, EmailLinks.from_settings().billing_url(user_id=notice.user_id))
+    post_dm(client, to, text=text, blocks=blocks)
+    return True
