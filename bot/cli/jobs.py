@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import signal
-import time
+import threading
 from datetime import datetime
 from types import FrameType
 
@@ -16,6 +17,8 @@ from core.db import get_engine, unit_of_work
 from core.jobs.tick import TickReport, tick
 from core.queue import QUEUE_NAMES, get_queue
 from core.users import get_user_by_email
+
+log = logging.getLogger("nbm.cron")
 
 
 class Instant(click.ParamType):
@@ -56,21 +59,42 @@ def morning_command(email: str | None, now: datetime | None) -> None:
 @click.option("--interval", type=click.IntRange(5, 3600), default=60, show_default=True, help="Seconds between ticks.")
 def cron_command(interval: int) -> None:
     """Tick every minute: enqueue each user's morning at their local delivery time, Monday summaries and
-    hourly housekeeping. Run one (or more: a second one is harmless); stop with Ctrl-C or SIGTERM."""
+    hourly housekeeping. Run one (or more: a second one is harmless); stop with Ctrl-C or SIGTERM.
+    A tick that fails (the database or Redis unreachable, say) is logged and the next one runs as usual."""
     announce_engines()
-    stopping = False
+    stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while not stopping:
-        click.echo(_describe(tick()))
-        wake = time.monotonic() + interval - (utcnow().timestamp() % interval)
-        while not stopping and time.monotonic() < wake:
-            time.sleep(0.5)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping.is_set():
+            started = utcnow()
+            try:
+                click.echo(_describe(tick(at=started)))
+            except Exception:
+                log.exception("the tick of %s failed; the clock carries on with the next one", started.isoformat())
+            _wait_for_next_tick(started, interval, stopping)
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, and cannot be put back from here
+                signal.signal(signum, handler)
+
+
+def _wait_for_next_tick(started: datetime, interval: int, stopping: threading.Event) -> None:
+    """Wait until the first multiple of ``interval`` seconds after ``started`` by the one clock
+    (``core.clock``), or a stop. At once if a slow tick has already taken that long; a clock set back
+    waits for the next multiple from the new time, never for the hour it went back."""
+    wake = (started.timestamp() // interval + 1) * interval
+    while not stopping.is_set():
+        left = wake - utcnow().timestamp()
+        if left <= 0:
+            return
+        if left > interval:  # the clock went back
+            wake = (utcnow().timestamp() // interval + 1) * interval
+            continue
+        stopping.wait(min(left, 1.0))
 
 
 @click.command("worker")

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from redis.exceptions import LockError
 from rq import Queue, Retry, get_current_job
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from core.billing.jobs import sweep_trials
 from core.calendars.service import free_minutes_for_users
-from core.clock import utcnow
+from core.clock import local_today, utcnow
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
 from core.jobs.calls import search_calls, users_searching
@@ -49,28 +50,56 @@ BATCH_SIZE = 200
 CHANNEL_ORDER = {Channel.SLACK: 0, Channel.EMAIL: 1, Channel.CLI: 2, Channel.SYSTEM: 3}
 
 _REPLACEABLE = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+#: How long one enqueuer may hold a job id while it replaces that job (a clock that dies holding it
+#: delays the replacement by this much, no more).
+_REPLACE_LOCK_SECONDS = 30
 
 
 def enqueue_once(
     queue: Queue, job_id: str, func: Callable[..., Any], *args: object, retry: Retry | None = None,
     rerun_finished: bool = False,
 ) -> bool:
-    """Enqueue under a deterministic id unless that job is already waiting, running or done.
+    """Enqueue under a deterministic id unless that job is already waiting, running or done; True if enqueued.
 
     A job with that id that failed, was stopped or canceled is replaced (the database says whether
-    its work still needs doing); a finished one too when ``rerun_finished``. True if enqueued.
+    its work still needs doing); a finished one too when ``rerun_finished``. Any other job with the
+    id (queued, started, scheduled for a retry, deferred...) means "already enqueued".
+
+    Safe with several schedulers at once and never raises for a job id taken: enqueueing is RQ's
+    atomic check-and-save (``unique=True``); replacing (read the status, delete, enqueue) is done by
+    one enqueuer at a time, under a Redis lock on the id, and an enqueuer that finds the lock taken
+    leaves the job to its holder.
     """
     replaceable = _REPLACEABLE | {JobStatus.FINISHED} if rerun_finished else _REPLACEABLE
-    try:
-        queue.enqueue(func, *args, job_id=job_id, unique=True, retry=retry, failure_ttl=7 * 86400)
-        return True
-    except DuplicateJobError:
-        existing = Job.fetch(job_id, connection=queue.connection)
-        if existing.get_status(refresh=True) not in replaceable:
+
+    def enqueue() -> bool:
+        try:
+            queue.enqueue(func, *args, job_id=job_id, unique=True, retry=retry, failure_ttl=7 * 86400)
+        except DuplicateJobError:
             return False
-        existing.delete()
-        queue.enqueue(func, *args, job_id=job_id, unique=True, retry=retry, failure_ttl=7 * 86400)
         return True
+
+    if enqueue():
+        return True
+    lock = queue.connection.lock(f"nbm:enqueue:{queue.name}:{job_id}", timeout=_REPLACE_LOCK_SECONDS)
+    if not lock.acquire(blocking=False):
+        return False  # another scheduler is replacing it right now
+    try:
+        try:
+            existing = Job.fetch(job_id, connection=queue.connection)
+            status: JobStatus | None = existing.get_status(refresh=True)
+        except (NoSuchJobError, InvalidJobOperation):
+            status = None  # gone since (its result expired): nothing to replace
+        if status is not None:
+            if status not in replaceable:
+                return False
+            existing.delete()
+        return enqueue()
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("enqueueing %s took over %d s; the lock on its id had expired", job_id, _REPLACE_LOCK_SECONDS)
 
 
 def enqueue_due(due: list[Due], *, at: datetime, queue: Queue | None = None) -> int:
@@ -97,9 +126,10 @@ def enqueue_due(due: list[Due], *, at: datetime, queue: Queue | None = None) -> 
 def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
     """Build the plans (or summaries) of a batch, then enqueue one delivery per user and channel."""
     delivery_kind = DeliveryKind(kind)
-    user_ids = sorted({uuid.UUID(user_id) for user_id, _, _ in targets})
     if delivery_kind == DeliveryKind.PLAN:
         instant = datetime.fromisoformat(at)
+        with unit_of_work(service=True) as session:
+            user_ids = _due_today(session, targets, at=instant)
         # Calendars first, each in its own unit of work and within the budget: a slow provider means
         # default capacity for its user, never a late morning (core.calendars.service).
         free = free_minutes_for_users(user_ids, at=instant)
@@ -117,6 +147,16 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
     for user_id, channel, period in targets:
         enqueue_once(queue, f"deliver-{kind}-{channel}-{user_id}-{period}", deliver, kind, channel, user_id, period,
                      retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+
+
+def _due_today(session: Session, targets: list[tuple[str, str, str]], *, at: datetime) -> list[uuid.UUID]:
+    """The users of ``targets`` whose morning is today's, the plans :func:`prepare` builds. A morning
+    caught up after the user's midnight is an earlier day's: its delivery builds that day's plan, for
+    its own date (``build_plan_view``), no calendar is read for it, and today's plan is left to
+    today's morning."""
+    periods = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}
+    users = session.execute(select(User.id, User.timezone).where(User.id.in_(list(periods))))
+    return sorted(user_id for user_id, tz in users if periods[user_id] == local_today(tz, at=at))
 
 
 def deliver(kind: str, channel: str, user_id: str, period: str) -> str:

@@ -1,5 +1,7 @@
 """One tick of the schedule: find what is due now and enqueue it. ``nbm cron`` ticks every minute;
-``nbm morning`` ticks once by hand. Ticking twice, or from two schedulers at once, is harmless."""
+``nbm morning`` ticks once by hand. Ticking twice, or from two schedulers at once, is harmless: both
+read the same due work, and a job id the other has taken means "already enqueued", never an error
+(:func:`core.jobs.tasks.enqueue_once`)."""
 
 from __future__ import annotations
 

@@ -92,8 +92,8 @@ def test_an_empty_plan_gets_a_friendly_subject_and_body() -> None:
     rendered = render_digest(view(()), links=LINKS)
     assert rendered.subject == "Your next best moves for Tue 25 Nov — nothing due, enjoy a clear day"
     reader = Reader(rendered.html)
-    assert "Nothing is due today" in reader.visible
-    assert "Nothing is due today" in rendered.text
+    assert "Nothing is due for Tue 25 Nov." in reader.visible
+    assert "Nothing is due for Tue 25 Nov." in rendered.text
     assert not [href for _, href in reader.links if "/a/" in href]
 
 

@@ -72,7 +72,7 @@ def test_user_text_cannot_break_out_of_the_message() -> None:
 
 def test_an_empty_plan_says_how_to_fill_it() -> None:
     text, blocks = plan_message(_view([]))
-    assert text == "Your next best moves for Wed 25 Nov: nothing due today"
+    assert text == "Your next best moves for Wed 25 Nov: nothing due"
     assert "Add a lead with `/nbm add`" in _all_text(blocks)
 
 

@@ -47,7 +47,7 @@ STATE_LABELS = {
 #: An action the system closed because the lead answered (its pending follow-up is not needed).
 CLOSED_BY_REPLY = "💬 Closed — they replied"
 FOOTER = "Mark each one as you go. `/nbm help` lists every command."
-EMPTY = "Nothing is due today. Add a lead with `/nbm add` and its first outreach shows up here."
+EMPTY = "Nothing is due. Add a lead with `/nbm add` and its first outreach shows up here."
 
 
 def plan_message(view: PlanView) -> tuple[str, list[Block]]:
@@ -58,7 +58,7 @@ def plan_message(view: PlanView) -> tuple[str, list[Block]]:
 def summary_line(view: PlanView) -> str:
     """'Your next best moves for Tue 25 Nov: 5 actions, ~35 min' (the notification text)."""
     if not view.items:
-        return f"Your next best moves for {short_date(view.date)}: nothing due today"
+        return f"Your next best moves for {short_date(view.date)}: nothing due"
     return (f"Your next best moves for {short_date(view.date)}: {plural(len(view.items), 'action')}, "
             f"~{view.total_minutes} min")
 
