@@ -10,6 +10,7 @@ import click
 
 from bot.channels import register_all
 from bot.cli.actions import actions_group, call_command, mark_command
+from bot.cli.bench import bench_command
 from bot.cli.billing import billing_group
 from bot.cli.calendar import calendar_group
 from bot.cli.db import db_group
@@ -48,5 +49,5 @@ def main() -> None:
 
 for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,
                 mark_command, call_command, plan_command, streak_command, summary_group, demo_command, digest_group,
-                slack_group, morning_command, cron_command, dev_command, calendar_group, billing_group):
+                slack_group, morning_command, cron_command, dev_command, calendar_group, bench_command, billing_group):
     main.add_command(command)
