@@ -68,8 +68,14 @@ def test_a_user_cannot_change_or_delete_another_users_rows(service: Session, two
         "SELECT p.id, :bob_action, 7 FROM daily_plans p WHERE p.user_id = :alice",
         "INSERT INTO users (email, name) VALUES ('new@x.io', 'New')",
         "INSERT INTO billing_events (stripe_event_id, type, payload) VALUES ('evt_x', 't', '{}')",
+        # Her own rows pointing at his (migration 0012; every reference: tests/test_rls_references.py).
+        "INSERT INTO actions (user_id, person_id, action_type, state, due_date) "
+        "VALUES (:alice, :bob_lead, 'FOLLOW_UP', 'SENT', current_date)",
+        "INSERT INTO logged_calls (user_id, lead_id, call_date) VALUES (:alice, :bob_lead, current_date)",
+        "INSERT INTO action_events (user_id, action_id, to_state, channel) VALUES (:alice, :bob_action, 'DONE', 'cli')",
     ],
-    ids=["lead-for-bob", "move-lead-to-bob", "bobs-action-in-alices-plan", "create-user", "billing-event"],
+    ids=["lead-for-bob", "move-lead-to-bob", "bobs-action-in-alices-plan", "create-user", "billing-event",
+         "alices-action-on-bobs-lead", "alices-call-with-bobs-lead", "alices-event-for-bobs-action"],
 )
 def test_a_user_cannot_write_rows_for_someone_else(service: Session, two_users: Any, statement: str) -> None:
     alice, bob, _ = two_users
@@ -77,7 +83,7 @@ def test_a_user_cannot_write_rows_for_someone_else(service: Session, two_users: 
     with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
         with service.begin_nested():
             service.execute(text(statement), {"bob": bob["users"].id, "alice": alice["users"].id,
-                                              "bob_action": bob["actions"].id})
+                                              "bob_action": bob["actions"].id, "bob_lead": bob["leads"].id})
 
 
 @pytest.mark.parametrize("table", ALL_TABLES)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Text, UniqueConstraint, column, table, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    column,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,10 +38,20 @@ class Action(Base):
 
     Two partial unique indexes are the real guarantee of the follow-up rules: at most one pending
     auto-created action per lead and type, and at most one SENT action waiting per lead.
+
+    Every reference names a row of the same user (migration 0012): ``UNIQUE (id, user_id)`` is what
+    the composite foreign keys of actions, events and plans point at, and ``SET NULL (column)``
+    clears only the reference, never ``user_id``.
     """
 
     __tablename__ = "actions"
     __table_args__ = (
+        UniqueConstraint("id", "user_id"),
+        ForeignKeyConstraint(["person_id", "user_id"], ["leads.id", "leads.user_id"], ondelete="SET NULL (person_id)"),
+        ForeignKeyConstraint(["source_action_id", "user_id"], ["actions.id", "actions.user_id"],
+                             ondelete="SET NULL (source_action_id)"),
+        ForeignKeyConstraint(["logged_call_id", "user_id"], ["logged_calls.id", "logged_calls.user_id"],
+                             ondelete="CASCADE"),
         CheckConstraint(
             "due_date >= ((created_at AT TIME ZONE 'UTC')::date - 1)", name="valid_due_date"
         ),
@@ -59,7 +80,7 @@ class Action(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column()
     action_type: Mapped[ActionType] = mapped_column(pg_enum(ActionType, "action_type"))
     state: Mapped[ActionState] = mapped_column(
         pg_enum(ActionState, "action_state"), server_default=ActionState.NEW.value, default=ActionState.NEW
@@ -73,8 +94,8 @@ class Action(Base):
     origin: Mapped[ActionOrigin] = mapped_column(
         pg_enum(ActionOrigin, "action_origin"), server_default=ActionOrigin.USER.value, default=ActionOrigin.USER
     )
-    source_action_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
-    logged_call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("logged_calls.id", ondelete="CASCADE"))
+    source_action_id: Mapped[uuid.UUID | None]
+    logged_call_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -92,20 +113,22 @@ class ActionEvent(Base):
 
     __tablename__ = "action_events"
     __table_args__ = (
+        UniqueConstraint("id", "user_id"),
+        ForeignKeyConstraint(["action_id", "user_id"], ["actions.id", "actions.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["undoes_event_id", "user_id"], ["action_events.id", "action_events.user_id"],
+                             ondelete="CASCADE"),
         Index("idx_action_events_user_created", "user_id", "created_at"),
         Index("idx_action_events_action_id", "action_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    action_id: Mapped[uuid.UUID]
     from_state: Mapped[ActionState | None] = mapped_column(pg_enum(ActionState, "action_state"))
     to_state: Mapped[ActionState] = mapped_column(pg_enum(ActionState, "action_state"))
     channel: Mapped[Channel] = mapped_column(pg_enum(Channel, "event_channel"))
     created_at: Mapped[datetime] = created_at()
-    undoes_event_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("action_events.id", ondelete="CASCADE"), unique=True
-    )
+    undoes_event_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
     #: The due date this change replaced, when it moved it (a snooze), so that an undo restores it.
     due_date_before: Mapped[date | None]
 
@@ -132,13 +155,15 @@ class LoggedCall(Base):
 
     __tablename__ = "logged_calls"
     __table_args__ = (
+        UniqueConstraint("id", "user_id"),
+        ForeignKeyConstraint(["lead_id", "user_id"], ["leads.id", "leads.user_id"], ondelete="CASCADE"),
         UniqueConstraint("lead_id", "call_date"),
         Index("idx_logged_calls_user_date", "user_id", "call_date"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID]
     call_date: Mapped[date]
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()

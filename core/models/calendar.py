@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.crypto import EncryptedText, Secret
@@ -26,6 +26,7 @@ class CalendarConnection(Base):
     __tablename__ = "calendar_connections"
     __table_args__ = (
         UniqueConstraint("user_id", "provider"),
+        UniqueConstraint("id", "user_id"),  # what same-user references point at (migration 0012)
         Index("idx_calendar_connections_user_id", "user_id"),
         Index("idx_calendar_connections_provider", "provider"),
         Index("idx_calendar_connections_status", "status"),
@@ -102,15 +103,17 @@ class CalendarEventCall(Base):
 
     __tablename__ = "calendar_event_calls"
     __table_args__ = (
+        ForeignKeyConstraint(["calendar_connection_id", "user_id"],
+                             ["calendar_connections.id", "calendar_connections.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["logged_call_id", "user_id"], ["logged_calls.id", "logged_calls.user_id"],
+                             ondelete="CASCADE"),
         UniqueConstraint("calendar_connection_id", "event_key"),
         Index("idx_calendar_event_calls_logged_call", "logged_call_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    calendar_connection_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("calendar_connections.id", ondelete="CASCADE")
-    )
+    calendar_connection_id: Mapped[uuid.UUID]
     event_key: Mapped[str] = mapped_column(Text)
-    logged_call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("logged_calls.id", ondelete="CASCADE"))
+    logged_call_id: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = created_at()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
@@ -17,6 +17,7 @@ class Lead(Base):
 
     __tablename__ = "leads"
     __table_args__ = (
+        UniqueConstraint("id", "user_id"),  # what same-user references point at (migration 0012)
         CheckConstraint(
             "url LIKE 'https://%' OR url LIKE 'http://%' OR url LIKE 'mailto:%'", name="valid_url"
         ),

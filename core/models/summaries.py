@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, created_at, pg_enum, stamped_at, updated_at, uuid_pk
@@ -22,6 +22,7 @@ class WeeklySummary(Base):
     __tablename__ = "weekly_summaries"
     __table_args__ = (
         UniqueConstraint("user_id", "week_start_date"),
+        UniqueConstraint("id", "user_id"),  # what same-user references point at (migration 0012)
         Index("idx_weekly_summaries_user_id", "user_id"),
         Index("idx_weekly_summaries_week_start", "week_start_date"),
         Index("idx_weekly_summaries_user_week", "user_id", text("week_start_date DESC")),
@@ -49,6 +50,8 @@ class ContentPrompt(Base):
 
     __tablename__ = "content_prompts"
     __table_args__ = (
+        ForeignKeyConstraint(["weekly_summary_id", "user_id"], ["weekly_summaries.id", "weekly_summaries.user_id"],
+                             ondelete="SET NULL (weekly_summary_id)"),
         Index("idx_content_prompts_user_id", "user_id"),
         Index("idx_content_prompts_status", "status"),
         Index("idx_content_prompts_user_status", "user_id", "status"),
@@ -63,9 +66,7 @@ class ContentPrompt(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    weekly_summary_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("weekly_summaries.id", ondelete="SET NULL")
-    )
+    weekly_summary_id: Mapped[uuid.UUID | None]
     type: Mapped[ContentPromptType] = mapped_column(pg_enum(ContentPromptType, "content_prompt_type"))
     content: Mapped[str] = mapped_column(Text)
     status: Mapped[ContentPromptStatus] = mapped_column(
