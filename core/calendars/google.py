@@ -57,6 +57,7 @@ from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
+from core.calendars.google_answers import busy_of, meetings_of
 from core.calendars.http import ConnectRefused, Deadline, error_code, rfc3339, unavailable
 from core.calendars.oauth_state import finish_flow, start_flow
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Meeting, Provider
@@ -183,7 +184,7 @@ class GoogleProvider:
         body = {"timeMin": rfc3339(start), "timeMax": rfc3339(end), "timeZone": "UTC",
                 "items": [{"id": connection.calendar_id}]}
         answer = self._call(connection, lambda calendar: calendar.freebusy().query(body=body), Deadline(timeout))
-        return _busy_of(answer, connection.calendar_id)
+        return busy_of(answer, connection.calendar_id)
 
     def meetings(self, connection: CalendarConnection, *, start: datetime, end: datetime,
                  timeout: float) -> list[Meeting]:
@@ -195,7 +196,7 @@ class GoogleProvider:
         found: list[Meeting] = []
         for _page in range(MAX_PAGES):
             answer = self._call(connection, lambda calendar: calendar.events().list(**params), deadline)
-            found += _meetings_of(answer, start=start, end=end)
+            found += meetings_of(answer, start=start, end=end)
             params["pageToken"] = answer.get("nextPageToken") if isinstance(answer, dict) else None
             if not params["pageToken"]:
                 return found
@@ -347,55 +348,6 @@ def _is_invalid_grant(error: RefreshError) -> bool:
     message = str(error.args[0]) if error.args else ""
     return ((isinstance(data, dict) and data.get("error") == "invalid_grant")
             or message.startswith(("invalid_grant", "Reauthentication is needed")))
-
-
-def _busy_of(answer: Any, calendar_id: str) -> list[Interval]:
-    calendar = (answer.get("calendars") or {}).get(calendar_id) if isinstance(answer, dict) else None
-    if not isinstance(calendar, dict):
-        raise CalendarUnavailable("Google Calendar's answer does not include the calendar")
-    errors = calendar.get("errors") or []
-    if errors:
-        reasons = sorted({str(error.get("reason"))[:60] for error in errors if isinstance(error, dict)})
-        if "notFound" in reasons:
-            raise CalendarExpired("Google Calendar no longer finds the calendar (notFound): reconnect Google Calendar")
-        raise CalendarUnavailable(f"Google Calendar could not read the calendar ({', '.join(reasons) or 'error'})")
-    intervals = []
-    for span in calendar.get("busy") or []:
-        try:
-            start, end = datetime.fromisoformat(span["start"]), datetime.fromisoformat(span["end"])
-        except (KeyError, TypeError, ValueError):
-            raise CalendarUnavailable("Google Calendar answered a busy time that cannot be read") from None
-        if start.tzinfo is None or end.tzinfo is None:
-            raise CalendarUnavailable("Google Calendar answered a busy time without a timezone")
-        if start < end:
-            intervals.append(Interval(start, end))
-    return intervals
-
-
-def _meetings_of(answer: Any, *, start: datetime, end: datetime) -> list[Meeting]:
-    """The meetings of one page of ``events.list`` (the provider contract: timed, starting in the
-    window, not cancelled, not declined by the owner, with someone else invited)."""
-    items = answer.get("items") if isinstance(answer, dict) else None
-    if not isinstance(items, list):
-        raise CalendarUnavailable("Google Calendar answered something that is not a list of events")
-    found = []
-    for item in items:
-        when = (item.get("start") or {}).get("dateTime") if isinstance(item, dict) else None
-        if not when or item.get("status") == "cancelled" or not item.get("id"):
-            continue  # all-day (a "date", no "dateTime"), cancelled, or not an event
-        try:
-            began = datetime.fromisoformat(str(when))
-        except ValueError:
-            raise CalendarUnavailable("Google Calendar answered an event time that cannot be read") from None
-        people = [*(item.get("attendees") or []), item.get("organizer") or {}]
-        if began.tzinfo is None or not start <= began < end or any(
-                person.get("self") and person.get("responseStatus") == "declined" for person in people):
-            continue
-        others = frozenset(str(person["email"]).lower() for person in people
-                           if person.get("email") and not person.get("self"))
-        if others:
-            found.append(Meeting(key=str(item["id"]), start=began, attendees=others))
-    return found
 
 
 def _revoke_quietly(token: object, *, timeout: float) -> None:
