@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from pathlib import Path
 
 import click
 
 #: ``nbm bench NAME`` → the module whose ``main(argv) -> int`` runs it (issue 14 adds morning, press,
 #: digest and import as their benchmarks land).
 BENCHES = {
+    "press": "benchmarks.press",
     "plan": "benchmarks.plan_batch",
     "tick": "benchmarks.morning_tick",
 }
+#: The repository's root: ``benchmarks/`` is not installed with the package, and the ``nbm`` script does
+#: not run from there.
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @click.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
@@ -28,5 +33,7 @@ BENCHES = {
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench_command(name: str, args: tuple[str, ...]) -> None:
     """Measure NAME beside its floor; `nbm bench NAME --help` for its options."""
+    if _ROOT not in sys.path:
+        sys.path.insert(0, _ROOT)
     main = import_module(BENCHES[name]).main
     sys.exit(main(list(args)))

@@ -6,6 +6,8 @@ tokens are kept: the app asks for no user scopes. One row per workspace, or per 
 organisation for an org-wide install; installing again (new scopes, reinstall) updates the row.
 
 Every read and write runs in its own service-context unit of work: installations belong to no user.
+Each save or removal bumps this process's :func:`generation`, which tells the authorizations
+remembered here (``bot.slack.tokens``) that they may be stale.
 """
 
 from __future__ import annotations
@@ -22,6 +24,18 @@ from core.db import unit_of_work
 from core.models import SlackInstallation, SlackUserLink, UserSettings
 
 log = logging.getLogger("nbm.slack.installations")
+
+_generation = 0
+
+
+def generation() -> int:
+    """How many times this process has saved or removed an installation."""
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
 
 
 def workspace_filter(enterprise_id: str | None, team_id: str | None,
@@ -90,6 +104,7 @@ class DbInstallationStore(InstallationStore):
             if installer_user_id:
                 row.installer_user_id = installer_user_id
             session.flush()
+        _changed()
         log.info("saved the Slack installation of team %s (enterprise %s)", bot.team_id, bot.enterprise_id)
 
     def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
@@ -150,5 +165,6 @@ def forget_workspace(*, enterprise_id: str | None, team_id: str | None) -> int:
         for settings in session.scalars(select(UserSettings).where(UserSettings.user_id.in_(user_ids - still_linked))):
             settings.slack_enabled = False
         session.flush()
+    _changed()
     log.info("forgot Slack team %s (enterprise %s): %d user links removed", team_id, enterprise_id, len(user_ids))
     return len(user_ids)

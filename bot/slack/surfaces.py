@@ -1,16 +1,21 @@
 """Redrawing what shows a user's plan after a change made in Slack.
 
 Three places may show the plan: the message the person pressed in, the plan DM delivered this
-morning (the jobs record it in ``deliveries.external_id`` as ``channel:ts``), and App Home. All of
-them are redrawn from one fresh read of the data, after the change is committed. A redraw that
-fails (message deleted, Slack hiccup) is logged and skipped: the change itself is already saved
-and the person has been answered.
+morning (the jobs record it in ``deliveries.external_id`` as ``channel:ts``), and App Home. A
+press redraws its own message at once, from its own unit of work (:func:`shown_after_press`):
+only the pressed row, from what the change holds, when the change shows nowhere else, else the
+whole message read afresh. :func:`redraw`, run by a coalesced job (``bot.slack.redraws``), then
+draws App Home, this morning's plan DM and any message whose row alone was redrawn, whole, from
+one fresh read. Every redraw happens after the change is committed. A redraw that fails (message
+deleted, Slack hiccup) is logged and skipped: the change itself is already saved and the person
+has been answered.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,15 +28,27 @@ from sqlalchemy.orm import Session
 from bot.slack.acting import acting_as
 from bot.slack.billing import billing_view
 from bot.slack.blocks.home import HomeData, home_view
-from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message
+from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message, with_item_redrawn
 from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
+from bot.slack.ids import Surface
+from core.actions.rules import EFFORT_MINUTES
 from core.calendars import service as calendars
+from core.clock import local_today
 from core.config import get_settings
 from core.leads import list_leads
-from core.models import Channel, Delivery, DeliveryKind, User
+from core.models import Action, ActionState, Channel, DailyPlan, DailyPlanAction, Delivery, DeliveryKind, Lead, User
 from core.planner.service import get_plan
-from core.planner.view import PlanView, build_plan_view, count_waiting, plan_view, waiting_items
+from core.planner.view import (
+    PlanItem,
+    PlanView,
+    action_title,
+    build_plan_view,
+    count_waiting,
+    plan_view,
+    waiting_items,
+)
+from core.text import one_line
 from core.users import get_settings_for
 
 log = logging.getLogger("nbm.slack.surfaces")
@@ -64,20 +81,92 @@ def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -
     _safely(client.views_publish, user_id=slack_user_id, view=home)
 
 
-def redraw(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID, pressed: Message | None = None) -> None:
-    """Redraw the pressed plan message, this morning's plan DM and App Home."""
+def redraw(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID, pressed: Sequence[Message] = ()) -> None:
+    """Redraw the pressed plan messages (those that say their day), this morning's plan DM and App Home."""
     with acting_as(user_id) as (session, user):
         view = build_plan_view(session, user=user)
         delivered = delivered_plan(session, user=user, day=view.date)
         messages: dict[Message, PlanView] = {delivered: view} if delivered is not None else {}
-        if pressed is not None and pressed.day is not None:
-            other = get_plan(session, user=user, day=pressed.day) if pressed.day != view.date else None
-            messages[pressed] = plan_view(session, user=user, plan=other) if other is not None else view
+        for message in pressed:
+            if message.day is not None and message not in messages:
+                messages[message] = pressed_view(session, user=user, day=message.day, today=view)
         drawn = {message: plan_message(shown) for message, shown in messages.items()}
         home = home_content(session, user=user, view=view)
     for message, (text, blocks) in drawn.items():
-        _safely(client.chat_update, channel=message.channel, ts=message.ts, text=text, blocks=blocks)
+        update_message(client, message, text=text, blocks=blocks)
     _safely(client.views_publish, user_id=slack_user_id, view=home)
+
+
+def pressed_view(session: Session, *, user: User, day: date, today: PlanView | None = None) -> PlanView:
+    """What a plan message showing ``day`` shows now: that day's plan, or today's when that day has
+    none (``today``: today's view, when already read)."""
+    if today is None or day != today.date:
+        plan = get_plan(session, user=user, day=day)
+        if plan is not None:
+            return plan_view(session, user=user, plan=plan)
+    return today or build_plan_view(session, user=user)
+
+
+def pressed_item(session: Session, *, user: User, action: Action, day: date | None, undoable: bool) -> PlanItem:
+    """``action`` as its plan row shows it now, from what the press's unit of work already holds (the
+    action and its lead, locked by the change): the row a press redraws at once. A row that opens
+    again (an undo) also reads whether it is the Fast Win of the plan of ``day``, the one thing its
+    open row shows that the settled row did not."""
+    lead = session.get(Lead, action.person_id) if action.person_id is not None else None
+    fast_win = action.state == ActionState.NEW and day is not None and bool(session.scalar(
+        select(DailyPlanAction.is_fast_win).join(DailyPlan, DailyPlan.id == DailyPlanAction.daily_plan_id)
+        .where(DailyPlan.user_id == user.id, DailyPlan.date == day, DailyPlanAction.action_id == action.id)))
+    return PlanItem(
+        position=0, action_id=action.id, action_type=action.action_type, state=action.state,
+        title=action_title(action.action_type, lead_name=lead.name if lead else None, description=action.description),
+        lead_id=action.person_id, lead_name=lead.name if lead else None, lead_url=lead.url if lead else None,
+        is_fast_win=fast_win, minutes=EFFORT_MINUTES[action.action_type], due_date=action.due_date,
+        note=one_line(action.notes or (lead.notes if lead else None)), undoable=undoable,
+    )
+
+
+#: Changes that show only in the pressed item's own row (and in the streak, which the redraw job draws).
+ROW_ONLY = frozenset({ActionState.DONE, ActionState.SNOOZED})
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a pressed message shows next; ``whole`` when drawn from a fresh read of the plan, not
+    just its pressed row (then the redraw job need not draw it again)."""
+
+    text: str
+    blocks: list[Block]
+    whole: bool
+
+
+def shown_after_press(session: Session, *, user: User, surface: Surface, pressed: Message | None,
+                      message: dict[str, Any] | None, action: Action, row_only: bool, undoable: bool) -> Shown | None:
+    """What the message pressed in (``message``, as Slack sent it with the press) shows after the
+    change to ``action``, from the press's own unit of work: the first page of the waiting list; or
+    the plan message with only the pressed row drawn anew, from what the change holds, when the
+    change shows nowhere else (``row_only``: see :data:`ROW_ONLY`) and the message has that row;
+    else the plan of the day it shows, read whole. None for App Home (the redraw job's) and for a
+    message that does not say which day's plan it shows."""
+    if surface is Surface.WAITING:
+        return Shown(*waiting_page(session, user=user, page=1), whole=True)
+    if pressed is None:
+        return None
+    blocks = (message or {}).get("blocks")
+    if row_only and blocks:
+        item = pressed_item(session, user=user, action=action, day=pressed.day, undoable=undoable)
+        work_days = get_settings_for(session, user).work_days if item.is_open else ()
+        redrawn = with_item_redrawn(blocks, item, today=local_today(user.timezone), work_days=work_days)
+        if redrawn is not None:
+            header = (redrawn[0].get("text") or {}).get("text") if redrawn else None
+            return Shown(str((message or {}).get("text") or header or "Your plan"), redrawn, whole=False)
+    if pressed.day is None:
+        return None
+    return Shown(*plan_message(pressed_view(session, user=user, day=pressed.day)), whole=True)
+
+
+def update_message(client: WebClient, message: Message, *, text: str, blocks: list[Block]) -> None:
+    """Redraw a plan message in place; Slack's refusal (the message was deleted, say) is logged."""
+    _safely(client.chat_update, channel=message.channel, ts=message.ts, text=text, blocks=blocks)
 
 
 def redraw_after_change(user_id: uuid.UUID, channel: Channel) -> None:

@@ -8,26 +8,34 @@ which matters because every unit of work of a test joins the test's one rolled-b
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from redis import Redis
+from rq import SimpleWorker
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from bot.slack import app as slack_app
+from bot.slack import redraws
 from bot.web import create_app
-from core import config
+from core import config, embedded
+from core import queue as queue_module
+from core.clock import utcnow
 from core.db import unit_of_work
 from core.leads import add_lead
 from core.models import Action, ActionEvent, ActionState, Channel, Lead, SlackInstallation, SlackUserLink, User
@@ -69,6 +77,15 @@ def fake(fake_server: FakeSlack) -> Iterator[FakeSlack]:
     assert refused == [], f"Slack would refuse these payloads: {refused}"
 
 
+@functools.cache
+def redis_url_for_tests() -> str:
+    """The Redis the tests may empty: ``NBM_TEST_REDIS_URL``, else the embedded one of tests/jobs."""
+    explicit = os.environ.get("NBM_TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    return embedded.redis_url(config.Settings(data_dir=Path(os.environ["NBM_DATA_DIR"]) / "test-redis"))
+
+
 def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> None:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("SLACK_API_URL", fake.api_url)
@@ -76,16 +93,28 @@ def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(slack_app, "new_listener_executor", InlineExecutor)
+    # A press schedules its redraw job (bot.slack.redraws) on the test Redis, never the embedded default.
+    connection = Redis.from_url(redis_url_for_tests())
+    monkeypatch.setattr(queue_module, "get_redis", lambda: connection)
     config.get_settings.cache_clear()
 
 
 @pytest.fixture()
 def slack_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> Iterator[Callable[..., None]]:
     """``slack_env(**settings)`` turns Slack on against the fake for this test; the settings are
-    forgotten afterwards (the environment first, then the cached settings read from it)."""
-    yield lambda **env: _configure(monkeypatch, fake, **env)
+    forgotten afterwards (the environment first, then the cached settings read from it), and so are
+    the redraw jobs the test's presses scheduled."""
+    configured: list[bool] = []
+
+    def configure(**env: str) -> None:
+        _configure(monkeypatch, fake, **env)
+        configured.append(True)
+
+    yield configure
     monkeypatch.undo()
     config.get_settings.cache_clear()
+    if configured:
+        Redis.from_url(redis_url_for_tests()).flushdb()
 
 
 @pytest.fixture()
@@ -207,6 +236,15 @@ def state_of(user: User, action_id: uuid.UUID) -> ActionState:
 def events_of(user: User, action_id: uuid.UUID) -> list[ActionEvent]:
     with unit_of_work(user_id=user.id) as session:
         return list(session.scalars(select(ActionEvent).where(ActionEvent.action_id == action_id)))
+
+
+def run_redraws() -> None:
+    """Run the redraw jobs that presses scheduled (bot.slack.redraws), as the worker does once their
+    window is over: RQ's own worker in burst mode with its scheduler, in this process (so the test's
+    transaction stays visible), the clock moved past the window."""
+    queue = queue_module.get_queue()
+    with time_machine.travel(utcnow() + timedelta(seconds=redraws.WINDOW_SECONDS + 1), tick=False):
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
 
 
 def replies(fake: FakeSlack) -> list[str]:

@@ -15,7 +15,17 @@ from bot.web import create_app
 from core.actions.service import change_state
 from core.models import ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_action, make_plan
-from tests.slack.conftest import add_leads, block_action, command, events_of, interact, plan_of, replies, state_of
+from tests.slack.conftest import (
+    add_leads,
+    block_action,
+    command,
+    events_of,
+    interact,
+    plan_of,
+    replies,
+    run_redraws,
+    state_of,
+)
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -53,6 +63,7 @@ def test_done_changes_state_once_and_updates_the_message_in_place(web: FlaskClie
     first_block = next(b for b in update["blocks"] if b.get("block_id") == f"plan|{first.action_id}")
     assert "✅ Done" in first_block["text"]["text"]
     assert not any(b.get("block_id") == f"plan|{first.action_id}" and b["type"] == "actions" for b in update["blocks"])
+    run_redraws()
     assert fake.calls_to("views.publish"), "App Home follows"
     assert replies(fake) == []
 
@@ -119,6 +130,7 @@ def test_a_press_in_app_home_republishes_it_and_the_plan_dm_of_the_morning(
     service.flush()
     interact(web, block_action(fake, _button("nbm_done", item.action_id, surface="home")))
     assert state_of(ann, item.action_id) == ActionState.DONE
+    run_redraws()
     (home,) = fake.calls_to("views.publish")
     assert home.args["user_id"] == "U1" and home.args["view"]["type"] == "home"
     assert "✅ Done" in str(home.args["view"]["blocks"])
@@ -208,4 +220,5 @@ def test_a_press_is_acknowledged_before_its_work_is_done(oauth_env: None, fake: 
         release.set()
         pool.shutdown(wait=True)
     assert changed.is_set() and state_of(ann, item.action_id) == ActionState.DONE
+    run_redraws()
     assert fake.calls_to("views.publish")

@@ -8,11 +8,16 @@ the day's progress. The Fast Win is marked.
 Slack refuses a message of more than 50 blocks (100 in App Home). An open item takes two blocks, a
 settled one one; when the plan does not fit, the items that fit are shown in order followed by a
 line saying how many more there are, so even a plan of 60 actions renders.
+
+A press redraws its own row at once with :func:`with_item_redrawn` (the message as Slack sent it
+back with the press, that one row drawn anew); the whole message is drawn again shortly after.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -95,11 +100,16 @@ def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[B
         f"…and {plural(left, 'more action')} not shown here. `/nbm done <number>` works for every one."))
 
 
+FAST_WIN_BADGE = "⚡ *Fast Win* · "
+#: The item's number at the start of its row: ``*3.* …`` while open, ``~3. …~`` once settled.
+_ROW_NUMBER = re.compile(r"[*~](\d+)\.")
+
+
 def item_blocks(
     item: PlanItem, number: int, *, today: date, work_days: Collection[int], surface: ids.Surface
 ) -> list[Block]:
     block_id = ids.item_block_id(surface, item.action_id)
-    badge = "⚡ *Fast Win* · " if item.is_fast_win else ""
+    badge = FAST_WIN_BADGE if item.is_fast_win else ""
     details = " · ".join(part for part in (link(item.lead_url, item.lead_name) if item.lead_name else "",
                                            f"~{item.minutes} min") if part)
     if not item.is_open:
@@ -111,6 +121,27 @@ def item_blocks(
     controls = {"type": "actions", "block_id": block_id,
                 "elements": mark_controls(item, today=today, work_days=work_days)}
     return [text, controls]
+
+
+def with_item_redrawn(blocks: Sequence[Block], item: PlanItem, *, today: date,
+                      work_days: Collection[int]) -> list[Block] | None:
+    """A plan message's ``blocks`` with ``item``'s row drawn anew, keeping its number (and its Fast
+    Win badge: the badge shows on an open row only, so ``item`` says it when the row was settled);
+    None when the message shows no such row. The rest of the message is left as it was."""
+    block_id = ids.item_block_id(ids.Surface.PLAN, item.action_id)
+    for end, block in enumerate(blocks):
+        if block.get("block_id") != block_id:
+            continue
+        start = end - 1 if block.get("type") == "actions" else end  # an open row's text comes first
+        text = str(((blocks[start] if start >= 0 else {}).get("text") or {}).get("text") or "")
+        number = _ROW_NUMBER.match(text)
+        if number is None:
+            return None
+        if start < end:
+            item = replace(item, is_fast_win=FAST_WIN_BADGE in text)
+        row = item_blocks(item, int(number.group(1)), today=today, work_days=work_days, surface=ids.Surface.PLAN)
+        return [*blocks[:start], *row, *blocks[end + 1:]]
+    return None
 
 
 #: Each button: its label, its action id and its Block Kit style.

@@ -1,10 +1,20 @@
 """Button presses and menu choices (block_actions).
 
-A press is acknowledged at once, then changes state through the core and redraws the surface it
-came from in place: the plan DM (chat.update), App Home (views.publish) or the ephemeral
-"waiting" list (its response_url), plus the other places that show today's plan. Pressing the same
-button twice, or a press Slack delivers twice, changes nothing the second time: the core answers
-"already in that state" and the redraw simply shows it.
+A press on a plan item (Done, Sent, Replied, Snooze, Undo) is acknowledged at once, then runs one
+unit of work: who is pressing, the change through the core, and what the pressed message shows
+next. Once it is committed, the pressed message is redrawn in place (a plan message by
+chat.update, the ephemeral "waiting" list by its response_url):
+
+* Done or a snooze of an open item, and the undo of one, change nothing but the item's own row:
+  that row is drawn anew from what the change holds, in the message as Slack sent it with the press.
+* Any other change (Sent adds a row to the waiting list, Replied brings "Reply to …" into the plan)
+  reads the plan of the day the message shows, in the same unit of work, and redraws it whole.
+
+The other places that show the plan (App Home, this morning's plan DM, and a message whose row
+alone was redrawn, for its streak) are left to a coalesced job (``bot.slack.redraws``): ten
+presses in a second redraw them once, off the request path. Pressing the same button twice, or a
+press Slack delivers twice, changes nothing the second time: the core answers "already in that
+state" and the redraw simply shows it.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, conn
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
-from bot.slack.surfaces import Message, waiting_page
+from bot.slack.surfaces import ROW_ONLY, Message, Shown, shown_after_press, update_message
 from core.actions.service import change_state
 from core.actions.undo import undo_last_change
 from core.calendars import service as calendars
@@ -72,23 +82,40 @@ def undo(request: Request) -> None:
     """Take back the user's last change of the pressed item today, then redraw as after a press."""
     request.ack()
     surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
-    with acting_as(request.user_id) as (session, user):
+    pressed = _pressed_message(request) if surface is ids.Surface.PLAN else None
+    with request.acting() as (session, user):
         result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.SLACK)
+        row_only = result.undone in ROW_ONLY and result.action.state == ActionState.NEW
+        shown = shown_after_press(session, user=user, surface=surface, pressed=pressed,
+                                  message=request.body.get("message"), action=result.action, row_only=row_only,
+                                  undoable=False)
     if not result.changed:
         request.reply("Nothing to undo: that change was already taken back, or it was not made today.")
-    request.redraw(pressed=_pressed_message(request) if surface is ids.Surface.PLAN else None)
+    _redraw_pressed(request, pressed, shown)
 
 
 def apply(request: Request, *, to: ActionState, until: date | None) -> None:
-    """Change the pressed item's action, then redraw where it was pressed and everywhere else."""
+    """Change the pressed item's action, then redraw where it was pressed (and, soon after, everywhere else)."""
     surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
-    with acting_as(request.user_id) as (session, user):
-        change_state(session, user=user, action_id=action_id, to=to, channel=Channel.SLACK, until=until)
-        waiting = waiting_page(session, user=user, page=1) if surface is ids.Surface.WAITING else None
-    if waiting is not None:
-        text, blocks = waiting
-        request.replace(text, blocks=blocks)
-    request.redraw(pressed=_pressed_message(request) if surface is ids.Surface.PLAN else None)
+    pressed = _pressed_message(request) if surface is ids.Surface.PLAN else None
+    with request.acting() as (session, user):
+        result = change_state(session, user=user, action_id=action_id, to=to, channel=Channel.SLACK, until=until)
+        shown = shown_after_press(session, user=user, surface=surface, pressed=pressed,
+                                  message=request.body.get("message"), action=result.action,
+                                  row_only=result.changed and to in ROW_ONLY, undoable=True)
+    _redraw_pressed(request, pressed, shown)
+
+
+def _redraw_pressed(request: Request, pressed: Message | None, shown: Shown | None) -> None:
+    """After the commit: the pressed message from ``shown``, then (whatever became of that) the
+    coalesced redraw of the rest, the pressed message with it unless it was just drawn whole."""
+    try:
+        if shown is not None and pressed is not None:
+            update_message(request.client, pressed, text=shown.text, blocks=shown.blocks)
+        elif shown is not None:
+            request.replace(shown.text, blocks=shown.blocks)
+    finally:
+        request.redraw_later(None if shown is not None and shown.whole else pressed)
 
 
 def _pressed_message(request: Request) -> Message | None:

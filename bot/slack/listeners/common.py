@@ -23,20 +23,25 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
+from bot.slack.acting import acting_for
 from bot.slack.blocks.home import notice_home
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.blocks.text import escape
 from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpected, user_message
 from bot.slack.identity import resolve_user
+from bot.slack.redraws import request_redraw
 from bot.slack.surfaces import Message, redraw
 from core.errors import NbmError, ValidationError
+from core.models import User
 
 #: NUL and lone surrogates: see the module docstring.
 UNSAVABLE = re.compile("[\x00\ud800-\udfff]")
@@ -107,7 +112,29 @@ class Request:
         self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
 
     def redraw(self, pressed: Message | None = None) -> None:
-        redraw(self.client, slack_user_id=self.slack_user_id, user_id=self.user_id, pressed=pressed)
+        """Redraw App Home, this morning's plan DM and ``pressed`` now, in this request."""
+        redraw(self.client, slack_user_id=self.slack_user_id, user_id=self.user_id,
+               pressed=(pressed,) if pressed is not None else ())
+
+    @contextmanager
+    def acting(self) -> Iterator[tuple[Session, User]]:
+        """The request's one unit of work, as the person making it (``bot.slack.acting.acting_for``)."""
+        with acting_for(team_id=self.context.team_id or "", slack_user_id=self.slack_user_id,
+                        first_contact=lambda: self.user_id) as (session, user):
+            self._user_id = user.id
+            yield session, user
+
+    def redraw_later(self, pressed: Message | None = None) -> None:
+        """Have App Home, this morning's plan DM and ``pressed`` redrawn by the coalesced job
+        (``bot.slack.redraws``).
+
+        Called once the change is committed. Redis out of reach costs this redraw only: the change
+        is saved and the pressed row already shows it, so the failure is logged, not raised."""
+        try:
+            request_redraw(self.user_id, pressed=pressed)
+        except Exception:
+            log.warning("could not schedule the redraw of App Home after a change by user %s", self.user_id,
+                        exc_info=True)
 
 
 Handler = Callable[[Request], None]

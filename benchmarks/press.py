@@ -1,0 +1,453 @@
+"""A Slack button press through the web app under its production server, beside the floor.
+
+**Ours** is the real thing: ``nbm web`` itself (the same command, so the same server, threads and
+body cap as production; the only addition is a ``/bench/stats`` route that reads this process's
+meters), in multi-workspace (OAuth) mode, its installation and users in the database. **The floor**
+is what any Bolt app must pay for a press: a bare Bolt app (Bolt's defaults) whose listener acks
+and runs one ``UPDATE`` of the pressed action, served by that same ``nbm web`` command. Both see
+the same presses, on the same seeded data, from the same load generator, in one run.
+
+Presses are Done (or Sent, ``--button sent``) on a plan DM: Slack's ``block_actions`` payload with
+the message pressed (its blocks as the app drew them), signed with Slack's v0 signature
+(``v0:{timestamp}:{body}``, HMAC-SHA256 with the signing secret). Each press is on a different
+action, round-robin over the users, and on a row of the message it carries, so every one is a
+real change, never a repeat. A load generator in a second process sends them over several
+keep-alive connections on loopback, each connection sending its next press as soon as the last
+one is answered (a closed loop), first a warm-up, then the measured presses.
+
+Slack's Web API is a small fake on 127.0.0.1 in this process: it answers every call ``ok`` and
+notes the time each pressed message was updated. Nothing leaves the machine. The fake, the two
+servers and the load generator are in ``benchmarks.press_rig``.
+
+What the figures mean:
+
+* **Throughput**: measured presses applied per second, from the first one sent to the last one
+  applied. *Applied*, for ours, is the moment the pressed message's update reaches Slack (so after
+  the commit); for the floor, the moment its ``UPDATE`` committed.
+* **ack p50/p99**: the HTTP round trip the generator sees, which is what Slack waits for.
+  **applied p50/p99**: from the press being sent to it being applied (above).
+* **Statements / transactions per press**: counted in the server process by SQLAlchemy events on
+  every engine (``before_cursor_execute``, ``begin``), over the measured presses; so are the
+  database connections the pool opened.
+* **CPU per press**: the server process's user + system time over the measured presses.
+* **Peak memory**: the server process's peak resident set (``VmHWM``), the whole run included.
+* **Redraws**: the redraw jobs ours scheduled under the load are counted, not run (each draws App
+  Home whole; in production the worker runs them, on another machine). Then one more user presses
+  ten times at once, just after a whole second, and the real worker (``nbm worker --burst``) runs
+  that user's redraws: the fake counts the App Home publishes, which must be one.
+
+Run: ``nbm bench press [--presses 2000] [--warmup 300] [--connections 16] [--users 50]
+[--button done|sent]`` from the repository root, with ``DATABASE_URL`` and ``REDIS_URL`` set. The
+run's users, installation and redraw jobs are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from benchmarks.harness import BenchUsers, environment, insert_rows, open_database, throwaway_users, verdict
+from benchmarks.press_rig import (
+    ROOT,
+    SIGNING_SECRET,
+    TS_PREFIX,
+    FakeSlack,
+    Server,
+    generate,
+    load,
+    running,
+    serve,
+)
+from core.clock import local_today, utcnow
+from core.config import get_settings
+from core.crypto import Secret
+from core.db import unit_of_work
+from core.embedded import database_url, redis_url
+from core.models import (
+    Action,
+    ActionState,
+    ActionType,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Lead,
+    SlackInstallation,
+    SlackUserLink,
+    User,
+)
+
+#: Presses of one user in under a second, at the end: they must redraw App Home once.
+BURST = 10
+#: Where the delivered plan DM of each user is, so the redraw job has a message to update.
+DELIVERED_TS = "1699999999.000001"
+
+# -- seeding -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    team_id: str
+    installation_id: uuid.UUID
+    user_ids: list[uuid.UUID]
+    slack_users: list[str]
+    #: For each user (by index): the actions to press (none of them in today's plan), today's plan
+    #: DM as the app drew it (JSON), and the actions of that plan's rows.
+    actions: list[list[uuid.UUID]]
+    message: list[str]
+    rows: list[list[uuid.UUID]]
+    action_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+def seed(bench: BenchUsers, *, users: int, actions_each: int) -> Seeded:
+    """Users linked to Slack in one workspace, each with ``actions_each`` outreaches due today (one
+    lead each) besides those of today's plan, which the planner builds (5 items) and which was
+    delivered as a Slack DM."""
+    from bot.slack.blocks.plan import plan_message
+    from core.planner.view import build_plan_view
+
+    now = utcnow()
+    team = f"TB{bench.token}"
+    with unit_of_work(service=True) as session:
+        people = bench.add(session, count=users, created_at=now - timedelta(days=30),
+                           settings=lambda n, tz: {"slack_enabled": True, "email_enabled": False})
+        installation = SlackInstallation(team_id=team, team_name="Bench", bot_token=Secret("xoxb-bench"),
+                                         bot_id="BBENCH", bot_user_id="UBENCHBOT",
+                                         bot_scopes="chat:write,commands,im:history,im:write,users:read")
+        session.add(installation)
+        leads: list[dict[str, Any]] = []
+        actions: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
+        slack_users: list[str] = []
+        action_ids: list[uuid.UUID] = []
+        per_user: list[list[uuid.UUID]] = []
+        for n, (user_id, tz) in enumerate(people):
+            today = local_today(tz, at=now)
+            mine = []
+            for k in range(actions_each + 5):
+                lead_id, action_id = uuid.uuid4(), uuid.uuid4()
+                leads.append({"id": lead_id, "user_id": user_id, "name": f"Lead {n}-{k}",
+                              "url": f"https://www.linkedin.com/in/bench-{n}-{k}"})
+                actions.append({"id": action_id, "user_id": user_id, "person_id": lead_id,
+                                "action_type": ActionType.OUTREACH, "state": ActionState.NEW, "due_date": today})
+                mine.append(action_id)
+            per_user.append(mine)
+            action_ids += mine
+            slack_users.append(f"U{bench.token}{n}")
+            links.append({"id": uuid.uuid4(), "user_id": user_id, "team_id": team,
+                          "slack_user_id": f"U{bench.token}{n}", "dm_channel_id": f"D{bench.token}{n}"})
+            deliveries.append({"id": uuid.uuid4(), "user_id": user_id, "kind": DeliveryKind.PLAN,
+                               "channel": Channel.SLACK, "period": today, "status": DeliveryStatus.SENT,
+                               "attempts": 1, "external_id": f"D{bench.token}{n}:{DELIVERED_TS}", "sent_at": now})
+        insert_rows(session, Lead, leads)
+        insert_rows(session, Action, actions)
+        insert_rows(session, SlackUserLink, links)
+        insert_rows(session, Delivery, deliveries)
+        session.flush()
+        installation_id = installation.id
+    messages, rows = [], []
+    for n, (user_id, _) in enumerate(people):  # today's plan, as the morning builds it, and its DM
+        with unit_of_work(user_id=user_id) as session:
+            view = build_plan_view(session, user=session.get_one(User, user_id))
+        messages.append(json.dumps(plan_message(view)[1]))
+        rows.append([item.action_id for item in view.items])
+        per_user[n] = [action_id for action_id in per_user[n] if action_id not in rows[-1]][:actions_each]
+    return Seeded(team_id=team, installation_id=installation_id, user_ids=[user_id for user_id, _ in people],
+                  slack_users=slack_users, actions=per_user, message=messages, rows=rows, action_ids=action_ids)
+
+
+def forget_installation(seeded: Seeded) -> None:
+    with unit_of_work(service=True) as session:
+        installation = session.get(SlackInstallation, seeded.installation_id)
+        if installation is not None:
+            session.delete(installation)
+
+
+def reset_actions(seeded: Seeded) -> None:
+    """Put every pressed action back to NEW (between the floor and ours: both press the same actions)."""
+    from sqlalchemy import update
+
+    with unit_of_work(service=True) as session:
+        for start in range(0, len(seeded.action_ids), 5000):
+            session.execute(update(Action).where(Action.id.in_(seeded.action_ids[start:start + 5000]))
+                            .values(state=ActionState.NEW, completed_at=None))
+
+
+def press_bodies(seeded: Seeded, presses: Sequence[tuple[int, int]], *, first: int = 0,
+                 button: str = "done") -> list[str]:
+    """Presses of ``button`` (done or sent), each ``(user, k)`` on that user's k-th action, numbered
+    from ``first``.
+
+    Each press comes from the user's plan DM as drawn in the morning, its rows in turn showing the
+    pressed action (a plan row's action swapped for it), so every press is on a row of its message
+    and a real change, never a repeat."""
+    bodies = []
+    for n, (who, k) in enumerate(presses, start=first):
+        action_id = seeded.actions[who][k]
+        rows = seeded.rows[who]
+        blocks = json.loads(seeded.message[who].replace(str(rows[k % len(rows)]), str(action_id)))
+        ts = f"{TS_PREFIX}{n:06d}"
+        channel = f"D{seeded.slack_users[who][1:]}"
+        payload = {
+            "type": "block_actions", "user": {"id": seeded.slack_users[who], "team_id": seeded.team_id},
+            "team": {"id": seeded.team_id, "domain": "bench"}, "api_app_id": "ABENCH", "token": "legacy",
+            "trigger_id": f"trigger-{n}", "response_url": f"{{fake}}/respond/{ts}",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": {"type": "message", "ts": ts, "text": "Your next best moves", "blocks": blocks},
+            "actions": [{"type": "button", "action_id": f"nbm_{button}", "block_id": f"plan|{action_id}",
+                         "value": str(action_id), "action_ts": ts}],
+        }
+        bodies.append(json.dumps(payload))
+    return bodies
+
+
+def round_robin(users: int, count: int) -> list[tuple[int, int]]:
+    """``count`` presses over ``users`` users in turn, each on the user's next action."""
+    return [(n % users, n // users) for n in range(count)]
+
+
+# -- one measured run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    kind: str
+    presses: int
+    throughput: float
+    ack_p50: float
+    ack_p99: float
+    applied_p50: float
+    applied_p99: float
+    statements: float
+    transactions: float
+    connections: int
+    cpu_ms: float
+    peak_rss: int
+    errors: int
+    missing: int
+    #: From the first press of the burst sent to its last applied (ours only).
+    burst_ms: float | None = None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def measure_one(kind: str, env: dict[str, str], fake: FakeSlack, *, warmup: list[str], measured: list[str],
+                connections: int, timeout: float, burst: list[str] | None = None) -> Run:
+    """One app under the load; then, if given, the ``burst`` presses of one user, all at once, sent
+    just after a whole second (a redraw window begins there)."""
+    with running(kind, env) as server:
+        fake.reset()
+        # The warm-up's work must be over before the meters are read.
+        results = load(server, fake, warmup=warmup, measured=[], connections=connections, pause=0)
+        wait_applied(server, fake, [f"{TS_PREFIX}{n:06d}" for n in range(len(warmup))], timeout=timeout)
+        before, cpu_before = server.stats(), server.cpu_seconds()
+        first_measured = len(warmup)
+        keys = [f"{TS_PREFIX}{n:06d}" for n in range(first_measured, first_measured + len(measured))]
+        results = load(server, fake, warmup=[], measured=measured, connections=connections, pause=0)
+        applied = wait_applied(server, fake, keys, timeout=timeout)
+        after, cpu_after = server.stats(), server.cpu_seconds()
+        burst_ms = None
+        if burst:
+            first_burst = first_measured + len(measured)
+            sent_burst = load(server, fake, warmup=[], measured=burst, connections=len(burst), pause=0, align=True)
+            burst_keys = [f"{TS_PREFIX}{n:06d}" for n in range(first_burst, first_burst + len(burst))]
+            burst_applied = wait_applied(server, fake, burst_keys, timeout=timeout)
+            burst_ms = (max(burst_applied.get(key, float("inf")) for key in burst_keys)
+                        - min(row[0] for row in sent_burst)) * 1000
+        peak = server.peak_rss()
+    sent = [row[0] for row in results]
+    acks = [(row[1] - row[0]) * 1000 for row in results]
+    done = [applied[key] for key in keys if key in applied]
+    applied_ms = [(applied[key] - row[0]) * 1000 for key, row in zip(keys, results, strict=True) if key in applied]
+    span = (max(done) if done else max(row[1] for row in results)) - min(sent)
+    n = len(measured)
+    return Run(
+        kind=kind, presses=n, throughput=len(done) / span if span > 0 else 0.0,
+        ack_p50=percentile(acks, 0.50), ack_p99=percentile(acks, 0.99),
+        applied_p50=percentile(applied_ms, 0.50), applied_p99=percentile(applied_ms, 0.99),
+        statements=(after["statements"] - before["statements"]) / n,
+        transactions=(after["transactions"] - before["transactions"]) / n,
+        connections=after["connections"] - before["connections"],
+        cpu_ms=(cpu_after - cpu_before) * 1000 / n, peak_rss=peak,
+        errors=sum(1 for row in results if row[2] != 200), missing=n - len(done), burst_ms=burst_ms,
+    )
+
+
+def wait_applied(server: Server, fake: FakeSlack, keys: list[str], *, timeout: float) -> dict[str, float]:
+    """When each press was applied (see the module docstring), waiting up to ``timeout`` s for them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.kind == "floor":
+            applied = {k: float(v) for k, v in server.stats()["applied"].items()}
+        else:
+            with fake.lock:
+                applied = dict(fake.updated)
+        if all(key in applied for key in keys) or time.monotonic() > deadline:
+            return applied
+        time.sleep(0.1)
+
+
+def redraw_jobs(connection: Any, user_ids: Sequence[uuid.UUID], *, remove: bool) -> int:
+    """How many redraw jobs the presses of ``user_ids`` made (run or not); with ``remove``, they go."""
+    from bot.slack.redraws import pressed_key
+
+    count = 0
+    for user_id in user_ids:
+        keys = list(connection.scan_iter(match=f"rq:job:slack-redraw-{user_id}-*", count=1000))
+        count += len(keys)
+        if remove and keys:
+            ids = [key.decode().removeprefix("rq:job:") for key in keys]
+            connection.zrem("rq:scheduled:default", *ids)
+            connection.delete(*keys, pressed_key(user_id))
+    return count
+
+
+def run_redraws(env: dict[str, str], *, window: float) -> float:
+    """The real worker in bursts until no redraw job is due (a burst's scheduler moves at most 1,000
+    due jobs to the queue: RQ's batch); seconds taken."""
+    from redis import Redis
+
+    time.sleep(window + 1.5)  # the last window's job comes due at its end
+    connection = Redis.from_url(env["REDIS_URL"])
+    started = time.monotonic()
+    for _ in range(100):
+        subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not connection.zcount("rq:scheduled:default", 0, time.time()):
+            break
+    return time.monotonic() - started
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_serve"]:
+        return serve(argv[1], int(argv[2]))
+    if argv[:1] == ["_load"]:
+        return generate(argv[1], argv[2])
+    parser = argparse.ArgumentParser(prog="nbm bench press", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presses", type=int, default=2000, help="measured presses per app (default: 2000)")
+    parser.add_argument("--warmup", type=int, default=300, help="presses before measuring (default: 300)")
+    parser.add_argument("--connections", type=int, default=16, help="generator connections (default: 16)")
+    parser.add_argument("--users", type=int, default=50, help="users pressing, round-robin (default: 50)")
+    parser.add_argument("--button", choices=("done", "sent"), default="done",
+                        help="what is pressed: Done redraws its row from what the change holds, Sent reads "
+                             "the plan to redraw the whole message (default: done)")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for presses to apply")
+    args = parser.parse_args(argv)
+    if min(args.presses, args.connections, args.users) < 1 or args.warmup < 0:
+        parser.error("--presses, --connections and --users take whole numbers of 1 or more")
+
+    engine = open_database()
+    settings = get_settings()
+    print("\n".join(environment(engine)))
+    print(f"Redis {redis_url(settings)}; load from a second process on loopback, {args.connections} connections; "
+          f"pressing {args.button.title()}")
+    total = args.warmup + args.presses
+    fake = FakeSlack()
+    runs: list[Run] = []
+    with throwaway_users() as bench:
+        started = time.perf_counter()
+        # One user more, who presses BURST times in under a second at the end (the coalescing).
+        seeded = seed(bench, users=args.users + 1, actions_each=max(-(-total // args.users), BURST))
+        print(f"seeded {args.users + 1} users, {total + BURST} presses to make, "
+              f"in {time.perf_counter() - started:.1f} s\n")
+        try:
+            env = {**os.environ, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CLIENT_ID": "1.2",
+                   "SLACK_CLIENT_SECRET": "bench-client-secret", "SLACK_API_URL": f"{fake.url}/api/",
+                   "DATABASE_URL": database_url(settings), "REDIS_URL": redis_url(settings),
+                   "LOG_LEVEL": os.environ.get("LOG_LEVEL", "ERROR"), "PYTHONPATH": str(ROOT)}
+            env.pop("SLACK_BOT_TOKEN", None)
+            bodies = press_bodies(seeded, round_robin(args.users, total), button=args.button)
+            warmup, measured = bodies[:args.warmup], bodies[args.warmup:]
+            burst = press_bodies(seeded, [(args.users, k) for k in range(BURST)], first=total)
+            for kind in ("floor", "ours"):
+                reset_actions(seeded)
+                # A bare Bolt app is a single-workspace one: Bolt would read the OAuth settings from the environment.
+                server_env = env if kind == "ours" else {
+                    key: value for key, value in env.items() if not key.startswith("SLACK_CLIENT")}
+                runs.append(measure_one(kind, server_env, fake, warmup=warmup, measured=measured,
+                                        connections=args.connections, timeout=args.timeout,
+                                        burst=burst if kind == "ours" else None))
+            from redis import Redis
+
+            connection = Redis.from_url(env["REDIS_URL"])
+            # The load's redraws are counted, not run: hundreds of jobs, each drawing App Home whole,
+            # would keep the worker busy for minutes and measure nothing more than one of them does.
+            jobs = redraw_jobs(connection, seeded.user_ids[:args.users], remove=True)
+            with fake.lock:
+                fake.homes.clear()
+            redraw_seconds = run_redraws(env, window=1.0)
+            with fake.lock:
+                homes = fake.homes.get(seeded.slack_users[args.users], 0)
+            burst_jobs = redraw_jobs(connection, seeded.user_ids[args.users:], remove=True)
+        finally:
+            forget_installation(seeded)
+    return report(runs, warmup=args.warmup, jobs=jobs, burst_jobs=burst_jobs, homes=homes,
+                  redraw_seconds=redraw_seconds)
+
+
+def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: int, redraw_seconds: float) -> int:
+    floor, ours = runs
+    rows = [
+        ("presses measured", f"{floor.presses}", f"{ours.presses}"),
+        ("throughput (presses/s)", f"{floor.throughput:.0f}", f"{ours.throughput:.0f}"),
+        ("ack p50 / p99 (ms)", f"{floor.ack_p50:.1f} / {floor.ack_p99:.1f}",
+         f"{ours.ack_p50:.1f} / {ours.ack_p99:.1f}"),
+        ("applied p50 / p99 (ms)", f"{floor.applied_p50:.1f} / {floor.applied_p99:.1f}",
+         f"{ours.applied_p50:.1f} / {ours.applied_p99:.1f}"),
+        ("statements per press", f"{floor.statements:.1f}", f"{ours.statements:.1f}"),
+        ("transactions per press", f"{floor.transactions:.2f}", f"{ours.transactions:.2f}"),
+        ("database connections opened", f"{floor.connections}", f"{ours.connections}"),
+        ("server CPU per press (ms)", f"{floor.cpu_ms:.2f}", f"{ours.cpu_ms:.2f}"),
+        ("server peak memory (MiB)", f"{floor.peak_rss / 2**20:.0f}", f"{ours.peak_rss / 2**20:.0f}"),
+        ("errors / not applied", f"{floor.errors} / {floor.missing}", f"{ours.errors} / {ours.missing}"),
+    ]
+    width = max(len(row[0]) for row in rows)
+    print(f"{'':{width}}  {'floor (Bolt + 1 UPDATE)':>24}  {'ours (nbm web)':>16}")
+    for name, a, b in rows:
+        print(f"{name:{width}}  {a:>24}  {b:>16}")
+    throughput_ratio = ours.throughput / floor.throughput if floor.throughput else 0.0
+    p99_ratio = ours.applied_p99 / floor.applied_p99 if floor.applied_p99 else float("inf")
+    ack_ratio = ours.ack_p99 / floor.ack_p99 if floor.ack_p99 else float("inf")
+    print(f"\nratio ours/floor: throughput {throughput_ratio:.2f}x, applied p99 {p99_ratio:.2f}x, "
+          f"ack p99 {ack_ratio:.2f}x")
+    print(f"redraws under the load: {jobs} redraw jobs for {ours.presses + warmup} presses, warm-up included "
+          "(counted, not run)")
+    print(f"redraws of a burst: {BURST} presses by one user at once, all applied {ours.burst_ms or 0:.0f} ms after "
+          f"the first was sent -> {burst_jobs} redraw job(s), {homes} App Home publish(es) "
+          f"(nbm worker --burst, {redraw_seconds:.1f} s)\n")
+    lines = [
+        verdict(throughput_ratio >= 0.5, f"throughput at least half the floor's ({throughput_ratio:.2f}x)"),
+        verdict(p99_ratio <= 2.0 and ack_ratio <= 2.0,
+                f"p99 within 2x the floor's (applied {p99_ratio:.2f}x, ack {ack_ratio:.2f}x)"),
+        verdict(abs(ours.transactions - 1.0) < 0.05, f"one unit of work per press ({ours.transactions:.2f})"),
+        verdict(homes == 1, f"{BURST} presses in a second redraw App Home once ({homes})"
+                + ("" if (ours.burst_ms or 0) < 1000 else " (they took over a second: rerun on a quieter machine)")),
+        verdict(ours.errors == ours.missing == floor.errors == floor.missing == 0,
+                "every press answered 200 and applied"),
+    ]
+    print("\n".join(lines))
+    return 0 if all(line.startswith("PASS") for line in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

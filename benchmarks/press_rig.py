@@ -1,0 +1,319 @@
+"""The rig of ``benchmarks.press``: a fake Slack Web API, the two servers, and the load generator.
+
+* :class:`FakeSlack` answers every Web API call and ``response_url`` post ``ok`` on 127.0.0.1 and
+  notes when each press's message was updated (the moment ours has applied it).
+* :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or the
+  floor's bare Bolt app, with a ``/bench/stats`` route that reads the process's :class:`Meters`.
+* :func:`generate` is the load generator, in a second process: presses signed with Slack's v0
+  signature, sent over keep-alive connections on loopback in a closed loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from core.config import get_settings
+from core.embedded import database_url
+
+SIGNING_SECRET = "bench-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
+#: The message_ts of press n is ``1700000000.<n>``: how the fake and the floor tell presses apart.
+TS_PREFIX = "1700000000."
+
+# -- the fake Slack Web API --------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """Answers every Web API call and response_url post ``ok``; notes when each press's message was updated."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.updated: dict[str, float] = {}  # message ts -> monotonic time the update arrived
+        self.homes: dict[str, int] = {}  # Slack user -> App Home publishes
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                arrived = time.monotonic()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {key: values[0] for key, values in parse_qs(raw).items()}
+                path = urlsplit(self.path).path
+                method = "respond" if path.startswith("/respond/") else path.removeprefix("/api/")
+                fake.note(method, args, arrived, path)
+                body = json.dumps(fake.answer(method, args)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def note(self, method: str, args: dict[str, Any], arrived: float, path: str) -> None:
+        with self.lock:
+            self.counts[method] = self.counts.get(method, 0) + 1
+            if method == "chat.update" and str(args.get("ts", "")).startswith(TS_PREFIX):
+                self.updated.setdefault(str(args["ts"]), arrived)
+            elif method == "respond" and path.startswith(f"/respond/{TS_PREFIX}"):
+                self.updated.setdefault(path.removeprefix("/respond/"), arrived)
+            elif method == "views.publish":
+                user = str(args.get("user_id"))
+                self.homes[user] = self.homes.get(user, 0) + 1
+
+    @staticmethod
+    def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "team_id": "TFLOOR", "user_id": "UBOT", "bot_id": "B1", "url": "https://x/"}
+        if method in ("chat.update", "chat.postMessage"):
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts") or "1.1"}
+        return {"ok": True}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+            self.updated.clear()
+            self.homes.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+# -- the servers -------------------------------------------------------------------------------------
+
+
+class Meters:
+    """Statements, transactions and applied presses, counted in the server process."""
+
+    def __init__(self) -> None:
+        self.statements = itertools.count()
+        self.transactions = itertools.count()
+        self.connections = itertools.count()
+        self.applied: dict[str, float] = {}
+
+    def install(self) -> None:
+        from sqlalchemy import Engine, event
+        from sqlalchemy.pool import Pool
+
+        event.listen(Engine, "before_cursor_execute", lambda *_: next(self.statements))
+        event.listen(Engine, "begin", lambda *_: next(self.transactions))
+        event.listen(Pool, "connect", lambda *_: next(self.connections))
+
+    def snapshot(self) -> dict[str, Any]:
+        # itertools.count has no peek: its repr holds the next value.
+        def value(counter: itertools.count[int]) -> int:
+            return int(re.findall(r"\d+", repr(counter))[0])
+
+        return {"statements": value(self.statements), "transactions": value(self.transactions),
+                "connections": value(self.connections), "applied": dict(self.applied)}
+
+
+def floor_app(meters: Meters) -> Any:
+    """A bare Bolt app: ack, then one UPDATE of the pressed action (the floor of any Bolt app)."""
+    from flask import Flask, request
+    from slack_bolt import App
+    from slack_bolt.adapter.flask import SlackRequestHandler
+    from slack_sdk import WebClient
+    from sqlalchemy import create_engine, text
+
+    from core.config import normalize_database_url
+
+    # The service flag for the connection's whole life: the UPDATE passes row-level security
+    # without a second statement in its transaction.
+    engine = create_engine(normalize_database_url(database_url(get_settings())),
+                           connect_args={"options": "-c timezone=UTC -c app.service=on"})
+    # Bolt asks auth.test who it is on the first request (the fake answers), then remembers.
+    client = WebClient(token="xoxb-floor", base_url=get_settings().slack_api_url)
+    bolt = App(signing_secret=SIGNING_SECRET, client=client, token_verification_enabled=False)
+    update = text("UPDATE actions SET state = 'DONE', completed_at = now() WHERE id = :id")
+
+    @bolt.action(re.compile(".*"))
+    def press(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        with engine.begin() as connection:
+            connection.execute(update, {"id": body["actions"][0]["value"]})
+        meters.applied[body["container"]["message_ts"]] = time.monotonic()
+
+    flask = Flask("floor")
+    handler = SlackRequestHandler(bolt)
+    flask.add_url_rule("/slack/events", "events", lambda: handler.handle(request), methods=["POST"])
+    return flask
+
+
+def serve(kind: str, port: int) -> int:
+    """Run ``nbm web`` in this process, its app being ours or the floor's, plus ``/bench/stats``."""
+    import bot.web
+    from bot.cli import main as nbm
+
+    meters = Meters()
+    meters.install()
+    real_create_app = bot.web.create_app
+
+    def create_app() -> Any:
+        from flask import jsonify
+
+        app = real_create_app() if kind == "ours" else floor_app(meters)
+        app.add_url_rule("/bench/stats", "bench_stats", lambda: jsonify(meters.snapshot()))
+        return app
+
+    bot.web.create_app = create_app
+    return int(nbm(["web", "--host", "127.0.0.1", "--port", str(port)], standalone_mode=False) or 0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    kind: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/bench/stats", timeout=30) as response:
+            return dict(json.load(response))
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+
+@contextmanager
+def running(kind: str, env: dict[str, str]) -> Iterator[Server]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.press", "_serve", kind, str(port)], env=env,
+                               cwd=ROOT)
+    server = Server(kind, process, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                server.stats()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the {kind} server did not start (exit code {process.poll()})") from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- the load generator (a second process) ---------------------------------------------------------
+
+
+def generate(spec_path: str, out_path: str) -> int:
+    """Send the presses of ``spec_path`` (warm-up, then measured) over keep-alive connections."""
+    spec = json.loads(Path(spec_path).read_text())
+    timestamp = str(int(time.time()))
+
+    def signed(body: str) -> bytes:
+        form = urlencode({"payload": body.replace("{fake}", spec["fake"])})
+        signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{timestamp}:{form}".encode(),
+                                     hashlib.sha256).hexdigest()
+        return (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{spec['port']}\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form.encode())}\r\n"
+                f"X-Slack-Request-Timestamp: {timestamp}\r\nX-Slack-Signature: {signature}\r\n"
+                "User-Agent: Slackbot 1.0 (+https://api.slack.com/robots)\r\n\r\n").encode() + form.encode()
+
+    warmup = [signed(body) for body in spec["warmup"]]
+    measured = [signed(body) for body in spec["measured"]]
+
+    async def send_all(requests: list[bytes]) -> list[tuple[float, float, int]]:
+        results: list[tuple[float, float, int]] = [(0.0, 0.0, 0)] * len(requests)
+        pending = iter(range(len(requests)))
+
+        async def connection() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
+            try:
+                for n in pending:
+                    sent = time.monotonic()
+                    writer.write(requests[n])
+                    await writer.drain()
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head.split(b" ", 2)[1])
+                    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                    await reader.readexactly(int(length.group(1)) if length else 0)
+                    results[n] = (sent, time.monotonic(), status)
+                    if re.search(rb"(?i)connection:\s*close", head):
+                        writer.close()
+                        reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
+            finally:
+                writer.close()
+
+        await asyncio.gather(*(connection() for _ in range(spec["connections"])))
+        return results
+
+    asyncio.run(send_all(warmup))
+    time.sleep(spec["pause"])
+    if spec["align"]:  # start just after a whole second of the wall clock
+        time.sleep(1.02 - time.time() % 1)
+    results = asyncio.run(send_all(measured))
+    Path(out_path).write_text(json.dumps(results))
+    return 0
+
+
+def load(server: Server, fake: FakeSlack, *, warmup: list[str], measured: list[str], connections: int,
+         pause: float, align: bool = False) -> list[tuple[float, float, int]]:
+    with tempfile.TemporaryDirectory() as folder:
+        spec, out = Path(folder) / "spec.json", Path(folder) / "out.json"
+        spec.write_text(json.dumps({"port": server.port, "fake": fake.url, "connections": connections,
+                                    "warmup": warmup, "measured": measured, "pause": pause, "align": align}))
+        subprocess.run([sys.executable, "-m", "benchmarks.press", "_load", str(spec), str(out)], check=True, cwd=ROOT)
+        return [(float(sent), float(done), int(status)) for sent, done, status in json.loads(out.read_text())]
