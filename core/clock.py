@@ -8,7 +8,7 @@ server is already on Tuesday. Tests pin the clock with time-machine, which moves
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from core.errors import ValidationError
@@ -36,9 +36,21 @@ def zone(name: str) -> ZoneInfo:
     if name not in _zone_names():
         raise ValidationError(f"{name[:60]!r} is not an IANA timezone NextBestMove accepts; use {ACCEPTED_ZONES}")
     try:
-        return ZoneInfo(name)
+        return _loaded(name)
     except ZoneInfoNotFoundError:  # pragma: no cover - listed but missing from this tzdata
         raise ValidationError(f"timezone {name!r} is not available on this server") from None
+
+
+@cache
+def _loaded(name: str) -> ZoneInfo:
+    """Each accepted zone, read from the tz database once per process.
+
+    ``ZoneInfo(name)`` keeps only the last 8 zones it was asked for (and the ones still referenced):
+    a morning batch spans far more, so every other call read and parsed the zone's file again. The
+    names reaching here are checked against :func:`_zone_names`, so this holds a few hundred zones at
+    most (an unknown name raises, and a raised call is not cached).
+    """
+    return ZoneInfo(name)
 
 
 def local_now(tz: str, *, at: datetime | None = None) -> datetime:

@@ -18,7 +18,9 @@ import click
 #: ``nbm bench NAME`` → the module whose ``main(argv) -> int`` runs it (issue 14 adds morning, press,
 #: digest and import as their benchmarks land).
 BENCHES = {
+    "morning": "benchmarks.morning",
     "press": "benchmarks.press",
+    "digest": "benchmarks.digest",
     "plan": "benchmarks.plan_batch",
     "tick": "benchmarks.morning_tick",
 }

@@ -9,9 +9,9 @@ from datetime import datetime
 from types import FrameType
 
 import click
-from rq import Worker
 
 from bot.cli.common import announce_engines
+from bot.worker import WarmWorker, run_workers
 from core.clock import utcnow
 from core.db import get_engine, unit_of_work
 from core.jobs.tick import TickReport, tick
@@ -19,6 +19,9 @@ from core.queue import QUEUE_NAMES, get_queue
 from core.users import get_user_by_email
 
 log = logging.getLogger("nbm.cron")
+
+#: The class of ``nbm worker``'s workers (bot.worker).
+Worker = WarmWorker
 
 
 class Instant(click.ParamType):
@@ -99,9 +102,13 @@ def _wait_for_next_tick(started: datetime, interval: int, stopping: threading.Ev
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run every queued job, then exit.")
-def worker_command(burst: bool) -> None:
-    """Run jobs from the queue, with RQ's scheduler for retries with back-off. Scale by running more."""
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Warm worker processes to run (under one supervisor that replaces any that exits).")
+def worker_command(burst: bool, processes: int) -> None:
+    """Run jobs from the queue, warm (each job in a worker process that is already connected and has its
+    templates compiled), with RQ's scheduler for retries with back-off. Scale with --processes and by
+    running more workers (README: What runs where)."""
     announce_engines()
-    get_engine()  # start an embedded PostgreSQL here, so it outlives each job's forked work horse
+    get_engine()  # start an embedded PostgreSQL (and Redis, below) here, in the supervisor: workers share them
     queues = [get_queue(name) for name in QUEUE_NAMES]
-    Worker(queues, connection=queues[0].connection).work(with_scheduler=True, burst=burst)
+    run_workers(queues, processes=processes, burst=burst, worker_class=Worker)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from sqlalchemy.orm import Session
 
 from bot.email.delivery import _compose, _deliver
+from bot.email.messages import OutgoingEmail
 from bot.email.render import RenderedEmail, render_billing_notice
 from core.billing.notices import BillingNotice, words_for
 from core.errors import ValidationError
@@ -15,7 +14,7 @@ from core.models import User
 
 def billing_notice_email(notice: BillingNotice) -> bool:
     """Email the notice; False when the user's email is off (nobody whose email is off is mailed)."""
-    def compose(session: Session, user: User) -> tuple[RenderedEmail, EmailMessage]:
+    def compose(session: Session, user: User) -> tuple[RenderedEmail, OutgoingEmail]:
         words = words_for(notice, timezone=user.timezone)
         return _compose(user, None, lambda links: render_billing_notice(words, user_id=user.id, links=links))
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from email.message import EmailMessage
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from bot.email.backends import EmailBackend, SendFailed, get_backend
 from bot.email.links import EmailLinks
-from bot.email.messages import build_message, message_id_for
+from bot.email.messages import OutgoingEmail, message_id_for, write_message
 from bot.email.render import RenderedEmail, render_calendar_expired, render_digest, render_weekly_summary
 from core.calendars import service as calendars
 from core.config import get_settings
@@ -44,12 +43,12 @@ from core.summaries.service import build_weekly_summary
 from core.users import get_settings_for, get_user
 
 #: Composes one user's email inside their unit of work: (what was rendered, the message to send).
-Compose = Callable[[Session, User], tuple[RenderedEmail, EmailMessage]]
+Compose = Callable[[Session, User], tuple[RenderedEmail, OutgoingEmail]]
 
 
 def digest_email(
     session: Session, *, user: User, day: date | None = None, delivery_id: uuid.UUID | None = None
-) -> tuple[RenderedEmail, EmailMessage]:
+) -> tuple[RenderedEmail, OutgoingEmail]:
     """Today's (or ``day``'s) digest for ``user``, building the plan if there is none yet."""
     return _compose(user, delivery_id, lambda links: render_digest(
         build_plan_view(session, user=user, day=day), links=links))
@@ -57,7 +56,7 @@ def digest_email(
 
 def summary_email(
     session: Session, *, user: User, week_start: date, delivery_id: uuid.UUID | None = None
-) -> tuple[RenderedEmail, EmailMessage]:
+) -> tuple[RenderedEmail, OutgoingEmail]:
     """The weekly summary of the week starting ``week_start``, built if there is none yet."""
     return _compose(user, delivery_id, lambda links: render_weekly_summary(
         build_weekly_summary(session, user=user, week_start=week_start), user_name=user.name, links=links))
@@ -90,7 +89,7 @@ def send_summary_email(
 def calendar_expired_email(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     """Tell ``user_id`` by email that their ``provider`` calendar needs reconnecting (a
     ``core.calendars.notices`` listener); False when their email is off, so no one was told here."""
-    def compose(session: Session, user: User) -> tuple[RenderedEmail, EmailMessage]:
+    def compose(session: Session, user: User) -> tuple[RenderedEmail, OutgoingEmail]:
         connection = session.scalars(select(CalendarConnection).where(
             CalendarConnection.user_id == user.id, CalendarConnection.provider == provider)).first()
         reason = (connection.error_message if connection else None) or "the calendar refused the connection"
@@ -127,17 +126,22 @@ def _for_jobs(send: Callable[[], str]) -> str:
 def _deliver(user_id: uuid.UUID, compose: Compose, backend: EmailBackend | None) -> str:
     """Compose in the user's own unit of work, and send only once it has committed."""
     with unit_of_work(user_id=user_id) as session:
-        user = get_user(session, user_id)
+        # With its settings in the same read: every email reads them (is email on? the work days).
+        user = session.scalars(_USER_WITH_SETTINGS, {"user_id": user_id}).first() or get_user(session, user_id)
         if not email_is_on(get_settings_for(session, user)):
             raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
         _, message = compose(session, user)
     (backend or get_backend()).send(message)
-    return str(message["Message-ID"])
+    return message.message_id
+
+
+#: Built once: every email reads its user this way.
+_USER_WITH_SETTINGS = select(User).options(joinedload(User.settings)).where(User.id == bindparam("user_id"))
 
 
 def _compose(
     user: User, delivery_id: uuid.UUID | None, render: Callable[[EmailLinks], RenderedEmail]
-) -> tuple[RenderedEmail, EmailMessage]:
+) -> tuple[RenderedEmail, OutgoingEmail]:
     """``render`` with this deployment's links, wrapped in a message to ``user``.
 
     Given a delivery, the Message-ID is derived from it, so every retry of that delivery is one message.
@@ -146,7 +150,7 @@ def _compose(
     rendered = render(links)
     email_from = get_settings().email_from
     try:
-        message = build_message(
+        message = write_message(
             rendered, to_name=user.name, to_address=user.email, email_from=email_from,
             unsubscribe_url=links.unsubscribe_url(user_id=user.id),
             message_id=message_id_for(delivery_id, email_from=email_from) if delivery_id else None,

@@ -25,10 +25,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from bot.email.links import EmailLinks, Transition
 from core.actions.rules import marks_offered
@@ -70,14 +71,14 @@ class RenderedEmail:
     html: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Button:
     kind: str
     label: str
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DigestItem:
     number: int
     title: str
@@ -90,7 +91,7 @@ class DigestItem:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DigestWaiting:
     title: str
     lead_name: str | None
@@ -113,8 +114,11 @@ def duration(minutes: int) -> str:
 
 
 def digest_subject(view: PlanView) -> str:
+    return _subject(view, view.open_items)
+
+
+def _subject(view: PlanView, open_items: tuple[PlanItem, ...]) -> str:
     head = f"Your next best moves for {short_date(view.date)}"
-    open_items = view.open_items
     if open_items:
         minutes = sum(item.minutes for item in open_items)
         return f"{head} — {plural(len(open_items), 'action')}, ~{minutes} min"
@@ -123,6 +127,7 @@ def digest_subject(view: PlanView) -> str:
     return f"{head} — nothing due, enjoy a clear day"
 
 
+@lru_cache(maxsize=64)
 def offered_transitions(action_type: ActionType, *, has_lead: bool) -> tuple[Transition, ...]:
     """The links an open action carries, in button order: those the core offers for it."""
     offered = marks_offered(action_type, has_lead=has_lead)
@@ -149,12 +154,17 @@ def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestIte
 
 def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
     """The morning digest of ``view``: today's actions with their links, then who is waiting."""
+    return _render("digest", digest_context(view, links=links))
+
+
+def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
+    """What the digest's templates are rendered with (its links signed)."""
     open_items = view.open_items
-    context = {
-        "subject": digest_subject(view),
+    return {
+        "subject": _subject(view, open_items),
         "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
         "first_name": first_name(view.user_name),
-        "day": short_date(view.date),
+        "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
         "open_count": len(open_items),
         "open_minutes": sum(item.minutes for item in open_items),
@@ -168,7 +178,7 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
         "today_url": links.today_url(user_id=view.user_id),
         "waiting": [
             DigestWaiting(
-                title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=short_date(w.sent_on),
+                title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=_day(w.sent_on),
                 replied_url=links.action_url(user_id=view.user_id, action_id=w.action_id,
                                              transition=Transition.REPLIED),
             )
@@ -176,7 +186,6 @@ def render_digest(view: PlanView, *, links: EmailLinks) -> RenderedEmail:
         ],
         **_footer(links, view.user_id),
     }
-    return _render("digest", context)
 
 
 def summary_subject(summary: WeeklySummary) -> str:
@@ -234,6 +243,10 @@ def render_billing_notice(words: NoticeWords, *, user_id: uuid.UUID, links: Emai
     return _render("billing_notice", context)
 
 
+#: ``short_date`` of the few dates a morning's emails name (today's, and when each waiting message went).
+_day = lru_cache(maxsize=256)(short_date)
+
+
 def _footer(links: EmailLinks, user_id: uuid.UUID) -> dict[str, str | None]:
     """The footer's links; the billing page's only while billing is on (core.billing)."""
     return {
@@ -254,7 +267,20 @@ _env = Environment(
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
 
 
+def compile_templates() -> None:
+    """Compile every email template now (a worker does at start, rather than on its first morning)."""
+    for name in _env.list_templates():
+        _template(name)
+
+
+@cache
+def _template(name: str) -> Template:
+    """A compiled template, looked up once per process: Jinja2 would otherwise check the file (and its
+    base's) on disk at every render, to reload one that changed. Restart a process to see an edit."""
+    return _env.get_template(name)
+
+
 def _render(name: str, context: Mapping[str, object]) -> RenderedEmail:
-    html = _inliner.inline(_env.get_template(f"{name}.html").render(context))
-    text = _env.get_template(f"{name}.txt").render(context)
+    html = _inliner.inline(_template(f"{name}.html").render(context))
+    text = _template(f"{name}.txt").render(context)
     return RenderedEmail(subject=str(context["subject"]), text=text, html=html)

@@ -27,14 +27,22 @@ still owed, late, labelled with its own date (its plan is that day's), and never
 The weekly summary (previous Monday–Sunday) is due from the user's Monday delivery instant until the
 end of that week, for users who existed before that Monday.
 Everybody has service while billing is off: :func:`core.access.has_service_sql` is the one check.
+
+**Cost.** All of the above depends on the user's timezone, delivery time and work days only, bar the
+day they joined and the channels they have on: it is worked out once per *schedule* (each distinct
+timezone, delivery time and work week; a few hundred, however many users share them), and each user
+is then a hash join on their schedule and one probe of the deliveries' unique key per delivery that
+may be owed. So the tick reads each user once, converts no time per user (but a joining day near
+the morning's), and never reads the deliveries history beyond those probes
+(``benchmarks.morning_tick``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -43,9 +51,10 @@ from core.access import has_service_sql
 from core.models import Channel, DeliveryKind
 
 
-@dataclass(frozen=True, order=True)
-class Due:
-    """One delivery to make: ``kind`` on ``channel`` for ``period`` (a local date, or a week's Monday)."""
+class Due(NamedTuple):
+    """One delivery to make: ``kind`` on ``channel`` for ``period`` (a local date, or a week's Monday).
+
+    A named tuple (ordered and compared field by field): a busy tick makes a hundred thousand of them."""
 
     kind: DeliveryKind
     user_id: uuid.UUID
@@ -54,30 +63,40 @@ class Due:
 
 
 _DUE = """
-WITH local AS (
+WITH local AS MATERIALIZED (
+  -- Each user with service, once, with what is theirs alone (the day they joined, the channels they
+  -- have on) and their schedule: their timezone, delivery time and work days, as one key.
   SELECT u.id AS user_id, u.timezone AS tz, u.created_at, s.delivery_time, s.work_days,
+         concat_ws(' ', u.timezone, s.delivery_time, s.work_days) AS schedule,
          s.email_enabled AND s.email_unsubscribed_at IS NULL AS email_on,
-         s.slack_enabled AND EXISTS (SELECT 1 FROM slack_user_links k WHERE k.user_id = u.id) AS slack_on,
-         (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date AS today
-  FROM users u JOIN user_settings s ON s.user_id = u.id
+         s.slack_enabled AND k.user_id IS NOT NULL AS slack_on
+  FROM users u
+  JOIN user_settings s ON s.user_id = u.id
+  LEFT JOIN (SELECT DISTINCT user_id FROM slack_user_links) AS k ON k.user_id = u.id
   WHERE ({service}) AND (CAST(:user_id AS uuid) IS NULL OR u.id = CAST(:user_id AS uuid))
+),
+schedules AS (
+  -- Everything else depends on the schedule only, which many users share: worked out once per schedule
+  -- (grouped on the one key, the others being the same within it).
+  SELECT schedule, min(tz) AS tz, min(delivery_time) AS delivery_time, min(work_days) AS work_days,
+         (CAST(:at AS timestamptz) AT TIME ZONE min(tz))::date AS today
+  FROM local
+  GROUP BY schedule
 ),
 readings AS (
   -- Today's delivery time on the user's clock, turned into an instant with the UTC offset of the day
   -- before and with that of the day after: the same instant unless the clocks change around it.
-  SELECT l.*, w.wall, least(o.before, o.after) AS early, greatest(o.before, o.after) AS late
-  FROM local l
-  CROSS JOIN LATERAL (SELECT l.today + l.delivery_time AS wall) AS w
-  CROSS JOIN LATERAL (SELECT ((w.wall - interval '1 day') AT TIME ZONE l.tz) + interval '24 hours' AS before,
-                             ((w.wall + interval '1 day') AT TIME ZONE l.tz) - interval '24 hours' AS after) AS o
+  SELECT sc.*, w.wall, least(o.before, o.after) AS early, greatest(o.before, o.after) AS late
+  FROM schedules sc
+  CROSS JOIN LATERAL (SELECT sc.today + sc.delivery_time AS wall) AS w
+  CROSS JOIN LATERAL (SELECT ((w.wall - interval '1 day') AT TIME ZONE sc.tz) + interval '24 hours' AS before,
+                             ((w.wall + interval '1 day') AT TIME ZONE sc.tz) - interval '24 hours' AS after) AS o
 ),
-clock AS MATERIALIZED (
+clock AS (
   -- The instant today's morning is due: the first at which the user's clock shows the delivery time.
   -- Where both readings show it (the repeated hour of a fall-back), the earlier; where neither does (a
   -- time the spring-forward skips), the minute the clocks jump: within the size of the jump (two hours
-  -- at most in the tz database) after the earlier reading. MATERIALIZED: worked out once per user;
-  -- inlined, the planner counts the CASE twice and, from about 10,000 users, JIT-compiles the tick
-  -- for longer than the tick itself takes (benchmarks.morning_tick).
+  -- at most in the tz database) after the earlier reading.
   SELECT r.*,
          CASE
            WHEN r.early AT TIME ZONE r.tz = r.wall THEN r.early
@@ -91,46 +110,59 @@ clock AS MATERIALIZED (
   FROM readings r
 ),
 owed AS (
-  -- The one morning owed: today's once it is due; until then the latest earlier work day's, unless
-  -- that day is before the one the user joined on.
-  SELECT c.*,
-         CASE
-           WHEN extract(isodow FROM c.today)::int = ANY (c.work_days) AND c.due_today <= CAST(:at AS timestamptz)
-             THEN c.today
-           ELSE (SELECT c.today - back FROM generate_series(1, 7) AS back
-                 WHERE extract(isodow FROM c.today - back)::int = ANY (c.work_days)
-                   AND c.today - back >= (c.created_at AT TIME ZONE c.tz)::date
-                 ORDER BY back LIMIT 1)
-         END AS morning
+  -- The one morning owed: today's once it is due; until then the latest earlier work day's (unless
+  -- that day is before the one the user joined on: checked per user below).
+  SELECT c.*, extract(isodow FROM c.today)::int = ANY (c.work_days) AND c.due_today <= CAST(:at AS timestamptz)
+           AS today_due
   FROM clock c
 ),
-periods AS (
-  SELECT user_id, 'plan' AS kind, morning AS period FROM owed WHERE morning IS NOT NULL
+periods AS MATERIALIZED (
+  -- Per schedule, what each of its users may be owed, and the test of the day they joined:
+  -- ``always``, or joined before the instant ``cut``, or on a local date up to ``cut_date``.
+  SELECT o.schedule, o.tz, 'plan'::delivery_kind AS kind, m.morning AS period,
+         o.today_due AS always, (m.morning::timestamp AT TIME ZONE o.tz) AS cut, m.morning AS cut_date
+  FROM owed o
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.today_due THEN o.today
+                ELSE (SELECT o.today - back FROM generate_series(1, 7) AS back
+                      WHERE extract(isodow FROM o.today - back)::int = ANY (o.work_days)
+                      ORDER BY back LIMIT 1) END AS morning) AS m
+  WHERE m.morning IS NOT NULL
   UNION ALL
-  SELECT user_id, 'weekly_summary', monday - 7 FROM owed
-  WHERE (extract(isodow FROM today) > 1 OR due_today <= CAST(:at AS timestamptz))
-    AND created_at < (monday::timestamp AT TIME ZONE tz)
+  SELECT o.schedule, o.tz, 'weekly_summary'::delivery_kind, o.monday - 7,
+         false, (o.monday::timestamp AT TIME ZONE o.tz), NULL
+  FROM owed o
+  WHERE extract(isodow FROM o.today) > 1 OR o.due_today <= CAST(:at AS timestamptz)
 )
-SELECT p.kind, p.user_id, c.channel, p.period
-FROM periods p
-JOIN local l USING (user_id)
-CROSS JOIN LATERAL (VALUES ('email'), ('slack')) AS c (channel)
-WHERE ((c.channel = 'email' AND l.email_on) OR (c.channel = 'slack' AND l.slack_on))
-  AND c.channel = ANY (:channels)
-  AND NOT EXISTS (
-    SELECT 1 FROM deliveries d
-    WHERE d.user_id = p.user_id AND d.kind::text = p.kind AND d.channel::text = c.channel
-      AND d.period = p.period AND d.status IN ('sent', 'failed'))
-ORDER BY p.kind, p.user_id, c.channel
+SELECT p.kind::text, l.user_id, c.channel::text, p.period
+FROM local l
+-- Each user meets their schedule's periods on the schedule's key and, redundantly, its timezone: the
+-- planner cannot guess how many rows two keys keep and keeps its estimate, and so its cost, low (it
+-- would otherwise JIT-compile the statement, which at 100,000 users took longer than the query).
+JOIN periods p ON p.schedule = l.schedule AND p.tz = l.tz
+CROSS JOIN LATERAL (VALUES ('email'::event_channel, l.email_on), ('slack'::event_channel, l.slack_on))
+  AS c (channel, is_on)
+LEFT JOIN LATERAL (
+  -- One probe of the deliveries' unique key (user, kind, channel, period) per delivery owed, typed as
+  -- the table's own columns so that the key answers (a cast of the column would hide it). LATERAL with
+  -- LIMIT keeps it a probe: joined as a whole, the planner may hash every delivery ever made instead.
+  SELECT d.status FROM deliveries d
+  WHERE d.user_id = l.user_id AND d.kind = p.kind AND d.channel = c.channel AND d.period = p.period
+  LIMIT 1) AS done ON true
+WHERE c.is_on AND c.channel::text = ANY (:channels)
+  AND (p.always OR l.created_at < p.cut OR (l.created_at AT TIME ZONE l.tz)::date <= p.cut_date)
+  AND (done.status IS NULL OR done.status NOT IN ('sent', 'failed'))
 """
 
 
 def due_deliveries(
     session: Session, *, at: datetime, channels: Collection[Channel], user_id: uuid.UUID | None = None
 ) -> list[Due]:
-    """Every delivery due at ``at`` on ``channels`` (service context), optionally for one user."""
+    """Every delivery due at ``at`` on ``channels`` (service context), optionally for one user, in no
+    particular order (:func:`core.jobs.tasks.enqueue_due` sorts what it batches)."""
     rows = session.execute(
         text(_DUE.format(service=has_service_sql("u"))),
         {"at": at, "user_id": user_id, "channels": [c.value for c in channels]},
     )
-    return [Due(DeliveryKind(kind), uid, Channel(channel), period) for kind, uid, channel, period in rows]
+    kinds, channels_by_value = {k.value: k for k in DeliveryKind}, {c.value: c for c in Channel}
+    return [Due(kinds[kind], uid, channels_by_value[channel], period) for kind, uid, channel, period in rows]

@@ -1,12 +1,23 @@
 """The RQ jobs. Each takes ids and strings (RQ pickles arguments), and is safe to run twice.
 
 * :func:`prepare` builds a batch's plans (the planner's batch entry point: a fixed number of
-  queries per batch) or weekly summaries, then enqueues one :func:`deliver` per user and channel.
+  queries per batch) or weekly summaries, then enqueues its deliveries, :data:`DELIVERY_CHUNK` per
+  :func:`deliver_many` job.
 * :func:`deliver` sends one delivery. Its row in ``deliveries`` is written *before* sending
   (pending, attempts + 1) and *after* (sent, with the external id), so a retry after a crash sends
   what is missing and a finished delivery is never sent again. Channels fail independently: each
-  has its own job, its own retries with back-off, and ends in RQ's failed registry with the reason
-  after the last try (the row says ``failed``, so the scheduler stops asking for it).
+  delivery has its own retries with back-off, and ends in RQ's failed registry (under its own job
+  id, ``deliver-KIND-CHANNEL-USER-PERIOD``) with the reason after the last try (the row says
+  ``failed``, so the scheduler stops asking for it).
+* :func:`deliver_many` makes the first try of several deliveries, one after the other, each exactly
+  as :func:`deliver` does. RQ's own bookkeeping of a job (some twenty round trips to Redis to take,
+  start, heartbeat and finish it) cost more than a delivery; a chunk pays it once. Only the first try
+  is made here: a delivery whose try fails temporarily is handed to its own :func:`deliver` job,
+  with the rest of the usual retries at the usual intervals (so the tries and their times are those
+  of a job per delivery), and the channel is not tried again in this chunk (a mail server that
+  refused one email is left alone; its other deliveries get their own jobs too). One that fails for
+  good is recorded so in the ledger at once and reported under its own job id in RQ's failed
+  registry (:func:`failed_for_good`). A delivery whose own job is waiting or running is left to it.
 * :func:`housekeeping` runs the daily housekeeping for everyone.
 """
 
@@ -15,23 +26,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import select
+from rq.timeouts import BaseTimeoutException
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.billing.jobs import sweep_trials
 from core.calendars.service import free_minutes_for_users
 from core.clock import local_today, utcnow
-from core.db import unit_of_work
+from core.db import rows_affected, unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
 from core.jobs.calls import search_calls, users_searching
 from core.jobs.channels import PermanentDeliveryError, sender_for
@@ -46,6 +58,12 @@ log = logging.getLogger(__name__)
 #: Seconds between tries of a delivery (3 retries after the first try). Tests set zeros.
 RETRY_INTERVALS = [60, 300, 1800]
 BATCH_SIZE = 200
+#: Deliveries per :func:`deliver_many` job: enough to spread RQ's cost of a job thin, few enough that a
+#: morning's batches keep every worker busy to the end.
+DELIVERY_CHUNK = 25
+#: Seconds a chunk may run: its deliveries in turn, one of them possibly slow to fail (a mail server
+#: that does not answer costs its timeout and the backend's own few retries).
+CHUNK_TIMEOUT = 600
 #: Within a batch, the Slack DM (instant, in the app) is queued before the email.
 CHANNEL_ORDER = {Channel.SLACK: 0, Channel.EMAIL: 1, Channel.CLI: 2, Channel.SYSTEM: 3}
 
@@ -57,9 +75,12 @@ _REPLACE_LOCK_SECONDS = 30
 
 def enqueue_once(
     queue: Queue, job_id: str, func: Callable[..., Any], *args: object, retry: Retry | None = None,
-    rerun_finished: bool = False,
+    rerun_finished: bool = False, delay: float = 0, timeout: int | None = None,
 ) -> bool:
     """Enqueue under a deterministic id unless that job is already waiting, running or done; True if enqueued.
+
+    ``delay`` (seconds) schedules it instead (RQ's scheduler, which workers run, enqueues it then);
+    ``timeout`` is its job timeout (RQ's default otherwise).
 
     A job with that id that failed, was stopped or canceled is replaced (the database says whether
     its work still needs doing); a finished one too when ``rerun_finished``. Any other job with the
@@ -73,8 +94,14 @@ def enqueue_once(
     replaceable = _REPLACEABLE | {JobStatus.FINISHED} if rerun_finished else _REPLACEABLE
 
     def enqueue() -> bool:
+        options: dict[str, Any] = {"job_id": job_id, "unique": True, "retry": retry, "failure_ttl": 7 * 86400}
+        if timeout is not None:
+            options["job_timeout"] = timeout
         try:
-            queue.enqueue(func, *args, job_id=job_id, unique=True, retry=retry, failure_ttl=7 * 86400)
+            if delay > 0:
+                queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
+            else:
+                queue.enqueue(func, *args, **options)
         except DuplicateJobError:
             return False
         return True
@@ -144,9 +171,10 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
                 if user is not None:
                     build_weekly_summary(session, user=user, week_start=week_start)
     queue = get_queue()
-    for user_id, channel, period in targets:
-        enqueue_once(queue, f"deliver-{kind}-{channel}-{user_id}-{period}", deliver, kind, channel, user_id, period,
-                     retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    for start in range(0, len(targets), DELIVERY_CHUNK):
+        chunk = [(channel, user_id, period) for user_id, channel, period in targets[start:start + DELIVERY_CHUNK]]
+        digest = hashlib.sha1(repr((kind, chunk)).encode()).hexdigest()[:16]
+        enqueue_once(queue, f"deliver-many-{kind}-{digest}", deliver_many, kind, chunk, timeout=CHUNK_TIMEOUT)
 
 
 def _due_today(session: Session, targets: list[tuple[str, str, str]], *, at: datetime) -> list[uuid.UUID]:
@@ -161,49 +189,152 @@ def _due_today(session: Session, targets: list[tuple[str, str, str]], *, at: dat
 
 def deliver(kind: str, channel: str, user_id: str, period: str) -> str:
     """Send one delivery unless it was already sent; returns what happened, for RQ's result."""
+    job = get_current_job()
+    try:
+        return _attempt(kind, channel, user_id, period, last_try=job is None or not job.retries_left)
+    except PermanentDeliveryError:
+        if job is not None:
+            job.retries_left = 0  # retrying cannot help: go straight to the failed registry
+        raise
+
+
+def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
+    """The first try of each of ``targets`` (channel, user, period), in order (module rules)."""
+    queue = get_queue()
+    waiting = _jobs_in_flight(queue, [delivery_job_id(kind, *target) for target in targets])
+    refused: set[str] = set()  # channels that failed temporarily in this chunk
+    outcomes: Counter[str] = Counter()
+    for channel, user_id, period in targets:
+        job_id = delivery_job_id(kind, channel, user_id, period)
+        if job_id in waiting:
+            outcomes["left to their own job"] += 1
+            continue
+        if channel in refused:
+            _retry_later(queue, job_id, (kind, channel, user_id, period), tried=False)
+            outcomes["handed to their own job untried"] += 1
+            continue
+        try:
+            result = _attempt(kind, channel, user_id, period, last_try=False)
+        except BaseTimeoutException:
+            raise  # the chunk's time is up: it fails, and the next tick's batch enqueues what is still owed
+        except PermanentDeliveryError as exc:
+            enqueue_once(queue, job_id, failed_for_good, kind, channel, user_id, period, f"{type(exc).__name__}: {exc}")
+            outcomes["failed for good"] += 1
+        except Exception as exc:  # temporary, or unforeseen: the delivery's own job retries it, as RQ would have
+            log.warning("delivery %s failed, its own job will try again: %s", job_id, exc)
+            _retry_later(queue, job_id, (kind, channel, user_id, period), tried=True)
+            refused.add(channel)
+            outcomes["retrying in their own job"] += 1
+        else:
+            outcomes["already sent" if result.startswith("already") else "sent"] += 1
+    return ", ".join(f"{count} {what}" for what, count in outcomes.items()) or "nothing to do"
+
+
+def delivery_job_id(kind: str, channel: str, user_id: str, period: str) -> str:
+    """The id of one delivery's own job (its retries, its place in the failed registry)."""
+    return f"deliver-{kind}-{channel}-{user_id}-{period}"
+
+
+def failed_for_good(kind: str, channel: str, user_id: str, period: str, reason: str) -> None:
+    """The failed-registry entry of a delivery that failed for good in a chunk (the ledger already says so)."""
+    raise PermanentDeliveryError(reason)
+
+
+def _retry_later(queue: Queue, job_id: str, target: tuple[str, str, str, str], *, tried: bool) -> None:
+    """The delivery's own job, with the tries left after ``tried``, the next one at its usual interval."""
+    intervals = RETRY_INTERVALS[1:] if tried else RETRY_INTERVALS
+    enqueue_once(queue, job_id, deliver, *target, retry=Retry(max=len(intervals), interval=intervals) if intervals
+                 else None, delay=RETRY_INTERVALS[0], rerun_finished=True)
+
+
+_IN_FLIGHT = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def _jobs_in_flight(queue: Queue, job_ids: list[str]) -> set[str]:
+    """Which of ``job_ids`` are waiting or running (one round trip to Redis for them all)."""
+    pipeline = queue.connection.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipeline.hget(Job.key_for(job_id), "status")
+    return {job_id for job_id, status in zip(job_ids, pipeline.execute(), strict=True)
+            if status is not None and status.decode() in _IN_FLIGHT}
+
+
+def _attempt(kind: str, channel: str, user_id: str, period: str, *, last_try: bool) -> str:
+    """One try of one delivery: claim its row, send, record. A failure is recorded (for good if it is
+    permanent, or if ``last_try``) and raised."""
     key = (DeliveryKind(kind), Channel(channel), uuid.UUID(user_id), date.fromisoformat(period))
     with unit_of_work(service=True) as session:
-        delivery = _claim(session, *key)
-        if delivery.status == DeliveryStatus.SENT:
-            return f"already sent ({delivery.external_id})"
-        delivery_id = delivery.id
+        delivery_id, sent_as = _claim(session, *key)
+    if sent_as is not None:
+        return f"already sent ({sent_as})"
     try:
-        external_id = sender_for(key[0], key[1])(user_id=key[2], period=key[3], delivery_id=delivery_id)
+        with unit_of_work(service=True) as session:
+            sent_as = _hold(session, delivery_id)
+            if sent_as is not None:
+                return f"already sent ({sent_as})"
+            external_id = sender_for(key[0], key[1])(user_id=key[2], period=key[3], delivery_id=delivery_id)
+            _record_sent(session, delivery_id, external_id)
     except Exception as exc:
         permanent = isinstance(exc, PermanentDeliveryError)
-        job = get_current_job()
-        if permanent and job is not None:
-            job.retries_left = 0  # retrying cannot help: go straight to the failed registry
-        last_try = permanent or job is None or not job.retries_left
-        _record_failure(delivery_id, f"{type(exc).__name__}: {exc}", final=last_try)
+        _record_failure(delivery_id, f"{type(exc).__name__}: {exc}", final=permanent or last_try)
         raise
-    _record_sent(delivery_id, external_id)
     return f"sent ({external_id})"
 
 
-def _record_sent(delivery_id: uuid.UUID, external_id: str) -> None:
-    with unit_of_work(service=True) as session:
-        delivery = session.get(Delivery, delivery_id, with_for_update=True)
-        assert delivery is not None
-        delivery.status, delivery.external_id, delivery.sent_at = DeliveryStatus.SENT, external_id, utcnow()
-        delivery.last_error = None
+def _record_sent(session: Session, delivery_id: uuid.UUID, external_id: str) -> None:
+    recorded = rows_affected(session, _RECORD_SENT, {"delivery_id": delivery_id, "external_id": external_id,
+                                                     "sent_at": utcnow()})
+    assert recorded == 1, f"delivery {delivery_id} vanished while it was being sent"
 
 
-def _claim(session: Session, kind: DeliveryKind, channel: Channel, user_id: uuid.UUID, period: date) -> Delivery:
-    """The delivery's row, created pending if new, with this attempt counted (before sending)."""
-    session.execute(
-        insert(Delivery)
-        .values(id=uuid.uuid4(), user_id=user_id, kind=kind, channel=channel, period=period)
-        .on_conflict_do_nothing(index_elements=["user_id", "kind", "channel", "period"])
+def _hold(session: Session, delivery_id: uuid.UUID) -> str | None:
+    """Lock the delivery's row for the send, which happens while it is held: None when it is still to
+    be sent, else the external id it was sent as.
+
+    Two jobs may carry the same delivery (a chunk of one tick's batch and a chunk of the next, which
+    found it still pending; a job enqueued again after Redis lost it): the second waits here (or in
+    :func:`_claim`) until the first has recorded its send, then finds it sent. A sender that dies
+    releases the lock with its connection, leaving the row pending, so the next try sends it.
+    """
+    row = session.execute(select(Delivery.status, Delivery.external_id).where(Delivery.id == delivery_id)
+                          .with_for_update()).one()
+    return (row.external_id or "") if row.status == DeliveryStatus.SENT else None
+
+
+#: The ledger's two writes around every send, built once (building them cost more than running them).
+_RECORD_SENT = update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
+    status=DeliveryStatus.SENT, external_id=bindparam("external_id"), sent_at=bindparam("sent_at"), last_error=None)
+_CLAIM = (
+    insert(Delivery)
+    .values(id=bindparam("id"), user_id=bindparam("user_id"), kind=bindparam("kind"), channel=bindparam("channel"),
+            period=bindparam("period"), status=DeliveryStatus.PENDING, attempts=1)
+    .on_conflict_do_update(
+        index_elements=["user_id", "kind", "channel", "period"],
+        set_={"attempts": Delivery.attempts + 1, "status": DeliveryStatus.PENDING},
+        where=Delivery.status != DeliveryStatus.SENT,
     )
-    delivery = session.scalars(
-        select(Delivery).where(Delivery.user_id == user_id, Delivery.kind == kind, Delivery.channel == channel,
-                               Delivery.period == period).with_for_update()
+    .returning(Delivery.id)
+)
+
+
+def _claim(
+    session: Session, kind: DeliveryKind, channel: Channel, user_id: uuid.UUID, period: date
+) -> tuple[uuid.UUID, str | None]:
+    """Count this attempt on the delivery's row (created pending if new) before sending: its id, and
+    the external id it was sent as if it already was (then nothing changes).
+
+    One statement: the upsert creates the row, or counts the attempt and marks it pending unless it
+    was sent, and holds the row's lock until the unit of work commits.
+    """
+    claimed = session.execute(_CLAIM, {"id": uuid.uuid4(), "user_id": user_id, "kind": kind, "channel": channel,
+                                       "period": period}).scalar_one_or_none()
+    if claimed is not None:
+        return claimed, None
+    sent = session.execute(
+        select(Delivery.id, Delivery.external_id).where(
+            Delivery.user_id == user_id, Delivery.kind == kind, Delivery.channel == channel, Delivery.period == period)
     ).one()
-    if delivery.status != DeliveryStatus.SENT:
-        delivery.attempts += 1
-        delivery.status = DeliveryStatus.PENDING
-    return delivery
+    return sent.id, sent.external_id or ""
 
 
 def _record_failure(delivery_id: uuid.UUID, reason: str, *, final: bool) -> None:

@@ -7,6 +7,13 @@ then the new plans and all their items inserted in one statement each. That is a
 batch (fewer when there is nothing to do), so a slow morning is never "one more user, five more
 round trips".
 
+Every statement takes its users, dates and rows as arrays (``= ANY(:ids)``, ``unnest``): its text is
+the same for a batch of 1 or 1,000, so it is compiled once per process (by SQLAlchemy and by the
+driver), where an ``IN (…)`` list or a multi-row ``VALUES`` of the batch's size was compiled again
+for every batch, and cost more than the planning itself. Where a batch spans two dates (users a date
+line apart), a lookup by "user in the batch and date in the batch's dates" reads a few rows too many,
+and the exact pairs are kept in Python.
+
 Once-only is the database's job: plans are inserted with ``ON CONFLICT (user_id, date) DO NOTHING``
 and read back, so two builders racing for the same user and date end with one plan (the first to
 commit), and only the builder whose row went in writes its items.
@@ -20,8 +27,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Date, DateTime, Select, Uuid, any_, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
 from core.clock import local_today, utcnow
@@ -31,7 +38,6 @@ from core.models import (
     ActionType,
     CapacityLevel,
     DailyPlan,
-    DailyPlanAction,
     Lead,
     LeadStatus,
     LoggedCall,
@@ -43,6 +49,8 @@ from core.planner.capacity import ACTIONS_PER_LEVEL, level_for_free_minutes
 from core.planner.ordering import Candidate, choose
 
 _CALL_TYPES = (ActionType.CALL_PREP, ActionType.POST_CALL)
+_UUIDS = ARRAY(Uuid)
+_DATES = ARRAY(Date)
 
 
 @dataclass(frozen=True)
@@ -110,18 +118,19 @@ def load_candidates(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict
     found: dict[uuid.UUID, list[Candidate]] = {user_id: [] for user_id in days}
     if not days:
         return found
-    rows = session.execute(
-        candidate_select().where(
-            Action.user_id.in_(list(days)),
-            Action.state == ActionState.NEW,
-            Action.due_date <= max(days.values()),
-            or_(Action.person_id.is_(None), Lead.status == LeadStatus.ACTIVE),
-        )
-    )
+    rows = session.execute(_CANDIDATES, {"users": list(days), "day": max(days.values())})
     for row in rows:
         if row.due_date <= days[row.user_id]:
             found[row.user_id].append(to_candidate(row))
     return found
+
+
+_CANDIDATES = candidate_select().where(
+    Action.user_id == any_(bindparam("users", type_=_UUIDS)),
+    Action.state == ActionState.NEW,
+    Action.due_date <= bindparam("day", type_=Date),
+    or_(Action.person_id.is_(None), Lead.status == LeadStatus.ACTIVE),
+)
 
 
 def load_summary_focus(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict[uuid.UUID, str]:
@@ -129,12 +138,15 @@ def load_summary_focus(session: Session, *, days: Mapping[uuid.UUID, date]) -> d
     if not days:
         return {}
     weeks = {user_id: week_start(day) - timedelta(days=7) for user_id, day in days.items()}
-    rows = session.execute(
-        select(WeeklySummary.user_id, WeeklySummary.week_start_date, WeeklySummary.next_week_focus).where(
-            tuple_(WeeklySummary.user_id, WeeklySummary.week_start_date).in_(list(weeks.items()))
-        )
-    )
-    return {row.user_id: row.next_week_focus for row in rows if row.next_week_focus}
+    rows = session.execute(_SUMMARY_FOCUS, {"users": list(weeks), "weeks": sorted(set(weeks.values()))})
+    return {row.user_id: row.next_week_focus for row in rows
+            if row.next_week_focus and row.week_start_date == weeks[row.user_id]}
+
+
+_SUMMARY_FOCUS = select(WeeklySummary.user_id, WeeklySummary.week_start_date, WeeklySummary.next_week_focus).where(
+    WeeklySummary.user_id == any_(bindparam("users", type_=_UUIDS)),
+    WeeklySummary.week_start_date == any_(bindparam("weeks", type_=_DATES)),
+)
 
 
 def gather(
@@ -166,10 +178,12 @@ def existing_plans(session: Session, *, days: Mapping[uuid.UUID, date]) -> dict[
     """The plans that already exist for each user on their day."""
     if not days:
         return {}
-    plans = session.scalars(
-        select(DailyPlan).where(tuple_(DailyPlan.user_id, DailyPlan.date).in_(list(days.items())))
-    )
-    return {plan.user_id: plan for plan in plans}
+    plans = session.scalars(_PLANS, {"users": list(days), "days": sorted(set(days.values()))})
+    return {plan.user_id: plan for plan in plans if plan.date == days[plan.user_id]}
+
+
+_PLANS = select(DailyPlan).where(DailyPlan.user_id == any_(bindparam("users", type_=_UUIDS)),
+                                 DailyPlan.date == any_(bindparam("days", type_=_DATES)))
 
 
 def create_plans(session: Session, inputs: Iterable[PlanInputs]) -> dict[uuid.UUID, DailyPlan]:
@@ -181,29 +195,43 @@ def create_plans(session: Session, inputs: Iterable[PlanInputs]) -> dict[uuid.UU
     inputs = list(inputs)
     if not inputs:
         return {}
-    now = utcnow()
     plan_ids = {entry.user_id: uuid.uuid4() for entry in inputs}
-    inserted = set(session.scalars(
-        pg_insert(DailyPlan)
-        .values([
-            {"id": plan_ids[entry.user_id], "user_id": entry.user_id, "date": entry.day,
-             "focus_statement": entry.focus, "capacity": entry.capacity, "free_minutes": entry.free_minutes,
-             "generated_at": now}
-            for entry in inputs
-        ])
-        .on_conflict_do_nothing(index_elements=[DailyPlan.user_id, DailyPlan.date])
-        .returning(DailyPlan.id)
-    ))
+    inserted = set(session.scalars(_INSERT_PLANS, {
+        "ids": list(plan_ids.values()), "users": list(plan_ids), "days": [entry.day for entry in inputs],
+        "focus": [entry.focus for entry in inputs], "capacity": [entry.capacity.value for entry in inputs],
+        "free": [entry.free_minutes for entry in inputs], "at": utcnow(),
+    }))
     items = [
-        {"daily_plan_id": plan_ids[entry.user_id], "action_id": chosen.candidate.action_id,
-         "position": position, "is_fast_win": chosen.is_fast_win}
+        (plan_ids[entry.user_id], chosen.candidate.action_id, position, chosen.is_fast_win)
         for entry in inputs
         if plan_ids[entry.user_id] in inserted
         for position, chosen in enumerate(choose(entry.candidates, slots=entry.slots, today=entry.day))
     ]
-    if items:  # executemany: SQLAlchemy sends pages of 1,000 rows, under PostgreSQL's 65,535 parameters
-        session.execute(insert(DailyPlanAction), items)
+    if items:
+        plans, actions, positions, fast = (list(column) for column in zip(*items, strict=True))
+        session.execute(_INSERT_ITEMS, {"plans": plans, "actions": actions, "positions": positions, "fast": fast})
     return existing_plans(session, days={entry.user_id: entry.day for entry in inputs})
+
+
+#: One row per element of the arrays: as many plans (or items) as the batch has, in one statement whose
+#: text never changes (and no limit on rows: a ``VALUES`` list stops at 65,535 parameters).
+_INSERT_PLANS = text("""
+    INSERT INTO daily_plans (id, user_id, date, focus_statement, capacity, free_minutes, generated_at)
+    SELECT id, user_id, day, focus, capacity, free, :at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS uuid[]), CAST(:days AS date[]), CAST(:focus AS text[]),
+                CAST(:capacity AS capacity_level[]), CAST(:free AS integer[]))
+         AS row (id, user_id, day, focus, capacity, free)
+    ON CONFLICT (user_id, date) DO NOTHING
+    RETURNING id
+""").bindparams(bindparam("at", type_=DateTime(timezone=True)))
+_INSERT_ITEMS = text("""
+    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, is_fast_win)
+    SELECT * FROM unnest(CAST(:plans AS uuid[]), CAST(:actions AS uuid[]), CAST(:positions AS integer[]),
+                         CAST(:fast AS boolean[]))
+""")
+
+
+_USERS = select(User).options(joinedload(User.settings)).where(User.id == any_(bindparam("ids", type_=_UUIDS)))
 
 
 def plan_users(
@@ -223,9 +251,7 @@ def plan_users(
     """
     if not user_ids:
         return {}
-    users = session.scalars(
-        select(User).options(joinedload(User.settings)).where(User.id.in_(list(user_ids)))
-    ).all()
+    users = session.scalars(_USERS, {"ids": list(user_ids)}).unique().all()
     days = {user.id: local_today(user.timezone, at=at) for user in users}
     plans = existing_plans(session, days=days)
     missing = [user for user in users if user.id not in plans]

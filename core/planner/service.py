@@ -26,17 +26,27 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.actions.records import check_text
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
-from core.models import Action, ActionState, CapacityLevel, DailyPlan, DailyPlanAction, User
+from core.models import (
+    Action,
+    ActionOrigin,
+    ActionState,
+    ActionType,
+    CapacityLevel,
+    DailyPlan,
+    DailyPlanAction,
+    Lead,
+    LeadStatus,
+    User,
+)
 from core.planner.batch import (
     candidate_select,
     create_plans,
-    existing_plans,
     gather,
     load_candidates,
     to_candidate,
@@ -60,7 +70,7 @@ def get_plan(session: Session, *, user: User, day: date | None = None) -> DailyP
     """
     today = local_today(user.timezone)
     day = day or today
-    plan = existing_plans(session, days={user.id: day}).get(user.id)
+    plan = session.scalars(_PLAN_OF_DAY, {"user_id": user.id, "day": day}).first()
     if plan is not None and day == today:
         _take_in_replies(session, user=user, plan=plan)
     return plan
@@ -104,10 +114,10 @@ def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int
 def _take_in_replies(session: Session, *, user: User, plan: DailyPlan) -> None:
     """Add the due replies ``plan`` lacks, changing nothing else but what must make room for them.
 
-    The check costs two reads (the due candidates, the plan's items); the plan is locked and read
-    again only when a reply is missing, so two channels redrawing at once add it once.
+    The check is one read (is a due reply missing from the plan?); the plan is locked and read
+    again only when one is, so two channels redrawing at once add it once.
     """
-    if not _missing_reply(_due(session, user=user, plan=plan), plan=plan):
+    if not _reply_missing(session, user=user, plan=plan):
         return
     _lock(session, plan=plan)
     candidates = _due(session, user=user, plan=plan)
@@ -118,9 +128,25 @@ def _due(session: Session, *, user: User, plan: DailyPlan) -> list[Candidate]:
     return load_candidates(session, days={user.id: plan.date})[user.id]
 
 
-def _missing_reply(candidates: Sequence[Candidate], *, plan: DailyPlan) -> bool:
-    planned = {item.action_id for item in plan.items}
-    return any(is_reply(candidate) and candidate.action_id not in planned for candidate in candidates)
+def _reply_missing(session: Session, *, user: User, plan: DailyPlan) -> bool:
+    """Whether a reply due on the plan's day (a candidate, as :func:`load_candidates` reads them, that
+    :func:`is_reply` accepts) is not in the plan: asked of the database, where the answer is one row."""
+    return bool(session.scalar(_REPLY_MISSING, {"user_id": user.id, "day": plan.date, "plan_id": plan.id}))
+
+
+#: Built once (every read of today's plan asks it; building it cost more than running it).
+_REPLY_MISSING = select(
+    select(Action.id)
+    .outerjoin(Lead, Lead.id == Action.person_id)
+    .where(Action.user_id == bindparam("user_id"), Action.state == ActionState.NEW,
+           Action.due_date <= bindparam("day"), or_(Action.person_id.is_(None), Lead.status == LeadStatus.ACTIVE),
+           Action.action_type == ActionType.FOLLOW_UP, Action.origin == ActionOrigin.REPLY,
+           Action.id.not_in(select(DailyPlanAction.action_id)
+                            .where(DailyPlanAction.daily_plan_id == bindparam("plan_id"))))
+    .exists()
+)
+#: A user's plan for a day (the batch's ``existing_plans`` for one user, built once).
+_PLAN_OF_DAY = select(DailyPlan).where(DailyPlan.user_id == bindparam("user_id"), DailyPlan.date == bindparam("day"))
 
 
 def _lock(session: Session, *, plan: DailyPlan) -> None:

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import DateTime, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.actions.rules import EFFORT_MINUTES
@@ -144,27 +144,41 @@ def action_title(action_type: ActionType, *, lead_name: str | None, description:
     return with_lead.format(name=lead_name) if lead_name else without
 
 
-def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
-    """``plan`` as the user sees it now: items in position order with their current state, and the
-    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
+#: The start of the user's day, bound at each execution (SQL accepts a parameter where the instant goes).
+_DAY_START = cast(datetime, bindparam("day_start", type_=DateTime(timezone=True)))
+
+
+def _plan_rows() -> Select[*tuple[Any, ...]]:
+    """The items of plan ``:plan_id`` with what the view shows; Undo is offered for changes since ``:day_start``."""
     closed_by_reply = (
         select(ActionEvent.id)
         .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.ARCHIVED,
                ActionEvent.from_state.in_([ActionState.NEW, ActionState.SENT]))
         .exists()
     )
-    today = local_today(user.timezone)
-    day_start = datetime.combine(today, time(0), tzinfo=zone(user.timezone))
-    rows = session.execute(
+    return (
         select(DailyPlanAction.position, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
                Action.description, Action.due_date, Action.person_id, Action.notes, Lead.name, Lead.url,
                Lead.notes.label("lead_notes"), closed_by_reply.label("closed_by_reply"),
-               changed_today_by_a_person(Action, since=day_start).label("undoable"))
+               changed_today_by_a_person(Action, since=_DAY_START).label("undoable"))
         .join(Action, Action.id == DailyPlanAction.action_id)
         .outerjoin(Lead, Lead.id == Action.person_id)
-        .where(DailyPlanAction.daily_plan_id == plan.id)
+        .where(DailyPlanAction.daily_plan_id == bindparam("plan_id"))
         .order_by(DailyPlanAction.position)
     )
+
+
+#: Built once: every channel shows a plan through it, and building the statement (and its cache key)
+#: cost more than running it. The same goes for the waiting list's below.
+_PLAN_ROWS = _plan_rows()
+
+
+def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
+    """``plan`` as the user sees it now: items in position order with their current state, and the
+    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
+    today = local_today(user.timezone)
+    day_start = datetime.combine(today, time(0), tzinfo=zone(user.timezone))
+    rows = session.execute(_PLAN_ROWS, {"plan_id": plan.id, "day_start": day_start})
     items = tuple(
         PlanItem(
             position=row.position, action_id=row.id, action_type=row.action_type, state=row.state,
@@ -176,17 +190,18 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
         for row in rows
     )
     in_plan = [item.lead_id for item in items if item.is_open and item.lead_id is not None]
+    waiting, waiting_total = _first_waiting(session, user=user, except_leads=in_plan)
     return PlanView(
         user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
         free_minutes=plan.free_minutes, focus=plan.focus_statement, streak=user.streak_count,
-        items=items, waiting=waiting_items(session, user=user, except_leads=in_plan),
-        waiting_total=count_waiting(session, user=user, except_leads=in_plan),
+        items=items, waiting=waiting, waiting_total=waiting_total,
         work_days=tuple(get_settings_for(session, user).work_days),
     )
 
 
-def _waiting_query(user: User, except_leads: Collection[uuid.UUID]) -> Select[*tuple[Any, ...]]:
-    """The user's SENT actions with what a waiting row shows, oldest sent first.
+def _waiting() -> Select[*tuple[Any, ...]]:
+    """User ``:user_id``'s SENT actions with what a waiting row shows, oldest sent first, leaving out
+    those of the leads in ``:except_leads``.
 
     The send time comes from the event log (the action's last change to SENT), so editing an action
     later does not make it look freshly sent.
@@ -198,15 +213,23 @@ def _waiting_query(user: User, except_leads: Collection[uuid.UUID]) -> Select[*t
         .scalar_subquery()
     )
     sent_at = func.coalesce(last_sent, Action.updated_at).label("sent_at")
-    query = (
+    return (
         select(Action.id, Action.action_type, Action.description, Lead.name, Lead.url, sent_at)
         .outerjoin(Lead, Lead.id == Action.person_id)
-        .where(Action.user_id == user.id, Action.state == ActionState.SENT)
+        .where(Action.user_id == bindparam("user_id"), Action.state == ActionState.SENT,
+               Action.person_id.is_(None) | Action.person_id.not_in(bindparam("except_leads", expanding=True)))
         .order_by(sent_at, Action.id)
     )
-    if except_leads:
-        query = query.where(Action.person_id.is_(None) | Action.person_id.not_in(list(except_leads)))
-    return query
+
+
+_WAITING = _waiting()
+#: The first :data:`MAX_WAITING` of them, each row with the count of the whole list.
+_FIRST_WAITING = _WAITING.add_columns(func.count().over().label("total")).limit(MAX_WAITING)
+_COUNT_WAITING = select(func.count()).select_from(_WAITING.subquery())
+
+
+def _waiting_params(user: User, except_leads: Collection[uuid.UUID]) -> dict[str, Any]:
+    return {"user_id": user.id, "except_leads": list(except_leads)}
 
 
 def waiting_items(
@@ -215,19 +238,29 @@ def waiting_items(
 ) -> tuple[WaitingItem, ...]:
     """The user's actions waiting for a reply, oldest sent first (``limit`` None: all of them from
     ``offset``); "sent on" is the user's local date of the send."""
-    rows = session.execute(_waiting_query(user, except_leads).limit(limit).offset(offset))
-    return tuple(
-        WaitingItem(
-            action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name, description=row.description),
-            lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
-        )
-        for row in rows
+    rows = session.execute(_WAITING.limit(limit).offset(offset), _waiting_params(user, except_leads))
+    return tuple(_waiting_item(row, user=user) for row in rows)
+
+
+def _first_waiting(
+    session: Session, *, user: User, except_leads: Collection[uuid.UUID]
+) -> tuple[tuple[WaitingItem, ...], int]:
+    """What :func:`waiting_items` lists first (:data:`MAX_WAITING`) and :func:`count_waiting`'s total,
+    in one read: each row carries the count of the whole list (none listed: there are none)."""
+    rows = session.execute(_FIRST_WAITING, _waiting_params(user, except_leads)).all()
+    return tuple(_waiting_item(row, user=user) for row in rows), (rows[0].total if rows else 0)
+
+
+def _waiting_item(row: Any, *, user: User) -> WaitingItem:
+    return WaitingItem(
+        action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name, description=row.description),
+        lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
     )
 
 
 def count_waiting(session: Session, *, user: User, except_leads: Collection[uuid.UUID] = ()) -> int:
     """How many actions :func:`waiting_items` would list without a limit."""
-    return session.scalar(select(func.count()).select_from(_waiting_query(user, except_leads).subquery())) or 0
+    return session.scalar(_COUNT_WAITING, _waiting_params(user, except_leads)) or 0
 
 
 def waiting_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:

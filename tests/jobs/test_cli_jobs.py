@@ -6,23 +6,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy.orm import Session
 
-from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from tests.factories import make_lead, make_user
 
 
-@pytest.fixture()
-def in_process_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`nbm worker` forks a work horse per job; in-process here so the test's transaction is visible."""
-    monkeypatch.setattr(jobs_cli, "Worker", SimpleWorker)
-
-
 def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
-    service: Session, queue: Queue, outbox: Path, in_process_worker: None
+    service: Session, queue: Queue, outbox: Path
 ) -> None:
+    """`nbm worker --burst` runs the jobs in its own process (warm, no work horse), so the test's
+    transaction is visible to them."""
     ann, bob = make_user(service, timezone="Asia/Kolkata"), make_user(service, timezone="Asia/Kolkata")
     for user in (ann, bob):
         make_lead(service, user)

@@ -106,10 +106,10 @@ def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_
     real_record = tasks._record_sent
     crashes = iter([True])
 
-    def crash_once(delivery_id: object, external_id: str) -> None:
+    def crash_once(session: Session, delivery_id: object, external_id: str) -> None:
         if next(crashes, False):
             raise SystemExit("the worker died here")
-        real_record(delivery_id, external_id)
+        real_record(session, delivery_id, external_id)
 
     monkeypatch.setattr(tasks, "_record_sent", crash_once)
     with time_machine.travel(datetime(2026, 11, 25, 8, 0, tzinfo=UTC), tick=False):

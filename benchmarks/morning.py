@@ -1,0 +1,528 @@
+"""A whole morning through real RQ workers: tick → plan → compose → send, for N users due the same minute.
+
+What is measured (**ours**): the scheduler's tick enqueues the due deliveries in batches; ``--workers``
+warm worker processes (``bot.worker``, what ``nbm worker --processes`` runs) take the ``prepare`` jobs
+(batch planning) and then one ``deliver`` job per user, each claiming its row in the deliveries
+ledger, composing the digest and handing it to an SMTP server on loopback (``aiosmtpd``, a sink
+that accepts everything, in a process of its own). The clock stops when the ledger says every
+user's email was sent. Each worker's peak resident memory and every SQL statement the workers send
+are counted.
+
+**The floor**: the same work without the queue and without the ledger. As many processes as there
+are workers each take a share of the same due users and, in one transaction of their own, plan
+them in the same batches (``plan_users``), then build each digest (``build_plan_view``, the same
+rendering and the same message) and send it to the same sink over the same kind of kept SMTP
+session; the transaction is rolled back at the end, so the plans are then built again for real by
+ours. What the floor leaves out is exactly what makes a morning safe to run: one job per delivery
+with its retries, and the ledger rows written before and after each send.
+
+Targets: 10,000 users due the same minute are planned and delivered within two minutes (the rate
+of the largest size measured, scaled to 10,000 users); ours moves at least half the floor's users
+per second; memory is flat in the number of users (the workers' peak at the largest size within
+10% or 16 MiB of their peak at the smallest, so measure two sizes, as the default does).
+
+Every user has a realistic book (``benchmarks.plan_batch``: 20 leads, about 40 actions), works every
+day, has email on and Slack off, is due at the minute the run starts (their delivery time is set
+to their own local time of that minute) and was already sent last week's summary. The hour's
+housekeeping job runs before the clock starts, as it would have at the top of the hour. Each size
+gets users of its own; the users of an earlier size are served already, so the tick does not find
+them due again. Worker processes are started afresh for each size.
+
+Run: ``python -m benchmarks.morning [--users 1000 10000] [--workers 4] [--no-floor] [--forking]``
+(``--forking``: RQ's default worker, a fresh work horse per job, as the workers ran before).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+from redis import Redis
+from rq import Worker
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session, joinedload
+
+from benchmarks.harness import (
+    BenchUsers,
+    analyze,
+    environment,
+    mib,
+    open_database,
+    print_table,
+    throwaway_users,
+    verdict,
+)
+from benchmarks.plan_batch import LEADS_PER_USER, seed_books
+from bot.channels import register_all
+from bot.email.backends import get_backend
+from bot.email.delivery import digest_email
+from bot.worker import WarmWorker, run_workers
+from core import config
+from core.clock import utcnow
+from core.db import get_engine, set_context, unit_of_work
+from core.jobs import tasks
+from core.jobs.schedule import Due, due_deliveries
+from core.jobs.tick import tick
+from core.models import Channel, DeliveryKind, User
+from core.planner.batch import plan_users
+from core.queue import QUEUE_NAMES, get_queue, get_redis
+
+TARGET_USERS, TARGET_SECONDS = 10_000, 120.0
+FLOOR_SHARE = 0.5
+FLAT_RATIO, FLAT_SLACK = 1.10, 16 * 2**20
+ALL_WEEK = [1, 2, 3, 4, 5, 6, 7]
+DEADLINE = 30 * 60  # seconds: a run that has not finished by then is reported as failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure a whole morning through real RQ workers, beside its floor.")
+    parser.add_argument("--users", type=int, nargs="+", default=[1000, 10_000], metavar="N",
+                        help="sizes to measure, each with users of its own (default: 1000 10000)")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                        help="worker processes, and floor processes (default: twice the cores)")
+    parser.add_argument("--no-floor", action="store_true", help="measure ours only")
+    parser.add_argument("--forking", action="store_true",
+                        help="RQ's default forking worker instead of the warm one (how the morning ran before)")
+    args = parser.parse_args(argv)
+    if any(n < 1 for n in args.users) or args.workers < 1:
+        parser.error("--users and --workers take whole numbers of 1 or more")
+    sizes = sorted(set(args.users))
+
+    logging.getLogger().setLevel(logging.WARNING)  # RQ's two lines per job would fill the terminal
+    sink = SmtpSink()
+    _point_email_at(sink.port)
+    register_all()
+    engine = open_database()
+    print("\n".join(environment(engine)))
+    redis = get_redis()
+    _refuse_a_busy_queue(redis)
+    counter = _count_statements_of_children(engine)
+    kind = "RQ's forking Worker" if args.forking else "warm workers (bot.worker)"
+    print(f"{args.workers} {kind}; floor: {args.workers} processes; SMTP sink on 127.0.0.1:{sink.port}\n")
+
+    results: list[tuple[int, Run, Run | None]] = []
+    try:
+        with throwaway_users() as bench:
+            for size in sizes:
+                users = seed(bench, count=size)
+                at = _due_now(bench)
+                _due_to(users, at=at)  # nobody else's morning is in the way
+                _run_housekeeping(at)
+                floor = None if args.no_floor else measure_floor(users, at=at, processes=args.workers,
+                                                                 counter=counter, sink=sink)
+                ours = measure_ours(bench, users, at=at, workers=args.workers, forking=args.forking,
+                                    counter=counter, sink=sink)
+                results.append((size, ours, floor))
+                _report_size(size, ours, floor)
+    finally:
+        sink.stop()
+    return _verdicts(results)
+
+
+# Seeding ------------------------------------------------------------------------------------------
+
+def seed(bench: BenchUsers, *, count: int) -> list[uuid.UUID]:
+    """``count`` more users with their books and a week of history (plans and their emails); every one
+    works every day and reads email only."""
+    started = time.perf_counter()
+    now = utcnow()
+    with unit_of_work(service=True) as session:
+        users = bench.add(session, count=count, created_at=now - timedelta(days=90),
+                          settings=lambda n, tz: {"work_days": ALL_WEEK, "slack_enabled": False})
+        seed_books(session, users, at=now)
+        ids = [user_id for user_id, _ in users]
+        session.execute(_PAST_PLANS, {"users": ids, "at": now, "days": HISTORY_DAYS})
+        session.execute(_PAST_ITEMS, {"users": ids})
+        session.execute(_PAST_EMAILS, {"users": ids})
+    with unit_of_work(service=True) as session:
+        analyze(session, ("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries",
+                          "deliveries", "daily_plans", "daily_plan_actions"))
+    print(f"seeded {count} users, {count * LEADS_PER_USER} leads, {HISTORY_DAYS} days of plans and emails each "
+          f"({time.perf_counter() - started:.1f} s)")
+    return ids
+
+
+#: A week of history, so that the tables the morning reads and writes have the shape they have in
+#: production (an empty table invites plans, sequential scans, that no real morning would get).
+HISTORY_DAYS = 7
+_PAST_PLANS = text("""
+    INSERT INTO daily_plans (user_id, date, capacity, generated_at)
+    SELECT u.id, (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date - back, 'default',
+           CAST(:at AS timestamptz) - back * interval '1 day'
+    FROM users u CROSS JOIN generate_series(1, :days) AS back
+    WHERE u.id = ANY(:users)
+""")
+_PAST_ITEMS = text("""
+    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, is_fast_win)
+    SELECT p.id, a.id, a.n - 1, a.n = 1
+    FROM daily_plans p
+    CROSS JOIN LATERAL (SELECT id, row_number() OVER (ORDER BY id) AS n FROM actions
+                        WHERE user_id = p.user_id ORDER BY id LIMIT 5) AS a
+    WHERE p.user_id = ANY(:users)
+""")
+_PAST_EMAILS = text("""
+    INSERT INTO deliveries (user_id, kind, channel, period, status, attempts, external_id, sent_at)
+    SELECT p.user_id, 'plan', 'email', p.date, 'sent', 1, '<bench-' || p.id || '@bench.nextbestmove.invalid>',
+           p.generated_at
+    FROM daily_plans p WHERE p.user_id = ANY(:users)
+""")
+
+
+def _due_now(bench: BenchUsers) -> datetime:
+    """This minute: the users not served yet get it as their delivery time, and last week's summary as sent."""
+    at = utcnow().replace(second=0, microsecond=0)
+    pattern = f"bench-{bench.token}-%"
+    with unit_of_work(service=True) as session:
+        session.execute(text("""
+            UPDATE user_settings s SET delivery_time = (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::time
+            FROM users u
+            WHERE u.id = s.user_id AND u.email LIKE :pattern
+              AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.user_id = u.id AND d.kind = 'plan'
+                              AND d.period = (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date)
+        """), {"at": at, "pattern": pattern})
+        session.execute(text("""
+            INSERT INTO deliveries (id, user_id, kind, channel, period, status, attempts)
+            SELECT gen_random_uuid(), u.id, 'weekly_summary', 'email',
+                   date_trunc('week', CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date - 7, 'sent', 1
+            FROM users u WHERE u.email LIKE :pattern
+            ON CONFLICT DO NOTHING
+        """), {"at": at, "pattern": pattern})
+    return at
+
+
+def _run_housekeeping(at: datetime) -> None:
+    """The hour's housekeeping, run now under the id the tick would give it (so the tick finds it done)."""
+    queue = get_queue()
+    tasks.enqueue_once(queue, f"housekeeping-{at:%Y%m%d%H}", tasks.housekeeping, at.isoformat())
+    worker = WarmWorker([queue], connection=queue.connection)
+    worker.supervised = False
+    worker.work(burst=True, logging_level="WARNING")
+
+
+# Ours ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    seconds: float
+    users: int
+    sent: int
+    statements: int
+    peak_bytes: int
+    tick_seconds: float = 0.0
+    tick_statements: int = 0
+    first_email: float | None = None
+    plans_built: float | None = None
+    failed: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, workers: int, forking: bool,
+                 counter: Synchronized, sink: SmtpSink) -> Run:
+    """Start the workers, tick once, and wait until the ledger says every user's email was sent."""
+    redis = get_redis()
+    queues = [get_queue(name) for name in QUEUE_NAMES]
+    counter.value = 0
+    sink.received.value = 0
+    supervisor = multiprocessing.get_context("fork").Process(
+        target=_supervise, args=(workers, forking), name="bench-workers")
+    supervisor.start()
+    try:
+        _wait_for(lambda: Worker.count(connection=redis) >= workers, what=f"{workers} workers to start", limit=120)
+        counter.value = 0
+        engine = get_engine()
+        sent_before, _, plans_before = _progress(bench)
+        started = time.perf_counter()
+        statements_before = _own_statements(engine)
+        report = tick(at=at, queue=queues[0])
+        tick_seconds = time.perf_counter() - started
+        tick_statements = _own_statements(engine) - statements_before
+        if report.due != len(users):
+            print(f"note: the tick found {report.due} deliveries due for the {len(users)} users seeded")
+        first_email = plans_built = None
+        sent = failed = 0
+        while time.perf_counter() - started < DEADLINE:
+            time.sleep(0.25)
+            sent, failed, plans = (value - before for value, before in
+                                   zip(_progress(bench), (sent_before, 0, plans_before), strict=True))
+            now = time.perf_counter() - started
+            if first_email is None and sink.received.value:
+                first_email = now
+            if plans_built is None and plans >= len(users):
+                plans_built = now
+            if sent + failed >= len(users) and _queue_idle(redis):
+                break
+        seconds = time.perf_counter() - started
+        peak = max((_peak_rss(w.pid) for w in Worker.all(connection=redis) if w.pid), default=0)
+        return Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value, peak_bytes=peak,
+                   tick_seconds=tick_seconds, tick_statements=tick_statements, first_email=first_email,
+                   plans_built=plans_built, failed=f"{failed} deliveries failed" if failed else
+                   ("" if sent >= len(users) else f"only {sent} of {len(users)} sent after {DEADLINE} s"))
+    finally:
+        if supervisor.pid is not None:
+            os.kill(supervisor.pid, signal.SIGTERM)
+        supervisor.join(60)
+        _wait_for(lambda: Worker.count(connection=redis) == 0, what="the workers to stop", limit=60)
+
+
+def _supervise(workers: int, forking: bool) -> None:
+    """The ``nbm worker --processes N`` supervisor (or RQ's own pool of forking workers)."""
+    queues = [get_queue(name) for name in QUEUE_NAMES]
+    if forking:
+        from rq.worker_pool import WorkerPool
+
+        WorkerPool(queues, connection=queues[0].connection, num_workers=workers, worker_class=Worker).start(
+            logging_level="WARNING")
+    else:
+        run_workers(queues, processes=workers, burst=False)
+
+
+def _progress(bench: BenchUsers) -> tuple[int, int, int]:
+    """Plan emails sent and failed, and plans built, for this run's users (all sizes so far, history too)."""
+    with unit_of_work(service=True) as session:
+        row = session.execute(text("""
+            SELECT count(*) FILTER (WHERE d.status = 'sent'), count(*) FILTER (WHERE d.status = 'failed'),
+                   (SELECT count(*) FROM daily_plans p JOIN users v ON v.id = p.user_id WHERE v.email LIKE :pattern)
+            FROM deliveries d JOIN users u ON u.id = d.user_id
+            WHERE u.email LIKE :pattern AND d.kind = 'plan' AND d.channel = 'email'
+        """), {"pattern": f"bench-{bench.token}-%"}).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _queue_idle(redis: Redis) -> bool:
+    return all(get_queue(name).count == 0 for name in QUEUE_NAMES)
+
+
+# The floor ----------------------------------------------------------------------------------------
+
+def _due_to(users: list[uuid.UUID], *, at: datetime) -> list[Due]:
+    """This run's plan deliveries due at ``at``; refused if anyone else's are due too (the workers would
+    send theirs as well, and the run would measure them)."""
+    mine = set(users)
+    with unit_of_work(service=True) as session:
+        everything = due_deliveries(session, at=at, channels=[Channel.EMAIL, Channel.SLACK])
+    others = [d for d in everything if d.user_id not in mine]
+    if others:
+        raise SystemExit(f"{len(others)} deliveries of users other than this run's are due in this database: run "
+                         "the benchmark on a database of its own, or remove them (benchmarks/README.md)")
+    return [d for d in everything if d.kind == DeliveryKind.PLAN]
+
+
+def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, counter: Synchronized,
+                  sink: SmtpSink) -> Run:
+    """The same plans and emails, computed and sent directly by ``processes`` processes, rolled back."""
+    due = _due_to(users, at=at)
+    shares = [due[i::processes] for i in range(processes)]
+    context = multiprocessing.get_context("fork")
+    peaks = context.Array("q", processes)
+    counter.value = 0
+    sink.received.value = 0
+    started = time.perf_counter()
+    children = [context.Process(target=_floor_share, args=(i, [(d.user_id, d.period) for d in share], at, peaks))
+                for i, share in enumerate(shares)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    seconds = time.perf_counter() - started
+    failed = [child.exitcode for child in children if child.exitcode]
+    return Run(seconds=seconds, users=len(due), sent=sink.received.value, statements=counter.value,
+               peak_bytes=max(peaks[i] for i in range(processes)),
+               failed=f"floor processes failed: {failed}" if failed else "")
+
+
+def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any) -> None:
+    """One floor process: plan its users in the morning's batches, then build and send each digest."""
+    engine = get_engine()
+    backend = get_backend()
+    session = Session(bind=engine, expire_on_commit=False)
+    session.begin()
+    set_context(session, service=True)
+    try:
+        for start in range(0, len(share), tasks.BATCH_SIZE):
+            batch = share[start:start + tasks.BATCH_SIZE]
+            plan_users(session, user_ids=[user_id for user_id, _ in batch], at=at)
+            people = {user.id: user for user in session.scalars(select(User).options(joinedload(User.settings)).where(
+                User.id.in_([user_id for user_id, _ in batch])))}
+            for user_id, period in batch:
+                _, message = digest_email(session, user=people[user_id], day=period)
+                backend.send(message)
+    finally:
+        session.rollback()
+        session.close()
+    peaks[index] = _peak_rss(os.getpid())
+
+
+# The SMTP sink ------------------------------------------------------------------------------------
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 in a process of its own, accepting every message; counts what it received."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.received: Synchronized = context.Value("q", 0)
+        ready = context.Event()
+        port = context.Value("i", 0)
+        self._process = context.Process(target=self._serve, args=(self.received, port, ready), name="smtp-sink",
+                                        daemon=True)
+        self._process.start()
+        if not ready.wait(30):
+            raise SystemExit("the SMTP sink did not start")
+        self.port = port.value
+
+    @staticmethod
+    def _serve(received: Synchronized, port: Any, ready: Any) -> None:
+        from aiosmtpd.controller import Controller
+
+        class Accept:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                with received.get_lock():
+                    received.value += 1
+                return "250 2.0.0 OK"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port.value = probe.getsockname()[1]
+        Controller(Accept(), hostname="127.0.0.1", port=port.value).start()
+        ready.set()
+        threading.Event().wait()
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.join(5)
+
+
+def _point_email_at(port: int) -> None:
+    os.environ.update({"EMAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                       "SMTP_SECURITY": "none", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
+    os.environ.pop("SMTP_USERNAME", None)
+    config.get_settings.cache_clear()
+
+
+# Meters and checks --------------------------------------------------------------------------------
+
+def _count_statements_of_children(engine: Engine) -> Synchronized:
+    """A counter of the statements every process forked from here sends (not this process's own)."""
+    counter: Synchronized = multiprocessing.get_context("fork").Value("q", 0)
+    parent = os.getpid()
+
+    def seen(*_: Any) -> None:
+        if os.getpid() != parent:
+            with counter.get_lock():
+                counter.value += 1
+
+    event.listen(Engine, "before_cursor_execute", seen)
+
+    def own_seen(*_: Any) -> None:
+        if os.getpid() == parent:
+            _OWN_STATEMENTS[0] += 1
+
+    event.listen(engine, "before_cursor_execute", own_seen)
+    return counter
+
+
+#: Statements this process sent (the tick's are counted here).
+_OWN_STATEMENTS = [0]
+
+
+def _own_statements(engine: Engine) -> int:
+    return _OWN_STATEMENTS[0]
+
+
+def _peak_rss(pid: int) -> int:
+    """Peak resident memory of a process (VmHWM), in bytes; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _refuse_a_busy_queue(redis: Redis) -> None:
+    """Other workers or waiting jobs on this Redis would take part in (and skew) the measurement."""
+    if Worker.count(connection=redis):
+        raise SystemExit(f"{Worker.count(connection=redis)} RQ worker(s) already listen on this Redis: stop them, "
+                         "or point REDIS_URL at a database of the benchmark's own")
+    waiting = sum(get_queue(name).count for name in QUEUE_NAMES)
+    if waiting:
+        raise SystemExit(f"{waiting} job(s) wait in the queue on this Redis: point REDIS_URL at a database of the "
+                         "benchmark's own")
+
+
+def _wait_for(condition: Callable[[], bool], *, what: str, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what} after {limit:.0f} s")
+        time.sleep(0.2)
+
+
+def _report_size(size: int, ours: Run, floor: Run | None) -> None:
+    def at(seconds: float | None) -> str:
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+    rows: list[tuple[object, ...]] = [
+        ("emails sent", ours.sent, floor.sent if floor else ""),
+        ("wall time", f"{ours.seconds:.1f} s", f"{floor.seconds:.1f} s" if floor else ""),
+        ("users/s", f"{ours.rate:.1f}", f"{floor.rate:.1f}" if floor else ""),
+        ("statements per user", f"{ours.statements / max(ours.sent, 1):.1f}",
+         f"{floor.statements / max(floor.sent, 1):.1f}" if floor else ""),
+        ("peak memory per process", mib(ours.peak_bytes), mib(floor.peak_bytes) if floor else ""),
+        ("tick", f"{ours.tick_seconds * 1000:.0f} ms, {ours.tick_statements} statement(s)", ""),
+        ("first email", at(ours.first_email), ""),
+        ("every plan built", at(ours.plans_built), ""),
+    ]
+    print(f"\n{size} users due the same minute")
+    print_table(("", "ours", "floor"), rows)
+    if floor:
+        print(f"ours / floor: {ours.rate / floor.rate if floor.rate else 0:.2f} of the floor's users/s")
+    for problem in (ours.failed, floor.failed if floor else ""):
+        if problem:
+            print(f"problem: {problem}")
+    print()
+
+
+def _verdicts(results: list[tuple[int, Run, Run | None]]) -> int:
+    size, ours, floor = results[-1]
+    ok = not any(run.failed for _, o, f in results for run in (o, f) if run is not None)
+    projected = TARGET_USERS / ours.rate if ours.rate else float("inf")
+    lines = [(ok, "every user of every size got their email" if ok else "some emails were not sent (see above)"),
+             (projected <= TARGET_SECONDS,
+              f"{ours.rate:.1f} users/s at {size} users: 10,000 users in about {projected:.0f} s "
+              f"(target: within {TARGET_SECONDS:.0f} s)")]
+    if floor is not None:
+        share = ours.rate / floor.rate if floor.rate else 0.0
+        lines.append((share >= FLOOR_SHARE, f"{share:.2f} of the floor's users/s at {size} users "
+                                            f"(target: at least {FLOOR_SHARE})"))
+    if len(results) > 1:
+        small, large = results[0][1].peak_bytes, ours.peak_bytes
+        flat = large <= max(small * FLAT_RATIO, small + FLAT_SLACK)
+        lines.append((flat, f"peak worker memory {mib(small)} at {results[0][0]} users, {mib(large)} at {size} "
+                            f"(target: flat, within {FLAT_RATIO - 1:.0%} or {mib(FLAT_SLACK)})"))
+    else:
+        lines.append((False, "memory flat in the number of users: not judged, measure two sizes (--users 1000 10000)"))
+    for met, text_ in lines:
+        print(verdict(met, text_))
+    return 0 if all(met for met, _ in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

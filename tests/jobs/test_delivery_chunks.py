@@ -1,0 +1,106 @@
+"""A morning's deliveries go out in chunks (``core.jobs.tasks.deliver_many``): the first try of each, in
+one job; a delivery whose try fails gets its own job with the rest of the usual retries at the usual
+times, and the channel that failed is not tried again in that chunk."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+from rq import Queue
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.jobs import tasks
+from core.jobs.channels import TemporaryDeliveryError, register_sender
+from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from tests.factories import make_lead, make_user
+
+MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+PERIOD = "2026-11-25"
+
+
+def _users(service: Session, count: int) -> list[User]:
+    users = []
+    for _ in range(count):
+        user = make_user(service, timezone="Europe/London")
+        make_lead(service, user)
+        users.append(user)
+    return users
+
+
+def _chunk(users: list[User]) -> list[tuple[str, str, str]]:
+    return [("email", str(user.id), PERIOD) for user in users]
+
+
+def _row(service: Session, user: User) -> Delivery | None:
+    return service.scalars(select(Delivery).where(Delivery.user_id == user.id,
+                                                  Delivery.kind == DeliveryKind.PLAN)).one_or_none()
+
+
+def test_a_chunk_sends_each_delivery_once_and_says_what_it_did(service: Session, queue: Queue, outbox: Path) -> None:
+    users = _users(service, 3)
+    with time_machine.travel(MORNING, tick=False):
+        assert tasks.deliver_many("plan", _chunk(users)) == "3 sent"
+        assert tasks.deliver_many("plan", _chunk(users)) == "3 already sent"
+    assert len(list(outbox.glob("*.eml"))) == 3
+    assert all((_row(service, u).status, _row(service, u).attempts) == (DeliveryStatus.SENT, 1) for u in users)
+
+
+def test_a_temporary_failure_hands_the_delivery_and_the_rest_of_its_channel_to_their_own_jobs(
+    service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first try counts: its own job comes at the first retry's time with the two retries left; the
+    deliveries after it on that channel were not tried, so theirs keep every try."""
+    monkeypatch.setattr(tasks, "RETRY_INTERVALS", [60, 300, 1800])
+    first, second = _users(service, 2)
+
+    def busy(**kwargs: object) -> str:
+        raise TemporaryDeliveryError("421 4.7.0 Too busy, try later")
+
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, busy)
+    with time_machine.travel(MORNING, tick=False):
+        outcome = tasks.deliver_many("plan", _chunk([first, second]))
+        scheduled = queue.scheduled_job_registry.get_job_ids()
+    assert outcome == "1 retrying in their own job, 1 handed to their own job untried"
+    tried, untried = (Job.fetch(tasks.delivery_job_id("plan", "email", str(u.id), PERIOD),
+                                connection=queue.connection) for u in (first, second))
+    assert sorted(scheduled) == sorted([tried.id, untried.id])
+    assert (tried.get_status(), tried.retries_left, tried.retry_intervals) == (JobStatus.SCHEDULED, 2, [300, 1800])
+    assert (untried.retries_left, untried.retry_intervals) == (3, [60, 300, 1800])
+    assert (_row(service, first).status, _row(service, first).attempts) == (DeliveryStatus.PENDING, 1)
+    assert _row(service, second) is None  # never claimed: nothing was tried
+    assert not list(outbox.glob("*.eml"))
+
+
+def test_a_delivery_waiting_for_its_own_retry_is_left_to_it(
+    service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch run again (the tick re-runs a finished batch whose deliveries are still due) does not try a
+    delivery again while its own job waits for its retry."""
+    monkeypatch.setattr(tasks, "RETRY_INTERVALS", [60, 300, 1800])
+    (user,) = _users(service, 1)
+    job_id = tasks.delivery_job_id("plan", "email", str(user.id), PERIOD)
+    with time_machine.travel(MORNING, tick=False):
+        tasks.enqueue_once(queue, job_id, tasks.deliver, "plan", "email", str(user.id), PERIOD, delay=60)
+        assert tasks.deliver_many("plan", _chunk([user])) == "1 left to their own job"
+    assert _row(service, user) is None and not list(outbox.glob("*.eml"))
+
+
+def test_the_chunks_of_a_batch_have_ids_of_their_content(service: Session, queue: Queue, outbox: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers preparing the same batch enqueue its chunks once."""
+    monkeypatch.setattr(tasks, "DELIVERY_CHUNK", 2)
+    users = _users(service, 5)
+    targets = [(str(u.id), "email", PERIOD) for u in users]
+    with time_machine.travel(MORNING, tick=False):
+        for _ in range(2):
+            tasks.prepare("plan", MORNING.isoformat(), targets)
+    chunks = [job_id for job_id in queue.job_ids if job_id.startswith("deliver-many-plan-")]
+    assert len(chunks) == 3
+    targets_of = [Job.fetch(j, connection=queue.connection).args[1] for j in chunks]
+    assert sorted(uuid.UUID(t[1]) for chunk in targets_of for t in chunk) == sorted(u.id for u in users)

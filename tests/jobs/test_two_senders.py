@@ -1,0 +1,77 @@
+"""Two jobs carrying the same delivery at once (a chunk of one tick's batch, and a chunk of the next
+tick's, which found the delivery still pending): the user gets one email. Against real PostgreSQL,
+each job on its own connection as in two worker processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from rq import Queue
+from sqlalchemy import Engine, delete, select, text
+
+from core.db import unit_of_work
+from core.jobs import tasks
+from core.jobs.channels import register_sender, sender_for
+from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from tests.factories import make_lead, make_user
+
+MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 25 Nov, 08:00 in London
+#: How long the first sender waits for the second job to catch up with it, at most.
+PATIENCE_SECONDS = 10.0
+
+
+@pytest.fixture()
+def committed_user(engine: Engine, outbox: Path) -> Iterator[User]:
+    """A user committed for real, so that each job reads it on a connection of its own."""
+    with unit_of_work(service=True) as session:
+        user = make_user(session, timezone="Europe/London", email=f"senders-{uuid.uuid4().hex[:8]}@example.com")
+        make_lead(session, user)
+    yield user
+    with unit_of_work(service=True) as session:
+        session.execute(delete(User).where(User.id == user.id))
+
+
+def test_two_chunks_carrying_the_same_delivery_at_once_send_one_email(
+    queue: Queue, committed_user: User, outbox: Path, engine: Engine
+) -> None:
+    email = sender_for(DeliveryKind.PLAN, Channel.EMAIL)
+    entered: list[dict[str, Any]] = []
+
+    def sender(**delivery: Any) -> str:
+        """The real email sender, whose first call holds on until the other job has caught up with it:
+        it is sending too, or it waits for a lock in the database."""
+        entered.append(delivery)
+        if len(entered) == 1:
+            give_up = time.monotonic() + PATIENCE_SECONDS
+            while len(entered) == 1 and not _someone_waits_for_a_lock(engine) and time.monotonic() < give_up:
+                time.sleep(0.01)
+        return str(email(**delivery))
+
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, sender)
+    chunk = [("email", str(committed_user.id), "2026-11-25")]
+    results: list[str] = []
+    with time_machine.travel(MORNING, tick=False):
+        jobs = [threading.Thread(target=lambda: results.append(tasks.deliver_many("plan", chunk))) for _ in range(2)]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join()
+
+    assert sorted(results) == ["1 already sent", "1 sent"]
+    assert len([p for p in outbox.glob("*.eml") if "Your next best moves" in p.read_text()]) == 1
+    with unit_of_work(service=True) as session:
+        delivery = session.scalars(select(Delivery).where(Delivery.user_id == committed_user.id)).one()
+        assert delivery.status == DeliveryStatus.SENT  # (attempts: 1 or 2, as the second job claimed it before or after)
+
+
+def _someone_waits_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
