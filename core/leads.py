@@ -79,7 +79,7 @@ def validate_url(url: str) -> str:
         raise ValidationError(f"a lead needs a link; {ACCEPTED}")
     if len(url) > MAX_URL:
         raise ValidationError(f"that link is {len(url):,} characters long; the limit is {MAX_URL:,}")
-    if any(ch == " " or not ch.isprintable() for ch in url):
+    if " " in url or not url.isprintable():  # one pass in C: an import checks 100,000 links
         raise ValidationError(f"{shown} contains spaces or invisible characters; paste the link on its own")
     scheme, colon, rest = url.partition(":")
     scheme = scheme.lower()
@@ -87,13 +87,14 @@ def validate_url(url: str) -> str:
         raise ValidationError(f"{ACCEPTED}; {shown} is not one")
     if scheme == "mailto":
         return _normalise_mailto(rest, shown)
-    parts = urlsplit(url)
+    no_host = ValidationError(f"{shown} has no valid host; a web link looks like https://example.com/page")
     try:
-        valid_port = parts.port is None or parts.port > 0
-    except ValueError:
-        valid_port = False
-    if not rest.startswith("//") or not parts.hostname or not valid_port:
-        raise ValidationError(f"{shown} has no valid host; a web link looks like https://example.com/page")
+        parts = urlsplit(url)
+        valid = rest.startswith("//") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # an unclosed IPv6 bracket ('http://[abc'), a host NFKC would change, a bad port
+        raise no_host from None
+    if not valid:
+        raise no_host
     userinfo, at, hostport = parts.netloc.rpartition("@")
     return urlunsplit((scheme, userinfo + at + hostport.lower(), parts.path.rstrip("/"), parts.query, parts.fragment))
 

@@ -82,11 +82,13 @@ def test_csv_import_with_bom_windows_line_endings_and_empty_rows(user: str, tmp_
     csv = tmp_path / "leads.csv"
     csv.write_bytes("\ufeffname,url,notes\r\nAnn Lee,https://x.io/ann,met at a fair\r\n\r\n"
                     "Bad Row,javascript:void(0),\r\nBo Chen,https://x.io/bo,\r\n".encode())
-    report = ok_json("leads", "import", "--user", user, str(csv))
-    assert [lead["name"] for lead in report["added"]] == ["Ann Lee", "Bo Chen"]
-    assert [error["line"] for error in report["errors"]] == [4]
-    again = ok_json("leads", "import", "--user", user, str(csv))
-    assert (again["added"], len(again["duplicates"])) == ([], 2)
+    result = nbm("leads", "import", "--user", user, str(csv), "--json")
+    assert result.exit_code == 1, result.output  # a row was refused: the import says so, the others land
+    report = json.loads(result.stdout)
+    assert (report["added"], [error["line"] for error in report["first_refused"]]) == (2, [4])
+    assert [lead["name"] for lead in ok_json("leads", "list", "--user", user)] == ["Ann Lee", "Bo Chen"]
+    again = json.loads(nbm("leads", "import", "--user", user, str(csv), "--json").stdout)
+    assert (again["added"], again["duplicates"]) == (0, 2)
 
 
 def test_csv_with_a_wrong_header_is_refused_whole(user: str, tmp_path: Path) -> None:

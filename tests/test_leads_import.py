@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import db
+from core import db, leads_import
 from core.errors import ValidationError
 from core.leads_import import ImportReport, RowNote, import_leads_csv
-from core.models import Action, ActionEvent, ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
+from core.models import Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus, User
 from tests.factories import make_lead, make_user
 
 #: 11:30 UTC on Wed 25 Nov 2026: already Thu 26 Nov in Auckland.
@@ -48,6 +49,10 @@ def _import(service: Session, user: User, text: str | bytes) -> ImportReport:
     return import_leads_csv(service, user=user, data=data, channel=Channel.CLI)
 
 
+def _names(service: Session, user: User) -> list[str]:
+    return [lead.name for lead in service.scalars(select(Lead).where(Lead.user_id == user.id).order_by(Lead.name))]
+
+
 def _leads(service: Session, user: User) -> list[tuple[str, str, str | None]]:
     rows = service.scalars(select(Lead).where(Lead.user_id == user.id).order_by(Lead.name))
     return [(lead.name, lead.url, lead.notes) for lead in rows]
@@ -63,16 +68,20 @@ def test_a_plain_file_adds_each_lead_with_its_outreach_due_the_users_today(
     text = "name,url,notes\nAnn Lee,https://a.io/ann,Met at a meetup\nBob,https://b.io/bob,\n"
     report = _import(service, user, text)
 
-    assert [lead.name for lead in report.added] == ["Ann Lee", "Bob"]
-    assert (report.duplicates, report.errors) == ([], [])
+    assert report == ImportReport(added=2, duplicates=0, refused=0, first_duplicates=(), first_refused=())
     assert _leads(service, user) == [
         ("Ann Lee", "https://a.io/ann", "Met at a meetup"), ("Bob", "https://b.io/bob", None)]
+    leads = service.scalars(select(Lead).where(Lead.user_id == user.id)).all()
     actions = service.scalars(select(Action).where(Action.user_id == user.id)).all()
-    assert {(a.person_id, a.action_type, a.due_date, a.origin, a.auto_created) for a in actions} == {
-        (lead.id, ActionType.OUTREACH, date(2026, 11, 26), ActionOrigin.LEAD_ADDED, True) for lead in report.added
+    assert {(a.person_id, a.action_type, a.state, a.due_date, a.origin, a.auto_created, a.created_at)
+            for a in actions} == {
+        (lead.id, ActionType.OUTREACH, ActionState.NEW, date(2026, 11, 26), ActionOrigin.LEAD_ADDED, True, MORNING)
+        for lead in leads
     }
-    assert {event.channel for event in service.scalars(select(ActionEvent))} == {Channel.CLI}
-    assert all(lead.status == LeadStatus.ACTIVE for lead in report.added)
+    events = service.scalars(select(ActionEvent)).all()
+    assert {(e.action_id, e.from_state, e.to_state, e.channel, e.created_at) for e in events} == {
+        (a.id, None, ActionState.NEW, Channel.CLI, MORNING) for a in actions}
+    assert all((lead.status, lead.email, lead.created_at) == (LeadStatus.ACTIVE, None, MORNING) for lead in leads)
 
 
 def test_the_header_matches_without_regard_to_case_spaces_or_order_and_notes_are_optional(
@@ -93,9 +102,9 @@ def test_a_linkedin_export_with_its_preamble_bom_and_windows_line_endings(
         ("Bob Stone", "mailto:bob@example.com", "Globex"),
         ("Dan Wu", "https://www.linkedin.com/in/dan-wu", "Founder"),
     ]
-    assert [note.line for note in report.errors] == [7]
-    assert "a lead needs a link" in report.errors[0].message
-    assert report.duplicates == []
+    assert [note.line for note in report.first_refused] == [7]
+    assert "a lead needs a link" in report.first_refused[0].message
+    assert (report.added, report.duplicates, report.refused) == (3, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -127,11 +136,11 @@ def test_empty_rows_are_skipped_silently_and_lines_are_counted_as_in_the_file(
     text = "\n\nname,url\r\n\r\nAnn,https://a.io/ann\r\n ,  \r\n\r\nBad,javascript:alert(1)\r\n\n"
     report = _import(service, user, text)
 
-    assert [lead.name for lead in report.added] == ["Ann"]
-    assert report.errors == [
-        RowNote(8, "only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one")
-    ]
-    assert report.duplicates == []
+    assert _names(service, user) == ["Ann"]
+    assert report.first_refused == (
+        RowNote(8, "only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one"),
+    )
+    assert (report.added, report.duplicates, report.refused) == (1, 0, 1)
 
 
 def test_quoted_values_may_hold_commas_and_line_breaks(service: Session, clock: None, user: User) -> None:
@@ -141,8 +150,8 @@ def test_quoted_values_may_hold_commas_and_line_breaks(service: Session, clock: 
     )
 
     assert _leads(service, user) == [("Lee, Ann", "https://a.io/ann", "Met in Lisbon,\nthen again in Porto")]
-    assert [note.line for note in report.errors] == [4]
-    assert "between 1 and 200 characters" in report.errors[0].message
+    assert [note.line for note in report.first_refused] == [4]
+    assert "between 1 and 200 characters" in report.first_refused[0].message
 
 
 def test_bad_rows_are_reported_by_line_and_the_good_rows_still_land(service: Session, clock: None, user: User) -> None:
@@ -158,9 +167,9 @@ def test_bad_rows_are_reported_by_line_and_the_good_rows_still_land(service: Ses
         "Cara,https://c.io/cara,",  # 8
     ]))
 
-    assert [lead.name for lead in report.added] == ["Ann", "Cara"]
-    assert [note.line for note in report.errors] == [3, 4, 5, 6, 7]
-    messages = [note.message for note in report.errors]
+    assert _names(service, user) == ["Ann", "Cara"]
+    assert [note.line for note in report.first_refused] == [3, 4, 5, 6, 7]
+    messages = [note.message for note in report.first_refused]
     assert "only https://, http:// and mailto: links are accepted" in messages[0]
     assert "the note is 10,001 characters long; the limit is 10,000" in messages[1]
     assert "put quotes around a value that contains a comma" in messages[2]
@@ -178,22 +187,22 @@ def test_links_already_known_or_repeated_in_the_file_are_duplicates_not_errors(
     text = "name,url\nAnnie,HTTPS://A.IO/ann/\nBob,https://b.io/bob\nBobby,https://b.io/bob/\n"
     report = _import(service, user, text)
 
-    assert [lead.name for lead in report.added] == ["Bob"]
-    assert report.duplicates == [
+    assert _names(service, user) == ["Ann Lee", "Bob"]
+    assert report.first_duplicates == (
         RowNote(2, "Annie: you already have Ann Lee with this link"),
         RowNote(4, "Bobby: line 3 of this file has the same link"),
-    ]
-    assert report.errors == []
+    )
+    assert (report.added, report.duplicates, report.refused) == (1, 2, 0)
 
 
 def test_importing_the_same_file_again_adds_nobody(service: Session, clock: None, user: User) -> None:
     first = _import(service, user, LINKEDIN_EXPORT)
     second = _import(service, user, LINKEDIN_EXPORT)
 
-    assert len(first.added) == 3
-    assert second.added == []
-    assert [note.line for note in second.duplicates] == [5, 6, 8]
-    assert [note.line for note in second.errors] == [7]
+    assert first.added == 3
+    assert second.added == 0
+    assert [note.line for note in second.first_duplicates] == [5, 6, 8]
+    assert [note.line for note in second.first_refused] == [7]
     assert (_count(service, Lead), _count(service, Action)) == (3, 3)
 
 
@@ -203,25 +212,27 @@ def test_another_users_leads_do_not_count_as_duplicates(service: Session, clock:
 
     report = _import(service, user, "name,url\nAnn,https://a.io/ann\n")
 
-    assert [lead.name for lead in report.added] == ["Ann"]
+    assert report.added == 1
+    assert _names(service, user) == ["Ann"]
 
 
 def test_a_user_imports_under_row_level_security(service: Session, clock: None, user: User) -> None:
     with db.unit_of_work(user_id=user.id) as session:
         data = b"name,url\nAnn,https://a.io/ann\n"
         report = import_leads_csv(session, user=user, data=data, channel=Channel.SLACK)
-        assert [lead.name for lead in report.added] == ["Ann"]
+        assert report.added == 1
+        assert session.scalars(select(Lead.name)).all() == ["Ann"]  # RLS: only this user's leads are seen
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"name,url\n" + b"x" * (5 * 1024 * 1024), r"the file is 5.0 MB; the limit is 5 MB"),
+        (b"name,url\n" + b"x" * (32 * 1024 * 1024), r"the file is 32.0 MB; the limit is 32 MB"),
         ("name,url\nJosé,https://j.io\n".encode("latin-1"), "not UTF-8 text"),
         ("name,url\nAnn,https://a.io\n".encode("utf-16"), "not UTF-8 text"),
         ("name,url\nAnn,https://a.io\n".encode("utf-16-le"), "not UTF-8 text"),
     ],
-    ids=["over-5mb", "latin-1", "utf-16", "utf-16-without-bom"],
+    ids=["over-32mb", "latin-1", "utf-16", "utf-16-without-bom"],
 )
 def test_files_too_large_or_not_utf8_are_refused_whole(
     service: Session, clock: None, user: User, data: bytes, message: str
@@ -231,7 +242,85 @@ def test_files_too_large_or_not_utf8_are_refused_whole(
     assert _count(service, Lead) == 0
 
 
-def test_a_file_of_exactly_five_megabytes_is_read(service: Session, clock: None, user: User) -> None:
+def test_a_file_of_exactly_the_limit_is_read(
+    service: Session, clock: None, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leads_import, "MAX_BYTES", 1024 * 1024)  # the rule, without streaming 32 MB of newlines
     head = b"name,url\nAnn,https://a.io/ann\n"
-    data = head + b"\n" * (5 * 1024 * 1024 - len(head))
-    assert [lead.name for lead in _import(service, user, data).added] == ["Ann"]
+    data = head + b"\n" * (1024 * 1024 - len(head))
+    assert _import(service, user, data).added == 1
+    with pytest.raises(ValidationError, match=r"the file is 1\.0 MB; the limit is 1 MB"):
+        _import(service, user, data + b"\n")
+
+
+def test_a_row_with_a_known_link_is_a_duplicate_even_with_a_bad_name_as_it_always_was(
+    service: Session, clock: None, user: User
+) -> None:
+    make_lead(service, user, name="Ann Lee", url="https://a.io/ann")
+    report = _import(service, user, "\n".join([
+        "name,url",
+        ",https://a.io/ann",  # 2: no name, but a link the user has: a duplicate
+        ",https://b.io/bob",  # 3: no name, and the first row with this link: refused
+        "Bob,https://b.io/bob",  # 4: the first good row with this link: added
+        ",https://b.io/bob",  # 5: no name, after the row that added the link: a duplicate
+    ]))
+
+    assert _names(service, user) == ["Ann Lee", "Bob"]
+    assert report.first_duplicates == (
+        RowNote(2, "https://a.io/ann: you already have Ann Lee with this link"),
+        RowNote(5, "https://b.io/bob: line 4 of this file has the same link"),
+    )
+    assert [note.line for note in report.first_refused] == [3]
+    assert "between 1 and 200 characters" in report.first_refused[0].message
+
+
+def test_a_file_found_not_utf8_far_down_is_refused_whole_and_the_transaction_goes_on(
+    service: Session, clock: None, user: User
+) -> None:
+    good = "".join(f"Lead {n},https://x.io/{n}\n" for n in range(4_000))  # 100 KB: staged before the bad byte
+    data = ("name,url\n" + good).encode() + "José,https://j.io\n".encode("latin-1")
+
+    with pytest.raises(ValidationError, match="not UTF-8 text"):
+        _import(service, user, data)
+    assert _count(service, Lead) == 0
+    assert _import(service, user, "name,url\n" + good).added == 4_000  # the same transaction, usable as before
+
+
+def test_the_report_keeps_the_first_notes_of_each_kind_counts_all_and_streams_every_one(
+    service: Session, clock: None, user: User
+) -> None:
+    rows = ["name,url"]
+    for n in range(30):
+        rows += [f"Lead {n},https://x.io/{n}", f"Again {n},https://x.io/{n}", f"Bad {n},ftp://x.io/{n}"]
+    seen: list[tuple[str, RowNote]] = []
+
+    report = import_leads_csv(service, user=user, data="\n".join(rows).encode(), channel=Channel.CLI,
+                              every_note=lambda kind, note: seen.append((kind, note)))
+
+    assert (report.added, report.duplicates, report.refused) == (30, 30, 30)
+    assert [note.line for note in report.first_duplicates] == [3 + 3 * n for n in range(leads_import.FIRST_NOTES)]
+    assert [note.line for note in report.first_refused] == [4 + 3 * n for n in range(leads_import.FIRST_NOTES)]
+    assert [(kind, note.line) for kind, note in seen] == [
+        (kind, line) for n in range(30) for kind, line in (("duplicate", 3 + 3 * n), ("refused", 4 + 3 * n))]
+    assert seen[1] == ("refused", RowNote(4, "only https://, http:// and mailto: links are accepted; "
+                                             "'ftp://x.io/0' is not one"))
+
+
+def test_an_open_file_is_read_as_a_stream_and_left_open(
+    service: Session, clock: None, user: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"name,url\r\nAnn,https://a.io/ann\r\n")
+    with path.open("rb") as source:
+        assert import_leads_csv(service, user=user, data=source, channel=Channel.CLI).added == 1
+        assert not source.closed
+
+
+@pytest.mark.parametrize("url", ["http://[abc", "https://[::1/x", "http://a\uff03b/", "http://x.io:99999/"])
+def test_a_link_urlsplit_cannot_read_is_a_refused_row_not_a_crash(
+    service: Session, clock: None, user: User, url: str
+) -> None:
+    report = _import(service, user, f"name,url\nAnn,{url}\nBob,https://b.io/bob\n")
+
+    assert _names(service, user) == ["Bob"]
+    assert [(note.line, "has no valid host" in note.message) for note in report.first_refused] == [(2, True)]

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import click
 
-#: ``nbm bench NAME`` → the module whose ``main(argv) -> int`` runs it (issue 14 adds morning, press,
-#: digest and import as their benchmarks land).
+#: ``nbm bench NAME`` → the module whose ``main(argv) -> int`` runs it.
 BENCHES = {
     "morning": "benchmarks.morning",
     "press": "benchmarks.press",
     "digest": "benchmarks.digest",
     "plan": "benchmarks.plan_batch",
     "tick": "benchmarks.morning_tick",
+    "import": "benchmarks.leads_import",
 }
 #: The repository's root: ``benchmarks/`` is not installed with the package, and the ``nbm`` script does
 #: not run from there.

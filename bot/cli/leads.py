@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import sys
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from bot.cli.common import DATE, acting_as, emit, json_option, user_option
 from core.leads import add_lead, archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
-from core.leads_import import import_leads_csv
+from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
 from core.models import Channel, Lead, LeadStatus
 
 LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
@@ -81,25 +85,69 @@ def list_command(email: str, status: str | None, as_json: bool) -> None:
 @leads_group.command("import")
 @user_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write every duplicate and refused row (line, outcome, message) to this CSV file.")
 @json_option
-def import_command(email: str, file: Path, as_json: bool) -> None:
-    """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line."""
-    data = file.read_bytes()
-    with acting_as(email) as (session, user):
-        report = import_leads_csv(session, user=user, data=data, channel=Channel.CLI)
-    payload = {
-        "added": [lead_json(lead) for lead in report.added],
-        "duplicates": [{"line": n.line, "message": n.message} for n in report.duplicates],
-        "errors": [{"line": n.line, "message": n.message} for n in report.errors],
+def import_command(email: str, file: Path, report_path: Path | None, as_json: bool) -> None:
+    """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line.
+
+    The whole file is one transaction: if the import fails, nothing is added, and running it again
+    is safe (a link you already have is a duplicate, never added twice). Exits 1 when rows were
+    refused (the other rows are imported), 2 when the file as a whole was (nothing is imported).
+    """
+    with ExitStack() as stack:
+        every_note = None
+        if report_path is not None:
+            every_note = _note_writer(stack.enter_context(report_path.open("w", newline="", encoding="utf-8")))
+        try:
+            with file.open("rb") as source, acting_as(email) as (session, user):
+                report = import_leads_csv(session, user=user, data=source, channel=Channel.CLI,
+                                          every_note=every_note)
+        except BaseException:
+            if report_path is not None:  # nothing was imported: the report would describe what is not stored
+                stack.close()
+                report_path.unlink(missing_ok=True)
+            raise
+    emit(as_json, _report_json(report), lambda: _report_text(report, report_path))
+    if report.refused:
+        click.echo(f"nbm: {report.refused:,} row(s) refused, so this import is incomplete; every other row was "
+                   "imported. Correct those lines and import the file again: rows already imported are "
+                   "skipped as duplicates.", err=True)
+        sys.exit(1)
+
+
+def _note_writer(out: TextIO) -> NoteSink:
+    """Each note as a CSV row of ``out`` (line, outcome, message), under a header."""
+    writer = csv.writer(out)
+    writer.writerow(("line", "outcome", "message"))
+
+    def write(kind: Kind, note: RowNote) -> None:
+        writer.writerow((note.line, kind, note.message))
+
+    return write
+
+
+def _report_json(report: ImportReport) -> dict[str, object]:
+    return {
+        "added": report.added, "duplicates": report.duplicates, "refused": report.refused,
+        "first_duplicates": [{"line": n.line, "message": n.message} for n in report.first_duplicates],
+        "first_refused": [{"line": n.line, "message": n.message} for n in report.first_refused],
     }
 
-    def human() -> str:
-        lines = [f"imported {len(report.added)} lead(s), {len(report.duplicates)} already there, "
-                 f"{len(report.errors)} row(s) with errors"]
-        lines += [f"  line {n.line}: {n.message}" for n in report.errors]
-        return "\n".join(lines)
 
-    emit(as_json, payload, human)
+def _report_text(report: ImportReport, report_path: Path | None) -> str:
+    lines = [f"imported {report.added:,} lead(s), {report.duplicates:,} already there, "
+             f"{report.refused:,} row(s) refused"]
+    if report.refused:
+        shown = len(report.first_refused)
+        lines.append("refused:" if shown == report.refused else f"refused (the first {shown} of {report.refused:,}):")
+        lines += [f"  line {n.line}: {n.message}" for n in report.first_refused]
+    if report_path is not None:
+        lines.append(f"every duplicate and refused row is listed in {report_path}")
+    elif report.refused > len(report.first_refused):
+        lines.append("--report PATH lists every refused row (running the same file again is safe: "
+                     "nobody is added twice)")
+    return "\n".join(lines)
 
 
 @leads_group.command("snooze")

@@ -1,0 +1,212 @@
+"""`nbm leads import` end to end: what the person reads, the exit code, re-runs, and a 5,000-row file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import time_machine
+from click.testing import CliRunner, Result
+from sqlalchemy import Connection, event, func, select
+from sqlalchemy.orm import Session
+
+from bot.cli import main
+from core import leads_import
+from core.models import Action, ActionEvent, Lead, User
+from tests.factories import make_lead, make_user
+
+MORNING = datetime(2026, 11, 25, 11, 30, tzinfo=UTC)
+LINKEDIN_HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On"
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[None]:
+    with time_machine.travel(MORNING, tick=False):
+        yield
+
+
+@pytest.fixture()
+def user(service: Session) -> User:
+    return make_user(service, email="ann@example.com", timezone="Europe/Paris")
+
+
+def nbm(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def import_file(user: User, path: Path, *extra: str) -> Result:
+    return nbm("leads", "import", "--user", user.email, str(path), *extra)
+
+
+def counts(service: Session, user: User) -> tuple[int, int, int]:
+    """Leads, actions and action events of ``user``."""
+    return tuple(  # type: ignore[return-value]
+        service.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))
+        for model in (Lead, Action, ActionEvent)
+    )
+
+
+def linkedin_export(path: Path, rows: int) -> Path:
+    """``rows`` connections, one in 50 without a URL or email (refused), one in 40 repeating an earlier link."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(LINKEDIN_HEADER.split(","))
+        for n in range(rows):
+            if n % 50 == 49:
+                writer.writerow([f"Nolink{n}", "Person", "", "", "Acme", "CTO", "12 Nov 2026"])
+            else:
+                link = n - 1 if n % 40 == 39 else n
+                writer.writerow([f"First{n}", f"Last{n}", f"https://www.linkedin.com/in/person-{link}", "",
+                                 f"Company {n % 97}", "Founder", "12 Nov 2026"])
+    return path
+
+
+def test_refused_rows_exit_1_saying_so_and_the_other_rows_are_imported(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url,notes\nAnn Lee,https://a.io/ann,met at a fair\nSpy,javascript:alert(1),\n"
+                    "Bo Chen,https://b.io/bo,\n")
+
+    result = import_file(user, path)
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "imported 2 lead(s), 0 already there, 1 row(s) refused",
+        "refused:",
+        "  line 3: only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one",
+    ]
+    assert "1 row(s) refused, so this import is incomplete" in result.stderr
+    assert "import the file again" in result.stderr
+    assert counts(service, user) == (2, 2, 2)  # committed: the good rows are kept
+
+
+def test_duplicates_in_the_file_and_against_existing_leads_are_named_and_exit_0(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    make_lead(service, user, name="Ann Lee", url="https://a.io/ann")
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\nAnnie,HTTPS://A.IO/ann/\nBob,https://b.io/bob\nBobby,https://b.io/bob/\n")
+
+    result = import_file(user, path, "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "added": 1, "duplicates": 2, "refused": 0,
+        "first_duplicates": [{"line": 2, "message": "Annie: you already have Ann Lee with this link"},
+                             {"line": 4, "message": "Bobby: line 3 of this file has the same link"}],
+        "first_refused": [],
+    }
+    assert counts(service, user) == (2, 1, 1)  # Ann Lee's lead came from the factory, without an action
+
+
+def test_running_the_same_file_again_adds_nobody(service: Session, user: User, tmp_path: Path) -> None:
+    path = linkedin_export(tmp_path / "Connections.csv", 120)
+    first = import_file(user, path)
+    after_first = counts(service, user)
+
+    again = import_file(user, path)
+
+    assert (first.exit_code, again.exit_code) == (1, 1)  # the rows without a link are refused each time
+    assert first.stdout.splitlines()[0] == "imported 115 lead(s), 3 already there, 2 row(s) refused"
+    assert again.stdout.splitlines()[0] == "imported 0 lead(s), 118 already there, 2 row(s) refused"
+    assert counts(service, user) == after_first == (115, 115, 115)
+
+
+def test_a_file_refused_whole_exits_2_adds_nobody_and_leaves_no_report(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("name,url\nAnn,https://a.io/ann\nJosé,https://j.io\n".encode("latin-1"))
+    report = tmp_path / "report.csv"
+
+    result = import_file(user, path, "--report", str(report))
+
+    assert result.exit_code == 2
+    assert "not UTF-8 text" in result.output
+    assert counts(service, user) == (0, 0, 0)
+    assert not report.exists()
+
+
+def test_many_refused_rows_show_the_first_and_the_report_file_lists_every_one(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\n" + "".join(f"Lead {n},https://x.io/{n}\nBad {n},x.io/{n}\nLead {n},https://x.io/{n}\n"
+                                           for n in range(25)))
+    report = tmp_path / "report.csv"
+
+    shown = import_file(user, path)
+
+    assert shown.exit_code == 1
+    lines = shown.stdout.splitlines()
+    assert lines[:2] == ["imported 25 lead(s), 25 already there, 25 row(s) refused",
+                         f"refused (the first {leads_import.FIRST_NOTES} of 25):"]
+    assert len([line for line in lines if line.startswith("  line ")]) == leads_import.FIRST_NOTES
+    assert "--report PATH lists every refused row" in lines[-1]
+
+    listed = import_file(user, path, "--report", str(report))
+
+    assert listed.stdout.splitlines()[0] == "imported 0 lead(s), 50 already there, 25 row(s) refused"
+    with report.open(newline="") as written:
+        rows = list(csv.DictReader(written))
+    assert [(row["line"], row["outcome"]) for row in rows] == [
+        (str(line), outcome) for n in range(25)
+        for line, outcome in ((2 + 3 * n, "duplicate"), (3 + 3 * n, "refused"), (4 + 3 * n, "duplicate"))]
+    assert rows[1]["message"].startswith("only https://, http:// and mailto: links are accepted")
+    assert rows[0]["message"] == "Lead 0: you already have Lead 0 with this link"
+
+
+def _statements(connection: Connection, monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> list[str]:
+    """Every statement ``run`` sends: those SQLAlchemy executes, and the COPYs that go to the driver directly."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    copy = psycopg.Cursor.copy
+
+    def counted_copy(cursor: psycopg.Cursor[Any], statement: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(statement)
+        return copy(cursor, statement, *args, **kwargs)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(psycopg.Cursor, "copy", counted_copy)
+            run()
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_5000_row_export_imports_in_as_many_statements_as_a_1200_row_one(
+    connection: Connection, service: Session, user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = {size: make_user(service, email=f"user-{size}@example.com") for size in (3, 1_200)}
+    results: dict[int, Result] = {}
+    statements: dict[int, list[str]] = {}
+    for size in (3, 1_200, 5_000):
+        path = linkedin_export(tmp_path / f"{size}.csv", size)
+        importer = users.get(size, user)
+        statements[size] = _statements(
+            connection, monkeypatch, lambda path=path, importer=importer, size=size: results.setdefault(
+                size, import_file(importer, path)))
+
+    assert results[5_000].exit_code == 1
+    assert results[5_000].stdout.splitlines()[0] == "imported 4,800 lead(s), 100 already there, 100 row(s) refused"
+    assert counts(service, user) == (4_800, 4_800, 4_800)
+    assert results[1_200].stdout.splitlines()[0] == "imported 1,152 lead(s), 24 already there, 24 row(s) refused"
+    assert len(statements[5_000]) == len(statements[1_200]), (statements[1_200], statements[5_000])
+    assert len([s for s in statements[5_000] if s.startswith("COPY")]) == 1  # every row in one COPY
+    # A small import leaves the statistics alone (core.leads_import.ANALYZE_FROM): two statements fewer.
+    assert results[3].exit_code == 0, results[3].output
+    assert len(statements[3]) == len(statements[1_200]) - 2
+    assert [s for s in statements[1_200] if s.startswith("ANALYZE")] == ["ANALYZE leads (user_id)",
+                                                                         "ANALYZE actions (user_id)"]
