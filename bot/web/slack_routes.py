@@ -52,11 +52,13 @@ TIMESTAMP_DIGITS = 12
 #: Slack's forms have about a dozen fields.
 FORM_FIELDS = 100
 #: Where Bolt looks to route and authorize a request (``[]``: each item of a list), and the type Slack
-#: sends there. Any of them may be absent or null, except the two in :data:`REQUIRED`.
+#: sends there (or where our listeners look, as ``view.state``). Any of them may be absent or null,
+#: except those in :data:`REQUIRED` and :data:`NOT_NULL`.
 FIELD_TYPES: dict[str, type] = {
     **dict.fromkeys(("type", "team_id", "enterprise_id", "user_id", "channel_id", "command", "text",
                      "callback_id", "api_app_id", "trigger_id", "response_url"), str),
-    **dict.fromkeys(("team", "enterprise", "user", "channel", "container", "message", "view", "event"), dict),
+    **dict.fromkeys(("team", "enterprise", "user", "channel", "container", "message", "view", "event",
+                     "view.state", "view.state.values"), dict),
     **dict.fromkeys(("actions", "authorizations"), list),
     **dict.fromkeys(("actions[]", "authorizations[]"), dict),
     **dict.fromkeys(("team.id", "enterprise.id", "user.id", "user.team_id", "channel.id", "view.id", "view.type",
@@ -65,6 +67,8 @@ FIELD_TYPES: dict[str, type] = {
 }
 #: Fields Bolt indexes without looking first, wherever their parent is present: Slack always sends them.
 REQUIRED = ("view.type", "actions[].action_id")
+#: Fields that may be absent but, when sent, are never null (Bolt reads ``body.get("event", {})``).
+NOT_NULL = ("event",)
 TYPE_NAMES: dict[type, str] = {str: "a string", dict: "an object", list: "a list"}
 
 
@@ -163,13 +167,17 @@ def read_body(text: str, mimetype: str) -> dict[str, Any]:
 
 
 def check_shape(body: dict[str, Any]) -> None:
-    """Refuse a body whose fields Bolt would trip on: see :data:`FIELD_TYPES` and :data:`REQUIRED`."""
+    """Refuse a body whose fields Bolt (or our listeners) would trip on: see :data:`FIELD_TYPES`,
+    :data:`REQUIRED` and :data:`NOT_NULL`."""
     for path, expected in FIELD_TYPES.items():
         if any(value is not None and not isinstance(value, expected) for value in values_at(body, path)):
             raise MalformedRequest(f"its {path} is not {TYPE_NAMES[expected]}")
     for path in REQUIRED:
         if any(value is None for value in values_at(body, path)):
             raise MalformedRequest(f"it has no {path}")
+    for key in NOT_NULL:
+        if key in body and body[key] is None:
+            raise MalformedRequest(f"its {key} is null")
 
 
 def values_at(body: dict[str, Any], path: str) -> list[Any]:

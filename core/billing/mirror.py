@@ -62,20 +62,38 @@ class Mirrored:
 
 
 def at(value: Any) -> datetime | None:
-    """A Stripe timestamp (Unix seconds) as an aware UTC datetime."""
-    return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | float) and value else None
+    """A Stripe timestamp (Unix seconds) as an aware UTC datetime; None for none, or for a number no
+    date has (past the year 9999)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+#: Stripe's ids are short (``sub_1Nq…``); a longer string is no id (the unique indexes on them would
+#: refuse it, an index entry having a size limit).
+MAX_ID = 255
 
 
 def id_of(value: Any) -> str | None:
     """An object's id whether Stripe sent the id or the expanded object."""
     if isinstance(value, dict):
         value = value.get("id")
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID else None
+
+
+def part(obj: Any, key: str) -> Obj:
+    """The object under ``key`` of ``obj``, or an empty one when either is not an object: an event's
+    snapshot is read as it came, and a field of another shape is read as absent."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def user_named_in(obj: Obj) -> uuid.UUID | None:
     """Our user named in an object's metadata (customers and subscriptions we create carry it)."""
-    raw = (obj.get("metadata") or {}).get(USER_KEY)
+    raw = part(obj, "metadata").get(USER_KEY)
     try:
         return uuid.UUID(str(raw)) if raw else None
     except ValueError:
@@ -109,9 +127,9 @@ def record_customer(session: Session, *, user_id: uuid.UUID, customer: Obj | str
                     row.stripe_customer_id if row else None)
         return None
     if isinstance(customer, dict) and "invoice_settings" in customer:
-        settings = customer.get("invoice_settings") or {}
-        row.default_payment_method = id_of(settings.get("default_payment_method"))
-        row.currency = customer.get("currency") or row.currency
+        row.default_payment_method = id_of(part(customer, "invoice_settings").get("default_payment_method"))
+        currency = customer.get("currency")
+        row.currency = currency if isinstance(currency, str) and currency else row.currency
     session.flush()
     return row
 
@@ -138,7 +156,7 @@ def record_subscription(
     row.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     row.trial_ends_at = at(subscription.get("trial_end"))
     row.default_payment_method = id_of(subscription.get("default_payment_method"))
-    row.metadata_ = {"stripe_status": subscription.get("status"), **(subscription.get("metadata") or {})}
+    row.metadata_ = {"stripe_status": subscription.get("status"), **part(subscription, "metadata")}
     if status == SubscriptionStatus.PAST_DUE:
         if before != SubscriptionStatus.PAST_DUE or row.past_due_since is None:
             row.past_due_since = seen_at
@@ -164,14 +182,19 @@ def subscriptions_of(session: Session, customer: BillingCustomer) -> list[Billin
                                 .order_by(BillingSubscription.created_at, BillingSubscription.id)))
 
 
+def _items(subscription: Obj) -> list[Obj]:
+    data = part(subscription, "items").get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
 def _price_id(subscription: Obj) -> str | None:
-    items = (subscription.get("items") or {}).get("data") or []
+    items = _items(subscription)
     return id_of(items[0].get("price")) if items else None
 
 
 def _period_end(subscription: Obj) -> datetime:
     """Since API version 2025-03-31 the period lives on the items; older versions had it on the subscription."""
-    items = (subscription.get("items") or {}).get("data") or []
+    items = _items(subscription)
     for candidate in (*(item.get("current_period_end") for item in items), subscription.get("current_period_end"),
                       subscription.get("trial_end"), subscription.get("created")):
         moment = at(candidate)

@@ -1,9 +1,10 @@
 """Stripe's webhook events: verified, stored once, and applied in the same transaction.
 
 * **Verified** on the raw body with ``STRIPE_WEBHOOK_SECRET`` (stripe-python's
-  ``Webhook.construct_event``, which also refuses a timestamp older than :data:`TOLERANCE`
+  ``WebhookSignature.verify_header``, which also refuses a timestamp older than :data:`TOLERANCE`
   seconds): a bad or missing signature, an old timestamp, a body that is not JSON or not shaped
-  like an event is :class:`WebhookRejected` (400), and nothing is stored.
+  like an event, or one PostgreSQL cannot store (a NUL, half a character, absurdly deep) is
+  :class:`WebhookRejected` (400), and nothing is stored.
 * **Stored once**: the event id is inserted into ``billing_events`` under its unique constraint in
   the transaction that applies it. A replay (Stripe delivers at least once) finds the id taken and
   changes nothing; two deliveries at once wait on the constraint, and the second finds it taken.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 import uuid
 from functools import partial
 from typing import Any
@@ -38,6 +40,7 @@ from core.billing.mirror import (
     id_of,
     is_stale,
     lock,
+    part,
     record_customer,
     record_subscription,
     subscriptions_of,
@@ -74,22 +77,63 @@ class Outcome(enum.StrEnum):
 
 
 def verify_event(raw_body: bytes, signature: str | None, *, secret: str) -> Obj:
-    """The event in ``raw_body``, once its ``Stripe-Signature`` is checked; or :class:`WebhookRejected`."""
+    """The event in ``raw_body``, once its ``Stripe-Signature`` is checked; or :class:`WebhookRejected`.
+
+    The signature is checked over the raw text, then the body is read here, not by stripe-python
+    (whose reader trips on JSON that is not an object): an event must be an object with an id, a
+    type, a creation time and a data object, fit to be stored (:func:`_storable`)."""
     if not signature:
         raise WebhookRejected("no Stripe-Signature header")
     try:
-        stripe.Webhook.construct_event(raw_body, signature, secret, tolerance=TOLERANCE)
+        text = raw_body.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=TOLERANCE)
     except stripe.SignatureVerificationError:
         raise WebhookRejected("the signature does not match, or its timestamp is too old") from None
-    except ValueError:
+    except ValueError:  # not UTF-8, so not JSON
         raise WebhookRejected("the body is not JSON") from None
-    event = json.loads(raw_body)
-    valid = (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]
-             and isinstance(event.get("type"), str) and isinstance(event.get("created"), int)
-             and isinstance((event.get("data") or {}).get("object"), dict))
+    try:
+        event = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise WebhookRejected("the body is not JSON") from None
+    data = event.get("data") if isinstance(event, dict) else None
+    valid = (isinstance(event, dict) and _is_key(event.get("id")) and _is_key(event.get("type"))
+             and isinstance(event.get("created"), int) and not isinstance(event["created"], bool)
+             and isinstance(data, dict) and isinstance(data.get("object"), dict))
     if not valid:
         raise WebhookRejected("the body is not a Stripe event")
+    if not _storable(event):
+        raise WebhookRejected("the event cannot be stored: it holds a NUL or half a character, or is nested too deep")
     return event
+
+
+#: An event's id and type are short words (``evt_1Nq…``, ``invoice.paid``); both are indexed, and an
+#: index entry has a size limit, so a long one is not an event.
+MAX_KEY = 255
+#: How deep an event may nest: Stripe's nest a handful of levels.
+MAX_DEPTH = 32
+#: What PostgreSQL cannot store in a JSON value: NUL, and lone surrogates (which are not characters).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_KEY
+
+
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (Python's reader takes them; PostgreSQL does not)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is None
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
+        return False
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item, depth + 1) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item, depth + 1) for item in value)
+    return True
 
 
 def receive_event(event: Obj, *, api: StripeApi | None = None) -> Outcome:
@@ -119,7 +163,7 @@ def _apply(session: Session, event: Obj, api: StripeApi) -> bool:
     if kind == CHECKOUT_COMPLETED:
         return _checkout_completed(session, obj, api, created)
     if kind in SUBSCRIPTION_EVENTS:
-        subscription_id, snapshot, invoice = obj.get("id"), obj, None
+        subscription_id, snapshot, invoice = id_of(obj.get("id")), obj, None
     else:
         subscription_id, snapshot, invoice = _invoice_subscription(obj), None, obj
     customer = _customer_for(session, api, obj)
@@ -175,7 +219,8 @@ def _sync(
     mirrored = record_subscription(session, customer=customer, subscription=current, seen_at=created,
                                    event_created=created)
     if invoice is not None and id_of(current.get("latest_invoice")) == invoice.get("id"):
-        mirrored.row.latest_invoice_url = invoice.get("hosted_invoice_url") or mirrored.row.latest_invoice_url
+        url = invoice.get("hosted_invoice_url")
+        mirrored.row.latest_invoice_url = url if isinstance(url, str) and url else mirrored.row.latest_invoice_url
     after_change(session, user_id=customer.user_id, mirrored=mirrored, ended_at=at(current.get("ended_at")))
     return mirrored
 
@@ -200,7 +245,7 @@ def _customer_for(session: Session, api: StripeApi, obj: Obj) -> BillingCustomer
 
 def _invoice_subscription(invoice: Obj) -> str | None:
     """The invoice's subscription: under ``parent`` since API version 2025-03-31, at the top level before."""
-    details = ((invoice.get("parent") or {}).get("subscription_details") or {})
+    details = part(part(invoice, "parent"), "subscription_details")
     return id_of(details.get("subscription")) or id_of(invoice.get("subscription"))
 
 

@@ -145,7 +145,7 @@ def save_summary_draft(request: Request) -> None:
 def connect_calendar(request: Request) -> None:
     """App Home's Connect buttons: the sign-in link of Google or Outlook, or the form for an iCal address."""
     request.ack()
-    kind = CalendarProvider(_action(request)["value"])
+    kind = _provider(_action(request).get("value"))
     if kind == CalendarProvider.ICS:
         request.open_modal(connect_ics_modal())
         return
@@ -153,6 +153,14 @@ def connect_calendar(request: Request) -> None:
         url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
         guests = get_settings_for(session, user).call_detection  # oauth_start asked to read them too
     request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url, guests=guests))
+
+
+def _provider(value: object) -> CalendarProvider:
+    """The calendar a Connect button names; a value the app never sends is refused plainly."""
+    try:
+        return CalendarProvider(value)
+    except ValueError:
+        raise ValidationError("that button no longer matches a calendar; open App Home again to connect one") from None
 
 
 def open_add_lead(request: Request) -> None:
