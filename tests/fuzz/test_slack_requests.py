@@ -10,7 +10,6 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
