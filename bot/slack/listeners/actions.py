@@ -155,7 +155,7 @@ def connect_calendar(request: Request) -> None:
     request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url, guests=guests))
 
 
-def _provider(value: object) -> CalendarProvider:
+def _provider(value: Any) -> CalendarProvider:
     """The calendar a Connect button names; a value the app never sends is refused plainly."""
     try:
         return CalendarProvider(value)
