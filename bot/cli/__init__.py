@@ -13,6 +13,7 @@ from bot.cli.actions import actions_group, call_command, mark_command
 from bot.cli.bench import bench_command
 from bot.cli.billing import billing_group
 from bot.cli.calendar import calendar_group
+from bot.cli.chaos import chaos_command
 from bot.cli.db import db_group
 from bot.cli.demo import demo_command
 from bot.cli.dev import dev_command
@@ -49,5 +50,6 @@ def main() -> None:
 
 for command in (db_group, keys_group, web_command, worker_command, users_group, leads_group, actions_group,
                 mark_command, call_command, plan_command, streak_command, summary_group, demo_command, digest_group,
-                slack_group, morning_command, cron_command, dev_command, calendar_group, bench_command, billing_group):
+                slack_group, morning_command, cron_command, dev_command, calendar_group, bench_command, billing_group,
+                chaos_command):
     main.add_command(command)
