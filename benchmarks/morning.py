@@ -2,9 +2,10 @@
 
 What is measured (**ours**): the scheduler's tick enqueues the due deliveries in batches; ``--workers``
 warm worker processes (``bot.worker``, what ``nbm worker --processes`` runs) take the ``prepare`` jobs
-(batch planning) and then one ``deliver`` job per user, each claiming its row in the deliveries
-ledger, composing the digest and handing it to an SMTP server on loopback (``aiosmtpd``, a sink
-that accepts everything, in a process of its own). The clock stops when the ledger says every
+(batch planning) and then the ``deliver_many`` jobs those enqueue (25 deliveries each), which for
+each user claim its row in the deliveries ledger and hold it while composing the digest and
+handing it to an SMTP server on loopback (``aiosmtpd``, a sink that accepts everything, in a
+process of its own). The clock stops when the ledger says every
 user's email was sent. Each worker's peak resident memory and every SQL statement the workers send
 are counted.
 
@@ -13,8 +14,8 @@ are workers each take a share of the same due users and, in one transaction of t
 them in the same batches (``plan_users``), then build each digest (``build_plan_view``, the same
 rendering and the same message) and send it to the same sink over the same kind of kept SMTP
 session; the transaction is rolled back at the end, so the plans are then built again for real by
-ours. What the floor leaves out is exactly what makes a morning safe to run: one job per delivery
-with its retries, and the ledger rows written before and after each send.
+ours. What the floor leaves out is exactly what makes a morning safe to run: the jobs and their
+retries, and the ledger rows written before and after each send.
 
 Targets: 10,000 users due the same minute are planned and delivered within two minutes (the rate
 of the largest size measured, scaled to 10,000 users); ours moves at least half the floor's users
