@@ -50,7 +50,7 @@ from core.clock import utcnow
 from core.config import get_settings
 from core.models import User
 from core.planner.batch import plan_users
-from core.planner.view import PlanView, build_plan_view
+from core.planner.view import PlanView, plan_view_building_if_missing
 
 FLOOR_SHARE = 0.5
 
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan_users(session, user_ids=ids, at=at,
                        free_minutes={user_id: FREE_MINUTES[n % len(FREE_MINUTES)] for n, user_id in enumerate(ids)})
             people = [session.get_one(User, user_id) for user_id in ids]
-            views = [(user, build_plan_view(session, user=user)) for user in people]
+            views = [(user, plan_view_building_if_missing(session, user=user)) for user in people]
             session.expunge_all()
     contexts = [digest_context(view, links=links) for _, view in views]
     items = sum(len(view.items) for _, view in views) / len(views)

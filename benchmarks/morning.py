@@ -11,7 +11,7 @@ are counted.
 
 **The floor**: the same work without the queue and without the ledger. As many processes as there
 are workers each take a share of the same due users and, in one transaction of their own, plan
-them in the same batches (``plan_users``), then build each digest (``build_plan_view``, the same
+them in the same batches (``plan_users``), then build each digest (``plan_view_building_if_missing``, the same
 rendering and the same message) and send it to the same sink over the same kind of kept SMTP
 session; the transaction is rolled back at the end, so the plans are then built again for real by
 ours. What the floor leaves out is exactly what makes a morning safe to run: the jobs and their
@@ -69,7 +69,7 @@ from benchmarks.harness import (
 from benchmarks.plan_batch import LEADS_PER_USER, seed_books
 from bot.channels import register_all
 from bot.email.backends import get_backend
-from bot.email.delivery import digest_email
+from bot.email.delivery import digest_email_building_plan_if_missing
 from bot.worker import WarmWorker, run_workers
 from core import config
 from core.clock import utcnow
@@ -361,7 +361,7 @@ def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, p
             people = {user.id: user for user in session.scalars(select(User).options(joinedload(User.settings)).where(
                 User.id.in_([user_id for user_id, _ in batch])))}
             for user_id, period in batch:
-                _, message = digest_email(session, user=people[user_id], day=period)
+                _, message = digest_email_building_plan_if_missing(session, user=people[user_id], day=period)
                 backend.send(message)
     finally:
         session.rollback()

@@ -113,7 +113,7 @@ def seed(bench: BenchUsers, *, users: int, actions_each: int) -> Seeded:
     lead each) besides those of today's plan, which the planner builds (5 items) and which was
     delivered as a Slack DM."""
     from bot.slack.blocks.plan import plan_message
-    from core.planner.view import build_plan_view
+    from core.planner.view import plan_view_building_if_missing
 
     now = utcnow()
     team = f"TB{bench.token}"
@@ -158,7 +158,7 @@ def seed(bench: BenchUsers, *, users: int, actions_each: int) -> Seeded:
     messages, rows = [], []
     for n, (user_id, _) in enumerate(people):  # today's plan, as the morning builds it, and its DM
         with unit_of_work(user_id=user_id) as session:
-            view = build_plan_view(session, user=session.get_one(User, user_id))
+            view = plan_view_building_if_missing(session, user=session.get_one(User, user_id))
         messages.append(json.dumps(plan_message(view)[1]))
         rows.append([item.action_id for item in view.items])
         per_user[n] = [action_id for action_id in per_user[n] if action_id not in rows[-1]][:actions_each]

@@ -160,6 +160,9 @@ class Settings:
     #: Check a rediss:// server's certificate. Heroku Redis's is self-signed: app.json turns this off.
     redis_tls_verify: bool = True
     data_dir: Path = Path(".nbm")
+    #: The port ``nbm web`` listens on when ``--port`` is not given (Heroku sets ``PORT``).
+    port: int = 8000
+    #: Unset, it is this machine at :attr:`port`, where ``nbm web`` (and ``nbm dev``'s web) listens.
     base_url: str = "http://localhost:8000"
     secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
     encryption_keys: tuple[EncryptionKey, ...] = field(default=DEV_KEYS, repr=False)
@@ -275,13 +278,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if nbm_env not in ENVIRONMENTS:
         raise ConfigError(f"NBM_ENV must be one of {', '.join(ENVIRONMENTS)}; got {nbm_env!r}")
     database_url = env.get("DATABASE_URL") or None
+    port = _int(env, "PORT", 8000)
     settings = Settings(
         env=nbm_env,
         database_url=normalize_database_url(database_url) if database_url else None,
         redis_url=env.get("REDIS_URL") or None,
         redis_tls_verify=_bool(env, "REDIS_TLS_VERIFY", True),
         data_dir=Path(env.get("NBM_DATA_DIR") or ".nbm"),
-        base_url=(env.get("BASE_URL") or "http://localhost:8000").rstrip("/"),
+        port=port,
+        base_url=(env.get("BASE_URL") or f"http://localhost:{port}").rstrip("/"),
         secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
         encryption_keys=_encryption_keys(env),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),

@@ -51,3 +51,9 @@ def validate_name(name: str) -> str:
         shown = repr(name[:60] + ("…" if len(name) > 60 else ""))
         raise ValidationError(f"{shown} contains a line break, a tab or another control character; {ACCEPTED}")
     return name
+
+
+def first_name(name: str, *, fallback: str) -> str:
+    """How a message addresses a person: the first word of their name, or ``fallback`` (the word
+    that reads right in that message's sentence) when they gave none."""
+    return name.split()[0] if name.strip() else fallback

@@ -27,8 +27,6 @@ from core.errors import ValidationError
 from core.models import CalendarConnection, CalendarProvider, SlackUserLink, User, UserSettings
 from core.users import get_settings_for
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 @dataclass(frozen=True)
 class Preferences:

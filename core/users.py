@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.billing.trial import on_user_created
 from core.clock import zone
+from core.db import unit_of_work
 from core.errors import NotFound, ValidationError
 from core.models import User, UserSettings
 from core.models.users import DEFAULT_TIMEZONE
@@ -64,6 +67,14 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
     if user is None:
         raise NotFound("that user does not exist")
     return user
+
+
+@contextmanager
+def acting_as_user(user_id: uuid.UUID) -> Iterator[tuple[Session, User]]:
+    """One unit of work in the user's own RLS context, with the user loaded: whatever a forged
+    button value or link names, the request can only see and change that person's rows."""
+    with unit_of_work(user_id=user_id) as session:
+        yield session, get_user(session, user_id)
 
 
 def set_timezone(session: Session, *, user: User, timezone: str) -> None:

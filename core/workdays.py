@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, timedelta
 
+#: The names of the days of the week, Monday first: ``WEEKDAYS[day.weekday()]``, or
+#: ``WEEKDAYS[iso_weekday - 1]`` for a work day.
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 #: Monday to Friday: a new user's work days.
 DEFAULT_WORK_DAYS = (1, 2, 3, 4, 5)
 

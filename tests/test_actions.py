@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import db
 from core.actions.records import create_action
-from core.actions.rules import ALLOWED
+from core.actions.rules import ALLOWED, Verdict, check_change
 from core.actions.service import TransitionResult, change_state, get_action, list_actions, list_waiting
 from core.actions.snooze import parse_snooze, snooze_a_week, snooze_presets
 from core.errors import InvalidTransition, NotFound, ValidationError
@@ -130,6 +130,23 @@ def test_a_person_cannot_archive_a_done_action(service: Session, user: User) -> 
     with pytest.raises(InvalidTransition, match="archived automatically 90 days"):
         change_state(service, user=user, action_id=action.id, to=ActionState.ARCHIVED, channel=Channel.CLI)
     assert _events(service, action) == []
+
+
+def test_the_check_of_a_change_answers_repeat_refused_or_allowed_and_changes_nothing(
+    service: Session, user: User
+) -> None:
+    """The check channels show before acting (the email's confirmation page), and change_state acts on."""
+    new, done = _action(service, user), _action(service, user, ActionState.DONE)
+    assert check_change(new, ActionState.SENT, channel=Channel.EMAIL).verdict is Verdict.ALLOWED
+    assert check_change(done, ActionState.DONE, channel=Channel.EMAIL).verdict is Verdict.REPEAT
+    refused = check_change(done, ActionState.SENT, channel=Channel.EMAIL)
+    assert (refused.verdict, refused.reason) == (
+        Verdict.REFUSED, "this action is done, so you cannot mark it sent; you can: archive it")
+    by_hand = check_change(done, ActionState.ARCHIVED, channel=Channel.CLI)
+    assert (by_hand.verdict, check_change(done, ActionState.ARCHIVED, channel=Channel.SYSTEM).verdict) == (
+        Verdict.REFUSED, Verdict.ALLOWED)
+    assert (new.state, done.state) == (ActionState.NEW, ActionState.DONE)
+    assert _events(service, new) == _events(service, done) == []
 
 
 def test_a_snooze_must_end_after_the_users_local_today(service: Session, user: User) -> None:

@@ -18,6 +18,11 @@ def test_defaults_work_for_local_development() -> None:
     assert settings.redis_tls_verify
 
 
+def test_an_unset_base_url_is_this_machine_at_port() -> None:
+    assert (load_settings({}).port, load_settings({"PORT": "9000"}).base_url) == (8000, "http://localhost:9000")
+    assert load_settings({"PORT": "9000", "BASE_URL": "https://nbm.example.com"}).base_url == "https://nbm.example.com"
+
+
 @pytest.mark.parametrize("url", ["postgres://u:p@h:5432/d", "postgresql://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"])
 def test_database_url_accepts_herokus_and_plain_forms(url: str) -> None:
     assert load_settings({"DATABASE_URL": url}).database_url == "postgresql+psycopg://u:p@h:5432/d"
@@ -48,4 +53,5 @@ def test_every_environment_variable_read_is_documented_in_the_readme_and_app_jso
     app_json = (root / "app.json").read_text()
     assert read, "no environment variable found: the pattern is stale"
     assert sorted(v for v in read if f"`{v}`" not in readme) == []
-    assert sorted(v for v in read if f'"{v}"' not in app_json and v not in {"NBM_DATA_DIR"}) == []
+    # Heroku sets PORT on each dyno itself; an app may not configure it.
+    assert sorted(v for v in read if f'"{v}"' not in app_json and v not in {"NBM_DATA_DIR", "PORT"}) == []

@@ -28,7 +28,7 @@ from core.models import (
 )
 from core.planner.capacity import ACTIONS_PER_LEVEL, level_for_free_minutes
 from core.planner.service import build_plan, get_plan, set_capacity, set_focus
-from core.planner.view import action_title, build_plan_view, plan_view
+from core.planner.view import action_title, plan_view, plan_view_building_if_missing, refreshed_plan_view
 from tests.factories import make_action, make_lead, make_user
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)  # Wednesday; noon in London
@@ -153,7 +153,7 @@ def test_building_and_refreshing_work_in_the_users_own_context(service: Session)
         more = outreach_leads(session, me, 1)
         session.get(type(todo[0]), todo[0].id).state = ActionState.SNOOZED
         session.flush()
-        view = build_plan_view(session, user=me, refresh=True)
+        view = refreshed_plan_view(session, user=me)
         assert [item.action_id for item in view.items] == [more[0].id]
 
 
@@ -290,7 +290,7 @@ def test_the_view_shows_items_minutes_states_waiting_and_streak(service: Session
                                 created_at=NOW - timedelta(days=12 - n, hours=11)))
         waiting.append(sent)
     service.flush()
-    view = build_plan_view(service, user=user)
+    view = plan_view_building_if_missing(service, user=user)
     assert [(i.position, i.action_id, i.title, i.minutes, i.is_fast_win, i.lead_url) for i in view.items] == [
         (0, first.id, "Follow up with Ann Lee", 5, True, "https://example.com/ann"),
         (1, post.id, "Post the case study", 20, False, None),

@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
+from core.actions import marks
 from core.models import ActionOrigin, ActionState, ActionType, DailyPlanAction, User
 from core.planner.service import build_plan, get_plan
 from tests.email import conftest as email_fixtures
@@ -124,7 +125,7 @@ def test_the_email_result_page_lists_the_reply_in_todays_plan(client: FlaskClien
                                                                 service: Session) -> None:
     world: World = make_world(service, name="Zoe Quinn")
     bo = world.actions[1]
-    page = client.post(action_path(links, world.user, bo, Transition.REPLIED))
+    page = client.post(action_path(links, world.user, bo, marks.REPLIED))
     text = text_of(page.text)
     assert "Marked replied: Reach out to Bo Chen" in text
     plan = text.split("The rest of today's plan")[1]

@@ -7,8 +7,8 @@ from datetime import date
 
 import click
 
-from bot.cli.common import DATE, acting_as, emit, json_option, user_option
-from core.actions.rules import MARKS
+from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from core.actions.marks import BY_WORD
 from core.actions.service import change_state, list_actions
 from core.calls import log_call
 from core.models import Action, ActionState, Channel
@@ -36,7 +36,7 @@ def actions_group() -> None:
 @json_option
 def list_command(email: str, state: str | None, as_json: bool) -> None:
     """List actions by due date."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         actions = list_actions(session, user=user, state=ActionState(state.upper()) if state else None)
         lines = [_line(action) for action in actions]
     emit(as_json, [action_json(a) for a in actions], lambda: "\n".join(lines) or "no actions")
@@ -45,15 +45,16 @@ def list_command(email: str, state: str | None, as_json: bool) -> None:
 @click.command("mark")
 @user_option
 @click.argument("action_id", type=click.UUID)
-@click.argument("mark", type=click.Choice(sorted(MARKS), case_sensitive=False))
+@click.argument("mark", type=click.Choice(sorted(BY_WORD), case_sensitive=False))
 @click.option("--until", "until", type=DATE, help="With snooze: the date it comes back (YYYY-MM-DD).")
 @json_option
 def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None, as_json: bool) -> None:
     """Mark an action sent, replied, done, or snoozed until a date."""
-    if mark.lower() == "snooze" and until is None:
-        raise click.UsageError("snooze needs --until YYYY-MM-DD")
-    with acting_as(email) as (session, user):
-        result = change_state(session, user=user, action_id=action_id, to=MARKS[mark.lower()],
+    asked = BY_WORD[mark.lower()]
+    if asked.is_snooze and until is None:
+        raise click.UsageError(f"{asked.word} needs --until YYYY-MM-DD")
+    with acting_as_email(email) as (session, user):
+        result = change_state(session, user=user, action_id=action_id, to=asked.target,
                               channel=Channel.CLI, until=until)
     payload = {"action": action_json(result.action), "changed": result.changed,
                "created": [action_json(a) for a in result.created]}
@@ -74,7 +75,7 @@ def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None
 @json_option
 def call_command(email: str, lead_id: uuid.UUID, call_date: date, as_json: bool) -> None:
     """Log a call booked with a lead: prep the work day before, follow up the work day after."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.CLI)
     made = [a for a in (result.prep, result.post) if a is not None]
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,

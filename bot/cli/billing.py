@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import acting_as, emit, json_option, user_option
+from bot.cli.common import acting_as_email, emit, json_option, user_option
 from core.billing.sessions import checkout_url, portal_url
 from core.billing.status import BillingStatus, billing_status, describe
 from core.config import get_settings
@@ -26,7 +26,7 @@ def billing_group() -> None:
 @json_option
 def status_command(email: str, as_json: bool) -> None:
     """Status, trial end, period end, and whether the user has service (gets plans delivered)."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         status = billing_status(session, user=user)
         timezone = user.timezone
     emit(as_json, status.as_json(), lambda: format_status(status, timezone))
@@ -38,7 +38,7 @@ def status_command(email: str, as_json: bool) -> None:
 def checkout_command(email: str, as_json: bool) -> None:
     """Print the address of a Stripe Checkout session to subscribe (valid 24 hours)."""
     _require_billing()
-    with acting_as(email) as (_, user):
+    with acting_as_email(email) as (_, user):
         user_id = user.id
     url = checkout_url(user_id)
     emit(as_json, {"url": url}, lambda: f"Open this address to subscribe (valid 24 hours):\n{url}")
@@ -50,7 +50,7 @@ def checkout_command(email: str, as_json: bool) -> None:
 def portal_command(email: str, as_json: bool) -> None:
     """Print the address of a Stripe Billing Portal session (valid a few minutes)."""
     _require_billing()
-    with acting_as(email) as (_, user):
+    with acting_as_email(email) as (_, user):
         user_id = user.id
     url = portal_url(user_id)
     emit(as_json, {"url": url}, lambda: f"Open this address to manage billing (valid a few minutes):\n{url}")

@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from core import preferences
 from core.calendars import service
 from core.calendars.call_detection import CallsFound, find_calls
@@ -37,7 +37,7 @@ def connect_command(email: str, kind: str, address: str | None, as_json: bool) -
     if provider not in service.offered(settings):
         raise ValidationError(f"{provider.value} calendars are not set up on this server; it offers "
                               f"{', '.join(k.value for k in service.offered(settings))}")
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         if provider == CalendarProvider.ICS:
             if not address:
                 raise ValidationError("give the calendar's private iCal address: nbm calendar connect ics URL")
@@ -55,7 +55,7 @@ def connect_command(email: str, kind: str, address: str | None, as_json: bool) -
 @json_option
 def list_command(email: str, as_json: bool) -> None:
     """The user's calendar connections and their health."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         connections = service.list_connections(session, user=user)
         rows = [connection_json(c) for c in connections]
         lines = [describe(c) for c in connections]
@@ -69,7 +69,7 @@ def list_command(email: str, as_json: bool) -> None:
 def sync_command(email: str, day: date | None, as_json: bool) -> None:
     """Read the calendars for a day: busy time inside working hours, free minutes, capacity; with call
     detection on, also search today and the next 7 days for calls with leads."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         read = service.read_day(session, user=user, day=day or local_today(user.timezone))
         detecting = get_settings_for(session, user).call_detection
         calls = find_calls(session, user=user) if detecting else None
@@ -85,7 +85,7 @@ def sync_command(email: str, day: date | None, as_json: bool) -> None:
 def calls_command(email: str, switch: str, as_json: bool) -> None:
     """Turn call detection on or off: meetings with a lead's email in the next 7 days become logged calls."""
     on = switch.lower() == "on"
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         reconnect = preferences.set_call_detection(session, user=user, on=on)
     lines = [f"Call detection is {'on' if on else 'off'}."]
     if on:
@@ -103,7 +103,7 @@ def calls_command(email: str, switch: str, as_json: bool) -> None:
 def disconnect_command(email: str, kind: str, as_json: bool) -> None:
     """Disconnect KIND (revoking the grant where the provider allows it)."""
     provider = CalendarProvider(kind.lower())
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         removed = service.disconnect(session, user=user, kind=provider)
     emit(as_json, {"disconnected": removed, "provider": provider.value},
          lambda: f"Disconnected {provider.value}." if removed else f"No {provider.value} calendar was connected.")
@@ -116,7 +116,7 @@ def disconnect_command(email: str, kind: str, as_json: bool) -> None:
 def hours_command(email: str, span: str, as_json: bool) -> None:
     """Set the working hours whose free time sizes the plan (default 09:00-17:00, local time)."""
     start, end = preferences.parse_working_hours(span)
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         preferences.set_working_hours(session, user=user, start=start, end=end)
     emit(as_json, {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
          lambda: f"Working hours: {start:%H:%M}-{end:%H:%M}.")

@@ -1,4 +1,4 @@
-"""Helpers shared by the ``nbm`` subcommands: acting as a user, dates, and output."""
+"""Helpers shared by the ``nbm`` subcommands: acting as a user named by email, dates, and output."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from core import embedded
 from core.config import get_settings
 from core.db import unit_of_work
 from core.models import User
-from core.users import get_user_by_email
+from core.users import acting_as_user, get_user_by_email
 
 
 def announce_engines() -> None:
@@ -25,14 +25,14 @@ def announce_engines() -> None:
 
 
 @contextmanager
-def acting_as(email: str) -> Iterator[tuple[Session, User]]:
-    """One unit of work in ``email``'s user context (the lookup itself needs the service context)."""
+def acting_as_email(email: str) -> Iterator[tuple[Session, User]]:
+    """:func:`core.users.acting_as_user` the user with this email (the lookup itself needs the
+    service context, so it is a transaction of its own)."""
     with unit_of_work(service=True) as session:
         user_id = get_user_by_email(session, email).id
-    with unit_of_work(user_id=user_id) as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        yield session, user
+    with acting_as_user(user_id) as acting:
+        yield acting
+
 
 
 class LocalDate(click.ParamType):

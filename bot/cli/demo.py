@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import acting_as, announce_engines
+from bot.cli.common import acting_as_email, announce_engines
 from bot.cli.plan import format_plan, format_summary
 from core import migrate
 from core.db import get_engine, unit_of_work
 from core.demo import seed_demo
-from core.planner.view import build_plan_view
+from core.planner.view import plan_view_building_if_missing
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural
@@ -25,10 +25,10 @@ def demo_command(timezone: str) -> None:
         connection.commit()
     with unit_of_work(service=True) as session:
         demo = seed_demo(session, timezone=timezone)
-    with acting_as(demo.email) as (session, user):
+    with acting_as_email(demo.email) as (session, user):
         streak = refresh_streak(session, user=user)
         summary = build_weekly_summary(session, user=user)
-        view = build_plan_view(session, user=user)
+        view = plan_view_building_if_missing(session, user=user)
     click.echo(f"Demo user: {demo.email} ({timezone})\n")
     click.echo(format_plan(view))
     click.echo(f"\nStreak: {plural(streak, 'day')}\n")

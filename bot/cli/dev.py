@@ -33,8 +33,8 @@ def dev_command(port: int, timezone: str) -> None:
     """Run web, worker and scheduler together on the embedded engines, with the demo user due now."""
     announce_engines()
     settings = get_settings()
-    env = dict(os.environ, DATABASE_URL=database_url(settings), REDIS_URL=redis_url(settings),
-               BASE_URL=os.environ.get("BASE_URL", f"http://localhost:{port}"))
+    # The children listen on ``port`` (PORT), so an unset BASE_URL points there (core.config).
+    env = dict(os.environ, DATABASE_URL=database_url(settings), REDIS_URL=redis_url(settings), PORT=str(port))
     with get_engine().connect() as connection:
         migrate.upgrade(connection)
         connection.commit()

@@ -24,9 +24,9 @@ from typing import NamedTuple
 import click
 from sqlalchemy import select
 
-from bot.cli.common import acting_as, user_option
+from bot.cli.common import acting_as_email, user_option
 from bot.email.backends import SendFailed, get_backend
-from bot.email.delivery import digest_email, send_plan_email
+from bot.email.delivery import digest_email_building_plan_if_missing, send_plan_email
 from core.clock import local_today
 from core.config import get_settings
 from core.db import unit_of_work
@@ -53,8 +53,8 @@ def preview_command(email: str, out: Path) -> None:
     if text_path == out:
         raise click.BadParameter("name the HTML file, e.g. digest.html; the text part is written beside it "
                                  "as digest.txt", param_hint="--out")
-    with acting_as(email) as (session, user):
-        rendered, _ = digest_email(session, user=user)
+    with acting_as_email(email) as (session, user):
+        rendered, _ = digest_email_building_plan_if_missing(session, user=user)
     out.write_text(rendered.html, encoding="utf-8")
     text_path.write_text(rendered.text, encoding="utf-8")
     click.echo(f"Subject: {rendered.subject}")
@@ -66,7 +66,7 @@ def preview_command(email: str, out: Path) -> None:
 @user_option
 def send_command(email: str) -> None:
     """Send today's digest to the user through the configured backend."""
-    with acting_as(email) as (_, user):
+    with acting_as_email(email) as (_, user):
         user_id, address = user.id, user.email
     try:
         message_id = send_plan_email(user_id)
@@ -81,7 +81,7 @@ def send_summary_command(email: str) -> None:
     """Email last week's summary, unless it was sent already (by the Monday job or by hand).
 
     It goes through the configured backend (EMAIL_BACKEND), as the Monday job sends it."""
-    with acting_as(email) as (_, user):
+    with acting_as_email(email) as (_, user):
         user_id, address, timezone = user.id, user.email, user.timezone
     week = previous_monday(local_today(timezone))
     already = sent_summary(user_id, week)

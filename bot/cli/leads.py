@@ -13,10 +13,11 @@ from typing import TextIO
 
 import click
 
-from bot.cli.common import DATE, acting_as, emit, json_option, user_option
-from core.leads import add_lead, archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
+from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from core.leads import archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
 from core.models import Channel, Lead, LeadStatus
+from core.planner.replan import add_lead_and_replan
 
 LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
 
@@ -46,9 +47,10 @@ def leads_group() -> None:
 @click.option("--email", "lead_email", metavar="ADDRESS", help=LEAD_EMAIL_HELP)
 @json_option
 def add_command(email: str, name: str, url: str, notes: str | None, lead_email: str | None, as_json: bool) -> None:
-    """Add a lead (an outreach action due today comes with it)."""
-    with acting_as(email) as (session, user):
-        lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=lead_email, channel=Channel.CLI)
+    """Add a lead (an outreach action due today comes with it, and today's plan is refreshed to take it in)."""
+    with acting_as_email(email) as (session, user):
+        lead, _ = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=lead_email,
+                                      channel=Channel.CLI)
     emit(as_json, lead_json(lead), lambda: f"added {_line(lead)}")
 
 
@@ -65,7 +67,7 @@ def edit_command(email: str, lead_id: uuid.UUID, name: str | None, url: str | No
     """Change a lead's name, link, notes or email; what is not given stays as it is."""
     if name is None and url is None and notes is None and lead_email is None:
         raise click.UsageError("give at least one of --name, --url, --notes or --email")
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         lead = edit_lead(session, user=user, lead_id=lead_id, name=name, url=url, notes=notes, email=lead_email)
     emit(as_json, lead_json(lead), lambda: f"saved {_line(lead)}")
 
@@ -76,7 +78,7 @@ def edit_command(email: str, lead_id: uuid.UUID, name: str | None, url: str | No
 @json_option
 def list_command(email: str, status: str | None, as_json: bool) -> None:
     """List leads, by name."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         leads = list_leads(session, user=user, status=LeadStatus(status.upper()) if status else None)
     emit(as_json, [lead_json(lead) for lead in leads],
          lambda: "\n".join(_line(lead) for lead in leads) or "no leads yet: add one with `nbm leads add`")
@@ -100,7 +102,7 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
         if report_path is not None:
             every_note = _note_writer(stack.enter_context(report_path.open("w", newline="", encoding="utf-8")))
         try:
-            with file.open("rb") as source, acting_as(email) as (session, user):
+            with file.open("rb") as source, acting_as_email(email) as (session, user):
                 report = import_leads_csv(session, user=user, data=source, channel=Channel.CLI,
                                           every_note=every_note)
         except BaseException:
@@ -157,7 +159,7 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
 @json_option
 def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -> None:
     """Snooze a lead until a date (nothing is planned for it meanwhile)."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         lead = snooze_lead(session, user=user, lead_id=lead_id, until=until)
     emit(as_json, lead_json(lead), lambda: f"snoozed {_line(lead)}")
 
@@ -170,7 +172,7 @@ def _status_command(name: str, change: Callable[..., Lead], said: str, help_text
     @click.argument("lead_id", type=click.UUID)
     @json_option
     def command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
-        with acting_as(email) as (session, user):
+        with acting_as_email(email) as (session, user):
             lead = change(session, user=user, lead_id=lead_id)
         emit(as_json, lead_json(lead), lambda: f"{said}: {_line(lead)}")
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from bot.cli.common import DATE, acting_as, emit, json_option, user_option
+from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from bot.cli.digest import send_summary_command
 from core.models import CapacityLevel, WeeklySummary
-from core.planner.service import set_capacity
-from core.planner.view import PlanView, build_plan_view
+from core.planner.replan import set_capacity_and_replan
+from core.planner.view import PlanView, plan_view_building_if_missing, refreshed_plan_view
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural, short_date, week_title
@@ -65,10 +65,13 @@ def format_plan(view: PlanView) -> str:
 @json_option
 def plan_command(email: str, day: date | None, refresh: bool, capacity: str | None, as_json: bool) -> None:
     """Build the day's plan if there is none, and print it."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         if capacity:
-            set_capacity(session, user=user, level=CapacityLevel(capacity.lower()), day=day)
-        view = build_plan_view(session, user=user, day=day, refresh=refresh or bool(capacity))
+            view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day)
+        elif refresh:
+            view = refreshed_plan_view(session, user=user, day=day)
+        else:
+            view = plan_view_building_if_missing(session, user=user, day=day)
     emit(as_json, plan_json(view), lambda: format_plan(view))
 
 
@@ -77,7 +80,7 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
 @json_option
 def streak_command(email: str, as_json: bool) -> None:
     """Your current streak: consecutive work days with something done."""
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         streak = refresh_streak(session, user=user)
         last = user.last_action_date
     emit(as_json, {"streak": streak, "last_action_date": last},
@@ -120,7 +123,7 @@ def summary_group(ctx: click.Context, email: str | None, week: date | None, as_j
         return
     if email is None:
         raise click.MissingParameter(ctx=ctx, param_hint="'--user'", param_type="option")
-    with acting_as(email) as (session, user):
+    with acting_as_email(email) as (session, user):
         summary = build_weekly_summary(session, user=user, week_start=week)
     emit(as_json, summary_json(summary), lambda: format_summary(summary))
 

@@ -7,8 +7,6 @@ read, so an oversized request costs neither memory nor a worker thread.
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from bot.cli.common import announce_engines
@@ -17,7 +15,7 @@ from core.config import get_settings
 
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 on a server).")
-@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "8000")),
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: get_settings().port,
               show_default="$PORT or 8000", help="Port to listen on.")
 def web_command(host: str, port: int) -> None:
     """Serve the web app: Slack events, email action pages, OAuth callbacks, webhooks, /healthz."""

@@ -1,7 +1,8 @@
 """Delivering a user's plan or weekly summary by email; the jobs call these, and so does ``nbm digest``.
 
-:func:`digest_email` and :func:`summary_email` compose a message inside the caller's unit of work
-(``nbm digest preview`` only looks at it). The ``send_*`` functions compose in the user's own unit
+:func:`digest_email_building_plan_if_missing` and :func:`summary_email_building_if_missing` compose
+a message inside the caller's unit of work, building the plan or the summary when there is none yet
+(``nbm digest preview`` only looks at the message). The ``send_*`` functions compose in the user's own unit
 of work, commit, and only then send: a failure to send never rolls back a plan that was built, and
 a rolled-back plan is never mailed. They return the Message-ID so the caller can record the
 delivery; given the delivery's id, the Message-ID is derived from it, so a retry after a crash
@@ -37,7 +38,7 @@ from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import CalendarConnection, CalendarProvider, User
 from core.names import ACCEPTED
-from core.planner.view import build_plan_view
+from core.planner.view import plan_view_building_if_missing
 from core.preferences import email_is_on
 from core.summaries.service import build_weekly_summary
 from core.users import get_settings_for, get_user
@@ -46,20 +47,21 @@ from core.users import get_settings_for, get_user
 Compose = Callable[[Session, User], tuple[RenderedEmail, OutgoingEmail]]
 
 
-def digest_email(
+def digest_email_building_plan_if_missing(
     session: Session, *, user: User, day: date | None = None, delivery_id: uuid.UUID | None = None
 ) -> tuple[RenderedEmail, OutgoingEmail]:
     """Today's (or ``day``'s) digest for ``user``, building the plan if there is none yet."""
     return _compose(user, delivery_id, lambda links: render_digest(
-        build_plan_view(session, user=user, day=day), links=links))
+        plan_view_building_if_missing(session, user=user, day=day), links=links))
 
 
-def summary_email(
+def summary_email_building_if_missing(
     session: Session, *, user: User, week_start: date, delivery_id: uuid.UUID | None = None
 ) -> tuple[RenderedEmail, OutgoingEmail]:
     """The weekly summary of the week starting ``week_start``, built if there is none yet."""
     return _compose(user, delivery_id, lambda links: render_weekly_summary(
         build_weekly_summary(session, user=user, week_start=week_start), user_name=user.name, links=links))
+
 
 
 def send_plan_email(
@@ -70,8 +72,8 @@ def send_plan_email(
     backend: EmailBackend | None = None,
 ) -> str:
     """Email ``user_id`` their plan for ``day`` (default: their local today); returns the Message-ID."""
-    return _deliver(user_id, lambda session, user: digest_email(session, user=user, day=day, delivery_id=delivery_id),
-                    backend)
+    return _deliver(user_id, lambda session, user: digest_email_building_plan_if_missing(
+        session, user=user, day=day, delivery_id=delivery_id), backend)
 
 
 def send_summary_email(
@@ -82,7 +84,7 @@ def send_summary_email(
     backend: EmailBackend | None = None,
 ) -> str:
     """Email ``user_id`` the summary of the week starting ``week_start``; returns the Message-ID."""
-    return _deliver(user_id, lambda session, user: summary_email(
+    return _deliver(user_id, lambda session, user: summary_email_building_if_missing(
         session, user=user, week_start=week_start, delivery_id=delivery_id), backend)
 
 

@@ -4,8 +4,9 @@ A link is its own credential (the reader is not logged in), so each token is sig
 ``SECRET_KEY`` (HMAC, itsdangerous) under a salt per purpose: a token minted for one purpose never
 verifies as another. Rules chosen:
 
-* **Action links** bind the user, the action and the transition (``done``, ``sent``, ``replied``,
-  ``snooze``): a token cannot be pointed at another action or turned into another transition, and
+* **Action links** bind the user, the action and the mark, by its word (``core.actions.marks``:
+  ``done``, ``sent``, ``replied``, ``snooze``): a token cannot be pointed at another action or turned
+  into another mark, and
   it expires 7 days after it was signed, so a forwarded or leaked old email stops working.
 * **Unsubscribe links** never expire: an unsubscribe that fails months later is worse than useless,
   and all it can do is turn email off (RFC 8058 one-click).
@@ -35,7 +36,6 @@ through itsdangerous itself.
 from __future__ import annotations
 
 import base64
-import enum
 import re
 import time
 import uuid
@@ -49,10 +49,9 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.encoding import int_to_bytes, want_bytes
 from itsdangerous.signer import HMACAlgorithm
 
-from core.actions.rules import MARKS
+from core.actions.marks import BY_WORD, Mark
 from core.config import Settings, get_settings
 from core.errors import NbmError
-from core.models import ActionState
 
 ACTION_MAX_AGE = timedelta(days=7)
 PREFERENCES_MAX_AGE = timedelta(days=90)
@@ -65,19 +64,6 @@ _WAITING = "nbm.email.waiting"
 _UNDO = "nbm.email.undo"
 _TODAY = "nbm.email.today"
 _BILLING = "nbm.email.billing"
-
-
-class Transition(enum.StrEnum):
-    """What an action link does, as it appears in the token."""
-
-    DONE = "done"
-    SENT = "sent"
-    REPLIED = "replied"
-    SNOOZE = "snooze"
-
-    @property
-    def target(self) -> ActionState:
-        return MARKS[self.value]
 
 
 class LinkInvalid(NbmError):
@@ -98,7 +84,7 @@ class LinkExpired(NbmError):
 class ActionLink:
     user_id: uuid.UUID
     action_id: uuid.UUID
-    transition: Transition
+    mark: Mark
     signed_at: datetime
 
 
@@ -117,18 +103,18 @@ class EmailLinks:
         return _links_for(settings.base_url, settings.secret_key)
 
     # Action links -------------------------------------------------------------------------
-    def action_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID, transition: Transition) -> str:
-        return self._mint(f"{_pack(user_id)}.{_pack(action_id)}.{transition.value}", salt=_ACTION)
+    def action_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID, mark: Mark) -> str:
+        return self._mint(f"{_pack(user_id)}.{_pack(action_id)}.{mark.word}", salt=_ACTION)
 
-    def action_url(self, *, user_id: uuid.UUID, action_id: uuid.UUID, transition: Transition) -> str:
-        return f"{self.base_url}/a/{self.action_token(user_id=user_id, action_id=action_id, transition=transition)}"
+    def action_url(self, *, user_id: uuid.UUID, action_id: uuid.UUID, mark: Mark) -> str:
+        return f"{self.base_url}/a/{self.action_token(user_id=user_id, action_id=action_id, mark=mark)}"
 
     def read_action(self, token: str) -> ActionLink:
         payload, signed_at = self._load(token, salt=_ACTION, max_age=ACTION_MAX_AGE)
         try:
-            user, action, transition = payload.split(".")
-            return ActionLink(_unpack(user), _unpack(action), Transition(transition), signed_at)
-        except (AttributeError, ValueError):
+            user, action, word = payload.split(".")
+            return ActionLink(_unpack(user), _unpack(action), BY_WORD[word], signed_at)
+        except (AttributeError, ValueError, KeyError):
             raise LinkInvalid() from None
 
     def undo_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID) -> str:
@@ -179,7 +165,7 @@ class EmailLinks:
         return f"{self.base_url}/{path}/{self._mint(_pack(user_id), salt=salt)}"
 
     def _mint(self, payload: str, *, salt: str) -> str:
-        """A token for ``payload``, which is made of packed ids, dots and a transition (JSON needs no escape)."""
+        """A token for ``payload``, which is made of packed ids, dots and a mark's word (JSON needs no escape)."""
         minter = self._minters.get(salt)
         if minter is None:
             minter = self._minters[salt] = _Minter(self._serializer, salt)
@@ -198,7 +184,7 @@ class EmailLinks:
         return payload, signed_at.astimezone(UTC)
 
 
-#: Payloads JSON writes as themselves between quotes: every payload here (packed ids, dots, a transition).
+#: Payloads JSON writes as themselves between quotes: every payload here (packed ids, dots, a mark's word).
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
 
 

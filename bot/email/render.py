@@ -31,26 +31,19 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
+from core.actions import marks
+from core.actions.marks import BY_TARGET, Mark
 from core.actions.rules import marks_offered
 from core.billing.notices import NoticeWords
 from core.config import get_settings
 from core.models import ActionState, ActionType, WeeklySummary
+from core.names import first_name
 from core.planner.view import PlanItem, PlanView
 from core.streaks import streak_line
 from core.text import noun, plural, short_date, week_title
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
-
-#: Label of each link, in the order they appear under an action.
-BUTTONS: tuple[tuple[Transition, str], ...] = (
-    (Transition.DONE, "Done"),
-    (Transition.SENT, "Sent"),
-    (Transition.REPLIED, "Replied"),
-    (Transition.SNOOZE, "Snooze a week"),
-)
-
-BUTTON_LABELS = dict(BUTTONS)
 
 STATE_LABELS = {
     ActionState.NEW: "To do",
@@ -100,10 +93,6 @@ class DigestWaiting:
     replied_url: str
 
 
-def first_name(name: str) -> str:
-    """How the greeting addresses the user: "Good morning, Ann" (or "there" without a name)."""
-    return name.split()[0] if name.strip() else "there"
-
 
 def duration(minutes: int) -> str:
     """``45 min``, ``1 h``, ``3 h 20 min``."""
@@ -127,19 +116,23 @@ def _subject(view: PlanView, open_items: tuple[PlanItem, ...]) -> str:
     return f"{head} — nothing due, enjoy a clear day"
 
 
+def button_label(mark: Mark) -> str:
+    """A mark's button in an email: an email's snooze is always a week (``snooze_a_week``), and says so."""
+    return f"{mark.label} a week" if mark.is_snooze else mark.label
+
+
 @lru_cache(maxsize=64)
-def offered_transitions(action_type: ActionType, *, has_lead: bool) -> tuple[Transition, ...]:
-    """The links an open action carries, in button order: those the core offers for it."""
-    offered = marks_offered(action_type, has_lead=has_lead)
-    return tuple(transition for transition, _ in BUTTONS if transition.target in offered)
+def offered_marks(action_type: ActionType, *, has_lead: bool) -> tuple[Mark, ...]:
+    """The links an open action carries, in button order: the marks the core offers for it."""
+    return tuple(BY_TARGET[state] for state in marks_offered(action_type, has_lead=has_lead))
 
 
 def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, item: PlanItem) -> tuple[Button, ...]:
     """The signed links of one open action: Done, Sent, Replied, Snooze a week, or Done and Snooze."""
     return tuple(
-        Button(kind=transition.value, label=BUTTON_LABELS[transition],
-               url=links.action_url(user_id=user_id, action_id=item.action_id, transition=transition))
-        for transition in offered_transitions(item.action_type, has_lead=item.lead_id is not None)
+        Button(kind=mark.word, label=button_label(mark),
+               url=links.action_url(user_id=user_id, action_id=item.action_id, mark=mark))
+        for mark in offered_marks(item.action_type, has_lead=item.lead_id is not None)
     )
 
 
@@ -163,7 +156,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
     return {
         "subject": _subject(view, open_items),
         "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
-        "first_name": first_name(view.user_name),
+        "first_name": first_name(view.user_name, fallback="there"),
         "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
         "open_count": len(open_items),
@@ -179,8 +172,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         "waiting": [
             DigestWaiting(
                 title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=_day(w.sent_on),
-                replied_url=links.action_url(user_id=view.user_id, action_id=w.action_id,
-                                             transition=Transition.REPLIED),
+                replied_url=links.action_url(user_id=view.user_id, action_id=w.action_id, mark=marks.REPLIED),
             )
             for w in view.waiting
         ],
@@ -200,7 +192,7 @@ def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: Emai
     context = {
         "subject": summary_subject(summary),
         "preheader": summary.insight_text,
-        "first_name": first_name(user_name),
+        "first_name": first_name(user_name, fallback="there"),
         "week_title": week_title(summary.week_start_date),
         "stats": [
             (summary.days_active, noun(summary.days_active, "day active", "days active")),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.email.links import EmailLinks
-from bot.slack.acting import acting_as
 from bot.slack.blocks.billing import BillingView, notice_message
 from bot.slack.delivery import post_dm, reach
 from bot.slack.errors import SlackUnreachable
@@ -14,7 +13,7 @@ from core.billing.notices import BillingNotice, words_for
 from core.billing.status import billing_status, describe
 from core.config import get_settings
 from core.models import User
-from core.users import get_settings_for
+from core.users import acting_as_user, get_settings_for
 
 
 def billing_view(session: Session, *, user: User) -> BillingView | None:
@@ -28,7 +27,7 @@ def billing_view(session: Session, *, user: User) -> BillingView | None:
 
 def billing_notice_dm(notice: BillingNotice) -> bool:
     """DM the notice with its button; False when the user does not use Slack (email is tried next)."""
-    with acting_as(notice.user_id) as (session, user):
+    with acting_as_user(notice.user_id) as (session, user):
         if not get_settings_for(session, user).slack_enabled:
             return False
         words = words_for(notice, timezone=user.timezone)

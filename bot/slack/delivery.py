@@ -1,14 +1,15 @@
-"""Sending a user's plan or weekly summary as a Slack DM, and redrawing a sent plan in place.
+"""Sending a user's plan or weekly summary as a Slack DM, and who to DM.
 
-The jobs call these with ids. Each returns Slack's ``(channel, ts)`` of the message, which the
-caller keeps (``deliveries.external_id``) so later presses and refreshes update the same message.
+The jobs call :func:`plan_sender` and :func:`summary_sender` with ids. Each returns the message's
+``channel:ts``, which the caller keeps (``deliveries.external_id``) so later presses and redraws
+update the same message.
 
-The data is read and any plan is built in one committed unit of work *before* Slack is called: a
-message never shows something that was then rolled back. Failures are raised as
-:class:`SlackUnreachable` (retrying will not help: the app was uninstalled, the account is
-deactivated, the user never used Slack…) or :class:`SlackRateLimited` (retry after ``retry_after``).
-The DM channel is remembered on the user's Slack link; if Slack says it no longer exists, it is
-opened afresh once.
+The data is read and any plan or summary is built in one committed unit of work *before* Slack is
+called: a message never shows something that was then rolled back. Slack's failures are told apart
+as :class:`SlackUnreachable` (retrying will not help: the app was uninstalled, the account is
+deactivated, the user never used Slack…) or :class:`SlackRateLimited` (retry after ``retry_after``),
+which the senders turn into the jobs' permanent and temporary delivery errors. The DM channel is
+remembered on the user's Slack link; if Slack says it no longer exists, it is opened afresh once.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack import ids
-from bot.slack.acting import acting_as
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.summary import summary_message
-from bot.slack.blocks.text import button
+from bot.slack.blocks.text import Block, button
 from bot.slack.client import web_client
 from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
 from bot.slack.tokens import workspace_auth
@@ -38,10 +38,11 @@ from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import CalendarProvider, Delivery, SlackUserLink, User, WeeklySummary
-from core.planner.view import build_plan_view
+from core.planner.view import plan_view_building_if_missing
+from core.slack_links import find_slack_link
 from core.summaries.content import list_prompts
 from core.summaries.service import build_weekly_summary
-from core.users import get_settings_for
+from core.users import acting_as_user, get_settings_for
 
 log = logging.getLogger("nbm.slack.delivery")
 
@@ -58,18 +59,10 @@ class Recipient:
     dm_channel_id: str | None
 
 
-def send_plan_dm(user_id: uuid.UUID, day: date | None = None) -> tuple[str, str]:
-    """DM the user their plan for ``day`` (default: their local today), building it if needed."""
-    with acting_as(user_id) as (session, user):
-        text, blocks = plan_message(build_plan_view(session, user=user, day=day))
-    client, to = reach(user_id)
-    return post_dm(client, to, text=text, blocks=blocks)
-
-
 def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     """Tell the user in their Slack DM that their ``provider`` calendar needs reconnecting, with a
     Reconnect button (a ``core.calendars.notices`` listener); False when they do not use Slack."""
-    with acting_as(user_id) as (session, user):
+    with acting_as_user(user_id) as (session, user):
         if not get_settings_for(session, user).slack_enabled:
             return False
     try:
@@ -86,38 +79,20 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     return True
 
 
-def send_summary_dm(user_id: uuid.UUID, week_start: date) -> tuple[str, str]:
-    """DM the user the summary of the week starting ``week_start`` (a Monday), building it if needed."""
-    with acting_as(user_id) as (session, user):
-        text, blocks = summary_content(session, user=user, week_start=week_start)
-    client, to = reach(user_id)
-    return post_dm(client, to, text=text, blocks=blocks)
-
-
-def update_plan_dm(user_id: uuid.UUID, *, channel: str, ts: str, day: date | None = None) -> None:
-    """Redraw a plan message already sent (after a change made by email or the CLI, say)."""
-    with acting_as(user_id) as (session, user):
-        text, blocks = plan_message(build_plan_view(session, user=user, day=day))
-    client, _ = reach(user_id)
-    try:
-        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-    except SlackApiError as error:
-        raise delivery_error(error) from error
-
-
 def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
     """The morning job's Slack sender for a plan (core.jobs.channels.Sender); returns ``channel:ts``."""
     return _deliver(user_id, delivery_id, lambda session, user: plan_message(
-        build_plan_view(session, user=user, day=period)))
+        plan_view_building_if_missing(session, user=user, day=period)))
 
 
 def summary_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
     """The Monday job's Slack sender for the summary of the week starting ``period``."""
-    return _deliver(user_id, delivery_id, lambda session, user: summary_content(session, user=user, week_start=period))
+    return _deliver(user_id, delivery_id, lambda session, user: summary_content_building_if_missing(
+        session, user=user, week_start=period))
 
 
 def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
-             content: Callable[[Session, User], tuple[str, list[dict[str, Any]]]]) -> str:
+             content: Callable[[Session, User], tuple[str, list[Block]]]) -> str:
     """Post once per delivery, even across a crash between Slack's answer and our commit.
 
     Each message carries the delivery's id in its metadata. When the delivery was attempted before,
@@ -125,7 +100,7 @@ def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
     Slack's failures become the jobs' temporary (retry) or permanent (give up) errors.
     """
     try:
-        with acting_as(user_id) as (session, user):
+        with acting_as_user(user_id) as (session, user):
             text, blocks = content(session, user)
         client, to = reach(user_id)
         if to.dm_channel_id and _attempted_before(delivery_id):
@@ -162,13 +137,14 @@ def _already_posted(client: WebClient, channel: str, delivery_id: uuid.UUID) -> 
     return None
 
 
-def summary_content(session: Session, *, user: User, week_start: date | None = None
-                    ) -> tuple[str, list[dict[str, Any]]]:
-    """The summary message of a week (default: last week), building the summary if needed."""
+def summary_content_building_if_missing(session: Session, *, user: User, week_start: date | None = None
+                                        ) -> tuple[str, list[Block]]:
+    """The summary message of a week (default: last week), building the summary if there is none."""
     return summary_shown(session, user=user, summary=build_weekly_summary(session, user=user, week_start=week_start))
 
 
-def summary_shown(session: Session, *, user: User, summary: WeeklySummary) -> tuple[str, list[dict[str, Any]]]:
+
+def summary_shown(session: Session, *, user: User, summary: WeeklySummary) -> tuple[str, list[Block]]:
     """``summary`` as a message, its drafts shown as saved from the database, never from the message
     pressed: a draft may have been saved from another copy (the DM, or the `/nbm summary` answer)."""
     saved = frozenset(p.type for p in list_prompts(session, user=user) if p.weekly_summary_id == summary.id)
@@ -198,14 +174,13 @@ def reach(user_id: uuid.UUID) -> tuple[WebClient, Recipient]:
 def recipient_for(*, team_id: str, slack_user_id: str) -> Recipient:
     """Where to DM the Slack user who is making a request (their link exists by then)."""
     with unit_of_work(service=True) as session:
-        link = session.scalar(select(SlackUserLink).where(SlackUserLink.team_id == team_id,
-                                                          SlackUserLink.slack_user_id == slack_user_id))
+        link = find_slack_link(session, team_id=team_id, slack_user_id=slack_user_id)
         if link is None:
             raise SlackUnreachable("this Slack user is not linked to NextBestMove", error="no_installation")
         return Recipient(link.id, link.slack_user_id, link.dm_channel_id)
 
 
-def post_dm(client: WebClient, recipient: Recipient, *, text: str, blocks: list[dict[str, Any]],
+def post_dm(client: WebClient, recipient: Recipient, *, text: str, blocks: list[Block],
             metadata: dict[str, Any] | None = None) -> tuple[str, str]:
     """Post in the user's DM with the app; a remembered channel Slack no longer knows is reopened once."""
     channel = recipient.dm_channel_id or _open_dm(client, recipient)

@@ -9,9 +9,8 @@ Rules where the spec is silent:
   stands in for one that cleaning empties; a timezone our tz database does not know falls back to the
   product's default rather than refusing the person.
 * Someone who already uses NextBestMove by email is linked to that account, not given a second
-  one, but only when Slack says the email is confirmed (``is_email_confirmed``): a workspace whose
-  admin can set any address must not be a way into another person's account. Linking turns the
-  Slack DM on: they came to us through Slack.
+  one, but only when Slack says the email is confirmed (``is_email_confirmed``); linking turns the
+  Slack DM on (the rule is the core's: :func:`core.slack_links.link_slack_account`).
 * The link is found again on every request, so later profile changes in Slack do not overwrite
   what the user set in NextBestMove (their timezone, above all).
 * Two first contacts at once (a command and App Home opening together) end with one user.
@@ -24,24 +23,22 @@ import uuid
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import zone
 from core.db import unit_of_work
 from core.errors import NbmError, ValidationError
-from core.models import SlackUserLink
 from core.models.users import DEFAULT_TIMEZONE
 from core.names import clean_name
-from core.users import create_user, find_user_by_email, get_settings_for
+from core.slack_links import find_slack_link, link_slack_account
 
 log = logging.getLogger("nbm.slack.identity")
 
 
 def linked_user_id(*, team_id: str, slack_user_id: str) -> uuid.UUID | None:
     with unit_of_work(service=True) as session:
-        return session.scalar(select(SlackUserLink.user_id).where(
-            SlackUserLink.team_id == team_id, SlackUserLink.slack_user_id == slack_user_id))
+        link = find_slack_link(session, team_id=team_id, slack_user_id=slack_user_id)
+        return link.user_id if link is not None else None
 
 
 def resolve_user(client: WebClient, *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:
@@ -85,20 +82,12 @@ def _timezone(tz: str | None) -> str:
 
 def _link(profile: dict[str, Any], *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:
     with unit_of_work(service=True) as session:
-        user = find_user_by_email(session, profile["email"])
-        if user is None:
-            user = create_user(session, email=profile["email"], name=profile["name"],
-                               timezone=_timezone(profile["tz"]), slack=True)
+        user, created = link_slack_account(
+            session, email=profile["email"], name=profile["name"], timezone=_timezone(profile["tz"]),
+            email_confirmed=profile["confirmed"], team_id=team_id, enterprise_id=enterprise_id,
+            slack_user_id=slack_user_id)
+        if created:
             log.info("created a user on first contact from Slack team %s", team_id)
-        elif not profile["confirmed"]:
-            raise ValidationError(
-                "a NextBestMove account already uses your email address, and Slack has not confirmed that "
-                "address is yours; confirm it in Slack, then try again"
-            )
         else:
-            get_settings_for(session, user).slack_enabled = True
             log.info("linked an existing user to Slack team %s", team_id)
-        session.add(SlackUserLink(user_id=user.id, team_id=team_id, enterprise_id=enterprise_id,
-                                  slack_user_id=slack_user_id))
-        session.flush()
         return user.id

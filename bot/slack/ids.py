@@ -14,6 +14,8 @@ import uuid
 from datetime import date
 from enum import StrEnum
 
+from core.actions import marks
+from core.actions.marks import Mark
 from core.errors import ValidationError
 from core.models import ActionState, ContentPromptType
 
@@ -24,16 +26,22 @@ class Surface(StrEnum):
     WAITING = "waiting"  # the ephemeral `/nbm waiting` list (response_url, replace_original)
 
 
-# Action ids of the controls on a plan item.
-DONE = "nbm_done"
-SENT = "nbm_sent"
-REPLIED = "nbm_replied"
+def mark_button(mark: Mark) -> str:
+    """The action id of a mark's button: ``nbm_`` and its word. Messages already in Slack carry these
+    ids, as the words are never changed (``core.actions.marks``)."""
+    return f"nbm_{mark.word}"
+
+
+# Action ids of the controls on a plan item. A snooze is a menu of presets and a date picker, not a button.
+DONE = mark_button(marks.DONE)
+SENT = mark_button(marks.SENT)
+REPLIED = mark_button(marks.REPLIED)
 SNOOZE_PRESET = "nbm_snooze"
 SNOOZE_DATE = "nbm_snooze_date"
 UNDO = "nbm_undo"
 
-#: Button → the state it asks for.
-MARKS: dict[str, ActionState] = {DONE: ActionState.DONE, SENT: ActionState.SENT, REPLIED: ActionState.REPLIED}
+#: Button → the state it asks for: every mark but the snooze.
+MARKS: dict[str, ActionState] = {mark_button(mark): mark.target for mark in marks.MARKS if not mark.is_snooze}
 
 # Other controls.
 SAVE_DRAFT = "nbm_save_draft"

@@ -17,11 +17,11 @@ from datetime import date, timedelta
 
 from core.actions.snooze import parse_snooze
 from core.errors import ValidationError
+from core.workdays import WEEKDAYS
 
 _WORD = re.compile(r"\S+")
 _LINK = re.compile(r"^<?(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^\s|>]+)(?:\|[^>]*)?>?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 ADD_USAGE = "write `/nbm add <name> <link> [notes]`, e.g. `/nbm add Ann Lee https://www.linkedin.com/in/ann-lee`"
 CALL_USAGE = "write `/nbm call <lead> <date>`, e.g. `/nbm call Ann Lee thursday` or `/nbm call Ann 2026-12-01`"
@@ -73,7 +73,7 @@ def call_day(word: str, *, today: date) -> date:
     if word == "tomorrow":
         return today + timedelta(days=1)
     for index, name in enumerate(WEEKDAYS):
-        if len(word) >= 3 and name.startswith(word):
+        if len(word) >= 3 and name.lower().startswith(word):
             return today + timedelta(days=(index - today.weekday()) % 7)
     if _ISO.match(word):
         try:

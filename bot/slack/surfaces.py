@@ -6,7 +6,8 @@ press redraws its own message at once, from its own unit of work (:func:`shown_a
 only the pressed row, from what the change holds, when the change shows nowhere else, else the
 whole message read afresh. :func:`redraw`, run by a coalesced job (``bot.slack.redraws``), then
 draws App Home, this morning's plan DM and any message whose row alone was redrawn, whole, from
-one fresh read. Every redraw happens after the change is committed. A redraw that fails (message
+one fresh read. Every redraw happens after the change is committed and only reads: it never builds
+a plan (opening App Home does, :func:`publish_home`). A redraw that fails (message
 deleted, Slack hiccup) is logged and skipped: the change itself is already saved and the person
 has been answered.
 """
@@ -25,10 +26,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.slack.acting import acting_as
 from bot.slack.billing import billing_view
 from bot.slack.blocks.home import HomeData, home_view
-from bot.slack.blocks.plan import WAITING_PAGE, Block, plan_message, waiting_message, with_item_redrawn
+from bot.slack.blocks.plan import WAITING_PAGE, plan_message, waiting_message, with_item_redrawn
+from bot.slack.blocks.text import Block
 from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
 from bot.slack.ids import Surface
@@ -38,18 +39,17 @@ from core.clock import local_today
 from core.config import get_settings
 from core.leads import list_leads
 from core.models import Action, ActionState, Channel, DailyPlan, DailyPlanAction, Delivery, DeliveryKind, Lead, User
-from core.planner.service import get_plan
 from core.planner.view import (
     PlanItem,
     PlanView,
     action_title,
-    build_plan_view,
     count_waiting,
-    plan_view,
+    day_plan_view,
+    plan_view_building_if_missing,
     waiting_items,
 )
 from core.text import one_line
-from core.users import get_settings_for
+from core.users import acting_as_user, get_settings_for
 
 log = logging.getLogger("nbm.slack.surfaces")
 
@@ -63,48 +63,54 @@ class Message:
     day: date | None = None
 
 
-def home_content(session: Session, *, user: User, view: PlanView | None = None) -> dict[str, Any]:
-    """The Home tab; opening it builds today's plan if the morning has not yet (so it is never empty
-    just because the morning job has not run for this user)."""
+def home_content(session: Session, *, user: User, view: PlanView | None) -> Block:
+    """The Home tab around ``view``, today's plan (None: not made yet)."""
     return home_view(HomeData(
-        plan=view or build_plan_view(session, user=user), leads=list_leads(session, user=user),
+        plan=view, leads=list_leads(session, user=user),
         settings=get_settings_for(session, user), timezone=user.timezone,
         calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
-        billing=billing_view(session, user=user),
+        billing=billing_view(session, user=user), today=local_today(user.timezone),
     ))
 
 
 def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -> None:
-    """Publish App Home once the plan it shows is committed (Slack is called outside the transaction)."""
-    with acting_as(user_id) as (session, user):
-        home = home_content(session, user=user)
+    """Publish App Home when the person opens it, building today's plan if the morning has not yet
+    (so it is never empty just because the morning job has not run for this user); Slack is called
+    once the plan is committed, outside the transaction."""
+    with acting_as_user(user_id) as (session, user):
+        home = home_content(session, user=user, view=plan_view_building_if_missing(session, user=user))
     _safely(client.views_publish, user_id=slack_user_id, view=home)
 
 
 def redraw(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID, pressed: Sequence[Message] = ()) -> None:
-    """Redraw the pressed plan messages (those that say their day), this morning's plan DM and App Home."""
-    with acting_as(user_id) as (session, user):
-        view = build_plan_view(session, user=user)
-        delivered = delivered_plan(session, user=user, day=view.date)
-        messages: dict[Message, PlanView] = {delivered: view} if delivered is not None else {}
+    """Redraw the pressed plan messages (those that say their day), this morning's plan DM and App Home.
+
+    A redraw only reads: it builds no plan. Without a plan today there is no plan DM to redraw, and
+    App Home says the plan is not made yet (opening it makes it: :func:`publish_home`)."""
+    with acting_as_user(user_id) as (session, user):
+        today = day_plan_view(session, user=user)
+        delivered = delivered_plan(session, user=user, day=today.date) if today is not None else None
+        messages: dict[Message, PlanView] = {delivered: today} if delivered is not None and today else {}
         for message in pressed:
             if message.day is not None and message not in messages:
-                messages[message] = pressed_view(session, user=user, day=message.day, today=view)
+                shown = pressed_view(session, user=user, day=message.day, today=today)
+                if shown is not None:
+                    messages[message] = shown
         drawn = {message: plan_message(shown) for message, shown in messages.items()}
-        home = home_content(session, user=user, view=view)
+        home = home_content(session, user=user, view=today)
     for message, (text, blocks) in drawn.items():
         update_message(client, message, text=text, blocks=blocks)
     _safely(client.views_publish, user_id=slack_user_id, view=home)
 
 
-def pressed_view(session: Session, *, user: User, day: date, today: PlanView | None = None) -> PlanView:
-    """What a plan message showing ``day`` shows now: that day's plan, or today's when that day has
-    none (``today``: today's view, when already read)."""
+def pressed_view(session: Session, *, user: User, day: date, today: PlanView | None) -> PlanView | None:
+    """What a plan message showing ``day`` shows now: that day's plan, or today's (``today``) when
+    that day has none; None when neither was built. It only reads."""
     if today is None or day != today.date:
-        plan = get_plan(session, user=user, day=day)
-        if plan is not None:
-            return plan_view(session, user=user, plan=plan)
-    return today or build_plan_view(session, user=user)
+        shown = day_plan_view(session, user=user, day=day)
+        if shown is not None:
+            return shown
+    return today
 
 
 def pressed_item(session: Session, *, user: User, action: Action, day: date | None, undoable: bool) -> PlanItem:
@@ -145,8 +151,9 @@ def shown_after_press(session: Session, *, user: User, surface: Surface, pressed
     change to ``action``, from the press's own unit of work: the first page of the waiting list; or
     the plan message with only the pressed row drawn anew, from what the change holds, when the
     change shows nowhere else (``row_only``: see :data:`ROW_ONLY`) and the message has that row;
-    else the plan of the day it shows, read whole. None for App Home (the redraw job's) and for a
-    message that does not say which day's plan it shows."""
+    else the plan of the day it shows (today's when that day has none), read whole. None for App
+    Home (the redraw job's), for a message that does not say which day's plan it shows, and when
+    there is no plan to show."""
     if surface is Surface.WAITING:
         return Shown(*waiting_page(session, user=user, page=1), whole=True)
     if pressed is None:
@@ -161,7 +168,8 @@ def shown_after_press(session: Session, *, user: User, surface: Surface, pressed
             return Shown(str((message or {}).get("text") or header or "Your plan"), redrawn, whole=False)
     if pressed.day is None:
         return None
-    return Shown(*plan_message(pressed_view(session, user=user, day=pressed.day)), whole=True)
+    shown = day_plan_view(session, user=user, day=pressed.day) or day_plan_view(session, user=user)
+    return Shown(*plan_message(shown), whole=True) if shown is not None else None
 
 
 def update_message(client: WebClient, message: Message, *, text: str, blocks: list[Block]) -> None:
@@ -170,10 +178,11 @@ def update_message(client: WebClient, message: Message, *, text: str, blocks: li
 
 
 def redraw_after_change(user_id: uuid.UUID, channel: Channel) -> None:
-    """After a change made outside Slack (an email link, the CLI), redraw this morning's plan DM and
-    App Home. Changes made in Slack redraw themselves, with the pressed message; users who never
-    used Slack have nothing to redraw."""
-    if channel == Channel.SLACK:
+    """After a change made with the CLI, redraw this morning's plan DM and App Home at once. Changes
+    made in Slack redraw themselves, with the pressed message; a change made from an email page is
+    redrawn by the coalesced job the page schedules (``bot.slack.redraws``), never inside the web
+    request; users who never used Slack have nothing to redraw."""
+    if channel in (Channel.SLACK, Channel.EMAIL):
         return
     try:
         client, recipient = reach(user_id)

@@ -1,5 +1,8 @@
 """The Flask application: health check, Slack's endpoint, the email pages.
 
+Templates have one root, this package: a page's template is named by its path here, beside the
+routes that render it (``email_pages/confirm.html``); blueprints add no folders of their own.
+
 Two rules hold for every route:
 
 * **Bodies are small.** Nothing this app receives (Slack's requests, the email pages' forms) comes
@@ -20,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from bot.channels import register_all
 from bot.web.billing_routes import bp as billing_pages
 from bot.web.calendar_routes import bp as calendar_oauth
-from bot.web.email_routes import bp as email_pages
+from bot.web.email_pages.routes import bp as email_page_routes
 from bot.web.slack_routes import slack_blueprint
 from bot.web.stripe_routes import bp as stripe_webhook
 from core.config import get_settings
@@ -36,11 +39,11 @@ MAX_REQUEST_BYTES = 1024 * 1024
 def create_app() -> Flask:
     """Build the web app. Settings are read here, once; a bad setting stops start-up."""
     settings = get_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=".")
     app.config.update(SECRET_KEY=settings.secret_key, PREFERRED_URL_SCHEME="https",
                       MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     register_all()
-    app.register_blueprint(email_pages)
+    app.register_blueprint(email_page_routes)
     app.register_blueprint(calendar_oauth)
     app.register_blueprint(billing_pages)
     app.register_blueprint(stripe_webhook)

@@ -25,7 +25,7 @@ from core.db import unit_of_work
 from core.errors import NotFound, ValidationError
 from core.users import get_user
 
-bp = Blueprint("billing_pages", __name__, template_folder="templates")
+bp = Blueprint("billing_pages", __name__)
 
 RETURNS = {
     "subscribed": ("Thank you for subscribing",

@@ -22,7 +22,7 @@ from core.models import CalendarProvider
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("calendar_oauth", __name__, template_folder="templates")
+bp = Blueprint("calendar_oauth", __name__)
 
 #: The callback path of each provider (its redirect URI is BASE_URL + this).
 CALLBACKS = {"google": CalendarProvider.GOOGLE, "microsoft": CalendarProvider.OUTLOOK}

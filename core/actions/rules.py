@@ -10,19 +10,27 @@
 | DONE               | ARCHIVED (system)  |
 
 Any other change is refused with a message naming what is allowed. Asking for the state the action
-is already in is not a change: the caller answers with the current state (a double click, a Slack
-retry, an email link opened twice).
+is already in is not a change but a repeat: the caller answers with the current state (a double
+click, a Slack retry, an email link opened twice).
 
 Sent and Replied are about a message to a lead, so only an action that is one can be marked so
 (:data:`MESSAGE_TYPES`, with a lead); every other action is Done or Snoozed. Every channel offers
-the buttons :func:`marks_offered` lists, and :func:`check_change` refuses the rest, so a stale
+the marks :func:`marks_offered` lists, and :func:`check_change` refuses the rest, so a stale
 button or a typed command cannot put a call prep under "Waiting for a reply".
+
+:func:`check_change` is the one check of a change: ``core.actions.service.change_state`` acts on
+its answer, and a channel that asks before acting (the email's confirmation page) shows it, so no
+channel repeats the state machine.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.actions.marks import BY_TARGET, MARKS
 from core.errors import InvalidTransition
-from core.models import Action, ActionState, ActionType
+from core.models import Action, ActionState, ActionType, Channel
 
 ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.NEW: frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, ActionState.SNOOZED}),
@@ -33,22 +41,14 @@ ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.ARCHIVED: frozenset(),
 }
 
-#: What a person may ask for, by the word they use (CLI, `/nbm done 2`, an email link) → the target state.
-MARKS: dict[str, ActionState] = {
-    "done": ActionState.DONE,
-    "sent": ActionState.SENT,
-    "replied": ActionState.REPLIED,
-    "snooze": ActionState.SNOOZED,
-}
-
 #: Types of action that are a message to a lead. POST_CALL is the note after a call (thanks, next
 #: steps): it is sent, and the lead may answer it. CALL_PREP, CONTENT and FAST_WIN are work the user
 #: does alone.
 MESSAGE_TYPES = frozenset({ActionType.OUTREACH, ActionType.FOLLOW_UP, ActionType.NURTURE, ActionType.POST_CALL})
 
 #: The changes a person may ask of an open action, in the order every channel shows them.
-_MESSAGE_MARKS = (ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED)
-_TASK_MARKS = (ActionState.DONE, ActionState.SNOOZED)
+_MESSAGE_MARKS = tuple(mark.target for mark in MARKS)
+_TASK_MARKS = tuple(mark.target for mark in MARKS if not mark.message_only)
 
 
 def is_message(action_type: ActionType, *, has_lead: bool) -> bool:
@@ -75,40 +75,66 @@ EFFORT_MINUTES: dict[ActionType, int] = {
     ActionType.CONTENT: 20,
 }
 
+#: How a refusal names each change; a person's marks say it themselves (``core.actions.marks``).
 _VERB = {
-    ActionState.SENT: "mark it sent",
-    ActionState.REPLIED: "mark it replied",
-    ActionState.DONE: "mark it done",
-    ActionState.SNOOZED: "snooze it",
+    **{mark.target: mark.verb for mark in MARKS},
     ActionState.NEW: "unsnooze it",
     ActionState.ARCHIVED: "archive it",
 }
+#: The changes an action that is not a message may have, as a refusal offers them.
+_TASK_VERBS = ", ".join(mark.verb for mark in MARKS if not mark.message_only)
 
 
-def check_change(action: Action, target: ActionState) -> None:
-    """Raise InvalidTransition unless ``action`` may move to ``target`` (not the state it is in).
+class Verdict(StrEnum):
+    """What asking for a change would be."""
 
-    The one check every channel runs before acting or before asking to confirm: the state machine,
-    and Sent / Replied only for a message to a lead.
-    """
-    if target in (ActionState.SENT, ActionState.REPLIED) and not is_message(
+    ALLOWED = "allowed"
+    REPEAT = "repeat"  # the action already is in that state: not a change, and not an error
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer of :func:`check_change` for ``channel`` asking ``action`` to become ``target``;
+    ``reason`` (when refused) is fit for a person. ``core.actions.service.do_change`` acts on it."""
+
+    action: Action
+    target: ActionState
+    channel: Channel
+    verdict: Verdict
+    reason: str = ""
+
+    def refusal(self) -> InvalidTransition:
+        """The error a channel that acts raises for a refused change."""
+        return InvalidTransition(self.reason)
+
+
+def check_change(action: Action, target: ActionState, *, channel: Channel) -> Check:
+    """Whether ``action`` may move to ``target`` when ``channel`` asks: a repeat, refused (and why),
+    or allowed. The state machine, Sent / Replied only for a message to a lead, and archiving only
+    by the system (90 days after completion)."""
+    if action.state == target:
+        return Check(action, target, channel, Verdict.REPEAT)
+    reason = _refusal(action, target, channel)
+    return Check(action, target, channel, Verdict.ALLOWED if reason is None else Verdict.REFUSED, reason or "")
+
+
+def _refusal(action: Action, target: ActionState, channel: Channel) -> str | None:
+    """Why the change is refused, and what is allowed instead; None when it is allowed."""
+    mark = BY_TARGET.get(target)
+    if mark is not None and mark.message_only and not is_message(
         action.action_type, has_lead=action.person_id is not None
     ):
-        raise InvalidTransition(
-            f"this is not a message to a lead, so it cannot be {_PAST[target]}; you can: mark it done, snooze it"
-        )
-    check_transition(action.state, target)
+        return f"this is not a message to a lead, so it cannot be {mark.past}; you can: {_TASK_VERBS}"
+    if target not in ALLOWED[action.state]:
+        return _transition_refusal(action.state, target)
+    if target == ActionState.ARCHIVED and channel != Channel.SYSTEM:
+        return "done actions are archived automatically 90 days after they were completed"
+    return None
 
 
-_PAST = {ActionState.SENT: "marked sent", ActionState.REPLIED: "marked replied"}
-
-
-def check_transition(current: ActionState, target: ActionState) -> None:
-    """Raise InvalidTransition unless ``current`` → ``target`` is in the table (``current != target``)."""
-    if target in ALLOWED[current]:
-        return
+def _transition_refusal(current: ActionState, target: ActionState) -> str:
+    """Why the table refuses ``current`` → ``target``, and what it allows instead."""
     allowed = sorted(ALLOWED[current])
     options = ", ".join(_VERB[state] for state in allowed) if allowed else "nothing more can be done with it"
-    raise InvalidTransition(
-        f"this action is {current.value.lower()}, so you cannot {_VERB[target]}; you can: {options}"
-    )
+    return f"this action is {current.value.lower()}, so you cannot {_VERB[target]}; you can: {options}"

@@ -21,17 +21,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import followups
 from core.actions.records import record_event
-from core.actions.rules import COMPLETION_STATES, check_change
+from core.actions.rules import COMPLETION_STATES, Check, Verdict, check_change
 from core.actions.snooze import check_snooze_until
 from core.changes import actions_changed
 from core.clock import local_today, utcnow
-from core.errors import InvalidTransition, NotFound, ValidationError
-from core.models import Action, ActionEvent, ActionState, Channel, User
+from core.errors import NotFound, ValidationError
+from core.models import ACTION_SENT_AT, Action, ActionState, Channel, User
 from core.streaks import refresh_streak
 
 NOT_FOUND = "no such action; it may have been removed, or the link was meant for another account"
@@ -68,17 +68,11 @@ def list_actions(session: Session, *, user: User, state: ActionState | None = No
 def list_waiting(session: Session, *, user: User) -> list[Action]:
     """SENT actions waiting for a reply, the longest-waiting (earliest sent) first.
 
-    When it was sent is read from the event log (an action with no SENT event counts from its creation).
+    When it was sent: :data:`core.models.ACTION_SENT_AT`, the one definition every channel orders by.
     """
-    sent_at = (
-        select(func.max(ActionEvent.created_at))
-        .where(ActionEvent.action_id == Action.id, ActionEvent.to_state == ActionState.SENT)
-        .correlate(Action)
-        .scalar_subquery()
-    )
     return list(session.scalars(
         select(Action).where(Action.user_id == user.id, Action.state == ActionState.SENT)
-        .order_by(func.coalesce(sent_at, Action.created_at), Action.created_at, Action.id)
+        .order_by(ACTION_SENT_AT, Action.created_at, Action.id)
     ))
 
 
@@ -91,13 +85,25 @@ def change_state(
     channel: Channel,
     until: date | None = None,
 ) -> TransitionResult:
-    """Move the user's action to ``to`` (``until``: the local date a snooze ends), then fire the rules.
+    """Move the user's action to ``to`` (``until``: the local date a snooze ends), then fire the rules:
+    :func:`core.actions.rules.check_change` of the locked action, then :func:`do_change`.
 
     Validation comes before any write, so a refused request changes nothing.
     """
+    action = locked_action(session, user=user, action_id=action_id)
+    return do_change(session, user=user, check=check_change(action, to, channel=channel), until=until)
+
+
+def do_change(session: Session, *, user: User, check: Check, until: date | None = None) -> TransitionResult:
+    """Act on ``check``, the check of an action read by :func:`locked_action` in this unit of work: a
+    repeat answers with the action as it is, a refusal raises, an allowed change is made.
+
+    A channel that answers a repeat or a refusal its own way (the email's pages) checks first and
+    hands its check here, so the state machine runs once per request.
+    """
+    action, to, channel = check.action, check.target, check.channel
     now = utcnow()
     today = local_today(user.timezone, at=now)
-    action = locked_action(session, user=user, action_id=action_id)
     if to == ActionState.SNOOZED:
         if until is None:
             raise ValidationError("pick a date to snooze until: tomorrow, in 3 days, next Monday, in 2 weeks or a date")
@@ -106,11 +112,10 @@ def change_state(
         raise ValidationError("only a snooze takes a date; leave the date out to mark it "
                               f"{to.value.lower()}")
 
-    if action.state == to:
+    if check.verdict is Verdict.REPEAT:
         return _repeat(session, action=action, until=until)
-    check_change(action, to)
-    if to == ActionState.ARCHIVED and channel != Channel.SYSTEM:
-        raise InvalidTransition("done actions are archived automatically 90 days after they were completed")
+    if check.verdict is Verdict.REFUSED:
+        raise check.refusal()
 
     if to in (ActionState.SENT, ActionState.REPLIED):
         followups.close_waiting(session, action=action, at=now)

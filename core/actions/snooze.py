@@ -23,11 +23,11 @@ from collections.abc import Collection
 from datetime import date, timedelta
 
 from core.errors import ValidationError
-from core.workdays import add_work_days, is_work_day, next_work_day
+from core.workdays import WEEKDAYS, add_work_days, is_work_day, next_work_day
 
 MAX_SNOOZE_DAYS = 365
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAYS = tuple(name.lower() for name in WEEKDAYS)
 _RELATIVE = re.compile(r"^(?:in\s+)?(\d{1,4})\s*(d|days?|w|weeks?)$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -180,7 +180,7 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
 def _due_today(session: Session, targets: list[tuple[str, str, str]], *, at: datetime) -> list[uuid.UUID]:
     """The users of ``targets`` whose morning is today's, the plans :func:`prepare` builds. A morning
     caught up after the user's midnight is an earlier day's: its delivery builds that day's plan, for
-    its own date (``build_plan_view``), no calendar is read for it, and today's plan is left to
+    its own date (``plan_view_building_if_missing``), no calendar is read for it, and today's plan is left to
     today's morning."""
     periods = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}
     users = session.execute(select(User.id, User.timezone).where(User.id.in_(list(periods))))

@@ -1,6 +1,6 @@
 """Every model, importable from one place; importing this package registers all tables."""
 
-from core.models.actions import ACTION_LOG, Action, ActionEvent, LoggedCall
+from core.models.actions import ACTION_LOG, ACTION_SENT_AT, Action, ActionEvent, LoggedCall
 from core.models.base import Base
 from core.models.billing import BillingCustomer, BillingEvent, BillingSubscription
 from core.models.calendar import CalendarConnection, CalendarEventCall, CalendarSyncLog, OAuthFlowState
@@ -28,7 +28,8 @@ from core.models.summaries import ContentPrompt, WeeklySummary
 from core.models.users import User, UserSettings
 
 __all__ = [
-    "ACTION_LOG", "Action", "ActionEvent", "ActionOrigin", "ActionState", "ActionType", "Base", "BillingCustomer",
+    "ACTION_LOG", "ACTION_SENT_AT", "Action", "ActionEvent", "ActionOrigin", "ActionState", "ActionType", "Base",
+    "BillingCustomer",
     "BillingEvent", "BillingSubscription", "CalendarConnection", "CalendarConnectionStatus", "CalendarEventCall",
     "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
     "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",

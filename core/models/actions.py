@@ -14,6 +14,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     column,
+    func,
+    select,
     table,
     text,
 )
@@ -144,6 +146,18 @@ ACTION_LOG = table(
     column("to_state", pg_enum(ActionState, "action_state")),
     column("channel", pg_enum(Channel, "event_channel")),
     column("created_at", DateTime(timezone=True)),
+)
+
+#: SQL: when the action of the enclosing query was sent. The log as it stands says it: the action's
+#: last change to SENT that was not undone. An action with no such event (one from before the log)
+#: counts from its creation, never from ``updated_at``: every later edit (a note, a due date) moves
+#: that, and editing an action must not make it look freshly sent, nor reorder the waiting list.
+ACTION_SENT_AT = func.coalesce(
+    select(func.max(ACTION_LOG.c.created_at))
+    .where(ACTION_LOG.c.action_id == Action.id, ACTION_LOG.c.to_state == ActionState.SENT)
+    .correlate(Action)
+    .scalar_subquery(),
+    Action.created_at,
 )
 
 

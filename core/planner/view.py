@@ -1,8 +1,10 @@
 """What a person sees of a plan: plain data, built once and rendered by the CLI, Slack and email.
 
 Renderers take a :class:`PlanView` and nothing else, so Block Kit builders and email templates are
-pure functions of it and easy to test. :func:`build_plan_view` is the one call every channel makes:
-it builds the day's plan if there is none yet, then describes it.
+pure functions of it and easy to test. Each way in says whether it may write: :func:`day_plan_view`
+only reads (a redraw), :func:`plan_view_building_if_missing` builds the day's plan when there is
+none yet (the morning's delivery, opening App Home, ``nbm plan``), and :func:`refreshed_plan_view`
+refreshes it (building it if need be).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from core.actions.rules import EFFORT_MINUTES
 from core.actions.undo import changed_today_by_a_person
 from core.clock import local_today, zone
 from core.models import (
-    ACTION_LOG,
+    ACTION_SENT_AT,
     Action,
     ActionEvent,
     ActionState,
@@ -31,7 +33,7 @@ from core.models import (
     Lead,
     User,
 )
-from core.planner.service import build_plan
+from core.planner.service import build_plan, get_plan
 from core.text import one_line
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
@@ -203,16 +205,9 @@ def _waiting() -> Select[*tuple[Any, ...]]:
     """User ``:user_id``'s SENT actions with what a waiting row shows, oldest sent first, leaving out
     those of the leads in ``:except_leads``.
 
-    The send time comes from the event log (the action's last change to SENT), so editing an action
-    later does not make it look freshly sent.
+    The send time is :data:`core.models.ACTION_SENT_AT`, from the event log.
     """
-    log = ACTION_LOG.c
-    last_sent = (
-        select(func.max(log.created_at))
-        .where(log.action_id == Action.id, log.to_state == ActionState.SENT)
-        .scalar_subquery()
-    )
-    sent_at = func.coalesce(last_sent, Action.updated_at).label("sent_at")
+    sent_at = ACTION_SENT_AT.label("sent_at")
     return (
         select(Action.id, Action.action_type, Action.description, Lead.name, Lead.url, sent_at)
         .outerjoin(Lead, Lead.id == Action.person_id)
@@ -271,14 +266,19 @@ def waiting_title(action_type: ActionType, *, lead_name: str | None, description
     return sent.format(name=lead_name)
 
 
-def build_plan_view(
-    session: Session,
-    *,
-    user: User,
-    day: date | None = None,
-    refresh: bool = False,
-    free_minutes: int | None = None,
-) -> PlanView:
-    """The view of the user's plan for ``day`` (default today), building or refreshing it first."""
-    plan = build_plan(session, user=user, day=day, free_minutes=free_minutes, refresh=refresh)
-    return plan_view(session, user=user, plan=plan)
+def day_plan_view(session: Session, *, user: User, day: date | None = None) -> PlanView | None:
+    """The view of the user's plan for ``day`` (default today), or None when none was built: it
+    builds nothing, so a redraw never makes a plan the user did not ask for."""
+    plan = get_plan(session, user=user, day=day)
+    return plan_view(session, user=user, plan=plan) if plan is not None else None
+
+
+def plan_view_building_if_missing(session: Session, *, user: User, day: date | None = None) -> PlanView:
+    """The view of the user's plan for ``day`` (default today), building the plan first if there is none."""
+    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day))
+
+
+def refreshed_plan_view(session: Session, *, user: User, day: date | None = None) -> PlanView:
+    """The view of the user's plan for ``day`` (default today) just refreshed (built if there was none)."""
+    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day, refresh=True))
+

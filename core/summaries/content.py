@@ -1,14 +1,13 @@
-"""Content drafts saved from a weekly summary: DRAFT, then POSTED or ARCHIVED.
+"""Content drafts saved from a weekly summary ("Save draft" in the summary DM).
 
 Rules:
 
 * Saving copies the summary's draft text into ``content_prompts`` as a DRAFT. Saving the same draft
-  of the same summary again returns the row already saved, whatever its status (a double click or
-  a second "Save draft" press must not make two drafts, nor bring back one the user archived).
-* DRAFT → POSTED, DRAFT → ARCHIVED and POSTED → ARCHIVED (tidying up after posting) are allowed.
-  ARCHIVED → POSTED is refused: an archived draft was put away on purpose.
-  Asking for the status a prompt already has is a no-op that returns it (a double click).
-* Someone else's summary or prompt is NotFound, never "forbidden": we do not confirm it exists.
+  of the same summary again returns the row already saved (a double click or a second "Save draft"
+  press must not make two drafts).
+* Someone else's summary is NotFound, never "forbidden": we do not confirm it exists.
+
+No channel marks a draft POSTED or ARCHIVED yet; the schema keeps those statuses for when one does.
 """
 
 from __future__ import annotations
@@ -20,17 +19,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.errors import InvalidTransition, NotFound, ValidationError
+from core.errors import NotFound, ValidationError
 from core.models import ContentPrompt, ContentPromptStatus, ContentPromptType, User, WeeklySummary
 
 _KIND_NAMES = {ContentPromptType.WIN_POST: "win post", ContentPromptType.INSIGHT_POST: "insight post"}
-
-_ALLOWED = {
-    ContentPromptStatus.DRAFT: {ContentPromptStatus.POSTED, ContentPromptStatus.ARCHIVED},
-    ContentPromptStatus.POSTED: {ContentPromptStatus.ARCHIVED},
-    ContentPromptStatus.ARCHIVED: set(),
-}
-
 
 def _draft_text(summary: WeeklySummary, kind: ContentPromptType) -> str | None:
     return summary.win_post_draft if kind == ContentPromptType.WIN_POST else summary.insight_post_draft
@@ -57,42 +49,7 @@ def save_draft(session: Session, *, user: User, summary_id: uuid.UUID, kind: Con
     ).one()
 
 
-def _get_prompt(session: Session, user: User, prompt_id: uuid.UUID) -> ContentPrompt:
-    prompt = session.get(ContentPrompt, prompt_id)
-    if prompt is None or prompt.user_id != user.id:
-        raise NotFound("that saved draft does not exist")
-    return prompt
-
-
-def _move(session: Session, user: User, prompt_id: uuid.UUID, target: ContentPromptStatus) -> ContentPrompt:
-    prompt = _get_prompt(session, user, prompt_id)
-    if prompt.status == target:
-        return prompt
-    if target not in _ALLOWED[prompt.status]:
-        raise InvalidTransition(
-            f"this draft is {prompt.status.value.lower()}, so it cannot be marked {target.value.lower()}; "
-            "a draft can be marked posted only before it is archived"
-        )
-    prompt.status = target
-    session.flush()
-    return prompt
-
-
-def mark_posted(session: Session, *, user: User, prompt_id: uuid.UUID) -> ContentPrompt:
-    """Record that the user posted this draft (allowed from DRAFT only)."""
-    return _move(session, user, prompt_id, ContentPromptStatus.POSTED)
-
-
-def archive_prompt(session: Session, *, user: User, prompt_id: uuid.UUID) -> ContentPrompt:
-    """Put a draft away, posted or not."""
-    return _move(session, user, prompt_id, ContentPromptStatus.ARCHIVED)
-
-
-def list_prompts(
-    session: Session, *, user: User, status: ContentPromptStatus | None = None
-) -> list[ContentPrompt]:
-    """The user's saved drafts, newest first, optionally only those with ``status``."""
-    query = select(ContentPrompt).where(ContentPrompt.user_id == user.id)
-    if status is not None:
-        query = query.where(ContentPrompt.status == status)
-    return list(session.scalars(query.order_by(ContentPrompt.saved_at.desc(), ContentPrompt.id)))
+def list_prompts(session: Session, *, user: User) -> list[ContentPrompt]:
+    """The user's saved drafts, newest first."""
+    return list(session.scalars(select(ContentPrompt).where(ContentPrompt.user_id == user.id)
+                                .order_by(ContentPrompt.saved_at.desc(), ContentPrompt.id)))

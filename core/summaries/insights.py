@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.names import first_name
 from core.summaries.facts import MIN_BASE, WeekFacts
 from core.text import day_streak, noun, plural
 
@@ -62,10 +63,6 @@ def join_words(words: list[str] | tuple[str, ...]) -> str:
 
 def _percent(rate: float) -> int:
     return round(rate * 100)
-
-
-def _first_name(name: str) -> str:
-    return name.split()[0] if name.strip() else "Hi"
 
 
 def _change(now: int, before: int) -> str:
@@ -191,7 +188,7 @@ def _sent(facts: WeekFacts) -> str:
 
 
 def _numbers_sentence(facts: WeekFacts) -> str:
-    name, days = _first_name(facts.user_name), plural(facts.days_active, "day")
+    name, days = first_name(facts.user_name, fallback="Hi"), plural(facts.days_active, "day")
     if facts.days_active == 0:
         return f"{name}, this was a quiet week: no actions completed."
     if facts.actions_completed == 0 and facts.sent:

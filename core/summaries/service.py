@@ -22,15 +22,16 @@ from core.clock import local_today, utcnow, zone
 from core.config import get_settings
 from core.errors import ValidationError
 from core.models import User, WeeklySummary
+from core.planner.batch import focus_for
 from core.streaks import refresh_streak
 from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
 from core.summaries.insights import InsightGenerator
 from core.summaries.llm import insight_generator
 from core.users import get_settings_for
+from core.workdays import WEEKDAYS
 
 COLD_AFTER = timedelta(days=21)
 MAX_WINS = 3
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 _EVENTS = """
 WITH events AS (
@@ -130,11 +131,10 @@ def _best_day(session: Session, params: dict[str, object]) -> str | None:
 
 
 def _focus(session: Session, user: User, week_start: date) -> str | None:
-    settings = get_settings_for(session, user)
-    if settings.focus_text and settings.focus_week_start == week_start:
-        return settings.focus_text
+    """The week's focus, by the plan's rule (:func:`core.planner.batch.focus_for`)."""
     before = get_summary(session, user=user, week_start=week_start - timedelta(days=7))
-    return before.next_week_focus if before else None
+    return focus_for(get_settings_for(session, user), day=week_start,
+                     summary_focus=before.next_week_focus if before else None)
 
 
 def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:

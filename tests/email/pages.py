@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
+from core.actions import marks
 from core.db import set_context
 from core.models import Action, ActionEvent, ActionState, ActionType, Lead, User
 from tests.factories import make_action, make_lead, make_plan, make_user
@@ -41,8 +42,8 @@ def path(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
 
 
-def action_path(links: EmailLinks, user: User, action: Action, transition: Transition) -> str:
-    return path(links.action_url(user_id=user.id, action_id=action.id, transition=transition))
+def action_path(links: EmailLinks, user: User, action: Action, transition: marks.Mark) -> str:
+    return path(links.action_url(user_id=user.id, action_id=action.id, mark=transition))
 
 
 def tamper(url: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.email.links import Transition
+from core.actions import marks, rules
 from core.db import set_context
 from core.models import ActionState, Channel, DailyPlan
 from tests.email.pages import World, action_path, events, forms, hrefs, make_world, reload, state_of, tamper, text_of
@@ -23,7 +23,7 @@ def world(service: Session) -> World:
 
 def test_opening_a_link_asks_for_confirmation_and_changes_nothing(client, links, world, service) -> None:
     ann = world.actions[0]
-    url = action_path(links, world.user, ann, Transition.DONE)
+    url = action_path(links, world.user, ann, marks.DONE)
     page = client.get(url)
     assert page.status_code == 200
     text = text_of(page.text)
@@ -42,7 +42,7 @@ def test_confirming_marks_it_done_through_the_email_channel_and_shows_the_rest_o
     client, links, world, service
 ) -> None:
     ann, bo, cy = world.actions
-    page = client.post(action_path(links, world.user, ann, Transition.DONE))
+    page = client.post(action_path(links, world.user, ann, marks.DONE))
     assert page.status_code == 200
     text = text_of(page.text)
     assert "Marked done: Reach out to Ann Lee" in text
@@ -59,12 +59,12 @@ def test_confirming_marks_it_done_through_the_email_channel_and_shows_the_rest_o
     assert [label for label, _ in buttons] == ["Done", "Sent", "Replied", "Snooze a week"] * 2
     for (_label, target), action in zip(buttons[::4], (bo, cy), strict=True):
         link = links.read_action(target.removeprefix("/a/"))
-        assert (link.user_id, link.action_id, link.transition) == (world.user.id, action.id, Transition.DONE)
+        assert (link.user_id, link.action_id, link.mark) == (world.user.id, action.id, marks.DONE)
 
 
 def test_a_button_on_the_result_page_acts_at_once(client, links, world, service) -> None:
     ann, bo, _ = world.actions
-    page = client.post(action_path(links, world.user, ann, Transition.DONE))
+    page = client.post(action_path(links, world.user, ann, marks.DONE))
     sent_bo = next(target for label, target in forms(page.text)
                    if label == "Sent" and links.read_action(target.removeprefix("/a/")).action_id == bo.id)
     second = client.post(sent_bo)
@@ -78,7 +78,7 @@ def test_a_button_on_the_result_page_acts_at_once(client, links, world, service)
 
 def test_a_second_use_answers_already_done_and_changes_nothing_twice(client, links, world, service) -> None:
     ann = world.actions[0]
-    url = action_path(links, world.user, ann, Transition.DONE)
+    url = action_path(links, world.user, ann, marks.DONE)
     client.post(url)
     completed_at = reload(service, ann).completed_at
     again = client.post(url)
@@ -95,7 +95,7 @@ def test_snooze_a_week_comes_back_seven_local_days_later_and_a_repeat_keeps_the_
     client, links, world, service, clock
 ) -> None:
     ann = world.actions[0]
-    url = action_path(links, world.user, ann, Transition.SNOOZE)
+    url = action_path(links, world.user, ann, marks.SNOOZE)
     assert "Snooze until Wed 2 Dec" in text_of(client.get(url).text)
     page = client.post(url)
     assert "Snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(page.text)
@@ -110,8 +110,8 @@ def test_snooze_a_week_comes_back_seven_local_days_later_and_a_repeat_keeps_the_
 
 def test_a_transition_the_state_machine_refuses_changes_nothing_and_says_why(client, links, world, service) -> None:
     ann = world.actions[0]
-    client.post(action_path(links, world.user, ann, Transition.DONE))
-    sent = action_path(links, world.user, ann, Transition.SENT)
+    client.post(action_path(links, world.user, ann, marks.DONE))
+    sent = action_path(links, world.user, ann, marks.SENT)
     for page in (client.get(sent), client.post(sent)):
         assert page.status_code == 409
         text = text_of(page.text)
@@ -125,8 +125,8 @@ def test_a_link_for_another_users_action_is_not_valid_and_changes_nothing(client
     mallory = make_world(service, names=("Max Moe",), name="Mallory")
     victim_action = world.actions[0]
     # Mallory's genuine token, pointed at Zoe's action, as a bug or a guess might produce.
-    forged = action_path(links, mallory.user, victim_action, Transition.DONE)
-    tampered = tamper(action_path(links, world.user, victim_action, Transition.DONE))
+    forged = action_path(links, mallory.user, victim_action, marks.DONE)
+    tampered = tamper(action_path(links, world.user, victim_action, marks.DONE))
     pages = [client.get(forged), client.post(forged), client.get(tampered), client.post(tampered)]
     assert {page.status_code for page in pages} == {404}
     assert {text_of(page.text) for page in pages} == {text_of(pages[0].text)}
@@ -138,7 +138,7 @@ def test_a_link_for_another_users_action_is_not_valid_and_changes_nothing(client
 
 def test_an_expired_link_says_so_mints_no_fresh_link_and_changes_nothing(client, links, world, service, clock) -> None:
     ann = world.actions[0]
-    url = action_path(links, world.user, ann, Transition.DONE)
+    url = action_path(links, world.user, ann, marks.DONE)
     clock.shift(timedelta(days=8))
     for page in (client.get(url), client.post(url)):
         assert page.status_code == 410
@@ -149,8 +149,8 @@ def test_an_expired_link_says_so_mints_no_fresh_link_and_changes_nothing(client,
 
 def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, links, world, service) -> None:
     ann = world.actions[0]
-    client.post(action_path(links, world.user, ann, Transition.SENT))
-    page = client.post(action_path(links, world.user, ann, Transition.REPLIED))
+    client.post(action_path(links, world.user, ann, marks.SENT))
+    page = client.post(action_path(links, world.user, ann, marks.REPLIED))
     text = text_of(page.text)
     assert "Marked replied: Reach out to Ann Lee" in text
     assert "Just added for today" not in text  # the reply is part of today's plan now, first after the Fast Win
@@ -165,8 +165,26 @@ def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, 
 def test_without_a_plan_today_the_page_says_so_instead_of_building_one(client, links, service) -> None:
     world = make_world(service, names=("Ann Lee",))
     service.execute(delete(DailyPlan).where(DailyPlan.user_id == world.user.id))
-    page = client.post(action_path(links, world.user, world.actions[0], Transition.DONE))
+    page = client.post(action_path(links, world.user, world.actions[0], marks.DONE))
     assert "Marked done: Reach out to Ann Lee" in text_of(page.text)
     assert "Today's plan is not ready yet" in text_of(page.text)
     set_context(service, service=True)
     assert service.scalar(select(func.count()).select_from(DailyPlan).where(DailyPlan.user_id == world.user.id)) == 0
+
+
+def test_the_core_checks_a_change_once_per_request(client, links, world, monkeypatch) -> None:
+    """The page asks the core's check and hands it to the change: the state machine is read once
+    when the link is opened and once when it is confirmed, not again by the change."""
+    read: list[ActionState] = []
+
+    class Counted(dict):
+        def __getitem__(self, state: ActionState) -> frozenset[ActionState]:
+            read.append(state)
+            return super().__getitem__(state)
+
+    monkeypatch.setattr(rules, "ALLOWED", Counted(rules.ALLOWED))
+    url = action_path(links, world.user, world.actions[0], marks.DONE)
+    assert client.get(url).status_code == 200
+    assert read == [ActionState.NEW]
+    assert "Marked done" in text_of(client.post(url).text)
+    assert read == [ActionState.NEW, ActionState.NEW]

@@ -8,29 +8,30 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from bot.email.links import EmailLinks, LinkExpired, LinkInvalid, Transition
+from bot.email.links import EmailLinks, LinkExpired, LinkInvalid
+from core.actions import marks
 from tests.email.conftest import NOON
 
 LINKS = EmailLinks(base_url="https://nbm.example.com/", secret_key="secret-one")
 USER, ACTION = uuid.uuid4(), uuid.uuid4()
 
 
-def token(transition: Transition = Transition.DONE, *, links: EmailLinks = LINKS) -> str:
-    return links.action_token(user_id=USER, action_id=ACTION, transition=transition)
+def token(transition: marks.Mark = marks.DONE, *, links: EmailLinks = LINKS) -> str:
+    return links.action_token(user_id=USER, action_id=ACTION, mark=transition)
 
 
 def test_an_action_link_carries_user_action_and_transition_under_the_base_url() -> None:
     with time_machine.travel(NOON, tick=False):
-        url = LINKS.action_url(user_id=USER, action_id=ACTION, transition=Transition.SNOOZE)
+        url = LINKS.action_url(user_id=USER, action_id=ACTION, mark=marks.SNOOZE)
         link = LINKS.read_action(url.removeprefix("https://nbm.example.com/a/"))
     assert url.startswith("https://nbm.example.com/a/")
-    assert (link.user_id, link.action_id, link.transition, link.signed_at) == (USER, ACTION, Transition.SNOOZE, NOON)
+    assert (link.user_id, link.action_id, link.mark, link.signed_at) == (USER, ACTION, marks.SNOOZE, NOON)
 
 
 def test_each_transition_and_action_gets_its_own_token() -> None:
-    tokens = {token(t) for t in Transition}
-    tokens.add(LINKS.action_token(user_id=USER, action_id=uuid.uuid4(), transition=Transition.DONE))
-    assert len(tokens) == len(Transition) + 1
+    tokens = {token(t) for t in marks.MARKS}
+    tokens.add(LINKS.action_token(user_id=USER, action_id=uuid.uuid4(), mark=marks.DONE))
+    assert len(tokens) == len(marks.MARKS) + 1
 
 
 @pytest.mark.parametrize("tamper", [

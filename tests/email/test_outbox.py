@@ -54,7 +54,7 @@ def test_dev_outbox_lists_and_shows_messages(email_settings, engine) -> None:
 def test_dev_outbox_does_not_exist_in_production_or_with_smtp(email_settings, engine, monkeypatch, change) -> None:
     settings = dataclasses.replace(email_settings, **change)
     monkeypatch.setattr(config, "get_settings", lambda: settings)
-    monkeypatch.setattr("bot.web.email_routes.get_settings", lambda: settings)
+    monkeypatch.setattr("bot.web.email_pages.routes.get_settings", lambda: settings)
     monkeypatch.setattr("bot.web.get_settings", lambda: settings)
     assert create_app().test_client().get("/dev/outbox").status_code == 404
 

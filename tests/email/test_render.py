@@ -7,8 +7,9 @@ import uuid
 from datetime import date
 from html.parser import HTMLParser
 
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
 from bot.email.render import digest_subject, render_digest, render_weekly_summary
+from core.actions import marks
 from core.models import ActionState, ActionType, CapacityLevel, WeeklySummary
 from core.planner.view import PlanItem, PlanView, WaitingItem
 
@@ -103,13 +104,13 @@ def test_each_action_shows_its_name_lead_link_and_four_signed_buttons() -> None:
     for entry in FIVE:
         assert entry.title in reader.visible
         assert reader.hrefs(f"Open {entry.lead_name} →") == [entry.lead_url]
-    for label, transition in (("Done", Transition.DONE), ("Sent", Transition.SENT),
-                              ("Replied", Transition.REPLIED), ("Snooze a week", Transition.SNOOZE)):
+    for label, transition in (("Done", marks.DONE), ("Sent", marks.SENT),
+                              ("Replied", marks.REPLIED), ("Snooze a week", marks.SNOOZE)):
         hrefs = reader.hrefs(label)
         assert len(hrefs) == 5
         read = [LINKS.read_action(href.removeprefix("https://nbm.example.com/a/")) for href in hrefs]
         assert [link.action_id for link in read] == [entry.action_id for entry in FIVE]
-        assert {link.transition for link in read} == {transition}
+        assert {link.mark for link in read} == {transition}
         assert {link.user_id for link in read} == {USER}
 
 
@@ -133,7 +134,7 @@ def test_waiting_for_a_reply_lists_sent_actions_with_a_replied_link() -> None:
     assert "Waiting for a reply" in reader.visible
     assert "Follow up with Gus Hill sent Thu 20 Nov" in reader.visible
     replied = [LINKS.read_action(h.split("/a/")[1]) for h in reader.hrefs("Replied")]
-    assert (waiting.action_id, Transition.REPLIED) in [(link.action_id, link.transition) for link in replied]
+    assert (waiting.action_id, marks.REPLIED) in [(link.action_id, link.mark) for link in replied]
     assert "Waiting for a reply" in rendered.text and "Follow up with Gus Hill (sent Thu 20 Nov)" in rendered.text
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.email.links import Transition
+from core.actions import marks
 from core.models import ActionState, Channel
 from tests.email.pages import World, action_path, events, forms, make_world, state_of, text_of
 
@@ -20,7 +20,7 @@ def world(service: Session) -> World:
 
 def test_undo_after_sent_takes_the_send_and_its_follow_up_back(client, links, world, service) -> None:
     ann = world.actions[0]
-    page = client.post(action_path(links, world.user, ann, Transition.SENT))
+    page = client.post(action_path(links, world.user, ann, marks.SENT))
     (label, undo), *_ = forms(page.text)
     assert label == "Undo"
     client.get(undo)  # a link scanner, or a second look: nothing changes

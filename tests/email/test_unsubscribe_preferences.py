@@ -8,7 +8,7 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.email.links import Transition
+from core.actions import marks
 from core.models import SlackUserLink, UserSettings
 from tests.email.pages import action_path, forms, hrefs, make_world, path, reload, tamper, text_of
 from tests.factories import make_user
@@ -72,7 +72,7 @@ def test_the_unsubscribe_link_cannot_turn_email_back_on(client, links, service) 
 
 def test_an_expired_action_link_mints_no_fresh_preferences_link(client, links, service, clock) -> None:
     world = make_world(service, names=("Ann Lee",))
-    url = action_path(links, world.user, world.actions[0], Transition.DONE)
+    url = action_path(links, world.user, world.actions[0], marks.DONE)
     clock.shift(timedelta(days=8))
     page = client.get(url)
     assert page.status_code == 410 and "This link has expired" in text_of(page.text)

@@ -11,12 +11,13 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
 from bot.email.render import render_digest
+from core.actions import marks
 from core.actions.service import change_state
 from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
-from core.planner.view import build_plan_view
+from core.planner.view import plan_view_building_if_missing
 from tests.email.pages import TODAY, action_path, forms, hrefs, path, text_of
 from tests.factories import make_action, make_lead, make_plan, make_user
 
@@ -40,7 +41,7 @@ def test_the_digest_counts_everyone_waiting_and_links_to_all_of_them(
     client: Any, links: EmailLinks, service: Session
 ) -> None:
     user = _waiting_user(service, 30)
-    digest = render_digest(build_plan_view(service, user=user), links=links)
+    digest = render_digest(plan_view_building_if_missing(service, user=user), links=links)
     assert "Waiting for a reply (30)" in text_of(digest.html) and "Waiting for a reply (30)" in digest.text
     assert "…and 20 more. See everyone who is waiting" in text_of(digest.html)
     (everyone,) = [h for h in hrefs(digest.html) if "/waiting/" in h]
@@ -70,9 +71,9 @@ def test_on_a_saturday_snooze_a_week_lands_on_monday_and_the_streak_does_not_nag
         lead = make_lead(service, user, name="Bea Stone", url="https://x.io/bea")
         action = make_action(service, user, lead, action_type=ActionType.OUTREACH, due_date=SATURDAY.date())
         make_plan(service, user, [action], date=SATURDAY.date())
-        confirm = client.get(action_path(links, user, action, Transition.SNOOZE))
+        confirm = client.get(action_path(links, user, action, marks.SNOOZE))
         set_context(service, service=True)
-        digest = render_digest(build_plan_view(service, user=user), links=links)
+        digest = render_digest(plan_view_building_if_missing(service, user=user), links=links)
     assert "Snooze until Mon 7 Dec" in [label for label, _ in forms(confirm.text)]
     assert "You are on an 8-day streak. Today is not a work day, so it is safe without one." in digest.text
     assert "keeps it going" not in digest.text
@@ -84,9 +85,9 @@ def test_notes_are_in_the_digest_and_on_the_confirm_page(client: Any, links: Ema
     lead = make_lead(service, user, name="Priya Raman", url="https://x.io/priya", notes="met at SaaStr")
     action = make_action(service, user, lead, action_type=ActionType.OUTREACH, due_date=TODAY)
     make_plan(service, user, [action], date=TODAY)
-    digest = render_digest(build_plan_view(service, user=user), links=links)
+    digest = render_digest(plan_view_building_if_missing(service, user=user), links=links)
     assert "met at SaaStr" in text_of(digest.html) and "   Note: met at SaaStr" in digest.text
-    confirm = client.get(action_path(links, user, action, Transition.DONE))
+    confirm = client.get(action_path(links, user, action, marks.DONE))
     assert "met at SaaStr" in text_of(confirm.text)
 
 
@@ -101,5 +102,5 @@ def test_a_follow_up_closed_by_a_reply_says_so_in_the_digest(links: EmailLinks, 
     follow_up.due_date = TODAY
     make_plan(service, user, [follow_up], date=TODAY)
     change_state(service, user=user, action_id=sent.id, to=ActionState.REPLIED, channel=Channel.SLACK)
-    digest = render_digest(build_plan_view(service, user=user), links=links)
+    digest = render_digest(plan_view_building_if_missing(service, user=user), links=links)
     assert "Closed — they replied" in text_of(digest.html) and "Archived" not in text_of(digest.html)

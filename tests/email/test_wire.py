@@ -18,9 +18,10 @@ from itsdangerous import URLSafeTimedSerializer
 
 from bot.email import backends
 from bot.email.backends import SmtpBackend, _transmit
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
 from bot.email.messages import MAX_BODY_LINE, OutgoingEmail, write_message
 from bot.email.render import RenderedEmail
+from core.actions import marks
 
 FROM = "NextBestMove <plan@nbm.example.com>"
 
@@ -117,11 +118,11 @@ def test_minted_links_are_itsdangerous_own_tokens_and_read_back() -> None:
     reference = URLSafeTimedSerializer("k" * 40)
     user, action = uuid.uuid4(), uuid.uuid4()
     with time_machine.travel(datetime(2026, 11, 25, 12, tzinfo=UTC), tick=False):
-        for transition in Transition:
-            token = links.action_token(user_id=user, action_id=action, transition=transition)
+        for transition in marks.MARKS:
+            token = links.action_token(user_id=user, action_id=action, mark=transition)
             payload = reference.loads(token, salt="nbm.email.action")
             assert token == reference.dumps(payload, salt="nbm.email.action")
-            assert links.read_action(token).transition == transition
+            assert links.read_action(token).mark == transition
         unsubscribe = links.unsubscribe_url(user_id=user).rsplit("/", 1)[1]
         assert links.read_unsubscribe(unsubscribe) == user
         assert unsubscribe == reference.dumps(reference.loads(unsubscribe, salt="nbm.email.unsubscribe"),

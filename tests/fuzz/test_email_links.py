@@ -20,8 +20,9 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from bot.email import links as signed
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
 from core import config
+from core.actions import marks
 from core.models import ActionState, Channel, User
 from tests.email.pages import World, make_world
 from tests.fuzz.conftest import Book, changed, snapshot
@@ -68,8 +69,8 @@ def worlds(service: Session, billing: Path) -> Book:
 def minted(world: World) -> dict[str, list[str]]:
     """Every genuine token of ``world``'s user, by page, signed now."""
     links, user = EmailLinks.from_settings(), world.user.id
-    action = [links.action_token(user_id=user, action_id=action.id, transition=transition)
-              for action in world.actions for transition in Transition]
+    action = [links.action_token(user_id=user, action_id=action.id, mark=transition)
+              for action in world.actions for transition in marks.MARKS]
     undo = [links.undo_token(user_id=user, action_id=action.id) for action in world.actions]
 
     def last(url: str) -> str:
@@ -105,7 +106,7 @@ def forged_payloads(draw: st.DrawFn, worlds: Book) -> Any:
     eve, bob = worlds["eve"], worlds["bob"]
     user = draw(st.sampled_from([pack(eve.user.id), pack(bob.user.id)]) | st.uuids().map(pack) | word())
     action = draw(st.sampled_from([pack(a.id) for a in (*eve.actions, *bob.actions)]) | st.uuids().map(pack) | word())
-    transition = draw(st.sampled_from([t.value for t in Transition] + ["archived", "DONE", "", "new"]) | word())
+    transition = draw(st.sampled_from([t.word for t in marks.MARKS] + ["archived", "DONE", "", "new"]) | word())
     parts = draw(st.sampled_from([[user, action, transition], [user, action], [user], [user, action, transition, "x"],
                                   [user, "", transition]]))
     return draw(st.just(".".join(parts)) | json_values())

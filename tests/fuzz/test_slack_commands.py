@@ -10,14 +10,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.slack.listeners.commands import SUBCOMMANDS
-from core.actions.rules import MARKS
+from core.actions.marks import BY_WORD
 from core.models import User
 from tests.fuzz.conftest import Book, SlackWatch, check_slack, snapshot
 from tests.fuzz.strategies import SPLIT_CRASHES, date_words, huge_text, links, numbers, word
 from tests.slack.conftest import command
 
 NAMES = ("Bea Stone", "Carl Diaz", "Dana Fox")
-SUBCOMMAND_WORDS = sorted({*SUBCOMMANDS, *MARKS})
+SUBCOMMAND_WORDS = sorted({*SUBCOMMANDS, *BY_WORD})
 SEPARATORS = (" ", "  ", "\n", "\t", "\u3000", "\u00a0", "")
 
 

@@ -39,7 +39,7 @@ from core.clock import utcnow
 from core.db import unit_of_work
 from core.leads import add_lead
 from core.models import Action, ActionEvent, ActionState, Channel, Lead, SlackInstallation, SlackUserLink, User
-from core.planner.view import PlanView, build_plan_view
+from core.planner.view import PlanView, plan_view_building_if_missing
 from tests.factories import make_user
 from tests.slack.block_kit import view_problems
 from tests.slack.fake_slack import FakeSlack
@@ -225,7 +225,7 @@ def add_leads(user: User, *names: str) -> list[Lead]:
 
 def plan_of(user: User) -> PlanView:
     with unit_of_work(user_id=user.id) as session:
-        return build_plan_view(session, user=session.get_one(User, user.id))
+        return plan_view_building_if_missing(session, user=session.get_one(User, user.id))
 
 
 def state_of(user: User, action_id: uuid.UUID) -> ActionState:

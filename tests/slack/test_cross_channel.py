@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.orm import Session
 
 from bot.cli import main
-from bot.email.links import EmailLinks, Transition
+from bot.email.links import EmailLinks
+from core import queue as queue_module
+from core.actions import marks
 from core.models import ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
-from tests.slack.conftest import add_leads, plan_of, state_of
+from tests.slack.conftest import add_leads, plan_of, run_redraws, state_of
 from tests.slack.fake_slack import FakeSlack
 
 
@@ -30,15 +36,52 @@ def test_marking_done_from_an_email_link_redraws_the_slack_plan_dm_and_home(
     item = plan_of(ann).items[0]
     _delivered_dm(service, ann, plan_of(ann).date)
     token_url = EmailLinks.from_settings().action_url(user_id=ann.id, action_id=item.action_id,
-                                                      transition=Transition.DONE)
+                                                      mark=marks.DONE)
     fake.calls.clear()
     response = web.post(urlsplit(token_url).path)
     assert response.status_code == 200
     assert state_of(ann, item.action_id) == ActionState.DONE
+    assert fake.calls == []  # nothing of Slack inside the email request: the redraw job does it
+    run_redraws()
     (update,) = fake.calls_to("chat.update")
     assert (update.args["channel"], update.args["ts"]) == ("DU1", "1700000000.000042")
     assert "Priya Raman" in str(update.args["blocks"])
     assert [call.args["user_id"] for call in fake.calls_to("views.publish")] == ["U1"]
+
+
+def test_a_change_from_an_email_page_asks_the_coalesced_redraw_job(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session, clock: None
+) -> None:
+    add_leads(ann, "Priya Raman")
+    item = plan_of(ann).items[0]
+    _delivered_dm(service, ann, plan_of(ann).date)
+    url = EmailLinks.from_settings().action_url(user_id=ann.id, action_id=item.action_id, mark=marks.SENT)
+    assert web.post(urlsplit(url).path).status_code == 200
+    (job,) = queue_module.get_queue().scheduled_job_registry.get_job_ids()
+    assert job.startswith(f"slack-redraw-{ann.id}-")
+    fake.calls.clear()
+    run_redraws()
+    (update,) = fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("DU1", "1700000000.000042")
+    assert [call.args["user_id"] for call in fake.calls_to("views.publish")] == ["U1"]
+
+
+def test_redis_out_of_reach_still_applies_and_answers_an_email_change(
+    web: FlaskClient, ann: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, clock: None
+) -> None:
+    add_leads(ann, "Priya Raman")
+    item = plan_of(ann).items[0]
+
+    def unreachable(*_: Any, **__: Any) -> None:
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr("bot.web.email_pages.routes.request_redraw", unreachable)
+    url = EmailLinks.from_settings().action_url(user_id=ann.id, action_id=item.action_id, mark=marks.DONE)
+    with caplog.at_level(logging.WARNING, logger="nbm.web.email"):
+        page = web.post(urlsplit(url).path)
+    assert page.status_code == 200 and "Marked done" in page.text
+    assert state_of(ann, item.action_id) == ActionState.DONE
+    assert "could not schedule the Slack redraw" in caplog.text
 
 
 def test_a_change_from_the_cli_redraws_slack_too(web: FlaskClient, fake: FakeSlack, ann: User, service: Session,

@@ -23,7 +23,7 @@ def _explode(*args: object, **kwargs: object) -> None:
 def test_a_bug_gets_an_apology_and_a_log_line_with_context(web: FlaskClient, fake: FakeSlack, ann: User,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr("bot.slack.listeners.commands.build_plan_view", _explode)
+    monkeypatch.setattr("bot.slack.listeners.commands.plan_view_building_if_missing", _explode)
     with caplog.at_level(logging.ERROR, logger="nbm.slack"):
         assert command(web, fake, "today").status_code == 200
     assert replies(fake) == [APOLOGY]

@@ -8,8 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.slack.blocks.home import NOT_PLANNED
 from core.db import unit_of_work
-from core.models import CalendarProvider, Lead, LoggedCall, User, UserSettings
+from core.models import CalendarProvider, DailyPlan, Lead, LoggedCall, User, UserSettings
 from tests.factories import make_calendar_connection
 from tests.slack.conftest import add_leads, interact, plan_of, view_submission
 from tests.slack.fake_slack import FakeSlack
@@ -118,6 +119,16 @@ def test_settings_are_saved_and_the_modal_closes(web: FlaskClient, fake: FakeSla
             time(8, 15), True, False, [1, 2, 3])
         assert session.get_one(User, ann.id).timezone == "Asia/Tokyo"
     assert fake.calls_to("views.publish")
+
+
+def test_the_redraw_after_a_change_builds_no_plan(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """A redraw only reads: without a plan today App Home says so, and no plan is made."""
+    add_leads(ann, "Bea Stone")
+    interact(web, _settings())
+    with unit_of_work(user_id=ann.id) as session:
+        assert session.scalars(select(DailyPlan).where(DailyPlan.user_id == ann.id)).all() == []
+    (home,) = fake.calls_to("views.publish")
+    assert NOT_PLANNED in str(home.args["view"]["blocks"])
 
 
 def test_turning_call_detection_on_says_which_calendar_to_connect_again(web: FlaskClient, fake: FakeSlack,

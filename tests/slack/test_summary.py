@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.slack.delivery import send_summary_dm
+from bot.slack.delivery import summary_sender
 from core.db import unit_of_work
 from core.models import ContentPrompt, ContentPromptStatus, ContentPromptType, User
 from tests.slack.conftest import block_action, interact
@@ -17,8 +18,14 @@ from tests.slack.fake_slack import FakeSlack
 pytestmark = pytest.mark.usefixtures("clock")
 
 
+def send_summary_dm(user: User, week_start: date) -> tuple[str, str]:
+    """The Monday job's Slack delivery of the summary of the week starting ``week_start``: (channel, ts)."""
+    channel, _, ts = summary_sender(user_id=user.id, period=week_start, delivery_id=uuid.uuid4()).partition(":")
+    return channel, ts
+
+
 def test_save_draft_saves_once_and_marks_the_message(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
-    channel, ts = send_summary_dm(ann.id, date(2026, 11, 16))
+    channel, ts = send_summary_dm(ann, date(2026, 11, 16))
     posted = fake.calls_to("chat.postMessage")[0].args
     assert posted["text"].startswith("Your week of 16–22 Nov: 0 actions completed")
     button = next(b["accessory"] for b in posted["blocks"] if b.get("block_id") == "draft_open|WIN_POST")
@@ -38,19 +45,19 @@ def test_save_draft_saves_once_and_marks_the_message(web: FlaskClient, fake: Fak
 
 
 def test_a_summary_sent_after_a_save_shows_it_saved(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
-    send_summary_dm(ann.id, date(2026, 11, 16))
+    send_summary_dm(ann, date(2026, 11, 16))
     value = next(b["accessory"]["value"] for b in fake.calls_to("chat.postMessage")[0].args["blocks"]
                  if b.get("block_id") == "draft_open|INSIGHT_POST")
     interact(web, block_action(fake, {"type": "button", "action_id": "nbm_save_draft",
                                       "block_id": "draft_open|INSIGHT_POST", "value": value}))
-    send_summary_dm(ann.id, date(2026, 11, 16))
+    send_summary_dm(ann, date(2026, 11, 16))
     again = [b.get("block_id") for b in fake.calls_to("chat.postMessage")[-1].args["blocks"]]
     assert "draft_saved|INSIGHT_POST" in again and "draft_open|WIN_POST" in again
 
 
 def test_a_draft_saved_elsewhere_shows_saved_when_the_dm_is_redrawn(web: FlaskClient, fake: FakeSlack,
                                                                     ann: User) -> None:
-    channel, ts = send_summary_dm(ann.id, date(2026, 11, 16))
+    channel, ts = send_summary_dm(ann, date(2026, 11, 16))
     dm_blocks = fake.calls_to("chat.postMessage")[0].args["blocks"]
     value = {b["block_id"]: b["accessory"]["value"] for b in dm_blocks if b.get("accessory")}
     # The win post is saved from the ephemeral `/nbm summary` answer (its message is not the DM)...

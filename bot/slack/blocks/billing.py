@@ -8,14 +8,11 @@ session when pressed: a Portal session lasts minutes, far less than App Home sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.slack import ids
-from bot.slack.blocks.text import button, context, header, section
+from bot.slack.blocks.text import Block, button, context, header, section
 from core.billing.notices import NoticeWords
 from core.billing.status import BillingStatus
-
-Block = dict[str, Any]
 
 
 @dataclass(frozen=True)

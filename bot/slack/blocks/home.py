@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
 
 from bot.slack import ids
 from bot.slack.blocks.billing import BillingView, billing_section, paused_banner
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
-from bot.slack.blocks.text import VIEW_BLOCKS, button, context, divider, escape, header, link, mrkdwn, section
+from bot.slack.blocks.text import VIEW_BLOCKS, Block, button, context, divider, escape, header, link, mrkdwn, section
 from core.calendars.service import NAMES
 from core.clock import zone
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
-from core.preferences import WEEKDAYS, email_is_on
+from core.preferences import email_is_on
 from core.text import short_date
-
-Block = dict[str, Any]
+from core.workdays import WEEKDAYS
 
 #: Leads listed by name on the Home tab; the rest are counted.
 LEADS_SHOWN = 15
@@ -36,11 +35,15 @@ NO_CALENDAR = ("No calendar connected: your plan uses the default capacity of 5 
 HEALTH = {CalendarConnectionStatus.ACTIVE: "✅ connected", CalendarConnectionStatus.ERROR: "⚠️ could not be read",
           CalendarConnectionStatus.EXPIRED: "❌ needs reconnecting", CalendarConnectionStatus.DISCONNECTED: "off"}
 BILLING_PLACEHOLDER = "Billing is not set up on this server: you have full service."
+#: App Home redrawn on a day whose plan is not made yet (a redraw never makes one).
+NOT_PLANNED = ("Today's plan is not made yet: it comes at your delivery time, or press 🔄 Refresh plan "
+               "to make it now.")
 
 
 @dataclass(frozen=True)
 class HomeData:
-    plan: PlanView
+    #: Today's plan; None when it is not made yet (then ``today`` names the day).
+    plan: PlanView | None
     leads: Sequence[Lead]
     settings: UserSettings
     timezone: str
@@ -48,14 +51,16 @@ class HomeData:
     offered: Sequence[CalendarProvider] = ()
     #: The user's billing while billing is on (bot.slack.blocks.billing); None: the placeholder.
     billing: BillingView | None = None
+    today: date | None = None
 
 
 def home_view(data: HomeData) -> Block:
     """The whole Home tab (at most 100 blocks: the plan gets what the other sections leave)."""
+    day = data.plan.date if data.plan is not None else data.today
     top = [
         *(paused_banner(data.billing) if data.billing else []),
-        header(f"Today · {short_date(data.plan.date)}"),
-        overview(data.plan),
+        header(f"Today · {short_date(day)}" if day is not None else "Today"),
+        *([overview(data.plan)] if data.plan is not None else []),
         {"type": "actions", "elements": [
             button("➕ Add a lead", ids.OPEN_ADD_LEAD, style="primary"),
             button("📞 Log a call", ids.OPEN_LOG_CALL),
@@ -66,6 +71,8 @@ def home_view(data: HomeData) -> Block:
     rest = [divider(), *leads_section(data.leads), divider(), *settings_section(data.settings, data.timezone),
             divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
             *(billing_section(data.billing) if data.billing else [header("Billing"), context(BILLING_PLACEHOLDER)])]
+    if data.plan is None:
+        return {"type": "home", "blocks": [*top, section(NOT_PLANNED), *rest]}
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
     waiting = waiting_section(data.plan.waiting, total=data.plan.waiting_total, surface=ids.Surface.HOME,
@@ -99,7 +106,6 @@ def leads_section(leads: Sequence[Lead]) -> list[Block]:
     if len(live) > len(lines):
         lines.append(_MORE_LEADS.format(count=len(live) - len(lines)))
     return [header(f"Leads ({len(live)})"), section("\n".join(lines))]
-
 
 
 def lead_line(lead: Lead) -> str:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from bot.slack import ids
-from bot.slack.blocks.text import cut, option, plain, section
+from bot.slack.blocks.text import Block, cut, option, plain, section
 from core.models import Lead, UserSettings
-from core.preferences import WEEKDAYS, email_is_on
-
-Block = dict[str, Any]
+from core.preferences import email_is_on
+from core.workdays import WEEKDAYS
 
 CHANNELS = (("slack", "Slack DM"), ("email", "Email digest"))
 #: Slack shows at most 100 options in a static menu.

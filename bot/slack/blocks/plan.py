@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
 
 from bot.slack import ids
 from bot.slack.blocks.text import (
     MESSAGE_BLOCKS,
+    Block,
     button,
     context,
     cut,
@@ -34,13 +34,12 @@ from bot.slack.blocks.text import (
     option,
     section,
 )
+from core.actions import marks
 from core.actions.rules import marks_offered
 from core.actions.snooze import snooze_presets
 from core.models import ActionState
 from core.planner.view import PlanItem, PlanView, WaitingItem
 from core.text import plural, short_date
-
-Block = dict[str, Any]
 
 STATE_LABELS = {
     ActionState.DONE: "✅ Done",
@@ -145,11 +144,8 @@ def with_item_redrawn(blocks: Sequence[Block], item: PlanItem, *, today: date,
 
 
 #: Each button: its label, its action id and its Block Kit style.
-_BUTTONS = {
-    ActionState.DONE: ("Done", ids.DONE, "primary"),
-    ActionState.SENT: ("Sent", ids.SENT, None),
-    ActionState.REPLIED: ("Replied", ids.REPLIED, None),
-}
+_BUTTONS = {mark.target: (mark.label, ids.mark_button(mark), "primary" if mark is marks.DONE else None)
+            for mark in marks.MARKS if not mark.is_snooze}  # a snooze is a menu and a date picker
 
 
 def mark_controls(item: PlanItem, *, today: date, work_days: Collection[int]) -> list[Block]:

@@ -3,14 +3,10 @@ content drafts, each with a "Save draft" button that turns into "Saved" once pre
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.slack import ids
-from bot.slack.blocks.text import button, context, cut, divider, escape, header, mrkdwn, section
+from bot.slack.blocks.text import Block, button, context, cut, divider, escape, header, mrkdwn, section
 from core.models import ContentPromptType, WeeklySummary
 from core.text import plural, week_title
-
-Block = dict[str, Any]
 
 DRAFT_TITLES = {ContentPromptType.WIN_POST: "Win post draft", ContentPromptType.INSIGHT_POST: "Insight post draft"}
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+#: A Block Kit block, element, view or composition object, as Slack's JSON.
+Block = dict[str, Any]
+
 #: Slack's limits (api.slack.com/reference/block-kit).
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -34,33 +37,33 @@ def link(url: str | None, label: str) -> str:
     return f"<{url}|{shown.replace('|', '¦')}>"
 
 
-def plain(text: str, limit: int = BUTTON_TEXT) -> dict[str, Any]:
+def plain(text: str, limit: int = BUTTON_TEXT) -> Block:
     return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
 
 
-def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> Block:
     return {"type": "mrkdwn", "text": cut(text, limit)}
 
 
-def section(text: str, **extra: Any) -> dict[str, Any]:
+def section(text: str, **extra: Any) -> Block:
     return {"type": "section", "text": mrkdwn(text), **extra}
 
 
-def context(*texts: str) -> dict[str, Any]:
+def context(*texts: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(t) for t in texts[:10]]}
 
 
-def header(text: str) -> dict[str, Any]:
+def header(text: str) -> Block:
     return {"type": "header", "text": plain(text, HEADER_TEXT)}
 
 
-def divider() -> dict[str, Any]:
+def divider() -> Block:
     return {"type": "divider"}
 
 
 def button(text: str, action_id: str, value: str | None = None, *, style: str | None = None,
-           url: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id}
+           url: str | None = None) -> Block:
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id}
     if value is not None:
         element["value"] = value
     if style:
@@ -70,5 +73,5 @@ def button(text: str, action_id: str, value: str | None = None, *, style: str | 
     return element
 
 
-def option(text: str, value: str) -> dict[str, Any]:
+def option(text: str, value: str) -> Block:
     return {"text": plain(text, OPTION_TEXT), "value": value}

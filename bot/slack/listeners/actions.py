@@ -25,7 +25,6 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack import ids
-from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
@@ -39,7 +38,7 @@ from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
 from core.summaries.content import save_draft
-from core.users import get_settings_for
+from core.users import acting_as_user, get_settings_for
 
 
 def register(app: App) -> None:
@@ -131,7 +130,7 @@ def save_summary_draft(request: Request) -> None:
     """Save the draft, then redraw the message pressed (DM or ephemeral) with every saved draft."""
     request.ack()
     summary_id, kind = ids.parse_draft_value(_action(request)["value"])
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         save_draft(session, user=user, summary_id=summary_id, kind=kind)
         text, blocks = summary_shown(session, user=user, summary=session.get_one(WeeklySummary, summary_id))
     container = request.body.get("container") or {}
@@ -149,7 +148,7 @@ def connect_calendar(request: Request) -> None:
     if kind == CalendarProvider.ICS:
         request.open_modal(connect_ics_modal())
         return
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
         guests = get_settings_for(session, user).call_detection  # oauth_start asked to read them too
     request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url, guests=guests))
@@ -181,6 +180,6 @@ def settings_button(request: Request) -> None:
 def refresh_plan(request: Request) -> None:
     """Refill today's plan (done items stay) and show it in App Home and this morning's DM."""
     request.ack()
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         build_plan(session, user=user, refresh=True)
     request.redraw()

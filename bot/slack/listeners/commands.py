@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from slack_bolt import App
 
-from bot.slack.acting import acting_as
 from bot.slack.billing import billing_view
 from bot.slack.blocks.billing import billing_reply
 from bot.slack.blocks.home import BILLING_PLACEHOLDER
@@ -26,14 +25,14 @@ from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import call_logged, leads_list, marked
 from bot.slack.blocks.text import escape
-from bot.slack.delivery import post_dm, recipient_for, summary_content
+from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
 from bot.slack.references import one_lead, resolve_action
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
-from core.actions.rules import MARKS
+from core.actions.marks import BY_WORD
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
 from core.calendars import service as calendars
@@ -44,10 +43,12 @@ from core.errors import ValidationError
 from core.leads import list_leads
 from core.models import ActionState, CalendarProvider, Channel
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
-from core.planner.service import set_capacity, set_focus
-from core.planner.view import build_plan_view
+from core.planner.replan import set_capacity_and_replan
+from core.planner.service import set_focus
+from core.planner.view import plan_view_building_if_missing
 from core.streaks import streak_line
 from core.text import plural
+from core.users import acting_as_user
 from core.workdays import is_work_day
 
 HELP = """*NextBestMove*: the few follow-ups that matter most today.
@@ -72,8 +73,8 @@ def register(app: App) -> None:
 def nbm(request: Request) -> None:
     request.ack()
     word, rest = split_subcommand(request.body.get("text") or "")
-    if word in MARKS:
-        mark(request, rest, MARKS[word])
+    if word in BY_WORD:
+        mark(request, rest, BY_WORD[word].target)
     else:
         SUBCOMMANDS.get(word, show_help)(request, rest)
 
@@ -91,8 +92,8 @@ def show_help(request: Request, rest: str) -> None:
 
 
 def today(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
-        view = build_plan_view(session, user=user)
+    with acting_as_user(request.user_id) as (session, user):
+        view = plan_view_building_if_missing(session, user=user)
         text, blocks = plan_message(view)
     to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
     channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
@@ -106,14 +107,14 @@ def add(request: Request, rest: str) -> None:
         request.open_modal(add_lead_modal())
         return
     name, url, notes = split_add(rest)
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         text = forms.add_and_plan(session, user=user, name=name, url=url, notes=notes)
     request.reply(text)
     request.redraw()
 
 
 def leads(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         text = leads_list(list_leads(session, user=user), limit=LEADS_LISTED)
     request.reply(text)
 
@@ -123,13 +124,13 @@ def waiting(request: Request, rest: str) -> None:
     if rest and not (rest.isdecimal() and len(rest) <= 4 and int(rest) >= 1):
         raise ValidationError(f"{rest[:20]!r} is not a page number; use `/nbm waiting` or `/nbm waiting 2`")
     page = int(rest or 1)
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         text, blocks = waiting_page(session, user=user, page=page)
     request.reply(text, blocks=blocks)
 
 
 def mark(request: Request, rest: str, target: ActionState) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         until = None
         today_ = local_today(user.timezone)
         if target == ActionState.SNOOZED:
@@ -137,7 +138,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
         defaulted = target == ActionState.SNOOZED and until is None
         if defaulted:
             until = snooze_presets(today_, work_days_for(session, user))[0][1]
-        view = build_plan_view(session, user=user)
+        view = plan_view_building_if_missing(session, user=user)
         chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
                               until=until)
@@ -148,7 +149,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
 
 
 def focus(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         set_focus(session, user=user, text=rest)
     request.reply(f"🎯 This week's focus: {escape(rest)}")
     request.redraw()
@@ -156,9 +157,8 @@ def focus(request: Request, rest: str) -> None:
 
 def capacity(request: Request, rest: str) -> None:
     level = parse_level(rest)
-    with acting_as(request.user_id) as (session, user):
-        set_capacity(session, user=user, level=level)
-        view = build_plan_view(session, user=user, refresh=True)
+    with acting_as_user(request.user_id) as (session, user):
+        view = set_capacity_and_replan(session, user=user, level=level)
     request.reply(f"Today is now a *{level.value}* day: up to {plural(ACTIONS_PER_LEVEL[level], 'action')}; "
                   f"today's plan has {plural(len(view.items), 'action')}.")
     request.redraw()
@@ -168,7 +168,7 @@ def call(request: Request, rest: str) -> None:
     if not rest:
         forms.open_log_call(request)
         return
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         name, call_date = split_call(rest, today=local_today(user.timezone))
         lead = one_lead(session, user=user, name=name)
         text = call_logged(lead.name, log_call(session, user=user, lead_id=lead.id, call_date=call_date,
@@ -178,13 +178,13 @@ def call(request: Request, rest: str) -> None:
 
 
 def summary(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
-        text, blocks = summary_content(session, user=user)
+    with acting_as_user(request.user_id) as (session, user):
+        text, blocks = summary_content_building_if_missing(session, user=user)
     request.reply(text, blocks=blocks)
 
 
 def streak(request: Request, rest: str) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         work_day = is_work_day(local_today(user.timezone), work_days_for(session, user))
         line = streak_line(user.streak_count, work_day=work_day)
     request.reply(f"🔥 {line}" if user.streak_count else line)
@@ -205,7 +205,7 @@ def connect(request: Request, rest: str) -> None:
         request.reply(f"Connect a calendar with {choices}. Its free time then sizes your plan.")
         return
     kind = kinds[word]
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         if kind == CalendarProvider.ICS:
             connection = calendars.connect_ics(session, user=user, url=address.strip("<>"))
             text = f"✅ Connected your calendar at {connection.calendar_id}: its free time sizes your plan from now on."
@@ -218,7 +218,7 @@ def connect(request: Request, rest: str) -> None:
 
 def billing(request: Request, rest: str) -> None:
     """`/nbm billing`: where the user stands, with Subscribe or Manage billing (their billing page)."""
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         view = billing_view(session, user=user)
     if view is None:
         request.reply(BILLING_PLACEHOLDER)

@@ -32,10 +32,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.slack.acting import acting_for
+from bot.slack.acting import acting_as_slack_user
 from bot.slack.blocks.home import notice_home
 from bot.slack.blocks.modals import notice_modal
-from bot.slack.blocks.text import escape
+from bot.slack.blocks.text import Block, escape
 from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpected, user_message
 from bot.slack.identity import resolve_user
 from bot.slack.redraws import request_redraw
@@ -92,7 +92,7 @@ class Request:
         """Whether Slack gave a response_url (commands and message presses; App Home has none)."""
         return bool(self.context.response_url) and self.respond is not None
 
-    def reply(self, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+    def reply(self, text: str, *, blocks: list[Block] | None = None) -> None:
         """An answer only this person sees."""
         if self.can_respond:
             assert self.respond is not None
@@ -102,13 +102,13 @@ class Request:
         elif (self.body.get("event") or {}).get("type") == "app_home_opened":
             self.client.views_publish(user_id=self.slack_user_id, view=notice_home(text))
 
-    def replace(self, text: str, *, blocks: list[dict[str, Any]]) -> None:
+    def replace(self, text: str, *, blocks: list[Block]) -> None:
         """Redraw the ephemeral message pressed in (only its response_url can reach it)."""
         if self.can_respond:
             assert self.respond is not None
             self.respond(text=text, blocks=blocks, replace_original=True)
 
-    def open_modal(self, view: dict[str, Any]) -> None:
+    def open_modal(self, view: Block) -> None:
         self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
 
     def redraw(self, pressed: Message | None = None) -> None:
@@ -118,9 +118,9 @@ class Request:
 
     @contextmanager
     def acting(self) -> Iterator[tuple[Session, User]]:
-        """The request's one unit of work, as the person making it (``bot.slack.acting.acting_for``)."""
-        with acting_for(team_id=self.context.team_id or "", slack_user_id=self.slack_user_id,
-                        first_contact=lambda: self.user_id) as (session, user):
+        """The request's one unit of work, as the person making it (``bot.slack.acting.acting_as_slack_user``)."""
+        with acting_as_slack_user(team_id=self.context.team_id or "", slack_user_id=self.slack_user_id,
+                                  first_contact=lambda: self.user_id) as (session, user):
             self._user_id = user.id
             yield session, user
 

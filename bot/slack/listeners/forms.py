@@ -5,35 +5,34 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import log_call_modal, settings_modal
 from bot.slack.blocks.replies import lead_added
 from bot.slack.listeners.common import Request
 from core.clock import local_today
-from core.leads import add_lead, list_leads
+from core.leads import list_leads
 from core.models import Channel, LeadStatus, User
-from core.planner.view import build_plan_view
-from core.users import get_settings_for
+from core.planner.replan import add_lead_and_replan
+from core.users import acting_as_user, get_settings_for
 
 
 def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None,
                  email: str | None = None) -> str:
-    """Add the lead, then refresh today's plan (done items stay, free slots are refilled) so its
-    outreach, due today, shows at once instead of tomorrow; say whether it made it in."""
-    lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=Channel.SLACK)
-    planned = any(item.lead_id == lead.id for item in build_plan_view(session, user=user, refresh=True).items)
-    return lead_added(lead, planned=planned)
+    """Add the lead and refresh today's plan (:func:`core.planner.replan.add_lead_and_replan`); say
+    whether its outreach made it in."""
+    lead, plan = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=email,
+                                     channel=Channel.SLACK)
+    return lead_added(lead, planned=any(item.lead_id == lead.id for item in plan.items))
 
 
 def open_log_call(request: Request) -> None:
     """The log-call form, listing the active leads (a call is not logged for a put-away lead)."""
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         view = log_call_modal(list_leads(session, user=user, status=LeadStatus.ACTIVE),
                               today=local_today(user.timezone))
     request.open_modal(view)
 
 
 def open_settings(request: Request) -> None:
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         view = settings_modal(get_settings_for(session, user), timezone=user.timezone)
     request.open_modal(view)

@@ -14,7 +14,6 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack import ids
-from bot.slack.acting import acting_as
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.blocks.replies import call_logged
 from bot.slack.errors import user_message
@@ -29,7 +28,7 @@ from core.leads import DuplicateLead, get_lead, validate_email, validate_url
 from core.models import Channel
 from core.names import validate_name
 from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
-from core.users import set_timezone
+from core.users import acting_as_user, set_timezone
 
 
 def register(app: App) -> None:
@@ -70,7 +69,7 @@ def submit_add_lead(request: Request) -> None:
         request.ack(response_action="errors", errors=errors)
         return
     try:
-        with acting_as(request.user_id) as (session, user):
+        with acting_as_user(request.user_id) as (session, user):
             text = add_and_plan(session, user=user, name=name, url=url, notes=notes, email=email)
     except DuplicateLead as error:
         request.ack(response_action="errors", errors={"email" if error.by_email else "url": user_message(error)})
@@ -91,7 +90,7 @@ def submit_log_call(request: Request) -> None:
         request.ack(response_action="errors", errors={"lead": "Choose a lead and a date."})
         return
     try:
-        with acting_as(request.user_id) as (session, user):
+        with acting_as_user(request.user_id) as (session, user):
             result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.SLACK)
             text = call_logged(get_lead(session, user=user, lead_id=lead_id).name, result)
     except NotFound as error:
@@ -130,7 +129,7 @@ def submit_settings(request: Request) -> None:
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
-    with acting_as(request.user_id) as (session, user):
+    with acting_as_user(request.user_id) as (session, user):
         update_preferences(session, user=user, delivery_time=delivery, email="email" in channels,
                            slack="slack" in channels, work_days=days, working_hours=hours)
         set_timezone(session, user=user, timezone=timezone)
@@ -150,7 +149,7 @@ def submit_connect_ics(request: Request) -> None:
     """A private iCal address is connected after one good read of it; its refusal shows on the field."""
     address = (_values(request)["address"].get("value") or "").strip()
     try:
-        with acting_as(request.user_id) as (session, user):
+        with acting_as_user(request.user_id) as (session, user):
             connection = calendars.connect_ics(session, user=user, url=address)
     except ValidationError as refused:
         request.ack(response_action="errors", errors={"address": user_message(refused)})

@@ -1,11 +1,16 @@
 """The pages behind email links: act on an action, unsubscribe, preferences, and the dev outbox.
 
-Rules chosen (what the action pages say is in :mod:`bot.email.action_pages`):
+Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
 
 * **A GET never changes anything.** Mail scanners (Outlook Safe Links, Proofpoint, Gmail's
   prefetch) open every link, so a link shows a confirmation page; only the POST from that page acts,
   through the core, recorded with channel ``email``. The one exception is RFC 8058's one-click
   unsubscribe, which is itself a POST.
+* **One check per request.** The core checks the change once (``check_change``): the GET shows its
+  answer or asks, the POST hands the same check to ``do_change`` on the locked action.
+* **Slack catches up off the request.** After a change is committed, the Slack surfaces that show
+  the plan are redrawn by the coalesced job (``bot.slack.redraws``); Redis out of reach costs that
+  redraw only, logged: the change is saved and the page answered.
 * **Every page tells the truth without telling too much.** A tampered link and a link for
   someone else's action get the same "not valid" page (404), so a page never confirms that an
   action exists. An expired link (410) says so and where fresh links are. A repeat ("Done" clicked
@@ -21,27 +26,36 @@ Rules chosen (what the action pages say is in :mod:`bot.email.action_pages`):
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import time
+from functools import partial
 
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from bot.email import action_pages as pages
 from bot.email.backends import OutboxBackend, outbox_directory
-from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid, Transition
+from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid
+from bot.slack.app import slack_enabled
+from bot.slack.redraws import request_redraw
+from bot.web.email_pages import pages
 from core import preferences as prefs
-from core.actions.service import change_state, get_action
+from core.actions.rules import Check, check_change
+from core.actions.service import do_change, get_action, locked_action
 from core.actions.undo import undo_last_change
 from core.billing.status import billing_status, describe
 from core.calendars import service as calendars
 from core.config import get_settings
-from core.db import unit_of_work
-from core.errors import InvalidTransition, NotFound, ValidationError
+from core.db import after_commit, unit_of_work
+from core.errors import NotFound, ValidationError
 from core.models import Action, CalendarProvider, Channel, User
 from core.users import get_settings_for, get_user
+from core.workdays import WEEKDAYS
 
-bp = Blueprint("email_pages", __name__, template_folder="templates")
+log = logging.getLogger("nbm.web.email")
+
+bp = Blueprint("email_pages", __name__)
 
 
 def _links() -> EmailLinks:
@@ -91,13 +105,16 @@ def action_link(token: str) -> ResponseReturnValue:
     link = _links().read_action(token)
     with unit_of_work(user_id=link.user_id) as session:
         user = get_user(session, link.user_id)
-        action = get_action(session, user=user, action_id=link.action_id)
-        settled = pages.nothing_to_do(link, action, user)
+        # The POST locks the action it acts on: a press racing it waits, then sees a repeat.
+        read = get_action if request.method == "GET" else locked_action
+        check = check_change(read(session, user=user, action_id=link.action_id), link.mark.target,
+                             channel=Channel.EMAIL)
+        settled = pages.nothing_to_do(link, check, user)
         if settled is not None:
             return _result(session, user, settled)
         if request.method == "GET":
-            return _confirm(link, action, user, post_url=url_for(".action_link", token=token))
-        return _apply(session, link, action, user)
+            return _confirm(link, check.action, user, post_url=url_for(".action_link", token=token))
+        return _apply(session, link, check, user)
 
 
 def _confirm(link: ActionLink, action: Action, user: User, *, post_url: str) -> ResponseReturnValue:
@@ -109,15 +126,25 @@ def _confirm(link: ActionLink, action: Action, user: User, *, post_url: str) -> 
     )
 
 
-def _apply(session: Session, link: ActionLink, action: Action, user: User) -> ResponseReturnValue:
-    """Act through the core; a press that raced another one ends as a repeat or a refusal."""
-    until = pages.snooze_until(user) if link.transition is Transition.SNOOZE else None
+def _apply(session: Session, link: ActionLink, check: Check, user: User) -> ResponseReturnValue:
+    """Act on the core's check of the locked action; Slack is redrawn once the change is committed."""
+    until = pages.snooze_until(user) if link.mark.is_snooze else None
     try:
-        result = change_state(session, user=user, action_id=action.id, to=link.transition.target,
-                              channel=Channel.EMAIL, until=until)
-    except (InvalidTransition, ValidationError) as error:
-        return _result(session, user, pages.refused(action, error))
+        result = do_change(session, user=user, check=check, until=until)
+    except ValidationError as error:  # the snooze's date (the check allowed the change itself)
+        return _result(session, user, pages.refused(check.action, str(error)))
+    after_commit(session, partial(_redraw_slack_later, user.id))
     return _result(session, user, pages.applied(link, result, user), created=result.created, changed=result.action)
+
+
+def _redraw_slack_later(user_id: uuid.UUID) -> None:
+    """Have the coalesced job redraw the user's Slack surfaces (module docstring); never raises."""
+    if not slack_enabled(get_settings()):
+        return
+    try:
+        request_redraw(user_id)
+    except Exception:
+        log.warning("could not schedule the Slack redraw after an email change by user %s", user_id, exc_info=True)
 
 
 def _result(
@@ -142,6 +169,8 @@ def undo(token: str) -> ResponseReturnValue:
                 explanation="It goes back to how it was before, with anything the change planned for it.",
             )
         result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.EMAIL)
+        if result.changed:
+            after_commit(session, partial(_redraw_slack_later, user.id))
         return _result(session, user, pages.undone(result))
 
 
@@ -195,7 +224,7 @@ def _working_hours(start: str | None, end: str | None) -> tuple[time, time] | No
 def _preferences_page(session: Session, user: User, token: str, *, error: str | None = None, saved: bool = False,
                       calendar_note: str | None = None) -> str:
     return render_template(
-        "email_pages/preferences.html", prefs=prefs.get_preferences(session, user=user), weekdays=prefs.WEEKDAYS,
+        "email_pages/preferences.html", prefs=prefs.get_preferences(session, user=user), weekdays=WEEKDAYS,
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
         calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
         calendar_note=calendar_note, token=token, names=calendars.NAMES,

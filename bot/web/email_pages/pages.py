@@ -1,11 +1,12 @@
-"""What the pages behind action links say and show; the routes in ``bot.web.email_routes`` only
-read the link, call the core and render these.
+"""What the pages behind action links say and show; the routes (:mod:`bot.web.email_pages.routes`)
+only read the link, call the core and render these.
 
 Rules chosen:
 
-* **A link with nothing to do says why, whether opened or confirmed.** The same check runs before
-  asking and before acting: the action already in the link's state is a repeat ("Already done"),
-  a move the state machine refuses is answered with the core's reason, and neither changes anything.
+* **A link with nothing to do says why, whether opened or confirmed.** The core's check of the
+  change (``core.actions.rules.check_change``) answers before asking and before acting: the action
+  already in the link's state is a repeat ("Already done"), a move the core refuses is answered
+  with its reason, and neither changes anything.
 * **"Snooze a week"** snoozes until seven days after the user's own today, or the first work day
   after that (``core.actions.snooze.snooze_a_week``); on an action that is already snoozed it is a
   repeat, not a move of the date.
@@ -26,14 +27,15 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from bot.email.links import ActionLink, EmailLinks, Transition
-from bot.email.render import BUTTON_LABELS, offered_transitions
-from core.actions.rules import EFFORT_MINUTES, check_change
+from bot.email.links import ActionLink, EmailLinks
+from bot.email.render import button_label, offered_marks
+from core.actions import marks
+from core.actions.marks import Mark
+from core.actions.rules import EFFORT_MINUTES, Check, Verdict
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
 from core.actions.undo import UndoResult, undoable_change
 from core.clock import local_today
-from core.errors import InvalidTransition, NbmError
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import WaitingItem, action_title, plan_view, waiting_items
@@ -42,7 +44,7 @@ from core.workdays import DEFAULT_WORK_DAYS
 
 
 class Wording(NamedTuple):
-    """What the pages say for one transition; ``{until}`` is the snooze's end."""
+    """What the pages say for one mark; ``{until}`` is the snooze's end."""
 
     question: str
     button: str
@@ -51,16 +53,40 @@ class Wording(NamedTuple):
     explanation: str
 
 
-WORDING = {
-    Transition.DONE: Wording("Mark this as done?", "Mark done", "Marked done", "Already done",
-                             "It leaves today's plan and counts toward your streak."),
-    Transition.SENT: Wording("Mark this as sent?", "Mark sent", "Marked sent", "Already marked sent",
-                             "We will plan a follow-up in case they do not answer."),
-    Transition.REPLIED: Wording("Did they reply?", "Mark replied", "Marked replied", "Already marked replied",
-                                "We will add \u201cReply to them\u201d as your top priority."),
-    Transition.SNOOZE: Wording("Snooze this for a week?", "Snooze until {until}", "Snoozed until {until}",
-                               "Already snoozed until {until}", "It comes back in your plan on {until}."),
+class _Asking(NamedTuple):
+    """The pages' own words for a mark: the confirmation's question, the answer to a repeat, and what
+    the change sets off."""
+
+    question: str
+    repeat: str
+    explanation: str
+
+
+#: Only these pages ask before acting, so only they say these; the rest comes from ``core.actions.marks``.
+#: Every mark has its entry: :data:`_WORDING` is built from the core's table at import.
+_ASKING: dict[Mark, _Asking] = {
+    marks.DONE: _Asking("Mark this as done?", "already done", "It leaves today's plan and counts toward your streak."),
+    marks.SENT: _Asking("Mark this as sent?", "already marked sent",
+                        "We will plan a follow-up in case they do not answer."),
+    marks.REPLIED: _Asking("Did they reply?", "already marked replied",
+                           "We will add \u201cReply to them\u201d as your top priority."),
+    marks.SNOOZE: _Asking("Snooze this for a week?", "already snoozed", "It comes back in your plan on {until}."),
 }
+
+
+def _wording(mark: Mark) -> Wording:
+    """A mark's phrases; a snooze names its end (an email's snooze is a week, to a date it shows)."""
+    asking, until = _ASKING[mark], " until {until}" if mark.is_snooze else ""
+    button = f"{mark.label}{until}" if mark.is_snooze else f"Mark {mark.word}"
+    return Wording(asking.question, button, _capital(mark.past) + until, _capital(asking.repeat) + until,
+                   asking.explanation)
+
+
+def _capital(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:]
+
+
+_WORDING = {mark: _wording(mark) for mark in marks.MARKS}
 
 
 @dataclass(frozen=True)
@@ -77,7 +103,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PageItem:
-    """An action on the result page, with a form per transition: (kind, label, signed token)."""
+    """An action on the result page, with a form per mark: (kind, label, signed token)."""
 
     title: str
     lead_name: str | None
@@ -130,37 +156,34 @@ def title_of(action: Action) -> str:
 
 
 def wording(link: ActionLink, action: Action, user: User) -> Wording:
-    """The transition's phrases, with the snooze date the action has (or would get)."""
+    """The mark's phrases, with the snooze date the action has (or would get)."""
     until = action.snooze_until if action.state == ActionState.SNOOZED else snooze_until(user)
     shown = short_date(until) if until else "later"
-    return Wording(*(phrase.format(until=shown) for phrase in WORDING[link.transition]))
+    return Wording(*(phrase.format(until=shown) for phrase in _WORDING[link.mark]))
 
 
 def sentence(message: str) -> str:
     """A core message ("this action is done, so …") as a sentence on a page."""
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return _capital(message) + ("" if message.endswith(".") else ".")
 
 
-def refused(action: Action, error: NbmError) -> Outcome:
-    return Outcome(sentence(str(error)), title_of(action), "refused")
+def refused(action: Action, reason: str) -> Outcome:
+    """A change the core refused, with its reason."""
+    return Outcome(sentence(reason), title_of(action), "refused")
 
 
-def nothing_to_do(link: ActionLink, action: Action, user: User) -> Outcome | None:
-    """Why the link cannot act (a repeat, or a move the state machine refuses); None when it can."""
-    if action.state == link.transition.target:
-        return Outcome(wording(link, action, user).repeat, title_of(action), "repeat")
-    try:
-        check_change(action, link.transition.target)
-    except InvalidTransition as error:
-        return refused(action, error)
+def nothing_to_do(link: ActionLink, check: Check, user: User) -> Outcome | None:
+    """Why the link cannot act, from the core's check (a repeat, or a refusal); None when it can."""
+    if check.verdict is Verdict.REPEAT:
+        return Outcome(wording(link, check.action, user).repeat, title_of(check.action), "repeat")
+    if check.verdict is Verdict.REFUSED:
+        return refused(check.action, check.reason)
     return None
 
 
 def applied(link: ActionLink, result: TransitionResult, user: User) -> Outcome:
-    """The outcome of the core's answer: a change, or a repeat (another press got there first)."""
-    said = wording(link, result.action, user)
-    headline, tone = (said.done, "done") if result.changed else (said.repeat, "repeat")
-    return Outcome(headline, title_of(result.action), tone)
+    """The change made (a press racing this one waited for the action's lock, and was checked a repeat)."""
+    return Outcome(wording(link, result.action, user).done, title_of(result.action), "done")
 
 
 def result_page(
@@ -174,7 +197,7 @@ def result_page(
     added = tuple(
         PageItem(title=title_of(new), lead_name=new.lead.name if new.lead else None,
                  lead_url=new.lead.url if new.lead else None, minutes=EFFORT_MINUTES[new.action_type],
-                 note=note_of(new), is_fast_win=False, forms=_forms(links, user, new.id, offered_transitions(
+                 note=note_of(new), is_fast_win=False, forms=_forms(links, user, new.id, offered_marks(
                      new.action_type, has_lead=new.person_id is not None)))
         for new in created
         if new.state == ActionState.NEW and new.due_date <= today and new.id not in card.in_plan
@@ -197,7 +220,7 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
                  note=item.note, is_fast_win=item.is_fast_win,
                  forms=_forms(links, user, item.action_id,
-                              offered_transitions(item.action_type, has_lead=item.lead_id is not None)))
+                              offered_marks(item.action_type, has_lead=item.lead_id is not None)))
         for item in (view.open_items if view else ())
     )
     waiting = _waiting_items(links, user, view.waiting if view else waiting_items(session, user=user))
@@ -230,15 +253,15 @@ def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[Pag
 def _waiting_items(links: EmailLinks, user: User, waiting: Iterable[WaitingItem]) -> tuple[PageItem, ...]:
     return tuple(
         PageItem(title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, minutes=None, is_fast_win=False,
-                 forms=_forms(links, user, w.action_id, (Transition.REPLIED,)), sent_on=short_date(w.sent_on))
+                 forms=_forms(links, user, w.action_id, (marks.REPLIED,)), sent_on=short_date(w.sent_on))
         for w in waiting
     )
 
 
 def _forms(
-    links: EmailLinks, user: User, action_id: uuid.UUID, transitions: Iterable[Transition]
+    links: EmailLinks, user: User, action_id: uuid.UUID, offered: Iterable[Mark]
 ) -> tuple[tuple[str, str, str], ...]:
     return tuple(
-        (t.value, BUTTON_LABELS[t], links.action_token(user_id=user.id, action_id=action_id, transition=t))
-        for t in transitions
+        (mark.word, button_label(mark), links.action_token(user_id=user.id, action_id=action_id, mark=mark))
+        for mark in offered
     )

@@ -1,0 +1,52 @@
+"""What a person may ask an action to become: the one table every channel's controls and words come from.
+
+A mark is a word a person uses (``/nbm done 2``, ``nbm mark ID done``, and the word an email link
+carries), the state it asks for, and how a person is told about it. Slack's button ids, the email's
+link transitions, its buttons and its pages all derive from :data:`MARKS`; adding a mark here is the
+only place a new one is listed.
+
+The words travel on the wire (links already sent carry them, Slack button ids are made of them), so
+a word is never changed once released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.models import ActionState
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One thing a person may ask of an open action."""
+
+    #: Typed in Slack and the CLI, carried by email links: a wire format.
+    word: str
+    target: ActionState
+    #: Its button, in every channel.
+    label: str
+    #: What the refusal of another change offers instead: "you can: mark it done, snooze it".
+    verb: str
+    #: What it did: "Marked done: …", and "it cannot be marked sent".
+    past: str
+    #: Only a message to a lead is sent, and can be replied to (``core.actions.rules.is_message``).
+    message_only: bool = False
+
+    @property
+    def is_snooze(self) -> bool:
+        """A snooze also needs the date it ends."""
+        return self.target is ActionState.SNOOZED
+
+
+DONE = Mark("done", ActionState.DONE, "Done", "mark it done", "marked done")
+SENT = Mark("sent", ActionState.SENT, "Sent", "mark it sent", "marked sent", message_only=True)
+REPLIED = Mark("replied", ActionState.REPLIED, "Replied", "mark it replied", "marked replied", message_only=True)
+SNOOZE = Mark("snooze", ActionState.SNOOZED, "Snooze", "snooze it", "snoozed")
+
+#: Every mark, in the order every channel shows them.
+MARKS: tuple[Mark, ...] = (DONE, SENT, REPLIED, SNOOZE)
+#: Each mark by its word.
+BY_WORD: dict[str, Mark] = {mark.word: mark for mark in MARKS}
+#: Each mark by the state it asks for.
+BY_TARGET: dict[ActionState, Mark] = {mark.target: mark for mark in MARKS}
+
