@@ -36,8 +36,7 @@ HEALTH = {CalendarConnectionStatus.ACTIVE: "✅ connected", CalendarConnectionSt
           CalendarConnectionStatus.EXPIRED: "❌ needs reconnecting", CalendarConnectionStatus.DISCONNECTED: "off"}
 BILLING_PLACEHOLDER = "Billing is not set up on this server: you have full service."
 #: App Home redrawn on a day whose plan is not made yet (a redraw never makes one).
-NOT_PLANNED = ("Today's plan is not made yet: it comes at your delivery time, or press 🔄 Refresh plan "
-               "to make it now.")
+NOT_PLANNED = "Today's plan is not made yet: press 🔄 Refresh plan to make it now."
 
 
 @dataclass(frozen=True)
