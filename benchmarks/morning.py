@@ -19,8 +19,15 @@ retries, and the ledger rows written before and after each send.
 
 Targets: 10,000 users due the same minute are planned and delivered within two minutes (the rate
 of the largest size measured, scaled to 10,000 users); ours moves at least half the floor's users
-per second; memory is flat in the number of users (the workers' peak at the largest size within
-10% or 16 MiB of their peak at the smallest, so measure two sizes, as the default does).
+per second; memory is flat in the number of users (what a worker grew while working at the largest
+size within 10% or 16 MiB of what it grew at the smallest, so measure two sizes, as the default
+does).
+
+**Memory.** Workers and floor processes are forked from this process, and a forked process's
+resident memory counts every page it was forked with: the larger the run's seeding left this
+process, the larger each child's peak (``VmHWM``), with no work done. So what is judged is what each
+process grew while working: its peak minus its resident memory once ready (a worker once it has
+warmed up and registered, a floor process as it starts). Both are printed.
 
 Every user has a realistic book (``benchmarks.plan_batch``: 20 leads, about 40 actions), works every
 day, has email on and Slack off, is due at the minute the run starts (their delivery time is set
@@ -222,6 +229,8 @@ class Run:
     sent: int
     statements: int
     peak_bytes: int
+    #: The most any process's peak exceeded what it held once ready (module docstring: memory).
+    grown_bytes: int
     tick_seconds: float = 0.0
     tick_statements: int = 0
     first_email: float | None = None
@@ -245,6 +254,7 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
     supervisor.start()
     try:
         _wait_for(lambda: Worker.count(connection=redis) >= workers, what=f"{workers} workers to start", limit=120)
+        ready = {w.pid: _status_bytes(w.pid, "VmRSS") for w in Worker.all(connection=redis) if w.pid}
         counter.value = 0
         engine = get_engine()
         sent_before, _, plans_before = _progress(bench)
@@ -269,8 +279,10 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
             if sent + failed >= len(users) and _queue_idle(redis):
                 break
         seconds = time.perf_counter() - started
-        peak = max((_peak_rss(w.pid) for w in Worker.all(connection=redis) if w.pid), default=0)
-        return Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value, peak_bytes=peak,
+        peaks = {w.pid: _status_bytes(w.pid, "VmHWM") for w in Worker.all(connection=redis) if w.pid}
+        grown = max((peak - ready[pid] for pid, peak in peaks.items() if pid in ready), default=0)
+        return Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value,
+                   peak_bytes=max(peaks.values(), default=0), grown_bytes=grown,
                    tick_seconds=tick_seconds, tick_statements=tick_statements, first_email=first_email,
                    plans_built=plans_built, failed=f"{failed} deliveries failed" if failed else
                    ("" if sent >= len(users) else f"only {sent} of {len(users)} sent after {DEADLINE} s"))
@@ -331,10 +343,12 @@ def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, count
     shares = [due[i::processes] for i in range(processes)]
     context = multiprocessing.get_context("fork")
     peaks = context.Array("q", processes)
+    grown = context.Array("q", processes)
     counter.value = 0
     sink.received.value = 0
     started = time.perf_counter()
-    children = [context.Process(target=_floor_share, args=(i, [(d.user_id, d.period) for d in share], at, peaks))
+    children = [context.Process(target=_floor_share, args=(i, [(d.user_id, d.period) for d in share], at, peaks,
+                                                           grown))
                 for i, share in enumerate(shares)]
     for child in children:
         child.start()
@@ -343,12 +357,13 @@ def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, count
     seconds = time.perf_counter() - started
     failed = [child.exitcode for child in children if child.exitcode]
     return Run(seconds=seconds, users=len(due), sent=sink.received.value, statements=counter.value,
-               peak_bytes=max(peaks[i] for i in range(processes)),
+               peak_bytes=max(peaks[i] for i in range(processes)), grown_bytes=max(grown[i] for i in range(processes)),
                failed=f"floor processes failed: {failed}" if failed else "")
 
 
-def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any) -> None:
+def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any, grown: Any) -> None:
     """One floor process: plan its users in the morning's batches, then build and send each digest."""
+    ready = _status_bytes(os.getpid(), "VmRSS")
     engine = get_engine()
     backend = get_backend()
     session = Session(bind=engine, expire_on_commit=False)
@@ -366,7 +381,8 @@ def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, p
     finally:
         session.rollback()
         session.close()
-    peaks[index] = _peak_rss(os.getpid())
+    peaks[index] = _status_bytes(os.getpid(), "VmHWM")
+    grown[index] = peaks[index] - ready
 
 
 # The SMTP sink ------------------------------------------------------------------------------------
@@ -445,12 +461,13 @@ def _own_statements(engine: Engine) -> int:
     return _OWN_STATEMENTS[0]
 
 
-def _peak_rss(pid: int) -> int:
-    """Peak resident memory of a process (VmHWM), in bytes; 0 if it is gone."""
+def _status_bytes(pid: int, field: str) -> int:
+    """A memory figure of a process from /proc (``VmHWM``: its peak resident memory; ``VmRSS``: now), in
+    bytes; 0 if it is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -487,6 +504,7 @@ def _report_size(size: int, ours: Run, floor: Run | None) -> None:
         ("statements per user", f"{ours.statements / max(ours.sent, 1):.1f}",
          f"{floor.statements / max(floor.sent, 1):.1f}" if floor else ""),
         ("peak memory per process", mib(ours.peak_bytes), mib(floor.peak_bytes) if floor else ""),
+        ("grown while working", mib(ours.grown_bytes), mib(floor.grown_bytes) if floor else ""),
         ("tick", f"{ours.tick_seconds * 1000:.0f} ms, {ours.tick_statements} statement(s)", ""),
         ("first email", at(ours.first_email), ""),
         ("every plan built", at(ours.plans_built), ""),
@@ -514,10 +532,10 @@ def _verdicts(results: list[tuple[int, Run, Run | None]]) -> int:
         lines.append((share >= FLOOR_SHARE, f"{share:.2f} of the floor's users/s at {size} users "
                                             f"(target: at least {FLOOR_SHARE})"))
     if len(results) > 1:
-        small, large = results[0][1].peak_bytes, ours.peak_bytes
+        small, large = results[0][1].grown_bytes, ours.grown_bytes
         flat = large <= max(small * FLAT_RATIO, small + FLAT_SLACK)
-        lines.append((flat, f"peak worker memory {mib(small)} at {results[0][0]} users, {mib(large)} at {size} "
-                            f"(target: flat, within {FLAT_RATIO - 1:.0%} or {mib(FLAT_SLACK)})"))
+        lines.append((flat, f"worker memory grown while working {mib(small)} at {results[0][0]} users, {mib(large)} "
+                            f"at {size} (target: flat, within {FLAT_RATIO - 1:.0%} or {mib(FLAT_SLACK)})"))
     else:
         lines.append((False, "memory flat in the number of users: not judged, measure two sizes (--users 1000 10000)"))
     for met, text_ in lines:

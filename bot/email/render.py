@@ -102,10 +102,6 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def digest_subject(view: PlanView) -> str:
-    return _subject(view, view.open_items)
-
-
 def _subject(view: PlanView, open_items: tuple[PlanItem, ...]) -> str:
     head = f"Your next best moves for {short_date(view.date)}"
     if open_items:

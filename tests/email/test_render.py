@@ -8,7 +8,7 @@ from datetime import date
 from html.parser import HTMLParser
 
 from bot.email.links import EmailLinks
-from bot.email.render import digest_subject, render_digest, render_weekly_summary
+from bot.email.render import render_digest, render_weekly_summary
 from core.actions import marks
 from core.models import ActionState, ActionType, CapacityLevel, WeeklySummary
 from core.planner.view import PlanItem, PlanView, WaitingItem
@@ -83,10 +83,13 @@ FIVE = (item(0, "Reply to Ann Lee", minutes=5, lead="Ann Lee"),
 
 
 def test_subject_counts_the_actions_and_minutes_left_in_the_product_format() -> None:
-    assert digest_subject(view(FIVE)) == "Your next best moves for Tue 25 Nov — 5 actions, ~35 min"
-    assert digest_subject(view(FIVE[:1])) == "Your next best moves for Tue 25 Nov — 1 action, ~5 min"
+    def subject(items: tuple[PlanItem, ...]) -> str:
+        return render_digest(view(items), links=LINKS).subject
+
+    assert subject(FIVE) == "Your next best moves for Tue 25 Nov — 5 actions, ~35 min"
+    assert subject(FIVE[:1]) == "Your next best moves for Tue 25 Nov — 1 action, ~5 min"
     done = tuple(item(i, f"Task {i}", state=ActionState.DONE) for i in range(2))
-    assert digest_subject(view(done + FIVE[2:3])) == "Your next best moves for Tue 25 Nov — 1 action, ~10 min"
+    assert subject(done + FIVE[2:3]) == "Your next best moves for Tue 25 Nov — 1 action, ~10 min"
 
 
 def test_an_empty_plan_gets_a_friendly_subject_and_body() -> None:
