@@ -31,6 +31,17 @@ from urllib.parse import parse_qs, urlsplit
 from bot.chaos.options import FaultRates
 
 
+def call_arguments(request: BaseHTTPRequestHandler) -> dict[str, Any]:
+    """A Slack Web API call's arguments as Slack reads them: a GET's query, or a POST's JSON or form
+    body (the fake Slack of the tests reads them this way too)."""
+    if request.command == "GET":
+        return {key: values[0] for key, values in parse_qs(urlsplit(request.path).query).items()}
+    raw = request.rfile.read(int(request.headers.get("Content-Length") or 0)).decode()
+    if "json" in (request.headers.get("Content-Type") or ""):
+        return dict(json.loads(raw or "{}"))
+    return {key: values[0] for key, values in parse_qs(raw).items()}
+
+
 @dataclass(frozen=True)
 class Posted:
     """A message as it sits in a DM channel."""
@@ -152,15 +163,10 @@ class FakeSlack:
                 pass
 
             def do_GET(self) -> None:
-                self._serve({key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()})
+                self._serve(call_arguments(self))
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    args = json.loads(raw or "{}")
-                else:
-                    args = {key: values[0] for key, values in parse_qs(raw).items()}
-                self._serve(args)
+                self._serve(call_arguments(self))
 
             def _serve(self, args: dict[str, Any]) -> None:
                 path = urlsplit(self.path).path

@@ -4,17 +4,22 @@ on it, retries without waiting, and email to an outbox of the test's own."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
+from sqlalchemy import delete
 
 from bot.channels import register_all
 from core import config, embedded
 from core import queue as queue_module
+from core.db import unit_of_work
 from core.jobs import channels, tasks
+from core.models import User
+from tests.factories import make_lead, make_user
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +57,18 @@ def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     register_all()
     yield tmp_path / "outbox"
     config.get_settings.cache_clear()
+
+
+@pytest.fixture()
+def committed_user(engine: object, outbox: Path) -> Iterator[User]:
+    """A London user with a lead, committed for real (and deleted after the test): each job or clock
+    reads it on a connection of its own, as separate processes do."""
+    with unit_of_work(service=True) as session:
+        user = make_user(session, timezone="Europe/London", email=f"committed-{uuid.uuid4().hex[:8]}@example.com")
+        make_lead(session, user)
+    yield user
+    with unit_of_work(service=True) as session:
+        session.execute(delete(User).where(User.id == user.id))
 
 
 def run_worker(queue: Queue) -> None:

@@ -5,8 +5,6 @@ queued once, and the user gets one email when the retry succeeds."""
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 import time_machine
 from rq import Queue
 from rq.job import Job, JobStatus
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.channels import register_all
 from core.db import unit_of_work
@@ -22,7 +20,6 @@ from core.jobs import tasks
 from core.jobs.channels import TemporaryDeliveryError, register_sender
 from core.jobs.tick import tick
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
-from tests.factories import make_lead, make_user
 from tests.jobs.conftest import run_worker
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 25 Nov, 08:00 in London
@@ -30,15 +27,6 @@ CLOCKS = 4
 ROUNDS = 12
 
 
-@pytest.fixture()
-def committed_user(engine: object, outbox: Path) -> Iterator[User]:
-    """A user committed for real: each clock reads the database on its own connection, as two processes do."""
-    with unit_of_work(service=True) as session:
-        user = make_user(session, timezone="Europe/London", email=f"clocks-{uuid.uuid4().hex[:8]}@example.com")
-        make_lead(session, user)
-    yield user
-    with unit_of_work(service=True) as session:
-        session.execute(delete(User).where(User.id == user.id))
 
 
 def _delivery(user: User) -> Delivery:

@@ -6,37 +6,24 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import time_machine
 from rq import Queue
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, select, text
 
 from core.db import unit_of_work
 from core.jobs import tasks
 from core.jobs.channels import register_sender, sender_for
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
-from tests.factories import make_lead, make_user
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 25 Nov, 08:00 in London
 #: How long the first sender waits for the second job to catch up with it, at most.
 PATIENCE_SECONDS = 10.0
 
 
-@pytest.fixture()
-def committed_user(engine: Engine, outbox: Path) -> Iterator[User]:
-    """A user committed for real, so that each job reads it on a connection of its own."""
-    with unit_of_work(service=True) as session:
-        user = make_user(session, timezone="Europe/London", email=f"senders-{uuid.uuid4().hex[:8]}@example.com")
-        make_lead(session, user)
-    yield user
-    with unit_of_work(service=True) as session:
-        session.execute(delete(User).where(User.id == user.id))
 
 
 def test_two_chunks_carrying_the_same_delivery_at_once_send_one_email(

@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+from bot.chaos.fake_slack import call_arguments
 from tests.slack.block_kit import message_problems, view_problems
 
 #: Methods whose ``blocks`` (or ``view``) Slack checks before it accepts them.
@@ -176,15 +177,10 @@ class FakeSlack:
                 pass
 
             def do_GET(self) -> None:
-                self._serve({key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()})
+                self._serve(call_arguments(self))
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    args = json.loads(raw or "{}")
-                else:
-                    args = {key: values[0] for key, values in parse_qs(raw).items()}
-                self._serve(args)
+                self._serve(call_arguments(self))
 
             def _serve(self, args: dict[str, Any]) -> None:
                 path = urlsplit(self.path).path
