@@ -7,6 +7,8 @@ Bad input exits with code 2 and a message that says what was wrong; a typed doma
 from __future__ import annotations
 
 import click
+from psycopg.errors import UndefinedTable
+from sqlalchemy.exc import ProgrammingError
 
 from bot.channels import register_all
 from bot.cli.actions import actions_group, call_command, mark_command
@@ -31,13 +33,20 @@ from core.logs import configure_logging
 
 
 class NbmGroup(click.Group):
-    """Turns domain errors into a clear message and exit code 2."""
+    """Turns domain errors into a clear message and exit code 2, and a database without its tables
+    (a fresh embedded one, a new server) into what to do about it, exit code 1."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except NbmError as exc:
             raise click.UsageError(str(exc), ctx) from None
+        except ProgrammingError as exc:
+            if not isinstance(exc.orig, UndefinedTable):
+                raise
+            raise click.ClickException(
+                "the database has no NextBestMove tables yet (or lacks some): run `nbm db upgrade`, then "
+                "this command again") from None
 
 
 @click.group(cls=NbmGroup)
