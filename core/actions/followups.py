@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ScalarSelect, func, select, text
 from sqlalchemy.orm import Session
 
 from core.actions.records import create_action, record_event
@@ -66,8 +67,9 @@ def work_days_for(session: Session, user: User) -> frozenset[int]:
 
 # --- shared by every rule -------------------------------------------------------------------------
 
-def lock_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead | None:
-    """The user's lead, row-locked until the unit of work ends (rules for a lead run one at a time).
+def lock_lead(session: Session, *, user: User, lead_id: uuid.UUID | ScalarSelect[Any]) -> Lead | None:
+    """The user's lead, row-locked until the unit of work ends (rules for a lead run one at a time);
+    ``lead_id`` may be a subquery that finds it (None when it finds none).
 
     ``FOR NO KEY UPDATE`` serialises rule runs without blocking inserts that merely reference it.
     """
