@@ -32,14 +32,42 @@ from bot.chaos.options import FaultRates
 
 
 def call_arguments(request: BaseHTTPRequestHandler) -> dict[str, Any]:
-    """A Slack Web API call's arguments as Slack reads them: a GET's query, or a POST's JSON or form
-    body (the fake Slack of the tests reads them this way too)."""
+    """A Slack Web API call's arguments as Slack reads them: a GET's query, or a POST's JSON or form body."""
     if request.command == "GET":
         return {key: values[0] for key, values in parse_qs(urlsplit(request.path).query).items()}
     raw = request.rfile.read(int(request.headers.get("Content-Length") or 0)).decode()
     if "json" in (request.headers.get("Content-Type") or ""):
         return dict(json.loads(raw or "{}"))
     return {key: values[0] for key, values in parse_qs(raw).items()}
+
+
+class SlackApiHandler(BaseHTTPRequestHandler):
+    """A fake of Slack's Web API over HTTP (this run's, and the tests'): each call's arguments read as
+    Slack reads them, answered by :meth:`reply` with JSON."""
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def reply(self, path: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """The status, JSON body and headers that answer a call to ``path``."""
+        raise NotImplementedError
+
+    def _serve(self) -> None:
+        status, body, headers = self.reply(urlsplit(self.path).path, call_arguments(self))
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
 
 @dataclass(frozen=True)
@@ -158,28 +186,10 @@ class FakeSlack:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_GET(self) -> None:
-                self._serve(call_arguments(self))
-
-            def do_POST(self) -> None:
-                self._serve(call_arguments(self))
-
-            def _serve(self, args: dict[str, Any]) -> None:
-                path = urlsplit(self.path).path
+        class Handler(SlackApiHandler):
+            def reply(self, path: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
                 method = path.lstrip("/") if path.startswith("/respond/") else path.removeprefix("/api/")
                 with fake._lock:
-                    status, body, headers = fake.answer(method, args)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    return fake.answer(method, args)
 
         return Handler

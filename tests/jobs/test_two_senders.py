@@ -31,15 +31,19 @@ def test_two_chunks_carrying_the_same_delivery_at_once_send_one_email(
 ) -> None:
     email = sender_for(DeliveryKind.PLAN, Channel.EMAIL)
     entered: list[dict[str, Any]] = []
+    second_sender = threading.Event()
 
     def sender(**delivery: Any) -> str:
         """The real email sender, whose first call holds on until the other job has caught up with it:
-        it is sending too, or it waits for a lock in the database."""
+        it is sending too (an event), or it waits for a lock in the database (asked between waits)."""
         entered.append(delivery)
-        if len(entered) == 1:
+        if len(entered) > 1:
+            second_sender.set()
+        else:
             give_up = time.monotonic() + PATIENCE_SECONDS
-            while len(entered) == 1 and not _someone_waits_for_a_lock(engine) and time.monotonic() < give_up:
-                time.sleep(0.01)
+            while (not second_sender.wait(timeout=0.01) and not _someone_waits_for_a_lock(engine)
+                   and time.monotonic() < give_up):
+                pass
         return str(email(**delivery))
 
     register_sender(DeliveryKind.PLAN, Channel.EMAIL, sender)

@@ -13,9 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.chaos.fake_slack import call_arguments
+from bot.chaos.fake_slack import SlackApiHandler
 from tests.slack.block_kit import message_problems, view_problems
 
 #: Methods whose ``blocks`` (or ``view``) Slack checks before it accepts them.
@@ -172,30 +171,13 @@ class FakeSlack:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_GET(self) -> None:
-                self._serve(call_arguments(self))
-
-            def do_POST(self) -> None:
-                self._serve(call_arguments(self))
-
-            def _serve(self, args: dict[str, Any]) -> None:
-                path = urlsplit(self.path).path
+        class Handler(SlackApiHandler):
+            def reply(self, path: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
                 method = "respond" if path.startswith("/respond/") else path.removeprefix("/api/")
                 auth = self.headers.get("Authorization") or ""
                 with fake._lock:
                     fake.calls.append(Call(method, args, auth.removeprefix("Bearer ") or None))
-                    reply = fake.answer(method, args)
-                payload = json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                for key, value in reply.headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    answer = fake.answer(method, args)
+                return answer.status, answer.body, answer.headers
 
         return Handler
