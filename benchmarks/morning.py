@@ -47,12 +47,10 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.sharedctypes import Synchronized
@@ -60,9 +58,10 @@ from typing import Any
 
 from redis import Redis
 from rq import Worker
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, joinedload
 
+from benchmarks import morning_rig as rig
 from benchmarks.harness import (
     BenchUsers,
     analyze,
@@ -78,7 +77,6 @@ from bot.channels import register_all
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
 from bot.worker import WarmWorker, run_workers
-from core import config
 from core.clock import utcnow
 from core.db import get_engine, set_context, unit_of_work
 from core.jobs import tasks
@@ -110,14 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sorted(set(args.users))
 
     logging.getLogger().setLevel(logging.WARNING)  # RQ's two lines per job would fill the terminal
-    sink = SmtpSink()
-    _point_email_at(sink.port)
+    sink = rig.SmtpSink()
+    rig.point_email_at(sink.port)
     register_all()
     engine = open_database()
     print("\n".join(environment(engine)))
     redis = get_redis()
-    _refuse_a_busy_queue(redis)
-    counter = _count_statements_of_children(engine)
+    rig.refuse_a_busy_queue(redis)
+    counter = rig.count_statements_of_children(engine)
     kind = "RQ's forking Worker" if args.forking else "warm workers (bot.worker)"
     print(f"{args.workers} {kind}; floor: {args.workers} processes; SMTP sink on 127.0.0.1:{sink.port}\n")
 
@@ -243,7 +241,7 @@ class Run:
 
 
 def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, workers: int, forking: bool,
-                 counter: Synchronized, sink: SmtpSink) -> Run:
+                 counter: Synchronized, sink: rig.SmtpSink) -> Run:
     """Start the workers, tick once, and wait until the ledger says every user's email was sent."""
     redis = get_redis()
     queues = [get_queue(name) for name in QUEUE_NAMES]
@@ -253,16 +251,16 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
         target=_supervise, args=(workers, forking), name="bench-workers")
     supervisor.start()
     try:
-        _wait_for(lambda: Worker.count(connection=redis) >= workers, what=f"{workers} workers to start", limit=120)
-        ready = {w.pid: _status_bytes(w.pid, "VmRSS") for w in Worker.all(connection=redis) if w.pid}
+        rig.wait_for(lambda: Worker.count(connection=redis) >= workers, what=f"{workers} workers to start", limit=120)
+        ready = {w.pid: rig.status_bytes(w.pid, "VmRSS") for w in Worker.all(connection=redis) if w.pid}
         counter.value = 0
         engine = get_engine()
         sent_before, _, plans_before = _progress(bench)
         started = time.perf_counter()
-        statements_before = _own_statements(engine)
+        statements_before = rig.own_statements(engine)
         report = tick(at=at, queue=queues[0])
         tick_seconds = time.perf_counter() - started
-        tick_statements = _own_statements(engine) - statements_before
+        tick_statements = rig.own_statements(engine) - statements_before
         if report.due != len(users):
             print(f"note: the tick found {report.due} deliveries due for the {len(users)} users seeded")
         first_email = plans_built = None
@@ -279,7 +277,7 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
             if sent + failed >= len(users) and _queue_idle(redis):
                 break
         seconds = time.perf_counter() - started
-        peaks = {w.pid: _status_bytes(w.pid, "VmHWM") for w in Worker.all(connection=redis) if w.pid}
+        peaks = {w.pid: rig.status_bytes(w.pid, "VmHWM") for w in Worker.all(connection=redis) if w.pid}
         grown = max((peak - ready[pid] for pid, peak in peaks.items() if pid in ready), default=0)
         return Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value,
                    peak_bytes=max(peaks.values(), default=0), grown_bytes=grown,
@@ -290,7 +288,7 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
         if supervisor.pid is not None:
             os.kill(supervisor.pid, signal.SIGTERM)
         supervisor.join(60)
-        _wait_for(lambda: Worker.count(connection=redis) == 0, what="the workers to stop", limit=60)
+        rig.wait_for(lambda: Worker.count(connection=redis) == 0, what="the workers to stop", limit=60)
 
 
 def _supervise(workers: int, forking: bool) -> None:
@@ -337,7 +335,7 @@ def _due_to(users: list[uuid.UUID], *, at: datetime) -> list[Due]:
 
 
 def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, counter: Synchronized,
-                  sink: SmtpSink) -> Run:
+                  sink: rig.SmtpSink) -> Run:
     """The same plans and emails, computed and sent directly by ``processes`` processes, rolled back."""
     due = _due_to(users, at=at)
     shares = [due[i::processes] for i in range(processes)]
@@ -363,7 +361,7 @@ def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, count
 
 def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any, grown: Any) -> None:
     """One floor process: plan its users in the morning's batches, then build and send each digest."""
-    ready = _status_bytes(os.getpid(), "VmRSS")
+    ready = rig.status_bytes(os.getpid(), "VmRSS")
     engine = get_engine()
     backend = get_backend()
     session = Session(bind=engine, expire_on_commit=False)
@@ -381,116 +379,8 @@ def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, p
     finally:
         session.rollback()
         session.close()
-    peaks[index] = _status_bytes(os.getpid(), "VmHWM")
+    peaks[index] = rig.status_bytes(os.getpid(), "VmHWM")
     grown[index] = peaks[index] - ready
-
-
-# The SMTP sink ------------------------------------------------------------------------------------
-
-class SmtpSink:
-    """aiosmtpd on 127.0.0.1 in a process of its own, accepting every message; counts what it received."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("fork")
-        self.received: Synchronized = context.Value("q", 0)
-        ready = context.Event()
-        port = context.Value("i", 0)
-        self._process = context.Process(target=self._serve, args=(self.received, port, ready), name="smtp-sink",
-                                        daemon=True)
-        self._process.start()
-        if not ready.wait(30):
-            raise SystemExit("the SMTP sink did not start")
-        self.port = port.value
-
-    @staticmethod
-    def _serve(received: Synchronized, port: Any, ready: Any) -> None:
-        from aiosmtpd.controller import Controller
-
-        class Accept:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                with received.get_lock():
-                    received.value += 1
-                return "250 2.0.0 OK"
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port.value = probe.getsockname()[1]
-        Controller(Accept(), hostname="127.0.0.1", port=port.value).start()
-        ready.set()
-        threading.Event().wait()
-
-    def stop(self) -> None:
-        self._process.kill()
-        self._process.join(5)
-
-
-def _point_email_at(port: int) -> None:
-    os.environ.update({"EMAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-                       "SMTP_SECURITY": "none", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
-    os.environ.pop("SMTP_USERNAME", None)
-    config.get_settings.cache_clear()
-
-
-# Meters and checks --------------------------------------------------------------------------------
-
-def _count_statements_of_children(engine: Engine) -> Synchronized:
-    """A counter of the statements every process forked from here sends (not this process's own)."""
-    counter: Synchronized = multiprocessing.get_context("fork").Value("q", 0)
-    parent = os.getpid()
-
-    def seen(*_: Any) -> None:
-        if os.getpid() != parent:
-            with counter.get_lock():
-                counter.value += 1
-
-    event.listen(Engine, "before_cursor_execute", seen)
-
-    def own_seen(*_: Any) -> None:
-        if os.getpid() == parent:
-            _OWN_STATEMENTS[0] += 1
-
-    event.listen(engine, "before_cursor_execute", own_seen)
-    return counter
-
-
-#: Statements this process sent (the tick's are counted here).
-_OWN_STATEMENTS = [0]
-
-
-def _own_statements(engine: Engine) -> int:
-    return _OWN_STATEMENTS[0]
-
-
-def _status_bytes(pid: int, field: str) -> int:
-    """A memory figure of a process from /proc (``VmHWM``: its peak resident memory; ``VmRSS``: now), in
-    bytes; 0 if it is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _refuse_a_busy_queue(redis: Redis) -> None:
-    """Other workers or waiting jobs on this Redis would take part in (and skew) the measurement."""
-    if Worker.count(connection=redis):
-        raise SystemExit(f"{Worker.count(connection=redis)} RQ worker(s) already listen on this Redis: stop them, "
-                         "or point REDIS_URL at a database of the benchmark's own")
-    waiting = sum(get_queue(name).count for name in QUEUE_NAMES)
-    if waiting:
-        raise SystemExit(f"{waiting} job(s) wait in the queue on this Redis: point REDIS_URL at a database of the "
-                         "benchmark's own")
-
-
-def _wait_for(condition: Callable[[], bool], *, what: str, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gave up waiting for {what} after {limit:.0f} s")
-        time.sleep(0.2)
 
 
 def _report_size(size: int, ours: Run, floor: Run | None) -> None:
