@@ -168,6 +168,8 @@ class Settings:
     encryption_keys: tuple[EncryptionKey, ...] = field(default=DEV_KEYS, repr=False)
     log_level: str = "INFO"
     web_threads: int = 8
+    #: Seconds a job's claim to send a delivery keeps every other job off it (core.jobs.tasks).
+    send_lease_seconds: int = 900
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
     slack_client_id: str | None = None
     slack_client_secret: str | None = field(default=None, repr=False)
@@ -291,6 +293,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         encryption_keys=_encryption_keys(env),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         web_threads=_int(env, "WEB_THREADS", 8),
+        send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 900),
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,

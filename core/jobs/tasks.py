@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from core.billing.jobs import sweep_trials
 from core.calendars.service import free_minutes_for_users
 from core.clock import local_today, utcnow
+from core.config import get_settings
 from core.db import rows_affected, unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
 from core.jobs.calls import search_calls, users_searching
@@ -226,7 +227,7 @@ def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
             refused.add(channel)
             outcomes["retrying in their own job"] += 1
         else:
-            outcomes["already sent" if result.startswith("already") else "sent"] += 1
+            outcomes[result.partition(" (")[0]] += 1  # sent, already sent, being sent by another job
     return ", ".join(f"{count} {what}" for what, count in outcomes.items()) or "nothing to do"
 
 
@@ -264,9 +265,12 @@ def _attempt(kind: str, channel: str, user_id: str, period: str, *, last_try: bo
     permanent, or if ``last_try``) and raised."""
     key = (DeliveryKind(kind), Channel(channel), uuid.UUID(user_id), date.fromisoformat(period))
     with unit_of_work(service=True) as session:
-        delivery_id, sent_as = _claim(session, *key)
+        delivery_id, sent_as, busy_since = _claim(session, *key)
     if sent_as is not None:
         return f"already sent ({sent_as})"
+    if busy_since is not None:
+        return f"being sent by another job (claimed {busy_since:%Y-%m-%d %H:%M:%S} UTC)"
+    external_id: str | None = None
     try:
         with unit_of_work(service=True) as session:
             sent_as = _hold(session, delivery_id)
@@ -275,6 +279,10 @@ def _attempt(kind: str, channel: str, user_id: str, period: str, *, last_try: bo
             external_id = sender_for(key[0], key[1])(user_id=key[2], period=key[3], delivery_id=delivery_id)
             _record_sent(session, delivery_id, external_id)
     except Exception as exc:
+        if external_id is not None:  # sent, but the record went with the connection: record it afresh
+            with unit_of_work(service=True) as session:  # (if the database is still away, the lease stays)
+                _record_sent(session, delivery_id, external_id)
+            return f"sent ({external_id})"
         permanent = isinstance(exc, PermanentDeliveryError)
         _record_failure(delivery_id, f"{type(exc).__name__}: {exc}", final=permanent or last_try)
         raise
@@ -291,10 +299,8 @@ def _hold(session: Session, delivery_id: uuid.UUID) -> str | None:
     """Lock the delivery's row for the send, which happens while it is held: None when it is still to
     be sent, else the external id it was sent as.
 
-    Two jobs may carry the same delivery (a chunk of one tick's batch and a chunk of the next, which
-    found it still pending; a job enqueued again after Redis lost it): the second waits here (or in
-    :func:`_claim`) until the first has recorded its send, then finds it sent. A sender that dies
-    releases the lock with its connection, leaving the row pending, so the next try sends it.
+    The lease (:func:`_claim`) keeps other jobs off the delivery; the lock also orders a job whose
+    lease lapsed while it was still sending (a very slow mail server) before the next one.
     """
     row = session.execute(select(Delivery.status, Delivery.external_id).where(Delivery.id == delivery_id)
                           .with_for_update()).one()
@@ -303,15 +309,17 @@ def _hold(session: Session, delivery_id: uuid.UUID) -> str | None:
 
 #: The ledger's two writes around every send, built once (building them cost more than running them).
 _RECORD_SENT = update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
-    status=DeliveryStatus.SENT, external_id=bindparam("external_id"), sent_at=bindparam("sent_at"), last_error=None)
+    status=DeliveryStatus.SENT, external_id=bindparam("external_id"), sent_at=bindparam("sent_at"), last_error=None,
+    sending_since=None)
 _CLAIM = (
     insert(Delivery)
     .values(id=bindparam("id"), user_id=bindparam("user_id"), kind=bindparam("kind"), channel=bindparam("channel"),
-            period=bindparam("period"), status=DeliveryStatus.PENDING, attempts=1)
+            period=bindparam("period"), status=DeliveryStatus.PENDING, attempts=1, sending_since=bindparam("now"))
     .on_conflict_do_update(
         index_elements=["user_id", "kind", "channel", "period"],
-        set_={"attempts": Delivery.attempts + 1, "status": DeliveryStatus.PENDING},
-        where=Delivery.status != DeliveryStatus.SENT,
+        set_={"attempts": Delivery.attempts + 1, "status": DeliveryStatus.PENDING, "sending_since": bindparam("now")},
+        where=(Delivery.status != DeliveryStatus.SENT)
+        & (Delivery.sending_since.is_(None) | (Delivery.sending_since < bindparam("lapsed_before"))),
     )
     .returning(Delivery.id)
 )
@@ -319,22 +327,30 @@ _CLAIM = (
 
 def _claim(
     session: Session, kind: DeliveryKind, channel: Channel, user_id: uuid.UUID, period: date
-) -> tuple[uuid.UUID, str | None]:
-    """Count this attempt on the delivery's row (created pending if new) before sending: its id, and
-    the external id it was sent as if it already was (then nothing changes).
+) -> tuple[uuid.UUID, str | None, datetime | None]:
+    """Claim the delivery to send it, counting the attempt, before sending: its id; the external id it
+    was sent as, if it already was; when another job claimed it, if one is sending it now.
 
-    One statement: the upsert creates the row, or counts the attempt and marks it pending unless it
-    was sent, and holds the row's lock until the unit of work commits.
+    One statement when the claim is taken: the upsert creates the row pending, or counts the attempt
+    and takes the **lease** (``sending_since``), unless the delivery was sent or another job holds a
+    lease that has not lapsed (``SEND_LEASE_SECONDS``). The lease is committed before the send and
+    cleared when the send or its failure is recorded, so no second job sends the delivery meanwhile,
+    even when the first one's database connection is cut mid-send (a row lock would go with it). A
+    job that dies mid-send leaves its lease: the delivery is tried again once it lapses.
     """
-    claimed = session.execute(_CLAIM, {"id": uuid.uuid4(), "user_id": user_id, "kind": kind, "channel": channel,
-                                       "period": period}).scalar_one_or_none()
+    now = utcnow()
+    claimed = session.execute(_CLAIM, {
+        "id": uuid.uuid4(), "user_id": user_id, "kind": kind, "channel": channel, "period": period, "now": now,
+        "lapsed_before": now - timedelta(seconds=get_settings().send_lease_seconds)}).scalar_one_or_none()
     if claimed is not None:
-        return claimed, None
-    sent = session.execute(
-        select(Delivery.id, Delivery.external_id).where(
+        return claimed, None, None
+    row = session.execute(
+        select(Delivery.id, Delivery.status, Delivery.external_id, Delivery.sending_since).where(
             Delivery.user_id == user_id, Delivery.kind == kind, Delivery.channel == channel, Delivery.period == period)
     ).one()
-    return sent.id, sent.external_id or ""
+    if row.status == DeliveryStatus.SENT:
+        return row.id, row.external_id or "", None
+    return row.id, None, row.sending_since
 
 
 def _record_failure(delivery_id: uuid.UUID, reason: str, *, final: bool) -> None:
@@ -342,6 +358,7 @@ def _record_failure(delivery_id: uuid.UUID, reason: str, *, final: bool) -> None
         delivery = session.get(Delivery, delivery_id, with_for_update=True)
         if delivery is not None and delivery.status != DeliveryStatus.SENT:
             delivery.last_error = reason[:2000]
+            delivery.sending_since = None  # the try is over: the next one need not wait for the lease
             if final:
                 delivery.status = DeliveryStatus.FAILED
     log.warning("delivery %s failed%s: %s", delivery_id, " for good" if final else ", will retry", reason)

@@ -18,6 +18,7 @@ class Delivery(Base):
     The unique key (user, kind, channel, period) is the real once-only guarantee. A row is written
     as ``pending`` before sending and turned ``sent`` after, with ``external_id`` (the email
     Message-ID, or the Slack ``channel:ts``) so later presses can update the same message.
+    ``sending_since`` is the lease of the job sending it (migration 0013).
     """
 
     __tablename__ = "deliveries"
@@ -40,5 +41,7 @@ class Delivery(Base):
     external_id: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    #: The lease of the job sending it now (``core.jobs.tasks``), None when no job is.
+    sending_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

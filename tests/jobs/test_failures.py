@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from bot.email import delivery as email_delivery
 from bot.email.backends import SmtpBackend
 from core import config
+from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import register_sender
 from core.jobs.tick import tick
@@ -142,7 +143,9 @@ def test_a_worker_killed_between_slack_and_email_resumes_with_the_email_only(
     rows = _deliveries(user.id)
     assert (rows[Channel.SLACK].status, rows[Channel.EMAIL].status) == (DeliveryStatus.SENT, DeliveryStatus.PENDING)
 
-    later = MORNING + timedelta(minutes=10)  # RQ notices the dead worker's job once its timeout has passed
+    # The dead worker's claim on the email keeps every other job off it until its lease lapses (then
+    # RQ has noticed the dead worker's job too, its timeout having passed).
+    later = MORNING + timedelta(seconds=get_settings().send_lease_seconds, minutes=1)
     with time_machine.travel(later, tick=False):
         tick(at=later, queue=queue)
         run_worker(queue)

@@ -16,6 +16,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config import get_settings
 from core.jobs import tasks
 from core.jobs.channels import registered_channels
 from core.jobs.schedule import due_deliveries
@@ -100,8 +101,9 @@ def test_two_schedulers_ticking_at_once_send_one_morning(service: Session, queue
 def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_id(
     service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The row says pending until the send is recorded; the retry sends what is missing and the
-    email carries the same Message-ID, so mail systems show it once."""
+    """The row says pending until the send is recorded, and the dead job's lease keeps every other job
+    off it until the lease lapses; then the retry sends what is missing, and the email carries the
+    same Message-ID, so mail systems show it once."""
     user = _user(service, "UTC", "Uma")
     real_record = tasks._record_sent
     crashes = iter([True])
@@ -117,6 +119,9 @@ def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_
             tasks.deliver("plan", "email", str(user.id), "2026-11-25")
         pending = service.scalars(select(Delivery).where(Delivery.user_id == user.id)).one()
         assert (pending.status, pending.attempts) == (DeliveryStatus.PENDING, 1)
+        assert tasks.deliver("plan", "email", str(user.id), "2026-11-25").startswith("being sent by another job")
+    lapsed = datetime(2026, 11, 25, 8, 0, tzinfo=UTC) + timedelta(seconds=get_settings().send_lease_seconds + 1)
+    with time_machine.travel(lapsed, tick=False):
         assert tasks.deliver("plan", "email", str(user.id), "2026-11-25").startswith("sent")
         assert tasks.deliver("plan", "email", str(user.id), "2026-11-25").startswith("already sent")
     service.refresh(pending)
