@@ -36,7 +36,7 @@ housekeeping job runs before the clock starts, as it would have at the top of th
 gets users of its own; the users of an earlier size are served already, so the tick does not find
 them due again. Worker processes are started afresh for each size.
 
-Run: ``python -m benchmarks.morning [--users 1000 10000] [--workers 4] [--no-floor] [--forking]``
+rig.Run: ``python -m benchmarks.morning [--users 1000 10000] [--workers 4] [--no-floor] [--forking]``
 (``--forking``: RQ's default worker, a fresh work horse per job, as the workers ran before).
 """
 
@@ -51,7 +51,6 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
@@ -66,11 +65,8 @@ from benchmarks.harness import (
     BenchUsers,
     analyze,
     environment,
-    mib,
     open_database,
-    print_table,
     throwaway_users,
-    verdict,
 )
 from benchmarks.plan_batch import LEADS_PER_USER, seed_books
 from bot.channels import register_all
@@ -86,9 +82,6 @@ from core.models import Channel, DeliveryKind, User
 from core.planner.batch import plan_users
 from core.queue import QUEUE_NAMES, get_queue, get_redis
 
-TARGET_USERS, TARGET_SECONDS = 10_000, 120.0
-FLOOR_SHARE = 0.5
-FLAT_RATIO, FLAT_SLACK = 1.10, 16 * 2**20
 ALL_WEEK = [1, 2, 3, 4, 5, 6, 7]
 DEADLINE = 30 * 60  # seconds: a run that has not finished by then is reported as failed
 
@@ -119,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind = "RQ's forking Worker" if args.forking else "warm workers (bot.worker)"
     print(f"{args.workers} {kind}; floor: {args.workers} processes; SMTP sink on 127.0.0.1:{sink.port}\n")
 
-    results: list[tuple[int, Run, Run | None]] = []
+    results: list[tuple[int, rig.Run, rig.Run | None]] = []
     try:
         with throwaway_users() as bench:
             for size in sizes:
@@ -132,10 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ours = measure_ours(bench, users, at=at, workers=args.workers, forking=args.forking,
                                     counter=counter, sink=sink)
                 results.append((size, ours, floor))
-                _report_size(size, ours, floor)
+                rig.report_size(size, ours, floor)
     finally:
         sink.stop()
-    return _verdicts(results)
+    return rig.verdicts(results)
 
 
 # Seeding ------------------------------------------------------------------------------------------
@@ -220,28 +213,8 @@ def _run_housekeeping(at: datetime) -> None:
 
 # Ours ---------------------------------------------------------------------------------------------
 
-@dataclass
-class Run:
-    seconds: float
-    users: int
-    sent: int
-    statements: int
-    peak_bytes: int
-    #: The most any process's peak exceeded what it held once ready (module docstring: memory).
-    grown_bytes: int
-    tick_seconds: float = 0.0
-    tick_statements: int = 0
-    first_email: float | None = None
-    plans_built: float | None = None
-    failed: str = ""
-
-    @property
-    def rate(self) -> float:
-        return self.sent / self.seconds if self.seconds else 0.0
-
-
 def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, workers: int, forking: bool,
-                 counter: Synchronized, sink: rig.SmtpSink) -> Run:
+                 counter: Synchronized, sink: rig.SmtpSink) -> rig.Run:
     """Start the workers, tick once, and wait until the ledger says every user's email was sent."""
     redis = get_redis()
     queues = [get_queue(name) for name in QUEUE_NAMES]
@@ -279,7 +252,7 @@ def measure_ours(bench: BenchUsers, users: list[uuid.UUID], *, at: datetime, wor
         seconds = time.perf_counter() - started
         peaks = {w.pid: rig.status_bytes(w.pid, "VmHWM") for w in Worker.all(connection=redis) if w.pid}
         grown = max((peak - ready[pid] for pid, peak in peaks.items() if pid in ready), default=0)
-        return Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value,
+        return rig.Run(seconds=seconds, users=len(users), sent=sent, statements=counter.value,
                    peak_bytes=max(peaks.values(), default=0), grown_bytes=grown,
                    tick_seconds=tick_seconds, tick_statements=tick_statements, first_email=first_email,
                    plans_built=plans_built, failed=f"{failed} deliveries failed" if failed else
@@ -335,7 +308,7 @@ def _due_to(users: list[uuid.UUID], *, at: datetime) -> list[Due]:
 
 
 def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, counter: Synchronized,
-                  sink: rig.SmtpSink) -> Run:
+                  sink: rig.SmtpSink) -> rig.Run:
     """The same plans and emails, computed and sent directly by ``processes`` processes, rolled back."""
     due = _due_to(users, at=at)
     shares = [due[i::processes] for i in range(processes)]
@@ -354,7 +327,7 @@ def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, count
         child.join()
     seconds = time.perf_counter() - started
     failed = [child.exitcode for child in children if child.exitcode]
-    return Run(seconds=seconds, users=len(due), sent=sink.received.value, statements=counter.value,
+    return rig.Run(seconds=seconds, users=len(due), sent=sink.received.value, statements=counter.value,
                peak_bytes=max(peaks[i] for i in range(processes)), grown_bytes=max(grown[i] for i in range(processes)),
                failed=f"floor processes failed: {failed}" if failed else "")
 
@@ -381,56 +354,6 @@ def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, p
         session.close()
     peaks[index] = rig.status_bytes(os.getpid(), "VmHWM")
     grown[index] = peaks[index] - ready
-
-
-def _report_size(size: int, ours: Run, floor: Run | None) -> None:
-    def at(seconds: float | None) -> str:
-        return "" if seconds is None else f"{seconds:.1f} s"
-
-    rows: list[tuple[object, ...]] = [
-        ("emails sent", ours.sent, floor.sent if floor else ""),
-        ("wall time", f"{ours.seconds:.1f} s", f"{floor.seconds:.1f} s" if floor else ""),
-        ("users/s", f"{ours.rate:.1f}", f"{floor.rate:.1f}" if floor else ""),
-        ("statements per user", f"{ours.statements / max(ours.sent, 1):.1f}",
-         f"{floor.statements / max(floor.sent, 1):.1f}" if floor else ""),
-        ("peak memory per process", mib(ours.peak_bytes), mib(floor.peak_bytes) if floor else ""),
-        ("grown while working", mib(ours.grown_bytes), mib(floor.grown_bytes) if floor else ""),
-        ("tick", f"{ours.tick_seconds * 1000:.0f} ms, {ours.tick_statements} statement(s)", ""),
-        ("first email", at(ours.first_email), ""),
-        ("every plan built", at(ours.plans_built), ""),
-    ]
-    print(f"\n{size} users due the same minute")
-    print_table(("", "ours", "floor"), rows)
-    if floor:
-        print(f"ours / floor: {ours.rate / floor.rate if floor.rate else 0:.2f} of the floor's users/s")
-    for problem in (ours.failed, floor.failed if floor else ""):
-        if problem:
-            print(f"problem: {problem}")
-    print()
-
-
-def _verdicts(results: list[tuple[int, Run, Run | None]]) -> int:
-    size, ours, floor = results[-1]
-    ok = not any(run.failed for _, o, f in results for run in (o, f) if run is not None)
-    projected = TARGET_USERS / ours.rate if ours.rate else float("inf")
-    lines = [(ok, "every user of every size got their email" if ok else "some emails were not sent (see above)"),
-             (projected <= TARGET_SECONDS,
-              f"{ours.rate:.1f} users/s at {size} users: 10,000 users in about {projected:.0f} s "
-              f"(target: within {TARGET_SECONDS:.0f} s)")]
-    if floor is not None:
-        share = ours.rate / floor.rate if floor.rate else 0.0
-        lines.append((share >= FLOOR_SHARE, f"{share:.2f} of the floor's users/s at {size} users "
-                                            f"(target: at least {FLOOR_SHARE})"))
-    if len(results) > 1:
-        small, large = results[0][1].grown_bytes, ours.grown_bytes
-        flat = large <= max(small * FLAT_RATIO, small + FLAT_SLACK)
-        lines.append((flat, f"worker memory grown while working {mib(small)} at {results[0][0]} users, {mib(large)} "
-                            f"at {size} (target: flat, within {FLAT_RATIO - 1:.0%} or {mib(FLAT_SLACK)})"))
-    else:
-        lines.append((False, "memory flat in the number of users: not judged, measure two sizes (--users 1000 10000)"))
-    for met, text_ in lines:
-        print(verdict(met, text_))
-    return 0 if all(met for met, _ in lines) else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The rig of ``benchmarks.morning``: the SMTP sink its emails go to, and its meters and checks."""
+"""The rig of ``benchmarks.morning``: the SMTP sink its emails go to, its meters and checks, and the
+figures of a run with their report and verdicts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
@@ -15,6 +17,7 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import Engine, event
 
+from benchmarks.harness import mib, print_table, verdict
 from core import config
 from core.queue import QUEUE_NAMES, get_queue
 
@@ -124,3 +127,80 @@ def wait_for(condition: Callable[[], bool], *, what: str, limit: float) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up waiting for {what} after {limit:.0f} s")
         time.sleep(0.2)
+
+
+# A run's figures, their report and verdicts ---------------------------------------------------------
+
+TARGET_USERS, TARGET_SECONDS = 10_000, 120.0
+FLOOR_SHARE = 0.5
+FLAT_RATIO, FLAT_SLACK = 1.10, 16 * 2**20
+
+
+@dataclass
+class Run:
+    seconds: float
+    users: int
+    sent: int
+    statements: int
+    peak_bytes: int
+    #: The most any process's peak exceeded what it held once ready (module docstring: memory).
+    grown_bytes: int
+    tick_seconds: float = 0.0
+    tick_statements: int = 0
+    first_email: float | None = None
+    plans_built: float | None = None
+    failed: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def report_size(size: int, ours: Run, floor: Run | None) -> None:
+    def at(seconds: float | None) -> str:
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+    rows: list[tuple[object, ...]] = [
+        ("emails sent", ours.sent, floor.sent if floor else ""),
+        ("wall time", f"{ours.seconds:.1f} s", f"{floor.seconds:.1f} s" if floor else ""),
+        ("users/s", f"{ours.rate:.1f}", f"{floor.rate:.1f}" if floor else ""),
+        ("statements per user", f"{ours.statements / max(ours.sent, 1):.1f}",
+         f"{floor.statements / max(floor.sent, 1):.1f}" if floor else ""),
+        ("peak memory per process", mib(ours.peak_bytes), mib(floor.peak_bytes) if floor else ""),
+        ("grown while working", mib(ours.grown_bytes), mib(floor.grown_bytes) if floor else ""),
+        ("tick", f"{ours.tick_seconds * 1000:.0f} ms, {ours.tick_statements} statement(s)", ""),
+        ("first email", at(ours.first_email), ""),
+        ("every plan built", at(ours.plans_built), ""),
+    ]
+    print(f"\n{size} users due the same minute")
+    print_table(("", "ours", "floor"), rows)
+    if floor:
+        print(f"ours / floor: {ours.rate / floor.rate if floor.rate else 0:.2f} of the floor's users/s")
+    for problem in (ours.failed, floor.failed if floor else ""):
+        if problem:
+            print(f"problem: {problem}")
+    print()
+
+
+def verdicts(results: list[tuple[int, Run, Run | None]]) -> int:
+    size, ours, floor = results[-1]
+    ok = not any(run.failed for _, o, f in results for run in (o, f) if run is not None)
+    projected = TARGET_USERS / ours.rate if ours.rate else float("inf")
+    lines = [(ok, "every user of every size got their email" if ok else "some emails were not sent (see above)"),
+             (projected <= TARGET_SECONDS,
+              f"{ours.rate:.1f} users/s at {size} users: 10,000 users in about {projected:.0f} s "
+              f"(target: within {TARGET_SECONDS:.0f} s)")]
+    if floor is not None:
+        share = ours.rate / floor.rate if floor.rate else 0.0
+        lines.append((share >= FLOOR_SHARE, f"{share:.2f} of the floor's users/s at {size} users "
+                                            f"(target: at least {FLOOR_SHARE})"))
+    if len(results) > 1:
+        small, large = results[0][1].grown_bytes, ours.grown_bytes
+        flat = large <= max(small * FLAT_RATIO, small + FLAT_SLACK)
+        lines.append((flat, f"worker memory grown while working {mib(small)} at {results[0][0]} users, {mib(large)} "
+                            f"at {size} (target: flat, within {FLAT_RATIO - 1:.0%} or {mib(FLAT_SLACK)})"))
+    else:
+        lines.append((False, "memory flat in the number of users: not judged, measure two sizes (--users 1000 10000)"))
+    for met, text_ in lines:
+        print(verdict(met, text_))
+    return 0 if all(met for met, _ in lines) else 1
