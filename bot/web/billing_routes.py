@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from bot.email.links import EmailLinks, LinkExpired, LinkInvalid
+from bot.web.private_pages import private
 from core.billing.sessions import checkout_url, portal_url
 from core.billing.status import billing_status, describe
 from core.billing.stripe_api import BillingRefused, BillingUnavailable
@@ -46,17 +47,8 @@ def _billing_on() -> None:
 
 @bp.after_request
 def _private(response: Response) -> Response:
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["X-Frame-Options"] = "DENY"
     # The forms post here, and the answer redirects to Stripe: form-action must allow both.
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' https:; "
-        "frame-ancestors 'none'",
-    )
-    return response
+    return private(response, form_action="'self' https:")
 
 
 def _message(title: str, message: str, status: int, tone: str = "error") -> ResponseReturnValue:

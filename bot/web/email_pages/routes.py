@@ -40,6 +40,7 @@ from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid
 from bot.slack.app import slack_enabled
 from bot.slack.redraws import request_redraw
 from bot.web.email_pages import pages
+from bot.web.private_pages import private
 from core import preferences as prefs
 from core.actions.rules import Check, check_change
 from core.actions.service import do_change, get_action, locked_action
@@ -64,15 +65,7 @@ def _links() -> EmailLinks:
 
 @bp.after_request
 def _private(response: Response) -> Response:
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
-    )
-    return response
+    return private(response)
 
 
 def _page(title: str, message: str, status: int, **extra: object) -> ResponseReturnValue:
