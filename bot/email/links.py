@@ -40,7 +40,7 @@ import binascii
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -108,7 +108,12 @@ class EmailLinks:
         return self._mint(f"{_pack(user_id)}.{_pack(action_id)}.{mark.word}", salt=_ACTION)
 
     def action_url(self, *, user_id: uuid.UUID, action_id: uuid.UUID, mark: Mark) -> str:
-        return f"{self.base_url}/a/{self.action_token(user_id=user_id, action_id=action_id, mark=mark)}"
+        return self.action_urls(user_id=user_id, action_id=action_id, marks=(mark,))[0]
+
+    def action_urls(self, *, user_id: uuid.UUID, action_id: uuid.UUID, marks: Sequence[Mark]) -> list[str]:
+        """The links of several marks of one action (an open action's buttons), its ids packed once."""
+        ids, mint = f"{_pack(user_id)}.{_pack(action_id)}.", self._minter(_ACTION)
+        return [f"{self.base_url}/a/{mint(ids + mark.word)}" for mark in marks]
 
     def read_action(self, token: str) -> ActionLink:
         payload, signed_at = self._load(token, salt=_ACTION, max_age=ACTION_MAX_AGE)
@@ -167,10 +172,13 @@ class EmailLinks:
 
     def _mint(self, payload: str, *, salt: str) -> str:
         """A token for ``payload``, which is made of packed ids, dots and a mark's word (JSON needs no escape)."""
+        return self._minter(salt)(payload)
+
+    def _minter(self, salt: str) -> _Minter:
         minter = self._minters.get(salt)
         if minter is None:
             minter = self._minters[salt] = _Minter(self._serializer, salt)
-        return minter(payload)
+        return minter
 
     def _load(self, token: str, *, salt: str, max_age: timedelta | None) -> tuple[Any, datetime]:
         try:

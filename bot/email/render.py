@@ -125,11 +125,10 @@ def offered_marks(action_type: ActionType, *, has_lead: bool) -> tuple[Mark, ...
 
 def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, item: PlanItem) -> tuple[Button, ...]:
     """The signed links of one open action: Done, Sent, Replied, Snooze a week, or Done and Snooze."""
-    return tuple(
-        Button(kind=mark.word, label=button_label(mark),
-               url=links.action_url(user_id=user_id, action_id=item.action_id, mark=mark))
-        for mark in offered_marks(item.action_type, has_lead=item.lead_id is not None)
-    )
+    offered = offered_marks(item.action_type, has_lead=item.lead_id is not None)
+    urls = links.action_urls(user_id=user_id, action_id=item.action_id, marks=offered)
+    return tuple(Button(kind=mark.word, label=button_label(mark), url=url)
+                 for mark, url in zip(offered, urls, strict=True))
 
 
 def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestItem:
@@ -251,6 +250,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    auto_reload=False,  # a template extending ``base`` would check both files on disk at every render
 )
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
 
@@ -263,8 +263,8 @@ def compile_templates() -> None:
 
 @cache
 def _template(name: str) -> Template:
-    """A compiled template, looked up once per process: Jinja2 would otherwise check the file (and its
-    base's) on disk at every render, to reload one that changed. Restart a process to see an edit."""
+    """A compiled template, looked up once per process (templates are never reloaded: restart a process
+    to see an edit)."""
     return _env.get_template(name)
 
 
