@@ -6,7 +6,9 @@ a message inside the caller's unit of work, building the plan or the summary whe
 of work, commit, and only then send: a failure to send never rolls back a plan that was built, and
 a rolled-back plan is never mailed. They return the Message-ID so the caller can record the
 delivery; given the delivery's id, the Message-ID is derived from it, so a retry after a crash
-re-sends the same message rather than a second one.
+re-sends the same message rather than a second one. The jobs' senders (:func:`plan_sender`,
+:func:`summary_sender`) keep the same order in two steps: they compose in the job's unit of work, in
+the user's context, and what they return sends once it has committed (``core.jobs.attempts``).
 
 Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused with a
 :class:`core.errors.ValidationError` rather than mailed, whoever asks: unsubscribing must hold even
@@ -35,7 +37,7 @@ from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import ValidationError
-from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
+from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError
 from core.models import CalendarConnection, CalendarProvider, User
 from core.names import ACCEPTED
 from core.planner.view import plan_view_building_if_missing
@@ -105,36 +107,54 @@ def calendar_expired_email(user_id: uuid.UUID, provider: CalendarProvider) -> bo
     return True
 
 
-def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
+def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The email sender of the morning delivery job (a ``core.jobs.channels.Sender``)."""
-    return _for_jobs(lambda: send_plan_email(user_id, period, delivery_id=delivery_id))
+    return _for_jobs(session, user_id, lambda user: digest_email_building_plan_if_missing(
+        session, user=user, day=period, delivery_id=delivery_id))
 
 
-def summary_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
+def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The email sender of the Monday summary job; ``period`` is the summarised week's Monday."""
-    return _for_jobs(lambda: send_summary_email(user_id, period, delivery_id=delivery_id))
+    return _for_jobs(session, user_id, lambda user: summary_email_building_if_missing(
+        session, user=user, week_start=period, delivery_id=delivery_id))
 
 
-def _for_jobs(send: Callable[[], str]) -> str:
-    """Temporary failures are worth a retry; email turned off or a refused message are not."""
+def _for_jobs(session: Session, user_id: uuid.UUID,
+              compose: Callable[[User], tuple[RenderedEmail, OutgoingEmail]]) -> Send:
+    """The message composed now, and its sending: temporary failures are worth a retry; email turned
+    off or a refused message are not."""
     try:
-        return send()
-    except SendFailed as failure:
-        raise (TemporaryDeliveryError if failure.temporary else PermanentDeliveryError)(str(failure)) from failure
+        message = _composed(session, user_id, compose)
     except ValidationError as refused:
         raise PermanentDeliveryError(str(refused)) from refused
+    backend = get_backend()
+
+    def send() -> str:
+        try:
+            backend.send(message)
+        except SendFailed as failure:
+            raise (TemporaryDeliveryError if failure.temporary else PermanentDeliveryError)(str(failure)) from failure
+        return message.message_id
+
+    return send
 
 
 def _deliver(user_id: uuid.UUID, compose: Compose, backend: EmailBackend | None) -> str:
     """Compose in the user's own unit of work, and send only once it has committed."""
     with unit_of_work(user_id=user_id) as session:
-        # With its settings in the same read: every email reads them (is email on? the work days).
-        user = session.scalars(_USER_WITH_SETTINGS, {"user_id": user_id}).first() or get_user(session, user_id)
-        if not email_is_on(get_settings_for(session, user)):
-            raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
-        _, message = compose(session, user)
+        message = _composed(session, user_id, lambda user: compose(session, user))
     (backend or get_backend()).send(message)
     return message.message_id
+
+
+def _composed(session: Session, user_id: uuid.UUID,
+              compose: Callable[[User], tuple[RenderedEmail, OutgoingEmail]]) -> OutgoingEmail:
+    """The message ``compose`` writes for ``user_id`` (in their context), unless their email is off."""
+    # With its settings in the same read: every email reads them (is email on? the work days).
+    user = session.scalars(_USER_WITH_SETTINGS, {"user_id": user_id}).first() or get_user(session, user_id)
+    if not email_is_on(get_settings_for(session, user)):
+        raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
+    return compose(user)[1]
 
 
 #: Built once: every email reads its user this way.

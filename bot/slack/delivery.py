@@ -1,11 +1,12 @@
 """Sending a user's plan or weekly summary as a Slack DM, and who to DM.
 
-The jobs call :func:`plan_sender` and :func:`summary_sender` with ids. Each returns the message's
-``channel:ts``, which the caller keeps (``deliveries.external_id``) so later presses and redraws
-update the same message.
+The jobs call :func:`plan_sender` and :func:`summary_sender` in their unit of work, in the user's
+context: each composes the message there and returns its sending, which the job calls once that unit
+has committed, and which returns the message's ``channel:ts``. The job keeps it
+(``deliveries.external_id``) so later presses and redraws update the same message.
 
-The data is read and any plan or summary is built in one committed unit of work *before* Slack is
-called: a message never shows something that was then rolled back. Slack's failures are told apart
+So the data is read and any plan or summary is built in one committed unit of work *before* Slack
+is called: a message never shows something that was then rolled back. Slack's failures are told apart
 as :class:`SlackUnreachable` (retrying will not help: the app was uninstalled, the account is
 deactivated, the user never used Slack…) or :class:`SlackRateLimited` (retry after ``retry_after``),
 which the senders turn into the jobs' permanent and temporary delivery errors. The DM channel is
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,13 +36,13 @@ from bot.slack.tokens import workspace_auth
 from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
-from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
+from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError
 from core.models import CalendarProvider, Delivery, SlackUserLink, User, WeeklySummary
 from core.planner.view import plan_view_building_if_missing
 from core.slack_links import find_slack_link
 from core.summaries.content import list_prompts
 from core.summaries.service import build_weekly_summary
-from core.users import acting_as_user, get_settings_for
+from core.users import acting_as_user, get_settings_for, get_user
 
 log = logging.getLogger("nbm.slack.delivery")
 
@@ -79,20 +79,19 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     return True
 
 
-def plan_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
-    """The morning job's Slack sender for a plan (core.jobs.channels.Sender); returns ``channel:ts``."""
-    return _deliver(user_id, delivery_id, lambda session, user: plan_message(
-        plan_view_building_if_missing(session, user=user, day=period)))
+def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
+    """The morning job's Slack sender for a plan (core.jobs.channels.Sender); its send returns ``channel:ts``."""
+    text, blocks = plan_message(plan_view_building_if_missing(session, user=get_user(session, user_id), day=period))
+    return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks)
 
 
-def summary_sender(*, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
+def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The Monday job's Slack sender for the summary of the week starting ``period``."""
-    return _deliver(user_id, delivery_id, lambda session, user: summary_content_building_if_missing(
-        session, user=user, week_start=period))
+    text, blocks = summary_content_building_if_missing(session, user=get_user(session, user_id), week_start=period)
+    return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks)
 
 
-def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
-             content: Callable[[Session, User], tuple[str, list[Block]]]) -> str:
+def _post_once(user_id: uuid.UUID, delivery_id: uuid.UUID, *, text: str, blocks: list[Block]) -> str:
     """Post once per delivery, even across a crash between Slack's answer and our commit.
 
     Each message carries the delivery's id in its metadata. When the delivery was attempted before,
@@ -100,8 +99,6 @@ def _deliver(user_id: uuid.UUID, delivery_id: uuid.UUID,
     Slack's failures become the jobs' temporary (retry) or permanent (give up) errors.
     """
     try:
-        with acting_as_user(user_id) as (session, user):
-            text, blocks = content(session, user)
         client, to = reach(user_id)
         if to.dm_channel_id and _attempted_before(delivery_id):
             found = _already_posted(client, to.dm_channel_id, delivery_id)

@@ -1,23 +1,33 @@
 """How a core job hands a delivery to a channel, without core importing bot/.
 
 ``bot/`` registers one sender per (kind, channel) at start-up (:func:`bot.channels.register_all`);
-the delivery job looks the sender up here. A sender receives the delivery's id as an idempotency
-key: the same delivery retried after a crash must not produce a second message (email reuses the
-Message-ID derived from it; Slack looks for a message already carrying it before posting).
+the delivery job looks the sender up here. A sender works in two steps: it composes inside the job's
+unit of work, and what it returns sends once that unit has committed (:mod:`core.jobs.attempts`). A
+sender receives the delivery's id as an idempotency key: the same delivery retried after a crash
+must not produce a second message (email reuses the Message-ID derived from it; Slack looks for a
+message already carrying it before posting).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from core.models import Channel, DeliveryKind
+
+#: Sends a composed delivery, once the unit of work that composed it has committed; returns the
+#: external id (email Message-ID, or Slack ``channel:ts``).
+Send = Callable[[], str]
 
 
 class Sender(Protocol):
-    def __call__(self, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> str:
-        """Send, and return the external id (email Message-ID, or Slack ``channel:ts``)."""
+    def __call__(self, session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
+        """Compose the delivery in ``session``, a unit of work in the user's own context (building
+        what is missing), and return what sends it: nothing goes out before that unit commits."""
 
 
 class TemporaryDeliveryError(Exception):

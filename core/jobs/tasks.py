@@ -4,18 +4,21 @@
   queries per batch) or weekly summaries, then enqueues its deliveries, :data:`DELIVERY_CHUNK` per
   :func:`deliver_many` job.
 * :func:`deliver` sends one delivery. Its row in ``deliveries`` is written *before* sending
-  (pending, attempts + 1) and *after* (sent, with the external id), so a retry after a crash sends
-  what is missing and a finished delivery is never sent again. Channels fail independently: each
+  (pending, attempts + 1, a lease) and *after* (sent, with the external id), so a retry after a
+  crash sends what is missing and a finished delivery is never sent again (:mod:`core.jobs.attempts`
+  says how). Channels fail independently: each
   delivery has its own retries with back-off, and ends in RQ's failed registry (under its own job
   id, ``deliver-KIND-CHANNEL-USER-PERIOD``) with the reason after the last try (the row says
   ``failed``, so the scheduler stops asking for it).
-* :func:`deliver_many` makes the first try of several deliveries, one after the other, each exactly
-  as :func:`deliver` does. RQ's own bookkeeping of a job (some twenty round trips to Redis to take,
-  start, heartbeat and finish it) cost more than a delivery; a chunk pays it once. Only the first try
+* :func:`deliver_many` makes the first try of several deliveries: it claims and composes them all
+  in one unit of work, then sends them one after the other, each exactly as :func:`deliver` does.
+  RQ's own bookkeeping of a job (some twenty round trips to Redis to take, start, heartbeat and
+  finish it) cost more than a delivery; a chunk pays it once, and one unit of work. Only the first try
   is made here: a delivery whose try fails temporarily is handed to its own :func:`deliver` job,
   with the rest of the usual retries at the usual intervals (so the tries and their times are those
   of a job per delivery), and the channel is not tried again in this chunk (a mail server that
-  refused one email is left alone; its other deliveries get their own jobs too). One that fails for
+  refused one email is left alone; its other deliveries get their own jobs too, their claims given
+  back untried). One that fails for
   good is recorded so in the ledger at once and reported under its own job id in RQ's failed
   registry (:func:`failed_for_good`). A delivery whose own job is waiting or running is left to it.
 * :func:`housekeeping` runs the daily housekeeping for everyone.
@@ -36,20 +39,19 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.billing.jobs import sweep_trials
 from core.calendars.service import free_minutes_for_users
-from core.clock import local_today, utcnow
-from core.config import get_settings
-from core.db import rows_affected, unit_of_work
+from core.clock import local_today
+from core.db import unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
+from core.jobs.attempts import claim_and_compose
 from core.jobs.calls import search_calls, users_searching
-from core.jobs.channels import PermanentDeliveryError, sender_for
+from core.jobs.channels import PermanentDeliveryError
 from core.jobs.schedule import Due
-from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from core.models import Channel, DeliveryKind, User
 from core.planner.batch import plan_users
 from core.queue import get_queue
 from core.summaries.service import build_weekly_summary
@@ -192,7 +194,8 @@ def deliver(kind: str, channel: str, user_id: str, period: str) -> str:
     """Send one delivery unless it was already sent; returns what happened, for RQ's result."""
     job = get_current_job()
     try:
-        return _attempt(kind, channel, user_id, period, last_try=job is None or not job.retries_left)
+        (attempt,) = claim_and_compose(DeliveryKind(kind), [(channel, user_id, period)])
+        return attempt.run(last_try=job is None or not job.retries_left)
     except PermanentDeliveryError:
         if job is not None:
             job.retries_left = 0  # retrying cannot help: go straight to the failed registry
@@ -203,6 +206,8 @@ def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
     """The first try of each of ``targets`` (channel, user, period), in order (module rules)."""
     queue = get_queue()
     waiting = _jobs_in_flight(queue, [delivery_job_id(kind, *target) for target in targets])
+    attempts = {attempt.target: attempt for attempt in claim_and_compose(
+        DeliveryKind(kind), [target for target in targets if delivery_job_id(kind, *target) not in waiting])}
     refused: set[str] = set()  # channels that failed temporarily in this chunk
     outcomes: Counter[str] = Counter()
     for channel, user_id, period in targets:
@@ -210,12 +215,14 @@ def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
         if job_id in waiting:
             outcomes["left to their own job"] += 1
             continue
+        attempt = attempts[(channel, user_id, period)]
         if channel in refused:
+            attempt.release()
             _retry_later(queue, job_id, (kind, channel, user_id, period), tried=False)
             outcomes["handed to their own job untried"] += 1
             continue
         try:
-            result = _attempt(kind, channel, user_id, period, last_try=False)
+            result = attempt.run(last_try=False)
         except BaseTimeoutException:
             raise  # the chunk's time is up: it fails, and the next tick's batch enqueues what is still owed
         except PermanentDeliveryError as exc:
@@ -258,110 +265,6 @@ def _jobs_in_flight(queue: Queue, job_ids: list[str]) -> set[str]:
         pipeline.hget(Job.key_for(job_id), "status")
     return {job_id for job_id, status in zip(job_ids, pipeline.execute(), strict=True)
             if status is not None and status.decode() in _IN_FLIGHT}
-
-
-def _attempt(kind: str, channel: str, user_id: str, period: str, *, last_try: bool) -> str:
-    """One try of one delivery: claim its row, send, record. A failure is recorded (for good if it is
-    permanent, or if ``last_try``) and raised."""
-    key = (DeliveryKind(kind), Channel(channel), uuid.UUID(user_id), date.fromisoformat(period))
-    with unit_of_work(service=True) as session:
-        delivery_id, sent_as, busy_since = _claim(session, *key)
-    if sent_as is not None:
-        return f"already sent ({sent_as})"
-    if busy_since is not None:
-        return f"being sent by another job (claimed {busy_since:%Y-%m-%d %H:%M:%S} UTC)"
-    external_id: str | None = None
-    try:
-        with unit_of_work(service=True) as session:
-            sent_as = _hold(session, delivery_id)
-            if sent_as is not None:
-                return f"already sent ({sent_as})"
-            external_id = sender_for(key[0], key[1])(user_id=key[2], period=key[3], delivery_id=delivery_id)
-            _record_sent(session, delivery_id, external_id)
-    except Exception as exc:
-        if external_id is not None:  # sent, but the record went with the connection: record it afresh
-            with unit_of_work(service=True) as session:  # (if the database is still away, the lease stays)
-                _record_sent(session, delivery_id, external_id)
-            return f"sent ({external_id})"
-        permanent = isinstance(exc, PermanentDeliveryError)
-        _record_failure(delivery_id, f"{type(exc).__name__}: {exc}", final=permanent or last_try)
-        raise
-    return f"sent ({external_id})"
-
-
-def _record_sent(session: Session, delivery_id: uuid.UUID, external_id: str) -> None:
-    recorded = rows_affected(session, _RECORD_SENT, {"delivery_id": delivery_id, "external_id": external_id,
-                                                     "sent_at": utcnow()})
-    assert recorded == 1, f"delivery {delivery_id} vanished while it was being sent"
-
-
-def _hold(session: Session, delivery_id: uuid.UUID) -> str | None:
-    """Lock the delivery's row for the send, which happens while it is held: None when it is still to
-    be sent, else the external id it was sent as.
-
-    The lease (:func:`_claim`) keeps other jobs off the delivery; the lock also orders a job whose
-    lease lapsed while it was still sending (a very slow mail server) before the next one.
-    """
-    row = session.execute(select(Delivery.status, Delivery.external_id).where(Delivery.id == delivery_id)
-                          .with_for_update()).one()
-    return (row.external_id or "") if row.status == DeliveryStatus.SENT else None
-
-
-#: The ledger's two writes around every send, built once (building them cost more than running them).
-_RECORD_SENT = update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
-    status=DeliveryStatus.SENT, external_id=bindparam("external_id"), sent_at=bindparam("sent_at"), last_error=None,
-    sending_since=None)
-_CLAIM = (
-    insert(Delivery)
-    .values(id=bindparam("id"), user_id=bindparam("user_id"), kind=bindparam("kind"), channel=bindparam("channel"),
-            period=bindparam("period"), status=DeliveryStatus.PENDING, attempts=1, sending_since=bindparam("now"))
-    .on_conflict_do_update(
-        index_elements=["user_id", "kind", "channel", "period"],
-        set_={"attempts": Delivery.attempts + 1, "status": DeliveryStatus.PENDING, "sending_since": bindparam("now")},
-        where=(Delivery.status != DeliveryStatus.SENT)
-        & (Delivery.sending_since.is_(None) | (Delivery.sending_since < bindparam("lapsed_before"))),
-    )
-    .returning(Delivery.id)
-)
-
-
-def _claim(
-    session: Session, kind: DeliveryKind, channel: Channel, user_id: uuid.UUID, period: date
-) -> tuple[uuid.UUID, str | None, datetime | None]:
-    """Claim the delivery to send it, counting the attempt, before sending: its id; the external id it
-    was sent as, if it already was; when another job claimed it, if one is sending it now.
-
-    One statement when the claim is taken: the upsert creates the row pending, or counts the attempt
-    and takes the **lease** (``sending_since``), unless the delivery was sent or another job holds a
-    lease that has not lapsed (``SEND_LEASE_SECONDS``). The lease is committed before the send and
-    cleared when the send or its failure is recorded, so no second job sends the delivery meanwhile,
-    even when the first one's database connection is cut mid-send (a row lock would go with it). A
-    job that dies mid-send leaves its lease: the delivery is tried again once it lapses.
-    """
-    now = utcnow()
-    claimed = session.execute(_CLAIM, {
-        "id": uuid.uuid4(), "user_id": user_id, "kind": kind, "channel": channel, "period": period, "now": now,
-        "lapsed_before": now - timedelta(seconds=get_settings().send_lease_seconds)}).scalar_one_or_none()
-    if claimed is not None:
-        return claimed, None, None
-    row = session.execute(
-        select(Delivery.id, Delivery.status, Delivery.external_id, Delivery.sending_since).where(
-            Delivery.user_id == user_id, Delivery.kind == kind, Delivery.channel == channel, Delivery.period == period)
-    ).one()
-    if row.status == DeliveryStatus.SENT:
-        return row.id, row.external_id or "", None
-    return row.id, None, row.sending_since
-
-
-def _record_failure(delivery_id: uuid.UUID, reason: str, *, final: bool) -> None:
-    with unit_of_work(service=True) as session:
-        delivery = session.get(Delivery, delivery_id, with_for_update=True)
-        if delivery is not None and delivery.status != DeliveryStatus.SENT:
-            delivery.last_error = reason[:2000]
-            delivery.sending_since = None  # the try is over: the next one need not wait for the lease
-            if final:
-                delivery.status = DeliveryStatus.FAILED
-    log.warning("delivery %s failed%s: %s", delivery_id, " for good" if final else ", will retry", reason)
 
 
 def housekeeping(at: str) -> str:

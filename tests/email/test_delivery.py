@@ -60,8 +60,8 @@ def test_send_summary_email_delivers_last_weeks_summary(service: Session) -> Non
 def test_a_retried_delivery_reuses_its_message_id(service: Session) -> None:
     world = make_world(service)
     delivery_id = uuid.uuid4()
-    first = plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)
-    second = plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)
+    first = plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)()
+    second = plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)()
     assert first == second == f"<nbm-{delivery_id}@nbm.example.com>"
     assert send_plan_email(world.user.id) != first
 
@@ -82,7 +82,7 @@ def test_the_job_senders_tell_a_retry_worth_trying_from_one_that_is_not(service:
     world = make_world(service)
     monkeypatch.setattr("bot.email.delivery.get_backend", lambda: Refusing(temporary))
     with pytest.raises(error, match="the server said no"):
-        plan_sender(user_id=world.user.id, period=date(2026, 11, 25), delivery_id=uuid.uuid4())
+        plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=uuid.uuid4())()
 
 
 def test_the_summary_sender_refuses_for_good_when_email_is_off(service: Session) -> None:
@@ -90,5 +90,5 @@ def test_the_summary_sender_refuses_for_good_when_email_is_off(service: Session)
     service.get(UserSettings, world.user.id).email_unsubscribed_at = NOON
     service.flush()
     with pytest.raises(PermanentDeliveryError, match="email is off"):
-        summary_sender(user_id=world.user.id, period=date(2026, 11, 16), delivery_id=uuid.uuid4())
+        summary_sender(service, user_id=world.user.id, period=date(2026, 11, 16), delivery_id=uuid.uuid4())
     assert get_backend().entries() == []

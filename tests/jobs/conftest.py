@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from core import config, embedded
 from core import queue as queue_module
 from core.db import unit_of_work
 from core.jobs import channels, tasks
+from core.jobs.channels import TemporaryDeliveryError
 from core.models import User
 from tests.factories import make_lead, make_user
 
@@ -74,3 +75,12 @@ def committed_user(engine: object, outbox: Path) -> Iterator[User]:
 def run_worker(queue: Queue) -> None:
     """RQ's own worker, in this process (the test's transaction stays visible), until the queue is empty."""
     SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+
+
+def busy_mail_server(session: object, **delivery: object) -> Callable[[], str]:
+    """An email sender (``core.jobs.channels.Sender``) that composes, then meets a mail server that
+    refuses for now."""
+    def send() -> str:
+        raise TemporaryDeliveryError("421 4.7.0 Too busy, try later")
+
+    return send

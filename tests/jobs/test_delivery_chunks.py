@@ -5,20 +5,24 @@ times, and the channel that failed is not tried again in that chunk."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
 from rq import Queue
 from rq.job import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from bot.channels import register_all
 from core.jobs import tasks
-from core.jobs.channels import TemporaryDeliveryError, register_sender
+from core.jobs.channels import register_sender, sender_for
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_lead, make_user
+from tests.jobs.conftest import busy_mail_server
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PERIOD = "2026-11-25"
@@ -59,10 +63,7 @@ def test_a_temporary_failure_hands_the_delivery_and_the_rest_of_its_channel_to_t
     monkeypatch.setattr(tasks, "RETRY_INTERVALS", [60, 300, 1800])
     first, second = _users(service, 2)
 
-    def busy(**kwargs: object) -> str:
-        raise TemporaryDeliveryError("421 4.7.0 Too busy, try later")
-
-    register_sender(DeliveryKind.PLAN, Channel.EMAIL, busy)
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, busy_mail_server)
     with time_machine.travel(MORNING, tick=False):
         outcome = tasks.deliver_many("plan", _chunk([first, second]))
         scheduled = queue.scheduled_job_registry.get_job_ids()
@@ -73,8 +74,14 @@ def test_a_temporary_failure_hands_the_delivery_and_the_rest_of_its_channel_to_t
     assert (tried.get_status(), tried.retries_left, tried.retry_intervals) == (JobStatus.SCHEDULED, 2, [300, 1800])
     assert (untried.retries_left, untried.retry_intervals) == (3, [60, 300, 1800])
     assert (_row(service, first).status, _row(service, first).attempts) == (DeliveryStatus.PENDING, 1)
-    assert _row(service, second) is None  # never claimed: nothing was tried
+    # Its claim was given back untried: no try counted, no lease keeping its own job waiting.
+    assert (_row(service, second).attempts, _row(service, second).sending_since) == (0, None)
     assert not list(outbox.glob("*.eml"))
+
+    register_all()  # the mail server is back: the untried delivery's own job sends it at once
+    with time_machine.travel(MORNING, tick=False):
+        assert tasks.deliver("plan", "email", str(second.id), PERIOD).startswith("sent (")
+    assert len(list(outbox.glob("*.eml"))) == 1
 
 
 def test_a_delivery_waiting_for_its_own_retry_is_left_to_it(
@@ -104,3 +111,27 @@ def test_the_chunks_of_a_batch_have_ids_of_their_content(service: Session, queue
     assert len(chunks) == 3
     targets_of = [Job.fetch(j, connection=queue.connection).args[1] for j in chunks]
     assert sorted(uuid.UUID(t[1]) for chunk in targets_of for t in chunk) == sorted(u.id for u in users)
+
+
+def test_a_chunk_whose_shared_unit_of_work_fails_tries_each_delivery_alone(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """A chunk's deliveries are claimed and composed in one unit of work; when that unit fails (here,
+    one user's composition meets a database error), each is claimed and composed alone: the others go
+    out, and the broken one gets its own job."""
+    users = _users(service, 3)
+    email = sender_for(DeliveryKind.PLAN, Channel.EMAIL)
+
+    def broken_for_the_last(session: Session, **delivery: Any) -> Callable[[], str]:
+        if delivery["user_id"] == users[-1].id:
+            session.execute(text("SELECT 1 / 0"))
+        return email(session, **delivery)
+
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, broken_for_the_last)
+    with time_machine.travel(MORNING, tick=False):
+        assert tasks.deliver_many("plan", _chunk(users)) == "2 sent, 1 retrying in their own job"
+    assert len(list(outbox.glob("*.eml"))) == 2
+    assert [_row(service, u).status for u in users[:2]] == [DeliveryStatus.SENT] * 2
+    assert _row(service, users[-1]) is None  # its claim went with its unit of work: its own job claims afresh
+    own_job = Job.fetch(tasks.delivery_job_id("plan", "email", str(users[-1].id), PERIOD), connection=queue.connection)
+    assert own_job.get_status() == JobStatus.QUEUED

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,9 +129,12 @@ def test_a_worker_killed_between_slack_and_email_resumes_with_the_email_only(
     child = os.fork()
     if child == 0:  # the worker that dies: SIGKILL the moment it starts the email
         try:
-            def die(**kwargs: object) -> str:
-                os.kill(os.getpid(), signal.SIGKILL)
-                return ""
+            def die(session: object, **delivery: object) -> Callable[[], str]:
+                def send() -> str:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                    return ""
+
+                return send
 
             register_sender(DeliveryKind.PLAN, Channel.EMAIL, die)
             with time_machine.travel(MORNING, tick=False):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.jobs import tasks
+from core.jobs import attempts, tasks
 from core.jobs.channels import registered_channels
 from core.jobs.schedule import due_deliveries
 from core.jobs.tasks import enqueue_due
@@ -105,7 +105,7 @@ def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_
     off it until the lease lapses; then the retry sends what is missing, and the email carries the
     same Message-ID, so mail systems show it once."""
     user = _user(service, "UTC", "Uma")
-    real_record = tasks._record_sent
+    real_record = attempts._record_sent
     crashes = iter([True])
 
     def crash_once(session: Session, delivery_id: object, external_id: str) -> None:
@@ -113,7 +113,7 @@ def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_
             raise SystemExit("the worker died here")
         real_record(session, delivery_id, external_id)
 
-    monkeypatch.setattr(tasks, "_record_sent", crash_once)
+    monkeypatch.setattr(attempts, "_record_sent", crash_once)
     with time_machine.travel(datetime(2026, 11, 25, 8, 0, tzinfo=UTC), tick=False):
         with pytest.raises(SystemExit):
             tasks.deliver("plan", "email", str(user.id), "2026-11-25")

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from bot.channels import register_all
 from core.db import unit_of_work
 from core.jobs import tasks
-from core.jobs.channels import TemporaryDeliveryError, register_sender
+from core.jobs.channels import register_sender
 from core.jobs.tick import tick
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
-from tests.jobs.conftest import run_worker
+from tests.jobs.conftest import busy_mail_server, run_worker
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 25 Nov, 08:00 in London
 CLOCKS = 4
@@ -41,10 +41,7 @@ def test_clocks_ticking_the_same_minute_while_a_delivery_waits_for_its_retry_nev
     user = committed_user
     monkeypatch.setattr(tasks, "RETRY_INTERVALS", [60, 300, 1800])
 
-    def mail_server_busy(**kwargs: object) -> str:
-        raise TemporaryDeliveryError("421 4.7.0 Too busy, try later")
-
-    register_sender(DeliveryKind.PLAN, Channel.EMAIL, mail_server_busy)
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, busy_mail_server)
     with time_machine.travel(MORNING, tick=False):
         tick(at=MORNING, queue=queue)
         run_worker(queue)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import time_machine
 from rq import Queue
 from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
 from core.jobs import tasks
@@ -34,18 +36,23 @@ def test_two_chunks_carrying_the_same_delivery_at_once_send_one_email(
     second_sender = threading.Event()
     results: list[str] = []  # what each job said, as it ends
 
-    def sender(**delivery: Any) -> str:
-        """The real email sender, whose first call holds on until the other job has caught up with it:
+    def sender(session: Session, **delivery: Any) -> Callable[[], str]:
+        """The real email sender, whose first send holds on until the other job has caught up with it:
         it is sending too (an event), it has ended, or it waits for a lock in the database."""
-        entered.append(delivery)
-        if len(entered) > 1:
-            second_sender.set()
-        else:
-            give_up = time.monotonic() + PATIENCE_SECONDS
-            while (not second_sender.wait(timeout=0.01) and not results and not _someone_waits_for_a_lock(engine)
-                   and time.monotonic() < give_up):
-                pass
-        return str(email(**delivery))
+        send = email(session, **delivery)
+
+        def held_send() -> str:
+            entered.append(delivery)
+            if len(entered) > 1:
+                second_sender.set()
+            else:
+                give_up = time.monotonic() + PATIENCE_SECONDS
+                while (not second_sender.wait(timeout=0.01) and not results and not _someone_waits_for_a_lock(engine)
+                       and time.monotonic() < give_up):
+                    pass
+            return send()
+
+        return held_send
 
     register_sender(DeliveryKind.PLAN, Channel.EMAIL, sender)
     chunk = [("email", str(committed_user.id), "2026-11-25")]
@@ -81,13 +88,18 @@ def test_a_sender_whose_database_connection_is_cut_mid_send_is_not_joined_by_a_s
     chunk = [("email", str(committed_user.id), "2026-11-25")]
     second: list[str] = []
 
-    def sender(**delivery: Any) -> str:
-        with engine.connect() as connection:  # the holder's connection goes, with its row lock
-            connection.execute(text(
-                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'deliveries' AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()"))
-        second.append(tasks.deliver_many("plan", chunk))  # the next tick's chunk, while this one sends
-        return str(email(**delivery))
+    def sender(session: Session, **delivery: Any) -> Callable[[], str]:
+        send = email(session, **delivery)
+
+        def cut_send() -> str:
+            with engine.connect() as connection:  # the holder's connection goes, with its row lock
+                connection.execute(text(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = 'deliveries' AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()"))
+            second.append(tasks.deliver_many("plan", chunk))  # the next tick's chunk, while this one sends
+            return send()
+
+        return cut_send
 
     register_sender(DeliveryKind.PLAN, Channel.EMAIL, sender)
     with time_machine.travel(MORNING, tick=False):

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,6 +37,7 @@ from core import config, embedded
 from core import queue as queue_module
 from core.clock import utcnow
 from core.db import unit_of_work
+from core.jobs.channels import Sender
 from core.leads import add_lead
 from core.models import Action, ActionEvent, ActionState, Channel, Lead, SlackInstallation, SlackUserLink, User
 from core.planner.view import PlanView, plan_view_building_if_missing
@@ -221,6 +222,15 @@ def add_leads(user: User, *names: str) -> list[Lead]:
         me = session.get_one(User, user.id)
         return [add_lead(session, user=me, name=name, channel=Channel.CLI,
                          url=f"https://www.linkedin.com/in/{name.lower().replace(' ', '-')}") for name in names]
+
+
+def deliver_dm(sender: Sender, user: User, period: date) -> tuple[str, str]:
+    """A morning job's Slack delivery through ``sender``, as a fresh delivery: composed in the user's
+    unit of work, sent once it committed; (channel, ts)."""
+    with unit_of_work(user_id=user.id) as session:
+        send = sender(session, user_id=user.id, period=period, delivery_id=uuid.uuid4())
+    channel, _, ts = send().partition(":")
+    return channel, ts
 
 
 def plan_of(user: User) -> PlanView:

@@ -3,7 +3,6 @@ errors told apart (wait and retry, or give up for this user)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from core.db import unit_of_work
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import SlackInstallation, SlackUserLink, User
 from tests.factories import make_user
-from tests.slack.conftest import add_leads
+from tests.slack.conftest import add_leads, deliver_dm
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock", "oauth_env")
@@ -32,8 +31,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def send_plan_dm(user: User) -> tuple[str, str]:
     """The morning job's Slack delivery of today's plan, as a fresh delivery: (channel, ts)."""
-    channel, _, ts = plan_sender(user_id=user.id, period=TODAY, delivery_id=uuid.uuid4()).partition(":")
-    return channel, ts
+    return deliver_dm(plan_sender, user, TODAY)
 
 
 def unreachable(user: User) -> SlackUnreachable:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from bot.slack.delivery import summary_sender
 from core.db import unit_of_work
 from core.models import ContentPrompt, ContentPromptStatus, ContentPromptType, User
-from tests.slack.conftest import block_action, interact
+from tests.slack.conftest import block_action, deliver_dm, interact
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 def send_summary_dm(user: User, week_start: date) -> tuple[str, str]:
     """The Monday job's Slack delivery of the summary of the week starting ``week_start``: (channel, ts)."""
-    channel, _, ts = summary_sender(user_id=user.id, period=week_start, delivery_id=uuid.uuid4()).partition(":")
-    return channel, ts
+    return deliver_dm(summary_sender, user, week_start)
 
 
 def test_save_draft_saves_once_and_marks_the_message(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
