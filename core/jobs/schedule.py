@@ -32,9 +32,10 @@ Everybody has service while billing is off: :func:`core.access.has_service_sql` 
 day they joined and the channels they have on: it is worked out once per *schedule* (each distinct
 timezone, delivery time and work week; a few hundred, however many users share them), and each user
 is then a hash join on their schedule and one probe of the deliveries' unique key per delivery that
-may be owed. So the tick reads each user once, converts no time per user (but a joining day near
-the morning's), and never reads the deliveries history beyond those probes
-(``benchmarks.morning_tick``).
+may be owed, answered by the key's index alone (it carries the status). So the tick reads each
+user once, converts no time per user (but a joining day near the morning's), and never reads the
+deliveries history beyond those probes; what is due comes back as one array of users per kind,
+channel and period, not one row per delivery (``benchmarks.morning_tick``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ periods AS MATERIALIZED (
   FROM owed o
   WHERE extract(isodow FROM o.today) > 1 OR o.due_today <= CAST(:at AS timestamptz)
 )
-SELECT p.kind::text, l.user_id, c.channel::text, p.period
+SELECT p.kind::text, c.channel::text, p.period, array_agg(l.user_id)
 FROM local l
 -- Each user meets their schedule's periods on the schedule's key and, redundantly, its timezone: the
 -- planner cannot guess how many rows two keys keep and keeps its estimate, and so its cost, low (it
@@ -144,14 +145,17 @@ CROSS JOIN LATERAL (VALUES ('email'::event_channel, l.email_on), ('slack'::event
   AS c (channel, is_on)
 LEFT JOIN LATERAL (
   -- One probe of the deliveries' unique key (user, kind, channel, period) per delivery owed, typed as
-  -- the table's own columns so that the key answers (a cast of the column would hide it). LATERAL with
-  -- LIMIT keeps it a probe: joined as a whole, the planner may hash every delivery ever made instead.
+  -- the table's own columns so that the key answers (a cast of the column would hide it), and read
+  -- from the key alone, which carries the status (migration 0014). LATERAL with LIMIT keeps it a
+  -- probe: joined as a whole, the planner may hash every delivery ever made instead.
   SELECT d.status FROM deliveries d
   WHERE d.user_id = l.user_id AND d.kind = p.kind AND d.channel = c.channel AND d.period = p.period
   LIMIT 1) AS done ON true
 WHERE c.is_on AND c.channel::text = ANY (:channels)
   AND (p.always OR l.created_at < p.cut OR (l.created_at AT TIME ZONE l.tz)::date <= p.cut_date)
   AND (done.status IS NULL OR done.status NOT IN ('sent', 'failed'))
+-- The users in one array per delivery kind, channel and period: a few rows to read, not one per user.
+GROUP BY p.kind, c.channel, p.period
 """
 
 
@@ -165,4 +169,5 @@ def due_deliveries(
         {"at": at, "user_id": user_id, "channels": [c.value for c in channels]},
     )
     kinds, channels_by_value = {k.value: k for k in DeliveryKind}, {c.value: c for c in Channel}
-    return [Due(kinds[kind], uid, channels_by_value[channel], period) for kind, uid, channel, period in rows]
+    return [Due(kinds[kind], user_id, channels_by_value[channel], period)
+            for kind, channel, period, user_ids in rows for user_id in user_ids]

@@ -23,7 +23,8 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("user_id", "kind", "channel", "period"),
+        # The status rides along in the key's index: the scheduler's probes read it from there (migration 0014).
+        UniqueConstraint("user_id", "kind", "channel", "period", postgresql_include=["status"]),
         Index("idx_deliveries_status", "status", postgresql_where="status <> 'sent'"),
     )
 
