@@ -23,11 +23,13 @@ whose text merely contains the word "payload" for an interaction, and loses the 
 
 from __future__ import annotations
 
+import binascii
 import json
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from flask import Blueprint, Request, request
 from flask.typing import ResponseReturnValue
@@ -155,7 +157,7 @@ def read_body(text: str, mimetype: str) -> dict[str, Any]:
         body = json_object(text, "the body")
     elif mimetype == FORM:
         try:
-            form = dict(parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=FORM_FIELDS))
+            form = form_fields(text)
         except ValueError as error:  # UnicodeDecodeError is one: a %-escape that is not UTF-8
             raise MalformedRequest(f"the form cannot be read ({error})") from None
         body = json_object(form["payload"], "its payload") if "payload" in form else form
@@ -164,6 +166,41 @@ def read_body(text: str, mimetype: str) -> dict[str, Any]:
     if not body:
         raise MalformedRequest("it is empty")
     return body
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """A form's fields, as ``dict(parse_qsl(text, keep_blank_values=True, errors="strict",
+    max_num_fields=FORM_FIELDS))`` reads them (the last of a repeated name wins): ValueError for too
+    many fields, UnicodeDecodeError for an escape that is not UTF-8."""
+    fields = text.split("&")
+    if len(fields) > FORM_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    form: dict[str, str] = {}
+    for field in fields:
+        if field:
+            name, _, value = field.partition("=")
+            form[form_value(name)] = form_value(value)
+    return form
+
+
+#: A ``%`` that does not start an escape of two hex digits (kept as it is by ``unquote``).
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def form_value(value: str) -> str:
+    """``urllib.parse.unquote_plus(value, errors="strict")``, decoded in C when it can be.
+
+    An interaction's payload is several kilobytes of JSON in which every quote, brace and colon is
+    an escape: ``unquote`` decodes them one by one in Python, which cost a press more than its
+    database work. ``%XX`` is quoted-printable's ``=XX``, so a value of ASCII without ``=``, line
+    breaks or a lone ``%`` is decoded by ``binascii.a2b_qp`` with the very same result; any other
+    value goes through ``unquote_plus``."""
+    if "%" not in value:
+        return value.replace("+", " ")
+    if value.isascii() and "=" not in value and "\n" not in value and "\r" not in value \
+            and not _LONE_PERCENT.search(value):
+        return binascii.a2b_qp(value.replace("+", " ").replace("%", "=")).decode("utf-8")
+    return unquote_plus(value, errors="strict")
 
 
 def check_shape(body: dict[str, Any]) -> None:

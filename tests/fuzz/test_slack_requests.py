@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import string
 import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.web.slack_routes import FORM_FIELDS, form_fields
 from core.models import User
 from tests.fuzz.conftest import Book, SlackWatch, changed, check_slack, snapshot
 from tests.fuzz.strategies import json_values, unicode_text, word
@@ -140,3 +142,21 @@ def test_a_signed_event_callback_whose_event_is_null_is_not_a_500(
     before = snapshot()
     response = web.post("/slack/events", data=body.encode(), content_type=JSON, headers=sign(body))
     check_slack(slack_watch, response, before, shaped=False)
+
+
+#: Characters a form's text is made of, escapes and separators among them.
+FORM_TEXT = st.text(alphabet="ab+ %=&;\t\n\r_-.~é0123456789ABCDEFabcdefz", max_size=40)
+
+
+@given(text=FORM_TEXT | st.builds(urlencode, st.dictionaries(st.text(max_size=8), unicode_text, max_size=4)))
+def test_a_form_is_read_as_the_standard_library_reads_it(text: str) -> None:
+    """The route decodes forms in C where it can (an interaction's payload is kilobytes of escapes):
+    whatever the text, it reads the fields ``parse_qsl`` reads, and refuses what it refuses."""
+    def read(parse: Callable[[], dict[str, str]]) -> dict[str, str] | str:
+        try:
+            return parse()
+        except ValueError as error:
+            return type(error).__name__
+
+    assert read(lambda: form_fields(text)) == read(lambda: dict(parse_qsl(
+        text, keep_blank_values=True, errors="strict", max_num_fields=FORM_FIELDS)))
