@@ -27,8 +27,8 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, Executable, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Engine, Executable, Text, cast, create_engine, func, text
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from core.clock import utcnow
 from core.config import get_settings
@@ -89,6 +89,15 @@ def set_context(session: Session, *, user_id: UUID | None = None, service: bool 
              "set_config('app.now', :now, true)"),
         {"uid": str(user_id) if user_id else "", "svc": "on" if service else "", "now": utcnow().isoformat()},
     )
+
+
+def narrowing_to_user(user_id: ColumnElement[UUID] | InstrumentedAttribute[UUID]) -> ColumnElement[str]:
+    """A column that narrows the transaction from the service context to the user ``user_id`` holds
+    as a statement returns its row (as :func:`set_context` would, without a round trip of its own).
+
+    Row-level security filtered the rows as they were read, in the context then in force; only the
+    statements after this one see the user's. Select it where the statement returns one row at most."""
+    return func.set_config("app.user_id", cast(user_id, Text), True).concat(func.set_config("app.service", "", True))
 
 
 def rows_affected(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> int:

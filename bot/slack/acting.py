@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.db import set_context, unit_of_work
+from core.db import unit_of_work
 from core.models import User
-from core.slack_links import find_slack_user
+from core.slack_links import narrow_to_slack_user
 from core.users import acting_as_user
 
 
@@ -25,8 +25,9 @@ def acting_as_slack_user(*, team_id: str, slack_user_id: str,
     """:func:`core.users.acting_as_user` the person behind a Slack request, found in the same transaction.
 
     The transaction starts in the service context only to read who the Slack user is (their link
-    is read before anyone is known), then narrows to that user's own context before anything else
-    is read or written: one unit of work for the whole request, under the same row-level security
+    is read before anyone is known), and the statement that reads it narrows the context to that
+    user's own before anything else is read or written: one unit of work for the whole request, and
+    one round trip to know who is asking, under the same row-level security
     as :func:`core.users.acting_as_user`. A Slack user not linked yet is set up by ``first_contact``
     (it asks Slack for their profile, which must not happen inside a transaction) before their unit
     of work opens.
@@ -38,9 +39,8 @@ def acting_as_slack_user(*, team_id: str, slack_user_id: str,
     with unit_of_work(service=True) as session:
         loaded: list[object] = []
         event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
-        user = find_slack_user(session, team_id=team_id, slack_user_id=slack_user_id)
+        user = narrow_to_slack_user(session, team_id=team_id, slack_user_id=slack_user_id)
         if user is not None:
-            set_context(session, user_id=user.id)
             yield session, user
             return
     with acting_as_user(first_contact()) as acting:

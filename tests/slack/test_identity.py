@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from bot.slack.acting import acting_as_slack_user
 from core.db import unit_of_work
 from core.models import SlackInstallation, SlackUserLink, User, UserSettings
 from tests.factories import make_user
-from tests.slack.conftest import command, replies
+from tests.slack.conftest import TEAM, command, replies
 from tests.slack.fake_slack import FakeSlack
 
 
@@ -71,3 +72,14 @@ def test_without_an_email_the_person_is_told_what_is_missing(web: FlaskClient, f
     command(web, fake, "streak", user="U9")
     assert "could not read your email address from Slack" in replies(fake)[0]
     assert _links() == []
+
+
+def test_a_slack_request_acts_in_its_users_own_context_only(service: Session, ann: User) -> None:
+    """The one statement that finds who is pressing also narrows the unit of work to them: from then
+    on it reads no one else's rows, and is no longer the service."""
+    bob = make_user(service, name="Bob Stone", email="bob@example.com")
+    service.flush()
+    with acting_as_slack_user(team_id=TEAM, slack_user_id="U1", first_contact=lambda: bob.id) as (session, user):
+        assert user.id == ann.id
+        assert [u.id for u in session.scalars(select(User)).all()] == [ann.id]
+        assert session.scalar(text("SELECT current_setting('app.service', true)")) == ""
