@@ -128,7 +128,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
     if from_state == ActionState.SNOOZED:
         action.snooze_until = None
         action.due_date = min(action.due_date, today)
-    session.flush()
+    # One flush writes the change and its event (record_event flushes).
     record_event(session, action=action, from_state=from_state, channel=channel, at=now,
                  due_date_before=due_before if action.due_date != due_before else None)
 
