@@ -4,7 +4,7 @@
   (or its failure) is recorded. A claim finding a fresh lease leaves the delivery to its holder,
   so a second job never sends it meanwhile, even when the holder's database connection is cut (a
   row lock would go with the connection). After a crash the lease lapses and the delivery is
-  tried again (``core.jobs.tasks.SEND_LEASE``).
+  tried again (``SEND_LEASE_SECONDS``; ``core.jobs.attempts``).
 
 Revision ID: 0013
 Revises: 0012
