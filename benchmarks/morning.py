@@ -63,10 +63,10 @@ from sqlalchemy.orm import Session, joinedload
 from benchmarks import morning_rig as rig
 from benchmarks.harness import (
     BenchUsers,
-    analyze,
     environment,
     open_database,
     throwaway_users,
+    vacuum_analyze,
 )
 from benchmarks.plan_batch import LEADS_PER_USER, seed_books
 from bot.channels import register_all
@@ -146,9 +146,8 @@ def seed(bench: BenchUsers, *, count: int) -> list[uuid.UUID]:
         session.execute(_PAST_PLANS, {"users": ids, "at": now, "days": HISTORY_DAYS})
         session.execute(_PAST_ITEMS, {"users": ids})
         session.execute(_PAST_EMAILS, {"users": ids})
-    with unit_of_work(service=True) as session:
-        analyze(session, ("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries",
-                          "deliveries", "daily_plans", "daily_plan_actions"))
+    vacuum_analyze(("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries",
+                    "deliveries", "daily_plans", "daily_plan_actions"))
     print(f"seeded {count} users, {count * LEADS_PER_USER} leads, {HISTORY_DAYS} days of plans and emails each "
           f"({time.perf_counter() - started:.1f} s)")
     return ids

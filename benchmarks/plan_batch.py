@@ -44,7 +44,6 @@ from sqlalchemy.orm import Session
 
 from benchmarks.harness import (
     BenchUsers,
-    analyze,
     arguments,
     check_arguments,
     environment,
@@ -54,6 +53,7 @@ from benchmarks.harness import (
     open_database,
     print_table,
     throwaway_users,
+    vacuum_analyze,
     verdict,
 )
 from core.clock import local_today, utcnow
@@ -162,8 +162,7 @@ def seed(bench: BenchUsers, *, count: int, at: datetime) -> list[tuple[uuid.UUID
         users = bench.add(session, count=count, created_at=at - timedelta(days=90),
                           settings=lambda n, timezone: user_settings(n, timezone, at=at))
         actions = seed_books(session, users, at=at)
-    with unit_of_work(service=True) as session:
-        analyze(session, ("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries"))
+    vacuum_analyze(("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries"))
     print(f"seeded {count} users, {count * LEADS_PER_USER} leads, {actions} actions "
           f"({time.perf_counter() - started:.1f} s)\n")
     return users
