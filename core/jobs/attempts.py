@@ -101,27 +101,21 @@ class Attempt:
 
 def claim_and_compose(kind: DeliveryKind, targets: Sequence[Target]) -> list[Attempt]:
     """Claim ``targets`` (distinct) and compose each one to send, in one unit of work; their attempts,
-    in the order of ``targets``. Raises only when ``targets`` is one delivery whose unit of work failed."""
+    in the order of ``targets``. Never raises for a delivery: one whose unit of work failed (even alone)
+    carries the error, which its :meth:`Attempt.run` raises."""
+    if not targets:
+        return []
     try:
         with unit_of_work(service=True) as session:
             return [_composed(session, kind, target, claim) for target, claim in _claim_all(session, kind, targets)]
     except BaseTimeoutException:
         raise
-    except Exception:
-        if len(targets) == 1:
-            raise
+    except Exception as exc:
+        if len(targets) == 1:  # nothing was claimed: the next try claims afresh
+            return [Attempt(targets[0], None, error=exc)]
         log.warning("claiming and composing %d deliveries together failed; each is tried alone", len(targets),
                     exc_info=True)
-        return [_alone(kind, target) for target in targets]
-
-
-def _alone(kind: DeliveryKind, target: Target) -> Attempt:
-    try:
-        return claim_and_compose(kind, [target])[0]
-    except BaseTimeoutException:
-        raise
-    except Exception as exc:  # nothing was claimed: the error is the attempt's, raised when it runs
-        return Attempt(target, None, error=exc)
+        return [attempt for target in targets for attempt in claim_and_compose(kind, [target])]
 
 
 @dataclass(frozen=True)
