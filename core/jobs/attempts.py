@@ -92,8 +92,9 @@ class Attempt:
 
     def release(self) -> None:
         """Give the claim back untried (the chunk leaves the delivery to its own job): the attempt is
-        not counted and the lease is cleared, so that job may claim it at once."""
-        if self.send is None or self.delivery_id is None:
+        not counted and the lease is cleared, so that job may claim it at once. An attempt settled
+        without a claim of its own (sent, or another job's) has nothing to give back."""
+        if self.settled is not None or self.delivery_id is None:
             return
         with unit_of_work(service=True) as session:
             rows_affected(session, _RELEASE, {"delivery_id": self.delivery_id})

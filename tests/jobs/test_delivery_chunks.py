@@ -135,3 +135,26 @@ def test_a_chunk_whose_shared_unit_of_work_fails_tries_each_delivery_alone(
     assert _row(service, users[-1]) is None  # its claim went with its unit of work: its own job claims afresh
     own_job = Job.fetch(tasks.delivery_job_id("plan", "email", str(users[-1].id), PERIOD), connection=queue.connection)
     assert own_job.get_status() == JobStatus.QUEUED
+
+
+def test_a_delivery_handed_untried_to_its_own_job_gives_its_claim_back_even_when_it_could_not_be_composed(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """The mail server refuses the first email of the chunk; the second user's email, off since they
+    unsubscribed, could not be composed. The second is handed to its own job without its claim, so
+    that job is not kept waiting by a lease nobody is using."""
+    first, second = _users(service, 2)
+    second.settings.email_unsubscribed_at = MORNING
+    service.flush()
+    email = sender_for(DeliveryKind.PLAN, Channel.EMAIL)
+
+    def busy_for_the_first(session: Session, **delivery: Any) -> Callable[[], str]:
+        if delivery["user_id"] == first.id:
+            return busy_mail_server(session, **delivery)
+        return email(session, **delivery)
+
+    register_sender(DeliveryKind.PLAN, Channel.EMAIL, busy_for_the_first)
+    with time_machine.travel(MORNING, tick=False):
+        assert tasks.deliver_many("plan", _chunk([first, second])) == \
+            "1 retrying in their own job, 1 handed to their own job untried"
+    assert (_row(service, second).attempts, _row(service, second).sending_since) == (0, None)
