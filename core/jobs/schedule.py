@@ -43,6 +43,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import date, datetime
+from itertools import repeat
 from typing import NamedTuple
 
 from sqlalchemy import text
@@ -75,6 +76,9 @@ WITH local AS MATERIALIZED (
   JOIN user_settings s ON s.user_id = u.id
   LEFT JOIN (SELECT DISTINCT user_id FROM slack_user_links) AS k ON k.user_id = u.id
   WHERE ({service}) AND (CAST(:user_id AS uuid) IS NULL OR u.id = CAST(:user_id AS uuid))
+  -- In the order of the deliveries' key, whose first column is the user: each user's probes below
+  -- then walk the pages of the key the previous user's just walked (a fifth off the tick at 100,000).
+  ORDER BY u.id
 ),
 schedules AS (
   -- Everything else depends on the schedule only, which many users share: worked out once per schedule
@@ -169,5 +173,7 @@ def due_deliveries(
         {"at": at, "user_id": user_id, "channels": [c.value for c in channels]},
     )
     kinds, channels_by_value = {k.value: k for k in DeliveryKind}, {c.value: c for c in Channel}
-    return [Due(kinds[kind], user_id, channels_by_value[channel], period)
-            for kind, channel, period, user_ids in rows for user_id in user_ids]
+    due: list[Due] = []
+    for kind, channel, period, user_ids in rows:  # a few rows, each of many users: built a row at a time
+        due += map(Due, repeat(kinds[kind]), user_ids, repeat(channels_by_value[channel]), repeat(period))
+    return due
