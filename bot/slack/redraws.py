@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
@@ -73,29 +74,40 @@ def request_redraw(user_id: uuid.UUID, *, pressed: Message | None = None, queue:
 
     True when this call scheduled the job, False when a job not yet started was already waiting.
     Called after the change it follows was committed. Raises when Redis cannot be reached.
+
+    One round trip when the window's job is waiting already (presses in a burst after the first):
+    ``pressed`` named and the job's status read together, in that order, so that a job read as not
+    started takes the name when it starts. A job is built only when one is to be scheduled.
     """
     queue = queue or get_queue()
-    if pressed is not None and pressed.day is not None:
-        _keep(queue.connection, user_id, [_named(pressed).encode()])
     window = int(utcnow().timestamp() // WINDOW_SECONDS)
+    pipe = queue.connection.pipeline(transaction=False)
+    if pressed is not None and pressed.day is not None:
+        _keep(pipe, user_id, [_named(pressed).encode()])
+    pipe.hget(Job.key_for(job_id(user_id, window)), "status")
+    status = pipe.execute()[-1]
     for ahead in range(_WINDOWS_AHEAD):
         wanted = job_id(user_id, window + ahead)
-        at = datetime.fromtimestamp((window + ahead + 1) * WINDOW_SECONDS, UTC)
-        try:
-            queue.enqueue_at(at, JOB, str(user_id), job_id=wanted, unique=True, result_ttl=KEEP_SECONDS,
-                             failure_ttl=86400, retry=Retry(max=2, interval=[5, 30]))
-            return True
-        except DuplicateJobError:
-            if _not_started(queue, wanted):
-                return False
+        if ahead:
+            status = queue.connection.hget(Job.key_for(wanted), "status")
+        if _not_started(status):
+            return False
+        if status is None:  # none for this window yet: schedule it, unless another press just did
+            at = datetime.fromtimestamp((window + ahead + 1) * WINDOW_SECONDS, UTC)
+            try:
+                queue.enqueue_at(at, JOB, str(user_id), job_id=wanted, unique=True, result_ttl=KEEP_SECONDS,
+                                 failure_ttl=86400, retry=Retry(max=2, interval=[5, 30]))
+                return True
+            except DuplicateJobError:
+                if _not_started(queue.connection.hget(Job.key_for(wanted), "status")):
+                    return False
     log.warning("the redraws of user %s for the next %d windows have all started; none scheduled",
                 user_id, _WINDOWS_AHEAD)
     return False
 
 
-def _not_started(queue: Queue, wanted: str) -> bool:
-    """Whether the job is waiting still (one read of its status; a job gone has run long ago)."""
-    status = queue.connection.hget(Job.key_for(wanted), "status")
+def _not_started(status: object) -> bool:
+    """Whether a job's status, as read from its hash, says it is waiting still (None: no such job)."""
     return isinstance(status, bytes) and status.decode() in _NOT_STARTED_NAMES
 
 
@@ -112,12 +124,11 @@ def _message(name: bytes) -> Message | None:
         return None
 
 
-def _keep(connection: Redis, user_id: uuid.UUID | str, names: Iterable[bytes]) -> None:
-    """Add ``names`` to the user's pressed messages, which are forgotten after :data:`KEEP_SECONDS` untaken."""
-    pipe = connection.pipeline()
+def _keep(pipe: Pipeline, user_id: uuid.UUID | str, names: Iterable[bytes]) -> None:
+    """Add ``names`` to the user's pressed messages, which are forgotten after :data:`KEEP_SECONDS`
+    untaken, when ``pipe`` executes."""
     pipe.sadd(pressed_key(user_id), *names)
     pipe.expire(pressed_key(user_id), KEEP_SECONDS)
-    pipe.execute()
 
 
 def _take_pressed(connection: Redis, user_id: str) -> list[bytes]:
@@ -141,7 +152,9 @@ def redraw_surfaces(user_id: str) -> str:
     try:
         redraw(client, slack_user_id=recipient.slack_user_id, user_id=uuid.UUID(user_id), pressed=pressed)
     except Exception:
-        if names:
-            _keep(connection, user_id, names)  # for the retry
+        if names:  # for the retry
+            pipe = connection.pipeline()
+            _keep(pipe, user_id, names)
+            pipe.execute()
         raise
     return f"redrawn, with {len(pressed)} pressed message(s)"
