@@ -8,7 +8,7 @@ contact) reads the link through here.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.db import narrowing_to_user
@@ -16,22 +16,25 @@ from core.errors import ValidationError
 from core.models import SlackUserLink, User
 from core.users import create_user, find_user_by_email, get_settings_for
 
-
-def _link_of(*, team_id: str, slack_user_id: str) -> ColumnElement[bool]:
-    return and_(SlackUserLink.team_id == team_id, SlackUserLink.slack_user_id == slack_user_id)
+#: The link of the Slack user ``team_id`` and ``slack_user_id`` name (statements built once: every
+#: Slack request reads it).
+_LINK_OF = and_(SlackUserLink.team_id == bindparam("team_id"),
+                SlackUserLink.slack_user_id == bindparam("slack_user_id"))
+_FIND_LINK = select(SlackUserLink).where(_LINK_OF)
+_NARROW_TO_LINKED_USER = (select(User, narrowing_to_user(User.id))
+                          .join(SlackUserLink, SlackUserLink.user_id == User.id).where(_LINK_OF))
 
 
 def find_slack_link(session: Session, *, team_id: str, slack_user_id: str) -> SlackUserLink | None:
     """The link of this Slack user, if they have used NextBestMove."""
-    return session.scalar(select(SlackUserLink).where(_link_of(team_id=team_id, slack_user_id=slack_user_id)))
+    return session.scalar(_FIND_LINK, {"team_id": team_id, "slack_user_id": slack_user_id})
 
 
 def narrow_to_slack_user(session: Session, *, team_id: str, slack_user_id: str) -> User | None:
     """Our user behind this Slack user, read in the service context, which the same statement then
     narrows to that user's own: the first read of every Slack request, in one round trip. None (the
     context unchanged) when the Slack user has no link yet."""
-    row = session.execute(select(User, narrowing_to_user(User.id)).join(SlackUserLink, SlackUserLink.user_id == User.id)
-                          .where(_link_of(team_id=team_id, slack_user_id=slack_user_id))).first()
+    row = session.execute(_NARROW_TO_LINKED_USER, {"team_id": team_id, "slack_user_id": slack_user_id}).first()
     return None if row is None else row[0]
 
 
