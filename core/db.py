@@ -80,13 +80,17 @@ def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+#: The first statement of every unit of work (built once).
+_SET_CONTEXT = text("SELECT set_config('app.user_id', :uid, true), set_config('app.service', :svc, true), "
+                    "set_config('app.now', :now, true)")
+
+
 def set_context(session: Session, *, user_id: UUID | None = None, service: bool = False) -> None:
     """Set whose data this transaction may touch (exactly one of ``user_id`` and ``service``) and its clock."""
     if (user_id is None) == (not service):
         raise ValueError("a unit of work acts either for one user or as the service, not both or neither")
     session.execute(
-        text("SELECT set_config('app.user_id', :uid, true), set_config('app.service', :svc, true), "
-             "set_config('app.now', :now, true)"),
+        _SET_CONTEXT,
         {"uid": str(user_id) if user_id else "", "svc": "on" if service else "", "now": utcnow().isoformat()},
     )
 

@@ -104,6 +104,10 @@ _ALL_USERS = """
 """
 
 
+#: The statements, built once (a completion runs the first on every Done).
+_REFRESH_ONE = text(_STREAK_SQL.format(targets=_ONE_USER, final="SELECT r.streak, r.last_day FROM result r"))
+_REFRESH_ALL = text(_STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*) FROM changed"))
+
 #: The columns the statement writes (``updated_at`` by trigger): stale on loaded users afterwards.
 _STORED = ["streak_count", "last_action_date", "updated_at"]
 
@@ -130,8 +134,7 @@ def refresh_streak(session: Session, *, user: User, today: date | None = None) -
     session.flush()
     today = today or local_today(user.timezone)
     # PostgreSQL runs a data-modifying WITH exactly once even when the final SELECT does not read it.
-    sql = _STREAK_SQL.format(targets=_ONE_USER, final="SELECT r.streak, r.last_day FROM result r")
-    streak, last_day = session.execute(text(sql), {"user_id": user.id, "today": today}).one()
+    streak, last_day = session.execute(_REFRESH_ONE, {"user_id": user.id, "today": today}).one()
     set_committed_value(user, "streak_count", streak)
     set_committed_value(user, "last_action_date", last_day)
     session.expire(user, ["updated_at"])
@@ -145,8 +148,7 @@ def refresh_streaks(session: Session, *, at: datetime) -> int:
     without a completion is over where the user lives. One statement for all users.
     """
     session.flush()
-    sql = _STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*) FROM changed")
-    changed = session.execute(text(sql), {"at": at}).scalar_one()
+    changed = session.execute(_REFRESH_ALL, {"at": at}).scalar_one()
     for obj in list(session.identity_map.values()):
         if isinstance(obj, User):
             session.expire(obj, _STORED)
