@@ -4,8 +4,13 @@
 body cap as production; the only addition is a ``/bench/stats`` route that reads this process's
 meters), in multi-workspace (OAuth) mode, its installation and users in the database. **The floor**
 is what any Bolt app must pay for a press: a bare Bolt app (Bolt's defaults) whose listener acks
-and runs one ``UPDATE`` of the pressed action, served by that same ``nbm web`` command. Both see
-the same presses, on the same seeded data, from the same load generator, in one run.
+and runs one ``UPDATE`` of the pressed action, served by that same ``nbm web`` command. **The raw
+press**, beside them, is what a press doing what ours does costs at the least, whoever writes it: a
+bare Bolt app making the round trips ours makes (the same seven statements in one transaction, in
+plain SQL, ``chat.update`` of the pressed message, one Redis round trip for the redraw) with no
+code of ours around them (``benchmarks.press_rig.raw_press``). It shows how much of the distance
+from ours to the floor is our code's, and how much the work's. All three see the same presses, on
+the same seeded data, from the same load generator, in one run.
 
 Presses are Done (or Sent, ``--button sent``) on a plan DM: Slack's ``block_actions`` payload with
 the message pressed (its blocks as the app drew them), signed with Slack's v0 signature
@@ -16,14 +21,14 @@ keep-alive connections on loopback, each connection sending its next press as so
 one is answered (a closed loop), first a warm-up, then the measured presses.
 
 Slack's Web API is a small fake on 127.0.0.1 in this process: it answers every call ``ok`` and
-notes the time each pressed message was updated. Nothing leaves the machine. The fake, the two
+notes the time each pressed message was updated. Nothing leaves the machine. The fake, the three
 servers and the load generator are in ``benchmarks.press_rig``.
 
 What the figures mean:
 
 * **Throughput**: measured presses applied per second, from the first one sent to the last one
   applied. *Applied*, for ours, is the moment the pressed message's update reaches Slack (so after
-  the commit); for the floor, the moment its ``UPDATE`` committed.
+  the commit), and so for the raw press; for the floor, the moment its ``UPDATE`` committed.
 * **ack p50/p99**: the HTTP round trip the generator sees, which is what Slack waits for.
   **applied p50/p99**: from the press being sent to it being applied (above).
 * **Statements / transactions per press**: counted in the server process by SQLAlchemy events on
@@ -144,6 +149,13 @@ def measure_one(kind: str, env: dict[str, str], fake: FakeSlack, *, warmup: list
     )
 
 
+def ratios(run: Run, base: Run) -> tuple[float, float, float]:
+    """``run`` beside ``base``: throughput as a share of base's, applied and ack p99 as multiples of base's."""
+    return (run.throughput / base.throughput if base.throughput else 0.0,
+            run.applied_p99 / base.applied_p99 if base.applied_p99 else float("inf"),
+            run.ack_p99 / base.ack_p99 if base.ack_p99 else float("inf"))
+
+
 def wait_applied(server: Server, fake: FakeSlack, keys: list[str], *, timeout: float) -> dict[str, float]:
     """When each press was applied (see the module docstring), waiting up to ``timeout`` s for them all."""
     deadline = time.monotonic() + timeout
@@ -234,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bodies = seeding.press_bodies(seeded, seeding.round_robin(args.users, total), button=args.button)
             warmup, measured = bodies[:args.warmup], bodies[args.warmup:]
             burst = seeding.press_bodies(seeded, [(args.users, k) for k in range(BURST)], first=total)
-            for kind in ("floor", "ours"):
+            for kind in ("floor", "raw", "ours"):
                 seeding.reset_actions(seeded)
                 # A bare Bolt app is a single-workspace one: Bolt would read the OAuth settings from the environment.
                 server_env = env if kind == "ours" else {
@@ -261,30 +273,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: int, redraw_seconds: float) -> int:
-    floor, ours = runs
-    rows = [
-        ("presses measured", f"{floor.presses}", f"{ours.presses}"),
-        ("throughput (presses/s)", f"{floor.throughput:.0f}", f"{ours.throughput:.0f}"),
-        ("ack p50 / p99 (ms)", f"{floor.ack_p50:.1f} / {floor.ack_p99:.1f}",
-         f"{ours.ack_p50:.1f} / {ours.ack_p99:.1f}"),
-        ("applied p50 / p99 (ms)", f"{floor.applied_p50:.1f} / {floor.applied_p99:.1f}",
-         f"{ours.applied_p50:.1f} / {ours.applied_p99:.1f}"),
-        ("statements per press", f"{floor.statements:.1f}", f"{ours.statements:.1f}"),
-        ("transactions per press", f"{floor.transactions:.2f}", f"{ours.transactions:.2f}"),
-        ("database connections opened", f"{floor.connections}", f"{ours.connections}"),
-        ("server CPU per press (ms)", f"{floor.cpu_ms:.2f}", f"{ours.cpu_ms:.2f}"),
-        ("server peak memory (MiB)", f"{floor.peak_rss / 2**20:.0f}", f"{ours.peak_rss / 2**20:.0f}"),
-        ("errors / not applied", f"{floor.errors} / {floor.missing}", f"{ours.errors} / {ours.missing}"),
-    ]
-    width = max(len(row[0]) for row in rows)
-    print(f"{'':{width}}  {'floor (Bolt + 1 UPDATE)':>24}  {'ours (nbm web)':>16}")
-    for name, a, b in rows:
-        print(f"{name:{width}}  {a:>24}  {b:>16}")
-    throughput_ratio = ours.throughput / floor.throughput if floor.throughput else 0.0
-    p99_ratio = ours.applied_p99 / floor.applied_p99 if floor.applied_p99 else float("inf")
-    ack_ratio = ours.ack_p99 / floor.ack_p99 if floor.ack_p99 else float("inf")
+    floor, raw, ours = runs
+    figures = {
+        "presses measured": lambda run: f"{run.presses}",
+        "throughput (presses/s)": lambda run: f"{run.throughput:.0f}",
+        "ack p50 / p99 (ms)": lambda run: f"{run.ack_p50:.1f} / {run.ack_p99:.1f}",
+        "applied p50 / p99 (ms)": lambda run: f"{run.applied_p50:.1f} / {run.applied_p99:.1f}",
+        "statements per press": lambda run: f"{run.statements:.1f}",
+        "transactions per press": lambda run: f"{run.transactions:.2f}",
+        "database connections opened": lambda run: f"{run.connections}",
+        "server CPU per press (ms)": lambda run: f"{run.cpu_ms:.2f}",
+        "server peak memory (MiB)": lambda run: f"{run.peak_rss / 2**20:.0f}",
+        "errors / not applied": lambda run: f"{run.errors} / {run.missing}",
+    }
+    width = max(map(len, figures))
+    print(f"{'':{width}}  {'floor (Bolt + 1 UPDATE)':>24}  {'raw press':>16}  {'ours (nbm web)':>16}")
+    for name, figure in figures.items():
+        print(f"{name:{width}}  {figure(floor):>24}  {figure(raw):>16}  {figure(ours):>16}")
+    throughput_ratio, p99_ratio, ack_ratio = ratios(ours, floor)
     print(f"\nratio ours/floor: throughput {throughput_ratio:.2f}x, applied p99 {p99_ratio:.2f}x, "
           f"ack p99 {ack_ratio:.2f}x")
+    print("ratio raw press/floor: throughput {:.2f}x, applied p99 {:.2f}x, ack p99 {:.2f}x "
+          "(the least a press that does what ours does can cost)".format(*ratios(raw, floor)))
+    print("ratio ours/raw press: throughput {:.2f}x, applied p99 {:.2f}x, ack p99 {:.2f}x "
+          "(what our code around that work costs)".format(*ratios(ours, raw)))
     print(f"redraws under the load: {jobs} redraw jobs for {ours.presses + warmup} presses, warm-up included "
           "(counted, not run)")
     print(f"redraws of a burst: {BURST} presses by one user at once, all applied {ours.burst_ms or 0:.0f} ms after "
@@ -297,7 +309,7 @@ def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: i
         verdict(abs(ours.transactions - 1.0) < 0.05, f"one unit of work per press ({ours.transactions:.2f})"),
         verdict(homes == 1, f"{BURST} presses in a second redraw App Home once ({homes})"
                 + ("" if (ours.burst_ms or 0) < 1000 else " (they took over a second: rerun on a quieter machine)")),
-        verdict(ours.errors == ours.missing == floor.errors == floor.missing == 0,
+        verdict(all(run.errors == run.missing == 0 for run in runs),
                 "every press answered 200 and applied"),
     ]
     print("\n".join(lines))

@@ -1,9 +1,10 @@
-"""The rig of ``benchmarks.press``: a fake Slack Web API, the two servers, and the load generator.
+"""The rig of ``benchmarks.press``: a fake Slack Web API, the three servers, and the load generator.
 
 * :class:`FakeSlack` answers every Web API call and ``response_url`` post ``ok`` on 127.0.0.1 and
   notes when each press's message was updated (the moment ours has applied it).
-* :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or the
-  floor's bare Bolt app, with a ``/bench/stats`` route that reads the process's :class:`Meters`.
+* :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or a
+  bare Bolt app (the floor's, or the raw press's), with a ``/bench/stats`` route that reads the
+  process's :class:`Meters`.
 * :func:`generate` is the load generator, in a second process: presses signed with Slack's v0
   signature, sent over keep-alive connections on loopback in a closed loop.
 """
@@ -146,8 +147,10 @@ class Meters:
                 "connections": value(self.connections), "applied": dict(self.applied)}
 
 
-def floor_app(meters: Meters) -> Any:
-    """A bare Bolt app: ack, then one UPDATE of the pressed action (the floor of any Bolt app)."""
+def bare_app(meters: Meters, *, kind: str) -> Any:
+    """A bare Bolt app (Bolt's defaults, one workspace) whose listener acks, then does the ``kind``
+    of press: ``floor``, one UPDATE of the pressed action (the floor of any Bolt app); ``raw``, the
+    work a press of ours cannot do without, with none of our code around it (:func:`raw_press`)."""
     from flask import Flask, request
     from slack_bolt import App
     from slack_bolt.adapter.flask import SlackRequestHandler
@@ -164,18 +167,72 @@ def floor_app(meters: Meters) -> Any:
     client = WebClient(token="xoxb-floor", base_url=get_settings().slack_api_url)
     bolt = App(signing_secret=SIGNING_SECRET, client=client, token_verification_enabled=False)
     update = text("UPDATE actions SET state = 'DONE', completed_at = now() WHERE id = :id")
+    pressed = raw_press(engine, update) if kind == "raw" else None
 
     @bolt.action(re.compile(".*"))
-    def press(ack: Any, body: dict[str, Any]) -> None:
+    def press(ack: Any, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        if pressed is not None:
+            pressed(body, client)
+            return
         with engine.begin() as connection:
             connection.execute(update, {"id": body["actions"][0]["value"]})
         meters.applied[body["container"]["message_ts"]] = time.monotonic()
 
-    flask = Flask("floor")
+    flask = Flask(kind)
     handler = SlackRequestHandler(bolt)
     flask.add_url_rule("/slack/events", "events", lambda: handler.handle(request), methods=["POST"])
     return flask
+
+
+def raw_press(engine: Any, update: Any) -> Any:
+    """The round trips of a Done press of ours, each in plain SQL or one plain call: in one
+    transaction, the context set, the Slack user's user found and the context narrowed to theirs,
+    the action's lead locked, the action locked, the UPDATE, its event, the streak (the very
+    statement of :func:`core.streaks.refresh_streak`); after the commit, the pressed message sent back
+    to ``chat.update`` as it came (ours draws its row anew), and the redraw asked for in one Redis
+    round trip (ours, when the window's job is waiting already). What a press costs at the least,
+    whoever writes it, for what ours does."""
+    import uuid
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from bot.slack.redraws import WINDOW_SECONDS, job_id, pressed_key
+    from core.queue import get_queue
+    from core.streaks import REFRESH_ONE
+
+    context = text("SELECT set_config('app.service', 'on', true), set_config('app.now', :now, true)")
+    who = text("SELECT u.id, u.timezone, u.streak_count, set_config('app.user_id', u.id::text, true) "
+               "|| set_config('app.service', '', true) FROM users u JOIN slack_user_links k ON k.user_id = u.id "
+               "WHERE k.team_id = :team AND k.slack_user_id = :user")
+    lead = text("SELECT l.* FROM leads l WHERE l.id = (SELECT a.person_id FROM actions a WHERE a.id = :id "
+                "AND a.user_id = :user_id) AND l.user_id = :user_id FOR NO KEY UPDATE")
+    action = text("SELECT a.* FROM actions a WHERE a.id = :id AND a.user_id = :user_id FOR UPDATE")
+    event = text("INSERT INTO action_events (id, user_id, action_id, from_state, to_state, channel, created_at) "
+                 "VALUES (:event_id, :user_id, :id, 'NEW', 'DONE', 'slack', now())")
+    redis = get_queue().connection
+
+    def press(body: dict[str, Any], client: Any) -> None:
+        action_id, container = body["actions"][0]["value"], body["container"]
+        with engine.begin() as connection:
+            connection.execute(context, {"now": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())})
+            user_id = connection.execute(who, {"team": body["team"]["id"], "user": body["user"]["id"]}).one()[0]
+            ids = {"id": action_id, "user_id": user_id}
+            connection.execute(lead, ids).one_or_none()
+            connection.execute(action, ids).one()
+            connection.execute(update, ids)
+            connection.execute(event, {**ids, "event_id": uuid.uuid4()})
+            connection.execute(REFRESH_ONE, {"user_id": user_id, "today": date.today()}).one()
+        client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
+                           text=body["message"]["text"], blocks=body["message"]["blocks"])
+        pipe = redis.pipeline(transaction=False)
+        pipe.sadd(pressed_key(user_id), f"{container['channel_id']}|{container['message_ts']}|")
+        pipe.expire(pressed_key(user_id), 600)
+        pipe.hget(f"rq:job:{job_id(user_id, int(time.time() // WINDOW_SECONDS))}", "status")
+        pipe.execute()
+
+    return press
 
 
 def serve(kind: str, port: int) -> int:
@@ -190,7 +247,7 @@ def serve(kind: str, port: int) -> int:
     def create_app() -> Any:
         from flask import jsonify
 
-        app = real_create_app() if kind == "ours" else floor_app(meters)
+        app = real_create_app() if kind == "ours" else bare_app(meters, kind=kind)
         app.add_url_rule("/bench/stats", "bench_stats", lambda: jsonify(meters.snapshot()))
         return app
 
