@@ -196,9 +196,10 @@ def raw_press(engine: Any, update: Any) -> Any:
     import uuid
     from datetime import date
 
+    from rq.job import Job
     from sqlalchemy import text
 
-    from bot.slack.redraws import WINDOW_SECONDS, job_id, pressed_key
+    from bot.slack.redraws import KEEP_SECONDS, WINDOW_SECONDS, job_id, pressed_key
     from core.queue import get_queue
     from core.streaks import REFRESH_ONE
 
@@ -228,8 +229,8 @@ def raw_press(engine: Any, update: Any) -> Any:
                            text=body["message"]["text"], blocks=body["message"]["blocks"])
         pipe = redis.pipeline(transaction=False)
         pipe.sadd(pressed_key(user_id), f"{container['channel_id']}|{container['message_ts']}|")
-        pipe.expire(pressed_key(user_id), 600)
-        pipe.hget(f"rq:job:{job_id(user_id, int(time.time() // WINDOW_SECONDS))}", "status")
+        pipe.expire(pressed_key(user_id), KEEP_SECONDS)
+        pipe.hget(Job.key_for(job_id(user_id, int(time.time() // WINDOW_SECONDS))), "status")
         pipe.execute()
 
     return press
