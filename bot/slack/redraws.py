@@ -17,7 +17,9 @@ redrawn (for its streak) — is drawn whole by the RQ job :func:`redraw_surfaces
   day it shows) in a Redis set of the user's before it asks for the job; the job takes the whole
   set when it starts, so a message named after that is left to the job the press then asks for
   (the started job does not count). A job that fails puts what it took back.
-* **Never in the way.** Asking costs one or two Redis round trips. When Redis cannot be reached,
+* **Never in the way.** Asking costs one Redis round trip when the window's job is waiting already,
+  two when it schedules the job (one more for each window whose job turns out to have started, or
+  that another press scheduled in between). When Redis cannot be reached,
   the press is still applied and its message redrawn; the failure is logged and the other surfaces
   catch up at the next redraw. A redraw that fails is the job's: Slack's refusals are logged per
   surface, anything else is retried by RQ, and the press it follows was committed long before.
