@@ -158,6 +158,25 @@ def test_a_press_after_its_windows_redraw_ran_gets_a_redraw_of_its_own(web: Flas
     assert "📤 Sent" not in str(first_home) and "📤 Sent" in str(second_home)
 
 
+def test_a_done_pressed_while_the_windows_redraw_waits_is_redrawn_whole_by_that_redraw(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """The second press of a window finds the job waiting (one Redis round trip): the message it
+    names is still the job's to redraw, with the streak the row alone does not show."""
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    blocks = _posted_plan(web, fake)
+    first, second = (item.action_id for item in plan_of(ann).items)
+    interact(web, _press(fake, blocks, "nbm_sent", first))  # drawn whole at once; schedules the job
+    with time_machine.travel(utcnow() + timedelta(milliseconds=300), tick=False):
+        interact(web, _press(fake, blocks, "nbm_done", second, ts="1700000000.000002"))
+    assert "streak" not in str(fake.calls_to("chat.update")[-1].args["blocks"]), "the row alone, at once"
+
+    run_redraws()
+    (home,) = fake.calls_to("views.publish")
+    assert "📤 Sent" in str(home.args["view"]["blocks"]) and "✅ Done" in str(home.args["view"]["blocks"])
+    whole = [call.args for call in fake.calls_to("chat.update") if call.args["ts"] == "1700000000.000002"][-1]
+    assert "🔥 1-day streak" in str(whole["blocks"]) and "✅ Done" in _row(whole["blocks"], second)
+
+
 def test_done_redraws_its_row_at_once_and_the_whole_message_soon_after(web: FlaskClient, fake: FakeSlack,
                                                                         ann: User) -> None:
     """Done shows in its own row and in the streak: the row at once, the streak with the redraw."""
