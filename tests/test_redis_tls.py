@@ -10,7 +10,6 @@ import ipaddress
 import os
 import selectors
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from core import config, queue
 from tests.factories import machine_now
+from tests.servers import free_port
 
 
 def add_numbers(a: int, b: int) -> int:
@@ -59,12 +59,6 @@ def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_file, key_file
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_until_ready(server: subprocess.Popen[bytes], within: float = 15.0) -> None:
@@ -99,7 +93,7 @@ def tls_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(missing)
     folder = tmp_path_factory.mktemp("tls-redis")
     cert_file, key_file = _self_signed_certificate(folder)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
          "--tls-cert-file", str(cert_file), "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(cert_file),

@@ -15,21 +15,19 @@ import select
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.servers import DEADLINE_SECONDS, free_port, wait_until_listening
 from tests.slack.conftest import SIGNING_SECRET
 
 BODY_BYTES = 400 * 1024 * 1024
 CHUNK = b"x" * (64 * 1024)
 #: Peak memory may grow this much while a 400 MB body is refused (a buffer or two, not the body).
 GROWTH_ALLOWED_KB = 50 * 1024
-#: Every wait of these tests ends by then, passing or failing.
-DEADLINE_SECONDS = 60
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from Linux's /proc")
 
@@ -52,7 +50,7 @@ class Server:
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``nbm web`` on a free loopback port, Slack on (so /slack/events reads requests), its log in a file."""
     folder = tmp_path_factory.mktemp("nbm-web")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "NBM_DATA_DIR": str(folder), "NBM_ENV": "test",
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": "xoxb-not-used", "WEB_THREADS": "2"}
     log = folder / "server.log"
@@ -60,7 +58,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         process = subprocess.Popen([str(Path(sys.executable).with_name("nbm")), "web", "--port", str(port)],
                                    env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_until_listening(process, port, log)
+        wait_until_listening(process, port, log)
         yield Server(process, port, log)
     finally:
         process.terminate()
@@ -110,26 +108,3 @@ def _until_answered(chunks: Iterator[bytes], sock: socket.socket) -> Iterator[by
         if readable:
             return
         yield chunk
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """Poll the port until it accepts; each refusal waits a moment on the process, so a server that
-    dies is reported at once, with its log."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            try:
-                process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            raise AssertionError(f"nbm web exited with {process.returncode}:\n{log.read_text()}") from None
-    raise AssertionError(f"nbm web did not listen on port {port} within {DEADLINE_SECONDS} s:\n{log.read_text()}")

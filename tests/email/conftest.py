@@ -13,7 +13,6 @@ import datetime as dt
 import ipaddress
 import os
 import shutil
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from werkzeug.serving import make_server
 
 from core import config
 from tests.factories import machine_now
+from tests.servers import free_port
 
 #: Wednesday 25 November 2026, noon UTC: the day most tests live in.
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -70,12 +70,6 @@ def links(email_settings: config.Settings) -> Any:
 def clock() -> Iterator[time_machine.Coordinates]:
     with time_machine.travel(NOON, tick=False) as traveller:
         yield traveller
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

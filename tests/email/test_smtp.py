@@ -11,7 +11,7 @@ from bot.email.backends import SendFailed, SmtpBackend, get_backend
 from bot.email.messages import build_message
 from bot.email.render import RenderedEmail
 from core.config import load_settings
-from tests.email.conftest import free_port
+from tests.servers import free_port
 
 
 def message():
