@@ -168,6 +168,8 @@ class Settings:
     encryption_keys: tuple[EncryptionKey, ...] = field(default=DEV_KEYS, repr=False)
     log_level: str = "INFO"
     web_threads: int = 8
+    #: Processes ``nbm web`` serves with (Heroku's name for it; see bot.web.server).
+    web_processes: int = 1
     #: Seconds a job's claim to send a delivery keeps every other job off it (core.jobs.tasks).
     send_lease_seconds: int = 900
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
@@ -293,6 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         encryption_keys=_encryption_keys(env),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         web_threads=_int(env, "WEB_THREADS", 8),
+        web_processes=_int(env, "WEB_CONCURRENCY", 1),
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 900),
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
@@ -324,6 +327,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
     )
     _check_billing(settings)
+    for name, count in (("WEB_THREADS", settings.web_threads), ("WEB_CONCURRENCY", settings.web_processes)):
+        if count < 1:
+            raise ConfigError(f"{name} must be a whole number of 1 or more; got {count}")
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")
     if settings.is_production:

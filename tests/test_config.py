@@ -37,6 +37,7 @@ def test_an_unknown_database_scheme_is_refused() -> None:
     ({"NBM_ENV": "staging"}, "NBM_ENV must be one of"),
     ({"BASE_URL": "example.com"}, "BASE_URL must start with http"),
     ({"WEB_THREADS": "many"}, "WEB_THREADS must be a whole number"),
+    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number of 1 or more; got 0"),
     ({"REDIS_TLS_VERIFY": "maybe"}, "REDIS_TLS_VERIFY must be true or false; got 'maybe'"),
 ])
 def test_bad_settings_are_refused_with_what_is_accepted(env: dict[str, str], message: str) -> None:

@@ -1,4 +1,5 @@
-"""``nbm web``: serve the Flask app with waitress, a production-grade WSGI server.
+"""``nbm web``: serve the Flask app with waitress, a production-grade WSGI server, in
+``WEB_CONCURRENCY`` processes (see :mod:`bot.web.server`).
 
 Waitress gets the app's body cap: a request that announces a larger body (or a chunked one that
 grows past it) is answered 413 by waitress itself, before the app runs and without the body being
@@ -19,12 +20,19 @@ from core.config import get_settings
               show_default="$PORT or 8000", help="Port to listen on.")
 def web_command(host: str, port: int) -> None:
     """Serve the web app: Slack events, email action pages, OAuth callbacks, webhooks, /healthz."""
-    from waitress import serve
-
     from bot.web import MAX_REQUEST_BYTES, create_app
+    from bot.web.server import AddressTaken, listen, serve_app
 
     announce_engines()
     settings = get_settings()
-    click.echo(f"nbm: serving {settings.base_url} on http://{host}:{port}", err=True)
-    serve(create_app(), host=host, port=port, threads=settings.web_threads, ident="nbm",
-          max_request_body_size=MAX_REQUEST_BYTES)
+    try:
+        listener = listen(host, port)
+    except AddressTaken as exc:
+        raise click.ClickException(str(exc)) from None
+    processes = settings.web_processes
+    click.echo(f"nbm: serving {settings.base_url} on http://{host}:{port}"
+               f"{f' in {processes} processes' if processes > 1 else ''}", err=True)
+    code = serve_app(create_app, listener, processes=processes, threads=settings.web_threads, ident="nbm",
+                     max_request_body_size=MAX_REQUEST_BYTES)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -1,0 +1,142 @@
+"""Serving the web app under waitress: in this process, or in several forked from one listening socket.
+
+The socket is opened here, before anything else, so an address already taken is one clear error
+(:class:`AddressTaken`), whatever the number of processes.
+
+One waitress process computes on one core at a time (Python's GIL), however many request threads
+it has: a Slack press is CPU work (signature, Bolt, the change, ``chat.update``), so on a machine
+with several cores one process leaves the rest idle. With ``WEB_CONCURRENCY`` above 1 this process
+opens the socket, forks that many processes that each build the app and serve the same socket
+with waitress (the kernel hands each connection to one of them), and supervises them:
+
+* a process that exits while serving (a crash, the out-of-memory killer) is replaced at once, and
+  the others go on serving meanwhile;
+* one that exits by itself within :data:`START_SECONDS` of being started means something is wrong
+  with the app or its settings, not with that process: the others are stopped and ``nbm web``
+  exits 1, instead of forking a new process every moment (one killed by a signal is replaced);
+* SIGTERM or SIGINT (Ctrl-C) to this process stops them all (SIGTERM each) and exits 0.
+
+The app is built in each process after the fork, never before it: database connections, Redis
+clients and Bolt's threads are each process's own.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger("nbm.web")
+
+#: A process that exits by itself sooner than this after its start failed to start (see the module docstring).
+START_SECONDS = 5.0
+#: Connections waiting to be accepted (waitress's own default backlog).
+BACKLOG = 1024
+
+
+class AddressTaken(Exception):
+    """The address to listen on is in use (another ``nbm web``?) or not this machine's."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The socket ``nbm web`` serves on, bound and listening, or :class:`AddressTaken` saying why not."""
+    try:
+        return socket.create_server((host, port), backlog=BACKLOG)
+    except OSError as exc:
+        hint = (" (is another nbm web running there? --port, or PORT, chooses another)"
+                if exc.errno == errno.EADDRINUSE else "")
+        raise AddressTaken(f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}{hint}") from None
+
+
+def serve_app(make_app: Callable[[], Any], listener: socket.socket, *, processes: int, **waitress: Any) -> int:
+    """Serve ``make_app()`` on ``listener`` in ``processes`` processes (1: this one) until stopped;
+    ``waitress`` holds the server's other settings. Returns the exit code."""
+    from waitress import serve
+
+    def work() -> None:
+        serve(make_app(), sockets=[listener], **waitress)
+
+    if processes == 1:
+        work()
+        return 0
+    return _Supervisor(work, processes).run()
+
+
+class _Supervisor:
+    """Forks ``count`` processes running ``work`` and keeps that many running until told to stop."""
+
+    def __init__(self, work: Callable[[], None], count: int) -> None:
+        self.work = work
+        self.count = count
+        self.started: dict[int, float] = {}  # pid -> monotonic time it was forked
+        self.stopping = False
+
+    def run(self) -> int:
+        """Supervise until every process has exited; the exit code for ``nbm web``."""
+        previous = {signum: signal.signal(signum, self._stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return self._supervise()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _supervise(self) -> int:
+        for _ in range(self.count):
+            self._fork()
+        code = 0
+        while self.started:
+            pid, status = os.wait()
+            began = self.started.pop(pid, None)
+            if began is None or self.stopping:
+                continue
+            how = _how_it_ended(status)
+            if os.WIFEXITED(status) and time.monotonic() - began < START_SECONDS:
+                log.error("a web process (pid %d) %s right after it started: stopping nbm web", pid, how)
+                self._stop()
+                code = 1
+            else:
+                log.error("a web process (pid %d) %s; starting another", pid, how)
+                self._fork()
+        return code
+
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid:
+            self.started[pid] = time.monotonic()
+            return
+        # The child: the supervisor's handlers are not its own. Ctrl-C reaches the whole process
+        # group; the supervisor alone answers it, with a SIGTERM to each process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        code = 0
+        try:
+            self.work()
+        except BaseException:  # whatever ends a process is reported before it exits
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)  # never return into the supervisor's code
+
+    def _stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        self.stopping = True
+        for pid in list(self.started):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it has exited already; os.wait() collects it
+
+
+def _how_it_ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)}"

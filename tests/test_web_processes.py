@@ -1,0 +1,98 @@
+"""``nbm web`` in several processes (``WEB_CONCURRENCY``): they serve one port, one that dies is
+replaced, SIGTERM stops them all; a port already taken, or an app that cannot start, is said plainly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.web.server import listen, serve_app
+from tests.servers import DEADLINE_SECONDS, free_port, wait_until_listening
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from Linux's /proc")
+
+NBM = str(Path(sys.executable).with_name("nbm"))
+
+
+def _children(pid: int) -> set[int]:
+    return set(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
+
+
+def _wait_for(condition: str, check: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll ``check`` until it holds, waiting a moment on the process each time (so its death shows at once)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {DEADLINE_SECONDS} s: {condition}\n{log.read_text()}")
+        try:
+            process.wait(timeout=0.05)
+            raise AssertionError(f"nbm web exited with {process.returncode}:\n{log.read_text()}")
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _health(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=DEADLINE_SECONDS) as response:
+        return int(response.status)
+
+
+def test_two_processes_serve_one_port_one_killed_is_replaced_and_sigterm_stops_them_all(
+        database_url: str, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "web.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "NBM_DATA_DIR": str(tmp_path), "NBM_ENV": "test",
+           "WEB_CONCURRENCY": "2", "WEB_THREADS": "2"}
+    with log.open("wb") as output:
+        web = subprocess.Popen([NBM, "web", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_until_listening(web, port, log)
+        _wait_for("two processes serving", lambda: len(_children(web.pid)) == 2, web, log)
+        first = _children(web.pid)
+        assert [_health(port) for _ in range(4)] == [200] * 4
+
+        killed = min(first)
+        os.kill(killed, signal.SIGKILL)
+        _wait_for("the killed process replaced",
+                  lambda: len(_children(web.pid)) == 2 and killed not in _children(web.pid), web, log)
+        assert [_health(port) for _ in range(4)] == [200] * 4
+        serving = _children(web.pid)
+
+        web.send_signal(signal.SIGTERM)
+        assert web.wait(timeout=DEADLINE_SECONDS) == 0
+    finally:
+        if web.poll() is None:
+            web.kill()
+            web.wait()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in serving)
+    assert f"a web process (pid {killed}) was killed by SIGKILL; starting another" in log.read_text()
+
+
+def test_a_port_already_taken_is_said_plainly_and_nothing_is_served(database_url: str, tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run([NBM, "web", "--port", str(port)], capture_output=True, text=True,
+                              timeout=DEADLINE_SECONDS,
+                              env={**os.environ, "DATABASE_URL": database_url, "NBM_DATA_DIR": str(tmp_path),
+                                   "NBM_ENV": "test", "WEB_CONCURRENCY": "2"})
+    assert done.returncode == 1
+    assert (f"cannot listen on 127.0.0.1:{port}: Address already in use (is another nbm web running there? "
+            "--port, or PORT, chooses another)") in done.stderr
+    assert "Traceback" not in done.stderr and "serving" not in done.stderr
+
+
+def test_an_app_that_cannot_start_stops_nbm_web_with_exit_code_1_instead_of_forking_forever() -> None:
+    def broken_app() -> None:
+        raise RuntimeError("a setting the app cannot start with")
+
+    with listen("127.0.0.1", 0) as listener:
+        assert serve_app(broken_app, listener, processes=2) == 1
+    # The supervisor gave back the handlers it replaced: this process still stops as it did.
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
