@@ -111,7 +111,7 @@ def measure_one(kind: str, env: dict[str, str], fake: FakeSlack, *, warmup: list
                 connections: int, timeout: float, burst: list[str] | None = None) -> Run:
     """One app under the load; then, if given, the ``burst`` presses of one user, all at once, sent
     just after a whole second (a redraw window begins there)."""
-    with running(kind, env) as server:
+    with running(kind, env, len(warmup) + len(measured) + len(burst or [])) as server:
         fake.reset()
         # The warm-up's work must be over before the meters are read.
         results = load(server, fake, warmup=warmup, measured=[], connections=connections, pause=0)
@@ -207,7 +207,7 @@ def run_redraws(env: dict[str, str], *, window: float) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_serve"]:
-        return serve(argv[1], int(argv[2]))
+        return serve(argv[1], int(argv[2]), int(argv[3]))
     if argv[:1] == ["_load"]:
         return generate(argv[1], argv[2])
     parser = argparse.ArgumentParser(prog="nbm bench press", description=__doc__.split("\n\n")[0])
@@ -218,16 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--button", choices=("done", "sent"), default="done",
                         help="what is pressed: Done redraws its row from what the change holds, Sent reads "
                              "the plan to redraw the whole message (default: done)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes each server runs in, its WEB_CONCURRENCY (default: 1)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for presses to apply")
     args = parser.parse_args(argv)
-    if min(args.presses, args.connections, args.users) < 1 or args.warmup < 0:
-        parser.error("--presses, --connections and --users take whole numbers of 1 or more")
+    if min(args.presses, args.connections, args.users, args.processes) < 1 or args.warmup < 0:
+        parser.error("--presses, --connections, --users and --processes take whole numbers of 1 or more")
 
     engine = open_database()
     settings = get_settings()
     print("\n".join(environment(engine)))
     print(f"Redis {redis_url(settings)}; load from a second process on loopback, {args.connections} connections; "
-          f"pressing {args.button.title()}")
+          f"pressing {args.button.title()}; each server in {args.processes} process(es) (WEB_CONCURRENCY)")
     total = args.warmup + args.presses
     fake = FakeSlack()
     runs: list[Run] = []
@@ -241,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             env = {**os.environ, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CLIENT_ID": "1.2",
                    "SLACK_CLIENT_SECRET": "bench-client-secret", "SLACK_API_URL": f"{fake.url}/api/",
                    "DATABASE_URL": database_url(settings), "REDIS_URL": redis_url(settings),
-                   "LOG_LEVEL": os.environ.get("LOG_LEVEL", "ERROR"), "PYTHONPATH": str(ROOT)}
+                   "LOG_LEVEL": os.environ.get("LOG_LEVEL", "ERROR"), "PYTHONPATH": str(ROOT),
+                   "WEB_CONCURRENCY": str(args.processes)}
             env.pop("SLACK_BOT_TOKEN", None)
             bodies = seeding.press_bodies(seeded, seeding.round_robin(args.users, total), button=args.button)
             warmup, measured = bodies[:args.warmup], bodies[args.warmup:]

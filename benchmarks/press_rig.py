@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import itertools
 import json
 import os
 import re
@@ -122,29 +121,49 @@ class FakeSlack:
 
 
 class Meters:
-    """Statements, transactions and applied presses, counted in the server process."""
+    """Statements, transactions and database connections, and when the floor applied each press,
+    counted in the server's processes. ``nbm web`` may fork several (``WEB_CONCURRENCY``), so the
+    meters live in shared memory made before it forks; each process counts in a slot of its own
+    (:meth:`enter`), under a lock of its own (its request threads share the slot), and the
+    snapshot, read by whichever process answers ``/bench/stats``, adds the slots up."""
 
-    def __init__(self) -> None:
-        self.statements = itertools.count()
-        self.transactions = itertools.count()
-        self.connections = itertools.count()
-        self.applied: dict[str, float] = {}
+    KINDS = ("statements", "transactions", "connections")
+    SLOTS = 64
+
+    def __init__(self, presses: int) -> None:
+        import multiprocessing
+
+        self.counts = multiprocessing.RawArray("q", len(self.KINDS) * self.SLOTS)
+        self.applied_at = multiprocessing.RawArray("d", presses)  # press n -> monotonic time, 0 if not yet
+        self.next_slot = multiprocessing.Value("i", 0)
+        self.slot = 0
+        self.lock = threading.Lock()
+
+    def enter(self) -> None:
+        """Take this process's slot: once in each server process, before it serves."""
+        with self.next_slot.get_lock():
+            self.slot, self.next_slot.value = self.next_slot.value, self.next_slot.value + 1
+        self.lock = threading.Lock()
 
     def install(self) -> None:
         from sqlalchemy import Engine, event
         from sqlalchemy.pool import Pool
 
-        event.listen(Engine, "before_cursor_execute", lambda *_: next(self.statements))
-        event.listen(Engine, "begin", lambda *_: next(self.transactions))
-        event.listen(Pool, "connect", lambda *_: next(self.connections))
+        event.listen(Engine, "before_cursor_execute", lambda *_: self.count(0))
+        event.listen(Engine, "begin", lambda *_: self.count(1))
+        event.listen(Pool, "connect", lambda *_: self.count(2))
+
+    def count(self, kind: int) -> None:
+        with self.lock:
+            self.counts[self.slot * len(self.KINDS) + kind] += 1
+
+    def applied(self, message_ts: str) -> None:
+        self.applied_at[int(message_ts.removeprefix(TS_PREFIX))] = time.monotonic()
 
     def snapshot(self) -> dict[str, Any]:
-        # itertools.count has no peek: its repr holds the next value.
-        def value(counter: itertools.count[int]) -> int:
-            return int(re.findall(r"\d+", repr(counter))[0])
-
-        return {"statements": value(self.statements), "transactions": value(self.transactions),
-                "connections": value(self.connections), "applied": dict(self.applied)}
+        totals = {kind: sum(self.counts[slot * len(self.KINDS) + k] for slot in range(self.SLOTS))
+                  for k, kind in enumerate(self.KINDS)}
+        return {**totals, "applied": {f"{TS_PREFIX}{n:06d}": at for n, at in enumerate(self.applied_at) if at}}
 
 
 def bare_app(meters: Meters, *, kind: str) -> Any:
@@ -177,7 +196,7 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
             return
         with engine.begin() as connection:
             connection.execute(update, {"id": body["actions"][0]["value"]})
-        meters.applied[body["container"]["message_ts"]] = time.monotonic()
+        meters.applied(body["container"]["message_ts"])
 
     flask = Flask(kind)
     handler = SlackRequestHandler(bolt)
@@ -236,18 +255,19 @@ def raw_press(engine: Any, update: Any) -> Any:
     return press
 
 
-def serve(kind: str, port: int) -> int:
+def serve(kind: str, port: int, presses: int) -> int:
     """Run ``nbm web`` in this process, its app being ours or the floor's, plus ``/bench/stats``."""
     import bot.web
     from bot.cli import main as nbm
 
-    meters = Meters()
+    meters = Meters(presses)
     meters.install()
     real_create_app = bot.web.create_app
 
     def create_app() -> Any:
         from flask import jsonify
 
+        meters.enter()
         app = real_create_app() if kind == "ours" else bare_app(meters, kind=kind)
         app.add_url_rule("/bench/stats", "bench_stats", lambda: jsonify(meters.snapshot()))
         return app
@@ -276,22 +296,35 @@ class Server:
         with urllib.request.urlopen(f"{self.url}/bench/stats", timeout=30) as response:
             return dict(json.load(response))
 
+    def pids(self) -> list[int]:
+        """``nbm web`` and the processes it serves in, when it forks any (``WEB_CONCURRENCY``)."""
+        pid = self.process.pid
+        return [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system time of :meth:`pids`, added up."""
+        ticks = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def peak_rss(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        return 0
+        """The peak resident sets (``VmHWM``) of :meth:`pids`, added up: the memory the server takes."""
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) * 1024
+        return total
 
 
 @contextmanager
-def running(kind: str, env: dict[str, str]) -> Iterator[Server]:
+def running(kind: str, env: dict[str, str], presses: int) -> Iterator[Server]:
+    """``kind``'s server under ``nbm web``, ready for ``presses`` presses (the warm-up's included)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.press", "_serve", kind, str(port)], env=env,
-                               cwd=ROOT)
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.press", "_serve", kind, str(port), str(presses)],
+                               env=env, cwd=ROOT)
     server = Server(kind, process, port)
     try:
         deadline = time.monotonic() + 60
