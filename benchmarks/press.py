@@ -34,15 +34,20 @@ What the figures mean:
 * **Statements / transactions per press**: counted in the server process by SQLAlchemy events on
   every engine (``before_cursor_execute``, ``begin``), over the measured presses; so are the
   database connections the pool opened.
-* **CPU per press**: the server process's user + system time over the measured presses.
-* **Peak memory**: the server process's peak resident set (``VmHWM``), the whole run included.
+* **CPU per press**: the server's user + system time over the measured presses (with
+  ``--processes`` above 1, its processes' added up: ``nbm web`` and the ones it forked).
+* **Peak memory**: the server's peak resident set (``VmHWM``), the whole run included (its
+  processes' added up, the pages they share counted in each).
 * **Redraws**: the redraw jobs ours scheduled under the load are counted, not run (each draws App
   Home whole; in production the worker runs them, on another machine). Then one more user presses
   ten times at once, just after a whole second, and the real worker (``nbm worker --burst``) runs
   that user's redraws: the fake counts the App Home publishes, which must be one.
 
+Every server runs in ``--processes`` processes (default 1), the ``WEB_CONCURRENCY`` of ``nbm web``:
+the floor, the raw press and ours always in as many.
+
 Run: ``nbm bench press [--presses 2000] [--warmup 300] [--connections 16] [--users 50]
-[--button done|sent]`` from the repository root, with ``DATABASE_URL`` and ``REDIS_URL`` set. The
+[--processes 1] [--button done|sent]`` from the repository root, with ``DATABASE_URL`` and ``REDIS_URL`` set. The
 run's users, installation and redraw jobs are removed at the end.
 """
 

@@ -92,7 +92,8 @@ def test_an_app_that_cannot_start_stops_nbm_web_with_exit_code_1_instead_of_fork
     def broken_app() -> None:
         raise RuntimeError("a setting the app cannot start with")
 
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     with listen("127.0.0.1", 0) as listener:
         assert serve_app(broken_app, listener, processes=2) == 1
     # The supervisor gave back the handlers it replaced: this process still stops as it did.
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
