@@ -18,6 +18,18 @@ from core.models import User
 from core.slack_links import narrow_to_slack_user
 from core.users import acting_as_user
 
+#: ``session.info`` key of the list holding what a Slack request's unit of work loaded (see below).
+_LOADED = "nbm.slack.loaded"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    """Hold what a Slack request's unit of work loads until it ends. One listener for every session,
+    registered once: a listener on each request's session cost more than the lookup it saved."""
+    loaded = session.info.get(_LOADED)
+    if loaded is not None:
+        loaded.append(instance)
+
 
 @contextmanager
 def acting_as_slack_user(*, team_id: str, slack_user_id: str,
@@ -37,8 +49,7 @@ def acting_as_slack_user(*, team_id: str, slack_user_id: str,
     (the action's lead, locked and then dropped by the core) without reading them again.
     """
     with unit_of_work(service=True) as session:
-        loaded: list[object] = []
-        event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+        session.info[_LOADED] = []
         user = narrow_to_slack_user(session, team_id=team_id, slack_user_id=slack_user_id)
         if user is not None:
             yield session, user

@@ -29,7 +29,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select, text
+from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.actions.records import create_action, record_event
@@ -67,16 +67,27 @@ def work_days_for(session: Session, user: User) -> frozenset[int]:
 
 # --- shared by every rule -------------------------------------------------------------------------
 
-def lock_lead(session: Session, *, user: User, lead_id: uuid.UUID | ScalarSelect[Any]) -> Lead | None:
-    """The user's lead, row-locked until the unit of work ends (rules for a lead run one at a time);
-    ``lead_id`` may be a subquery that finds it (None when it finds none).
+def _locking_lead(lead_id: Any) -> Select[Lead]:
+    """The statement of :func:`lock_lead`, the lead being ``lead_id`` (a value, a bound parameter or
+    a subquery) of the user ``:user_id``.
 
     ``FOR NO KEY UPDATE`` serialises rule runs without blocking inserts that merely reference it.
     """
-    return session.scalars(
-        select(Lead).where(Lead.id == lead_id, Lead.user_id == user.id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True)
-    ).one_or_none()
+    return (select(Lead).where(Lead.id == lead_id, Lead.user_id == bindparam("user_id"))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
+
+
+_LOCK_LEAD = _locking_lead(bindparam("lead_id"))
+#: The lead of the action ``:action_id`` (its ``person_id`` never changes), locked: every change of
+#: an action takes it first (statement built once: every press, link and command runs it).
+LOCK_LEAD_OF_ACTION = _locking_lead(select(Action.person_id).where(
+    Action.id == bindparam("action_id"), Action.user_id == bindparam("user_id")).scalar_subquery())
+
+
+def lock_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead | None:
+    """The user's lead, row-locked until the unit of work ends (rules for a lead run one at a time);
+    None when the user has no such lead."""
+    return session.scalars(_LOCK_LEAD, {"lead_id": lead_id, "user_id": user.id}).one_or_none()
 
 
 def create_auto_action(

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.actions import followups
@@ -139,17 +139,19 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
     return TransitionResult(action=action, changed=True, created=created)
 
 
+#: The action ``:action_id`` of the user ``:user_id``, freshly read and locked (built once).
+_LOCK_ACTION = (select(Action).where(Action.id == bindparam("action_id"), Action.user_id == bindparam("user_id"))
+                .with_for_update().execution_options(populate_existing=True))
+
+
 def locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
     """The user's action, freshly read and row-locked, after its lead's lock (same order everywhere).
 
     The lead is found and locked in one statement (the action's ``person_id`` never changes), then
     the action: two round trips on every change, which every press, link and command makes."""
-    followups.lock_lead(session, user=user, lead_id=select(Action.person_id).where(
-        Action.id == action_id, Action.user_id == user.id).scalar_subquery())
-    action = session.scalars(
-        select(Action).where(Action.id == action_id, Action.user_id == user.id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
+    ids = {"action_id": action_id, "user_id": user.id}
+    session.scalars(followups.LOCK_LEAD_OF_ACTION, ids).one_or_none()
+    action = session.scalars(_LOCK_ACTION, ids).one_or_none()
     if action is None:
         raise NotFound(NOT_FOUND)
     return action

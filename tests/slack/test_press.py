@@ -109,9 +109,10 @@ def test_a_press_is_one_unit_of_work_and_calls_slack_once(web: FlaskClient, fake
         assert interact(web, _press(fake, blocks, "nbm_done", first)).status_code == 200
 
     assert meter.units == 1, "who presses, the change and what the message shows next: one transaction"
-    # Who presses (3: the link in the service context, then the user's own), the change (6: its lead and
-    # itself locked, the update, its event, the streak): the pressed row is drawn from what they read.
-    assert len(meter.statements) <= 10, meter.statements
+    # Who presses (2: the context, then the link read and the context narrowed to its user), the
+    # change (5: its lead and itself locked, the update, its event, the streak): the pressed row is
+    # drawn from what they read, its lead not read again.
+    assert len(meter.statements) == 7, meter.statements
     assert not any("slack_installations" in statement for statement in meter.statements), "remembered"
     assert not any("daily_plan" in statement for statement in meter.statements), "the whole plan is the job's"
     assert [call.method for call in fake.calls] == ["chat.update"], "App Home and the DM are the job's"
