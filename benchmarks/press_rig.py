@@ -207,13 +207,15 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
 def raw_press(engine: Any, update: Any) -> Any:
     """The round trips of a Done press of ours, each in plain SQL or one plain call: in one
     transaction, the context set, the Slack user's user found and the context narrowed to theirs,
-    the action's lead locked, the action locked, the UPDATE, its event, the streak (the very
-    statement of :func:`core.streaks.refresh_streak`); after the commit, the pressed message sent back
+    the action's lead locked, the action locked, the UPDATE, its event, and on the user's first
+    completion of the day the streak (the very statement of :func:`core.streaks.refresh_streak`);
+    after the commit, the pressed message sent back
     to ``chat.update`` as it came (ours draws its row anew), and the redraw asked for in one Redis
     round trip (ours, when the window's job is waiting already). What a press costs at the least,
     whoever writes it, for what ours does."""
     import uuid
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from rq.job import Job
     from sqlalchemy import text
@@ -223,7 +225,7 @@ def raw_press(engine: Any, update: Any) -> Any:
     from core.streaks import REFRESH_ONE
 
     context = text("SELECT set_config('app.service', 'on', true), set_config('app.now', :now, true)")
-    who = text("SELECT u.id, u.timezone, u.streak_count, set_config('app.user_id', u.id::text, true) "
+    who = text("SELECT u.id, u.timezone, u.last_action_date, set_config('app.user_id', u.id::text, true) "
                "|| set_config('app.service', '', true) FROM users u JOIN slack_user_links k ON k.user_id = u.id "
                "WHERE k.team_id = :team AND k.slack_user_id = :user")
     lead = text("SELECT l.* FROM leads l WHERE l.id = (SELECT a.person_id FROM actions a WHERE a.id = :id "
@@ -237,13 +239,16 @@ def raw_press(engine: Any, update: Any) -> Any:
         action_id, container = body["actions"][0]["value"], body["container"]
         with engine.begin() as connection:
             connection.execute(context, {"now": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())})
-            user_id = connection.execute(who, {"team": body["team"]["id"], "user": body["user"]["id"]}).one()[0]
+            user_id, timezone, last_day, _ = connection.execute(
+                who, {"team": body["team"]["id"], "user": body["user"]["id"]}).one()
             ids = {"id": action_id, "user_id": user_id}
             connection.execute(lead, ids).one_or_none()
             connection.execute(action, ids).one()
             connection.execute(update, ids)
             connection.execute(event, {**ids, "event_id": uuid.uuid4()})
-            connection.execute(REFRESH_ONE, {"user_id": user_id, "today": date.today()}).one()
+            today = datetime.now(ZoneInfo(timezone)).date()
+            if last_day != today:  # a day counts once (core.streaks.count_completion)
+                connection.execute(REFRESH_ONE, {"user_id": user_id, "today": today}).one()
         client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
                            text=body["message"]["text"], blocks=body["message"]["blocks"])
         pipe = redis.pipeline(transaction=False)

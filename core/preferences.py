@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.errors import ValidationError
 from core.models import CalendarConnection, CalendarProvider, SlackUserLink, User, UserSettings
+from core.streaks import refresh_streak
 from core.users import get_settings_for
 
 
@@ -132,6 +133,7 @@ def update_preferences(
         set_call_detection(session, user=user, on=call_detection)
     settings = get_settings_for(session, user)
     settings.delivery_time = delivery_time.replace(second=0, microsecond=0)
+    work_days_changed = set(settings.work_days) != set(days)
     settings.work_days = list(days)
     if slack_available(session, user=user):
         settings.slack_enabled = slack
@@ -140,4 +142,6 @@ def update_preferences(
     elif not email:
         settings.email_enabled = False
     session.flush()
+    if work_days_changed:  # which days may go without a completion: the run may be longer or shorter now
+        refresh_streak(session, user=user)
     return get_preferences(session, user=user)

@@ -14,8 +14,9 @@ The rules, all in the user's own timezone:
   Mon done: 2).
 
 Everything is computed by one set-based statement, for one user (:func:`refresh_streak`, called on
-every completion) or for every user at once (:func:`refresh_streaks`, the daily housekeeping that
-lets a streak drop to 0 when a work day passes with nothing done). The design's
+a day's first completion: :func:`count_completion`) or for every user at once
+(:func:`refresh_streaks`, the daily housekeeping that lets a streak drop to 0 when a work day
+passes with nothing done). The design's
 ``calculate_user_streak()`` looped one query per day in the server's timezone; this does not.
 """
 
@@ -140,6 +141,22 @@ def refresh_streak(session: Session, *, user: User, today: date | None = None) -
     set_committed_value(user, "last_action_date", last_day)
     session.expire(user, ["updated_at"])
     return streak
+
+
+def count_completion(session: Session, *, user: User, today: date) -> int:
+    """The user's streak after a completion they made ``today`` (their local date); return it.
+
+    A day counts once, so a completion on a day the stored streak already counted changes neither
+    the streak nor the last completion date: when ``users.last_action_date`` is ``today``, nothing is
+    read or written (the day's second and later completions, most of them). Otherwise the streak is
+    recomputed (:func:`refresh_streak`). This holds because the stored pair is recomputed on
+    whatever else could move it: every completion and undo, a change of work days or timezone
+    (:func:`core.preferences.update_preferences`, :func:`core.users.set_timezone`), and the daily
+    housekeeping (:func:`refresh_streaks`).
+    """
+    if user.last_action_date == today:
+        return user.streak_count
+    return refresh_streak(session, user=user, today=today)
 
 
 def refresh_streaks(session: Session, *, at: datetime) -> int:

@@ -21,6 +21,7 @@ from core.errors import NotFound, ValidationError
 from core.models import User, UserSettings
 from core.models.users import DEFAULT_TIMEZONE
 from core.names import UNSAFE, validate_name
+from core.streaks import refresh_streak
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -80,8 +81,12 @@ def acting_as_user(user_id: uuid.UUID) -> Iterator[tuple[Session, User]]:
 def set_timezone(session: Session, *, user: User, timezone: str) -> None:
     """Move the user to another IANA timezone: from then on their "today", morning and streak follow it."""
     zone(timezone.strip())
+    if user.timezone == timezone.strip():
+        return
     user.timezone = timezone.strip()
     session.flush()
+    # Completions are dated in the user's timezone: their days, and so the streak, may move.
+    refresh_streak(session, user=user)
 
 
 def get_settings_for(session: Session, user: User) -> UserSettings:

@@ -9,8 +9,9 @@ Rules where the product spec is silent:
   not as days overdue; unsnoozing by hand before then makes it due today.
 * **Archiving is the system's.** DONE → ARCHIVED happens 90 days after completion; a person
   asking for it is refused (``channel`` other than ``system``).
-* **A completion is the user's** when it does not come from the system: only then is the streak
-  recomputed, so a follow-up that closes the earlier waiting action adds nothing to it.
+* **A completion is the user's** when it does not come from the system: only then does it count
+  for the streak (:func:`core.streaks.count_completion`), so a follow-up that closes the earlier
+  waiting action adds nothing to it.
 * **Concurrency.** The action's lead (rules for a lead run one at a time) and then the action are
   row-locked, so two simultaneous presses apply once: the second sees the new state and is a repeat.
 """
@@ -32,7 +33,7 @@ from core.changes import actions_changed
 from core.clock import local_today, utcnow
 from core.errors import NotFound, ValidationError
 from core.models import ACTION_SENT_AT, Action, ActionState, Channel, User
-from core.streaks import refresh_streak
+from core.streaks import count_completion
 
 NOT_FOUND = "no such action; it may have been removed, or the link was meant for another account"
 
@@ -134,7 +135,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
 
     created = followups.apply_rules(session, user=user, action=action, at=now)
     if to in COMPLETION_STATES and channel != Channel.SYSTEM:
-        refresh_streak(session, user=user, today=today)
+        count_completion(session, user=user, today=today)
     actions_changed(session, user_id=user.id, channel=channel)
     return TransitionResult(action=action, changed=True, created=created)
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.slack.blocks.home import NOT_PLANNED
 from core.db import unit_of_work
-from core.models import CalendarProvider, DailyPlan, Lead, LoggedCall, User, UserSettings
-from tests.factories import make_calendar_connection
-from tests.slack.conftest import add_leads, interact, plan_of, view_submission
+from core.models import ActionState, CalendarProvider, DailyPlan, Lead, LoggedCall, User, UserSettings
+from core.streaks import refresh_streak
+from tests.factories import make_action, make_calendar_connection, make_event
+from tests.slack.conftest import add_leads, command, interact, plan_of, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -173,3 +176,38 @@ def test_add_lead_takes_an_optional_email_and_refuses_a_bad_or_taken_one_on_its_
     taken = interact(web, view_submission("nbm_add_lead", {"name": _text("Dee"), "url": _text("https://dee.io"),
                                                            "email": _text("dana@dana.io")}))
     assert taken.json["errors"] == {"email": "You already have Dana Fox with the email dana@dana.io"}
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _done_at(service: Session, user: User, *instants: datetime) -> None:
+    """Completions of ``user`` at those instants, and the streak stored as a completion leaves it."""
+    for at in instants:
+        action = make_action(service, user, due_date=at.date(), created_at=at)
+        make_event(service, action, from_state=ActionState.NEW, to_state=ActionState.DONE, at=at)
+    refresh_streak(service, user=user)
+
+
+def test_saving_other_work_days_shows_the_streak_they_make_at_once(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                                   service: Session) -> None:
+    """Done on Monday and today (Wednesday), nothing on Tuesday: 1 day while Tuesday is a work day,
+    2 as soon as it is not, without waiting for the next completion or the night's housekeeping."""
+    _done_at(service, ann, datetime(2026, 11, 23, 10, tzinfo=LONDON), datetime(2026, 11, 25, 10, tzinfo=LONDON))
+    command(web, fake, "streak")
+    interact(web, _settings(tz="Europe/London", days=("1", "3", "4", "5")))
+    command(web, fake, "streak")
+    assert replies(fake) == ["🔥 You are on a 1-day streak. One action done today keeps it going.",
+                             "🔥 You are on a 2-day streak. One action done today keeps it going."]
+
+
+def test_moving_to_another_timezone_redates_the_days_of_the_streak(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                                   service: Session) -> None:
+    """Tuesday 23:30 and Wednesday 11:00 in London are two days; in Tokyo (9 hours ahead of London)
+    both are Wednesday: one day."""
+    _done_at(service, ann, datetime(2026, 11, 24, 23, 30, tzinfo=LONDON), datetime(2026, 11, 25, 11, tzinfo=LONDON))
+    command(web, fake, "streak")
+    interact(web, _settings(tz="Asia/Tokyo", days=("1", "2", "3", "4", "5")))
+    command(web, fake, "streak")
+    assert replies(fake) == ["🔥 You are on a 2-day streak. One action done today keeps it going.",
+                             "🔥 You are on a 1-day streak. One action done today keeps it going."]

@@ -122,6 +122,25 @@ def test_a_press_is_one_unit_of_work_and_calls_slack_once(web: FlaskClient, fake
     assert state_of(ann, first) == ActionState.DONE
 
 
+def test_a_days_second_done_reads_and_writes_no_streak_and_the_streak_still_counts_the_day_once(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """A day counts once: after the day's first completion, the next ones leave the streak as it is,
+    and a press then costs one statement less (it is the one that reads the user's history)."""
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    blocks = _posted_plan(web, fake)
+    first, second = (item.action_id for item in plan_of(ann).items)
+    with metered() as meter:
+        interact(web, _press(fake, blocks, "nbm_done", first))
+    assert any("WITH targets" in statement for statement in meter.statements), "the day's first: counted"
+
+    with metered() as meter:
+        assert interact(web, _press(fake, blocks, "nbm_done", second)).status_code == 200
+    assert len(meter.statements) == 6 and not any("WITH targets" in statement for statement in meter.statements)
+    assert state_of(ann, second) == ActionState.DONE
+    command(web, fake, "streak", channel=DM)
+    assert replies(fake)[-1] == "🔥 You are on a 1-day streak. One action done today keeps it going."
+
+
 def test_ten_presses_in_a_second_redraw_app_home_and_the_dm_once(web: FlaskClient, fake: FakeSlack, ann: User,
                                                                  service: Session) -> None:
     add_leads(ann, *(f"Lead {n}" for n in range(5)))
