@@ -7,8 +7,9 @@ is what any Bolt app must pay for a press: a bare Bolt app (Bolt's defaults) who
 and runs one ``UPDATE`` of the pressed action, served by that same ``nbm web`` command. **The raw
 press**, beside them, is what a press doing what ours does costs at the least, whoever writes it: a
 bare Bolt app making the round trips ours makes (the same statements in one transaction, in
-plain SQL: seven, six once the user has completed something today, ``chat.update`` of the pressed message, one Redis round trip for the redraw) with no
-code of ours around them (``benchmarks.press_rig.raw_press``). It shows how much of the distance
+plain SQL: seven, six once the user has completed something today; ``chat.update`` of the
+pressed message; one Redis round trip for the redraw) with no code of ours around them
+(``benchmarks.press_rig.raw_press``). It shows how much of the distance
 from ours to the floor is our code's, and how much the work's. All three see the same presses, on
 the same seeded data, from the same load generator, in one run.
 
