@@ -22,8 +22,8 @@ keep-alive connections on loopback, each connection sending its next press as so
 one is answered (a closed loop), first a warm-up, then the measured presses.
 
 Slack's Web API is a small fake on 127.0.0.1 in this process: it answers every call ``ok`` and
-notes the time each pressed message was updated. Nothing leaves the machine. The fake, the three
-servers and the load generator are in ``benchmarks.press_rig``.
+notes the time each pressed message was updated. Nothing leaves the machine. The fake and the three
+servers are in ``benchmarks.press_rig``, the load generator in ``benchmarks.press_load``.
 
 What the figures mean:
 
@@ -66,14 +66,13 @@ from typing import Any
 
 from benchmarks import press_seeding as seeding
 from benchmarks.harness import environment, open_database, throwaway_users, verdict
+from benchmarks.press_load import generate, load
 from benchmarks.press_rig import (
     ROOT,
     SIGNING_SECRET,
     TS_PREFIX,
     FakeSlack,
     Server,
-    generate,
-    load,
     running,
     serve,
 )
