@@ -111,6 +111,8 @@ class _Supervisor:
         pid = os.fork()
         if pid:
             self.started[pid] = time.monotonic()
+            if self.stopping:  # told to stop between the fork and the line above: it missed the SIGTERM
+                os.kill(pid, signal.SIGTERM)
             return
         # The child: the supervisor's handlers are not its own. Ctrl-C reaches the whole process
         # group; the supervisor alone answers it, with a SIGTERM to each process.
