@@ -168,8 +168,7 @@ class Settings:
     encryption_keys: tuple[EncryptionKey, ...] = field(default=DEV_KEYS, repr=False)
     log_level: str = "INFO"
     web_threads: int = 8
-    #: Processes ``nbm web`` serves with (Heroku's name for it; see bot.web.server).
-    web_processes: int = 1
+    web_processes: int = 1  # of nbm web: WEB_CONCURRENCY, Heroku's name (bot.web.server)
     #: Seconds a job's claim to send a delivery keeps every other job off it (core.jobs.tasks).
     send_lease_seconds: int = 900
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
