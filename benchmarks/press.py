@@ -21,8 +21,9 @@ real change, never a repeat. A load generator in a second process sends them ove
 keep-alive connections on loopback, each connection sending its next press as soon as the last
 one is answered (a closed loop), first a warm-up, then the measured presses.
 
-Slack's Web API is a small fake on 127.0.0.1 in this process: it answers every call ``ok`` and
-notes the time each pressed message was updated. Nothing leaves the machine. The fake and the three
+Slack's Web API is a small fake on 127.0.0.1 in this process, over TLS as Slack is (a certificate
+of the run's own, which the servers trust): it answers every call ``ok`` and notes the time each
+pressed message was updated. Nothing leaves the machine. The fake and the three
 servers are in ``benchmarks.press_rig``, the load generator in ``benchmarks.press_load``.
 
 What the figures mean:
@@ -56,12 +57,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from benchmarks import press_seeding as seeding
@@ -76,6 +81,7 @@ from benchmarks.press_rig import (
     running,
     serve,
 )
+from bot.chaos.loopback_tls import loopback_certificate
 from core.config import get_settings
 from core.embedded import database_url, redis_url
 
@@ -236,7 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Redis {redis_url(settings)}; load from a second process on loopback, {args.connections} connections; "
           f"pressing {args.button.title()}; each server in {args.processes} process(es) (WEB_CONCURRENCY)")
     total = args.warmup + args.presses
-    fake = FakeSlack()
+    folder = Path(tempfile.mkdtemp(prefix="nbm-bench-press-"))
+    certificate = loopback_certificate(folder, now=datetime.now(UTC))
+    fake = FakeSlack(certificate)
     runs: list[Run] = []
     with throwaway_users() as bench:
         started = time.perf_counter()
@@ -247,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             env = {**os.environ, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CLIENT_ID": "1.2",
                    "SLACK_CLIENT_SECRET": "bench-client-secret", "SLACK_API_URL": f"{fake.url}/api/",
+                   "SSL_CERT_FILE": str(certificate.bundle(folder / "bundle.pem")),
                    "DATABASE_URL": database_url(settings), "REDIS_URL": redis_url(settings),
                    "LOG_LEVEL": os.environ.get("LOG_LEVEL", "ERROR"), "PYTHONPATH": str(ROOT),
                    "WEB_CONCURRENCY": str(args.processes)}
@@ -276,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             burst_jobs = redraw_jobs(connection, seeded.user_ids[args.users:], remove=True)
         finally:
             seeding.forget_installation(seeded)
+            fake.close()
+            shutil.rmtree(folder, ignore_errors=True)
     return report(runs, warmup=args.warmup, jobs=jobs, burst_jobs=burst_jobs, homes=homes,
                   redraw_seconds=redraw_seconds)
 

@@ -1,7 +1,9 @@
 """The rig of ``benchmarks.press``: a fake Slack Web API and the three servers.
 
-* :class:`FakeSlack` answers every Web API call and ``response_url`` post ``ok`` on 127.0.0.1 and
-  notes when each press's message was updated (the moment ours has applied it).
+* :class:`FakeSlack` answers every Web API call and ``response_url`` post ``ok`` on 127.0.0.1, over
+  TLS as Slack does, and notes when each press's message was updated (the moment ours has applied
+  it). The servers trust its certificate through ``SSL_CERT_FILE``: the system's store with it
+  added, so that a client reading the store pays what it pays in production.
 * :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or a
   bare Bolt app (the floor's, or the raw press's), with a ``/bench/stats`` route that reads the
   process's :class:`Meters` (counted in shared memory across its processes).
@@ -24,11 +26,12 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.chaos.loopback_tls import LoopbackCertificate, TlsHTTPServer
 from core.config import get_settings
 from core.embedded import database_url
 
@@ -41,9 +44,10 @@ TS_PREFIX = "1700000000."
 
 
 class FakeSlack:
-    """Answers every Web API call and response_url post ``ok``; notes when each press's message was updated."""
+    """Answers every Web API call and response_url post ``ok`` over TLS with ``certificate``; notes
+    when each press's message was updated."""
 
-    def __init__(self) -> None:
+    def __init__(self, certificate: LoopbackCertificate) -> None:
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {}
         self.updated: dict[str, float] = {}  # message ts -> monotonic time the update arrived
@@ -75,14 +79,13 @@ class FakeSlack:
 
             do_GET = do_POST
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = TlsHTTPServer(Handler, certificate)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"https://127.0.0.1:{self.server.server_address[1]}"
 
     def note(self, method: str, args: dict[str, Any], arrived: float, path: str) -> None:
         with self.lock:
@@ -173,13 +176,15 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
     from sqlalchemy import create_engine, text
 
     from core.config import normalize_database_url
+    from core.tls import client_context
 
     # The service flag for the connection's whole life: the UPDATE passes row-level security
     # without a second statement in its transaction.
     engine = create_engine(normalize_database_url(database_url(get_settings())),
                            connect_args={"options": "-c timezone=UTC -c app.service=on"})
     # Bolt asks auth.test who it is on the first request (the fake answers), then remembers.
-    client = WebClient(token="xoxb-floor", base_url=get_settings().slack_api_url)
+    # The process's one TLS context, as ours has: the least a call to Slack can cost.
+    client = WebClient(token="xoxb-floor", base_url=get_settings().slack_api_url, ssl=client_context())
     bolt = App(signing_secret=SIGNING_SECRET, client=client, token_verification_enabled=False)
     update = text("UPDATE actions SET state = 'DONE', completed_at = now() WHERE id = :id")
     pressed = raw_press(engine, update) if kind == "raw" else None

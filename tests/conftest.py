@@ -17,7 +17,7 @@ its units of work as savepoints inside it (``core.db._session_factory`` is swapp
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
 
-from core import config, db, embedded, migrate
+from core import config, db, embedded, migrate, tls
 
 #: Fixtures shared across folders: the local calendar server (``server``, ``silent_server``).
 pytest_plugins = ["tests.calendars.feeds"]
@@ -116,3 +116,17 @@ def service(connection: Connection) -> Iterator[Session]:
     """A session in the service context, inside the test's transaction (for arranging data)."""
     with db.unit_of_work(service=True) as session:
         yield session
+
+
+@pytest.fixture()
+def trust_certificate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    """``trust(cert_file)``: this process trusts ``cert_file`` alone (``SSL_CERT_FILE``) until the test
+    ends. The process's one TLS context (:func:`core.tls.client_context`) is made anew on its next
+    use, and again after the test."""
+
+    def trust(cert_file: Path) -> None:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        tls.client_context.cache_clear()
+
+    yield trust
+    tls.client_context.cache_clear()

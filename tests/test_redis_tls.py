@@ -6,26 +6,20 @@ certificate this module makes; jobs go through it as an operator runs them (``nb
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import selectors
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import Engine
 
+from bot.chaos.loopback_tls import loopback_certificate
 from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from core import config, queue
@@ -36,29 +30,6 @@ from tests.servers import free_port
 def add_numbers(a: int, b: int) -> int:
     """The job: RQ imports it by its dotted name, as it does the product's jobs."""
     return a + b
-
-
-def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate signed by its own key, valid for 127.0.0.1: only the missing authority is wrong with it.
-
-    Its validity is around the real clock (not the product's), since OpenSSL checks that one.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = machine_now()
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "redis.crt", folder / "redis.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
 
 
 def _wait_until_ready(server: subprocess.Popen[bytes], within: float = 15.0) -> None:
@@ -92,7 +63,8 @@ def tls_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(missing)
         pytest.skip(missing)
     folder = tmp_path_factory.mktemp("tls-redis")
-    cert_file, key_file = _self_signed_certificate(folder)
+    certificate = loopback_certificate(folder, now=machine_now())  # only the missing authority is wrong with it
+    cert_file, key_file = certificate.cert_file, certificate.key_file
     port = free_port()
     server = subprocess.Popen(
         [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",

@@ -42,6 +42,7 @@ from bot.email.messages import OutgoingEmail
 from core.clock import utcnow
 from core.config import Settings, get_settings
 from core.errors import NotFound
+from core.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +191,8 @@ class SmtpBackend:
         return client
 
     def _context(self) -> ssl.SSLContext:
-        """The TLS context, made once: reading the system's certificate store costs tens of milliseconds."""
-        if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
-        return self._ssl_context
+        """The TLS context given, or the process's one (:func:`core.tls.client_context`)."""
+        return self._ssl_context or client_context()
 
     def _take_kept(self) -> smtplib.SMTP | None:
         """The kept session, unless it idled too long or belongs to the process this one was forked from."""

@@ -36,6 +36,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from core.calendars.providers import CalendarExpired, CalendarUnavailable
 from core.errors import ValidationError
+from core.tls import client_context
 
 #: The largest feed read, in bytes. A personal calendar with years of history is well under 1 MB.
 MAX_BYTES = 5 * 1024 * 1024
@@ -50,7 +51,6 @@ ACCEPTED = ("an http:// or https:// address (webcal:// is read as https://), lik
 _SCHEMES = {"http": "http", "https": "https", "webcal": "https", "webcals": "https"}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-_TLS = ssl.create_default_context()
 _HEADERS = {"User-Agent": "NextBestMove calendar reader", "Accept": "text/calendar, */*;q=0.5",
             "Accept-Encoding": "identity"}
 
@@ -142,7 +142,8 @@ def _get(url: str, *, deadline: float, timeout: float, max_bytes: int) -> tuple[
     connection: HTTPConnection
     try:
         if parts.scheme == "https":
-            connection = HTTPSConnection(parts.hostname or "", parts.port, timeout=remaining(), context=_TLS)
+            connection = HTTPSConnection(parts.hostname or "", parts.port, timeout=remaining(),
+                                         context=client_context())
         else:
             connection = HTTPConnection(parts.hostname or "", parts.port, timeout=remaining())
         try:

@@ -9,11 +9,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import shutil
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from werkzeug.serving import make_server
 
+from bot.chaos.loopback_tls import LoopbackCertificate, loopback_certificate
 from core import config
 from tests.factories import machine_now
 from tests.servers import free_port
@@ -102,43 +100,10 @@ class SmtpServer:
     logins: list[tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class Certificate:
-    cert_file: Path
-    key_file: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
-
-
 @pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCertificate:
     """A self-signed certificate for 127.0.0.1 and localhost (trusted by tests via SSL_CERT_FILE)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = machine_now()  # OpenSSL checks validity against the machine's clock, not a pinned one
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return Certificate(cert_file, key_file)
+    return loopback_certificate(tmp_path_factory.mktemp("tls"), now=machine_now())
 
 
 StartSmtp = Callable[..., SmtpServer]
@@ -150,7 +115,7 @@ def smtp_server() -> Iterator[StartSmtp]:
     quit_reply=...)``."""
     controllers: list[Controller] = []
 
-    def start(*, tls: str | None = None, certificate: Certificate | None = None,
+    def start(*, tls: str | None = None, certificate: LoopbackCertificate | None = None,
               credentials: tuple[str, str] | None = None, failures: list[str] | None = None,
               quit_reply: str = "221 Bye") -> SmtpServer:
         handler = Handler(failures=list(failures or []), quit_reply=quit_reply)

@@ -37,9 +37,10 @@ def test_a_message_arrives_whole_with_its_headers_and_parts(smtp_server) -> None
     assert "<p>Good morning.</p>" in received.get_body(("html",)).get_content()
 
 
-def test_settings_from_the_environment_choose_starttls_and_log_in(smtp_server, certificate, monkeypatch) -> None:
+def test_settings_from_the_environment_choose_starttls_and_log_in(smtp_server, certificate,
+                                                                  trust_certificate) -> None:
     server = smtp_server(tls="starttls", certificate=certificate, credentials=("mailer", "s3cret"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert_file))  # trust the test's own certificate
+    trust_certificate(certificate.cert_file)
     backend = get_backend(load_settings({
         "EMAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port),
         "SMTP_SECURITY": "starttls", "SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "s3cret",

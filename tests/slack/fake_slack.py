@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.chaos.fake_slack import SlackApiHandler
+from bot.chaos.loopback_tls import LoopbackCertificate, TlsHTTPServer
 from tests.slack.block_kit import message_problems, view_problems
 
 #: Methods whose ``blocks`` (or ``view``) Slack checks before it accepts them.
@@ -47,7 +48,9 @@ class SlackUser:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    """``certificate``: speak TLS with it, as Slack does (``https://`` addresses)."""
+
+    def __init__(self, certificate: LoopbackCertificate | None = None) -> None:
         self.calls: list[Call] = []
         self.queued: dict[str, list[Reply]] = {}
         self.users: dict[str, SlackUser] = {}
@@ -55,13 +58,15 @@ class FakeSlack:
         self.refused: list[tuple[str, list[str]]] = []
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = (TlsHTTPServer(self._handler(), certificate) if certificate
+                       else ThreadingHTTPServer(("127.0.0.1", 0), self._handler()))
+        self.scheme = "https" if certificate else "http"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     @property
     def api_url(self) -> str:
