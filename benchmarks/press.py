@@ -36,6 +36,8 @@ What the figures mean:
 * **Statements / transactions per press**: counted in the server process by SQLAlchemy events on
   every engine (``before_cursor_execute``, ``begin``), over the measured presses; so are the
   database connections the pool opened.
+* **Slack connections opened**: the TLS connections the fake Slack accepted over the measured
+  presses (each one a TCP and a TLS handshake for the server).
 * **CPU per press**: the server's user + system time over the measured presses (with
   ``--processes`` above 1, its processes' added up: ``nbm web`` and the ones it forked).
 * **Peak memory**: the server's peak resident set (``VmHWM``), the whole run included (its
@@ -103,6 +105,7 @@ class Run:
     statements: float
     transactions: float
     connections: int
+    slack_connections: int
     cpu_ms: float
     peak_rss: int
     errors: int
@@ -127,12 +130,12 @@ def measure_one(kind: str, env: dict[str, str], fake: FakeSlack, *, warmup: list
         # The warm-up's work must be over before the meters are read.
         results = load(server, fake, warmup=warmup, measured=[], connections=connections, pause=0)
         wait_applied(server, fake, [f"{TS_PREFIX}{n:06d}" for n in range(len(warmup))], timeout=timeout)
-        before, cpu_before = server.stats(), server.cpu_seconds()
+        before, cpu_before, slack_before = server.stats(), server.cpu_seconds(), fake.connections
         first_measured = len(warmup)
         keys = [f"{TS_PREFIX}{n:06d}" for n in range(first_measured, first_measured + len(measured))]
         results = load(server, fake, warmup=[], measured=measured, connections=connections, pause=0)
         applied = wait_applied(server, fake, keys, timeout=timeout)
-        after, cpu_after = server.stats(), server.cpu_seconds()
+        after, cpu_after, slack_after = server.stats(), server.cpu_seconds(), fake.connections
         burst_ms = None
         if burst:
             first_burst = first_measured + len(measured)
@@ -154,7 +157,7 @@ def measure_one(kind: str, env: dict[str, str], fake: FakeSlack, *, warmup: list
         applied_p50=percentile(applied_ms, 0.50), applied_p99=percentile(applied_ms, 0.99),
         statements=(after["statements"] - before["statements"]) / n,
         transactions=(after["transactions"] - before["transactions"]) / n,
-        connections=after["connections"] - before["connections"],
+        connections=after["connections"] - before["connections"], slack_connections=slack_after - slack_before,
         cpu_ms=(cpu_after - cpu_before) * 1000 / n, peak_rss=peak,
         errors=sum(1 for row in results if row[2] != 200), missing=n - len(done), burst_ms=burst_ms,
     )
@@ -301,6 +304,7 @@ def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: i
         "statements per press": lambda run: f"{run.statements:.1f}",
         "transactions per press": lambda run: f"{run.transactions:.2f}",
         "database connections opened": lambda run: f"{run.connections}",
+        "Slack connections opened (TLS)": lambda run: f"{run.slack_connections}",
         "server CPU per press (ms)": lambda run: f"{run.cpu_ms:.2f}",
         "server peak memory (MiB)": lambda run: f"{run.peak_rss / 2**20:.0f}",
         "errors / not applied": lambda run: f"{run.errors} / {run.missing}",

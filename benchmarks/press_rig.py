@@ -50,12 +50,19 @@ class FakeSlack:
     def __init__(self, certificate: LoopbackCertificate) -> None:
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {}
+        self.connections = 0  # connections the servers opened to it
         self.updated: dict[str, float] = {}  # message ts -> monotonic time the update arrived
         self.homes: dict[str, int] = {}  # Slack user -> App Home publishes
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # each answer leaves at once, as Slack's do
+
+            def setup(self) -> None:
+                super().setup()
+                with fake.lock:
+                    fake.connections += 1
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -172,9 +179,9 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
     from flask import Flask, request
     from slack_bolt import App
     from slack_bolt.adapter.flask import SlackRequestHandler
-    from slack_sdk import WebClient
     from sqlalchemy import create_engine, text
 
+    from bot.slack.client import KeptAliveWebClient
     from core.config import normalize_database_url
     from core.tls import client_context
 
@@ -182,15 +189,16 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
     # without a second statement in its transaction.
     engine = create_engine(normalize_database_url(database_url(get_settings())),
                            connect_args={"options": "-c timezone=UTC -c app.service=on"})
-    # Bolt asks auth.test who it is on the first request (the fake answers), then remembers.
-    # The process's one TLS context, as ours has: the least a call to Slack can cost.
-    client = WebClient(token="xoxb-floor", base_url=get_settings().slack_api_url, ssl=client_context())
+    # Bolt asks auth.test who it is on the first request (the fake answers), then remembers. The
+    # raw press calls Slack through it as ours does (kept-alive connections, the process's one TLS
+    # context): the least a call to Slack costs.
+    client = KeptAliveWebClient(token="xoxb-floor", base_url=get_settings().slack_api_url, ssl=client_context())
     bolt = App(signing_secret=SIGNING_SECRET, client=client, token_verification_enabled=False)
     update = text("UPDATE actions SET state = 'DONE', completed_at = now() WHERE id = :id")
     pressed = raw_press(engine, update) if kind == "raw" else None
 
     @bolt.action(re.compile(".*"))
-    def press(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+    def press(ack: Any, body: dict[str, Any]) -> None:
         ack()
         if pressed is not None:
             pressed(body, client)

@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.slack import listeners
-from bot.slack.client import web_client
+from bot.slack.client import keep_alive, web_client
 from bot.slack.installation_store import DbInstallationStore
 from bot.slack.oauth_state import EXPIRES_SECONDS, SignedStateStore
 from bot.slack.tokens import DbAuthorize
@@ -77,5 +77,6 @@ def build_app(settings: Settings) -> App:
             state_expiration_seconds=EXPIRES_SECONDS, logger=log,
         ) if oauth else None,
     )
+    app.use(keep_alive(settings))  # the listeners' client: kept-alive connections (bot.slack.client)
     listeners.register(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +57,8 @@ class FakeSlack:
         self.users: dict[str, SlackUser] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.refused: list[tuple[str, list[str]]] = []
+        self.open_connections: list[socket.socket] = []  # the connections clients hold open now
+        self.connections = 0  # connections clients opened, ever
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = (TlsHTTPServer(self._handler(), certificate) if certificate
@@ -94,6 +97,12 @@ class FakeSlack:
         user = SlackUser(user_id, email, name, tz, confirmed)
         self.users[user_id] = user
         return user
+
+    def hang_up(self) -> None:
+        """Close every connection a client holds open, as Slack does to one left idle."""
+        with self._lock:
+            for connection in self.open_connections:
+                connection.shutdown(socket.SHUT_RDWR)
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -177,6 +186,17 @@ class FakeSlack:
         fake = self
 
         class Handler(SlackApiHandler):
+            def setup(self) -> None:
+                super().setup()
+                with fake._lock:
+                    fake.connections += 1
+                    fake.open_connections.append(self.connection)
+
+            def finish(self) -> None:
+                with fake._lock:
+                    fake.open_connections.remove(self.connection)
+                super().finish()
+
             def reply(self, path: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
                 method = "respond" if path.startswith("/respond/") else path.removeprefix("/api/")
                 auth = self.headers.get("Authorization") or ""
