@@ -183,7 +183,7 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
 
     from bot.slack.client import KeptAliveWebClient
     from core.config import normalize_database_url
-    from core.tls import client_context
+    from core.outbound import client_context
 
     # The service flag for the connection's whole life: the UPDATE passes row-level security
     # without a second statement in its transaction.

@@ -17,9 +17,11 @@ its units of work as savepoints inside it (``core.db._session_factory`` is swapp
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -29,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
 
-from core import config, db, embedded, migrate, tls
+from core import config, db, embedded, migrate, outbound
 
 #: Fixtures shared across folders: the local calendar server (``server``, ``silent_server``).
 pytest_plugins = ["tests.calendars.feeds"]
@@ -121,12 +123,29 @@ def service(connection: Connection) -> Iterator[Session]:
 @pytest.fixture()
 def trust_certificate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
     """``trust(cert_file)``: this process trusts ``cert_file`` alone (``SSL_CERT_FILE``) until the test
-    ends. The process's one TLS context (:func:`core.tls.client_context`) is made anew on its next
+    ends. The process's one TLS context (:func:`core.outbound.client_context`) is made anew on its next
     use, and again after the test."""
 
     def trust(cert_file: Path) -> None:
         monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
-        tls.client_context.cache_clear()
+        outbound.client_context.cache_clear()
 
     yield trust
-    tls.client_context.cache_clear()
+    outbound.client_context.cache_clear()
+
+
+@pytest.fixture()
+def contexts_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every TLS context made with the certificate store read from now on (ours, and the one
+    http.client makes for each connection it is given none for)."""
+    made: list[str] = []
+
+    def counting(name: str, make: Callable[..., ssl.SSLContext]) -> Callable[..., ssl.SSLContext]:
+        def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+            made.append(name)
+            return make(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(ssl, "_create_default_https_context", counting("per connection", ssl.create_default_context))
+    monkeypatch.setattr(ssl, "create_default_context", counting("made", ssl.create_default_context))
+    return made

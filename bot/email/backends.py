@@ -42,7 +42,7 @@ from bot.email.messages import OutgoingEmail
 from core.clock import utcnow
 from core.config import Settings, get_settings
 from core.errors import NotFound
-from core.tls import client_context
+from core.outbound import client_context
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class SmtpBackend:
         return client
 
     def _context(self) -> ssl.SSLContext:
-        """The TLS context given, or the process's one (:func:`core.tls.client_context`)."""
+        """The TLS context given, or the process's one (:func:`core.outbound.client_context`)."""
         return self._ssl_context or client_context()
 
     def _take_kept(self) -> smtplib.SMTP | None:

@@ -5,12 +5,10 @@ server), retries a dropped connection once, and on HTTP 429 waits the ``Retry-Af
 for, then tries once more (slack_sdk's RateLimitErrorRetryHandler).
 
 **Connections are kept.** slack_sdk opens a connection for each call and closes it after: over TLS
-that is a TCP and a TLS handshake (two round trips to Slack, and about a millisecond of CPU) before
-every press's ``chat.update`` and every DM. :class:`KeptAliveWebClient` sends its calls through one
-pool of kept-alive connections per process (urllib3's, which checks that a kept connection is still
-open before it reuses it: a connection Slack closed while idle is replaced, and the call is sent
-once). They verify Slack with the process's one TLS context (:func:`core.tls.client_context`):
-without it, each connection read the system's certificate store anew, about 16 ms of CPU.
+that is a TCP and a TLS handshake before every press's ``chat.update`` and every DM, and urllib
+read the system's certificate store for each (about 16 ms of CPU). :class:`KeptAliveWebClient`
+sends its calls through the process's kept-alive connections, verified with its one TLS context
+(:mod:`core.outbound`): a connection Slack closed while idle is replaced before the call is sent.
 
 Bolt makes a plain ``WebClient`` for each request; :func:`keep_alive` (a middleware) puts ours in
 its place. What a failure raises is what slack_sdk's own transport (``urllib``) raises, so its retry
@@ -20,9 +18,6 @@ out waiting for its answer is not (it may have been carried out).
 
 from __future__ import annotations
 
-import os
-import ssl
-import threading
 from collections.abc import Callable
 from email.message import Message
 from io import BytesIO
@@ -36,15 +31,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from core.config import Settings
-from core.tls import client_context
+from core.outbound import client_context, pool
 
 TIMEOUT_SECONDS = 10
-#: Idle connections kept per host: one for each thread that may call Slack at once (Bolt's listener
-#: pool, a worker's sends); a busier moment opens more, and closes what it cannot keep.
-KEPT_PER_HOST = 10
-
-_pools: dict[tuple[int, ssl.SSLContext], urllib3.PoolManager] = {}
-_pools_lock = threading.Lock()
 
 
 def web_client(settings: Settings, token: str | None = None, team_id: str | None = None) -> WebClient:
@@ -73,7 +62,7 @@ class KeptAliveWebClient(WebClient):
         if self.proxy is not None:  # a proxy's tunnel is urllib's to make
             return super()._perform_urllib_http_request_internal(url, req)
         try:
-            response = _pool().urlopen(
+            response = pool().urlopen(
                 req.get_method(), url, body=req.data, headers=dict(req.header_items()), retries=False,
                 redirect=False, timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout))
         except urllib3.exceptions.ReadTimeoutError as failed:
@@ -92,17 +81,3 @@ class KeptAliveWebClient(WebClient):
             return {"status": response.status, "headers": headers, "body": response.data}
         return {"status": response.status, "headers": headers,
                 "body": response.data.decode(headers.get_content_charset() or "utf-8")}
-
-
-def _pool() -> urllib3.PoolManager:
-    """This process's connections, verified with its TLS context. A process forked from another
-    (RQ's work horse, ``nbm web``'s processes) never writes to its parent's sockets: it makes a pool
-    of its own, and so does a process whose context was made anew (a test trusting a certificate)."""
-    key = (os.getpid(), client_context())
-    pool = _pools.get(key)
-    if pool is None:
-        with _pools_lock:
-            _pools.clear()  # a parent's pool, if any, is the parent's to use
-            pool = _pools[key] = urllib3.PoolManager(num_pools=4, maxsize=KEPT_PER_HOST, block=False,
-                                                      ssl_context=key[1])
-    return pool

@@ -36,7 +36,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from core.calendars.providers import CalendarExpired, CalendarUnavailable
 from core.errors import ValidationError
-from core.tls import client_context
+from core.outbound import client_context
 
 #: The largest feed read, in bytes. A personal calendar with years of history is well under 1 MB.
 MAX_BYTES = 5 * 1024 * 1024

@@ -67,6 +67,7 @@ from core.config import Settings, get_settings
 from core.crypto import Secret
 from core.errors import ConfigError
 from core.models import CalendarConnection, CalendarProvider
+from core.outbound import http_session
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +321,7 @@ def _refresh(connection: CalendarConnection, settings: Settings, deadline: Deadl
     credentials = Credentials(token=None, refresh_token=connection.refresh_token.reveal(), token_uri=TOKEN_URI,
                               client_id=settings.google_client_id, client_secret=settings.google_client_secret)
     try:
-        with requests.Session() as http:
+        with http_session() as http:
             credentials.refresh(_Transport(deadline, http))
     except RefreshError as refused:
         if _is_invalid_grant(refused):
@@ -354,7 +355,8 @@ def _revoke_quietly(token: object, *, timeout: float) -> None:
     if not token:
         return
     try:
-        response = requests.post(REVOKE_URI, data={"token": str(token)}, timeout=timeout,
+        with http_session() as http:
+            response = http.post(REVOKE_URI, data={"token": str(token)}, timeout=timeout,
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     except requests.RequestException as failed:
         log.warning("revoking a Google Calendar grant failed (%s); the user can remove access in their "

@@ -65,6 +65,7 @@ from core.config import Settings, get_settings
 from core.crypto import Secret
 from core.errors import ConfigError
 from core.models import CalendarConnection, CalendarProvider, OAuthFlowState
+from core.outbound import http_session
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,8 @@ def _app(settings: Settings, *, cache: Any = None, http_client: Any = None, time
     try:
         return msal.ConfidentialClientApplication(
             settings.microsoft_client_id, client_credential=settings.microsoft_client_secret,
-            authority=authority(settings), token_cache=cache, http_client=http_client, timeout=timeout)
+            authority=authority(settings), token_cache=cache, http_client=http_client or http_session(),
+            timeout=timeout)
     except _FAILURES as failed:
         log.warning("Microsoft's sign-in metadata could not be read (%s)", type(failed).__name__)
         raise ConnectRefused("Microsoft sign-in could not be reached; try again in a minute") from None
@@ -326,7 +328,7 @@ def _calendar_view(token: str, params: dict[str, str], deadline: Deadline, read:
     url: str | None = CALENDAR_VIEW
     query: dict[str, str] | None = params
     found: list[T] = []
-    with requests.Session() as http:
+    with http_session() as http:
         for _page in range(MAX_PAGES):
             assert url is not None
             try:

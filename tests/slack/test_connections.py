@@ -8,7 +8,6 @@ both on every call (every press's ``chat.update``, every DM).
 
 from __future__ import annotations
 
-import ssl
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,23 +39,6 @@ def fake(tmp_path: Path, trust_certificate: Callable[[Path], None]) -> Iterator[
     fake.hang_up()
     fake.server.shutdown()
     assert fake.refused == []
-
-
-@pytest.fixture()
-def contexts_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every TLS context made with the certificate store read from now on (ours, and the one
-    http.client makes for each connection it is given none for)."""
-    made: list[str] = []
-
-    def counting(name: str, make: Callable[..., ssl.SSLContext]) -> Callable[..., ssl.SSLContext]:
-        def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-            made.append(name)
-            return make(*args, **kwargs)
-        return counted
-
-    monkeypatch.setattr(ssl, "_create_default_https_context", counting("per connection", ssl.create_default_context))
-    monkeypatch.setattr(ssl, "create_default_context", counting("made", ssl.create_default_context))
-    return made
 
 
 def _plan_in_dm(web: FlaskClient, fake: FakeSlack, user: User) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
