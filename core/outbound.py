@@ -8,8 +8,9 @@ kept-alive connections per process.
   requests loads its bundle into each new connection's context. One context holds no connection's
   state, so it serves every thread. Made on first use, so that a command that never speaks TLS never
   pays for it; it reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` then, as OpenSSL does.
-* **Kept-alive connections** (:func:`pool`, :func:`http_session`). A new connection is a TCP and a
-  TLS handshake (two round trips, and about a millisecond of CPU) before the request can leave.
+* **Kept-alive connections** (:func:`pool`; for requests, :func:`http_session`; for
+  googleapiclient, :class:`Httplib2Over`). A new connection is a TCP and a TLS handshake (two
+  round trips, and about a millisecond of CPU) before the request can leave.
   urllib3 keeps connections open between calls and checks one is still open before reusing it, so
   a connection the service closed while idle is replaced before anything is sent on it.
 
@@ -26,6 +27,7 @@ import threading
 from functools import cache
 from typing import Any
 
+import httplib2  # type: ignore[import-untyped]
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -89,3 +91,24 @@ class _SharedAdapter(HTTPAdapter):
 
     def close(self) -> None:
         """Left open: other sessions of the process use the same connections."""
+
+
+class Httplib2Over:
+    """httplib2's ``Http`` as googleapiclient calls it (``request``), over this process's kept-alive
+    connections: each ``Http`` of its own made a connection per read, and loaded httplib2's
+    certificate bundle into it. ``timeout``: seconds for the connection, and for the answer."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def request(self, uri: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None,
+                redirections: int = 5, connection_type: Any = None) -> tuple[httplib2.Response, bytes]:
+        try:
+            answer = pool().urlopen(method, uri, body=body, headers=headers or {}, retries=False,
+                                    redirect=False, timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout))
+        except urllib3.exceptions.HTTPError as failed:
+            raise OSError(f"{type(failed).__name__}: {failed}") from failed  # what httplib2's socket errors are
+        response = httplib2.Response({**{name.lower(): value for name, value in answer.headers.items()},
+                                      "status": str(answer.status)})
+        response.reason = answer.reason or ""
+        return response, answer.data

@@ -67,7 +67,7 @@ from core.config import Settings, get_settings
 from core.crypto import Secret
 from core.errors import ConfigError
 from core.models import CalendarConnection, CalendarProvider
-from core.outbound import http_session
+from core.outbound import Httplib2Over, http_session
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class GoogleProvider:
     def __init__(self, *, settings: Settings | None = None,
                  http_factory: Callable[[float], Any] | None = None) -> None:
         self._settings = settings
-        self._http_factory = http_factory or (lambda timeout: httplib2.Http(timeout=timeout))
+        self._http_factory = http_factory or Httplib2Over
 
     @property
     def settings(self) -> Settings:
