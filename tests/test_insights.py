@@ -6,18 +6,21 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
+from bot.chaos.loopback_tls import TlsHTTPServer, loopback_certificate
 from core.config import load_settings
 from core.summaries.facts import WeekFacts, WeekNumbers
 from core.summaries.insights import BuiltinInsights, Insights, join_words
 from core.summaries.llm import OpenAICompatibleInsights, insight_generator
 from core.text import plural
+from tests.factories import machine_now
 
 WEEK = date(2026, 11, 16)
 builtin = BuiltinInsights()
@@ -182,10 +185,7 @@ class FakeEndpoint:
         self.body = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
 
 
-@pytest.fixture()
-def endpoint() -> Iterator[tuple[FakeEndpoint, str]]:
-    fake = FakeEndpoint()
-
+def _handler(fake: FakeEndpoint) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
@@ -202,14 +202,32 @@ def endpoint() -> Iterator[tuple[FakeEndpoint, str]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
+
+
+def _serving(fake: FakeEndpoint, server: ThreadingHTTPServer, scheme: str) -> Iterator[tuple[FakeEndpoint, str]]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
-    yield fake, f"http://127.0.0.1:{server.server_port}/v1/"
+    yield fake, f"{scheme}://127.0.0.1:{server.server_address[1]}/v1/"
     fake.release.set()
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture()
+def endpoint() -> Iterator[tuple[FakeEndpoint, str]]:
+    fake = FakeEndpoint()
+    yield from _serving(fake, ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake)), "http")
+
+
+@pytest.fixture()
+def tls_endpoint(tmp_path: Path, trust_certificate: Callable[[Path], None]) -> Iterator[tuple[FakeEndpoint, str]]:
+    """The endpoint over TLS, as OpenAI's is, with a certificate this process trusts."""
+    certificate = loopback_certificate(tmp_path, now=machine_now())
+    trust_certificate(certificate.cert_file)
+    fake = FakeEndpoint()
+    yield from _serving(fake, TlsHTTPServer(_handler(fake), certificate), "https")
 
 
 def llm(url: str, timeout: float = 5) -> OpenAICompatibleInsights:
@@ -284,3 +302,13 @@ def test_the_configured_generator() -> None:
     assert isinstance(configured, OpenAICompatibleInsights)
     assert configured.url == "http://127.0.0.1:9/v1/chat/completions" and configured.timeout == 3
     assert "sk-secret" not in repr(configured)
+
+
+def test_summaries_over_tls_never_read_the_certificate_store_again(tls_endpoint: tuple[FakeEndpoint, str],
+                                                                   contexts_made: list[str]) -> None:
+    """One context for the process (core/outbound.py): urllib would read the store for each call."""
+    fake, url = tls_endpoint
+    fake.answer_with(vars(GOOD))
+    assert [llm(url).generate(GREAT) for _ in range(3)] == [GOOD] * 3
+    assert len(fake.requests) == 3
+    assert contexts_made == ["made"], "the process's one context, made once for the three"

@@ -22,6 +22,7 @@ import urllib.request
 from typing import Any
 
 from core.config import Settings
+from core.outbound import client_context
 from core.summaries.facts import WeekFacts
 from core.summaries.insights import BuiltinInsights, InsightGenerator, Insights
 
@@ -87,7 +88,8 @@ class OpenAICompatibleInsights:
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+        # The process's TLS context: urllib would read the certificate store for each summary.
+        with urllib.request.urlopen(request, timeout=self.timeout, context=client_context()) as response:
             return response.read()
 
 
