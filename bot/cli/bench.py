@@ -23,6 +23,7 @@ BENCHES = {
     "plan": "benchmarks.plan_batch",
     "tick": "benchmarks.morning_tick",
     "import": "benchmarks.leads_import",
+    "connections": "benchmarks.connections",
 }
 #: The repository's root: ``benchmarks/`` is not installed with the package, and the ``nbm`` script does
 #: not run from there.
