@@ -24,61 +24,24 @@ having made one call before (ours opens its connection, and makes its context, t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import verdict
-from bot.chaos.loopback_tls import LoopbackCertificate, TlsHTTPServer, loopback_certificate
+from bot.chaos.loopback_tls import JsonService, loopback_certificate
 
 BLOCKS = [{"type": "section", "block_id": f"b{n}", "text": {"type": "mrkdwn", "text": "*Bea Stone* follow up"}}
           for n in range(12)]
 
 
-class Service:
-    """The loopback service: answers every call ``{"ok": true}`` and counts the connections."""
-
-    def __init__(self, certificate: LoopbackCertificate) -> None:
-        self.connections = 0
-        lock = threading.Lock()
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                with lock:
-                    service.connections += 1
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = json.dumps({"ok": True, "channel": "D1", "ts": "1.1"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = TlsHTTPServer(Handler, certificate)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-
-
-def measure(service: Service, call: Callable[[], Any], calls: int) -> tuple[float, float, int]:
+def measure(service: JsonService, call: Callable[[], Any], calls: int) -> tuple[float, float, int]:
     """CPU and wall milliseconds per call, and the connections opened, over ``calls`` calls."""
     call()  # anything made once (ours: the context and the pool) is made before the measuring
     opened = service.connections
@@ -100,12 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         certificate = loopback_certificate(folder, now=datetime.now(UTC))
         bundle = str(certificate.bundle(folder / "bundle.pem"))
         os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = bundle
-        return report(Service(certificate), bundle, args.calls)
+        service = JsonService(certificate, {"ok": True, "channel": "D1", "ts": "1.1"})
+        try:
+            return report(service, bundle, args.calls)
+        finally:
+            service.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(service: Service, bundle: str, calls: int) -> int:
+def report(service: JsonService, bundle: str, calls: int) -> int:
     import httplib2  # type: ignore[import-untyped]
     import requests
     from slack_sdk import WebClient

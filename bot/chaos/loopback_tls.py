@@ -1,4 +1,5 @@
-"""TLS for loopback fakes: a certificate for 127.0.0.1, and an HTTP server that speaks TLS with it.
+"""TLS for loopback fakes: a certificate for 127.0.0.1, an HTTP server that speaks TLS with it, and
+a JSON service on that server.
 
 The services the fakes stand for (Slack's Web API, an SMTP relay, Redis) are reached over TLS in
 production, and what a client pays for it is part of what a call costs: the handshake, and reading
@@ -11,7 +12,9 @@ with it added) so that loading the store costs what it costs in production.
 from __future__ import annotations
 
 import ipaddress
+import json
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,3 +82,46 @@ class TlsHTTPServer(ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return  # a client that does not trust the certificate hangs up: its own error says why
         super().finish_request(request, client_address)
+
+
+class JsonService:
+    """A service over TLS on 127.0.0.1 (a token endpoint, an API) that answers every POST with
+    ``answer`` as JSON and ``status``, and notes each request's body and every connection opened to
+    it. ``close`` stops it."""
+
+    def __init__(self, certificate: LoopbackCertificate, answer: dict[str, Any], status: int = 200) -> None:
+        self.answer, self.status = answer, status
+        self.posts: list[bytes] = []
+        self.connections = 0
+        lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections stay open between calls, as real services' do
+            disable_nagle_algorithm = True  # each answer leaves at once
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                with lock:
+                    service.connections += 1
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    service.posts.append(body)
+                payload = json.dumps(service.answer).encode()
+                self.send_response(service.status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = TlsHTTPServer(Handler, certificate)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
