@@ -59,8 +59,8 @@ class KeptAliveWebClient(WebClient):
     """A ``WebClient`` whose calls go through the process's kept-alive connections (module docstring)."""
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
-        if self.proxy is not None:  # a proxy's tunnel is urllib's to make
-            return super()._perform_urllib_http_request_internal(url, req)
+        if self.proxy is not None or self.ssl is not client_context():  # a proxy, or a context of its own:
+            return super()._perform_urllib_http_request_internal(url, req)  # urllib's, as slack_sdk does
         try:
             response = pool().urlopen(
                 req.get_method(), url, body=req.data, headers=dict(req.header_items()), retries=False,
