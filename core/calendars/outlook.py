@@ -19,7 +19,8 @@ Connecting (INTEGRATIONS.md, "Microsoft Graph (msal)"):
   works for work, school and personal accounts (``getSchedule`` does not support personal ones).
 * The msal constructor makes a network call (tenant discovery). Every function here takes an
   ``http_client`` (msal's: ``get``/``post`` returning ``status_code``, ``text``, ``headers``) so that
-  tests answer it; by default msal uses a ``requests`` session with the timeout.
+  tests answer it; by default msal is given the process's requests session, its metadata GETs
+  answered from memory once read (``core.calendars.microsoft_metadata``).
 
 Reading (:class:`OutlookProvider`):
 
@@ -57,6 +58,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.calendars.http import ConnectRefused, Deadline, rfc3339, unavailable
+from core.calendars.microsoft_metadata import MetadataKept
 from core.calendars.oauth_state import finish_flow, start_flow
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Meeting, Provider
 from core.calendars.service import save_oauth_connection
@@ -256,11 +258,12 @@ def _require(settings: Settings) -> None:
 
 
 def _app(settings: Settings, *, cache: Any = None, http_client: Any = None, timeout: float) -> Any:
-    """msal's application for this server's registration (its constructor reads the tenant's metadata)."""
+    """msal's application for this server's registration (its constructor reads the tenant's metadata,
+    from memory after the process's first read)."""
     try:
         return msal.ConfidentialClientApplication(
             settings.microsoft_client_id, client_credential=settings.microsoft_client_secret,
-            authority=authority(settings), token_cache=cache, http_client=http_client or http_session(),
+            authority=authority(settings), token_cache=cache, http_client=http_client or MetadataKept(http_session()),
             timeout=timeout)
     except _FAILURES as failed:
         log.warning("Microsoft's sign-in metadata could not be read (%s)", type(failed).__name__)

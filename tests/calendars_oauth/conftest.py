@@ -16,6 +16,7 @@ import pytest
 import responses
 import time_machine
 
+from core.calendars import microsoft_metadata
 from core.config import Settings, load_settings
 
 NOW = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
@@ -32,6 +33,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return resolve(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", local_only)
+
+
+@pytest.fixture(autouse=True)
+def fresh_metadata() -> Iterator[None]:
+    """No test reads Microsoft's metadata as another test's fake served it (the process keeps it a day)."""
+    microsoft_metadata.KEPT.clear()
+    yield
+    microsoft_metadata.KEPT.clear()
 
 
 @pytest.fixture()

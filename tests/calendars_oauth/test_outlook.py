@@ -12,9 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 import time_machine
+from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from bot.cli import main
+from core import config
 from core.calendars import outlook
 from core.calendars.http import ConnectRefused
 from core.calendars.oauth_state import OAuthStateError
@@ -365,6 +368,41 @@ def test_revoke_has_nothing_to_call(service: Session, settings: Settings, micros
     outlook.revoke(connection, settings=settings, timeout=5)
 
     assert len(mocked.calls) == calls
+
+
+def test_the_tenant_metadata_is_read_once_for_every_connection_and_read_of_the_process(
+    service: Session, settings: Settings, microsoft: Microsoft, mocked: responses.RequestsMock,
+    clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"):  # what `nbm` reads its settings from
+        monkeypatch.setenv(name, str(getattr(settings, name.lower())))
+    config.get_settings.cache_clear()
+    users = [make_user(service, timezone="UTC") for _ in range(3)]
+    for user in users:
+        connect(service, settings, microsoft, user)
+    calendar_view(mocked, *({"value": [event("10:00", "11:00")]} for _ in users))
+
+    for user in users:
+        day = CliRunner().invoke(main, ["calendar", "sync", "--user", user.email, "--date", "2026-03-02"])
+        assert day.exit_code == 0, day.output
+        assert "busy 10:00-11:00" in day.output
+
+    # Three connections and three reads built six msal applications; Microsoft was asked once.
+    assert [call.request.url for call in mocked.calls].count(DISCOVERY) == 1
+    config.get_settings.cache_clear()
+
+
+def test_tenant_metadata_microsoft_failed_to_give_is_asked_for_again(
+    service: Session, settings: Settings, mocked: responses.RequestsMock,
+) -> None:
+    user = make_user(service)
+    mocked.get(DISCOVERY, status=503)
+    with pytest.raises(ConnectRefused, match="could not be reached; try again in a minute"):
+        outlook.authorization_url(service, user_id=user.id, settings=settings)
+
+    mocked.replace(responses.GET, DISCOVERY, json=OPENID_CONFIGURATION)
+    consent = outlook.authorization_url(service, user_id=user.id, settings=settings)
+    assert consent.startswith(f"{LOGIN}/oauth2/v2.0/authorize?")
 
 
 def test_the_module_provider_is_the_one_the_service_uses() -> None:
