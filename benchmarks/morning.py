@@ -36,8 +36,16 @@ housekeeping job runs before the clock starts, as it would have at the top of th
 gets users of its own; the users of an earlier size are served already, so the tick does not find
 them due again. Worker processes are started afresh for each size.
 
-rig.Run: ``python -m benchmarks.morning [--users 1000 10000] [--workers 4] [--no-floor] [--forking]``
-(``--forking``: RQ's default worker, a fresh work horse per job, as the workers ran before).
+**Calendars** (``--calendars``): every user also has a private iCal address connected, served over
+TLS on loopback by a feed that answers each read after ``--calendar-latency`` seconds (default 0.3:
+a provider's round trips from a server; ``benchmarks.morning_rig.CalendarFeed``). The morning reads
+each user's calendar before planning them, as it does in production, and so does the floor. A user
+whose calendar is not read within ``CALENDAR_BUDGET`` is planned with the default capacity, so the
+run also counts the plans sized by the calendar.
+
+Run: ``python -m benchmarks.morning [--users 1000 10000] [--workers 4] [--no-floor] [--forking]
+[--calendars] [--calendar-latency 0.3]`` (``--forking``: RQ's default worker, a fresh work horse per
+job, as the workers ran before).
 """
 
 from __future__ import annotations
@@ -46,8 +54,10 @@ import argparse
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -73,12 +83,15 @@ from bot.channels import register_all
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
 from bot.worker import WarmWorker, run_workers
+from core.calendars.service import free_minutes_for_users
 from core.clock import utcnow
+from core.config import get_settings
+from core.crypto import Secret
 from core.db import get_engine, set_context, unit_of_work
 from core.jobs import tasks
 from core.jobs.schedule import Due, due_deliveries
 from core.jobs.tick import tick
-from core.models import Channel, DeliveryKind, User
+from core.models import CalendarConnection, CalendarProvider, Channel, DeliveryKind, User
 from core.planner.batch import plan_users
 from core.queue import QUEUE_NAMES, get_queue, get_redis
 
@@ -95,14 +108,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-floor", action="store_true", help="measure ours only")
     parser.add_argument("--forking", action="store_true",
                         help="RQ's default forking worker instead of the warm one (how the morning ran before)")
+    parser.add_argument("--calendars", action="store_true",
+                        help="every user has a calendar (a private iCal address on loopback) read before planning")
+    parser.add_argument("--calendar-latency", type=float, default=0.3, metavar="SECONDS",
+                        help="how long each calendar read waits on the provider (default: 0.3)")
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.users) or args.workers < 1:
         parser.error("--users and --workers take whole numbers of 1 or more")
+    if args.calendar_latency < 0:
+        parser.error("--calendar-latency takes seconds, 0 or more")
     sizes = sorted(set(args.users))
 
     logging.getLogger().setLevel(logging.WARNING)  # RQ's two lines per job would fill the terminal
     sink = rig.SmtpSink()
     rig.point_email_at(sink.port)
+    folder = tempfile.mkdtemp(prefix="nbm-bench-morning-")
+    feed = rig.CalendarFeed(folder, latency=args.calendar_latency) if args.calendars else None
     register_all()
     engine = open_database()
     print("\n".join(environment(engine)))
@@ -110,25 +131,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     rig.refuse_a_busy_queue(redis)
     counter = rig.count_statements_of_children(engine)
     kind = "RQ's forking Worker" if args.forking else "warm workers (bot.worker)"
-    print(f"{args.workers} {kind}; floor: {args.workers} processes; SMTP sink on 127.0.0.1:{sink.port}\n")
+    print(f"{args.workers} {kind}; floor: {args.workers} processes; SMTP sink on 127.0.0.1:{sink.port}")
+    print(f"every user's calendar read from {feed.url}, {args.calendar_latency:.2f} s a read; CALENDAR_BUDGET "
+          f"{get_settings().calendar_budget} s\n" if feed else "no calendars (--calendars reads one per user)\n")
 
     results: list[tuple[int, rig.Run, rig.Run | None]] = []
     try:
         with throwaway_users() as bench:
             for size in sizes:
                 users = seed(bench, count=size)
+                if feed is not None:
+                    connect_calendars(users, feed)
                 at = _due_now(bench)
                 _due_to(users, at=at)  # nobody else's morning is in the way
                 _run_housekeeping(at)
                 floor = None if args.no_floor else measure_floor(users, at=at, processes=args.workers,
-                                                                 counter=counter, sink=sink)
+                                                                 counter=counter, sink=sink,
+                                                                 calendars=feed is not None)
                 ours = measure_ours(bench, users, at=at, workers=args.workers, forking=args.forking,
                                     counter=counter, sink=sink)
+                if feed is not None:
+                    ours.sized = _sized(users, at=at)
                 results.append((size, ours, floor))
                 rig.report_size(size, ours, floor)
     finally:
         sink.stop()
+        if feed is not None:
+            feed.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     return rig.verdicts(results)
+
+
+def connect_calendars(users: list[uuid.UUID], feed: rig.CalendarFeed) -> None:
+    """Each user's private iCal address on ``feed``, connected and healthy (as after a good read)."""
+    with unit_of_work(service=True) as session:
+        session.add_all(CalendarConnection(user_id=user_id, provider=CalendarProvider.ICS, calendar_id="127.0.0.1",
+                                           refresh_token=Secret(f"{feed.url}/cal/{user_id}.ics"), reads_events=True)
+                        for user_id in users)
+    vacuum_analyze(("calendar_connections", "users"))
+
+
+def _sized(users: list[uuid.UUID], *, at: datetime) -> int:
+    """How many of ``users`` have a plan for their day at ``at`` sized by their calendar's free minutes."""
+    with unit_of_work(service=True) as session:
+        return int(session.scalar(_SIZED, {"users": users, "at": at}) or 0)
+
+
+_SIZED = text("""
+    SELECT count(*) FROM daily_plans p JOIN users u ON u.id = p.user_id
+    WHERE p.user_id = ANY(:users) AND p.date = (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
+      AND p.free_minutes IS NOT NULL
+""")
 
 
 # Seeding ------------------------------------------------------------------------------------------
@@ -307,18 +360,20 @@ def _due_to(users: list[uuid.UUID], *, at: datetime) -> list[Due]:
 
 
 def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, counter: Synchronized,
-                  sink: rig.SmtpSink) -> rig.Run:
-    """The same plans and emails, computed and sent directly by ``processes`` processes, rolled back."""
+                  sink: rig.SmtpSink, calendars: bool) -> rig.Run:
+    """The same plans and emails, computed and sent directly by ``processes`` processes, rolled back
+    (with ``calendars``, each batch's calendars read first, as the morning does)."""
     due = _due_to(users, at=at)
     shares = [due[i::processes] for i in range(processes)]
     context = multiprocessing.get_context("fork")
     peaks = context.Array("q", processes)
     grown = context.Array("q", processes)
+    sized = context.Value("q", 0)
     counter.value = 0
     sink.received.value = 0
     started = time.perf_counter()
     children = [context.Process(target=_floor_share, args=(i, [(d.user_id, d.period) for d in share], at, peaks,
-                                                           grown))
+                                                           grown, sized if calendars else None))
                 for i, share in enumerate(shares)]
     for child in children:
         child.start()
@@ -328,11 +383,14 @@ def measure_floor(users: list[uuid.UUID], *, at: datetime, processes: int, count
     failed = [child.exitcode for child in children if child.exitcode]
     return rig.Run(seconds=seconds, users=len(due), sent=sink.received.value, statements=counter.value,
                peak_bytes=max(peaks[i] for i in range(processes)), grown_bytes=max(grown[i] for i in range(processes)),
+               sized=sized.value if calendars else None,
                failed=f"floor processes failed: {failed}" if failed else "")
 
 
-def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any, grown: Any) -> None:
-    """One floor process: plan its users in the morning's batches, then build and send each digest."""
+def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, peaks: Any, grown: Any,
+                 sized: Synchronized | None) -> None:
+    """One floor process: plan its users in the morning's batches (their calendars read first when
+    ``sized`` counts the plans they sized), then build and send each digest."""
     ready = rig.status_bytes(os.getpid(), "VmRSS")
     engine = get_engine()
     backend = get_backend()
@@ -342,7 +400,12 @@ def _floor_share(index: int, share: list[tuple[uuid.UUID, Any]], at: datetime, p
     try:
         for start in range(0, len(share), tasks.BATCH_SIZE):
             batch = share[start:start + tasks.BATCH_SIZE]
-            plan_users(session, user_ids=[user_id for user_id, _ in batch], at=at)
+            ids = [user_id for user_id, _ in batch]
+            free = free_minutes_for_users(ids, at=at) if sized is not None else None
+            plan_users(session, user_ids=ids, at=at, free_minutes=free)
+            if sized is not None and free is not None:
+                with sized.get_lock():
+                    sized.value += sum(minutes is not None for minutes in free.values())
             people = {user.id: user for user in session.scalars(select(User).options(joinedload(User.settings)).where(
                 User.id.in_([user_id for user_id, _ in batch])))}
             for user_id, period in batch:

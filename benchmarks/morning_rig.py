@@ -18,7 +18,8 @@ from rq import Worker
 from sqlalchemy import Engine, event
 
 from benchmarks.harness import mib, print_table, verdict
-from core import config
+from bot.chaos.loopback_tls import TlsHTTPServer, loopback_certificate
+from core import config, outbound
 from core.queue import QUEUE_NAMES, get_queue
 
 # The SMTP sink ------------------------------------------------------------------------------------
@@ -65,6 +66,64 @@ def point_email_at(port: int) -> None:
                        "SMTP_SECURITY": "none", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
     os.environ.pop("SMTP_USERNAME", None)
     config.get_settings.cache_clear()
+
+
+# The users' calendars ------------------------------------------------------------------------------
+
+class CalendarFeed:
+    """Every user's private iCal address: a feed over TLS on 127.0.0.1 that answers each read after
+    ``latency`` seconds, with two busy hours on today's date (UTC).
+
+    The latency stands for what reading a calendar waits on the network from a server: Google's
+    token refresh and free/busy query, or Microsoft's token refresh and calendar view, are two round
+    trips of 100 to 300 ms each; an iCal address is one slower one. The processes forked from here
+    trust the feed's certificate through ``SSL_CERT_FILE`` (set here, before any TLS context is made),
+    the system's store with it added, so that reading the store costs what it costs in production.
+    """
+
+    def __init__(self, folder: Any, *, latency: float) -> None:
+        from datetime import UTC, datetime
+        from http.server import BaseHTTPRequestHandler
+        from pathlib import Path
+
+        certificate = loopback_certificate(Path(folder), now=datetime.now(UTC))
+        os.environ["SSL_CERT_FILE"] = str(certificate.bundle(Path(folder) / "bundle.pem"))
+        outbound.client_context.cache_clear()
+        self.latency = latency
+        self.reads: Synchronized = multiprocessing.get_context("fork").Value("q", 0)
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                time.sleep(feed.latency)  # the provider's time, not this machine's work
+                with feed.reads.get_lock():
+                    feed.reads.value += 1
+                body = feed.calendar(datetime.now(UTC)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/calendar; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = TlsHTTPServer(Handler, certificate)
+        threading.Thread(target=self._server.serve_forever, name="calendar-feed", daemon=True).start()
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    @staticmethod
+    def calendar(now: Any) -> str:
+        day = now.strftime("%Y%m%d")
+        events = [f"BEGIN:VEVENT\r\nUID:bench-{hour}@bench.invalid\r\nDTSTAMP:{day}T000000Z\r\n"
+                  f"DTSTART:{day}T{hour:02d}0000Z\r\nDTEND:{day}T{hour + 1:02d}0000Z\r\nSUMMARY:Busy\r\nEND:VEVENT\r\n"
+                  for hour in (10, 14)]
+        return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n{''.join(events)}END:VCALENDAR\r\n"
+
+    def stop(self) -> None:
+        self._server.shutdown()
 
 
 # Meters and checks --------------------------------------------------------------------------------
@@ -149,6 +208,8 @@ class Run:
     tick_statements: int = 0
     first_email: float | None = None
     plans_built: float | None = None
+    #: Today's plans sized by the user's calendar (their free minutes read in time); None: no calendars.
+    sized: int | None = None
     failed: str = ""
 
     @property
@@ -172,6 +233,9 @@ def report_size(size: int, ours: Run, floor: Run | None) -> None:
         ("first email", at(ours.first_email), ""),
         ("every plan built", at(ours.plans_built), ""),
     ]
+    if ours.sized is not None:
+        rows.append(("plans sized by the calendar", f"{ours.sized} of {ours.users}",
+                     f"{floor.sized} of {floor.users}" if floor and floor.sized is not None else ""))
     print(f"\n{size} users due the same minute")
     print_table(("", "ours", "floor"), rows)
     if floor:
@@ -194,6 +258,10 @@ def verdicts(results: list[tuple[int, Run, Run | None]]) -> int:
         share = ours.rate / floor.rate if floor.rate else 0.0
         lines.append((share >= FLOOR_SHARE, f"{share:.2f} of the floor's users/s at {size} users "
                                             f"(target: at least {FLOOR_SHARE})"))
+    if ours.sized is not None:
+        lines.append((ours.sized == ours.users,
+                      f"{ours.sized} of {ours.users} plans sized by the user's calendar at {size} users (target: "
+                      "all; a user whose calendar was not read within CALENDAR_BUDGET gets the default capacity)"))
     if len(results) > 1:
         small, large = results[0][1].grown_bytes, ours.grown_bytes
         flat = large <= max(small * FLAT_RATIO, small + FLAT_SLACK)
