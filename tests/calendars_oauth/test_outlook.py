@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from base64 import urlsafe_b64encode
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,11 +24,13 @@ from core.calendars.http import ConnectRefused
 from core.calendars.oauth_state import OAuthStateError
 from core.calendars.outlook import CALENDAR_VIEW, OutlookProvider
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
+from core.calendars.service import free_minutes_for_users
 from core.config import Settings
 from core.crypto import Secret
+from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, OAuthFlowState, User
 from tests.calendars_oauth.conftest import NOW
-from tests.factories import make_calendar_connection, make_user
+from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
 
@@ -368,6 +371,33 @@ def test_revoke_has_nothing_to_call(service: Session, settings: Settings, micros
     outlook.revoke(connection, settings=settings, timeout=5)
 
     assert len(mocked.calls) == calls
+
+
+def test_tokens_microsoft_refreshed_during_the_morning_read_are_kept(
+    engine: object, settings: Settings, microsoft: Microsoft, mocked: responses.RequestsMock,
+    clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The morning reads without holding the connection's row: what the refresh rotated is written back."""
+    for name in ("MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"):  # the provider reads the process's settings
+        monkeypatch.setenv(name, str(getattr(settings, name.lower())))
+    config.get_settings.cache_clear()
+    with unit_of_work(service=True) as session:
+        user_id = make_user(session, timezone="UTC", email=f"outlook-{uuid.uuid4().hex[:8]}@example.com").id
+    with deleted_afterwards(user_id):
+        with unit_of_work(service=True) as session:
+            cache_before = connect(session, settings, microsoft, session.get_one(User, user_id)).token_cache
+        clock.shift(timedelta(hours=2))  # 09:30: this morning's access token has expired
+        microsoft.refresh_answers.append((200, microsoft.tokens(2)))
+        calendar_view(mocked, {"value": [event("10:00", "11:00")]})
+
+        assert free_minutes_for_users([user_id], at=NOW + timedelta(hours=2), budget=10) == {user_id: 7 * 60}
+
+        with unit_of_work(service=True) as session:
+            row = session.scalars(select(CalendarConnection).where(CalendarConnection.user_id == user_id)).one()
+            assert (row.refresh_token, row.access_token) == (Secret("0.refresh-2"), Secret("eyJ0.access-2"))
+            assert row.token_cache is not None and row.token_cache != cache_before
+            assert row.status == CalendarConnectionStatus.ACTIVE
+    config.get_settings.cache_clear()
 
 
 def test_the_tenant_metadata_is_read_once_for_every_connection_and_read_of_the_process(
