@@ -29,10 +29,12 @@ Rules (PRODUCT.md, "Calendars"):
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as clock_time
@@ -76,6 +78,11 @@ READ_TIMEOUT = 10.0
 #: With 8, the morning's calendar reads alone took 7.5 s a batch at 0.3 s a read (nbm bench morning
 #: --calendars).
 READS_AT_ONCE = 50
+#: Units of work the calendar threads of a process hold at once (each for a few milliseconds, before
+#: and after its read). Unbounded, a batch's threads starting together took as many database
+#: connections as the pool allows, 26 a worker process: four workers went past PostgreSQL's 100.
+UNITS_AT_ONCE = 4
+_units = threading.BoundedSemaphore(UNITS_AT_ONCE)
 
 _MODULES = {CalendarProvider.ICS: "core.calendars.ics", CalendarProvider.GOOGLE: "core.calendars.google",
             CalendarProvider.OUTLOOK: "core.calendars.outlook"}
@@ -199,8 +206,8 @@ def free_minutes_for_users(
     three steps: what to read (a unit of work), the providers' answers (no database connection held:
     a read is one or two round trips of 0.1 to 0.5 s to the provider for a few milliseconds of CPU),
     and what they said kept (a second unit of work). So :data:`READS_AT_ONCE` reads can wait on
-    providers at once without holding as many database connections, and a slow provider holds no
-    lock the batch needs.
+    providers at once while the threads hold at most :data:`UNITS_AT_ONCE` database connections,
+    and a slow provider holds no lock the batch needs.
     """
     budget = float(get_settings().calendar_budget if budget is None else budget)
     with unit_of_work(service=True) as session:
@@ -227,7 +234,7 @@ def _free_minutes_of(user_id: uuid.UUID, day: date, deadline: float) -> int | No
     """One user's free minutes on ``day``, read without holding a database connection while the
     providers answer (:func:`free_minutes_for_users`)."""
     try:
-        with unit_of_work(user_id=user_id) as session:
+        with _unit_for(user_id) as session:
             user = session.get_one(User, user_id)
             window = _working_interval(session, user, day)
             connections = _readable(session, user)
@@ -235,13 +242,21 @@ def _free_minutes_of(user_id: uuid.UUID, day: date, deadline: float) -> int | No
             for connection in connections:
                 session.expunge(connection)  # read and refreshed by the provider outside any session
         outcomes = [_busy(connection, window, deadline) for connection in connections]
-        with unit_of_work(user_id=user_id) as session:
+        with _unit_for(user_id) as session:
             kept = [(_as_read(session, connection, grants[connection.id]), outcome)
                     for connection, outcome in zip(connections, outcomes, strict=True)]
             return _day_read(session, day, window, kept).free_minutes
     except Exception:
         log.exception("reading the calendars of user %s failed: default capacity today", user_id)
         return None
+
+
+@contextmanager
+def _unit_for(user_id: uuid.UUID) -> Iterator[Session]:
+    """A unit of work of ``user_id`` for a calendar thread, once one of the process's
+    :data:`UNITS_AT_ONCE` is free."""
+    with _units, unit_of_work(user_id=user_id) as session:
+        yield session
 
 
 def _working_interval(session: Session, user: User, day: date) -> Interval:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import time_machine
 from rq import Queue
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
-from core.calendars.service import connect_ics
+from core.calendars.service import UNITS_AT_ONCE, connect_ics
 from core.db import get_engine, unit_of_work
 from core.jobs import tasks
 from core.models import DailyPlan, User
@@ -99,8 +99,35 @@ def londoners(engine: object, outbox: Path, gate: Gate) -> Iterator[list[uuid.UU
         yield ids
 
 
+class Checkouts:
+    """The most database connections the process had checked out of its pool at once."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def out(self, *_: object) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def back(self, *_: object) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+@pytest.fixture()
+def checkouts() -> Iterator[Checkouts]:
+    pool, seen = get_engine().pool, Checkouts()
+    event.listen(pool, "checkout", seen.out)
+    event.listen(pool, "checkin", seen.back)
+    yield seen
+    event.remove(pool, "checkout", seen.out)
+    event.remove(pool, "checkin", seen.back)
+
+
 def test_a_batch_of_slow_calendars_is_read_at_once_holding_no_database_transaction(
-    londoners: list[uuid.UUID], gate: Gate, queue: Queue
+    londoners: list[uuid.UUID], gate: Gate, queue: Queue, checkouts: Checkouts
 ) -> None:
     targets = [(str(user_id), "email", "2026-10-14") for user_id in londoners]
     with time_machine.travel(WEDNESDAY, tick=True):
@@ -112,3 +139,6 @@ def test_a_batch_of_slow_calendars_is_read_at_once_holding_no_database_transacti
     # Every plan is sized by its calendar (day.ics leaves 285 minutes free), none by default.
     assert [(minutes, capacity.value) for minutes, capacity in plans] == [(285, "standard")] * AT_ONCE
     assert gate.holding == 0  # while all twenty waited on the calendar server
+    # Twenty threads starting at once took four connections between them, and the job's own one:
+    # four workers of fifty threads each stay well inside PostgreSQL's 100.
+    assert checkouts.most <= UNITS_AT_ONCE + 1
