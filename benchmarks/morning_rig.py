@@ -95,6 +95,7 @@ class CalendarFeed:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # the answer leaves at once, not after the client's delayed ACK
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -32,6 +32,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ from importlib import import_module
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.calendars.feed import display_name, validate_address
 from core.calendars.freetime import free_minutes, merge_busy, working_window
@@ -78,9 +79,9 @@ READ_TIMEOUT = 10.0
 #: With 8, the morning's calendar reads alone took 7.5 s a batch at 0.3 s a read (nbm bench morning
 #: --calendars).
 READS_AT_ONCE = 50
-#: Units of work the calendar threads of a process hold at once (each for a few milliseconds, before
-#: and after its read). Unbounded, a batch's threads starting together took as many database
-#: connections as the pool allows, 26 a worker process: four workers went past PostgreSQL's 100.
+#: Units of work the calendar threads of a process hold at once (each for a few milliseconds, once
+#: its read is done). Unbounded, a batch's threads took as many database connections as the pool
+#: allows, 26 a worker process: four workers went past PostgreSQL's 100.
 UNITS_AT_ONCE = 4
 _units = threading.BoundedSemaphore(UNITS_AT_ONCE)
 
@@ -202,24 +203,23 @@ def free_minutes_for_users(
     """Free minutes of each user on their local date at ``at``, read concurrently within ``budget``
     seconds (module rules).
 
-    Users with no connection are not read at all. Each user's read runs in a thread of its own, in
-    three steps: what to read (a unit of work), the providers' answers (no database connection held:
-    a read is one or two round trips of 0.1 to 0.5 s to the provider for a few milliseconds of CPU),
-    and what they said kept (a second unit of work). So :data:`READS_AT_ONCE` reads can wait on
-    providers at once while the threads hold at most :data:`UNITS_AT_ONCE` database connections,
-    and a slow provider holds no lock the batch needs.
+    Users with no connection are not read at all. What to read is found for the whole batch in one
+    unit of work (:func:`_days_to_read`). Then each user's read runs in a thread of its own: the
+    providers' answers, with no database connection held (a read is one or two round trips of 0.1
+    to 0.5 s to the provider for a few milliseconds of CPU), then what they said kept in a unit of
+    work of its own. So :data:`READS_AT_ONCE` reads can wait on providers at once while the threads
+    hold at most :data:`UNITS_AT_ONCE` database connections, and a slow provider holds no lock the
+    batch needs.
     """
     budget = float(get_settings().calendar_budget if budget is None else budget)
     with unit_of_work(service=True) as session:
-        connected = dict(session.execute(select(User.id, User.timezone).where(
-            User.id.in_(list(users)), User.calendar_connected)).all())
-    if not connected:
+        days = _days_to_read(session, users, at=at)
+    if not days:
         return {}
     deadline = time.monotonic() + budget
     results: dict[uuid.UUID, int | None] = {}
-    pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(connected)), thread_name_prefix="nbm-calendar")
-    futures = {pool.submit(_free_minutes_of, user_id, local_today(tz, at=at), deadline): user_id
-               for user_id, tz in connected.items()}
+    pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(days)), thread_name_prefix="nbm-calendar")
+    futures = {pool.submit(_free_minutes_of, user_id, to_read, deadline): user_id for user_id, to_read in days.items()}
     done, late = wait(futures, timeout=budget)
     for future in done:
         results[futures[future]] = future.result()
@@ -230,22 +230,48 @@ def free_minutes_for_users(
     return results
 
 
-def _free_minutes_of(user_id: uuid.UUID, day: date, deadline: float) -> int | None:
-    """One user's free minutes on ``day``, read without holding a database connection while the
-    providers answer (:func:`free_minutes_for_users`)."""
+@dataclass(frozen=True)
+class _DayToRead:
+    """A user's day to read: its working window, the connections to read (detached from any
+    session: the provider reads them, and refreshes their tokens, outside one) and the grant each
+    held when it was loaded."""
+
+    day: date
+    window: Interval
+    connections: list[CalendarConnection]
+    grants: dict[uuid.UUID, Secret]
+
+
+def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime) -> dict[uuid.UUID, _DayToRead]:
+    """What to read for each of ``users`` with a calendar connected, on their local date at ``at``:
+    three statements for the whole batch."""
+    people = session.scalars(select(User).options(selectinload(User.settings)).where(
+        User.id.in_(list(users)), User.calendar_connected)).all()
+    found = session.scalars(select(CalendarConnection).where(
+        CalendarConnection.user_id.in_([user.id for user in people]),
+        CalendarConnection.status != CalendarConnectionStatus.EXPIRED,
+    ).order_by(CalendarConnection.user_id, CalendarConnection.provider)).all()
+    connections: dict[uuid.UUID, list[CalendarConnection]] = defaultdict(list)
+    for connection in found:
+        connections[connection.user_id].append(connection)
+        session.expunge(connection)
+    days = {}
+    for user in people:
+        day = local_today(user.timezone, at=at)
+        days[user.id] = _DayToRead(day, _working_interval(session, user, day), connections[user.id],
+                                   {c.id: c.refresh_token for c in connections[user.id]})
+    return days
+
+
+def _free_minutes_of(user_id: uuid.UUID, to_read: _DayToRead, deadline: float) -> int | None:
+    """One user's free minutes: the providers' answers, read without holding a database connection,
+    then kept (:func:`free_minutes_for_users`)."""
     try:
+        outcomes = [_busy(connection, to_read.window, deadline) for connection in to_read.connections]
         with _unit_for(user_id) as session:
-            user = session.get_one(User, user_id)
-            window = _working_interval(session, user, day)
-            connections = _readable(session, user)
-            grants = {connection.id: connection.refresh_token for connection in connections}
-            for connection in connections:
-                session.expunge(connection)  # read and refreshed by the provider outside any session
-        outcomes = [_busy(connection, window, deadline) for connection in connections]
-        with _unit_for(user_id) as session:
-            kept = [(_as_read(session, connection, grants[connection.id]), outcome)
-                    for connection, outcome in zip(connections, outcomes, strict=True)]
-            return _day_read(session, day, window, kept).free_minutes
+            kept = [(_as_read(session, connection, to_read.grants[connection.id]), outcome)
+                    for connection, outcome in zip(to_read.connections, outcomes, strict=True)]
+            return _day_read(session, to_read.day, to_read.window, kept).free_minutes
     except Exception:
         log.exception("reading the calendars of user %s failed: default capacity today", user_id)
         return None

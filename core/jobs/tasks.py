@@ -78,12 +78,13 @@ _REPLACE_LOCK_SECONDS = 30
 
 def enqueue_once(
     queue: Queue, job_id: str, func: Callable[..., Any], *args: object, retry: Retry | None = None,
-    rerun_finished: bool = False, delay: float = 0, timeout: int | None = None,
+    rerun_finished: bool = False, delay: float = 0, timeout: int | None = None, at_front: bool = False,
 ) -> bool:
     """Enqueue under a deterministic id unless that job is already waiting, running or done; True if enqueued.
 
     ``delay`` (seconds) schedules it instead (RQ's scheduler, which workers run, enqueues it then);
-    ``timeout`` is its job timeout (RQ's default otherwise).
+    ``timeout`` is its job timeout (RQ's default otherwise); ``at_front`` puts it ahead of the jobs
+    waiting.
 
     A job with that id that failed, was stopped or canceled is replaced (the database says whether
     its work still needs doing); a finished one too when ``rerun_finished``. Any other job with the
@@ -104,7 +105,7 @@ def enqueue_once(
             if delay > 0:
                 queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
             else:
-                queue.enqueue(func, *args, **options)
+                queue.enqueue(func, *args, at_front=at_front, **options)
         except DuplicateJobError:
             return False
         return True
@@ -173,11 +174,16 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
                 user = session.get(User, owner_id)
                 if user is not None:
                     build_weekly_summary(session, user=user, week_start=week_start)
+    # The batch's deliveries go ahead of the batches still waiting to be planned: each user's message
+    # leaves once their own plan is built, not once everyone's is. Each is put at the front, so the
+    # chunks are put there last first, to leave in their order (a user's Slack DM before their email).
     queue = get_queue()
-    for start in range(0, len(targets), DELIVERY_CHUNK):
-        chunk = [(channel, user_id, period) for user_id, channel, period in targets[start:start + DELIVERY_CHUNK]]
+    chunks = [[(channel, user_id, period) for user_id, channel, period in targets[start:start + DELIVERY_CHUNK]]
+              for start in range(0, len(targets), DELIVERY_CHUNK)]
+    for chunk in reversed(chunks):
         digest = hashlib.sha1(repr((kind, chunk)).encode()).hexdigest()[:16]
-        enqueue_once(queue, f"deliver-many-{kind}-{digest}", deliver_many, kind, chunk, timeout=CHUNK_TIMEOUT)
+        enqueue_once(queue, f"deliver-many-{kind}-{digest}", deliver_many, kind, chunk, timeout=CHUNK_TIMEOUT,
+                     at_front=True)
 
 
 def _due_today(session: Session, targets: list[tuple[str, str, str]], *, at: datetime) -> list[uuid.UUID]:

@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 import time_machine
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bot.channels import register_all
 from core.jobs import tasks
 from core.jobs.channels import register_sender, sender_for
-from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from core.jobs.tick import tick
+from core.models import Channel, DailyPlan, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_lead, make_user
 from tests.jobs.conftest import busy_mail_server
 
@@ -96,6 +97,21 @@ def test_a_delivery_waiting_for_its_own_retry_is_left_to_it(
         tasks.enqueue_once(queue, job_id, tasks.deliver, "plan", "email", str(user.id), PERIOD, delay=60)
         assert tasks.deliver_many("plan", _chunk([user])) == "1 left to their own job"
     assert _row(service, user) is None and not list(outbox.glob("*.eml"))
+
+
+def test_a_planned_batchs_emails_go_before_the_next_batch_is_planned(
+    service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everyone due at 08:00 gets their email once their own batch is planned, not once every batch is."""
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 1)
+    users = _users(service, 3)
+    with time_machine.travel(MORNING, tick=False):
+        tick(at=MORNING, queue=queue)
+        while not list(outbox.glob("*.eml")):
+            assert SimpleWorker([queue], connection=queue.connection).work(burst=True, max_jobs=1)
+        planned = service.scalar(select(func.count()).select_from(DailyPlan).where(
+            DailyPlan.user_id.in_([user.id for user in users])))
+    assert planned == 1
 
 
 def test_the_chunks_of_a_batch_have_ids_of_their_content(service: Session, queue: Queue, outbox: Path,
