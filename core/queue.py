@@ -23,8 +23,14 @@ from core.config import get_settings
 from core.embedded import redis_url
 from core.errors import ConfigError
 
-#: Queues a worker listens on, most urgent first.
-QUEUE_NAMES = ("default",)
+#: What can wait until nothing a user is waiting for is left: the hourly call searches, one job
+#: per user who has call detection on, each one or two round trips to a calendar provider. Enqueued
+#: at the top of the hour behind nothing else, thousands of them would hold up any morning due in
+#: that hour for as long as they took.
+BACKGROUND = "background"
+#: Queues a worker listens on, most urgent first: a worker takes a job from ``background`` only when
+#: ``default`` (mornings, deliveries, redraws, summaries) is empty.
+QUEUE_NAMES = ("default", BACKGROUND)
 
 
 @lru_cache(maxsize=1)

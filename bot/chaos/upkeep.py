@@ -21,7 +21,8 @@ from bot.chaos.faults import current_job
 from bot.chaos.processes import WorkerFleet
 from core.queue import get_queue, get_redis
 
-#: The queue the product's jobs go to (core.queue.QUEUE_NAMES).
+#: The queue the product's jobs go to in a chaos run (core.queue.QUEUE_NAMES: its users have no call
+#: detection, so nothing goes to the background queue).
 QUEUE = "default"
 #: Real seconds between two rounds of maintenance.
 MAINTENANCE_EVERY = 5.0

@@ -53,7 +53,7 @@ from core.jobs.channels import PermanentDeliveryError
 from core.jobs.schedule import Due
 from core.models import Channel, DeliveryKind, User
 from core.planner.batch import plan_users
-from core.queue import get_queue
+from core.queue import BACKGROUND, get_queue
 from core.summaries.service import build_weekly_summary
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def housekeeping(at: str) -> str:
     with unit_of_work(service=True) as session:
         report = run_housekeeping(session, at=instant)
         searching = users_searching(session)
-    queue = get_queue()
+    queue = get_queue(BACKGROUND)  # behind any morning due this hour (core.queue)
     searches = sum(enqueue_once(queue, f"calls-{user_id}-{instant:%Y%m%d%H}", search_calls, str(user_id))
                    for user_id in searching)
     sweep_trials()  # billing: queue the Stripe trials not started yet (core.billing.jobs; nothing when off)

@@ -73,8 +73,10 @@ def committed_user(engine: object, outbox: Path) -> Iterator[User]:
 
 
 def run_worker(queue: Queue) -> None:
-    """RQ's own worker, in this process (the test's transaction stays visible), until the queue is empty."""
-    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+    """RQ's own worker on every queue a worker listens on, most urgent first, in this process (the
+    test's transaction stays visible), until they are empty."""
+    queues = [queue_module.get_queue(name) for name in queue_module.QUEUE_NAMES]
+    SimpleWorker(queues, connection=queue.connection).work(burst=True, with_scheduler=True)
 
 
 def busy_mail_server(session: object, **delivery: object) -> Callable[[], str]:

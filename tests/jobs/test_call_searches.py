@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import time_machine
-from rq import Queue
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import queue as queue_module
 from core.calendars.service import connect_ics
 from core.jobs.tick import tick
 from core.models import Action, ActionType, LoggedCall
@@ -55,3 +56,34 @@ def test_the_hourly_search_turns_a_meeting_into_one_call(
     actions = service.scalars(select(Action).where(Action.logged_call_id == calls[0].id)).all()
     assert sorted((a.action_type, a.due_date) for a in actions) == [
         (ActionType.CALL_PREP, date(2026, 11, 24)), (ActionType.POST_CALL, date(2026, 11, 26))]
+
+
+def test_a_morning_due_goes_before_the_hours_call_searches(
+    service: Session, queue: Queue, outbox: Path, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    """The searches wait in a queue of their own, which a worker takes only when nothing else waits."""
+    address, feeds = live_feed
+    feeds["dana.ics"] = FEED
+    seven = MONDAY + timedelta(hours=1)  # 07:00 in London; the morning is due at 07:30
+    with time_machine.travel(seven, tick=False):
+        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+        connect_ics(service, user=dana, url=f"{address}/dana.ics")
+        set_call_detection(service, user=dana, on=True)
+        tick(at=seven, queue=queue)
+        assert one_job(queue)  # the hour's housekeeping: it enqueues Dana's search
+    with time_machine.travel(seven + timedelta(minutes=30), tick=False):
+        tick(at=seven + timedelta(minutes=30), queue=queue)
+        while not list(outbox.glob("*.eml")):
+            assert one_job(queue)
+        searched = service.scalars(select(LoggedCall).where(LoggedCall.user_id == dana.id)).all()
+        run_worker(queue)
+
+    assert searched == []  # the email went first
+    assert len(service.scalars(select(LoggedCall).where(LoggedCall.user_id == dana.id)).all()) == 1
+
+
+def one_job(queue: Queue) -> bool:
+    """One job, the most urgent waiting, as a worker takes it; False if none waited."""
+    queues = [queue_module.get_queue(name) for name in queue_module.QUEUE_NAMES]
+    return bool(SimpleWorker(queues, connection=queue.connection).work(burst=True, max_jobs=1))
