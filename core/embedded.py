@@ -9,6 +9,7 @@ last process using it exits.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -46,11 +47,31 @@ def postgres_admin_url(folder: Path) -> str:
 
         folder = folder.resolve()
         folder.mkdir(parents=True, exist_ok=True)
+        _forget_unreadable_handles(folder)
         log.info("starting embedded PostgreSQL in %s", folder)
         server = pgserver.get_server(folder, cleanup_mode="stop")
         _started[key] = server
     host = urlsplit(_started[key].get_uri()).query.partition("host=")[2]
     return f"postgresql+psycopg://postgres:@/postgres?host={host}"
+
+
+def _forget_unreadable_handles(folder: Path) -> None:
+    """Read a cut ``.handle_pids.json`` as no process using the server.
+
+    pgserver counts the processes using the server in that file (the last one out stops the server)
+    and rewrites it in place. A process killed while rewriting it (Ctrl-C pressed again while
+    ``nbm dev`` stops) leaves it empty, and every later command on the embedded default then failed
+    with a JSON traceback until the file was deleted by hand. A server still running is found by
+    its ``postmaster.pid`` and used as before; the last process out stops it.
+    """
+    handles = folder / ".handle_pids.json"
+    try:
+        json.loads(handles.read_text())
+    except FileNotFoundError:
+        return
+    except ValueError:
+        log.warning("%s was cut short (a process was killed while writing it): read as empty", handles)
+        handles.write_text("[]")
 
 
 def _create_database(admin_url: str, name: str) -> None:
