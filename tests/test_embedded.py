@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +32,57 @@ def test_a_handle_file_cut_by_a_killed_process_does_not_stop_the_next_command(tm
     assert done.returncode == 0, done.stderr
     assert "schema at revision" in done.stdout and "Traceback" not in done.stderr
     assert (tmp_path / "postgres" / ".handle_pids.json").read_text() == "[]"  # the server was stopped on exit
+
+
+def test_nbm_dev_signalled_again_while_it_stops_still_stops_its_engines(tmp_path: Path) -> None:
+    """A second SIGTERM (or Ctrl-C) during ``nbm dev``'s shutdown cut it short: the embedded Redis was
+    left running, or pgserver's list of processes half written."""
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env["NBM_DATA_DIR"] = str(tmp_path / "data")
+    output = tmp_path / "dev.log"
+    with output.open("w") as log, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        dev = subprocess.Popen([sys.executable, "-m", "bot.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+        try:
+            until_logged(output, "Listening on", within=90)  # its worker has started
+            dev.send_signal(signal.SIGTERM)
+            until_logged(output, "shutting down", within=30)  # its worker is stopping: nbm dev waits for it
+            dev.send_signal(signal.SIGTERM)  # stopped again meanwhile
+            dev.wait(timeout=60)
+        finally:
+            if dev.poll() is None:
+                dev.kill()
+
+    left = running_in(tmp_path)
+    for pid in left:  # leave nothing behind, whatever the outcome
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == {}
+    assert (tmp_path / "data" / "postgres" / ".handle_pids.json").read_text() == "[]"
+
+
+def running_in(folder: Path) -> dict[int, str]:
+    """The processes whose command line names ``folder`` or who work in it: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if str(folder) in command or cwd.startswith(str(folder)):
+            found[int(entry.name)] = command
+    return found
+
+
+def until_logged(output: Path, words: str, *, within: float) -> None:
+    """Until the log ``output`` holds ``words`` (at most ``within`` seconds)."""
+    deadline = time.monotonic() + within
+    while words not in output.read_text():
+        assert time.monotonic() < deadline, output.read_text()
+        time.sleep(0.05)  # polling the log for a line, not waiting out a time

@@ -45,7 +45,7 @@ def dev_command(port: int, timezone: str) -> None:
         preferences.work_days = [1, 2, 3, 4, 5, 6, 7]
         preferences.delivery_time = _one_minute_ago(timezone)
     commands = {"web": ["web", "--port", str(port)], "worker": ["worker"], "cron": ["cron", "--interval", "15"]}
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # stop the children on SIGTERM too
+    signal.signal(signal.SIGTERM, _stop)  # stop the children on SIGTERM too
     children = {name: subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=env)
                 for name, args in commands.items()}
     click.echo(f"\nnbm dev: web on http://localhost:{port}, a worker and the scheduler are running.\n"
@@ -59,10 +59,24 @@ def dev_command(port: int, timezone: str) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        _ignore_further_stops()
         for child in children.values():
             child.terminate()
         for child in children.values():
             child.wait(timeout=10)
+
+
+def _stop(signum: int, frame: object) -> None:
+    _ignore_further_stops()
+    sys.exit(0)
+
+
+def _ignore_further_stops() -> None:
+    """Once stopping, a second Ctrl-C or SIGTERM is ignored: it used to cut the shutdown short, leaving
+    the embedded Redis running, or pgserver's list of the processes using PostgreSQL half written
+    (``core.embedded``). The children are stopped, then the engines as this process exits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _one_minute_ago(timezone: str) -> time:
