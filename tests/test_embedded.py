@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,22 +40,21 @@ def test_nbm_dev_signalled_again_while_it_stops_still_stops_its_engines(tmp_path
     left running, or pgserver's list of processes half written."""
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env["NBM_DATA_DIR"] = str(tmp_path / "data")
-    output = tmp_path / "dev.log"
-    with output.open("w") as log, socket.socket() as probe:
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-        probe.close()
-        dev = subprocess.Popen([sys.executable, "-m", "bot.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-        try:
-            until_logged(output, "Listening on", within=90)  # its worker has started
-            dev.send_signal(signal.SIGTERM)
-            until_logged(output, "shutting down", within=30)  # its worker is stopping: nbm dev waits for it
-            dev.send_signal(signal.SIGTERM)  # stopped again meanwhile
-            dev.wait(timeout=60)
-        finally:
-            if dev.poll() is None:
-                dev.kill()
+    dev = subprocess.Popen([sys.executable, "-m", "bot.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = Log(dev.stdout)
+    try:
+        log.until("Listening on", within=90)  # its worker has started
+        dev.send_signal(signal.SIGTERM)
+        log.until("shutting down", within=30)  # its worker is stopping: nbm dev waits for it
+        dev.send_signal(signal.SIGTERM)  # stopped again meanwhile
+        dev.wait(timeout=60)
+    finally:
+        if dev.poll() is None:
+            dev.kill()
 
     left = running_in(tmp_path)
     for pid in left:  # leave nothing behind, whatever the outcome
@@ -62,6 +62,27 @@ def test_nbm_dev_signalled_again_while_it_stops_still_stops_its_engines(tmp_path
             os.kill(pid, signal.SIGKILL)
     assert left == {}
     assert (tmp_path / "data" / "postgres" / ".handle_pids.json").read_text() == "[]"
+
+
+class Log:
+    """What a process and its children write to ``stream``, read as it comes (so they never block on
+    a full pipe); :meth:`until` waits for a line."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        assert stream is not None
+        self.text = ""
+        self._grown = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._grown:
+                self.text += line
+                self._grown.notify_all()
+
+    def until(self, words: str, *, within: float) -> None:
+        with self._grown:
+            assert self._grown.wait_for(lambda: words in self.text, timeout=within), self.text
 
 
 def running_in(folder: Path) -> dict[int, str]:
@@ -79,10 +100,3 @@ def running_in(folder: Path) -> dict[int, str]:
             found[int(entry.name)] = command
     return found
 
-
-def until_logged(output: Path, words: str, *, within: float) -> None:
-    """Until the log ``output`` holds ``words`` (at most ``within`` seconds)."""
-    deadline = time.monotonic() + within
-    while words not in output.read_text():
-        assert time.monotonic() < deadline, output.read_text()
-        time.sleep(0.05)  # polling the log for a line, not waiting out a time
