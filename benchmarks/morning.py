@@ -83,15 +83,14 @@ from bot.channels import register_all
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
 from bot.worker import WarmWorker, run_workers
-from core.calendars.service import free_minutes_for_users
+from core.calendars.morning import free_minutes_for_users
 from core.clock import utcnow
 from core.config import get_settings
-from core.crypto import Secret
 from core.db import get_engine, set_context, unit_of_work
 from core.jobs import tasks
 from core.jobs.schedule import Due, due_deliveries
 from core.jobs.tick import tick
-from core.models import CalendarConnection, CalendarProvider, Channel, DeliveryKind, User
+from core.models import Channel, DeliveryKind, User
 from core.planner.batch import plan_users
 from core.queue import QUEUE_NAMES, get_queue, get_redis
 
@@ -141,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for size in sizes:
                 users = seed(bench, count=size)
                 if feed is not None:
-                    connect_calendars(users, feed)
+                    feed.connect(users)
                 at = _due_now(bench)
                 _due_to(users, at=at)  # nobody else's morning is in the way
                 _run_housekeeping(at)
@@ -151,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ours = measure_ours(bench, users, at=at, workers=args.workers, forking=args.forking,
                                     counter=counter, sink=sink)
                 if feed is not None:
-                    ours.sized = _sized(users, at=at)
+                    ours.sized = rig.sized_by_calendar(users, at=at)
                 results.append((size, ours, floor))
                 rig.report_size(size, ours, floor)
     finally:
@@ -161,27 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     return rig.verdicts(results)
 
-
-def connect_calendars(users: list[uuid.UUID], feed: rig.CalendarFeed) -> None:
-    """Each user's private iCal address on ``feed``, connected and healthy (as after a good read)."""
-    with unit_of_work(service=True) as session:
-        session.add_all(CalendarConnection(user_id=user_id, provider=CalendarProvider.ICS, calendar_id="127.0.0.1",
-                                           refresh_token=Secret(f"{feed.url}/cal/{user_id}.ics"), reads_events=True)
-                        for user_id in users)
-    vacuum_analyze(("calendar_connections", "users"))
-
-
-def _sized(users: list[uuid.UUID], *, at: datetime) -> int:
-    """How many of ``users`` have a plan for their day at ``at`` sized by their calendar's free minutes."""
-    with unit_of_work(service=True) as session:
-        return int(session.scalar(_SIZED, {"users": users, "at": at}) or 0)
-
-
-_SIZED = text("""
-    SELECT count(*) FROM daily_plans p JOIN users u ON u.id = p.user_id
-    WHERE p.user_id = ANY(:users) AND p.date = (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
-      AND p.free_minutes IS NOT NULL
-""")
 
 
 # Seeding ------------------------------------------------------------------------------------------

@@ -8,18 +8,23 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from redis import Redis
 from rq import Worker
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
-from benchmarks.harness import mib, print_table, verdict
+from benchmarks.harness import mib, print_table, vacuum_analyze, verdict
 from bot.chaos.loopback_tls import TlsHTTPServer, loopback_certificate
 from core import config, outbound
+from core.crypto import Secret
+from core.db import unit_of_work
+from core.models import CalendarConnection, CalendarProvider
 from core.queue import QUEUE_NAMES, get_queue
 
 # The SMTP sink ------------------------------------------------------------------------------------
@@ -82,7 +87,6 @@ class CalendarFeed:
     """
 
     def __init__(self, folder: Any, *, latency: float) -> None:
-        from datetime import UTC, datetime
         from http.server import BaseHTTPRequestHandler
         from pathlib import Path
 
@@ -123,8 +127,30 @@ class CalendarFeed:
                   for hour in (10, 14)]
         return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n{''.join(events)}END:VCALENDAR\r\n"
 
+    def connect(self, users: list[uuid.UUID]) -> None:
+        """Each user's private iCal address on this feed, connected and healthy (as after a good read)."""
+        with unit_of_work(service=True) as session:
+            session.add_all(CalendarConnection(user_id=user_id, provider=CalendarProvider.ICS, calendar_id="127.0.0.1",
+                                               refresh_token=Secret(f"{self.url}/cal/{user_id}.ics"),
+                                               reads_events=True)
+                            for user_id in users)
+        vacuum_analyze(("calendar_connections", "users"))
+
     def stop(self) -> None:
         self._server.shutdown()
+
+
+def sized_by_calendar(users: list[uuid.UUID], *, at: datetime) -> int:
+    """How many of ``users`` have a plan for their day at ``at`` sized by their calendar's free minutes."""
+    with unit_of_work(service=True) as session:
+        return int(session.scalar(_SIZED, {"users": users, "at": at}) or 0)
+
+
+_SIZED = text("""
+    SELECT count(*) FROM daily_plans p JOIN users u ON u.id = p.user_id
+    WHERE p.user_id = ANY(:users) AND p.date = (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
+      AND p.free_minutes IS NOT NULL
+""")
 
 
 # Meters and checks --------------------------------------------------------------------------------

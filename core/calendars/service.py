@@ -17,11 +17,9 @@ Rules (PRODUCT.md, "Calendars"):
   (reconnect needed; the user is told once: ``core.calendars.notices``), ``error`` after a temporary
   failure. A temporary failure is retried with a
   short back-off while the read's time allows.
-* **The morning never waits on a provider**: :func:`free_minutes_for_users` reads a batch's users
-  concurrently (:data:`READS_AT_ONCE` at a time), holding no database connection while a provider
-  answers, within ``CALENDAR_BUDGET`` seconds; a user not read by then is planned with ``default``
-  capacity (logged), and the batch goes on. A connection connected again or removed while it was
-  being read keeps what the user did: that read counts for nothing (``default`` capacity).
+* **The morning never waits on a provider**: it reads a batch's users concurrently within
+  ``CALENDAR_BUDGET`` seconds (``core.calendars.morning``); a user not read by then is planned with
+  ``default`` capacity (logged), and the batch goes on.
 * **Disconnecting** revokes the grant where the provider allows it, then deletes the connection
   (the database trigger clears ``users.calendar_connected``).
 """
@@ -29,21 +27,17 @@ Rules (PRODUCT.md, "Calendars"):
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from datetime import time as clock_time
 from importlib import import_module
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core.calendars.feed import display_name, validate_address
 from core.calendars.freetime import free_minutes, merge_busy, working_window
@@ -52,7 +46,6 @@ from core.calendars.providers import CalendarExpired, CalendarUnavailable, Inter
 from core.clock import local_today, utcnow, zone
 from core.config import Settings, get_settings
 from core.crypto import Secret
-from core.db import unit_of_work
 from core.errors import ValidationError
 from core.models import (
     CalendarConnection,
@@ -73,18 +66,6 @@ T = TypeVar("T")
 RETRY_DELAYS = (0.5, 2.0)
 #: Seconds one provider call may take.
 READ_TIMEOUT = 10.0
-#: Users of a batch whose calendars are read at once, each in a thread. A read waits on the provider
-#: (one or two round trips of 0.1 to 0.5 s) for a few milliseconds of CPU and holds no database
-#: connection while it waits, so the batch's 200 users are read in about four rounds of round trips.
-#: With 8, the morning's calendar reads alone took 7.5 s a batch at 0.3 s a read (nbm bench morning
-#: --calendars).
-READS_AT_ONCE = 50
-#: Units of work the calendar threads of a process hold at once (each for a few milliseconds, once
-#: its read is done). Unbounded, a batch's threads took as many database connections as the pool
-#: allows, 26 a worker process: four workers went past PostgreSQL's 100.
-UNITS_AT_ONCE = 4
-_units = threading.BoundedSemaphore(UNITS_AT_ONCE)
-
 _MODULES = {CalendarProvider.ICS: "core.calendars.ics", CalendarProvider.GOOGLE: "core.calendars.google",
             CalendarProvider.OUTLOOK: "core.calendars.outlook"}
 
@@ -190,102 +171,14 @@ def read_day(session: Session, *, user: User, day: date, deadline: float | None 
     """Read every active connection of ``user`` for ``day`` (module rules); ``deadline`` is a
     ``time.monotonic()`` instant after which no retry starts. The session is held while the
     providers answer (one user, asked for now: ``nbm calendar sync``); the morning reads without
-    holding one (:func:`free_minutes_for_users`)."""
-    window = _working_interval(session, user, day)
+    holding one (``core.calendars.morning``)."""
+    window = working_interval(session, user, day)
     connections = _readable(session, user)
-    outcomes = [_busy(connection, window, deadline) for connection in connections]
-    return _day_read(session, day, window, list(zip(connections, outcomes, strict=True)))
+    outcomes = [read_busy(connection, window, deadline) for connection in connections]
+    return day_read(session, day, window, list(zip(connections, outcomes, strict=True)))
 
 
-def free_minutes_for_users(
-    users: Sequence[uuid.UUID], *, at: datetime, budget: float | None = None,
-) -> dict[uuid.UUID, int | None]:
-    """Free minutes of each user on their local date at ``at``, read concurrently within ``budget``
-    seconds (module rules).
-
-    Users with no connection are not read at all. What to read is found for the whole batch in one
-    unit of work (:func:`_days_to_read`). Then each user's read runs in a thread of its own: the
-    providers' answers, with no database connection held (a read is one or two round trips of 0.1
-    to 0.5 s to the provider for a few milliseconds of CPU), then what they said kept in a unit of
-    work of its own. So :data:`READS_AT_ONCE` reads can wait on providers at once while the threads
-    hold at most :data:`UNITS_AT_ONCE` database connections, and a slow provider holds no lock the
-    batch needs.
-    """
-    budget = float(get_settings().calendar_budget if budget is None else budget)
-    with unit_of_work(service=True) as session:
-        days = _days_to_read(session, users, at=at)
-    if not days:
-        return {}
-    deadline = time.monotonic() + budget
-    results: dict[uuid.UUID, int | None] = {}
-    pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(days)), thread_name_prefix="nbm-calendar")
-    futures = {pool.submit(_free_minutes_of, user_id, to_read, deadline): user_id for user_id, to_read in days.items()}
-    done, late = wait(futures, timeout=budget)
-    for future in done:
-        results[futures[future]] = future.result()
-    for future in late:
-        log.warning("calendars of user %s not read within %.0f s: default capacity today", futures[future], budget)
-        results[futures[future]] = None
-    pool.shutdown(wait=False, cancel_futures=True)
-    return results
-
-
-@dataclass(frozen=True)
-class _DayToRead:
-    """A user's day to read: its working window, the connections to read (detached from any
-    session: the provider reads them, and refreshes their tokens, outside one) and the grant each
-    held when it was loaded."""
-
-    day: date
-    window: Interval
-    connections: list[CalendarConnection]
-    grants: dict[uuid.UUID, Secret]
-
-
-def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime) -> dict[uuid.UUID, _DayToRead]:
-    """What to read for each of ``users`` with a calendar connected, on their local date at ``at``:
-    three statements for the whole batch."""
-    people = session.scalars(select(User).options(selectinload(User.settings)).where(
-        User.id.in_(list(users)), User.calendar_connected)).all()
-    found = session.scalars(select(CalendarConnection).where(
-        CalendarConnection.user_id.in_([user.id for user in people]),
-        CalendarConnection.status != CalendarConnectionStatus.EXPIRED,
-    ).order_by(CalendarConnection.user_id, CalendarConnection.provider)).all()
-    connections: dict[uuid.UUID, list[CalendarConnection]] = defaultdict(list)
-    for connection in found:
-        connections[connection.user_id].append(connection)
-        session.expunge(connection)
-    days = {}
-    for user in people:
-        day = local_today(user.timezone, at=at)
-        days[user.id] = _DayToRead(day, _working_interval(session, user, day), connections[user.id],
-                                   {c.id: c.refresh_token for c in connections[user.id]})
-    return days
-
-
-def _free_minutes_of(user_id: uuid.UUID, to_read: _DayToRead, deadline: float) -> int | None:
-    """One user's free minutes: the providers' answers, read without holding a database connection,
-    then kept (:func:`free_minutes_for_users`)."""
-    try:
-        outcomes = [_busy(connection, to_read.window, deadline) for connection in to_read.connections]
-        with _unit_for(user_id) as session:
-            kept = [(_as_read(session, connection, to_read.grants[connection.id]), outcome)
-                    for connection, outcome in zip(to_read.connections, outcomes, strict=True)]
-            return _day_read(session, to_read.day, to_read.window, kept).free_minutes
-    except Exception:
-        log.exception("reading the calendars of user %s failed: default capacity today", user_id)
-        return None
-
-
-@contextmanager
-def _unit_for(user_id: uuid.UUID) -> Iterator[Session]:
-    """A unit of work of ``user_id`` for a calendar thread, once one of the process's
-    :data:`UNITS_AT_ONCE` is free."""
-    with _units, unit_of_work(user_id=user_id) as session:
-        yield session
-
-
-def _working_interval(session: Session, user: User, day: date) -> Interval:
+def working_interval(session: Session, user: User, day: date) -> Interval:
     """``user``'s working window on ``day``, in the user's zone: an all-day event is read on the
     user's own date (core.calendars.ics)."""
     local = zone(user.timezone)
@@ -297,26 +190,17 @@ def _readable(session: Session, user: User) -> list[CalendarConnection]:
     return [c for c in list_connections(session, user=user) if c.status != CalendarConnectionStatus.EXPIRED]
 
 
-def _busy(connection: CalendarConnection, window: Interval, deadline: float | None) -> Outcome[Interval]:
+def read_busy(connection: CalendarConnection, window: Interval, deadline: float | None) -> Outcome[Interval]:
+    """The busy time of ``connection`` in ``window``, retried (module rules); touches no database, so
+    the morning calls it with no unit of work open (``core.calendars.morning``)."""
     return _attempt(connection, deadline=deadline, read=lambda provider: (
         provider.busy(connection, start=window.start, end=window.end, timeout=READ_TIMEOUT)))
 
 
-def _as_read(session: Session, read: CalendarConnection, grant: Secret) -> CalendarConnection | None:
-    """The row of the connection ``read`` (detached, as the provider left it), locked, with the
-    tokens the provider refreshed copied in; None when the connection was removed or connected
-    again while it was being read (the new grant is kept, and this read counts for nothing)."""
-    row = session.get(CalendarConnection, read.id, with_for_update=True)
-    if row is None or row.refresh_token != grant:
-        return None
-    row.refresh_token, row.access_token = read.refresh_token, read.access_token
-    row.token_cache, row.expires_at = read.token_cache, read.expires_at
-    return row
-
-
-def _day_read(session: Session, day: date, window: Interval,
-              read: list[tuple[CalendarConnection | None, Outcome[Interval]]]) -> DayRead:
-    """What ``read`` (each connection and how its read went) says of ``day``, each outcome kept."""
+def day_read(session: Session, day: date, window: Interval,
+             read: list[tuple[CalendarConnection | None, Outcome[Interval]]]) -> DayRead:
+    """What ``read`` (each connection and how its read went) says of ``day``, each outcome kept; a
+    connection of None was connected again or removed while it was read, and counts as a problem."""
     busy: list[Interval] = []
     problems: list[str] = []
     for connection, outcome in read:

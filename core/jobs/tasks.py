@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.billing.jobs import sweep_trials
-from core.calendars.service import free_minutes_for_users
+from core.calendars.morning import free_minutes_for_users
 from core.clock import local_today
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping, unsnooze_due
@@ -161,8 +161,8 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
         instant = datetime.fromisoformat(at)
         with unit_of_work(service=True) as session:
             user_ids = _due_today(session, targets, at=instant)
-        # Calendars first, each in its own unit of work and within the budget: a slow provider means
-        # default capacity for its user, never a late morning (core.calendars.service).
+        # Calendars first, many at once and within the budget: a slow provider means default capacity
+        # for its user, never a late morning (core.calendars.morning).
         free = free_minutes_for_users(user_ids, at=instant)
         with unit_of_work(service=True) as session:
             unsnooze_due(session, at=instant)  # what wakes today is planned today

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, select
 from bot.cli import main
 from core import config
 from core.calendars import service as calendar_service
-from core.calendars.service import connect_ics, free_minutes_for_users
+from core.calendars.morning import free_minutes_for_users
+from core.calendars.service import connect_ics
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarSyncLog, User

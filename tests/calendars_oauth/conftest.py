@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import responses
@@ -18,6 +18,9 @@ import time_machine
 
 from core.calendars import microsoft_metadata
 from core.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tests.calendars_oauth.microsoft import Microsoft
 
 NOW = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -66,3 +69,11 @@ def mocked() -> Iterator[responses.RequestsMock]:
     """Answers for ``requests``; a request nobody registered fails with ConnectionError."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture()
+def microsoft(mocked: responses.RequestsMock, settings: Settings) -> Microsoft:
+    """Microsoft's identity platform answering through ``mocked`` (tests/calendars_oauth/microsoft.py)."""
+    from tests.calendars_oauth.microsoft import Microsoft  # it reads NOW from here
+
+    return Microsoft(mocked, settings)

@@ -4,125 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from base64 import urlsafe_b64encode
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 import time_machine
-from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.cli import main
-from core import config
 from core.calendars import outlook
 from core.calendars.http import ConnectRefused
 from core.calendars.oauth_state import OAuthStateError
 from core.calendars.outlook import CALENDAR_VIEW, OutlookProvider
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
-from core.calendars.service import free_minutes_for_users
 from core.config import Settings
 from core.crypto import Secret
-from core.db import unit_of_work
-from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, OAuthFlowState, User
+from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, OAuthFlowState
 from tests.calendars_oauth.conftest import NOW
-from tests.factories import deleted_afterwards, make_calendar_connection, make_user
+from tests.calendars_oauth.microsoft import (
+    DISCOVERY,
+    END,
+    LOGIN,
+    OPENID_CONFIGURATION,
+    START,
+    Microsoft,
+    at,
+    calendar_view,
+    connect,
+    event,
+    query_of,
+)
+from tests.factories import make_calendar_connection, make_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
-
-LOGIN = "https://login.microsoftonline.com/common"
-DISCOVERY = f"{LOGIN}/v2.0/.well-known/openid-configuration"
-TOKEN_ENDPOINT = f"{LOGIN}/oauth2/v2.0/token"
-OPENID_CONFIGURATION = {"authorization_endpoint": f"{LOGIN}/oauth2/v2.0/authorize", "token_endpoint": TOKEN_ENDPOINT,
-                        "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0"}
-#: What msal asks the instance discovery for when a refresh fails (the authority's other names).
-INSTANCE_DISCOVERY = {"tenant_discovery_endpoint": DISCOVERY, "api-version": "1.1", "metadata": [
-    {"preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net",
-     "aliases": ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"]}]}
-GRANTED = "Calendars.ReadBasic User.Read openid profile"  # short names, as asked
-START, END = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 17, tzinfo=UTC)
-
-
-def b64(data: dict[str, Any]) -> str:
-    return urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-
-
-class Microsoft:
-    """The Microsoft identity platform as msal sees it: tenant discovery and the token endpoint."""
-
-    def __init__(self, mocked: responses.RequestsMock, settings: Settings) -> None:
-        self.settings = settings
-        self.nonce = ""
-        self.scope = GRANTED
-        self.requests: list[dict[str, str]] = []
-        self.refresh_answers: list[tuple[int, dict[str, Any]]] = []
-        mocked.get(DISCOVERY, json=OPENID_CONFIGURATION)
-        mocked.get("https://login.microsoftonline.com/common/discovery/instance", json=INSTANCE_DISCOVERY)
-        mocked.add_callback(responses.POST, TOKEN_ENDPOINT, callback=self.token)
-
-    def tokens(self, n: int) -> dict[str, Any]:
-        now = int(NOW.timestamp())
-        claims = {"iss": "https://login.microsoftonline.com/tenant-1/v2.0", "aud": self.settings.microsoft_client_id,
-                  "iat": now, "exp": now + 3600, "nonce": self.nonce, "oid": "uid-1", "tid": "tenant-1",
-                  "sub": "subject-1", "preferred_username": "ada@example.com"}
-        return {"token_type": "Bearer", "scope": self.scope, "expires_in": 3600, "ext_expires_in": 3600,
-                "access_token": f"eyJ0.access-{n}", "refresh_token": f"0.refresh-{n}",
-                "id_token": f"{b64({'alg': 'none'})}.{b64(claims)}.", "client_info": b64({"uid": "uid-1",
-                                                                                             "utid": "tenant-1"})}
-
-    def token(self, request: Any) -> tuple[int, dict[str, str], str]:
-        form = {key: values[0] for key, values in parse_qs(str(request.body)).items()}
-        self.requests.append(form)
-        if form["grant_type"] == "authorization_code":
-            return 200, {}, json.dumps(self.tokens(1))
-        status, answer = self.refresh_answers.pop(0)
-        return status, {}, json.dumps(answer)
-
-
-@pytest.fixture()
-def microsoft(mocked: responses.RequestsMock, settings: Settings) -> Microsoft:
-    return Microsoft(mocked, settings)
-
-
-def connect(session: Session, settings: Settings, microsoft: Microsoft, user: User) -> CalendarConnection:
-    consent = query_of(outlook.authorization_url(session, user_id=user.id, settings=settings))
-    microsoft.nonce = consent["nonce"]
-    return outlook.complete(session, state=consent["state"], settings=settings,
-                            query={"code": "M.C0-the-code", "state": consent["state"], "session_state": "s"})
-
-
-def calendar_view(mocked: responses.RequestsMock, *pages: dict[str, Any] | tuple[int, Any]) -> list[Any]:
-    """Answer the calendar view with ``pages`` in order (a tuple is a status and a body); the requests made."""
-    answers, seen = list(pages), []
-
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        seen.append(request)
-        page = answers.pop(0)
-        status, body = page if isinstance(page, tuple) else (200, page)
-        return status, {"Content-Type": "application/json"}, json.dumps(body)
-
-    mocked.add_callback(responses.GET, CALENDAR_VIEW, callback=answer)
-    return seen
-
-
-def event(start: str, end: str, show_as: str = "busy", *, cancelled: bool = False, all_day: bool = False
-          ) -> dict[str, Any]:
-    return {"start": {"dateTime": f"2026-03-02T{start}:00.0000000", "timeZone": "UTC"},
-            "end": {"dateTime": f"2026-03-02T{end}:00.0000000", "timeZone": "UTC"},
-            "showAs": show_as, "isCancelled": cancelled, "isAllDay": all_day}
-
-
-def at(hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
-
 
 # Connecting ---------------------------------------------------------------------------------------------
 
@@ -371,68 +287,6 @@ def test_revoke_has_nothing_to_call(service: Session, settings: Settings, micros
     outlook.revoke(connection, settings=settings, timeout=5)
 
     assert len(mocked.calls) == calls
-
-
-def test_tokens_microsoft_refreshed_during_the_morning_read_are_kept(
-    engine: object, settings: Settings, microsoft: Microsoft, mocked: responses.RequestsMock,
-    clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The morning reads without holding the connection's row: what the refresh rotated is written back."""
-    for name in ("MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"):  # the provider reads the process's settings
-        monkeypatch.setenv(name, str(getattr(settings, name.lower())))
-    config.get_settings.cache_clear()
-    with unit_of_work(service=True) as session:
-        user_id = make_user(session, timezone="UTC", email=f"outlook-{uuid.uuid4().hex[:8]}@example.com").id
-    with deleted_afterwards(user_id):
-        with unit_of_work(service=True) as session:
-            cache_before = connect(session, settings, microsoft, session.get_one(User, user_id)).token_cache
-        clock.shift(timedelta(hours=2))  # 09:30: this morning's access token has expired
-        microsoft.refresh_answers.append((200, microsoft.tokens(2)))
-        calendar_view(mocked, {"value": [event("10:00", "11:00")]})
-
-        assert free_minutes_for_users([user_id], at=NOW + timedelta(hours=2), budget=10) == {user_id: 7 * 60}
-
-        with unit_of_work(service=True) as session:
-            row = session.scalars(select(CalendarConnection).where(CalendarConnection.user_id == user_id)).one()
-            assert (row.refresh_token, row.access_token) == (Secret("0.refresh-2"), Secret("eyJ0.access-2"))
-            assert row.token_cache is not None and row.token_cache != cache_before
-            assert row.status == CalendarConnectionStatus.ACTIVE
-    config.get_settings.cache_clear()
-
-
-def test_the_tenant_metadata_is_read_once_for_every_connection_and_read_of_the_process(
-    service: Session, settings: Settings, microsoft: Microsoft, mocked: responses.RequestsMock,
-    clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name in ("MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"):  # what `nbm` reads its settings from
-        monkeypatch.setenv(name, str(getattr(settings, name.lower())))
-    config.get_settings.cache_clear()
-    users = [make_user(service, timezone="UTC") for _ in range(3)]
-    for user in users:
-        connect(service, settings, microsoft, user)
-    calendar_view(mocked, *({"value": [event("10:00", "11:00")]} for _ in users))
-
-    for user in users:
-        day = CliRunner().invoke(main, ["calendar", "sync", "--user", user.email, "--date", "2026-03-02"])
-        assert day.exit_code == 0, day.output
-        assert "busy 10:00-11:00" in day.output
-
-    # Three connections and three reads built six msal applications; Microsoft was asked once.
-    assert [call.request.url for call in mocked.calls].count(DISCOVERY) == 1
-    config.get_settings.cache_clear()
-
-
-def test_tenant_metadata_microsoft_failed_to_give_is_asked_for_again(
-    service: Session, settings: Settings, mocked: responses.RequestsMock,
-) -> None:
-    user = make_user(service)
-    mocked.get(DISCOVERY, status=503)
-    with pytest.raises(ConnectRefused, match="could not be reached; try again in a minute"):
-        outlook.authorization_url(service, user_id=user.id, settings=settings)
-
-    mocked.replace(responses.GET, DISCOVERY, json=OPENID_CONFIGURATION)
-    consent = outlook.authorization_url(service, user_id=user.id, settings=settings)
-    assert consent.startswith(f"{LOGIN}/oauth2/v2.0/authorize?")
 
 
 def test_the_module_provider_is_the_one_the_service_uses() -> None:

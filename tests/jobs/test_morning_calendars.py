@@ -17,7 +17,8 @@ import time_machine
 from rq import Queue
 from sqlalchemy import event, select, text
 
-from core.calendars.service import UNITS_AT_ONCE, connect_ics
+from core.calendars.morning import UNITS_AT_ONCE
+from core.calendars.service import connect_ics
 from core.db import get_engine, unit_of_work
 from core.jobs import tasks
 from core.models import DailyPlan, User
