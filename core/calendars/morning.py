@@ -100,7 +100,7 @@ class _DayToRead:
 
 def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime) -> dict[uuid.UUID, _DayToRead]:
     """What to read for each of ``users`` with a calendar connected, on their local date at ``at``:
-    three statements for the whole batch."""
+    three queries for the whole batch, whatever its size (and the unit of work's own context)."""
     people = session.scalars(select(User).options(selectinload(User.settings)).where(
         User.id.in_(list(users)), User.calendar_connected)).all()
     found = session.scalars(select(CalendarConnection).where(
