@@ -60,7 +60,7 @@ def test_nbm_dev_signalled_again_while_it_stops_still_stops_its_engines(tmp_path
     for pid in left:  # leave nothing behind, whatever the outcome
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    assert left == {}
+    assert left == {}, log.text
     assert (tmp_path / "data" / "postgres" / ".handle_pids.json").read_text() == "[]"
 
 

