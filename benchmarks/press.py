@@ -10,8 +10,11 @@ bare Bolt app making the round trips ours makes (the same statements in one tran
 plain SQL: seven, six once the user has completed something today; ``chat.update`` of the
 pressed message; one Redis round trip for the redraw) with no code of ours around them
 (``benchmarks.press_rig.raw_press``). It shows how much of the distance
-from ours to the floor is our code's, and how much the work's. All three see the same presses, on
-the same seeded data, from the same load generator, in one run.
+from ours to the floor is our code's, and how much the work's. **The one-trip press** makes the
+raw press's statements in one round trip, inside a PL/pgSQL function the run creates and drops
+(``benchmarks.press_one_trip``): it shows how much of the work's cost is its round trips, and how
+close to the floor a press doing what ours does can come. All four see the same presses, on the
+same seeded data, from the same load generator, in one run.
 
 Presses are Done (or Sent, ``--button sent``) on a plan DM: Slack's ``block_actions`` payload with
 the message pressed (its blocks as the app drew them), signed with Slack's v0 signature
@@ -23,18 +26,20 @@ one is answered (a closed loop), first a warm-up, then the measured presses.
 
 Slack's Web API is a small fake on 127.0.0.1 in this process, over TLS as Slack is (a certificate
 of the run's own, which the servers trust): it answers every call ``ok`` and notes the time each
-pressed message was updated. Nothing leaves the machine. The fake and the three
+pressed message was updated. Nothing leaves the machine. The fake and the four
 servers are in ``benchmarks.press_rig``, the load generator in ``benchmarks.press_load``.
 
 What the figures mean:
 
 * **Throughput**: measured presses applied per second, from the first one sent to the last one
   applied. *Applied*, for ours, is the moment the pressed message's update reaches Slack (so after
-  the commit), and so for the raw press; for the floor, the moment its ``UPDATE`` committed.
+  the commit), and so for the raw and the one-trip press; for the floor, the moment its ``UPDATE``
+  committed.
 * **ack p50/p99**: the HTTP round trip the generator sees, which is what Slack waits for.
   **applied p50/p99**: from the press being sent to it being applied (above).
 * **Statements / transactions per press**: counted in the server process by SQLAlchemy events on
-  every engine (``before_cursor_execute``, ``begin``), over the measured presses; so are the
+  every engine (``before_cursor_execute``, ``begin``), over the measured presses (the one-trip
+  press sends one, whose function makes seven, or six); so are the
   database connections the pool opened.
 * **Slack connections opened**: the TLS connections the fake Slack accepted over the measured
   presses (each one a TCP and a TLS handshake for the server).
@@ -48,7 +53,7 @@ What the figures mean:
   that user's redraws: the fake counts the App Home publishes, which must be one.
 
 Every server runs in ``--processes`` processes (default 1), the ``WEB_CONCURRENCY`` of ``nbm web``:
-the floor, the raw press and ours always in as many.
+the floor, the raw press, the one-trip press and ours always in as many.
 
 Run: ``nbm bench press [--presses 2000] [--warmup 300] [--connections 16] [--users 50]
 [--processes 1] [--button done|sent]`` from the repository root, with ``DATABASE_URL`` and ``REDIS_URL`` set. The
@@ -74,6 +79,7 @@ from typing import Any
 from benchmarks import press_seeding as seeding
 from benchmarks.harness import environment, open_database, throwaway_users, verdict
 from benchmarks.press_load import generate, load
+from benchmarks.press_one_trip import installed
 from benchmarks.press_rig import (
     ROOT,
     SIGNING_SECRET,
@@ -266,14 +272,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             bodies = seeding.press_bodies(seeded, seeding.round_robin(args.users, total), button=args.button)
             warmup, measured = bodies[:args.warmup], bodies[args.warmup:]
             burst = seeding.press_bodies(seeded, [(args.users, k) for k in range(BURST)], first=total)
-            for kind in ("floor", "raw", "ours"):
-                seeding.reset_actions(seeded)
-                # A bare Bolt app is a single-workspace one: Bolt would read the OAuth settings from the environment.
-                server_env = env if kind == "ours" else {
-                    key: value for key, value in env.items() if not key.startswith("SLACK_CLIENT")}
-                runs.append(measure_one(kind, server_env, fake, warmup=warmup, measured=measured,
-                                        connections=args.connections, timeout=args.timeout,
-                                        burst=burst if kind == "ours" else None))
+            with installed(engine):
+                for kind in ("floor", "one-trip", "raw", "ours"):
+                    seeding.reset_actions(seeded)
+                    # A bare Bolt app is a single-workspace one: Bolt would read the OAuth settings
+                    # from the environment.
+                    server_env = env if kind == "ours" else {
+                        key: value for key, value in env.items() if not key.startswith("SLACK_CLIENT")}
+                    runs.append(measure_one(kind, server_env, fake, warmup=warmup, measured=measured,
+                                            connections=args.connections, timeout=args.timeout,
+                                            burst=burst if kind == "ours" else None))
             from redis import Redis
 
             connection = Redis.from_url(env["REDIS_URL"])
@@ -295,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: int, redraw_seconds: float) -> int:
-    floor, raw, ours = runs
+    floor, one_trip, raw, ours = runs
     figures = {
         "presses measured": lambda run: f"{run.presses}",
         "throughput (presses/s)": lambda run: f"{run.throughput:.0f}",
@@ -310,14 +318,17 @@ def report(runs: list[Run], *, warmup: int, jobs: int, burst_jobs: int, homes: i
         "errors / not applied": lambda run: f"{run.errors} / {run.missing}",
     }
     width = max(map(len, figures))
-    print(f"{'':{width}}  {'floor (Bolt + 1 UPDATE)':>24}  {'raw press':>16}  {'ours (nbm web)':>16}")
+    print(f"{'':{width}}  {'floor (Bolt + 1 UPDATE)':>24}  {'one-trip press':>16}  {'raw press':>16}  "
+          f"{'ours (nbm web)':>16}")
     for name, figure in figures.items():
-        print(f"{name:{width}}  {figure(floor):>24}  {figure(raw):>16}  {figure(ours):>16}")
+        print(f"{name:{width}}  {figure(floor):>24}  {figure(one_trip):>16}  {figure(raw):>16}  {figure(ours):>16}")
     throughput_ratio, p99_ratio, ack_ratio = ratios(ours, floor)
     print(f"\nratio ours/floor: throughput {throughput_ratio:.2f}x, applied p99 {p99_ratio:.2f}x, "
           f"ack p99 {ack_ratio:.2f}x")
+    print("ratio one-trip press/floor: throughput {:.2f}x, applied p99 {:.2f}x, ack p99 {:.2f}x "
+          "(the work ours does, its statements in one round trip)".format(*ratios(one_trip, floor)))
     print("ratio raw press/floor: throughput {:.2f}x, applied p99 {:.2f}x, ack p99 {:.2f}x "
-          "(the least a press that does what ours does can cost)".format(*ratios(raw, floor)))
+          "(the work ours does, in the round trips ours makes)".format(*ratios(raw, floor)))
     print("ratio ours/raw press: throughput {:.2f}x, applied p99 {:.2f}x, ack p99 {:.2f}x "
           "(what our code around that work costs)".format(*ratios(ours, raw)))
     print(f"redraws under the load: {jobs} redraw jobs for {ours.presses + warmup} presses, warm-up included "

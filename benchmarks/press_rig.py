@@ -1,11 +1,11 @@
-"""The rig of ``benchmarks.press``: a fake Slack Web API and the three servers.
+"""The rig of ``benchmarks.press``: a fake Slack Web API and the four servers.
 
 * :class:`FakeSlack` answers every Web API call and ``response_url`` post ``ok`` on 127.0.0.1, over
   TLS as Slack does, and notes when each press's message was updated (the moment ours has applied
   it). The servers trust its certificate through ``SSL_CERT_FILE``: the system's store with it
   added, so that a client reading the store pays what it pays in production.
 * :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or a
-  bare Bolt app (the floor's, or the raw press's), with a ``/bench/stats`` route that reads the
+  bare Bolt app (the floor's, the raw press's or the one-trip press's), with a ``/bench/stats`` route that reads the
   process's :class:`Meters` (counted in shared memory across its processes).
 
 The load generator, in a second process, is :mod:`benchmarks.press_load`.
@@ -175,12 +175,14 @@ class Meters:
 def bare_app(meters: Meters, *, kind: str) -> Any:
     """A bare Bolt app (Bolt's defaults, one workspace) whose listener acks, then does the ``kind``
     of press: ``floor``, one UPDATE of the pressed action (the floor of any Bolt app); ``raw``, the
-    work a press of ours cannot do without, with none of our code around it (:func:`raw_press`)."""
+    work a press of ours cannot do without, with none of our code around it (:func:`raw_press`);
+    ``one-trip``, that work with its statements in one round trip (:mod:`benchmarks.press_one_trip`)."""
     from flask import Flask, request
     from slack_bolt import App
     from slack_bolt.adapter.flask import SlackRequestHandler
     from sqlalchemy import create_engine, text
 
+    from benchmarks.press_one_trip import one_trip_press
     from bot.slack.client import KeptAliveWebClient
     from core.config import normalize_database_url
     from core.outbound import client_context
@@ -195,7 +197,8 @@ def bare_app(meters: Meters, *, kind: str) -> Any:
     client = KeptAliveWebClient(token="xoxb-floor", base_url=get_settings().slack_api_url, ssl=client_context())
     bolt = App(signing_secret=SIGNING_SECRET, client=client, token_verification_enabled=False)
     update = text("UPDATE actions SET state = 'DONE', completed_at = now() WHERE id = :id")
-    pressed = raw_press(engine, update) if kind == "raw" else None
+    pressed = (raw_press(engine, update) if kind == "raw"
+               else one_trip_press(engine, redraw_after_commit()) if kind == "one-trip" else None)
 
     @bolt.action(re.compile(".*"))
     def press(ack: Any, body: dict[str, Any]) -> None:
@@ -218,19 +221,15 @@ def raw_press(engine: Any, update: Any) -> Any:
     transaction, the context set, the Slack user's user found and the context narrowed to theirs,
     the action's lead locked, the action locked, the UPDATE, its event, and on the user's first
     completion of the day the streak (the very statement of :func:`core.streaks.refresh_streak`);
-    after the commit, the pressed message sent back
-    to ``chat.update`` as it came (ours draws its row anew), and the redraw asked for in one Redis
-    round trip (ours, when the window's job is waiting already). What a press costs at the least,
-    whoever writes it, for what ours does."""
+    after the commit, :func:`redraw_after_commit`. What a press doing what ours does costs with
+    none of our code around it, when it makes the round trips ours makes (the one-trip press,
+    :mod:`benchmarks.press_one_trip`, makes them one)."""
     import uuid
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from rq.job import Job
     from sqlalchemy import text
 
-    from bot.slack.redraws import KEEP_SECONDS, WINDOW_SECONDS, job_id, pressed_key
-    from core.queue import get_queue
     from core.streaks import REFRESH_ONE
 
     context = text("SELECT set_config('app.service', 'on', true), set_config('app.now', :now, true)")
@@ -242,10 +241,10 @@ def raw_press(engine: Any, update: Any) -> Any:
     action = text("SELECT a.* FROM actions a WHERE a.id = :id AND a.user_id = :user_id FOR UPDATE")
     event = text("INSERT INTO action_events (id, user_id, action_id, from_state, to_state, channel, created_at) "
                  "VALUES (:event_id, :user_id, :id, 'NEW', 'DONE', 'slack', now())")
-    redis = get_queue().connection
+    after_commit = redraw_after_commit()
 
     def press(body: dict[str, Any], client: Any) -> None:
-        action_id, container = body["actions"][0]["value"], body["container"]
+        action_id = body["actions"][0]["value"]
         with engine.begin() as connection:
             connection.execute(context, {"now": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())})
             user_id, timezone, last_day, _ = connection.execute(
@@ -258,6 +257,25 @@ def raw_press(engine: Any, update: Any) -> Any:
             today = datetime.now(ZoneInfo(timezone)).date()
             if last_day != today:  # a day counts once (core.streaks.count_completion)
                 connection.execute(REFRESH_ONE, {"user_id": user_id, "today": today}).one()
+        after_commit(body, client, user_id)
+
+    return press
+
+
+def redraw_after_commit() -> Any:
+    """What the raw press does once its change is committed, given the pressed body, the Slack
+    client and the pressing user's id: the pressed message sent back to ``chat.update`` as it came
+    (ours draws its row anew), and the redraw asked for in one Redis round trip (ours, when the
+    window's job is waiting already)."""
+    from rq.job import Job
+
+    from bot.slack.redraws import KEEP_SECONDS, WINDOW_SECONDS, job_id, pressed_key
+    from core.queue import get_queue
+
+    redis = get_queue().connection
+
+    def after_commit(body: dict[str, Any], client: Any, user_id: Any) -> None:
+        container = body["container"]
         client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
                            text=body["message"]["text"], blocks=body["message"]["blocks"])
         pipe = redis.pipeline(transaction=False)
@@ -266,7 +284,7 @@ def raw_press(engine: Any, update: Any) -> Any:
         pipe.hget(Job.key_for(job_id(user_id, int(time.time() // WINDOW_SECONDS))), "status")
         pipe.execute()
 
-    return press
+    return after_commit
 
 
 def serve(kind: str, port: int, presses: int) -> int:
