@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, overload
 
 from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.orm import Session
@@ -131,13 +131,22 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
+@overload
+def measure(engine: Engine, work: Callable[[Session], T], *, repeat: int) -> Figures[T]: ...
+
+
+@overload
+def measure(engine: Engine, work: Callable[[Session], T], *, repeat: int,
+            outcome: Callable[[Session, T], R]) -> Figures[R]: ...
+
+
 def measure(
     engine: Engine,
-    work: Callable[[Session], T],
+    work: Callable[[Session], Any],
     *,
     repeat: int,
-    outcome: Callable[[Session, T], R] | None = None,
-) -> Figures[R]:
+    outcome: Callable[[Session, Any], Any] | None = None,
+) -> Figures[Any]:
     """Run ``work`` ``repeat`` times for time and statements, then once more for memory; all rolled back.
 
     ``outcome`` (unmeasured, in the same transaction) says what the work produced, for the report.
@@ -189,7 +198,7 @@ class BenchUsers:
         :func:`core.users.create_user`: seeding 10,000 users one by one would dwarf what is measured.
         """
         numbers = range(self.created, self.created + count)
-        users = [
+        users: list[dict[str, Any]] = [
             {"id": uuid.uuid4(), "email": self.email(n), "name": f"Bench User {n}",
              "timezone": TIMEZONES[n % len(TIMEZONES)], "created_at": created_at}
             for n in numbers
@@ -208,13 +217,13 @@ class BenchUsers:
         they leave (autovacuum takes minutes to come by) made the next benchmark's index scans ten
         times slower, a cost no live database has."""
         with unit_of_work(service=True) as session:
-            removed = session.execute(
-                text("DELETE FROM users WHERE email LIKE :pattern"),
+            removed = len(session.execute(
+                text("DELETE FROM users WHERE email LIKE :pattern RETURNING id"),
                 {"pattern": f"bench-{self.token}-%@{BENCH_DOMAIN}"},
-            )
+            ).all())
         with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
-        return removed.rowcount
+        return removed
 
 
 @contextmanager

@@ -108,9 +108,10 @@ def _book_lead(user_id: uuid.UUID, n: int, i: int, *, today: date, at: datetime,
     """One lead and its actions; ``i`` picks the lead's shape and status."""
     created = at - timedelta(days=10 + (n + i * 3) % 50)
     status = LeadStatus.ARCHIVED if i >= 18 else LeadStatus.SNOOZED if i >= 16 else LeadStatus.ACTIVE
-    lead = {"id": uuid.uuid4(), "user_id": user_id, "name": f"Lead {i}", "created_at": created, "status": status,
-            "url": f"https://www.linkedin.com/in/bench-{n}-{i}",
-            "snooze_until": today + timedelta(days=3) if status == LeadStatus.SNOOZED else None}
+    lead: dict[str, Any] = {
+        "id": uuid.uuid4(), "user_id": user_id, "name": f"Lead {i}", "created_at": created, "status": status,
+        "url": f"https://www.linkedin.com/in/bench-{n}-{i}",
+        "snooze_until": today + timedelta(days=3) if status == LeadStatus.SNOOZED else None}
     leads.append(lead)
     first_due = created.date() + timedelta(days=1)
 

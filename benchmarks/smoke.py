@@ -26,10 +26,15 @@ RUNS = (
 
 
 class _Tee(io.StringIO):
-    """Keeps what is printed, and prints it."""
+    """Keeps what is printed, and prints it to where printing went before (``redirect_stdout`` then
+    points ``sys.stdout`` at this)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = sys.stdout
 
     def write(self, text: str) -> int:
-        sys.__stdout__.write(text)
+        self.out.write(text)
         return super().write(text)
 
 
