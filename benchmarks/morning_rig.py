@@ -83,7 +83,9 @@ class CalendarFeed:
     token refresh and free/busy query, or Microsoft's token refresh and calendar view, are two round
     trips of 100 to 300 ms each; an iCal address is one slower one. The processes forked from here
     trust the feed's certificate through ``SSL_CERT_FILE`` (set here, before any TLS context is made),
-    the system's store with it added, so that reading the store costs what it costs in production.
+    the system's store with it added, so that reading the store costs what it costs in production;
+    and they read it on 127.0.0.1 through ``ICAL_ALLOW_PRIVATE_NETWORK`` (set here too), the feed
+    standing in for calendar servers on the internet.
     """
 
     def __init__(self, folder: Any, *, latency: float) -> None:
@@ -92,7 +94,9 @@ class CalendarFeed:
 
         certificate = loopback_certificate(Path(folder), now=datetime.now(UTC))
         os.environ["SSL_CERT_FILE"] = str(certificate.bundle(Path(folder) / "bundle.pem"))
+        os.environ["ICAL_ALLOW_PRIVATE_NETWORK"] = "true"
         outbound.client_context.cache_clear()
+        config.get_settings.cache_clear()
         self.latency = latency
         self.reads: Synchronized = multiprocessing.get_context("fork").Value("q", 0)
         feed = self

@@ -201,6 +201,8 @@ class Settings:
     #: Seconds the morning waits for all of a batch's calendars; a user whose calendars are not read
     #: by then gets ``default`` capacity that day.
     calendar_budget: int = 20
+    #: Whether iCal addresses on loopback, private or link-local networks are read (core.calendars.feed).
+    ical_allow_private_network: bool = False
     # Billing (Stripe): off, with full service for everyone, unless the secret key is set; then the
     # webhook secret and the price are required too (core/billing).
     stripe_secret_key: str | None = field(default=None, repr=False)
@@ -320,6 +322,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         microsoft_client_secret=env.get("MICROSOFT_CLIENT_SECRET") or None,
         microsoft_tenant=env.get("MICROSOFT_TENANT") or "common",
         calendar_budget=_int(env, "CALENDAR_BUDGET", 20),
+        ical_allow_private_network=_bool(env, "ICAL_ALLOW_PRIVATE_NETWORK", False),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_price_id=env.get("STRIPE_PRICE_ID") or None,

@@ -32,6 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 os.environ["NBM_ENV"] = "test"
 os.environ.setdefault("NBM_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".nbm"))
+# The suite's calendar servers stand in for the internet on 127.0.0.1; the production default, that
+# internal addresses are not read, is tested through the ``public_only`` fixture.
+os.environ["ICAL_ALLOW_PRIVATE_NETWORK"] = "true"
 
 from core import config, db, embedded, migrate, outbound, queue
 
@@ -166,3 +169,16 @@ def contexts_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(ssl, "_create_default_https_context", counting("per connection", ssl.create_default_context))
     monkeypatch.setattr(ssl, "create_default_context", counting("made", ssl.create_default_context))
     return made
+
+
+@pytest.fixture()
+def public_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """Call it to read calendars from then on as production does by default: none on an internal
+    network (the suite's calendar servers stand in for the internet on 127.0.0.1, so it reads them)."""
+    def refuse_internal() -> None:
+        monkeypatch.setenv("ICAL_ALLOW_PRIVATE_NETWORK", "false")
+        config.get_settings.cache_clear()
+
+    yield refuse_internal
+    monkeypatch.setenv("ICAL_ALLOW_PRIVATE_NETWORK", "true")
+    config.get_settings.cache_clear()

@@ -10,6 +10,15 @@ hand it out (iCloud, Google, Outlook) serve the same path over HTTPS, and HTTPS 
 HTTP keeps the secret address encrypted on the wire. Refused: other schemes, a missing host, a user
 name or password in the address, spaces and control characters, more than 2048 characters.
 
+**Where it may lead** (:func:`_connected`): an address is typed by a user, and the server reads it,
+so without a check anyone who can connect a calendar could make the server read what only it can
+reach (a cloud's metadata service at 169.254.169.254, Redis on 127.0.0.1, the office network) and
+learn from the answers what is there. So the host's addresses are resolved first and all must be on
+the public internet: none loopback, private, link-local, shared (100.64.0.0/10), reserved or
+multicast (:func:`is_internal`). The connection then goes to an address that was checked, never
+through a second lookup whose answer could differ, and every redirect is checked the same way. A
+self-hoster whose calendar server is on their own network sets ``ICAL_ALLOW_PRIVATE_NETWORK``.
+
 **Fetching** (:func:`fetch`): one GET, answered within ``timeout`` seconds in all (connecting,
 headers and body share one deadline, so a server that trickles bytes cannot stretch the read; name
 resolution is the one step the operating system bounds itself). At most :data:`MAX_REDIRECTS`
@@ -18,8 +27,9 @@ redirects, to http(s) only, never from https down to http. The body is capped at
 
 * 404 or 410: :class:`CalendarExpired`, the address was reset or removed (PRODUCT.md: reconnect);
 * 401 or 403: :class:`CalendarExpired`, the address is no longer shared or needs a sign-in;
-* 429, 5xx, any other status, a timeout, a refused or reset connection, a TLS failure:
-  :class:`CalendarUnavailable` (temporary; the service retries, then falls back to ``default``);
+* 429, 5xx, any other status, a timeout, a refused or reset connection, a TLS failure, a host on an
+  internal network: :class:`CalendarUnavailable` (temporary; the service retries, then falls back
+  to ``default``; a host's address can change back);
 * a body that is not an iCal calendar (an HTML sign-in page, an empty body, anything that does not
   begin with ``BEGIN:VCALENDAR``, or that icalendar cannot parse): :class:`CalendarUnavailable`
   with the reason.
@@ -27,14 +37,16 @@ redirects, to http(s) only, never from https down to http. The body is capped at
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 from core.calendars.providers import CalendarExpired, CalendarUnavailable
+from core.config import get_settings
 from core.errors import ValidationError
 from core.outbound import client_context
 
@@ -139,13 +151,8 @@ def _get(url: str, *, deadline: float, timeout: float, max_bytes: int) -> tuple[
             raise TimeoutError
         return left
 
-    connection: HTTPConnection
     try:
-        if parts.scheme == "https":
-            connection = HTTPSConnection(parts.hostname or "", parts.port, timeout=remaining(),
-                                         context=client_context())
-        else:
-            connection = HTTPConnection(parts.hostname or "", parts.port, timeout=remaining())
+        connection = _connected(parts, timeout=remaining())
         try:
             connection.request("GET", target, headers=_HEADERS)
             sock = connection.sock  # kept: http.client drops it when the answer closes the connection
@@ -167,6 +174,51 @@ def _get(url: str, *, deadline: float, timeout: float, max_bytes: int) -> tuple[
         raise CalendarUnavailable(f"{host} could not be found (DNS)") from None
     except (OSError, HTTPException, UnicodeError, ValueError) as error:
         raise CalendarUnavailable(f"could not read from {host} ({type(error).__name__})") from None
+
+
+def _connected(parts: SplitResult, *, timeout: float) -> HTTPConnection:
+    """A connection to the host of ``parts``, opened on an address checked to be public (module
+    docstring), or left for http.client to open when ``ICAL_ALLOW_PRIVATE_NETWORK`` is set.
+
+    http.client uses a socket it is given as it would its own, so the Host header and, for https, the
+    certificate are still checked against the host name."""
+    host, https = parts.hostname or "", parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    connection = (HTTPSConnection(host, port, timeout=timeout, context=client_context()) if https
+                  else HTTPConnection(host, port, timeout=timeout))
+    if get_settings().ical_allow_private_network:
+        return connection
+    sock = _public_socket(host, port, timeout=timeout)
+    try:
+        connection.sock = client_context().wrap_socket(sock, server_hostname=host) if https else sock
+    except BaseException:
+        sock.close()
+        raise
+    return connection
+
+
+def _public_socket(host: str, port: int, *, timeout: float) -> socket.socket:
+    """A TCP connection to one of ``host``'s addresses, in the resolver's order, once all of them
+    are found public; CalendarUnavailable when one is not (a host answering with both is refused)."""
+    found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    if any(is_internal(address) for address in found):
+        raise CalendarUnavailable(f"{host} is on an internal network, not the public internet, and "
+                                  "calendars are read from the public internet only")
+    for address in found[:-1]:  # the next address when one cannot be reached, as http.client would
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError:
+            continue
+    return socket.create_connection((found[-1], port), timeout=timeout)
+
+
+def is_internal(address: str) -> bool:
+    """Whether the IP ``address`` is off the public internet: loopback, private, link-local, shared,
+    reserved, unspecified or multicast (an IPv6 address holding an IPv4 one is judged by that one)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope ("fe80::1%eth0") is not part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
 
 
 def _read_body(response: HTTPResponse, sock: socket.socket, *, host: str, remaining: Callable[[], float],

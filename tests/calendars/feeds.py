@@ -19,6 +19,8 @@ DATA = Path(__file__).parent / "data"
 SECRET = "private-5e3c7e7a9b1d4f20"
 #: Feeds a test writes and changes while the server runs, served at ``/live/<name>``.
 LIVE: dict[str, bytes] = {}
+#: The path of every request the server was sent, in order (a test that must send none looks here).
+REQUESTED: list[str] = []
 
 
 class FeedHandler(BaseHTTPRequestHandler):
@@ -30,6 +32,7 @@ class FeedHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        REQUESTED.append(self.path)
         path = urlsplit(self.path).path.removeprefix(f"/{SECRET}")
         name = path.rsplit("/", 1)[-1]
         if path.startswith("/cal/"):

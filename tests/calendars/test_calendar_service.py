@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
@@ -24,7 +24,7 @@ from core.calendars.service import connect_ics
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarSyncLog, User
-from tests.calendars.feeds import SECRET
+from tests.calendars.feeds import REQUESTED, SECRET
 from tests.factories import deleted_afterwards, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
@@ -68,6 +68,37 @@ def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: s
         refused = nbm("calendar", "connect", "--user", cleo, "ics", address)
         assert refused.exit_code == 2 and said in refused.output and SECRET not in refused.output
     assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
+
+
+def test_an_address_on_an_internal_network_is_refused_before_any_request(
+    cleo: str, server: str, public_only: Callable[[], None]
+) -> None:
+    public_only()
+    port = server.split(":")[2].split("/")[0]
+    asked = len(REQUESTED)
+    for address, host in ((f"{server}/cal/day.ics", "127.0.0.1"),
+                          (f"http://localhost:{port}/{SECRET}/cal/day.ics", "localhost"),
+                          (f"http://[::ffff:127.0.0.1]:{port}/{SECRET}/cal/day.ics", "::ffff:127.0.0.1"),
+                          (f"webcal://169.254.169.254/{SECRET}/basic.ics", "169.254.169.254")):
+        refused = nbm("calendar", "connect", "--user", cleo, "ics", address)
+        assert refused.exit_code == 2
+        assert (f"could not be read: {host} is on an internal network, not the public internet, and calendars "
+                "are read from the public internet only; nothing was connected") in refused.output
+        assert SECRET not in refused.output
+    assert len(REQUESTED) == asked
+    assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
+
+
+def test_a_stored_address_now_on_an_internal_network_is_not_read(cleo: str, server: str,
+                                                                 public_only: Callable[[], None]) -> None:
+    """An address connected while its host was public, whose host now leads inside (DNS changed):
+    the morning's read is refused like a provider that is down, and the plan takes the default."""
+    assert nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics").exit_code == 0
+    public_only()
+    asked = len(REQUESTED)
+    day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
+    assert (day["free_minutes"], day["capacity"]) == (None, "default")
+    assert len(REQUESTED) == asked
 
 
 def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from core.models import User
-from tests.calendars.feeds import SECRET
+from tests.calendars.feeds import REQUESTED, SECRET
 from tests.slack.conftest import block_action, command, event, interact, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -48,6 +49,20 @@ def test_a_bad_address_is_refused_in_the_modal_and_nothing_is_connected(
     assert SECRET not in str(answer)
     answer = submit(f"{server}/cal/day.ics")
     assert answer["response_action"] == "update" and "Connected your calendar at 127.0.0.1" in str(answer)
+
+
+def test_an_address_on_an_internal_network_is_refused_in_the_modal(
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str, public_only: Callable[[], None]
+) -> None:
+    public_only()
+    asked = len(REQUESTED)
+    answer = interact(web, view_submission("nbm_connect_ics", {"address": {"value": f"{server}/cal/day.ics"}}))
+    errors = answer.get_json()["errors"]
+    assert errors["address"].startswith("That iCal address could not be read: 127.0.0.1 is on an internal "
+                                        "network, not the public internet")
+    assert len(REQUESTED) == asked
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    assert "No calendar connected" in _home(fake)
 
 
 def test_only_configured_providers_are_offered(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
