@@ -27,8 +27,8 @@ class Mark:
     label: str
     #: What the refusal of another change offers instead: "you can: mark it done, snooze it".
     verb: str
-    #: What it did: "Marked done: …", and "it cannot be marked sent".
-    past: str
+    #: What it leaves the action: "Already done: …" (:attr:`past` says it with what did it).
+    participle: str
     #: Only a message to a lead is sent, and can be replied to (``core.actions.rules.is_message``).
     message_only: bool = False
 
@@ -37,10 +37,15 @@ class Mark:
         """A snooze also needs the date it ends."""
         return self.target is ActionState.SNOOZED
 
+    @property
+    def past(self) -> str:
+        """What it did: "Marked done: …", and "it cannot be marked sent"; a snooze "snoozed"."""
+        return self.participle if self.is_snooze else f"marked {self.participle}"
 
-DONE = Mark("done", ActionState.DONE, "Done", "mark it done", "marked done")
-SENT = Mark("sent", ActionState.SENT, "Sent", "mark it sent", "marked sent", message_only=True)
-REPLIED = Mark("replied", ActionState.REPLIED, "Replied", "mark it replied", "marked replied", message_only=True)
+
+DONE = Mark("done", ActionState.DONE, "Done", "mark it done", "done")
+SENT = Mark("sent", ActionState.SENT, "Sent", "mark it sent", "sent", message_only=True)
+REPLIED = Mark("replied", ActionState.REPLIED, "Replied", "mark it replied", "replied", message_only=True)
 SNOOZE = Mark("snooze", ActionState.SNOOZED, "Snooze", "snooze it", "snoozed")
 
 #: Every mark, in the order every channel shows them.

@@ -10,15 +10,13 @@ from collections.abc import Sequence
 
 from bot.slack.blocks.home import lead_line, live_leads
 from bot.slack.blocks.text import escape, link
+from core.actions.marks import BY_TARGET
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
 from core.calls import LoggedCallResult
 from core.models import ActionState, Lead
 from core.planner.view import action_title
 from core.text import short_date
-
-DONE_WORDS = {ActionState.DONE: "done", ActionState.SENT: "sent", ActionState.REPLIED: "replied",
-              ActionState.SNOOZED: "snoozed"}
 
 
 def lead_added(lead: Lead, *, planned: bool) -> str:
@@ -33,7 +31,7 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, default
     claiming a second change; a snooze that fell back to tomorrow says how to pick another day.
 
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
-    word = DONE_WORDS[target]
+    word = BY_TARGET[target].participle
     if target == ActionState.SNOOZED and result.action.snooze_until:
         text = f"💤 Snoozed until {short_date(result.action.snooze_until)}: {escape(title)}."
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
