@@ -5,8 +5,9 @@ no environment at all. Production (``NBM_ENV=production``) refuses to start whil
 secret or a development server is still in place: a forgotten ``SECRET_KEY`` must fail loudly, not
 sign links with a key that is published in this file.
 
-The encryption keys are parsed here, at start, rather than at the first token a job decrypts: a
-malformed ``ENCRYPTION_KEYS`` stops every process before it serves anyone.
+The encryption keys are parsed here (by :mod:`core.encryption_keys`), at start, rather than at the
+first token a job decrypts: a malformed ``ENCRYPTION_KEYS`` stops every process before it serves
+anyone.
 
 Secrets are plain strings on a frozen dataclass whose ``repr`` hides them (and the password inside a
 URL); nothing else in the project reads the environment.
@@ -14,8 +15,6 @@ URL); nothing else in the project reads the environment.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import os
 from collections.abc import Mapping
@@ -24,29 +23,18 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from core.encryption_keys import DEV_KEYS, MIN_SECRET_BYTES, EncryptionKey, parse_encryption_keys
 from core.errors import ConfigError
 
-#: Public on purpose: these make development work out of the box and are refused in production.
+#: Public on purpose: it makes development work out of the box and is refused in production (so are
+#: the development encryption keys, ``core.encryption_keys.DEV_KEYS``).
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
-DEV_ENCRYPTION_KEYS = "dev:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tMDAwMDA="
 
 ENVIRONMENTS = ("development", "test", "production")
 EMAIL_BACKENDS = ("outbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
-
-#: AES-256 takes 32-byte keys.
-KEY_BYTES = 32
-#: The shortest ENCRYPTION_SECRET (always) and SECRET_KEY (in production) accepted: 256 bits if random.
-MIN_SECRET_BYTES = 32
-#: HKDF ``info`` strings for ENCRYPTION_SECRET. Fixed forever: changing one makes every stored token unreadable.
-SECRET_KEY_INFO = b"nextbestmove ENCRYPTION_SECRET aes-256-gcm key v1"
-SECRET_KEY_ID_INFO = b"nextbestmove ENCRYPTION_SECRET key id v1"
-
 
 def normalize_database_url(url: str) -> str:
     """Return ``url`` in the form SQLAlchemy needs for psycopg 3.
@@ -63,79 +51,6 @@ def normalize_database_url(url: str) -> str:
         f"DATABASE_URL must start with postgres://, postgresql:// or postgresql+psycopg://; "
         f"got {url.split('://')[0]!r}://…"
     )
-
-
-@dataclass(frozen=True)
-class EncryptionKey:
-    """One AES-256 key: its id (written in front of every value it encrypts) and its 32 bytes."""
-
-    key_id: str
-    material: bytes = field(repr=False)
-
-
-def parse_encryption_keys(spec: str, secret: str | None = None) -> tuple[EncryptionKey, ...]:
-    """The keys of ``ENCRYPTION_KEYS`` (``key_id:base64``, comma-separated), then ``ENCRYPTION_SECRET``'s.
-
-    The first key encrypts and every key decrypts, so explicit keys come first: listing a new key in
-    ENCRYPTION_KEYS rotates away from the generated secret while its key still reads old values.
-    The message says exactly what is wrong, naming the variable.
-    """
-    keys = [_parse_key_entry(entry) for entry in (part.strip() for part in spec.split(",")) if entry]
-    if secret is not None:
-        keys.append(derive_key(secret))
-    if not keys:
-        raise ConfigError("ENCRYPTION_KEYS holds no key (and ENCRYPTION_SECRET is not set)")
-    seen: set[str] = set()
-    for key in keys:
-        if key.key_id in seen:
-            raise ConfigError(f"ENCRYPTION_KEYS: key id {key.key_id!r} appears twice")
-        seen.add(key.key_id)
-    return tuple(keys)
-
-
-def _parse_key_entry(entry: str) -> EncryptionKey:
-    key_id, sep, encoded = entry.partition(":")
-    if not sep or not key_id or not key_id.isalnum():
-        raise ConfigError(
-            "ENCRYPTION_KEYS must be a comma-separated list of key_id:base64key with an alphanumeric key_id"
-        )
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        raise ConfigError(f"ENCRYPTION_KEYS: key {key_id!r} is not valid base64") from None
-    if len(raw) != KEY_BYTES:
-        raise ConfigError(
-            f"ENCRYPTION_KEYS: key {key_id!r} is {len(raw)} bytes; AES-256 needs {KEY_BYTES} "
-            "(make one with `nbm keys generate`)"
-        )
-    return EncryptionKey(key_id, raw)
-
-
-def derive_key(secret: str) -> EncryptionKey:
-    """The key ``ENCRYPTION_SECRET`` stands for, so that app.json's ``"generator": "secret"`` (a random
-    hex string, not a key) is enough to deploy.
-
-    key = HKDF-SHA256(secret's UTF-8 bytes, no salt, info=SECRET_KEY_INFO, 32 bytes); its id is ``s``
-    and 8 hex digits of HKDF-SHA256(same, info=SECRET_KEY_ID_INFO, 4 bytes). The id differs per
-    secret, so a value written under a secret that has since changed fails as "key not listed",
-    not as "altered".
-    """
-    raw = secret.encode()
-    if len(raw) < MIN_SECRET_BYTES:
-        raise ConfigError(
-            f"ENCRYPTION_SECRET is {len(raw)} bytes; it needs at least {MIN_SECRET_BYTES} random ones "
-            "(app.json generates it; elsewhere: openssl rand -hex 32)"
-        )
-    key_id = "s" + _hkdf(raw, SECRET_KEY_ID_INFO, 4).hex()
-    return EncryptionKey(key_id, _hkdf(raw, SECRET_KEY_INFO, KEY_BYTES))
-
-
-def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
-
-
-DEV_KEYS = parse_encryption_keys(DEV_ENCRYPTION_KEYS)
-_PUBLIC_KEY_MATERIAL = DEV_KEYS[0].material
 
 
 def without_password(url: str) -> str:
@@ -373,7 +288,7 @@ def _secret_problems(settings: Settings) -> list[str]:
         problems.append(f"SECRET_KEY is {len(settings.secret_key.encode())} bytes; production needs at least "
                         f"{MIN_SECRET_BYTES} random ones (app.json generates it)")
     # By the key's bytes, not its id: the public key under another name is just as public.
-    public = [key.key_id for key in settings.encryption_keys if hmac.compare_digest(key.material, _PUBLIC_KEY_MATERIAL)]
+    public = [key.key_id for key in settings.encryption_keys if hmac.compare_digest(key.material, DEV_KEYS[0].material)]
     if public:
         problems.append(f"ENCRYPTION_KEYS holds the public development key (as {', '.join(map(repr, public))}): "
                         "set ENCRYPTION_SECRET (app.json generates it) or keys of your own (`nbm keys generate`)")

@@ -1,7 +1,7 @@
 """AES-256-GCM encryption for OAuth and Slack tokens at rest, with key rotation.
 
 Keys come from ``ENCRYPTION_KEYS`` (a comma-separated list of ``key_id:base64(32 bytes)``) followed
-by the key derived from ``ENCRYPTION_SECRET`` (see :func:`core.config.derive_key`); core.config
+by the key derived from ``ENCRYPTION_SECRET`` (see :func:`core.encryption_keys.derive_key`); core.config
 parses both at start. The first key encrypts; every key decrypts. To rotate: put a new key first in
 ENCRYPTION_KEYS, keep the old one (or ENCRYPTION_SECRET) after it, deploy, run ``nbm keys rotate``
 (re-encrypts every value under the first key), then drop the old key.
@@ -31,7 +31,8 @@ from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from core.config import EncryptionKey, get_settings, parse_encryption_keys
+from core.config import get_settings
+from core.encryption_keys import EncryptionKey, parse_encryption_keys
 from core.errors import DecryptionError
 
 FORMAT_VERSION = "v1"

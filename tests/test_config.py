@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEV_KEYS, DEV_SECRET_KEY, load_settings
+from core.config import DEV_SECRET_KEY, load_settings
+from core.encryption_keys import DEV_KEYS
 from core.errors import ConfigError
 
 

@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.slack import slack_group
-from core import config
+from core import config, encryption_keys
 from core.config import load_settings
 from core.crypto import generate_key
 from core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The public development key's 32 bytes, under a name that does not say "dev".
-PUBLIC_KEY_RENAMED = "prod:" + config.DEV_ENCRYPTION_KEYS.partition(":")[2]
+PUBLIC_KEY_RENAMED = "prod:" + encryption_keys.DEV_ENCRYPTION_KEYS.partition(":")[2]
 PROD = {
     "NBM_ENV": "production",
     "BASE_URL": "https://nbm.example.com",
