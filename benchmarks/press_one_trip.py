@@ -1,9 +1,10 @@
 """The one-trip press: the raw press's statements made in one round trip to the database.
 
 The raw press (:func:`benchmarks.press_rig.raw_press`) sends its statements one at a time, as ours
-does: seven round trips in a transaction, nine with its ``BEGIN`` and ``COMMIT``. Under load a web
-process pays for each in CPU, not only in waiting (the call through the driver, the thread giving up
-the GIL and taking it back among a dozen others). This press makes the same statements, the very
+does: six round trips in a transaction (seven on a user's first completion of the day, the streak's),
+eight with its ``BEGIN`` and ``COMMIT``. Under load a web process pays for each in CPU, not only in
+waiting (the call through the driver, the thread giving up the GIL and taking it back from the
+server's other threads). This press makes the same statements, the very
 streak statement included, inside one PL/pgSQL function (:data:`FUNCTION`), called once in the
 press's transaction; then it calls Slack and Redis as the raw press does. So it is what a press
 doing what ours does costs when its transaction costs one round trip: how close to the floor such a

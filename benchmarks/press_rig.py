@@ -5,8 +5,8 @@
   it). The servers trust its certificate through ``SSL_CERT_FILE``: the system's store with it
   added, so that a client reading the store pays what it pays in production.
 * :func:`serve` runs ``nbm web`` itself in a process of its own, its app being the real one or a
-  bare Bolt app (the floor's, the raw press's or the one-trip press's), with a ``/bench/stats`` route that reads the
-  process's :class:`Meters` (counted in shared memory across its processes).
+  bare Bolt app (the floor's, the raw press's or the one-trip press's), with a ``/bench/stats``
+  route that reads the process's :class:`Meters` (counted in shared memory across its processes).
 
 The load generator, in a second process, is :mod:`benchmarks.press_load`.
 """

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -74,7 +75,7 @@ def test_an_address_on_an_internal_network_is_refused_before_any_request(
     cleo: str, server: str, public_only: Callable[[], None]
 ) -> None:
     public_only()
-    port = server.split(":")[2].split("/")[0]
+    port = urlsplit(server).port
     asked = len(REQUESTED)
     for address, host in ((f"{server}/cal/day.ics", "127.0.0.1"),
                           (f"http://localhost:{port}/{SECRET}/cal/day.ics", "localhost"),
