@@ -111,7 +111,7 @@ def redirect_uri(settings: Settings) -> str:
 
 
 def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings,
-                      return_to: str | None = None, read_events: bool = False) -> str:
+                      read_events: bool = False) -> str:
     """Start connecting ``user_id``'s Google Calendar: the consent page's address (valid 10 minutes).
 
     ``read_events`` (the user has call detection on) also asks to read events and their guests.
@@ -120,7 +120,7 @@ def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Setting
     verifier = secrets.token_urlsafe(96)  # 128 characters, PKCE's longest
     scopes = [FREEBUSY_SCOPE, EVENTS_SCOPE] if read_events else [FREEBUSY_SCOPE]
     state = start_flow(session, user_id=user_id, provider=CalendarProvider.GOOGLE,
-                       payload={"code_verifier": verifier, "scopes": scopes}, return_to=return_to)
+                       payload={"code_verifier": verifier, "scopes": scopes})
     url: str
     url, _ = _flow(settings, state=state, code_verifier=verifier, scopes=scopes).authorization_url(
         state=state, access_type="offline", prompt="consent")

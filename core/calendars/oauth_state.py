@@ -35,16 +35,13 @@ class OAuthStateError(NbmError):
 class FinishedState:
     user_id: uuid.UUID
     payload: dict[str, Any]
-    return_to: str | None
 
 
-def start_flow(session: Session, *, user_id: uuid.UUID, provider: CalendarProvider, payload: dict[str, Any],
-               return_to: str | None = None) -> str:
+def start_flow(session: Session, *, user_id: uuid.UUID, provider: CalendarProvider, payload: dict[str, Any]) -> str:
     """Record a flow in progress; returns the ``state`` to send to the provider."""
     state = secrets.token_urlsafe(32)
     session.add(OAuthFlowState(user_id=user_id, provider=provider, state=state,
-                               payload=Secret(json.dumps(payload)), return_to=return_to,
-                               expires_at=utcnow() + STATE_LIFETIME))
+                               payload=Secret(json.dumps(payload)), expires_at=utcnow() + STATE_LIFETIME))
     session.flush()
     return state
 
@@ -60,4 +57,4 @@ def finish_flow(session: Session, *, state: str, provider: CalendarProvider) -> 
         raise OAuthStateError("this sign-in took longer than 10 minutes and expired; start connecting again")
     row.used_at = utcnow()
     session.flush()
-    return FinishedState(user_id=row.user_id, payload=json.loads(row.payload.reveal()), return_to=row.return_to)
+    return FinishedState(user_id=row.user_id, payload=json.loads(row.payload.reveal()))

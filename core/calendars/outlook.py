@@ -112,7 +112,7 @@ def authority(settings: Settings) -> str:
     return f"https://login.microsoftonline.com/{settings.microsoft_tenant}"
 
 
-def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings, return_to: str | None = None,
+def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings,
                       http_client: Any = None, read_events: bool = False) -> str:
     """Start connecting ``user_id``'s Outlook calendar: the consent page's address (valid 10 minutes).
 
@@ -121,7 +121,7 @@ def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Setting
     """
     _require(settings)
     app = _app(settings, http_client=http_client, timeout=EXCHANGE_TIMEOUT)  # before any row: it may fail
-    state = start_flow(session, user_id=user_id, provider=CalendarProvider.OUTLOOK, payload={}, return_to=return_to)
+    state = start_flow(session, user_id=user_id, provider=CalendarProvider.OUTLOOK, payload={})
     flow: dict[str, Any] = app.initiate_auth_code_flow(scopes=EVENT_SCOPES if read_events else SCOPES,
                                                        redirect_uri=redirect_uri(settings),
                                                        state=state, prompt="select_account")

@@ -125,13 +125,12 @@ def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ
     return connection
 
 
-def oauth_start(session: Session, *, user: User, kind: CalendarProvider, settings: Settings,
-                return_to: str | None = None) -> str:
+def oauth_start(session: Session, *, user: User, kind: CalendarProvider, settings: Settings) -> str:
     """The address where the user grants access to their ``kind`` calendar (Google or Outlook)."""
     if kind not in offered(settings) or kind == CalendarProvider.ICS:
         raise ValidationError(f"{kind.value} calendars cannot be connected by signing in on this server")
     start: Callable[..., str] = import_module(_MODULES[kind]).authorization_url
-    return start(session, user_id=user.id, settings=settings, return_to=return_to,
+    return start(session, user_id=user.id, settings=settings,
                  read_events=get_settings_for(session, user).call_detection)
 
 

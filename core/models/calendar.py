@@ -90,7 +90,6 @@ class OAuthFlowState(Base):
     provider: Mapped[CalendarProvider] = mapped_column(pg_enum(CalendarProvider, "calendar_provider"))
     state: Mapped[str] = mapped_column(Text, unique=True)
     payload: Mapped[Secret] = mapped_column(EncryptedText("oauth_flow_states.payload"))
-    return_to: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
