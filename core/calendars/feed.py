@@ -15,9 +15,10 @@ so without a check anyone who can connect a calendar could make the server read 
 reach (a cloud's metadata service at 169.254.169.254, Redis on 127.0.0.1, the office network) and
 learn from the answers what is there. So the host's addresses are resolved first and all must be on
 the public internet: none loopback, private, link-local, shared (100.64.0.0/10), reserved or
-multicast (:func:`is_internal`). The connection then goes to an address that was checked, never
-through a second lookup whose answer could differ, and every redirect is checked the same way. A
-self-hoster whose calendar server is on their own network sets ``ICAL_ALLOW_PRIVATE_NETWORK``.
+multicast, nor an IPv6 address that leads to such an IPv4 one (:func:`is_internal`). The
+connection then goes to an address that was checked, never through a second lookup whose answer
+could differ, and every redirect is checked the same way. A self-hoster whose calendar server is on
+their own network sets ``ICAL_ALLOW_PRIVATE_NETWORK``.
 
 **Fetching** (:func:`fetch`): one GET, answered within ``timeout`` seconds in all (connecting,
 headers and body share one deadline, so a server that trickles bytes cannot stretch the read; name
@@ -212,12 +213,29 @@ def _public_socket(host: str, port: int, *, timeout: float) -> socket.socket:
     return socket.create_connection((found[-1], port), timeout=timeout)
 
 
+#: NAT64's well-known prefix (RFC 6052): a gateway on the server's network turns 64:ff9b::a.b.c.d
+#: into a connection to the IPv4 address a.b.c.d, whichever network that is on.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: NAT64's local-use prefix (RFC 8215): a network's own translation, never public.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_internal(address: str) -> bool:
     """Whether the IP ``address`` is off the public internet: loopback, private, link-local, shared,
-    reserved, unspecified or multicast (an IPv6 address holding an IPv4 one is judged by that one)."""
+    reserved, unspecified or multicast.
+
+    An IPv6 address that carries an IPv4 one to connect to (IPv4-mapped, NAT64, 6to4) is judged by
+    that IPv4 address, because that is where the connection ends up: through a NAT64 gateway,
+    64:ff9b::a9fe:a9fe is the cloud's metadata service at 169.254.169.254."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope ("fe80::1%eth0") is not part of it
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return True
+        carried = ip.ipv4_mapped or ip.sixtofour
+        if ip in _NAT64:
+            carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if carried is not None:
+            ip = carried
     return not ip.is_global or ip.is_multicast
 
 

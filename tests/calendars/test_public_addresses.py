@@ -29,12 +29,16 @@ from tests.factories import machine_now
 @pytest.mark.parametrize("address", [
     "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.10", "169.254.169.254", "100.64.0.1", "0.0.0.0",
     "224.0.0.251", "240.0.0.1", "::", "::1", "fe80::1%eth0", "fd00::1", "ff02::1", "::ffff:10.0.0.1",
+    # NAT64 to the metadata service and to a private address, NAT64 for local use, 6to4 to loopback.
+    "64:ff9b::a9fe:a9fe", "64:ff9b::10.0.0.1", "64:ff9b:1::a00:1", "2002:7f00:1::",
 ])
 def test_addresses_off_the_public_internet_are_internal(address: str) -> None:
     assert is_internal(address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "142.250.180.14", "2001:4860:4860::8888", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize("address", [
+    "8.8.8.8", "142.250.180.14", "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
+])
 def test_public_addresses_are_not_internal(address: str) -> None:
     assert not is_internal(address)
 
