@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -53,6 +53,8 @@ class FeedHandler(BaseHTTPRequestHandler):
             self._redirect("ftp://127.0.0.1/cal/day.ics")
         elif path == "/redirect-loop":
             self._redirect(f"/{SECRET}/redirect-loop")
+        elif path == "/away":  # to another server: the address in ?to=
+            self._redirect(parse_qs(urlsplit(self.path).query)["to"][0])
         elif path == "/big":  # announced as one byte over the 5 MB cap
             self._send(200, b"BEGIN:VCALENDAR\r\n" + b"X" * (MAX_BYTES + 1 - 17))
         elif path == "/big-unannounced":  # no Content-Length: only reading finds out

@@ -4,13 +4,15 @@ morning run: a real calendar server on 127.0.0.1 serving real iCal files (tests/
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import time_machine
@@ -19,13 +21,14 @@ from sqlalchemy import Connection, select
 
 from bot.cli import main
 from core import config
+from core.calendars import feed
 from core.calendars import service as calendar_service
 from core.calendars.morning import free_minutes_for_users
 from core.calendars.service import connect_ics
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarSyncLog, User
-from tests.calendars.feeds import REQUESTED, SECRET
+from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler
 from tests.factories import deleted_afterwards, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
@@ -100,6 +103,51 @@ def test_a_stored_address_now_on_an_internal_network_is_not_read(cleo: str, serv
     day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
     assert (day["free_minutes"], day["capacity"]) == (None, "default")
     assert len(REQUESTED) == asked
+
+
+@pytest.fixture()
+def inside_server() -> Iterator[tuple[str, list[str]]]:
+    """A calendar server on 127.0.0.2, standing for one on the server's own network: its base URL
+    and the path of every request it was sent."""
+    seen: list[str] = []
+
+    class Inside(FeedHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            super().do_GET()
+
+    httpd = ThreadingHTTPServer(("127.0.0.2", 0), Inside)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.2:{httpd.server_address[1]}/{SECRET}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_a_redirect_from_a_public_address_to_an_internal_one_is_not_followed(
+    cleo: str, server: str, inside_server: tuple[str, list[str]], public_only: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public calendar server answering with a redirect into the server's own network: the hop is
+    checked as the first address was, so nothing inside is read and nothing is connected."""
+    inside, seen = inside_server
+    public_only()
+    # This machine stands in for both: 127.0.0.1 for the internet, anything else for the inside.
+    monkeypatch.setattr(feed, "is_internal", lambda address: address != "127.0.0.1")
+    asked = len(REQUESTED)
+
+    refused = nbm("calendar", "connect", "--user", cleo, "ics",
+                  f"{server}/away?to={quote(f'{inside}/cal/day.ics', safe='')}")
+
+    assert refused.exit_code == 2
+    assert ("could not be read: 127.0.0.2 is on an internal network, not the public internet, and calendars "
+            "are read from the public internet only; nothing was connected") in refused.output
+    assert len(REQUESTED) == asked + 1  # the public server's redirect
+    assert seen == []
+    assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
 
 
 def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:
