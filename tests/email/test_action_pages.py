@@ -91,6 +91,15 @@ def test_a_second_use_answers_already_done_and_changes_nothing_twice(client, lin
     assert not [target for _, target in forms(reopened.text) if target == url]
 
 
+def test_a_sent_link_used_twice_says_already_sent_as_slack_does(client, links, world, service) -> None:
+    ann = world.actions[0]
+    url = action_path(links, world.user, ann, marks.SENT)
+    client.post(url)
+    again = client.post(url)
+    assert "Already sent: Reach out to Ann Lee" in text_of(again.text)  # Slack's words for a repeat
+    assert len(events(service, ann)) == 1
+
+
 def test_snooze_a_week_comes_back_seven_local_days_later_and_a_repeat_keeps_the_date(
     client, links, world, service, clock
 ) -> None:

@@ -54,23 +54,20 @@ class Wording(NamedTuple):
 
 
 class _Asking(NamedTuple):
-    """The pages' own words for a mark: the confirmation's question, the answer to a repeat, and what
-    the change sets off."""
+    """The pages' own words for a mark: the confirmation's question and what the change sets off."""
 
     question: str
-    repeat: str
     explanation: str
 
 
-#: Only these pages ask before acting, so only they say these; the rest comes from ``core.actions.marks``.
-#: Every mark has its entry: :data:`_WORDING` is built from the core's table at import.
+#: Only these pages ask before acting, so only they say these; the rest comes from ``core.actions.marks``
+#: (a repeat's "Already sent", as Slack says it). Every mark has its entry: :data:`_WORDING` is built
+#: from the core's table at import.
 _ASKING: dict[Mark, _Asking] = {
-    marks.DONE: _Asking("Mark this as done?", "already done", "It leaves today's plan and counts toward your streak."),
-    marks.SENT: _Asking("Mark this as sent?", "already marked sent",
-                        "We will plan a follow-up in case they do not answer."),
-    marks.REPLIED: _Asking("Did they reply?", "already marked replied",
-                           "We will add \u201cReply to them\u201d as your top priority."),
-    marks.SNOOZE: _Asking("Snooze this for a week?", "already snoozed", "It comes back in your plan on {until}."),
+    marks.DONE: _Asking("Mark this as done?", "It leaves today's plan and counts toward your streak."),
+    marks.SENT: _Asking("Mark this as sent?", "We will plan a follow-up in case they do not answer."),
+    marks.REPLIED: _Asking("Did they reply?", "We will add \u201cReply to them\u201d as your top priority."),
+    marks.SNOOZE: _Asking("Snooze this for a week?", "It comes back in your plan on {until}."),
 }
 
 
@@ -78,7 +75,7 @@ def _wording(mark: Mark) -> Wording:
     """A mark's phrases; a snooze names its end (an email's snooze is a week, to a date it shows)."""
     asking, until = _ASKING[mark], " until {until}" if mark.is_snooze else ""
     button = f"{mark.label}{until}" if mark.is_snooze else f"Mark {mark.word}"
-    return Wording(asking.question, button, _capital(mark.past) + until, _capital(asking.repeat) + until,
+    return Wording(asking.question, button, _capital(mark.past) + until, f"Already {mark.participle}{until}",
                    asking.explanation)
 
 
