@@ -308,6 +308,21 @@ def _server_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
         problems.append("REDIS_URL is not set (the embedded Redis is for development)")
     if settings.email_backend == "outbox":  # it would keep every digest on the server's disk
         problems.append("EMAIL_BACKEND is outbox (development only): set EMAIL_BACKEND=smtp and SMTP_HOST")
+    return problems + _plaintext_problems(settings)
+
+
+def _plaintext_problems(settings: Settings) -> list[str]:
+    """A secret the app sends must not cross the network in the clear: the plain-http addresses
+    exist for local fakes (tests, benchmarks), the unencrypted SMTP for a relay that takes no password."""
+    sent_over = (("SLACK_API_URL", settings.slack_api_url, "every workspace's bot token"),
+                 ("STRIPE_API_BASE", settings.stripe_api_base, "STRIPE_SECRET_KEY"),
+                 ("INSIGHTS_LLM_URL", settings.insights_llm_url if settings.insights_llm_api_key else None,
+                  "INSIGHTS_LLM_API_KEY"))
+    problems = [f"{name} must start with https:// in production (it carries {secret}); got {without_password(url)!r}"
+                for name, url, secret in sent_over if url is not None and not url.startswith("https://")]
+    if settings.smtp_security == "none" and settings.smtp_password:
+        problems.append("SMTP_SECURITY is none while SMTP_PASSWORD is set: the password would cross the network in "
+                        "the clear; use starttls or ssl")
     return problems
 
 

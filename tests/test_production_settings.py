@@ -50,13 +50,31 @@ def test_production_starts_with_its_own_secrets_and_servers() -> None:
     ({"REDIS_URL": ""}, "REDIS_URL is not set"),
     ({"DATABASE_URL": ""}, "DATABASE_URL is not set"),
     ({"EMAIL_BACKEND": ""}, "EMAIL_BACKEND is outbox"),
+    ({"SLACK_API_URL": "http://slack.example.com/api/"},
+     "SLACK_API_URL must start with https:// in production (it carries every workspace's bot token); "
+     "got 'http://slack.example.com/api/'"),
+    ({"STRIPE_API_BASE": "http://stripe.example.com", "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PRICE_ID": "price_1",
+      "STRIPE_WEBHOOK_SECRET": "whsec_x"},
+     "STRIPE_API_BASE must start with https:// in production (it carries STRIPE_SECRET_KEY)"),
+    ({"INSIGHTS_LLM_URL": "http://llm.example.com/v1/chat/completions", "INSIGHTS_LLM_API_KEY": "key"},
+     "INSIGHTS_LLM_URL must start with https:// in production (it carries INSIGHTS_LLM_API_KEY)"),
+    ({"SMTP_SECURITY": "none", "SMTP_USERNAME": "nbm", "SMTP_PASSWORD": "smtp-pass"},
+     "SMTP_SECURITY is none while SMTP_PASSWORD is set"),
 ], ids=["public-key-renamed", "public-key-second", "no-key-at-all", "key-not-base64", "key-too-short",
         "secret-too-short", "secret-key-short", "secret-key-dev", "no-base-url", "http-base-url", "no-redis",
-        "no-database", "outbox"])
+        "no-database", "outbox", "http-slack", "http-stripe", "http-insights-with-key", "smtp-password-in-clear"])
 def test_production_refuses_at_start_naming_the_variable(change: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings({**PROD, **change})
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("change", [
+    {"INSIGHTS_LLM_URL": "http://127.0.0.1:11434/v1/chat/completions"},  # a model of one's own, no key
+    {"SMTP_SECURITY": "none", "SMTP_HOST": "localhost", "SMTP_PORT": "25"},  # a relay that takes no password
+], ids=["local-model-without-key", "relay-without-password"])
+def test_production_accepts_plain_connections_that_carry_no_secret(change: dict[str, str]) -> None:
+    assert load_settings({**PROD, **change}).is_production
 
 
 def test_every_problem_is_named_in_one_refusal() -> None:
