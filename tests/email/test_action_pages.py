@@ -34,6 +34,7 @@ def test_opening_a_link_asks_for_confirmation_and_changes_nothing(client, links,
     assert "JavaScript" not in page.text and "<script" not in page.text
     for _ in range(3):  # a mail scanner opening it again and again
         client.get(url)
+    assert client.head(url).status_code == 200  # a link checker's HEAD only asks too
     assert state_of(service, ann) == ActionState.NEW
     assert events(service, ann) == []
 

@@ -24,6 +24,7 @@ def test_undo_after_sent_takes_the_send_and_its_follow_up_back(client, links, wo
     (label, undo), *_ = forms(page.text)
     assert label == "Undo"
     client.get(undo)  # a link scanner, or a second look: nothing changes
+    client.head(undo)  # a link checker
     assert state_of(service, ann) == ActionState.SENT
 
     undone = client.post(undo)

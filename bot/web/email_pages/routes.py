@@ -2,8 +2,9 @@
 
 Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
 
-* **A GET never changes anything.** Mail scanners (Outlook Safe Links, Proofpoint, Gmail's
-  prefetch) open every link, so a link shows a confirmation page; only the POST from that page acts,
+* **A GET never changes anything**, nor a HEAD. Mail scanners (Outlook Safe Links, Proofpoint, Gmail's
+  prefetch) open every link, and link checkers send HEAD (which Flask answers wherever GET is
+  allowed), so a link shows a confirmation page; only the POST from that page acts,
   through the core, recorded with channel ``email``. The one exception is RFC 8058's one-click
   unsubscribe, which is itself a POST.
 * **One check per request.** The core checks the change once (``check_change``): the GET shows its
@@ -99,13 +100,13 @@ def action_link(token: str) -> ResponseReturnValue:
     with unit_of_work(user_id=link.user_id) as session:
         user = get_user(session, link.user_id)
         # The POST locks the action it acts on: a press racing it waits, then sees a repeat.
-        read = get_action if request.method == "GET" else locked_action
+        read = locked_action if request.method == "POST" else get_action
         check = check_change(read(session, user=user, action_id=link.action_id), link.mark.target,
                              channel=Channel.EMAIL)
         settled = pages.nothing_to_do(link, check, user)
         if settled is not None:
             return _result(session, user, settled)
-        if request.method == "GET":
+        if request.method != "POST":  # GET, or the HEAD a link checker sends: only asks
             return _confirm(link, check.action, user, post_url=url_for(".action_link", token=token))
         return _apply(session, link, check, user)
 
@@ -155,7 +156,7 @@ def undo(token: str) -> ResponseReturnValue:
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
         action = get_action(session, user=user, action_id=action_id)
-        if request.method == "GET":
+        if request.method != "POST":  # GET or HEAD
             return render_template(
                 "email_pages/confirm.html", question="Undo this change?", title=pages.title_of(action),
                 note=None, lead_name=None, lead_url=None, button="Undo", post_url=url_for(".undo", token=token),
