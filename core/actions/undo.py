@@ -88,8 +88,13 @@ def undo_last_change(session: Session, *, user: User, action_id: uuid.UUID, chan
     if change is None:
         return UndoResult(action=action, undone=None)
     now = utcnow()
+    # In the order the lead's one-at-a-time rules allow at every step: the follow-up the change
+    # created holds the lead's one pending automatic place of its type, which a follow-up put back to
+    # new takes again (``actions_one_pending_auto_per_lead_type``); and the earlier message the change
+    # closed may be sent again only once this one no longer is (``actions_one_sent_per_lead``).
+    _delete_created(session, action=action, change=change)
     _put_back(session, action=action, change=change, channel=channel, at=now)
-    _take_back_consequences(session, action=action, change=change, at=now)
+    _reopen_closed(session, action=action, change=change, at=now)
     if change.to_state in COMPLETION_STATES:
         refresh_streak(session, user=user)
     actions_changed(session, user_id=user.id, channel=channel)
@@ -112,8 +117,8 @@ def _put_back(session: Session, *, action: Action, change: ActionEvent, channel:
                  undoes=change)
 
 
-def _take_back_consequences(session: Session, *, action: Action, change: ActionEvent, at: datetime) -> None:
-    """Delete what the rules created for ``change`` if untouched; put back what the system closed."""
+def _delete_created(session: Session, *, action: Action, change: ActionEvent) -> None:
+    """Delete the actions the rules created for ``change``, those still untouched."""
     made = session.scalars(
         select(Action).where(Action.source_action_id == action.id, Action.auto_created,
                              Action.created_at == change.created_at, Action.state == ActionState.NEW)
@@ -123,6 +128,10 @@ def _take_back_consequences(session: Session, *, action: Action, change: ActionE
             select(exists().where(ActionEvent.action_id == new.id, ActionEvent.from_state.is_not(None))))
         if not touched:
             session.execute(delete(Action).where(Action.id == new.id))
+
+
+def _reopen_closed(session: Session, *, action: Action, change: ActionEvent, at: datetime) -> None:
+    """Put back the lead's other actions the system closed because of ``change``."""
     if action.person_id is None:
         return
     closed = session.execute(

@@ -4,10 +4,11 @@ the link opened by a mail scanner, changes nothing."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import marks
-from core.models import ActionState, Channel
+from core.models import Action, ActionState, ActionType, Channel
 from tests.email.pages import World, action_path, events, forms, make_world, state_of, text_of
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
@@ -28,7 +29,7 @@ def test_undo_after_sent_takes_the_send_and_its_follow_up_back(client, links, wo
     assert state_of(service, ann) == ActionState.SENT
 
     undone = client.post(undo)
-    assert "Undone, back to to do: Reach out to Ann Lee" in text_of(undone.text)
+    assert "Undone, open again: Reach out to Ann Lee" in text_of(undone.text)
     assert state_of(service, ann) == ActionState.NEW
     assert [(e.from_state, e.to_state, e.channel) for e in events(service, ann)][-1] == (
         ActionState.SENT, ActionState.NEW, Channel.EMAIL)
@@ -36,3 +37,34 @@ def test_undo_after_sent_takes_the_send_and_its_follow_up_back(client, links, wo
 
     again = client.post(undo)
     assert "Nothing to undo" in text_of(again.text) and state_of(service, ann) == ActionState.NEW
+
+
+@pytest.mark.parametrize("mark", [marks.SENT, marks.REPLIED], ids=["sent", "replied"])
+def test_undo_on_a_follow_up_puts_it_back_in_place_of_the_one_it_planned(
+    client, links, world, service, mark: marks.Mark
+) -> None:
+    """Sent on a follow-up plans the next follow-up, Replied plans "Reply to …": either holds the
+    lead's one open automatic follow-up (the database allows no more). Undo deletes it and puts the
+    first back, so the lead has that one to do again."""
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, marks.SENT))
+    (follow_up,) = open_follow_ups(service, ann)
+    page = client.post(action_path(links, world.user, follow_up, mark))
+    (next_one,) = open_follow_ups(service, ann)
+    assert next_one.id != follow_up.id
+    (label, undo), *_ = forms(page.text)
+    assert label == "Undo"
+
+    undone = client.post(undo)
+
+    assert undone.status_code == 200
+    assert "Undone, open again: Follow up with Ann Lee" in text_of(undone.text)
+    assert [action.id for action in open_follow_ups(service, ann)] == [follow_up.id]
+    assert state_of(service, ann) == ActionState.SENT  # the first message stays sent
+
+
+def open_follow_ups(session: Session, action: Action) -> list[Action]:
+    session.expire_all()
+    return list(session.scalars(select(Action).where(
+        Action.person_id == action.person_id, Action.action_type == ActionType.FOLLOW_UP,
+        Action.state == ActionState.NEW)))

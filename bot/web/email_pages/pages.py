@@ -232,14 +232,14 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
 def undone(result: UndoResult) -> Outcome:
     """What the page says after an Undo: what the action is back to, or that there was nothing to undo."""
     if not result.changed:
-        return Outcome("Nothing to undo: it was already taken back, or it was not changed today",
-                       title_of(result.action), "repeat")
-    return Outcome(f"Undone, back to {STATE_NAMES[result.action.state]}", title_of(result.action), "done")
+        return Outcome("Nothing to undo (already taken back, or not changed today)", title_of(result.action), "repeat")
+    return Outcome(f"Undone, {BACK_TO[result.action.state]}", title_of(result.action), "done")
 
 
-#: How the pages name a state an Undo returns to.
-STATE_NAMES = {ActionState.NEW: "to do", ActionState.SENT: "waiting for a reply", ActionState.REPLIED: "replied",
-               ActionState.SNOOZED: "snoozed", ActionState.DONE: "done", ActionState.ARCHIVED: "archived"}
+#: How the pages say the state an Undo returns to, before the action's title.
+BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
+           ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "snoozed again", ActionState.DONE: "done again",
+           ActionState.ARCHIVED: "archived again"}
 
 
 def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:
