@@ -24,6 +24,7 @@ from bot.channels import register_all
 from bot.web.billing_routes import bp as billing_pages
 from bot.web.calendar_routes import bp as calendar_oauth
 from bot.web.email_pages.routes import bp as email_page_routes
+from bot.web.error_pages import register as register_error_pages
 from bot.web.slack_routes import slack_blueprint
 from bot.web.stripe_routes import bp as stripe_webhook
 from core.config import get_settings
@@ -48,6 +49,7 @@ def create_app() -> Flask:
     app.register_blueprint(billing_pages)
     app.register_blueprint(stripe_webhook)
     app.register_blueprint(slack_blueprint(settings))
+    register_error_pages(app)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
