@@ -114,14 +114,18 @@ _REFRESH_ALL = text(_STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*
 _STORED = ["streak_count", "last_action_date", "updated_at"]
 
 
-def streak_line(streak: int, *, work_day: bool) -> str:
-    """What the digest and `/nbm streak` say of a streak on a day that is, or is not, a work day.
+def streak_line(streak: int, *, work_day: bool, counted_today: bool) -> str:
+    """What the digest and `/nbm streak` say of a streak on a day that is, or is not, a work day,
+    and that the streak already counts (``counted_today``: a completion today, so
+    ``users.last_action_date`` is today) or not.
 
     Only work days need a completion (a day off neither breaks a streak nor is required), so only
-    on a work day does the line ask for one.
+    on a work day not yet counted does the line ask for one.
     """
     if not streak:
         return "Finish one action today to start a streak." if work_day else "No streak yet."
+    if counted_today:
+        return f"You are on {day_streak(streak)}, today included."
     if work_day:
         return f"You are on {day_streak(streak)}. One action done today keeps it going."
     return f"You are on {day_streak(streak)}. Today is not a work day, so it is safe without one."

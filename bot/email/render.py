@@ -159,7 +159,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
         "focus": view.focus,
         "streak": view.streak,
-        "streak_line": streak_line(view.streak, work_day=view.is_work_day),
+        "streak_line": streak_line(view.streak, work_day=view.is_work_day, counted_today=view.streak_counts_this_day),
         "waiting_total": view.waiting_total,
         "waiting_more": view.waiting_more,
         "waiting_url": links.waiting_url(user_id=view.user_id),

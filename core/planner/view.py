@@ -119,6 +119,8 @@ class PlanView:
     waiting: tuple[WaitingItem, ...]
     waiting_total: int = 0
     work_days: tuple[int, ...] = DEFAULT_WORK_DAYS
+    #: Whether the streak already counts a completion on the plan's day (``users.last_action_date``).
+    streak_counts_this_day: bool = False
 
     @property
     def is_work_day(self) -> bool:
@@ -196,6 +198,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
     return PlanView(
         user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
         free_minutes=plan.free_minutes, focus=plan.focus_statement, streak=user.streak_count,
+        streak_counts_this_day=user.last_action_date == plan.date,
         items=items, waiting=waiting, waiting_total=waiting_total,
         work_days=tuple(get_settings_for(session, user).work_days),
     )

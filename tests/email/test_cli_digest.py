@@ -25,6 +25,19 @@ def test_nbm_digest_preview_writes_the_html_and_the_text_beside_it(service: Sess
     assert get_backend().entries() == []
 
 
+def test_a_digest_composed_after_a_completion_today_does_not_ask_for_one(service: Session, tmp_path) -> None:
+    """A digest sent once something was done today (a catch-up, a preview in the afternoon) says the
+    day is counted instead of asking for an action that was already done."""
+    world = make_world(service, email="zoe@example.com")
+    runner = CliRunner()
+    assert runner.invoke(main, ["mark", "--user", "zoe@example.com", str(world.actions[0].id), "done"]).exit_code == 0
+    out = tmp_path / "today.html"
+    assert runner.invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)]).exit_code == 0
+    text = (tmp_path / "today.txt").read_text()
+    assert "You are on a 1-day streak, today included." in text
+    assert "keeps it going" not in text and "start a streak" not in text
+
+
 def test_nbm_digest_send_sends_through_the_configured_backend(service: Session) -> None:
     make_world(service, email="zoe@example.com")
     result = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])

@@ -251,7 +251,7 @@ def test_streak(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "done 1")
     command(web, fake, "streak")
     assert replies(fake)[0] == "Finish one action today to start a streak."
-    assert replies(fake)[2] == "🔥 You are on a 1-day streak. One action done today keeps it going."
+    assert replies(fake)[2] == "🔥 You are on a 1-day streak, today included."  # not "keeps it going": it did
 
 
 def test_settings_opens_the_settings_modal(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

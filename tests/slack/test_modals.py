@@ -197,8 +197,8 @@ def test_saving_other_work_days_shows_the_streak_they_make_at_once(web: FlaskCli
     command(web, fake, "streak")
     interact(web, _settings(tz="Europe/London", days=("1", "3", "4", "5")))
     command(web, fake, "streak")
-    assert replies(fake) == ["🔥 You are on a 1-day streak. One action done today keeps it going.",
-                             "🔥 You are on a 2-day streak. One action done today keeps it going."]
+    assert replies(fake) == ["🔥 You are on a 1-day streak, today included.",
+                             "🔥 You are on a 2-day streak, today included."]
 
 
 def test_moving_to_another_timezone_redates_the_days_of_the_streak(web: FlaskClient, fake: FakeSlack, ann: User,
@@ -209,5 +209,5 @@ def test_moving_to_another_timezone_redates_the_days_of_the_streak(web: FlaskCli
     command(web, fake, "streak")
     interact(web, _settings(tz="Asia/Tokyo", days=("1", "2", "3", "4", "5")))
     command(web, fake, "streak")
-    assert replies(fake) == ["🔥 You are on a 2-day streak. One action done today keeps it going.",
-                             "🔥 You are on a 1-day streak. One action done today keeps it going."]
+    assert replies(fake) == ["🔥 You are on a 2-day streak, today included.",
+                             "🔥 You are on a 1-day streak, today included."]

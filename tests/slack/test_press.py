@@ -138,7 +138,7 @@ def test_a_days_second_done_reads_and_writes_no_streak_and_the_streak_still_coun
     assert len(meter.statements) == 6 and not any("WITH targets" in statement for statement in meter.statements)
     assert state_of(ann, second) == ActionState.DONE
     command(web, fake, "streak", channel=DM)
-    assert replies(fake)[-1] == "🔥 You are on a 1-day streak. One action done today keeps it going."
+    assert replies(fake)[-1] == "🔥 You are on a 1-day streak, today included."
 
 
 def test_ten_presses_in_a_second_redraw_app_home_and_the_dm_once(web: FlaskClient, fake: FakeSlack, ann: User,

@@ -185,8 +185,9 @@ def summary(request: Request, rest: str) -> None:
 
 def streak(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
-        work_day = is_work_day(local_today(user.timezone), work_days_for(session, user))
-        line = streak_line(user.streak_count, work_day=work_day)
+        today = local_today(user.timezone)
+        line = streak_line(user.streak_count, work_day=is_work_day(today, work_days_for(session, user)),
+                           counted_today=user.last_action_date == today)
     request.reply(f"🔥 {line}" if user.streak_count else line)
 
 
