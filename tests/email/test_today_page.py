@@ -21,8 +21,9 @@ from bot.email.delivery import send_plan_email
 from bot.email.links import EmailLinks
 from core.actions.service import change_state
 from core.db import set_context
-from core.models import ActionState, Channel, DailyPlan, User
-from tests.email.pages import World, forms, make_world, path, state_of, tamper, text_of
+from core.models import ActionState, ActionType, Channel, DailyPlan, User
+from tests.email.pages import World, forms, hrefs, make_world, path, state_of, tamper, text_of
+from tests.factories import make_action, make_lead
 
 pytestmark = pytest.mark.usefixtures("email_settings", "connection")
 
@@ -72,6 +73,25 @@ def test_the_text_part_links_once_to_todays_plan_where_every_action_has_its_butt
     pressed = client.post(buttons[bo.id]["Done"])
     assert "Marked done: Reach out to Bo Chen" in text_of(pressed.text)
     assert state_of(service, bo) == ActionState.DONE
+
+
+def test_more_people_waiting_than_the_page_lists_are_counted_and_linked(
+    client: Any, links: EmailLinks, service: Session, world: World
+) -> None:
+    """Ann and eleven more are waiting: the page lists ten, as the digest does, says how many more,
+    and links to the page that lists all twelve."""
+    for n in range(11):
+        lead = make_lead(service, world.user, name=f"Wait Person {n + 1:02d}")
+        make_action(service, world.user, lead, action_type=ActionType.FOLLOW_UP, state=ActionState.SENT,
+                    due_date=world.actions[0].due_date)
+    page = client.get(path(todays_link(world.user)))
+    words = text_of(page.text)
+    waiting = words.split("Waiting for a reply")[1]
+    assert waiting.count("sent ") == 10
+    assert "…and 2 more. See everyone who is waiting" in waiting
+    (everyone,) = [href for href in hrefs(page.text) if "/waiting/" in href]
+    all_of_them = client.get(path(everyone))
+    assert "Waiting for a reply (12)" in text_of(all_of_them.text)
 
 
 def test_a_link_tampered_with_or_signed_for_another_page_is_not_valid(

@@ -59,7 +59,7 @@ def test_the_digest_counts_everyone_waiting_and_links_to_all_of_them(
 def test_a_waiting_link_for_nobody_or_tampered_is_not_valid(client: Any, links: EmailLinks, service: Session) -> None:
     user = _waiting_user(service, 0)
     everyone = path(links.waiting_url(user_id=user.id))
-    assert "Nobody is waiting for a reply from you" in text_of(client.get(everyone).text)
+    assert "You are not waiting for a reply from anyone right now" in text_of(client.get(everyone).text)
     assert client.get(everyone[:-3] + "abc").status_code == 404
 
 

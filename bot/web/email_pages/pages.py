@@ -38,7 +38,7 @@ from core.actions.undo import UndoResult, undoable_change
 from core.clock import local_today
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
-from core.planner.view import WaitingItem, action_title, plan_view, waiting_items
+from core.planner.view import MAX_WAITING, WaitingItem, action_title, count_waiting, plan_view, waiting_items
 from core.text import one_line, short_date
 from core.workdays import DEFAULT_WORK_DAYS
 
@@ -115,7 +115,8 @@ class PageItem:
 @dataclass(frozen=True)
 class PlanCard:
     """Today's plan on a page (the result page and the digest's "today's plan" page): what is left,
-    with fresh buttons, and who is waiting for a reply."""
+    with fresh buttons, and who is waiting for a reply: the first :data:`MAX_WAITING`, as the digest
+    lists them, and the rest counted with a link to the page that lists everyone."""
 
     has_plan: bool
     remaining: tuple[PageItem, ...]
@@ -125,6 +126,8 @@ class PlanCard:
     streak: int
     today: str
     in_plan: frozenset[uuid.UUID]
+    waiting_more: int = 0
+    waiting_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,12 +223,18 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
                               offered_marks(item.action_type, has_lead=item.lead_id is not None)))
         for item in (view.open_items if view else ())
     )
-    waiting = _waiting_items(links, user, view.waiting if view else waiting_items(session, user=user))
+    if view is not None:
+        listed, more = view.waiting, view.waiting_more
+    else:
+        listed = waiting_items(session, user=user)
+        more = count_waiting(session, user=user) - len(listed) if len(listed) == MAX_WAITING else 0
+    waiting = _waiting_items(links, user, listed)
     return PlanCard(
         has_plan=view is not None, remaining=remaining, waiting=waiting,
         settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
         total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
+        waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
     )
 
 
