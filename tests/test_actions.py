@@ -141,7 +141,7 @@ def test_the_check_of_a_change_answers_repeat_refused_or_allowed_and_changes_not
     assert check_change(done, ActionState.DONE, channel=Channel.EMAIL).verdict is Verdict.REPEAT
     refused = check_change(done, ActionState.SENT, channel=Channel.EMAIL)
     assert (refused.verdict, refused.reason) == (
-        Verdict.REFUSED, "this action is done, so you cannot mark it sent; you can: archive it")
+        Verdict.REFUSED, "this action is done, so you cannot mark it sent; nothing more can be done with it")
     by_hand = check_change(done, ActionState.ARCHIVED, channel=Channel.CLI)
     assert (by_hand.verdict, check_change(done, ActionState.ARCHIVED, channel=Channel.SYSTEM).verdict) == (
         Verdict.REFUSED, Verdict.ALLOWED)

@@ -114,6 +114,20 @@ def test_marking_follows_the_state_machine_and_a_repeat_is_a_no_op(user: str) ->
     assert ok_json("actions", "list", "--user", user, "--state", "DONE")[0]["id"] == action
 
 
+def test_a_refusal_offers_only_what_the_person_can_do(user: str) -> None:
+    """The system alone unsnoozes (on the date) and archives (after 90 days): a refusal offers
+    neither, and says when a snoozed action comes back."""
+    snoozed = _first_action(user)
+    ok_json("leads", "add", "--user", user, "Bo Chen", "https://www.linkedin.com/in/bo")
+    (done,) = [action["id"] for action in ok_json("actions", "list", "--user", user) if action["id"] != snoozed]
+    ok_json("mark", "--user", user, snoozed, "snooze", "--until", "2026-12-01")
+    ok_json("mark", "--user", user, done, "done")
+    refused(nbm("mark", "--user", user, snoozed, "done"),
+            "this action is snoozed, so you cannot mark it done yet; it comes back in your plan on Tue 1 Dec")
+    refused(nbm("mark", "--user", user, done, "snooze", "--until", "2026-12-01"),
+            "this action is done, so you cannot snooze it; nothing more can be done with it")
+
+
 def test_snoozing_needs_a_future_date(user: str) -> None:
     action = _first_action(user)
     refused(nbm("mark", "--user", user, action, "snooze"), "snooze needs --until")

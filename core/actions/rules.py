@@ -31,6 +31,7 @@ from enum import StrEnum
 from core.actions.marks import BY_TARGET, MARKS
 from core.errors import InvalidTransition
 from core.models import Action, ActionState, ActionType, Channel
+from core.text import short_date
 
 ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.NEW: frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, ActionState.SNOOZED}),
@@ -127,14 +128,25 @@ def _refusal(action: Action, target: ActionState, channel: Channel) -> str | Non
     ):
         return f"this is not a message to a lead, so it cannot be {mark.past}; you can: {_TASK_VERBS}"
     if target not in ALLOWED[action.state]:
-        return _transition_refusal(action.state, target)
+        return _transition_refusal(action, target)
     if target == ActionState.ARCHIVED and channel != Channel.SYSTEM:
         return "done actions are archived automatically 90 days after they were completed"
     return None
 
 
-def _transition_refusal(current: ActionState, target: ActionState) -> str:
-    """Why the table refuses ``current`` → ``target``, and what it allows instead."""
-    allowed = sorted(ALLOWED[current])
-    options = ", ".join(_VERB[state] for state in allowed) if allowed else "nothing more can be done with it"
-    return f"this action is {current.value.lower()}, so you cannot {_VERB[target]}; you can: {options}"
+def _transition_refusal(action: Action, target: ActionState) -> str:
+    """Why the table refuses the action's state → ``target``, and what a person can do instead: the
+    marks every channel offers (:func:`marks_offered`) that the table allows from that state.
+
+    Only the system unsnoozes (on the snooze's date) and archives (90 days after completion), so a
+    snoozed action offers nothing but its date, and a done one nothing at all."""
+    current = action.state
+    refused = f"this action is {current.value.lower()}, so you cannot {_VERB[target]}"
+    offered = marks_offered(action.action_type, has_lead=action.person_id is not None)
+    options = [_VERB[state] for state in offered if state in ALLOWED[current]]
+    if options:
+        return f"{refused}; you can: {', '.join(options)}"
+    if current == ActionState.SNOOZED:
+        back = f"on {short_date(action.snooze_until)}" if action.snooze_until else "when its snooze ends"
+        return f"{refused} yet; it comes back in your plan {back}"
+    return f"{refused}; nothing more can be done with it"
