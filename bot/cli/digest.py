@@ -3,15 +3,17 @@
 ``preview`` builds today's plan if there is none yet (as the morning job would) and writes the HTML
 part to ``--out`` with the plain-text part beside it (same name, ``.txt``), so the digest can be
 opened in a browser; an ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
-the HTML. ``send`` mails it through the configured backend (``EMAIL_BACKEND``); a server that
-refuses it is reported in a sentence with exit code 1, not as a traceback.
+the HTML.
 
-``summary send`` mails last week's summary (the user's Monday–Sunday) the same way, and is refused
-the same way when their email is off. It runs the Monday job's own delivery (core.jobs.tasks.deliver)
-for that week's email, so the send is recorded as the week's delivery: when the job sent it first,
-the command sends nothing and says so; when the command sent it first, the job finds it sent. The
-week's summary is one email whoever sends it. Because the command is that delivery's last try, a
-failure is left for the person running it to retry (the job does not pick it up again).
+``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
+through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
+is off, and a server that refuses the message is reported in a sentence with exit code 1, not as a
+traceback. Each runs the scheduled job's own delivery (core.jobs.tasks.deliver) for that day's
+digest or that week's summary, so the send is recorded as that delivery: when the job sent it
+first, the command sends nothing and says so; when the command sent it first, the job finds it
+sent. The day's digest and the week's summary are one email each, whoever sends them. Because the
+command is that delivery's last try, a failure is left for the person running it to retry (the job
+does not pick it up again).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import click
 from sqlalchemy import select
 
 from bot.cli.common import acting_as_email, user_option
-from bot.email.backends import SendFailed, get_backend
-from bot.email.delivery import digest_email_building_plan_if_missing, send_plan_email
+from bot.email.backends import get_backend
+from bot.email.delivery import digest_email_building_plan_if_missing
 from core.clock import local_today
 from core.config import get_settings
 from core.db import unit_of_work
@@ -65,14 +67,13 @@ def preview_command(email: str, out: Path) -> None:
 @digest_group.command("send")
 @user_option
 def send_command(email: str) -> None:
-    """Send today's digest to the user through the configured backend."""
+    """Email today's digest, unless it was sent already (by the morning job or by hand).
+
+    It goes through the configured backend (EMAIL_BACKEND), as the morning job sends it."""
     with acting_as_email(email) as (_, user):
-        user_id, address = user.id, user.email
-    try:
-        message_id = send_plan_email(user_id)
-    except SendFailed as failure:
-        raise nothing_sent(failure, temporary=failure.temporary) from failure
-    say_sent(f"Sent to {address}", message_id)
+        user_id, address, timezone = user.id, user.email, user.timezone
+    send_once(DeliveryKind.PLAN, user_id, local_today(timezone), timezone=timezone,
+              sent=f"today's digest to {address}")
 
 
 @click.command("send")
@@ -83,24 +84,31 @@ def send_summary_command(email: str) -> None:
     It goes through the configured backend (EMAIL_BACKEND), as the Monday job sends it."""
     with acting_as_email(email) as (_, user):
         user_id, address, timezone = user.id, user.email, user.timezone
-    week = previous_monday(local_today(timezone))
-    already = sent_summary(user_id, week)
+    send_once(DeliveryKind.WEEKLY_SUMMARY, user_id, previous_monday(local_today(timezone)), timezone=timezone,
+              sent=f"last week's summary to {address}")
+
+
+def send_once(kind: DeliveryKind, user_id: uuid.UUID, period: date, *, timezone: str, sent: str) -> None:
+    """Run the job's delivery of ``kind`` for ``period`` by email, unless it is recorded as sent;
+    say which (``sent``: what went to whom, "today's digest to ann@example.com"; ``timezone``: the
+    user's, for the day it was sent)."""
+    already = sent_email(kind, user_id, period)
     if already is not None:
         when = f" on {short_date(local_today(timezone, at=already.sent_at))}" if already.sent_at else ""
-        click.echo(f"Last week's summary was already sent to {address}{when}: Message-ID {already.message_id}; "
+        click.echo(f"{sent[:1].upper()}{sent[1:]} was already sent{when}: Message-ID {already.message_id}; "
                    "nothing was sent again")
         return
     try:
-        deliver(DeliveryKind.WEEKLY_SUMMARY.value, Channel.EMAIL.value, str(user_id), week.isoformat())
+        deliver(kind.value, Channel.EMAIL.value, str(user_id), period.isoformat())
     except PermanentDeliveryError as error:
-        if isinstance(error.__cause__, NbmError):  # refused before sending (email off): exit 2, as `digest send`
+        if isinstance(error.__cause__, NbmError):  # refused before sending (email off): exit 2
             raise error.__cause__ from None
         raise nothing_sent(error, temporary=False) from error
     except TemporaryDeliveryError as error:
         raise nothing_sent(error, temporary=True) from error
-    sent = sent_summary(user_id, week)
-    assert sent is not None, "deliver() returned without recording the delivery"
-    say_sent(f"Sent last week's summary to {address}", sent.message_id)
+    recorded = sent_email(kind, user_id, period)
+    assert recorded is not None, "deliver() returned without recording the delivery"
+    say_sent(f"Sent {sent}", recorded.message_id)
 
 
 class SentEmail(NamedTuple):
@@ -110,12 +118,12 @@ class SentEmail(NamedTuple):
     message_id: str
 
 
-def sent_summary(user_id: uuid.UUID, week: date) -> SentEmail | None:
-    """The week's summary email as recorded once sent, by the Monday job or by hand; None if it was not."""
+def sent_email(kind: DeliveryKind, user_id: uuid.UUID, period: date) -> SentEmail | None:
+    """The email of ``kind`` for ``period`` as recorded once sent, by its job or by hand; None if it was not."""
     with unit_of_work(user_id=user_id) as session:
         found = session.execute(select(Delivery.sent_at, Delivery.external_id).where(
-            Delivery.user_id == user_id, Delivery.kind == DeliveryKind.WEEKLY_SUMMARY,
-            Delivery.channel == Channel.EMAIL, Delivery.period == week, Delivery.status == DeliveryStatus.SENT,
+            Delivery.user_id == user_id, Delivery.kind == kind, Delivery.channel == Channel.EMAIL,
+            Delivery.period == period, Delivery.status == DeliveryStatus.SENT,
         )).one_or_none()
     return SentEmail(found.sent_at, found.external_id or "") if found else None
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.email.backends import get_backend
 from core import config
+from core.jobs.tasks import deliver
 from tests.email.pages import make_world
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
@@ -44,7 +45,23 @@ def test_nbm_digest_send_sends_through_the_configured_backend(service: Session) 
     assert result.exit_code == 0, result.output
     (entry,) = get_backend().entries()
     assert entry.subject.startswith("Your next best moves for Wed 25 Nov")
-    assert "Sent to zoe@example.com via outbox" in result.output and "/dev/outbox" in result.output
+    assert "Sent today's digest to zoe@example.com via outbox" in result.output and "/dev/outbox" in result.output
+
+
+def test_nbm_digest_send_sends_the_days_digest_once_whoever_sent_it_first(service: Session) -> None:
+    """A second send by hand, or one after the morning job delivered the digest, sends nothing and
+    says when it went; the morning job finds a digest sent by hand sent."""
+    world = make_world(service, email="zoe@example.com")
+    first = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])
+    again = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])
+    (entry,) = get_backend().entries()
+    message_id = get_backend().read(entry.id)["Message-ID"]
+    assert again.exit_code == 0, again.output
+    assert (f"Today's digest to zoe@example.com was already sent on Wed 25 Nov: Message-ID {message_id}; "
+            "nothing was sent again") in again.output
+    assert message_id in first.output
+    assert "already sent" in deliver("plan", "email", str(world.user.id), "2026-11-25")  # the morning's job
+    assert len(get_backend().entries()) == 1
 
 
 def test_nbm_digest_names_an_unknown_user_clearly(service: Session) -> None:
