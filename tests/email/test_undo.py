@@ -68,3 +68,20 @@ def open_follow_ups(session: Session, action: Action) -> list[Action]:
     return list(session.scalars(select(Action).where(
         Action.person_id == action.person_id, Action.action_type == ActionType.FOLLOW_UP,
         Action.state == ActionState.NEW)))
+
+
+def test_a_button_for_a_follow_up_an_undo_removed_says_why_it_leads_nowhere(client, links, world, service) -> None:
+    """Sent plans a follow-up, with its buttons on the result page; Undo deletes it. Its buttons (there,
+    or in an email) then lead nowhere, and the page names that reason among the others (it is the page
+    every link to nothing gets, so that it never confirms that an action exists)."""
+    ann = world.actions[0]
+    page = client.post(action_path(links, world.user, ann, marks.SENT))
+    (follow_up,) = open_follow_ups(service, ann)
+    done = action_path(links, world.user, follow_up, marks.DONE)
+    (_, undo), *_ = forms(page.text)
+    client.post(undo)
+    assert open_follow_ups(service, ann) == []
+
+    for gone in (client.get(done), client.post(done)):
+        assert gone.status_code == 404
+        assert "the action it was for was removed (an Undo removes the follow-up" in text_of(gone.text)

@@ -76,8 +76,12 @@ def _page(title: str, message: str, status: int, **extra: object) -> ResponseRet
 @bp.errorhandler(LinkInvalid)
 @bp.errorhandler(NotFound)
 def _not_valid(_: Exception) -> ResponseReturnValue:
+    """One page for every link that leads to nothing of this person's, whatever the reason, so it
+    never confirms that an action exists; so it names the reasons a person can meet."""
     return _page("This link is not valid",
-                 "It may have been copied incompletely. Use the buttons in your latest NextBestMove email.", 404)
+                 "It may have been copied incompletely, or the action it was for was removed (an Undo removes "
+                 "the follow-up that the change it takes back had planned). Use the buttons in your latest "
+                 "NextBestMove email.", 404)
 
 
 @bp.errorhandler(LinkExpired)
