@@ -121,7 +121,17 @@ def test_the_next_morning_before_the_plan_is_built_the_page_says_so_and_builds_n
     clock.shift(timedelta(days=1))
     page = client.get(link)
     assert page.status_code == 200
-    assert "Today's plan is not ready yet" in text_of(page.text)
+    assert "Today's plan is not ready yet; it is made at 07:30 on your work days." in text_of(page.text)
     set_context(service, service=True)
     assert service.scalars(select(DailyPlan.date).where(DailyPlan.user_id == world.user.id)).all() == [
         world.actions[0].due_date]
+
+
+def test_on_a_day_off_the_page_says_no_plan_comes_rather_than_one_is_on_its_way(
+    client: Any, world: World, clock: time_machine.Coordinates
+) -> None:
+    link = path(todays_link(world.user))
+    clock.shift(timedelta(days=3))  # Wednesday to Saturday, not one of the default work days
+    words = text_of(client.get(link).text)
+    assert "Today is not one of your work days, so no plan is made for it." in words
+    assert "not ready yet" not in words

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot.email.links import ActionLink, EmailLinks
 from bot.email.render import button_label, offered_marks
+from core.access import has_service
 from core.actions import marks
 from core.actions.marks import Mark
 from core.actions.rules import EFFORT_MINUTES, Check, Verdict
@@ -40,7 +41,8 @@ from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import MAX_WAITING, WaitingItem, action_title, count_waiting, plan_view, waiting_items
 from core.text import one_line, short_date
-from core.workdays import DEFAULT_WORK_DAYS
+from core.users import get_settings_for
+from core.workdays import DEFAULT_WORK_DAYS, is_work_day
 
 
 class Wording(NamedTuple):
@@ -128,6 +130,8 @@ class PlanCard:
     in_plan: frozenset[uuid.UUID]
     waiting_more: int = 0
     waiting_url: str | None = None
+    #: Why there is no plan, when there is none (:func:`_no_plan_yet`).
+    no_plan: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,19 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
         total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
         waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
+        no_plan="" if view else _no_plan_yet(session, user=user, today=today),
     )
+
+
+def _no_plan_yet(session: Session, *, user: User, today: date) -> str:
+    """Why today has no plan, true for this user: a day off has none; without service (billing) no
+    plan is made; otherwise the morning run makes it at the user's delivery time."""
+    settings = get_settings_for(session, user)
+    if not is_work_day(today, settings.work_days):
+        return "Today is not one of your work days, so no plan is made for it."
+    if not has_service(session, user.id):
+        return "No plan is made while your subscription is not active."
+    return f"Today's plan is not ready yet; it is made at {settings.delivery_time:%H:%M} on your work days."
 
 
 def undone(result: UndoResult) -> Outcome:
