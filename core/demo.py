@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from core.actions.records import create_action
 from core.calls import log_call
-from core.clock import local_today, utcnow, zone
+from core.clock import local_now, local_today, utcnow, zone
 from core.leads import add_lead
 from core.models import Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, User
-from core.users import create_user, find_user_by_email
+from core.streaks import refresh_streak
+from core.users import create_user, find_user_by_email, get_settings_for
 
 DEMO_EMAIL = "demo@nextbestmove.localhost"
 DEMO_NAME = "Dana Demo"
@@ -53,8 +54,12 @@ class DemoUser:
     email: str
 
 
-def seed_demo(session: Session, *, timezone: str = "America/New_York") -> DemoUser:
-    """Replace the demo user with a fresh one (service context) and return who it is."""
+def seed_demo(session: Session, *, timezone: str = "America/New_York", due_now: bool = False) -> DemoUser:
+    """Replace the demo user with a fresh one (service context) and return who it is.
+
+    ``due_now`` (``nbm dev``) makes every day a work day and the delivery time a minute ago, so the
+    next tick delivers the morning. The streak is stored as the seeded history makes it, as the
+    completions would have left it, so what is sent first says the streak the history shows."""
     zone(timezone)
     existing = find_user_by_email(session, DEMO_EMAIL)
     if existing is not None:
@@ -73,7 +78,20 @@ def seed_demo(session: Session, *, timezone: str = "America/New_York") -> DemoUs
                   description="Accept the 3 pending LinkedIn invitations")
     create_action(session, user=user, action_type=ActionType.CONTENT, due_date=today, channel=Channel.SYSTEM,
                   description="Post what you learned from this week's calls")
+    if due_now:
+        preferences = get_settings_for(session, user)
+        preferences.work_days = [1, 2, 3, 4, 5, 6, 7]
+        preferences.delivery_time = _one_minute_ago(timezone)
+    refresh_streak(session, user=user)
     return DemoUser(user_id=user.id, email=user.email)
+
+
+def _one_minute_ago(timezone: str) -> time:
+    """The local time a minute ago (midnight in the day's first minute, which has no earlier time today)."""
+    now = local_now(timezone)
+    earlier = now - timedelta(minutes=1)
+    return (earlier if earlier.date() == now.date() else now.replace(hour=0, minute=0)).time().replace(
+        second=0, microsecond=0)
 
 
 def _history(

@@ -10,7 +10,6 @@ from core import migrate
 from core.db import get_engine, unit_of_work
 from core.demo import seed_demo
 from core.planner.view import plan_view_building_if_missing
-from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural
 
@@ -26,7 +25,7 @@ def demo_command(timezone: str) -> None:
     with unit_of_work(service=True) as session:
         demo = seed_demo(session, timezone=timezone)
     with acting_as_email(demo.email) as (session, user):
-        streak = refresh_streak(session, user=user)
+        streak = user.streak_count
         summary = build_weekly_summary(session, user=user)
         view = plan_view_building_if_missing(session, user=user)
     click.echo(f"Demo user: {demo.email} ({timezone})\n")

@@ -13,19 +13,16 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import time, timedelta
 from time import monotonic
 
 import click
 
 from bot.cli.common import announce_engines
 from core import migrate
-from core.clock import local_now
 from core.config import get_settings
 from core.db import get_engine, unit_of_work
 from core.demo import seed_demo
 from core.embedded import database_url, redis_url
-from core.models import UserSettings
 
 
 @click.command("dev")
@@ -41,11 +38,7 @@ def dev_command(port: int, timezone: str) -> None:
         migrate.upgrade(connection)
         connection.commit()
     with unit_of_work(service=True) as session:
-        demo = seed_demo(session, timezone=timezone)
-        preferences = session.get(UserSettings, demo.user_id)
-        assert preferences is not None
-        preferences.work_days = [1, 2, 3, 4, 5, 6, 7]
-        preferences.delivery_time = _one_minute_ago(timezone)
+        demo = seed_demo(session, timezone=timezone, due_now=True)
     commands = {"web": ["web", "--port", str(port)], "worker": ["worker"], "cron": ["cron", "--interval", "15"]}
     signal.signal(signal.SIGTERM, _stop)  # stop the children on SIGTERM too
     # Each child in a session of its own: Ctrl-C reaches this process only, which stops them all (_stop_all).
@@ -107,9 +100,3 @@ def _ignore_further_stops() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-
-def _one_minute_ago(timezone: str) -> time:
-    now = local_now(timezone)
-    earlier = now - timedelta(minutes=1)
-    return (earlier if earlier.date() == now.date() else now.replace(hour=0, minute=0)).time().replace(
-        second=0, microsecond=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.email.backends import get_backend
 from core import config
+from core.demo import DEMO_EMAIL, seed_demo
 from core.jobs.tasks import deliver
 from tests.email.pages import make_world
 
@@ -37,6 +40,19 @@ def test_a_digest_composed_after_a_completion_today_does_not_ask_for_one(service
     text = (tmp_path / "today.txt").read_text()
     assert "You are on a 1-day streak, today included." in text
     assert "keeps it going" not in text and "start a streak" not in text
+
+
+def test_the_dev_demo_users_first_digest_states_the_streak_its_history_makes(service: Session, tmp_path) -> None:
+    """``nbm dev`` seeds the demo user due now (every day a work day); its first digest, composed
+    before any housekeeping has run, states the streak the seeded history makes, as ``nbm streak`` does."""
+    seed_demo(service, timezone="Europe/London", due_now=True)
+    runner = CliRunner()
+    out = tmp_path / "first.html"
+    assert runner.invoke(main, ["digest", "preview", "--user", DEMO_EMAIL, "--out", str(out)]).exit_code == 0
+    streak = json.loads(runner.invoke(main, ["streak", "--user", DEMO_EMAIL, "--json"]).output)["streak"]
+    text = (tmp_path / "first.txt").read_text()
+    assert streak > 0
+    assert f"{streak}-day streak" in text and "start a streak" not in text
 
 
 def test_nbm_digest_send_sends_through_the_configured_backend(service: Session) -> None:
