@@ -37,6 +37,8 @@ def test_undo_after_sent_takes_the_send_and_its_follow_up_back(client, links, wo
 
     again = client.post(undo)
     assert "Nothing to undo" in text_of(again.text) and state_of(service, ann) == ActionState.NEW
+    reopened = client.get(undo)  # the link opened again: it says so at once, rather than asking first
+    assert "Nothing to undo" in text_of(reopened.text) and "Undo this change?" not in text_of(reopened.text)
 
 
 @pytest.mark.parametrize("mark", [marks.SENT, marks.REPLIED], ids=["sent", "replied"])

@@ -45,7 +45,7 @@ from bot.web.private_pages import private
 from core import preferences as prefs
 from core.actions.rules import Check, check_change
 from core.actions.service import do_change, get_action, locked_action
-from core.actions.undo import undo_last_change
+from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.billing.status import billing_status, describe
 from core.calendars import service as calendars
 from core.config import get_settings
@@ -155,12 +155,15 @@ def _result(
 
 @bp.route("/undo/<token>", methods=["GET", "POST"])
 def undo(token: str) -> ResponseReturnValue:
-    """GET asks (link scanners open links too); the POST takes the change back through the core."""
+    """GET asks (link scanners open links too), once it has checked there is a change to take back,
+    as an action link checks there is something to do; the POST takes the change back through the core."""
     user_id, action_id = _links().read_undo(token)
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
         action = get_action(session, user=user, action_id=action_id)
         if request.method != "POST":  # GET or HEAD
+            if undoable_change(session, user=user, action=action) is None:
+                return _result(session, user, pages.undone(UndoResult(action=action, undone=None)))
             return render_template(
                 "email_pages/confirm.html", question="Undo this change?", title=pages.title_of(action),
                 note=None, lead_name=None, lead_url=None, button="Undo", post_url=url_for(".undo", token=token),
