@@ -47,9 +47,18 @@ def _describe(report: TickReport) -> str:
 
 @click.command("morning")
 @click.option("--user", "email", metavar="EMAIL", help="Only this user.")
-@click.option("--now", "now", type=Instant(), help="Tick as if it were this instant (default: now).")
+@click.option("--now", "now", type=Instant(),
+              help="Tick as if it were this instant, now or earlier (default: now): a missed tick, by hand.")
 def morning_command(email: str | None, now: datetime | None) -> None:
-    """Run one tick of the schedule by hand: enqueue what is due (run `nbm worker --burst` to send it)."""
+    """Run one tick of the schedule by hand: enqueue what is due (run `nbm worker --burst` to send it).
+
+    ``--now`` in the future is refused: what a tick enqueues is sent at once and recorded as that
+    day's (or week's) delivery, so tomorrow's digest would go today and the real morning would send
+    nothing."""
+    if now is not None and now > utcnow():
+        raise click.BadParameter(f"{now.isoformat()} is in the future; a tick sends what is due at that instant "
+                                 "now and records it as delivered, so give the present or an earlier instant "
+                                 "(a tick that was missed)", param_hint="--now")
     announce_engines()
     user_id = None
     if email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from rq import Queue
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from core.clock import utcnow
 from tests.factories import make_lead, make_user
 
 
@@ -37,6 +39,18 @@ def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
 def test_morning_refuses_a_time_it_cannot_read(value: str, message: str, connection: object) -> None:
     result = CliRunner().invoke(main, ["morning", "--now", value])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_morning_refuses_a_time_in_the_future_and_enqueues_nothing(
+    queue: Queue, outbox: Path, service: Session
+) -> None:
+    """Tomorrow's tick, run today, would send tomorrow's digest now and mark it delivered."""
+    make_lead(service, make_user(service, timezone="Asia/Kolkata"))
+    tomorrow = (utcnow() + timedelta(days=1)).isoformat()
+    result = CliRunner().invoke(main, ["morning", "--now", tomorrow])
+    assert result.exit_code == 2
+    assert "is in the future" in result.output and "give the present or an earlier instant" in result.output
+    assert queue.count == 0 and queue.scheduled_job_registry.count == 0
 
 
 def test_morning_refuses_an_unknown_user(queue: Queue, outbox: Path, connection: object) -> None:
