@@ -57,6 +57,13 @@ def test_an_unknown_user_is_named_in_the_refusal(connection: Connection) -> None
     refused(nbm("plan", "--user", "nobody@example.com"), "no user with the email 'nobody@example.com'")
 
 
+def test_an_empty_plan_of_another_day_does_not_say_today(user: str) -> None:
+    shown = nbm("plan", "--user", user, "--date", "2026-11-20")
+    assert shown.exit_code == 0, shown.output
+    assert "Fri 20 Nov — 0 actions" in shown.output
+    assert "Nothing is due in this plan" in shown.output and "today" not in shown.output
+
+
 def test_a_lead_comes_with_an_outreach_due_today_and_shows_in_the_plan(user: str) -> None:
     lead = ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
     plan = ok_json("plan", "--user", user)

@@ -47,7 +47,7 @@ def format_plan(view: PlanView) -> str:
         lines.append(f"{item.position:>2}. {mark}{item.title} ({item.minutes} min){state}")
         lines.append(f"    {item.lead_url or ''}  id {item.action_id}")
     if not view.items:
-        lines.append("Nothing due today: add a lead with `nbm leads add`.")
+        lines.append("Nothing is due in this plan: add a lead with `nbm leads add`.")
     if view.waiting:
         lines.append(f"Waiting for a reply ({view.waiting_total}):")
         lines += [f"  - {w.title} (sent {short_date(w.sent_on)})  id {w.action_id}" for w in view.waiting]
