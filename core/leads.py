@@ -6,8 +6,10 @@ Rules chosen where the specification is silent:
   slash on a web path, no surrounding spaces) so ``HTTPS://LinkedIn.com/in/ann/`` and
   ``https://linkedin.com/in/ann`` are the same lead; adding it twice names the lead that already has it.
 * **Status changes are idempotent.** Snoozing to the same date, unsnoozing an active lead or archiving an
-  archived one changes nothing and returns the lead (a double click is not an error). Snoozing a snoozed
-  lead to another date moves the date. An archived lead cannot be snoozed or unsnoozed.
+  archived one changes nothing and answers with the lead as it is, ``changed`` False (a double click is
+  not an error, and each channel says "already …" rather than claiming a change, as a repeated mark
+  does). Snoozing a snoozed lead to another date moves the date. An archived lead cannot be snoozed or
+  unsnoozed.
 * **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads.
 * **A lead's name follows the rule of every name** (core.names): one line, no control characters;
   a name breaking it is refused, saying what is accepted.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,6 +45,14 @@ _URL_UNIQUE = "leads_user_id_url_key"
 _EMAIL_UNIQUE = "leads_user_id_email_key"
 MAX_EMAIL = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+@dataclass(frozen=True)
+class LeadStatusChange:
+    """The lead after a status change was asked; ``changed`` False when it already had that status."""
+
+    lead: Lead
+    changed: bool
 
 
 class DuplicateLead(ValidationError):
@@ -214,7 +225,7 @@ def edit_lead(
     )
 
 
-def snooze_lead(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> Lead:
+def snooze_lead(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> LeadStatusChange:
     """Stop planning the lead until the local date ``until``, when it becomes ACTIVE again.
 
     ``until`` must be after the user's own today: snoozing "until today" would not hide anything.
@@ -228,27 +239,29 @@ def snooze_lead(session: Session, *, user: User, lead_id: uuid.UUID, until: date
             f"pick a date after today ({today:%a %d %b %Y}) to snooze {lead.name}; {until:%a %d %b %Y} is not"
         )
     if lead.status == LeadStatus.SNOOZED and lead.snooze_until == until:
-        return lead
+        return LeadStatusChange(lead, changed=False)
     lead.status, lead.snooze_until = LeadStatus.SNOOZED, until
     session.flush()
-    return lead
+    return LeadStatusChange(lead, changed=True)
 
 
-def unsnooze_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
-    """Make a snoozed lead ACTIVE now; an active lead stays as it is."""
+def unsnooze_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
+    """Make a snoozed lead ACTIVE now; an active lead stays as it is (``changed`` False)."""
     lead = get_lead(session, user=user, lead_id=lead_id)
     if lead.status == LeadStatus.ARCHIVED:
         raise InvalidTransition(f"{lead.name} is archived, not snoozed; archived leads are never planned")
-    if lead.status == LeadStatus.SNOOZED:
-        lead.status, lead.snooze_until = LeadStatus.ACTIVE, None
-        session.flush()
-    return lead
+    if lead.status != LeadStatus.SNOOZED:
+        return LeadStatusChange(lead, changed=False)
+    lead.status, lead.snooze_until = LeadStatus.ACTIVE, None
+    session.flush()
+    return LeadStatusChange(lead, changed=True)
 
 
-def archive_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:
+def archive_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
     """Archive the lead (from ACTIVE or SNOOZED) so nothing is planned for it again."""
     lead = get_lead(session, user=user, lead_id=lead_id)
-    if lead.status != LeadStatus.ARCHIVED:
-        lead.status, lead.snooze_until = LeadStatus.ARCHIVED, None
-        session.flush()
-    return lead
+    if lead.status == LeadStatus.ARCHIVED:
+        return LeadStatusChange(lead, changed=False)
+    lead.status, lead.snooze_until = LeadStatus.ARCHIVED, None
+    session.flush()
+    return LeadStatusChange(lead, changed=True)

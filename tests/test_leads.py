@@ -278,7 +278,7 @@ def test_snoozing_until_tomorrow_in_the_users_own_calendar(service: Session, clo
     auckland = make_user(service, timezone="Pacific/Auckland")  # already on Thu 26 Nov
     la_lead, nz_lead = make_lead(service, los_angeles), make_lead(service, auckland)
 
-    snoozed = snooze_lead(service, user=los_angeles, lead_id=la_lead.id, until=date(2026, 11, 26))
+    snoozed = snooze_lead(service, user=los_angeles, lead_id=la_lead.id, until=date(2026, 11, 26)).lead
 
     assert (snoozed.status, snoozed.snooze_until) == (LeadStatus.SNOOZED, date(2026, 11, 26))
     with pytest.raises(ValidationError, match=r"pick a date after today \(Thu 26 Nov 2026\)"):
@@ -297,11 +297,12 @@ def test_snoozing_into_the_past_is_refused(service: Session, clock: None) -> Non
 def test_snoozing_again_moves_the_date_and_the_same_date_is_a_no_op(service: Session, clock: None) -> None:
     user = make_user(service)
     lead = make_lead(service, user)
-    snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 1))
+    assert snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 1)).changed
 
     again = snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 1))
-    assert (again.status, again.snooze_until) == (LeadStatus.SNOOZED, date(2026, 12, 1))
-    assert snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 7)).snooze_until == date(2026, 12, 7)
+    assert (again.lead.status, again.lead.snooze_until, again.changed) == (LeadStatus.SNOOZED, date(2026, 12, 1), False)
+    moved = snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 7))
+    assert (moved.lead.snooze_until, moved.changed) == (date(2026, 12, 7), True)
 
 
 def test_unsnoozing_makes_the_lead_active_and_repeating_it_is_harmless(service: Session, clock: None) -> None:
@@ -309,10 +310,10 @@ def test_unsnoozing_makes_the_lead_active_and_repeating_it_is_harmless(service: 
     lead = make_lead(service, user)
     snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 1))
 
-    unsnooze_lead(service, user=user, lead_id=lead.id)
+    assert unsnooze_lead(service, user=user, lead_id=lead.id).changed
     again = unsnooze_lead(service, user=user, lead_id=lead.id)
 
-    assert (again.status, again.snooze_until) == (LeadStatus.ACTIVE, None)
+    assert (again.lead.status, again.lead.snooze_until, again.changed) == (LeadStatus.ACTIVE, None, False)
 
 
 def test_archiving_a_snoozed_lead_clears_its_date_and_leaves_its_actions(service: Session, clock: None) -> None:
@@ -321,10 +322,10 @@ def test_archiving_a_snoozed_lead_clears_its_date_and_leaves_its_actions(service
     action = make_action(service, user, lead, due_date=date(2026, 11, 25))
     snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 12, 1))
 
-    archive_lead(service, user=user, lead_id=lead.id)
+    assert archive_lead(service, user=user, lead_id=lead.id).changed
     again = archive_lead(service, user=user, lead_id=lead.id)
 
-    assert (again.status, again.snooze_until) == (LeadStatus.ARCHIVED, None)
+    assert (again.lead.status, again.lead.snooze_until, again.changed) == (LeadStatus.ARCHIVED, None, False)
     service.refresh(action)
     assert action.state == ActionState.NEW
 

@@ -14,7 +14,7 @@ from typing import TextIO
 import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
-from core.leads import archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
+from core.leads import LeadStatusChange, archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
 from core.models import Channel, Lead, LeadStatus
 from core.planner.replan import add_lead_and_replan
@@ -160,11 +160,12 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
 def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -> None:
     """Snooze a lead until a date (nothing is planned for it meanwhile)."""
     with acting_as_email(email) as (session, user):
-        lead = snooze_lead(session, user=user, lead_id=lead_id, until=until)
-    emit(as_json, lead_json(lead), lambda: f"snoozed {_line(lead)}")
+        result = snooze_lead(session, user=user, lead_id=lead_id, until=until)
+    _answer(result, as_json, said="snoozed", unchanged="already snoozed")
 
 
-def _status_command(name: str, change: Callable[..., Lead], said: str, help_text: str) -> None:
+def _status_command(name: str, change: Callable[..., LeadStatusChange], said: str, unchanged: str,
+                    help_text: str) -> None:
     """A `nbm leads NAME --user EMAIL LEAD_ID` command that applies one status change."""
 
     @leads_group.command(name, help=help_text)
@@ -173,9 +174,19 @@ def _status_command(name: str, change: Callable[..., Lead], said: str, help_text
     @json_option
     def command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
         with acting_as_email(email) as (session, user):
-            lead = change(session, user=user, lead_id=lead_id)
-        emit(as_json, lead_json(lead), lambda: f"{said}: {_line(lead)}")
+            result = change(session, user=user, lead_id=lead_id)
+        _answer(result, as_json, said=said, unchanged=unchanged)
 
 
-_status_command("unsnooze", unsnooze_lead, "active again", "Bring a snoozed lead back now.")
-_status_command("archive", archive_lead, "archived", "Archive a lead (kept, never planned again).")
+def _answer(result: LeadStatusChange, as_json: bool, *, said: str, unchanged: str) -> None:
+    """Say what the change did, or, for a repeat, that it changed nothing (``unchanged`` may name the
+    lead as ``{name}``), as ``nbm mark`` does; ``--json`` carries ``changed``."""
+    lead = result.lead
+    head = said if result.changed else unchanged.format(name=lead.name)
+    emit(as_json, {**lead_json(lead), "changed": result.changed}, lambda: f"{head}: {_line(lead)}")
+
+
+_status_command("unsnooze", unsnooze_lead, "active again", "{name} is not snoozed; nothing changed",
+                "Bring a snoozed lead back now.")
+_status_command("archive", archive_lead, "archived", "already archived",
+                "Archive a lead (kept, never planned again).")

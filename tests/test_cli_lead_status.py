@@ -1,0 +1,64 @@
+"""`nbm leads snooze|unsnooze|archive` as a person uses them: a repeat says it changed nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import Connection
+
+from tests.test_cli_core import nbm, ok_json
+
+NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
+EMAIL = "ann@example.com"
+#: Adds a lead by name, answering its id.
+Add = Callable[[str], str]
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture()
+def user(connection: Connection) -> str:
+    assert nbm("users", "add", EMAIL, "--name", "Ann Lee", "--tz", "America/New_York").exit_code == 0
+    return EMAIL
+
+
+@pytest.fixture()
+def add(user: str, clock: time_machine.Traveller) -> Add:
+    """Adds a lead (its outreach is due today and joins today's plan), a minute after the one before,
+    so the plan's order (oldest lead first) is known; answers its id."""
+
+    def add_lead(name: str) -> str:
+        lead = ok_json("leads", "add", "--user", user, name, f"https://x.io/{name.split()[0].lower()}")
+        clock.shift(timedelta(minutes=1))
+        return str(lead["id"])
+
+    return add_lead
+
+
+def test_a_repeated_status_change_says_already_and_changes_nothing(user: str, add: Add) -> None:
+    hannah = add("Hannah Becker")
+
+    first = json.loads(nbm("leads", "snooze", "--user", user, hannah, "--until", "2026-12-15", "--json").output)
+    again = nbm("leads", "snooze", "--user", user, hannah, "--until", "2026-12-15")
+    assert (first["status"], first["changed"]) == ("SNOOZED", True)
+    assert again.exit_code == 0 and again.output.startswith("already snoozed: ")
+    moved = ok_json("leads", "snooze", "--user", user, hannah, "--until", "2026-12-16")
+    assert (moved["snooze_until"], moved["changed"]) == ("2026-12-16", True)
+
+    assert nbm("leads", "unsnooze", "--user", user, hannah).output.startswith("active again: ")
+    not_snoozed = nbm("leads", "unsnooze", "--user", user, hannah)
+    assert not_snoozed.exit_code == 0
+    assert not_snoozed.output.startswith("Hannah Becker is not snoozed; nothing changed")
+    assert ok_json("leads", "unsnooze", "--user", user, hannah)["changed"] is False
+
+    assert nbm("leads", "archive", "--user", user, hannah).output.startswith("archived: ")
+    assert nbm("leads", "archive", "--user", user, hannah).output.startswith("already archived: ")
+    assert ok_json("leads", "archive", "--user", user, hannah)["changed"] is False
