@@ -10,7 +10,9 @@ Rules chosen where the specification is silent:
   not an error, and each channel says "already …" rather than claiming a change, as a repeated mark
   does). Snoozing a snoozed lead to another date moves the date. An archived lead cannot be snoozed or
   unsnoozed.
-* **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads.
+* **Archiving leaves the lead's actions alone**: the planner only plans actions of ACTIVE leads, and
+  the channels change a lead's status through :mod:`core.planner.replan`, which takes the lead's open
+  actions out of today's plan at once (or lets an unsnoozed lead's due action back in).
 * **A lead's name follows the rule of every name** (core.names): one line, no control characters;
   a name breaking it is refused, saying what is accepted.
 * **A lead's email** (optional) is how call detection recognises the lead among a meeting's guests

@@ -1,4 +1,5 @@
-"""`nbm leads snooze|unsnooze|archive` as a person uses them: a repeat says it changed nothing."""
+"""`nbm leads snooze|unsnooze|archive` as a person uses them: today's plan follows the lead's status at
+once, and a repeat says it changed nothing."""
 
 from __future__ import annotations
 
@@ -41,6 +42,35 @@ def add(user: str, clock: time_machine.Traveller) -> Add:
         return str(lead["id"])
 
     return add_lead
+
+
+def titles(user: str) -> list[tuple[str, str]]:
+    """Today's plan as ``nbm plan`` lists it: (title, state) in order."""
+    return [(item["title"], item["state"]) for item in ok_json("plan", "--user", user)["items"]]
+
+
+def test_an_archived_leads_open_action_leaves_todays_plan_and_what_was_done_stays(user: str, add: Add) -> None:
+    hannah, _ = add("Hannah Becker"), add("Bo Chen")
+    (outreach,) = [a["id"] for a in ok_json("actions", "list", "--user", user) if a["lead_id"] == hannah]
+    ok_json("mark", "--user", user, outreach, "sent")
+    ok_json("mark", "--user", user, outreach, "replied")
+    assert ("Reply to Hannah Becker", "NEW") in titles(user)
+
+    assert nbm("leads", "archive", "--user", user, hannah).exit_code == 0
+
+    assert titles(user) == [("Reach out to Hannah Becker", "REPLIED"), ("Reach out to Bo Chen", "NEW")]
+    assert "Reply to Hannah Becker" not in nbm("plan", "--user", user).output
+
+
+def test_snoozing_a_lead_takes_it_out_of_todays_plan_and_unsnoozing_brings_it_back(user: str, add: Add) -> None:
+    hannah, _ = add("Hannah Becker"), add("Bo Chen")
+    assert ("Reach out to Hannah Becker", "NEW") in titles(user)
+
+    assert nbm("leads", "snooze", "--user", user, hannah, "--until", "2026-12-15").exit_code == 0
+    assert titles(user) == [("Reach out to Bo Chen", "NEW")]
+
+    assert nbm("leads", "unsnooze", "--user", user, hannah).exit_code == 0
+    assert ("Reach out to Hannah Becker", "NEW") in titles(user)
 
 
 def test_a_repeated_status_change_says_already_and_changes_nothing(user: str, add: Add) -> None:

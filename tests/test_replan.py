@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import ACTION_SENT_AT, Action, ActionState, CapacityLevel, Channel
-from core.planner.replan import add_lead_and_replan, set_capacity_and_replan
+from core.planner.replan import add_lead_and_replan, archive_lead_and_replan, set_capacity_and_replan
 from core.planner.service import get_plan
 from core.planner.view import plan_view_building_if_missing
 from tests.factories import make_action, make_event, make_lead, make_user
@@ -33,6 +33,15 @@ def test_adding_a_lead_refreshes_todays_plan_to_take_it_in(service: Session) -> 
                                      notes=None, channel=Channel.CLI)
     assert [item.lead_id for item in plan.items] == [lead.id]
     assert get_plan(service, user=user) is not None, "the plan it shows is the one saved"
+
+
+def test_a_lead_status_change_before_todays_plan_is_built_builds_none(service: Session) -> None:
+    """The morning builds it, sized by the calendar; the lead's status is read then."""
+    user = make_user(service)
+    lead = make_lead(service, user)
+    make_action(service, user, lead, due_date=NOW.date())
+    assert archive_lead_and_replan(service, user=user, lead_id=lead.id).changed
+    assert get_plan(service, user=user) is None
 
 
 def test_setting_capacity_resizes_that_days_plan(service: Session) -> None:

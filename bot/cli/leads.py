@@ -14,10 +14,15 @@ from typing import TextIO
 import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
-from core.leads import LeadStatusChange, archive_lead, edit_lead, list_leads, snooze_lead, unsnooze_lead
+from core.leads import LeadStatusChange, edit_lead, list_leads
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
 from core.models import Channel, Lead, LeadStatus
-from core.planner.replan import add_lead_and_replan
+from core.planner.replan import (
+    add_lead_and_replan,
+    archive_lead_and_replan,
+    snooze_lead_and_replan,
+    unsnooze_lead_and_replan,
+)
 
 LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
 
@@ -158,9 +163,10 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
 @click.option("--until", "until", type=DATE, required=True, help="The date it comes back (YYYY-MM-DD).")
 @json_option
 def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -> None:
-    """Snooze a lead until a date (nothing is planned for it meanwhile)."""
+    """Snooze a lead until a date: its open actions leave today's plan now, and nothing is planned for it
+    meanwhile."""
     with acting_as_email(email) as (session, user):
-        result = snooze_lead(session, user=user, lead_id=lead_id, until=until)
+        result = snooze_lead_and_replan(session, user=user, lead_id=lead_id, until=until)
     _answer(result, as_json, said="snoozed", unchanged="already snoozed")
 
 
@@ -186,7 +192,7 @@ def _answer(result: LeadStatusChange, as_json: bool, *, said: str, unchanged: st
     emit(as_json, {**lead_json(lead), "changed": result.changed}, lambda: f"{head}: {_line(lead)}")
 
 
-_status_command("unsnooze", unsnooze_lead, "active again", "{name} is not snoozed; nothing changed",
-                "Bring a snoozed lead back now.")
-_status_command("archive", archive_lead, "archived", "already archived",
-                "Archive a lead (kept, never planned again).")
+_status_command("unsnooze", unsnooze_lead_and_replan, "active again", "{name} is not snoozed; nothing changed",
+                "Bring a snoozed lead back now: today's plan is refreshed, so an action due for it can join.")
+_status_command("archive", archive_lead_and_replan, "archived", "already archived",
+                "Archive a lead (kept, never planned again): its open actions leave today's plan now.")

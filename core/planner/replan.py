@@ -2,17 +2,23 @@
 whichever channel (the CLI, Slack, email) makes the change, so none refreshes on its own or forgets to.
 
 A refresh keeps what the user already acted on and refills the free slots (core.planner.service).
+
+A lead's status change (snooze, unsnooze, archive) refreshes today's plan only when the status did
+change and today's plan is already built: a repeat changes nothing, and a plan built later reads the
+lead's status as it is then. Not building one here leaves the morning's plan to be sized by the
+calendar, as the morning job sizes it.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from sqlalchemy.orm import Session
 
-from core.leads import add_lead
+from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
 from core.models import CapacityLevel, Channel, Lead, User
-from core.planner.service import set_capacity
+from core.planner.service import build_plan, get_plan, set_capacity
 from core.planner.view import PlanView, refreshed_plan_view
 
 
@@ -24,6 +30,29 @@ def add_lead_and_replan(
     today, shows at once rather than tomorrow; the plan says whether it made it in."""
     lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=channel)
     return lead, refreshed_plan_view(session, user=user)
+
+
+def snooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> LeadStatusChange:
+    """Snooze the lead, then refresh today's plan, so its open actions leave the plan at once."""
+    return _replanned(session, user=user, change=snooze_lead(session, user=user, lead_id=lead_id, until=until))
+
+
+def unsnooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
+    """Make the lead active, then refresh today's plan, so an action due for it can take a free slot."""
+    return _replanned(session, user=user, change=unsnooze_lead(session, user=user, lead_id=lead_id))
+
+
+def archive_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
+    """Archive the lead, then refresh today's plan, so its open actions leave the plan at once."""
+    return _replanned(session, user=user, change=archive_lead(session, user=user, lead_id=lead_id))
+
+
+def _replanned(session: Session, *, user: User, change: LeadStatusChange) -> LeadStatusChange:
+    """``change``, after refreshing today's plan if the lead's status changed and the plan is built
+    (see the module's rules); what the user already acted on stays in it."""
+    if change.changed and get_plan(session, user=user) is not None:
+        build_plan(session, user=user, refresh=True)
+    return change
 
 
 def set_capacity_and_replan(session: Session, *, user: User, level: CapacityLevel, day: date | None = None) -> PlanView:

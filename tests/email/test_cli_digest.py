@@ -55,6 +55,22 @@ def test_the_dev_demo_users_first_digest_states_the_streak_its_history_makes(ser
     assert f"{streak}-day streak" in text and "start a streak" not in text
 
 
+def test_a_lead_archived_or_snoozed_leaves_the_digest_at_once(service: Session, tmp_path) -> None:
+    """Ann is archived and Bo snoozed after the morning's plan was built: the digest offers only Cy."""
+    world = make_world(service, email="zoe@example.com")
+    ann, bo, _ = world.leads
+    runner = CliRunner()
+    assert runner.invoke(main, ["leads", "archive", "--user", "zoe@example.com", str(ann.id)]).exit_code == 0
+    assert runner.invoke(main, ["leads", "snooze", "--user", "zoe@example.com", str(bo.id),
+                                "--until", "2026-12-15"]).exit_code == 0
+    out = tmp_path / "today.html"
+    result = runner.invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)])
+    assert "Subject: Your next best moves for Wed 25 Nov — 1 action, ~10 min" in result.output
+    for part in (out, tmp_path / "today.txt"):
+        text = part.read_text()
+        assert "Reach out to Cy Dee" in text and "Ann Lee" not in text and "Bo Chen" not in text
+
+
 def test_nbm_digest_send_sends_through_the_configured_backend(service: Session) -> None:
     make_world(service, email="zoe@example.com")
     result = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])

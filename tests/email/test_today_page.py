@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from bot.email.backends import get_backend
 from bot.email.delivery import send_plan_email
 from bot.email.links import EmailLinks
@@ -73,6 +75,20 @@ def test_the_text_part_links_once_to_todays_plan_where_every_action_has_its_butt
     pressed = client.post(buttons[bo.id]["Done"])
     assert "Marked done: Reach out to Bo Chen" in text_of(pressed.text)
     assert state_of(service, bo) == ActionState.DONE
+
+
+def test_a_lead_archived_after_the_digest_went_out_leaves_the_page_and_its_buttons(
+    client: Any, links: EmailLinks, world: World
+) -> None:
+    """The page is read when the reader opens it: Bo, archived from the CLI since, is not offered;
+    Ann, already messaged, stays."""
+    ann, _, cy = world.actions
+    link = path(todays_link(world.user))
+    result = CliRunner().invoke(main, ["leads", "archive", "--user", world.user.email, str(world.leads[1].id)])
+    assert result.exit_code == 0, result.output
+    page = client.get(link)
+    assert set(buttons_by_action(links, page.text)) == {ann.id, cy.id}
+    assert "Bo Chen" not in text_of(page.text)
 
 
 def test_more_people_waiting_than_the_page_lists_are_counted_and_linked(
