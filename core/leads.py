@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actions.records import check_text, create_action
+from core.actions.snooze import check_snooze_until
 from core.clock import local_today
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
@@ -230,16 +231,14 @@ def edit_lead(
 def snooze_lead(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> LeadStatusChange:
     """Stop planning the lead until the local date ``until``, when it becomes ACTIVE again.
 
-    ``until`` must be after the user's own today: snoozing "until today" would not hide anything.
+    ``until`` is bounded as an action's snooze is (:func:`core.actions.snooze.check_snooze_until`):
+    after the user's own today (snoozing "until today" would hide nothing) and at most a year ahead (a
+    typo such as 9999-12-31 would bury the lead for good).
     """
     lead = get_lead(session, user=user, lead_id=lead_id)
     if lead.status == LeadStatus.ARCHIVED:
         raise InvalidTransition(f"{lead.name} is archived, so it cannot be snoozed; archived leads are never planned")
-    today = local_today(user.timezone)
-    if until <= today:
-        raise ValidationError(
-            f"pick a date after today ({today:%a %d %b %Y}) to snooze {lead.name}; {until:%a %d %b %Y} is not"
-        )
+    check_snooze_until(until, today=local_today(user.timezone))
     if lead.status == LeadStatus.SNOOZED and lead.snooze_until == until:
         return LeadStatusChange(lead, changed=False)
     lead.status, lead.snooze_until = LeadStatus.SNOOZED, until

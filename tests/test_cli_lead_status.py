@@ -1,5 +1,5 @@
 """`nbm leads snooze|unsnooze|archive` as a person uses them: today's plan follows the lead's status at
-once, and a repeat says it changed nothing."""
+once, a repeat says it changed nothing, and a snooze date is bounded as an action's is."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import Connection
 
-from tests.test_cli_core import nbm, ok_json
+from tests.test_cli_core import nbm, ok_json, refused
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
 EMAIL = "ann@example.com"
@@ -92,3 +92,14 @@ def test_a_repeated_status_change_says_already_and_changes_nothing(user: str, ad
     assert nbm("leads", "archive", "--user", user, hannah).output.startswith("archived: ")
     assert nbm("leads", "archive", "--user", user, hannah).output.startswith("already archived: ")
     assert ok_json("leads", "archive", "--user", user, hannah)["changed"] is False
+
+
+def test_a_lead_snooze_is_bounded_like_an_actions_and_changes_nothing_when_refused(user: str, add: Add) -> None:
+    hannah = add("Hannah Becker")
+    refused(nbm("leads", "snooze", "--user", user, hannah, "--until", "9999-12-31"),
+            "a snooze can last at most 365 days")
+    refused(nbm("leads", "snooze", "--user", user, hannah, "--until", "2026-11-25"), "must end after today")
+    (lead,) = ok_json("leads", "list", "--user", user)
+    assert (lead["status"], lead["snooze_until"]) == ("ACTIVE", None)
+    assert ("Reach out to Hannah Becker", "NEW") in titles(user)
+

@@ -6,8 +6,9 @@ at 23:00 in Los Angeles is the Los Angeles tomorrow, not the server's.
 Rules where the product spec is silent:
 * "Next Monday" (and any weekday name, with or without "next") is the first such day *after*
   today: on a Monday, "monday" means a week from today, never today.
-* A snooze must end after today and at most a year ahead (:data:`MAX_SNOOZE_DAYS`): a typo such as
-  "2062-01-01" or "9999d" is refused rather than burying an action for good.
+* A snooze, an action's or a lead's, must end after today and at most a year ahead
+  (:data:`MAX_SNOOZE_DAYS`): a typo such as "2062-01-01" or "9999d" is refused rather than burying
+  an action or a lead for good.
 * Numbers count calendar days and weeks, not work days: "3 days" from a Friday is Monday. What a
   person types is taken at its word.
 * **The presets land on work days** (``user_settings.work_days``) and are listed in date order,
