@@ -61,6 +61,18 @@ def week_title(monday: date) -> str:
     return f"Your week of {week_range(monday)}"
 
 
+#: How far from today (either way) a day is named without its year. Further off, "Fri 1 Oct" could be
+#: this year's or next year's, and its weekday would read wrong for the other one.
+NEAR_DAYS = 90
+
+
 def short_date(day: date) -> str:
     """``Tue 25 Nov``: how a person names a day (no leading zero, no year)."""
     return f"{day:%a} {day.day} {day:%b}"
+
+
+def short_date_from(day: date, *, today: date) -> str:
+    """:func:`short_date`, with the year once ``day`` is more than :data:`NEAR_DAYS` from ``today``:
+    ``Tue 15 Dec``, but ``Fri 1 Oct 2027`` (for a date that may be months away, such as a snooze's end)."""
+    near = abs((day - today).days) <= NEAR_DAYS
+    return short_date(day) if near else f"{short_date(day)} {day.year}"

@@ -1,5 +1,5 @@
 """`nbm leads snooze|unsnooze|archive` as a person uses them: today's plan follows the lead's status at
-once, a repeat says it changed nothing, and a snooze date is bounded as an action's is."""
+once, a repeat says it changed nothing, and a snooze date is bounded and shown with its year when far."""
 
 from __future__ import annotations
 
@@ -103,3 +103,13 @@ def test_a_lead_snooze_is_bounded_like_an_actions_and_changes_nothing_when_refus
     assert (lead["status"], lead["snooze_until"]) == ("ACTIVE", None)
     assert ("Reach out to Hannah Becker", "NEW") in titles(user)
 
+
+def test_a_snooze_months_away_is_shown_with_its_year(user: str, add: Add) -> None:
+    """Today is Wed 25 Nov 2026: a date next month reads well without a year; one next autumn does not."""
+    hannah, bo = add("Hannah Becker"), add("Bo Chen")
+    assert "[snoozed until Fri 1 Oct 2027]" in nbm("leads", "snooze", "--user", user, hannah,
+                                                   "--until", "2027-10-01").output
+    nbm("leads", "snooze", "--user", user, bo, "--until", "2026-12-15")
+    listed = nbm("leads", "list", "--user", user).output
+    assert "Bo Chen  https://x.io/bo  [snoozed until Tue 15 Dec]" in listed
+    assert "Hannah Becker  https://x.io/hannah  [snoozed until Fri 1 Oct 2027]" in listed

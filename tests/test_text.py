@@ -1,10 +1,13 @@
-"""How the product words counts: the article a number takes when read aloud, and counted nouns."""
+"""How the product words counts and dates: the article a number takes when read aloud, counted nouns,
+and a day named with its year once it is months away."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from core.text import day_streak, plural
+from core.text import day_streak, plural, short_date_from
 
 
 @pytest.mark.parametrize(("days", "phrase"), [
@@ -20,3 +23,11 @@ def test_a_streak_takes_the_article_its_number_is_read_with(days: int, phrase: s
 def test_counts_agree_with_their_noun() -> None:
     assert [plural(n, "action") for n in (0, 1, 2)] == ["0 actions", "1 action", "2 actions"]
     assert [plural(n, "reply") for n in (1, 3)] == ["1 reply", "3 replies"]
+
+
+@pytest.mark.parametrize(("day", "shown"), [
+    (date(2026, 11, 26), "Thu 26 Nov"), (date(2027, 2, 23), "Tue 23 Feb"), (date(2027, 2, 24), "Wed 24 Feb 2027"),
+    (date(2027, 10, 1), "Fri 1 Oct 2027"), (date(2026, 8, 27), "Thu 27 Aug"), (date(2026, 8, 26), "Wed 26 Aug 2026"),
+])
+def test_a_day_more_than_ninety_days_from_today_is_named_with_its_year(day: date, shown: str) -> None:
+    assert short_date_from(day, today=date(2026, 11, 25)) == shown

@@ -14,6 +14,7 @@ from typing import TextIO
 import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from core.clock import local_today
 from core.leads import LeadStatusChange, edit_lead, list_leads
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
 from core.models import Channel, Lead, LeadStatus
@@ -23,6 +24,7 @@ from core.planner.replan import (
     snooze_lead_and_replan,
     unsnooze_lead_and_replan,
 )
+from core.text import short_date_from
 
 LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
 
@@ -32,9 +34,10 @@ def lead_json(lead: Lead) -> dict[str, object]:
             "status": lead.status.value, "snooze_until": lead.snooze_until}
 
 
-def _line(lead: Lead) -> str:
+def _line(lead: Lead, *, today: date) -> str:
+    """The lead on one line; a snoozed one says until when, with the year when that is months away."""
     status = "" if lead.status == LeadStatus.ACTIVE else f"  [{lead.status.value.lower()}" + (
-        f" until {lead.snooze_until:%a %d %b}]" if lead.snooze_until else "]")
+        f" until {short_date_from(lead.snooze_until, today=today)}]" if lead.snooze_until else "]")
     email = f"  <{lead.email}>" if lead.email else ""
     return f"{lead.id}  {lead.name}  {lead.url}{email}{status}"
 
@@ -56,7 +59,8 @@ def add_command(email: str, name: str, url: str, notes: str | None, lead_email: 
     with acting_as_email(email) as (session, user):
         lead, _ = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=lead_email,
                                       channel=Channel.CLI)
-    emit(as_json, lead_json(lead), lambda: f"added {_line(lead)}")
+        today = local_today(user.timezone)
+    emit(as_json, lead_json(lead), lambda: f"added {_line(lead, today=today)}")
 
 
 @leads_group.command("edit")
@@ -74,7 +78,8 @@ def edit_command(email: str, lead_id: uuid.UUID, name: str | None, url: str | No
         raise click.UsageError("give at least one of --name, --url, --notes or --email")
     with acting_as_email(email) as (session, user):
         lead = edit_lead(session, user=user, lead_id=lead_id, name=name, url=url, notes=notes, email=lead_email)
-    emit(as_json, lead_json(lead), lambda: f"saved {_line(lead)}")
+        today = local_today(user.timezone)
+    emit(as_json, lead_json(lead), lambda: f"saved {_line(lead, today=today)}")
 
 
 @leads_group.command("list")
@@ -85,8 +90,9 @@ def list_command(email: str, status: str | None, as_json: bool) -> None:
     """List leads, by name."""
     with acting_as_email(email) as (session, user):
         leads = list_leads(session, user=user, status=LeadStatus(status.upper()) if status else None)
+        today = local_today(user.timezone)
     emit(as_json, [lead_json(lead) for lead in leads],
-         lambda: "\n".join(_line(lead) for lead in leads) or "no leads yet: add one with `nbm leads add`")
+         lambda: "\n".join(_line(lead, today=today) for lead in leads) or "no leads yet: add one with `nbm leads add`")
 
 
 @leads_group.command("import")
@@ -167,7 +173,8 @@ def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -
     meanwhile."""
     with acting_as_email(email) as (session, user):
         result = snooze_lead_and_replan(session, user=user, lead_id=lead_id, until=until)
-    _answer(result, as_json, said="snoozed", unchanged="already snoozed")
+        today = local_today(user.timezone)
+    _answer(result, as_json, today=today, said="snoozed", unchanged="already snoozed")
 
 
 def _status_command(name: str, change: Callable[..., LeadStatusChange], said: str, unchanged: str,
@@ -181,15 +188,16 @@ def _status_command(name: str, change: Callable[..., LeadStatusChange], said: st
     def command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
         with acting_as_email(email) as (session, user):
             result = change(session, user=user, lead_id=lead_id)
-        _answer(result, as_json, said=said, unchanged=unchanged)
+            today = local_today(user.timezone)
+        _answer(result, as_json, today=today, said=said, unchanged=unchanged)
 
 
-def _answer(result: LeadStatusChange, as_json: bool, *, said: str, unchanged: str) -> None:
+def _answer(result: LeadStatusChange, as_json: bool, *, today: date, said: str, unchanged: str) -> None:
     """Say what the change did, or, for a repeat, that it changed nothing (``unchanged`` may name the
     lead as ``{name}``), as ``nbm mark`` does; ``--json`` carries ``changed``."""
     lead = result.lead
     head = said if result.changed else unchanged.format(name=lead.name)
-    emit(as_json, {**lead_json(lead), "changed": result.changed}, lambda: f"{head}: {_line(lead)}")
+    emit(as_json, {**lead_json(lead), "changed": result.changed}, lambda: f"{head}: {_line(lead, today=today)}")
 
 
 _status_command("unsnooze", unsnooze_lead_and_replan, "active again", "{name} is not snoozed; nothing changed",

@@ -124,7 +124,7 @@ def test_app_home_stays_within_a_hundred_blocks() -> None:
                             email_enabled=False)
     leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(40)]
     view = home_view(HomeData(plan=_view([_item(i) for i in range(60)], waiting=_waiting(10)), leads=leads,
-                              settings=settings, timezone="Europe/London"))
+                              settings=settings, timezone="Europe/London", today=TODAY))
     assert len(view["blocks"]) <= 100
     shown = str(view["blocks"])
     assert "…and 25 more not shown: `/nbm leads` lists them all." in shown and "*Delivered by*\\nSlack" in shown
@@ -149,7 +149,8 @@ def test_every_plan_shape_is_a_message_and_a_home_slack_accepts(size: int, waiti
                             email_enabled=True)
     leads = [Lead(name=f"Lead {i}", url=f"https://example.com/{i}", status=LeadStatus.ACTIVE) for i in range(size)]
     assert message_problems(plan_message(view)[1]) == []
-    assert view_problems(home_view(HomeData(plan=view, leads=leads, settings=settings, timezone="Europe/London"))) == []
+    home = HomeData(plan=view, leads=leads, settings=settings, timezone="Europe/London", today=TODAY)
+    assert view_problems(home_view(home)) == []
     assert message_problems(waiting_message(view.waiting, total=len(view.waiting))[1]) == []
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.cli import main
 from core.db import unit_of_work
 from core.models import ActionState, CapacityLevel, Lead, LoggedCall, User, UserSettings
 from tests.slack.conftest import add_leads, command, events_of, plan_of, replies, state_of
@@ -97,6 +99,20 @@ def test_leads_lists_them_with_their_links(web: FlaskClient, fake: FakeSlack, an
     (reply,) = replies(fake)
     assert reply.splitlines() == ["*Your leads (2)*", "• <https://www.linkedin.com/in/bea-stone|Bea Stone>",
                                   "• <https://www.linkedin.com/in/carl-diaz|Carl Diaz>"]
+
+
+def test_leads_says_when_a_snoozed_lead_comes_back_with_the_year_when_months_away(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """Today is Wed 25 Nov 2026: next month needs no year; next October does, or its weekday reads wrong."""
+    bea, carl = add_leads(ann, "Bea Stone", "Carl Diaz")
+    for lead, until in ((bea, "2026-12-15"), (carl, "2027-10-01")):
+        assert CliRunner().invoke(main, ["leads", "snooze", "--user", ann.email, str(lead.id),
+                                         "--until", until]).exit_code == 0
+    command(web, fake, "leads")
+    (reply,) = replies(fake)
+    assert reply.splitlines()[1:] == ["• <https://www.linkedin.com/in/bea-stone|Bea Stone>  💤 until Tue 15 Dec",
+                                      "• <https://www.linkedin.com/in/carl-diaz|Carl Diaz>  💤 until Fri 1 Oct 2027"]
 
 
 def test_done_by_number_marks_that_action_once(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from bot.cli import main
 from core.db import unit_of_work
 from core.models import CalendarProvider, SlackInstallation, User
 from core.preferences import set_call_detection
@@ -42,6 +44,13 @@ def test_opening_app_home_publishes_everything_it_shows(web: FlaskClient, fake: 
         assert expected in texts, expected
     buttons = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {"nbm_open_add_lead", "nbm_open_log_call", "nbm_refresh_plan", "nbm_done"} <= set(buttons)
+
+
+def test_a_lead_snoozed_for_months_shows_the_year_it_comes_back(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    (bea,) = add_leads(ann, "Bea Stone")
+    assert CliRunner().invoke(main, ["leads", "snooze", "--user", ann.email, str(bea.id),
+                                     "--until", "2027-10-01"]).exit_code == 0
+    assert "Bea Stone>  💤 until Fri 1 Oct 2027" in _texts(_open_home(web, fake))
 
 
 def test_the_messages_tab_does_not_publish_home(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

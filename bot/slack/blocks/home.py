@@ -21,7 +21,7 @@ from core.clock import zone
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
 from core.preferences import email_is_on
-from core.text import short_date
+from core.text import short_date, short_date_from
 from core.workdays import WEEKDAYS
 
 #: Leads listed by name on the Home tab; the rest are counted.
@@ -46,11 +46,13 @@ class HomeData:
     leads: Sequence[Lead]
     settings: UserSettings
     timezone: str
+    #: The user's local today: the Home tab's title when there is no plan yet, and what a snoozed
+    #: lead's date is read from.
+    today: date
     calendars: Sequence[CalendarConnection] = ()
     offered: Sequence[CalendarProvider] = ()
     #: The user's billing while billing is on (bot.slack.blocks.billing); None: the placeholder.
     billing: BillingView | None = None
-    today: date | None = None
 
 
 def home_view(data: HomeData) -> Block:
@@ -58,7 +60,7 @@ def home_view(data: HomeData) -> Block:
     day = data.plan.date if data.plan is not None else data.today
     top = [
         *(paused_banner(data.billing) if data.billing else []),
-        header(f"Today · {short_date(day)}" if day is not None else "Today"),
+        header(f"Today · {short_date(day)}"),
         *([overview(data.plan)] if data.plan is not None else []),
         {"type": "actions", "elements": [
             button("➕ Add a lead", ids.OPEN_ADD_LEAD, style="primary"),
@@ -67,7 +69,8 @@ def home_view(data: HomeData) -> Block:
         ]},
         divider(),
     ]
-    rest = [divider(), *leads_section(data.leads), divider(), *settings_section(data.settings, data.timezone),
+    rest = [divider(), *leads_section(data.leads, today=data.today),
+            divider(), *settings_section(data.settings, data.timezone),
             divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
             *(billing_section(data.billing) if data.billing else [header("Billing"), context(BILLING_PLACEHOLDER)])]
     if data.plan is None:
@@ -91,13 +94,13 @@ def live_leads(leads: Sequence[Lead]) -> list[Lead]:
     return [lead for lead in leads if lead.status != LeadStatus.ARCHIVED]
 
 
-def leads_section(leads: Sequence[Lead]) -> list[Block]:
+def leads_section(leads: Sequence[Lead], *, today: date) -> list[Block]:
     live = live_leads(leads)
     if not live:
         return [header("Leads"), section("No leads yet. *Add a lead* above, or `/nbm add <name> <link>`.")]
     lines: list[str] = []
     for lead in live[:LEADS_SHOWN]:
-        line = lead_line(lead)
+        line = lead_line(lead, today=today)
         # A section holds 3,000 characters: stop between leads, leaving room for the count of the rest.
         if sum(len(kept) + 1 for kept in lines) + len(line) > SECTION_CHARS - len(_MORE_LEADS) - 12:
             break
@@ -107,10 +110,11 @@ def leads_section(leads: Sequence[Lead]) -> list[Block]:
     return [header(f"Leads ({len(live)})"), section("\n".join(lines))]
 
 
-def lead_line(lead: Lead) -> str:
-    """'• <url|Ann Lee>', with the date a snoozed lead comes back."""
+def lead_line(lead: Lead, *, today: date) -> str:
+    """'• <url|Ann Lee>', with the date a snoozed lead comes back (its year too when months away)."""
     back = lead.snooze_until if lead.status == LeadStatus.SNOOZED else None
-    return f"• {link(lead.url, lead.name)}" + (f"  💤 until {short_date(back)}" if back is not None else "")
+    return f"• {link(lead.url, lead.name)}" + (
+        f"  💤 until {short_date_from(back, today=today)}" if back is not None else "")
 
 
 def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],

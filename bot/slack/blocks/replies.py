@@ -7,6 +7,7 @@ it was done. Everything a person typed is escaped (see bot.slack.blocks.text).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from bot.slack.blocks.home import lead_line, live_leads
 from bot.slack.blocks.text import escape, link
@@ -56,11 +57,11 @@ def call_logged(name: str, result: LoggedCallResult) -> str:
     return f"📞 Logged your call with {escape(name)} on {when}.{planned}"
 
 
-def leads_list(leads: Sequence[Lead], *, limit: int) -> str:
+def leads_list(leads: Sequence[Lead], *, limit: int, today: date) -> str:
     """The `/nbm leads` answer: the live leads, at most ``limit`` lines (one ephemeral message), the
     rest counted."""
     leads = live_leads(leads)
     if not leads:
         return "You have no leads yet. Add one with `/nbm add <name> <link>`."
     more = [f"…and {len(leads) - limit} more."] if len(leads) > limit else []
-    return "\n".join([f"*Your leads ({len(leads)})*", *(lead_line(lead) for lead in leads[:limit]), *more])
+    return "\n".join([f"*Your leads ({len(leads)})*", *(lead_line(lead, today=today) for lead in leads[:limit]), *more])

@@ -115,7 +115,7 @@ def add(request: Request, rest: str) -> None:
 
 def leads(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
-        text = leads_list(list_leads(session, user=user), limit=LEADS_LISTED)
+        text = leads_list(list_leads(session, user=user), limit=LEADS_LISTED, today=local_today(user.timezone))
     request.reply(text)
 
 
