@@ -45,6 +45,13 @@ def refused(result: Result, message: str) -> None:
     assert message in result.output
 
 
+def test_a_refusal_is_said_without_the_usage_of_nbm_as_a_whole(user: str) -> None:
+    """The command was used rightly and the data said no: no "Usage: nbm …" line, no "Try --help"."""
+    result = nbm("mark", "--user", user, "00000000-0000-0000-0000-000000000000", "done")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: no such action") and "Usage" not in result.output
+
+
 def test_a_user_is_added_with_a_validated_timezone(connection: Connection) -> None:
     added = ok_json("users", "add", "Bob@Example.com", "--name", "Bob", "--tz", "Europe/Paris")
     assert (added["email"], added["timezone"]) == ("Bob@Example.com", "Europe/Paris")

@@ -32,6 +32,13 @@ from core.errors import NbmError
 from core.logs import configure_logging
 
 
+class Refused(click.ClickException):
+    """What the product refused, said as the core says it, exit code 2 (as click's own bad-usage
+    errors): no usage line, since the command was used rightly and the data said no."""
+
+    exit_code = 2
+
+
 class NbmGroup(click.Group):
     """Turns domain errors into a clear message and exit code 2, and a database without its tables
     (a fresh embedded one, a new server) into what to do about it, exit code 1."""
@@ -40,7 +47,7 @@ class NbmGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NbmError as exc:
-            raise click.UsageError(str(exc), ctx) from None
+            raise Refused(str(exc)) from None
         except ProgrammingError as exc:
             if not isinstance(exc.orig, UndefinedTable):
                 raise
