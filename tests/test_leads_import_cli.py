@@ -134,6 +134,64 @@ def test_a_file_refused_whole_exits_2_adds_nobody_and_leaves_no_report(
     assert not report.exists()
 
 
+@pytest.mark.parametrize("spelled", ["same", "relative", "symlink"])
+def test_a_report_naming_the_file_being_imported_is_refused_and_the_file_is_kept(
+    service: Session, user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelled: str
+) -> None:
+    path = tmp_path / "Connections.csv"
+    path.write_text(f"{LINKEDIN_HEADER}\nAnn,Lee,https://www.linkedin.com/in/ann-lee,,Acme,CTO,12 Nov 2026\n")
+    before = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    report = {"same": str(path), "relative": "Connections.csv", "symlink": str(tmp_path / "link.csv")}[spelled]
+    if spelled == "symlink":
+        (tmp_path / "link.csv").symlink_to(path)
+
+    result = import_file(user, path, "--report", report)
+
+    assert result.exit_code == 2, result.output
+    assert "is the file being imported" in result.output and "name another file" in result.output
+    assert path.read_bytes() == before
+    assert counts(service, user) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("failure", ["file refused whole", "unknown user"])
+def test_an_import_that_fails_leaves_an_existing_report_as_it_was(
+    service: Session, user: User, tmp_path: Path, failure: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    report = tmp_path / "report.csv"
+    report.write_text("line,outcome,message\n7,refused,from last week's import\n")
+    if failure == "file refused whole":
+        path.write_bytes("name,url\nJosé,https://j.io\n".encode("latin-1"))
+        result = import_file(user, path, "--report", str(report))
+    else:
+        path.write_text("name,url\nAnn,https://a.io/ann\n")
+        result = nbm("leads", "import", "--user", "nobody@example.com", str(path), "--report", str(report))
+
+    assert result.exit_code == 2, result.output
+    assert report.read_text() == "line,outcome,message\n7,refused,from last week's import\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "report.csv"]  # nothing left beside it
+    assert counts(service, user) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("report", "message"), [
+    ("missing/report.csv", "does not exist"),
+    ("leads.csv/report.csv", "is not a folder"),
+])
+def test_a_report_that_cannot_be_written_is_refused_before_anything_is_imported(
+    service: Session, user: User, tmp_path: Path, report: str, message: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\nAnn,https://a.io/ann\n")
+
+    result = import_file(user, path, "--report", str(tmp_path / report))
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "--report" in result.output
+    assert counts(service, user) == (0, 0, 0)
+    assert path.read_text() == "name,url\nAnn,https://a.io/ann\n"
+
+
 def test_many_refused_rows_show_the_first_and_the_report_file_lists_every_one(
     service: Session, user: User, tmp_path: Path
 ) -> None:

@@ -6,14 +6,15 @@ import csv
 import sys
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from tempfile import SpooledTemporaryFile
+from typing import IO
 
 import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from bot.cli.output_files import OUTPUT_FILE, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, edit_lead, list_leads
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
@@ -26,6 +27,8 @@ from core.planner.replan import (
 )
 from core.text import short_date_from
 
+#: How much of an import's report is kept in memory before it goes to a temporary file.
+_NOTES_IN_MEMORY = 4 * 1024 * 1024
 LEAD_EMAIL_HELP = "The lead's email address: a meeting they attend is found as a call (call detection)."
 
 
@@ -98,8 +101,9 @@ def list_command(email: str, status: str | None, as_json: bool) -> None:
 @leads_group.command("import")
 @user_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="Also write every duplicate and refused row (line, outcome, message) to this CSV file.")
+@click.option("--report", "report_path", type=OUTPUT_FILE, metavar="PATH",
+              help="Also write every duplicate and refused row (line, outcome, message) to this CSV file, once "
+                   "the import is done; an import that fails leaves the file as it was.")
 @json_option
 def import_command(email: str, file: Path, report_path: Path | None, as_json: bool) -> None:
     """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line.
@@ -108,19 +112,18 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
     is safe (a link you already have is a duplicate, never added twice). Exits 1 when rows were
     refused (the other rows are imported), 2 when the file as a whole was (nothing is imported).
     """
-    with ExitStack() as stack:
-        every_note = None
+    if report_path is not None and report_path.exists() and report_path.samefile(file):
+        raise click.BadParameter(f"{report_path} is the file being imported, which the report would overwrite; "
+                                 "name another file, e.g. refused.csv", param_hint="--report")
+    # The notes wait in a temporary file until the import is committed: a report only ever describes
+    # an import that happened, and one that fails leaves the file at --report untouched.
+    with SpooledTemporaryFile(max_size=_NOTES_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as notes:
+        with file.open("rb") as source, acting_as_email(email) as (session, user):
+            report = import_leads_csv(session, user=user, data=source, channel=Channel.CLI,
+                                      every_note=_note_writer(notes) if report_path is not None else None)
         if report_path is not None:
-            every_note = _note_writer(stack.enter_context(report_path.open("w", newline="", encoding="utf-8")))
-        try:
-            with file.open("rb") as source, acting_as_email(email) as (session, user):
-                report = import_leads_csv(session, user=user, data=source, channel=Channel.CLI,
-                                          every_note=every_note)
-        except BaseException:
-            if report_path is not None:  # nothing was imported: the report would describe what is not stored
-                stack.close()
-                report_path.unlink(missing_ok=True)
-            raise
+            notes.seek(0)
+            write_whole(report_path, notes)
     emit(as_json, _report_json(report), lambda: _report_text(report, report_path))
     if report.refused:
         click.echo(f"nbm: {report.refused:,} row(s) refused, so this import is incomplete; every other row was "
@@ -129,7 +132,7 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
         sys.exit(1)
 
 
-def _note_writer(out: TextIO) -> NoteSink:
+def _note_writer(out: IO[str]) -> NoteSink:
     """Each note as a CSV row of ``out`` (line, outcome, message), under a header."""
     writer = csv.writer(out)
     writer.writerow(("line", "outcome", "message"))
