@@ -2,8 +2,9 @@
 
 ``preview`` builds today's plan if there is none yet (as the morning job would) and writes the HTML
 part to ``--out`` with the plain-text part beside it (same name, ``.txt``), so the digest can be
-opened in a browser; an ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
-the HTML.
+opened in a browser. An ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
+the HTML, and so is one where either file cannot be written (bot.cli.output_files), before anything
+is read or built.
 
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
@@ -27,6 +28,7 @@ import click
 from sqlalchemy import select
 
 from bot.cli.common import acting_as_email, user_option
+from bot.cli.output_files import OUTPUT_FILE, unwritable, write_whole
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
 from core.clock import local_today
@@ -47,18 +49,22 @@ def digest_group() -> None:
 
 @digest_group.command("preview")
 @user_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              default=Path("digest.html"), show_default=True, help="Where to write the HTML part.")
+@click.option("--out", "out", type=OUTPUT_FILE, default=Path("digest.html"), show_default=True,
+              help="Where to write the HTML part.")
 def preview_command(email: str, out: Path) -> None:
     """Render today's digest to FILE (HTML) and FILE's .txt sibling (plain text)."""
     text_path = out.with_suffix(".txt")
     if text_path == out:
         raise click.BadParameter("name the HTML file, e.g. digest.html; the text part is written beside it "
                                  "as digest.txt", param_hint="--out")
+    problem = unwritable(text_path)  # --out itself was checked as it was read
+    if problem is not None:
+        raise click.BadParameter(f"the text part goes beside it, but {problem}", param_hint="--out")
     with acting_as_email(email) as (session, user):
         rendered, _ = digest_email_building_plan_if_missing(session, user=user)
-    out.write_text(rendered.html, encoding="utf-8")
-    text_path.write_text(rendered.text, encoding="utf-8")
+        # Written before the plan is committed: a file that cannot be written after all leaves no plan behind.
+        write_whole(out, rendered.html)
+        write_whole(text_path, rendered.text)
     click.echo(f"Subject: {rendered.subject}")
     click.echo(f"HTML: {out}")
     click.echo(f"Text: {text_path}")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
@@ -13,7 +14,9 @@ from bot.email.backends import get_backend
 from core import config
 from core.demo import DEMO_EMAIL, seed_demo
 from core.jobs.tasks import deliver
-from tests.email.pages import make_world
+from core.models import ActionType, DailyPlan
+from tests.email.pages import TODAY, make_world
+from tests.factories import make_action, make_lead, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
@@ -109,6 +112,30 @@ def test_nbm_digest_preview_refuses_an_out_file_the_text_part_would_overwrite(se
     assert result.exit_code == 2
     assert "name the HTML file" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("missing/today.html", "does not exist"),
+    ("notes.txt/today.html", "is not a folder"),
+    ("today", "is a folder"),  # the text part would be written to today.txt: the HTML file is the one refused
+    ("today.html", "today.txt is a folder"),
+])
+def test_nbm_digest_preview_refuses_an_out_file_it_cannot_write_before_building_a_plan(
+    service: Session, tmp_path, out: str, message: str
+) -> None:
+    user = make_user(service, email="zoe@example.com", timezone="Europe/London")
+    make_action(service, user, make_lead(service, user), action_type=ActionType.OUTREACH, due_date=TODAY)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "today").mkdir()
+    (tmp_path / "today.txt").mkdir()
+
+    result = CliRunner().invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(tmp_path / out)])
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "--out" in result.output
+    assert service.scalars(select(DailyPlan).where(DailyPlan.user_id == user.id)).all() == []
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "data") == ["notes.txt", "today", "today.txt"]
 
 
 def test_nbm_digest_send_uses_smtp_when_configured_and_says_plainly_when_it_is_refused(
