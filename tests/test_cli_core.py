@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import time_machine
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from bot.cli import main
+from core.models import DailyPlan, WeeklySummary
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
 EMAIL = "ann@example.com"
@@ -182,6 +184,34 @@ def test_streak_and_summary_answer_for_a_new_user(user: str) -> None:
     summary = ok_json("summary", "--user", user)
     assert (summary["week_start"], summary["actions_completed"]) == ("2026-11-16", 0)
     refused(nbm("summary", "--user", user, "--week", "2026-11-18"), "Monday")
+
+
+NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize("args", [
+    ("plan", "--date", "0001-01-01"),
+    ("plan", "--date", "0001-01-02"),
+    ("plan", "--date", "9999-12-31"),
+    ("plan", "--date", "1999-12-31"),
+    ("summary", "--week", "0001-01-01"),
+    ("summary", "--week", "9999-12-27"),
+    ("calendar", "sync", "--date", "2100-01-01"),
+    ("call", NO_SUCH_ID, "0001-01-01"),
+    ("leads", "snooze", NO_SUCH_ID, "--until", "9999-12-31"),
+    ("mark", NO_SUCH_ID, "snooze", "--until", "9999-12-31"),
+], ids=lambda args: " ".join(arg for arg in args if arg != NO_SUCH_ID))
+def test_a_date_outside_the_years_the_product_handles_is_refused_saying_which_it_accepts(
+    user: str, service: Session, args: tuple[str, ...]
+) -> None:
+    refused(nbm(*args, "--user", user), "use a date from 2000-01-01 to 2099-12-31")
+    assert service.scalars(select(DailyPlan)).all() == []
+    assert service.scalars(select(WeeklySummary)).all() == []
+
+
+def test_the_first_and_last_dates_accepted_are_planned(user: str) -> None:
+    assert ok_json("plan", "--user", user, "--date", "2000-01-01")["date"] == "2000-01-01"
+    assert ok_json("plan", "--user", user, "--date", "2099-12-31")["date"] == "2099-12-31"
 
 
 def test_the_demo_prints_a_plan_a_streak_and_last_weeks_summary(connection: Connection) -> None:

@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from bot.cli.common import announce_engines
+from bot.cli.common import announce_engines, date_refused
 from bot.worker import WarmWorker, run_workers
 from core.clock import utcnow
 from core.db import get_engine, unit_of_work
@@ -25,7 +25,7 @@ Worker = WarmWorker
 
 
 class Instant(click.ParamType):
-    """An ISO 8601 instant with its UTC offset."""
+    """An ISO 8601 instant with its UTC offset, on a date the product handles (bot.cli.common.FIRST_DATE)."""
 
     name = "ISO_TIME"
 
@@ -36,6 +36,9 @@ class Instant(click.ParamType):
             self.fail(f"{value!r} is not a time; write it like 2026-11-25T07:30:00+00:00", param, ctx)
         if parsed.tzinfo is None:
             self.fail(f"{value!r} has no UTC offset; add one, e.g. 2026-11-25T07:30:00+00:00", param, ctx)
+        problem = date_refused(parsed.date(), value)
+        if problem is not None:
+            self.fail(problem, param, ctx)
         return parsed
 
 

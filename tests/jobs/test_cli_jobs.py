@@ -35,6 +35,8 @@ def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
 @pytest.mark.parametrize(("value", "message"), [
     ("tomorrow", "is not a time; write it like 2026-11-25T07:30:00+00:00"),
     ("2026-11-25T07:30:00", "has no UTC offset"),
+    ("0001-01-01T00:30:00+00:00", "use a date from 2000-01-01 to 2099-12-31"),
+    ("9999-12-31T23:00:00+00:00", "use a date from 2000-01-01 to 2099-12-31"),
 ])
 def test_morning_refuses_a_time_it_cannot_read(value: str, message: str, connection: object) -> None:
     result = CliRunner().invoke(main, ["morning", "--now", value])
