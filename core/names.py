@@ -45,8 +45,10 @@ def clean_name(name: str) -> str:
 def validate_name(name: str) -> str:
     """``name`` without surrounding spaces, or a refusal saying what a name may be."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise ValidationError(f"a name must have between 1 and {MAX_NAME} characters")
+    if not name:  # empty, or only spaces: counting its characters would only puzzle the person
+        raise ValidationError(f"the name is blank; {ACCEPTED}")
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"a name must have between 1 and {MAX_NAME} characters; this one has {len(name):,}")
     if clean_name(name) != name:
         shown = repr(name[:60] + ("…" if len(name) > 60 else ""))
         raise ValidationError(f"{shown} contains a line break, a tab or another control character; {ACCEPTED}")

@@ -94,6 +94,15 @@ def test_a_bad_lead_is_refused_and_nothing_is_added(user: str, url: str, notes: 
     assert ok_json("leads", "list", "--user", user) == []
 
 
+def test_a_name_of_only_spaces_is_refused_as_blank(user: str) -> None:
+    lead = ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
+    refused(nbm("leads", "add", "--user", user, "   ", "https://x.io/blank"), "the name is blank")
+    refused(nbm("leads", "edit", "--user", user, lead["id"], "--name", "   "), "the name is blank")
+    refused(nbm("users", "add", "bo@example.com", "--name", "   "), "the name is blank")
+    assert [lead["name"] for lead in ok_json("leads", "list", "--user", user)] == ["Priya Raman"]
+    refused(nbm("plan", "--user", "bo@example.com"), "no user with the email")
+
+
 def test_csv_import_with_bom_windows_line_endings_and_empty_rows(user: str, tmp_path: Path) -> None:
     csv = tmp_path / "leads.csv"
     csv.write_bytes("\ufeffname,url,notes\r\nAnn Lee,https://x.io/ann,met at a fair\r\n\r\n"

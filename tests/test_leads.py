@@ -124,8 +124,8 @@ def test_adding_a_lead_creates_an_outreach_due_the_users_own_today(
     [
         ({"url": "javascript:alert(1)"}, "only https://, http:// and mailto: links are accepted"),
         ({"notes": "x" * 10_000_000}, r"the note is 10,000,000 characters long; the limit is 10,000"),
-        ({"name": "   "}, "between 1 and 200 characters"),
-        ({"name": "A" * 201}, "between 1 and 200 characters"),
+        ({"name": "   "}, "the name is blank"),
+        ({"name": "A" * 201}, "between 1 and 200 characters; this one has 201"),
     ],
     ids=["javascript-url", "10mb-notes", "empty-name", "long-name"],
 )

@@ -48,7 +48,7 @@ def test_add_lead_saves_and_turns_into_a_confirmation(web: FlaskClient, fake: Fa
 @pytest.mark.parametrize(("name", "url", "notes", "field", "message"), [
     ("Dana", "javascript:alert(1)", None, "url", "Only https://, http:// and mailto: links are accepted"),
     ("Dana", "ftp://files.example.com", None, "url", "Only https://, http:// and mailto:"),
-    ("   ", "https://example.com/dana", None, "name", "A name must have between 1 and 200 characters"),
+    ("   ", "https://example.com/dana", None, "name", "The name is blank"),
     ("Dana", "https://example.com/dana", "x" * 10_001, "notes", "The note is 10,001 characters long"),
 ])
 def test_add_lead_errors_are_shown_on_the_field(web: FlaskClient, fake: FakeSlack, ann: User, name: str, url: str,
