@@ -223,6 +223,15 @@ def test_the_first_and_last_dates_accepted_are_planned(user: str) -> None:
     assert ok_json("plan", "--user", user, "--date", "2099-12-31")["date"] == "2099-12-31"
 
 
+def test_streak_help_says_what_counts_as_the_product_counts_it() -> None:
+    result = nbm("streak", "--help")
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert "consecutive work days" not in said
+    assert "days in a row (your local days) with something done or replied" in said
+    assert "A day off (one that is not among your work days) neither breaks it nor is needed" in said
+
+
 def test_the_demo_prints_a_plan_a_streak_and_last_weeks_summary(connection: Connection) -> None:
     result = nbm("demo")
     assert result.exit_code == 0, result.output

@@ -79,7 +79,11 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
 @user_option
 @json_option
 def streak_command(email: str, as_json: bool) -> None:
-    """Your current streak: consecutive work days with something done."""
+    """Your current streak: days in a row (your local days) with something done or replied.
+
+    Today counts once something is done, and the streak stands until your day is over. A day off (one
+    that is not among your work days) neither breaks it nor is needed; something done on one counts.
+    """
     with acting_as_email(email) as (session, user):
         streak = refresh_streak(session, user=user)
         last = user.last_action_date
