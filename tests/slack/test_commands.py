@@ -174,6 +174,13 @@ def test_snooze_by_name_with_words_for_the_date(web: FlaskClient, fake: FakeSlac
     assert replies(fake) == ["💤 Snoozed until Mon 30 Nov: Reach out to Bea Stone."]
 
 
+def test_a_snooze_months_away_names_its_year(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """A snooze may last a year: "Fri 1 Oct" alone would read as this year's, a Thursday."""
+    add_leads(ann, "Bea Stone")
+    command(web, fake, "snooze 1 2027-10-01")
+    assert replies(fake) == ["💤 Snoozed until Fri 1 Oct 2027: Reach out to Bea Stone."]
+
+
 def test_waiting_lists_sent_actions_with_a_replied_button(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
     command(web, fake, "sent 1")

@@ -17,7 +17,7 @@ from core.actions.snooze import ACCEPTED_FORMS
 from core.calls import LoggedCallResult
 from core.models import ActionState, Lead
 from core.planner.view import action_title
-from core.text import short_date
+from core.text import short_date, short_date_from
 
 
 def lead_added(lead: Lead, *, planned: bool) -> str:
@@ -27,14 +27,15 @@ def lead_added(lead: Lead, *, planned: bool) -> str:
         else "Reaching out to them is due today; today's plan is already full.")
 
 
-def marked(result: TransitionResult, title: str, target: ActionState, *, defaulted: bool = False) -> str:
+def marked(result: TransitionResult, title: str, target: ActionState, *, today: date, defaulted: bool = False) -> str:
     """What a mark did, with the follow-ups its rules planned. A repeat says "Already …" rather than
-    claiming a second change; a snooze that fell back to tomorrow says how to pick another day.
+    claiming a second change; a snooze that fell back to tomorrow says how to pick another day, and one
+    months away (a snooze may last a year) names its year (``today``: the user's).
 
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
     word = BY_TARGET[target].participle
     if target == ActionState.SNOOZED and result.action.snooze_until:
-        text = f"💤 Snoozed until {short_date(result.action.snooze_until)}: {escape(title)}."
+        text = f"💤 Snoozed until {short_date_from(result.action.snooze_until, today=today)}: {escape(title)}."
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
     if not result.changed:
         return f"Already {word}: {escape(title)}."
