@@ -151,6 +151,8 @@ def test_a_refusal_offers_only_what_the_person_can_do(user: str) -> None:
             "this action is snoozed, so you cannot mark it done yet; it comes back in your plan on Tue 1 Dec")
     refused(nbm("mark", "--user", user, done, "snooze", "--until", "2026-12-01"),
             "this action is done, so you cannot snooze it; nothing more can be done with it")
+    ok_json("mark", "--user", user, snoozed, "snooze", "--until", "2027-10-01")  # months away: with its year
+    refused(nbm("mark", "--user", user, snoozed, "done"), "it comes back in your plan on Fri 1 Oct 2027")
 
 
 def test_snoozing_needs_a_future_date(user: str) -> None:

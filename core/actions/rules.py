@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.actions.marks import BY_TARGET, MARKS
+from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.models import Action, ActionState, ActionType, Channel
-from core.text import short_date
+from core.text import short_date_from
 
 ALLOWED: dict[ActionState, frozenset[ActionState]] = {
     ActionState.NEW: frozenset({ActionState.SENT, ActionState.REPLIED, ActionState.DONE, ActionState.SNOOZED}),
@@ -147,6 +148,8 @@ def _transition_refusal(action: Action, target: ActionState) -> str:
     if options:
         return f"{refused}; you can: {', '.join(options)}"
     if current == ActionState.SNOOZED:
-        back = f"on {short_date(action.snooze_until)}" if action.snooze_until else "when its snooze ends"
+        # Its year too when months away (a snooze may last a year); UTC's today decides that well enough.
+        back = (f"on {short_date_from(action.snooze_until, today=utcnow().date())}" if action.snooze_until
+                else "when its snooze ends")
         return f"{refused} yet; it comes back in your plan {back}"
     return f"{refused}; nothing more can be done with it"
