@@ -19,7 +19,7 @@ def billing_notice_email(notice: BillingNotice) -> bool:
         return _compose(user, None, lambda links: render_billing_notice(words, user_id=user.id, links=links))
 
     try:
-        _deliver(notice.user_id, compose, None)
+        _deliver(notice.user_id, compose)
     except ValidationError:
         return False
     return True

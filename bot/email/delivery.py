@@ -1,14 +1,15 @@
-"""Delivering a user's plan or weekly summary by email; the jobs call these, and so does ``nbm digest``.
+"""Delivering a user's plan or weekly summary by email: what the jobs' senders compose, and send.
 
 :func:`digest_email_building_plan_if_missing` and :func:`summary_email_building_if_missing` compose
 a message inside the caller's unit of work, building the plan or the summary when there is none yet
-(``nbm digest preview`` only looks at the message). The ``send_*`` functions compose in the user's own unit
-of work, commit, and only then send: a failure to send never rolls back a plan that was built, and
-a rolled-back plan is never mailed. They return the Message-ID so the caller can record the
-delivery; given the delivery's id, the Message-ID is derived from it, so a retry after a crash
-re-sends the same message rather than a second one. The jobs' senders (:func:`plan_sender`,
-:func:`summary_sender`) keep the same order in two steps: they compose in the job's unit of work, in
-the user's context, and what they return sends once it has committed (``core.jobs.attempts``).
+(``nbm digest preview`` only looks at the message). The jobs' senders (:func:`plan_sender`,
+:func:`summary_sender`; ``nbm digest send`` and ``nbm summary send`` run the same jobs' deliveries)
+compose in the job's unit of work, in the user's context, and what they return sends once it has
+committed (``core.jobs.attempts``): a failure to send never rolls back a plan that was built, and a
+rolled-back plan is never mailed. The Message-ID is derived from the delivery's id, so a retry after
+a crash re-sends the same message rather than a second one. A notice (a calendar to reconnect,
+:func:`calendar_expired_email`; billing, ``bot.email.billing``) composes in the user's own unit of
+work and sends after it commits.
 
 Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused with a
 :class:`core.errors.ValidationError` rather than mailed, whoever asks: unsubscribing must hold even
@@ -19,7 +20,6 @@ same way, saying why: building it again gives the same answer, so the job does n
 :class:`bot.email.backends.SendFailed` (``temporary`` says whether trying later may help);
 :func:`plan_sender` and :func:`summary_sender` translate both into the jobs' delivery errors.
 """
-
 from __future__ import annotations
 
 import uuid
@@ -29,7 +29,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.email.backends import EmailBackend, SendFailed, get_backend
+from bot.email.backends import SendFailed, get_backend
 from bot.email.links import EmailLinks
 from bot.email.messages import OutgoingEmail, message_id_for, write_message
 from bot.email.render import RenderedEmail, render_calendar_expired, render_digest, render_weekly_summary
@@ -66,30 +66,6 @@ def summary_email_building_if_missing(
 
 
 
-def send_plan_email(
-    user_id: uuid.UUID,
-    day: date | None = None,
-    *,
-    delivery_id: uuid.UUID | None = None,
-    backend: EmailBackend | None = None,
-) -> str:
-    """Email ``user_id`` their plan for ``day`` (default: their local today); returns the Message-ID."""
-    return _deliver(user_id, lambda session, user: digest_email_building_plan_if_missing(
-        session, user=user, day=day, delivery_id=delivery_id), backend)
-
-
-def send_summary_email(
-    user_id: uuid.UUID,
-    week_start: date,
-    *,
-    delivery_id: uuid.UUID | None = None,
-    backend: EmailBackend | None = None,
-) -> str:
-    """Email ``user_id`` the summary of the week starting ``week_start``; returns the Message-ID."""
-    return _deliver(user_id, lambda session, user: summary_email_building_if_missing(
-        session, user=user, week_start=week_start, delivery_id=delivery_id), backend)
-
-
 def calendar_expired_email(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     """Tell ``user_id`` by email that their ``provider`` calendar needs reconnecting (a
     ``core.calendars.notices`` listener); False when their email is off, so no one was told here."""
@@ -101,7 +77,7 @@ def calendar_expired_email(user_id: uuid.UUID, provider: CalendarProvider) -> bo
             calendar=calendars.NAMES[provider], reason=reason, user_id=user.id, links=links))
 
     try:
-        _deliver(user_id, compose, None)
+        _deliver(user_id, compose)
     except ValidationError:
         return False
     return True
@@ -139,12 +115,11 @@ def _for_jobs(session: Session, user_id: uuid.UUID,
     return send
 
 
-def _deliver(user_id: uuid.UUID, compose: Compose, backend: EmailBackend | None) -> str:
+def _deliver(user_id: uuid.UUID, compose: Compose) -> None:
     """Compose in the user's own unit of work, and send only once it has committed."""
     with unit_of_work(user_id=user_id) as session:
         message = _composed(session, user_id, lambda user: compose(session, user))
-    (backend or get_backend()).send(message)
-    return message.message_id
+    get_backend().send(message)
 
 
 def _composed(session: Session, user_id: uuid.UUID,

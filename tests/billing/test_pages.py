@@ -10,13 +10,13 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from bot.email.delivery import send_plan_email
 from bot.email.links import EmailLinks
 from core import config
 from core.billing.trial import start_trial
 from core.models import User
 from tests.billing.conftest import deliver, emails, text_of
 from tests.billing.fake_stripe import FakeStripe
+from tests.email.sending import mail_digest
 from tests.factories import make_lead, make_user
 
 
@@ -34,7 +34,7 @@ def _billing_path(user: User) -> str:
 def test_every_email_footer_links_to_the_billing_page_while_billing_is_on(
     web: FlaskClient, billing: Path, ann: User
 ) -> None:
-    send_plan_email(ann.id)
+    mail_digest(ann.id)
     (digest,) = emails(billing)
     link = EmailLinks.from_settings().billing_url(user_id=ann.id)
     assert f"Billing: {link}" in text_of(digest)
@@ -50,7 +50,7 @@ def test_with_billing_off_the_footer_has_no_billing_link(
     monkeypatch.setenv("NBM_DATA_DIR", str(tmp_path))
     config.get_settings.cache_clear()
     try:
-        send_plan_email(ann.id)
+        mail_digest(ann.id)
     finally:
         config.get_settings.cache_clear()
     (digest,) = emails(tmp_path / "outbox")

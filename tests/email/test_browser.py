@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.email.backends import get_backend
-from bot.email.delivery import send_plan_email
 from core.clock import local_today
 from core.db import unit_of_work
 from core.models import Action, ActionEvent, ActionState, ActionType, Channel, Lead
+from tests.email.sending import mail_digest
 from tests.factories import deleted_afterwards, make_action, make_lead, make_plan, make_user
 
 
@@ -41,7 +41,7 @@ def test_a_digest_done_link_confirmed_in_chromium_marks_the_action_done(live_ser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    send_plan_email(committed_user)
+    mail_digest(committed_user)
     (entry,) = get_backend().entries()
     html = get_backend().read(entry.id).get_body(("html",)).get_content()
     done_links = [unescape(href) for href in re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Done\s*</a>', html)]

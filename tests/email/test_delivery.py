@@ -1,4 +1,4 @@
-"""Delivering the digest and the weekly summary by email, as the jobs and `nbm digest` do."""
+"""Delivering the digest and the weekly summary by email, as the jobs (and `nbm digest send`) do."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.email.backends import SendFailed, get_backend
-from bot.email.delivery import plan_sender, send_plan_email, send_summary_email, summary_sender
+from bot.email.delivery import plan_sender, summary_sender
 from bot.email.links import EmailLinks
-from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import UserSettings
 from tests.email.conftest import NOON
 from tests.email.pages import make_world
+from tests.email.sending import mail_digest, mail_summary
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
 
-def test_send_plan_email_delivers_todays_digest_and_returns_its_message_id(service: Session) -> None:
+def test_the_morning_delivery_mails_todays_digest_under_the_message_id_it_records(service: Session) -> None:
     world = make_world(service, email="zoe@example.com", name="Zoe Quinn")
-    message_id = send_plan_email(world.user.id)
+    message_id = mail_digest(world.user.id)
     outbox = get_backend()
     (entry,) = outbox.entries()
     message = outbox.read(entry.id)
@@ -40,14 +40,14 @@ def test_nobody_whose_email_is_off_is_mailed(service: Session) -> None:
     world = make_world(service)
     service.get(UserSettings, world.user.id).email_enabled = False
     service.flush()
-    with pytest.raises(ValidationError, match="email is off"):
-        send_plan_email(world.user.id)
+    with pytest.raises(PermanentDeliveryError, match="email is off"):
+        mail_digest(world.user.id)
     assert get_backend().entries() == []
 
 
-def test_send_summary_email_delivers_last_weeks_summary(service: Session) -> None:
+def test_the_monday_delivery_mails_last_weeks_summary(service: Session) -> None:
     world = make_world(service, name="Zoe Quinn")
-    message_id = send_summary_email(world.user.id, date(2026, 11, 16))
+    message_id = mail_summary(world.user.id, date(2026, 11, 16))
     outbox = get_backend()
     (entry,) = outbox.entries()
     message = outbox.read(entry.id)
@@ -63,7 +63,7 @@ def test_a_retried_delivery_reuses_its_message_id(service: Session) -> None:
     first = plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)()
     second = plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=delivery_id)()
     assert first == second == f"<nbm-{delivery_id}@nbm.example.com>"
-    assert send_plan_email(world.user.id) != first
+    assert plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=uuid.uuid4())() != first
 
 
 class Refusing:

@@ -23,11 +23,11 @@ import pytest
 import time_machine
 
 from bot.email.backends import get_backend
-from bot.email.delivery import send_plan_email, send_summary_email
 from core.db import unit_of_work
 from core.models import ActionState, ActionType, WeeklySummary
 from tests.email.conftest import NOON
 from tests.email.pages import TODAY
+from tests.email.sending import mail_digest, mail_summary
 from tests.factories import deleted_afterwards, make_action, make_event, make_lead, make_plan, make_user
 
 PHONE_WIDTH = 375  # an iPhone SE / mini, the narrowest phone still common
@@ -118,8 +118,8 @@ def test_every_email_and_email_page_fits_a_phone_and_has_tappable_buttons(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    send_plan_email(long_user)
-    send_summary_email(long_user, LAST_MONDAY)
+    mail_digest(long_user)
+    mail_summary(long_user, LAST_MONDAY)
     entries = {entry.subject.split(" ")[1]: entry.id for entry in get_backend().entries()}  # "next" / "week"
     assert entries.keys() == {"next", "week"}
 

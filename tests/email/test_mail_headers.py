@@ -9,6 +9,7 @@ and the outbox's file.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.email.backends import SmtpBackend, get_backend
-from bot.email.delivery import send_plan_email, send_summary_email
+from bot.email.delivery import plan_sender, summary_sender
 from core.preferences import email_is_on
 from core.users import get_settings_for
 from tests.email.conftest import BASE_URL
@@ -26,6 +27,7 @@ from tests.email.pages import make_world, path, reload
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
 LAST_MONDAY = date(2026, 11, 16)
+TODAY = date(2026, 11, 25)  # the clock's (tests.email.conftest.NOON)
 
 
 def keep_raw_bytes(server: Any) -> list[bytes]:
@@ -47,15 +49,17 @@ def header_block(raw: bytes) -> str:
 
 
 def test_the_digest_and_the_summary_carry_a_literal_one_click_unsubscribe_on_the_wire_and_in_the_outbox(
-    service: Session, smtp_server: Any, client: Any
+    service: Session, smtp_server: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = make_world(service, email="zoe@example.com", name="Zoë Quinn")
     server = smtp_server()
     wire = keep_raw_bytes(server)
     smtp = SmtpBackend(host=server.host, port=server.port, security="none", timeout=5)
-    for backend in (smtp, None):  # None: the configured outbox
-        send_plan_email(world.user.id, backend=backend)
-        send_summary_email(world.user.id, LAST_MONDAY, backend=backend)
+    for backend in (smtp, get_backend()):  # then the configured outbox
+        monkeypatch.setattr("bot.email.delivery.get_backend", lambda backend=backend: backend)
+        # The jobs' senders, each delivery its own: the same emails go once by SMTP and once to the outbox.
+        plan_sender(service, user_id=world.user.id, period=TODAY, delivery_id=uuid.uuid4())()
+        summary_sender(service, user_id=world.user.id, period=LAST_MONDAY, delivery_id=uuid.uuid4())()
     outbox = get_backend().directory
     written = [file.read_bytes() for file in sorted(outbox.glob("*.eml"))]
     assert len(wire) == len(written) == 2

@@ -24,10 +24,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.email.backends import get_backend
-from bot.email.delivery import send_plan_email, send_summary_email
 from core.actions.service import change_state
 from core.models import ActionState, Channel
 from tests.email.pages import make_world
+from tests.email.sending import mail_digest, mail_summary
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
@@ -75,8 +75,8 @@ def test_a_real_digest_and_weekly_summary_trip_no_spam_rule_the_product_controls
                        name="Zoe Quinn", streak_count=3)
     # One action sent earlier today: the digest shows a settled item and someone waiting for a reply.
     change_state(service, user=world.user, action_id=world.actions[0].id, to=ActionState.SENT, channel=Channel.CLI)
-    send_plan_email(world.user.id)
-    send_summary_email(world.user.id, LAST_MONDAY)
+    mail_digest(world.user.id)
+    mail_summary(world.user.id, LAST_MONDAY)
     files = sorted(get_backend().directory.glob("*.eml"))
     assert len(files) == 2
 

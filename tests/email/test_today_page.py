@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.email.backends import get_backend
-from bot.email.delivery import send_plan_email
 from bot.email.links import EmailLinks
 from core.actions.service import change_state
 from core.db import set_context
 from core.models import ActionState, ActionType, Channel, DailyPlan, User
 from tests.email.pages import World, forms, hrefs, make_world, path, state_of, tamper, text_of
+from tests.email.sending import mail_digest
 from tests.factories import make_action, make_lead
 
 pytestmark = pytest.mark.usefixtures("email_settings", "connection")
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("email_settings", "connection")
 
 def todays_link(user: User) -> str:
     """The link to today's plan in the text part of the digest ``user`` is sent now."""
-    send_plan_email(user.id)
+    mail_digest(user.id)
     outbox = get_backend()
     text = outbox.read(outbox.entries()[0].id).get_body(("plain",)).get_content()
     (link,) = re.findall(r"https://\S+/today/\S+", text)

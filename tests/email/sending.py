@@ -1,0 +1,30 @@
+"""Mailing a real digest or weekly summary in a test, the way the scheduled jobs mail them: through
+the job's own delivery (``core.jobs.tasks.deliver``), recorded in the deliveries ledger."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from core.clock import local_today
+from core.db import unit_of_work
+from core.jobs.tasks import deliver
+from core.models import Channel, DeliveryKind, User
+
+
+def mail_digest(user_id: uuid.UUID) -> str:
+    """The user's digest of their today, mailed as the morning job mails it; its Message-ID."""
+    with unit_of_work(service=True) as session:
+        today = local_today(session.get_one(User, user_id).timezone)
+    return _delivered(DeliveryKind.PLAN, user_id, today)
+
+
+def mail_summary(user_id: uuid.UUID, week_start: date) -> str:
+    """The summary of the week starting ``week_start``, mailed as the Monday job mails it; its Message-ID."""
+    return _delivered(DeliveryKind.WEEKLY_SUMMARY, user_id, week_start)
+
+
+def _delivered(kind: DeliveryKind, user_id: uuid.UUID, period: date) -> str:
+    outcome = deliver(kind.value, Channel.EMAIL.value, str(user_id), period.isoformat())
+    assert outcome.startswith("sent (") and outcome.endswith(")"), outcome
+    return outcome.removeprefix("sent (").removesuffix(")")
