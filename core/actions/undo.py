@@ -4,8 +4,10 @@ Rules (PRODUCT.md: "A person can undo their own change of an action for the rest
 
 * **What can be undone** is the action's latest change that still stands, if a person made it (not
   the system), to Done, Sent, Replied or Snoozed, on the user's current local date, and the action
-  is still as that change left it. Anything else — a second Undo, an Undo from yesterday's message,
-  a change the system made since — has nothing to undo: a no-op that says so, never an error.
+  is still as that change left it, and no Undo of the action came after it. Anything else — a
+  second Undo, an Undo from yesterday's message, a change the system made since — has nothing to
+  undo: a no-op that says so, never an error. So Undo takes back one change, not a chain: a double
+  press (or Slack's retry) after Sent then Replied takes back the Replied only, never the Sent too.
 * **The action is put back** as it was: its state, the due date a snooze moved, no completion time
   unless it is back in Replied.
 * **What the change set off in the same instant is taken back too**: the actions the follow-up
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from core.actions.records import record_event
 from core.actions.rules import COMPLETION_STATES
@@ -55,14 +57,26 @@ def _standing() -> ColumnElement[bool]:
     return exists().where(ACTION_LOG.c.id == ActionEvent.id)
 
 
+def _undone_since(action_id: InstrumentedAttribute[uuid.UUID] | uuid.UUID,
+                  change_id: InstrumentedAttribute[uuid.UUID] | ColumnElement[uuid.UUID] | uuid.UUID,
+                  at: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
+    """SQL: an Undo of the action took back another change made at ``at`` or later than the change
+    ``change_id`` (made at ``at``), so that change stays (module rules). Changes made in the same
+    instant count as later: the order of the two cannot be told, and one Undo too few is the safe side."""
+    undo, undone = aliased(ActionEvent), aliased(ActionEvent)
+    return exists().where(undo.action_id == action_id, undone.id == undo.undoes_event_id,
+                          undone.id != change_id, undone.created_at >= at)
+
+
 def changed_today_by_a_person(action: type[Action], *, since: datetime) -> ColumnElement[bool]:
     """SQL: the action's present state was set by a person since ``since`` (the start of the user's
-    day), by a change that stands and that Undo takes back; what the plan offers an Undo button for.
-    Pressing it asks :func:`undo_last_change`, which decides."""
+    day), by a change that stands, that Undo takes back and that no Undo came after; what the plan
+    offers an Undo button for. Pressing it asks :func:`undo_last_change`, which decides."""
     log = ACTION_LOG.c
     return exists().where(
         log.action_id == action.id, log.to_state == action.state, log.from_state.is_not(None),
         log.channel != Channel.SYSTEM, log.to_state.in_(list(UNDOABLE)), log.created_at >= since,
+        ~_undone_since(action.id, log.id, log.created_at),
     )
 
 
@@ -76,7 +90,8 @@ def undoable_change(session: Session, *, user: User, action: Action) -> ActionEv
         .limit(1)
     ).first()
     if (latest is None or latest.channel == Channel.SYSTEM or latest.to_state not in UNDOABLE
-            or local_today(user.timezone, at=latest.created_at) != local_today(user.timezone)):
+            or local_today(user.timezone, at=latest.created_at) != local_today(user.timezone)
+            or session.scalar(select(_undone_since(action.id, latest.id, latest.created_at)))):
         return None
     return latest
 

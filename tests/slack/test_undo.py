@@ -46,3 +46,32 @@ def test_done_then_undo_puts_the_action_back_and_the_message_offers_its_buttons_
     _press(web, fake, after_done, "nbm_undo", first)  # the old message's Undo, pressed again
     assert state_of(ann, first) == ActionState.NEW
     assert replies(fake) == ["Nothing to undo: that change was already taken back, or it was not made today."]
+
+
+def test_undo_pressed_twice_after_sent_then_replied_takes_back_the_reply_only(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """A double press (or Slack's retry) of Undo takes back one change, not a chain: after Sent then
+    Replied, the message is still sent (not back to new, with a follow-up planned for a message never
+    sent), and the row no longer offers Undo."""
+    add_leads(ann, "Bea Stone")
+    command(web, fake, "today", channel="DU1")
+    posted = fake.calls_to("chat.postMessage")[-1].args["blocks"]
+    first = plan_of(ann).items[0].action_id
+    _press(web, fake, posted, "nbm_sent", first)
+    _press(web, fake, fake.calls_to("chat.update")[-1].args["blocks"], "nbm_replied", first)
+    after_reply = fake.calls_to("chat.update")[-1].args["blocks"]
+
+    _press(web, fake, after_reply, "nbm_undo", first)
+    _press(web, fake, after_reply, "nbm_undo", first)
+
+    assert state_of(ann, first) == ActionState.SENT
+    assert [(e.from_state, e.to_state) for e in events_of(ann, first)][1:] == [
+        (ActionState.NEW, ActionState.SENT), (ActionState.SENT, ActionState.REPLIED),
+        (ActionState.REPLIED, ActionState.SENT)]
+    assert replies(fake)[-1] == "Nothing to undo: that change was already taken back, or it was not made today."
+    redrawn = fake.calls_to("chat.update")[-1].args["blocks"]
+    row = [block for block in redrawn if block.get("block_id") == f"plan|{first}"]
+    controls = [element for block in row
+                for element in ([block["accessory"]] if block.get("accessory") else block.get("elements", []))]
+    assert row and "nbm_undo" not in [element.get("action_id") for element in controls]
