@@ -25,6 +25,7 @@ from core.errors import NotFound, ValidationError
 from core.leads import find_leads_by_name
 from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
+from core.text import plural
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def _by_number(view: PlanView, digits: str) -> Target:
         raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name instead")
     significant = digits.lstrip("0")
     if len(significant) > len(str(count)) or not 1 <= int(significant or "0") <= count:
-        raise ValidationError(f"today's plan has {count} actions; use a number from 1 to {count}, or a lead's name")
+        numbers = "1" if count == 1 else f"a number from 1 to {count}"
+        raise ValidationError(f"today's plan has {plural(count, 'action')}; use {numbers}, or a lead's name")
     item = view.items[int(significant) - 1]
     return Target(item.action_id, item.title)
 

@@ -207,6 +207,25 @@ def test_focus_sets_this_weeks_focus_and_shows_it_in_the_plan(web: FlaskClient, 
     assert plan_of(ann).focus == "Close two pilots"
 
 
+def test_capacity_says_the_size_in_force_and_why_the_plan_is_longer(web: FlaskClient, fake: FakeSlack,
+                                                                     ann: User) -> None:
+    add_leads(ann, "Bea Stone", "Carl Diaz", "Dana Fox", "Eli Gray")
+    command(web, fake, "done 1")
+    command(web, fake, "done 2")
+    command(web, fake, "capacity micro")
+    command(web, fake, "capacity default")
+    assert replies(fake)[2:] == [
+        "Today is now a *micro* day: up to 1 action; today's plan has 2 actions (2 already acted on, which stay).",
+        "Today is back to its planned size, a *default* day: up to 5 actions; today's plan has 4 actions.",
+    ]
+
+
+def test_a_number_past_a_one_item_plan_names_the_one_number(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    command(web, fake, "done 2")
+    assert replies(fake) == ["Today's plan has 1 action; use 1, or a lead's name"]
+
+
 def test_focus_without_text_is_refused(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "focus")
     assert "A focus needs some text" in replies(fake)[0]

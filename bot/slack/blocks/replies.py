@@ -15,9 +15,10 @@ from core.actions.marks import BY_TARGET
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
 from core.calls import LoggedCallResult
-from core.models import ActionState, Lead
-from core.planner.view import action_title
-from core.text import short_date, short_date_from
+from core.models import ActionState, CapacityLevel, Lead
+from core.planner.capacity import ACTIONS_PER_LEVEL
+from core.planner.view import PlanView, action_title
+from core.text import plural, short_date, short_date_from
 
 
 def lead_added(lead: Lead, *, planned: bool) -> str:
@@ -66,3 +67,15 @@ def leads_list(leads: Sequence[Lead], *, limit: int, today: date) -> str:
         return "You have no leads yet. Add one with `/nbm add <name> <link>`."
     more = [f"…and {len(leads) - limit} more."] if len(leads) > limit else []
     return "\n".join([f"*Your leads ({len(leads)})*", *(lead_line(lead, today=today) for lead in leads[:limit]), *more])
+
+
+def capacity_said(asked: CapacityLevel, view: PlanView) -> str:
+    """The `/nbm capacity` answer, from the plan as refreshed: its size is the plan's own capacity
+    (``default`` removes the override, so the size the plan was made with, from the calendar or the
+    default, comes back), and a plan longer than it says why (what was acted on stays)."""
+    size = ACTIONS_PER_LEVEL[view.capacity]
+    head = (f"Today is now a *{asked.value}* day" if asked is not CapacityLevel.DEFAULT
+            else f"Today is back to its planned size, a *{view.capacity.value}* day")
+    settled = len(view.items) - len(view.open_items)
+    kept = f" ({settled} already acted on, which stay)" if len(view.items) > size and settled else ""
+    return f"{head}: up to {plural(size, 'action')}; today's plan has {plural(len(view.items), 'action')}{kept}."

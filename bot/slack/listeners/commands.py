@@ -23,7 +23,7 @@ from bot.slack.blocks.billing import billing_reply
 from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
-from bot.slack.blocks.replies import call_logged, leads_list, marked
+from bot.slack.blocks.replies import call_logged, capacity_said, leads_list, marked
 from bot.slack.blocks.text import escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
@@ -42,7 +42,7 @@ from core.config import get_settings
 from core.errors import ValidationError
 from core.leads import list_leads
 from core.models import ActionState, CalendarProvider, Channel
-from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
+from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
 from core.planner.view import plan_view_building_if_missing
@@ -159,8 +159,7 @@ def capacity(request: Request, rest: str) -> None:
     level = parse_level(rest)
     with acting_as_user(request.user_id) as (session, user):
         view = set_capacity_and_replan(session, user=user, level=level)
-    request.reply(f"Today is now a *{level.value}* day: up to {plural(ACTIONS_PER_LEVEL[level], 'action')}; "
-                  f"today's plan has {plural(len(view.items), 'action')}.")
+    request.reply(capacity_said(level, view))
     request.redraw()
 
 
