@@ -34,7 +34,9 @@ def test_every_answer_is_ephemeral(web: FlaskClient, fake: FakeSlack, ann: User)
 def test_unknown_or_empty_input_answers_with_help(web: FlaskClient, fake: FakeSlack, ann: User, text: str) -> None:
     assert command(web, fake, text).status_code == 200
     (reply,) = replies(fake)
-    assert "`/nbm today`" in reply and "`/nbm snooze <n> [when]`" in reply
+    assert "`/nbm today`" in reply and "`/nbm snooze &lt;n&gt; [when]`" in reply  # escaped: Slack reads <n> as markup
+    assert "`/nbm connect`: connect a calendar (it lists the kinds this server offers)" in reply
+    assert "google|outlook" not in reply  # a server without their sign-in offers only iCal addresses
 
 
 def test_today_posts_the_plan_in_the_dm_and_says_so(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

@@ -41,7 +41,7 @@ def test_anything_else_typed_in_the_dm_gets_the_help_there(web: FlaskClient, fak
     assert event(web, typed(text)).status_code == 200
     ((channel, answer),) = posted(fake)
     assert channel == "DU1"
-    assert "`/nbm today`" in answer and "`/nbm snooze <n> [when]`" in answer
+    assert "`/nbm today`" in answer and "`/nbm snooze &lt;n&gt; [when]`" in answer
     assert fake.calls_to("respond") == []
 
 

@@ -51,17 +51,18 @@ from core.text import plural
 from core.users import acting_as_user
 from core.workdays import is_work_day
 
-HELP = """*NextBestMove*: the few follow-ups that matter most today.
+#: Escaped (bot.slack.blocks.text.escape): Slack reads ``<name>`` as markup, even between backticks.
+HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
 • `/nbm add <name> <link> [notes]`: add a lead (`/nbm add` alone opens a form)
-• `/nbm leads`: your leads · `/nbm waiting`: who has not replied yet
+• `/nbm leads`: your leads · `/nbm waiting [page]`: who has not replied yet
 • `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name)
 • `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, 2 weeks or YYYY-MM-DD
 • `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
 • `/nbm call <lead> <date>`: log a call (`/nbm call` alone opens a form)
 • `/nbm summary`: last week's summary · `/nbm streak`: your streak
 • `/nbm settings`: delivery time, channels, timezone, work days
-• `/nbm connect google|outlook`: calendars · `/nbm billing`: your plan"""
+• `/nbm connect`: connect a calendar (it lists the kinds this server offers) · `/nbm billing`: your plan""")
 
 LEADS_LISTED = 50
 
