@@ -281,7 +281,7 @@ def test_snoozing_until_tomorrow_in_the_users_own_calendar(service: Session, clo
     snoozed = snooze_lead(service, user=los_angeles, lead_id=la_lead.id, until=date(2026, 11, 26)).lead
 
     assert (snoozed.status, snoozed.snooze_until) == (LeadStatus.SNOOZED, date(2026, 11, 26))
-    with pytest.raises(ValidationError, match=r"a snooze must end after today \(2026-11-26\)"):
+    with pytest.raises(ValidationError, match=r"a snooze must end after today \(Thu 26 Nov\)"):
         snooze_lead(service, user=auckland, lead_id=nz_lead.id, until=date(2026, 11, 26))
     assert (nz_lead.status, nz_lead.snooze_until) == (LeadStatus.ACTIVE, None)
 
@@ -289,7 +289,7 @@ def test_snoozing_until_tomorrow_in_the_users_own_calendar(service: Session, clo
 def test_snoozing_into_the_past_or_more_than_a_year_ahead_is_refused(service: Session, clock: None) -> None:
     user = make_user(service, timezone="Europe/London")
     lead = make_lead(service, user)
-    with pytest.raises(ValidationError, match="2026-11-02 is not"):
+    with pytest.raises(ValidationError, match="Mon 2 Nov has passed"):
         snooze_lead(service, user=user, lead_id=lead.id, until=date(2026, 11, 2))
     with pytest.raises(ValidationError, match="at most 365 days"):
         snooze_lead(service, user=user, lead_id=lead.id, until=date(2027, 11, 26))

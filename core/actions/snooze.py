@@ -24,6 +24,7 @@ from collections.abc import Collection
 from datetime import date, timedelta
 
 from core.errors import ValidationError
+from core.text import short_date
 from core.workdays import WEEKDAYS, add_work_days, is_work_day, next_work_day
 
 MAX_SNOOZE_DAYS = 365
@@ -81,11 +82,13 @@ def parse_snooze(text: str, *, today: date) -> date:
 
 
 def check_snooze_until(until: date, *, today: date) -> date:
-    """``until`` if a snooze may end then: after ``today`` and at most a year ahead."""
+    """``until`` if a snooze may end then: after ``today`` and at most a year ahead. A refusal names
+    the days as every message does; a day that has come since it was offered (a menu in an older
+    message) is said to be today or past, which is what changed, not what the person did."""
     if until <= today:
-        raise ValidationError(
-            f"a snooze must end after today ({today.isoformat()}); {until.isoformat()} is not"
-        )
+        when = "is today" if until == today else "has passed"
+        raise ValidationError(f"a snooze must end after today ({short_date(today)}); {short_date(until)} {when}, "
+                              "so pick a later day")
     if until > today + timedelta(days=MAX_SNOOZE_DAYS):
         raise ValidationError(f"a snooze can last at most {MAX_SNOOZE_DAYS} days; pick an earlier date")
     return until

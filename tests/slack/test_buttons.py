@@ -106,7 +106,7 @@ def test_a_date_in_the_past_is_refused_ephemerally_and_changes_nothing(web: Flas
                                              "block_id": f"plan|{item.action_id}", "selected_date": "2026-11-25"}))
     assert state_of(ann, item.action_id) == ActionState.NEW
     (answer,) = fake.calls_to("respond")
-    assert answer.args["text"] == "A snooze must end after today (2026-11-25); 2026-11-25 is not"
+    assert answer.args["text"] == "A snooze must end after today (Wed 25 Nov); Wed 25 Nov is today, so pick a later day"
     assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
     assert fake.calls_to("chat.update") == []
 

@@ -149,7 +149,7 @@ def test_replied_by_name_finds_the_action_waiting_for_a_reply(web: FlaskClient, 
     ("done Zed", "No lead is called 'Zed'"),
     ("done a", "'a' matches Bea Stone, Carl Diaz; write more of the name"),
     ("snooze 1 yesterday", "'yesterday' is not a snooze date"),
-    ("snooze 1 2026-11-20", "a snooze must end after today (2026-11-25)"),
+    ("snooze 1 2026-11-20", "a snooze must end after today (Wed 25 Nov); Fri 20 Nov has passed, so pick a later day"),
 ])
 def test_marks_with_bad_input_change_nothing(web: FlaskClient, fake: FakeSlack, ann: User, text: str,
                                              expected: str) -> None:
