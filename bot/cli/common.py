@@ -34,7 +34,6 @@ def acting_as_email(email: str) -> Iterator[tuple[Session, User]]:
         yield acting
 
 
-
 #: The dates the ``nbm`` command accepts, in every date option (and the date of ``nbm morning --now``).
 #: Python's calendar ends at years 1 and 9999, and the product works a little way either side of any
 #: date it is given (the week before a plan's day, the Monday after a summary's week, local midnight
