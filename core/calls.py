@@ -9,8 +9,12 @@
 * **One pending prep (and one pending post-call) per lead**, as for every auto action: a second
   call booked while the first one's prep is still to do gets no prep of its own (``prep`` None);
   the pending one stays as it is.
-* The lead must be the user's and not archived (a snoozed lead may have a call). The call date
-  must be within a year of the user's today either way, so a mistyped year is refused.
+* The lead must be the user's and not archived. The call date must be within a year of the user's
+  today either way, so a mistyped year is refused.
+* **A call a person logs with a snoozed lead brings the lead back** (``woke``): nothing is planned
+  for a snoozed lead, so its prep and follow-up would never reach a plan, and a call booked with
+  someone is the end of not following up with them. A call found in the calendar (``channel``
+  system, ``core.calendars.call_detection``) leaves the snooze to the person.
 * **Moving and cancelling** (calls found in the calendar, ``core.calendars.call_detection``): what
   the user has not touched follows the call. An action is *untouched* while it is NEW and has no
   event besides its creation (never marked, snoozed or undone). Moving a call re-dates it:
@@ -32,7 +36,7 @@ from sqlalchemy.orm import Session
 from core.actions.followups import create_auto_action, lock_lead, work_days_for
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
-from core.leads import get_lead
+from core.leads import get_lead, unsnooze_lead
 from core.models import (
     Action,
     ActionEvent,
@@ -53,12 +57,14 @@ MAX_DAYS_AWAY = 365
 
 @dataclass(frozen=True)
 class LoggedCallResult:
-    """The call; its prep and post-call actions (None when none was made); whether it is new."""
+    """The call; its prep and post-call actions (None when none was made); whether it is new; whether
+    the lead was snoozed and is active again (module rules)."""
 
     call: LoggedCall
     prep: Action | None
     post: Action | None
     created: bool
+    woke: bool = False
 
 
 def log_call(
@@ -91,9 +97,10 @@ def log_call(
             post=_linked(session, call, ActionType.POST_CALL), created=False,
         )
     call = session.get_one(LoggedCall, call_id)
+    woke = channel != Channel.SYSTEM and unsnooze_lead(session, user=user, lead_id=lead.id).changed
     prep, post = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
                            kinds={ActionType.CALL_PREP, ActionType.POST_CALL})
-    return LoggedCallResult(call=call, prep=prep, post=post, created=True)
+    return LoggedCallResult(call=call, prep=prep, post=post, created=True, woke=woke)
 
 
 def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date) -> bool:

@@ -181,6 +181,14 @@ def test_a_call_brings_its_prep_and_follow_up(user: str) -> None:
     assert ok_json("call", "--user", user, lead["id"], "2026-11-27")["created"] is False
 
 
+def test_a_call_with_a_snoozed_lead_says_the_lead_is_active_again(user: str) -> None:
+    lead = ok_json("leads", "add", "--user", user, "Priya Raman", "https://www.linkedin.com/in/priya")
+    ok_json("leads", "snooze", "--user", user, lead["id"], "--until", "2026-12-15")
+    logged = nbm("call", "--user", user, lead["id"], "2026-11-27")
+    assert logged.exit_code == 0 and "the lead was snoozed and is active again" in logged.output
+    assert ok_json("leads", "list", "--user", user)[0]["status"] == "ACTIVE"
+
+
 def test_capacity_override_resizes_todays_plan(user: str) -> None:
     for n in range(4):
         ok_json("leads", "add", "--user", user, f"Lead {n}", f"https://x.io/{n}")

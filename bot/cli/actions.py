@@ -79,11 +79,12 @@ def call_command(email: str, lead_id: uuid.UUID, call_date: date, as_json: bool)
         result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.CLI)
     made = [a for a in (result.prep, result.post) if a is not None]
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
-               "actions": [action_json(a) for a in made]}
+               "lead_woke": result.woke, "actions": [action_json(a) for a in made]}
 
     def human() -> str:
         head = "logged" if result.created else "already logged"
         return "\n".join([f"{head}: call on {call_date:%a %d %b %Y}"] +
-                         [f"  {a.action_type.value} due {a.due_date}" for a in made])
+                         [f"  {a.action_type.value} due {a.due_date}" for a in made] +
+                         (["  the lead was snoozed and is active again"] if result.woke else []))
 
     emit(as_json, payload, human)

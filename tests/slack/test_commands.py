@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from bot.cli import main
 from core.db import unit_of_work
-from core.models import ActionState, CapacityLevel, Lead, LoggedCall, User, UserSettings
+from core.leads import snooze_lead
+from core.models import ActionState, CapacityLevel, Lead, LeadStatus, LoggedCall, User, UserSettings
 from tests.slack.conftest import add_leads, command, events_of, plan_of, replies, state_of
 from tests.slack.fake_slack import FakeSlack
 
@@ -255,6 +256,21 @@ def test_call_logs_it_and_plans_prep_and_follow_up(web: FlaskClient, fake: FakeS
                              "Planned: prep on Thu 26 Nov and the follow-up on Mon 30 Nov."]
     with unit_of_work(user_id=ann.id) as session:
         assert session.scalars(select(LoggedCall.call_date)).all() == [date(2026, 11, 27)]
+
+
+def test_a_call_with_a_snoozed_lead_brings_the_lead_back_so_its_prep_reaches_the_plan(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    (bea,) = add_leads(ann, "Bea Stone")
+    with unit_of_work(user_id=ann.id) as session:
+        snooze_lead(session, user=session.get_one(User, ann.id), lead_id=bea.id, until=date(2026, 12, 15))
+    command(web, fake, "call Bea tomorrow")
+    assert replies(fake) == ["📞 Logged your call with Bea Stone on Thu 26 Nov. "
+                             "Planned: prep on Wed 25 Nov and the follow-up on Fri 27 Nov. "
+                             "Bea Stone was snoozed and is active again."]
+    with unit_of_work(user_id=ann.id) as session:
+        assert session.get_one(Lead, bea.id).status == LeadStatus.ACTIVE
+    assert "Prepare for your call with Bea Stone on Thu 26 Nov" in [item.title for item in plan_of(ann).items]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -56,7 +56,8 @@ def call_logged(name: str, result: LoggedCallResult) -> str:
     steps = [f"{what} on {short_date(action.due_date)}"
              for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
     planned = f" Planned: {' and '.join(steps)}." if steps else ""
-    return f"📞 Logged your call with {escape(name)} on {when}.{planned}"
+    woke = f" {escape(name)} was snoozed and is active again." if result.woke else ""
+    return f"📞 Logged your call with {escape(name)} on {when}.{planned}{woke}"
 
 
 def leads_list(leads: Sequence[Lead], *, limit: int, today: date) -> str:
