@@ -69,7 +69,7 @@ def test_an_unknown_user_is_named_in_the_refusal(connection: Connection) -> None
 def test_an_empty_plan_of_another_day_does_not_say_today(user: str) -> None:
     shown = nbm("plan", "--user", user, "--date", "2026-11-20")
     assert shown.exit_code == 0, shown.output
-    assert "Fri 20 Nov — 0 actions" in shown.output
+    assert "Fri 20 Nov — nothing due" in shown.output
     assert "Nothing is due in this plan" in shown.output and "today" not in shown.output
 
 

@@ -129,7 +129,7 @@ def test_the_email_result_page_lists_the_reply_in_todays_plan(client: FlaskClien
     text = text_of(page.text)
     assert "Marked replied: Reach out to Bo Chen" in text
     plan = text.split("The rest of today's plan")[1]
-    assert "Reply to Bo Chen" in plan and "1 of 4 settled" in plan
+    assert "Reply to Bo Chen" in plan and "3 of 4 actions left, ~25 min." in plan
     assert "Just added for today" not in text
 
 

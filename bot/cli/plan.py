@@ -37,7 +37,7 @@ def plan_json(view: PlanView) -> dict[str, Any]:
 def format_plan(view: PlanView) -> str:
     """The plan as a person reads it in a terminal."""
     free = f", {view.free_minutes} min free in your calendar" if view.free_minutes is not None else ""
-    lines = [f"{short_date(view.date)} — {plural(len(view.items), 'action')}, ~{view.total_minutes} min"
+    lines = [f"{short_date(view.date)} — {view.size()}"
              f"  (capacity {view.capacity.value}{free}, streak {plural(view.streak, 'day')})"]
     if view.focus:
         lines.append(f"Focus: {view.focus}")

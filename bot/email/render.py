@@ -102,14 +102,9 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def _subject(view: PlanView, open_items: tuple[PlanItem, ...]) -> str:
-    head = f"Your next best moves for {short_date(view.date)}"
-    if open_items:
-        minutes = sum(item.minutes for item in open_items)
-        return f"{head} — {plural(len(open_items), 'action')}, ~{minutes} min"
-    if view.items:
-        return f"{head} — all done, nice work"
-    return f"{head} — nothing due, enjoy a clear day"
+def _subject(view: PlanView) -> str:
+    head = f"Your next best moves for {short_date(view.date)} — {view.size()}"
+    return head if view.items else f"{head}, enjoy a clear day"
 
 
 def button_label(mark: Mark) -> str:
@@ -149,13 +144,13 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
     """What the digest's templates are rendered with (its links signed)."""
     open_items = view.open_items
     return {
-        "subject": _subject(view, open_items),
+        "subject": _subject(view),
         "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
         "first_name": first_name(view.user_name, fallback="there"),
         "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
         "open_count": len(open_items),
-        "open_minutes": sum(item.minutes for item in open_items),
+        "size": view.size(about="about "),
         "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
         "focus": view.focus,
         "streak": view.streak,

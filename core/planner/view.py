@@ -34,7 +34,7 @@ from core.models import (
     User,
 )
 from core.planner.service import build_plan, get_plan
-from core.text import one_line
+from core.text import one_line, plural
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
 
@@ -138,6 +138,31 @@ class PlanView:
     @property
     def open_items(self) -> tuple[PlanItem, ...]:
         return tuple(item for item in self.items if item.is_open)
+
+    def size(self, *, about: str = "~") -> str:
+        """The plan's size as every channel states it (Slack's plan message and its notification,
+        ``/nbm today``, the digest's subject and opening line, the today page, ``nbm plan``): what is
+        left to do, and its estimated minutes, out of the whole plan once some of it is acted on.
+
+        * ``5 actions, ~45 min``: nothing acted on yet;
+        * ``3 of 5 actions left, ~25 min``: some acted on (sent, replied, done and snoozed items stay
+          in the day's plan, settled);
+        * ``all 5 actions acted on`` (``1 action, acted on``): nothing left;
+        * ``nothing due``: an empty plan.
+
+        Counting every item, settled ones included, would call a plan with one action left "5
+        actions, ~45 min"; counting only what is left without the whole would not match the list
+        beneath it, which shows every item. ``about`` is how the minutes are hedged ("about " in prose).
+        """
+        total, left = len(self.items), self.open_items
+        if not total:
+            return "nothing due"
+        if not left:
+            return f"all {plural(total, 'action')} acted on" if total > 1 else "1 action, acted on"
+        minutes = f"{about}{sum(item.minutes for item in left)} min"
+        if len(left) == total:
+            return f"{plural(total, 'action')}, {minutes}"
+        return f"{len(left)} of {plural(total, 'action')} left, {minutes}"
 
 
 def action_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:

@@ -48,7 +48,7 @@ def test_confirming_marks_it_done_through_the_email_channel_and_shows_the_rest_o
     text = text_of(page.text)
     assert "Marked done: Reach out to Ann Lee" in text
     assert "Reach out to Bo Chen" in text and "Reach out to Cy Dee" in text
-    assert "1 of 3 settled" in text
+    assert "2 of 3 actions left, ~20 min." in text
     assert "Streak: 1 day" in text
 
     assert state_of(service, ann) == ActionState.DONE

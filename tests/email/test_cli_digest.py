@@ -45,6 +45,37 @@ def test_a_digest_composed_after_a_completion_today_does_not_ask_for_one(service
     assert "keeps it going" not in text and "start a streak" not in text
 
 
+def test_a_digest_composed_after_a_completion_states_what_is_left_out_of_the_whole(service: Session, tmp_path) -> None:
+    """The subject and the opening line state the same size, the one the list beneath shows: what is
+    left out of the whole plan (``PlanView.size``). The body used to count 2 actions above 3 items."""
+    world = make_world(service, email="zoe@example.com")
+    runner = CliRunner()
+    assert runner.invoke(main, ["mark", "--user", "zoe@example.com", str(world.actions[0].id), "done"]).exit_code == 0
+    out = tmp_path / "today.html"
+    result = runner.invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)])
+    assert "Subject: Your next best moves for Wed 25 Nov — 2 of 3 actions left, ~20 min" in result.output
+    text = (tmp_path / "today.txt").read_text()
+    assert "Your next best moves for Wed 25 Nov: 2 of 3 actions left, about 20 min." in text
+    plan = runner.invoke(main, ["plan", "--user", "zoe@example.com"]).output
+    assert plan.splitlines()[0].startswith("Wed 25 Nov — 2 of 3 actions left, ~20 min")
+
+
+def test_a_digest_of_a_plan_all_acted_on_says_so_without_calling_it_done(service: Session, tmp_path) -> None:
+    """A snoozed or sent item is acted on, not done: "already done" was false for them."""
+    world = make_world(service, email="zoe@example.com")
+    runner = CliRunner()
+    marks = {0: ["done"], 1: ["snooze", "--until", "2026-11-30"], 2: ["done"]}
+    for index, mark in marks.items():
+        result = runner.invoke(main, ["mark", "--user", "zoe@example.com", str(world.actions[index].id), *mark])
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "today.html"
+    result = runner.invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)])
+    assert "Subject: Your next best moves for Wed 25 Nov — all 3 actions acted on" in result.output
+    text = (tmp_path / "today.txt").read_text()
+    assert "Everything in your plan for Wed 25 Nov is acted on. Nice work." in text
+    assert "already done" not in text
+
+
 def test_the_dev_demo_users_first_digest_states_the_streak_its_history_makes(service: Session, tmp_path) -> None:
     """``nbm dev`` seeds the demo user due now (every day a work day); its first digest, composed
     before any housekeeping has run, states the streak the seeded history makes, as ``nbm streak`` does."""

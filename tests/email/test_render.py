@@ -89,7 +89,9 @@ def test_subject_counts_the_actions_and_minutes_left_in_the_product_format() -> 
     assert subject(FIVE) == "Your next best moves for Tue 25 Nov — 5 actions, ~35 min"
     assert subject(FIVE[:1]) == "Your next best moves for Tue 25 Nov — 1 action, ~5 min"
     done = tuple(item(i, f"Task {i}", state=ActionState.DONE) for i in range(2))
-    assert subject(done + FIVE[2:3]) == "Your next best moves for Tue 25 Nov — 1 action, ~10 min"
+    assert subject(done + FIVE[2:3]) == "Your next best moves for Tue 25 Nov — 1 of 3 actions left, ~10 min"
+    assert subject(done) == "Your next best moves for Tue 25 Nov — all 2 actions acted on"
+    assert subject(done[:1]) == "Your next best moves for Tue 25 Nov — 1 action, acted on"
 
 
 def test_an_empty_plan_gets_a_friendly_subject_and_body() -> None:

@@ -62,7 +62,8 @@ def test_the_text_part_links_once_to_todays_plan_where_every_action_has_its_butt
     page = client.get(path(todays_link(world.user)))
     assert page.status_code == 200
     words = text_of(page.text)
-    assert "Today's plan, Wed 25 Nov" in words and "1 of 3 settled" in words and "Streak: 2 days" in words
+    assert "Today's plan, Wed 25 Nov" in words and "Streak: 2 days" in words
+    assert "2 of 3 actions left, ~20 min." in words
     buttons = buttons_by_action(links, page.text)
     assert {action: list(labels) for action, labels in buttons.items()} == {
         bo.id: ["Done", "Sent", "Replied", "Snooze a week"],

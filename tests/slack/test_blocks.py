@@ -47,7 +47,7 @@ def test_the_plan_shows_each_action_with_its_controls_and_the_days_numbers() -> 
                                       streak=4, focus="Close two pilots"))
     assert text == "Your next best moves for Wed 25 Nov: 2 actions, ~12 min"
     shown = _all_text(blocks)
-    assert "2 actions · ~12 min · 🔥 4-day streak" in shown and "🎯 Focus: Close two pilots" in shown
+    assert "2 actions, ~12 min · 🔥 4-day streak" in shown and "🎯 Focus: Close two pilots" in shown
     assert "*1.* ⚡ *Fast Win* · *Reach out to Ann Lee*\\n<https://example.com/0|Ann Lee> · ~2 min" in shown
     assert "*2.* *Reach out to Bo Li*" in shown
     controls = [b for b in blocks if b["type"] == "actions"]

@@ -52,6 +52,23 @@ def test_today_posts_the_plan_in_the_dm_and_says_so(web: FlaskClient, fake: Fake
     assert replies(fake) == ["📬 Today's plan is in your DM with me: 2 actions, ~20 min."]
 
 
+def test_today_after_a_mark_says_what_is_left_of_the_plan(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """The size is what is left out of the whole (one definition: ``PlanView.size``): counting the
+    done item too said "2 actions, ~20 min" of a plan with one action left."""
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    command(web, fake, "done 1")
+    fake.calls.clear()
+    command(web, fake, "today")
+    (posted,) = fake.calls_to("chat.postMessage")
+    assert posted.args["text"] == "Your next best moves for Wed 25 Nov: 1 of 2 actions left, ~10 min"
+    assert "1 of 2 actions left, ~10 min" in str(posted.args["blocks"])
+    assert replies(fake) == ["📬 Today's plan is in your DM with me: 1 of 2 actions left, ~10 min."]
+    command(web, fake, "done 2")
+    fake.calls.clear()
+    command(web, fake, "today")
+    assert replies(fake) == ["📬 Today's plan is in your DM with me: all 2 actions acted on."]
+
+
 def test_today_typed_in_the_dm_itself_needs_no_pointer(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "today", channel="DU1")
     assert len(fake.calls_to("chat.postMessage")) == 1

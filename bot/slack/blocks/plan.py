@@ -60,11 +60,9 @@ def plan_message(view: PlanView) -> tuple[str, list[Block]]:
 
 
 def summary_line(view: PlanView) -> str:
-    """'Your next best moves for Tue 25 Nov: 5 actions, ~35 min' (the notification text)."""
-    if not view.items:
-        return f"Your next best moves for {short_date(view.date)}: nothing due"
-    return (f"Your next best moves for {short_date(view.date)}: {plural(len(view.items), 'action')}, "
-            f"~{view.total_minutes} min")
+    """'Your next best moves for Tue 25 Nov: 5 actions, ~35 min' (the notification text; the size
+    is :meth:`core.planner.view.PlanView.size`)."""
+    return f"Your next best moves for {short_date(view.date)}: {view.size()}"
 
 
 def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Block]:
@@ -79,8 +77,8 @@ def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Blo
 
 
 def overview(view: PlanView) -> Block:
-    """Count, minutes, streak and focus in one context line."""
-    parts = [f"{plural(len(view.items), 'action')} · ~{view.total_minutes} min"]
+    """Size (:meth:`core.planner.view.PlanView.size`), streak and focus in one context line."""
+    parts = [view.size()]
     if view.streak:
         parts.append(f"🔥 {view.streak}-day streak")
     texts = [" · ".join(parts)]

@@ -47,7 +47,6 @@ from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
 from core.planner.view import plan_view_building_if_missing
 from core.streaks import streak_line
-from core.text import plural
 from core.users import acting_as_user
 from core.workdays import is_work_day
 
@@ -99,8 +98,7 @@ def today(request: Request, rest: str) -> None:
     to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
     channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
     if request.body.get("channel_id") != channel:
-        request.reply(f"📬 Today's plan is in your DM with me: {plural(len(view.items), 'action')}, "
-                      f"~{view.total_minutes} min.")
+        request.reply(f"📬 Today's plan is in your DM with me: {view.size()}.")
 
 
 def add(request: Request, rest: str) -> None:

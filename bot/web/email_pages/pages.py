@@ -123,8 +123,8 @@ class PlanCard:
     has_plan: bool
     remaining: tuple[PageItem, ...]
     waiting: tuple[PageItem, ...]
-    settled_count: int
-    total_count: int
+    #: The plan's size, :meth:`core.planner.view.PlanView.size` ("" without a plan).
+    size: str
     streak: int
     today: str
     in_plan: frozenset[uuid.UUID]
@@ -235,8 +235,7 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
     waiting = _waiting_items(links, user, listed)
     return PlanCard(
         has_plan=view is not None, remaining=remaining, waiting=waiting,
-        settled_count=sum(1 for item in view.items if not item.is_open) if view else 0,
-        total_count=len(view.items) if view else 0, streak=user.streak_count, today=short_date(today),
+        size=view.size() if view else "", streak=user.streak_count, today=short_date(today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
         waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
         no_plan="" if view else _no_plan_yet(session, user=user, today=today),
