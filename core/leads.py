@@ -20,6 +20,11 @@ Rules chosen where the specification is silent:
   user's leads cannot share one: the second is refused naming the first.
 * **Finding by name ignores archived leads**, so an old archived namesake never makes ``/nbm done Ann``
   ambiguous.
+* **A lead's link names it uniquely**, so two leads of the same name can always be told apart: every
+  place that takes a lead's name takes its link too (:func:`find_lead`). A reference is a link when it is
+  one word starting ``https:``, ``http:`` or ``mailto:``; it is normalised as an added link is and matched
+  whole, archived leads included (no namesake can make a link ambiguous). When several leads share the
+  name asked for, the refusal lists each with its link and says to use the link.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from core.clock import local_today
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
 from core.names import validate_name
+from core.text import one_line
 
 MAX_URL = 2_000
 ACCEPTED = "only https://, http:// and mailto: links are accepted"
@@ -48,6 +54,9 @@ _URL_UNIQUE = "leads_user_id_url_key"
 _EMAIL_UNIQUE = "leads_user_id_email_key"
 MAX_EMAIL = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+#: How many matches an ambiguous reference lists, and how much of each link is shown beside its name.
+_MATCHES_SHOWN = 5
+_LINK_SHOWN = 60
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ def validate_url(url: str) -> str:
     are refused rather than silently removed: they mean the link was pasted wrongly.
     """
     url = url.strip()
-    shown = repr(url[:80] + ("…" if len(url) > 80 else ""))
+    shown = _quoted(url)
     if not url:
         raise ValidationError(f"a lead needs a link; {ACCEPTED}")
     if len(url) > MAX_URL:
@@ -111,6 +120,11 @@ def validate_url(url: str) -> str:
         raise no_host
     userinfo, at, hostport = parts.netloc.rpartition("@")
     return urlunsplit((scheme, userinfo + at + hostport.lower(), parts.path.rstrip("/"), parts.query, parts.fragment))
+
+
+def _quoted(text: str) -> str:
+    """``text`` quoted for a message, cut to 80 characters: a pasted page must not flood the answer."""
+    return repr(text[:80] + ("…" if len(text) > 80 else ""))
 
 
 def _normalise_mailto(rest: str, shown: str) -> str:
@@ -189,18 +203,58 @@ def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]
     """Leads called ``name`` (any case); when none is, those whose name contains it.
 
     An exact match wins so "Ann" finds Ann even when Annabel exists; several results mean the caller
-    must ask which one. Archived leads are left out (see the module docstring).
+    must ask which one, so they come in an order that does not change between asks: by name, leads of
+    one name by link. Archived leads are left out (see the module docstring).
     """
     wanted = name.strip()
     if not wanted:
-        raise ValidationError("give a lead's name (or part of it) to find the lead")
+        raise ValidationError("give a lead's name (or part of it), or its link, to find the lead")
     mine = (
         select(Lead)
         .where(Lead.user_id == user.id, Lead.status != LeadStatus.ARCHIVED)
-        .order_by(func.lower(Lead.name), Lead.name, Lead.id)
+        .order_by(func.lower(Lead.name), Lead.name, Lead.url)
     )
     exact = list(session.scalars(mine.where(func.lower(Lead.name) == func.lower(wanted))))
     return exact or list(session.scalars(mine.where(Lead.name.icontains(wanted, autoescape=True))))
+
+
+def _is_link(ref: str) -> bool:
+    """Whether ``ref`` names a lead by its link (see the module docstring), not by its name."""
+    scheme, colon, _ = ref.strip().partition(":")
+    return bool(colon) and scheme.lower() in _SCHEMES and len(ref.split()) == 1
+
+
+def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: str | None = None) -> Lead:
+    """The one lead ``ref`` names: by its link, else by its name as :func:`find_leads_by_name` finds it.
+
+    Every channel finds a lead through here, so each says the same thing. None, or several, is refused
+    saying what to do instead: ``listed_by`` is how the channel lists the user's leads (``/nbm leads``),
+    ``also`` another reference the caller accepts there (``the number from `/nbm today```), if any.
+    """
+    if _is_link(ref):
+        url = validate_url(ref)
+        lead = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == url))
+        if lead is None:
+            raise NotFound(f"no lead has the link {_quoted(url)}; {listed_by} lists yours")
+        return lead
+    leads = find_leads_by_name(session, user=user, name=ref)
+    if not leads:
+        raise NotFound(f"no lead is called {ref.strip()[:80]!r}; {listed_by} lists yours")
+    if len(leads) > 1:
+        raise ValidationError(_ambiguous(ref.strip(), leads, also=also))
+    return leads[0]
+
+
+def _ambiguous(ref: str, leads: list[Lead], *, also: str | None) -> str:
+    """Why ``ref`` is refused, naming the leads it matches. Writing more of a name cannot tell two leads
+    of the same name apart, so when some share one, each is listed with its (short) link to use instead."""
+    namesakes = len({lead.name.casefold() for lead in leads}) < len(leads)
+    shown = [f"{lead.name} ({one_line(lead.url, _LINK_SHOWN)})" if namesakes else lead.name
+             for lead in leads[:_MATCHES_SHOWN]]
+    names = ", ".join(shown) + (" …" if len(leads) > _MATCHES_SHOWN else "")
+    if namesakes:
+        return f"{ref[:80]!r} matches {names}; use the URL to pick one" + (f", or {also}" if also else "")
+    return f"{ref[:80]!r} matches {names}; write more of the name" + (f", or use {also}" if also else "")
 
 
 def edit_lead(

@@ -6,8 +6,9 @@
 * ``snooze <n or name> [when]``: *when* is read with the core's ``parse_snooze`` from the longest
   tail of words it accepts; with none, the snooze is the first preset (tomorrow). A number is
   decimal digits (``²`` is not one: it starts a name).
-* ``call <name> <date>``: the date ends the text: ``today``, ``tomorrow``, a weekday (the next one,
-  today included: a call "thursday" said on a Thursday is today's), or YYYY-MM-DD.
+* ``call <lead> <date>``: the lead is a name or a link; the date ends the text: ``today``,
+  ``tomorrow``, a weekday (the next one, today included: a call "thursday" said on a Thursday is
+  today's), or YYYY-MM-DD.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def split_add(text: str) -> tuple[str, str, str | None]:
             raise ValidationError(f"put the lead's name before the link; {ADD_USAGE}")
         return name, link.group("url"), text[word.end():].strip() or None
     raise ValidationError(f"no link found (https://, http:// or mailto:); {ADD_USAGE}")
+
+
+def unwrap_link(text: str) -> str:
+    """``text`` without Slack's ``<url>`` or ``<url|label>`` around a link, as it came otherwise."""
+    link = _LINK.match(text) if text.startswith("<") and text.endswith(">") else None
+    return link.group("url") if link else text
 
 
 def split_snooze(text: str, *, today: date) -> tuple[str, date | None]:

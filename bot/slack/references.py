@@ -1,9 +1,11 @@
-"""Which action ``/nbm done|sent|replied|snooze <n>`` means: a number in today's plan, or a lead's name.
+"""Which lead ``/nbm`` means, and which action ``/nbm done|sent|replied|snooze <n>`` means: a number in
+today's plan, or a lead's name or link.
 
 Numbers are the ones the plan shows (1 is the first line, the Fast Win); anything but decimal
-digits (``²`` too) is a name. A name goes through the core's ``find_leads_by_name`` (exact match
-first, else partial; several matches are refused with the names, so the person can say more).
-For that lead, the action meant is, in order:
+digits (``²`` too) is a lead. A lead goes through the core's ``find_lead``: its link (as typed, or as
+Slack wraps one, ``<https://…|label>``), else its name (exact match first, else partial; several
+matches are refused with the names, and with their links when some share a name, so the person can
+say more). For that lead, the action meant is, in order:
 
 1. its open item in today's plan;
 2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
@@ -20,12 +22,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.slack.parsing import unwrap_link
 from core.actions.service import list_actions, list_waiting
 from core.errors import NotFound, ValidationError
-from core.leads import find_leads_by_name
+from core.leads import find_lead
 from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 from core.text import plural
+
+#: The other reference to an action that ``/nbm done|sent|replied|snooze`` accepts.
+PLAN_NUMBER = "the number from `/nbm today`"
 
 
 @dataclass(frozen=True)
@@ -35,14 +41,15 @@ class Target:
 
 
 def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, target: ActionState) -> Target:
-    """The action ``ref`` (a plan number or a lead's name) means, in the order the module docstring gives."""
+    """The action ``ref`` (a plan number, or a lead's name or link) means, in the order the module
+    docstring gives."""
     ref = ref.strip()
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
-                              "(`/nbm done Ann Lee`)")
+                              "or link (`/nbm done Ann Lee`)")
     if ref.isdecimal():
         return _by_number(view, ref)
-    lead = one_lead(session, user=user, name=ref)
+    lead = one_lead(session, user=user, ref=ref, also=PLAN_NUMBER)
     for item in view.items:
         if item.lead_id == lead.id and item.is_open:
             return Target(item.action_id, item.title)
@@ -65,25 +72,19 @@ def _by_number(view: PlanView, digits: str) -> Target:
     than 4,300 digits."""
     count = len(view.items)
     if not count:
-        raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name instead")
+        raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name or link instead")
     significant = digits.lstrip("0")
     if len(significant) > len(str(count)) or not 1 <= int(significant or "0") <= count:
         numbers = "1" if count == 1 else f"a number from 1 to {count}"
-        raise ValidationError(f"today's plan has {plural(count, 'action')}; use {numbers}, or a lead's name")
+        raise ValidationError(f"today's plan has {plural(count, 'action')}; use {numbers}, or a lead's name or link")
     item = view.items[int(significant) - 1]
     return Target(item.action_id, item.title)
 
 
-def one_lead(session: Session, *, user: User, name: str) -> Lead:
-    """The one lead ``name`` designates; none, or several, is refused with what to do instead."""
-    leads = find_leads_by_name(session, user=user, name=name)
-    if not leads:
-        raise NotFound(f"no lead is called {name[:80]!r}; `/nbm leads` lists yours")
-    if len(leads) > 1:
-        names = ", ".join(lead.name for lead in leads[:5]) + (" …" if len(leads) > 5 else "")
-        raise ValidationError(f"{name[:80]!r} matches {names}; write more of the name, or use the number "
-                              "from `/nbm today`")
-    return leads[0]
+def one_lead(session: Session, *, user: User, ref: str, also: str | None = None) -> Lead:
+    """The one lead ``ref`` (a name or a link, Slack's wrapping removed) designates; none, or several, is
+    refused with what to do instead, ``also`` being another reference the command accepts."""
+    return find_lead(session, user=user, ref=unwrap_link(ref.strip()), listed_by="`/nbm leads`", also=also)
 
 
 def _target(action: Action, lead: Lead) -> Target:

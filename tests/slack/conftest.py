@@ -13,7 +13,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -218,12 +218,14 @@ def clock() -> Iterator[None]:
         yield
 
 
-def add_leads(user: User, *names: str) -> list[Lead]:
-    """Leads added by ``user`` (each with its OUTREACH due today), as the core adds them."""
+def add_leads(user: User, *names: str, urls: Sequence[str] = ()) -> list[Lead]:
+    """Leads added by ``user`` (each with its OUTREACH due today), as the core adds them; the n-th has the
+    n-th of ``urls`` as its link (two leads of one name need two), the others a link made from the name."""
+    links = [*urls, *(f"https://www.linkedin.com/in/{name.lower().replace(' ', '-')}" for name in names[len(urls):])]
     with unit_of_work(user_id=user.id) as session:
         me = session.get_one(User, user.id)
-        return [add_lead(session, user=me, name=name, channel=Channel.CLI,
-                         url=f"https://www.linkedin.com/in/{name.lower().replace(' ', '-')}") for name in names]
+        return [add_lead(session, user=me, name=name, channel=Channel.CLI, url=url)
+                for name, url in zip(names, links, strict=True)]
 
 
 def deliver_dm(sender: Sender, user: User, period: date) -> tuple[str, str]:

@@ -243,7 +243,7 @@ def test_capacity_says_the_size_in_force_and_why_the_plan_is_longer(web: FlaskCl
 def test_a_number_past_a_one_item_plan_names_the_one_number(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
     command(web, fake, "done 2")
-    assert replies(fake) == ["Today's plan has 1 action; use 1, or a lead's name"]
+    assert replies(fake) == ["Today's plan has 1 action; use 1, or a lead's name or link"]
 
 
 def test_focus_without_text_is_refused(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

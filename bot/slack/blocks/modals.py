@@ -62,7 +62,7 @@ def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
         return notice_modal("Log a call", "You have no leads yet. Add one with `/nbm add`, then log the call.")
     menu = {"type": "static_select", "placeholder": plain("Choose a lead", 150),
             "options": [option(lead.name, str(lead.id)) for lead in leads[:MAX_OPTIONS]]}
-    more = (f"Only the first {MAX_OPTIONS} leads fit here; for the others type `/nbm call <name> <date>`."
+    more = (f"Only the first {MAX_OPTIONS} leads fit here; for the others type `/nbm call <name or link> <date>`."
             if len(leads) > MAX_OPTIONS else None)
     return _modal(ids.LOG_CALL_VIEW, "Log a call", [
         _input("lead", "Lead", menu, hint=more),

@@ -55,10 +55,10 @@ HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
 • `/nbm add <name> <link> [notes]`: add a lead (`/nbm add` alone opens a form)
 • `/nbm leads`: your leads · `/nbm waiting [page]`: who has not replied yet
-• `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name)
+• `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name or link)
 • `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, 2 weeks or YYYY-MM-DD
 • `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
-• `/nbm call <lead> <date>`: log a call (`/nbm call` alone opens a form)
+• `/nbm call <lead> <date>`: log a call with a lead (its name or link; `/nbm call` alone opens a form)
 • `/nbm summary`: last week's summary · `/nbm streak`: your streak
 • `/nbm settings`: delivery time, channels, timezone, work days
 • `/nbm connect`: connect a calendar (it lists the kinds this server offers) · `/nbm billing`: your plan""")
@@ -167,8 +167,8 @@ def call(request: Request, rest: str) -> None:
         forms.open_log_call(request)
         return
     with acting_as_user(request.user_id) as (session, user):
-        name, call_date = split_call(rest, today=local_today(user.timezone))
-        lead = one_lead(session, user=user, name=name)
+        ref, call_date = split_call(rest, today=local_today(user.timezone))
+        lead = one_lead(session, user=user, ref=ref)
         text = call_logged(lead.name, log_call(session, user=user, lead_id=lead.id, call_date=call_date,
                                                channel=Channel.SLACK))
     request.reply(text)

@@ -1,0 +1,99 @@
+"""Two leads of the same name told apart in `/nbm`: each can be named by its link (as typed, in another
+case, or as Slack wraps a link), and a name both share is refused listing each with its link."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from core.db import unit_of_work
+from core.models import ActionState, Lead, LoggedCall, User
+from tests.slack.conftest import add_leads, command, plan_of, replies
+from tests.slack.fake_slack import FakeSlack
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+FIRST, SECOND = "https://www.linkedin.com/in/bea-stone-1", "https://www.linkedin.com/in/bea-stone-2"
+
+
+@pytest.fixture()
+def beas(ann: User) -> list[Lead]:
+    """Two active leads called Bea Stone, each with its outreach in today's plan."""
+    return add_leads(ann, "Bea Stone", "Bea Stone", urls=[FIRST, SECOND])
+
+
+def _calls(user: User) -> list[tuple[object, object]]:
+    with unit_of_work(user_id=user.id) as session:
+        return [(call.lead_id, call.call_date.isoformat()) for call in session.scalars(select(LoggedCall))]
+
+
+def _states(user: User) -> dict[object, ActionState]:
+    """Each lead's state in today's plan."""
+    return {item.lead_id: item.state for item in plan_of(user).items}
+
+
+def test_call_by_link_logs_the_call_with_that_lead(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                   beas: list[Lead]) -> None:
+    command(web, fake, f"call {SECOND} friday")
+    assert replies(fake) == ["📞 Logged your call with Bea Stone on Fri 27 Nov. "
+                             "Planned: prep on Thu 26 Nov and the follow-up on Mon 30 Nov."]
+    assert _calls(ann) == [(beas[1].id, "2026-11-27")]
+
+
+@pytest.mark.parametrize("written", [
+    SECOND, "HTTPS://WWW.LinkedIn.com/in/bea-stone-2/", f"<{SECOND}>", f"<{SECOND}|Bea Stone>",
+], ids=["as stored", "as added in another case", "wrapped by Slack", "wrapped by Slack with its label"])
+def test_done_by_link_marks_that_leads_action_only(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                   beas: list[Lead], written: str) -> None:
+    command(web, fake, f"done {written}")
+    assert replies(fake) == ["✅ Marked done: Reach out to Bea Stone."]
+    assert _states(ann) == {beas[0].id: ActionState.NEW, beas[1].id: ActionState.DONE}
+
+
+def test_a_shared_name_is_refused_listing_each_lead_with_its_link(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                                  beas: list[Lead]) -> None:
+    before = plan_of(ann)
+    command(web, fake, "done Bea Stone")
+    command(web, fake, "call bea friday")
+    assert replies(fake) == [
+        f"'Bea Stone' matches Bea Stone ({FIRST}), Bea Stone ({SECOND}); use the URL to pick one, "
+        "or the number from `/nbm today`",
+        # A call takes no plan number.
+        f"'bea' matches Bea Stone ({FIRST}), Bea Stone ({SECOND}); use the URL to pick one",
+    ]
+    assert plan_of(ann) == before
+    assert _calls(ann) == []
+
+
+def test_the_links_listed_are_short_and_escaped_for_slack(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    long = "https://crm.example.com/people?id=7&view=" + "x" * 80
+    add_leads(ann, "Bea Stone", "Bea Stone", "Beatrice Ray", urls=[FIRST, "https://b.io/?a=1&b=<2>", long])
+    command(web, fake, "done bea")
+    assert replies(fake) == [
+        f"'bea' matches Bea Stone (https://b.io?a=1&amp;b=&lt;2&gt;), Bea Stone ({FIRST}), "
+        "Beatrice Ray (https://crm.example.com/people?id=7&amp;view=xxxxxxxxxxxxxxxxxx…); use the URL to pick "
+        "one, or the number from `/nbm today`"]
+
+
+def test_different_names_are_still_told_apart_by_writing_more_of_the_name(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    add_leads(ann, "Bea Stone", "Bea Stoner")
+    command(web, fake, "call bea friday")
+    assert replies(fake) == ["'bea' matches Bea Stone, Bea Stoner; write more of the name"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("done https://www.linkedin.com/in/bea-stone-3", "No lead has the link 'https://www.linkedin.com/in/bea-stone-3'; "
+                                                     "`/nbm leads` lists yours"),
+    ("call javascript:alert(1) friday", "No lead is called 'javascript:alert(1)'; `/nbm leads` lists yours"),
+    ("done http://", "'http://' has no valid host; a web link looks like https://example.com/page"),
+])
+def test_a_link_no_lead_has_is_refused_and_changes_nothing(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                           beas: list[Lead], text: str, expected: str) -> None:
+    before = plan_of(ann)
+    command(web, fake, text)
+    assert replies(fake) == [expected]
+    assert plan_of(ann) == before
+    assert _calls(ann) == []
