@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
 from core.actions.marks import BY_WORD
 from core.actions.service import change_state, list_actions
 from core.calls import log_call
@@ -68,15 +68,16 @@ def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None
     emit(as_json, payload, human)
 
 
-@click.command("call")
+@click.command("call", epilog=LEAD_HELP)
 @user_option
-@click.argument("lead_id", type=click.UUID)
+@lead_argument
 @click.argument("call_date", metavar="DATE", type=DATE)
 @json_option
-def call_command(email: str, lead_id: uuid.UUID, call_date: date, as_json: bool) -> None:
+def call_command(email: str, lead_ref: str, call_date: date, as_json: bool) -> None:
     """Log a call booked with a lead: prep the work day before, follow up the work day after."""
     with acting_as_email(email) as (session, user):
-        result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.CLI)
+        result = log_call(session, user=user, lead_id=lead_for(session, user, lead_ref).id, call_date=call_date,
+                          channel=Channel.CLI)
     made = [a for a in (result.prep, result.post) if a is not None]
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
                "lead_woke": result.woke, "actions": [action_json(a) for a in made]}

@@ -1,8 +1,10 @@
-"""Helpers shared by the ``nbm`` subcommands: acting as a user named by email, dates, and output."""
+"""Helpers shared by the ``nbm`` subcommands: acting as a user named by email, a lead named by its id,
+link or name, dates, and output."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,7 +16,8 @@ from sqlalchemy.orm import Session
 from core import embedded
 from core.config import get_settings
 from core.db import unit_of_work
-from core.models import User
+from core.leads import find_lead, get_lead
+from core.models import Lead, User
 from core.users import acting_as_user, get_user_by_email
 
 
@@ -32,6 +35,22 @@ def acting_as_email(email: str) -> Iterator[tuple[Session, User]]:
         user_id = get_user_by_email(session, email).id
     with acting_as_user(user_id) as acting:
         yield acting
+
+
+#: What a LEAD argument accepts (read by :func:`lead_for`), for the epilog of each command's help.
+LEAD_HELP = ("LEAD is the lead's id, link or name (`nbm leads list` shows them); a link tells apart two "
+             "leads of the same name.")
+
+
+def lead_for(session: Session, user: User, ref: str) -> Lead:
+    """The user's lead ``ref`` names: an id (what ``nbm leads list`` prints first), else a link or a name
+    as :func:`core.leads.find_lead` reads them, so the terminal names a lead as Slack does."""
+    try:
+        lead_id = uuid.UUID(ref)
+    except ValueError:
+        return find_lead(session, user=user, ref=ref, listed_by="`nbm leads list`",
+                         also="the id `nbm leads list` shows")
+    return get_lead(session, user=user, lead_id=lead_id)
 
 
 #: The dates the ``nbm`` command accepts, in every date option (and the date of ``nbm morning --now``).
@@ -72,6 +91,7 @@ class LocalDate(click.ParamType):
 DATE = LocalDate()
 
 user_option = click.option("--user", "email", required=True, metavar="EMAIL", help="The user's email address.")
+lead_argument = click.argument("lead_ref", metavar="LEAD")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import sys
-import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import IO
 
 import click
 
-from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
 from bot.cli.output_files import OUTPUT_FILE, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, edit_lead, list_leads
@@ -66,21 +65,22 @@ def add_command(email: str, name: str, url: str, notes: str | None, lead_email: 
     emit(as_json, lead_json(lead), lambda: f"added {_line(lead, today=today)}")
 
 
-@leads_group.command("edit")
+@leads_group.command("edit", epilog=LEAD_HELP)
 @user_option
-@click.argument("lead_id", type=click.UUID)
+@lead_argument
 @click.option("--name", help="A new name.")
 @click.option("--url", help="A new link (https://, http:// or mailto:).")
 @click.option("--notes", help="New notes (an empty string clears them).")
 @click.option("--email", "lead_email", metavar="ADDRESS", help=LEAD_EMAIL_HELP + " An empty string clears it.")
 @json_option
-def edit_command(email: str, lead_id: uuid.UUID, name: str | None, url: str | None, notes: str | None,
+def edit_command(email: str, lead_ref: str, name: str | None, url: str | None, notes: str | None,
                  lead_email: str | None, as_json: bool) -> None:
     """Change a lead's name, link, notes or email; what is not given stays as it is."""
     if name is None and url is None and notes is None and lead_email is None:
         raise click.UsageError("give at least one of --name, --url, --notes or --email")
     with acting_as_email(email) as (session, user):
-        lead = edit_lead(session, user=user, lead_id=lead_id, name=name, url=url, notes=notes, email=lead_email)
+        lead = edit_lead(session, user=user, lead_id=lead_for(session, user, lead_ref).id, name=name, url=url,
+                         notes=notes, email=lead_email)
         today = local_today(user.timezone)
     emit(as_json, lead_json(lead), lambda: f"saved {_line(lead, today=today)}")
 
@@ -166,31 +166,32 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
     return "\n".join(lines)
 
 
-@leads_group.command("snooze")
+@leads_group.command("snooze", epilog=LEAD_HELP)
 @user_option
-@click.argument("lead_id", type=click.UUID)
+@lead_argument
 @click.option("--until", "until", type=DATE, required=True, help="The date it comes back (YYYY-MM-DD).")
 @json_option
-def snooze_command(email: str, lead_id: uuid.UUID, until: date, as_json: bool) -> None:
+def snooze_command(email: str, lead_ref: str, until: date, as_json: bool) -> None:
     """Snooze a lead until a date: its open actions leave today's plan now, and nothing is planned for it
     meanwhile."""
     with acting_as_email(email) as (session, user):
-        result = snooze_lead_and_replan(session, user=user, lead_id=lead_id, until=until)
+        result = snooze_lead_and_replan(session, user=user, lead_id=lead_for(session, user, lead_ref).id,
+                                        until=until)
         today = local_today(user.timezone)
     _answer(result, as_json, today=today, said="snoozed", unchanged="already snoozed")
 
 
 def _status_command(name: str, change: Callable[..., LeadStatusChange], said: str, unchanged: str,
                     help_text: str) -> None:
-    """A `nbm leads NAME --user EMAIL LEAD_ID` command that applies one status change."""
+    """A `nbm leads NAME --user EMAIL LEAD` command that applies one status change."""
 
-    @leads_group.command(name, help=help_text)
+    @leads_group.command(name, help=help_text, epilog=LEAD_HELP)
     @user_option
-    @click.argument("lead_id", type=click.UUID)
+    @lead_argument
     @json_option
-    def command(email: str, lead_id: uuid.UUID, as_json: bool) -> None:
+    def command(email: str, lead_ref: str, as_json: bool) -> None:
         with acting_as_email(email) as (session, user):
-            result = change(session, user=user, lead_id=lead_id)
+            result = change(session, user=user, lead_id=lead_for(session, user, lead_ref).id)
             today = local_today(user.timezone)
         _answer(result, as_json, today=today, said=said, unchanged=unchanged)
 
