@@ -155,6 +155,26 @@ def test_a_refusal_offers_only_what_the_person_can_do(user: str) -> None:
     refused(nbm("mark", "--user", user, snoozed, "done"), "it comes back in your plan on Fri 1 Oct 2027")
 
 
+def test_replied_on_a_message_the_system_closed_marks_the_one_waiting_now(user: str) -> None:
+    """Sending the follow-up closed the outreach (one message waits per lead); Replied asked of the
+    outreach goes to the follow-up, and the answer says so before naming it."""
+    outreach = _first_action(user)
+    ok_json("mark", "--user", user, outreach, "sent")
+    (follow_up,) = [action["id"] for action in ok_json("actions", "list", "--user", user, "--state", "NEW")]
+    ok_json("mark", "--user", user, follow_up, "sent")
+
+    result = nbm("mark", "--user", user, outreach, "replied")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Priya Raman replied: marked on your message sent Wed 25 Nov, the one that was waiting for their reply",
+        f"now replied: {follow_up}", "  next: FOLLOW_UP due 2026-11-25 (Reply to Priya Raman)"]
+    refused(nbm("mark", "--user", user, outreach, "replied"),
+            "Priya Raman's reply was already recorded on Wed 25 Nov, and no message to them is waiting for a reply now")
+    assert {a["id"]: a["state"] for a in ok_json("actions", "list", "--user", user)
+            if a["id"] in (outreach, follow_up)} == {outreach: "DONE", follow_up: "REPLIED"}
+
+
 def test_snoozing_needs_a_future_date(user: str) -> None:
     action = _first_action(user)
     refused(nbm("mark", "--user", user, action, "snooze"), "snooze needs --until")

@@ -49,19 +49,25 @@ def list_command(email: str, state: str | None, as_json: bool) -> None:
 @click.option("--until", "until", type=DATE, help="With snooze: the date it comes back (YYYY-MM-DD).")
 @json_option
 def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None, as_json: bool) -> None:
-    """Mark an action sent, replied, done, or snoozed until a date."""
+    """Mark an action sent, replied, done, or snoozed until a date.
+
+    Replied on a message the system closed (another one to the lead was marked since) goes to the lead's
+    message waiting now; the answer says so, and names that action."""
     asked = BY_WORD[mark.lower()]
     if asked.is_snooze and until is None:
         raise click.UsageError(f"{asked.word} needs --until YYYY-MM-DD")
     with acting_as_email(email) as (session, user):
         result = change_state(session, user=user, action_id=action_id, to=asked.target,
                               channel=Channel.CLI, until=until)
+    moved = result.moved
     payload = {"action": action_json(result.action), "changed": result.changed,
-               "created": [action_json(a) for a in result.created]}
+               "created": [action_json(a) for a in result.created],
+               "moved_reply": str(moved) if moved is not None else None}
 
     def human() -> str:
         verb = "now" if result.changed else "already"
-        lines = [f"{verb} {result.action.state.value.lower()}: {result.action.id}"]
+        lines = [str(moved)] if moved is not None else []  # the action that changed is not the one named
+        lines += [f"{verb} {result.action.state.value.lower()}: {result.action.id}"]
         lines += [f"  next: {a.action_type.value} due {a.due_date} ({a.description or 'auto'})" for a in result.created]
         return "\n".join(lines)
 

@@ -21,11 +21,18 @@ button or a typed command cannot put a call prep under "Waiting for a reply".
 :func:`check_change` is the one check of a change: ``core.actions.service.change_state`` acts on
 its answer, and a channel that asks before acting (the email's confirmation page) shows it, so no
 channel repeats the state machine.
+
+A lead has one message waiting for a reply: sending or answering another closes the earlier one as
+the system (SENT → DONE, channel ``system``), while its row in an older plan still offers Replied.
+Replied asked of such a message is asked of the lead's message waiting now (a :class:`MovedReply`);
+with none waiting, it is refused saying why (``core.actions.closed`` reads both from the data). A
+person's own Done stays done: Replied on it is refused as the table says.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from core.actions.marks import BY_TARGET, MARKS
@@ -96,15 +103,52 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class MovedReply:
+    """Replied asked of ``asked``, a message the system closed, is recorded on the lead's message
+    waiting now, sent on ``sent_on`` (the user's local date; ``today`` theirs too). Every channel
+    says it in these words, so a person always learns which message took the reply."""
+
+    asked: Action
+    lead_name: str
+    sent_on: date
+    today: date
+
+    @property
+    def headline(self) -> str:
+        return f"{self.lead_name} replied"
+
+    @property
+    def where(self) -> str:
+        """Where the reply went, once recorded."""
+        return f"marked on your message sent {self._sent}, the one that was waiting for their reply"
+
+    @property
+    def preview(self) -> str:
+        """Where the reply will go, said before it is recorded (the email's confirmation page)."""
+        return (f"This message is closed: your message to {self.lead_name} sent {self._sent} is the one waiting "
+                "for their reply now, so the reply will be marked on it.")
+
+    @property
+    def _sent(self) -> str:
+        return short_date_from(self.sent_on, today=self.today)
+
+    def __str__(self) -> str:
+        return f"{self.headline}: {self.where}"
+
+
+@dataclass(frozen=True)
 class Check:
     """The answer of :func:`check_change` for ``channel`` asking ``action`` to become ``target``;
-    ``reason`` (when refused) is fit for a person. ``core.actions.service.do_change`` acts on it."""
+    ``reason`` (when refused) is fit for a person. ``core.actions.service.do_change`` acts on it.
+    ``moved``: the person asked Replied of another action, a message the system closed, and this
+    is the check of the lead's message waiting now (module docstring)."""
 
     action: Action
     target: ActionState
     channel: Channel
     verdict: Verdict
     reason: str = ""
+    moved: MovedReply | None = None
 
     def refusal(self) -> InvalidTransition:
         """The error a channel that acts raises for a refused change."""

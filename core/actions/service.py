@@ -12,6 +12,8 @@ Rules where the product spec is silent:
 * **A completion is the user's** when it does not come from the system: only then does it count
   for the streak (:func:`core.streaks.count_completion`), so a follow-up that closes the earlier
   waiting action adds nothing to it.
+* **Replied on a message the system closed** goes to the lead's message waiting now, or is refused
+  saying why (``core.actions.closed``): :func:`check_request` reads it, for every channel.
 * **Concurrency.** The action's lead (rules for a lead run one at a time) and then the action are
   row-locked, so two simultaneous presses apply once: the second sees the new state and is a repeat.
 """
@@ -26,8 +28,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.actions import followups
+from core.actions.closed import check_reply_to_closed
 from core.actions.records import record_event
-from core.actions.rules import COMPLETION_STATES, Check, Verdict, check_change
+from core.actions.rules import COMPLETION_STATES, Check, MovedReply, Verdict, check_change
 from core.actions.snooze import check_snooze_until
 from core.changes import actions_changed
 from core.clock import local_today, utcnow
@@ -42,12 +45,14 @@ NOT_FOUND = "no such action; it may have been removed, or the link was meant for
 class TransitionResult:
     """The action after the request; ``changed`` False when it already was in that state.
 
-    ``created`` holds the actions the follow-up rules made (empty on a repeat).
+    ``created`` holds the actions the follow-up rules made (empty on a repeat); ``moved``: the reply
+    asked of a message the system closed went to ``action``, the lead's message waiting then.
     """
 
     action: Action
     changed: bool
     created: tuple[Action, ...]
+    moved: MovedReply | None = None
 
 
 def get_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
@@ -87,17 +92,35 @@ def change_state(
     until: date | None = None,
 ) -> TransitionResult:
     """Move the user's action to ``to`` (``until``: the local date a snooze ends), then fire the rules:
-    :func:`core.actions.rules.check_change` of the locked action, then :func:`do_change`.
+    :func:`check_request` of the locked action, then :func:`do_change`.
 
     Validation comes before any write, so a refused request changes nothing.
     """
-    action = locked_action(session, user=user, action_id=action_id)
-    return do_change(session, user=user, check=check_change(action, to, channel=channel), until=until)
+    check = check_request(session, user=user, action_id=action_id, to=to, channel=channel, lock=True)
+    return do_change(session, user=user, check=check, until=until)
+
+
+def check_request(
+    session: Session, *, user: User, action_id: uuid.UUID, to: ActionState, channel: Channel, lock: bool
+) -> Check:
+    """The check of ``channel`` asking the user's action to become ``to``: of the action read locked
+    (``lock``, to act on it with :func:`do_change`) or not (to show what acting would do, as the
+    email's confirmation page does), so what a channel previews is what it does.
+
+    :func:`core.actions.rules.check_change`, except that Replied asked of a message the system closed
+    is checked on the lead's message waiting now (``core.actions.closed``).
+    """
+    action = (locked_action if lock else get_action)(session, user=user, action_id=action_id)
+    if to == ActionState.REPLIED:
+        moved = check_reply_to_closed(session, user=user, action=action, channel=channel, lock=lock)
+        if moved is not None:
+            return moved
+    return check_change(action, to, channel=channel)
 
 
 def do_change(session: Session, *, user: User, check: Check, until: date | None = None) -> TransitionResult:
-    """Act on ``check``, the check of an action read by :func:`locked_action` in this unit of work: a
-    repeat answers with the action as it is, a refusal raises, an allowed change is made.
+    """Act on ``check``, from :func:`check_request` with ``lock`` in this unit of work: a repeat
+    answers with the action as it is, a refusal raises, an allowed change is made.
 
     A channel that answers a repeat or a refusal its own way (the email's pages) checks first and
     hands its check here, so the state machine runs once per request.
@@ -137,7 +160,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
     if to in COMPLETION_STATES and channel != Channel.SYSTEM:
         count_completion(session, user=user, today=today)
     actions_changed(session, user_id=user.id, channel=channel)
-    return TransitionResult(action=action, changed=True, created=created)
+    return TransitionResult(action=action, changed=True, created=created, moved=check.moved)
 
 
 #: The action ``:action_id`` of the user ``:user_id``, freshly read and locked (built once).
