@@ -83,3 +83,18 @@ def hrefs(html: str) -> list[str]:
 
 def state_of(session: Session, action: Action) -> ActionState:
     return reload(session, action).state
+
+
+def outreach_closed_by_its_follow_up(client: Any, links: EmailLinks, world: World,
+                                     session: Session) -> tuple[Action, Action]:
+    """The first lead's outreach sent from its link, then the follow-up that planned sent from its
+    own: the system closes the outreach (one message waits per lead), while this morning's email
+    still carries its Replied link. Returns (outreach, follow-up)."""
+    outreach = world.actions[0]
+    client.post(action_path(links, world.user, outreach, marks.SENT))
+    set_context(session, service=True)
+    follow_up = session.scalars(select(Action).where(Action.person_id == outreach.person_id,
+                                                     Action.action_type == ActionType.FOLLOW_UP)).one()
+    client.post(action_path(links, world.user, follow_up, marks.SENT))
+    assert state_of(session, outreach) == ActionState.DONE
+    return outreach, follow_up

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session
 from core.actions import marks, rules
 from core.db import set_context
 from core.models import ActionState, Channel, DailyPlan
-from tests.email.pages import World, action_path, events, forms, hrefs, make_world, reload, state_of, tamper, text_of
+from tests.email.pages import (
+    World,
+    action_path,
+    events,
+    forms,
+    hrefs,
+    make_world,
+    outreach_closed_by_its_follow_up,
+    reload,
+    state_of,
+    tamper,
+    text_of,
+)
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -170,6 +182,39 @@ def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, 
     assert state_of(service, ann) == ActionState.REPLIED
     assert [e.to_state for e in events(service, ann)] == [ActionState.SENT, ActionState.REPLIED]
     assert {e.channel for e in events(service, ann)} == {Channel.EMAIL}
+
+
+def test_replied_on_a_message_the_system_closed_goes_to_the_message_waiting_now(
+    client, links, world, service, clock
+) -> None:
+    """The outreach's Replied link, from this morning's email, after its follow-up was sent: the page
+    asks about the link's message and says where the reply will go; confirming marks the follow-up
+    replied, with the rules of any reply; a second use, with nothing waiting, says the reply is recorded."""
+    clock.shift(timedelta(days=1))  # the follow-up is sent on Thursday, and the reply marked on Friday
+    outreach, follow_up = outreach_closed_by_its_follow_up(client, links, world, service)
+    clock.shift(timedelta(days=1))
+    url = action_path(links, world.user, outreach, marks.REPLIED)
+
+    asked = text_of(client.get(url).text)
+    assert "Did they reply? Reach out to Ann Lee" in asked
+    assert ("This message is closed: your message to Ann Lee sent Thu 26 Nov is the one waiting for their reply "
+            "now, so the reply will be marked on it.") in asked
+    assert state_of(service, follow_up) == ActionState.SENT
+
+    page = client.post(url)
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Ann Lee replied: marked on your message sent Thu 26 Nov, the one that was waiting for their reply" in text
+    assert "Just added for today Reply to Ann Lee" in text
+    assert (state_of(service, outreach), state_of(service, follow_up)) == (ActionState.DONE, ActionState.REPLIED)
+    assert [(e.to_state, e.channel) for e in events(service, follow_up)] == [
+        (ActionState.SENT, Channel.EMAIL), (ActionState.REPLIED, Channel.EMAIL)]
+
+    for again in (client.get(url), client.post(url)):
+        assert again.status_code == 409
+        assert ("Nothing changed Reach out to Ann Lee Ann Lee's reply was already recorded on Fri 27 Nov, and no "
+                "message to them is waiting for a reply now.") in text_of(again.text)
+    assert len(events(service, follow_up)) == 2
 
 
 def test_without_a_plan_today_the_page_says_so_instead_of_building_one(client, links, service) -> None:

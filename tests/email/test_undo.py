@@ -3,13 +3,24 @@ the link opened by a mail scanner, changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import marks
 from core.models import Action, ActionState, ActionType, Channel
-from tests.email.pages import World, action_path, events, forms, make_world, state_of, text_of
+from tests.email.pages import (
+    World,
+    action_path,
+    events,
+    forms,
+    make_world,
+    outreach_closed_by_its_follow_up,
+    state_of,
+    text_of,
+)
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -87,3 +98,29 @@ def test_a_button_for_a_follow_up_an_undo_removed_says_why_it_leads_nowhere(clie
     for gone in (client.get(done), client.post(done)):
         assert gone.status_code == 404
         assert "the action it was for was removed (an Undo removes the follow-up" in text_of(gone.text)
+
+
+def test_undo_of_a_reply_moved_to_the_message_waiting_takes_back_only_that_reply(
+    client, links, world, service, clock
+) -> None:
+    """Replied on the outreach the system closed went to the follow-up waiting now; its Undo puts that
+    follow-up back to waiting, deletes the "Reply to" and brings back the chaser the reply archived,
+    and the outreach stays closed as it was (each step a minute apart, as a person acts)."""
+    outreach, follow_up = outreach_closed_by_its_follow_up(client, links, world, service)
+    (chaser,) = open_follow_ups(service, outreach)
+    clock.shift(timedelta(minutes=1))
+    page = client.post(action_path(links, world.user, outreach, marks.REPLIED))
+    assert [a.description for a in open_follow_ups(service, outreach)] == ["Reply to Ann Lee"]
+    (label, undo), *_ = forms(page.text)
+    assert label == "Undo"
+    clock.shift(timedelta(minutes=1))
+
+    undone = client.post(undo)
+
+    assert "Undone, back to waiting for a reply: Follow up with Ann Lee" in text_of(undone.text)
+    assert (state_of(service, outreach), state_of(service, follow_up)) == (ActionState.DONE, ActionState.SENT)
+    assert [a.id for a in open_follow_ups(service, outreach)] == [chaser.id]
+    assert [(e.from_state, e.to_state, e.channel) for e in events(service, outreach)] == [
+        (ActionState.NEW, ActionState.SENT, Channel.EMAIL), (ActionState.SENT, ActionState.DONE, Channel.SYSTEM)]
+    assert "Streak" not in text_of(undone.text)  # the reply no longer counts
+    assert "Follow up with Ann Lee sent Wed 25 Nov" in text_of(undone.text).split("Waiting for a reply")[1]

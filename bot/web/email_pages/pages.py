@@ -166,6 +166,12 @@ def wording(link: ActionLink, action: Action, user: User) -> Wording:
     return Wording(*(phrase.format(until=shown) for phrase in _WORDING[link.mark]))
 
 
+def explanation(said: Wording, check: Check) -> str:
+    """What confirming sets off; first, for Replied on a message the system closed, which message the
+    reply goes to (the core's words: ``core.actions.rules.MovedReply``)."""
+    return said.explanation if check.moved is None else f"{check.moved.preview} {said.explanation}"
+
+
 def sentence(message: str) -> str:
     """A core message ("this action is done, so …") as a sentence on a page."""
     return _capital(message) + ("" if message.endswith(".") else ".")
@@ -186,7 +192,10 @@ def nothing_to_do(link: ActionLink, check: Check, user: User) -> Outcome | None:
 
 
 def applied(link: ActionLink, result: TransitionResult, user: User) -> Outcome:
-    """The change made (a press racing this one waited for the action's lock, and was checked a repeat)."""
+    """The change made (a press racing this one waited for the action's lock, and was checked a repeat);
+    a reply moved to the lead's waiting message says where it went, as every channel does."""
+    if result.moved is not None:
+        return Outcome(result.moved.headline, result.moved.where, "done")
     return Outcome(wording(link, result.action, user).done, title_of(result.action), "done")
 
 

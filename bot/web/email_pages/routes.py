@@ -7,8 +7,9 @@ Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
   allowed), so a link shows a confirmation page; only the POST from that page acts,
   through the core, recorded with channel ``email``. The one exception is RFC 8058's one-click
   unsubscribe, which is itself a POST.
-* **One check per request.** The core checks the change once (``check_change``): the GET shows its
-  answer or asks, the POST hands the same check to ``do_change`` on the locked action.
+* **One check per request.** The core checks the change once (``check_request``): the GET shows its
+  answer or asks, the POST hands the same check to ``do_change`` on the locked action. Replied on a
+  message the system closed is asked of the lead's message waiting now, and the page says so.
 * **Slack catches up off the request.** After a change is committed, the Slack surfaces that show
   the plan are redrawn by the coalesced job (``bot.slack.redraws``); Redis out of reach costs that
   redraw only, logged: the change is saved and the page answered.
@@ -43,8 +44,8 @@ from bot.slack.redraws import request_redraw
 from bot.web.email_pages import pages
 from bot.web.private_pages import private
 from core import preferences as prefs
-from core.actions.rules import Check, check_change
-from core.actions.service import do_change, get_action, locked_action
+from core.actions.rules import Check
+from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.billing.status import billing_status, describe
 from core.calendars import service as calendars
@@ -104,23 +105,24 @@ def action_link(token: str) -> ResponseReturnValue:
     with unit_of_work(user_id=link.user_id) as session:
         user = get_user(session, link.user_id)
         # The POST locks the action it acts on: a press racing it waits, then sees a repeat.
-        read = locked_action if request.method == "POST" else get_action
-        check = check_change(read(session, user=user, action_id=link.action_id), link.mark.target,
-                             channel=Channel.EMAIL)
+        check = check_request(session, user=user, action_id=link.action_id, to=link.mark.target,
+                              channel=Channel.EMAIL, lock=request.method == "POST")
         settled = pages.nothing_to_do(link, check, user)
         if settled is not None:
             return _result(session, user, settled)
         if request.method != "POST":  # GET, or the HEAD a link checker sends: only asks
-            return _confirm(link, check.action, user, post_url=url_for(".action_link", token=token))
+            return _confirm(link, check, user, post_url=url_for(".action_link", token=token))
         return _apply(session, link, check, user)
 
 
-def _confirm(link: ActionLink, action: Action, user: User, *, post_url: str) -> ResponseReturnValue:
+def _confirm(link: ActionLink, check: Check, user: User, *, post_url: str) -> ResponseReturnValue:
+    """Asks about the action the link is for; where a moved reply goes, the explanation says."""
+    action = check.moved.asked if check.moved is not None else check.action
     said, lead = pages.wording(link, action, user), action.lead
     return render_template(
         "email_pages/confirm.html", question=said.question, title=pages.title_of(action), note=pages.note_of(action),
         lead_name=lead.name if lead else None, lead_url=lead.url if lead else None,
-        explanation=said.explanation, button=said.button, post_url=post_url,
+        explanation=pages.explanation(said, check), button=said.button, post_url=post_url,
     )
 
 
