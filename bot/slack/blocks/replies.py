@@ -40,7 +40,19 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, today: 
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
     if not result.changed:
         return f"Already {word}: {escape(title)}."
-    lines = [f"✅ Marked {word}: {escape(title)}."]
+    if result.moved is not None:
+        return moved_reply(result)
+    return _with_next(f"✅ Marked {word}: {escape(title)}.", result)
+
+
+def moved_reply(result: TransitionResult) -> str:
+    """Replied asked of a message the system closed: where the reply went (the core's words, as
+    every channel says them), with what its rules planned."""
+    return _with_next(f"✅ {escape(str(result.moved))}.", result)
+
+
+def _with_next(head: str, result: TransitionResult) -> str:
+    lines = [head]
     for created in result.created:
         name = created.lead.name if created.lead else None
         next_title = action_title(created.action_type, lead_name=name, description=created.description)

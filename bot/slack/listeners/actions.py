@@ -9,6 +9,8 @@ chat.update, the ephemeral "waiting" list by its response_url):
   that row is drawn anew from what the change holds, in the message as Slack sent it with the press.
 * Any other change (Sent adds a row to the waiting list, Replied brings "Reply to …" into the plan)
   reads the plan of the day the message shows, in the same unit of work, and redraws it whole.
+* Replied on a message the system closed goes to the lead's message waiting now (the core decides):
+  the pressed row is not the one that changed, so an ephemeral answer says where the reply went.
 
 The other places that show the plan (App Home, this morning's plan DM, and a message whose row
 alone was redrawn, for its streak) are left to a coalesced job (``bot.slack.redraws``): ten
@@ -26,6 +28,7 @@ from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
+from bot.slack.blocks.replies import moved_reply
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
@@ -102,6 +105,9 @@ def apply(request: Request, *, to: ActionState, until: date | None) -> None:
         shown = shown_after_press(session, user=user, surface=surface, pressed=pressed,
                                   message=request.body.get("message"), action=result.action,
                                   row_only=result.changed and to in ROW_ONLY, undoable=True)
+        said = moved_reply(result) if result.moved is not None else None
+    if said is not None:  # the reply went to another message than the row pressed: say which
+        request.reply(said)
     _redraw_pressed(request, pressed, shown)
 
 
