@@ -38,6 +38,10 @@ from core.streaks import refresh_streak
 
 #: The changes a person may take back.
 UNDOABLE = frozenset({ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED})
+#: How every channel says the state an Undo returns to, before the action's title ("Undone, open again: …").
+BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
+           ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "snoozed again", ActionState.DONE: "done again",
+           ActionState.ARCHIVED: "archived again"}
 
 
 @dataclass(frozen=True)

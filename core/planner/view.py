@@ -173,6 +173,12 @@ def action_title(action_type: ActionType, *, lead_name: str | None, description:
     return with_lead.format(name=lead_name) if lead_name else without
 
 
+def title_of(action: Action) -> str:
+    """:func:`action_title` of an action read on its own (its lead loaded through the relationship)."""
+    return action_title(action.action_type, lead_name=action.lead.name if action.lead else None,
+                        description=action.description)
+
+
 #: The start of the user's day, bound at each execution (SQL accepts a parameter where the instant goes).
 _DAY_START = cast(datetime, bindparam("day_start", type_=DateTime(timezone=True)))
 

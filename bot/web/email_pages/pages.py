@@ -35,11 +35,11 @@ from core.actions.marks import Mark
 from core.actions.rules import EFFORT_MINUTES, Check, Verdict
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
-from core.actions.undo import UndoResult, undoable_change
+from core.actions.undo import BACK_TO, UndoResult, undoable_change
 from core.clock import local_today
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
-from core.planner.view import MAX_WAITING, WaitingItem, action_title, count_waiting, plan_view, waiting_items
+from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, title_of, waiting_items
 from core.text import one_line, short_date
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
@@ -154,11 +154,6 @@ def note_of(action: Action) -> str | None:
     return one_line(action.notes or (action.lead.notes if action.lead else None))
 
 
-def title_of(action: Action) -> str:
-    return action_title(action.action_type, lead_name=action.lead.name if action.lead else None,
-                        description=action.description)
-
-
 def wording(link: ActionLink, action: Action, user: User) -> Wording:
     """The mark's phrases, with the snooze date the action has (or would get)."""
     until = action.snooze_until if action.state == ActionState.SNOOZED else snooze_until(user)
@@ -267,12 +262,6 @@ def undone(result: UndoResult) -> Outcome:
     if not result.changed:
         return Outcome("Nothing to undo (already taken back, or not changed today)", title_of(result.action), "repeat")
     return Outcome(f"Undone, {BACK_TO[result.action.state]}", title_of(result.action), "done")
-
-
-#: How the pages say the state an Undo returns to, before the action's title.
-BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
-           ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "snoozed again", ActionState.DONE: "done again",
-           ActionState.ARCHIVED: "archived again"}
 
 
 def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:
