@@ -36,8 +36,12 @@ PLAN_NUMBER = "the number from `/nbm today`"
 
 @dataclass(frozen=True)
 class Target:
+    """The action meant; ``number`` is its number in today's plan when it was named by that number,
+    which the answer repeats so that a number that moved since the person read it shows at once."""
+
     action_id: uuid.UUID
     title: str
+    number: int | None = None
 
 
 def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, target: ActionState) -> Target:
@@ -77,8 +81,9 @@ def _by_number(view: PlanView, digits: str) -> Target:
     if len(significant) > len(str(count)) or not 1 <= int(significant or "0") <= count:
         numbers = "1" if count == 1 else f"a number from 1 to {count}"
         raise ValidationError(f"today's plan has {plural(count, 'action')}; use {numbers}, or a lead's name or link")
-    item = view.items[int(significant) - 1]
-    return Target(item.action_id, item.title)
+    number = int(significant)
+    item = view.items[number - 1]
+    return Target(item.action_id, item.title, number)
 
 
 def one_lead(session: Session, *, user: User, ref: str, also: str | None = None) -> Lead:

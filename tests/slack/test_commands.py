@@ -142,7 +142,8 @@ def test_done_by_number_marks_that_action_once(web: FlaskClient, fake: FakeSlack
     command(web, fake, "done 2")
     assert state_of(ann, second.action_id) == ActionState.DONE
     assert [e.to_state for e in events_of(ann, second.action_id)] == [ActionState.NEW, ActionState.DONE]
-    assert replies(fake) == [f"✅ Marked done: {second.title}.", f"Already done: {second.title}."]
+    assert replies(fake) == [f"✅ Marked done: #2 of today's plan — {second.title}.",
+                             f"Already done: #2 of today's plan — {second.title}."]
 
 
 def test_sent_by_lead_name_plans_the_follow_up(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
@@ -184,7 +185,8 @@ def test_snooze_without_a_date_snoozes_until_tomorrow_and_says_how_to_pick(
     add_leads(ann, "Bea Stone")
     command(web, fake, "snooze 1")
     (reply,) = replies(fake)
-    assert reply.startswith("💤 Snoozed until Thu 26 Nov: Reach out to Bea Stone. For another day, add it:")
+    assert reply.startswith("💤 Snoozed until Thu 26 Nov: #1 of today's plan — Reach out to Bea Stone. "
+                            "For another day, add it:")
     assert plan_of(ann).items[0].state == ActionState.SNOOZED
 
 
@@ -198,7 +200,7 @@ def test_a_snooze_months_away_names_its_year(web: FlaskClient, fake: FakeSlack, 
     """A snooze may last a year: "Fri 1 Oct" alone would read as this year's, a Thursday."""
     add_leads(ann, "Bea Stone")
     command(web, fake, "snooze 1 2027-10-01")
-    assert replies(fake) == ["💤 Snoozed until Fri 1 Oct 2027: Reach out to Bea Stone."]
+    assert replies(fake) == ["💤 Snoozed until Fri 1 Oct 2027: #1 of today's plan — Reach out to Bea Stone."]
 
 
 def test_waiting_lists_sent_actions_with_a_replied_button(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

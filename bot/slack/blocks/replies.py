@@ -28,21 +28,26 @@ def lead_added(lead: Lead, *, planned: bool) -> str:
         else "Reaching out to them is due today; today's plan is already full.")
 
 
-def marked(result: TransitionResult, title: str, target: ActionState, *, today: date, defaulted: bool = False) -> str:
+def marked(result: TransitionResult, title: str, target: ActionState, *, today: date, defaulted: bool = False,
+           number: int | None = None) -> str:
     """What a mark did, with the follow-ups its rules planned. A repeat says "Already …" rather than
     claiming a second change; a snooze that fell back to tomorrow says how to pick another day, and one
-    months away (a snooze may last a year) names its year (``today``: the user's).
+    months away (a snooze may last a year) names its year (``today``: the user's). ``number``, the
+    plan number the person typed, comes before the title ("#2 of today's plan — …"): numbers move
+    during the day (a reply joins the plan, a refresh renumbers), so one typed from an older message
+    that now means another action shows at once.
 
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
     word = BY_TARGET[target].participle
+    named = (f"#{number} of today's plan — " if number is not None else "") + escape(title)
     if target == ActionState.SNOOZED and result.action.snooze_until:
-        text = f"💤 Snoozed until {short_date_from(result.action.snooze_until, today=today)}: {escape(title)}."
+        text = f"💤 Snoozed until {short_date_from(result.action.snooze_until, today=today)}: {named}."
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")
     if not result.changed:
-        return f"Already {word}: {escape(title)}."
+        return f"Already {word}: {named}."
     if result.moved is not None:
         return moved_reply(result)
-    return _with_next(f"✅ Marked {word}: {escape(title)}.", result)
+    return _with_next(f"✅ Marked {word}: {named}.", result)
 
 
 def moved_reply(result: TransitionResult) -> str:

@@ -141,7 +141,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
         chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
                               until=until)
-        text = marked(result, chosen.title, target, defaulted=defaulted, today=today_)
+        text = marked(result, chosen.title, target, defaulted=defaulted, today=today_, number=chosen.number)
     request.reply(text)
     if result.changed:
         request.redraw()
