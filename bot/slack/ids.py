@@ -5,7 +5,9 @@ Plan items put ``<surface>|<action uuid>`` in their block id so every control of
 snooze menu, date picker) knows its action and where it was pressed (the DM plan, App Home, or an
 ephemeral "waiting" list), which decides how the surface is redrawn afterwards. A row of the
 "waiting for a reply" list adds ``|waiting``: an action sent today is both a settled plan item and
-a waiting row of the same message, and Slack refuses a whole message whose block ids repeat.
+a waiting row of the same message, and Slack refuses a whole message whose block ids repeat. The
+answer to a typed mark (``/nbm done 2``) is ``marked|<action uuid>``, and its Undo button's value is
+the change the mark made: that Undo takes back that change or nothing (the answer names it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from core.actions import marks
 from core.actions.marks import Mark
@@ -24,6 +27,7 @@ class Surface(StrEnum):
     PLAN = "plan"  # the plan DM (chat.update in place)
     HOME = "home"  # App Home (views.publish)
     WAITING = "waiting"  # the ephemeral `/nbm waiting` list (response_url, replace_original)
+    MARKED = "marked"  # the ephemeral answer to a typed mark, `/nbm done 2` (response_url, replace_original)
 
 
 def mark_button(mark: Mark) -> str:
@@ -75,6 +79,16 @@ def parse_item_block_id(block_id: str) -> tuple[Surface, uuid.UUID]:
         return Surface(surface), uuid.UUID(raw)
     except ValueError:
         raise ValidationError("that button no longer matches an action; open /nbm today for a fresh plan") from None
+
+
+def parse_change_value(value: Any) -> uuid.UUID:
+    """The change a typed mark's Undo button names in its value (the event the mark wrote); a forged
+    or stale value is refused plainly."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError("that Undo button no longer matches a change; `/nbm today` shows your plan as it "
+                              "is") from None
 
 
 def plan_header_block_id(day: date) -> str:

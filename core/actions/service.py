@@ -35,7 +35,7 @@ from core.actions.snooze import check_snooze_until
 from core.changes import actions_changed
 from core.clock import local_today, utcnow
 from core.errors import NotFound, ValidationError
-from core.models import ACTION_SENT_AT, Action, ActionState, Channel, User
+from core.models import ACTION_SENT_AT, Action, ActionEvent, ActionState, Channel, User
 from core.streaks import count_completion
 
 NOT_FOUND = "no such action; it may have been removed, or the link was meant for another account"
@@ -47,12 +47,16 @@ class TransitionResult:
 
     ``created`` holds the actions the follow-up rules made (empty on a repeat); ``moved``: the reply
     asked of a message the system closed went to ``action``, the lead's message waiting then.
+    ``change`` is the transition written to the log, which an Undo of exactly this change names
+    (None when none was written: a repeat, or a snooze moved to another date, which is not a
+    transition).
     """
 
     action: Action
     changed: bool
     created: tuple[Action, ...]
     moved: MovedReply | None = None
+    change: ActionEvent | None = None
 
 
 def get_action(session: Session, *, user: User, action_id: uuid.UUID) -> Action:
@@ -153,14 +157,14 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
         action.snooze_until = None
         action.due_date = min(action.due_date, today)
     # One flush writes the change and its event (record_event flushes).
-    record_event(session, action=action, from_state=from_state, channel=channel, at=now,
-                 due_date_before=due_before if action.due_date != due_before else None)
+    change = record_event(session, action=action, from_state=from_state, channel=channel, at=now,
+                          due_date_before=due_before if action.due_date != due_before else None)
 
     created = followups.apply_rules(session, user=user, action=action, at=now)
     if to in COMPLETION_STATES and channel != Channel.SYSTEM:
         count_completion(session, user=user, today=today)
     actions_changed(session, user_id=user.id, channel=channel)
-    return TransitionResult(action=action, changed=True, created=created, moved=check.moved)
+    return TransitionResult(action=action, changed=True, created=created, moved=check.moved, change=change)
 
 
 #: The action ``:action_id`` of the user ``:user_id``, freshly read and locked (built once).

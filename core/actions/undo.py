@@ -100,11 +100,15 @@ def undoable_change(session: Session, *, user: User, action: Action) -> ActionEv
     return latest
 
 
-def undo_last_change(session: Session, *, user: User, action_id: uuid.UUID, channel: Channel) -> UndoResult:
-    """Take back the user's last change of their action today, and what it set off (module docstring)."""
+def undo_last_change(session: Session, *, user: User, action_id: uuid.UUID, channel: Channel,
+                     change_id: uuid.UUID | None = None) -> UndoResult:
+    """Take back the user's last change of their action today, and what it set off (module docstring).
+
+    ``change_id``: take back that change only, nothing if another would be taken back now (an Undo
+    offered with the answer that names one change, which a later change has made stale)."""
     action = locked_action(session, user=user, action_id=action_id)
     change = undoable_change(session, user=user, action=action)
-    if change is None:
+    if change is None or change_id not in (None, change.id):
         return UndoResult(action=action, undone=None)
     now = utcnow()
     # In the order the lead's one-at-a-time rules allow at every step: the follow-up the change

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from bot.slack import ids
 from bot.slack.blocks.home import lead_line, live_leads
-from bot.slack.blocks.text import escape, link
+from bot.slack.blocks.text import Block, button, escape, link, section
 from core.actions.marks import BY_TARGET
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
+from core.actions.undo import BACK_TO, UndoResult
 from core.calls import LoggedCallResult
 from core.models import ActionState, CapacityLevel, Lead
 from core.planner.capacity import ACTIONS_PER_LEVEL
@@ -63,6 +65,29 @@ def _with_next(head: str, result: TransitionResult) -> str:
         next_title = action_title(created.action_type, lead_name=name, description=created.description)
         lines.append(f"Next: {escape(next_title)}, due {short_date(created.due_date)}.")
     return "\n".join(lines)
+
+
+def with_undo(text: str, result: TransitionResult) -> list[Block] | None:
+    """The answer to a typed mark as blocks with an Undo button for the change the mark wrote (its
+    value names that change, so the Undo takes back that one or nothing); None, the text alone, when
+    it wrote none: a repeat, or a snooze moved to another date (not a change an Undo takes back)."""
+    if result.change is None:
+        return None
+    return [section(text, block_id=ids.item_block_id(ids.Surface.MARKED, result.action.id),
+                    accessory=button("Undo", ids.UNDO, str(result.change.id)))]
+
+
+#: The answer to an Undo that finds nothing to take back: true of a plan row's Undo (the latest
+#: change) and of a typed mark's (the change it names, which another change may have followed).
+NOTHING_TO_UNDO = ("Nothing to undo: that change was already taken back, was not made today, or the action has "
+                   "changed since.")
+
+
+def undone(result: UndoResult, title: str) -> str:
+    """What an Undo did, in the words the email's page uses: what the action is back to."""
+    if not result.changed:
+        return NOTHING_TO_UNDO
+    return f"↩️ Undone, {BACK_TO[result.action.state]}: {escape(title)}."
 
 
 def call_logged(name: str, result: LoggedCallResult) -> str:

@@ -17,10 +17,14 @@ alone was redrawn, for its streak) are left to a coalesced job (``bot.slack.redr
 presses in a second redraw them once, off the request path. Pressing the same button twice, or a
 press Slack delivers twice, changes nothing the second time: the core answers "already in that
 state" and the redraw simply shows it.
+
+The Undo offered with the answer to a typed mark (``/nbm done 2``) takes back the change that
+answer names and says what it did in place of it (:func:`undo_typed_mark`).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -28,7 +32,8 @@ from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
-from bot.slack.blocks.replies import moved_reply
+from bot.slack.blocks.replies import NOTHING_TO_UNDO, moved_reply, undone
+from bot.slack.blocks.text import section
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
@@ -40,6 +45,7 @@ from core.config import get_settings
 from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
+from core.planner.view import title_of
 from core.summaries.content import save_draft
 from core.users import acting_as_user, get_settings_for
 
@@ -81,9 +87,14 @@ def snooze(request: Request) -> None:
 
 
 def undo(request: Request) -> None:
-    """Take back the user's last change of the pressed item today, then redraw as after a press."""
+    """Take back the user's last change of the pressed item today, then redraw as after a press; the
+    Undo of a typed mark's answer is :func:`undo_typed_mark`."""
     request.ack()
-    surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
+    pressed_control = _action(request)
+    surface, action_id = ids.parse_item_block_id(pressed_control["block_id"])
+    if surface is ids.Surface.MARKED:
+        undo_typed_mark(request, action_id=action_id, change_id=ids.parse_change_value(pressed_control.get("value")))
+        return
     pressed = _pressed_message(request) if surface is ids.Surface.PLAN else None
     with request.acting() as (session, user):
         result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.SLACK)
@@ -92,8 +103,24 @@ def undo(request: Request) -> None:
                                   message=request.body.get("message"), action=result.action, row_only=row_only,
                                   undoable=False)
     if not result.changed:
-        request.reply("Nothing to undo: that change was already taken back, or it was not made today.")
+        request.reply(NOTHING_TO_UNDO)
     _redraw_pressed(request, pressed, shown)
+
+
+def undo_typed_mark(request: Request, *, action_id: uuid.UUID, change_id: uuid.UUID) -> None:
+    """The Undo of a typed mark's answer takes back the change that answer names, and nothing if
+    another change came since (its numbers and words would no longer say what is undone). What it
+    did replaces the answer, button and all, so a second press (or Slack's retry) finds nothing to
+    undo and says so there; the plan DM and App Home are redrawn as after any press."""
+    with request.acting() as (session, user):
+        result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.SLACK,
+                                  change_id=change_id)
+        text = undone(result, title_of(result.action))
+    try:
+        request.replace(text, blocks=[section(text)])
+    finally:
+        if result.changed:
+            request.redraw_later()
 
 
 def apply(request: Request, *, to: ActionState, until: date | None) -> None:

@@ -9,6 +9,9 @@ silent:
   slots are refilled), so the new lead or the new capacity shows at once.
 * ``/nbm snooze <n>`` without a date snoozes until tomorrow, the first preset, and says how to pick
   another day.
+* ``/nbm done|sent|replied|snooze <n or name>`` names the action it marked, after its number in
+  today's plan when it was typed by number, and offers Undo for the change it made (none for a
+  repeat); what the Undo did replaces the answer.
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
 """
 
@@ -23,7 +26,7 @@ from bot.slack.blocks.billing import billing_reply
 from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
-from bot.slack.blocks.replies import call_logged, capacity_said, leads_list, marked
+from bot.slack.blocks.replies import call_logged, capacity_said, leads_list, marked, with_undo
 from bot.slack.blocks.text import escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
@@ -142,7 +145,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
                               until=until)
         text = marked(result, chosen.title, target, defaulted=defaulted, today=today_, number=chosen.number)
-    request.reply(text)
+    request.reply(text, blocks=with_undo(text, result))
     if result.changed:
         request.redraw()
 
