@@ -42,6 +42,11 @@ UNDOABLE = frozenset({ActionState.DONE, ActionState.SENT, ActionState.REPLIED, A
 BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
            ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "snoozed again", ActionState.DONE: "done again",
            ActionState.ARCHIVED: "archived again"}
+#: How every channel answers an Undo that finds nothing to take back: true of a plan row's or a
+#: page's Undo (the latest change) and of a typed mark's (the change it names, which another change,
+#: the person's or the system's, may have followed).
+NOTHING_TO_UNDO_WHY = "that change was already taken back, was not made today, or the action has changed since"
+NOTHING_TO_UNDO = f"Nothing to undo: {NOTHING_TO_UNDO_WHY}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import marks
+from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
 from tests.email.pages import (
     World,
@@ -124,3 +125,29 @@ def test_undo_of_a_reply_moved_to_the_message_waiting_takes_back_only_that_reply
         (ActionState.NEW, ActionState.SENT, Channel.EMAIL), (ActionState.SENT, ActionState.DONE, Channel.SYSTEM)]
     assert "Streak" not in text_of(undone.text)  # the reply no longer counts
     assert "Follow up with Ann Lee sent Wed 25 Nov" in text_of(undone.text).split("Waiting for a reply")[1]
+
+
+def test_an_undo_after_the_system_changed_the_action_says_nothing_to_undo_and_why(
+    client, links, world, service, clock
+) -> None:
+    """The page's reasons are every channel's (``core.actions.undo.NOTHING_TO_UNDO_WHY``): "already
+    taken back, or not changed today" was false of an outreach sent today, then closed by the system
+    when its follow-up was sent."""
+    outreach = world.actions[0]
+    page = client.post(action_path(links, world.user, outreach, marks.SENT))
+    (label, undo), *_ = forms(page.text)
+    assert label == "Undo"
+    clock.shift(timedelta(minutes=1))
+    set_context(service, service=True)
+    follow_up = service.scalars(select(Action).where(Action.person_id == outreach.person_id,
+                                                     Action.action_type == ActionType.FOLLOW_UP)).one()
+    client.post(action_path(links, world.user, follow_up, marks.SENT))
+    clock.shift(timedelta(minutes=1))
+
+    page = client.post(undo)
+
+    text = text_of(page.text)
+    assert page.status_code == 200
+    assert "Nothing to undo: Reach out to Ann Lee" in text
+    assert "That change was already taken back, was not made today, or the action has changed since." in text
+    assert (state_of(service, outreach), state_of(service, follow_up)) == (ActionState.DONE, ActionState.SENT)

@@ -15,7 +15,7 @@ from bot.slack.blocks.text import Block, button, escape, link, section
 from core.actions.marks import BY_TARGET
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
-from core.actions.undo import BACK_TO, UndoResult
+from core.actions.undo import BACK_TO, NOTHING_TO_UNDO, UndoResult
 from core.calls import LoggedCallResult
 from core.models import ActionState, CapacityLevel, Lead
 from core.planner.capacity import ACTIONS_PER_LEVEL
@@ -77,16 +77,10 @@ def with_undo(text: str, result: TransitionResult) -> list[Block] | None:
                     accessory=button("Undo", ids.UNDO, str(result.change.id)))]
 
 
-#: The answer to an Undo that finds nothing to take back: true of a plan row's Undo (the latest
-#: change) and of a typed mark's (the change it names, which another change may have followed).
-NOTHING_TO_UNDO = ("Nothing to undo: that change was already taken back, was not made today, or the action has "
-                   "changed since.")
-
-
 def undone(result: UndoResult, title: str) -> str:
     """What an Undo did, in the words the email's page uses: what the action is back to."""
     if not result.changed:
-        return NOTHING_TO_UNDO
+        return f"{NOTHING_TO_UNDO}."
     return f"↩️ Undone, {BACK_TO[result.action.state]}: {escape(title)}."
 
 

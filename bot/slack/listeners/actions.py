@@ -32,14 +32,14 @@ from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
-from bot.slack.blocks.replies import NOTHING_TO_UNDO, moved_reply, undone
+from bot.slack.blocks.replies import moved_reply, undone
 from bot.slack.blocks.text import section
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.surfaces import ROW_ONLY, Message, Shown, shown_after_press, update_message
 from core.actions.service import change_state
-from core.actions.undo import undo_last_change
+from core.actions.undo import NOTHING_TO_UNDO, undo_last_change
 from core.calendars import service as calendars
 from core.config import get_settings
 from core.errors import ValidationError
@@ -103,7 +103,7 @@ def undo(request: Request) -> None:
                                   message=request.body.get("message"), action=result.action, row_only=row_only,
                                   undoable=False)
     if not result.changed:
-        request.reply(NOTHING_TO_UNDO)
+        request.reply(f"{NOTHING_TO_UNDO}.")
     _redraw_pressed(request, pressed, shown)
 
 

@@ -35,7 +35,7 @@ from core.actions.marks import Mark
 from core.actions.rules import EFFORT_MINUTES, Check, Verdict
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
-from core.actions.undo import BACK_TO, UndoResult, undoable_change
+from core.actions.undo import BACK_TO, NOTHING_TO_UNDO_WHY, UndoResult, undoable_change
 from core.clock import local_today
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
@@ -93,6 +93,8 @@ class Outcome:
     headline: str
     title: str
     tone: str  # "done", "repeat" or "refused"
+    #: A sentence under the headline, when the headline alone would not say why.
+    detail: str = ""
 
     @property
     def status(self) -> int:
@@ -260,7 +262,7 @@ def _no_plan_yet(session: Session, *, user: User, today: date) -> str:
 def undone(result: UndoResult) -> Outcome:
     """What the page says after an Undo: what the action is back to, or that there was nothing to undo."""
     if not result.changed:
-        return Outcome("Nothing to undo (already taken back, or not changed today)", title_of(result.action), "repeat")
+        return Outcome("Nothing to undo", title_of(result.action), "repeat", detail=sentence(NOTHING_TO_UNDO_WHY))
     return Outcome(f"Undone, {BACK_TO[result.action.state]}", title_of(result.action), "done")
 
 
