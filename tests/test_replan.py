@@ -40,7 +40,7 @@ def test_a_lead_status_change_before_todays_plan_is_built_builds_none(service: S
     user = make_user(service)
     lead = make_lead(service, user)
     make_action(service, user, lead, due_date=NOW.date())
-    assert archive_lead_and_replan(service, user=user, lead_id=lead.id).changed
+    assert archive_lead_and_replan(service, user=user, lead_id=lead.id, channel=Channel.CLI).changed
     assert get_plan(service, user=user) is None
 
 
@@ -50,7 +50,7 @@ def test_setting_capacity_resizes_that_days_plan(service: Session) -> None:
         make_action(service, user, make_lead(service, user), due_date=NOW.date(),
                     created_at=NOW - timedelta(hours=n + 1))
     assert len(plan_view_building_if_missing(service, user=user).items) == 5
-    view = set_capacity_and_replan(service, user=user, level=CapacityLevel.LIGHT)
+    view = set_capacity_and_replan(service, user=user, level=CapacityLevel.LIGHT, channel=Channel.CLI)
     assert (view.capacity, len(view.items)) == (CapacityLevel.LIGHT, 3)
 
 

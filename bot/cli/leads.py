@@ -176,7 +176,7 @@ def snooze_command(email: str, lead_ref: str, until: date, as_json: bool) -> Non
     meanwhile."""
     with acting_as_email(email) as (session, user):
         result = snooze_lead_and_replan(session, user=user, lead_id=lead_for(session, user, lead_ref).id,
-                                        until=until)
+                                        until=until, channel=Channel.CLI)
         today = local_today(user.timezone)
     _answer(result, as_json, today=today, said="snoozed", unchanged="already snoozed")
 
@@ -191,7 +191,7 @@ def _status_command(name: str, change: Callable[..., LeadStatusChange], said: st
     @json_option
     def command(email: str, lead_ref: str, as_json: bool) -> None:
         with acting_as_email(email) as (session, user):
-            result = change(session, user=user, lead_id=lead_for(session, user, lead_ref).id)
+            result = change(session, user=user, lead_id=lead_for(session, user, lead_ref).id, channel=Channel.CLI)
             today = local_today(user.timezone)
         _answer(result, as_json, today=today, said=said, unchanged=unchanged)
 

@@ -10,9 +10,9 @@ import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from bot.cli.digest import send_summary_command
-from core.models import CapacityLevel, WeeklySummary
-from core.planner.replan import set_capacity_and_replan
-from core.planner.view import PlanView, plan_view_building_if_missing, refreshed_plan_view
+from core.models import CapacityLevel, Channel, WeeklySummary
+from core.planner.replan import refreshed_and_told, set_capacity_and_replan
+from core.planner.view import PlanView, plan_view_building_if_missing
 from core.streaks import refresh_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural, short_date, week_title
@@ -67,9 +67,10 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
     """Build the day's plan if there is none, and print it."""
     with acting_as_email(email) as (session, user):
         if capacity:
-            view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day)
+            view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
+                                           channel=Channel.CLI)
         elif refresh:
-            view = refreshed_plan_view(session, user=user, day=day)
+            view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI)
         else:
             view = plan_view_building_if_missing(session, user=user, day=day)
     emit(as_json, plan_json(view), lambda: format_plan(view))

@@ -2,6 +2,9 @@
 whichever channel (the CLI, Slack, email) makes the change, so none refreshes on its own or forgets to.
 
 A refresh keeps what the user already acted on and refills the free slots (core.planner.service).
+A refresh is a change the other channels show (Slack's plan DM and App Home), so each one tells
+them once it is committed (:func:`core.changes.actions_changed`, with the channel it came from,
+which redraws itself).
 
 A lead's status change (snooze, unsnooze, archive) refreshes today's plan only when the status did
 change and today's plan is already built: a repeat changes nothing, and a plan built later reads the
@@ -16,6 +19,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
 from core.models import CapacityLevel, Channel, Lead, User
 from core.planner.service import build_plan, get_plan, set_capacity
@@ -29,34 +33,46 @@ def add_lead_and_replan(
     """Add the lead, then refresh today's plan (built if there is none), so the lead's outreach, due
     today, shows at once rather than tomorrow; the plan says whether it made it in."""
     lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=channel)
-    return lead, refreshed_plan_view(session, user=user)
+    return lead, refreshed_and_told(session, user=user, channel=channel)
 
 
-def snooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, until: date) -> LeadStatusChange:
+def snooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, until: date,
+                           channel: Channel) -> LeadStatusChange:
     """Snooze the lead, then refresh today's plan, so its open actions leave the plan at once."""
-    return _replanned(session, user=user, change=snooze_lead(session, user=user, lead_id=lead_id, until=until))
+    return _replanned(session, user=user, change=snooze_lead(session, user=user, lead_id=lead_id, until=until),
+                      channel=channel)
 
 
-def unsnooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
+def unsnooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, channel: Channel) -> LeadStatusChange:
     """Make the lead active, then refresh today's plan, so an action due for it can take a free slot."""
-    return _replanned(session, user=user, change=unsnooze_lead(session, user=user, lead_id=lead_id))
+    return _replanned(session, user=user, change=unsnooze_lead(session, user=user, lead_id=lead_id), channel=channel)
 
 
-def archive_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID) -> LeadStatusChange:
+def archive_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, channel: Channel) -> LeadStatusChange:
     """Archive the lead, then refresh today's plan, so its open actions leave the plan at once."""
-    return _replanned(session, user=user, change=archive_lead(session, user=user, lead_id=lead_id))
+    return _replanned(session, user=user, change=archive_lead(session, user=user, lead_id=lead_id), channel=channel)
 
 
-def _replanned(session: Session, *, user: User, change: LeadStatusChange) -> LeadStatusChange:
+def _replanned(session: Session, *, user: User, change: LeadStatusChange, channel: Channel) -> LeadStatusChange:
     """``change``, after refreshing today's plan if the lead's status changed and the plan is built
     (see the module's rules); what the user already acted on stays in it."""
     if change.changed and get_plan(session, user=user) is not None:
         build_plan(session, user=user, refresh=True)
+        actions_changed(session, user_id=user.id, channel=channel)
     return change
 
 
-def set_capacity_and_replan(session: Session, *, user: User, level: CapacityLevel, day: date | None = None) -> PlanView:
+def set_capacity_and_replan(session: Session, *, user: User, level: CapacityLevel, channel: Channel,
+                            day: date | None = None) -> PlanView:
     """Set the capacity of ``day`` (default today), then refresh that day's plan to the new size
     (built if there is none): lowering it drops open items from the end, raising it refills."""
     set_capacity(session, user=user, level=level, day=day)
-    return refreshed_plan_view(session, user=user, day=day)
+    return refreshed_and_told(session, user=user, day=day, channel=channel)
+
+
+def refreshed_and_told(session: Session, *, user: User, channel: Channel, day: date | None = None) -> PlanView:
+    """The view of ``day``'s plan (default today) just refreshed (built if there was none), the other
+    channels told once it is committed."""
+    view = refreshed_plan_view(session, user=user, day=day)
+    actions_changed(session, user_id=user.id, channel=channel)
+    return view

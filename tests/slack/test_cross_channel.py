@@ -95,6 +95,31 @@ def test_a_change_from_the_cli_redraws_slack_too(web: FlaskClient, fake: FakeSla
     assert len(fake.calls_to("chat.update")) == 1 and len(fake.calls_to("views.publish")) == 1
 
 
+@pytest.mark.parametrize(("command", "size"), [
+    (["leads", "archive", "--user", "ann@example.com", "Tom Okafor"], "1 action, ~10 min"),
+    (["leads", "snooze", "--user", "ann@example.com", "Tom Okafor", "--until", "2026-12-07"], "1 action, ~10 min"),
+    (["plan", "--user", "ann@example.com", "--capacity", "micro"], "1 action, ~10 min"),
+    (["plan", "--user", "ann@example.com", "--refresh"], "2 actions, ~20 min"),
+], ids=["archive a lead", "snooze a lead", "capacity", "refresh"])
+def test_a_plan_changed_from_the_cli_is_redrawn_in_slack(web: FlaskClient, fake: FakeSlack, ann: User,
+                                                         service: Session, clock: None, command: list[str],
+                                                         size: str) -> None:
+    """Changing a lead or the plan itself from the CLI refreshes today's plan; this morning's DM and
+    App Home show the refreshed plan at once, as after a mark (they went on showing the old one)."""
+    add_leads(ann, "Tom Okafor", "Uma Patel")
+    _delivered_dm(service, ann, plan_of(ann).date)
+    fake.calls.clear()
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    (update,) = fake.calls_to("chat.update")
+    (home,) = fake.calls_to("views.publish")
+    assert update.args["text"] == f"Your next best moves for Wed 25 Nov: {size}"
+    titles = {item.title for item in plan_of(ann).items}
+    assert len(titles) == int(size[0])
+    for drawn in (str(update.args["blocks"]), str(home.args["view"])):
+        assert all(title in drawn for title in titles)
+
+
 def test_a_user_who_never_used_slack_gets_no_slack_call(web: FlaskClient, fake: FakeSlack, service: Session,
                                                         clock: None) -> None:
     from tests.factories import make_user

@@ -160,7 +160,7 @@ def focus(request: Request, rest: str) -> None:
 def capacity(request: Request, rest: str) -> None:
     level = parse_level(rest)
     with acting_as_user(request.user_id) as (session, user):
-        view = set_capacity_and_replan(session, user=user, level=level)
+        view = set_capacity_and_replan(session, user=user, level=level, channel=Channel.SLACK)
     request.reply(capacity_said(level, view))
     request.redraw()
 
