@@ -2,7 +2,8 @@
 
 History cannot go through the services (they act *now*), so past actions and their events are
 written as rows dated in the past, exactly as the services would have written them then. Today's
-state goes through the services: new leads, a call booked for tomorrow, and the plan.
+state goes through the services: new leads, a call booked for tomorrow, and the plan. The user
+joined when that history begins (a summary covers only weeks its user lived, core.summaries.service).
 Running the demo again replaces the demo user, so its history always ends today.
 """
 
@@ -47,6 +48,9 @@ HISTORY = [
     ("Kenji Sato", "kenji-sato", 3, [(1, ActionState.DONE)]),
 ]
 
+#: The demo user joined at the start of the local day its history begins.
+JOINED_DAYS_AGO = max(created_days_ago for _, _, created_days_ago, _ in HISTORY)
+
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -66,6 +70,8 @@ def seed_demo(session: Session, *, timezone: str = "America/New_York", due_now: 
         session.execute(delete(User).where(User.id == existing.id))
     user = create_user(session, email=DEMO_EMAIL, name=DEMO_NAME, timezone=timezone)
     now = utcnow()
+    user.created_at = datetime.combine(local_today(timezone, at=now) - timedelta(days=JOINED_DAYS_AGO), time(0),
+                                       zone(timezone))
     for name, slug, created_days_ago, steps in HISTORY:
         _history(session, user=user, name=name, slug=slug, created_days_ago=created_days_ago, steps=steps, now=now)
     for name, slug, notes in NEW_LEADS:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import time_machine
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from core.db import set_context, unit_of_work
@@ -46,6 +46,11 @@ from core.models import (
 
 _seq = itertools.count(1)
 
+#: Thu 1 Oct 2026: when a user joined whose summary of the week of 16 Nov (the one most tests summarise,
+#: on a clock pinned to the week of 23 Nov) is built, with its history; a summary covers only weeks its
+#: user lived.
+JOINED = datetime(2026, 10, 1, 12, tzinfo=UTC)
+
 
 def _add(session: Session, obj: Any) -> Any:
     session.add(obj)
@@ -61,6 +66,12 @@ def make_user(session: Session, **fields: Any) -> User:
     user = _add(session, User(**fields))
     _add(session, UserSettings(user_id=user.id))
     return user
+
+
+def joined(user: User, at: datetime) -> None:
+    """``user``, made by a fixture, joined at ``at`` (``users.created_at``), as if they had come then."""
+    with unit_of_work(service=True) as session:
+        session.execute(update(User).where(User.id == user.id).values(created_at=at))
 
 
 def make_user_in_context(session: Session, **fields: Any) -> User:

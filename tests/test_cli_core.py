@@ -218,10 +218,13 @@ def test_capacity_override_resizes_todays_plan(user: str) -> None:
     refused(nbm("plan", "--user", user, "--capacity", "huge"), "huge")
 
 
-def test_streak_and_summary_answer_for_a_new_user(user: str) -> None:
+def test_streak_and_summary_answer_for_a_new_user(user: str, service: Session) -> None:
     assert ok_json("streak", "--user", user)["streak"] == 0
-    summary = ok_json("summary", "--user", user)
-    assert (summary["week_start"], summary["actions_completed"]) == ("2026-11-16", 0)
+    # Added today, Wed 25 Nov: last week ended before she came, and nothing is made for it.
+    refused(nbm("summary", "--user", user), "the week of Mon 16 Nov ended before you joined on Wed 25 Nov; your "
+            "first weekly summary comes on Mon 30 Nov and covers the week you joined (23–29 Nov)")
+    refused(nbm("summary", "--user", user, "--week", "2026-11-09"), "the week of Mon 9 Nov ended before you joined")
+    assert service.scalars(select(WeeklySummary)).all() == []
     refused(nbm("summary", "--user", user, "--week", "2026-11-18"), "Monday")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from bot.channels import register_all
 from bot.cli import main
@@ -23,8 +23,10 @@ from bot.email.backends import OutboxEntry, get_backend
 from core import config
 from core.db import unit_of_work
 from core.jobs.tasks import deliver
+from core.models import Delivery, WeeklySummary
 from core.preferences import unsubscribe
 from core.users import get_user_by_email
+from tests.factories import JOINED
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, noon in London: last week is Mon 16 – Sun 22 Nov
 EMAIL = "ann@example.com"
@@ -52,12 +54,18 @@ def nbm(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def added(email: str, name: str) -> uuid.UUID:
+    """A user in London, added with the CLI now; their id."""
+    assert nbm("users", "add", email, "--name", name, "--tz", "Europe/London").exit_code == 0
+    with unit_of_work(service=True) as session:
+        return get_user_by_email(session, email).id
+
+
 @pytest.fixture()
 def ann(connection: Connection) -> uuid.UUID:
-    """A user in London, added with the CLI; her id."""
-    assert nbm("users", "add", EMAIL, "--name", "Ann Lee", "--tz", "Europe/London").exit_code == 0
-    with unit_of_work(service=True) as session:
-        return get_user_by_email(session, EMAIL).id
+    """A user in London, added with the CLI on 1 Oct (she lived last week); her id."""
+    with time_machine.travel(JOINED, tick=False):
+        return added(EMAIL, "Ann Lee")
 
 
 def mailed() -> list[OutboxEntry]:
@@ -112,6 +120,29 @@ def test_summary_send_is_refused_when_email_is_off(ann: uuid.UUID) -> None:
     assert result.exit_code == 2
     assert f"email is off for {EMAIL} (turned off or unsubscribed); nothing was sent" in result.output
     assert mailed() == []
+
+
+def test_summary_send_to_a_user_who_joined_this_week_says_when_their_first_comes_and_records_nothing(
+    connection: Connection,
+) -> None:
+    bea = added("bea@example.com", "Bea Stone")  # today, Wed 25 Nov: last week ended before she came
+    result = nbm("summary", "send", "--user", "bea@example.com")
+    assert result.exit_code == 2
+    assert ("the week of Mon 16 Nov ended before you joined on Wed 25 Nov; your first weekly summary comes on "
+            "Mon 30 Nov and covers the week you joined (23–29 Nov)") in result.output
+    assert mailed() == []
+    with unit_of_work(service=True) as session:
+        assert session.scalars(select(Delivery).where(Delivery.user_id == bea)).all() == []
+        assert session.scalars(select(WeeklySummary).where(WeeklySummary.user_id == bea)).all() == []
+
+
+def test_a_week_before_the_first_says_from_which_week_summaries_start(ann: uuid.UUID) -> None:
+    result = nbm("summary", "--user", EMAIL, "--week", "2026-09-21")
+    assert result.exit_code == 2
+    assert ("the week of Mon 21 Sep ended before you joined on Thu 1 Oct; your weekly summaries start with the "
+            "week you joined, the week of Mon 28 Sep") in result.output
+    first = nbm("summary", "--user", EMAIL, "--week", "2026-09-28", "--json")
+    assert first.exit_code == 0 and json.loads(first.output)["week_start"] == "2026-09-28"
 
 
 @pytest.mark.parametrize(("args", "message"), [

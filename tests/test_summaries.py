@@ -16,7 +16,7 @@ from core.models import Action, ActionState, Channel, Lead, LeadStatus, User, We
 from core.summaries.facts import WeekFacts, WeekNumbers
 from core.summaries.insights import BuiltinInsights, Insights
 from core.summaries.service import build_weekly_summary, get_summary, previous_monday, week_facts
-from tests.factories import make_action, make_call, make_event, make_lead, make_user
+from tests.factories import JOINED, make_action, make_call, make_event, make_lead, make_user
 
 LA = ZoneInfo("America/Los_Angeles")
 WEEK = date(2026, 11, 16)  # Monday 16 – Sunday 22 November 2026
@@ -42,7 +42,7 @@ def act(session: Session, user: User, at: datetime, to: ActionState, *, lead: Le
 
 @pytest.fixture()
 def user(service: Session) -> User:
-    return make_user(service, name="Ann Lee", timezone="America/Los_Angeles")
+    return make_user(service, name="Ann Lee", timezone="America/Los_Angeles", created_at=JOINED)
 
 
 class Recording:
@@ -223,8 +223,8 @@ def test_the_generator_gets_the_weeks_facts(service: Session, user: User) -> Non
 
 def test_last_week_is_the_users_last_week(service: Session) -> None:
     # 05:00 UTC Monday 23 Nov: still Sunday in Los Angeles, already Monday afternoon in Tokyo.
-    la = make_user(service, timezone="America/Los_Angeles")
-    tokyo = make_user(service, timezone="Asia/Tokyo")
+    la = make_user(service, timezone="America/Los_Angeles", created_at=JOINED)
+    tokyo = make_user(service, timezone="Asia/Tokyo", created_at=JOINED)
     with time_machine.travel(datetime(2026, 11, 23, 5, tzinfo=UTC), tick=False):
         assert build_weekly_summary(service, user=la, generator=Recording()).week_start_date == date(2026, 11, 9)
         assert build_weekly_summary(service, user=tokyo, generator=Recording()).week_start_date == WEEK
@@ -247,7 +247,7 @@ def test_a_week_that_is_not_a_finished_monday_to_sunday_is_refused(
 
 
 def test_a_user_builds_and_reads_only_their_own_summary(service: Session, user: User) -> None:
-    other = make_user(service, timezone="America/Los_Angeles")
+    other = make_user(service, timezone="America/Los_Angeles", created_at=JOINED)
     act(service, user, local(17), ActionState.DONE)
     act(service, other, local(17), ActionState.DONE)
     act(service, other, local(18), ActionState.DONE)

@@ -21,7 +21,7 @@ from core.models import Action, ActionState, ActionType, Channel, User, WeeklySu
 from core.streaks import refresh_streak
 from core.summaries.insights import BuiltinInsights
 from core.summaries.service import build_weekly_summary, week_facts
-from tests.factories import make_user
+from tests.factories import JOINED, make_user
 from tests.test_summaries import LA, MONDAY_MORNING, WEEK, local
 
 SENT, REPLIED, DONE = ActionState.SENT, ActionState.REPLIED, ActionState.DONE
@@ -31,7 +31,7 @@ FOLLOW_UP_COUNT = re.compile(r"\d+ follow-ups?\b")
 
 @pytest.fixture()
 def user(service: Session) -> User:
-    return make_user(service, name="Ann Lee", timezone="America/Los_Angeles")
+    return make_user(service, name="Ann Lee", timezone="America/Los_Angeles", created_at=JOINED)
 
 
 def travel(moment: datetime) -> time_machine.travel:

@@ -8,13 +8,14 @@ is read or built.
 
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
-is off, and a server that refuses the message is reported in a sentence with exit code 1, not as a
-traceback. Each runs the scheduled job's own delivery (core.jobs.tasks.deliver) for that day's
-digest or that week's summary, so the send is recorded as that delivery: when the job sent it
-first, the command sends nothing and says so; when the command sent it first, the job finds it
-sent. The day's digest and the week's summary are one email each, whoever sends them. Because the
-command is that delivery's last try, a failure is left for the person running it to retry (the job
-does not pick it up again).
+is off, ``summary send`` also for a week that ended before the user joined (saying when their first
+summary comes; refused before the delivery is claimed, so nothing is recorded), and a server that
+refuses the message is reported in a sentence with exit code 1, not as a traceback. Each runs the
+scheduled job's own delivery (core.jobs.tasks.deliver) for that day's digest or that week's summary,
+so the send is recorded as that delivery: when the job sent it first, the command sends nothing and
+says so; when the command sent it first, the job finds it sent. The day's digest and the week's
+summary are one email each, whoever sends them. Because the command is that delivery's last try, a
+failure is left for the person running it to retry (the job does not pick it up again).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from core.errors import NbmError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.jobs.tasks import deliver
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus
-from core.summaries.service import previous_monday
+from core.summaries.service import summary_week
 from core.text import short_date
 
 
@@ -89,9 +90,8 @@ def send_summary_command(email: str) -> None:
 
     It goes through the configured backend (EMAIL_BACKEND), as the Monday job sends it."""
     with acting_as_email(email) as (_, user):
-        user_id, address, timezone = user.id, user.email, user.timezone
-    send_once(DeliveryKind.WEEKLY_SUMMARY, user_id, previous_monday(local_today(timezone)), timezone=timezone,
-              sent=f"last week's summary to {address}")
+        user_id, address, timezone, week = user.id, user.email, user.timezone, summary_week(user)
+    send_once(DeliveryKind.WEEKLY_SUMMARY, user_id, week, timezone=timezone, sent=f"last week's summary to {address}")
 
 
 def send_once(kind: DeliveryKind, user_id: uuid.UUID, period: date, *, timezone: str, sent: str) -> None:

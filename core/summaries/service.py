@@ -8,6 +8,10 @@ here are about the week itself and the stored row:
 * "By the time the summary is built" (``answered``) is the instant :func:`week_facts` runs.
 * A summary covers a **finished** week: a stored summary is final (the call is idempotent), so
   summarising the current week on Wednesday would freeze half a week's numbers.
+* A summary covers a week **the user lived**: their first week is the one holding the local date they
+  joined (``users.created_at`` in their timezone), possibly from mid-week; a week that ended before
+  it has no summary, and asking for one is refused with when the first comes (or, once it has, from
+  which week summaries start). The Monday job never asks for one (``core.jobs.schedule``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from core.streaks import refresh_streak
 from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
 from core.summaries.insights import InsightGenerator
 from core.summaries.llm import insight_generator
+from core.text import short_date, short_date_from, week_range
 from core.users import get_settings_for
 from core.workdays import WEEKDAYS
 
@@ -104,6 +109,17 @@ def previous_monday(today: date) -> date:
     return today - timedelta(days=today.weekday() + 7)
 
 
+def joined_on(user: User) -> date:
+    """The local date the user joined: ``users.created_at`` in their timezone (module rules)."""
+    return local_today(user.timezone, at=user.created_at)
+
+
+def first_week(user: User) -> date:
+    """The Monday of the user's first week, the one they joined in: the first week a summary covers."""
+    joined = joined_on(user)
+    return joined - timedelta(days=joined.weekday())
+
+
 def _week_bounds(tz: str, week_start: date) -> tuple[datetime, datetime]:
     """The UTC instants of local midnight on the Monday and on the Monday after (DST-correct)."""
     local = zone(tz)
@@ -176,8 +192,13 @@ def _summary_of(user: User, week_start: date) -> Select[WeeklySummary]:
     )
 
 
-def _check_week(week_start: date, today: date) -> None:
+def summary_week(user: User, week_start: date | None = None) -> date:
+    """The week a summary of ``user`` covers: ``week_start``, or by default last week (their local
+    Monday–Sunday before this one). Refused with a :class:`ValidationError` saying which weeks are
+    accepted unless it is a finished Monday–Sunday from their first week on (module rules)."""
+    today = local_today(user.timezone)
     latest = previous_monday(today)
+    week_start = week_start or latest
     if week_start.weekday() != 0:
         raise ValidationError(
             f"{week_start:%a %d %b %Y} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary starts on a "
@@ -188,19 +209,34 @@ def _check_week(week_start: date, today: date) -> None:
             f"the week of {week_start:%a %d %b %Y} is not over yet; the latest finished week starts on "
             f"{latest:%a %d %b %Y}"
         )
+    if week_start < first_week(user):
+        raise ValidationError(_before_joining(user, week_start, today=today))
+    return week_start
+
+
+def _before_joining(user: User, week_start: date, *, today: date) -> str:
+    """Why the week of ``week_start`` has no summary, and when the user's first comes (or, once it
+    has come, from which week they start)."""
+    joined, first = joined_on(user), first_week(user)
+    said = (f"the week of {short_date_from(week_start, today=today)} ended before you joined on "
+            f"{short_date_from(joined, today=today)}")
+    if first + timedelta(days=7) > today:
+        return (f"{said}; your first weekly summary comes on {short_date(first + timedelta(days=7))} and covers "
+                f"the week you joined ({week_range(first)})")
+    return (f"{said}; your weekly summaries start with the week you joined, the week of "
+            f"{short_date_from(first, today=today)}")
 
 
 def build_weekly_summary(
     session: Session, *, user: User, week_start: date | None = None, generator: InsightGenerator | None = None
 ) -> WeeklySummary:
-    """The summary of a finished week (default: last week, in the user's timezone), created once.
+    """The summary of a finished week the user lived (default: last week, in the user's timezone;
+    :func:`summary_week` says which weeks), created once.
 
     Idempotent: a week that already has a summary returns it unchanged, and two concurrent builds
     end with one row (the unique (user, week) constraint decides; the loser reads the winner's row).
     """
-    today = local_today(user.timezone)
-    week_start = week_start or previous_monday(today)
-    _check_week(week_start, today)
+    week_start = summary_week(user, week_start)
     existing = get_summary(session, user=user, week_start=week_start)
     if existing is not None:
         return existing

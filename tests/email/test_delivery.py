@@ -16,6 +16,7 @@ from core.models import UserSettings
 from tests.email.conftest import NOON
 from tests.email.pages import make_world
 from tests.email.sending import mail_digest, mail_summary
+from tests.factories import JOINED
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
@@ -46,7 +47,7 @@ def test_nobody_whose_email_is_off_is_mailed(service: Session) -> None:
 
 
 def test_the_monday_delivery_mails_last_weeks_summary(service: Session) -> None:
-    world = make_world(service, name="Zoe Quinn")
+    world = make_world(service, name="Zoe Quinn", created_at=JOINED)
     message_id = mail_summary(world.user.id, date(2026, 11, 16))
     outbox = get_backend()
     (entry,) = outbox.entries()

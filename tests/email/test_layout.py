@@ -28,7 +28,7 @@ from core.models import ActionState, ActionType, WeeklySummary
 from tests.email.conftest import NOON
 from tests.email.pages import TODAY
 from tests.email.sending import mail_digest, mail_summary
-from tests.factories import deleted_afterwards, make_action, make_event, make_lead, make_plan, make_user
+from tests.factories import JOINED, deleted_afterwards, make_action, make_event, make_lead, make_plan, make_user
 
 PHONE_WIDTH = 375  # an iPhone SE / mini, the narrowest phone still common
 MIN_TAP_HEIGHT = 44  # Apple's Human Interface Guidelines; Android asks for 48 dp
@@ -88,7 +88,8 @@ def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
     real and removed with all their rows afterwards."""
     email = f"{uuid.uuid4().hex[:8]}.{EMAIL_NAME}"
     with unit_of_work(service=True) as session:
-        user = make_user(session, email=email, name=LONG_NAME, timezone="Europe/London", streak_count=12)
+        user = make_user(session, email=email, name=LONG_NAME, timezone="Europe/London", streak_count=12,
+                         created_at=JOINED)
         leads = [make_lead(session, user, name=name, url=f"{LONG_URL}{n}")
                  for n, name in enumerate((LONG_NAME, EMAIL_NAME, f"Ann {LONG_NAME}", f"Bo {EMAIL_NAME}"))]
         planned = [make_action(session, user, lead, action_type=ActionType.OUTREACH, due_date=TODAY)

@@ -23,6 +23,7 @@ from core.preferences import email_is_on
 from core.users import get_settings_for
 from tests.email.conftest import BASE_URL
 from tests.email.pages import make_world, path, reload
+from tests.factories import JOINED
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock", "connection")
 
@@ -51,7 +52,7 @@ def header_block(raw: bytes) -> str:
 def test_the_digest_and_the_summary_carry_a_literal_one_click_unsubscribe_on_the_wire_and_in_the_outbox(
     service: Session, smtp_server: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = make_world(service, email="zoe@example.com", name="Zoë Quinn")
+    world = make_world(service, email="zoe@example.com", name="Zoë Quinn", created_at=JOINED)
     server = smtp_server()
     wire = keep_raw_bytes(server)
     smtp = SmtpBackend(host=server.host, port=server.port, security="none", timeout=5)

@@ -76,6 +76,24 @@ def test_three_timezones_across_a_day_each_get_one_digest_at_their_morning(
     }
 
 
+def test_the_monday_summary_goes_only_to_users_who_lived_last_week(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """Monday 23 Nov in London: Ann joined on Sunday evening, in last week (her first summary, of one
+    evening); Bo this morning, after it ended: no summary for him all week, nor any record of one."""
+    ann, bo = _user(service, "Europe/London", "Ann"), _user(service, "Europe/London", "Bo")
+    ann.created_at, bo.created_at = datetime(2026, 11, 22, 20, tzinfo=UTC), datetime(2026, 11, 23, 6, tzinfo=UTC)
+    service.flush()
+    for at in (datetime(2026, 11, 23, 8, tzinfo=UTC), datetime(2026, 11, 25, 8, tzinfo=UTC)):
+        _tick_and_work(queue, at)
+    summaries = [(e["to"], e["subject"].split(" — ")[0]) for e in _emails(outbox)
+                 if e["subject"].startswith("Your week")]
+    assert summaries == [(f"Ann <{ann.email}>", "Your week of 16–22 Nov")]
+    recorded = service.scalars(select(Delivery.user_id).where(Delivery.kind == DeliveryKind.WEEKLY_SUMMARY,
+                                                              Delivery.user_id.in_([ann.id, bo.id])))
+    assert recorded.all() == [ann.id]
+
+
 def test_two_schedulers_ticking_at_once_send_one_morning(service: Session, queue: Queue, outbox: Path) -> None:
     """Both schedulers read the same due work (a read-only query) and race to enqueue it in Redis."""
     user = _user(service, "Europe/Paris", "Pierre")

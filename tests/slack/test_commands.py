@@ -14,6 +14,7 @@ from bot.cli import main
 from core.db import unit_of_work
 from core.leads import snooze_lead
 from core.models import ActionState, CapacityLevel, Lead, LeadStatus, LoggedCall, User, UserSettings
+from tests.factories import JOINED, joined
 from tests.slack.conftest import add_leads, command, events_of, plan_of, replies, state_of
 from tests.slack.fake_slack import FakeSlack
 
@@ -316,6 +317,7 @@ def test_call_alone_opens_the_log_call_modal_with_the_leads(web: FlaskClient, fa
 
 
 def test_summary_shows_last_week_with_save_draft_buttons(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    joined(ann, JOINED)  # before last week: a summary covers only weeks its user lived (tests/slack/test_summary.py)
     command(web, fake, "summary")
     answer = fake.calls_to("respond")[0].args
     assert answer["response_type"] == "ephemeral"
