@@ -109,8 +109,10 @@ def test_a_week_of_nothing_sent_has_no_reply_rate_and_no_best_day(service: Sessi
     assert (facts.days_active, facts.actions_completed, facts.reply_rate, facts.best_day) == (1, 0, None, None)
 
 
-def test_the_first_week_has_no_previous_week(service: Session, user: User) -> None:
+def test_the_first_week_is_the_one_the_user_joined_in_and_has_no_previous_week(service: Session, user: User) -> None:
     act(service, user, local(17), ActionState.DONE)
+    assert week_facts(service, user=user, week_start=WEEK).previous == WeekNumbers(0, 0, 0, 0)  # joined on 1 Oct
+    user.created_at = local(18, 9)  # a Wednesday of WEEK
     assert week_facts(service, user=user, week_start=WEEK).previous is None
 
 

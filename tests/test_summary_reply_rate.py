@@ -145,6 +145,7 @@ def test_a_week_of_messages_and_no_replies_says_what_was_sent(service: Session, 
 
 
 def test_a_first_week_that_started_mid_week_states_no_rate_from_two_messages(service: Session, user: User) -> None:
+    user.created_at = local(18, 9)  # she joined on Wednesday
     bo = outreach(service, user, "Bo Chen", local(18))
     mark(service, user, bo, SENT, local(18, 11))
     mark(service, user, outreach(service, user, "Cy Diaz", local(19)), SENT, local(19, 11))

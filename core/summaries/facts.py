@@ -31,7 +31,8 @@ class WeekFacts:
     state, and only from the user's own events: one on channel ``system`` (an earlier SENT action
     closed when its follow-up is sent) is not something the user did.
 
-    - ``days_active``: local days of the week with at least one event of the user.
+    - ``days_active``: local days of the week with at least one event of the user: a count, never a
+      share of the week's days (the user's first week starts on the day they joined).
     - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
       DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
       them *actions*, never follow-ups.
@@ -46,8 +47,9 @@ class WeekFacts:
       ``MIN_BASE`` (3) messages were sent, and then no text states a reply percentage.
       ``replies / sent`` is never a rate: it would divide replies, many of them to older messages,
       by this week's messages.
-    - ``previous``: the four numbers of the week before; None when the log holds nothing of the
-      user before this week (their first week, which may have started mid-week).
+    - ``previous``: the four numbers of the week before; None in the user's first week, the one
+      holding the local date they joined (``users.created_at``; it may have started mid-week), and
+      only then: a later week with nothing logged before it has a week before of zeros.
     - ``best_day``: the weekday on which the user moved the most actions forward (distinct actions
       with a SENT, REPLIED or DONE event that day), when that is at least ``MIN_BASE`` (3) and
       strictly more than on any other day; else None (a tie, or too little to call a best day).

@@ -98,12 +98,6 @@ SELECT l.name FROM touches t JOIN leads l ON l.id = t.lead_id
 GROUP BY l.id, l.name ORDER BY min(t.at), l.name LIMIT :limit
 """)
 
-_HAS_HISTORY = text("""
-SELECT EXISTS (SELECT 1 FROM action_log WHERE user_id = :user_id AND created_at < :start)
-    OR EXISTS (SELECT 1 FROM logged_calls WHERE user_id = :user_id AND created_at < :start)
-""")
-
-
 def previous_monday(today: date) -> date:
     """The Monday of the week before ``today``'s week (on Monday 30 Nov: Monday 23 Nov)."""
     return today - timedelta(days=today.weekday() + 7)
@@ -159,8 +153,7 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
     params = _params(user, week_start)
     end = _week_bounds(user.timezone, week_start)[1]
     sent, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
-    has_history = session.execute(_HAS_HISTORY, params).scalar_one()
-    previous = _numbers(session, user, week_start - timedelta(days=7)) if has_history else None
+    previous = _numbers(session, user, week_start - timedelta(days=7)) if week_start > first_week(user) else None
     cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
     wins = session.execute(_WINS, {**params, "limit": MAX_WINS}).scalars().all()
     return WeekFacts(

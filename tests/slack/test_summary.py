@@ -112,3 +112,18 @@ def test_a_first_week_is_the_users_own_week_holding_the_day_they_joined(
     blocks = fake.calls_to("respond")[0].args["blocks"]
     assert blocks[0]["text"]["text"] == "Your week of 16–22 Nov"
     assert blocks[2]["text"]["text"] == "💡 Your first week: 1 action completed. You showed up on 1 day."
+
+
+def test_a_week_after_the_first_is_compared_with_the_week_before_even_an_empty_one(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session
+) -> None:
+    """Ann joined on Wed 11 Nov and did nothing that week: 16–22 Nov is her second week, not her first."""
+    joined(ann, datetime(2026, 11, 11, 9, tzinfo=UTC))
+    for day in (17, 19):
+        at = datetime(2026, 11, day, 10, tzinfo=UTC)
+        make_event(service, make_action(service, ann, created_at=at), to_state=ActionState.DONE, at=at,
+                   channel=Channel.SLACK)
+    command(web, fake, "summary")
+    blocks = fake.calls_to("respond")[0].args["blocks"]
+    assert blocks[0]["text"]["text"] == "Your week of 16–22 Nov"
+    assert blocks[2]["text"]["text"] == "💡 You completed 2 actions after a week with none. You showed up on 2 days."
