@@ -271,3 +271,14 @@ def test_the_demo_prints_a_plan_a_streak_and_last_weeks_summary(connection: Conn
     assert "★ Fast Win" in result.output and "Streak: " in result.output and "Your week of 16–22 Nov" in result.output
     assert "Reply to Hannah Becker" in result.output
     assert nbm("demo").exit_code == 0  # a second run replaces the demo user
+
+
+def test_bench_help_lists_the_benchmarks_and_each_names_itself() -> None:
+    """`nbm bench --help` was refused ("'--help' is not one of …"), and a bench's own help named
+    its program "nbm" (README: every command has --help)."""
+    listed = nbm("bench", "--help")
+    assert listed.exit_code == 0, listed.output
+    assert all(f"  {name} " in listed.output for name in ("morning", "press", "digest", "plan", "tick", "import"))
+    own = nbm("bench", "plan", "--help")
+    assert own.exit_code == 0, own.output
+    assert own.output.startswith("usage: nbm bench plan [-h]")
