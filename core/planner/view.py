@@ -243,7 +243,7 @@ def _waiting() -> Select[*tuple[Any, ...]]:
     """
     sent_at = ACTION_SENT_AT.label("sent_at")
     return (
-        select(Action.id, Action.action_type, Action.description, Lead.name, Lead.url, sent_at)
+        select(Action.id, Action.action_type, Action.description, Action.auto_created, Lead.name, Lead.url, sent_at)
         .outerjoin(Lead, Lead.id == Action.person_id)
         .where(Action.user_id == bindparam("user_id"), Action.state == ActionState.SENT,
                Action.person_id.is_(None) | Action.person_id.not_in(bindparam("except_leads", expanding=True)))
@@ -282,7 +282,8 @@ def _first_waiting(
 
 def _waiting_item(row: Any, *, user: User) -> WaitingItem:
     return WaitingItem(
-        action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name, description=row.description),
+        action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name,
+                                              description=None if row.auto_created else row.description),
         lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
     )
 
@@ -293,7 +294,8 @@ def count_waiting(session: Session, *, user: User, except_leads: Collection[uuid
 
 
 def waiting_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
-    """A sent action's name in the waiting list: the user's own description, else what was sent."""
+    """A sent action's name in the waiting list: the user's own description, else what was sent
+    (the rules' own descriptions, "Follow up with Ann Lee", name the to-do: callers leave them out)."""
     sent = _SENT_TITLES.get(action_type)
     if (description and description.strip()) or sent is None or lead_name is None:
         return action_title(action_type, lead_name=lead_name, description=description)

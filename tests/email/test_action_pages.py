@@ -19,6 +19,7 @@ from tests.email.pages import (
     hrefs,
     make_world,
     outreach_closed_by_its_follow_up,
+    path,
     reload,
     state_of,
     tamper,
@@ -243,3 +244,13 @@ def test_the_core_checks_a_change_once_per_request(client, links, world, monkeyp
     assert read == [ActionState.NEW]
     assert "Marked done" in text_of(client.post(url).text)
     assert read == [ActionState.NEW, ActionState.NEW]
+
+
+def test_a_follow_up_sent_is_listed_waiting_as_what_was_sent(client, links, world, service) -> None:
+    """The rules name a follow-up by its to-do ("Follow up with Ann Lee"); once sent, the waiting
+    list names it as every sent message is named, by what was sent (README: "names what was sent")."""
+    outreach_closed_by_its_follow_up(client, links, world, service)
+    page = client.get(path(links.waiting_url(user_id=world.user.id)))
+    waiting = text_of(page.text)
+    assert "Your follow-up to Ann Lee" in waiting
+    assert "Follow up with Ann Lee" not in waiting

@@ -124,7 +124,7 @@ def test_undo_of_a_reply_moved_to_the_message_waiting_takes_back_only_that_reply
     assert [(e.from_state, e.to_state, e.channel) for e in events(service, outreach)] == [
         (ActionState.NEW, ActionState.SENT, Channel.EMAIL), (ActionState.SENT, ActionState.DONE, Channel.SYSTEM)]
     assert "Streak" not in text_of(undone.text)  # the reply no longer counts
-    assert "Follow up with Ann Lee sent Wed 25 Nov" in text_of(undone.text).split("Waiting for a reply")[1]
+    assert "Your follow-up to Ann Lee sent Wed 25 Nov" in text_of(undone.text).split("Waiting for a reply")[1]
 
 
 def test_an_undo_after_the_system_changed_the_action_says_nothing_to_undo_and_why(
