@@ -283,7 +283,7 @@ def _first_waiting(
 def _waiting_item(row: Any, *, user: User) -> WaitingItem:
     return WaitingItem(
         action_id=row.id, title=waiting_title(row.action_type, lead_name=row.name,
-                                              description=None if row.auto_created else row.description),
+                                              description=own_description(row.description, row.auto_created)),
         lead_name=row.name, lead_url=row.url, sent_on=local_today(user.timezone, at=row.sent_at),
     )
 
@@ -293,9 +293,21 @@ def count_waiting(session: Session, *, user: User, except_leads: Collection[uuid
     return session.scalar(_COUNT_WAITING, _waiting_params(user, except_leads)) or 0
 
 
+def own_description(description: str | None, auto_created: bool) -> str | None:
+    """The description the user wrote, if any: the rules' own ("Follow up with Ann Lee") name a to-do,
+    which a message once sent no longer is."""
+    return None if auto_created else description
+
+
+def sent_title_of(action: Action) -> str:
+    """What a sent action read on its own is called, as the waiting list calls it (:func:`waiting_title`)."""
+    return waiting_title(action.action_type, lead_name=action.lead.name if action.lead else None,
+                         description=own_description(action.description, action.auto_created))
+
+
 def waiting_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
-    """A sent action's name in the waiting list: the user's own description, else what was sent
-    (the rules' own descriptions, "Follow up with Ann Lee", name the to-do: callers leave them out)."""
+    """A sent action's name in the waiting list: the user's own description (:func:`own_description`),
+    else what was sent."""
     sent = _SENT_TITLES.get(action_type)
     if (description and description.strip()) or sent is None or lead_name is None:
         return action_title(action_type, lead_name=lead_name, description=description)

@@ -170,6 +170,16 @@ def test_an_expired_link_says_so_mints_no_fresh_link_and_changes_nothing(client,
     assert state_of(service, ann) == ActionState.NEW
 
 
+def test_the_replied_link_of_a_waiting_message_asks_about_it_by_the_name_the_list_gives(client, links, world) -> None:
+    """The waiting list says "Your first message to Ann Lee"; its Replied link asked "Did they reply?
+    Reach out to Ann Lee", a to-do, as if about something else."""
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, marks.SENT))
+    asked = text_of(client.get(action_path(links, world.user, ann, marks.REPLIED)).text)
+    assert "Did they reply? Your first message to Ann Lee" in asked
+    assert "Reach out to Ann Lee" not in asked
+
+
 def test_replied_from_the_waiting_section_marks_the_sent_action_replied(client, links, world, service) -> None:
     ann = world.actions[0]
     client.post(action_path(links, world.user, ann, marks.SENT))

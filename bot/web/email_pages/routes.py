@@ -52,7 +52,8 @@ from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import after_commit, unit_of_work
 from core.errors import NotFound, ValidationError
-from core.models import Action, CalendarProvider, Channel, User
+from core.models import Action, ActionState, CalendarProvider, Channel, User
+from core.planner.view import sent_title_of
 from core.users import get_settings_for, get_user
 from core.workdays import WEEKDAYS
 
@@ -116,11 +117,13 @@ def action_link(token: str) -> ResponseReturnValue:
 
 
 def _confirm(link: ActionLink, check: Check, user: User, *, post_url: str) -> ResponseReturnValue:
-    """Asks about the action the link is for; where a moved reply goes, the explanation says."""
+    """Asks about the action the link is for, named as where the link was (a message waiting for a
+    reply as the waiting list names it); where a moved reply goes, the explanation says."""
     action = check.moved.asked if check.moved is not None else check.action
     said, lead = pages.wording(link, action, user), action.lead
+    title = sent_title_of(action) if action.state == ActionState.SENT else pages.title_of(action)
     return render_template(
-        "email_pages/confirm.html", question=said.question, title=pages.title_of(action), note=pages.note_of(action),
+        "email_pages/confirm.html", question=said.question, title=title, note=pages.note_of(action),
         lead_name=lead.name if lead else None, lead_url=lead.url if lead else None,
         explanation=pages.explanation(said, check), button=said.button, post_url=post_url,
     )
