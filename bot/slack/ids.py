@@ -20,7 +20,7 @@ from typing import Any
 from core.actions import marks
 from core.actions.marks import Mark
 from core.errors import ValidationError
-from core.models import ActionState, ContentPromptType
+from core.models import ActionState, CalendarProvider, ContentPromptType
 
 
 class Surface(StrEnum):
@@ -53,7 +53,8 @@ OPEN_ADD_LEAD = "nbm_open_add_lead"
 OPEN_LOG_CALL = "nbm_open_log_call"
 OPEN_SETTINGS = "nbm_open_settings"
 REFRESH_PLAN = "nbm_refresh_plan"
-CONNECT_CALENDAR = "nbm_connect_calendar"
+CONNECT_CALENDAR = "nbm_connect_calendar"  # the expired-calendar DM's Reconnect button
+DISCONNECT_CALENDAR = "nbm_disconnect_calendar"  # one per connection, each in its own block
 OPEN_LINK = "nbm_open_link"  # a url button: Slack still sends the press, which is acknowledged and ignored
 
 # Modal callback ids.
@@ -64,6 +65,16 @@ CONNECT_ICS_VIEW = "nbm_connect_ics"
 
 #: Suffix of a waiting row's block id (see the module docstring).
 WAITING_ROW = "waiting"
+
+
+def connect_calendar(kind: CalendarProvider) -> str:
+    """The action id of App Home's Connect (Reconnect, Replace address) button of ``kind``: Slack refuses
+    a block whose buttons share an action id, and these share one block. The value names the kind."""
+    return f"{CONNECT_CALENDAR}_{kind.value}"
+
+
+#: Every action id that asks to connect a calendar: the DM's, and App Home's of each kind.
+CONNECT_CALENDARS = (CONNECT_CALENDAR, *(connect_calendar(kind) for kind in CalendarProvider))
 
 
 def item_block_id(surface: Surface, action_id: uuid.UUID, *, waiting_row: bool = False) -> str:

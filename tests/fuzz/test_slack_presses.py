@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -18,8 +19,10 @@ from tests.fuzz.conftest import Book, SlackWatch, check_slack, snapshot
 from tests.fuzz.strategies import date_words, json_objects, json_values, mostly, word
 from tests.slack.conftest import block_action, interact
 
+#: The calendar buttons, whose value names a kind of calendar.
+CALENDAR_BUTTONS = (*ids.CONNECT_CALENDARS, ids.DISCONNECT_CALENDAR)
 ACTION_IDS = sorted({*ids.MARKS, ids.SNOOZE_PRESET, ids.SNOOZE_DATE, ids.UNDO, ids.SAVE_DRAFT, ids.OPEN_ADD_LEAD,
-                     ids.OPEN_LOG_CALL, ids.OPEN_SETTINGS, ids.REFRESH_PLAN, ids.CONNECT_CALENDAR, ids.OPEN_LINK})
+                     ids.OPEN_LOG_CALL, ids.OPEN_SETTINGS, ids.REFRESH_PLAN, *CALENDAR_BUTTONS, ids.OPEN_LINK})
 SURFACES = [surface.value for surface in ids.Surface]
 
 
@@ -58,7 +61,7 @@ def presses(draw: st.DrawFn, book: Book) -> dict[str, Any]:
     action: dict[str, Any] = {"action_id": draw(mostly(st.sampled_from(ACTION_IDS), word())),
                               "block_id": draw(block_ids(actions)), "type": "button", "action_ts": "1700000000.1"}
     kind = draw(st.sampled_from(["button", "static_select", "datepicker"]))
-    if action["action_id"] == ids.CONNECT_CALENDAR:  # any other value: the test of it below
+    if action["action_id"] in CALENDAR_BUTTONS:  # any other value: the test of it below
         action["value"] = draw(st.sampled_from([provider.value for provider in CalendarProvider]))
     elif action["action_id"] == ids.SAVE_DRAFT or kind == "button":
         action["value"] = draw(st.builds(lambda summary, draft: f"{summary}|{draft}", st.uuids().map(str) | word(),
@@ -117,12 +120,16 @@ def test_presses_of_any_shape_are_never_a_500_and_a_refused_one_changes_nothing(
         check_slack(slack_watch, response, before, shaped=False)
 
 
+@pytest.mark.parametrize(("action_id", "verb"), [(ids.CONNECT_CALENDAR, "connect"),
+                                                 (ids.connect_calendar(CalendarProvider.ICS), "connect"),
+                                                 (ids.DISCONNECT_CALENDAR, "disconnect")])
 @example(value=None)
 @given(value=st.none() | word().filter(lambda value: value not in {"ics", "google", "outlook"}))
-def test_a_connect_press_with_a_value_the_app_never_sends_is_refused_plainly(
-    web: FlaskClient, ann: User, slack_watch: SlackWatch, in_savepoint: Any, value: str | None
+def test_a_calendar_press_with_a_value_the_app_never_sends_is_refused_plainly(
+    web: FlaskClient, ann: User, slack_watch: SlackWatch, in_savepoint: Any, action_id: str, verb: str,
+    value: str | None
 ) -> None:
-    action = {"action_id": ids.CONNECT_CALENDAR, "block_id": "b", "type": "button"}
+    action = {"action_id": action_id, "block_id": "b", "type": "button"}
     if value is not None:
         action["value"] = value
     with in_savepoint():
@@ -131,4 +138,4 @@ def test_a_connect_press_with_a_value_the_app_never_sends_is_refused_plainly(
         response = interact(web, block_action(slack_watch.fake, action))
         check_slack(slack_watch, response, before)
         assert [str(error) for error in slack_watch.answered] == [
-            "that button no longer matches a calendar; open App Home again to connect one"]
+            f"that button no longer matches a calendar; open App Home again to {verb} one"]

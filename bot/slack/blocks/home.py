@@ -15,7 +15,19 @@ from datetime import date
 from bot.slack import ids
 from bot.slack.blocks.billing import BillingView, billing_section, paused_banner
 from bot.slack.blocks.plan import overview, plan_section, waiting_section
-from bot.slack.blocks.text import VIEW_BLOCKS, Block, button, context, divider, escape, header, link, mrkdwn, section
+from bot.slack.blocks.text import (
+    VIEW_BLOCKS,
+    Block,
+    button,
+    confirm,
+    context,
+    divider,
+    escape,
+    header,
+    link,
+    mrkdwn,
+    section,
+)
 from core.calendars.service import NAMES
 from core.clock import zone
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
@@ -119,19 +131,44 @@ def lead_line(lead: Lead, *, today: date) -> str:
 
 def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],
                      settings: UserSettings, timezone: str) -> list[Block]:
-    """Each connection with its health and last read, and a Connect button for each kind not connected
-    (Reconnect for one expired, or one whose grant does not show guests while call detection is on)."""
+    """Each connection with its health, last read and a Disconnect button (Slack asks first: it deletes
+    a secret); then a button for each kind this server offers that is not connected (Connect) or
+    that needs the user (Reconnect: expired, in error, or hiding guests while call detection is on;
+    an iCal address offers Replace address, its form, instead)."""
     hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
-    lines = [_calendar_line(c, timezone) for c in calendars] or [NO_CALENDAR]
-    usable = {c.provider for c in calendars if c.status != CalendarConnectionStatus.EXPIRED
-              and (c.reads_events or not settings.call_detection)}
-    buttons = [button(("Reconnect " if kind in {c.provider for c in calendars} else "Connect ") + NAMES[kind],
-                      ids.CONNECT_CALENDAR, kind.value) for kind in offered if kind not in usable]
+    rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c.provider)) for c in calendars]
+    connected = {c.provider: c for c in calendars}
+    buttons = [_connect_button(kind, connected.get(kind)) for kind in offered
+               if _needs_connecting(connected.get(kind), call_detection=settings.call_detection)]
     calls = ("Call detection on: meetings with a lead's email in the next 7 days become logged calls."
              if settings.call_detection else "Call detection off (Edit settings to find your calls with leads).")
-    blocks = [header("Calendar"), section("\n".join(lines)),
+    blocks = [header("Calendar"), *(rows or [section(NO_CALENDAR)]),
               context(f"Working hours {hours}, your local time. {calls}")]
     return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks
+
+
+def _needs_connecting(connection: CalendarConnection | None, *, call_detection: bool) -> bool:
+    """Whether a kind wants a Connect or Reconnect button: not connected, or its connection cannot be
+    used as it is."""
+    return connection is None or connection.status in (CalendarConnectionStatus.EXPIRED,
+                                                        CalendarConnectionStatus.ERROR) or (
+        call_detection and not connection.reads_events)
+
+
+def _connect_button(kind: CalendarProvider, connection: CalendarConnection | None) -> Block:
+    if connection is None:
+        label = f"Connect {NAMES[kind]}"
+    else:
+        label = "Replace address" if kind == CalendarProvider.ICS else f"Reconnect {NAMES[kind]}"
+    return button(label, ids.connect_calendar(kind), kind.value)
+
+
+def _disconnect_button(kind: CalendarProvider) -> Block:
+    kept = "address" if kind == CalendarProvider.ICS else "sign-in"
+    return button("Disconnect", ids.DISCONNECT_CALENDAR, kind.value, confirm=confirm(
+        f"Disconnect your {NAMES[kind]}?",
+        f"NextBestMove stops reading it and deletes its {kept}. Your next plans are then sized by your other "
+        "calendars, or at the default capacity.", yes="Disconnect", no="Keep it"))
 
 
 def _calendar_line(connection: CalendarConnection, timezone: str) -> str:

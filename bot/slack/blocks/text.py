@@ -62,8 +62,10 @@ def divider() -> Block:
 
 
 def button(text: str, action_id: str, value: str | None = None, *, style: str | None = None,
-           url: str | None = None) -> Block:
+           url: str | None = None, confirm: Block | None = None) -> Block:
     element: Block = {"type": "button", "text": plain(text), "action_id": action_id}
+    if confirm is not None:
+        element["confirm"] = confirm
     if value is not None:
         element["value"] = value
     if style:
@@ -71,6 +73,12 @@ def button(text: str, action_id: str, value: str | None = None, *, style: str | 
     if url:
         element["url"] = url
     return element
+
+
+def confirm(title: str, text: str, *, yes: str, no: str = "Cancel") -> Block:
+    """The dialog Slack shows before sending a press that cannot be taken back (Block Kit ``confirm``)."""
+    return {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(yes, 30), "deny": plain(no, 30),
+            "style": "danger"}
 
 
 def option(text: str, value: str) -> Block:

@@ -33,7 +33,7 @@ from slack_bolt import App
 from bot.slack import ids
 from bot.slack.blocks.modals import add_lead_modal, connect_calendar_modal, connect_ics_modal
 from bot.slack.blocks.replies import moved_reply, undone
-from bot.slack.blocks.text import section
+from bot.slack.blocks.text import escape, section
 from bot.slack.delivery import summary_shown
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
@@ -41,6 +41,7 @@ from bot.slack.surfaces import ROW_ONLY, Message, Shown, shown_after_press, upda
 from core.actions.service import change_state
 from core.actions.undo import NOTHING_TO_UNDO, undo_last_change
 from core.calendars import service as calendars
+from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
 from core.config import get_settings
 from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
@@ -61,7 +62,9 @@ def register(app: App) -> None:
     app.action(ids.OPEN_LOG_CALL)(guarded(log_call_button))
     app.action(ids.OPEN_SETTINGS)(guarded(settings_button))
     app.action(ids.REFRESH_PLAN)(guarded(refresh_plan))
-    app.action(ids.CONNECT_CALENDAR)(guarded(connect_calendar))
+    for action_id in ids.CONNECT_CALENDARS:
+        app.action(action_id)(guarded(connect_calendar))
+    app.action(ids.DISCONNECT_CALENDAR)(guarded(disconnect_calendar))
     app.action(ids.OPEN_LINK)(lambda ack: ack())  # the browser opens the link; nothing to do here
 
 
@@ -175,9 +178,10 @@ def save_summary_draft(request: Request) -> None:
 
 
 def connect_calendar(request: Request) -> None:
-    """App Home's Connect buttons: the sign-in link of Google or Outlook, or the form for an iCal address."""
+    """App Home's Connect, Reconnect and Replace address buttons (and the expired-calendar DM's):
+    the sign-in link of Google or Outlook, or the form for an iCal address."""
     request.ack()
-    kind = _provider(_action(request).get("value"))
+    kind = _provider(_action(request).get("value"), to="connect")
     if kind == CalendarProvider.ICS:
         request.open_modal(connect_ics_modal())
         return
@@ -187,12 +191,25 @@ def connect_calendar(request: Request) -> None:
     request.open_modal(connect_calendar_modal(calendars.NAMES[kind], url, guests=guests))
 
 
-def _provider(value: Any) -> CalendarProvider:
-    """The calendar a Connect button names; a value the app never sends is refused plainly."""
+def disconnect_calendar(request: Request) -> None:
+    """App Home's Disconnect button, pressed once Slack's confirmation was accepted: the calendar is
+    disconnected as ``nbm calendar disconnect`` does it, the answer says what follows for the plans
+    (``core.calendars.disconnection``), and App Home is redrawn without it."""
+    request.ack()
+    kind = _provider(_action(request).get("value"), to="disconnect")
+    with request.acting() as (session, user):
+        outcome = disconnect_calendar_of(session, user=user, kind=kind)
+    request.reply(escape(outcome.said))
+    if outcome.removed:
+        request.redraw()
+
+
+def _provider(value: Any, *, to: str) -> CalendarProvider:
+    """The calendar a Connect or Disconnect button names; a value the app never sends is refused plainly."""
     try:
         return CalendarProvider(value)
     except ValueError:
-        raise ValidationError("that button no longer matches a calendar; open App Home again to connect one") from None
+        raise ValidationError(f"that button no longer matches a calendar; open App Home again to {to} one") from None
 
 
 def open_add_lead(request: Request) -> None:

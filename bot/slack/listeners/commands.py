@@ -13,6 +13,8 @@ silent:
   today's plan when it was typed by number, and offers Undo for the change it made (none for a
   repeat); what the Undo did replaces the answer.
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
+* ``/nbm disconnect <kind>`` takes the kinds ``/nbm connect`` takes, any of them (a calendar connected
+  before its provider was turned off on this server can still be disconnected).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import call_logged, capacity_said, leads_list, marked, with_undo
-from bot.slack.blocks.text import escape
+from bot.slack.blocks.text import cut, escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
@@ -39,12 +41,13 @@ from core.actions.marks import BY_WORD
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
 from core.calendars import service as calendars
+from core.calendars.disconnection import disconnect_calendar
 from core.calls import log_call
 from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
 from core.leads import list_leads
-from core.models import ActionState, CalendarProvider, Channel
+from core.models import ActionState, CalendarConnection, CalendarProvider, Channel
 from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
@@ -64,7 +67,8 @@ HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm call <lead> <date>`: log a call with a lead (its name or link; `/nbm call` alone opens a form)
 • `/nbm summary`: last week's summary · `/nbm streak`: your streak
 • `/nbm settings`: delivery time, channels, timezone, work days
-• `/nbm connect`: connect a calendar (it lists the kinds this server offers) · `/nbm billing`: your plan""")
+• `/nbm connect`: connect a calendar (it lists the kinds this server offers) · `/nbm disconnect`: stop one being read
+• `/nbm billing`: your plan""")
 
 LEADS_LISTED = 50
 
@@ -218,6 +222,33 @@ def connect(request: Request, rest: str) -> None:
     request.redraw()
 
 
+def disconnect(request: Request, rest: str) -> None:
+    """`/nbm disconnect google|outlook|ics`, the words `/nbm connect` takes: disconnected as App Home's
+    button does it (``core.calendars.disconnection``). Alone, or with another word, it lists the
+    user's calendars to disconnect, changing nothing."""
+    word = rest.lower()
+    kind = next((kind for kind in CalendarProvider if kind.value == word), None)
+    with request.acting() as (session, user):
+        if kind is None:
+            text = disconnect_usage(calendars.list_connections(session, user=user), typed=rest)
+            outcome = None
+        else:
+            outcome = disconnect_calendar(session, user=user, kind=kind)
+            text = escape(outcome.said)
+    request.reply(text)
+    if outcome is not None and outcome.removed:
+        request.redraw()
+
+
+def disconnect_usage(connected: list[CalendarConnection], *, typed: str) -> str:
+    """How to disconnect each of ``connected``, after what was wrong with ``typed`` (if anything was typed)."""
+    wrong = f"“{escape(cut(typed, 40))}” is not a calendar, so nothing was disconnected. " if typed else ""
+    if not connected:
+        return f"{wrong}You have no calendar connected: there is nothing to disconnect."
+    choices = " or ".join(f"`/nbm disconnect {c.provider.value}` ({calendars.NAMES[c.provider]})" for c in connected)
+    return f"{wrong}Disconnect a calendar with {choices}: it is no longer read, and its address or sign-in is deleted."
+
+
 def billing(request: Request, rest: str) -> None:
     """`/nbm billing`: where the user stands, with Subscribe or Manage billing (their billing page)."""
     with acting_as_user(request.user_id) as (session, user):
@@ -232,5 +263,5 @@ def billing(request: Request, rest: str) -> None:
 SUBCOMMANDS: dict[str, Callable[[Request, str], None]] = {
     "help": show_help, "today": today, "add": add, "leads": leads, "waiting": waiting, "focus": focus,
     "capacity": capacity, "call": call, "summary": summary, "streak": streak, "settings": settings,
-    "connect": connect, "billing": billing,
+    "connect": connect, "disconnect": disconnect, "billing": billing,
 }

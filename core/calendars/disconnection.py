@@ -1,0 +1,72 @@
+"""A user disconnecting one of their own calendars, and the answer every channel gives.
+
+Tokens and iCal addresses are the user's secrets (PRODUCT.md, "Calendars"), so a user stops the
+service reading a calendar themselves: App Home's Disconnect button, ``/nbm disconnect``, the email
+preferences page. Rules chosen:
+
+* **One implementation.** The work is :func:`core.calendars.service.disconnect`, the one the
+  operator's ``nbm calendar disconnect`` uses: the grant is revoked where the provider has an API for
+  it (Google), then the connection is deleted with its token or address (the database trigger
+  clears ``users.calendar_connected``).
+* **Nothing connected, nothing changed**: disconnecting a kind the user has not connected says so.
+* **The answer says what became of the grant and what sizes the plans next**: the calendars still
+  connected and readable, else the default capacity (an expired one is not read until it is
+  reconnected); a capacity the user sets for a day still wins. Today's plan, if already made, is
+  left as it is: a refresh keeps the free time it was made with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from core.calendars.service import NAMES, disconnect, list_connections
+from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, CapacityLevel, User
+from core.planner.capacity import ACTIONS_PER_LEVEL
+
+#: What became of the grant of each kind once disconnected (``service.disconnect`` and each provider's
+#: ``revoke``): Google is asked to revoke it; Microsoft has no API for an app to withdraw consent.
+GRANT_GONE = {
+    CalendarProvider.GOOGLE: "NextBestMove asked Google to revoke its access, and deleted it",
+    CalendarProvider.OUTLOOK: "its sign-in is deleted (Microsoft lets no app withdraw your consent: remove "
+                              "NextBestMove at myapps.microsoft.com for a work or school account, or "
+                              "account.live.com/consent/Manage for a personal one)",
+    CalendarProvider.ICS: "the address is deleted and no longer read",
+}
+_DEFAULT = (f"the default capacity of {ACTIONS_PER_LEVEL[CapacityLevel.DEFAULT]} actions a day "
+            "(or the capacity you set for a day)")
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """Whether a connection was removed, and the sentence that tells the user what that means."""
+
+    removed: bool
+    said: str
+
+
+def disconnect_calendar(session: Session, *, user: User, kind: CalendarProvider) -> Disconnected:
+    """Disconnect the user's ``kind`` calendar through the operator's path (module rules), saying what follows."""
+    if not disconnect(session, user=user, kind=kind):
+        return Disconnected(False, f"Nothing to disconnect: you have no {NAMES[kind]} connected.")
+    remaining = list_connections(session, user=user)
+    return Disconnected(True, f"Disconnected your {NAMES[kind]}: {GRANT_GONE[kind]}. {plans_after(remaining)}")
+
+
+def plans_after(remaining: Sequence[CalendarConnection]) -> str:
+    """What sizes the user's next plans once ``remaining`` are the connections left."""
+    readable = [c.provider for c in remaining if c.status != CalendarConnectionStatus.EXPIRED]
+    if readable:
+        return f"Your {_names(readable)} still {'sizes' if len(readable) == 1 else 'size'} your next plans."
+    expired = [c.provider for c in remaining]
+    if expired:
+        return (f"Your {_names(expired)} {'needs' if len(expired) == 1 else 'need'} reconnecting, so until then "
+                f"your next plans use {_DEFAULT}.")
+    return f"With no calendar connected, your next plans use {_DEFAULT}."
+
+
+def _names(kinds: Sequence[CalendarProvider]) -> str:
+    names = [NAMES[kind] for kind in kinds]
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]

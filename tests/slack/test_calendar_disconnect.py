@@ -1,0 +1,165 @@
+"""A user disconnects (or replaces) a calendar themselves from Slack: App Home's Disconnect button,
+`/nbm disconnect`, and the Replace address / Reconnect buttons of a calendar that cannot be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from core import config
+from core.calendars import google
+from core.db import unit_of_work
+from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, User
+from tests.factories import make_calendar_connection
+from tests.slack.conftest import block_action, command, event, interact, replies
+from tests.slack.fake_slack import FakeSlack
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+NO_CALENDAR_LEFT = ("With no calendar connected, your next plans use the default capacity of 5 actions a day (or "
+                    "the capacity you set for a day).")
+
+
+@pytest.fixture()
+def google_on(monkeypatch: pytest.MonkeyPatch, web: FlaskClient) -> Iterator[None]:
+    """Google Calendar set up on this server (after the Slack settings of ``web``)."""
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
+    config.get_settings.cache_clear()
+    yield
+    config.get_settings.cache_clear()
+
+
+def connect(user: User, kind: CalendarProvider, **fields: Any) -> None:
+    with unit_of_work(service=True) as session:
+        make_calendar_connection(session, session.get_one(User, user.id), provider=kind, **fields)
+
+
+def connected(user: User) -> dict[CalendarProvider, CalendarConnectionStatus]:
+    """The user's connections as the database has them, and whether the user counts as connected."""
+    with unit_of_work(service=True) as session:
+        rows = session.scalars(select(CalendarConnection).where(CalendarConnection.user_id == user.id))
+        found = {row.provider: row.status for row in rows}
+        assert session.get_one(User, user.id).calendar_connected == bool(found)
+        return found
+
+
+def open_home(web: FlaskClient, fake: FakeSlack) -> list[dict[str, Any]]:
+    fake.calls.clear()
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    return list(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
+
+
+def calendar_buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The calendar section's buttons by label (``Disconnect <calendar>`` for each connection's)."""
+    found: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        accessory = block.get("accessory") or {}
+        if accessory.get("action_id") == "nbm_disconnect_calendar":
+            found[f"Disconnect {block['text']['text'].split('*')[1]}"] = accessory
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["action_id"].startswith("nbm_connect_calendar"):
+                found[element["text"]["text"]] = element
+    return found
+
+
+def press(web: FlaskClient, fake: FakeSlack, button: dict[str, Any]) -> str:
+    """Press an App Home button; the text of the notice it opened."""
+    fake.calls.clear()
+    interact(web, block_action(fake, {"type": "button", "block_id": "b", "action_id": button["action_id"],
+                                      "value": button["value"]}))
+    (opened,) = fake.calls_to("views.open")
+    return str(opened.args["view"]["blocks"][0]["text"]["text"])
+
+
+def test_app_home_disconnects_a_calendar_after_slack_asks_and_says_what_sizes_the_plan_now(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example", refresh_token="https://cal.example/secret.ics")
+    button = calendar_buttons(open_home(web, fake))["Disconnect iCal address"]
+    assert button["confirm"]["title"]["text"] == "Disconnect your iCal address?"
+    assert button["confirm"]["text"]["text"].startswith("NextBestMove stops reading it and deletes its address.")
+
+    said = press(web, fake, button)
+
+    assert said == f"Disconnected your iCal address: the address is deleted and no longer read. {NO_CALENDAR_LEFT}"
+    assert connected(ann) == {}
+    home = str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])  # redrawn in the same request
+    assert "No calendar connected" in home and "cal.example" not in home
+
+    again = press(web, fake, button)  # a Home tab drawn before, pressed again
+    assert again == "Nothing to disconnect: you have no iCal address connected."
+    assert fake.calls_to("views.publish") == []
+
+
+def test_nbm_disconnect_google_revokes_it_and_says_the_calendar_left_still_sizes_the_plan(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None
+) -> None:
+    connect(ann, CalendarProvider.GOOGLE, refresh_token="1//the-refresh-token")
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example")
+    with responses.RequestsMock() as google_api:
+        revoked = google_api.post(google.REVOKE_URI, status=200)
+        command(web, fake, "disconnect Google")
+
+    assert revoked.call_count == 1
+    assert parse_qs(str(revoked.calls[0].request.body)) == {"token": ["1//the-refresh-token"]}
+    assert replies(fake) == ["Disconnected your Google Calendar: NextBestMove asked Google to revoke its access, "
+                             "and deleted it. Your iCal address still sizes your next plans."]
+    assert connected(ann) == {CalendarProvider.ICS: CalendarConnectionStatus.ACTIVE}
+    home = str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
+    assert "*Google Calendar*" not in home and "*iCal address* (cal.example)" in home
+    assert "'text': 'Connect Google Calendar'" in home
+
+
+def test_nbm_disconnect_says_what_it_takes_and_changes_nothing_when_there_is_nothing_to_disconnect(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    command(web, fake, "disconnect")
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example")
+    command(web, fake, "disconnect")
+    command(web, fake, "disconnect <myspace>")
+    command(web, fake, "disconnect outlook")
+
+    usage = ("Disconnect a calendar with `/nbm disconnect ics` (iCal address): it is no longer read, and its "
+             "address or sign-in is deleted.")
+    assert replies(fake) == [
+        "You have no calendar connected: there is nothing to disconnect.",
+        usage,
+        f"“&lt;myspace&gt;” is not a calendar, so nothing was disconnected. {usage}",
+        "Nothing to disconnect: you have no Outlook connected.",
+    ]
+    assert connected(ann) == {CalendarProvider.ICS: CalendarConnectionStatus.ACTIVE}
+    assert fake.calls_to("views.publish") == []
+    command(web, fake, "help")
+    assert "`/nbm disconnect`: stop one being read" in replies(fake)[-1]
+
+
+def test_a_calendar_that_cannot_be_read_offers_replace_address_or_reconnect_beside_disconnect(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None
+) -> None:
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example", status=CalendarConnectionStatus.ERROR,
+            error_message="the server answered 503")
+    connect(ann, CalendarProvider.GOOGLE, status=CalendarConnectionStatus.ERROR, error_message="HTTP 500")
+    blocks = open_home(web, fake)
+    assert "*iCal address* (cal.example): ⚠️ could not be read" in str(blocks)
+    buttons = calendar_buttons(blocks)
+    assert sorted(buttons) == ["Disconnect Google Calendar", "Disconnect iCal address", "Reconnect Google Calendar",
+                               "Replace address"]
+
+    fake.calls.clear()
+    interact(web, block_action(fake, {"type": "button", "block_id": "b", **{
+        key: buttons["Replace address"][key] for key in ("action_id", "value")}}))
+    (opened,) = fake.calls_to("views.open")
+    assert opened.args["view"]["callback_id"] == "nbm_connect_ics"  # the form that replaces the address
+
+    fake.calls.clear()
+    interact(web, block_action(fake, {"type": "button", "block_id": "b", **{
+        key: buttons["Reconnect Google Calendar"][key] for key in ("action_id", "value")}}))
+    (opened,) = fake.calls_to("views.open")
+    assert "Sign in to Google Calendar" in str(opened.args["view"]["blocks"])
