@@ -1,5 +1,5 @@
-"""The preferences page sets working hours and connects a calendar; the OAuth callback pages say
-plainly what happened."""
+"""The preferences page sets working hours, connects and disconnects a calendar; the OAuth callback
+pages say plainly what happened."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core import config
-from core.models import CalendarProvider
+from core.calendars.service import list_connections
+from core.models import CalendarConnectionStatus, CalendarProvider
 from core.users import get_settings_for
 from tests.calendars.feeds import SECRET
-from tests.email.pages import path, text_of
+from tests.email.pages import forms, path, reload, text_of
 from tests.factories import make_calendar_connection, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
@@ -80,3 +81,31 @@ def test_the_preferences_page_turns_call_detection_on_and_says_which_calendar_mu
     turned_off = client.post(url, data=form)
     assert "Connect Google Calendar again" not in text_of(turned_off.text)
     assert not get_settings_for(service, user).call_detection
+
+
+def test_the_preferences_page_disconnects_a_calendar_by_post_only_and_says_what_sizes_the_plan_now(
+    client: Any, links: Any, service: Session
+) -> None:
+    user = make_user(service)
+    make_calendar_connection(service, user, provider=CalendarProvider.ICS, calendar_id="cal.example",
+                             refresh_token="https://cal.example/secret.ics")
+    make_calendar_connection(service, user, provider=CalendarProvider.GOOGLE, status=CalendarConnectionStatus.EXPIRED)
+    url = path(links.preferences_url(user_id=user.id))
+    disconnect_ics = dict(forms(client.get(url).text))["Disconnect iCal address"]
+    assert disconnect_ics == f"{url}/calendar/ics/disconnect"
+    assert client.get(disconnect_ics).status_code == 405  # a mail scanner opening it changes nothing
+    assert client.post(f"{url}/calendar/myspace/disconnect").status_code == 404
+
+    page = client.post(disconnect_ics)
+
+    assert page.status_code == 200
+    assert ("Disconnected your iCal address: the address is deleted and no longer read. Your Google Calendar needs "
+            "reconnecting, so until then your next plans use the default capacity of 5 actions a day (or the "
+            "capacity you set for a day).") in text_of(page.text)
+    assert "cal.example" not in text_of(page.text) and "Disconnect Google Calendar" in text_of(page.text)
+    assert [c.provider for c in list_connections(service, user=reload(service, user))] == [CalendarProvider.GOOGLE]
+
+    again = client.post(disconnect_ics)
+    assert again.status_code == 200
+    assert "Nothing to disconnect: you have no iCal address connected." in text_of(again.text)
+    assert [c.provider for c in list_connections(service, user=reload(service, user))] == [CalendarProvider.GOOGLE]

@@ -36,6 +36,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "unsubscribe": ("/unsubscribe/{t}", ("GET", "POST"), signed._UNSUBSCRIBE),
     "preferences": ("/preferences/{t}", ("GET", "POST"), signed._PREFERENCES),
     "calendar": ("/preferences/{t}/calendar/{kind}", ("POST",), signed._PREFERENCES),
+    "disconnect": ("/preferences/{t}/calendar/{kind}/disconnect", ("POST",), signed._PREFERENCES),
     "waiting": ("/waiting/{t}", ("GET",), signed._WAITING),
     "today": ("/today/{t}", ("GET",), signed._TODAY),
     "billing": ("/billing/{t}", ("GET",), signed._BILLING),
@@ -79,7 +80,8 @@ def minted(world: World) -> dict[str, list[str]]:
     preferences = [last(links.preferences_url(user_id=user))]
     billing = [last(links.billing_url(user_id=user))]
     return {"action": action, "undo": undo, "unsubscribe": [last(links.unsubscribe_url(user_id=user))],
-            "preferences": preferences, "calendar": preferences, "waiting": [last(links.waiting_url(user_id=user))],
+            "preferences": preferences, "calendar": preferences, "disconnect": preferences,
+            "waiting": [last(links.waiting_url(user_id=user))],
             "today": [last(links.today_url(user_id=user))], "billing": billing, "billing stripe": billing}
 
 

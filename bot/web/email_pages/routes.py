@@ -49,6 +49,7 @@ from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.billing.status import billing_status, describe
 from core.calendars import service as calendars
+from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
 from core.config import get_settings
 from core.db import after_commit, unit_of_work
 from core.errors import NotFound, ValidationError
@@ -265,6 +266,23 @@ def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
             return _preferences_page(session, user, token, calendar_note=pages.sentence(str(refused))), 400
         return _preferences_page(session, user, token,
                                  calendar_note=f"Connected your calendar at {connection.calendar_id}.")
+
+
+@bp.post("/preferences/<token>/calendar/<kind>/disconnect")
+def disconnect_calendar(token: str, kind: str) -> ResponseReturnValue:
+    """Disconnect a calendar from the preferences page, as App Home's button and ``/nbm disconnect`` do
+    (``core.calendars.disconnection``); the page says what follows for the plans, and Slack's App
+    Home is redrawn without it once that is committed. Any kind may be disconnected, offered or not."""
+    user_id = _links().read_preferences(token)
+    provider = next((p for p in CalendarProvider if p.value == kind), None)
+    if provider is None:
+        abort(404)
+    with unit_of_work(user_id=user_id) as session:
+        user = get_user(session, user_id)
+        outcome = disconnect_calendar_of(session, user=user, kind=provider)
+        if outcome.removed:
+            after_commit(session, partial(_redraw_slack_later, user.id))
+        return _preferences_page(session, user, token, calendar_note=outcome.said)
 
 
 @bp.route("/waiting/<token>")
