@@ -70,7 +70,8 @@ def test_app_home_leads_with_a_pause_banner_once_service_has_ended(
     event(slack_web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     (published,) = fake.calls_to("views.publish")
     blocks = published.args["view"]["blocks"]
-    assert blocks[0]["text"]["text"].startswith("⏸️ *Your morning plans are paused.* Your trial has ended")
+    assert blocks[0]["text"]["text"] == ("⏸️ Your trial has ended, so your morning plans are paused. Subscribe to "
+                                         "get them again; your leads and history are all still here.")
     assert _button(blocks[:1])["text"]["text"] == "Subscribe"
     billing_header = next(i for i, b in enumerate(blocks) if b.get("text", {}).get("text") == "Billing")
     assert _button(blocks[billing_header + 1:billing_header + 2])["text"]["text"] == "Subscribe"

@@ -50,12 +50,12 @@ def billing_section(view: BillingView) -> list[Block]:
 
 
 def paused_banner(view: BillingView) -> list[Block]:
-    """Top of App Home when service has ended: plans are paused, data is still here, subscribe."""
+    """Top of App Home when service has ended: the status's sentence (which already says that plans
+    are paused and the data is still here) with its button."""
     if view.url is None or view.status.has_service:
         return []
     element = _button(view)
-    return [section(f"⏸️ *Your morning plans are paused.* {view.summary}",
-                    **({"accessory": element} if element else {}))]
+    return [section(f"⏸️ {view.summary}", **({"accessory": element} if element else {}))]
 
 
 def notice_message(words: NoticeWords, url: str) -> tuple[str, list[Block]]:
