@@ -10,6 +10,8 @@ import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from bot.cli.digest import send_summary_command
+from core.billing.status import NoService
+from core.errors import NbmError
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
 from core.planner.view import PlanView, plan_view_building_if_missing
@@ -64,15 +66,25 @@ def format_plan(view: PlanView) -> str:
               help="Override the capacity for that day (default clears the override).")
 @json_option
 def plan_command(email: str, day: date | None, refresh: bool, capacity: str | None, as_json: bool) -> None:
-    """Build the day's plan if there is none, and print it."""
-    with acting_as_email(email) as (session, user):
-        if capacity:
-            view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
-                                           channel=Channel.CLI)
-        elif refresh:
-            view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI)
-        else:
-            view = plan_view_building_if_missing(session, user=user, day=day)
+    """Build the day's plan if there is none, and print it.
+
+    A user without service gets no plan here either (core.billing.status.NoService): the operator
+    acts as the user, and a plan made here would show in their Slack and on their today page,
+    around the rule that stops their mornings. The refusal (exit 2) says the user's sentence and the
+    ``nbm billing`` command that prints their way back."""
+    try:
+        with acting_as_email(email) as (session, user):
+            if capacity:
+                view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
+                                               channel=Channel.CLI)
+            elif refresh:
+                view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI)
+            else:
+                view = plan_view_building_if_missing(session, user=user, day=day)
+    except NoService as no_plan:
+        way = ("checkout", "Stripe Checkout address to subscribe") if no_plan.status.can_subscribe \
+            else ("portal", "Billing Portal address")
+        raise NbmError(f"{no_plan} `nbm billing {way[0]} --user {email}` prints their {way[1]}.") from None
     emit(as_json, plan_json(view), lambda: format_plan(view))
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.email.links import EmailLinks
-from bot.slack.blocks.billing import BillingView, notice_message
+from bot.slack.blocks.billing import BillingView, billing_reply, notice_message
+from bot.slack.blocks.text import Block
 from bot.slack.delivery import post_dm, reach
 from bot.slack.errors import SlackUnreachable
 from core.billing.notices import BillingNotice, words_for
-from core.billing.status import billing_status, describe
+from core.billing.status import NoService, billing_status, describe
 from core.config import get_settings
 from core.models import User
 from core.users import acting_as_user, get_settings_for
@@ -23,6 +24,13 @@ def billing_view(session: Session, *, user: User) -> BillingView | None:
     status = billing_status(session, user=user)
     return BillingView(status, describe(status, timezone=user.timezone),
                        EmailLinks.from_settings().billing_url(user_id=user.id))
+
+
+def no_service_reply(error: NoService) -> tuple[str, list[Block]]:
+    """The answer to a plan asked for without service: the core's sentence (``/nbm billing``'s) with
+    its Subscribe button, so no channel answers it without a way to subscribe."""
+    return billing_reply(BillingView(error.status, str(error),
+                                     EmailLinks.from_settings().billing_url(user_id=error.user_id)))
 
 
 def billing_notice_dm(notice: BillingNotice) -> bool:

@@ -13,6 +13,10 @@ say more). For that lead, the action meant is, in order:
 3. its open action due today or earlier, soonest first;
 4. its item in today's plan whatever its state, so a repeat answers "already done" rather than
    "not found".
+
+Without service no plan is made (core.billing.status.NoService): a lead still finds its action (the
+user's actions stay theirs to mark), and a number, which only a plan gives, is answered with why
+there is none.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from bot.slack.parsing import unwrap_link
 from core.actions.service import list_actions, list_waiting
+from core.billing.status import NoService
+from core.clock import local_today
 from core.errors import NotFound, ValidationError
 from core.leads import find_lead
 from core.models import Action, ActionState, Lead, User
@@ -44,17 +50,22 @@ class Target:
     number: int | None = None
 
 
-def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, target: ActionState) -> Target:
+def resolve_action(session: Session, *, user: User, view: PlanView | NoService, ref: str,
+                   target: ActionState) -> Target:
     """The action ``ref`` (a plan number, or a lead's name or link) means, in the order the module
-    docstring gives."""
+    docstring gives; ``view`` is today's plan, or why none can be made."""
     ref = ref.strip()
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
                               "or link (`/nbm done Ann Lee`)")
     if ref.isdecimal():
+        if isinstance(view, NoService):
+            raise view
         return _by_number(view, ref)
     lead = one_lead(session, user=user, ref=ref, also=PLAN_NUMBER)
-    for item in view.items:
+    items = () if isinstance(view, NoService) else view.items
+    today = local_today(user.timezone) if isinstance(view, NoService) else view.date
+    for item in items:
         if item.lead_id == lead.id and item.is_open:
             return Target(item.action_id, item.title)
     if target in (ActionState.REPLIED, ActionState.DONE):
@@ -62,9 +73,9 @@ def resolve_action(session: Session, *, user: User, view: PlanView, ref: str, ta
             if action.person_id == lead.id:
                 return _target(action, lead)
     for action in list_actions(session, user=user, state=ActionState.NEW):
-        if action.person_id == lead.id and action.due_date <= view.date:
+        if action.person_id == lead.id and action.due_date <= today:
             return _target(action, lead)
-    for item in view.items:
+    for item in items:
         if item.lead_id == lead.id:
             return Target(item.action_id, item.title)
     raise NotFound(f"{lead.name} has no action due now; `/nbm today` shows what is planned")

@@ -34,6 +34,7 @@ from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
 from bot.slack.ids import Surface
 from core.actions.rules import EFFORT_MINUTES
+from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.clock import local_today
 from core.config import get_settings
@@ -76,9 +77,14 @@ def home_content(session: Session, *, user: User, view: PlanView | None) -> Bloc
 def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -> None:
     """Publish App Home when the person opens it, building today's plan if the morning has not yet
     (so it is never empty just because the morning job has not run for this user); Slack is called
-    once the plan is committed, outside the transaction."""
+    once the plan is committed, outside the transaction. Without service none is made: the tab shows
+    the rest, led by the billing banner that says why."""
     with acting_as_user(user_id) as (session, user):
-        home = home_content(session, user=user, view=plan_view_building_if_missing(session, user=user))
+        try:
+            view: PlanView | None = plan_view_building_if_missing(session, user=user)
+        except NoService:
+            view = None
+        home = home_content(session, user=user, view=view)
     _safely(client.views_publish, user_id=slack_user_id, view=home)
 
 

@@ -3,6 +3,10 @@
 The subscription shown is the one that matters most: one that is paid for or will be (active,
 past due, a trial with a payment method), then a bare trial, then the newest ended one. Whether
 the user has service is never decided here: it is core.access's answer for them.
+
+:func:`require_service` is the guard every plan made on demand goes through
+(core.planner.service.build_plan): without service it raises :class:`NoService`, whose message is
+:func:`describe`'s sentence, so every channel says the same thing and offers its way to subscribe.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from core.access import PAST_DUE_GRACE, TRIAL_DAYS, has_service
 from core.billing.mirror import customer_of_user, subscriptions_of
 from core.clock import zone
 from core.config import get_settings
+from core.errors import NbmError
 from core.models import BillingSubscription, SubscriptionStatus, User
 from core.text import short_date
 
@@ -113,6 +118,26 @@ def describe(status: BillingStatus, *, timezone: str) -> str:
     ended = "trial has" if was_trial else "subscription has"
     return (f"Your {ended} ended, so your morning plans are paused. Subscribe to get them again; "
             "your leads and history are all still here.")
+
+
+class NoService(NbmError):
+    """A plan was asked for (``/nbm today``, App Home, ``nbm plan``…) by a user without service, so none
+    is made. The message is :func:`describe`'s sentence for them; ``status`` and ``user_id`` let
+    each channel add its way to subscribe (Slack's button, the billing page's link)."""
+
+    def __init__(self, status: BillingStatus, *, user: User) -> None:
+        super().__init__(describe(status, timezone=user.timezone))
+        self.status = status
+        self.user_id = user.id
+
+
+def require_service(session: Session, *, user: User) -> None:
+    """Raise :class:`NoService` unless ``user`` has service now (core.access's rule, the scheduler's).
+
+    The morning is already gated by the scheduler's query; this gate is for plans made on demand,
+    so a user whose service ended gets no plan from any channel either."""
+    if not has_service(session, user.id):
+        raise NoService(billing_status(session, user=user), user=user)
 
 
 def _iso(moment: datetime | None) -> str | None:

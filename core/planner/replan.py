@@ -19,6 +19,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from core.billing.status import NoService
 from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
 from core.models import CapacityLevel, Channel, Lead, User
@@ -29,11 +30,16 @@ from core.planner.view import PlanView, refreshed_plan_view
 def add_lead_and_replan(
     session: Session, *, user: User, name: str, url: str, notes: str | None, email: str | None = None,
     channel: Channel,
-) -> tuple[Lead, PlanView]:
+) -> tuple[Lead, PlanView | NoService]:
     """Add the lead, then refresh today's plan (built if there is none), so the lead's outreach, due
-    today, shows at once rather than tomorrow; the plan says whether it made it in."""
+    today, shows at once rather than tomorrow; the plan says whether it made it in. Without service
+    and without a plan today, none is made: the lead is added all the same (it is the user's), with
+    the reason (:class:`NoService`) in the plan's place."""
     lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=channel)
-    return lead, refreshed_and_told(session, user=user, channel=channel)
+    try:
+        return lead, refreshed_and_told(session, user=user, channel=channel)
+    except NoService as no_plan:  # raised before the plan is touched: the lead stays added
+        return lead, no_plan
 
 
 def snooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, until: date,

@@ -18,6 +18,11 @@
   A refresh without ``free_minutes`` keeps the minutes the plan was built with.
 * **Capacity**: the user's override for that very day wins, else the free minutes decide.
 * **Focus**: the focus the user set for the week wins, else the one last week's summary proposed.
+* **Service.** A plan is made only for a user with service (core.access): without it, building
+  raises :class:`core.billing.status.NoService`, whatever the channel (the morning's query already
+  leaves them out). A plan made before the service ended stays the user's for its day, whole: it is
+  shown, its actions are marked and undone, a reply joins it, and it can be refreshed, as that
+  morning; nothing the user did is lost.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.actions.records import check_text
+from core.billing.status import require_service
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.models import (
@@ -88,11 +94,13 @@ def build_plan(
 
     An existing plan is returned unchanged unless ``refresh`` is asked for (see the module's rules),
     but for the replies today's takes in (:func:`get_plan`). Two builders racing for the same day
-    end with one plan: the batch insert's ``ON CONFLICT``.
+    end with one plan: the batch insert's ``ON CONFLICT``. A new plan needs service
+    (:func:`core.billing.status.require_service`; an existing one does not).
     """
     day = day or local_today(user.timezone)
     plan = get_plan(session, user=user, day=day)
     if plan is None:
+        require_service(session, user=user)
         inputs = gather(session, users=[user], days={user.id: day}, free_minutes={user.id: free_minutes})
         return create_plans(session, inputs.values())[user.id]
     if refresh:

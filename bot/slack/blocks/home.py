@@ -3,7 +3,8 @@
 Calendar connections and billing are placeholders until those parts of the product exist: they say
 plainly what the user gets today (default capacity, full service) rather than showing dead buttons.
 With billing on, the Billing section shows the user's plan with a Subscribe or Manage billing button,
-and a banner leads the tab when their service has ended (bot.slack.blocks.billing).
+and a banner leads the tab when their service has ended (bot.slack.blocks.billing); no plan is made
+then, and the banner stands in for "not made yet" (a plan made before the end stays shown for its day).
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ class HomeData:
 def home_view(data: HomeData) -> Block:
     """The whole Home tab (at most 100 blocks: the plan gets what the other sections leave)."""
     day = data.plan.date if data.plan is not None else data.today
+    paused = paused_banner(data.billing) if data.billing else []
     top = [
-        *(paused_banner(data.billing) if data.billing else []),
+        *paused,
         header(f"Today · {short_date(day)}"),
         *([overview(data.plan)] if data.plan is not None else []),
         {"type": "actions", "elements": [
@@ -85,8 +87,8 @@ def home_view(data: HomeData) -> Block:
             divider(), *settings_section(data.settings, data.timezone),
             divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
             *(billing_section(data.billing) if data.billing else [header("Billing"), context(BILLING_PLACEHOLDER)])]
-    if data.plan is None:
-        return {"type": "home", "blocks": [*top, section(NOT_PLANNED), *rest]}
+    if data.plan is None:  # without service none is made: the banner above says why
+        return {"type": "home", "blocks": [*top, *([] if paused else [section(NOT_PLANNED)]), *rest]}
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
     waiting = waiting_section(data.plan.waiting, total=data.plan.waiting_total, surface=ids.Surface.HOME,

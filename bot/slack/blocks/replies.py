@@ -23,10 +23,11 @@ from core.planner.view import PlanView, action_title
 from core.text import plural, short_date, short_date_from
 
 
-def lead_added(lead: Lead, *, planned: bool) -> str:
-    """Whether the new lead's outreach made it into today's plan: a full plan is said plainly."""
+def lead_added(lead: Lead, *, planned: bool = False, unplanned: str | None = None) -> str:
+    """Whether the new lead's outreach made it into today's plan: a full plan is said plainly, and
+    ``unplanned`` says why no plan is made at all (a user without service)."""
     return f"➕ Added {link(lead.url, lead.name)}. " + (
-        "Reaching out to them is in today's plan." if planned
+        unplanned if unplanned else "Reaching out to them is in today's plan." if planned
         else "Reaching out to them is due today; today's plan is already full.")
 
 

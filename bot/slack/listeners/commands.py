@@ -15,6 +15,10 @@ silent:
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
 * ``/nbm disconnect <kind>`` takes the kinds ``/nbm connect`` takes, any of them (a calendar connected
   before its provider was turned off on this server can still be disconnected).
+* Without service no plan is made (core.billing.status.NoService): ``/nbm today``, ``/nbm capacity``
+  and a mark by number answer with ``/nbm billing``'s sentence and Subscribe button (the common
+  guard); a plan made before the service ended is shown and marked as usual, a mark by a lead's name
+  works without a plan, and ``/nbm add`` adds the lead and says why no plan takes it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from core.actions.followups import work_days_for
 from core.actions.marks import BY_WORD
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
+from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar
 from core.calls import log_call
@@ -51,7 +56,7 @@ from core.models import ActionState, CalendarConnection, CalendarProvider, Chann
 from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
-from core.planner.view import plan_view_building_if_missing
+from core.planner.view import PlanView, plan_view_building_if_missing
 from core.streaks import streak_line
 from core.users import acting_as_user
 from core.workdays import is_work_day
@@ -144,7 +149,10 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
         defaulted = target == ActionState.SNOOZED and until is None
         if defaulted:
             until = snooze_presets(today_, work_days_for(session, user))[0][1]
-        view = plan_view_building_if_missing(session, user=user)
+        try:
+            view: PlanView | NoService = plan_view_building_if_missing(session, user=user)
+        except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs
+            view = no_plan
         chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
                               until=until)

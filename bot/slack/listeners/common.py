@@ -5,7 +5,9 @@ The guard acknowledges a request that was not acknowledged yet (Slack shows an e
 otherwise), then answers: a typed core error with its own message, anything else with a short
 apology while the details go to the log. A slash command or a message button is answered
 ephemerally through its ``response_url``; a press in App Home, which has none, with a small modal;
-App Home opening, which has neither, by publishing the answer as the Home tab itself.
+App Home opening, which has neither, by publishing the answer as the Home tab itself. A plan asked
+for without service (core.billing.status.NoService) is answered with its sentence and the Subscribe
+button of ``/nbm billing`` wherever a reply can hold one.
 
 Two kinds of odd input are the person's to fix, not bugs, and get a message that says what is
 accepted instead of the apology:
@@ -33,6 +35,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as_slack_user
+from bot.slack.billing import no_service_reply
 from bot.slack.blocks.home import notice_home
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.blocks.text import Block, escape
@@ -40,6 +43,7 @@ from bot.slack.errors import SlackDeliveryError, api_error_code, log, log_unexpe
 from bot.slack.identity import resolve_user
 from bot.slack.redraws import request_redraw
 from bot.slack.surfaces import Message, redraw
+from core.billing.status import NoService
 from core.errors import NbmError, ValidationError
 from core.models import User
 
@@ -212,6 +216,10 @@ def answer_error(request: Request, error: Exception, *, where: str) -> None:
             return
         request.ack()
     try:
-        request.reply(text)
+        if isinstance(error, NoService):
+            said, blocks = no_service_reply(error)
+            request.reply(said, blocks=blocks)
+        else:
+            request.reply(text)
     except Exception:
         log.warning("could not send an error answer in %s", where, exc_info=True)

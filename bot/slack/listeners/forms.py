@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from bot.slack.blocks.modals import log_call_modal, settings_modal
 from bot.slack.blocks.replies import lead_added
 from bot.slack.listeners.common import Request
+from core.billing.status import NoService
 from core.clock import local_today
 from core.leads import list_leads
 from core.models import Channel, LeadStatus, User
@@ -18,9 +19,11 @@ from core.users import acting_as_user, get_settings_for
 def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None,
                  email: str | None = None) -> str:
     """Add the lead and refresh today's plan (:func:`core.planner.replan.add_lead_and_replan`); say
-    whether its outreach made it in."""
+    whether its outreach made it in, or why no plan is made (no service)."""
     lead, plan = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=email,
                                      channel=Channel.SLACK)
+    if isinstance(plan, NoService):
+        return lead_added(lead, unplanned=str(plan))
     return lead_added(lead, planned=any(item.lead_id == lead.id for item in plan.items))
 
 

@@ -29,14 +29,15 @@ from sqlalchemy.orm import Session
 
 from bot.email.links import ActionLink, EmailLinks
 from bot.email.render import button_label, offered_marks
-from core.access import has_service
 from core.actions import marks
 from core.actions.marks import Mark
 from core.actions.rules import EFFORT_MINUTES, Check, Verdict
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
 from core.actions.undo import BACK_TO, NOTHING_TO_UNDO_WHY, UndoResult, undoable_change
+from core.billing.status import billing_status, describe
 from core.clock import local_today
+from core.config import get_settings
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, title_of, waiting_items
@@ -134,6 +135,18 @@ class PlanCard:
     waiting_url: str | None = None
     #: Why there is no plan, when there is none (:func:`_no_plan_yet`).
     no_plan: str = ""
+    #: The billing card offered beside ``no_plan`` when the reason is that service has ended.
+    billing: BillingCard | None = None
+
+
+@dataclass(frozen=True)
+class BillingCard:
+    """Where the user stands with billing (core.billing.status.describe) and the button to their billing page."""
+
+    summary: str
+    url: str
+    button: str
+    has_service: bool
 
 
 @dataclass(frozen=True)
@@ -239,24 +252,39 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
         listed = waiting_items(session, user=user)
         more = count_waiting(session, user=user) - len(listed) if len(listed) == MAX_WAITING else 0
     waiting = _waiting_items(links, user, listed)
+    no_plan, billing = ("", None) if view else _no_plan_yet(session, user=user, today=today, links=links)
     return PlanCard(
         has_plan=view is not None, remaining=remaining, waiting=waiting,
         size=view.size() if view else "", streak=user.streak_count, today=short_date(today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
         waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
-        no_plan="" if view else _no_plan_yet(session, user=user, today=today),
+        no_plan=no_plan, billing=billing,
     )
 
 
-def _no_plan_yet(session: Session, *, user: User, today: date) -> str:
-    """Why today has no plan, true for this user: a day off has none; without service (billing) no
-    plan is made; otherwise the morning run makes it at the user's delivery time."""
+def billing_card(session: Session, *, user: User, links: EmailLinks) -> BillingCard | None:
+    """The user's billing while billing is on (None while it is off): the preferences page's card,
+    and the today page's when service has ended."""
+    if not get_settings().billing_enabled:
+        return None
+    status = billing_status(session, user=user)
+    return BillingCard(summary=describe(status, timezone=user.timezone), url=links.billing_url(user_id=user.id),
+                       button="Subscribe" if status.can_subscribe else "Manage billing",
+                       has_service=status.has_service)
+
+
+def _no_plan_yet(session: Session, *, user: User, today: date, links: EmailLinks) -> tuple[str, BillingCard | None]:
+    """Why today has no plan, true for this user, with the billing card when the reason is billing's:
+    without service none is made, and the page says so as Slack does (core.billing.status.NoService's
+    sentence) with the billing page's button; a day off has none; otherwise the morning run makes it
+    at the user's delivery time."""
+    billing = billing_card(session, user=user, links=links)
+    if billing is not None and not billing.has_service:
+        return billing.summary, billing
     settings = get_settings_for(session, user)
     if not is_work_day(today, settings.work_days):
-        return "Today is not one of your work days, so no plan is made for it."
-    if not has_service(session, user.id):
-        return "No plan is made while your subscription is not active."
-    return f"Today's plan is not ready yet; it is made at {settings.delivery_time:%H:%M} on your work days."
+        return "Today is not one of your work days, so no plan is made for it.", None
+    return f"Today's plan is not ready yet; it is made at {settings.delivery_time:%H:%M} on your work days.", None
 
 
 def undone(result: UndoResult) -> Outcome:

@@ -47,7 +47,6 @@ from core import preferences as prefs
 from core.actions.rules import Check
 from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
-from core.billing.status import billing_status, describe
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
 from core.config import get_settings
@@ -235,17 +234,8 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
         calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
         calendar_note=calendar_note, token=token, names=calendars.NAMES,
-        billing=_billing_card(session, user),
+        billing=pages.billing_card(session, user=user, links=_links()),
     )
-
-
-def _billing_card(session: Session, user: User) -> dict[str, str] | None:
-    """The preferences page's Billing card while billing is on: where the user stands, and their billing page."""
-    if not get_settings().billing_enabled:
-        return None
-    status = billing_status(session, user=user)
-    return {"summary": describe(status, timezone=user.timezone), "url": _links().billing_url(user_id=user.id),
-            "button": "Subscribe" if status.can_subscribe else "Manage billing"}
 
 
 @bp.post("/preferences/<token>/calendar/<kind>")
