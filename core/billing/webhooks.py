@@ -16,6 +16,10 @@
   customers that are not ours (a Stripe account shared with another product).
 * After ``checkout.session.completed``, the trial subscription it replaces (no payment method) is
   cancelled at Stripe, after the commit. If that fails, Stripe cancels it at the trial's end anyway.
+* ``customer.updated`` (Stripe sends it whenever a customer's properties change, such as the
+  ``invoice_settings.default_payment_method`` a card saved in the Billing Portal becomes) brings our
+  customer row to the customer as Stripe has it now, re-read like a subscription: a card added
+  after sign-up is then seen (the status, the trial reminder). A customer not ours is ignored.
 """
 
 from __future__ import annotations
@@ -59,11 +63,12 @@ log = logging.getLogger(__name__)
 TOLERANCE = 300
 
 CHECKOUT_COMPLETED = "checkout.session.completed"
+CUSTOMER_UPDATED = "customer.updated"
 TRIAL_WILL_END = "customer.subscription.trial_will_end"
 SUBSCRIPTION_EVENTS = frozenset({"customer.subscription.created", "customer.subscription.updated",
                                  "customer.subscription.deleted", TRIAL_WILL_END})
 INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.payment_failed"})
-HANDLED = frozenset({CHECKOUT_COMPLETED, *SUBSCRIPTION_EVENTS, *INVOICE_EVENTS})
+HANDLED = frozenset({CHECKOUT_COMPLETED, CUSTOMER_UPDATED, *SUBSCRIPTION_EVENTS, *INVOICE_EVENTS})
 
 
 class WebhookRejected(NbmError):
@@ -162,6 +167,8 @@ def _apply(session: Session, event: Obj, api: StripeApi) -> bool:
     created = at(event["created"]) or utcnow()
     if kind == CHECKOUT_COMPLETED:
         return _checkout_completed(session, obj, api, created)
+    if kind == CUSTOMER_UPDATED:
+        return _customer_updated(session, obj, api)
     if kind in SUBSCRIPTION_EVENTS:
         subscription_id, snapshot, invoice = id_of(obj.get("id")), obj, None
     else:
@@ -199,6 +206,19 @@ def _checkout_completed(session: Session, checkout: Obj, api: StripeApi, created
                 and row.default_payment_method is None):
             after_commit(session, partial(_cancel_replaced_trial, api, row.stripe_subscription_id))
     return True
+
+
+def _customer_updated(session: Session, customer: Obj, api: StripeApi) -> bool:
+    """One of our customers changed at Stripe: write it as Stripe has it now (its default payment
+    method, its currency), whatever order its events came in; one Stripe no longer has is left as is."""
+    stripe_id = id_of(customer.get("id"))
+    known = customer_by_stripe_id(session, stripe_id) if stripe_id is not None else None
+    if known is None:
+        return False
+    current = api.retrieve_customer(known.stripe_customer_id)
+    if current is None or current.get("deleted"):
+        return False
+    return record_customer(session, user_id=known.user_id, customer=current) is not None
 
 
 def _sync(

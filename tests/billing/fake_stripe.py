@@ -120,6 +120,14 @@ class FakeStripe:
             self.subscriptions[subscription_id].update(changes)
             return copy.deepcopy(self.subscriptions[subscription_id])
 
+    def save_card(self, customer_id: str, *, payment_method: str = "pm_card_visa") -> Obj:
+        """The customer saves a card in the Billing Portal: it becomes their default payment method
+        (``invoice_settings.default_payment_method``); the customer as it is now, for its
+        ``customer.updated`` event."""
+        with self._lock:
+            self.customers[customer_id]["invoice_settings"]["default_payment_method"] = payment_method
+            return copy.deepcopy(self.customers[customer_id])
+
     def end_trial_without_payment_method(self, subscription_id: str) -> Obj:
         """What Stripe does at the end of a trial whose subscription has no payment method: cancel it."""
         now = int(time.time())

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core.billing.sessions import checkout_url
 from core.billing.trial import start_trial
 from core.models import SubscriptionStatus, User
@@ -192,12 +194,12 @@ def test_a_signature_from_five_minutes_ago_is_still_accepted(
 def test_an_unknown_type_is_stored_and_ignored(web: FlaskClient, stripe: FakeStripe, ann: User,
                                                service: Session) -> None:
     trial = _trial(stripe, ann)
-    event = stripe.event("customer.updated", {"id": "cus_x", "object": "customer", "email": "x@example.com"})
+    event = stripe.event("customer.tax_id.created", {"id": "txi_x", "object": "tax_id", "customer": "cus_x"})
     answer = deliver(web, event)
     assert (answer.status_code, answer.get_json()["outcome"]) == (200, "ignored")
     (stored,) = stored_events(service)
     assert (stored.stripe_event_id, stored.type, stored.processed_at, stored.payload["id"]) == (
-        event["id"], "customer.updated", None, event["id"])
+        event["id"], "customer.tax_id.created", None, event["id"])
     assert subscriptions(service, ann)[trial].status == SubscriptionStatus.TRIALING
     assert deliver(web, event).get_json()["outcome"] == "duplicate"
 
@@ -276,3 +278,32 @@ def test_the_trial_reminder_is_sent_once_and_says_a_subscription_follows_when_on
     assert "Your subscription starts then: there is nothing for you to do." in text_of(reminder)
     assert "Manage billing: https://nbm.test/billing/" in text_of(reminder)
     assert customer(service, ann).trial_reminded_at == NOON + timedelta(days=11)  # type: ignore[union-attr]
+
+
+def test_a_card_saved_in_the_portal_after_sign_up_is_seen_by_the_status_and_the_trial_reminder(
+    web: FlaskClient, stripe: FakeStripe, ann: User, billing: Path, clock: time_machine.Coordinates
+) -> None:
+    trial = _trial(stripe, ann)
+    (customer_id,) = stripe.customers
+    clock.shift(timedelta(days=2))
+    deliver(web, stripe.event("customer.updated", stripe.save_card(customer_id)))
+    shown = CliRunner().invoke(main, ["billing", "status", "--user", ann.email])
+    assert shown.output.splitlines()[-1] == "Your trial runs until Wed 9 Dec; your subscription starts then."
+
+    clock.shift(timedelta(days=9))
+    deliver(web, stripe.event("customer.subscription.trial_will_end", stripe.subscriptions[trial]))
+    (reminder,) = emails(billing)
+    assert "Your subscription starts then: there is nothing for you to do." in text_of(reminder)
+    assert "Subscribe" not in text_of(reminder)
+
+
+def test_a_customer_updated_event_delivered_late_still_ends_in_stripes_current_card(
+    web: FlaskClient, stripe: FakeStripe, ann: User, service: Session
+) -> None:
+    _trial(stripe, ann)
+    (customer_id,) = stripe.customers
+    first = stripe.event("customer.updated", stripe.save_card(customer_id, payment_method="pm_old"))
+    second = stripe.event("customer.updated", stripe.save_card(customer_id, payment_method="pm_new"))
+    assert deliver(web, second).get_json()["outcome"] == "applied"
+    assert deliver(web, first).get_json()["outcome"] == "applied"
+    assert customer(service, ann).default_payment_method == "pm_new"  # type: ignore[union-attr]
