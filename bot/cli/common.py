@@ -18,6 +18,7 @@ from core.config import get_settings
 from core.db import unit_of_work
 from core.leads import find_lead, get_lead
 from core.models import Lead, User
+from core.planner.sizing import CalendarDay, planning_as_user
 from core.users import acting_as_user, get_user_by_email
 
 
@@ -27,14 +28,26 @@ def announce_engines() -> None:
         click.echo(f"nbm: {line}", err=True)
 
 
+def user_id_for_email(email: str) -> uuid.UUID:
+    """The id of the user with this email (the lookup needs the service context, so it is a
+    transaction of its own)."""
+    with unit_of_work(service=True) as session:
+        return get_user_by_email(session, email).id
+
+
 @contextmanager
 def acting_as_email(email: str) -> Iterator[tuple[Session, User]]:
-    """:func:`core.users.acting_as_user` the user with this email (the lookup itself needs the
-    service context, so it is a transaction of its own)."""
-    with unit_of_work(service=True) as session:
-        user_id = get_user_by_email(session, email).id
-    with acting_as_user(user_id) as acting:
+    """:func:`core.users.acting_as_user` the user with this email."""
+    with acting_as_user(user_id_for_email(email)) as acting:
         yield acting
+
+
+@contextmanager
+def planning_as_email(email: str, *, day: date | None = None) -> Iterator[tuple[Session, User, CalendarDay | None]]:
+    """:func:`core.planner.sizing.planning_as_user` the user with this email: for a command that may
+    make the plan of ``day`` (default today), whose calendars are then read first."""
+    with planning_as_user(user_id_for_email(email), day=day) as planning:
+        yield planning
 
 
 #: What a LEAD argument accepts (read by :func:`lead_for`), for the epilog of each command's help.

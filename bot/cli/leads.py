@@ -12,7 +12,17 @@ from typing import IO
 
 import click
 
-from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
+from bot.cli.common import (
+    DATE,
+    LEAD_HELP,
+    acting_as_email,
+    emit,
+    json_option,
+    lead_argument,
+    lead_for,
+    planning_as_email,
+    user_option,
+)
 from bot.cli.output_files import OUTPUT_FILE, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, edit_lead, list_leads
@@ -58,9 +68,9 @@ def leads_group() -> None:
 @json_option
 def add_command(email: str, name: str, url: str, notes: str | None, lead_email: str | None, as_json: bool) -> None:
     """Add a lead (an outreach action due today comes with it, and today's plan is refreshed to take it in)."""
-    with acting_as_email(email) as (session, user):
+    with planning_as_email(email) as (session, user, calendar):
         lead, _ = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=lead_email,
-                                      channel=Channel.CLI)
+                                      channel=Channel.CLI, calendar=calendar)
         today = local_today(user.timezone)
     emit(as_json, lead_json(lead), lambda: f"added {_line(lead, today=today)}")
 

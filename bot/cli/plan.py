@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
+from bot.cli.common import DATE, acting_as_email, emit, json_option, planning_as_email, user_option
 from bot.cli.digest import send_summary_command
 from core.billing.status import NoService
 from core.errors import NbmError
@@ -73,14 +73,14 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
     around the rule that stops their mornings. The refusal (exit 2) says the user's sentence and the
     ``nbm billing`` command that prints their way back."""
     try:
-        with acting_as_email(email) as (session, user):
+        with planning_as_email(email, day=day) as (session, user, calendar):
             if capacity:
                 view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
-                                               channel=Channel.CLI)
+                                               channel=Channel.CLI, calendar=calendar)
             elif refresh:
-                view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI)
+                view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI, calendar=calendar)
             else:
-                view = plan_view_building_if_missing(session, user=user, day=day)
+                view = plan_view_building_if_missing(session, user=user, day=day, calendar=calendar)
     except NoService as no_plan:
         way = ("checkout", "Stripe Checkout address to subscribe") if no_plan.status.can_subscribe \
             else ("portal", "Billing Portal address")

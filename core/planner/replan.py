@@ -9,7 +9,9 @@ which redraws itself).
 A lead's status change (snooze, unsnooze, archive) refreshes today's plan only when the status did
 change and today's plan is already built: a repeat changes nothing, and a plan built later reads the
 lead's status as it is then. Not building one here leaves the morning's plan to be sized by the
-calendar, as the morning job sizes it.
+calendar, as the morning job sizes it. A plan these functions do build for today (a lead added, a
+capacity set, a refresh before the morning) is sized by the ``calendar`` read beforehand
+(:mod:`core.planner.sizing`).
 """
 
 from __future__ import annotations
@@ -24,20 +26,21 @@ from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
 from core.models import CapacityLevel, Channel, Lead, User
 from core.planner.service import build_plan, get_plan, set_capacity
+from core.planner.sizing import CalendarDay
 from core.planner.view import PlanView, refreshed_plan_view
 
 
 def add_lead_and_replan(
     session: Session, *, user: User, name: str, url: str, notes: str | None, email: str | None = None,
-    channel: Channel,
+    channel: Channel, calendar: CalendarDay | None = None,
 ) -> tuple[Lead, PlanView | NoService]:
-    """Add the lead, then refresh today's plan (built if there is none), so the lead's outreach, due
-    today, shows at once rather than tomorrow; the plan says whether it made it in. Without service
-    and without a plan today, none is made: the lead is added all the same (it is the user's), with
-    the reason (:class:`NoService`) in the plan's place."""
+    """Add the lead, then refresh today's plan (built if there is none, sized by ``calendar``), so the
+    lead's outreach, due today, shows at once rather than tomorrow; the plan says whether it made it in.
+    Without service and without a plan today, none is made: the lead is added all the same (it is the
+    user's), with the reason (:class:`NoService`) in the plan's place."""
     lead = add_lead(session, user=user, name=name, url=url, notes=notes, email=email, channel=channel)
     try:
-        return lead, refreshed_and_told(session, user=user, channel=channel)
+        return lead, refreshed_and_told(session, user=user, channel=channel, calendar=calendar)
     except NoService as no_plan:  # raised before the plan is touched: the lead stays added
         return lead, no_plan
 
@@ -69,16 +72,18 @@ def _replanned(session: Session, *, user: User, change: LeadStatusChange, channe
 
 
 def set_capacity_and_replan(session: Session, *, user: User, level: CapacityLevel, channel: Channel,
-                            day: date | None = None) -> PlanView:
+                            day: date | None = None, calendar: CalendarDay | None = None) -> PlanView:
     """Set the capacity of ``day`` (default today), then refresh that day's plan to the new size
-    (built if there is none): lowering it drops open items from the end, raising it refills."""
+    (built if there is none, with the free minutes of ``calendar``): lowering it drops open items
+    from the end, raising it refills."""
     set_capacity(session, user=user, level=level, day=day)
-    return refreshed_and_told(session, user=user, day=day, channel=channel)
+    return refreshed_and_told(session, user=user, day=day, channel=channel, calendar=calendar)
 
 
-def refreshed_and_told(session: Session, *, user: User, channel: Channel, day: date | None = None) -> PlanView:
-    """The view of ``day``'s plan (default today) just refreshed (built if there was none), the other
-    channels told once it is committed."""
-    view = refreshed_plan_view(session, user=user, day=day)
+def refreshed_and_told(session: Session, *, user: User, channel: Channel, day: date | None = None,
+                       calendar: CalendarDay | None = None) -> PlanView:
+    """The view of ``day``'s plan (default today) just refreshed (built if there was none, sized by
+    ``calendar``: :mod:`core.planner.sizing`), the other channels told once it is committed."""
+    view = refreshed_plan_view(session, user=user, day=day, calendar=calendar)
     actions_changed(session, user_id=user.id, channel=channel)
     return view

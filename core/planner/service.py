@@ -16,6 +16,8 @@
   positions are renumbered. A refresh re-reads capacity, so lowering it (``/nbm capacity micro``)
   shrinks the plan: open items beyond the new size are dropped from the end, acted-on ones never are.
   A refresh without ``free_minutes`` keeps the minutes the plan was built with.
+* **Today's plan made on demand** is sized by the calendar as the morning's is: the entry point
+  reads it first (:mod:`core.planner.sizing`) and hands the reading in as ``calendar``.
 * **Capacity**: the user's override for that very day wins, else the free minutes decide.
 * **Focus**: the focus the user set for the week wins, else the one last week's summary proposed.
 * **Service.** A plan is made only for a user with service (core.access): without it, building
@@ -60,6 +62,7 @@ from core.planner.batch import (
 )
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.ordering import Candidate, Kept, choose, is_reply
+from core.planner.sizing import CalendarDay
 from core.users import get_settings_for
 
 MAX_FOCUS = 280
@@ -89,18 +92,23 @@ def build_plan(
     day: date | None = None,
     free_minutes: int | None = None,
     refresh: bool = False,
+    calendar: CalendarDay | None = None,
 ) -> DailyPlan:
     """The user's plan for ``day`` (default: their local today), built if there is none yet.
 
     An existing plan is returned unchanged unless ``refresh`` is asked for (see the module's rules),
     but for the replies today's takes in (:func:`get_plan`). Two builders racing for the same day
     end with one plan: the batch insert's ``ON CONFLICT``. A new plan needs service
-    (:func:`core.billing.status.require_service`; an existing one does not).
+    (:func:`core.billing.status.require_service`; an existing one does not). ``calendar``, the user's
+    calendars read before this unit of work (:mod:`core.planner.sizing`), sizes a plan built here for
+    the day it was read for; ``free_minutes``, when given, wins.
     """
     day = day or local_today(user.timezone)
     plan = get_plan(session, user=user, day=day)
     if plan is None:
         require_service(session, user=user)
+        if free_minutes is None and calendar is not None:
+            free_minutes = calendar.minutes_on(day)
         inputs = gather(session, users=[user], days={user.id: day}, free_minutes={user.id: free_minutes})
         return create_plans(session, inputs.values())[user.id]
     if refresh:

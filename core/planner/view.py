@@ -4,7 +4,8 @@ Renderers take a :class:`PlanView` and nothing else, so Block Kit builders and e
 pure functions of it and easy to test. Each way in says whether it may write: :func:`day_plan_view`
 only reads (a redraw), :func:`plan_view_building_if_missing` builds the day's plan when there is
 none yet (the morning's delivery, opening App Home, ``nbm plan``), and :func:`refreshed_plan_view`
-refreshes it (building it if need be).
+refreshes it (building it if need be). A plan built on demand for today is sized by the calendar
+reading its caller made before the unit of work (:mod:`core.planner.sizing`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.models import (
     User,
 )
 from core.planner.service import build_plan, get_plan
+from core.planner.sizing import CalendarDay
 from core.text import one_line, plural
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
@@ -321,12 +323,17 @@ def day_plan_view(session: Session, *, user: User, day: date | None = None) -> P
     return plan_view(session, user=user, plan=plan) if plan is not None else None
 
 
-def plan_view_building_if_missing(session: Session, *, user: User, day: date | None = None) -> PlanView:
-    """The view of the user's plan for ``day`` (default today), building the plan first if there is none."""
-    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day))
+def plan_view_building_if_missing(session: Session, *, user: User, day: date | None = None,
+                                  calendar: CalendarDay | None = None) -> PlanView:
+    """The view of the user's plan for ``day`` (default today), building the plan first if there is
+    none (sized by ``calendar``, read beforehand: :mod:`core.planner.sizing`)."""
+    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day, calendar=calendar))
 
 
-def refreshed_plan_view(session: Session, *, user: User, day: date | None = None) -> PlanView:
-    """The view of the user's plan for ``day`` (default today) just refreshed (built if there was none)."""
-    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day, refresh=True))
+def refreshed_plan_view(session: Session, *, user: User, day: date | None = None,
+                        calendar: CalendarDay | None = None) -> PlanView:
+    """The view of the user's plan for ``day`` (default today) just refreshed (built if there was
+    none, sized by ``calendar``)."""
+    return plan_view(session, user=user, plan=build_plan(session, user=user, day=day, refresh=True,
+                                                         calendar=calendar))
 

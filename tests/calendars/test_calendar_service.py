@@ -221,3 +221,29 @@ def test_an_expired_address_is_told_once_and_the_plan_falls_back_to_default(
     assert [str(message["Subject"]) for message in told] == ["Your iCal address needs reconnecting"]
     assert "the address was reset or removed" in told[0].get_body(("plain",)).get_content()
     config.get_settings.cache_clear()
+
+
+def test_a_plan_made_before_the_morning_is_sized_by_the_calendar_as_the_morning_would(cleo: str, server: str) -> None:
+    """Adding leads, then `nbm plan`, before the morning run: the plan the first add made is the
+    day's plan (the morning never overwrites one), so it is sized by the calendar then."""
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/weekly.ics")  # Mondays only: 8 h free today
+    for n in range(1, 10):
+        assert nbm("leads", "add", "--user", cleo, f"Lead {n}", f"https://example.com/{n}").exit_code == 0
+    plan = nbm("plan", "--user", cleo)
+    assert plan.output.splitlines()[0] == (
+        "Wed 14 Oct — 8 actions, ~80 min  (capacity heavy, 480 min free in your calendar, streak 0 days)")
+
+
+def test_a_plan_made_before_the_morning_without_its_calendar_read_uses_the_default(
+    cleo: str, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A calendar that cannot be read when `nbm plan` makes the day's plan: `default`, as in the morning."""
+    monkeypatch.setattr(calendar_service, "RETRY_DELAYS", ())  # the server is down for good in this test
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/weekly.ics")
+    with unit_of_work(service=True) as session:
+        session.scalars(select(CalendarConnection)).one().refresh_token = Secret(f"{server}/status/503")
+    nbm("leads", "add", "--user", cleo, "Ann", "https://example.com/ann")
+    assert nbm("plan", "--user", cleo).output.splitlines()[0] == (
+        "Wed 14 Oct — 1 action, ~10 min  (capacity default, streak 0 days)")
+    (listed,) = json.loads(nbm("calendar", "list", "--user", cleo, "--json").output)
+    assert listed["status"] == "error"
