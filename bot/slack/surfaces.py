@@ -40,6 +40,7 @@ from core.clock import local_today
 from core.config import get_settings
 from core.leads import list_leads
 from core.models import Action, ActionState, Channel, DailyPlan, DailyPlanAction, Delivery, DeliveryKind, Lead, User
+from core.planner.sizing import planning_as_user
 from core.planner.view import (
     PlanItem,
     PlanView,
@@ -79,9 +80,9 @@ def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -
     (so it is never empty just because the morning job has not run for this user); Slack is called
     once the plan is committed, outside the transaction. Without service none is made: the tab shows
     the rest, led by the billing banner that says why."""
-    with acting_as_user(user_id) as (session, user):
+    with planning_as_user(user_id) as (session, user, calendar):
         try:
-            view: PlanView | None = plan_view_building_if_missing(session, user=user)
+            view: PlanView | None = plan_view_building_if_missing(session, user=user, calendar=calendar)
         except NoService:
             view = None
         home = home_content(session, user=user, view=view)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from bot.cli import main
+from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarProvider, SlackInstallation, User
 from core.preferences import set_call_detection
@@ -88,12 +89,12 @@ def test_app_home_says_why_when_the_account_cannot_be_set_up(web: FlaskClient, f
 
 
 def test_app_home_says_whether_calls_are_found_and_offers_to_reconnect_a_calendar_that_hides_guests(
-    web: FlaskClient, fake: FakeSlack, ann: User
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str
 ) -> None:
-    with unit_of_work(service=True) as session:
+    with unit_of_work(service=True) as session:  # a readable address: opening App Home reads it to make the plan
         user = session.get_one(User, ann.id)
         make_calendar_connection(session, user, provider=CalendarProvider.ICS, calendar_id="cal.example",
-                                 reads_events=True)
+                                 refresh_token=Secret(f"{server}/cal/day.ics"), reads_events=True)
     assert "Call detection off (Edit settings to find your calls with leads)." in _texts(_open_home(web, fake))
     with unit_of_work(user_id=ann.id) as session:
         set_call_detection(session, user=session.get_one(User, ann.id), on=True)

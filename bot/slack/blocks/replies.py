@@ -23,12 +23,23 @@ from core.planner.view import PlanView, action_title
 from core.text import plural, short_date, short_date_from
 
 
-def lead_added(lead: Lead, *, planned: bool = False, unplanned: str | None = None) -> str:
-    """Whether the new lead's outreach made it into today's plan: a full plan is said plainly, and
+def lead_added(lead: Lead, *, planned: bool | None = False, unplanned: str | None = None) -> str:
+    """Whether the new lead's outreach made it into today's plan: a full plan is said plainly,
+    ``planned`` None is a plan still to be made (its calendar is read first: core.planner.sizing), and
     ``unplanned`` says why no plan is made at all (a user without service)."""
+    if planned is None and not unplanned:
+        return (f"➕ Added {link(lead.url, lead.name)}. Reaching out to them is due today; today's plan is "
+                "being made now, from your calendar's free time if it can be read (App Home shows it).")
     return f"➕ Added {link(lead.url, lead.name)}. " + (
         unplanned if unplanned else "Reaching out to them is in today's plan." if planned
         else "Reaching out to them is due today; today's plan is already full.")
+
+
+def calendar_connected(host: str) -> str:
+    """What connecting a calendar in Slack answers. Today's plan may already be made, and a plan
+    keeps the size it was made with (core.planner.sizing), so the promise starts tomorrow: every
+    plan made on its own day reads the calendar (today's too, when it is not made yet)."""
+    return f"Connected your calendar at {host}: from tomorrow, its free time in your working hours sizes your plan."
 
 
 def marked(result: TransitionResult, title: str, target: ActionState, *, today: date, defaulted: bool = False,

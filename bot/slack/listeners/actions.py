@@ -46,6 +46,7 @@ from core.config import get_settings
 from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
+from core.planner.sizing import planning_as_user
 from core.planner.view import title_of
 from core.summaries.content import save_draft
 from core.users import acting_as_user, get_settings_for
@@ -230,6 +231,6 @@ def settings_button(request: Request) -> None:
 def refresh_plan(request: Request) -> None:
     """Refill today's plan (done items stay) and show it in App Home and this morning's DM."""
     request.ack()
-    with acting_as_user(request.user_id) as (session, user):
-        build_plan(session, user=user, refresh=True)
+    with planning_as_user(request.user_id) as (session, user, calendar):
+        build_plan(session, user=user, refresh=True, calendar=calendar)
     request.redraw()

@@ -32,7 +32,7 @@ from bot.slack.blocks.billing import billing_reply
 from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
-from bot.slack.blocks.replies import call_logged, capacity_said, leads_list, marked, with_undo
+from bot.slack.blocks.replies import calendar_connected, call_logged, capacity_said, leads_list, marked, with_undo
 from bot.slack.blocks.text import cut, escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
@@ -56,6 +56,7 @@ from core.models import ActionState, CalendarConnection, CalendarProvider, Chann
 from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
+from core.planner.sizing import planning_as_user
 from core.planner.view import PlanView, plan_view_building_if_missing
 from core.streaks import streak_line
 from core.users import acting_as_user
@@ -104,8 +105,8 @@ def show_help(request: Request, rest: str) -> None:
 
 
 def today(request: Request, rest: str) -> None:
-    with acting_as_user(request.user_id) as (session, user):
-        view = plan_view_building_if_missing(session, user=user)
+    with planning_as_user(request.user_id) as (session, user, calendar):
+        view = plan_view_building_if_missing(session, user=user, calendar=calendar)
         text, blocks = plan_message(view)
     to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
     channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
@@ -118,8 +119,8 @@ def add(request: Request, rest: str) -> None:
         request.open_modal(add_lead_modal())
         return
     name, url, notes = split_add(rest)
-    with acting_as_user(request.user_id) as (session, user):
-        text = forms.add_and_plan(session, user=user, name=name, url=url, notes=notes)
+    with planning_as_user(request.user_id) as (session, user, calendar):
+        text = forms.add_and_plan(session, user=user, name=name, url=url, notes=notes, calendar=calendar)
     request.reply(text)
     request.redraw()
 
@@ -141,7 +142,7 @@ def waiting(request: Request, rest: str) -> None:
 
 
 def mark(request: Request, rest: str, target: ActionState) -> None:
-    with acting_as_user(request.user_id) as (session, user):
+    with planning_as_user(request.user_id) as (session, user, calendar):
         until = None
         today_ = local_today(user.timezone)
         if target == ActionState.SNOOZED:
@@ -150,7 +151,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
         if defaulted:
             until = snooze_presets(today_, work_days_for(session, user))[0][1]
         try:
-            view: PlanView | NoService = plan_view_building_if_missing(session, user=user)
+            view: PlanView | NoService = plan_view_building_if_missing(session, user=user, calendar=calendar)
         except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs
             view = no_plan
         chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
@@ -171,8 +172,8 @@ def focus(request: Request, rest: str) -> None:
 
 def capacity(request: Request, rest: str) -> None:
     level = parse_level(rest)
-    with acting_as_user(request.user_id) as (session, user):
-        view = set_capacity_and_replan(session, user=user, level=level, channel=Channel.SLACK)
+    with planning_as_user(request.user_id) as (session, user, calendar):
+        view = set_capacity_and_replan(session, user=user, level=level, channel=Channel.SLACK, calendar=calendar)
     request.reply(capacity_said(level, view))
     request.redraw()
 
@@ -222,7 +223,7 @@ def connect(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
         if kind == CalendarProvider.ICS:
             connection = calendars.connect_ics(session, user=user, url=address.strip("<>"))
-            text = f"✅ Connected your calendar at {connection.calendar_id}: its free time sizes your plan from now on."
+            text = f"✅ {calendar_connected(connection.calendar_id)}"
         else:
             url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
             text = f"<{url}|Connect {calendars.NAMES[kind]}> (the link works once, for 10 minutes)."

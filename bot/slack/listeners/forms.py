@@ -13,15 +13,17 @@ from core.clock import local_today
 from core.leads import list_leads
 from core.models import Channel, LeadStatus, User
 from core.planner.replan import add_lead_and_replan
+from core.planner.sizing import CalendarDay
 from core.users import acting_as_user, get_settings_for
 
 
 def add_and_plan(session: Session, *, user: User, name: str, url: str, notes: str | None,
-                 email: str | None = None) -> str:
-    """Add the lead and refresh today's plan (:func:`core.planner.replan.add_lead_and_replan`); say
-    whether its outreach made it in, or why no plan is made (no service)."""
+                 email: str | None = None, calendar: CalendarDay | None = None) -> str:
+    """Add the lead and refresh today's plan (:func:`core.planner.replan.add_lead_and_replan`, a plan
+    made here sized by ``calendar``); say whether its outreach made it in, or why no plan is made (no
+    service)."""
     lead, plan = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=email,
-                                     channel=Channel.SLACK)
+                                     channel=Channel.SLACK, calendar=calendar)
     if isinstance(plan, NoService):
         return lead_added(lead, unplanned=str(plan))
     return lead_added(lead, planned=any(item.lead_id == lead.id for item in plan.items))

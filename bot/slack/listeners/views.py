@@ -15,7 +15,7 @@ from slack_bolt import App
 
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal
-from bot.slack.blocks.replies import call_logged
+from bot.slack.blocks.replies import calendar_connected, call_logged, lead_added
 from bot.slack.errors import user_message
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_and_plan
@@ -24,9 +24,11 @@ from core.calendars import service as calendars
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
-from core.leads import DuplicateLead, get_lead, validate_email, validate_url
+from core.leads import DuplicateLead, add_lead, get_lead, validate_email, validate_url
 from core.models import Channel
 from core.names import validate_name
+from core.planner.replan import refreshed_and_told
+from core.planner.sizing import calendar_to_read, read_calendar
 from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
 from core.users import acting_as_user, set_timezone
 
@@ -55,7 +57,11 @@ def _check(errors: dict[str, str], block: str, check: Any, *args: Any, **kwargs:
 
 def submit_add_lead(request: Request) -> None:
     """Every field is checked before anything is saved, so all mistakes show at once; a link the
-    user already has is shown on the link field, naming the lead that has it."""
+    user already has is shown on the link field, naming the lead that has it.
+
+    The answer comes within Slack's 3 s, and a calendar may take longer to read: when today's plan is
+    still to be made and a calendar sizes it (:mod:`core.planner.sizing`), the lead is added before
+    the answer and the plan made after it, the calendar read in between."""
     values = _values(request)
     name, url = values["name"].get("value") or "", values["url"].get("value") or ""
     notes = values.get("notes", {}).get("value")
@@ -68,13 +74,22 @@ def submit_add_lead(request: Request) -> None:
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
+    to_read = calendar_to_read(request.user_id)
     try:
         with acting_as_user(request.user_id) as (session, user):
-            text = add_and_plan(session, user=user, name=name, url=url, notes=notes, email=email)
+            if to_read is None:
+                text = add_and_plan(session, user=user, name=name, url=url, notes=notes, email=email)
+            else:
+                text = lead_added(add_lead(session, user=user, name=name, url=url, notes=notes, email=email,
+                                           channel=Channel.SLACK), planned=None)
     except DuplicateLead as error:
         request.ack(response_action="errors", errors={"email" if error.by_email else "url": user_message(error)})
         return
     request.ack(response_action="update", view=notice_modal("Lead added", text))
+    if to_read is not None:
+        calendar = read_calendar(to_read)
+        with acting_as_user(request.user_id) as (session, user):
+            refreshed_and_told(session, user=user, channel=Channel.SLACK, calendar=calendar)
     request.redraw()
 
 
@@ -154,7 +169,6 @@ def submit_connect_ics(request: Request) -> None:
     except ValidationError as refused:
         request.ack(response_action="errors", errors={"address": user_message(refused)})
         return
-    request.ack(response_action="update", view=notice_modal(
-        "Calendar connected", f"Connected your calendar at {connection.calendar_id}: its free time in your "
-                              "working hours sizes your plan from now on."))
+    request.ack(response_action="update", view=notice_modal("Calendar connected",
+                                                            calendar_connected(connection.calendar_id)))
     request.redraw()
