@@ -9,7 +9,8 @@ The morning plans only users with no plan yet and never overwrites one, so a pla
   fails, or is not read in time, means ``default`` capacity that day, logged). Two users with the
   same calendar get the same plan whether they or the morning made it.
 * **Only when a plan may be made.** Nothing is read when today's plan exists, when no calendar is
-  connected, or for another day's plan. A refresh keeps the minutes its plan was made with
+  connected, when the user has no service (no plan is made for them: ``core.billing.status``), or
+  for another day's plan. A refresh keeps the minutes its plan was made with
   (``core.planner.service``): a plan the user has seen does not change size under them, and adding
   a lead does not wait on a provider.
 * **No transaction open while a provider answers**, as in the morning: the read runs before the
@@ -29,6 +30,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from core.access import has_service
 from core.calendars.morning import free_minutes_for_users
 from core.clock import local_today, utcnow
 from core.db import unit_of_work
@@ -62,13 +64,15 @@ class DayToRead:
 
 def calendar_to_read(user_id: uuid.UUID, *, day: date | None = None) -> DayToRead | None:
     """What to read before a request that may make the user's plan of ``day`` (default today); None
-    when nothing is (module rules): ``day`` is another day, no calendar is connected, or today's plan
-    exists. One short unit of work, and no provider asked: a Slack form may ask it before its ack."""
+    when nothing is (module rules): ``day`` is another day, no calendar is connected, today's plan
+    exists, or the user has no service. One short unit of work, and no provider asked: a Slack form
+    may ask it before its ack."""
     at = utcnow()
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
         today = local_today(user.timezone, at=at)
-        if day not in (None, today) or not user.calendar_connected or existing_plans(session, days={user_id: today}):
+        if (day not in (None, today) or not user.calendar_connected
+                or existing_plans(session, days={user_id: today}) or not has_service(session, user_id)):
             return None
     return DayToRead(user_id, today, at)
 
