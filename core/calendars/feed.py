@@ -203,8 +203,9 @@ def _public_socket(host: str, port: int, *, timeout: float) -> socket.socket:
     are found public; CalendarUnavailable when one is not (a host answering with both is refused)."""
     found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     if any(is_internal(address) for address in found):
-        raise CalendarUnavailable(f"{host} is on an internal network, not the public internet, and "
-                                  "calendars are read from the public internet only")
+        raise CalendarUnavailable(f"{host} is on an internal network, not the public internet, and this server "
+                                  "refuses such addresses (its operator can allow them with "
+                                  "ICAL_ALLOW_PRIVATE_NETWORK=true)")
     for address in found[:-1]:  # the next address when one cannot be reached, as http.client would
         try:
             return socket.create_connection((address, port), timeout=timeout)

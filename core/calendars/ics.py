@@ -65,6 +65,8 @@ from core.calendars.providers import CalendarExpired, CalendarUnavailable, Inter
 from core.errors import ValidationError
 from core.models import CalendarConnection, CalendarProvider
 
+#: The advice of a reason that says the address led to something other than a calendar.
+_USE_ICS = "use the calendar's private iCal (.ics) address"
 _EMAIL = re.compile(r"^[^@\s/:]+@[^@\s/:]+\.[^@\s/:]+$")
 
 #: Microsoft's busy statuses that leave the person working (rule 4) or away for an all-day event (rule 5).
@@ -165,13 +167,13 @@ def parse(body: bytes) -> icalendar.Calendar:
     """``body`` as one iCal calendar, or CalendarUnavailable saying why it is not one."""
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
     if not head:
-        raise CalendarUnavailable("the address answered with an empty body, not a calendar")
+        raise CalendarUnavailable(f"the address answered with an empty body, not a calendar; {_USE_ICS}")
     if not head.startswith(b"begin:vcalendar"):
         if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
-            raise CalendarUnavailable("the address answered with a web page, not an iCal calendar; "
-                                      "use the calendar's private iCal (.ics) address, not its web link")
+            raise CalendarUnavailable(f"the address answered with a web page, not an iCal calendar; {_USE_ICS}, "
+                                      "not its web link")
         raise CalendarUnavailable("the address answered with something that is not an iCal calendar "
-                                  "(it does not begin with BEGIN:VCALENDAR)")
+                                  f"(it does not begin with BEGIN:VCALENDAR); {_USE_ICS}")
     try:
         calendar = icalendar.Calendar.from_ical(body)
     except Exception:  # the parser's message quotes the feed's lines: keep them out of the reason

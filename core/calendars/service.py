@@ -107,22 +107,30 @@ def list_connections(session: Session, *, user: User) -> list[CalendarConnection
 
 
 def connect_ics(session: Session, *, user: User, url: str, timeout: float = READ_TIMEOUT) -> CalendarConnection:
-    """Connect a private iCal address after one good read of it (the reason is given when it fails)."""
+    """Connect a private iCal address after one good read of it.
+
+    The address is read before anything is written, so a refused one changes nothing on any channel:
+    an iCal address connected before stays as it was. The refusal says why, once (:func:`_refusal`)."""
     address = validate_address(url)
+    window = working_interval(session, user, local_today(user.timezone))
+    trial = CalendarConnection(user_id=user.id, provider=CalendarProvider.ICS, refresh_token=Secret(address))
+    try:
+        provider_for(CalendarProvider.ICS).busy(trial, start=window.start, end=window.end, timeout=timeout)
+    except (CalendarExpired, CalendarUnavailable) as refused:
+        raise ValidationError(_refusal(session, user, refused.reason)) from None
     connection = _replace(session, user=user, kind=CalendarProvider.ICS, grant=address,
                           calendar_id=display_name(address), reads_events=True)
-    local = zone(user.timezone)
-    today_window = working_window(local_today(user.timezone), user.timezone, *_hours(session, user))
-    try:
-        provider_for(CalendarProvider.ICS).busy(connection, start=today_window.start.astimezone(local),
-                                                end=today_window.end.astimezone(local), timeout=timeout)
-    except (CalendarExpired, CalendarUnavailable) as refused:
-        session.delete(connection)
-        session.flush()
-        raise ValidationError(f"that iCal address could not be read: {refused.reason}; nothing was connected. "
-                              "Copy the private (secret) address from your calendar's settings") from None
     _record(session, connection, operation="connect", status="ok")
     return connection
+
+
+def _refusal(session: Session, user: User, reason: str) -> str:
+    """Why an iCal address was refused, then what became of the user's calendar: ``reason`` (from
+    ``core.calendars.feed`` or ``core.calendars.ics``) already carries its own advice, if any."""
+    kept = _connection(session, user=user, kind=CalendarProvider.ICS)
+    outcome = (f"The iCal address you connected before ({kept.calendar_id}) is kept" if kept is not None
+               else "Nothing was connected")
+    return f"that iCal address could not be read: {reason}. {outcome}."
 
 
 def oauth_start(session: Session, *, user: User, kind: CalendarProvider, settings: Settings) -> str:

@@ -86,8 +86,10 @@ def test_an_address_on_an_internal_network_is_refused_before_any_request(
                           (f"webcal://169.254.169.254/{SECRET}/basic.ics", "169.254.169.254")):
         refused = nbm("calendar", "connect", "--user", cleo, "ics", address)
         assert refused.exit_code == 2
-        assert (f"could not be read: {host} is on an internal network, not the public internet, and calendars "
-                "are read from the public internet only; nothing was connected") in refused.output
+        assert refused.output == (
+            f"Error: that iCal address could not be read: {host} is on an internal network, not the public "
+            "internet, and this server refuses such addresses (its operator can allow them with "
+            "ICAL_ALLOW_PRIVATE_NETWORK=true). Nothing was connected.\n")
         assert SECRET not in refused.output
     assert len(REQUESTED) == asked
     assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
@@ -143,8 +145,9 @@ def test_a_redirect_from_a_public_address_to_an_internal_one_is_not_followed(
                   f"{server}/away?to={quote(f'{inside}/cal/day.ics', safe='')}")
 
     assert refused.exit_code == 2
-    assert ("could not be read: 127.0.0.2 is on an internal network, not the public internet, and calendars "
-            "are read from the public internet only; nothing was connected") in refused.output
+    assert ("could not be read: 127.0.0.2 is on an internal network, not the public internet, and this server "
+            "refuses such addresses (its operator can allow them with ICAL_ALLOW_PRIVATE_NETWORK=true). Nothing "
+            "was connected.") in refused.output
     assert len(REQUESTED) == asked + 1  # the public server's redirect
     assert seen == []
     assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []

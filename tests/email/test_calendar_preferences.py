@@ -3,11 +3,14 @@ pages say plainly what happened."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core import config
 from core.calendars.service import list_connections
 from core.models import CalendarConnectionStatus, CalendarProvider
@@ -17,6 +20,10 @@ from tests.email.pages import forms, path, reload, text_of
 from tests.factories import make_calendar_connection, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
+
+
+def nbm(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
@@ -39,6 +46,26 @@ def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
     backwards = client.post(url, data={"delivery_time": "07:30", "email": "1", "work_days": ["1"],
                                        "hours_start": "16:00", "hours_end": "10:00"})
     assert backwards.status_code == 400 and "must start before they end" in text_of(backwards.text)
+
+
+def test_a_refused_ical_address_keeps_the_calendar_connected_before(
+    client: Any, links: Any, service: Session, server: str
+) -> None:
+    user = make_user(service, email="dora@example.com", timezone="Europe/London")
+    assert nbm("calendar", "connect", "--user", user.email, "ics", f"{server}/cal/day.ics").exit_code == 0
+    url = path(links.preferences_url(user_id=user.id))
+
+    refused = client.post(f"{url}/calendar/ics", data={"address": f"{server}/status/404"})
+
+    assert refused.status_code == 400
+    said = text_of(refused.text)
+    assert ("That iCal address could not be read: 127.0.0.1 answered 404: the address was reset or removed; copy "
+            "the new private address from your calendar's settings. The iCal address you connected before "
+            "(127.0.0.1) is kept.") in said
+    assert "iCal address (127.0.0.1): active" in said and "No calendar connected" not in said
+    assert "iCal address (127.0.0.1): active" in text_of(client.get(url).text)
+    day = json.loads(nbm("calendar", "sync", "--user", user.email, "--date", "2026-10-14", "--json").output)
+    assert (day["free_minutes"], day["capacity"]) == (285, "standard")  # the calendar connected before, read
 
 
 def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(

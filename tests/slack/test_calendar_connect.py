@@ -34,6 +34,20 @@ def test_nbm_connect_ics_connects_and_app_home_shows_its_health(
     assert "*iCal address* (127.0.0.1): ✅ connected" in after and SECRET not in after
 
 
+def test_a_refused_address_says_its_reason_and_its_advice_once(
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str
+) -> None:
+    command(web, fake, f"connect ics {server}/status/404")
+    command(web, fake, f"connect ics {server}/text")
+    assert replies(fake) == [
+        "That iCal address could not be read: 127.0.0.1 answered 404: the address was reset or removed; copy the "
+        "new private address from your calendar's settings. Nothing was connected.",
+        "That iCal address could not be read: the address answered with something that is not an iCal calendar "
+        "(it does not begin with BEGIN:VCALENDAR); use the calendar's private iCal (.ics) address. Nothing was "
+        "connected.",
+    ]
+
+
 def test_a_bad_address_is_refused_in_the_modal_and_nothing_is_connected(
     web: FlaskClient, fake: FakeSlack, ann: User, server: str
 ) -> None:
@@ -58,8 +72,9 @@ def test_an_address_on_an_internal_network_is_refused_in_the_modal(
     asked = len(REQUESTED)
     answer = interact(web, view_submission("nbm_connect_ics", {"address": {"value": f"{server}/cal/day.ics"}}))
     errors = answer.get_json()["errors"]
-    assert errors["address"].startswith("That iCal address could not be read: 127.0.0.1 is on an internal "
-                                        "network, not the public internet")
+    assert errors["address"] == ("That iCal address could not be read: 127.0.0.1 is on an internal network, not "
+                                 "the public internet, and this server refuses such addresses (its operator can "
+                                 "allow them with ICAL_ALLOW_PRIVATE_NETWORK=true). Nothing was connected.")
     assert len(REQUESTED) == asked
     event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     assert "No calendar connected" in _home(fake)

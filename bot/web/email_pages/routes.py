@@ -241,7 +241,9 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
 @bp.post("/preferences/<token>/calendar/<kind>")
 def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
     """Connect a calendar from the preferences page: Google or Outlook by signing in (a redirect to
-    the provider), an iCal address by pasting it (read once before it is saved)."""
+    the provider), an iCal address by pasting it (read once before it is saved). A refused address is
+    answered on the page with everything the attempt did undone (its own savepoint), so the page
+    shows the calendars as they were."""
     user_id = _links().read_preferences(token)
     provider = next((p for p in calendars.offered(get_settings()) if p.value == kind), None)
     if provider is None:
@@ -251,7 +253,8 @@ def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
         if provider != CalendarProvider.ICS:
             return redirect(calendars.oauth_start(session, user=user, kind=provider, settings=get_settings()))
         try:
-            connection = calendars.connect_ics(session, user=user, url=request.form.get("address", ""))
+            with session.begin_nested():
+                connection = calendars.connect_ics(session, user=user, url=request.form.get("address", ""))
         except ValidationError as refused:
             return _preferences_page(session, user, token, calendar_note=pages.sentence(str(refused))), 400
         return _preferences_page(session, user, token,
