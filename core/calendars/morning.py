@@ -10,6 +10,8 @@ Rules (PRODUCT.md, "Calendars"; ``core.calendars.service`` holds the rules of on
   the process's :data:`UNITS_AT_ONCE`.
 * **What the user did meanwhile wins.** A connection connected again or removed while it was being
   read keeps its new state: that read counts for nothing (``default`` capacity that day).
+* **An expired connection is not read**, and its user's day is planned with ``default`` capacity,
+  as for any calendar that cannot be read (``core.calendars.service.split_expired``).
 * **Within the budget.** A user not read within ``CALENDAR_BUDGET`` seconds is planned with
   ``default`` capacity (logged), and the batch goes on; the late read still keeps what it found.
 """
@@ -31,12 +33,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.calendars.providers import Interval
-from core.calendars.service import day_read, read_busy, working_interval
+from core.calendars.service import day_read, read_busy, split_expired, working_interval
 from core.clock import local_today
 from core.config import get_settings
 from core.crypto import Secret
 from core.db import unit_of_work
-from core.models import CalendarConnection, CalendarConnectionStatus, User
+from core.models import CalendarConnection, User
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,15 @@ def free_minutes_for_users(
 @dataclass(frozen=True)
 class _DayToRead:
     """A user's day to read: its working window, the connections to read (detached from any
-    session: the provider reads them, and refreshes their tokens, outside one) and the grant each
-    held when it was loaded."""
+    session: the provider reads them, and refreshes their tokens, outside one), the grant each
+    held when it was loaded, and the expired connections, which are not read but leave the day
+    without a free-time figure (``core.calendars.service.split_expired``)."""
 
     day: date
     window: Interval
     connections: list[CalendarConnection]
     grants: dict[uuid.UUID, Secret]
+    expired: tuple[str, ...]
 
 
 def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime) -> dict[uuid.UUID, _DayToRead]:
@@ -105,7 +109,6 @@ def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime)
         User.id.in_(list(users)), User.calendar_connected)).all()
     found = session.scalars(select(CalendarConnection).where(
         CalendarConnection.user_id.in_([user.id for user in people]),
-        CalendarConnection.status != CalendarConnectionStatus.EXPIRED,
     ).order_by(CalendarConnection.user_id, CalendarConnection.provider)).all()
     connections: dict[uuid.UUID, list[CalendarConnection]] = defaultdict(list)
     for connection in found:
@@ -114,8 +117,9 @@ def _days_to_read(session: Session, users: Sequence[uuid.UUID], *, at: datetime)
     days = {}
     for user in people:
         day = local_today(user.timezone, at=at)
-        days[user.id] = _DayToRead(day, working_interval(session, user, day), connections[user.id],
-                                   {c.id: c.refresh_token for c in connections[user.id]})
+        readable, expired = split_expired(connections[user.id])
+        days[user.id] = _DayToRead(day, working_interval(session, user, day), readable,
+                                   {c.id: c.refresh_token for c in readable}, expired)
     return days
 
 
@@ -127,7 +131,7 @@ def _free_minutes_of(user_id: uuid.UUID, to_read: _DayToRead, deadline: float) -
         with _unit_for(user_id) as session:
             kept = [(_as_read(session, connection, to_read.grants[connection.id]), outcome)
                     for connection, outcome in zip(to_read.connections, outcomes, strict=True)]
-            return day_read(session, to_read.day, to_read.window, kept).free_minutes
+            return day_read(session, to_read.day, to_read.window, kept, not_read=to_read.expired).free_minutes
     except Exception:
         log.exception("reading the calendars of user %s failed: default capacity today", user_id)
         return None

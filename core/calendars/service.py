@@ -6,10 +6,10 @@ Rules (PRODUCT.md, "Calendars"):
   again replaces it. An iCal address is checked by reading it once before it is saved, so a
   mistyped or private-by-mistake address is refused with the reason instead of failing every
   morning. The address is a secret: stored encrypted, listed by its host only.
-* **A day's free time** is read from every active connection for the user's working window on
-  that local date (``core.calendars.freetime``). If any connection cannot be read, the day has no
-  free-time figure and the plan uses ``default`` capacity: a partial answer would count a busy day
-  as free.
+* **A day's free time** is read from every connection for the user's working window on that local
+  date (``core.calendars.freetime``). If any connection cannot be read, the day has no free-time
+  figure and the plan uses ``default`` capacity: a partial answer would count a busy day as free. An
+  expired connection counts as one that cannot be read, without being read (:func:`split_expired`).
 * **Each read is logged** in ``calendar_sync_logs`` (operation ``busy``, ``events`` or ``connect``,
   status, the reason on failure, metadata with how many intervals or meetings were found; never a
   token or an address), and the connection
@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock_time
@@ -180,9 +180,9 @@ def read_day(session: Session, *, user: User, day: date, deadline: float | None 
     providers answer (one user, asked for now: ``nbm calendar sync``); the morning reads without
     holding one (``core.calendars.morning``)."""
     window = working_interval(session, user, day)
-    connections = _readable(session, user)
+    connections, expired = split_expired(list_connections(session, user=user))
     outcomes = [read_busy(connection, window, deadline) for connection in connections]
-    return day_read(session, day, window, list(zip(connections, outcomes, strict=True)))
+    return day_read(session, day, window, list(zip(connections, outcomes, strict=True)), not_read=expired)
 
 
 def working_interval(session: Session, user: User, day: date) -> Interval:
@@ -193,8 +193,16 @@ def working_interval(session: Session, user: User, day: date) -> Interval:
     return Interval(utc_window.start.astimezone(local), utc_window.end.astimezone(local))
 
 
-def _readable(session: Session, user: User) -> list[CalendarConnection]:
-    return [c for c in list_connections(session, user=user) if c.status != CalendarConnectionStatus.EXPIRED]
+def split_expired(
+    connections: Sequence[CalendarConnection],
+) -> tuple[list[CalendarConnection], tuple[str, ...]]:
+    """The ``connections`` to read, and a problem for each expired one. An expired connection is not
+    read (only connecting it again can bring it back), but it is a calendar that cannot be read: the
+    day takes ``default`` capacity rather than being sized by the other calendars as if it were free."""
+    readable = [c for c in connections if c.status != CalendarConnectionStatus.EXPIRED]
+    expired = tuple(f"{c.provider.value}: expired" + (f" ({c.error_message})" if c.error_message else "")
+                    for c in connections if c.status == CalendarConnectionStatus.EXPIRED)
+    return readable, expired
 
 
 def read_busy(connection: CalendarConnection, window: Interval, deadline: float | None) -> Outcome[Interval]:
@@ -205,11 +213,13 @@ def read_busy(connection: CalendarConnection, window: Interval, deadline: float 
 
 
 def day_read(session: Session, day: date, window: Interval,
-             read: list[tuple[CalendarConnection | None, Outcome[Interval]]]) -> DayRead:
+             read: list[tuple[CalendarConnection | None, Outcome[Interval]]],
+             not_read: Sequence[str] = ()) -> DayRead:
     """What ``read`` (each connection and how its read went) says of ``day``, each outcome kept; a
-    connection of None was connected again or removed while it was read, and counts as a problem."""
+    connection of None was connected again or removed while it was read, and counts as a problem, as
+    does each of ``not_read`` (the expired connections: :func:`split_expired`)."""
     busy: list[Interval] = []
-    problems: list[str] = []
+    problems: list[str] = list(not_read)
     for connection, outcome in read:
         if connection is None:
             problems.append("a calendar was connected again or removed while it was read")

@@ -27,9 +27,9 @@ from core.calendars.morning import free_minutes_for_users
 from core.calendars.service import connect_ics
 from core.crypto import Secret
 from core.db import unit_of_work
-from core.models import CalendarConnection, CalendarSyncLog, User
+from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, CalendarSyncLog, User
 from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler
-from tests.factories import deleted_afterwards, make_user
+from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
 
@@ -151,6 +151,24 @@ def test_a_redirect_from_a_public_address_to_an_internal_one_is_not_followed(
     assert len(REQUESTED) == asked + 1  # the public server's redirect
     assert seen == []
     assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
+
+
+def test_an_expired_calendar_beside_a_readable_one_leaves_the_day_at_default(cleo: str, server: str) -> None:
+    """The iCal address reads fine, but the Google calendar beside it expired: its busy time is
+    unknown, so the day is not sized by the iCal address alone as if the Google calendar were free."""
+    assert nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics").exit_code == 0
+    with unit_of_work(service=True) as session:
+        user = session.scalars(select(User).where(User.email == cleo)).one()
+        make_calendar_connection(session, user, provider=CalendarProvider.GOOGLE,
+                                 status=CalendarConnectionStatus.EXPIRED,
+                                 error_message="Google refused the grant (invalid_grant); connect it again")
+
+    day = nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14")
+
+    assert day.output.splitlines()[-2:] == [
+        "Free: unknown, capacity default",
+        "  could not read google: expired (Google refused the grant (invalid_grant); connect it again)",
+    ]
 
 
 def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calendar(cleo: str, server: str) -> None:

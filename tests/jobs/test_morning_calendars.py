@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,9 +23,10 @@ from core.calendars.morning import UNITS_AT_ONCE
 from core.calendars.service import connect_ics
 from core.db import get_engine, unit_of_work
 from core.jobs import tasks
-from core.models import DailyPlan, User
+from core.models import CalendarConnectionStatus, CalendarProvider, CapacityLevel, DailyPlan, User
 from tests.calendars.feeds import DATA
-from tests.factories import deleted_afterwards, make_lead, make_user
+from tests.factories import deleted_afterwards, make_action, make_calendar_connection, make_lead, make_user
+from tests.jobs.conftest import run_worker
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
 #: More calendars than the morning used to read at once (8).
@@ -143,3 +146,28 @@ def test_a_batch_of_slow_calendars_is_read_at_once_holding_no_database_transacti
     # Twenty threads starting at once took four connections between them, and the job's own one:
     # four workers of fifty threads each stay well inside PostgreSQL's 100.
     assert checkouts.most <= UNITS_AT_ONCE + 1
+
+
+def test_an_expired_calendar_leaves_the_morning_at_default_and_the_digest_claims_no_free_time(
+    committed_user: User, server: str, queue: Queue, outbox: Path
+) -> None:
+    """The iCal address reads fine (day.ics leaves 285 minutes free), but the Google calendar beside
+    it expired: the morning does not size the plan by the iCal address alone, and the digest does not
+    say how much time is free."""
+    with time_machine.travel(WEDNESDAY, tick=False):
+        with unit_of_work(user_id=committed_user.id) as session:
+            user = session.get_one(User, committed_user.id)
+            make_action(session, user, make_lead(session, user, name="Ann Lee"), due_date=date(2026, 10, 14))
+            connect_ics(session, user=user, url=f"{server}/cal/day.ics")
+            make_calendar_connection(session, user, provider=CalendarProvider.GOOGLE,
+                                     status=CalendarConnectionStatus.EXPIRED)
+        tasks.prepare("plan", WEDNESDAY.isoformat(), [(str(committed_user.id), "email", "2026-10-14")])
+        run_worker(queue)
+
+    with unit_of_work(service=True) as session:
+        plan = session.scalars(select(DailyPlan).where(DailyPlan.user_id == committed_user.id)).one()
+        assert (plan.free_minutes, plan.capacity) == (None, CapacityLevel.DEFAULT)
+    (digest,) = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in outbox.glob("*.eml")]
+    text = digest.get_body(("plain",)).get_content()
+    assert "Your next best moves for Wed 14 Oct: 1 action" in text and "Ann Lee" in text
+    assert "free today" not in text
