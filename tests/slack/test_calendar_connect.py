@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Connection
 
+from bot.slack import app as slack_app
+from bot.web import create_app
 from core.models import User
-from tests.calendars.feeds import REQUESTED, SECRET
+from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler
 from tests.slack.conftest import block_action, command, event, interact, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -58,11 +64,75 @@ def test_a_bad_address_is_refused_in_the_modal_and_nothing_is_connected(
     def submit(address: str) -> Any:
         return interact(web, view_submission("nbm_connect_ics", {"address": {"value": address}})).get_json()
 
+    answer = submit("my google calendar")  # not an address: said at once, on the field
+    assert answer["response_action"] == "errors" and answer["errors"]["address"].startswith(
+        "That iCal address contains spaces or control characters; give an http:// or https:// address")
     answer = submit(f"{server}/status/410")
-    assert answer["response_action"] == "errors" and "could not be read" in answer["errors"]["address"]
-    assert SECRET not in str(answer)
-    answer = submit(f"{server}/cal/day.ics")
-    assert answer["response_action"] == "update" and "Connected your calendar at 127.0.0.1" in str(answer)
+    assert answer["response_action"] == "update" and "Reading your calendar" in str(answer)
+    (shown,) = fake.calls_to("views.update")
+    assert shown.args["view_id"] == "VMODAL" and shown.args["view"]["callback_id"] == "nbm_connect_ics"
+    assert ("That iCal address could not be read: 127.0.0.1 answered 410: the address was reset or removed"
+            in str(shown.args["view"])) and SECRET not in str(shown.args["view"])
+    assert "initial_value" not in str(shown.args["view"])  # the address is a secret: never sent back
+    answer = submit(f"{server}/cal/day.ics")  # corrected in the same form
+    assert answer["response_action"] == "update" and "Reading your calendar" in str(answer)
+    assert "Connected your calendar at 127.0.0.1" in str(fake.calls_to("views.update")[-1].args["view"])
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    assert "*iCal address* (127.0.0.1): ✅ connected" in _home(fake)
+
+
+@pytest.fixture()
+def threaded_web(oauth_env: None, connection: Connection, monkeypatch: pytest.MonkeyPatch
+                 ) -> Iterator[tuple[FlaskClient, ThreadPoolExecutor]]:
+    """The app as it runs in production: a listener carries on in a thread of its own once it has
+    acknowledged, and Slack gets the acknowledgement meanwhile (the other tests run listeners inline)."""
+    executor = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(slack_app, "new_listener_executor", lambda: executor)
+    yield create_app().test_client(), executor
+    executor.shutdown(wait=True)
+
+
+@pytest.fixture()
+def slow_calendar() -> Iterator[tuple[str, threading.Event]]:
+    """A calendar server that answers day.ics only once the event is set (or after 5 s at most),
+    standing for one slower than the 3 seconds Slack waits: its address, and the event."""
+    answer = threading.Event()
+
+    class Slow(FeedHandler):
+        def do_GET(self) -> None:
+            answer.wait(5)
+            super().do_GET()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/{SECRET}/cal/day.ics", answer
+    finally:
+        answer.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_the_ical_form_is_acknowledged_before_a_slow_calendar_answers(
+    threaded_web: tuple[FlaskClient, ThreadPoolExecutor], fake: FakeSlack, ann: User,
+    slow_calendar: tuple[str, threading.Event]
+) -> None:
+    web, listeners = threaded_web
+    address, calendar_answers = slow_calendar
+
+    acknowledged = interact(web, view_submission("nbm_connect_ics", {"address": {"value": address}})).get_json()
+
+    # Slack has its answer while the calendar server still holds its own.
+    assert acknowledged["response_action"] == "update" and "Reading your calendar" in str(acknowledged["view"])
+    assert fake.calls_to("views.update") == []
+    calendar_answers.set()
+    listeners.shutdown(wait=True)
+    (shown,) = fake.calls_to("views.update")
+    assert shown.args["view_id"] == "VMODAL"
+    assert "Connected your calendar at 127.0.0.1" in str(shown.args["view"])
 
 
 def test_an_address_on_an_internal_network_is_refused_in_the_modal(
@@ -70,11 +140,11 @@ def test_an_address_on_an_internal_network_is_refused_in_the_modal(
 ) -> None:
     public_only()
     asked = len(REQUESTED)
-    answer = interact(web, view_submission("nbm_connect_ics", {"address": {"value": f"{server}/cal/day.ics"}}))
-    errors = answer.get_json()["errors"]
-    assert errors["address"] == ("That iCal address could not be read: 127.0.0.1 is on an internal network, not "
-                                 "the public internet, and this server refuses such addresses (its operator can "
-                                 "allow them with ICAL_ALLOW_PRIVATE_NETWORK=true). Nothing was connected.")
+    interact(web, view_submission("nbm_connect_ics", {"address": {"value": f"{server}/cal/day.ics"}}))
+    (shown,) = fake.calls_to("views.update")
+    assert ("That iCal address could not be read: 127.0.0.1 is on an internal network, not the public internet, "
+            "and this server refuses such addresses (its operator can allow them with "
+            "ICAL_ALLOW_PRIVATE_NETWORK=true). Nothing was connected.") in str(shown.args["view"])
     assert len(REQUESTED) == asked
     event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     assert "No calendar connected" in _home(fake)

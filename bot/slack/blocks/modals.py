@@ -119,9 +119,12 @@ def connect_calendar_modal(name: str, url: str, *, guests: bool = False) -> Bloc
     ], submit=None)
 
 
-def connect_ics_modal() -> Block:
-    """Paste a private iCal address."""
+def connect_ics_modal(*, refused: str | None = None) -> Block:
+    """Paste a private iCal address; ``refused`` (mrkdwn: the caller escapes it) says why the last one
+    was refused, above an empty field: the address is a secret, so it is never sent back."""
+    said = [section(f":warning: {refused}")] if refused else []
     return _modal(ids.CONNECT_ICS_VIEW, "Add an iCal address", [
+        *said,
         _input("address", "Private iCal address", _text("https://calendar.google.com/calendar/ical/…/basic.ics",
                                                         max_length=2000),
                hint="In your calendar's settings: 'Secret address in iCal format' (Google), 'Publish calendar' "

@@ -1,8 +1,10 @@
-"""Modal submissions: add a lead, log a call, settings.
+"""Modal submissions: add a lead, log a call, settings, an iCal address.
 
 Invalid input is answered inside the modal (``response_action="errors"``) on the field at fault,
 using the core's own validators and messages, and nothing is saved. A saved lead or call turns the
 modal into a short confirmation; saved settings close it. App Home is redrawn after each change.
+An iCal address, whose read may outlast the 3 seconds Slack waits, is acknowledged with a "Reading
+your calendar…" modal first, and its outcome shown in that modal once read (``submit_connect_ics``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack import ids
-from bot.slack.blocks.modals import notice_modal
+from bot.slack.blocks.modals import connect_ics_modal, notice_modal
 from bot.slack.blocks.replies import calendar_connected, call_logged, lead_added
+from bot.slack.blocks.text import escape
 from bot.slack.errors import user_message
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_and_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
+from core.calendars.feed import validate_address
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
@@ -161,14 +165,28 @@ def submit_settings(request: Request) -> None:
 
 
 def submit_connect_ics(request: Request) -> None:
-    """A private iCal address is connected after one good read of it; its refusal shows on the field."""
+    """A private iCal address is connected after one good read of it, which can take longer than the
+    3 seconds Slack waits for an answer. So an address that is not one is refused at once, on its
+    field; a well-formed one is answered by turning the modal into "Reading your calendar…", then
+    read, then the modal is updated (``views.update``) with the outcome: connected, or the form again
+    with the reason above it, to paste a corrected address."""
     address = (_values(request)["address"].get("value") or "").strip()
+    try:
+        validate_address(address)
+    except ValidationError as refused:
+        request.ack(response_action="errors", errors={"address": user_message(refused)})
+        return
+    request.ack(response_action="update", view=notice_modal(
+        "Add an iCal address", "Reading your calendar… This can take a few seconds."))
+    view_id = request.body["view"]["id"]
     try:
         with acting_as_user(request.user_id) as (session, user):
             connection = calendars.connect_ics(session, user=user, url=address)
     except ValidationError as refused:
-        request.ack(response_action="errors", errors={"address": user_message(refused)})
+        request.client.views_update(view_id=view_id, view=connect_ics_modal(refused=escape(user_message(refused))))
         return
-    request.ack(response_action="update", view=notice_modal("Calendar connected",
-                                                            calendar_connected(connection.calendar_id)))
-    request.redraw()
+    try:
+        request.client.views_update(view_id=view_id, view=notice_modal(
+            "Calendar connected", calendar_connected(connection.calendar_id)))
+    finally:
+        request.redraw()  # App Home shows the calendar even when the modal was closed while it was read
