@@ -17,6 +17,11 @@
   sockets. The engine is created lazily per process and forgotten (without closing the parent's
   connections) in a forked child.
 * **Time is UTC.** Every connection runs with ``timezone=UTC``; columns are ``timestamptz``.
+* **Connecting gives up.** A server that accepts the connection but never answers (a hung host, a
+  proxy in front of a dead one) made psycopg wait about two minutes, holding a web thread (Slack
+  wants its answer within 3 s), ``/healthz`` and the clock's tick: every connection attempt gives
+  up after :data:`CONNECT_TIMEOUT_SECONDS`. No statement timeout is set on the engine: the morning's
+  batches and a large import legitimately run long, and a request's statements are short.
 """
 
 from __future__ import annotations
@@ -36,13 +41,17 @@ from core.embedded import database_url
 
 #: Connections an engine keeps open once they were needed (more are opened, then closed, beyond it).
 POOL_SIZE = 16
+#: Seconds a connection attempt waits for the server (libpq's ``connect_timeout``). A fixed value,
+#: not a setting: PostgreSQL on the same network answers in milliseconds, Heroku's with TLS in well
+#: under one second, so 5 s only ever ends a wait that would not have succeeded.
+CONNECT_TIMEOUT_SECONDS = 5
 _engine: Engine | None = None
 _engine_pid: int | None = None
 _AFTER_COMMIT = "nbm_after_commit"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the project's connection settings (UTC, pre-ping, no parameters in logs)."""
+    """An engine with the project's connection settings (UTC, pre-ping, connect timeout, no parameters in logs)."""
     return create_engine(
         url,
         # A web process runs up to 8 Bolt listeners and 8 request threads at once: with SQLAlchemy's
@@ -51,7 +60,7 @@ def make_engine(url: str) -> Engine:
         pool_size=POOL_SIZE,
         pool_pre_ping=True,
         hide_parameters=True,
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

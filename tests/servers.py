@@ -1,10 +1,14 @@
-"""What the tests that run a server of their own share: a free port, and waiting for it to listen."""
+"""What the tests that run a server of their own share: a free port, waiting for it to listen, and a
+server that never answers."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 #: Every wait for a server ends by then, passing or failing.
@@ -33,3 +37,37 @@ def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path)
                 continue
             raise AssertionError(f"the server exited with {process.returncode}:\n{log.read_text()}") from None
     raise AssertionError(f"the server did not listen on port {port} within {DEADLINE_SECONDS} s:\n{log.read_text()}")
+
+
+#: How long :func:`silent_server` holds a connection before hanging up: longer than any timeout the
+#: code under test should give up by, short enough that a test of code without one fails, not hangs.
+SILENT_SECONDS = 20
+
+
+@contextmanager
+def silent_server(on_connect: Callable[[], None] = lambda: None) -> Iterator[int]:
+    """The port of a server that accepts a connection and never answers (a hung database host),
+    calling ``on_connect`` once it has; it hangs up after :data:`SILENT_SECONDS`, or when the block ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(SILENT_SECONDS)
+    done = threading.Event()
+
+    def hold() -> None:
+        with listener:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # nobody came: timed out, or woken by the shutdown below
+                return
+            with connection:
+                on_connect()
+                done.wait(SILENT_SECONDS)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        done.set()
+        with suppress(OSError):  # wakes an accept still waiting (and fails once it has returned)
+            listener.shutdown(socket.SHUT_RDWR)
+        holder.join()

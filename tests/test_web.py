@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 from sqlalchemy import Engine, make_url
 
 from bot.web import create_app
 from core import db
+from tests.servers import silent_server
 
 
 def test_healthz_reports_a_reachable_current_database(engine: Engine) -> None:
@@ -44,3 +46,17 @@ def test_healthz_answers_503_unavailable_and_logs_why_without_telling_the_caller
     for name in names:
         assert name not in response.text
         assert name in logged.getMessage()
+
+
+def test_healthz_answers_503_within_seconds_when_the_database_accepts_but_never_answers(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with silent_server() as port:
+        monkeypatch.setattr(db, "_engine", db.make_engine(f"postgresql+psycopg://nbm_health_role@127.0.0.1:{port}/x"))
+        started = time.monotonic()
+        response = create_app().test_client().get("/healthz")
+        waited = time.monotonic() - started
+    assert (response.status_code, response.json) == (503, {"status": "unavailable"})
+    assert waited < db.CONNECT_TIMEOUT_SECONDS + 1
+    (logged,) = [record for record in caplog.records if record.name == "nbm.web"]
+    assert "database unreachable: connection timeout expired" in logged.getMessage()
