@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import FrameType
 
@@ -70,6 +72,26 @@ def morning_command(email: str | None, now: datetime | None) -> None:
     click.echo(_describe(tick(at=now, user_id=user_id)))
 
 
+class _StopMidTick(KeyboardInterrupt):
+    """SIGTERM or SIGINT while a tick runs: raised in the tick itself, which may be waiting on the
+    database or Redis (a deployment's SIGTERM was otherwise ignored until that wait ended). A
+    KeyboardInterrupt, so that nothing catching ``Exception`` swallows it and psycopg cancels a
+    running query on it, within a few seconds. Stopping there is safe: a tick only enqueues under
+    deterministic job ids, so the next tick (of this clock restarted, or another) enqueues the same
+    work once."""
+
+
+@contextmanager
+def _raised_into(ticking: threading.Event) -> Iterator[None]:
+    """Mark the block as one a stop signal interrupts (with :class:`_StopMidTick`), and only the block:
+    a signal after it (printing the report, logging a failure) just ends the loop."""
+    ticking.set()
+    try:
+        yield
+    finally:
+        ticking.clear()
+
+
 @click.command("cron")
 @click.option("--interval", type=click.IntRange(5, 3600), default=60, show_default=True, help="Seconds between ticks.")
 def cron_command(interval: int) -> None:
@@ -78,16 +100,25 @@ def cron_command(interval: int) -> None:
     A tick that fails (the database or Redis unreachable, say) is logged and the next one runs as usual."""
     announce_engines()
     stopping = threading.Event()
+    ticking = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
+        if ticking.is_set():
+            raise _StopMidTick
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         while not stopping.is_set():
             started = utcnow()
             try:
-                click.echo(_describe(tick(at=started)))
+                with _raised_into(ticking):
+                    report = tick(at=started)
+                click.echo(_describe(report))
+            except _StopMidTick:
+                log.warning("stopped during the tick of %s; the next tick enqueues what it left, nothing twice",
+                            started.isoformat())
+                return
             except Exception:
                 log.exception("the tick of %s failed; the clock carries on with the next one", started.isoformat())
             _wait_for_next_tick(started, interval, stopping)
