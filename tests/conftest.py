@@ -122,6 +122,16 @@ def engine(database_url: str) -> Engine:
 
 
 @pytest.fixture()
+def as_superuser(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The code under test connects to the test database as the admin role (a superuser, which row-level
+    security does not hold), as a misconfigured DATABASE_URL would."""
+    superuser = db.make_engine(make_url(_admin_url()).set(database=TEST_DATABASE).render_as_string(hide_password=False))
+    monkeypatch.setattr(db, "_engine", superuser)
+    yield
+    superuser.dispose()
+
+
+@pytest.fixture()
 def connection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
     """One connection in one transaction, rolled back after the test; every unit of work joins it."""
     conn = engine.connect()

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
+from bot.cli import main
 from bot.cli.slack import slack_group
 from core import config, encryption_keys
 from core.config import load_settings
 from core.crypto import generate_key
 from core.errors import ConfigError
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The public development key's 32 bytes, under a name that does not say "dev".
@@ -155,3 +158,44 @@ def test_slack_manifest_is_quiet_with_an_https_base_url(base_url: Callable[[str]
     base_url("https://nbm.example.com")
     result = CliRunner().invoke(slack_group, ["manifest"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+@pytest.fixture()
+def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process runs with production's settings (its database is the one the test gives it), Redis
+    on a port nothing listens on."""
+    for name, value in {**PROD, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}.items():
+        monkeypatch.setenv(name, value)
+    config.get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    config.get_settings.cache_clear()
+
+
+SUPERUSER_REFUSED = ("Error: refusing to start in production: DATABASE_URL connects as a role that escapes row-level "
+                     "security (the role 'postgres' is a superuser), so every user's data is open to every query: "
+                     "connect as a role that is neither a superuser nor has BYPASSRLS")
+
+
+@pytest.mark.parametrize("command", [["worker", "--burst"], ["cron"], ["web", "--port", str(free_port())]],
+                         ids=["worker", "cron", "web"])
+def test_production_refuses_to_start_a_process_whose_database_role_escapes_row_level_security(
+    as_superuser: None, production: None, command: list[str]
+) -> None:
+    result = CliRunner().invoke(main, command)
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (2, SUPERUSER_REFUSED)
+
+
+def test_db_check_fails_in_production_when_the_role_escapes_row_level_security(
+    as_superuser: None, production: None
+) -> None:
+    result = CliRunner().invoke(main, ["db", "check"])
+    assert result.exit_code == 1
+    assert ("DATABASE_URL connects as a role that escapes row-level security (the role 'postgres' is a superuser), "
+            "so every user's data is open to every query: connect as a role that is neither a superuser nor has "
+            "BYPASSRLS\n") in result.stdout
+
+
+def test_db_check_passes_in_production_with_a_role_row_level_security_holds(engine: Engine, production: None) -> None:
+    result = CliRunner().invoke(main, ["db", "check"])
+    assert result.exit_code == 0, result.output

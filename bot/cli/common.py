@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from core import embedded
 from core.config import get_settings
-from core.db import unit_of_work
+from core.db import get_engine, unit_of_work
+from core.health import refuse_role_bypassing_rls
 from core.leads import find_lead, get_lead
 from core.models import Lead, User
 from core.planner.sizing import CalendarDay, planning_as_user
@@ -26,6 +27,13 @@ def announce_engines() -> None:
     """Say plainly, on stderr, which PostgreSQL and Redis this process uses."""
     for line in embedded.describe(get_settings()):
         click.echo(f"nbm: {line}", err=True)
+
+
+def start_serving() -> None:
+    """What ``nbm web``, ``nbm worker`` and ``nbm cron`` do first: say which engines they use and, in
+    production, refuse a database role that escapes row-level security (core.health)."""
+    announce_engines()
+    refuse_role_bypassing_rls(get_settings(), get_engine())
 
 
 def user_id_for_email(email: str) -> uuid.UUID:

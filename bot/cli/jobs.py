@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from bot.cli.common import announce_engines, date_refused
+from bot.cli.common import announce_engines, date_refused, start_serving
 from bot.worker import WarmWorker, run_workers
 from core.clock import utcnow
 from core.db import get_engine, unit_of_work
@@ -98,7 +98,7 @@ def cron_command(interval: int) -> None:
     """Tick every minute: enqueue each user's morning at their local delivery time, Monday summaries and
     hourly housekeeping. Run one (or more: a second one is harmless); stop with Ctrl-C or SIGTERM.
     A tick that fails (the database or Redis unreachable, say) is logged and the next one runs as usual."""
-    announce_engines()
+    start_serving()
     stopping = threading.Event()
     ticking = threading.Event()
 
@@ -151,7 +151,7 @@ def worker_command(burst: bool, processes: int) -> None:
     """Run jobs from the queue, warm (each job in a worker process that is already connected and has its
     templates compiled), with RQ's scheduler for retries with back-off. Scale with --processes and by
     running more workers (README: What runs where)."""
-    announce_engines()
+    start_serving()
     get_engine()  # start an embedded PostgreSQL (and Redis, below) here, in the supervisor: workers share them
     queues = [get_queue(name) for name in QUEUE_NAMES]
     run_workers(queues, processes=processes, burst=burst, worker_class=Worker)

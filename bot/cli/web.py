@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import announce_engines
+from bot.cli.common import start_serving
 from core.config import get_settings
 
 
@@ -23,7 +23,7 @@ def web_command(host: str, port: int) -> None:
     from bot.web import MAX_REQUEST_BYTES, create_app
     from bot.web.server import AddressTaken, listen, serve_app
 
-    announce_engines()
+    start_serving()
     settings = get_settings()
     try:
         listener = listen(host, port)
