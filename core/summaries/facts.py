@@ -54,7 +54,8 @@ class WeekFacts:
       with a SENT, REPLIED or DONE event that day), when that is at least ``MIN_BASE`` (3) and
       strictly more than on any other day; else None (a tie, or too little to call a best day).
     - ``cold_leads``: ACTIVE leads older than 21 days at the end of the week, none of whose actions
-      had any event in those 21 days.
+      had any event of the user in those 21 days (the NURTURE the system gives a lead gone cold is
+      not a touch: until the user acts on it, the lead is still cold).
     - ``streak``: the user's streak when the summary is built, recomputed then: the stored one may
       predate a work day that passed with nothing done.
     - ``focus``: the focus the user set for this week, else the previous summary's next-week focus.

@@ -78,12 +78,14 @@ WHERE e.to_state IN ('SENT', 'REPLIED', 'DONE')
 GROUP BY day ORDER BY moved DESC, day LIMIT 2
 """)
 
+#: ``cold_leads`` (WeekFacts): only the user's own events are touches. The system's NURTURE for a lead gone
+#: cold (``core.actions.followups``, channel ``system``) is a reminder to touch it, not a touch.
 _COLD_LEADS = text("""
 SELECT count(*) FROM leads l
 WHERE l.user_id = :user_id AND l.status = 'ACTIVE' AND l.created_at < :since
   AND NOT EXISTS (
       SELECT 1 FROM actions a JOIN action_log e ON e.action_id = a.id
-      WHERE a.person_id = l.id AND e.created_at >= :since AND e.created_at < :end)
+      WHERE a.person_id = l.id AND e.channel <> 'system' AND e.created_at >= :since AND e.created_at < :end)
 """)
 
 _WINS = text(_EVENTS + """
