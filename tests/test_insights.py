@@ -34,11 +34,12 @@ def facts(**fields: object) -> WeekFacts:
 
 EMPTY_FIRST = facts()
 EMPTY = facts(previous=WeekNumbers(3, 6, 1, 0), cold_leads=4)
-FIRST = facts(days_active=3, actions_completed=5, best_day="Tuesday", sent=4)
+FIRST = facts(days_active=3, actions_completed=5, best_day="Tuesday", sent=4, written_to=4)
 GREAT = facts(days_active=5, actions_completed=14, replies=3, calls_booked=1, previous=WeekNumbers(3, 7, 1, 0),
-              best_day="Tuesday", sent=10, answered=3, streak=9, wins=("Bob Smith", "Cy Young", "Di Ross"))
+              best_day="Tuesday", sent=10, written_to=8, answered=3, streak=9,
+              wins=("Bob Smith", "Cy Young", "Di Ross"))
 DROP = facts(days_active=2, actions_completed=3, previous=WeekNumbers(5, 12, 2, 1), best_day="Wednesday",
-             sent=3, cold_leads=2)
+             sent=3, written_to=3, cold_leads=2)
 ONLY_REPLIES = facts(days_active=1, actions_completed=1, replies=1, previous=WeekNumbers(0, 0, 0, 0),
                      wins=("Bob Smith",))
 CALLS = facts(days_active=4, actions_completed=6, calls_booked=2, previous=WeekNumbers(4, 6, 0, 0),
@@ -96,7 +97,7 @@ def test_an_empty_week_after_an_active_one_names_what_was_lost_and_the_cold_lead
 def test_a_first_active_week_counts_without_a_comparison() -> None:
     result = builtin.generate(FIRST)
     assert result.insight_text.startswith("Your first week: 5 actions completed.")
-    assert "None of the 4 messages you sent has had a reply yet." in result.insight_text
+    assert "None of the 4 people you wrote to has replied yet." in result.insight_text
     assert "I still kept at it: 4 messages sent." in result.win_post
     assert "Tuesday" in result.insight_post
 
@@ -104,13 +105,13 @@ def test_a_first_active_week_counts_without_a_comparison() -> None:
 def test_a_great_week_compares_names_the_wins_and_the_streak() -> None:
     result = builtin.generate(GREAT)
     assert "14 actions, up from 7 the week before (+100%)" in result.insight_text
-    assert "3 replies came in; 3 of the 10 messages you sent have had a reply so far (30%)." in result.insight_text
+    assert "3 replies came in; 3 of the 8 people you wrote to have replied so far (38%)." in result.insight_text
     assert "with 10 messages sent, 3 replies and 1 call booked" in result.narrative_summary
     assert "Bob Smith, Cy Young and Di Ross" in result.narrative_summary
     assert "You are on a 9-day streak." in result.narrative_summary
     assert result.next_week_focus == "Reply within a day to everyone who answered"
     assert "Last week: 3 replies and 1 call booked." in result.win_post
-    assert "Last week I sent 10 messages to leads, and 3 of them have had a reply so far: 30%." in result.insight_post
+    assert "Last week I wrote to 8 leads, and 3 of them have replied so far: 38%." in result.insight_post
 
 
 def test_the_posts_never_name_leads() -> None:
@@ -252,14 +253,15 @@ def test_the_model_gets_the_figures_and_their_definitions(endpoint: tuple[FakeEn
     fake, url = endpoint
     fake.answer_with(vars(GOOD))
     # The demo's week: two replies to the week before's messages, this week's two messages unanswered.
-    llm(url).generate(facts(days_active=4, actions_completed=2, replies=2, sent=2, answered=0))
+    llm(url).generate(facts(days_active=4, actions_completed=2, replies=2, sent=2, written_to=2, answered=0))
     body = fake.requests[0]["body"]
     assert isinstance(body, dict)
     system, user = (message["content"] for message in body["messages"])
     sent = json.loads(user)
-    assert (sent["replies"], sent["sent"], sent["answered"], sent["reply_rate"]) == (2, 2, 0, None)
+    figures = ("replies", "sent", "written_to", "answered", "reply_rate")
+    assert tuple(sent[name] for name in figures) == (2, 2, 2, 0, None)
     assert "state a reply percentage only from reply_rate, and only when it is not null" in system
-    assert "``answered``: how many of those ``sent`` have had a reply by the time the summary is built" in system
+    assert "``answered``: how many of those ``written_to`` have replied by the time the summary is built" in system
 
 
 @pytest.mark.parametrize("problem", ["http 500", "not json", "content not json", "missing field", "empty field"])

@@ -66,13 +66,13 @@ def test_previous_monday() -> None:
 
 
 def test_numbers_come_from_the_log_in_the_users_week(service: Session, user: User) -> None:
-    a = act(service, user, local(16), ActionState.SENT)
+    a = act(service, user, local(16), ActionState.SENT, lead=make_lead(service, user))
     act(service, user, local(17), ActionState.REPLIED, action=a)  # replied then done: one reply,
     act(service, user, local(18), ActionState.DONE, action=a)  # and one completed action
     act(service, user, local(19, 9), ActionState.DONE)
     act(service, user, local(19, 16), ActionState.DONE)
     act(service, user, local(20), ActionState.DONE, channel=Channel.SYSTEM)  # closed by the system
-    act(service, user, local(22, 23, 30), ActionState.SENT)  # Sunday night LA = Monday in UTC
+    act(service, user, local(22, 23, 30), ActionState.SENT, lead=make_lead(service, user))  # Sunday night LA
     act(service, user, local(23, 0, 30), ActionState.DONE)  # next week
     act(service, user, local(15, 23), ActionState.DONE)  # the week before
     lead = make_lead(service, user)
@@ -83,7 +83,7 @@ def test_numbers_come_from_the_log_in_the_users_week(service: Session, user: Use
         facts = week_facts(service, user=user, week_start=WEEK)
 
     assert (facts.days_active, facts.actions_completed, facts.replies, facts.calls_booked) == (5, 3, 1, 1)
-    assert (facts.sent, facts.answered, facts.reply_rate) == (2, 1, None)  # 2 sent: too few for a rate
+    assert (facts.sent, facts.written_to, facts.answered, facts.reply_rate) == (2, 2, 1, None)  # too few for a rate
     assert facts.best_day is None  # Thursday's 2 actions are too few to call it a best day
     assert facts.user_name == "Ann Lee" and facts.week_start == WEEK
 

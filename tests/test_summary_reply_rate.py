@@ -100,7 +100,7 @@ def test_a_rate_of_this_weeks_messages_is_not_lifted_by_replies_to_older_ones(se
 
     built = summary(service, user)
 
-    assert built.insight_text.endswith("1 reply came in; none of the 3 messages you sent has had a reply yet.")
+    assert built.insight_text.endswith("1 reply came in; none of the 3 people you wrote to has replied yet.")
     for text in (built.win_post_draft, built.insight_post_draft):
         assert "%" not in text, text  # a 0% rate is the user's to know, not to publish
 
@@ -118,11 +118,11 @@ def test_the_rate_counts_replies_on_any_action_of_the_lead_until_the_summary_is_
 
     built = summary(service, user)
 
-    # 5 messages sent (Bo's two count as two); Al's and both of Bo's answered by 07:00 Monday.
+    # 4 people written to (Bo twice, once each); Al and Bo replied by 07:00 Monday, Cy after it.
     assert built.replies == 1
-    assert built.insight_text.endswith("1 reply came in; 3 of the 5 messages you sent have had a reply so far (60%).")
+    assert built.insight_text.endswith("1 reply came in; 2 of the 4 people you wrote to have replied so far (50%).")
     assert built.insight_post_draft.startswith(
-        "Last week I sent 5 messages to leads, and 3 of them have had a reply so far: 60%.")
+        "Last week I wrote to 4 leads, and 2 of them have replied so far: 50%.")
 
 
 def test_a_week_of_messages_and_no_replies_says_what_was_sent(service: Session, user: User) -> None:

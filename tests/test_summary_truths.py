@@ -16,7 +16,7 @@ from core.actions.service import change_state
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping
 from core.leads import add_lead
-from core.models import Action, ActionState, Channel, User
+from core.models import Action, ActionState, ActionType, Channel, User
 from tests.factories import JOINED, make_lead, make_user
 from tests.test_summaries import MONDAY_MORNING, local
 
@@ -67,4 +67,22 @@ def test_a_lead_the_system_gave_a_nurture_and_the_user_left_alone_is_counted_col
     assert "Insight: No actions were completed this week, nor the week before. " \
            "1 lead has gone three weeks without a touch." in shown
     assert "Ann, this was a quiet week: no actions completed. 1 lead has gone three weeks without a touch." in shown
+
+
+def test_one_reply_to_a_lead_written_to_twice_counts_once_in_the_rate_and_the_post(
+    service: Session, ann: User
+) -> None:
+    leads = [outreach(service, ann, name, local(16, 9)) for name in ("Al Ng", "Bo Chen", "Cara Diaz")]
+    follow_ups = [mark(service, ann, action, SENT, local(16, 10)) for action in leads]
+    (cara_follow_up,) = follow_ups[2]
+    assert cara_follow_up.action_type is ActionType.FOLLOW_UP
+    mark(service, ann, cara_follow_up, SENT, local(19, 10))
+    mark(service, ann, cara_follow_up, REPLIED, local(20, 10))
+
+    with travel(MONDAY_MORNING):
+        shown = nbm_summary().output
+
+    assert "1 reply came in; 1 of the 3 people you wrote to has replied so far (33%)." in shown
+    assert "Last week I wrote to 3 leads, and 1 of them has replied so far: 33%." in shown
+    assert "Ann, you were active on 3 days and completed 1 action, with 4 messages sent and 1 reply." in shown
 

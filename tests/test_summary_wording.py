@@ -20,7 +20,7 @@ builtin = BuiltinInsights()
 ONE_WITH_A_PLURAL = re.compile(r"\b1 (replies|actions|messages|days|calls|leads|contacts)\b")
 A_BEFORE_EIGHT = re.compile(r"\ba (8\d*|11|18)-day\b")
 FOLLOW_UP_COUNT = re.compile(r"\d+ follow-ups?\b")
-SENT_SOMETHING = re.compile(r"\d+ messages? sent|sent \d+ messages?|messages? you sent|did send")
+SENT_SOMETHING = re.compile(r"\d+ messages? sent|sent \d+ messages?|messages? you sent|did send|wrote to")
 FAST_WIN = re.compile(r"fast[ -]?win", re.IGNORECASE)
 
 
@@ -40,9 +40,10 @@ def every_week() -> Iterator[WeekFacts]:
         if replies > done:  # a REPLIED action is a completed one
             continue
         active = 3 if done or sent else 0
-        for answered in sorted({0, min(1, sent), sent}):
+        for written_to, answered in {(people, answered) for people in (min(sent, 1), (sent + 1) // 2, sent)
+                                     for answered in (0, min(1, people), people)}:
             yield week(days_active=active, actions_completed=done, replies=replies, calls_booked=calls, sent=sent,
-                       answered=answered, previous=previous, streak=streak, cold_leads=cold,
+                       written_to=written_to, answered=answered, previous=previous, streak=streak, cold_leads=cold,
                        best_day="Tuesday" if done + sent >= 3 else None, wins=("Bo Chen",) if replies else ())
 
 

@@ -40,13 +40,15 @@ class WeekFacts:
       out: most replies of a week answer messages of earlier weeks.
     - ``calls_booked``: calls logged (by ``created_at``) in the week.
     - ``sent``: distinct actions the user marked SENT in the week: the week's own messages.
-    - ``answered``: how many of those ``sent`` have had a reply by the time the summary is built: a
-      REPLIED event of the user after the action's first SENT of the week, on that action or on any
-      action of the same lead (the lead often answers the later follow-up).
-    - ``reply_rate``: the reply rate of the week, ``answered / sent``; None when fewer than
-      ``MIN_BASE`` (3) messages were sent, and then no text states a reply percentage.
-      ``replies / sent`` is never a rate: it would divide replies, many of them to older messages,
-      by this week's messages.
+    - ``written_to``: distinct leads those ``sent`` went to: the people written to in the week.
+    - ``answered``: how many of those ``written_to`` have replied by the time the summary is built: a
+      REPLIED event of the user, on any action of the lead (the lead often answers the later
+      follow-up), after the week's first message to them. A lead written to twice who replied once
+      is one reply to one person, never two messages answered.
+    - ``reply_rate``: the reply rate of the week, ``answered / written_to``, the share of the people
+      written to who replied; None when fewer than ``MIN_BASE`` (3) people were written to, and then
+      no text states a reply percentage. ``replies / sent`` is never a rate: it would divide
+      replies, many of them to older messages, by this week's messages.
     - ``previous``: the four numbers of the week before; None in the user's first week, the one
       holding the local date they joined (``users.created_at``; it may have started mid-week), and
       only then: a later week with nothing logged before it has a week before of zeros.
@@ -70,6 +72,7 @@ class WeekFacts:
     replies: int
     calls_booked: int
     sent: int = 0
+    written_to: int = 0
     answered: int = 0
     previous: WeekNumbers | None = None
     best_day: str | None = None
@@ -80,5 +83,5 @@ class WeekFacts:
 
     @property
     def reply_rate(self) -> float | None:
-        """``answered / sent``, or None below ``MIN_BASE`` sends (see the class docstring)."""
-        return self.answered / self.sent if self.sent >= MIN_BASE else None
+        """``answered / written_to``, or None below ``MIN_BASE`` people (see the class docstring)."""
+        return self.answered / self.written_to if self.written_to >= MIN_BASE else None

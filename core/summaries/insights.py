@@ -8,7 +8,7 @@ same :class:`Insights`, so the LLM one can fall back to the built-in one on any 
 Rules of :class:`BuiltinInsights` (where the product spec is silent):
 
 * Every sentence is true for any week by the definitions of ``WeekFacts``: no reply percentage
-  unless ``reply_rate`` is given (3+ messages sent), the week's replies never presented as replies to
+  unless ``reply_rate`` is given (3+ people written to), the week's replies never presented as replies to
   the week's messages, and completed *actions* never called follow-ups (a Fast Win is an action).
 * Numbers are written with the right noun ("1 reply", "3 replies", "an 8-day streak"); a comparison
   with the week before is only made when it says something ("up from 7", never "0 replies, up from
@@ -112,14 +112,14 @@ def _trend(facts: WeekFacts) -> str:
 
 
 def _answered_clause(facts: WeekFacts) -> str | None:
-    """How the week's own messages fared, with the reply rate; None when there is no rate to state."""
+    """How the people written to in the week answered, with the reply rate; None when there is no rate to state."""
     rate = facts.reply_rate
     if rate is None:
         return None
-    messages = f"the {plural(facts.sent, 'message')} you sent"
+    people = f"the {plural(facts.written_to, 'person', 'people')} you wrote to"
     if not facts.answered:
-        return f"none of {messages} has had a reply yet"
-    return f"{facts.answered} of {messages} {noun(facts.answered, 'has')} had a reply so far ({_percent(rate)}%)"
+        return f"none of {people} has replied yet"
+    return f"{facts.answered} of {people} {noun(facts.answered, 'has')} replied so far ({_percent(rate)}%)"
 
 
 def _replies_sentence(facts: WeekFacts) -> str | None:
@@ -295,8 +295,8 @@ def _insight_post(facts: WeekFacts) -> str:
     rate = facts.reply_rate
     if rate is not None and facts.answered:
         return (
-            f"Last week I sent {plural(facts.sent, 'message')} to leads, and {facts.answered} of them "
-            f"{noun(facts.answered, 'has')} had a reply so far: {_percent(rate)}%.\n\n"
+            f"Last week I wrote to {plural(facts.written_to, 'lead')}, and {facts.answered} of them "
+            f"{noun(facts.answered, 'has')} replied so far: {_percent(rate)}%.\n\n"
             "I watch that share more than the number of messages: it tells me whether what I send is worth "
             "answering.\n\n"
             "What is your reply rate, and what moved it?"

@@ -7,7 +7,7 @@ library's ``urllib`` is enough for one POST, so no HTTP client dependency is add
 key is sent only in the ``Authorization`` header and never logged.
 
 The model is given the figures as :class:`WeekFacts` computes them (``reply_rate`` included, None
-when too few messages were sent) and that class's docstring verbatim as their definitions, with the
+when too few people were written to) and that class's docstring verbatim as their definitions, with the
 built-in generator's wording rules: one definition of every figure, for the code and for the model.
 """
 

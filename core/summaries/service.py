@@ -55,20 +55,20 @@ SELECT
 FROM events e
 """)
 
-#: ``sent`` and ``answered`` (WeekFacts): the week's SENT actions, and those a reply came to by ``as_of``.
+#: ``sent``, ``written_to`` and ``answered`` (WeekFacts): the week's messages, the leads they went to, and
+#: those of the leads who replied after the week's first message to them, by ``as_of``.
 _SENT_AND_ANSWERED = text(_EVENTS + """
-, sends AS (
-    SELECT e.action_id, a.person_id, min(e.created_at) AS sent_at
+, written AS (
+    SELECT a.person_id, count(DISTINCT e.action_id) AS messages, min(e.created_at) AS first_sent
     FROM events e JOIN actions a ON a.id = e.action_id
     WHERE e.to_state = 'SENT'
-    GROUP BY e.action_id, a.person_id
+    GROUP BY a.person_id
 )
-SELECT count(*), count(*) FILTER (WHERE EXISTS (
+SELECT coalesce(sum(w.messages), 0)::int, count(w.person_id), count(*) FILTER (WHERE EXISTS (
     SELECT 1 FROM action_log r JOIN actions ra ON ra.id = r.action_id
     WHERE r.user_id = :user_id AND r.channel <> 'system' AND r.to_state = 'REPLIED'
-      AND r.created_at > s.sent_at AND r.created_at <= :as_of
-      AND (r.action_id = s.action_id OR ra.person_id = s.person_id)))
-FROM sends s
+      AND ra.person_id = w.person_id AND r.created_at > w.first_sent AND r.created_at <= :as_of))
+FROM written w
 """)
 
 #: The two days with the most actions moved forward, to tell a best day from a tie.
@@ -154,7 +154,7 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
     numbers = _numbers(session, user, week_start)
     params = _params(user, week_start)
     end = _week_bounds(user.timezone, week_start)[1]
-    sent, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
+    sent, written_to, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
     previous = _numbers(session, user, week_start - timedelta(days=7)) if week_start > first_week(user) else None
     cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
     wins = session.execute(_WINS, {**params, "limit": MAX_WINS}).scalars().all()
@@ -166,6 +166,7 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
         replies=numbers.replies,
         calls_booked=numbers.calls_booked,
         sent=sent,
+        written_to=written_to,
         answered=answered,
         previous=previous,
         best_day=_best_day(session, params),
