@@ -3,7 +3,7 @@ are still cold, a reply counts once, and the week before is the one they were to
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -17,6 +17,7 @@ from core.db import unit_of_work
 from core.housekeeping import run_housekeeping
 from core.leads import add_lead
 from core.models import Action, ActionState, ActionType, Channel, User
+from core.users import set_timezone
 from tests.factories import JOINED, make_lead, make_user
 from tests.test_summaries import MONDAY_MORNING, local
 
@@ -86,3 +87,24 @@ def test_one_reply_to_a_lead_written_to_twice_counts_once_in_the_rate_and_the_po
     assert "Last week I wrote to 3 leads, and 1 of them has replied so far: 33%." in shown
     assert "Ann, you were active on 3 days and completed 1 action, with 4 messages sent and 1 reply." in shown
 
+
+def test_the_week_before_is_the_one_the_user_was_told_about_after_a_move(service: Session, ann: User) -> None:
+    ann.timezone = "Asia/Tokyo"
+    service.flush()
+    for hour in (9, 10, 11, 12):  # Monday 9 Nov in Tokyo (still Sunday 8 Nov in Los Angeles): 4 actions done
+        action = outreach(service, ann, f"Lead {hour}", datetime(2026, 11, 9, hour - 9, tzinfo=UTC))
+        mark(service, ann, action, ActionState.DONE, datetime(2026, 11, 9, hour - 9, 30, tzinfo=UTC))
+    with travel(datetime(2026, 11, 15, 23, tzinfo=UTC)):  # Monday 16 Nov, 08:00 in Tokyo
+        told = nbm_summary().output
+    assert "4 actions done" in told
+
+    with unit_of_work(user_id=ann.id) as session:  # she moves to Los Angeles
+        set_timezone(session, user=session.get_one(User, ann.id), timezone="America/Los_Angeles")
+    service.refresh(ann)
+    mark(service, ann, outreach(service, ann, "Bo Chen", local(18)), ActionState.DONE, local(18, 11))
+
+    with travel(MONDAY_MORNING):
+        shown = nbm_summary().output
+
+    # Counted again in Los Angeles, those 4 fall on Sunday 8 Nov, and the week of 9 Nov had none.
+    assert "Insight: You completed 1 action, down from 4 the week before (-75%)." in shown

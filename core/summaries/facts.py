@@ -49,7 +49,9 @@ class WeekFacts:
       written to who replied; None when fewer than ``MIN_BASE`` (3) people were written to, and then
       no text states a reply percentage. ``replies / sent`` is never a rate: it would divide
       replies, many of them to older messages, by this week's messages.
-    - ``previous``: the four numbers of the week before; None in the user's first week, the one
+    - ``previous``: the four numbers of the week before, as the user was told them: those of its
+      stored summary when there is one (counted again after a change of timezone, they would not be
+      the ones the user read), else counted the same way. None in the user's first week, the one
       holding the local date they joined (``users.created_at``; it may have started mid-week), and
       only then: a later week with nothing logged before it has a week before of zeros.
     - ``best_day``: the weekday on which the user moved the most actions forward (distinct actions

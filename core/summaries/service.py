@@ -6,6 +6,11 @@ here are about the week itself and the stored row:
 * A week is the user's **local** Monday–Sunday: it starts at local midnight on the Monday, so a
   Sunday-night completion in Los Angeles belongs to that week even though it is Monday in UTC.
 * "By the time the summary is built" (``answered``) is the instant :func:`week_facts` runs.
+* A week is measured in the timezone the user has when it is summarised: no history of a user's
+  timezones is kept. So the week before, which the insight compares with, is taken as the user was
+  told it: the figures of its stored summary when there is one. Counted again after a move (Tokyo to
+  Los Angeles), its events would fall into other local weeks, and "down from 4" would contradict the
+  summary that said 4.
 * A summary covers a **finished** week: a stored summary is final (the call is idempotent), so
   summarising the current week on Wednesday would freeze half a week's numbers.
 * A summary covers a week **the user lived**: their first week is the one holding the local date they
@@ -134,6 +139,15 @@ def _numbers(session: Session, user: User, week_start: date) -> WeekNumbers:
     return WeekNumbers(*session.execute(_WEEK_NUMBERS, _params(user, week_start)).one())
 
 
+def _previous(session: Session, user: User, week_start: date) -> WeekNumbers | None:
+    """The week before's four numbers as the user was told them (module rules): its stored summary's,
+    else counted now; None in the user's first week when no summary of a week before it is stored."""
+    before = get_summary(session, user=user, week_start=week_start - timedelta(days=7))
+    if before is not None:
+        return WeekNumbers(before.days_active, before.actions_completed, before.replies, before.calls_booked)
+    return _numbers(session, user, week_start - timedelta(days=7)) if week_start > first_week(user) else None
+
+
 def _best_day(session: Session, params: dict[str, object]) -> str | None:
     """The clear best day of the week, as WeekFacts defines it, or None."""
     top = session.execute(_TOP_DAYS, params).all()
@@ -155,7 +169,7 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
     params = _params(user, week_start)
     end = _week_bounds(user.timezone, week_start)[1]
     sent, written_to, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
-    previous = _numbers(session, user, week_start - timedelta(days=7)) if week_start > first_week(user) else None
+    previous = _previous(session, user, week_start)
     cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
     wins = session.execute(_WINS, {**params, "limit": MAX_WINS}).scalars().all()
     return WeekFacts(
