@@ -16,6 +16,7 @@ URL); nothing else in the project reads the environment.
 from __future__ import annotations
 
 import hmac
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -106,7 +107,7 @@ class Settings:
     insights_llm_url: str | None = None
     insights_llm_api_key: str | None = field(default=None, repr=False)
     insights_llm_model: str = "gpt-4o-mini"
-    insights_llm_timeout: int = 10
+    insights_llm_timeout: float = 10
     # Calendars: a provider without its client id and secret is offered nowhere.
     google_client_id: str | None = None
     google_client_secret: str | None = field(default=None, repr=False)
@@ -161,6 +162,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration in seconds, fractions allowed: a limit of 0 or less would fail every call at once."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ConfigError(f"{name} must be a number of seconds greater than 0, such as 10 or 2.5; got {raw!r}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -230,7 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         insights_llm_url=env.get("INSIGHTS_LLM_URL") or None,
         insights_llm_api_key=env.get("INSIGHTS_LLM_API_KEY") or None,
         insights_llm_model=env.get("INSIGHTS_LLM_MODEL") or "gpt-4o-mini",
-        insights_llm_timeout=_int(env, "INSIGHTS_LLM_TIMEOUT", 10),
+        insights_llm_timeout=_seconds(env, "INSIGHTS_LLM_TIMEOUT", 10),
         google_client_id=env.get("GOOGLE_CLIENT_ID") or None,
         google_client_secret=env.get("GOOGLE_CLIENT_SECRET") or None,
         microsoft_client_id=env.get("MICROSOFT_CLIENT_ID") or None,

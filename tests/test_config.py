@@ -40,6 +40,8 @@ def test_an_unknown_database_scheme_is_refused() -> None:
     ({"WEB_THREADS": "many"}, "WEB_THREADS must be a whole number"),
     ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number of 1 or more; got 0"),
     ({"REDIS_TLS_VERIFY": "maybe"}, "REDIS_TLS_VERIFY must be true or false; got 'maybe'"),
+    *(({"INSIGHTS_LLM_TIMEOUT": raw}, f"INSIGHTS_LLM_TIMEOUT must be a number of seconds greater than 0, "
+                                      f"such as 10 or 2.5; got '{raw}'") for raw in ("0", "-1", "soon", "nan", "inf")),
 ])
 def test_bad_settings_are_refused_with_what_is_accepted(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

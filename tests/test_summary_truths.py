@@ -3,6 +3,11 @@ are still cold, a reply counts once, and the week before is the one they were to
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from core import config
 from core.actions.service import change_state
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping
@@ -108,3 +114,54 @@ def test_the_week_before_is_the_one_the_user_was_told_about_after_a_move(service
 
     # Counted again in Los Angeles, those 4 fall on Sunday 8 Nov, and the week of 9 Nov had none.
     assert "Insight: You completed 1 action, down from 4 the week before (-75%)." in shown
+
+
+@pytest.fixture()
+def dribbling_endpoint() -> Iterator[str]:
+    """An OpenAI-compatible endpoint that answers at once with its headers, then a byte every 50 ms:
+    each read gets a byte long before a per-read timeout, and the whole answer (a good one) takes
+    seconds. Its base URL."""
+    answer = json.dumps({"choices": [{"message": {"content": json.dumps({
+        "insight_text": "LLM insight.", "narrative_summary": "LLM story.", "next_week_focus": "LLM focus",
+        "win_post": "LLM win post", "insight_post": "LLM insight post"})}}]}).encode()
+    body = b" " * 60 + answer  # JSON may start with blanks: 3 s of them, then the answer
+    stop = threading.Event()
+
+    def serve(server: socket.socket) -> None:
+        connection, _ = server.accept()
+        with connection, connection.makefile("rb") as request:
+            headers = list(iter(request.readline, b"\r\n"))
+            request.read(next(int(line.split(b":")[1]) for line in headers
+                              if line.lower().startswith(b"content-length:")))
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(body))
+            with contextlib.suppress(OSError):  # the client gave up and shut the connection
+                for blank in range(60):
+                    if stop.wait(0.05):
+                        return
+                    connection.sendall(body[blank:blank + 1])
+                connection.sendall(body[60:])
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        thread = threading.Thread(target=serve, args=(server,), daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+        stop.set()
+        thread.join(timeout=5)
+
+
+def test_an_insight_endpoint_that_trickles_is_given_up_at_the_timeout_for_the_builtin_texts(
+    ann: User, dribbling_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSIGHTS_LLM_URL", dribbling_endpoint)
+    monkeypatch.setenv("INSIGHTS_LLM_TIMEOUT", "0.5")
+    config.get_settings.cache_clear()
+    try:
+        with travel(MONDAY_MORNING):
+            shown = nbm_summary().output
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+
+    assert "Insight: No actions were completed this week, nor the week before." in shown
+    assert "LLM" not in shown

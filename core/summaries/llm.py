@@ -13,12 +13,17 @@ built-in generator's wording rules: one definition of every figure, for the code
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import inspect
 import json
 import logging
+import socket
+import ssl
+import threading
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from core.config import Settings
@@ -88,9 +93,71 @@ class OpenAICompatibleInsights:
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        # The process's TLS context: urllib would read the certificate store for each summary.
-        with urllib.request.urlopen(request, timeout=self.timeout, context=client_context()) as response:
-            return response.read()
+        with _Deadline(self.timeout) as deadline, deadline.opener().open(request, timeout=self.timeout) as response:
+            answer: bytes = response.read()
+        return answer
+
+
+class _Deadline:
+    """``timeout`` seconds for the whole exchange, not for each read: urllib's timeout bounds one socket
+    read, so a server sending a byte a second would keep a summary waiting for ever. When the time is
+    up, the connection's socket is shut: the read under way ends, and the exchange fails with a
+    ``TimeoutError`` (an ``OSError``, so the built-in generator is used)."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timer = threading.Timer(timeout, self._expire)
+        self._connections: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self.expired = False
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        self._timer.cancel()
+        if self.expired:
+            raise TimeoutError("no complete answer within the timeout") from error
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """An opener whose connections this deadline watches (with the process's TLS context: urllib
+        would read the certificate store for each summary)."""
+        return urllib.request.build_opener(_WatchedHTTP(self), _WatchedHTTPS(self, client_context()))
+
+    def watched(self, connection_class: type[http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
+        """``connection_class``, its connections shut when the time is up."""
+        def connection(host: str, **options: Any) -> http.client.HTTPConnection:
+            made = connection_class(host, **options)
+            with self._lock:
+                self._connections.append(made)
+            return made
+        return connection
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for connection in self._connections:
+                if connection.sock is not None:
+                    with contextlib.suppress(OSError):  # already closed, or mid-handshake
+                        connection.sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._deadline.watched(http.client.HTTPConnection), req)
+
+
+class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self._deadline, self._tls = deadline, context
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._deadline.watched(http.client.HTTPSConnection), req, context=self._tls)
 
 
 def _facts_json(facts: WeekFacts) -> dict[str, Any]:
