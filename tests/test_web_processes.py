@@ -1,5 +1,6 @@
 """``nbm web`` in several processes (``WEB_CONCURRENCY``): they serve one port, one that dies is
-replaced, SIGTERM stops them all; a port already taken, or an app that cannot start, is said plainly."""
+replaced, SIGTERM stops them all, letting the requests in progress finish; a port already taken, or an
+app that cannot start, is said plainly."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.web.server import listen, serve_app
 from tests.servers import DEADLINE_SECONDS, free_port, wait_until_listening
@@ -73,6 +76,53 @@ def test_two_processes_serve_one_port_one_killed_is_replaced_and_sigterm_stops_t
             web.wait()
     assert not any(Path(f"/proc/{pid}").exists() for pid in serving)
     assert f"a web process (pid {killed}) was killed by SIGKILL; starting another" in log.read_text()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def _health_answer(port: int) -> tuple[int, str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=DEADLINE_SECONDS) as response:
+        return int(response.status), response.read().decode()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sigterm_refuses_new_connections_answers_the_request_in_progress_and_exits_0(
+        database_url: str, tmp_path: Path, processes: int) -> None:
+    """Heroku's SIGTERM on a deploy: the health check in progress (held by a lock on the table it
+    reads) still gets its answer, while new connections are refused."""
+    port, log = free_port(), tmp_path / "web.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "NBM_DATA_DIR": str(tmp_path), "NBM_ENV": "test",
+           "WEB_CONCURRENCY": str(processes), "WEB_THREADS": "2"}
+    with log.open("wb") as output:
+        web = subprocess.Popen([NBM, "web", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
+    database = create_engine(database_url)
+    blocker, watcher = database.connect(), database.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        wait_until_listening(web, port, log)
+        blocker.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+        with ThreadPoolExecutor(1) as client:
+            answer = client.submit(_health_answer, port)
+            _wait_for("the health check waiting on the lock", lambda: bool(watcher.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )).scalar()), web, log)
+            web.send_signal(signal.SIGTERM)
+            _wait_for("new connections refused", lambda: _refused(port), web, log)
+            blocker.rollback()  # the request in progress can go on
+            assert answer.result(timeout=DEADLINE_SECONDS) == (200, '{"status":"ok"}\n')
+        assert web.wait(timeout=DEADLINE_SECONDS) == 0, log.read_text()
+    finally:
+        blocker.close()
+        watcher.close()
+        database.dispose()
+        if web.poll() is None:
+            web.kill()
+            web.wait()
 
 
 def test_a_port_already_taken_is_said_plainly_and_nothing_is_served(database_url: str, tmp_path: Path) -> None:
