@@ -3,6 +3,8 @@ server that never answers."""
 
 from __future__ import annotations
 
+import os
+import selectors
 import socket
 import subprocess
 import threading
@@ -10,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+import pytest
 
 #: Every wait for a server ends by then, passing or failing.
 DEADLINE_SECONDS = 60
@@ -71,3 +75,24 @@ def silent_server(on_connect: Callable[[], None] = lambda: None) -> Iterator[int
         with suppress(OSError):  # wakes an accept still waiting (and fails once it has returned)
             listener.shutdown(socket.SHUT_RDWR)
         holder.join()
+
+
+def wait_until_redis_ready(server: subprocess.Popen[bytes], within: float = 15.0) -> None:
+    """Read the server's log until it accepts connections: waits on its output, for a bounded time, never sleeps."""
+    assert server.stdout is not None
+    out, log = server.stdout.fileno(), b""
+    deadline = time.monotonic() + within
+    with selectors.DefaultSelector() as selector:
+        selector.register(out, selectors.EVENT_READ)
+        while b"Ready to accept connections" not in log:
+            left = deadline - time.monotonic()
+            chunk = os.read(out, 65536) if left > 0 and selector.select(timeout=left) else b""
+            if not chunk:  # it exited, or said nothing in time: its log says why
+                pytest.fail(f"redis-server did not start in {within:.0f} s:\n{log.decode(errors='replace')}")
+            log += chunk
+
+
+def without_libfaketime() -> dict[str, str]:
+    """This environment minus libfaketime: CI runs the suite under it, and redis-server hangs there (its
+    allocator's clock_gettime recursion). The server's clock plays no part in these tests."""
+    return {name: value for name, value in os.environ.items() if name != "LD_PRELOAD" and "FAKETIME" not in name}

@@ -7,10 +7,8 @@ certificate this module makes; jobs go through it as an operator runs them (``nb
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,33 +22,12 @@ from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from core import config, queue
 from tests.factories import machine_now
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_redis_ready, without_libfaketime
 
 
 def add_numbers(a: int, b: int) -> int:
     """The job: RQ imports it by its dotted name, as it does the product's jobs."""
     return a + b
-
-
-def _wait_until_ready(server: subprocess.Popen[bytes], within: float = 15.0) -> None:
-    """Read the server's log until it accepts connections: waits on its output, for a bounded time, never sleeps."""
-    assert server.stdout is not None
-    out, log = server.stdout.fileno(), b""
-    deadline = time.monotonic() + within
-    with selectors.DefaultSelector() as selector:
-        selector.register(out, selectors.EVENT_READ)
-        while b"Ready to accept connections" not in log:
-            left = deadline - time.monotonic()
-            chunk = os.read(out, 65536) if left > 0 and selector.select(timeout=left) else b""
-            if not chunk:  # it exited, or said nothing in time: its log says why
-                pytest.fail(f"redis-server did not start with TLS in {within:.0f} s:\n{log.decode(errors='replace')}")
-            log += chunk
-
-
-def _without_libfaketime() -> dict[str, str]:
-    """This environment minus libfaketime: CI runs the suite under it, and redis-server hangs there (its
-    allocator's clock_gettime recursion). The server's clock plays no part in these tests."""
-    return {name: value for name, value in os.environ.items() if name != "LD_PRELOAD" and "FAKETIME" not in name}
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +47,10 @@ def tls_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
          "--tls-cert-file", str(cert_file), "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(cert_file),
          "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_without_libfaketime(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=without_libfaketime(),
     )
     try:
-        _wait_until_ready(server)
+        wait_until_redis_ready(server)
         yield f"rediss://127.0.0.1:{port}/0"
     finally:
         server.terminate()
