@@ -27,6 +27,17 @@ as the morning needs.
   is what makes running them in one process safe; what is kept on purpose is listed above.
 * *A crash* (a segfault, the kernel's OOM killer) takes the worker rather than a horse: the
   supervisor starts another, and the job is abandoned and picked up again as for a hang.
+
+**Outages.** A worker process that starts while PostgreSQL or Redis cannot be reached waits for
+them (:func:`wait_for_services`: one log line per try, saying what is unreachable and when it tries
+again, the tries spaced out up to :data:`START_RETRY_CAP_SECONDS`) instead of failing at once: its
+supervisor would replace it every second, each with a traceback. Whatever else ends a worker
+process is logged as one record (:class:`LoggedProcess`), as every record is (core/logs.py).
+RQ's scheduler (the process that enqueues retries with back-off and Slack redraws when due) died
+of the first Redis error, and the worker started another only at its 10-minute maintenance: a
+:class:`PatientScheduler` waits out the outage instead, trying again every few seconds at most
+(:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled jobs move again within seconds of Redis's return.
+Once-only guarantees are untouched: job ids and the deliveries ledger decide, as ever.
 """
 
 from __future__ import annotations
@@ -37,13 +48,19 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from multiprocessing.process import BaseProcess
 from typing import Any
 
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.job import Job
-from rq.worker_pool import WorkerPool
+from rq.scheduler import RQScheduler
+from rq.worker_pool import ForkProcess, WorkerPool
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.email.backends import get_backend
 from bot.email.links import EmailLinks
@@ -58,6 +75,53 @@ RECYCLE_AFTER_JOBS = 5000
 RECYCLE_ABOVE_MIB = 768
 #: Seconds past a job's own timeout after which the watchdog ends the process.
 WATCHDOG_GRACE = 30.0
+#: Longest wait between two tries to reach PostgreSQL and Redis at a worker's start.
+START_RETRY_CAP_SECONDS = 30.0
+#: Longest wait between two tries of the scheduler to reach Redis again: scheduled jobs (Slack
+#: redraws, delivery retries) are late by at most this much after Redis is back.
+SCHEDULER_RETRY_CAP_SECONDS = 5.0
+#: What a Redis outage raises.
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def retry_delays(cap: float) -> Iterator[float]:
+    """Seconds to wait before each next try: 1, 2, 4, ... up to ``cap``, then ``cap`` for ever."""
+    delay = 1.0
+    while True:
+        yield min(delay, cap)
+        delay *= 2
+
+
+def unreachable_services(redis: Redis) -> list[str]:
+    """What this process cannot reach now, each as "PostgreSQL at HOST:PORT (why)" (empty: all is well)."""
+    problems = []
+    engine = get_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        cause = (exc.orig if isinstance(exc, DBAPIError) else None) or exc
+        problems.append(f"PostgreSQL at {engine.url.host}:{engine.url.port or 5432} ({_first_line(cause)})")
+    try:
+        redis.ping()
+    except _REDIS_DOWN as exc:
+        where = redis.connection_pool.connection_kwargs
+        problems.append(f"Redis at {where.get('host')}:{where.get('port')} ({_first_line(exc)})")
+    return problems
+
+
+def wait_for_services(redis: Redis, *, sleep: Callable[[float], object] = time.sleep) -> None:
+    """Return once PostgreSQL and ``redis`` answer, logging one line per failed try."""
+    for delay in retry_delays(START_RETRY_CAP_SECONDS):
+        problems = unreachable_services(redis)
+        if not problems:
+            return
+        log.warning("worker waiting to start: cannot reach %s; trying again in %.0f s", " nor ".join(problems), delay)
+        sleep(delay)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def warm_up() -> None:
@@ -116,11 +180,44 @@ class Watchdog:
             self.check(time.monotonic())
 
 
+class PatientScheduler(RQScheduler):
+    """RQ's scheduler, which waits out a Redis outage (module docstring) instead of dying of it."""
+
+    def work(self) -> None:
+        delays = retry_delays(SCHEDULER_RETRY_CAP_SECONDS)
+        while True:
+            try:
+                super().work()
+                return
+            except _REDIS_DOWN as exc:
+                if self._stop_requested:
+                    return  # stopping anyway: the locks lapse by themselves
+                delay = next(delays)
+                log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", _first_line(exc), delay)
+                time.sleep(delay)
+
+
 class WarmWorker(SimpleWorker):
     """RQ's ``SimpleWorker``, warmed up before its first job, watched, and (when ``supervised``, so that
-    a fresh process takes its place) retired when it should be: module rules."""
+    a fresh process takes its place) retired when it should be: module rules. It starts once
+    PostgreSQL and Redis answer, and its scheduler outlives Redis outages."""
 
     supervised = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("prepare_for_work", True):
+            wait_for_services(kwargs["connection"])  # RQ's own start talks to Redis at once
+        super().__init__(*args, **kwargs)
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: Any,
+                         **kwargs: Any) -> None:
+        if burst:  # no scheduler process: RQ's single pass over the due jobs
+            super()._start_scheduler(burst, logging_level, *args, **kwargs)
+            return
+        self.scheduler = PatientScheduler(self.queues, connection=self.connection, serializer=self.serializer,
+                                          logging_level=logging_level if logging_level is not None else self.log.level)
+        if self.scheduler.acquire_locks():  # else another worker's scheduler has them (RQ's maintenance retries)
+            self.scheduler.start()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         if self.supervised:
@@ -180,5 +277,30 @@ def run_workers(queues: list[Queue], *, processes: int, burst: bool,
             worker.supervised = False  # nothing would take its place: it runs the queue dry, then exits
         worker.work(burst=True, with_scheduler=True)
         return
-    pool = WorkerPool(queues, connection=queues[0].connection, num_workers=processes, worker_class=worker_class)
+    pool = LoggedPool(queues, connection=queues[0].connection, num_workers=processes, worker_class=worker_class)
     pool.start(burst=burst, logging_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
+
+
+class LoggedProcess(ForkProcess):  # type: ignore[misc,valid-type]
+    """Runs what ``inner`` (a process not started) would run, in a forked process that reports an
+    exception ending it as one log record, traceback indented (core/logs.py), where multiprocessing
+    would print the bare traceback on stderr."""
+
+    def __init__(self, inner: BaseProcess) -> None:
+        super().__init__(name=inner.name)
+        self._inner = inner
+
+    def run(self) -> None:
+        try:
+            self._inner.run()
+        except Exception:
+            log.critical("%s stopped on an error; its supervisor starts another", self.name, exc_info=True)
+            raise SystemExit(1) from None
+
+
+class LoggedPool(WorkerPool):
+    """RQ's ``WorkerPool``, whose worker processes are :class:`LoggedProcess` es."""
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
+                           logging_level: str = "INFO") -> BaseProcess:
+        return LoggedProcess(super().get_worker_process(name, burst, _sleep, logging_level))
