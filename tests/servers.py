@@ -1,5 +1,5 @@
-"""What the tests that run a server of their own share: a free port, waiting for it to listen, and a
-server that never answers."""
+"""What the tests that run a server of their own share: a free port, waiting for it to listen, a
+server that never answers, and starting a redis-server of a test's own."""
 
 from __future__ import annotations
 
