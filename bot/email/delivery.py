@@ -97,12 +97,10 @@ def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delive
 
 def _for_jobs(session: Session, user_id: uuid.UUID,
               compose: Callable[[User], tuple[RenderedEmail, OutgoingEmail]]) -> Send:
-    """The message composed now, and its sending: temporary failures are worth a retry; email turned
-    off or a refused message are not."""
-    try:
-        message = _composed(session, user_id, compose)
-    except ValidationError as refused:
-        raise PermanentDeliveryError(str(refused)) from refused
+    """The message composed now, and its sending: temporary failures are worth a retry; a refusal to
+    compose it (email turned off, a message that cannot be built) fails for good
+    (``core.jobs.attempts``)."""
+    message = _composed(session, user_id, compose)
     backend = get_backend()
 
     def send() -> str:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import rows_affected, set_context, unit_of_work
+from core.errors import NbmError
 from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError, sender_for
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus
 
@@ -140,6 +141,13 @@ def _composed(session: Session, kind: DeliveryKind, target: Target, claim: _Clai
                                                    period=date.fromisoformat(period), delivery_id=claim.delivery_id)
     except (PermanentDeliveryError, TemporaryDeliveryError) as exc:
         return Attempt(target, claim.delivery_id, error=exc)
+    except NbmError as refused:
+        # The core refused to compose it (service ended since the tick, a week before the user joined,
+        # a message that cannot be built): about the data, which a retry in minutes will not change.
+        # Failed for good, this delivery alone: the others of its chunk go on.
+        error = PermanentDeliveryError(str(refused))
+        error.__cause__ = refused  # what the core said, for a caller that answers it its own way (the CLI)
+        return Attempt(target, claim.delivery_id, error=error)
     return Attempt(target, claim.delivery_id, send=send)
 
 

@@ -20,8 +20,22 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.email.links import EmailLinks
 from core.billing.trial import start_trial
+from core.clock import local_today
 from core.db import set_context
-from core.models import Action, ActionState, CapacityLevel, DailyPlan, Lead, User, UserSettings
+from core.jobs.tasks import deliver_many
+from core.models import (
+    Action,
+    ActionState,
+    CapacityLevel,
+    Channel,
+    DailyPlan,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Lead,
+    User,
+    UserSettings,
+)
 from tests.billing.conftest import deliver
 from tests.billing.fake_stripe import FakeStripe
 from tests.slack.conftest import (
@@ -199,4 +213,21 @@ def test_nbm_plan_without_service_refuses_with_the_same_sentence_and_how_to_subs
     assert " ".join(result.output.split()) == (
         f"Error: {ENDED} `nbm billing checkout --user ann@example.com` prints their Stripe Checkout address to "
         "subscribe.")
+    assert _plans(service, ended) == []
+
+
+
+def test_a_delivery_whose_user_lost_service_since_the_tick_fails_for_good_and_alone(
+    slack_web: FlaskClient, ended: User, service: Session
+) -> None:
+    """The tick found Ann due while she had service; by the time her delivery was composed it had ended,
+    so no plan is made for her (NoService). That used to escape the chunk's job: every other delivery
+    of the chunk was retried with it, and hers again and again. It fails for good now, with the reason."""
+    today = local_today(ended.timezone)
+    assert deliver_many("plan", [("slack", str(ended.id), today.isoformat())]) == "1 failed for good"
+    set_context(service, service=True)
+    delivery = service.scalars(select(Delivery).where(Delivery.user_id == ended.id, Delivery.kind == DeliveryKind.PLAN,
+                                                      Delivery.channel == Channel.SLACK)).one()
+    assert (delivery.status, delivery.attempts, delivery.period) == (DeliveryStatus.FAILED, 1, today)
+    assert "your morning plans are paused" in (delivery.last_error or "")
     assert _plans(service, ended) == []

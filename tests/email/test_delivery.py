@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.email.backends import SendFailed, get_backend
 from bot.email.delivery import plan_sender, summary_sender
 from bot.email.links import EmailLinks
+from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.models import UserSettings
 from tests.email.conftest import NOON
@@ -86,10 +87,11 @@ def test_the_job_senders_tell_a_retry_worth_trying_from_one_that_is_not(service:
         plan_sender(service, user_id=world.user.id, period=date(2026, 11, 25), delivery_id=uuid.uuid4())()
 
 
-def test_the_summary_sender_refuses_for_good_when_email_is_off(service: Session) -> None:
+def test_the_summary_sender_refuses_when_email_is_off(service: Session) -> None:
+    """The core's refusal, which the jobs fail for good (core.jobs.attempts)."""
     world = make_world(service)
     service.get(UserSettings, world.user.id).email_unsubscribed_at = NOON
     service.flush()
-    with pytest.raises(PermanentDeliveryError, match="email is off"):
+    with pytest.raises(ValidationError, match="email is off"):
         summary_sender(service, user_id=world.user.id, period=date(2026, 11, 16), delivery_id=uuid.uuid4())
     assert get_backend().entries() == []
