@@ -25,7 +25,8 @@ def test_a_handle_file_cut_by_a_killed_process_does_not_stop_the_next_command(tm
         return subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
 
-    assert nbm_db_upgrade().returncode == 0  # the embedded database made, migrated, stopped
+    made = nbm_db_upgrade()
+    assert made.returncode == 0, made.stderr  # the embedded database made, migrated, stopped
     (tmp_path / "postgres" / ".handle_pids.json").write_text("")  # as a killed process left it
 
     done = nbm_db_upgrade()
