@@ -11,28 +11,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from click.testing import CliRunner, Result
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core import config
-from core.actions.service import change_state
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping
-from core.leads import add_lead
-from core.models import Action, ActionState, ActionType, Channel, User
+from core.models import ActionState, ActionType, User
 from core.users import set_timezone
 from tests.factories import JOINED, make_lead, make_user
 from tests.test_summaries import MONDAY_MORNING, local
+from tests.test_summary_reply_rate import mark, outreach, travel
 
 EMAIL = "ann@example.com"
 SENT, REPLIED = ActionState.SENT, ActionState.REPLIED
-
-
-def travel(moment: datetime) -> time_machine.travel:
-    return time_machine.travel(moment, tick=False)
 
 
 def nbm_summary(*args: str) -> Result:
@@ -45,20 +38,6 @@ def nbm_summary(*args: str) -> Result:
 def ann(service: Session) -> User:
     """Ann, in Los Angeles since 1 Oct: she lived the week of 16–22 Nov that `nbm summary` covers on 23 Nov."""
     return make_user(service, email=EMAIL, name="Ann Lee", timezone="America/Los_Angeles", created_at=JOINED)
-
-
-def outreach(service: Session, user: User, name: str, when: datetime) -> Action:
-    """A lead added at ``when``, and the OUTREACH action the product makes for it."""
-    with travel(when):
-        lead = add_lead(service, user=user, name=name, url=f"https://example.com/{name.replace(' ', '-')}",
-                        channel=Channel.SLACK)
-    return service.scalars(select(Action).where(Action.person_id == lead.id)).one()
-
-
-def mark(service: Session, user: User, action: Action, to: ActionState, when: datetime) -> tuple[Action, ...]:
-    """The user presses ``to`` on ``action`` at ``when``; returns the actions the follow-up rules made."""
-    with travel(when):
-        return change_state(service, user=user, action_id=action.id, to=to, channel=Channel.SLACK).created
 
 
 def test_a_lead_the_system_gave_a_nurture_and_the_user_left_alone_is_counted_cold(
