@@ -96,3 +96,18 @@ def without_libfaketime() -> dict[str, str]:
     """This environment minus libfaketime: CI runs the suite under it, and redis-server hangs there (its
     allocator's clock_gettime recursion). The server's clock plays no part in these tests."""
     return {name: value for name, value in os.environ.items() if name != "LD_PRELOAD" and "FAKETIME" not in name}
+
+
+def wait_for(condition: str, check: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll ``check`` until it holds, waiting a moment on ``process`` each time, so its death shows at
+    once; ``log`` (its output) says why when it died or the condition did not hold in time."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {DEADLINE_SECONDS} s: {condition}\n{log.read_text()}")
+        try:
+            process.wait(timeout=0.05)
+            raise AssertionError(f"{' '.join(map(str, process.args))} exited with {process.returncode}:\n"
+                                 f"{log.read_text()}")
+        except subprocess.TimeoutExpired:
+            pass

@@ -9,9 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.web.server import listen, serve_app
-from tests.servers import DEADLINE_SECONDS, free_port, wait_until_listening
+from tests.servers import DEADLINE_SECONDS, free_port, wait_for, wait_until_listening
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from Linux's /proc")
 
@@ -28,19 +26,6 @@ NBM = str(Path(sys.executable).with_name("nbm"))
 
 def _children(pid: int) -> set[int]:
     return set(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
-
-
-def _wait_for(condition: str, check: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll ``check`` until it holds, waiting a moment on the process each time (so its death shows at once)."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE_SECONDS} s: {condition}\n{log.read_text()}")
-        try:
-            process.wait(timeout=0.05)
-            raise AssertionError(f"nbm web exited with {process.returncode}:\n{log.read_text()}")
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def _health(port: int) -> int:
@@ -57,13 +42,13 @@ def test_two_processes_serve_one_port_one_killed_is_replaced_and_sigterm_stops_t
         web = subprocess.Popen([NBM, "web", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_until_listening(web, port, log)
-        _wait_for("two processes serving", lambda: len(_children(web.pid)) == 2, web, log)
+        wait_for("two processes serving", lambda: len(_children(web.pid)) == 2, web, log)
         first = _children(web.pid)
         assert [_health(port) for _ in range(4)] == [200] * 4
 
         killed = min(first)
         os.kill(killed, signal.SIGKILL)
-        _wait_for("the killed process replaced",
+        wait_for("the killed process replaced",
                   lambda: len(_children(web.pid)) == 2 and killed not in _children(web.pid), web, log)
         assert [_health(port) for _ in range(4)] == [200] * 4
         serving = _children(web.pid)
@@ -108,11 +93,11 @@ def test_sigterm_refuses_new_connections_answers_the_request_in_progress_and_exi
         blocker.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
         with ThreadPoolExecutor(1) as client:
             answer = client.submit(_health_answer, port)
-            _wait_for("the health check waiting on the lock", lambda: bool(watcher.execute(text(
+            wait_for("the health check waiting on the lock", lambda: bool(watcher.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )).scalar()), web, log)
             web.send_signal(signal.SIGTERM)
-            _wait_for("new connections refused", lambda: _refused(port), web, log)
+            wait_for("new connections refused", lambda: _refused(port), web, log)
             blocker.rollback()  # the request in progress can go on
             assert answer.result(timeout=DEADLINE_SECONDS) == (200, '{"status":"ok"}\n')
         assert web.wait(timeout=DEADLINE_SECONDS) == 0, log.read_text()

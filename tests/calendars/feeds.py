@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -109,19 +110,27 @@ class FeedHandler(BaseHTTPRequestHandler):
             pass
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The base URL of a calendar server on 127.0.0.1, in a thread for this module."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+@contextmanager
+def serving_feeds(handler: type[FeedHandler] = FeedHandler, host: str = "127.0.0.1") -> Iterator[str]:
+    """The base URL of a calendar server on ``host`` answering with ``handler``, in a thread while the
+    block runs."""
+    httpd = ThreadingHTTPServer((host, 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/{SECRET}"
+        yield f"http://{host}:{httpd.server_address[1]}/{SECRET}"
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The base URL of a calendar server on 127.0.0.1, in a thread for this module."""
+    with serving_feeds() as base:
+        yield base
 
 
 @pytest.fixture()

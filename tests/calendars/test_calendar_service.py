@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -28,7 +27,7 @@ from core.calendars.service import connect_ics
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, CalendarSyncLog, User
-from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler
+from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler, serving_feeds
 from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
@@ -118,15 +117,8 @@ def inside_server() -> Iterator[tuple[str, list[str]]]:
             seen.append(self.path)
             super().do_GET()
 
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), Inside)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.2:{httpd.server_address[1]}/{SECRET}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving_feeds(Inside, host="127.0.0.2") as base:
+        yield base, seen
 
 
 def test_a_redirect_from_a_public_address_to_an_internal_one_is_not_followed(

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from tests.factories import machine_now
-from tests.servers import DEADLINE_SECONDS, free_port, wait_until_redis_ready, without_libfaketime
+from tests.servers import DEADLINE_SECONDS, free_port, wait_for, wait_until_redis_ready, without_libfaketime
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from Linux's /proc")
 
@@ -89,18 +88,6 @@ def start_worker(database_url: str, redis_server: RedisServer, tmp_path: Path
             worker.wait()
 
 
-def _wait_for(condition: str, check: Callable[[], bool], worker: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE_SECONDS} s: {condition}\n{log.read_text()}")
-        try:
-            worker.wait(timeout=0.1)
-            raise AssertionError(f"nbm worker exited with {worker.returncode}:\n{log.read_text()}")
-        except subprocess.TimeoutExpired:
-            pass
-
-
 def _children(pid: int) -> set[int]:
     return set(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
 
@@ -112,7 +99,7 @@ def _finished(job: Job) -> bool:
 def test_a_worker_started_while_redis_is_down_waits_saying_so_then_works(
         redis_server: RedisServer, start_worker: Callable[[], tuple[subprocess.Popen[bytes], Path]]) -> None:
     worker, log = start_worker()
-    _wait_for("a second try, or a traceback", lambda: "trying again in 2 s" in log.read_text()
+    wait_for("a second try, or a traceback", lambda: "trying again in 2 s" in log.read_text()
               or "Traceback" in log.read_text(), worker, log)
     text = log.read_text()
     port = redis_server.command[2]
@@ -124,7 +111,7 @@ def test_a_worker_started_while_redis_is_down_waits_saying_so_then_works(
 
     redis_server.start()
     job = Queue(connection=Redis.from_url(redis_server.url)).enqueue("os.getpid")
-    _wait_for("the job run", lambda: _finished(job), worker, log)
+    wait_for("the job run", lambda: _finished(job), worker, log)
     assert job.return_value() == waiting
 
 
@@ -132,16 +119,16 @@ def test_after_a_redis_restart_the_scheduler_enqueues_what_comes_due_within_seco
         redis_server: RedisServer, start_worker: Callable[[], tuple[subprocess.Popen[bytes], Path]]) -> None:
     redis_server.start()
     worker, log = start_worker()
-    _wait_for("the scheduler started", lambda: "Scheduler for " in log.read_text(), worker, log)
+    wait_for("the scheduler started", lambda: "Scheduler for " in log.read_text(), worker, log)
 
     redis_server.stop()
     # Waiting it out (this module's scheduler), or dead of it (RQ's, which says so).
-    _wait_for("the scheduler meeting the outage", lambda: "the scheduler cannot reach Redis" in log.read_text()
+    wait_for("the scheduler meeting the outage", lambda: "the scheduler cannot reach Redis" in log.read_text()
               or "raised an exception" in log.read_text(), worker, log)
     redis_server.start()
     # Due now by the worker's clock: the machine's, not this process's (CI runs a pass 400 days ahead).
     job = Queue(connection=Redis.from_url(redis_server.url)).enqueue_at(machine_now(), "os.getpid")
-    _wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
+    wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
     text = log.read_text()
     assert all(LOGGED_LINE.match(line) for line in text.splitlines()), text
     assert "raised an exception" not in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import Connection
 from bot.slack import app as slack_app
 from bot.web import create_app
 from core.models import User
-from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler
+from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler, serving_feeds
 from tests.slack.conftest import block_action, command, event, interact, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -103,17 +102,11 @@ def slow_calendar() -> Iterator[tuple[str, threading.Event]]:
             answer.wait(5)
             super().do_GET()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/{SECRET}/cal/day.ics", answer
-    finally:
-        answer.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving_feeds(Slow) as base:
+        try:
+            yield f"{base}/cal/day.ics", answer
+        finally:
+            answer.set()  # a request still waiting ends before the server stops
 
 
 def test_the_ical_form_is_acknowledged_before_a_slow_calendar_answers(
