@@ -14,8 +14,10 @@ import click
 from sqlalchemy.orm import Session
 
 from core import embedded
+from core.billing.status import NoService
 from core.config import get_settings
 from core.db import get_engine, unit_of_work
+from core.errors import NbmError
 from core.health import refuse_role_bypassing_rls
 from core.leads import find_lead, get_lead
 from core.models import Lead, User
@@ -48,6 +50,19 @@ def acting_as_email(email: str) -> Iterator[tuple[Session, User]]:
     """:func:`core.users.acting_as_user` the user with this email."""
     with acting_as_user(user_id_for_email(email)) as acting:
         yield acting
+
+
+@contextmanager
+def saying_how_to_subscribe(email: str) -> Iterator[None]:
+    """Refuse what a user without service asked for (core.billing.status.NoService: a plan, a weekly
+    summary) as every command does: exit 2 with the user's sentence and the ``nbm billing`` command
+    that prints their way back (Checkout, or the Billing Portal for a subscriber)."""
+    try:
+        yield
+    except NoService as refused:
+        way = ("checkout", "Stripe Checkout address to subscribe") if refused.status.can_subscribe \
+            else ("portal", "Billing Portal address")
+        raise NbmError(f"{refused} `nbm billing {way[0]} --user {email}` prints their {way[1]}.") from None
 
 
 @contextmanager

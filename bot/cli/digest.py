@@ -9,7 +9,10 @@ is read or built.
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
 is off, ``summary send`` also for a week that ended before the user joined (saying when their first
-summary comes; refused before the delivery is claimed, so nothing is recorded), and a server that
+summary comes) and for a user without service (as ``nbm summary`` is, core.billing.status.NoService:
+the Monday job sends nobody without service either, even a summary made before it ended), both
+refused before the delivery is claimed, so nothing is recorded and a summary owed after they
+subscribe again is still sent, and a server that
 refuses the message is reported in a sentence with exit code 1, not as a traceback. Each runs the
 scheduled job's own delivery (core.jobs.tasks.deliver) for that day's digest or that week's summary,
 so the send is recorded as that delivery: when the job sent it first, the command sends nothing and
@@ -28,10 +31,11 @@ from typing import NamedTuple
 import click
 from sqlalchemy import select
 
-from bot.cli.common import acting_as_email, user_option
+from bot.cli.common import acting_as_email, saying_how_to_subscribe, user_option
 from bot.cli.output_files import OUTPUT_FILE, unwritable, write_whole
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
+from core.billing.status import require_service
 from core.clock import local_today
 from core.config import get_settings
 from core.db import unit_of_work
@@ -89,8 +93,9 @@ def send_summary_command(email: str) -> None:
     """Email last week's summary, unless it was sent already (by the Monday job or by hand).
 
     It goes through the configured backend (EMAIL_BACKEND), as the Monday job sends it."""
-    with acting_as_email(email) as (_, user):
+    with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         user_id, address, timezone, week = user.id, user.email, user.timezone, summary_week(user)
+        require_service(session, user=user)
     send_once(DeliveryKind.WEEKLY_SUMMARY, user_id, week, timezone=timezone, sent=f"last week's summary to {address}")
 
 

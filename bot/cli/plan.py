@@ -8,10 +8,16 @@ from typing import Any
 
 import click
 
-from bot.cli.common import DATE, acting_as_email, emit, json_option, planning_as_email, user_option
+from bot.cli.common import (
+    DATE,
+    acting_as_email,
+    emit,
+    json_option,
+    planning_as_email,
+    saying_how_to_subscribe,
+    user_option,
+)
 from bot.cli.digest import send_summary_command
-from core.billing.status import NoService
-from core.errors import NbmError
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
 from core.planner.view import PlanView, plan_view_building_if_missing
@@ -72,19 +78,14 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
     acts as the user, and a plan made here would show in their Slack and on their today page,
     around the rule that stops their mornings. The refusal (exit 2) says the user's sentence and the
     ``nbm billing`` command that prints their way back."""
-    try:
-        with planning_as_email(email, day=day) as (session, user, calendar):
-            if capacity:
-                view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
-                                               channel=Channel.CLI, calendar=calendar)
-            elif refresh:
-                view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI, calendar=calendar)
-            else:
-                view = plan_view_building_if_missing(session, user=user, day=day, calendar=calendar)
-    except NoService as no_plan:
-        way = ("checkout", "Stripe Checkout address to subscribe") if no_plan.status.can_subscribe \
-            else ("portal", "Billing Portal address")
-        raise NbmError(f"{no_plan} `nbm billing {way[0]} --user {email}` prints their {way[1]}.") from None
+    with saying_how_to_subscribe(email), planning_as_email(email, day=day) as (session, user, calendar):
+        if capacity:
+            view = set_capacity_and_replan(session, user=user, level=CapacityLevel(capacity.lower()), day=day,
+                                           channel=Channel.CLI, calendar=calendar)
+        elif refresh:
+            view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI, calendar=calendar)
+        else:
+            view = plan_view_building_if_missing(session, user=user, day=day, calendar=calendar)
     emit(as_json, plan_json(view), lambda: format_plan(view))
 
 
@@ -131,7 +132,10 @@ def format_summary(summary: WeeklySummary) -> str:
 @json_option
 @click.pass_context
 def summary_group(ctx: click.Context, email: str | None, week: date | None, as_json: bool) -> None:
-    """The weekly summary of a Monday–Sunday week (made once, then shown again); `send` emails it."""
+    """The weekly summary of a Monday–Sunday week (made once, then shown again); `send` emails it.
+
+    A user without service gets no new summary, as `nbm plan` gets no plan: the same refusal, exit 2.
+    A summary made before their service ended is still shown."""
     if ctx.invoked_subcommand is not None:
         # Options before `send` would belong to this group and be silently lost: say where they go.
         if email or week or as_json:
@@ -140,7 +144,7 @@ def summary_group(ctx: click.Context, email: str | None, week: date | None, as_j
         return
     if email is None:
         raise click.MissingParameter(ctx=ctx, param_hint="'--user'", param_type="option")
-    with acting_as_email(email) as (session, user):
+    with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         summary = build_weekly_summary(session, user=user, week_start=week)
     emit(as_json, summary_json(summary), lambda: format_summary(summary))
 

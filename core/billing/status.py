@@ -4,9 +4,10 @@ The subscription shown is the one that matters most: one that is paid for or wil
 past due, a trial with a payment method), then a bare trial, then the newest ended one. Whether
 the user has service is never decided here: it is core.access's answer for them.
 
-:func:`require_service` is the guard every plan made on demand goes through
-(core.planner.service.build_plan): without service it raises :class:`NoService`, whose message is
-:func:`describe`'s sentence, so every channel says the same thing and offers its way to subscribe.
+:func:`require_service` is the guard every plan and weekly summary made on demand goes through
+(core.planner.service.build_plan, core.summaries.service.build_weekly_summary): without service it
+raises :class:`NoService`, whose message is :func:`describe`'s sentence, so every channel says the
+same thing and offers its way to subscribe.
 """
 
 from __future__ import annotations
@@ -121,9 +122,10 @@ def describe(status: BillingStatus, *, timezone: str) -> str:
 
 
 class NoService(NbmError):
-    """A plan was asked for (``/nbm today``, App Home, ``nbm plan``…) by a user without service, so none
-    is made. The message is :func:`describe`'s sentence for them; ``status`` and ``user_id`` let
-    each channel add its way to subscribe (Slack's button, the billing page's link)."""
+    """A plan or a weekly summary was asked for (``/nbm today``, App Home, ``nbm plan``, ``/nbm summary``…)
+    by a user without service, so none is made. The message is :func:`describe`'s sentence for them;
+    ``status`` and ``user_id`` let each channel add its way to subscribe (Slack's button, the billing
+    page's link)."""
 
     def __init__(self, status: BillingStatus, *, user: User) -> None:
         super().__init__(describe(status, timezone=user.timezone))
@@ -134,8 +136,8 @@ class NoService(NbmError):
 def require_service(session: Session, *, user: User) -> None:
     """Raise :class:`NoService` unless ``user`` has service now (core.access's rule, the scheduler's).
 
-    The morning is already gated by the scheduler's query; this gate is for plans made on demand,
-    so a user whose service ended gets no plan from any channel either."""
+    The morning and the Monday summary are already gated by the scheduler's query; this gate is for
+    plans and summaries made on demand, so a user whose service ended gets neither from any channel."""
     if not has_service(session, user.id):
         raise NoService(billing_status(session, user=user), user=user)
 

@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.billing.jobs import sweep_trials
+from core.billing.status import NoService
 from core.calendars.morning import free_minutes_for_users
 from core.clock import local_today
 from core.db import unit_of_work
@@ -170,10 +171,15 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
     else:
         weeks = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}
         for owner_id, week_start in weeks.items():
-            with unit_of_work(user_id=owner_id) as session:
-                user = session.get(User, owner_id)
-                if user is not None:
-                    build_weekly_summary(session, user=user, week_start=week_start)
+            try:
+                with unit_of_work(user_id=owner_id) as session:
+                    user = session.get(User, owner_id)
+                    if user is not None:
+                        build_weekly_summary(session, user=user, week_start=week_start)
+            except NoService:
+                # Service ended since the tick: no summary is made, and this user's deliveries fail for
+                # good when composed (core.jobs.attempts), alone; the batch's other users go on.
+                continue
     # The batch's deliveries go ahead of the batches still waiting to be planned: each user's message
     # leaves once their own plan is built, not once everyone's is. Each is put at the front, so the
     # chunks are put there last first, to leave in their order (a user's Slack DM before their email).

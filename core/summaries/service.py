@@ -17,6 +17,11 @@ here are about the week itself and the stored row:
   joined (``users.created_at`` in their timezone), possibly from mid-week; a week that ended before
   it has no summary, and asking for one is refused with when the first comes (or, once it has, from
   which week summaries start). The Monday job never asks for one (``core.jobs.schedule``).
+* A summary is made only for a user with **service** (core.access), as a plan is
+  (:func:`core.planner.service.build_plan`): without it, building raises
+  :class:`core.billing.status.NoService`, whose sentence every channel says with its way to subscribe
+  (the Monday job's query already leaves such users out). A summary made before the service ended is
+  the user's data and stays readable: it is returned as it was stored.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.billing.status import require_service
 from core.clock import local_today, utcnow, zone
 from core.config import get_settings
 from core.errors import ValidationError
@@ -245,11 +251,13 @@ def build_weekly_summary(
 
     Idempotent: a week that already has a summary returns it unchanged, and two concurrent builds
     end with one row (the unique (user, week) constraint decides; the loser reads the winner's row).
+    A new summary needs service (:func:`core.billing.status.require_service`; an existing one does not).
     """
     week_start = summary_week(user, week_start)
     existing = get_summary(session, user=user, week_start=week_start)
     if existing is not None:
         return existing
+    require_service(session, user=user)
     facts = week_facts(session, user=user, week_start=week_start)
     insights = (generator or insight_generator(get_settings())).generate(facts)
     session.execute(

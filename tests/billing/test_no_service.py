@@ -6,7 +6,7 @@ Stripe's events as Stripe signs them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.email.links import EmailLinks
 from core.billing.trial import start_trial
-from core.clock import local_today
+from core.clock import local_today, utcnow
 from core.db import set_context
+from core.jobs import tasks
 from core.jobs.tasks import deliver_many
 from core.models import (
     Action,
@@ -35,9 +36,12 @@ from core.models import (
     Lead,
     User,
     UserSettings,
+    WeeklySummary,
 )
-from tests.billing.conftest import deliver
+from core.queue import get_queue
+from tests.billing.conftest import deliver, emails
 from tests.billing.fake_stripe import FakeStripe
+from tests.factories import make_user
 from tests.slack.conftest import (
     add_leads,
     ann,
@@ -231,3 +235,80 @@ def test_a_delivery_whose_user_lost_service_since_the_tick_fails_for_good_and_al
     assert (delivery.status, delivery.attempts, delivery.period) == (DeliveryStatus.FAILED, 1, today)
     assert "your morning plans are paused" in (delivery.last_error or "")
     assert _plans(service, ended) == []
+
+
+def _summaries(service: Session, user: User) -> list[WeeklySummary]:
+    set_context(service, service=True)
+    return list(service.scalars(select(WeeklySummary).where(WeeklySummary.user_id == user.id)
+                                .execution_options(populate_existing=True)))
+
+
+def test_nbm_summary_without_service_says_why_with_the_subscribe_button_and_makes_no_summary(
+    slack_web: FlaskClient, fake: FakeSlack, ended: User, service: Session
+) -> None:
+    """Ann joined on Wed 25 Nov and her trial ended on Wed 9 Dec: the week of 30 Nov is one she lived,
+    finished, with no summary yet. The summary stops with the service, as the plan does."""
+    command(slack_web, fake, "summary")
+    assert replies(fake) == [ENDED]
+    _subscribe_button(fake.calls_to("respond")[0].args["blocks"])
+    assert _summaries(service, ended) == []
+
+
+def test_nbm_summary_in_the_cli_without_service_refuses_as_nbm_plan_does_and_makes_no_summary(
+    slack_web: FlaskClient, ended: User, service: Session
+) -> None:
+    result = CliRunner().invoke(main, ["summary", "--user", ended.email])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()) == (
+        f"Error: {ENDED} `nbm billing checkout --user ann@example.com` prints their Stripe Checkout address to "
+        "subscribe.")
+    assert _summaries(service, ended) == []
+
+
+def test_nbm_summary_send_without_service_refuses_before_anything_is_recorded_or_sent(
+    slack_web: FlaskClient, ended: User, service: Session, billing: Path
+) -> None:
+    """Refused before the delivery is claimed: a failed delivery on record would keep the summary from
+    being sent that week once Ann subscribes again."""
+    result = CliRunner().invoke(main, ["summary", "send", "--user", ended.email])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(f"Error: {ENDED} `nbm billing checkout --user ann@example.com`")
+    assert _summaries(service, ended) == []
+    set_context(service, service=True)
+    assert service.scalars(select(Delivery).where(Delivery.user_id == ended.id)).all() == []
+    assert emails(billing) == []
+
+
+def test_a_summary_made_before_the_service_ended_is_still_shown(
+    slack_web: FlaskClient, fake: FakeSlack, ann: User, stripe: FakeStripe, clock: time_machine.Coordinates,
+    service: Session,
+) -> None:
+    start_trial(ann.id)
+    (trial,) = stripe.subscriptions
+    clock.shift(timedelta(days=14))  # Wednesday 9 December, noon: the last day of the trial
+    command(slack_web, fake, "summary")
+    made = replies(fake)[0]
+    assert made.startswith("Your week of 30 Nov – 6 Dec")
+    clock.shift(timedelta(hours=1))
+    deliver(slack_web, stripe.event("customer.subscription.deleted", stripe.end_trial_without_payment_method(trial)))
+    fake.reset()
+
+    command(slack_web, fake, "summary")
+    assert replies(fake) == [made]
+    assert len(_summaries(service, ann)) == 1
+
+
+def test_the_monday_batch_makes_no_summary_for_a_user_whose_service_ended_since_the_tick_and_goes_on(
+    slack_web: FlaskClient, ended: User, service: Session
+) -> None:
+    """The tick found Ann due; her service ended before the batch was prepared. No summary is made for
+    her, and the batch still makes the next user's and queues everyone's deliveries (hers then fail for
+    good when composed, as a plan's do)."""
+    set_context(service, service=True)
+    bea = make_user(service, name="Bea Stone", created_at=datetime(2026, 12, 1, 12, tzinfo=UTC))  # in her trial
+    week = "2026-11-30"
+    tasks.prepare(DeliveryKind.WEEKLY_SUMMARY.value, utcnow().isoformat(),
+                  [(str(ended.id), "email", week), (str(bea.id), "email", week)])
+    assert _summaries(service, ended) == []
+    assert [s.week_start_date.isoformat() for s in _summaries(service, bea)] == [week]
+    assert [job for job in get_queue().job_ids if job.startswith("deliver-many-weekly_summary-")] != []

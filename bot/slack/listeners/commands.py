@@ -15,10 +15,11 @@ silent:
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
 * ``/nbm disconnect <kind>`` takes the kinds ``/nbm connect`` takes, any of them (a calendar connected
   before its provider was turned off on this server can still be disconnected).
-* Without service no plan is made (core.billing.status.NoService): ``/nbm today``, ``/nbm capacity``
-  and a mark by number answer with ``/nbm billing``'s sentence and Subscribe button (the common
-  guard); a plan made before the service ended is shown and marked as usual, a mark by a lead's name
-  works without a plan, and ``/nbm add`` adds the lead and says why no plan takes it.
+* Without service no plan and no weekly summary is made (core.billing.status.NoService): ``/nbm today``,
+  ``/nbm capacity``, a mark by number and ``/nbm summary`` answer with ``/nbm billing``'s sentence and
+  Subscribe button (the common guard); a plan or a summary made before the service ended is shown
+  (and a plan marked) as usual, a mark by a lead's name works without a plan, and ``/nbm add`` adds
+  the lead and says why no plan takes it.
 """
 
 from __future__ import annotations
