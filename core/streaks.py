@@ -18,10 +18,15 @@ a day's first completion: :func:`count_completion`) or for every user at once
 (:func:`refresh_streaks`, the daily housekeeping that lets a streak drop to 0 when a work day
 passes with nothing done). The design's
 ``calculate_user_streak()`` looped one query per day in the server's timezone; this does not.
+
+What is stored is the streak as of its last recomputation; what is **shown**, everywhere, is the
+streak as of the user's today (:func:`current_streak`), so a streak that ended yesterday never reads
+as running before the housekeeping has written its 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import text
@@ -31,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import local_today
 from core.models import User
 from core.text import day_streak
+from core.workdays import work_day_before
 
 
 def _work_day_between(after: str, before: str) -> str:
@@ -112,6 +118,28 @@ _REFRESH_ALL = text(_STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*
 
 #: The columns the statement writes (``updated_at`` by trigger): stale on loaded users afterwards.
 _STORED = ["streak_count", "last_action_date", "updated_at"]
+
+
+def current_streak(user: User, *, work_days: Collection[int], today: date | None = None) -> int:
+    """The user's streak as of ``today`` (default: their local today): the figure every place that
+    shows a streak shows (Slack's plan message and App Home, ``/nbm streak``, the digest, the today
+    page, ``nbm plan``, ``nbm streak``), ``work_days`` being the user's.
+
+    The stored pair (``users.streak_count``, ``last_action_date``) is recomputed on everything that
+    can move it (:func:`count_completion` lists them) but the passing of time, and time alone can only
+    end a streak: once a work day after the last completion is over with nothing done. The hourly
+    housekeeping stores that 0 (:func:`refresh_streaks`), but until it has run, for a user whose day
+    has just turned (or while it is late), the stored streak is yesterday's truth. So this applies the
+    statement's own last step to the stored pair, without a query: 0 when there is no completion, or
+    when the last work day before ``today`` came after the last completion; else the stored streak.
+    (The weekly summary, built once and stored, recomputes the streak from the log when it is built:
+    :func:`refresh_streak`, the same figure.)
+    """
+    last = user.last_action_date
+    today = today or local_today(user.timezone)
+    if last is None or work_day_before(today, work_days) > last:
+        return 0
+    return user.streak_count
 
 
 def streak_line(streak: int, *, work_day: bool, counted_today: bool) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import time_machine
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from core.actions.service import change_state
 from core.db import set_context, unit_of_work
 from core.models import (
     Action,
@@ -161,6 +163,23 @@ def make_event(session: Session, action: Action, *, to_state: ActionState, at: d
     """One row of an action's event log at the instant ``at`` (history a test needs in the past)."""
     return _add(session, ActionEvent(user_id=action.user_id, action_id=action.id, from_state=from_state,
                                      to_state=to_state, channel=channel, created_at=at))
+
+
+#: Nine work days in a row (Monday to Friday), Thu 12 to Tue 24 Nov 2026: a 9-day streak on Tuesday
+#: night, still one on Wednesday 25 until that day is over, and over on Thursday 26 if Wednesday had nothing.
+NINE_WORK_DAYS = tuple(date(2026, 11, day) for day in (12, 13, 16, 17, 18, 19, 20, 23, 24))
+
+
+def make_streak(user: User, days: Iterable[date]) -> None:
+    """``user`` marked an action Done at 10:00 their time on each of ``days``, each in a unit of work of
+    its own on a clock pinned then (the database's too), through the core as a press goes: the event
+    log and the stored streak are what those days left behind, and nothing ran after them."""
+    for day in days:
+        at = datetime.combine(day, time(10), tzinfo=ZoneInfo(user.timezone))
+        with time_machine.travel(at, tick=False), unit_of_work(user_id=user.id) as session:
+            me = session.get_one(User, user.id)
+            action = make_action(session, me, action_type=ActionType.FAST_WIN, due_date=day)
+            change_state(session, user=me, action_id=action.id, to=ActionState.DONE, channel=Channel.CLI)
 
 
 def make_call(session: Session, user: User, lead: Lead, at: datetime, **fields: Any) -> LoggedCall:

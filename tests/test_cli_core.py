@@ -4,7 +4,7 @@ code 2, a message saying what was wrong, and nothing changed."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core.models import DailyPlan, WeeklySummary
+from core.users import get_user_by_email
+from tests.factories import NINE_WORK_DAYS, make_streak
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
 EMAIL = "ann@example.com"
@@ -254,6 +256,17 @@ def test_a_date_outside_the_years_the_product_handles_is_refused_saying_which_it
 def test_the_first_and_last_dates_accepted_are_planned(user: str) -> None:
     assert ok_json("plan", "--user", user, "--date", "2000-01-01")["date"] == "2000-01-01"
     assert ok_json("plan", "--user", user, "--date", "2099-12-31")["date"] == "2099-12-31"
+
+
+def test_streak_and_plan_say_the_streak_as_of_the_users_today(user: str, service: Session) -> None:
+    """Nothing done on Wednesday: on Thursday the streak is over, though the hourly housekeeping that
+    stores its 0 has not run yet; on Wednesday it still stands (the day is not over)."""
+    make_streak(get_user_by_email(service, user), NINE_WORK_DAYS)
+    for now, streak in ((NOW, 9), (NOW + timedelta(days=1), 0)):
+        with time_machine.travel(now, tick=False):
+            assert f"streak {streak} days)" in nbm("plan", "--user", user).output
+            assert ok_json("plan", "--user", user)["streak"] == streak
+            assert ok_json("streak", "--user", user)["streak"] == streak
 
 
 def test_streak_help_says_what_counts_as_the_product_counts_it() -> None:

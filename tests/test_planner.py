@@ -276,7 +276,8 @@ def test_action_titles(action_type: ActionType, lead: str | None, description: s
 
 
 def test_the_view_shows_items_minutes_states_waiting_and_streak(service: Session) -> None:
-    user = make_user(service, streak_count=4, timezone="America/Los_Angeles")
+    user = make_user(service, streak_count=4, last_action_date=TODAY - timedelta(days=1),
+                     timezone="America/Los_Angeles")
     ann = make_lead(service, user, name="Ann Lee", url="https://example.com/ann")
     first = action(service, user, ann, action_type=ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY,
                    due_date=TODAY - timedelta(days=1), created_at=NOW - timedelta(days=1))

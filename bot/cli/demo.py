@@ -25,11 +25,10 @@ def demo_command(timezone: str) -> None:
     with unit_of_work(service=True) as session:
         demo = seed_demo(session, timezone=timezone)
     with acting_as_email(demo.email) as (session, user):
-        streak = user.streak_count
         summary = build_weekly_summary(session, user=user)
         view = plan_view_building_if_missing(session, user=user)
     click.echo(f"Demo user: {demo.email} ({timezone})\n")
     click.echo(format_plan(view))
-    click.echo(f"\nStreak: {plural(streak, 'day')}\n")
+    click.echo(f"\nStreak: {plural(view.streak, 'day')}\n")
     click.echo(format_summary(summary))
     click.echo(f"\nTry: nbm plan --user {demo.email}   ·   nbm actions list --user {demo.email}")

@@ -21,9 +21,10 @@ from bot.cli.digest import send_summary_command
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
 from core.planner.view import PlanView, plan_view_building_if_missing
-from core.streaks import refresh_streak
+from core.streaks import current_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural, short_date, week_title
+from core.users import get_settings_for
 
 
 def plan_json(view: PlanView) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def streak_command(email: str, as_json: bool) -> None:
     that is not among your work days) neither breaks it nor is needed; something done on one counts.
     """
     with acting_as_email(email) as (session, user):
-        streak = refresh_streak(session, user=user)
+        streak = current_streak(user, work_days=get_settings_for(session, user).work_days)
         last = user.last_action_date
     emit(as_json, {"streak": streak, "last_action_date": last},
          lambda: f"streak: {plural(streak, 'day')}" + (f" (last done {short_date(last)})" if last else ""))

@@ -36,6 +36,7 @@ from core.models import (
 )
 from core.planner.service import build_plan, get_plan
 from core.planner.sizing import CalendarDay
+from core.streaks import current_streak
 from core.text import one_line, plural
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
@@ -116,6 +117,7 @@ class PlanView:
     capacity: CapacityLevel
     free_minutes: int | None
     focus: str | None
+    #: The streak as of the user's today (:func:`core.streaks.current_streak`), whatever day the plan is.
     streak: int
     items: tuple[PlanItem, ...]
     waiting: tuple[WaitingItem, ...]
@@ -228,12 +230,13 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
     )
     in_plan = [item.lead_id for item in items if item.is_open and item.lead_id is not None]
     waiting, waiting_total = _first_waiting(session, user=user, except_leads=in_plan)
+    work_days = tuple(get_settings_for(session, user).work_days)
     return PlanView(
         user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
-        free_minutes=plan.free_minutes, focus=plan.focus_statement, streak=user.streak_count,
+        free_minutes=plan.free_minutes, focus=plan.focus_statement,
+        streak=current_streak(user, work_days=work_days, today=today),
         streak_counts_this_day=user.last_action_date == plan.date,
-        items=items, waiting=waiting, waiting_total=waiting_total,
-        work_days=tuple(get_settings_for(session, user).work_days),
+        items=items, waiting=waiting, waiting_total=waiting_total, work_days=work_days,
     )
 
 

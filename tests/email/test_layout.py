@@ -89,7 +89,7 @@ def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
     email = f"{uuid.uuid4().hex[:8]}.{EMAIL_NAME}"
     with unit_of_work(service=True) as session:
         user = make_user(session, email=email, name=LONG_NAME, timezone="Europe/London", streak_count=12,
-                         created_at=JOINED)
+                         last_action_date=TODAY - timedelta(days=1), created_at=JOINED)
         leads = [make_lead(session, user, name=name, url=f"{LONG_URL}{n}")
                  for n, name in enumerate((LONG_NAME, EMAIL_NAME, f"Ann {LONG_NAME}", f"Bo {EMAIL_NAME}"))]
         planned = [make_action(session, user, lead, action_type=ActionType.OUTREACH, due_date=TODAY)

@@ -73,7 +73,7 @@ def test_a_real_digest_and_weekly_summary_trip_no_spam_rule_the_product_controls
     service: Session, spamassassin: str, tmp_path: Path
 ) -> None:
     world = make_world(service, names=("Ann Lee", "Bo Chen", "Cy Dee", "Di Eve", "Ed Fox"), email="zoe@example.com",
-                       name="Zoe Quinn", streak_count=3, created_at=JOINED)
+                       name="Zoe Quinn", streak_count=3, last_action_date=date(2026, 11, 24), created_at=JOINED)
     # One action sent earlier today: the digest shows a settled item and someone waiting for a reply.
     change_state(service, user=world.user, action_id=world.actions[0].id, to=ActionState.SENT, channel=Channel.CLI)
     mail_digest(world.user.id)

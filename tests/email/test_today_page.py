@@ -23,7 +23,7 @@ from bot.email.links import EmailLinks
 from core.actions.service import change_state
 from core.db import set_context
 from core.models import ActionState, ActionType, Channel, DailyPlan, User
-from tests.email.pages import World, forms, hrefs, make_world, path, state_of, tamper, text_of
+from tests.email.pages import TODAY, World, forms, hrefs, make_world, path, state_of, tamper, text_of
 from tests.email.sending import mail_digest
 from tests.factories import make_action, make_lead
 
@@ -50,7 +50,7 @@ def buttons_by_action(links: EmailLinks, html: str) -> dict[uuid.UUID, dict[str,
 @pytest.fixture()
 def world(service: Session, clock: Any) -> World:
     """Ann, Bo and Cy in today's plan; the message to Ann went out this morning, so she is waiting for a reply."""
-    world = make_world(service, streak_count=2)
+    world = make_world(service, streak_count=2, last_action_date=TODAY - timedelta(days=1))  # done Tue and Mon
     change_state(service, user=world.user, action_id=world.actions[0].id, to=ActionState.SENT, channel=Channel.CLI)
     return world
 

@@ -3,7 +3,7 @@ land on work days, the streak line fits the day, and notes are there where the u
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.email.backends import get_backend
 from bot.email.links import EmailLinks
 from bot.email.render import render_digest
 from core.actions import marks
@@ -19,7 +20,8 @@ from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
 from core.planner.view import plan_view_building_if_missing
 from tests.email.pages import TODAY, action_path, forms, hrefs, path, text_of
-from tests.factories import make_action, make_lead, make_plan, make_user
+from tests.email.sending import mail_digest
+from tests.factories import NINE_WORK_DAYS, make_action, make_lead, make_plan, make_streak, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings")
 
@@ -67,7 +69,8 @@ def test_on_a_saturday_snooze_a_week_lands_on_monday_and_the_streak_does_not_nag
     client: Any, links: EmailLinks, service: Session
 ) -> None:
     with time_machine.travel(SATURDAY, tick=False):
-        user = make_user(service, name="Sam Sat", timezone="Europe/London", streak_count=8)
+        user = make_user(service, name="Sam Sat", timezone="Europe/London", streak_count=8,
+                         last_action_date=SATURDAY.date() - timedelta(days=1))
         lead = make_lead(service, user, name="Bea Stone", url="https://x.io/bea")
         action = make_action(service, user, lead, action_type=ActionType.OUTREACH, due_date=SATURDAY.date())
         make_plan(service, user, [action], date=SATURDAY.date())
@@ -104,3 +107,24 @@ def test_a_follow_up_closed_by_a_reply_says_so_in_the_digest(links: EmailLinks, 
     change_state(service, user=user, action_id=sent.id, to=ActionState.REPLIED, channel=Channel.SLACK)
     digest = render_digest(plan_view_building_if_missing(service, user=user), links=links)
     assert "Closed — they replied" in text_of(digest.html) and "Archived" not in text_of(digest.html)
+
+
+def test_the_digest_and_the_today_page_show_the_streak_as_of_the_users_today(
+    client: Any, links: EmailLinks, service: Session
+) -> None:
+    """The stored streak is set to 0 by the hourly housekeeping once a work day has passed with nothing
+    done; until that has run, it still held yesterday's 9. What is shown is the streak as of the user's
+    today: 9 on Wednesday morning (Wednesday is not over), none on Thursday morning after an empty
+    Wednesday, in the digest mailed by the morning job and on the page its link opens."""
+    user = make_user(service, name="Nina Nine", timezone="Europe/London")
+    make_streak(user, NINE_WORK_DAYS)
+    for morning in (datetime(2026, 11, 25, 7, 30, tzinfo=UTC), datetime(2026, 11, 26, 7, 30, tzinfo=UTC)):
+        with time_machine.travel(morning, tick=False):
+            mail_digest(user.id)
+            page = text_of(client.get(path(links.today_url(user_id=user.id))).text)
+    outbox = get_backend()
+    wednesday, thursday = (outbox.read(entry.id).get_body(("plain",)).get_content()
+                           for entry in reversed(outbox.entries()))  # newest first
+    assert "You are on a 9-day streak. One action done today keeps it going." in wednesday
+    assert "Finish one action today to start a streak." in thursday and "9-day" not in thursday
+    assert "Streak" not in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from core.actions.service import change_state
 from core.db import unit_of_work
 from core.leads import add_lead
 from core.models import Action, ActionState, Channel, Lead, User
-from tests.factories import make_lead
+from tests.factories import NINE_WORK_DAYS, make_lead, make_streak
 from tests.slack.conftest import NOW, add_leads, block_action, command, event, interact, replies
 from tests.slack.fake_slack import FakeSlack
 
@@ -95,7 +95,7 @@ def test_on_a_saturday_snooze_offers_work_days_and_the_streak_does_not_nag(
     with time_machine.travel(SATURDAY, tick=False):
         add_leads(ann, "Bea Stone")
         ann_now = service.get_one(User, ann.id)
-        ann_now.streak_count = 8
+        ann_now.streak_count, ann_now.last_action_date = 8, SATURDAY.date() - timedelta(days=1)
         service.flush()
         command(web, fake, "today", channel="DU1")
         command(web, fake, "streak")
@@ -135,3 +135,27 @@ def test_notes_are_shown_where_the_user_acts(web: FlaskClient, fake: FakeSlack, 
     command(web, fake, "today", channel="DU1")
     shown = _texts(fake.calls_to("chat.postMessage")[-1].args["blocks"])
     assert "📝 _met at SaaStr, wants a pilot in January and more" in shown and "…_" in shown
+
+
+def test_the_streak_in_slack_is_the_streak_as_of_the_users_today(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """Until the hourly housekeeping has run, the stored streak is still yesterday's: a user who missed a
+    work day saw "9-day streak" in the morning's plan, App Home and `/nbm streak`. Each shows the streak
+    as of the user's today: still 9 on Wednesday (the day is not over), none on Thursday after an empty
+    Wednesday."""
+    make_streak(ann, NINE_WORK_DAYS)
+    shown = {}
+    for morning in (datetime(2026, 11, 25, 7, 30, tzinfo=UTC), datetime(2026, 11, 26, 7, 30, tzinfo=UTC)):
+        fake.reset()
+        with time_machine.travel(morning, tick=False):
+            command(web, fake, "streak")
+            command(web, fake, "today", channel="DU1")
+            event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"},
+                  event_id=f"Ev{morning.day}")
+        shown[morning.day] = (replies(fake)[0], str(fake.calls_to("chat.postMessage")[-1].args["blocks"]),
+                              str(fake.calls_to("views.publish")[-1].args["view"]["blocks"]))
+    streak, plan, home = shown[25]
+    assert streak == "🔥 You are on a 9-day streak. One action done today keeps it going."
+    assert "🔥 9-day streak" in plan and "🔥 9-day streak" in home
+    streak, plan, home = shown[26]
+    assert streak == "Finish one action today to start a streak."
+    assert "streak" not in plan and "streak" not in home

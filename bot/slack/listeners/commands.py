@@ -59,7 +59,7 @@ from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
 from core.planner.sizing import planning_as_user
 from core.planner.view import PlanView, plan_view_building_if_missing
-from core.streaks import streak_line
+from core.streaks import current_streak, streak_line
 from core.users import acting_as_user
 from core.workdays import is_work_day
 
@@ -200,10 +200,10 @@ def summary(request: Request, rest: str) -> None:
 
 def streak(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
-        today = local_today(user.timezone)
-        line = streak_line(user.streak_count, work_day=is_work_day(today, work_days_for(session, user)),
-                           counted_today=user.last_action_date == today)
-    request.reply(f"🔥 {line}" if user.streak_count else line)
+        today, work_days = local_today(user.timezone), work_days_for(session, user)
+        count = current_streak(user, work_days=work_days, today=today)
+        line = streak_line(count, work_day=is_work_day(today, work_days), counted_today=user.last_action_date == today)
+    request.reply(f"🔥 {line}" if count else line)
 
 
 def settings(request: Request, rest: str) -> None:

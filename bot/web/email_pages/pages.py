@@ -41,6 +41,7 @@ from core.config import get_settings
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, title_of, waiting_items
+from core.streaks import current_streak
 from core.text import one_line, short_date
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
@@ -255,7 +256,8 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
     no_plan, billing = ("", None) if view else _no_plan_yet(session, user=user, today=today, links=links)
     return PlanCard(
         has_plan=view is not None, remaining=remaining, waiting=waiting,
-        size=view.size() if view else "", streak=user.streak_count, today=short_date(today),
+        size=view.size() if view else "", today=short_date(today),
+        streak=current_streak(user, work_days=get_settings_for(session, user).work_days, today=today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
         waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
         no_plan=no_plan, billing=billing,
