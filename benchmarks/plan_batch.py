@@ -93,7 +93,7 @@ def seed_books(session: Session, users: Sequence[tuple[uuid.UUID, str]], *, at: 
                                    created=at - timedelta(days=1)))
         if n % 4 == 0:
             summaries.append({"id": uuid.uuid4(), "user_id": user_id,
-                              "week_start_date": week_start(today) - timedelta(days=7),
+                              "week_start_date": week_start(today) - timedelta(days=7), "timezone": timezone,
                               "insight_text": "Replies came fastest on Tuesdays.",
                               "next_week_focus": "Close the three warm conversations"})
     insert_rows(session, Lead, leads)

@@ -124,7 +124,8 @@ def make_everything(session: Session, user: User) -> dict[str, Any]:
     rows["daily_plans"] = plan = make_plan(session, user, [action])
     rows["daily_plan_actions"] = plan.items[0]
     rows["weekly_summaries"] = summary = _add(session, WeeklySummary(
-        user_id=user.id, week_start_date=date(2026, 11, 16), insight_text="i", next_week_focus="f"))
+        user_id=user.id, week_start_date=date(2026, 11, 16), timezone=user.timezone, insight_text="i",
+        next_week_focus="f"))
     rows["content_prompts"] = _add(session, ContentPrompt(
         user_id=user.id, weekly_summary_id=summary.id, type=ContentPromptType.WIN_POST, content="c"))
     rows["calendar_connections"] = conn = make_calendar_connection(session, user)

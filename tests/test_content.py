@@ -20,8 +20,8 @@ DRAFT = ContentPromptStatus.DRAFT
 def summary_for(session: Session, user: User, week_start: date = date(2026, 11, 16), **fields: object) -> WeeklySummary:
     fields.setdefault("win_post_draft", f"Win of the week of {week_start}")
     fields.setdefault("insight_post_draft", f"Insight of the week of {week_start}")
-    summary = WeeklySummary(user_id=user.id, week_start_date=week_start, insight_text="i", next_week_focus="f",
-                            **fields)
+    summary = WeeklySummary(user_id=user.id, week_start_date=week_start, timezone=user.timezone, insight_text="i",
+                            next_week_focus="f", **fields)
     session.add(summary)
     session.flush()
     return summary

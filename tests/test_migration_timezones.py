@@ -1,4 +1,5 @@
-"""Migration 0008: users stored with a timezone that is not a place get the place with the same rules."""
+"""Migrations about timezones: 0008 gives users stored with a timezone that is not a place the place with
+the same rules; 0016 gives each weekly summary stored before it its user's timezone."""
 
 from __future__ import annotations
 
@@ -24,3 +25,19 @@ def test_old_aliases_become_their_place_and_non_places_become_utc(connection: Co
     now = {name: connection.scalar(text("SELECT timezone FROM users WHERE id = :i"), {"i": ids[name]})
            for name in stored}
     assert now == stored
+
+
+def test_summaries_stored_before_0016_get_their_users_timezone(connection: Connection) -> None:
+    migrate.downgrade(connection, "0015")
+    connection.execute(text("SELECT set_config('app.service', 'on', true)"))
+    users = {"Asia/Tokyo": uuid.uuid4(), "America/Los_Angeles": uuid.uuid4()}
+    for tz, user_id in users.items():
+        connection.execute(text("INSERT INTO users (id, email, name, timezone) VALUES (:i, :e, 'T', :tz)"),
+                           {"i": user_id, "e": f"{user_id}@example.com", "tz": tz})
+        connection.execute(text("INSERT INTO weekly_summaries (user_id, week_start_date, insight_text, "
+                                "next_week_focus) VALUES (:i, '2026-11-16', 'i', 'f')"), {"i": user_id})
+    migrate.upgrade(connection)
+    connection.execute(text("SELECT set_config('app.service', 'on', true)"))
+    stored = {tz: connection.scalar(text("SELECT timezone FROM weekly_summaries WHERE user_id = :i"), {"i": user_id})
+              for tz, user_id in users.items()}
+    assert stored == {tz: tz for tz in users}

@@ -186,9 +186,11 @@ def test_default_clears_the_override_and_a_bad_level_changes_nothing(service: Se
 
 def test_focus_comes_from_last_weeks_summary_unless_the_user_set_one(service: Session) -> None:
     user = make_user(service)
-    service.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 16), insight_text="i",
+    service.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 16), timezone=user.timezone,
+                              insight_text="i",
                               next_week_focus="Close the two proposals"))
-    service.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 9), insight_text="i",
+    service.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 9), timezone=user.timezone,
+                              insight_text="i",
                               next_week_focus="An older week's focus"))
     service.flush()
     user.settings.focus_text, user.settings.focus_week_start = "Last week's own focus", date(2026, 11, 16)

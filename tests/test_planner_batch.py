@@ -52,7 +52,8 @@ def busy_user(session: Session, n: int) -> User:
     session.flush()
     make_action(session, user, lead, action_type=ActionType.CALL_PREP, origin=ActionOrigin.CALL,
                 logged_call_id=call.id, **made)
-    session.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 16), insight_text="i",
+    session.add(WeeklySummary(user_id=user.id, week_start_date=date(2026, 11, 16), timezone=user.timezone,
+                              insight_text="i",
                               next_week_focus=f"Focus {n}"))
     session.flush()
     return user

@@ -44,7 +44,8 @@ def test_the_summary_focus_is_that_of_the_week_before_each_users_own_date(servic
     kiri = make_user(service, timezone="Pacific/Kiritimati")
     for user, week, focus in ((lana, date(2026, 11, 9), "Lana's focus"), (kiri, date(2026, 11, 16), "Kiri's focus"),
                               (lana, date(2026, 11, 16), "not yet Lana's"), (kiri, date(2026, 11, 9), "old")):
-        service.add(WeeklySummary(user_id=user.id, week_start_date=week, insight_text="i", next_week_focus=focus))
+        service.add(WeeklySummary(user_id=user.id, week_start_date=week, timezone=user.timezone, insight_text="i",
+                                  next_week_focus=focus))
     service.flush()
     with time_machine.travel(monday_at, tick=False):
         plans = plan_users(service, user_ids=[lana.id, kiri.id], at=monday_at)

@@ -161,7 +161,8 @@ def test_cold_leads_are_active_leads_untouched_for_21_days_at_the_end_of_the_wee
 
 def test_the_focus_is_the_users_own_for_that_week_else_last_weeks_summary(service: Session, user: User) -> None:
     assert week_facts(service, user=user, week_start=WEEK).focus is None
-    service.add(WeeklySummary(user_id=user.id, week_start_date=WEEK - timedelta(days=7), insight_text="i",
+    service.add(WeeklySummary(user_id=user.id, week_start_date=WEEK - timedelta(days=7), timezone=user.timezone,
+                              insight_text="i",
                               next_week_focus="Warm up 3 leads that have gone quiet"))
     service.flush()
     assert week_facts(service, user=user, week_start=WEEK).focus == "Warm up 3 leads that have gone quiet"

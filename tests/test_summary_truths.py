@@ -95,6 +95,45 @@ def test_the_week_before_is_the_one_the_user_was_told_about_after_a_move(service
     assert "Insight: You completed 1 action, down from 4 the week before (-75%)." in shown
 
 
+def test_after_a_move_west_the_hours_between_the_two_mondays_count_in_the_week_after(
+    service: Session, ann: User
+) -> None:
+    """The week of 9 Nov was summarised in Tokyo: it ended at midnight starting Monday 16 Nov there
+    (15:00 UTC on Sunday). In Los Angeles, where Ann then moved, that Monday began 17 hours later.
+    What she did in between (Monday 05:00 in Tokyo, still Sunday in Los Angeles) was in neither week;
+    the week of 16 Nov starts where the week before ended, and counts it on its Monday."""
+    ann.timezone = "Asia/Tokyo"
+    service.flush()
+    bo = outreach(service, ann, "Bo Chen", datetime(2026, 11, 15, 19, tzinfo=UTC))
+    mark(service, ann, bo, ActionState.DONE, datetime(2026, 11, 15, 20, tzinfo=UTC))  # Monday 05:00 in Tokyo
+    with travel(datetime(2026, 11, 15, 23, tzinfo=UTC)):  # Monday 16 Nov, 08:00 in Tokyo
+        assert "0 active days, 0 actions done" in nbm_summary().output
+    with unit_of_work(user_id=ann.id) as session:  # she moves to Los Angeles
+        set_timezone(session, user=session.get_one(User, ann.id), timezone="America/Los_Angeles")
+
+    with travel(MONDAY_MORNING):
+        assert "1 active day, 1 action done" in nbm_summary().output
+
+
+def test_after_a_move_east_the_hours_between_the_two_mondays_are_not_counted_twice(
+    service: Session, ann: User
+) -> None:
+    """The week of 9 Nov was summarised in Los Angeles, counting what Ann did on Sunday evening there
+    (Monday 11:00 in Tokyo). Measured in Tokyo, where she then moved, the week of 16 Nov began 17 hours
+    before that week ended: it starts where the week before ended, so that Sunday is not counted again."""
+    bo = outreach(service, ann, "Bo Chen", local(15, 17))
+    mark(service, ann, bo, ActionState.DONE, local(15, 18))  # Sunday 18:00 in Los Angeles
+    with travel(local(16, 7)):  # Monday 16 Nov, 07:00 in Los Angeles
+        assert "1 active day, 1 action done" in nbm_summary().output
+    with unit_of_work(user_id=ann.id) as session:  # she moves to Tokyo
+        set_timezone(session, user=session.get_one(User, ann.id), timezone="Asia/Tokyo")
+
+    with travel(datetime(2026, 11, 22, 23, tzinfo=UTC)):  # Monday 23 Nov, 08:00 in Tokyo
+        shown = nbm_summary().output
+    assert "0 active days, 0 actions done" in shown
+    assert "Insight: No actions were completed this week, after 1 the week before." in shown
+
+
 @pytest.fixture()
 def dribbling_endpoint() -> Iterator[str]:
     """An OpenAI-compatible endpoint that answers at once with its headers, then a byte every 50 ms:

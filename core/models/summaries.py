@@ -16,7 +16,8 @@ class WeeklySummary(Base):
     """The summary of one Monday–Sunday week (``week_start_date`` is that Monday, a local date).
 
     ``win_post_draft`` and ``insight_post_draft`` are the two content drafts offered with it; saving
-    one copies it into ``content_prompts``.
+    one copies it into ``content_prompts``. ``timezone`` is the user's when it was built, the one its
+    week was measured in: the next week starts where this one ended (core.summaries.service).
     """
 
     __tablename__ = "weekly_summaries"
@@ -31,6 +32,7 @@ class WeeklySummary(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     week_start_date: Mapped[date]
+    timezone: Mapped[str] = mapped_column(Text)
     days_active: Mapped[int] = mapped_column(server_default=text("0"), default=0)
     actions_completed: Mapped[int] = mapped_column(server_default=text("0"), default=0)
     replies: Mapped[int] = mapped_column(server_default=text("0"), default=0)

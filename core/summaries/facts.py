@@ -26,13 +26,15 @@ class WeekNumbers:
 class WeekFacts:
     """Everything a generator may say about one user's week; each figure is defined here and only here.
 
-    The week is the user's local Monday 00:00 to the next Monday 00:00 (``week_start`` is that Monday).
+    The week is the user's local Monday 00:00 to the next Monday 00:00 (``week_start`` is that Monday);
+    after a move, it starts where the week before ended (:func:`core.summaries.service.week_bounds`).
     Figures come from the append-only event log (``action_events``), never from the actions' current
     state, and only from the user's own events: one on channel ``system`` (an earlier SENT action
     closed when its follow-up is sent) is not something the user did.
 
     - ``days_active``: local days of the week with at least one event of the user: a count, never a
-      share of the week's days (the user's first week starts on the day they joined).
+      share of the week's days (the user's first week starts on the day they joined). Hours a move
+      west adds before the Monday count on the Monday, so it is never more than 7.
     - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
       DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
       them *actions*, never follow-ups.

@@ -6,11 +6,18 @@ here are about the week itself and the stored row:
 * A week is the user's **local** Monday–Sunday: it starts at local midnight on the Monday, so a
   Sunday-night completion in Los Angeles belongs to that week even though it is Monday in UTC.
 * "By the time the summary is built" (``answered``) is the instant :func:`week_facts` runs.
-* A week is measured in the timezone the user has when it is summarised: no history of a user's
-  timezones is kept. So the week before, which the insight compares with, is taken as the user was
-  told it: the figures of its stored summary when there is one. Counted again after a move (Tokyo to
-  Los Angeles), its events would fall into other local weeks, and "down from 4" would contradict the
-  summary that said 4.
+* A week is measured in the timezone the user has when it is summarised, and its summary stores
+  that timezone. The weeks follow on without a gap or an overlap across a move
+  (:func:`week_bounds`): a week ends at local midnight on the Monday after in the user's timezone,
+  and starts where the week before ended, at midnight on its Monday in the timezone stored with the
+  week before's summary (in the user's timezone when there is none). Measured in today's timezone
+  alone, a move west (Tokyo to Los Angeles) left the hours between the two midnights in neither week,
+  and a move east counted them in both. Those hours a move west adds are dated on the week's Monday
+  (they are Sunday where the user lives now), so a week never has more than 7 days active.
+* The week before, which the insight compares with, is taken as the user was told it: the figures
+  of its stored summary when there is one. Counted again after a move (Tokyo to Los Angeles), its
+  events would fall into other local weeks, and "down from 4" would contradict the summary that
+  said 4.
 * A summary covers a **finished** week: a stored summary is final (the call is idempotent), so
   summarising the current week on Wednesday would freeze half a week's numbers.
 * A summary covers a week **the user lived**: their first week is the one holding the local date they
@@ -27,6 +34,7 @@ here are about the week itself and the stored row:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -56,9 +64,13 @@ WITH events AS (
 )
 """
 
-_WEEK_NUMBERS = text(_EVENTS + """
+#: The local date of event ``e`` in the week: hours a move west added before its Monday count on the
+#: Monday (module rules).
+_DAY = "greatest((e.created_at AT TIME ZONE :tz)::date, CAST(:week_start AS date))"
+
+_WEEK_NUMBERS = text(_EVENTS + f"""
 SELECT
-    count(DISTINCT (e.created_at AT TIME ZONE :tz)::date),
+    count(DISTINCT {_DAY}),
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state IN ('DONE', 'REPLIED')),
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'REPLIED'),
     (SELECT count(*) FROM logged_calls c
@@ -83,8 +95,8 @@ FROM written w
 """)
 
 #: The two days with the most actions moved forward, to tell a best day from a tie.
-_TOP_DAYS = text(_EVENTS + """
-SELECT (e.created_at AT TIME ZONE :tz)::date AS day, count(DISTINCT e.action_id) AS moved FROM events e
+_TOP_DAYS = text(_EVENTS + f"""
+SELECT {_DAY} AS day, count(DISTINCT e.action_id) AS moved FROM events e
 WHERE e.to_state IN ('SENT', 'REPLIED', 'DONE')
 GROUP BY day ORDER BY moved DESC, day LIMIT 2
 """)
@@ -127,22 +139,28 @@ def first_week(user: User) -> date:
     return joined - timedelta(days=joined.weekday())
 
 
-def _week_bounds(tz: str, week_start: date) -> tuple[datetime, datetime]:
-    """The UTC instants of local midnight on the Monday and on the Monday after (DST-correct)."""
-    local = zone(tz)
-    start = datetime.combine(week_start, time(0), tzinfo=local).astimezone(UTC)
-    end = datetime.combine(week_start + timedelta(days=7), time(0), tzinfo=local).astimezone(UTC)
-    return start, end
+def _midnight(day: date, tz: str) -> datetime:
+    """The UTC instant of local midnight starting ``day`` in ``tz`` (DST-correct)."""
+    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
 
 
-def _params(user: User, week_start: date) -> dict[str, object]:
-    start, end = _week_bounds(user.timezone, week_start)
-    return {"user_id": user.id, "tz": user.timezone, "start": start, "end": end}
+def week_bounds(session: Session, *, user: User, week_start: date) -> tuple[datetime, datetime]:
+    """The UTC instants the week starting ``week_start`` is measured from and to (module rules): from
+    midnight on its Monday in the timezone stored with the week before's summary, or in the user's
+    when there is none; to midnight on the Monday after in the user's timezone."""
+    before = get_summary(session, user=user, week_start=week_start - timedelta(days=7))
+    start = _midnight(week_start, before.timezone if before is not None else user.timezone)
+    return start, _midnight(week_start + timedelta(days=7), user.timezone)
 
 
-def _numbers(session: Session, user: User, week_start: date) -> WeekNumbers:
-    """The week's four stored numbers."""
-    return WeekNumbers(*session.execute(_WEEK_NUMBERS, _params(user, week_start)).one())
+def _params(session: Session, user: User, week_start: date) -> dict[str, Any]:
+    start, end = week_bounds(session, user=user, week_start=week_start)
+    return {"user_id": user.id, "tz": user.timezone, "week_start": week_start, "start": start, "end": end}
+
+
+def _numbers(session: Session, params: dict[str, Any]) -> WeekNumbers:
+    """The four stored numbers of the week ``params`` (:func:`_params`) measure."""
+    return WeekNumbers(*session.execute(_WEEK_NUMBERS, params).one())
 
 
 def _previous(session: Session, user: User, week_start: date) -> WeekNumbers | None:
@@ -151,10 +169,12 @@ def _previous(session: Session, user: User, week_start: date) -> WeekNumbers | N
     before = get_summary(session, user=user, week_start=week_start - timedelta(days=7))
     if before is not None:
         return WeekNumbers(before.days_active, before.actions_completed, before.replies, before.calls_booked)
-    return _numbers(session, user, week_start - timedelta(days=7)) if week_start > first_week(user) else None
+    if week_start <= first_week(user):
+        return None
+    return _numbers(session, _params(session, user, week_start - timedelta(days=7)))
 
 
-def _best_day(session: Session, params: dict[str, object]) -> str | None:
+def _best_day(session: Session, params: dict[str, Any]) -> str | None:
     """The clear best day of the week, as WeekFacts defines it, or None."""
     top = session.execute(_TOP_DAYS, params).all()
     if not top or top[0].moved < MIN_BASE or (len(top) == 2 and top[1].moved == top[0].moved):
@@ -171,9 +191,9 @@ def _focus(session: Session, user: User, week_start: date) -> str | None:
 
 def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
     """The facts of the local Monday–Sunday week starting ``week_start``, as :class:`WeekFacts` defines them."""
-    numbers = _numbers(session, user, week_start)
-    params = _params(user, week_start)
-    end = _week_bounds(user.timezone, week_start)[1]
+    params = _params(session, user, week_start)
+    numbers = _numbers(session, params)
+    end = params["end"]
     sent, written_to, answered = session.execute(_SENT_AND_ANSWERED, {**params, "as_of": utcnow()}).one()
     previous = _previous(session, user, week_start)
     cold = session.execute(_COLD_LEADS, {**params, "since": end - COLD_AFTER}).scalar_one()
@@ -263,7 +283,7 @@ def build_weekly_summary(
     session.execute(
         insert(WeeklySummary)
         .values(
-            user_id=user.id, week_start_date=week_start, days_active=facts.days_active,
+            user_id=user.id, week_start_date=week_start, timezone=user.timezone, days_active=facts.days_active,
             actions_completed=facts.actions_completed, replies=facts.replies, calls_booked=facts.calls_booked,
             insight_text=insights.insight_text, narrative_summary=insights.narrative_summary,
             next_week_focus=insights.next_week_focus, win_post_draft=insights.win_post,

@@ -101,7 +101,8 @@ def long_user(engine, pinned_clock) -> Iterator[uuid.UUID]:
         make_event(session, waiting, to_state=ActionState.SENT, from_state=ActionState.NEW,
                    at=NOON - timedelta(days=3))
         session.add(WeeklySummary(
-            user_id=user.id, week_start_date=LAST_MONDAY, days_active=5, actions_completed=1234, replies=56,
+            user_id=user.id, week_start_date=LAST_MONDAY, timezone=user.timezone, days_active=5, actions_completed=1234,
+            replies=56,
             calls_booked=7, insight_text=f"Replies came fastest from {LONG_URL}",
             narrative_summary=f"{LONG_NAME} answered within a day; {EMAIL_NAME} booked a call.",
             next_week_focus=f"Follow up with {EMAIL_NAME}",
