@@ -89,7 +89,7 @@ def test_an_empty_first_week_starts_the_habit_without_comparing() -> None:
 
 def test_an_empty_week_after_an_active_one_names_what_was_lost_and_the_cold_leads() -> None:
     result = builtin.generate(EMPTY)
-    assert "after 6 the week before" in result.insight_text
+    assert "the week before, you completed 6 actions" in result.insight_text
     assert "4 leads have gone three weeks without a touch" in result.insight_text
     assert "4 contacts" in result.insight_post
 

@@ -134,7 +134,7 @@ def test_a_week_of_messages_and_no_replies_says_what_was_sent(service: Session, 
     built = summary(service, user)
 
     assert built.insight_text == (
-        "No actions were completed this week, after 5 the week before. You did send 2 messages.")
+        "No actions were completed this week; the week before, you completed 5 actions. You did send 2 messages.")
     assert built.narrative_summary.startswith(
         "Ann, you were active on 2 days and sent 2 messages, but completed no actions.")
     assert built.next_week_focus == "Get back to 5 actions a week"

@@ -131,7 +131,7 @@ def test_after_a_move_east_the_hours_between_the_two_mondays_are_not_counted_twi
     with travel(datetime(2026, 11, 22, 23, tzinfo=UTC)):  # Monday 23 Nov, 08:00 in Tokyo
         shown = nbm_summary().output
     assert "0 active days, 0 actions done" in shown
-    assert "Insight: No actions were completed this week, after 1 the week before." in shown
+    assert "Insight: No actions were completed this week; the week before, you completed 1 action." in shown
 
 
 @pytest.fixture()

@@ -101,7 +101,7 @@ def _trend(facts: WeekFacts) -> str:
     if done == 0:
         if before == 0:
             return "No actions were completed this week, nor the week before."
-        return f"No actions were completed this week, after {before} the week before."
+        return f"No actions were completed this week; the week before, you completed {plural(before, 'action')}."
     if before == 0:
         return f"You completed {plural(done, 'action')} after a week with none."
     if done > before:
