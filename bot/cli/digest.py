@@ -8,11 +8,11 @@ is read or built.
 
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
-is off, ``summary send`` also for a week that ended before the user joined (saying when their first
-summary comes) and for a user without service (as ``nbm summary`` is, core.billing.status.NoService:
-the Monday job sends nobody without service either, even a summary made before it ended), both
-refused before the delivery is claimed, so nothing is recorded and a summary owed after they
-subscribe again is still sent, and a server that
+is off or the user has no service (as ``nbm plan`` and ``nbm summary`` are,
+core.billing.status.NoService: the morning and Monday jobs send nobody without service either, even
+a plan or a summary made before it ended), ``summary send`` also for a week that ended before the
+user joined (saying when their first summary comes); all refused before the delivery is claimed, so
+nothing is recorded and an email owed after they subscribe again is still sent, and a server that
 refuses the message is reported in a sentence with exit code 1, not as a traceback. Each runs the
 scheduled job's own delivery (core.jobs.tasks.deliver) for that day's digest or that week's summary,
 so the send is recorded as that delivery: when the job sent it first, the command sends nothing and
@@ -81,8 +81,9 @@ def send_command(email: str) -> None:
     """Email today's digest, unless it was sent already (by the morning job or by hand).
 
     It goes through the configured backend (EMAIL_BACKEND), as the morning job sends it."""
-    with acting_as_email(email) as (_, user):
+    with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         user_id, address, timezone = user.id, user.email, user.timezone
+        require_service(session, user=user)
     send_once(DeliveryKind.PLAN, user_id, local_today(timezone), timezone=timezone,
               sent=f"today's digest to {address}")
 

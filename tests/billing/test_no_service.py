@@ -279,6 +279,20 @@ def test_nbm_summary_send_without_service_refuses_before_anything_is_recorded_or
     assert emails(billing) == []
 
 
+def test_nbm_digest_send_without_service_refuses_before_anything_is_recorded_or_sent(
+    slack_web: FlaskClient, ended: User, service: Session, billing: Path
+) -> None:
+    """As `nbm summary send`: the morning job sends no digest without service, so neither does the
+    command, and no failed delivery is put on record for the day."""
+    result = CliRunner().invoke(main, ["digest", "send", "--user", ended.email])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(f"Error: {ENDED} `nbm billing checkout --user ann@example.com`")
+    assert _plans(service, ended) == []
+    set_context(service, service=True)
+    assert service.scalars(select(Delivery).where(Delivery.user_id == ended.id)).all() == []
+    assert emails(billing) == []
+
+
 def test_a_summary_made_before_the_service_ended_is_still_shown(
     slack_web: FlaskClient, fake: FakeSlack, ann: User, stripe: FakeStripe, clock: time_machine.Coordinates,
     service: Session,
