@@ -108,7 +108,7 @@ def test_a_great_week_compares_names_the_wins_and_the_streak() -> None:
     assert "3 replies came in; 3 of the 8 people you wrote to have replied so far (38%)." in result.insight_text
     assert "with 10 messages sent, 3 replies and 1 call booked" in result.narrative_summary
     assert "Bob Smith, Cy Young and Di Ross" in result.narrative_summary
-    assert "You are on a 9-day streak." in result.narrative_summary
+    assert "You reached a 9-day streak." in result.narrative_summary
     assert result.next_week_focus == "Reply within a day to everyone who answered"
     assert "Last week: 3 replies and 1 call booked." in result.win_post
     assert "Last week I wrote to 8 leads, and 3 of them have replied so far: 38%." in result.insight_post
@@ -162,7 +162,7 @@ def test_a_long_streak_is_protected() -> None:
     week = facts(days_active=5, actions_completed=8, previous=WeekNumbers(5, 8, 0, 0), streak=12)
     result = builtin.generate(week)
     assert result.next_week_focus == "Protect your streak: start each day with the Fast Win"
-    assert "You are on a 12-day streak." in result.narrative_summary
+    assert "You reached a 12-day streak." in result.narrative_summary
 
 
 # --- the OpenAI-compatible generator, against a real local HTTP server ---

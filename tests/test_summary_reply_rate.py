@@ -167,10 +167,10 @@ def test_a_week_of_only_fast_wins_calls_them_actions(service: Session, user: Use
 
     built = summary(service, user)
 
-    assert built.insight_text == "You completed 3 actions, up from 1 the week before. You are on a 3-day streak."
+    assert built.insight_text == "You completed 3 actions, up from 1 the week before. You reached a 3-day streak."
     assert "I still kept at it: 3 actions done." in built.win_post_draft
     assert built.insight_post_draft.startswith(
-        "I am on a 3-day streak: not one work day without a business-development action.")
+        "I reached a 3-day streak: not one work day without a business-development action.")
     for text in texts(built):
         assert not FOLLOW_UP_COUNT.search(text) and "outreach" not in text and "%" not in text, text
 

@@ -79,8 +79,8 @@ def check_true_to(facts: WeekFacts, result: Insights) -> None:
 def test_a_streak_reads_as_it_is_said() -> None:
     for streak, said in ((8, "an 8-day streak"), (11, "an 11-day streak"), (12, "a 12-day streak")):
         result = builtin.generate(week(days_active=1, actions_completed=1, streak=streak))
-        assert f"You are on {said}." in result.narrative_summary
-        assert result.insight_post.startswith(f"I am on {said}: not one work day without")
+        assert f"You reached {said}." in result.narrative_summary
+        assert result.insight_post.startswith(f"I reached {said}: not one work day without")
 
 
 def test_a_change_from_a_tiny_week_is_not_a_percentage() -> None:

@@ -174,8 +174,10 @@ def _insight(facts: WeekFacts) -> str:
 # --- the narrative: what happened, what moved, what is waiting ---
 
 def _streak_sentence(facts: WeekFacts) -> str | None:
+    """The streak as a thing reached, not a state: the summary is stored and shown again later (and
+    its post published whenever the user likes), when a streak it called running may have ended."""
     if facts.streak >= 2:
-        return f"You are on {day_streak(facts.streak)}."
+        return f"You reached {day_streak(facts.streak)}."
     return None
 
 
@@ -310,7 +312,7 @@ def _insight_post(facts: WeekFacts) -> str:
         )
     if facts.streak >= 2:
         return (
-            f"I am on {day_streak(facts.streak)}: not one work day without a business-development action.\n\n"
+            f"I reached {day_streak(facts.streak)}: not one work day without a business-development action.\n\n"
             "The streak matters more than the number. One small action a day is easy enough that there is "
             "never a reason to skip it, and it adds up to a pipeline.\n\n"
             "What is the smallest habit that keeps your business moving?"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from bot.channels import register_all
 from core.clock import local_today
 from core.db import unit_of_work
 from core.jobs.tasks import deliver
@@ -25,6 +26,7 @@ def mail_summary(user_id: uuid.UUID, week_start: date) -> str:
 
 
 def _delivered(kind: DeliveryKind, user_id: uuid.UUID, period: date) -> str:
+    register_all()  # as every worker process does at start, so a test of this alone finds the senders
     outcome = deliver(kind.value, Channel.EMAIL.value, str(user_id), period.isoformat())
     assert outcome.startswith("sent (") and outcome.endswith(")"), outcome
     return outcome.removeprefix("sent (").removesuffix(")")
