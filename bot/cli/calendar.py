@@ -10,10 +10,11 @@ from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from core import preferences
 from core.calendars import service
 from core.calendars.call_detection import CallsFound, find_calls
+from core.calendars.disconnection import disconnect_calendar
 from core.calendars.service import DayRead
 from core.clock import local_today, zone
 from core.config import get_settings
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.models import CalendarConnection, CalendarProvider
 from core.users import get_settings_for
 
@@ -101,12 +102,15 @@ def calls_command(email: str, switch: str, as_json: bool) -> None:
 @click.argument("kind", type=click.Choice(KINDS, case_sensitive=False))
 @json_option
 def disconnect_command(email: str, kind: str, as_json: bool) -> None:
-    """Disconnect KIND (revoking the grant where the provider allows it)."""
+    """Disconnect KIND as Slack and the preferences page do (core.calendars.disconnection), saying what
+    became of its grant and what sizes the user's next plans. With no KIND connected, nothing changes:
+    the sentence says so, exit code 2."""
     provider = CalendarProvider(kind.lower())
     with acting_as_email(email) as (session, user):
-        removed = service.disconnect(session, user=user, kind=provider)
-    emit(as_json, {"disconnected": removed, "provider": provider.value},
-         lambda: f"Disconnected {provider.value}." if removed else f"No {provider.value} calendar was connected.")
+        outcome = disconnect_calendar(session, user=user, kind=provider)
+    if not outcome.removed:
+        raise NotFound(outcome.said)
+    emit(as_json, {"disconnected": True, "provider": provider.value, "said": outcome.said}, lambda: outcome.said)
 
 
 @calendar_group.command("hours")

@@ -2,13 +2,15 @@
 
 Tokens and iCal addresses are the user's secrets (PRODUCT.md, "Calendars"), so a user stops the
 service reading a calendar themselves: App Home's Disconnect button, ``/nbm disconnect``, the email
-preferences page. Rules chosen:
+preferences page, and the operator for them with ``nbm calendar disconnect``. Rules chosen:
 
-* **One implementation.** The work is :func:`core.calendars.service.disconnect`, the one the
-  operator's ``nbm calendar disconnect`` uses: the grant is revoked where the provider has an API for
-  it (Google), then the connection is deleted with its token or address (the database trigger
-  clears ``users.calendar_connected``).
-* **Nothing connected, nothing changed**: disconnecting a kind the user has not connected says so.
+* **One implementation, one sentence.** Every channel calls :func:`disconnect_calendar` and shows
+  its :attr:`Disconnected.said`. The work is :func:`core.calendars.service.disconnect`: the
+  connection is deleted with its token or address (the database trigger clears
+  ``users.calendar_connected``), and the grant is revoked where the provider has an API for it
+  (Google).
+* **Nothing connected, nothing changed**: disconnecting a kind the user has not connected says so
+  (the CLI exits with code 2).
 * **The answer says what became of the grant and what sizes the plans next**: the calendars still
   connected and readable, else the default capacity (an expired one is not read until it is
   reconnected); a capacity the user sets for a day still wins. Today's plan, if already made, is

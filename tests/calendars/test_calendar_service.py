@@ -169,9 +169,27 @@ def test_working_hours_change_the_free_time_and_a_disconnect_forgets_the_calenda
     assert nbm("calendar", "hours", "--user", cleo, "12:00-14:00").output == "Working hours: 12:00-14:00.\n"
     assert json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)[
         "free_minutes"] == 120
-    assert nbm("calendar", "disconnect", "--user", cleo, "ics").output == "Disconnected ics.\n"
+    assert nbm("calendar", "disconnect", "--user", cleo, "ics").exit_code == 0
     day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
     assert (day["free_minutes"], day["capacity"]) == (None, "default")
+
+
+def test_nbm_calendar_disconnect_says_what_slack_says_and_refuses_when_nothing_is_connected(
+    cleo: str, server: str
+) -> None:
+    """The terminal says the sentence Slack and the preferences page say (core.calendars.disconnection)."""
+    nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics")
+
+    disconnected = nbm("calendar", "disconnect", "--user", cleo, "ics")
+
+    assert disconnected.exit_code == 0
+    assert disconnected.output == (
+        "Disconnected your iCal address: the address is deleted and no longer read. With no calendar connected, "
+        "your next plans use the default capacity of 5 actions a day (or the capacity you set for a day).\n")
+    assert json.loads(nbm("calendar", "list", "--user", cleo, "--json").output) == []
+    again = nbm("calendar", "disconnect", "--user", cleo, "ics", "--json")
+    assert again.exit_code == 2
+    assert again.output == "Error: Nothing to disconnect: you have no iCal address connected.\n"
 
 
 def test_every_read_is_logged_without_the_address(cleo: str, server: str, connection: Connection) -> None:
