@@ -7,8 +7,8 @@ preferences page, and the operator for them with ``nbm calendar disconnect``. Ru
 * **One implementation, one sentence.** Every channel calls :func:`disconnect_calendar` and shows
   its :attr:`Disconnected.said`. The work is :func:`core.calendars.service.disconnect`: the
   connection is deleted with its token or address (the database trigger clears
-  ``users.calendar_connected``), and the grant is revoked where the provider has an API for it
-  (Google).
+  ``users.calendar_connected``), and once that is committed the grant is revoked where the provider
+  has an API for it (Google).
 * **Nothing connected, nothing changed**: disconnecting a kind the user has not connected says so
   (the CLI exits with code 2).
 * **The answer says what became of the grant and what sizes the plans next**: the calendars still

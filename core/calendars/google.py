@@ -238,13 +238,14 @@ GOOGLE = GoogleProvider()
 PROVIDER: Provider = GOOGLE  # typed: mypy checks the class keeps to the contract
 
 
-def revoke(connection: CalendarConnection, *, settings: Settings, timeout: float) -> None:
-    """Revoke the connection's grant at Google (the refresh token, and with it every access token).
+def revoke(grant: Secret, *, timeout: float) -> None:
+    """Revoke a deleted connection's ``grant`` at Google (its refresh token, and with it every access
+    token); ``core.calendars.service`` calls it once the deletion is committed.
 
-    Never raises: a grant that cannot be revoked now is logged (without the token) and the
-    disconnection goes on; the user can also remove access at myaccount.google.com/permissions.
+    Never raises: a grant that cannot be revoked now is logged (without the token), and the
+    disconnection stands; the user can also remove access at myaccount.google.com/permissions.
     """
-    _revoke_quietly(connection.refresh_token.reveal(), timeout=timeout)
+    _revoke_quietly(grant.reveal(), timeout=timeout)
 
 
 def _require(settings: Settings) -> None:

@@ -236,11 +236,11 @@ OUTLOOK = OutlookProvider()
 PROVIDER: Provider = OUTLOOK  # typed: mypy checks the class keeps to the contract
 
 
-def revoke(connection: CalendarConnection, *, settings: Settings, timeout: float) -> None:
+def revoke(grant: Secret, *, timeout: float) -> None:
     """Nothing to call: Microsoft has no API for an application to revoke a user's consent to it.
 
     (``revokeSignInSessions`` would sign the user out of every application, not only this one.) The
-    caller deletes the connection and its token cache, so no token of it is kept; the user removes
+    caller deleted the connection and its token cache, so no token of it is kept; the user removes
     the app's access at https://account.live.com/consent/Manage (personal account) or
     https://myapps.microsoft.com (work or school account).
     """

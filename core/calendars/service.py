@@ -20,8 +20,12 @@ Rules (PRODUCT.md, "Calendars"):
 * **The morning never waits on a provider**: it reads a batch's users concurrently within
   ``CALENDAR_BUDGET`` seconds (``core.calendars.morning``); a user not read by then is planned with
   ``default`` capacity (logged), and the batch goes on.
-* **Disconnecting** revokes the grant where the provider allows it, then deletes the connection
-  (the database trigger clears ``users.calendar_connected``).
+* **Disconnecting** deletes the connection (the database trigger clears
+  ``users.calendar_connected``), then, once that is committed, asks the provider to revoke the grant
+  where it allows it (:func:`disconnect`): a provider may take :data:`READ_TIMEOUT` seconds to answer,
+  and no transaction, with its database connection and row locks, waits on it. The grant is gone
+  from our database whatever the provider answers, so a failed revocation is logged, never raised:
+  the disconnection stands.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock_time
+from functools import partial
 from importlib import import_module
 from typing import Generic, TypeVar
 
@@ -44,8 +49,9 @@ from core.calendars.freetime import free_minutes, merge_busy, working_window
 from core.calendars.notices import tell_expired
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
 from core.clock import local_today, utcnow, zone
-from core.config import Settings, get_settings
+from core.config import Settings
 from core.crypto import Secret
+from core.db import after_commit
 from core.errors import ValidationError
 from core.models import (
     CalendarConnection,
@@ -160,18 +166,29 @@ def save_oauth_connection(session: Session, *, user_id: uuid.UUID, kind: Calenda
                     reads_events=reads_events)
 
 
-def disconnect(session: Session, *, user: User, kind: CalendarProvider, settings: Settings | None = None) -> bool:
-    """Revoke (where the provider allows) and delete the user's ``kind`` connection; False if there was none."""
+def disconnect(session: Session, *, user: User, kind: CalendarProvider) -> bool:
+    """Delete the user's ``kind`` connection, its grant revoked once that is committed (module rules);
+    False if there was none."""
     connection = _connection(session, user=user, kind=kind)
     if connection is None:
         return False
-    revoke: Callable[..., None] | None = getattr(import_module(_MODULES[kind]), "revoke", None)
-    if revoke is not None:
-        revoke(connection, settings=settings or get_settings(), timeout=READ_TIMEOUT)
+    after_commit(session, partial(_revoke, kind, connection.refresh_token))
     session.delete(connection)
     session.flush()
     session.expire(user, ["calendar_connected"])
     return True
+
+
+def _revoke(kind: CalendarProvider, grant: Secret) -> None:
+    """Ask the provider of ``kind`` to revoke ``grant``, where it has a way to (after the commit: module
+    rules). Never raises: the connection is already deleted, and the answer says so."""
+    revoke: Callable[..., None] | None = getattr(import_module(_MODULES[kind]), "revoke", None)
+    if revoke is None:
+        return
+    try:
+        revoke(grant, timeout=READ_TIMEOUT)
+    except Exception:
+        log.exception("revoking a %s grant failed; its connection is deleted all the same", kind.value)
 
 
 def read_day(session: Session, *, user: User, day: date, deadline: float | None = None) -> DayRead:

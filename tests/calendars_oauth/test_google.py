@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from base64 import urlsafe_b64encode
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,10 +16,12 @@ import pytest
 import requests
 import responses
 import time_machine
+from click.testing import CliRunner
 from googleapiclient.http import HttpMockSequence
-from sqlalchemy import select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core.calendars import google, outlook
 from core.calendars.google import FREEBUSY_SCOPE, GoogleProvider
 from core.calendars.http import ConnectRefused
@@ -25,10 +29,11 @@ from core.calendars.oauth_state import OAuthStateError
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
 from core.config import Settings
 from core.crypto import Secret
+from core.db import unit_of_work
 from core.errors import ConfigError
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, User
 from tests.calendars_oauth.conftest import NOW
-from tests.factories import make_calendar_connection, make_user
+from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 START, END = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 17, tzinfo=UTC)
 
@@ -361,13 +366,11 @@ def test_the_module_provider_is_the_one_the_service_uses() -> None:
 # Revoking -----------------------------------------------------------------------------------------------
 
 
-def test_revoke_posts_the_refresh_token_in_the_body(
-    service: Session, settings: Settings, mocked: responses.RequestsMock,
-) -> None:
+def test_revoke_posts_the_refresh_token_in_the_body(service: Session, mocked: responses.RequestsMock) -> None:
     connection = fresh_connection(service, make_user(service))
     revoked = mocked.post(google.REVOKE_URI, status=200)
 
-    google.revoke(connection, settings=settings, timeout=5)
+    google.revoke(connection.refresh_token, timeout=5)
 
     assert revoked.call_count == 1
     request = mocked.calls[0].request
@@ -377,14 +380,53 @@ def test_revoke_posts_the_refresh_token_in_the_body(
 
 @pytest.mark.parametrize("failure", [{"status": 503}, {"body": requests.ConnectionError("down")}])
 def test_a_failed_revocation_is_logged_without_the_token_and_never_raised(
-    service: Session, settings: Settings, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture,
+    service: Session, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture,
     failure: dict[str, Any],
 ) -> None:
     connection = fresh_connection(service, make_user(service))
     mocked.post(google.REVOKE_URI, **failure)
 
     with caplog.at_level(logging.INFO, logger="core.calendars.google"):
-        google.revoke(connection, settings=settings, timeout=5)
+        google.revoke(connection.refresh_token, timeout=5)
 
     assert "revoking a Google Calendar grant failed" in caplog.text
+    assert "stored-refresh" not in caplog.text
+
+
+@pytest.fixture()
+def committed_google(engine: Engine) -> Iterator[tuple[uuid.UUID, str]]:
+    """A user committed for real with a Google Calendar connected (another database connection sees
+    what was committed, and only that): their id and email."""
+    with unit_of_work(service=True) as session:
+        user = make_user(session, email=f"google-{uuid.uuid4().hex[:8]}@example.com")
+        fresh_connection(session, user)
+        user_id, email = user.id, user.email
+    with deleted_afterwards(user_id):
+        yield user_id, email
+
+
+def test_disconnecting_asks_google_to_revoke_once_the_deletion_is_committed_and_a_failure_is_only_logged(
+    committed_google: tuple[uuid.UUID, str], mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Google may take seconds to answer: no transaction waits on it, and what it answers cannot undo
+    the disconnection (core.calendars.service)."""
+    user_id, email = committed_google
+    connections_seen_by_others: list[int] = []
+
+    def google_answers(request: Any) -> tuple[int, dict[str, str], str]:
+        with unit_of_work(service=True) as other:  # a connection of its own: only what is committed
+            connections_seen_by_others.append(other.scalar(
+                select(func.count()).select_from(CalendarConnection).where(CalendarConnection.user_id == user_id)))
+        return 503, {}, json.dumps({"error": "backendError"})
+
+    mocked.add_callback(responses.POST, google.REVOKE_URI, callback=google_answers)
+    with caplog.at_level(logging.WARNING, logger="core.calendars.google"):
+        result = CliRunner().invoke(main, ["calendar", "disconnect", "--user", email, "google"])
+
+    assert connections_seen_by_others == [0]
+    assert result.exit_code == 0, result.output
+    assert result.output == ("Disconnected your Google Calendar: NextBestMove asked Google to revoke its access, and "
+                             "deleted it. With no calendar connected, your next plans use the default capacity of 5 "
+                             "actions a day (or the capacity you set for a day).\n")
+    assert "revoking a Google Calendar grant failed (HTTP 503, backendError)" in caplog.text
     assert "stored-refresh" not in caplog.text

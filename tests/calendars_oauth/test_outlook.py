@@ -284,7 +284,7 @@ def test_revoke_has_nothing_to_call(service: Session, settings: Settings, micros
     connection = connect(service, settings, microsoft, make_user(service))
     calls = len(mocked.calls)
 
-    outlook.revoke(connection, settings=settings, timeout=5)
+    outlook.revoke(connection.refresh_token, timeout=5)
 
     assert len(mocked.calls) == calls
 

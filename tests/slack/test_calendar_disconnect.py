@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -115,6 +116,23 @@ def test_nbm_disconnect_google_revokes_it_and_says_the_calendar_left_still_sizes
     home = str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
     assert "*Google Calendar*" not in home and "*iCal address* (cal.example)" in home
     assert "'text': 'Connect Google Calendar'" in home
+
+
+def test_google_failing_to_revoke_is_logged_and_the_disconnection_stands(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Google is asked once the deletion is committed (core.calendars.service): whatever goes wrong
+    then is logged, and the person is told what was done, not an apology."""
+    connect(ann, CalendarProvider.GOOGLE, refresh_token="1//the-refresh-token")
+    with responses.RequestsMock() as google_api, caplog.at_level(logging.WARNING):
+        google_api.post(google.REVOKE_URI, body=RuntimeError("the connection broke in an unexpected way"))
+        command(web, fake, "disconnect google")
+
+    assert replies(fake) == [f"Disconnected your Google Calendar: NextBestMove asked Google to revoke its access, and "
+                             f"deleted it. {NO_CALENDAR_LEFT}"]
+    assert connected(ann) == {}
+    assert "revoking a google grant failed; its connection is deleted all the same" in caplog.text
+    assert "the-refresh-token" not in caplog.text
 
 
 def test_nbm_disconnect_says_what_it_takes_and_changes_nothing_when_there_is_nothing_to_disconnect(
