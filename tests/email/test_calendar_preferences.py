@@ -4,6 +4,8 @@ pages say plainly what happened."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from core.calendars.service import list_connections
 from core.models import CalendarConnectionStatus, CalendarProvider
 from core.users import get_settings_for
 from tests.calendars.feeds import SECRET
+from tests.email.conftest import NOON
 from tests.email.pages import forms, path, reload, text_of
 from tests.factories import make_calendar_connection, make_user
 
@@ -38,7 +41,7 @@ def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
     assert refused.status_code == 400 and "could not be read" in text_of(refused.text)
     connected = client.post(f"{url}/calendar/ics", data={"address": f"{server}/cal/day.ics"})
     assert "Connected your calendar at 127.0.0.1" in text_of(connected.text)
-    assert "iCal address (127.0.0.1): active" in text_of(connected.text) and SECRET not in connected.text
+    assert "iCal address (127.0.0.1): connected" in text_of(connected.text) and SECRET not in connected.text
 
     saved = client.post(url, data={"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"],
                                    "hours_start": "10:00", "hours_end": "16:00"})
@@ -62,8 +65,8 @@ def test_a_refused_ical_address_keeps_the_calendar_connected_before(
     assert ("That iCal address could not be read: 127.0.0.1 answered 404: the address was reset or removed; copy "
             "the new private address from your calendar's settings. The iCal address you connected before "
             "(127.0.0.1) is kept.") in said
-    assert "iCal address (127.0.0.1): active" in said and "No calendar connected" not in said
-    assert "iCal address (127.0.0.1): active" in text_of(client.get(url).text)
+    assert "iCal address (127.0.0.1): connected" in said and "No calendar connected" not in said
+    assert "iCal address (127.0.0.1): connected" in text_of(client.get(url).text)
     day = json.loads(nbm("calendar", "sync", "--user", user.email, "--date", "2026-10-14", "--json").output)
     assert (day["free_minutes"], day["capacity"]) == (285, "standard")  # the calendar connected before, read
 
@@ -136,3 +139,43 @@ def test_the_preferences_page_disconnects_a_calendar_by_post_only_and_says_what_
     assert again.status_code == 200
     assert "Nothing to disconnect: you have no iCal address connected." in text_of(again.text)
     assert [c.provider for c in list_connections(service, user=reload(service, user))] == [CalendarProvider.GOOGLE]
+
+
+@pytest.fixture()
+def google_on(email_settings: config.Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Google Calendar set up on this server, on top of the email settings."""
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
+    config.get_settings.cache_clear()
+    yield
+    config.get_settings.cache_clear()
+
+
+def test_a_calendar_that_cannot_be_read_is_said_as_app_home_says_it_with_the_same_way_out(
+    client: Any, links: Any, service: Session, server: str, google_on: None
+) -> None:
+    user = make_user(service, timezone="Europe/London")
+    make_calendar_connection(service, user, provider=CalendarProvider.ICS, calendar_id="cal.example",
+                             refresh_token="https://cal.example/secret.ics", status=CalendarConnectionStatus.ERROR,
+                             error_message="the server answered 503", last_sync_at=NOON - timedelta(hours=4))
+    make_calendar_connection(service, user, provider=CalendarProvider.GOOGLE, status=CalendarConnectionStatus.EXPIRED,
+                             error_message="Google refused the grant (invalid_grant); connect it again")
+    url = path(links.preferences_url(user_id=user.id))
+
+    page = client.get(url)
+
+    said = text_of(page.text)
+    assert "iCal address (cal.example): could not be read, last read Wed 25 Nov 08:00" in said
+    assert "Google Calendar (primary): needs reconnecting" in said
+    assert ": error" not in said and ": expired" not in said
+    offered = dict(forms(page.text))
+    assert offered["Replace address"] == f"{url}/calendar/ics"
+    assert offered["Reconnect Google Calendar"] == f"{url}/calendar/google"
+    assert "Connect iCal address" not in offered and "Connect Google Calendar" not in offered
+
+    replaced = client.post(offered["Replace address"], data={"address": f"{server}/cal/day.ics"})
+    assert "iCal address (127.0.0.1): connected" in text_of(replaced.text)
+    assert "Replace address" not in dict(forms(replaced.text))  # nothing to replace any more
+    reconnecting = client.post(offered["Reconnect Google Calendar"])
+    assert reconnecting.status_code == 302
+    assert reconnecting.headers["Location"].startswith("https://accounts.google.com/o/oauth2/auth?")

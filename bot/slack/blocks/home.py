@@ -29,8 +29,8 @@ from bot.slack.blocks.text import (
     mrkdwn,
     section,
 )
+from core.calendars.health import health_of, ways_out
 from core.calendars.service import NAMES
-from core.clock import zone
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
 from core.preferences import email_is_on
@@ -45,8 +45,9 @@ SECTION_CHARS = 3000
 _MORE_LEADS = "…and {count} more not shown: `/nbm leads` lists them all."
 NO_CALENDAR = ("No calendar connected: your plan uses the default capacity of 5 actions a day. Connect one "
                "and the free time in your working hours sizes it.")
-HEALTH = {CalendarConnectionStatus.ACTIVE: "✅ connected", CalendarConnectionStatus.ERROR: "⚠️ could not be read",
-          CalendarConnectionStatus.EXPIRED: "❌ needs reconnecting", CalendarConnectionStatus.DISCONNECTED: "off"}
+#: The mark before a connection's health (its words are core.calendars.health's, as every channel says them).
+HEALTH_MARK = {CalendarConnectionStatus.ACTIVE: "✅ ", CalendarConnectionStatus.ERROR: "⚠️ ",
+               CalendarConnectionStatus.EXPIRED: "❌ ", CalendarConnectionStatus.DISCONNECTED: ""}
 BILLING_PLACEHOLDER = "Billing is not set up on this server: you have full service."
 #: App Home redrawn on a day whose plan is not made yet (a redraw never makes one).
 NOT_PLANNED = "Today's plan is not made yet: press 🔄 Refresh plan to make it now."
@@ -134,35 +135,17 @@ def lead_line(lead: Lead, *, today: date) -> str:
 def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],
                      settings: UserSettings, timezone: str) -> list[Block]:
     """Each connection with its health, last read and a Disconnect button (Slack asks first: it deletes
-    a secret); then a button for each kind this server offers that is not connected (Connect) or
-    that needs the user (Reconnect: expired, in error, or hiding guests while call detection is on;
-    an iCal address offers Replace address, its form, instead)."""
+    a secret); then the way out of each kind that needs one (``core.calendars.health``: Connect,
+    Reconnect, or Replace address, which opens an iCal address's form)."""
     hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
     rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c.provider)) for c in calendars]
-    connected = {c.provider: c for c in calendars}
-    buttons = [_connect_button(kind, connected.get(kind)) for kind in offered
-               if _needs_connecting(connected.get(kind), call_detection=settings.call_detection)]
+    buttons = [button(label, ids.connect_calendar(kind), kind.value)
+               for kind, label in ways_out(calendars, offered, call_detection=settings.call_detection)]
     calls = ("Call detection on: meetings with a lead's email in the next 7 days become logged calls."
              if settings.call_detection else "Call detection off (Edit settings to find your calls with leads).")
     blocks = [header("Calendar"), *(rows or [section(NO_CALENDAR)]),
               context(f"Working hours {hours}, your local time. {calls}")]
     return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks
-
-
-def _needs_connecting(connection: CalendarConnection | None, *, call_detection: bool) -> bool:
-    """Whether a kind wants a Connect or Reconnect button: not connected, or its connection cannot be
-    used as it is."""
-    return connection is None or connection.status in (CalendarConnectionStatus.EXPIRED,
-                                                        CalendarConnectionStatus.ERROR) or (
-        call_detection and not connection.reads_events)
-
-
-def _connect_button(kind: CalendarProvider, connection: CalendarConnection | None) -> Block:
-    if connection is None:
-        label = f"Connect {NAMES[kind]}"
-    else:
-        label = "Replace address" if kind == CalendarProvider.ICS else f"Reconnect {NAMES[kind]}"
-    return button(label, ids.connect_calendar(kind), kind.value)
 
 
 def _disconnect_button(kind: CalendarProvider) -> Block:
@@ -174,10 +157,8 @@ def _disconnect_button(kind: CalendarProvider) -> Block:
 
 
 def _calendar_line(connection: CalendarConnection, timezone: str) -> str:
-    read = (f", last read {short_date(connection.last_sync_at.astimezone(zone(timezone)).date())} "
-            f"{connection.last_sync_at.astimezone(zone(timezone)):%H:%M}" if connection.last_sync_at else "")
     return (f"*{NAMES[connection.provider]}* ({escape(connection.calendar_id)}): "
-            f"{HEALTH[connection.status]}{read}")
+            f"{HEALTH_MARK[connection.status]}{health_of(connection, timezone=timezone)}")
 
 
 def settings_section(settings: UserSettings, timezone: str) -> list[Block]:

@@ -49,6 +49,7 @@ from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
+from core.calendars.health import health_of, ways_out
 from core.config import get_settings
 from core.db import after_commit, unit_of_work
 from core.errors import NotFound, ValidationError
@@ -229,10 +230,15 @@ def _working_hours(start: str | None, end: str | None) -> tuple[time, time] | No
 
 def _preferences_page(session: Session, user: User, token: str, *, error: str | None = None, saved: bool = False,
                       calendar_note: str | None = None) -> str:
+    """The page, its calendars said as App Home says them: each one's health, and the same Connect,
+    Reconnect or Replace address for a kind that needs one (``core.calendars.health``)."""
+    preferences = prefs.get_preferences(session, user=user)
+    connections = calendars.list_connections(session, user=user)
     return render_template(
-        "email_pages/preferences.html", prefs=prefs.get_preferences(session, user=user), weekdays=WEEKDAYS,
+        "email_pages/preferences.html", prefs=preferences, weekdays=WEEKDAYS,
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
-        calendars=calendars.list_connections(session, user=user), offered=calendars.offered(get_settings()),
+        calendars=connections, health={c.provider: health_of(c, timezone=user.timezone) for c in connections},
+        ways=ways_out(connections, calendars.offered(get_settings()), call_detection=preferences.call_detection),
         calendar_note=calendar_note, token=token, names=calendars.NAMES,
         billing=pages.billing_card(session, user=user, links=_links()),
     )
