@@ -80,6 +80,38 @@ def test_a_bad_address_is_refused_in_the_modal_and_nothing_is_connected(
     assert "*iCal address* (127.0.0.1): ✅ connected" in _home(fake)
 
 
+@pytest.mark.parametrize("error", ["not_found", "view_not_found"])
+def test_an_outcome_the_closed_modal_cannot_show_comes_as_a_dm_in_its_words(
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str, error: str
+) -> None:
+    """The person closed the "Reading your calendar…" modal before the read ended, so Slack refuses
+    to update it: the outcome, a refusal above all, comes in their DM with the app instead."""
+    def submit(address: str) -> None:
+        fake.calls.clear()
+        fake.queue("views.update", {"ok": False, "error": error})
+        answer = interact(web, view_submission("nbm_connect_ics", {"address": {"value": address}})).get_json()
+        assert "Reading your calendar" in str(answer["view"])
+
+    submit(f"{server}/status/404")
+    (refused,) = fake.calls_to("chat.postMessage")
+    assert refused.args["channel"] == "DU1"
+    said = ("That iCal address could not be read: 127.0.0.1 answered 404: the address was reset or removed; copy the "
+            "new private address from your calendar's settings. Nothing was connected.")
+    assert refused.args["text"] == f":warning: {said}" and said in str(refused.args["blocks"])
+    assert SECRET not in str(refused.args)
+
+    submit(f"{server}/cal/day.ics")
+    (connected,) = fake.calls_to("chat.postMessage")
+    assert connected.args["text"] == ("✅ Connected your calendar at 127.0.0.1: from tomorrow, its free time in your "
+                                      "working hours sizes your plan.")
+    assert "*iCal address* (127.0.0.1): ✅ connected" in _home(fake)
+
+
+def test_an_outcome_the_open_modal_shows_sends_no_dm(web: FlaskClient, fake: FakeSlack, ann: User, server: str) -> None:
+    interact(web, view_submission("nbm_connect_ics", {"address": {"value": f"{server}/status/404"}}))
+    assert len(fake.calls_to("views.update")) == 1 and fake.calls_to("chat.postMessage") == []
+
+
 @pytest.fixture()
 def threaded_web(oauth_env: None, connection: Connection, monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[tuple[FlaskClient, ThreadPoolExecutor]]:

@@ -4,7 +4,8 @@ Invalid input is answered inside the modal (``response_action="errors"``) on the
 using the core's own validators and messages, and nothing is saved. A saved lead or call turns the
 modal into a short confirmation; saved settings close it. App Home is redrawn after each change.
 An iCal address, whose read may outlast the 3 seconds Slack waits, is acknowledged with a "Reading
-your calendar…" modal first, and its outcome shown in that modal once read (``submit_connect_ics``).
+your calendar…" modal first, and its outcome shown in that modal once read (``submit_connect_ics``);
+if the person closed it meanwhile, the outcome comes as a DM instead.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from datetime import date
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.slack import ids
 from bot.slack.blocks.modals import connect_ics_modal, notice_modal
 from bot.slack.blocks.replies import calendar_connected, call_logged, lead_added
-from bot.slack.blocks.text import escape
-from bot.slack.errors import user_message
+from bot.slack.blocks.text import Block, escape, section
+from bot.slack.delivery import post_dm, recipient_for
+from bot.slack.errors import api_error_code, log, user_message
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_and_plan
 from core.actions.records import check_text
@@ -183,10 +186,24 @@ def submit_connect_ics(request: Request) -> None:
         with acting_as_user(request.user_id) as (session, user):
             connection = calendars.connect_ics(session, user=user, url=address)
     except ValidationError as refused:
-        request.client.views_update(view_id=view_id, view=connect_ics_modal(refused=escape(user_message(refused))))
+        said = escape(user_message(refused))
+        _show_outcome(request, view_id, connect_ics_modal(refused=said), said=f":warning: {said}")
         return
     try:
-        request.client.views_update(view_id=view_id, view=notice_modal(
-            "Calendar connected", calendar_connected(connection.calendar_id)))
+        said = calendar_connected(connection.calendar_id)
+        _show_outcome(request, view_id, notice_modal("Calendar connected", said), said=f"✅ {said}")
     finally:
         request.redraw()  # App Home shows the calendar even when the modal was closed while it was read
+
+
+def _show_outcome(request: Request, view_id: str, view: Block, *, said: str) -> None:
+    """Show an iCal address's outcome in the modal the person waited in, or, when Slack refuses to
+    update it (closed while the calendar was read: ``not_found``), ``said`` (mrkdwn) in their DM with
+    the app, so a refused address is never answered nowhere."""
+    try:
+        request.client.views_update(view_id=view_id, view=view)
+    except SlackApiError as unreachable:
+        log.info("the iCal address modal could not be updated (%s); its outcome goes to the DM",
+                 api_error_code(unreachable))
+        to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
+        post_dm(request.client, to, text=said, blocks=[section(said)])
