@@ -50,19 +50,32 @@ class Target:
     number: int | None = None
 
 
-def resolve_action(session: Session, *, user: User, view: PlanView | NoService, ref: str,
-                   target: ActionState) -> Target:
-    """The action ``ref`` (a plan number, or a lead's name or link) means, in the order the module
-    docstring gives; ``view`` is today's plan, or why none can be made."""
+#: What a person typed to name an action, checked as far as it can be without today's plan: a plan
+#: number's decimal digits (checked against the plan later), or the one lead a name or link names.
+Reference = str | Lead
+
+
+def read_reference(session: Session, *, user: User, ref: str) -> Reference:
+    """``ref`` as a :data:`Reference`; nothing typed, or a name or link that is not exactly one of the
+    user's leads, is refused."""
     ref = ref.strip()
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
                               "or link (`/nbm done Ann Lee`)")
     if ref.isdecimal():
+        return ref
+    return one_lead(session, user=user, ref=ref, also=PLAN_NUMBER)
+
+
+def resolve_action(session: Session, *, user: User, view: PlanView | NoService, ref: Reference,
+                   target: ActionState) -> Target:
+    """The action ``ref`` (a plan number, or a lead) means, in the order the module docstring gives;
+    ``view`` is today's plan, or why none can be made."""
+    if isinstance(ref, str):
         if isinstance(view, NoService):
             raise view
         return _by_number(view, ref)
-    lead = one_lead(session, user=user, ref=ref, also=PLAN_NUMBER)
+    lead = ref
     items = () if isinstance(view, NoService) else view.items
     today = local_today(user.timezone) if isinstance(view, NoService) else view.date
     for item in items:

@@ -10,9 +10,10 @@ The morning plans only users with no plan yet and never overwrites one, so a pla
   same calendar get the same plan whether they or the morning made it.
 * **Only when a plan may be made.** Nothing is read when today's plan exists, when no calendar is
   connected, when the user has no service (no plan is made for them: ``core.billing.status``), or
-  for another day's plan. A refresh keeps the minutes its plan was made with
-  (``core.planner.service``): a plan the user has seen does not change size under them, and adding
-  a lead does not wait on a provider.
+  for another day's plan; nor for a request refused by what can be checked without the plan (a
+  ``check`` the request gives :func:`planning_as_user`, run just before a read would start). A
+  refresh keeps the minutes its plan was made with (``core.planner.service``): a plan the user has
+  seen does not change size under them, and adding a lead does not wait on a provider.
 * **No transaction open while a provider answers**, as in the morning: the read runs before the
   unit of work that makes the plan (and in Slack after the ack); the read's outcome (the
   connection's health, its log) is kept in short units of work of its own.
@@ -23,7 +24,7 @@ The morning plans only users with no plan yet and never overwrites one, so a pla
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -62,11 +63,16 @@ class DayToRead:
     at: datetime
 
 
-def calendar_to_read(user_id: uuid.UUID, *, day: date | None = None) -> DayToRead | None:
+#: What a request checks of itself before a calendar is read for it: raises to refuse it.
+Check = Callable[[Session, User], object]
+
+
+def calendar_to_read(user_id: uuid.UUID, *, day: date | None = None, check: Check | None = None) -> DayToRead | None:
     """What to read before a request that may make the user's plan of ``day`` (default today); None
     when nothing is (module rules): ``day`` is another day, no calendar is connected, today's plan
-    exists, or the user has no service. One short unit of work, and no provider asked: a Slack form
-    may ask it before its ack."""
+    exists, or the user has no service. When there is something to read, ``check`` runs first, in
+    the same unit of work: what it raises refuses the request before any calendar is read. One short
+    unit of work, and no provider asked: a Slack form may ask it before its ack."""
     at = utcnow()
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
@@ -74,6 +80,8 @@ def calendar_to_read(user_id: uuid.UUID, *, day: date | None = None) -> DayToRea
         if (day not in (None, today) or not user.calendar_connected
                 or existing_plans(session, days={user_id: today}) or not has_service(session, user_id)):
             return None
+        if check is not None:
+            check(session, user)
     return DayToRead(user_id, today, at)
 
 
@@ -86,12 +94,14 @@ def read_calendar(to_read: DayToRead) -> CalendarDay:
 
 @contextmanager
 def planning_as_user(
-    user_id: uuid.UUID, *, day: date | None = None,
+    user_id: uuid.UUID, *, day: date | None = None, check: Check | None = None,
 ) -> Iterator[tuple[Session, User, CalendarDay | None]]:
     """:func:`core.users.acting_as_user` for a request that may make the plan of ``day`` (default
     today), with the user's calendars read first when :func:`calendar_to_read` says so (None
-    otherwise), before the unit of work opens."""
-    to_read = calendar_to_read(user_id, day=day)
+    otherwise), before the unit of work opens. ``check`` is the part of the request's own checks
+    that needs no plan: it runs before a read, so a request it refuses waits on no calendar (the
+    request runs it again in its unit of work, where it acts)."""
+    to_read = calendar_to_read(user_id, day=day, check=check)
     calendar = read_calendar(to_read) if to_read is not None else None
     with acting_as_user(user_id) as (session, user):
         yield session, user, calendar

@@ -35,7 +35,7 @@ def test_a_bug_gets_an_apology_and_a_log_line_with_context(web: FlaskClient, fak
 
 def test_a_bug_in_a_modal_shows_the_apology_in_the_modal(web: FlaskClient, fake: FakeSlack, ann: User,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.slack.listeners.views.add_and_plan", _explode)
+    monkeypatch.setattr("bot.slack.listeners.forms.add_lead_and_replan", _explode)
     response = interact(web, view_submission("nbm_add_lead", {
         "name": {"value": "Dana"}, "url": {"value": "https://example.com/dana"}, "notes": {"value": None}}))
     assert response.json["response_action"] == "update"

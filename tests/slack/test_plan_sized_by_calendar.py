@@ -8,7 +8,10 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from core.db import unit_of_work
 from core.models import CapacityLevel, User
+from core.planner.service import get_plan
+from tests.calendars.feeds import REQUESTED
 from tests.slack.conftest import add_leads, command, event, interact, plan_of, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -43,13 +46,48 @@ def test_opening_app_home_before_the_morning_sizes_the_plan_by_the_calendar(
     assert "8 actions, ~80 min" in str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
 
 
-def test_nbm_add_before_the_morning_makes_a_plan_sized_by_the_calendar(
+def test_nbm_add_before_the_morning_answers_at_once_then_makes_a_plan_sized_by_the_calendar(
     web: FlaskClient, fake: FakeSlack, ann_with_calendar: User
 ) -> None:
+    """As the add-lead form does: the answer does not wait on the calendar."""
     add_leads(ann_with_calendar, *NINE[:5])
     command(web, fake, "add Dana Fox https://dana.io")
-    assert replies(fake) == ["➕ Added <https://dana.io|Dana Fox>. Reaching out to them is in today's plan."]
-    assert len(plan_of(ann_with_calendar).items) == 6
+    assert replies(fake) == [
+        "➕ Added <https://dana.io|Dana Fox>. Reaching out to them is due today; today's plan is being made now, "
+        "from your calendar's free time if it can be read (App Home shows it)."]
+    view = plan_of(ann_with_calendar)
+    assert (view.capacity, len(view.items)) == (CapacityLevel.HEAVY, 6)
+    assert "Dana Fox" in str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
+
+
+def test_a_refused_nbm_add_or_typed_mark_reads_no_calendar_and_makes_no_plan(
+    web: FlaskClient, fake: FakeSlack, ann_with_calendar: User
+) -> None:
+    """Reading a calendar may take seconds: a request refused whatever it says does not wait on it."""
+    add_leads(ann_with_calendar, "Bea Stone")
+    read_before = len(REQUESTED)
+
+    command(web, fake, "add Dana Fox javascript:alert(1)")
+    command(web, fake, "add Bea https://www.linkedin.com/in/bea-stone")
+    command(web, fake, "done Zed Quinn")
+    command(web, fake, "snooze 1 someday")
+    command(web, fake, "replied")
+
+    assert replies(fake) == [
+        "Only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one",
+        "You already have Bea Stone with the link https://www.linkedin.com/in/bea-stone",
+        "No lead is called 'Zed Quinn'; `/nbm leads` lists yours",
+        "'someday' is not a snooze date; use 'tomorrow', '3d' or '3 days', '2w' or '2 weeks', 'monday' or 'next "
+        "monday' (any weekday), or a date as YYYY-MM-DD",
+        "Say which action: its number in today's plan (`/nbm done 2`) or a lead's name or link (`/nbm done Ann Lee`)",
+    ]
+    assert len(REQUESTED) == read_before
+    with unit_of_work(user_id=ann_with_calendar.id) as session:
+        assert get_plan(session, user=session.get_one(User, ann_with_calendar.id)) is None
+
+    command(web, fake, "done Bea")  # accepted: today's plan is made first, sized by the calendar
+    assert replies(fake)[-1].startswith("✅ Marked done")
+    assert len(REQUESTED) > read_before and plan_of(ann_with_calendar).capacity == CapacityLevel.HEAVY
 
 
 def test_the_add_lead_form_answers_at_once_then_makes_the_plan_sized_by_the_calendar(

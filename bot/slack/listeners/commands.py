@@ -6,7 +6,9 @@ silent:
 
 * ``/nbm today`` posts the plan in the DM (and says so when typed elsewhere).
 * ``/nbm add`` with a lead, and ``/nbm capacity``, refresh today's plan (done items stay, free
-  slots are refilled), so the new lead or the new capacity shows at once.
+  slots are refilled), so the new lead or the new capacity shows at once. A lead is checked and
+  added before a calendar is read for a plan still to be made, as the add-lead form does
+  (``forms.add_lead_then_plan``): a refused one reads nothing.
 * ``/nbm snooze <n>`` without a date snoozes until tomorrow, the first preset, and says how to pick
   another day.
 * ``/nbm done|sent|replied|snooze <n or name>`` names the action it marked, after its number in
@@ -25,8 +27,12 @@ silent:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
 
 from slack_bolt import App
+from sqlalchemy.orm import Session
 
 from bot.slack.billing import billing_view
 from bot.slack.blocks.billing import billing_reply
@@ -39,7 +45,7 @@ from bot.slack.delivery import post_dm, recipient_for, summary_content_building_
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
-from bot.slack.references import one_lead, resolve_action
+from bot.slack.references import Reference, one_lead, read_reference, resolve_action
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
 from core.actions.marks import BY_WORD
@@ -53,7 +59,7 @@ from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
 from core.leads import list_leads
-from core.models import ActionState, CalendarConnection, CalendarProvider, Channel
+from core.models import ActionState, CalendarConnection, CalendarProvider, Channel, User
 from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
@@ -120,10 +126,7 @@ def add(request: Request, rest: str) -> None:
         request.open_modal(add_lead_modal())
         return
     name, url, notes = split_add(rest)
-    with planning_as_user(request.user_id) as (session, user, calendar):
-        text = forms.add_and_plan(session, user=user, name=name, url=url, notes=notes, calendar=calendar)
-    request.reply(text)
-    request.redraw()
+    forms.add_lead_then_plan(request, name=name, url=url, notes=notes, answer=request.reply)
 
 
 def leads(request: Request, rest: str) -> None:
@@ -143,25 +146,47 @@ def waiting(request: Request, rest: str) -> None:
 
 
 def mark(request: Request, rest: str, target: ActionState) -> None:
-    with planning_as_user(request.user_id) as (session, user, calendar):
-        until = None
-        today_ = local_today(user.timezone)
-        if target == ActionState.SNOOZED:
-            rest, until = split_snooze(rest, today=today_)
-        defaulted = target == ActionState.SNOOZED and until is None
-        if defaulted:
-            until = snooze_presets(today_, work_days_for(session, user))[0][1]
+    """What was typed is checked before today's plan is made (and its calendar read for it): a snooze
+    date or a reference that is refused whatever the plan holds waits on no calendar. A plan number
+    can only be checked against the plan, so it is made first when there is none."""
+    typed = partial(typed_mark, rest=rest, target=target)
+    with planning_as_user(request.user_id, check=typed) as (session, user, calendar):
+        asked = typed(session, user)
         try:
             view: PlanView | NoService = plan_view_building_if_missing(session, user=user, calendar=calendar)
         except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs
             view = no_plan
-        chosen = resolve_action(session, user=user, view=view, ref=rest, target=target)
+        chosen = resolve_action(session, user=user, view=view, ref=asked.ref, target=target)
         result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
-                              until=until)
-        text = marked(result, chosen.title, target, defaulted=defaulted, today=today_, number=chosen.number)
+                              until=asked.until)
+        text = marked(result, chosen.title, target, defaulted=asked.defaulted, today=asked.today,
+                      number=chosen.number)
     request.reply(text, blocks=with_undo(text, result))
     if result.changed:
         request.redraw()
+
+
+@dataclass(frozen=True)
+class TypedMark:
+    """``/nbm done|sent|replied|snooze`` as typed, read on the user's ``today``: which action, and a
+    snooze's end (``defaulted`` when none was typed and it is the first preset)."""
+
+    ref: Reference
+    until: date | None
+    defaulted: bool
+    today: date
+
+
+def typed_mark(session: Session, user: User, *, rest: str, target: ActionState) -> TypedMark:
+    """What follows the mark's word, checked as far as it can be without today's plan."""
+    today = local_today(user.timezone)
+    until = None
+    if target == ActionState.SNOOZED:
+        rest, until = split_snooze(rest, today=today)
+    defaulted = target == ActionState.SNOOZED and until is None
+    if defaulted:
+        until = snooze_presets(today, work_days_for(session, user))[0][1]
+    return TypedMark(read_reference(session, user=user, ref=rest), until, defaulted, today)
 
 
 def focus(request: Request, rest: str) -> None:

@@ -19,23 +19,21 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import ids
 from bot.slack.blocks.modals import connect_ics_modal, notice_modal
-from bot.slack.blocks.replies import calendar_connected, call_logged, lead_added
+from bot.slack.blocks.replies import calendar_connected, call_logged
 from bot.slack.blocks.text import Block, escape, section
 from bot.slack.delivery import post_dm, recipient_for
 from bot.slack.errors import api_error_code, log, user_message
 from bot.slack.listeners.common import Request, guarded
-from bot.slack.listeners.forms import add_and_plan
+from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.feed import validate_address
 from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
-from core.leads import DuplicateLead, add_lead, get_lead, validate_email, validate_url
+from core.leads import DuplicateLead, get_lead, validate_email, validate_url
 from core.models import Channel
 from core.names import validate_name
-from core.planner.replan import refreshed_and_told
-from core.planner.sizing import calendar_to_read, read_calendar
 from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
 from core.users import acting_as_user, set_timezone
 
@@ -67,8 +65,8 @@ def submit_add_lead(request: Request) -> None:
     user already has is shown on the link field, naming the lead that has it.
 
     The answer comes within Slack's 3 s, and a calendar may take longer to read: when today's plan is
-    still to be made and a calendar sizes it (:mod:`core.planner.sizing`), the lead is added before
-    the answer and the plan made after it, the calendar read in between."""
+    still to be made and a calendar sizes it, the lead is added before the answer and the plan made
+    after it, the calendar read in between (:func:`bot.slack.listeners.forms.add_lead_then_plan`)."""
     values = _values(request)
     name, url = values["name"].get("value") or "", values["url"].get("value") or ""
     notes = values.get("notes", {}).get("value")
@@ -81,23 +79,11 @@ def submit_add_lead(request: Request) -> None:
     if errors:
         request.ack(response_action="errors", errors=errors)
         return
-    to_read = calendar_to_read(request.user_id)
     try:
-        with acting_as_user(request.user_id) as (session, user):
-            if to_read is None:
-                text = add_and_plan(session, user=user, name=name, url=url, notes=notes, email=email)
-            else:
-                text = lead_added(add_lead(session, user=user, name=name, url=url, notes=notes, email=email,
-                                           channel=Channel.SLACK), planned=None)
+        add_lead_then_plan(request, name=name, url=url, notes=notes, email=email, answer=lambda text: request.ack(
+            response_action="update", view=notice_modal("Lead added", text)))
     except DuplicateLead as error:
         request.ack(response_action="errors", errors={"email" if error.by_email else "url": user_message(error)})
-        return
-    request.ack(response_action="update", view=notice_modal("Lead added", text))
-    if to_read is not None:
-        calendar = read_calendar(to_read)
-        with acting_as_user(request.user_id) as (session, user):
-            refreshed_and_told(session, user=user, channel=Channel.SLACK, calendar=calendar)
-    request.redraw()
 
 
 def submit_log_call(request: Request) -> None:
