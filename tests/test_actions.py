@@ -176,14 +176,16 @@ def test_only_a_snooze_takes_a_date(service: Session, user: User) -> None:
 
 
 def test_snoozing_again_moves_the_date_and_the_same_date_changes_nothing(service: Session, user: User) -> None:
+    """A move is logged (SNOOZED to SNOOZED, with the date it replaced, for Undo); a repeat is not."""
     action = _action(service, user, ActionState.SNOOZED, snooze_until=NEXT_DAY, due_date=NEXT_DAY)
     moved = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
                          channel=Channel.SLACK, until=date(2026, 12, 7))
     same = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
                         channel=Channel.EMAIL, until=date(2026, 12, 7))
-    assert (moved.changed, same.changed) == (True, False)
+    assert (moved.changed, same.changed, same.change) == (True, False, None)
     assert (action.snooze_until, action.due_date) == (date(2026, 12, 7), date(2026, 12, 7))
-    assert _events(service, action) == []
+    assert _events(service, action) == [(ActionState.SNOOZED, ActionState.SNOOZED, Channel.SLACK)]
+    assert moved.change is not None and moved.change.due_date_before == NEXT_DAY
 
 
 def test_unsnoozing_by_hand_clears_the_snooze_and_makes_it_due_today(service: Session, user: User) -> None:

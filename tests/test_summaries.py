@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.actions.service import change_state
 from core.db import unit_of_work
 from core.errors import ValidationError
 from core.models import Action, ActionState, Channel, Lead, LeadStatus, User, WeeklySummary
@@ -263,3 +264,19 @@ def test_a_user_builds_and_reads_only_their_own_summary(service: Session, user: 
             assert mine.id != theirs.id and mine.actions_completed == 1
             assert get_summary(session, user=me, week_start=WEEK).id == mine.id
             assert get_summary(session, user=me, week_start=WEEK - timedelta(days=7)) is None
+
+
+def test_a_snooze_moved_to_another_day_is_the_days_activity_and_no_mark(service: Session, user: User) -> None:
+    """Moving a snooze is logged (SNOOZED to SNOOZED, so that Undo can put the date back): like the
+    first snooze, it makes its day an active one, and it is no completion, reply, send or best day,
+    and no day of the streak."""
+    action = new_action(service, user, local(16), make_lead(service, user))
+    for day, until in ((17, date(2026, 11, 19)), (18, date(2026, 11, 24))):
+        with time_machine.travel(local(day), tick=False):
+            result = change_state(service, user=user, action_id=action.id, to=ActionState.SNOOZED,
+                                  channel=Channel.SLACK, until=until)
+            assert result.change is not None
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        facts = week_facts(service, user=user, week_start=WEEK)
+    assert (facts.days_active, facts.actions_completed, facts.replies, facts.sent, facts.best_day,
+            facts.streak) == (2, 0, 0, 0, None, 0)

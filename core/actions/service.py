@@ -3,8 +3,13 @@
 Rules where the product spec is silent:
 
 * **A repeat is not an error.** Asking for the state an action is already in answers with the
-  current state (``changed`` False) and writes nothing. Snoozing a snoozed action to another date
-  moves the date (``changed`` True); that is not a transition, so it writes no event.
+  current state (``changed`` False) and writes nothing.
+* **Snoozing a snoozed action to another date moves the date** (``changed`` True). It is a change
+  of the person's like any other, so it is logged: an event from SNOOZED to SNOOZED keeping the date
+  before (``due_date_before``), which an Undo puts back (the action stays snoozed, until that
+  date). Nothing that counts events reads it as a mark: streaks and the week's completions, replies
+  and sends count events *to* Done, Replied or Sent; like the first snooze, it is the person's
+  activity of that day (``days_active``) and a touch of the lead.
 * **Snoozing moves the due date** to the snooze date, so the action comes back as due that day,
   not as days overdue; unsnoozing by hand before then makes it due today.
 * **Archiving is the system's.** DONE → ARCHIVED happens 90 days after completion; a person
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -47,9 +52,8 @@ class TransitionResult:
 
     ``created`` holds the actions the follow-up rules made (empty on a repeat); ``moved``: the reply
     asked of a message the system closed went to ``action``, the lead's message waiting then.
-    ``change`` is the transition written to the log, which an Undo of exactly this change names
-    (None when none was written: a repeat, or a snooze moved to another date, which is not a
-    transition).
+    ``change`` is the change written to the log (a snooze moved to another date too), which an Undo
+    of exactly this change names; None on a repeat, which writes nothing.
     """
 
     action: Action
@@ -141,7 +145,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
                               f"{to.value.lower()}")
 
     if check.verdict is Verdict.REPEAT:
-        return _repeat(session, action=action, until=until)
+        return _repeat(session, user=user, action=action, until=until, channel=channel, at=now)
     if check.verdict is Verdict.REFUSED:
         raise check.refusal()
 
@@ -185,10 +189,15 @@ def locked_action(session: Session, *, user: User, action_id: uuid.UUID) -> Acti
     return action
 
 
-def _repeat(session: Session, *, action: Action, until: date | None) -> TransitionResult:
-    """Already in the asked state: a no-op, except that a snooze to another date moves the date."""
+def _repeat(session: Session, *, user: User, action: Action, until: date | None, channel: Channel,
+            at: datetime) -> TransitionResult:
+    """Already in the asked state: a no-op, except that a snooze to another date moves the date, a
+    change logged SNOOZED → SNOOZED with the date it replaces (module rules), so Undo can put it back."""
     if action.state == ActionState.SNOOZED and until is not None and until != action.snooze_until:
+        due_before = action.due_date
         action.snooze_until = action.due_date = until
-        session.flush()
-        return TransitionResult(action=action, changed=True, created=())
+        change = record_event(session, action=action, from_state=ActionState.SNOOZED, channel=channel, at=at,
+                              due_date_before=due_before)
+        actions_changed(session, user_id=user.id, channel=channel)
+        return TransitionResult(action=action, changed=True, created=(), change=change)
     return TransitionResult(action=action, changed=False, created=())

@@ -9,7 +9,9 @@ Rules (PRODUCT.md: "A person can undo their own change of an action for the rest
   undo: a no-op that says so, never an error. So Undo takes back one change, not a chain: a double
   press (or Slack's retry) after Sent then Replied takes back the Replied only, never the Sent too.
 * **The action is put back** as it was: its state, the due date a snooze moved, no completion time
-  unless it is back in Replied.
+  unless it is back in Replied. A snooze moved to another date (logged SNOOZED → SNOOZED,
+  ``core.actions.service``) is taken back to the date before, still snoozed; the first snooze stays,
+  for a later Undo to find only if no Undo came after it (one change, not a chain, as above).
 * **What the change set off in the same instant is taken back too**: the actions the follow-up
   rules created for it are deleted if untouched (still new, never changed since; one the user has
   acted on is theirs and stays), and the actions the system closed because of it (the lead's earlier
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -35,13 +37,15 @@ from core.changes import actions_changed
 from core.clock import local_today, utcnow
 from core.models import ACTION_LOG, Action, ActionEvent, ActionState, Channel, User
 from core.streaks import refresh_streak
+from core.text import short_date_from
 
 #: The changes a person may take back.
 UNDOABLE = frozenset({ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED})
-#: How every channel says the state an Undo returns to, before the action's title ("Undone, open again: …").
-BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
-           ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "snoozed again", ActionState.DONE: "done again",
-           ActionState.ARCHIVED: "archived again"}
+#: How every channel says the state an Undo returns to, before the action's title ("Undone, open again: …");
+#: a snooze says its date (:func:`back_to`).
+_BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
+            ActionState.REPLIED: "back to replied", ActionState.SNOOZED: "back to snoozed",
+            ActionState.DONE: "done again", ActionState.ARCHIVED: "archived again"}
 #: How every channel answers an Undo that finds nothing to take back: true of a plan row's or a
 #: page's Undo (the latest change) and of a typed mark's (the change it names, which another change,
 #: the person's or the system's, may have followed).
@@ -59,6 +63,15 @@ class UndoResult:
     @property
     def changed(self) -> bool:
         return self.undone is not None
+
+
+def back_to(action: Action, *, today: date) -> str:
+    """What every channel says ``action`` is back to after an Undo, before its title: a snooze with
+    the date it now ends (that of a moved snooze taken back), with its year when months from
+    ``today`` (the user's)."""
+    if action.state == ActionState.SNOOZED and action.snooze_until is not None:
+        return f"{_BACK_TO[action.state]} until {short_date_from(action.snooze_until, today=today)}"
+    return _BACK_TO[action.state]
 
 
 def _standing() -> ColumnElement[bool]:

@@ -32,9 +32,10 @@ class WeekFacts:
     state, and only from the user's own events: one on channel ``system`` (an earlier SENT action
     closed when its follow-up is sent) is not something the user did.
 
-    - ``days_active``: local days of the week with at least one event of the user: a count, never a
-      share of the week's days (the user's first week starts on the day they joined). Hours a move
-      west adds before the Monday count on the Monday, so it is never more than 7.
+    - ``days_active``: local days of the week with at least one event of the user (a snooze moved to
+      another date is one, as the first snooze is): a count, never a share of the week's days (the
+      user's first week starts on the day they joined). Hours a move west adds before the Monday
+      count on the Monday, so it is never more than 7.
     - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
       DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
       them *actions*, never follow-ups.

@@ -3,12 +3,14 @@ the link opened by a mail scanner, changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core.actions import marks
 from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
@@ -19,6 +21,7 @@ from tests.email.pages import (
     forms,
     make_world,
     outreach_closed_by_its_follow_up,
+    reload,
     state_of,
     text_of,
 )
@@ -151,3 +154,35 @@ def test_an_undo_after_the_system_changed_the_action_says_nothing_to_undo_and_wh
     assert "Nothing to undo: Reach out to Ann Lee" in text
     assert "That change was already taken back, was not made today, or the action has changed since." in text
     assert (state_of(service, outreach), state_of(service, follow_up)) == (ActionState.DONE, ActionState.SENT)
+
+
+def test_undo_after_the_snooze_was_moved_brings_back_the_date_it_had_before(
+    client, links, world, service, clock
+) -> None:
+    """Snoozed for a week from the email, then moved to another day (here from the terminal): the
+    page's Undo takes back the move, the last change, so the action stays snoozed until the date the
+    email gave it, rather than coming back open and losing the snooze. Taken back once, it is not
+    taken back again (one change, not a chain)."""
+    ann = world.actions[0]
+    page = client.post(action_path(links, world.user, ann, marks.SNOOZE))
+    assert "Snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(page.text)
+    (label, undo), *_ = forms(page.text)
+    assert label == "Undo"
+    clock.shift(timedelta(minutes=1))
+    moved = CliRunner().invoke(main, ["mark", "--user", world.user.email, str(ann.id), "snooze", "--until",
+                                      "2026-12-07"], catch_exceptions=False)
+    assert moved.exit_code == 0, moved.output
+    clock.shift(timedelta(minutes=1))
+
+    undone = client.post(undo)
+
+    assert "Undone, back to snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(undone.text)
+    ann = reload(service, ann)
+    assert (ann.state, ann.snooze_until, ann.due_date) == (ActionState.SNOOZED, date(2026, 12, 2), date(2026, 12, 2))
+    assert [(e.from_state, e.to_state, e.due_date_before) for e in events(service, ann)] == [
+        (ActionState.NEW, ActionState.SNOOZED, date(2026, 11, 25)),
+        (ActionState.SNOOZED, ActionState.SNOOZED, date(2026, 12, 2)),
+        (ActionState.SNOOZED, ActionState.SNOOZED, None)]
+    again = client.post(undo)
+    assert "Nothing to undo" in text_of(again.text)
+    assert (reload(service, ann).state, ann.snooze_until) == (ActionState.SNOOZED, date(2026, 12, 2))

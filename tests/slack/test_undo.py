@@ -3,15 +3,18 @@ the plan, and a second press changes nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.models import ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
+from core.db import unit_of_work
+from core.models import Action, ActionState, Channel, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.slack.conftest import (
+    NOW,
     add_leads,
     block_action,
     command,
@@ -178,13 +181,68 @@ def test_a_repeated_typed_mark_offers_no_undo(web: FlaskClient, fake: FakeSlack,
     assert not _answer(fake).get("blocks")
 
 
-def test_moving_a_snooze_to_another_day_offers_no_undo(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
-    """A new date for a snoozed action is not a change an Undo takes back (it would unsnooze it)."""
+def test_undo_after_a_snooze_was_moved_brings_back_the_date_it_had_before(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """Snoozed from the plan DM's menu, then moved with the date picker of the same message as Slack
+    still showed it (another device, or before the redraw came): the row's Undo takes back the move,
+    so the action stays snoozed until the preset's day instead of coming back open, and the snooze
+    the person had set is not lost. A second press takes back nothing more (one change, not a chain)."""
     add_leads(ann, "Bea Stone")
+    command(web, fake, "today", channel="DU1")
+    posted = fake.calls_to("chat.postMessage")[-1].args["blocks"]
+    first = plan_of(ann).items[0].action_id
+    tomorrow = {"type": "static_select", "action_id": "nbm_snooze", "block_id": f"plan|{first}",
+                "selected_option": {"value": "2026-11-26", "text": {"type": "plain_text", "text": "Tomorrow"}}}
+    interact(web, block_action(fake, tomorrow, container=IN_THE_DM, message_blocks=posted))
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        picked = {"type": "datepicker", "action_id": "nbm_snooze_date", "block_id": f"plan|{first}",
+                  "selected_date": "2026-12-07"}
+        interact(web, block_action(fake, picked, container=IN_THE_DM, message_blocks=posted))
+    assert snoozed_until(ann, first) == (ActionState.SNOOZED, date(2026, 12, 7))
+    after_move = fake.calls_to("chat.update")[-1].args["blocks"]
+
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        _press(web, fake, after_move, "nbm_undo", first)
+        assert snoozed_until(ann, first) == (ActionState.SNOOZED, date(2026, 11, 26))
+        _press(web, fake, after_move, "nbm_undo", first)  # a double press, or Slack's retry
+
+    assert snoozed_until(ann, first) == (ActionState.SNOOZED, date(2026, 11, 26))
+    assert replies(fake) == [NOTHING_TO_UNDO]
+    assert [(e.from_state, e.to_state) for e in events_of(ann, first)][1:] == [
+        (ActionState.NEW, ActionState.SNOOZED), (ActionState.SNOOZED, ActionState.SNOOZED),
+        (ActionState.SNOOZED, ActionState.SNOOZED)]
+
+
+def test_a_typed_snooze_moved_to_another_day_offers_undo_back_to_the_day_before(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """The answer to a typed move offers Undo, which puts the snooze back to the day it had; the
+    first snooze's Undo, pressed once the move was made, names a change that no longer is the last,
+    so it unsnoozes nothing."""
+    add_leads(ann, "Bea Stone")
+    first = plan_of(ann).items[0]
     command(web, fake, "snooze 1")
-    command(web, fake, "snooze Bea Stone next monday")
-    assert _answer(fake)["text"] == "💤 Snoozed until Mon 30 Nov: Reach out to Bea Stone."
-    assert not _answer(fake).get("blocks")
+    undo_first = _undo_of(_answer(fake))
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        command(web, fake, "snooze Bea Stone next monday")
+        assert _answer(fake)["text"] == "💤 Snoozed until Mon 30 Nov: Reach out to Bea Stone."
+        undo_move = _undo_of(_answer(fake))
+        _press_in_answer(web, fake, undo_first)
+        assert _answer(fake)["text"] == NOTHING_TO_UNDO
+        assert snoozed_until(ann, first.action_id) == (ActionState.SNOOZED, date(2026, 11, 30))
+
+        _press_in_answer(web, fake, undo_move)
+
+    assert _answer(fake)["text"] == "↩️ Undone, back to snoozed until Thu 26 Nov: Reach out to Bea Stone."
+    assert snoozed_until(ann, first.action_id) == (ActionState.SNOOZED, date(2026, 11, 26))
+
+
+def snoozed_until(user: User, action_id: Any) -> tuple[ActionState, date | None]:
+    with unit_of_work(user_id=user.id) as session:
+        action = session.get_one(Action, action_id)
+        assert action.snooze_until in (None, action.due_date)
+        return action.state, action.snooze_until
 
 
 def test_a_typed_marks_undo_takes_back_nothing_once_another_change_followed(

@@ -15,7 +15,7 @@ from bot.slack.blocks.text import Block, button, escape, link, section
 from core.actions.marks import BY_TARGET
 from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
-from core.actions.undo import BACK_TO, NOTHING_TO_UNDO, UndoResult
+from core.actions.undo import NOTHING_TO_UNDO, UndoResult, back_to
 from core.calls import LoggedCallResult
 from core.models import ActionState, CapacityLevel, Lead
 from core.planner.capacity import ACTIONS_PER_LEVEL
@@ -81,19 +81,20 @@ def _with_next(head: str, result: TransitionResult) -> str:
 
 def with_undo(text: str, result: TransitionResult) -> list[Block] | None:
     """The answer to a typed mark as blocks with an Undo button for the change the mark wrote (its
-    value names that change, so the Undo takes back that one or nothing); None, the text alone, when
-    it wrote none: a repeat, or a snooze moved to another date (not a change an Undo takes back)."""
+    value names that change, so the Undo takes back that one or nothing: a snooze moved to another
+    date goes back to the date before); None, the text alone, when it wrote none: a repeat."""
     if result.change is None:
         return None
     return [section(text, block_id=ids.item_block_id(ids.Surface.MARKED, result.action.id),
                     accessory=button("Undo", ids.UNDO, str(result.change.id)))]
 
 
-def undone(result: UndoResult, title: str) -> str:
-    """What an Undo did, in the words the email's page uses: what the action is back to."""
+def undone(result: UndoResult, title: str, *, today: date) -> str:
+    """What an Undo did, in the words the email's page uses: what the action is back to (``today``:
+    the user's, for a snooze's date)."""
     if not result.changed:
         return f"{NOTHING_TO_UNDO}."
-    return f"↩️ Undone, {BACK_TO[result.action.state]}: {escape(title)}."
+    return f"↩️ Undone, {back_to(result.action, today=today)}: {escape(title)}."
 
 
 def call_logged(name: str, result: LoggedCallResult) -> str:

@@ -42,6 +42,7 @@ from core.actions.service import change_state
 from core.actions.undo import NOTHING_TO_UNDO, undo_last_change
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
+from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
@@ -119,7 +120,7 @@ def undo_typed_mark(request: Request, *, action_id: uuid.UUID, change_id: uuid.U
     with request.acting() as (session, user):
         result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.SLACK,
                                   change_id=change_id)
-        text = undone(result, title_of(result.action))
+        text = undone(result, title_of(result.action), today=local_today(user.timezone))
     try:
         request.replace(text, blocks=[section(text)])
     finally:

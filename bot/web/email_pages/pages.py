@@ -34,7 +34,7 @@ from core.actions.marks import Mark
 from core.actions.rules import EFFORT_MINUTES, Check, Verdict
 from core.actions.service import TransitionResult
 from core.actions.snooze import snooze_a_week
-from core.actions.undo import BACK_TO, NOTHING_TO_UNDO_WHY, UndoResult, undoable_change
+from core.actions.undo import NOTHING_TO_UNDO_WHY, UndoResult, back_to, undoable_change
 from core.billing.status import billing_status, describe
 from core.clock import local_today
 from core.config import get_settings
@@ -289,11 +289,12 @@ def _no_plan_yet(session: Session, *, user: User, today: date, links: EmailLinks
     return f"Today's plan is not ready yet; it is made at {settings.delivery_time:%H:%M} on your work days.", None
 
 
-def undone(result: UndoResult) -> Outcome:
+def undone(result: UndoResult, user: User) -> Outcome:
     """What the page says after an Undo: what the action is back to, or that there was nothing to undo."""
     if not result.changed:
         return Outcome("Nothing to undo", title_of(result.action), "repeat", detail=sentence(NOTHING_TO_UNDO_WHY))
-    return Outcome(f"Undone, {BACK_TO[result.action.state]}", title_of(result.action), "done")
+    return Outcome(f"Undone, {back_to(result.action, today=local_today(user.timezone))}", title_of(result.action),
+                   "done")
 
 
 def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:

@@ -169,7 +169,7 @@ def undo(token: str) -> ResponseReturnValue:
         action = get_action(session, user=user, action_id=action_id)
         if request.method != "POST":  # GET or HEAD
             if undoable_change(session, user=user, action=action) is None:
-                return _result(session, user, pages.undone(UndoResult(action=action, undone=None)))
+                return _result(session, user, pages.undone(UndoResult(action=action, undone=None), user))
             return render_template(
                 "email_pages/confirm.html", question="Undo this change?", title=pages.title_of(action),
                 note=None, lead_name=None, lead_url=None, button="Undo", post_url=url_for(".undo", token=token),
@@ -178,7 +178,7 @@ def undo(token: str) -> ResponseReturnValue:
         result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.EMAIL)
         if result.changed:
             after_commit(session, partial(_redraw_slack_later, user.id))
-        return _result(session, user, pages.undone(result))
+        return _result(session, user, pages.undone(result, user))
 
 
 # Unsubscribe and preferences ---------------------------------------------------------------
