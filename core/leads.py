@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
@@ -245,12 +247,29 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
     return leads[0]
 
 
+def named_with_link(lead: Lead, *, limit: int | None = None) -> str:
+    """``Ann Lee (https://www.linkedin.com/in/ann-lee)``: the lead named so that no namesake reads alike,
+    its link cut to 60 characters. Within ``limit`` characters (a menu's option), the name is what is
+    cut, never the link: the link is what tells namesakes apart."""
+    link = one_line(lead.url, _LINK_SHOWN) or lead.url
+    name = lead.name
+    room = max(limit - len(link) - len(" ()"), 1) if limit is not None else len(name)
+    return f"{name if len(name) <= room else name[:room - 1] + '…'} ({link})"
+
+
+def told_apart(leads: Sequence[Lead], *, limit: int | None = None) -> list[str]:
+    """The leads as a list names them side by side (a menu to pick one from): a name another of ``leads``
+    shares, in any case, with its link (:func:`named_with_link`, within ``limit``), since only the link
+    tells namesakes apart; any other name alone."""
+    shared = Counter(lead.name.casefold() for lead in leads)
+    return [named_with_link(lead, limit=limit) if shared[lead.name.casefold()] > 1 else lead.name for lead in leads]
+
+
 def _ambiguous(ref: str, leads: list[Lead], *, also: str | None) -> str:
     """Why ``ref`` is refused, naming the leads it matches. Writing more of a name cannot tell two leads
     of the same name apart, so when some share one, each is listed with its (short) link to use instead."""
     namesakes = len({lead.name.casefold() for lead in leads}) < len(leads)
-    shown = [f"{lead.name} ({one_line(lead.url, _LINK_SHOWN)})" if namesakes else lead.name
-             for lead in leads[:_MATCHES_SHOWN]]
+    shown = [named_with_link(lead) if namesakes else lead.name for lead in leads[:_MATCHES_SHOWN]]
     names = ", ".join(shown) + (" …" if len(leads) > _MATCHES_SHOWN else "")
     if namesakes:
         return f"{ref[:80]!r} matches {names}; use the URL to pick one" + (f", or {also}" if also else "")

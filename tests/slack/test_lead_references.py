@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.models import ActionState, Lead, LoggedCall, User
-from tests.slack.conftest import add_leads, command, plan_of, replies
+from tests.slack.conftest import add_leads, block_action, command, interact, plan_of, replies
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -97,3 +97,33 @@ def test_a_link_no_lead_has_is_refused_and_changes_nothing(web: FlaskClient, fak
     assert replies(fake) == [expected]
     assert plan_of(ann) == before
     assert _calls(ann) == []
+
+
+def _log_call_options(web: FlaskClient, fake: FakeSlack) -> list[tuple[str, str]]:
+    """App Home's "Log a call" pressed: the lead menu of the form Slack is asked to open, (text, lead id)."""
+    interact(web, block_action(fake, {"type": "button", "action_id": "nbm_open_log_call", "block_id": "x"}))
+    (opened,) = fake.calls_to("views.open")
+    (menu,) = [block["element"] for block in opened.args["view"]["blocks"] if block["block_id"] == "lead"]
+    return [(option["text"]["text"], option["value"]) for option in menu["options"]]
+
+
+def test_the_log_call_form_tells_leads_of_one_name_apart_by_their_link(
+    web: FlaskClient, fake: FakeSlack, ann: User, beas: list[Lead]
+) -> None:
+    """Two leads called Bea Stone were two identical lines of the menu: each now shows its link, as
+    `/nbm call` asks for it, and a name no other lead has stays alone."""
+    (carl,) = add_leads(ann, "Carl Diaz")
+    assert sorted(_log_call_options(web, fake)) == [
+        (f"Bea Stone ({FIRST})", str(beas[0].id)), (f"Bea Stone ({SECOND})", str(beas[1].id)),
+        ("Carl Diaz", str(carl.id))]
+
+
+def test_a_long_shared_name_is_cut_in_the_log_call_form_and_the_link_never_is(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """An option holds 75 characters: the name gives way, so the link that tells the two apart stays whole."""
+    name = "Beatrice Alexandra Stone-Whitfield of Whitfield Consulting Partners Ltd"
+    add_leads(ann, name, name, urls=[FIRST, SECOND])
+    texts = sorted(text for text, _ in _log_call_options(web, fake))
+    assert [text[-len(FIRST) - 2:] for text in texts] == [f"({FIRST})", f"({SECOND})"]
+    assert all(len(text) <= 75 and text.startswith("Beatrice Alexandra") for text in texts)

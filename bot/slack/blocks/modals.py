@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.slack import ids
-from bot.slack.blocks.text import Block, cut, option, plain, section
+from bot.slack.blocks.text import OPTION_TEXT, Block, cut, option, plain, section
+from core.leads import told_apart
 from core.models import Lead, UserSettings
 from core.preferences import email_is_on
 from core.workdays import WEEKDAYS
@@ -57,11 +58,14 @@ def add_lead_modal() -> Block:
 
 
 def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
-    """Pick a lead and the call's date; without leads, say how to add one instead."""
+    """Pick a lead and the call's date; without leads, say how to add one instead. Leads of the same
+    name are told apart by their link in the option, as ``/nbm call`` asks for it
+    (:func:`core.leads.told_apart`)."""
     if not leads:
         return notice_modal("Log a call", "You have no leads yet. Add one with `/nbm add`, then log the call.")
+    labels = told_apart(leads, limit=OPTION_TEXT)
     menu = {"type": "static_select", "placeholder": plain("Choose a lead", 150),
-            "options": [option(lead.name, str(lead.id)) for lead in leads[:MAX_OPTIONS]]}
+            "options": [option(label, str(lead.id)) for lead, label in zip(leads[:MAX_OPTIONS], labels, strict=False)]}
     more = (f"Only the first {MAX_OPTIONS} leads fit here; for the others type `/nbm call <name or link> <date>`."
             if len(leads) > MAX_OPTIONS else None)
     return _modal(ids.LOG_CALL_VIEW, "Log a call", [
