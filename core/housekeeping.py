@@ -3,7 +3,10 @@
 Each step is idempotent, so the schedule may run it as often as it likes (the jobs run it every
 hour: whichever user's midnight has just passed is served within the hour):
 
-* unsnooze leads and actions whose snooze date has come in the user's timezone (events: system);
+* unsnooze leads and actions whose snooze date has come in the user's timezone (events: system),
+  then refresh the today's plan of their users that is already built (one made on demand before
+  the job came round: a midnight at half past the hour, a worker that was down), so what wakes
+  today reaches today's plan as an unsnooze by hand does (``core.planner.replan``);
 * archive DONE actions 90 days after completion (``auto_archive_old_actions()``);
 * purge calendar sync logs older than 90 days;
 * give cold leads a NURTURE (21 days without a touch);
@@ -15,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.actions.followups import create_cold_lead_nurtures
 from core.db import rows_affected
+from core.models import Channel, User
+from core.planner.replan import refresh_if_planned
 from core.streaks import refresh_streaks
 
 SYNC_LOG_RETENTION = timedelta(days=90)
@@ -29,6 +34,7 @@ _UNSNOOZE_LEADS = text("""
     FROM users u
     WHERE u.id = l.user_id AND l.status = 'SNOOZED'
       AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
+    RETURNING l.user_id
 """)
 
 _UNSNOOZE_ACTIONS = text("""
@@ -41,6 +47,7 @@ _UNSNOOZE_ACTIONS = text("""
     )
     INSERT INTO action_events (user_id, action_id, from_state, to_state, channel, created_at)
     SELECT user_id, id, 'SNOOZED', 'NEW', 'system', :at FROM woken
+    RETURNING user_id
 """)
 
 
@@ -55,14 +62,20 @@ class HousekeepingReport:
 
 
 def unsnooze_due(session: Session, *, at: datetime) -> tuple[int, int]:
-    """Wake the leads and actions whose snooze date has come in their user's timezone.
+    """Wake the leads and actions whose snooze date has come in their user's timezone, then refresh
+    their users' plans of today that are already built (:func:`core.planner.replan.refresh_if_planned`,
+    the channels told as the system's change).
 
     Also run right before the morning plans are built, so what wakes today is planned today.
     Returns (leads, actions) woken.
     """
-    leads = rows_affected(session, _UNSNOOZE_LEADS, {"at": at})
-    actions = rows_affected(session, _UNSNOOZE_ACTIONS, {"at": at})
-    return leads, actions
+    leads = session.execute(_UNSNOOZE_LEADS, {"at": at}).scalars().all()
+    actions = session.execute(_UNSNOOZE_ACTIONS, {"at": at}).scalars().all()
+    woken = set(leads) | set(actions)
+    if woken:
+        for user in session.scalars(select(User).where(User.id.in_(woken)).order_by(User.id)):
+            refresh_if_planned(session, user=user, channel=Channel.SYSTEM)
+    return len(leads), len(actions)
 
 
 def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:

@@ -6,12 +6,12 @@ A refresh is a change the other channels show (Slack's plan DM and App Home), so
 them once it is committed (:func:`core.changes.actions_changed`, with the channel it came from,
 which redraws itself).
 
-A lead's status change (snooze, unsnooze, archive) refreshes today's plan only when the status did
-change and today's plan is already built: a repeat changes nothing, and a plan built later reads the
-lead's status as it is then. Not building one here leaves the morning's plan to be sized by the
-calendar, as the morning job sizes it. A plan these functions do build for today (a lead added, a
-capacity set, a refresh before the morning) is sized by the ``calendar`` read beforehand
-(:mod:`core.planner.sizing`).
+A lead's status change (snooze, unsnooze, archive, and the daily job's unsnooze: core.housekeeping)
+refreshes today's plan only when the status did change and today's plan is already built: a repeat
+changes nothing, and a plan built later reads the lead's status as it is then. Not building one
+here leaves the morning's plan to be sized by the calendar, as the morning job sizes it. A plan
+these functions do build for today (a lead added, a capacity set, a refresh before the morning) is
+sized by the ``calendar`` read beforehand (:mod:`core.planner.sizing`).
 """
 
 from __future__ import annotations
@@ -65,10 +65,21 @@ def archive_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID,
 def _replanned(session: Session, *, user: User, change: LeadStatusChange, channel: Channel) -> LeadStatusChange:
     """``change``, after refreshing today's plan if the lead's status changed and the plan is built
     (see the module's rules); what the user already acted on stays in it."""
-    if change.changed and get_plan(session, user=user) is not None:
-        build_plan(session, user=user, refresh=True)
-        actions_changed(session, user_id=user.id, channel=channel)
+    if change.changed:
+        refresh_if_planned(session, user=user, channel=channel)
     return change
+
+
+def refresh_if_planned(session: Session, *, user: User, channel: Channel) -> bool:
+    """Refresh today's plan if it is built, the other channels told once it is committed; True if it
+    was. What wakes today (a lead or an action whose snooze ends, by hand or by the daily job) then
+    takes a free slot of the plan already made, as an unsnooze by hand does; none is built here, so
+    a plan made later reads it, sized by the calendar (the module's rules)."""
+    if get_plan(session, user=user) is None:
+        return False
+    build_plan(session, user=user, refresh=True)
+    actions_changed(session, user_id=user.id, channel=channel)
+    return True
 
 
 def set_capacity_and_replan(session: Session, *, user: User, level: CapacityLevel, channel: Channel,
