@@ -20,7 +20,7 @@ from bot.cli.common import (
 from bot.cli.digest import send_summary_command
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
-from core.planner.view import PlanView, plan_view_building_if_missing
+from core.planner.view import PlanView, plan_view_building_if_missing, waiting_on_its_day
 from core.streaks import current_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural, short_date, week_title
@@ -39,7 +39,7 @@ def plan_json(view: PlanView) -> dict[str, Any]:
         ],
         "waiting": [{"action_id": w.action_id, "title": w.title, "lead": w.lead_name, "url": w.lead_url,
                      "sent_on": w.sent_on} for w in view.waiting],
-        "waiting_total": view.waiting_total,
+        "waiting_total": view.waiting_total, "waiting_on": view.date if view.waiting_then else None,
     }
 
 
@@ -58,10 +58,12 @@ def format_plan(view: PlanView) -> str:
     if not view.items:
         lines.append("Nothing is due in this plan: add a lead with `nbm leads add`.")
     if view.waiting:
-        lines.append(f"Waiting for a reply ({view.waiting_total}):")
+        then = f" at the end of {short_date(view.date)}" if view.waiting_then else ""
+        lines.append(f"Waiting for a reply{then} ({view.waiting_total}):")
         lines += [f"  - {w.title} (sent {short_date(w.sent_on)})  id {w.action_id}" for w in view.waiting]
-    if view.waiting_more:
-        lines.append(f"  …and {view.waiting_more} more: nbm actions list --state SENT lists them all.")
+    if view.waiting_more:  # `nbm actions list` lists what waits now, not what waited on a past day
+        lines.append(f"  …and {view.waiting_more} more" +
+                     ("." if view.waiting_then else ": nbm actions list --state SENT lists them all."))
     return "\n".join(lines)
 
 
@@ -75,6 +77,9 @@ def format_plan(view: PlanView) -> str:
 def plan_command(email: str, day: date | None, refresh: bool, capacity: str | None, as_json: bool) -> None:
     """Build the day's plan if there is none, and print it.
 
+    A past day's plan shows its items as they stand now, and who was waiting for a reply at the end
+    of that day (sent by then, and not answered by then), never a message sent since.
+
     A user without service gets no plan here either (core.billing.status.NoService): the operator
     acts as the user, and a plan made here would show in their Slack and on their today page,
     around the rule that stops their mornings. The refusal (exit 2) says the user's sentence and the
@@ -87,6 +92,7 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
             view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI, calendar=calendar)
         else:
             view = plan_view_building_if_missing(session, user=user, day=day, calendar=calendar)
+        view = waiting_on_its_day(session, user=user, view=view)
     emit(as_json, plan_json(view), lambda: format_plan(view))
 
 

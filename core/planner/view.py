@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Select, bindparam, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core.actions.rules import EFFORT_MINUTES
 from core.actions.undo import changed_today_by_a_person
 from core.clock import local_today, zone
 from core.models import (
+    ACTION_LOG,
     ACTION_SENT_AT,
     Action,
     ActionEvent,
@@ -125,6 +127,9 @@ class PlanView:
     work_days: tuple[int, ...] = DEFAULT_WORK_DAYS
     #: Whether the streak already counts a completion on the plan's day (``users.last_action_date``).
     streak_counts_this_day: bool = False
+    #: ``waiting`` is what was waiting at the end of the plan's day, a past one (:func:`waiting_on_its_day`);
+    #: else it is what is waiting now.
+    waiting_then: bool = False
 
     @property
     def is_work_day(self) -> bool:
@@ -296,6 +301,49 @@ def _waiting_item(row: Any, *, user: User) -> WaitingItem:
 def count_waiting(session: Session, *, user: User, except_leads: Collection[uuid.UUID] = ()) -> int:
     """How many actions :func:`waiting_items` would list without a limit."""
     return session.scalar(_COUNT_WAITING, _waiting_params(user, except_leads)) or 0
+
+
+def _waiting_at_end() -> Select[*tuple[Any, ...]]:
+    """User ``:user_id``'s actions that were waiting for a reply at ``:end``: those whose last change
+    before then, in the log as it stands (an undone change is none), made them SENT; sent then. As
+    :func:`_waiting` lists them: leads of ``:except_leads`` left out, the first :data:`MAX_WAITING`,
+    oldest sent first, each row with the count of the whole list. Of two changes in one instant, the
+    action's creation is the earlier."""
+    log = ACTION_LOG.c
+    last = (
+        select(log.action_id, log.to_state, log.created_at)
+        .where(log.user_id == bindparam("user_id"), log.created_at < bindparam("end", type_=DateTime(timezone=True)))
+        .order_by(log.action_id, log.created_at.desc(), log.from_state.is_(None))
+        .ext(distinct_on(log.action_id))
+        .subquery()
+    )
+    return (
+        select(Action.id, Action.action_type, Action.description, Action.auto_created, Lead.name, Lead.url,
+               last.c.created_at.label("sent_at"), func.count().over().label("total"))
+        .join(last, last.c.action_id == Action.id)
+        .outerjoin(Lead, Lead.id == Action.person_id)
+        .where(last.c.to_state == ActionState.SENT,
+               Action.person_id.is_(None) | Action.person_id.not_in(bindparam("except_leads", expanding=True)))
+        .order_by(last.c.created_at, Action.id)
+        .limit(MAX_WAITING)
+    )
+
+
+_WAITING_AT_END = _waiting_at_end()
+
+
+def waiting_on_its_day(session: Session, *, user: User, view: PlanView) -> PlanView:
+    """``view`` of a past day, with the waiting list of that day: what was waiting for a reply at its
+    end (sent on or before it, and not replied, closed or snoozed by then), never a message sent
+    since. Its items keep their state now (what became of them). A view of today or a later day is
+    returned as it is: waiting now, whose buttons act now."""
+    if view.date >= local_today(user.timezone):
+        return view
+    end = datetime.combine(view.date + timedelta(days=1), time(0), tzinfo=zone(user.timezone))
+    in_plan = [item.lead_id for item in view.items if item.is_open and item.lead_id is not None]
+    rows = session.execute(_WAITING_AT_END, {**_waiting_params(user, in_plan), "end": end}).all()
+    return replace(view, waiting=tuple(_waiting_item(row, user=user) for row in rows),
+                   waiting_total=rows[0].total if rows else 0, waiting_then=True)
 
 
 def own_description(description: str | None, auto_created: bool) -> str | None:
