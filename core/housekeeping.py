@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import Date, DateTime, bindparam, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from core.actions.followups import create_cold_lead_nurtures
+from core.clock import utcnow
 from core.db import rows_affected
-from core.models import Channel, User
+from core.models import Channel, DailyPlan, User
 from core.planner.replan import refresh_if_planned
 from core.streaks import refresh_streaks
 
@@ -51,6 +52,15 @@ _UNSNOOZE_ACTIONS = text("""
 """)
 
 
+#: The users of ``:woken`` whose plan of their local today (at ``:now``, as the plan reads it) is built.
+_PLANNED_TODAY = (
+    select(User).join(DailyPlan, DailyPlan.user_id == User.id)
+    .where(User.id.in_(bindparam("woken", expanding=True)),
+           DailyPlan.date == cast(func.timezone(User.timezone, bindparam("now", type_=DateTime(timezone=True))), Date))
+    .order_by(User.id)
+)
+
+
 @dataclass(frozen=True)
 class HousekeepingReport:
     leads_unsnoozed: int
@@ -72,8 +82,8 @@ def unsnooze_due(session: Session, *, at: datetime) -> tuple[int, int]:
     leads = session.execute(_UNSNOOZE_LEADS, {"at": at}).scalars().all()
     actions = session.execute(_UNSNOOZE_ACTIONS, {"at": at}).scalars().all()
     woken = set(leads) | set(actions)
-    if woken:
-        for user in session.scalars(select(User).where(User.id.in_(woken)).order_by(User.id)):
+    if woken:  # one read finds the few whose plan of today is built already
+        for user in session.scalars(_PLANNED_TODAY, {"woken": list(woken), "now": utcnow()}):
             refresh_if_planned(session, user=user, channel=Channel.SYSTEM)
     return len(leads), len(actions)
 
