@@ -4,9 +4,9 @@ Each step is idempotent, so the schedule may run it as often as it likes (the jo
 hour: whichever user's midnight has just passed is served within the hour):
 
 * unsnooze leads and actions whose snooze date has come in the user's timezone (events: system),
-  then refresh the today's plan of their users that is already built (one made on demand before
-  the job came round: a midnight at half past the hour, a worker that was down), so what wakes
-  today reaches today's plan as an unsnooze by hand does (``core.planner.replan``);
+  then refresh their users' plans of today that are already built (made on demand before the job
+  came round: a midnight at half past the hour, a worker that was down), so what wakes today
+  reaches today's plan as an unsnooze by hand does (``core.planner.replan``);
 * archive DONE actions 90 days after completion (``auto_archive_old_actions()``);
 * purge calendar sync logs older than 90 days;
 * give cold leads a NURTURE (21 days without a touch);

@@ -24,7 +24,8 @@ Rules chosen where the specification is silent:
   place that takes a lead's name takes its link too (:func:`find_lead`). A reference is a link when it is
   one word starting ``https:``, ``http:`` or ``mailto:``; it is normalised as an added link is and matched
   whole, archived leads included (no namesake can make a link ambiguous). When several leads share the
-  name asked for, the refusal lists each with its link and says to use the link.
+  name asked for, the refusal lists each with its link and says to use the link; a list to pick a lead
+  from (Slack's log-call form) shows the link beside each name several leads share (:func:`told_apart`).
 """
 
 from __future__ import annotations
