@@ -19,7 +19,9 @@ Rules chosen where the specification is silent:
   (a ``mailto:`` lead is recognised by its link already). It is stored in lower case, and two of a
   user's leads cannot share one: the second is refused naming the first.
 * **Finding by name ignores archived leads**, so an old archived namesake never makes ``/nbm done Ann``
-  ambiguous.
+  ambiguous, **and ignores how spaces were typed**: a name is stored with its spaces folded
+  (core.names), and a lookup folds both the name asked for and the stored names, so "Ann  Lee", "Ann
+  Lee" with a non-breaking space, and "Ann Lee" are one name in every channel.
 * **A lead's link names it uniquely**, so two leads of the same name can always be told apart: every
   place that takes a lead's name takes its link too (:func:`find_lead`). A reference is a link when it is
   one word starting ``https:``, ``http:`` or ``mailto:``; it is normalised as an added link is and matched
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,7 +49,7 @@ from core.actions.snooze import check_snooze_until
 from core.clock import local_today
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
-from core.names import validate_name
+from core.names import SPACE_RUN, fold_spaces, validate_name
 from core.text import one_line
 
 MAX_URL = 2_000
@@ -203,22 +205,26 @@ def list_leads(session: Session, *, user: User, status: LeadStatus | None = None
 
 
 def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]:
-    """Leads called ``name`` (any case); when none is, those whose name contains it.
+    """Leads called ``name`` (any case, spaces folded on both sides); when none is, those whose name
+    contains it.
 
     An exact match wins so "Ann" finds Ann even when Annabel exists; several results mean the caller
     must ask which one, so they come in an order that does not change between asks: by name, leads of
-    one name by link. Archived leads are left out (see the module docstring).
+    one name by link. Archived leads are left out (see the module docstring). Stored names are folded
+    in the query, not trusted to be folded already: a name stored before names were folded at entry
+    ("Ann  Lee") is still found by ``Ann Lee``.
     """
-    wanted = name.strip()
+    wanted = fold_spaces(name)
     if not wanted:
         raise ValidationError("give a lead's name (or part of it), or its link, to find the lead")
+    stored = func.btrim(func.regexp_replace(Lead.name, SPACE_RUN, " ", "g", type_=Text))
     mine = (
         select(Lead)
         .where(Lead.user_id == user.id, Lead.status != LeadStatus.ARCHIVED)
         .order_by(func.lower(Lead.name), Lead.name, Lead.url)
     )
-    exact = list(session.scalars(mine.where(func.lower(Lead.name) == func.lower(wanted))))
-    return exact or list(session.scalars(mine.where(Lead.name.icontains(wanted, autoescape=True))))
+    exact = list(session.scalars(mine.where(func.lower(stored) == func.lower(wanted))))
+    return exact or list(session.scalars(mine.where(stored.icontains(wanted, autoescape=True))))
 
 
 def _is_link(ref: str) -> bool:
@@ -242,9 +248,9 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
         return lead
     leads = find_leads_by_name(session, user=user, name=ref)
     if not leads:
-        raise NotFound(f"no lead is called {ref.strip()[:80]!r}; {listed_by} lists yours")
+        raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; {listed_by} lists yours")
     if len(leads) > 1:
-        raise ValidationError(_ambiguous(ref.strip(), leads, also=also))
+        raise ValidationError(_ambiguous(fold_spaces(ref), leads, also=also))
     return leads[0]
 
 
@@ -262,14 +268,19 @@ def told_apart(leads: Sequence[Lead], *, limit: int | None = None) -> list[str]:
     """The leads as a list names them side by side (a menu to pick one from): a name another of ``leads``
     shares, in any case, with its link (:func:`named_with_link`, within ``limit``), since only the link
     tells namesakes apart; any other name alone."""
-    shared = Counter(lead.name.casefold() for lead in leads)
-    return [named_with_link(lead, limit=limit) if shared[lead.name.casefold()] > 1 else lead.name for lead in leads]
+    shared = Counter(map(_name_key, leads))
+    return [named_with_link(lead, limit=limit) if shared[_name_key(lead)] > 1 else lead.name for lead in leads]
+
+
+def _name_key(lead: Lead) -> str:
+    """What makes two leads namesakes: their names alike in any case and however their spaces were typed."""
+    return fold_spaces(lead.name).casefold()
 
 
 def _ambiguous(ref: str, leads: list[Lead], *, also: str | None) -> str:
     """Why ``ref`` is refused, naming the leads it matches. Writing more of a name cannot tell two leads
     of the same name apart, so when some share one, each is listed with its (short) link to use instead."""
-    namesakes = len({lead.name.casefold() for lead in leads}) < len(leads)
+    namesakes = len({_name_key(lead) for lead in leads}) < len(leads)
     shown = [named_with_link(lead) if namesakes else lead.name for lead in leads[:_MATCHES_SHOWN]]
     names = ", ".join(shown) + (" …" if len(leads) > _MATCHES_SHOWN else "")
     if namesakes:

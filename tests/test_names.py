@@ -139,3 +139,28 @@ def test_migration_0007_cleans_the_names_stored_before_the_rule(connection: Conn
     assert _users() == [("ann@example.com", "Ann Lee"), ("bo.ray@example.com", "bo.ray"),
                         ("cy@example.com", "Cy  Hill")]
     assert _lead_names() == ["Bea Stone", "Unnamed lead"]
+
+
+def test_every_channel_stores_a_name_with_its_spaces_folded(service: Session, tmp_path: Path) -> None:
+    """Two spaces, a non-breaking space pasted from LinkedIn, a thin space: one plain space, in the CLI,
+    a plain CSV and a LinkedIn export alike (Slack's `/nbm add`: tests/slack/test_typed_input.py)."""
+    assert nbm("users", "add", "ann@example.com", "--name", "Ann \u00a0Lee ").exit_code == 0
+    assert nbm("leads", "add", "--user", "ann@example.com", "Bea\u00a0 Stone", "https://example.com/bea").exit_code == 0
+    plain, linkedin = tmp_path / "leads.csv", tmp_path / "Connections.csv"
+    plain.write_text("name,url\nCy  Hill,https://example.com/cy\n")
+    linkedin.write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                        "Dee\u2009\u00a0,Fox,https://www.linkedin.com/in/dee,,,,12 Nov 2026\n")
+    for csv in (plain, linkedin):
+        assert nbm("leads", "import", "--user", "ann@example.com", str(csv)).exit_code == 0
+    assert _users() == [("ann@example.com", "Ann Lee")]
+    assert _lead_names() == ["Bea Stone", "Cy Hill", "Dee Fox"]
+
+
+def test_the_cli_finds_a_lead_whose_name_was_stored_with_odd_spaces(service: Session) -> None:
+    user = make_user(service, email="ann@example.com")
+    assert nbm("leads", "add", "--user", user.email, "Eve Park", "https://example.com/eve").exit_code == 0
+    service.execute(text("UPDATE leads SET name = 'Eve \u00a0 Park'"))  # as stored before names were folded
+    result = nbm("leads", "snooze", "--user", user.email, "Eve Park", "--until", "2026-12-15")
+    assert result.exit_code == 0, result.output
+    with unit_of_work(service=True) as session:
+        assert session.scalars(select(Lead.status)).one() == "SNOOZED"
