@@ -238,7 +238,7 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
 
     Every channel finds a lead through here, so each says the same thing. None, or several, is refused
     saying what to do instead: ``listed_by`` is how the channel lists the user's leads (``/nbm leads``),
-    ``also`` another reference the caller accepts there (``the number from `/nbm today```), if any.
+    ``also`` another reference the caller accepts there (``a number from 1 to 5 from today's plan``), if any.
     """
     if _is_link(ref):
         url = validate_url(ref)
@@ -248,7 +248,8 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
         return lead
     leads = find_leads_by_name(session, user=user, name=ref)
     if not leads:
-        raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; {listed_by} lists yours")
+        raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; use a lead's name or link ({listed_by} lists "
+                       "yours)" + (f", or {also}" if also else ""))
     if len(leads) > 1:
         raise ValidationError(_ambiguous(fold_spaces(ref), leads, also=also))
     return leads[0]

@@ -3,9 +3,11 @@
 * ``add <name> <link> [notes]``: the name is everything before the first word that looks like a
   link (``scheme:something``); the core then accepts or refuses the link itself, so
   ``javascript:…`` is refused with the core's own message. Slack's ``<url|label>`` form is unwrapped.
+* A plan number (:func:`plan_number`) is decimal digits, with or without the ``#`` the answers
+  print before it ("#2 of today's plan"): ``2`` and ``#2`` are the same. ``²`` is not one: it
+  starts a name.
 * ``snooze <n or name> [when]``: *when* is read with the core's ``parse_snooze`` from the longest
-  tail of words it accepts; with none, the snooze is the first preset (tomorrow). A number is
-  decimal digits (``²`` is not one: it starts a name).
+  tail of words it accepts; with none, the snooze is the first preset (tomorrow).
 * ``call <lead> <date>``: the lead is a name or a link; the date ends the text: ``today``,
   ``tomorrow``, a weekday (the next one, today included: a call "thursday" said on a Thursday is
   today's), or YYYY-MM-DD.
@@ -47,13 +49,20 @@ def unwrap_link(text: str) -> str:
     return link.group("url") if link else text
 
 
+def plan_number(word: str) -> str | None:
+    """The digits of ``word`` when it is a number in today's plan (``2`` or ``#2``), else None."""
+    digits = word.removeprefix("#")
+    return digits if digits.isdecimal() else None
+
+
 def split_snooze(text: str, *, today: date) -> tuple[str, date | None]:
     """(which action, until) of ``/nbm snooze``; ``until`` None when no date was given."""
     words = text.split()
     if not words:
         raise ValidationError("say which action: `/nbm snooze 2 tomorrow` or `/nbm snooze Ann Lee next monday`")
-    if words[0].isdecimal() or _ISO.match(words[-1]):
-        head, tail = (words[:1], words[1:]) if words[0].isdecimal() else (words[:-1], words[-1:])
+    number = plan_number(words[0]) is not None
+    if number or _ISO.match(words[-1]):
+        head, tail = (words[:1], words[1:]) if number else (words[:-1], words[-1:])
         return " ".join(head), parse_snooze(" ".join(tail), today=today) if tail else None
     for split in range(1, len(words)):
         try:

@@ -1,11 +1,14 @@
 """Which lead ``/nbm`` means, and which action ``/nbm done|sent|replied|snooze <n>`` means: a number in
 today's plan, or a lead's name or link.
 
-Numbers are the ones the plan shows (1 is the first line, the Fast Win); anything but decimal
-digits (``²`` too) is a lead. A lead goes through the core's ``find_lead``: its link (as typed, or as
-Slack wraps one, ``<https://…|label>``), else its name (exact match first, else partial; several
-matches are refused with the names, and with their links when some share a name, so the person can
-say more). For that lead, the action meant is, in order:
+Numbers are the ones the plan shows (1 is the first line, the Fast Win), written ``2`` or ``#2`` as the
+answers print them (bot.slack.parsing.plan_number); anything else (``²`` too) is a lead. A lead goes
+through the core's ``find_lead``: its link (as typed, or as Slack wraps one, ``<https://…|label>``),
+else its name (exact match first, else partial, spaces folded; several matches are refused with the
+names, and with their links when some share a name, so the person can say more). A reference that is
+neither is refused saying both what it may be: a lead's name or link, or a number of today's plan
+(said before the plan is read, so a refused name waits on no calendar: ``read_reference``). For that
+lead, the action meant is, in order:
 
 1. its open item in today's plan;
 2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.slack.parsing import unwrap_link
+from bot.slack.parsing import plan_number, unwrap_link
 from core.actions.service import list_actions, list_waiting
 from core.billing.status import NoService
 from core.clock import local_today
@@ -36,8 +39,9 @@ from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 from core.text import plural
 
-#: The other reference to an action that ``/nbm done|sent|replied|snooze`` accepts.
-PLAN_NUMBER = "the number from `/nbm today`"
+#: The other reference to an action that ``/nbm done|sent|replied|snooze`` accepts, as a refused
+#: name offers it (before the plan is read: its numbers are not known yet).
+PLAN_NUMBER = "a number from today's plan (`/nbm today`)"
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,9 @@ def read_reference(session: Session, *, user: User, ref: str) -> Reference:
     if not ref:
         raise ValidationError("say which action: its number in today's plan (`/nbm done 2`) or a lead's name "
                               "or link (`/nbm done Ann Lee`)")
-    if ref.isdecimal():
-        return ref
+    digits = plan_number(ref)
+    if digits is not None:
+        return digits
     return one_lead(session, user=user, ref=ref, also=PLAN_NUMBER)
 
 

@@ -33,8 +33,10 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 @pytest.mark.usefixtures("no_errors_logged")
 @pytest.mark.parametrize(("text", "answer"), [
-    ("done ²", "No lead is called '²'; `/nbm leads` lists yours"),
-    ("snooze ² tomorrow", "No lead is called '²'; `/nbm leads` lists yours"),
+    ("done ²", "No lead is called '²'; use a lead's name or link (`/nbm leads` lists yours), or a number "
+               "from today's plan (`/nbm today`)"),
+    ("snooze ² tomorrow", "No lead is called '²'; use a lead's name or link (`/nbm leads` lists yours), or a number "
+                          "from today's plan (`/nbm today`)"),
     ("done " + "9" * 5000, "Today's plan has 2 actions; use a number from 1 to 2, or a lead's name"),
     ("add Ann\x00Lee https://www.linkedin.com/in/ann-lee", "That text holds a character that cannot be saved"),
     ("done Bea\x00", "That text holds a character that cannot be saved"),

@@ -221,7 +221,8 @@ def test_waiting_with_nothing_sent(web: FlaskClient, fake: FakeSlack, ann: User)
 
 def test_what_a_person_typed_is_escaped_in_the_answer(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "done <!channel>")
-    assert replies(fake) == ["No lead is called '&lt;!channel&gt;'; `/nbm leads` lists yours"]
+    assert replies(fake) == ["No lead is called '&lt;!channel&gt;'; use a lead's name or link "
+                             "(`/nbm leads` lists yours), or a number from today's plan (`/nbm today`)"]
 
 
 def test_focus_sets_this_weeks_focus_and_shows_it_in_the_plan(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

@@ -58,7 +58,7 @@ def test_a_shared_name_is_refused_listing_each_lead_with_its_link(web: FlaskClie
     command(web, fake, "call bea friday")
     assert replies(fake) == [
         f"'Bea Stone' matches Bea Stone ({FIRST}), Bea Stone ({SECOND}); use the URL to pick one, "
-        "or the number from `/nbm today`",
+        "or a number from today's plan (`/nbm today`)",
         # A call takes no plan number.
         f"'bea' matches Bea Stone ({FIRST}), Bea Stone ({SECOND}); use the URL to pick one",
     ]
@@ -73,7 +73,7 @@ def test_the_links_listed_are_short_and_escaped_for_slack(web: FlaskClient, fake
     assert replies(fake) == [
         f"'bea' matches Bea Stone (https://b.io?a=1&amp;b=&lt;2&gt;), Bea Stone ({FIRST}), "
         "Beatrice Ray (https://crm.example.com/people?id=7&amp;view=xxxxxxxxxxxxxxxxxx…); use the URL to pick "
-        "one, or the number from `/nbm today`"]
+        "one, or a number from today's plan (`/nbm today`)"]
 
 
 def test_different_names_are_still_told_apart_by_writing_more_of_the_name(
@@ -87,7 +87,8 @@ def test_different_names_are_still_told_apart_by_writing_more_of_the_name(
 @pytest.mark.parametrize(("text", "expected"), [
     ("done https://www.linkedin.com/in/bea-stone-3", "No lead has the link 'https://www.linkedin.com/in/bea-stone-3'; "
                                                      "`/nbm leads` lists yours"),
-    ("call javascript:alert(1) friday", "No lead is called 'javascript:alert(1)'; `/nbm leads` lists yours"),
+    ("call javascript:alert(1) friday", "No lead is called 'javascript:alert(1)'; use a lead's name or link "
+                                        "(`/nbm leads` lists yours)"),
     ("done http://", "'http://' has no valid host; a web link looks like https://example.com/page"),
 ])
 def test_a_link_no_lead_has_is_refused_and_changes_nothing(web: FlaskClient, fake: FakeSlack, ann: User,

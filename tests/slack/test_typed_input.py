@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from core.db import unit_of_work
 from core.models import Action, ActionState, Lead, User
-from tests.slack.conftest import add_leads, command, replies
+from tests.slack.conftest import add_leads, command, plan_of, replies
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -61,3 +61,34 @@ def test_a_name_is_found_however_its_spaces_were_typed_or_stored(
     (reply,) = replies(fake)
     assert reply.startswith(("💤 Snoozed until Thu 26 Nov: Reach out to Dana", "✅ Marked done: Reach out to Dana",
                              "✅ Marked sent: Reach out to Dana")), reply
+
+
+# --- #2 is the number 2 ---------------------------------------------------------------------------
+
+def test_a_plan_number_may_be_written_as_the_answers_print_it(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    first, second = plan_of(ann).items
+    command(web, fake, "done #2")
+    command(web, fake, "snooze #1 next monday")
+    assert replies(fake) == [f"✅ Marked done: #2 of today's plan — {second.title}.",
+                             f"💤 Snoozed until Mon 30 Nov: #1 of today's plan — {first.title}."]
+    assert [item.state for item in plan_of(ann).items] == [ActionState.SNOOZED, ActionState.DONE]
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("done #9", "Today's plan has 2 actions; use a number from 1 to 2, or a lead's name or link"),
+    ("done Zed", "No lead is called 'Zed'; use a lead's name or link (`/nbm leads` lists yours), "
+                 "or a number from today's plan (`/nbm today`)"),
+    ("replied #two", "No lead is called '#two'; use a lead's name or link (`/nbm leads` lists yours), "
+                     "or a number from today's plan (`/nbm today`)"),
+])
+def test_a_reference_that_is_neither_says_that_a_number_or_a_name_is_accepted(
+    web: FlaskClient, fake: FakeSlack, ann: User, text: str, answer: str
+) -> None:
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    before = plan_of(ann)
+    command(web, fake, text)
+    assert replies(fake) == [answer]
+    assert plan_of(ann) == before
+
+
