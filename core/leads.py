@@ -233,6 +233,15 @@ def _is_link(ref: str) -> bool:
     return bool(colon) and scheme.lower() in _SCHEMES and len(ref.split()) == 1
 
 
+def leads_named(session: Session, *, user: User, ref: str) -> list[Lead]:
+    """The leads ``ref`` may mean: the one whose link it is, if it is a link, else those
+    :func:`find_leads_by_name` finds. A link that is not a valid one, or an empty name, is refused."""
+    if _is_link(ref):
+        lead = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == validate_url(ref)))
+        return [lead] if lead is not None else []
+    return find_leads_by_name(session, user=user, name=ref)
+
+
 def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: str | None = None) -> Lead:
     """The one lead ``ref`` names: by its link, else by its name as :func:`find_leads_by_name` finds it.
 
@@ -240,13 +249,9 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
     saying what to do instead: ``listed_by`` is how the channel lists the user's leads (``/nbm leads``),
     ``also`` another reference the caller accepts there (``a number from 1 to 5 from today's plan``), if any.
     """
-    if _is_link(ref):
-        url = validate_url(ref)
-        lead = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == url))
-        if lead is None:
-            raise NotFound(f"no lead has the link {_quoted(url)}; {listed_by} lists yours")
-        return lead
-    leads = find_leads_by_name(session, user=user, name=ref)
+    leads = leads_named(session, user=user, ref=ref)
+    if not leads and _is_link(ref):
+        raise NotFound(f"no lead has the link {_quoted(validate_url(ref))}; {listed_by} lists yours")
     if not leads:
         raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; use a lead's name or link ({listed_by} lists "
                        "yours)" + (f", or {also}" if also else ""))

@@ -6,8 +6,13 @@
 * A plan number (:func:`plan_number`) is decimal digits, with or without the ``#`` the answers
   print before it ("#2 of today's plan"): ``2`` and ``#2`` are the same. ``²`` is not one: it
   starts a name.
-* ``snooze <n or name> [when]``: *when* is read with the core's ``parse_snooze`` from the longest
-  tail of words it accepts; with none, the snooze is the first preset (tomorrow).
+* ``snooze <n or name> [when]``: *when* is read with the core's ``parse_snooze``. After a number
+  it is the rest of the words. After a name, the rule (:func:`split_snooze`) is: a last word shaped
+  YYYY-MM-DD is the date (a refused one says why); otherwise the name is the whole text when the
+  whole text names a lead, and a trailing date is split off only when the words before it name a
+  lead. When both readings are possible (``Ruby Tuesday``, with leads Ruby and Ruby Tuesday) nothing
+  is guessed: the answer asks for the date after the name. Without a date, the snooze is the first
+  preset (tomorrow).
 * ``call <lead> <date>``: the lead is a name or a link; the date ends the text: ``today``,
   ``tomorrow``, a weekday (the next one, today included: a call "thursday" said on a Thursday is
   today's), or YYYY-MM-DD.
@@ -16,18 +21,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
-from core.actions.snooze import parse_snooze
+from core.actions.snooze import ACCEPTED_FORMS, parse_snooze
 from core.errors import ValidationError
 from core.workdays import WEEKDAYS
 
 _WORD = re.compile(r"\S+")
 _LINK = re.compile(r"^<?(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^\s|>]+)(?:\|[^>]*)?>?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+#: The most words a snooze date takes ("in 3 work days"): longer tails are never tried as a date.
+_DATE_WORDS = 4
 
 ADD_USAGE = "write `/nbm add <name> <link> [notes]`, e.g. `/nbm add Ann Lee https://www.linkedin.com/in/ann-lee`"
 CALL_USAGE = "write `/nbm call <lead> <date>`, e.g. `/nbm call Ann Lee thursday` or `/nbm call Ann 2026-12-01`"
+SNOOZE_USAGE = "`/nbm snooze 2 tomorrow` or `/nbm snooze Ann Lee next monday`"
 
 
 def split_add(text: str) -> tuple[str, str, str | None]:
@@ -55,21 +64,46 @@ def plan_number(word: str) -> str | None:
     return digits if digits.isdecimal() else None
 
 
-def split_snooze(text: str, *, today: date) -> tuple[str, date | None]:
-    """(which action, until) of ``/nbm snooze``; ``until`` None when no date was given."""
+def split_snooze(text: str, *, today: date, names_lead: Callable[[str], bool]) -> tuple[str, date | None]:
+    """(which action, until) of ``/nbm snooze``, by the rule in the module docstring; ``until`` None
+    when no date was given. ``names_lead`` says whether some words name at least one lead; it is
+    asked about the whole text and about the words before each tail of at most :data:`_DATE_WORDS`
+    words, never more often."""
     words = text.split()
     if not words:
-        raise ValidationError("say which action: `/nbm snooze 2 tomorrow` or `/nbm snooze Ann Lee next monday`")
-    number = plan_number(words[0]) is not None
-    if number or _ISO.match(words[-1]):
-        head, tail = (words[:1], words[1:]) if number else (words[:-1], words[-1:])
-        return " ".join(head), parse_snooze(" ".join(tail), today=today) if tail else None
-    for split in range(1, len(words)):
+        raise ValidationError(f"say which action: {SNOOZE_USAGE}")
+
+    def when(tail: list[str]) -> date:
+        return parse_snooze(" ".join(tail), today=today)
+
+    if plan_number(words[0]) is not None:
+        return words[0], when(words[1:]) if len(words) > 1 else None
+    if _ISO.match(words[-1]):
+        return " ".join(words[:-1]), when(words[-1:])
+    dated: list[tuple[str, date]] = []  # (name, until) for each tail that is a date, longest tail first
+    refused: list[tuple[str, ValidationError]] = []  # (name, why its tail is not a date), likewise
+    for split in range(max(1, len(words) - _DATE_WORDS), len(words)):
+        name = " ".join(words[:split])
         try:
-            return " ".join(words[:split]), parse_snooze(" ".join(words[split:]), today=today)
-        except ValidationError:
-            continue
-    return " ".join(words), None
+            dated.append((name, when(words[split:])))
+        except ValidationError as error:
+            refused.append((name, error))
+    lead_dated = next(((name, until) for name, until in dated if names_lead(name)), None)
+    if names_lead(text):
+        if lead_dated is None:
+            return text, None
+        whole, date_words = " ".join(words), " ".join(words[len(lead_dated[0].split()):])
+        raise ValidationError(
+            f"{whole!r} names a lead, so {date_words!r} is read as part of its name, not as the date, and "
+            f"nothing was snoozed; say until when after the name, e.g. `/nbm snooze {whole} tomorrow` "
+            f"({ACCEPTED_FORMS}), or snooze by the number from `/nbm today`")
+    if lead_dated or dated:  # a name that names no lead is refused without the date's words
+        return lead_dated or dated[0]
+    # No date anywhere: after the longest words that name a lead, say why the rest is not a date.
+    why = next((error for name, error in reversed(refused) if names_lead(name)), None)
+    if why is not None:
+        raise why
+    return text, None
 
 
 def split_call(text: str, *, today: date) -> tuple[str, date]:

@@ -34,7 +34,7 @@ from core.actions.service import list_actions, list_waiting
 from core.billing.status import NoService
 from core.clock import local_today
 from core.errors import NotFound, ValidationError
-from core.leads import find_lead
+from core.leads import find_lead, leads_named
 from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 from core.text import plural
@@ -119,6 +119,15 @@ def one_lead(session: Session, *, user: User, ref: str, also: str | None = None)
     """The one lead ``ref`` (a name or a link, Slack's wrapping removed) designates; none, or several, is
     refused with what to do instead, ``also`` being another reference the command accepts."""
     return find_lead(session, user=user, ref=unwrap_link(ref.strip()), listed_by="`/nbm leads`", also=also)
+
+
+def names_lead(session: Session, *, user: User, words: str) -> bool:
+    """Whether ``words`` name at least one of the user's leads, as :func:`one_lead` reads them (a link
+    that is not a valid link names none)."""
+    try:
+        return bool(leads_named(session, user=user, ref=words))
+    except ValidationError:
+        return False
 
 
 def _target(action: Action, lead: Lead) -> Target:

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from core.actions.snooze import ACCEPTED_FORMS
 from core.db import unit_of_work
 from core.models import Action, ActionState, Lead, User
 from tests.slack.conftest import add_leads, command, plan_of, replies
@@ -92,3 +93,46 @@ def test_a_reference_that_is_neither_says_that_a_number_or_a_name_is_accepted(
     assert plan_of(ann) == before
 
 
+# --- a lead's name that ends in a date word --------------------------------------------------------
+
+def test_a_whole_name_that_could_also_be_a_name_and_a_date_asks_for_the_date(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """"Ruby Tuesday" is a lead, and so is Ruby: neither "Ruby Tuesday until tomorrow" nor "Ruby until
+    Tuesday" is guessed; the lead is preferred, and the answer asks for its date."""
+    ruby, ruby_tuesday = add_leads(ann, "Ruby", "Ruby Tuesday")
+    before = plan_of(ann)
+    command(web, fake, "snooze Ruby Tuesday")
+    (reply,) = replies(fake)
+    assert reply == ("'Ruby Tuesday' names a lead, so 'Tuesday' is read as part of its name, not as the date, and "
+                     "nothing was snoozed; say until when after the name, e.g. `/nbm snooze Ruby Tuesday tomorrow` "
+                     f"({ACCEPTED_FORMS}), or snooze by the number from `/nbm today`")
+    assert plan_of(ann) == before
+
+    command(web, fake, "snooze Ruby Tuesday next monday")
+    command(web, fake, "snooze ruby tuesday 2026-12-02")
+    assert replies(fake)[1:] == ["💤 Snoozed until Mon 30 Nov: Reach out to Ruby Tuesday.",
+                                 "💤 Snoozed until Wed 2 Dec: Reach out to Ruby Tuesday."]
+    assert (_snoozed_until(ann, ruby), _snoozed_until(ann, ruby_tuesday)) == (None, date(2026, 12, 2))
+
+
+def test_a_trailing_date_is_split_off_only_when_the_words_before_it_name_a_lead(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    ruby, bea = add_leads(ann, "Ruby", "Bea Stone")
+    command(web, fake, "snooze Ruby Tuesday")  # no lead is called Ruby Tuesday: Ruby, until Tuesday
+    command(web, fake, "snooze Bea Stone")  # the whole text names a lead, and nothing else: tomorrow
+    assert replies(fake)[0] == "💤 Snoozed until Tue 1 Dec: Reach out to Ruby."
+    assert replies(fake)[1].startswith("💤 Snoozed until Thu 26 Nov: Reach out to Bea Stone. For another day")
+    assert (_snoozed_until(ann, ruby), _snoozed_until(ann, bea)) == (date(2026, 12, 1), date(2026, 11, 26))
+
+
+def test_a_word_after_a_lead_that_is_no_date_is_named_as_such(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    before = plan_of(ann)
+    command(web, fake, "snooze Bea Stone nextweek")
+    command(web, fake, "snooze Bea Stone 9999d")
+    (not_a_date, too_far) = replies(fake)
+    assert not_a_date.startswith("'nextweek' is not a snooze date; use 'tomorrow'")
+    assert too_far == "A snooze can last at most 365 days; pick an earlier date"
+    assert plan_of(ann) == before

@@ -45,7 +45,7 @@ from bot.slack.delivery import post_dm, recipient_for, summary_content_building_
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze
-from bot.slack.references import Reference, one_lead, read_reference, resolve_action
+from bot.slack.references import Reference, names_lead, one_lead, read_reference, resolve_action
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
 from core.actions.marks import BY_WORD
@@ -182,7 +182,8 @@ def typed_mark(session: Session, user: User, *, rest: str, target: ActionState) 
     today = local_today(user.timezone)
     until = None
     if target == ActionState.SNOOZED:
-        rest, until = split_snooze(rest, today=today)
+        rest, until = split_snooze(rest, today=today,
+                                   names_lead=lambda words: names_lead(session, user=user, words=words))
     defaulted = target == ActionState.SNOOZED and until is None
     if defaulted:
         until = snooze_presets(today, work_days_for(session, user))[0][1]
