@@ -1,8 +1,14 @@
 """Reading what a person typed after ``/nbm``: the words, not the rules (those are the core's).
 
+* **What was typed** (:func:`typed`): Slack sends ``&``, ``<`` and ``>`` as ``&amp;``, ``&lt;`` and
+  ``&gt;`` (every text it carries is escaped so), and a link it recognised as ``<https://x.com>`` or
+  ``<https://x.com|x.com>``, so a ``<`` that arrives is always Slack's own markup. Each link is
+  unwrapped to its address, then the three escapes are undone in one pass: ``/nbm add Smith &amp; Co
+  <https://x.com>`` is Smith & Co with https://x.com. Other markup (``<!channel>``, ``<@U123>``) is
+  left as it came: no command takes it, and the answer shows it back as it was.
 * ``add <name> <link> [notes]``: the name is everything before the first word that looks like a
   link (``scheme:something``); the core then accepts or refuses the link itself, so
-  ``javascript:…`` is refused with the core's own message. Slack's ``<url|label>`` form is unwrapped.
+  ``javascript:…`` is refused with the core's own message.
 * A plan number (:func:`plan_number`) is decimal digits, with or without the ``#`` the answers
   print before it ("#2 of today's plan"): ``2`` and ``#2`` are the same. ``²`` is not one: it
   starts a name.
@@ -29,7 +35,10 @@ from core.errors import ValidationError
 from core.workdays import WEEKDAYS
 
 _WORD = re.compile(r"\S+")
-_LINK = re.compile(r"^<?(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^\s|>]+)(?:\|[^>]*)?>?$")
+_LINK = re.compile(r"^(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:\S+)$")
+_SLACK_LINK = re.compile(r"<(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)(?:\|[^>]*)?>")
+_ESCAPED = re.compile(r"&(amp|lt|gt);")
+_UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 #: The most words a snooze date takes ("in 3 work days"): longer tails are never tried as a date.
 _DATE_WORDS = 4
@@ -37,6 +46,12 @@ _DATE_WORDS = 4
 ADD_USAGE = "write `/nbm add <name> <link> [notes]`, e.g. `/nbm add Ann Lee https://www.linkedin.com/in/ann-lee`"
 CALL_USAGE = "write `/nbm call <lead> <date>`, e.g. `/nbm call Ann Lee thursday` or `/nbm call Ann 2026-12-01`"
 SNOOZE_USAGE = "`/nbm snooze 2 tomorrow` or `/nbm snooze Ann Lee next monday`"
+
+
+def typed(text: str) -> str:
+    """What the person typed, from the text Slack sent (see the module docstring)."""
+    unwrapped = _SLACK_LINK.sub(lambda link: link.group("url"), text)
+    return _ESCAPED.sub(lambda escape: _UNESCAPED[escape.group(1)], unwrapped)
 
 
 def split_add(text: str) -> tuple[str, str, str | None]:
@@ -50,12 +65,6 @@ def split_add(text: str) -> tuple[str, str, str | None]:
             raise ValidationError(f"put the lead's name before the link; {ADD_USAGE}")
         return name, link.group("url"), text[word.end():].strip() or None
     raise ValidationError(f"no link found (https://, http:// or mailto:); {ADD_USAGE}")
-
-
-def unwrap_link(text: str) -> str:
-    """``text`` without Slack's ``<url>`` or ``<url|label>`` around a link, as it came otherwise."""
-    link = _LINK.match(text) if text.startswith("<") and text.endswith(">") else None
-    return link.group("url") if link else text
 
 
 def plan_number(word: str) -> str | None:

@@ -3,12 +3,11 @@ today's plan, or a lead's name or link.
 
 Numbers are the ones the plan shows (1 is the first line, the Fast Win), written ``2`` or ``#2`` as the
 answers print them (bot.slack.parsing.plan_number); anything else (``²`` too) is a lead. A lead goes
-through the core's ``find_lead``: its link (as typed, or as Slack wraps one, ``<https://…|label>``),
-else its name (exact match first, else partial, spaces folded; several matches are refused with the
-names, and with their links when some share a name, so the person can say more). A reference that is
-neither is refused saying both what it may be: a lead's name or link, or a number of today's plan
-(said before the plan is read, so a refused name waits on no calendar: ``read_reference``). For that
-lead, the action meant is, in order:
+through the core's ``find_lead``: its link, else its name (exact match first, else partial, spaces
+folded; several matches are refused with the names, and with their links when some share a name, so
+the person can say more). A reference that is neither is refused saying both what it may be: a lead's
+name or link, or a number of today's plan (said before the plan is read, so a refused name waits on
+no calendar: ``read_reference``). For that lead, the action meant is, in order:
 
 1. its open item in today's plan;
 2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.slack.parsing import plan_number, unwrap_link
+from bot.slack.parsing import plan_number
 from core.actions.service import list_actions, list_waiting
 from core.billing.status import NoService
 from core.clock import local_today
@@ -116,9 +115,9 @@ def _by_number(view: PlanView, digits: str) -> Target:
 
 
 def one_lead(session: Session, *, user: User, ref: str, also: str | None = None) -> Lead:
-    """The one lead ``ref`` (a name or a link, Slack's wrapping removed) designates; none, or several, is
-    refused with what to do instead, ``also`` being another reference the command accepts."""
-    return find_lead(session, user=user, ref=unwrap_link(ref.strip()), listed_by="`/nbm leads`", also=also)
+    """The one lead ``ref`` (a name or a link) designates; none, or several, is refused with what to do
+    instead, ``also`` being another reference the command accepts."""
+    return find_lead(session, user=user, ref=ref.strip(), listed_by="`/nbm leads`", also=also)
 
 
 def names_lead(session: Session, *, user: User, words: str) -> bool:

@@ -136,3 +136,32 @@ def test_a_word_after_a_lead_that_is_no_date_is_named_as_such(web: FlaskClient, 
     assert not_a_date.startswith("'nextweek' is not a snooze date; use 'tomorrow'")
     assert too_far == "A snooze can last at most 365 days; pick an earlier date"
     assert plan_of(ann) == before
+
+
+# --- Slack's escapes and wrapped links ------------------------------------------------------------
+
+@pytest.mark.parametrize(("sent", "name", "url"), [
+    ("Smith &amp; Co <https://x.com>", "Smith & Co", "https://x.com"),
+    ("Smith &amp; Co <https://x.com|x.com>", "Smith & Co", "https://x.com"),
+    ("&lt;Bea&gt; &amp;amp; Co <https://x.com/p?a=1&amp;b=2|x.com/p?a=1&amp;b=2>", "<Bea> &amp; Co",
+     "https://x.com/p?a=1&b=2"),
+    ("Dana Fox <mailto:dana@x.com|dana@x.com>", "Dana Fox", "mailto:dana@x.com"),
+], ids=["ampersand", "link with its label", "what looks like an escape, typed", "email address"])
+def test_add_stores_what_was_typed_from_the_text_slack_sends(
+    web: FlaskClient, fake: FakeSlack, ann: User, sent: str, name: str, url: str
+) -> None:
+    command(web, fake, f"add {sent}")
+    assert _leads(ann) == [(name, url)]
+
+
+def test_a_name_with_an_ampersand_is_found_and_shown_escaped(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    command(web, fake, "add Smith &amp; Co <https://x.com|x.com>")
+    command(web, fake, "done smith &amp; co")
+    assert replies(fake) == ["➕ Added <https://x.com|Smith &amp; Co>. Reaching out to them is in today's plan.",
+                             "✅ Marked done: Reach out to Smith &amp; Co."]
+
+
+def test_a_focus_is_stored_as_typed(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    command(web, fake, "focus R&amp;D &lt;first&gt;")
+    assert plan_of(ann).focus == "R&D <first>"
+    assert replies(fake) == ["🎯 This week's focus: R&amp;D &lt;first&gt;"]

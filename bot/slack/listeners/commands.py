@@ -1,8 +1,10 @@
 """``/nbm`` and its subcommands (PRODUCT.md, "Channels → Slack").
 
 Every answer is ephemeral, except the plan itself, which goes to the person's DM with the app so
-its buttons update it in place. Anything unknown answers with the help. Rules where the spec is
-silent:
+its buttons update it in place. Anything unknown answers with the help. What was typed is read as
+the person typed it, Slack's escapes undone and its wrapped links unwrapped, before any subcommand
+sees it (bot.slack.parsing, which holds the rules for the words of ``add``, ``snooze`` and ``call``).
+Rules where the spec is silent:
 
 * ``/nbm today`` posts the plan in the DM (and says so when typed elsewhere).
 * ``/nbm add`` with a lead, and ``/nbm capacity``, refresh today's plan (done items stay, free
@@ -44,7 +46,7 @@ from bot.slack.blocks.text import cut, escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
-from bot.slack.parsing import split_add, split_call, split_snooze
+from bot.slack.parsing import split_add, split_call, split_snooze, typed
 from bot.slack.references import Reference, names_lead, one_lead, read_reference, resolve_action
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
@@ -92,7 +94,7 @@ def register(app: App) -> None:
 
 def nbm(request: Request) -> None:
     request.ack()
-    word, rest = split_subcommand(request.body.get("text") or "")
+    word, rest = split_subcommand(typed(request.body.get("text") or ""))
     if word in BY_WORD:
         mark(request, rest, BY_WORD[word].target)
     else:
@@ -149,9 +151,9 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
     """What was typed is checked before today's plan is made (and its calendar read for it): a snooze
     date or a reference that is refused whatever the plan holds waits on no calendar. A plan number
     can only be checked against the plan, so it is made first when there is none."""
-    typed = partial(typed_mark, rest=rest, target=target)
-    with planning_as_user(request.user_id, check=typed) as (session, user, calendar):
-        asked = typed(session, user)
+    read_typed = partial(typed_mark, rest=rest, target=target)
+    with planning_as_user(request.user_id, check=read_typed) as (session, user, calendar):
+        asked = read_typed(session, user)
         try:
             view: PlanView | NoService = plan_view_building_if_missing(session, user=user, calendar=calendar)
         except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs

@@ -21,6 +21,7 @@ from bot.slack import event_log
 from bot.slack.installation_store import forget_workspace
 from bot.slack.listeners import commands
 from bot.slack.listeners.common import Request, answer_error, guarded
+from bot.slack.parsing import typed
 from bot.slack.surfaces import publish_home
 
 #: What a message typed in the DM can ask for; anything else is answered with the help.
@@ -69,7 +70,7 @@ def direct_message(request: Request) -> None:
         if not first:
             return
         try:
-            word, rest = commands.split_subcommand(event.get("text") or "")
+            word, rest = commands.split_subcommand(typed(event.get("text") or ""))
             DM_SUBCOMMANDS.get(word, commands.show_help)(dm, rest)
         except Exception as error:
             # Answered here, in the DM: the guard's plain request has no way to reach it.
