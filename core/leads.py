@@ -227,8 +227,9 @@ def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]
     return exact or list(session.scalars(mine.where(stored.icontains(wanted, autoescape=True))))
 
 
-def _is_link(ref: str) -> bool:
-    """Whether ``ref`` names a lead by its link (see the module docstring), not by its name."""
+def is_link(ref: str) -> bool:
+    """Whether ``ref`` names a lead by its link (see the module docstring), not by its name: what
+    ``/nbm add`` takes as the new lead's link too."""
     scheme, colon, _ = ref.strip().partition(":")
     return bool(colon) and scheme.lower() in _SCHEMES and len(ref.split()) == 1
 
@@ -236,7 +237,7 @@ def _is_link(ref: str) -> bool:
 def leads_named(session: Session, *, user: User, ref: str) -> list[Lead]:
     """The leads ``ref`` may mean: the one whose link it is, if it is a link, else those
     :func:`find_leads_by_name` finds. A link that is not a valid one, or an empty name, is refused."""
-    if _is_link(ref):
+    if is_link(ref):
         lead = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == validate_url(ref)))
         return [lead] if lead is not None else []
     return find_leads_by_name(session, user=user, name=ref)
@@ -250,7 +251,7 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
     ``also`` another reference the caller accepts there (``a number from 1 to 5 from today's plan``), if any.
     """
     leads = leads_named(session, user=user, ref=ref)
-    if not leads and _is_link(ref):
+    if not leads and is_link(ref):
         raise NotFound(f"no lead has the link {_quoted(validate_url(ref))}; {listed_by} lists yours")
     if not leads:
         raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; use a lead's name or link ({listed_by} lists "

@@ -6,9 +6,11 @@
   unwrapped to its address, then the three escapes are undone in one pass: ``/nbm add Smith &amp; Co
   <https://x.com>`` is Smith & Co with https://x.com. Other markup (``<!channel>``, ``<@U123>``) is
   left as it came: no command takes it, and the answer shows it back as it was.
-* ``add <name> <link> [notes]``: the name is everything before the first word that looks like a
-  link (``scheme:something``); the core then accepts or refuses the link itself, so
-  ``javascript:…`` is refused with the core's own message.
+* ``add <name> <link> [notes]``: the link is the first word that is one (https://, http:// or
+  mailto:, as the core's ``is_link`` reads a lead's link), so a colon in a name ("Re:Search") is
+  not taken for a link; the name is everything before it. With no such word, the first word shaped
+  like ``scheme:something`` is taken, for the core to refuse it saying which links are accepted
+  (``javascript:…``); with none of either, the answer says a link is missing.
 * A plan number (:func:`plan_number`) is decimal digits, with or without the ``#`` the answers
   print before it ("#2 of today's plan"): ``2`` and ``#2`` are the same. ``²`` is not one: it
   starts a name.
@@ -32,13 +34,14 @@ from datetime import date, timedelta
 
 from core.actions.snooze import ACCEPTED_FORMS, parse_snooze
 from core.errors import ValidationError
+from core.leads import is_link
 from core.workdays import WEEKDAYS
 
 _WORD = re.compile(r"\S+")
-_LINK = re.compile(r"^(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:\S+)$")
 _SLACK_LINK = re.compile(r"<(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)(?:\|[^>]*)?>")
 _ESCAPED = re.compile(r"&(amp|lt|gt);")
 _UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
+_SCHEME_SHAPED = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 #: The most words a snooze date takes ("in 3 work days"): longer tails are never tried as a date.
 _DATE_WORDS = 4
@@ -54,23 +57,23 @@ def typed(text: str) -> str:
     return _ESCAPED.sub(lambda escape: _UNESCAPED[escape.group(1)], unwrapped)
 
 
-def split_add(text: str) -> tuple[str, str, str | None]:
-    """(name, link, notes) of ``/nbm add``."""
-    for word in _WORD.finditer(text):
-        link = _LINK.match(word.group())
-        if link is None:
-            continue
-        name = text[: word.start()].strip()
-        if not name:
-            raise ValidationError(f"put the lead's name before the link; {ADD_USAGE}")
-        return name, link.group("url"), text[word.end():].strip() or None
-    raise ValidationError(f"no link found (https://, http:// or mailto:); {ADD_USAGE}")
-
-
 def plan_number(word: str) -> str | None:
     """The digits of ``word`` when it is a number in today's plan (``2`` or ``#2``), else None."""
     digits = word.removeprefix("#")
     return digits if digits.isdecimal() else None
+
+
+def split_add(text: str) -> tuple[str, str, str | None]:
+    """(name, link, notes) of ``/nbm add``."""
+    words = list(_WORD.finditer(text))
+    link = (next((word for word in words if is_link(word.group())), None)
+            or next((word for word in words if _SCHEME_SHAPED.match(word.group())), None))
+    if link is None:
+        raise ValidationError(f"no link found (https://, http:// or mailto:); {ADD_USAGE}")
+    name = text[: link.start()].strip()
+    if not name:
+        raise ValidationError(f"put the lead's name before the link; {ADD_USAGE}")
+    return name, link.group(), text[link.end():].strip() or None
 
 
 def split_snooze(text: str, *, today: date, names_lead: Callable[[str], bool]) -> tuple[str, date | None]:

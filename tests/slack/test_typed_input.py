@@ -138,6 +138,29 @@ def test_a_word_after_a_lead_that_is_no_date_is_named_as_such(web: FlaskClient, 
     assert plan_of(ann) == before
 
 
+# --- a colon in a name ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "notes"), [
+    ("add Ann Re:Search https://x.com met at SaaStr", "Ann Re:Search", "met at SaaStr"),
+    ("add Dr:Who <https://x.com|x.com> note:important", "Dr:Who", "note:important"),
+])
+def test_the_link_is_the_word_that_is_a_link_not_any_word_with_a_colon(
+    web: FlaskClient, fake: FakeSlack, ann: User, text: str, name: str, notes: str
+) -> None:
+    command(web, fake, text)
+    with unit_of_work(user_id=ann.id) as session:
+        lead = session.scalars(select(Lead)).one()
+        assert (lead.name, lead.url, lead.notes) == (name, "https://x.com", notes)
+
+
+def test_a_name_with_a_colon_and_no_link_is_refused_saying_which_links_are_accepted(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    command(web, fake, "add Ann Re:Search")
+    assert replies(fake)[0].startswith("Only https://, http:// and mailto: links are accepted; 'Re:Search' is not one")
+    assert _leads(ann) == []
+
+
 # --- Slack's escapes and wrapped links ------------------------------------------------------------
 
 @pytest.mark.parametrize(("sent", "name", "url"), [
