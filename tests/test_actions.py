@@ -277,7 +277,7 @@ def test_snooze_a_week_lands_on_a_work_day() -> None:
 
 def test_next_monday_on_a_monday_is_a_week_away_never_today() -> None:
     assert dict(snooze_presets(MONDAY, MON_TO_FRI))["Next Monday"] == date(2026, 12, 7)
-    assert parse_snooze("monday", today=MONDAY) == date(2026, 12, 7)
+    assert parse_snooze("monday", today=MONDAY, work_days=MON_TO_FRI) == date(2026, 12, 7)
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -288,13 +288,33 @@ def test_next_monday_on_a_monday_is_a_week_away_never_today() -> None:
     ("2026-12-24", date(2026, 12, 24)),
 ])
 def test_typed_snooze_dates(typed: str, expected: date) -> None:
-    assert parse_snooze(typed, today=THURSDAY) == expected
+    assert parse_snooze(typed, today=THURSDAY, work_days=MON_TO_FRI) == expected
 
 
-@pytest.mark.parametrize("typed", ["later", "", "3 months", "next week", "24/12/2026", "-3d"])
+@pytest.mark.parametrize("today", [THURSDAY + timedelta(days=n) for n in range(7)], ids=lambda day: f"{day:%A}")
+@pytest.mark.parametrize("work_days", [MON_TO_FRI, (2, 3, 4, 5, 6)], ids=["Mon-Fri", "Tue-Sat"])
+def test_every_preset_label_typed_in_any_case_gives_the_presets_date(today: date, work_days: tuple[int, ...]) -> None:
+    """The menu's labels ("Next work day", "In 3 work days", "Next week", …) are what a person types
+    back; a moved preset ("In 2 weeks" from a Saturday is a Monday) gives the date the menu shows."""
+    for label, until in snooze_presets(today, work_days):
+        for typed in (label, label.lower(), label.upper()):
+            assert parse_snooze(typed, today=today, work_days=work_days) == until, typed
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("next work day", date(2026, 11, 27)), ("3 work days", date(2026, 12, 1)), ("in 1 workday", date(2026, 11, 27)),
+    ("next week", MONDAY),
+])
+def test_work_day_words_count_the_users_work_days_on_any_day(typed: str, expected: date) -> None:
+    """Typed on a Thursday, when no preset has these labels: they still mean what the labels mean."""
+    assert parse_snooze(typed, today=THURSDAY, work_days=MON_TO_FRI) == expected
+
+
+@pytest.mark.parametrize("typed", ["later", "", "3 months", "next weekend", "24/12/2026", "-3d"])
 def test_unknown_snooze_words_are_refused_with_the_accepted_forms(typed: str) -> None:
-    with pytest.raises(ValidationError, match=r"'tomorrow', '3d' or '3 days', '2w' or '2 weeks'.*YYYY-MM-DD"):
-        parse_snooze(typed, today=THURSDAY)
+    with pytest.raises(ValidationError, match=r"'tomorrow', '3d' or '3 days', '2w' or '2 weeks'.*'next work day', "
+                                              r"'3 work days', 'next week'.*YYYY-MM-DD"):
+        parse_snooze(typed, today=THURSDAY, work_days=MON_TO_FRI)
 
 
 @pytest.mark.parametrize(("typed", "message"), [
@@ -303,7 +323,7 @@ def test_unknown_snooze_words_are_refused_with_the_accepted_forms(typed: str) ->
 ])
 def test_snooze_dates_that_are_not_after_today_or_too_far_are_refused(typed: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        parse_snooze(typed, today=THURSDAY)
+        parse_snooze(typed, today=THURSDAY, work_days=MON_TO_FRI)
 
 
 # --- two presses at once --------------------------------------------------------------------------

@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
 
 from core.actions.snooze import ACCEPTED_FORMS, parse_snooze
@@ -76,7 +76,8 @@ def split_add(text: str) -> tuple[str, str, str | None]:
     return name, link.group(), text[link.end():].strip() or None
 
 
-def split_snooze(text: str, *, today: date, names_lead: Callable[[str], bool]) -> tuple[str, date | None]:
+def split_snooze(text: str, *, today: date, work_days: Collection[int],
+                 names_lead: Callable[[str], bool]) -> tuple[str, date | None]:
     """(which action, until) of ``/nbm snooze``, by the rule in the module docstring; ``until`` None
     when no date was given. ``names_lead`` says whether some words name at least one lead; it is
     asked about the whole text and about the words before each tail of at most :data:`_DATE_WORDS`
@@ -86,7 +87,7 @@ def split_snooze(text: str, *, today: date, names_lead: Callable[[str], bool]) -
         raise ValidationError(f"say which action: {SNOOZE_USAGE}")
 
     def when(tail: list[str]) -> date:
-        return parse_snooze(" ".join(tail), today=today)
+        return parse_snooze(" ".join(tail), today=today, work_days=work_days)
 
     if plan_number(words[0]) is not None:
         return words[0], when(words[1:]) if len(words) > 1 else None

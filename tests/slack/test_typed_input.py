@@ -4,15 +4,17 @@ links, and the snooze menu's own labels typed back in."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from core.actions.snooze import ACCEPTED_FORMS
 from core.db import unit_of_work
 from core.models import Action, ActionState, Lead, User
+from core.text import short_date
 from tests.slack.conftest import add_leads, command, plan_of, replies
 from tests.slack.fake_slack import FakeSlack
 
@@ -188,3 +190,33 @@ def test_a_focus_is_stored_as_typed(web: FlaskClient, fake: FakeSlack, ann: User
     command(web, fake, "focus R&amp;D &lt;first&gt;")
     assert plan_of(ann).focus == "R&D <first>"
     assert replies(fake) == ["🎯 This week's focus: R&amp;D &lt;first&gt;"]
+
+
+# --- the snooze menu's labels, typed --------------------------------------------------------------
+
+@pytest.mark.parametrize("day", [datetime(2026, 11, 25, 12, tzinfo=UTC), datetime(2026, 11, 27, 12, tzinfo=UTC),
+                                 datetime(2026, 11, 28, 12, tzinfo=UTC)], ids=["Wednesday", "Friday", "Saturday"])
+def test_each_label_of_the_snooze_menu_typed_back_gives_the_menus_date(
+    web: FlaskClient, fake: FakeSlack, ann: User, day: datetime
+) -> None:
+    with time_machine.travel(day, tick=False):
+        leads = add_leads(ann, "Bea Stone", "Carl Diaz", "Dana Fox", "Eli Gray")
+        command(web, fake, "today", channel="DU1")
+        menu = next(e for b in fake.calls_to("chat.postMessage")[-1].args["blocks"] if b["type"] == "actions"
+                    for e in b["elements"] if e["action_id"] == "nbm_snooze")
+        offered = [(o["text"]["text"].rsplit(" (", 1)[0], date.fromisoformat(o["value"])) for o in menu["options"]]
+        for (label, until), lead in zip(offered, leads, strict=False):
+            command(web, fake, f"snooze {lead.name} {label.upper() if len(label) % 2 else label}")
+            assert replies(fake)[-1] == f"💤 Snoozed until {short_date(until)}: Reach out to {lead.name}."
+            assert _snoozed_until(ann, lead) == until
+
+
+@pytest.mark.parametrize(("typed", "until"), [
+    ("Next work day", "Thu 26 Nov"), ("in 3 work days", "Mon 30 Nov"), ("NEXT WEEK", "Mon 30 Nov"),
+    ("2 workdays", "Fri 27 Nov"),
+])
+def test_work_day_words_are_read_on_the_users_work_days(web: FlaskClient, fake: FakeSlack, ann: User, typed: str,
+                                                        until: str) -> None:
+    add_leads(ann, "Bea Stone")
+    command(web, fake, f"snooze 1 {typed}")
+    assert replies(fake) == [f"💤 Snoozed until {until}: #1 of today's plan — Reach out to Bea Stone."]

@@ -77,7 +77,7 @@ HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm add <name> <link> [notes]`: add a lead (`/nbm add` alone opens a form)
 • `/nbm leads`: your leads · `/nbm waiting [page]`: who has not replied yet
 • `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name or link)
-• `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, 2 weeks or YYYY-MM-DD
+• `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, next work day, 2 weeks or YYYY-MM-DD
 • `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
 • `/nbm call <lead> <date>`: log a call with a lead (its name or link; `/nbm call` alone opens a form)
 • `/nbm summary`: last week's summary · `/nbm streak`: your streak
@@ -183,12 +183,13 @@ def typed_mark(session: Session, user: User, *, rest: str, target: ActionState) 
     """What follows the mark's word, checked as far as it can be without today's plan."""
     today = local_today(user.timezone)
     until = None
+    work_days = work_days_for(session, user)
     if target == ActionState.SNOOZED:
-        rest, until = split_snooze(rest, today=today,
+        rest, until = split_snooze(rest, today=today, work_days=work_days,
                                    names_lead=lambda words: names_lead(session, user=user, words=words))
     defaulted = target == ActionState.SNOOZED and until is None
     if defaulted:
-        until = snooze_presets(today, work_days_for(session, user))[0][1]
+        until = snooze_presets(today, work_days)[0][1]
     return TypedMark(read_reference(session, user=user, ref=rest), until, defaulted, today)
 
 
