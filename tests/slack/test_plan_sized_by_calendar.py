@@ -79,7 +79,7 @@ def test_a_refused_nbm_add_or_typed_mark_reads_no_calendar_and_makes_no_plan(
         "No lead is called 'Zed Quinn'; use a lead's name or link (`/nbm leads` lists yours), or a number from "
         "today's plan (`/nbm today`)",
         "'someday' is not a snooze date; use 'tomorrow', '3d' or '3 days', '2w' or '2 weeks', 'monday' or 'next "
-        "monday' (any weekday), or a date as YYYY-MM-DD",
+        "monday' (any weekday), 'next work day', '3 work days', 'next week', or a date as YYYY-MM-DD",
         "Say which action: its number in today's plan (`/nbm done 2`) or a lead's name or link (`/nbm done Ann Lee`)",
     ]
     assert len(REQUESTED) == read_before
