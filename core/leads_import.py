@@ -12,6 +12,14 @@ Rules chosen where the specification is silent:
 * **Each row** stands alone: a bad one is reported with its physical line number (where it starts,
   counting the lines inside quoted values) and the others still land. A row with more non-empty values
   than the header has columns is refused, because it usually means a comma inside an unquoted value.
+* **A quote left open** makes csv read the lines after it as one value: the rows on them would vanish
+  into a note, counted nowhere. So a row whose quoted value runs on over lines that look like rows of
+  their own (read alone, a name and, where the link goes, something shaped like a link: a scheme and
+  no space), or past the 131,072 characters csv reads in a value, is refused, naming the lines its
+  quote covers; and each of those lines that looks like a row is refused too, pointing back to it, so
+  the counts hold every row of the file. A quoted note that spans lines of prose still lands whole.
+  A line of a note that happens to read like a row (``see also,https://…``) makes its row refused: the
+  message says why, and rewording that line lets it through.
 * **Duplicates are not errors**: a link the user already has, or one repeated in the same file, is
   listed as a duplicate; importing the same file twice adds nobody the second time.
 * **Names** (core.names): in a plain file the user wrote the names, so one with a line break, a tab
@@ -41,6 +49,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
@@ -84,6 +93,9 @@ _LINKEDIN_REQUIRED = ("first name", "last name", "url")
 _PLAIN_REQUIRED = ("name", "url")
 
 Kind = Literal["duplicate", "refused"]
+#: Something shaped like a link, to tell a row from a line of a note (:func:`_looks_like_row`).
+_LINK_SHAPE = re.compile(r"[a-z][a-z0-9+.-]*:\S+", re.IGNORECASE)
+_CLOSE_THE_QUOTE = 'a quote inside a value is written twice: ""'
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,13 @@ class _Row:
     problem: str | None = None
 
 
+#: A record as csv read it: the physical line it starts on, its cells (or csv's error about it), and the
+#: lines after its first when a quoted value ran on across lines (empty otherwise).
+_Record = tuple[int, list[str] | str, tuple[str, ...]]
+
+#: Reads a data row's named values (``name``, ``url``...) as a :class:`_Row`: :func:`_linkedin` or :func:`_plain`.
+_Convert = Callable[[int, dict[str, str]], _Row]
+
 #: A row as staged: line, label (how a duplicate note names it, when not by its name), name, url, notes,
 #: problem. ``url`` is None when the link itself is refused; ``problem`` is None for a row that can be added.
 _Staged = tuple[int, str | None, str | None, str | None, str | None, str | None]
@@ -150,7 +169,7 @@ def import_leads_csv(
         with session.begin_nested():  # a file found unreadable half-way undoes only this: nobody was added
             session.execute(_CREATE_STAGING)
             session.execute(_CREATE_ADDED)
-            _copy(session, (_stage(_row(line, cells, columns, width, convert)) for line, cells in records))
+            _copy(session, (_stage(row) for record in records for row in _rows(record, columns, width, convert)))
     now = utcnow()
     params = {"user_id": user.id, "now": now, "today": local_today(user.timezone, at=now), "channel": channel.value}
     added = rows_affected(session, _ADD_LEADS, params)
@@ -329,26 +348,39 @@ def _decoded_lines(source: BinaryIO) -> Generator[str]:
             lines.detach()  # the caller's file stays open: a wrapper closes what it wraps when it goes
 
 
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
-    """Each non-empty record with the physical line it starts on; one csv cannot read comes as its error."""
-    reader = csv.reader(lines)
+def _records(lines: Iterable[str]) -> Iterator[_Record]:
+    """Each non-empty record with the physical line it starts on; one csv cannot read comes as its error.
+
+    A record csv read over several lines comes with the lines after its first, for :func:`_rows` to
+    check: csv takes a line from ``lines`` only when the record needs it, so the lines taken while it
+    reads a record are that record's (at most a value's limit of characters, plus a line).
+    """
+    taken: list[str] = []
+
+    def taking() -> Iterator[str]:
+        for physical in lines:
+            taken.append(physical)
+            yield physical
+
+    reader = csv.reader(taking())
     while True:
         line = reader.line_num + 1
+        taken.clear()
+        cells: list[str] | str
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            yield line, str(error)
-            continue
-        if any(cell.strip() for cell in cells):
-            yield line, cells
+            cells = str(error)
+        if isinstance(cells, str) or any(cell.strip() for cell in cells):
+            yield line, cells, tuple(taken[1:])
 
 
-def _header(records: Iterator[tuple[int, list[str] | str]]) -> tuple[dict[str, int], int]:
+def _header(records: Iterator[_Record]) -> tuple[dict[str, int], int]:
     """Consume records up to the header; return its column positions by lower-case name, and its width."""
     in_preamble = False
-    for _line, cells in records:
+    for _line, cells, _more in records:
         names = [cell.strip().lower() for cell in cells] if isinstance(cells, list) else []
         columns: dict[str, int] = {}
         for index, name in enumerate(names):
@@ -363,15 +395,59 @@ def _header(records: Iterator[tuple[int, list[str] | str]]) -> tuple[dict[str, i
     raise ValidationError(f"this file's header is not one the import knows; {_ACCEPTED_HEADERS}")
 
 
-def _row(line: int, cells: list[str] | str, columns: dict[str, int], width: int,
-         convert: Callable[[int, dict[str, str]], _Row]) -> _Row:
+def _rows(record: _Record, columns: dict[str, int], width: int, convert: _Convert) -> Iterator[_Row]:
+    """The row a record holds; or, when a quoted value of it ran on over lines that look like rows of
+    their own, or past csv's limit of a value, the record refused and each of those lines with it
+    (the module docstring: "A quote left open")."""
+    line, cells, more = record
+    inside = [n for n, physical in enumerate(more, start=line + 1) if _looks_like_row(physical, columns, convert)]
+    over_limit = isinstance(cells, str) and bool(more)  # a value csv gave up on after more than one line
+    if not inside and not over_limit:
+        yield _row(line, cells, columns, width, convert)
+        return
+    span = f"line {line + 1}" if len(more) == 1 else f"lines {line + 1} to {line + len(more)}"
+    if len(inside) == len(more):
+        rows = "which looks like a row of its own" if len(more) == 1 else "which look like rows of their own"
+    else:
+        rows = f"{len(inside)} of which " + ("looks like a row of its own" if len(inside) == 1
+                                             else "look like rows of their own")
+    lost = "the row and those lines were not imported" if inside else "the row was not imported"
+    if over_limit:
+        problem = (f"a quoted value in this row runs on over {span} and past the {csv.field_size_limit():,} "
+                   f"characters a value may hold{', ' + rows if inside else ''}: {lost}; close the quote if it "
+                   f"was left open ({_CLOSE_THE_QUOTE}) or shorten the value, and import the file again")
+    else:
+        problem = (f"a quote opened in this row is still open on {span}, {rows}: {lost}; close the quote "
+                   f"({_CLOSE_THE_QUOTE}) and import the file again")
+    yield _Row(line, problem=problem)
+    for inner in inside:
+        yield _Row(inner, problem=f"this line is inside a quoted value of the row on line {line}, so it was not "
+                                  f"imported; see line {line}")
+
+
+def _looks_like_row(physical: str, columns: dict[str, int], convert: _Convert) -> bool:
+    """Whether ``physical``, one line of the file read alone, looks like a row of its own: a name, and
+    something shaped like a link where the link goes (LinkedIn's: the profile URL, else the email)."""
+    try:
+        cells = next(csv.reader([physical]), [])
+    except csv.Error:
+        return False
+    row = convert(0, _named(cells, columns))
+    return bool(row.name) and _LINK_SHAPE.fullmatch(row.url) is not None
+
+
+def _row(line: int, cells: list[str] | str, columns: dict[str, int], width: int, convert: _Convert) -> _Row:
     if isinstance(cells, str):
         return _Row(line, problem=f"this row cannot be read: {cells}")
     if any(cell.strip() for cell in cells[width:]):
         return _Row(line, problem="this row has more values than the header has columns; "
                                   "put quotes around a value that contains a comma")
-    named = {name: cells[index].strip() if index < len(cells) else "" for name, index in columns.items()}
-    return convert(line, named)
+    return convert(line, _named(cells, columns))
+
+
+def _named(cells: list[str], columns: dict[str, int]) -> dict[str, str]:
+    """The row's values by column name, stripped; a column the row is too short for is empty."""
+    return {name: cells[index].strip() if index < len(cells) else "" for name, index in columns.items()}
 
 
 def _linkedin(line: int, cells: dict[str, str]) -> _Row:

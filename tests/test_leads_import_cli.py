@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,3 +269,83 @@ def test_a_5000_row_export_imports_in_as_many_statements_as_a_1200_row_one(
     assert len(statements[3]) == len(statements[1_200]) - 2
     assert [s for s in statements[1_200] if s.startswith("ANALYZE")] == ["ANALYZE leads (user_id)",
                                                                          "ANALYZE actions (user_id)"]
+
+
+def _leads_by_name(service: Session, user: User) -> dict[str, str | None]:
+    service.expire_all()
+    return {lead.name: lead.notes for lead in service.scalars(select(Lead).where(Lead.user_id == user.id))}
+
+
+def test_a_quote_left_open_refuses_its_row_and_each_row_it_ran_over_and_the_rest_land(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    """An unclosed quote made csv read the rows after it as Ann's note: Bob and Cat were neither added
+    nor refused, and the import said "0 row(s) refused", exit 0. A note over two lines of prose lands."""
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join([
+        "name,url,notes",
+        'Eve,https://e.io/eve,"Met in Lisbon,',  # 2: a note over two lines
+        'then again in Porto"',  # 3
+        'Ann,https://a.io/ann,"hi',  # 4: the quote is left open...
+        "Bob,https://b.io/bob,x",  # 5
+        'Cat,https://c.io/cat,"y"',  # 6: ...and csv reads on to the end of this line
+        "Dan,https://d.io/dan,",  # 7
+    ]) + "\n")
+
+    result = import_file(user, path)
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "imported 2 lead(s), 0 already there, 3 row(s) refused",
+        "refused:",
+        "  line 4: a quote opened in this row is still open on lines 5 to 6, which look like rows of their own: "
+        'the row and those lines were not imported; close the quote (a quote inside a value is written twice: "") '
+        "and import the file again",
+        "  line 5: this line is inside a quoted value of the row on line 4, so it was not imported; see line 4",
+        "  line 6: this line is inside a quoted value of the row on line 4, so it was not imported; see line 4",
+    ]
+    assert _leads_by_name(service, user) == {"Eve": "Met in Lisbon,\nthen again in Porto", "Dan": None}
+
+
+def test_a_quote_never_closed_refuses_every_row_after_it_by_line(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text('name,url,notes\nAnn,https://a.com,"hi\nBob,https://b.com,x\nCat,https://c.com,y\n')
+
+    result = import_file(user, path, "--json")
+
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (report["added"], report["duplicates"], report["refused"]) == (0, 0, 3)
+    assert [note["line"] for note in report["first_refused"]] == [2, 3, 4]
+    assert report["first_refused"][0]["message"].startswith(
+        "a quote opened in this row is still open on lines 3 to 4, which look like rows of their own")
+    assert counts(service, user) == (0, 0, 0)
+
+
+def test_a_quote_left_open_past_the_limit_of_a_value_counts_every_row_it_ran_over(
+    service: Session, user: User, tmp_path: Path
+) -> None:
+    """csv gives up on a value past 131,072 characters and reads on from the next line: the rows in
+    between were lost from the counts, the row with the quote refused as "cannot be read"."""
+    rows = [f"Lead {n},https://x.io/{n},{'n' * 100}" for n in range(3, 2_003)]  # lines 3 to 2002
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join(["name,url,notes", 'Ann,https://a.io/ann,"hi', *rows]) + "\n")
+
+    result = import_file(user, path, "--report", str(tmp_path / "report.csv"))
+
+    assert result.exit_code == 1, result.output
+    said = re.match(r"imported ([\d,]+) lead\(s\), 0 already there, ([\d,]+) row\(s\) refused", result.stdout)
+    assert said is not None, result.stdout
+    added, refused = (int(number.replace(",", "")) for number in said.groups())
+    assert added + refused == 1 + len(rows)  # every row of the file is counted
+    last = 2 + refused - 1  # the line csv gave up on: every line up to it looks like a row
+    with (tmp_path / "report.csv").open(newline="") as written:
+        notes = list(csv.DictReader(written))
+    assert [int(note["line"]) for note in notes] == list(range(2, last + 1))
+    assert notes[0]["message"].startswith(f"a quoted value in this row runs on over lines 3 to {last} and past the "
+                                          "131,072 characters a value may hold, which look like rows of their own")
+    assert notes[1]["message"] == "this line is inside a quoted value of the row on line 2, so it was not imported; " \
+                                  "see line 2"
+    assert sorted(_leads_by_name(service, user)) == sorted(f"Lead {n}" for n in range(last + 1, 2_003))
