@@ -4,7 +4,8 @@ Rules chosen where the specification is silent:
 
 * **The file as a whole** must be UTF-8 text (a BOM is fine) of at most 32 MB (a 100,000-row
   LinkedIn export is about 13 MB), with a header the import recognises; otherwise nothing is imported
-  and the message says what is accepted.
+  and the message says what is accepted. It may come from a pipe (``/dev/stdin``, a process
+  substitution), whose size cannot be known first: it is refused once it passes 32 MB as it is read.
 * **The header** is the first non-empty row. LinkedIn's export may put a preamble before it (a row
   starting with ``Notes:``); then the header is the first row that looks like LinkedIn's. Column names
   match without regard to case or surrounding spaces and in any order; columns the import does not use
@@ -54,7 +55,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -66,6 +67,9 @@ from core.errors import ValidationError
 from core.leads import validate_url
 from core.models import Channel, User
 from core.names import clean_name, validate_name
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MAX_BYTES = 32 * 1024 * 1024
 #: How many duplicate and refused rows a report keeps (each kind); the counts are always complete,
@@ -154,9 +158,10 @@ def import_leads_csv(
 ) -> ImportReport:
     """Add a lead, with its OUTREACH action due the user's today, for each good row of ``data``.
 
-    ``data`` is the file's content or a binary file open for reading (seekable: its size is checked
-    first), read as a stream. The header is checked before anything is written; a problem with the
-    file as a whole (too large, not UTF-8, no known header) raises ValidationError and adds nobody.
+    ``data`` is the file's content or a binary file open for reading, read as a stream: the size of a
+    seekable one is checked first, any other (a pipe) is refused once it passes the limit as it is read.
+    The header is checked before anything is written; a problem with the file as a whole (too large,
+    not UTF-8, no known header) raises ValidationError and adds nobody.
     Flushes, never commits: the caller's unit of work is the one transaction (see the module docstring).
     """
     source = io.BytesIO(data) if isinstance(data, bytes) else data
@@ -319,6 +324,10 @@ def _stage(row: _Row) -> _Staged:
 
 
 def _check_size(source: BinaryIO) -> None:
+    """Refuse a file larger than :data:`MAX_BYTES` before reading it, saying its size, when its size can
+    be known; a stream that cannot seek (a pipe, ``/dev/stdin``) is capped as it is read (:class:`_Capped`)."""
+    if not source.seekable():
+        return
     start = source.tell()
     size = source.seek(0, io.SEEK_END) - start
     source.seek(start)
@@ -329,13 +338,37 @@ def _check_size(source: BinaryIO) -> None:
         )
 
 
+class _Capped(io.RawIOBase):
+    """``source`` as it is read, refused with a ValidationError once more than :data:`MAX_BYTES` have
+    come: the cap of a stream whose size cannot be known first (and of a file that grows as it is read).
+    Closing it leaves ``source`` open."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._left = MAX_BYTES
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        with memoryview(buffer) as into:
+            data = self._source.read(len(into))
+            self._left -= len(data)
+            if self._left < 0:
+                raise ValidationError(f"the file is over the limit of {MAX_BYTES // 1024 // 1024} MB, "
+                                      "so split it into smaller files")
+            into[: len(data)] = data
+        return len(data)
+
+
 def _decoded_lines(source: BinaryIO) -> Generator[str]:
     """The file's lines as text, line ends kept as csv wants them, or a ValidationError about the file.
 
     Read as a stream: a file found not to be UTF-8 on its last line is refused whole all the same, since
     nothing is written before the last line has been read.
     """
-    lines = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    lines = io.TextIOWrapper(io.BufferedReader(_Capped(source)), encoding="utf-8-sig", newline="")
     try:
         for line in lines:
             if "\x00" in line:  # also catches UTF-16 without a BOM, which decodes as UTF-8 with NULs

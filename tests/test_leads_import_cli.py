@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -349,3 +352,52 @@ def test_a_quote_left_open_past_the_limit_of_a_value_counts_every_row_it_ran_ove
     assert notes[1]["message"] == "this line is inside a quoted value of the row on line 2, so it was not imported; " \
                                   "see line 2"
     assert sorted(_leads_by_name(service, user)) == sorted(f"Lead {n}" for n in range(last + 1, 2_003))
+
+
+@contextmanager
+def piped(data: bytes) -> Iterator[str]:
+    """A path that reads ``data`` from a pipe, as ``/dev/stdin`` does under ``cat x.csv |``, or a process
+    substitution ``<(…)``: it cannot seek. A thread writes it (a pipe holds 64 KB), and stops when the
+    reader has closed its end without reading it all."""
+    read, write = os.pipe()
+
+    def feed() -> None:
+        try:
+            with os.fdopen(write, "wb") as writer:
+                writer.write(data)
+        except BrokenPipeError:
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        yield f"/dev/fd/{read}"
+    finally:
+        os.close(read)
+        feeder.join(timeout=30)
+
+
+def test_a_file_from_a_pipe_is_imported(service: Session, user: User) -> None:
+    """It crashed with "OSError: Illegal seek" and a traceback: the size was checked by seeking."""
+    with piped(b"name,url,notes\nAnn Lee,https://a.io/ann,met at a fair\nBo Chen,https://b.io/bo,\n") as source:
+        result = nbm("leads", "import", "--user", user.email, source)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["imported 2 lead(s), 0 already there, 0 row(s) refused"]
+    assert counts(service, user) == (2, 2, 2)
+
+
+def test_a_pipe_longer_than_the_limit_is_refused_whole(
+    service: Session, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leads_import, "MAX_BYTES", 1024 * 1024)  # the rule, without piping 32 MB
+    head = b"name,url\nAnn,https://a.io/ann\n"
+    with piped(head + b"\n" * (1024 * 1024 - len(head))) as source:  # exactly the limit: read
+        assert nbm("leads", "import", "--user", user.email, source).exit_code == 0
+    with piped(b"name,url\nBo,https://b.io/bo\n" + b"\n" * (1024 * 1024)) as source:  # a byte more
+        result = nbm("leads", "import", "--user", user.email, source)
+
+    assert result.exit_code == 2, result.output
+    assert "the file is over the limit of 1 MB, so split it into smaller files" in result.stderr
+    assert "Traceback" not in result.output
+    assert counts(service, user) == (1, 1, 1)  # Ann, from the first: Bo's file added nobody
