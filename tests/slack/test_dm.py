@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from core.models import SlackInstallation, User
+from core.db import unit_of_work
+from core.models import SlackInstallation, SlackUserLink, User
 from tests.slack.conftest import add_leads, event
 from tests.slack.fake_slack import FakeSlack
 
@@ -76,3 +78,17 @@ def test_a_failure_is_explained_in_the_dm(web: FlaskClient, fake: FakeSlack, ins
     event(web, typed("today", user="U9", channel="DU9"))
     ((channel, answer),) = posted(fake)
     assert channel == "DU9" and "could not read your email address from Slack" in answer
+
+
+def test_a_first_message_in_the_dm_makes_the_person_a_user(web: FlaskClient, fake: FakeSlack,
+                                                           installed: SlackInstallation) -> None:
+    """Whatever they type first: the help it gets is first contact, as ``today`` is."""
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="Europe/Madrid")
+    event(web, typed("hi! what can you do?", user="U9", channel="DU9"))
+    ((channel, answer),) = posted(fake)
+    assert channel == "DU9" and "`/nbm today`" in answer
+    with unit_of_work(service=True) as session:
+        (link,) = session.scalars(select(SlackUserLink)).all()
+        user = session.get_one(User, link.user_id)
+        assert (link.team_id, link.slack_user_id, user.email, user.timezone) == (
+            "T1", "U9", "neo@example.com", "Europe/Madrid")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -36,6 +37,20 @@ def test_first_contact_creates_the_user_from_the_profile(web: FlaskClient, fake:
         settings = session.get_one(UserSettings, user.id)
         assert (settings.slack_enabled, settings.email_enabled) == (True, True)
     assert len(fake.calls_to("users.info")) == 1, "the link is found again on the second contact"
+
+
+@pytest.mark.parametrize("text", ["help", "", "what is this"], ids=["help", "bare", "unknown"])
+def test_asking_for_the_help_is_first_contact_too(web: FlaskClient, fake: FakeSlack, installed: SlackInstallation,
+                                                  text: str) -> None:
+    """README: "say `/nbm help` to the app: you become a user". The help answered without making one,
+    so the morning never came for someone who had only asked for it."""
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="America/Los_Angeles")
+    command(web, fake, text, user="U9")
+    user = _user_by_email("neo@example.com")
+    assert user is not None and (user.name, user.timezone) == ("Neo Park", "America/Los_Angeles")
+    assert [(link.slack_user_id, link.user_id) for link in _links()] == [("U9", user.id)]
+    (reply,) = replies(fake)
+    assert "`/nbm today`" in reply
 
 
 def test_an_unknown_slack_timezone_falls_back_to_the_default(web: FlaskClient, fake: FakeSlack,

@@ -37,7 +37,7 @@ def test_unsigned_badly_signed_and_stale_requests_are_refused(web: FlaskClient, 
     assert fake.calls == []
 
 
-def test_a_signed_request_is_answered(web: FlaskClient, fake: FakeSlack, installed) -> None:
+def test_a_signed_request_is_answered(web: FlaskClient, fake: FakeSlack, ann) -> None:
     assert command(web, fake, "help").status_code == 200
     (reply,) = fake.calls_to("respond")
     assert "/nbm today" in reply.args["text"]

@@ -7,6 +7,7 @@ sees it (bot.slack.parsing, which holds the rules for the words of ``add``, ``sn
 Rules where the spec is silent:
 
 * ``/nbm today`` posts the plan in the DM (and says so when typed elsewhere).
+* Any ``/nbm``, the help included, is first contact: the Slack user becomes a user before the answer.
 * ``/nbm add`` with a lead, and ``/nbm capacity``, refresh today's plan (done items stay, free
   slots are refilled), so the new lead or the new capacity shows at once. A lead is checked and
   added before a calendar is read for a plan still to be made, as the add-lead form does
@@ -110,6 +111,10 @@ def split_subcommand(text: str) -> tuple[str, str]:
 
 
 def show_help(request: Request, rest: str) -> None:
+    """The help: for ``/nbm help``, bare ``/nbm``, anything unknown and a DM's words other than ``today``.
+    It is first contact like any command: a Slack user not linked yet becomes a user here (README: "say
+    `/nbm help` to the app: you become a user"), or is told why they cannot."""
+    request.meet()
     request.reply(HELP)
 
 

@@ -84,7 +84,13 @@ class Request:
 
     @property
     def user_id(self) -> uuid.UUID:
-        """Our user behind this Slack user, created on first contact."""
+        """Our user behind this Slack user (:meth:`meet`)."""
+        return self.meet()
+
+    def meet(self) -> uuid.UUID:
+        """Our user behind this Slack user, created (or linked by email) on first contact
+        (``bot.slack.identity``). An answer that reads nothing of theirs (the help) calls it too: any
+        contact makes a Slack user a NextBestMove user (PRODUCT.md), whatever they asked first."""
         if self._user_id is None:
             self._user_id = resolve_user(self.client, team_id=self.context.team_id or "",
                                          enterprise_id=self.context.enterprise_id,

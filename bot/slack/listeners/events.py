@@ -4,10 +4,11 @@ Each event is acted on once even when Slack delivers it again (bot.slack.event_l
 
 A message a person types in their DM with the app (its Messages tab) is answered in that DM the
 way ``/nbm`` answers the same words: ``today`` posts today's plan there, anything else gets the
-help. The DM takes no other subcommand: the forms need a trigger that only a command or a button
-carries, and the help lists the ``/nbm`` commands for the rest. No answer goes to an edit or a
-deletion (they come with a subtype), to a message from any bot (``bot_id``) — the app's own answers
-among them, or each answer would be answered — nor to a message outside a DM.
+help; either is first contact, making a Slack user not linked yet a user. The DM takes no other
+subcommand: the forms need a trigger that only a command or a button carries, and the help lists
+the ``/nbm`` commands for the rest. No answer goes to an edit or a deletion (they come with a
+subtype), to a message from any bot (``bot_id``) — the app's own answers among them, or each
+answer would be answered — nor to a message outside a DM.
 """
 
 from __future__ import annotations
