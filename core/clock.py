@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from core.errors import ValidationError
 
@@ -63,7 +64,46 @@ def local_today(tz: str, *, at: datetime | None = None) -> date:
     return local_now(tz, at=at).date()
 
 
+def place_for(name: str) -> str | None:
+    """The name :func:`zone` accepts for the rules ``name`` stands for; None when the tz database does
+    not know ``name``.
+
+    That is ``name`` itself when it is accepted; else the place it is a link to in the tz database,
+    followed as far as it goes (``US/Pacific`` → ``America/Los_Angeles``, ``GB`` → ``Europe/London``);
+    else UTC, for a name that links to no place (``Etc/UTC``, ``GMT``, ``Factory``, ``Etc/GMT+5``).
+    The one rule for a name that comes from elsewhere: a Slack profile's (``bot.slack.identity``) and
+    the names stored before :func:`zone` refused them (migration 0008, whose result
+    ``tests/test_migration_timezones.py`` pins, so that changing this rule cannot change it unseen).
+    What stands in for a name the tz database does not know is the caller's.
+    """
+    if name in _zone_names():
+        return name
+    if name not in _tz_database_names():
+        return None
+    links, seen = _links(), {name}
+    while name in links and links[name] not in seen:
+        name = links[name]
+        seen.add(name)
+    return name if name in _zone_names() else "UTC"
+
+
+@cache
+def _links() -> dict[str, str]:
+    """``alias → target`` from the tz database's own source (``tzdata.zi``: lines ``L TARGET ALIAS``)."""
+    for root in map(Path, TZPATH):
+        source = root / "tzdata.zi"
+        if source.is_file():
+            return {alias: target for _, target, alias in
+                    (line.split()[:3] for line in source.read_text().splitlines() if line.startswith("L "))}
+    return {}
+
+
+@lru_cache(maxsize=1)
+def _tz_database_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    places = (name for name in available_timezones() if "/" in name and name.split("/", 1)[0] in PLACE_AREAS)
+    places = (name for name in _tz_database_names() if "/" in name and name.split("/", 1)[0] in PLACE_AREAS)
     return frozenset((*places, "UTC"))

@@ -14,7 +14,8 @@ def test_old_aliases_become_their_place_and_non_places_become_utc(connection: Co
     migrate.downgrade(connection, "0007")
     connection.execute(text("SELECT set_config('app.service', 'on', true)"))
     stored = {"US/Eastern": "America/New_York", "GB": "Europe/London", "Factory": "UTC", "localtime": "UTC",
-              "Etc/GMT+5": "UTC", "Asia/Kolkata": "Asia/Kolkata"}
+              "Etc/GMT+5": "UTC", "Asia/Kolkata": "Asia/Kolkata", "Etc/UTC": "UTC", "GMT": "UTC",
+              "US/Pacific": "America/Los_Angeles", "Mars/Olympus_Mons": "UTC"}
     ids = {}
     for name in stored:
         ids[name] = uuid.uuid4()

@@ -6,8 +6,10 @@ Rules where the spec is silent:
   and the IANA timezone (``tz``). The name is cleaned to the rule of every name (core.names: one
   line, no control characters), not refused: the person did not type it into our form, and a profile
   name with a line break in it must neither lock them out nor stop their email. The next candidate
-  stands in for one that cleaning empties; a timezone our tz database does not know falls back to the
-  product's default rather than refusing the person.
+  stands in for one that cleaning empties. A timezone that is not a place is read as the stored names
+  were (migration 0008, core.clock.place_for): an old alias as its place (``US/Pacific`` is
+  America/Los_Angeles), a name of no place (``Etc/UTC``, ``GMT``) as UTC; one our tz database does not
+  know falls back to the product's default rather than refusing the person.
 * Someone who already uses NextBestMove by email is linked to that account, not given a second
   one, but only when Slack says the email is confirmed (``is_email_confirmed``); linking turns the
   Slack DM on (the rule is the core's: :func:`core.slack_links.link_slack_account`).
@@ -25,9 +27,9 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
-from core.clock import zone
+from core.clock import place_for
 from core.db import unit_of_work
-from core.errors import NbmError, ValidationError
+from core.errors import ValidationError
 from core.models.users import DEFAULT_TIMEZONE
 from core.names import clean_name
 from core.slack_links import find_slack_link, link_slack_account
@@ -73,11 +75,13 @@ def _profile(client: WebClient, slack_user_id: str) -> dict[str, Any]:
 
 
 def _timezone(tz: str | None) -> str:
-    try:
-        return zone(tz).key if tz else DEFAULT_TIMEZONE
-    except NbmError:
+    """The profile's timezone as a place (core.clock.place_for: ``US/Pacific`` is America/Los_Angeles,
+    ``Etc/UTC`` is UTC); the product's default when the profile has none, or one the tz database lacks."""
+    place = place_for(tz) if tz else None
+    if place is None:
         log.info("Slack timezone %r is unknown here; using %s", tz, DEFAULT_TIMEZONE)
         return DEFAULT_TIMEZONE
+    return place
 
 
 def _link(profile: dict[str, Any], *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:

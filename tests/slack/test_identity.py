@@ -53,6 +53,19 @@ def test_asking_for_the_help_is_first_contact_too(web: FlaskClient, fake: FakeSl
     assert "`/nbm today`" in reply
 
 
+@pytest.mark.parametrize(("tz", "stored"), [
+    ("Etc/UTC", "UTC"), ("Etc/GMT", "UTC"), ("GMT", "UTC"), ("US/Pacific", "America/Los_Angeles"),
+    ("Canada/Newfoundland", "America/St_Johns"),
+])
+def test_a_slack_timezone_that_is_not_a_place_is_read_as_migration_0008_reads_it(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, tz: str, stored: str) -> None:
+    """They all became America/New_York: hours off, where migration 0008 gave the stored names the
+    same rules (core.clock.place_for)."""
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz=tz)
+    command(web, fake, "streak", user="U9")
+    assert _user_by_email("neo@example.com").timezone == stored
+
+
 def test_an_unknown_slack_timezone_falls_back_to_the_default(web: FlaskClient, fake: FakeSlack,
                                                             installed: SlackInstallation) -> None:
     fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="Mars/Olympus_Mons")
