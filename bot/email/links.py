@@ -10,8 +10,11 @@ verifies as another. Rules chosen:
   it expires 7 days after it was signed, so a forwarded or leaked old email stops working.
 * **Unsubscribe links** never expire: an unsubscribe that fails months later is worse than useless,
   and all it can do is turn email off (RFC 8058 one-click).
-* **Undo links** (on the page after a change) bind the user and the action, and expire like action
-  links; the core decides whether there is still something to undo (only the same local day).
+* **Undo links** (on the page after a change) bind the user, the action and the change the page
+  shows (its event), and expire like action links: the core takes back that change only, while it
+  is still the one an Undo would take back (``core.actions.undo.undo_last_change``'s ``change_id``),
+  so an old page's Undo cannot take back a later change. A link signed before links named their
+  change reads with none (:class:`UndoLink`), and the page it opens takes nothing back.
 * **Waiting links** (everyone waiting for a reply, from the digest's "and N more") expire like
   action links, after 7 days: the page they open carries Replied buttons.
 * **Today links** (the digest's text part links once to today's plan instead of four links per
@@ -89,6 +92,14 @@ class ActionLink:
     signed_at: datetime
 
 
+@dataclass(frozen=True)
+class UndoLink:
+    user_id: uuid.UUID
+    action_id: uuid.UUID
+    #: The change the page showed (an action event's id); None in a link signed before links named it.
+    change_id: uuid.UUID | None
+
+
 class EmailLinks:
     """Mints and reads the signed links of one deployment (its ``BASE_URL`` and ``SECRET_KEY``)."""
 
@@ -123,15 +134,17 @@ class EmailLinks:
         except (AttributeError, ValueError, KeyError):
             raise LinkInvalid() from None
 
-    def undo_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID) -> str:
-        return self._mint(f"{_pack(user_id)}.{_pack(action_id)}", salt=_UNDO)
+    def undo_token(self, *, user_id: uuid.UUID, action_id: uuid.UUID, change_id: uuid.UUID) -> str:
+        return self._mint(f"{_pack(user_id)}.{_pack(action_id)}.{_pack(change_id)}", salt=_UNDO)
 
-    def read_undo(self, token: str) -> tuple[uuid.UUID, uuid.UUID]:
-        """(user, action) of an undo token."""
+    def read_undo(self, token: str) -> UndoLink:
+        """The user, action and change of an undo token (no change in one signed before links had it)."""
         payload, _ = self._load(token, salt=_UNDO, max_age=ACTION_MAX_AGE)
         try:
-            user, action = payload.split(".")
-            return _unpack(user), _unpack(action)
+            user, action, *change = payload.split(".")
+            if len(change) > 1:
+                raise ValueError("too many parts")
+            return UndoLink(_unpack(user), _unpack(action), _unpack(change[0]) if change else None)
         except (AttributeError, ValueError):
             raise LinkInvalid() from None
 
@@ -202,7 +215,7 @@ class _Minter:
 
     The token is itsdangerous's own format: base64 of the compact JSON string, a dot, base64 of the
     timestamp (``int(time.time())``, as itsdangerous reads it), a dot, base64 of the HMAC of what
-    precedes. itsdangerous would send a payload zlib shrinks compressed instead; ours (at most 53
+    precedes. itsdangerous would send a payload zlib shrinks compressed instead; ours (at most 68
     characters of base64 and dots, without repeats to speak of) never shrink, so the tokens are the
     same bytes, and ``loads`` reads either form anyway. A payload JSON would escape goes through
     itsdangerous itself, as does any signer that is not the default HMAC with a dot for separator.

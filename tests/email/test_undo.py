@@ -7,10 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.email import links as signed
+from core import config
 from core.actions import marks
 from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
@@ -156,13 +159,12 @@ def test_an_undo_after_the_system_changed_the_action_says_nothing_to_undo_and_wh
     assert (state_of(service, outreach), state_of(service, follow_up)) == (ActionState.DONE, ActionState.SENT)
 
 
-def test_undo_after_the_snooze_was_moved_brings_back_the_date_it_had_before(
+def test_the_snooze_pages_undo_after_the_snooze_was_moved_keeps_the_snooze(
     client, links, world, service, clock
 ) -> None:
     """Snoozed for a week from the email, then moved to another day (here from the terminal): the
-    page's Undo takes back the move, the last change, so the action stays snoozed until the date the
-    email gave it, rather than coming back open and losing the snooze. Taken back once, it is not
-    taken back again (one change, not a chain)."""
+    snooze page's Undo names the first snooze, which is no longer the last change, so it takes nothing
+    back. It used to unsnooze the action completely, losing the snooze the person had set."""
     ann = world.actions[0]
     page = client.post(action_path(links, world.user, ann, marks.SNOOZE))
     assert "Snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(page.text)
@@ -174,15 +176,50 @@ def test_undo_after_the_snooze_was_moved_brings_back_the_date_it_had_before(
     assert moved.exit_code == 0, moved.output
     clock.shift(timedelta(minutes=1))
 
-    undone = client.post(undo)
-
-    assert "Undone, back to snoozed until Wed 2 Dec: Reach out to Ann Lee" in text_of(undone.text)
+    assert "Nothing to undo" in text_of(client.post(undo).text)
     ann = reload(service, ann)
-    assert (ann.state, ann.snooze_until, ann.due_date) == (ActionState.SNOOZED, date(2026, 12, 2), date(2026, 12, 2))
-    assert [(e.from_state, e.to_state, e.due_date_before) for e in events(service, ann)] == [
-        (ActionState.NEW, ActionState.SNOOZED, date(2026, 11, 25)),
-        (ActionState.SNOOZED, ActionState.SNOOZED, date(2026, 12, 2)),
-        (ActionState.SNOOZED, ActionState.SNOOZED, None)]
-    again = client.post(undo)
-    assert "Nothing to undo" in text_of(again.text)
-    assert (reload(service, ann).state, ann.snooze_until) == (ActionState.SNOOZED, date(2026, 12, 2))
+    assert (ann.state, ann.snooze_until, ann.due_date) == (ActionState.SNOOZED, date(2026, 12, 7), date(2026, 12, 7))
+
+
+def test_an_old_pages_undo_cannot_take_back_a_later_change(client, links, world, service, clock) -> None:
+    """Done from the email, taken back, then Sent: the Done page's Undo, still in the browser, took
+    back the Sent (the link named only the action). It names its change now: nothing to undo."""
+    ann = world.actions[0]
+    done_page = client.post(action_path(links, world.user, ann, marks.DONE))
+    (label, old_undo), *_ = forms(done_page.text)
+    assert label == "Undo"
+    assert "Undone, open again" in text_of(client.post(old_undo).text)
+    clock.shift(timedelta(minutes=1))
+    sent_page = client.post(action_path(links, world.user, ann, marks.SENT))
+    (_, sent_undo), *_ = forms(sent_page.text)
+
+    shown, pressed = client.get(old_undo), client.post(old_undo)
+
+    for page in (shown, pressed):
+        assert page.status_code == 200
+        assert "Nothing to undo: Reach out to Ann Lee" in text_of(page.text)
+        assert "Undo this change?" not in text_of(page.text)
+    assert state_of(service, ann) == ActionState.SENT
+    assert [(e.from_state, e.to_state) for e in events(service, ann)][-1] == (ActionState.NEW, ActionState.SENT)
+    assert "Undo this change?" in text_of(client.get(sent_undo).text)  # the Sent page's own Undo still works
+    assert "Undone, open again: Reach out to Ann Lee" in text_of(client.post(sent_undo).text)
+    assert state_of(service, ann) == ActionState.NEW
+
+
+def test_an_undo_link_from_before_links_named_their_change_says_so_and_takes_nothing_back(
+    client, links, world, service
+) -> None:
+    """Such links (user and action only) are still in inboxes for a week: a clear page, not an error."""
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, marks.SENT))
+    old = URLSafeTimedSerializer(config.get_settings().secret_key).dumps(
+        f"{signed._pack(world.user.id)}.{signed._pack(ann.id)}", salt=signed._UNDO)
+
+    shown, pressed = client.get(f"/undo/{old}"), client.post(f"/undo/{old}")
+
+    for page in (shown, pressed):
+        assert page.status_code == 200
+        text = text_of(page.text)
+        assert "Nothing to undo: Reach out to Ann Lee" in text and "Undo this change?" not in text
+        assert "This Undo link comes from an older page, which did not record the change it was for" in text
+    assert state_of(service, ann) == ActionState.SENT

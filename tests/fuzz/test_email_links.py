@@ -5,6 +5,8 @@ and random form fields. Never a 500; a GET never changes anything; a refused req
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,14 @@ from flask.testing import FlaskClient
 from hypothesis import event, given
 from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from bot.email import links as signed
 from bot.email.links import EmailLinks
 from core import config
 from core.actions import marks
-from core.models import ActionState, Channel, User
+from core.models import ActionEvent, ActionState, Channel, User
 from tests.email.pages import World, make_world
 from tests.fuzz.conftest import Book, changed, snapshot
 from tests.fuzz.strategies import awkward_text, huge_text, json_values, mostly, unicode_text, word
@@ -64,15 +66,18 @@ def worlds(service: Session, billing: Path) -> Book:
     with unit_of_work(user_id=eve.user.id) as session:
         change_state(session, user=session.get_one(User, eve.user.id), action_id=eve.actions[1].id,
                      to=ActionState.SENT, channel=Channel.EMAIL)
-    return Book(eve=eve, bob=bob)
+        sent = session.scalars(select(ActionEvent.id).where(ActionEvent.action_id == eve.actions[1].id,
+                                                            ActionEvent.to_state == ActionState.SENT)).one()
+    return Book(eve=eve, bob=bob, changes=(sent, uuid.uuid4()))
 
 
-def minted(world: World) -> dict[str, list[str]]:
-    """Every genuine token of ``world``'s user, by page, signed now."""
+def minted(world: World, changes: Sequence[uuid.UUID]) -> dict[str, list[str]]:
+    """Every genuine token of ``world``'s user, by page, signed now; its Undo links name ``changes``."""
     links, user = EmailLinks.from_settings(), world.user.id
     action = [links.action_token(user_id=user, action_id=action.id, mark=transition)
               for action in world.actions for transition in marks.MARKS]
-    undo = [links.undo_token(user_id=user, action_id=action.id) for action in world.actions]
+    undo = [links.undo_token(user_id=user, action_id=action.id, change_id=change)
+            for action in world.actions for change in changes]
 
     def last(url: str) -> str:
         return url.rsplit("/", 1)[1]
@@ -89,12 +94,13 @@ def minted(world: World) -> dict[str, list[str]]:
 def tokens(worlds: Book) -> Book:
     """Eve's tokens signed now and nine days ago (past every link's age but the preferences' and
     the unsubscribe's) and a hundred days ago (past them all); Bob's, now."""
-    now = minted(worlds["eve"])
+    eve, changes = worlds["eve"], worlds["changes"]
+    now = minted(eve, changes)
     with time_machine.travel(NOW - timedelta(days=9), tick=False):
-        nine_days = minted(worlds["eve"])
+        nine_days = minted(eve, changes)
     with time_machine.travel(NOW - timedelta(days=100), tick=False):
-        old = minted(worlds["eve"])
-    return Book(now=now, expired=nine_days, old=old, bob=minted(worlds["bob"]))
+        old = minted(eve, changes)
+    return Book(now=now, expired=nine_days, old=old, bob=minted(worlds["bob"], changes))
 
 
 def pack(value: Any) -> str:

@@ -214,7 +214,8 @@ def result_page(
     session: Session, *, user: User, outcome: Outcome, links: EmailLinks, created: Iterable[Action] = (),
     changed: Action | None = None,
 ) -> ResultPage:
-    """The outcome (with Undo when ``changed`` can still be taken back); what the rules just
+    """The outcome (with Undo when ``changed`` can still be taken back: of the change it shows, which
+    the Undo link names, so that it never takes back a later one); what the rules just
     ``created`` that is due today and not in the plan; then today's plan card."""
     card = plan_card(session, user=user, links=links)
     today = local_today(user.timezone)
@@ -226,10 +227,11 @@ def result_page(
         for new in created
         if new.state == ActionState.NEW and new.due_date <= today and new.id not in card.in_plan
     )
+    change = undoable_change(session, user=user, action=changed) if changed is not None else None
     return ResultPage(
         outcome=outcome, added=added, card=card,
-        undo_token=links.undo_token(user_id=user.id, action_id=changed.id)
-        if changed is not None and undoable_change(session, user=user, action=changed) else None,
+        undo_token=links.undo_token(user_id=user.id, action_id=change.action_id, change_id=change.id)
+        if change is not None else None,
     )
 
 
@@ -295,6 +297,14 @@ def undone(result: UndoResult, user: User) -> Outcome:
         return Outcome("Nothing to undo", title_of(result.action), "repeat", detail=sentence(NOTHING_TO_UNDO_WHY))
     return Outcome(f"Undone, {back_to(result.action, today=local_today(user.timezone))}", title_of(result.action),
                    "done")
+
+
+def undo_names_no_change(action: Action) -> Outcome:
+    """What an Undo link from before links named their change says, opened or confirmed: nothing."""
+    return Outcome("Nothing to undo", title_of(action), "repeat", detail=(
+        "This Undo link comes from an older page, which did not record the change it was for, so it takes "
+        "nothing back: it could take back a later change instead. The page after each change you make "
+        "offers an Undo of that change."))
 
 
 def all_waiting(session: Session, *, user: User, links: EmailLinks) -> tuple[PageItem, ...]:

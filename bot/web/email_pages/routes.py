@@ -161,21 +161,27 @@ def _result(
 
 @bp.route("/undo/<token>", methods=["GET", "POST"])
 def undo(token: str) -> ResponseReturnValue:
-    """GET asks (link scanners open links too), once it has checked there is a change to take back,
-    as an action link checks there is something to do; the POST takes the change back through the core."""
-    user_id, action_id = _links().read_undo(token)
-    with unit_of_work(user_id=user_id) as session:
-        user = get_user(session, user_id)
-        action = get_action(session, user=user, action_id=action_id)
+    """GET asks (link scanners open links too), once it has checked that the change the link's page
+    showed is still the one to take back, as an action link checks there is something to do; the POST
+    takes back that change only, through the core. A link that names no change (signed before links
+    did) cannot tell which change its page showed, so it takes nothing back and says so."""
+    link = _links().read_undo(token)
+    with unit_of_work(user_id=link.user_id) as session:
+        user = get_user(session, link.user_id)
+        action = get_action(session, user=user, action_id=link.action_id)
+        if link.change_id is None:
+            return _result(session, user, pages.undo_names_no_change(action))
         if request.method != "POST":  # GET or HEAD
-            if undoable_change(session, user=user, action=action) is None:
+            change = undoable_change(session, user=user, action=action)
+            if change is None or change.id != link.change_id:
                 return _result(session, user, pages.undone(UndoResult(action=action, undone=None), user))
             return render_template(
                 "email_pages/confirm.html", question="Undo this change?", title=pages.title_of(action),
                 note=None, lead_name=None, lead_url=None, button="Undo", post_url=url_for(".undo", token=token),
                 explanation="It goes back to how it was before, with anything the change planned for it.",
             )
-        result = undo_last_change(session, user=user, action_id=action_id, channel=Channel.EMAIL)
+        result = undo_last_change(session, user=user, action_id=action.id, channel=Channel.EMAIL,
+                                  change_id=link.change_id)
         if result.changed:
             after_commit(session, partial(_redraw_slack_later, user.id))
         return _result(session, user, pages.undone(result, user))
