@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import ValidationError
-from core.models import CalendarConnection, CalendarProvider, SlackUserLink, User, UserSettings
+from core.jobs.channels import registered_channels
+from core.models import CalendarConnection, CalendarProvider, Channel, SlackUserLink, User, UserSettings
 from core.streaks import refresh_streak
 from core.users import get_settings_for
 
@@ -55,6 +56,15 @@ def unsubscribe(session: Session, *, user: User) -> None:
 
 def slack_available(session: Session, *, user: User) -> bool:
     return bool(session.scalar(select(exists().where(SlackUserLink.user_id == user.id))))
+
+
+def gets_morning_plan(session: Session, *, user: User) -> bool:
+    """Whether the morning run makes ``user`` a plan, by the rule of ``core.jobs.schedule``: it makes one
+    only to deliver it, by email while email is on, in Slack while Slack is on and the user is linked
+    to Slack, each where this server delivers on it (``core.jobs.channels``)."""
+    settings, delivered = get_settings_for(session, user), registered_channels()
+    return ((email_is_on(settings) and Channel.EMAIL in delivered)
+            or (settings.slack_enabled and Channel.SLACK in delivered and slack_available(session, user=user)))
 
 
 def get_preferences(session: Session, *, user: User) -> Preferences:

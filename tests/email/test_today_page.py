@@ -152,3 +152,20 @@ def test_on_a_day_off_the_page_says_no_plan_comes_rather_than_one_is_on_its_way(
     words = text_of(client.get(link).text)
     assert "Today is not one of your work days, so no plan is made for it." in words
     assert "not ready yet" not in words
+
+
+def test_with_email_and_slack_off_the_page_says_no_plan_is_made_rather_than_when(
+    client: Any, links: EmailLinks, world: World, clock: time_machine.Coordinates
+) -> None:
+    """The morning run makes a plan only to deliver it: "it is made at 07:30 on your work days" was false
+    for a user who gets it neither by email nor in Slack. The time said is the user's own."""
+    link = path(todays_link(world.user))
+    saved = client.post(path(links.preferences_url(user_id=world.user.id)),
+                        data={"delivery_time": "08:15", "work_days": ["1", "2", "3", "4", "5"]})  # every channel off
+    assert saved.status_code == 200
+    clock.shift(timedelta(days=1))
+    words = text_of(client.get(link).text)
+    assert ("No plan is made for you in the morning: it goes out by email or in Slack, and you get it by neither "
+            "now. Turn email on in your preferences (linked at the bottom of every NextBestMove email) to get it "
+            "at 08:15 on your work days.") in words
+    assert "not ready yet" not in words

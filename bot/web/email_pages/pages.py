@@ -41,6 +41,7 @@ from core.config import get_settings
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
 from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, title_of, waiting_items
+from core.preferences import gets_morning_plan
 from core.streaks import current_streak
 from core.text import one_line, short_date
 from core.users import get_settings_for
@@ -280,15 +281,21 @@ def billing_card(session: Session, *, user: User, links: EmailLinks) -> BillingC
 def _no_plan_yet(session: Session, *, user: User, today: date, links: EmailLinks) -> tuple[str, BillingCard | None]:
     """Why today has no plan, true for this user, with the billing card when the reason is billing's:
     without service none is made, and the page says so as Slack does (core.billing.status.NoService's
-    sentence) with the billing page's button; a day off has none; otherwise the morning run makes it
-    at the user's delivery time."""
+    sentence) with the billing page's button; a day off has none; nor has a user the morning run makes
+    none for, since it would go nowhere (core.preferences.gets_morning_plan: email and Slack off);
+    otherwise the morning run makes it at the user's delivery time."""
     billing = billing_card(session, user=user, links=links)
     if billing is not None and not billing.has_service:
         return billing.summary, billing
     settings = get_settings_for(session, user)
     if not is_work_day(today, settings.work_days):
         return "Today is not one of your work days, so no plan is made for it.", None
-    return f"Today's plan is not ready yet; it is made at {settings.delivery_time:%H:%M} on your work days.", None
+    at = f"{settings.delivery_time:%H:%M} on your work days"
+    if not gets_morning_plan(session, user=user):
+        return ("No plan is made for you in the morning: it goes out by email or in Slack, and you get it by "
+                "neither now. Turn email on in your preferences (linked at the bottom of every NextBestMove "
+                f"email) to get it at {at}."), None
+    return f"Today's plan is not ready yet; it is made at {at}.", None
 
 
 def undone(result: UndoResult, user: User) -> Outcome:
