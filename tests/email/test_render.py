@@ -181,7 +181,7 @@ def test_the_footer_links_to_preferences_and_unsubscribe_signed_for_the_user() -
 def test_the_text_part_is_readable_on_its_own() -> None:
     text = render_digest(view(FIVE, streak=1), links=LINKS).text
     assert "Good morning, Ann." in text
-    assert "5 actions, about 35 min (3 h 20 min free today in your calendar)" in text
+    assert "5 actions, about 35 min (3 h 20 min free in your calendar on Tue 25 Nov)" in text
     assert "1. [Fast Win] Reply to Ann Lee (~5 min)" in text
     assert "   Open Ann Lee: https://www.linkedin.com/in/ann-lee" in text
     assert "You are on a 1-day streak." in text

@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -170,4 +170,26 @@ def test_an_expired_calendar_leaves_the_morning_at_default_and_the_digest_claims
     (digest,) = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in outbox.glob("*.eml")]
     text = digest.get_body(("plain",)).get_content()
     assert "Your next best moves for Wed 14 Oct: 1 action" in text and "Ann Lee" in text
-    assert "free today" not in text
+    assert "free in your calendar" not in text
+
+
+def test_a_digest_sent_a_day_late_names_the_day_its_free_time_is_of(
+    committed_user: User, server: str, queue: Queue, outbox: Path
+) -> None:
+    """Wednesday's plan, sized by the calendar that morning, sent on Thursday before 07:30 (no worker ran
+    in between): labelled with its own day, it still said "(4 h 45 min free today in your calendar)"."""
+    with time_machine.travel(WEDNESDAY, tick=False):
+        with unit_of_work(user_id=committed_user.id) as session:
+            user = session.get_one(User, committed_user.id)
+            make_action(session, user, make_lead(session, user, name="Ann Lee"), due_date=date(2026, 10, 14))
+            connect_ics(session, user=user, url=f"{server}/cal/day.ics")
+        tasks.prepare("plan", WEDNESDAY.isoformat(), [(str(committed_user.id), "email", "2026-10-14")])
+    with time_machine.travel(WEDNESDAY + timedelta(days=1), tick=False):  # Thursday, 07:00 in London
+        run_worker(queue)
+
+    (digest,) = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in outbox.glob("*.eml")]
+    assert digest["Subject"].startswith("Your next best moves for Wed 14 Oct")
+    for part in ("plain", "html"):
+        said = " ".join(digest.get_body((part,)).get_content().split())
+        assert "(4 h 45 min free in your calendar on Wed 14 Oct)" in said
+        assert "free today" not in said
