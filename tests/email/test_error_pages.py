@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.web.email_pages import pages
 from core.actions import marks
 from core.models import ActionState
-from tests.email.pages import World, action_path, make_world, state_of, text_of
+from tests.email.pages import World, action_path, forms, make_world, path, state_of, tamper, text_of
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -52,3 +52,38 @@ def test_a_crash_says_it_was_logged_and_changes_nothing(client, links, world, se
     assert "It has been logged" in text_of(page.text)
     assert "RuntimeError" not in page.text and "Traceback" not in page.text
     assert state_of(service, ann) == ActionState.NEW  # the change was not kept
+
+
+NOT_VALID = {
+    "unsubscribe": "It may have been copied incompletely. Use the Unsubscribe link at the bottom of your latest "
+                   "NextBestMove email.",
+    "preferences": "It may have been copied incompletely. Use the Email preferences link at the bottom of your "
+                   "latest NextBestMove email; in Slack, /nbm settings opens them too.",
+    "today": "It may have been copied incompletely. Use the buttons in your latest NextBestMove email instead.",
+    "waiting": "It may have been copied incompletely. Your latest morning email lists who is waiting for a reply, "
+               "with a link to the whole list when it is longer.",
+    "undo": "It may have been copied incompletely, or the action it was for was removed (an Undo removes the "
+            "follow-up that the change it takes back had planned). The page after each change you make offers an "
+            "Undo of that change.",
+    "action": "It may have been copied incompletely, or the action it was for was removed (an Undo removes the "
+              "follow-up that the change it takes back had planned). Use the buttons in your latest NextBestMove "
+              "email.",
+}
+
+
+@pytest.mark.parametrize("kind", list(NOT_VALID))
+def test_a_link_that_is_not_valid_says_what_is_true_of_its_kind(client, links, world, service, kind: str) -> None:
+    """One page served every kind and spoke of "the action it was for" and "the buttons" to an
+    unsubscribe, preferences, today or waiting link, which are for no action and carry no button."""
+    ann, user = world.actions[0], world.user.id
+    page = client.post(action_path(links, world.user, ann, marks.SENT))  # a change, so that Undo has a link
+    (_, undo), *_ = forms(page.text)
+    url = {"unsubscribe": links.unsubscribe_url(user_id=user), "preferences": links.preferences_url(user_id=user),
+           "today": links.today_url(user_id=user), "waiting": links.waiting_url(user_id=user), "undo": undo,
+           "action": action_path(links, world.user, ann, marks.DONE)}[kind]
+
+    for method in ("GET",) if kind in ("today", "waiting") else ("GET", "POST"):
+        answered = client.open(path(tamper(url)), method=method)
+        assert answered.status_code == 404
+        assert f"This link is not valid {NOT_VALID[kind]}" in text_of(answered.text)
+    assert state_of(service, ann) == ActionState.SENT

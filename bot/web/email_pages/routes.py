@@ -15,8 +15,9 @@ Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
   redraw only, logged: the change is saved and the page answered.
 * **Every page tells the truth without telling too much.** A tampered link and a link for
   someone else's action get the same "not valid" page (404), so a page never confirms that an
-  action exists. An expired link (410) says so and where fresh links are. A repeat ("Done" clicked
-  twice) answers "Already done" and changes nothing.
+  action exists; the page names the reasons true of its kind of link (an unsubscribe link is for no
+  action) and where a working link of that kind is. An expired link (410) says so and where fresh
+  links are. A repeat ("Done" clicked twice) answers "Already done" and changes nothing.
 * **An old link keeps only its own power.** An expired link opens nothing else (it never mints a
   fresh link to the preferences); the unsubscribe link, which never expires, can only stop email:
   turning it back on takes the preferences page of a current email, or Slack.
@@ -76,15 +77,35 @@ def _page(title: str, message: str, status: int, **extra: object) -> ResponseRet
     return render_template("email_pages/message.html", title=title, message=message, **extra), status
 
 
+_INCOMPLETE = "It may have been copied incompletely"
+_REMOVED = ("the action it was for was removed (an Undo removes the follow-up that the change it takes back had "
+            "planned)")
+_PREFERENCES = (f"{_INCOMPLETE}. Use the Email preferences link at the bottom of your latest NextBestMove email; in "
+                "Slack, /nbm settings opens them too.")
+#: What the "not valid" page says, by the kind of link (the route it opened): the reasons a person can
+#: meet for that kind, and where a working link of that kind is.
+_NOT_VALID = {
+    "action_link": f"{_INCOMPLETE}, or {_REMOVED}. Use the buttons in your latest NextBestMove email.",
+    "undo": f"{_INCOMPLETE}, or {_REMOVED}. The page after each change you make offers an Undo of that change.",
+    "unsubscribe": f"{_INCOMPLETE}. Use the Unsubscribe link at the bottom of your latest NextBestMove email.",
+    "preferences": _PREFERENCES,
+    "connect_calendar": _PREFERENCES,
+    "disconnect_calendar": _PREFERENCES,
+    "waiting": (f"{_INCOMPLETE}. Your latest morning email lists who is waiting for a reply, with a link to the "
+                "whole list when it is longer."),
+    "todays_plan": f"{_INCOMPLETE}. Use the buttons in your latest NextBestMove email instead.",
+}
+
+
 @bp.errorhandler(LinkInvalid)
 @bp.errorhandler(NotFound)
 def _not_valid(_: Exception) -> ResponseReturnValue:
-    """One page for every link that leads to nothing of this person's, whatever the reason, so it
-    never confirms that an action exists; so it names the reasons a person can meet."""
-    return _page("This link is not valid",
-                 "It may have been copied incompletely, or the action it was for was removed (an Undo removes "
-                 "the follow-up that the change it takes back had planned). Use the buttons in your latest "
-                 "NextBestMove email.", 404)
+    """One page for every link of a kind that leads to nothing of this person's, whatever the reason,
+    so it never confirms that an action exists; it names the reasons a person can meet with that kind
+    of link, and where a working one is (:data:`_NOT_VALID`)."""
+    route = (request.endpoint or "").rpartition(".")[2]
+    return _page("This link is not valid", _NOT_VALID.get(route, f"{_INCOMPLETE}. Use the links in your latest "
+                                                                 "NextBestMove email."), 404)
 
 
 @bp.errorhandler(LinkExpired)
