@@ -26,11 +26,12 @@ from bot.cli.common import (
 from bot.cli.output_files import OUTPUT_FILE, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, edit_lead, list_leads
-from core.leads_import import ImportReport, Kind, NoteSink, RowNote, import_leads_csv
+from core.leads_import import ImportReport, Kind, NoteSink, RowNote
 from core.models import Channel, Lead, LeadStatus
 from core.planner.replan import (
     add_lead_and_replan,
     archive_lead_and_replan,
+    import_leads_and_replan,
     snooze_lead_and_replan,
     unsnooze_lead_and_replan,
 )
@@ -116,7 +117,8 @@ def list_command(email: str, status: str | None, as_json: bool) -> None:
                    "the import is done; an import that fails leaves the file as it was.")
 @json_option
 def import_command(email: str, file: Path, report_path: Path | None, as_json: bool) -> None:
-    """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line.
+    """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line, and
+    today's plan is refreshed once to take in the new leads' outreach.
 
     The whole file is one transaction: if the import fails, nothing is added, and running it again
     is safe (a link you already have is a duplicate, never added twice). Exits 1 when rows were
@@ -128,9 +130,9 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
     # The notes wait in a temporary file until the import is committed: a report only ever describes
     # an import that happened, and one that fails leaves the file at --report untouched.
     with SpooledTemporaryFile(max_size=_NOTES_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as notes:
-        with file.open("rb") as source, acting_as_email(email) as (session, user):
-            report = import_leads_csv(session, user=user, data=source, channel=Channel.CLI,
-                                      every_note=_note_writer(notes) if report_path is not None else None)
+        with file.open("rb") as source, planning_as_email(email) as (session, user, calendar):
+            report, _ = import_leads_and_replan(session, user=user, data=source, channel=Channel.CLI, calendar=calendar,
+                                                every_note=_note_writer(notes) if report_path is not None else None)
         if report_path is not None:
             notes.seek(0)
             write_whole(report_path, notes)

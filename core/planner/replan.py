@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from core.billing.status import NoService
 from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
+from core.leads_import import ImportReport, NoteSink, import_leads_csv
 from core.models import CapacityLevel, Channel, Lead, User
 from core.planner.service import build_plan, get_plan, set_capacity
 from core.planner.sizing import CalendarDay
@@ -43,6 +45,24 @@ def add_lead_and_replan(
         return lead, refreshed_and_told(session, user=user, channel=channel, calendar=calendar)
     except NoService as no_plan:  # raised before the plan is touched: the lead stays added
         return lead, no_plan
+
+
+def import_leads_and_replan(
+    session: Session, *, user: User, data: bytes | BinaryIO, channel: Channel, every_note: NoteSink | None = None,
+    calendar: CalendarDay | None = None,
+) -> tuple[ImportReport, PlanView | NoService | None]:
+    """Import a CSV file's leads (:func:`core.leads_import.import_leads_csv`), then do what adding one
+    lead does, once for the whole file: refresh today's plan (built if there is none, sized by
+    ``calendar``) so the new leads' outreach shows at once, and tell the other channels once. An
+    import that adds nobody changes no plan and tells no one (None in the plan's place); without
+    service the leads are added all the same, with the reason (:class:`NoService`) in the plan's place."""
+    report = import_leads_csv(session, user=user, data=data, channel=channel, every_note=every_note)
+    if not report.added:
+        return report, None
+    try:
+        return report, refreshed_and_told(session, user=user, channel=channel, calendar=calendar)
+    except NoService as no_plan:  # raised before the plan is touched: the leads stay added
+        return report, no_plan
 
 
 def snooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, until: date,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -129,4 +130,44 @@ def test_a_user_who_never_used_slack_gets_no_slack_call(web: FlaskClient, fake: 
     fake.calls.clear()
     result = CliRunner().invoke(main, ["mark", "--user", bob.email, str(plan_of(bob).items[0].action_id), "done"])
     assert result.exit_code == 0, result.output
+    assert fake.calls == []
+
+
+def test_leads_imported_from_the_cli_join_todays_plan_and_slack_is_redrawn_once(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session, clock: None, tmp_path: Path
+) -> None:
+    """As `nbm leads add` does, once for the whole file: the imported leads' outreach, due today, sat
+    outside today's plan until the next morning, and this morning's DM and App Home never showed it."""
+    add_leads(ann, "Tom Okafor")
+    _delivered_dm(service, ann, plan_of(ann).date)
+    fake.calls.clear()
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\nUma Patel,https://x.io/uma\nVic Moss,https://x.io/vic\nTom again,"
+                    "https://www.linkedin.com/in/tom-okafor\n")
+
+    result = CliRunner().invoke(main, ["leads", "import", "--user", ann.email, str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert {item.title for item in plan_of(ann).items} == {
+        "Reach out to Tom Okafor", "Reach out to Uma Patel", "Reach out to Vic Moss"}
+    (update,) = fake.calls_to("chat.update")
+    (home,) = fake.calls_to("views.publish")
+    assert update.args["text"] == "Your next best moves for Wed 25 Nov: 3 actions, ~30 min"
+    for drawn in (str(update.args["blocks"]), str(home.args["view"])):
+        assert "Uma Patel" in drawn and "Vic Moss" in drawn
+
+
+def test_an_import_that_adds_nobody_leaves_the_plan_and_slack_alone(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session, clock: None, tmp_path: Path
+) -> None:
+    add_leads(ann, "Tom Okafor")
+    _delivered_dm(service, ann, plan_of(ann).date)
+    fake.calls.clear()
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\nTom again,https://www.linkedin.com/in/tom-okafor\n")
+
+    result = CliRunner().invoke(main, ["leads", "import", "--user", ann.email, str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("imported 0 lead(s), 1 already there")
     assert fake.calls == []
