@@ -459,14 +459,25 @@ def _rows(record: _Record, columns: dict[str, int], width: int, convert: _Conver
 
 
 def _looks_like_row(physical: str, columns: dict[str, int], convert: _Convert) -> bool:
-    """Whether ``physical``, one line of the file read alone, looks like a row of its own: a name, and
-    something shaped like a link where the link goes (LinkedIn's: the profile URL, else the email)."""
+    """Whether ``physical``, a line that begins inside a quoted value, holds a row of its own there:
+    read alone up to where that value's quote closes, a name and something shaped like a link where
+    the link goes (LinkedIn's: the profile URL, else the email). What follows the closing quote is the
+    rest of the quoted value's own row (the line ``Dan",Hill,https://…`` after ``"Cy``), not another row."""
     try:
-        cells = next(csv.reader([physical]), [])
+        cells = next(csv.reader([physical[:_closing_quote(physical)]]), [])
     except csv.Error:
         return False
     row = convert(0, _named(cells, columns))
     return bool(row.name) and _LINK_SHAPE.fullmatch(row.url) is not None
+
+
+def _closing_quote(physical: str) -> int:
+    """Where the quote of a value open at the start of ``physical`` closes (its first quote that is not
+    one of a doubled pair, ``""``), or the line's length when it stays open."""
+    at = physical.find('"')
+    while at != -1 and physical.startswith('"', at + 1):
+        at = physical.find('"', at + 2)
+    return len(physical) if at == -1 else at
 
 
 def _row(line: int, cells: list[str] | str, columns: dict[str, int], width: int, convert: _Convert) -> _Row:
