@@ -108,10 +108,10 @@ def test_a_timezone_that_is_not_a_place_is_refused_on_the_settings_forms_field(
         assert session.get_one(User, ann.id).timezone == "Europe/London"
 
 
-def test_a_slack_profile_whose_timezone_is_not_a_place_gets_the_default(
+def test_a_slack_profile_whose_timezone_links_to_no_place_gets_utc_as_migration_0008_gave(
     web: FlaskClient, fake: FakeSlack, installed: Any
 ) -> None:
     fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="Factory")
     command(web, fake, "streak", user="U9")
     with unit_of_work(service=True) as session:
-        assert session.scalar(select(User.timezone).where(User.email == "neo@example.com")) == "America/New_York"
+        assert session.scalar(select(User.timezone).where(User.email == "neo@example.com")) == "UTC"
