@@ -15,10 +15,11 @@ Rules chosen where the specification is silent:
   than the header has columns is refused, because it usually means a comma inside an unquoted value.
 * **A quote left open** makes csv read the lines after it as one value: the rows on them would vanish
   into a note, counted nowhere. So a row whose quoted value runs on over lines that look like rows of
-  their own (read alone, a name and, where the link goes, something shaped like a link: a scheme and
-  no space), or past the 131,072 characters csv reads in a value, is refused, naming the lines its
-  quote covers; and each of those lines that looks like a row is refused too, pointing back to it, so
-  the counts hold every row of the file. A quoted note that spans lines of prose still lands whole.
+  their own (read alone up to where the quote closes, a name and, where the link goes, something
+  shaped like a link: a scheme and no space), or past the 131,072 characters csv reads in a value, is
+  refused, naming the lines its quote covers; and each of those lines that looks like a row is
+  refused too, pointing back to it, so the counts hold every row of the file. A quoted note that
+  spans lines of prose still lands whole, and so does a name over two lines in a LinkedIn export.
   A line of a note that happens to read like a row (``see also,https://…``) makes its row refused: the
   message says why, and rewording that line lets it through.
 * **Duplicates are not errors**: a link the user already has, or one repeated in the same file, is
