@@ -22,6 +22,14 @@
   wants its answer within 3 s), ``/healthz`` and the clock's tick: every connection attempt gives
   up after :data:`CONNECT_TIMEOUT_SECONDS`. No statement timeout is set on the engine: the morning's
   batches and a large import legitimately run long, and a request's statements are short.
+* **A vanished server is noticed.** A statement sent, the connection waits for the answer; when the
+  server's host vanished meanwhile (lost, cut off by the network, failed over elsewhere), neither an
+  answer nor an error ever came, and the thread waiting (a web request, a job, the clock's tick) hung
+  without bound. TCP keepalives (:data:`KEEPALIVES`) probe a connection silent for 30 s, and the
+  operating system closes it when three probes go unanswered, so the wait ends in an error within a
+  minute; a connection idle in the pool is closed the same way, and its next checkout (pre-ping)
+  connects afresh. A server that is only busy (a long statement) answers the probes from its
+  kernel: slow statements are not cut short.
 """
 
 from __future__ import annotations
@@ -45,13 +53,17 @@ POOL_SIZE = 16
 #: not a setting: PostgreSQL on the same network answers in milliseconds, Heroku's with TLS in well
 #: under one second, so 5 s only ever ends a wait that would not have succeeded.
 CONNECT_TIMEOUT_SECONDS = 5
+#: libpq's TCP keepalives: after 30 s of silence, a probe every 10 s; three unanswered and the
+#: connection is closed, so a vanished server is noticed within 30 + 3 * 10 = 60 s.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 _engine: Engine | None = None
 _engine_pid: int | None = None
 _AFTER_COMMIT = "nbm_after_commit"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the project's connection settings (UTC, pre-ping, connect timeout, no parameters in logs)."""
+    """An engine with the project's connection settings (UTC, pre-ping, connect timeout, keepalives, no
+    parameters in logs)."""
     return create_engine(
         url,
         # A web process runs up to 8 Bolt listeners and 8 request threads at once: with SQLAlchemy's
@@ -60,7 +72,7 @@ def make_engine(url: str) -> Engine:
         pool_size=POOL_SIZE,
         pool_pre_ping=True,
         hide_parameters=True,
-        connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES},
     )
 
 

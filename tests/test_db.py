@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
@@ -70,3 +71,16 @@ def test_a_forked_child_gets_its_own_engine_and_the_parent_keeps_working(engine:
     assert os.read(read, 2) == b"ok"
     with parent_engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_every_connection_of_the_engine_gives_up_on_a_vanished_server_within_a_minute(engine: Engine) -> None:
+    """A connection whose server's host vanished while it waited for an answer hung its thread without
+    bound: libpq's TCP keepalives, read back from the connection itself, end such a wait within a minute."""
+    with db.get_engine().connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        assert isinstance(dbapi, psycopg.Connection)
+        parameters = dbapi.info.get_parameters()
+    names = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")
+    assert set(names) <= set(parameters), parameters  # unset, the system's default: 2 hours of silence first
+    on, idle, interval, count = (int(parameters[name]) for name in names)
+    assert on == 1 and count > 0 and idle + interval * count <= 60, parameters
