@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session
 
+from bot.cli import leads as leads_import_cli
 from bot.cli import main
 from core import leads_import
 from core.models import Action, ActionEvent, Lead, User
@@ -194,6 +195,36 @@ def test_a_report_that_cannot_be_written_is_refused_before_anything_is_imported(
     assert message in result.output and "--report" in result.output
     assert counts(service, user) == (0, 0, 0)
     assert path.read_text() == "name,url\nAnn,https://a.io/ann\n"
+
+
+def test_a_report_that_cannot_be_written_once_the_import_is_done_is_said_in_one_line_with_the_counts(
+    service: Session, user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's folder was there when the command started and gone when the import ended (a
+    clean-up, an unmounted disk): the import stands, and the person is told so, and why the report is
+    missing, instead of reading a traceback."""
+    path = tmp_path / "leads.csv"
+    path.write_text("name,url\nAnn,https://a.io/ann\nBo,https://b.io/bo\n")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    real_import = leads_import_cli.import_leads_csv
+
+    def import_while_the_folder_goes(*args: Any, **kwargs: Any) -> leads_import.ImportReport:
+        folder.rmdir()
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(leads_import_cli, "import_leads_csv", import_while_the_folder_goes)
+
+    result = import_file(user, path, "--report", str(folder / "report.csv"))
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"nbm: the import is done (imported 2 lead(s), 0 already there, 0 row(s) refused), but its report could not "
+        f"be written to {folder / 'report.csv'}: No such file or directory. Import the same file again with "
+        "another --report to list its rows: nobody is added twice."]
+    assert result.stdout.splitlines() == ["imported 2 lead(s), 0 already there, 0 row(s) refused"]
+    assert counts(service, user)[0] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
 
 
 def test_many_refused_rows_show_the_first_and_the_report_file_lists_every_one(

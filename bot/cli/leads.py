@@ -122,21 +122,31 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
 
     The whole file is one transaction: if the import fails, nothing is added, and running it again
     is safe (a link you already have is a duplicate, never added twice). Exits 1 when rows were
-    refused (the other rows are imported), 2 when the file as a whole was (nothing is imported).
+    refused (the other rows are imported) or when the --report file could not be written after all
+    (the import stands), 2 when the file as a whole was refused (nothing is imported).
     """
     if report_path is not None and report_path.exists() and report_path.samefile(file):
         raise click.BadParameter(f"{report_path} is the file being imported, which the report would overwrite; "
                                  "name another file, e.g. refused.csv", param_hint="--report")
     # The notes wait in a temporary file until the import is committed: a report only ever describes
     # an import that happened, and one that fails leaves the file at --report untouched.
+    unwritten: OSError | None = None
     with SpooledTemporaryFile(max_size=_NOTES_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as notes:
         with file.open("rb") as source, planning_as_email(email) as (session, user, calendar):
             report, _ = import_leads_and_replan(session, user=user, data=source, channel=Channel.CLI, calendar=calendar,
                                                 every_note=_note_writer(notes) if report_path is not None else None)
         if report_path is not None:
             notes.seek(0)
-            write_whole(report_path, notes)
-    emit(as_json, _report_json(report), lambda: _report_text(report, report_path))
+            try:
+                write_whole(report_path, notes)
+            except OSError as exc:  # checked writable before the import, but the disk filled or the folder went
+                unwritten = exc
+    emit(as_json, _report_json(report), lambda: _report_text(report, None if unwritten else report_path))
+    if unwritten is not None:
+        click.echo(f"nbm: the import is done ({_counts(report)}), but its report could not be written to "
+                   f"{report_path}: {unwritten.strerror or unwritten}. Import the same file again with another "
+                   "--report to list its rows: nobody is added twice.", err=True)
+        sys.exit(1)
     if report.refused:
         click.echo(f"nbm: {report.refused:,} row(s) refused, so this import is incomplete; every other row was "
                    "imported. Correct those lines and import the file again: rows already imported are "
@@ -163,9 +173,12 @@ def _report_json(report: ImportReport) -> dict[str, object]:
     }
 
 
+def _counts(report: ImportReport) -> str:
+    return f"imported {report.added:,} lead(s), {report.duplicates:,} already there, {report.refused:,} row(s) refused"
+
+
 def _report_text(report: ImportReport, report_path: Path | None) -> str:
-    lines = [f"imported {report.added:,} lead(s), {report.duplicates:,} already there, "
-             f"{report.refused:,} row(s) refused"]
+    lines = [_counts(report)]
     if report.refused:
         shown = len(report.first_refused)
         lines.append("refused:" if shown == report.refused else f"refused (the first {shown} of {report.refused:,}):")
