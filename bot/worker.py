@@ -66,6 +66,7 @@ from bot.email.backends import get_backend
 from bot.email.links import EmailLinks
 from bot.email.render import compile_templates
 from core.db import get_engine
+from core.queue import certificate_refused
 
 log = logging.getLogger("nbm.worker")
 
@@ -106,7 +107,10 @@ def unreachable_services(redis: Redis) -> list[str]:
         redis.ping()
     except _REDIS_DOWN as exc:
         where = redis.connection_pool.connection_kwargs
-        problems.append(f"Redis at {where.get('host')}:{where.get('port')} ({_first_line(exc)})")
+        host, port = where.get("host"), where.get("port")
+        # A rediss:// server down at start, whose certificate is refused once it is up: say which setting.
+        refused = certificate_refused(exc, host=host, port=port) if isinstance(exc, RedisConnectionError) else None
+        problems.append(f"Redis at {host}:{port} ({refused or _first_line(exc)})")
     return problems
 
 

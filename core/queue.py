@@ -51,19 +51,28 @@ def connect_redis(url: str, *, verify_tls: bool) -> Redis:
 
 def _check_certificate(connection: Redis, url: str) -> None:
     """Shake hands once now, so that a refused certificate stops the process with a message naming the
-    setting, instead of surfacing later as a network error inside a job."""
+    setting, instead of surfacing later as a network error inside a job. A server that cannot be
+    reached now is no verdict on its certificate: the connection is returned all the same, and the
+    process meets the outage as it does on ``redis://`` (``nbm worker`` waits for Redis, a tick of
+    ``nbm cron`` fails and is logged) where it used to end in a traceback at start."""
     try:
         connection.ping()
     except RedisConnectionError as exc:
-        refused = exc.__context__
-        if not isinstance(refused, ssl.SSLCertVerificationError):
-            raise
         parts = urlsplit(url)
-        raise ConfigError(
-            f"REDIS_URL: the server at {parts.hostname}:{parts.port} presented a certificate that cannot be "
-            f"verified ({refused.verify_message}). Heroku Redis's certificate is self-signed: set "
-            "REDIS_TLS_VERIFY=false to keep TLS without checking the certificate, as Heroku documents"
-        ) from None
+        refused = certificate_refused(exc, host=parts.hostname, port=parts.port)
+        if refused is not None:
+            raise ConfigError(refused) from None
+
+
+def certificate_refused(exc: RedisConnectionError, *, host: object, port: object) -> str | None:
+    """What to say, naming the setting, when ``exc`` is the server at ``host``:``port`` presenting a
+    certificate that cannot be verified; None when it is anything else (an outage)."""
+    refused = exc.__context__
+    if not isinstance(refused, ssl.SSLCertVerificationError):
+        return None
+    return (f"REDIS_URL: the server at {host}:{port} presented a certificate that cannot be verified "
+            f"({refused.verify_message}). Heroku Redis's certificate is self-signed: set REDIS_TLS_VERIFY=false "
+            "to keep TLS without checking the certificate, as Heroku documents")
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -1,10 +1,11 @@
 """What the tests that run a server of their own share: a free port, waiting for it to listen, a
-server that never answers, and starting a redis-server of a test's own."""
+server that never answers, and a redis-server of a test's own (plain or TLS), started and stopped."""
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import socket
 import subprocess
 import threading
@@ -14,6 +15,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+from redis import Redis
+
+from bot.chaos.loopback_tls import loopback_certificate
+from tests.factories import machine_now
 
 #: Every wait for a server ends by then, passing or failing.
 DEADLINE_SECONDS = 60
@@ -111,3 +116,45 @@ def wait_for(condition: str, check: Callable[[], bool], process: subprocess.Pope
                                  f"{log.read_text()}")
         except subprocess.TimeoutExpired:
             pass
+
+
+class RedisServer:
+    """A redis-server on a port of its own, without persistence, that the test stops and starts again.
+    With ``tls``, it speaks only TLS (``rediss://``, its plain port off), with a self-signed certificate,
+    as Heroku's Redis does: its clients skip the certificate check (``REDIS_TLS_VERIFY=false``)."""
+
+    def __init__(self, folder: Path, *, tls: bool = False) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            missing = "needs Debian's redis-server (apt-get install redis-server)"
+            if os.environ.get("CI"):  # CI runs a redis-server: missing there is a failure, not a skip
+                pytest.fail(missing)
+            pytest.skip(missing)
+        self.port, self.tls = free_port(), tls
+        listen = ["--port", str(self.port)]
+        if tls:
+            certificate = loopback_certificate(folder, now=machine_now())  # only the missing authority is wrong
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(certificate.cert_file),
+                      "--tls-key-file", str(certificate.key_file), "--tls-ca-cert-file", str(certificate.cert_file),
+                      "--tls-auth-clients", "no"]
+        self.command = [binary, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", str(folder)]
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def client(self) -> Redis:
+        """A connection of the test's own to this server."""
+        return Redis.from_url(self.url, ssl_cert_reqs=None) if self.tls else Redis.from_url(self.url)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        env=without_libfaketime())
+        wait_until_redis_ready(self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=DEADLINE_SECONDS)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+            self.process = None

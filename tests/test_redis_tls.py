@@ -1,14 +1,13 @@
 """Heroku Redis: a ``rediss://`` server with a self-signed certificate, as Heroku's add-ons hand out.
 
 A real redis-server is started here speaking TLS only (its plain port is off), on a free port, with a
-certificate this module makes; jobs go through it as an operator runs them (``nbm worker``).
+certificate of its own (tests.servers.RedisServer); jobs go through it as an operator runs them
+(``nbm worker``). A worker started while it is down waits for it as on ``redis://``
+(tests/jobs/test_worker_outages.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,12 +16,10 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import Engine
 
-from bot.chaos.loopback_tls import loopback_certificate
 from bot.cli import jobs as jobs_cli
 from bot.cli import main
 from core import config, queue
-from tests.factories import machine_now
-from tests.servers import free_port, wait_until_redis_ready, without_libfaketime
+from tests.servers import RedisServer
 
 
 def add_numbers(a: int, b: int) -> int:
@@ -33,30 +30,12 @@ def add_numbers(a: int, b: int) -> int:
 @pytest.fixture(scope="module")
 def tls_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``rediss://`` URL of a redis-server that speaks only TLS, with a self-signed certificate."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        missing = "needs Debian's redis-server (apt-get install redis-server)"
-        if os.environ.get("CI"):  # CI runs a redis-server: missing there is a failure, not a skip
-            pytest.fail(missing)
-        pytest.skip(missing)
-    folder = tmp_path_factory.mktemp("tls-redis")
-    certificate = loopback_certificate(folder, now=machine_now())  # only the missing authority is wrong with it
-    cert_file, key_file = certificate.cert_file, certificate.key_file
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
-         "--tls-cert-file", str(cert_file), "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(cert_file),
-         "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=without_libfaketime(),
-    )
+    server = RedisServer(tmp_path_factory.mktemp("tls-redis"), tls=True)
+    server.start()
     try:
-        wait_until_redis_ready(server)
-        yield f"rediss://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        assert server.stdout is not None
-        server.stdout.close()
+        server.stop()
 
 
 @pytest.fixture()

@@ -1,25 +1,27 @@
 """``nbm worker`` through outages, as a real process on a redis-server of the test's own (stopped and
 started again by the test): a worker started while Redis is down waits for it, saying so on one line
-per try, then works; after a Redis restart the scheduler enqueues the jobs that come due within
-seconds, not at the worker's 10-minute maintenance. Nothing sleeps: every wait polls with a deadline."""
+per try, then works, on ``redis://`` and ``rediss://`` alike; after a Redis restart the scheduler
+enqueues the jobs that come due within seconds, not at the worker's 10-minute maintenance. Nothing
+sleeps: every wait polls with a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job, JobStatus
+from rq.worker import WorkerStatus
 
 from tests.factories import machine_now
-from tests.servers import DEADLINE_SECONDS, free_port, wait_for, wait_until_redis_ready, without_libfaketime
+from tests.servers import DEADLINE_SECONDS, RedisServer, wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from Linux's /proc")
 
@@ -27,37 +29,16 @@ NBM = str(Path(sys.executable).with_name("nbm"))
 #: A line of the project's log format (core/logs.py), or a line that continues one (indented), or
 #: what ``nbm`` says on stderr before logging starts.
 LOGGED_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: |    |nbm: )")
+#: What RQ's scheduler logs when it takes a queue's lock.
+TOOK_THE_LOCK = "Acquired scheduler lock for default"
 
-
-class RedisServer:
-    """A redis-server on a port of its own, without persistence, that the test stops and starts again."""
-
-    def __init__(self, folder: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("needs Debian's redis-server (apt-get install redis-server)")
-        self.command = [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                        "--dir", str(folder)]
-        self.url = f"redis://127.0.0.1:{self.command[2]}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        env=without_libfaketime())
-        wait_until_redis_ready(self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=DEADLINE_SECONDS)
-            assert self.process.stdout is not None
-            self.process.stdout.close()
-            self.process = None
+StartWorker = Callable[..., tuple[subprocess.Popen[bytes], Path]]
 
 
 @pytest.fixture()
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
+def redis_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer]:
+    """The test's redis-server, not started; ``rediss`` as the (indirect) parameter makes it speak TLS."""
+    server = RedisServer(tmp_path, tls=getattr(request, "param", "redis") == "rediss")
     try:
         yield server
     finally:
@@ -65,17 +46,20 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture()
-def start_worker(database_url: str, redis_server: RedisServer, tmp_path: Path
-                 ) -> Iterator[Callable[[], tuple[subprocess.Popen[bytes], Path]]]:
-    """Start ``nbm worker`` on the test database and the test's redis-server; always stopped after."""
+def start_worker(database_url: str, redis_server: RedisServer, tmp_path: Path) -> Iterator[StartWorker]:
+    """``start(**settings)``: an ``nbm worker`` on the test database and the test's redis-server (the
+    environment's ``settings`` added), in a session of its own (as on a machine of its own: the test may
+    kill it whole) with a log of its own; every process it started is gone after the test."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> tuple[subprocess.Popen[bytes], Path]:
-        log = tmp_path / "worker.log"
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "NBM_ENV": "test",
-               "NBM_DATA_DIR": str(tmp_path), "EMAIL_BACKEND": "outbox", "LOG_LEVEL": "INFO"}
+    def start(**settings: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log = tmp_path / f"worker-{len(started) + 1}.log"
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "REDIS_TLS_VERIFY": "false",
+               "NBM_ENV": "test", "NBM_DATA_DIR": str(tmp_path), "EMAIL_BACKEND": "outbox", "LOG_LEVEL": "INFO",
+               **settings}
         with log.open("wb") as output:
-            started.append(subprocess.Popen([NBM, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT))
+            started.append(subprocess.Popen([NBM, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT,
+                                            start_new_session=True))
         return started[-1], log
 
     yield start
@@ -86,6 +70,8 @@ def start_worker(database_url: str, redis_server: RedisServer, tmp_path: Path
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        with contextlib.suppress(ProcessLookupError):  # whatever outlived it
+            os.killpg(worker.pid, signal.SIGKILL)
 
 
 def _children(pid: int) -> set[int]:
@@ -96,13 +82,30 @@ def _finished(job: Job) -> bool:
     return job.get_status(refresh=True) == JobStatus.FINISHED
 
 
+def _scheduling(redis_server: RedisServer, worker: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the worker's scheduler holds the lock and the worker waits for jobs, its first
+    maintenance done: a Redis error in the middle of RQ's maintenance ends a worker process (its
+    supervisor starts another), which is not what the test is about."""
+    wait_for("the scheduler holding the lock", lambda: TOOK_THE_LOCK in log.read_text(), worker, log)
+    redis = redis_server.client()
+    wait_for("the worker waiting for jobs", lambda: [found.get_state() for found in Worker.all(connection=redis)]
+             == [WorkerStatus.IDLE], worker, log)
+
+
+def _due_now(redis_server: RedisServer) -> Job:
+    """A job scheduled for now by the workers' clock: the machine's, not this process's (CI runs a pass
+    400 days ahead). Only a scheduler moves it to the queue."""
+    return Queue(connection=redis_server.client()).enqueue_at(machine_now(), "os.getpid")
+
+
+@pytest.mark.parametrize("redis_server", ["redis", "rediss"], indirect=True)
 def test_a_worker_started_while_redis_is_down_waits_saying_so_then_works(
-        redis_server: RedisServer, start_worker: Callable[[], tuple[subprocess.Popen[bytes], Path]]) -> None:
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
     worker, log = start_worker()
     wait_for("a second try, or a traceback", lambda: "trying again in 2 s" in log.read_text()
               or "Traceback" in log.read_text(), worker, log)
     text = log.read_text()
-    port = redis_server.command[2]
+    port = redis_server.port
     assert f"cannot reach Redis at 127.0.0.1:{port} (Error 111 connecting to 127.0.0.1:{port}. Connection refused.);" \
            " trying again in 1 s" in text, text
     assert "Traceback" not in text
@@ -110,24 +113,38 @@ def test_a_worker_started_while_redis_is_down_waits_saying_so_then_works(
     (waiting,) = _children(worker.pid)  # the one process that waits, never replaced
 
     redis_server.start()
-    job = Queue(connection=Redis.from_url(redis_server.url)).enqueue("os.getpid")
+    job = Queue(connection=redis_server.client()).enqueue("os.getpid")
     wait_for("the job run", lambda: _finished(job), worker, log)
     assert job.return_value() == waiting
 
 
+@pytest.mark.parametrize("redis_server", ["rediss"], indirect=True)
+def test_a_tls_server_down_at_start_whose_certificate_is_refused_once_up_is_said_naming_the_setting(
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
+    """Checked at start, the self-signed certificate stops the process (tests/test_redis_tls.py); a
+    worker that found the server down waits, and says what to set once the certificate is what stops it."""
+    worker, log = start_worker(REDIS_TLS_VERIFY="true")
+    wait_for("a first try", lambda: "trying again in 1 s" in log.read_text(), worker, log)
+    redis_server.start()
+    wait_for("the certificate refused", lambda: "set REDIS_TLS_VERIFY=false" in log.read_text(), worker, log)
+    text = log.read_text()
+    assert f"cannot reach Redis at 127.0.0.1:{redis_server.port} (REDIS_URL: the server at 127.0.0.1:" \
+           f"{redis_server.port} presented a certificate that cannot be verified (self-signed certificate)." in text
+    assert all(LOGGED_LINE.match(line) for line in text.splitlines()), text
+
+
 def test_after_a_redis_restart_the_scheduler_enqueues_what_comes_due_within_seconds(
-        redis_server: RedisServer, start_worker: Callable[[], tuple[subprocess.Popen[bytes], Path]]) -> None:
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
     redis_server.start()
     worker, log = start_worker()
-    wait_for("the scheduler started", lambda: "Scheduler for " in log.read_text(), worker, log)
+    _scheduling(redis_server, worker, log)
 
     redis_server.stop()
     # Waiting it out (this module's scheduler), or dead of it (RQ's, which says so).
     wait_for("the scheduler meeting the outage", lambda: "the scheduler cannot reach Redis" in log.read_text()
               or "raised an exception" in log.read_text(), worker, log)
     redis_server.start()
-    # Due now by the worker's clock: the machine's, not this process's (CI runs a pass 400 days ahead).
-    job = Queue(connection=Redis.from_url(redis_server.url)).enqueue_at(machine_now(), "os.getpid")
+    job = _due_now(redis_server)
     wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
     text = log.read_text()
     assert all(LOGGED_LINE.match(line) for line in text.splitlines()), text
