@@ -34,8 +34,10 @@ again, the tries spaced out up to :data:`START_RETRY_CAP_SECONDS`) instead of fa
 supervisor would replace it every second, each with a traceback. Whatever else ends a worker
 process is logged as one record (:class:`LoggedProcess`), as every record is (core/logs.py).
 RQ's scheduler (the process that enqueues retries with back-off and Slack redraws when due) died
-of the first Redis error, and the worker started another only at its 10-minute maintenance: a
-:class:`PatientScheduler` waits out the outage instead, trying again every few seconds at most
+of the first error, a Redis outage or any other, printing a bare traceback, and the worker started
+another only at its 10-minute maintenance: a :class:`PatientScheduler` waits out an outage (one log
+line per try) and starts again after any other error (one log record, its traceback indented, as
+:class:`LoggedProcess` reports a process's end), trying again every few seconds at most
 (:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled jobs move again within seconds of Redis's return.
 Once-only guarantees are untouched: job ids and the deliveries ledger decide, as ever.
 """
@@ -185,7 +187,8 @@ class Watchdog:
 
 
 class PatientScheduler(RQScheduler):
-    """RQ's scheduler, which waits out a Redis outage (module docstring) instead of dying of it."""
+    """RQ's scheduler, which outlives a Redis outage or any other error (module docstring) instead of
+    dying of it."""
 
     def work(self) -> None:
         delays = retry_delays(SCHEDULER_RETRY_CAP_SECONDS)
@@ -193,18 +196,22 @@ class PatientScheduler(RQScheduler):
             try:
                 super().work()
                 return
-            except _REDIS_DOWN as exc:
+            except Exception as exc:
                 if self._stop_requested:
                     return  # stopping anyway: the locks lapse by themselves
                 delay = next(delays)
-                log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", _first_line(exc), delay)
+                if isinstance(exc, _REDIS_DOWN):
+                    log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", _first_line(exc),
+                                delay)
+                else:
+                    log.error("the scheduler stopped on an error; it starts again in %.0f s", delay, exc_info=True)
                 time.sleep(delay)
 
 
 class WarmWorker(SimpleWorker):
     """RQ's ``SimpleWorker``, warmed up before its first job, watched, and (when ``supervised``, so that
     a fresh process takes its place) retired when it should be: module rules. It starts once
-    PostgreSQL and Redis answer, and its scheduler outlives Redis outages."""
+    PostgreSQL and Redis answer, and its scheduler outlives Redis outages and other errors."""
 
     supervised = True
 

@@ -1,8 +1,8 @@
 """``nbm worker`` through outages, as a real process on a redis-server of the test's own (stopped and
 started again by the test): a worker started while Redis is down waits for it, saying so on one line
-per try, then works, on ``redis://`` and ``rediss://`` alike; after a Redis restart the scheduler
-enqueues the jobs that come due within seconds, not at the worker's 10-minute maintenance. Nothing
-sleeps: every wait polls with a deadline."""
+per try, then works, on ``redis://`` and ``rediss://`` alike; after a Redis restart, or any other error
+of the scheduler, the scheduler enqueues the jobs that come due within seconds, not at the worker's
+10-minute maintenance. Nothing sleeps: every wait polls with a deadline."""
 
 from __future__ import annotations
 
@@ -149,3 +149,27 @@ def test_after_a_redis_restart_the_scheduler_enqueues_what_comes_due_within_seco
     text = log.read_text()
     assert all(LOGGED_LINE.match(line) for line in text.splitlines()), text
     assert "raised an exception" not in text
+
+
+def test_another_error_of_the_scheduler_is_logged_as_one_record_and_the_scheduler_carries_on(
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
+    """The scheduled jobs' registry is a key of the wrong type (a stray ``SET`` by hand, say): every read
+    of it fails, which is no outage. RQ's scheduler died of it with a bare traceback, and nothing came
+    due until the worker's 10-minute maintenance."""
+    redis_server.start()
+    worker, log = start_worker()
+    _scheduling(redis_server, worker, log)
+    redis = redis_server.client()
+    redis.set("rq:scheduled:default", "not a registry")
+
+    wait_for("the scheduler meeting the error", lambda: "the scheduler stopped on an error" in log.read_text()
+              or "raised an exception" in log.read_text(), worker, log)
+    text = log.read_text()
+    assert all(LOGGED_LINE.match(line) for line in text.splitlines()), text
+    assert "the scheduler stopped on an error; it starts again in 1 s" in text, text
+    assert "WRONGTYPE" in text  # the error itself, in the record's traceback
+
+    redis.delete("rq:scheduled:default")
+    job = _due_now(redis_server)
+    wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
+    assert "raised an exception" not in log.read_text()
