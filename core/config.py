@@ -346,3 +346,12 @@ def get_settings() -> Settings:
     """The process's settings, read once."""
     return load_settings()
 
+
+
+def serve_port(port: int) -> Settings:
+    """The settings of a process that serves ``port`` (``nbm web --port``), and of those it forks: PORT
+    is that port, so an unset BASE_URL (and every link made from it) points where the app is served,
+    as ``nbm dev`` points its children's; a BASE_URL that is set stays as it is."""
+    os.environ["PORT"] = str(port)
+    get_settings.cache_clear()
+    return get_settings()

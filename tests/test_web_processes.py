@@ -1,22 +1,31 @@
 """``nbm web`` in several processes (``WEB_CONCURRENCY``): they serve one port, one that dies is
 replaced, SIGTERM stops them all, letting the requests in progress finish; a port already taken, or an
-app that cannot start, is said plainly."""
+app that cannot start, is said plainly; the banner and the app's links name the port it serves."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
+from bot.email.links import EmailLinks
 from bot.web.server import listen, serve_app
+from core.db import unit_of_work
+from core.models import ActionState, ActionType
+from core.planner.view import MAX_WAITING
+from tests.factories import deleted_afterwards, machine_now, make_action, make_lead, make_user
 from tests.servers import DEADLINE_SECONDS, free_port, wait_for, wait_until_listening
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from Linux's /proc")
@@ -132,3 +141,42 @@ def test_an_app_that_cannot_start_stops_nbm_web_with_exit_code_1_instead_of_fork
         assert serve_app(broken_app, listener, processes=2) == 1
     # The supervisor gave back the handlers it replaced: this process still stops as it did.
     assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
+
+
+def _waiting_for_more_than_a_page_lists() -> uuid.UUID:
+    """A user, committed for real (the web process reads it), waiting for replies from more people than
+    the "today" page lists: the page links to the page that lists them all."""
+    with unit_of_work(service=True) as session:
+        user = make_user(session, email=f"waiting-{uuid.uuid4().hex[:8]}@example.com")
+        for n in range(MAX_WAITING + 1):
+            make_action(session, user, make_lead(session, user, name=f"Wait Person {n + 1:02d}"),
+                        action_type=ActionType.FOLLOW_UP, state=ActionState.SENT)
+        return user.id
+
+
+@pytest.mark.parametrize("base_url", [None, "https://nbm.example.com"], ids=["BASE_URL unset", "BASE_URL set"])
+def test_the_banner_and_the_links_of_nbm_web_name_the_address_it_serves(
+        database_url: str, tmp_path: Path, base_url: str | None) -> None:
+    """``nbm web --port P`` with no BASE_URL announced, and put in its pages' links, port 8000 (PORT's
+    default), where nothing was served; a BASE_URL that is set is the links' address, and the banner
+    says where that is served from."""
+    port, log = free_port(), tmp_path / "web.log"
+    env = {name: value for name, value in os.environ.items() if name not in ("BASE_URL", "PORT")}
+    env.update({"DATABASE_URL": database_url, "NBM_DATA_DIR": str(tmp_path), "NBM_ENV": "test",
+                **({"BASE_URL": base_url} if base_url else {})})
+    public = base_url or f"http://localhost:{port}"
+    with deleted_afterwards(_waiting_for_more_than_a_page_lists()) as user_id:
+        with time_machine.travel(machine_now(), tick=False):  # signed by the web process's clock
+            today = urlsplit(EmailLinks.from_settings().today_url(user_id=user_id)).path
+        with log.open("wb") as output:
+            web = subprocess.Popen([NBM, "web", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            wait_until_listening(web, port, log)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{today}", timeout=DEADLINE_SECONDS) as response:
+                page = response.read().decode()
+        finally:
+            web.terminate()
+            web.wait(timeout=DEADLINE_SECONDS)
+    assert f"nbm: serving {public} on http://127.0.0.1:{port}\n" in log.read_text()
+    (everyone,) = re.findall(r'href="([^"]*/waiting/[^"]*)"', page)
+    assert everyone.startswith(f"{public}/waiting/"), everyone
