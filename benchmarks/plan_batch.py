@@ -226,9 +226,15 @@ c AS (
   LEFT JOIN logged_calls lc ON lc.id = a.logged_call_id
   WHERE a.person_id IS NULL OR l.status = 'ACTIVE'
 ),
-r AS (
+ranked AS (
   SELECT c.*, row_number() OVER (PARTITION BY c.user_id ORDER BY rank, w_date, w_at, due_date, created_at, id) AS pos
   FROM c
+),
+r AS (  -- what a plan may hold: every reply, each lead's highest-ranked other action, every item without a lead
+  SELECT * FROM (
+    SELECT ranked.*, row_number() OVER (PARTITION BY user_id, lead_id, reply ORDER BY pos) AS nth_of_lead
+    FROM ranked) AS numbered
+  WHERE reply OR lead_id IS NULL OR nth_of_lead = 1
 ),
 fw AS (SELECT DISTINCT ON (user_id) user_id, id, lead_id FROM r WHERE minutes <= 5
        ORDER BY user_id, t <> 'FAST_WIN', minutes, pos),
@@ -246,7 +252,7 @@ f AS (
   FROM ks LEFT JOIN fw USING (user_id) LEFT JOIN fwr USING (user_id) LEFT JOIN rs USING (user_id)
 ),
 init AS (
-  SELECT r.user_id, r.id, r.lead_id, r.pos, CASE WHEN r.id = f.id THEN 0 ELSE 1 END AS grp
+  SELECT r.user_id, r.id, r.lead_id, r.pos, r.reply, CASE WHEN r.id = f.id THEN 0 ELSE 1 END AS grp
   FROM r JOIN f USING (user_id) WHERE r.id = f.id OR r.reply
 ),
 taken AS (
@@ -254,24 +260,24 @@ taken AS (
                                           FROM init i WHERE i.user_id = ks.user_id), 0) AS free_slots
   FROM ks
 ),
-rest AS (
-  SELECT r.*, row_number() OVER (PARTITION BY r.user_id, r.lead_id ORDER BY r.pos) AS nth_of_lead
+rest AS (  -- a lead in the plan through its replies alone shares their slot with its own action
+  SELECT r.*, r.lead_id IS NOT NULL AND EXISTS (
+           SELECT 1 FROM init i WHERE i.user_id = r.user_id AND i.lead_id = r.lead_id) AS shares,
+         row_number() OVER (PARTITION BY r.user_id, r.t = 'CONTENT' ORDER BY r.pos) AS nth_of_kind
   FROM r
   WHERE NOT EXISTS (SELECT 1 FROM init i WHERE i.id = r.id)
-    AND (r.lead_id IS NULL OR NOT EXISTS (SELECT 1 FROM init i WHERE i.user_id = r.user_id AND i.lead_id = r.lead_id))
-),
-one_per_lead AS (
-  SELECT rest.*, row_number() OVER (PARTITION BY user_id, t = 'CONTENT' ORDER BY pos) AS nth_of_kind
-  FROM rest WHERE lead_id IS NULL OR nth_of_lead = 1
+    AND (r.lead_id IS NULL OR NOT EXISTS (
+           SELECT 1 FROM init i WHERE i.user_id = r.user_id AND i.lead_id = r.lead_id AND NOT i.reply))
 ),
 fill AS (
-  SELECT o.user_id, o.id, o.pos, row_number() OVER (PARTITION BY o.user_id ORDER BY o.pos) AS nth
-  FROM one_per_lead o WHERE o.t <> 'CONTENT' OR o.nth_of_kind = 1
+  SELECT o.user_id, o.id, o.pos, o.shares, row_number() OVER (PARTITION BY o.user_id, o.shares ORDER BY o.pos) AS nth
+  FROM rest o WHERE o.t <> 'CONTENT' OR o.nth_of_kind = 1
 ),
 chosen AS (
   SELECT user_id, id, grp, pos FROM init
   UNION ALL
-  SELECT fill.user_id, fill.id, 2, fill.pos FROM fill JOIN taken USING (user_id) WHERE fill.nth <= taken.free_slots
+  SELECT fill.user_id, fill.id, 2, fill.pos FROM fill JOIN taken USING (user_id)
+  WHERE fill.shares OR fill.nth <= taken.free_slots
 ),
 plans AS (
   INSERT INTO daily_plans (user_id, date, focus_statement, capacity, free_minutes, generated_at)

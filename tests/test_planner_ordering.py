@@ -109,13 +109,45 @@ def test_ties_break_by_due_date_then_creation_then_id() -> None:
     assert order(second, first) == [first, second]
 
 
-def test_one_action_per_lead_the_best_ranked_one() -> None:
+def test_one_action_per_lead_the_best_ranked_one_replies_aside() -> None:
+    """PRODUCT.md: "At most one action per lead per plan", and the module's "replies aside": the
+    lead's reply and its best other action share one slot; its lower-ranked actions stay out."""
     lead = uuid.uuid4()
+    prep = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, lead=lead, call=TODAY + timedelta(days=1))
+    overdue = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT, lead=lead, due=TODAY - timedelta(days=2))
     outreach = cand(ActionType.OUTREACH, lead=lead)
-    reply = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.REPLY, lead=lead)
+    reply = reply_to(lead)
     other = cand(ActionType.NURTURE)
     fast = cand(ActionType.FAST_WIN, lead=None)
-    assert plan([outreach, other, reply, fast]) == [fast, reply, other]
+    assert plan([outreach, other, overdue, reply, prep, fast], slots=3) == [fast, reply, prep, other]
+
+
+def test_the_fast_win_never_pushes_out_a_higher_ranked_action_of_its_lead() -> None:
+    """PRODUCT.md: "2. CALL_PREP for a call today or tomorrow … 3. overdue FOLLOW_UP … At most one
+    action per lead per plan": the lead's 5-minute follow-up, ranked above a 5-minute nurture, is
+    not the Fast Win in place of its call's prep; the prep is planned, the nurture is the Fast Win."""
+    lead = uuid.uuid4()
+    prep = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, lead=lead, call=TODAY)
+    overdue = cand(ActionType.FOLLOW_UP, origin=ActionOrigin.SENT, lead=lead, due=TODAY - timedelta(days=1))
+    nurture = cand(ActionType.NURTURE)
+    chosen = choose([overdue, prep, nurture], slots=5, today=TODAY)
+    assert [c.candidate for c in chosen] == [nurture, prep] and fast_wins(chosen) == [nurture]
+    assert plan([overdue, prep]) == [prep]
+
+
+def test_a_fast_win_action_of_a_lead_with_a_better_action_is_not_the_fast_win() -> None:
+    lead = uuid.uuid4()
+    fast_of_lead, outreach_of_lead = cand(ActionType.FAST_WIN, lead=lead), cand(lead=lead)
+    nurture = cand(ActionType.NURTURE)
+    chosen = choose([fast_of_lead, outreach_of_lead, nurture], slots=5, today=TODAY)
+    assert [c.candidate for c in chosen] == [nurture, outreach_of_lead] and fast_wins(chosen) == [nurture]
+
+
+def test_a_lead_in_a_full_plan_through_its_reply_still_takes_its_best_action() -> None:
+    """The reply holds the lead's slot; the lead's prep shares it, even on a one-slot day."""
+    lead = uuid.uuid4()
+    reply, prep = reply_to(lead), cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, lead=lead, call=TODAY)
+    assert plan([prep, reply, cand(ActionType.NURTURE)], slots=1) == [reply, prep]
 
 
 def test_actions_without_a_lead_are_not_limited_to_one() -> None:

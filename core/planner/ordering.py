@@ -26,7 +26,9 @@ Ties break by due date, then creation time, then id, so the order is total and t
 always make the same plan.
 
 **Slots** (``slots``, the day's capacity) count leads: each lead in the plan, and each item without a
-lead, takes one slot, and a lead has one action per plan (the highest ranked), replies aside.
+lead, takes one slot, and a lead has one action per plan, its highest ranked, replies aside: a
+lead's replies never stand in for that action (a lead who replied and has a call tomorrow gets the
+reply and the call's prep, in one slot), and no quicker action of the lead takes its place.
 
 **A reply is never left out.** Every due FOLLOW_UP created by a reply is in the plan. When its lead
 already holds a slot (the action it answers, now settled, or the Fast Win) it takes that slot: the
@@ -34,13 +36,16 @@ plan shows one item more but no lead more, and nothing is pushed out for it. A r
 not in the plan takes a free slot; when there is none, the last open item makes room for it (as when
 capacity is lowered: the user will reach the reply first); only when nothing open is left to make
 room does the plan go past capacity. A reply that joins an existing plan goes straight after the
-Fast Win: it is the next thing to do.
+Fast Win: it is the next thing to do. When a plan is built or refreshed, a lead in it through its
+replies alone still takes its own action, in the slot the replies hold (it pushes nothing out).
 
 **The Fast Win** (position 0) takes at most ``FAST_WIN_MINUTES`` of effort: a FAST_WIN action if
 one is due, else the candidate with the smallest effort estimate (``EFFORT_MINUTES``; a tie goes to
-the higher-ranked one). When nothing is that quick, no item is the Fast Win and position 0 is an
-ordinary item. The Fast Win takes one of the day's slots and its lead; when the replies leave it no
-slot, it is chosen among them.
+the higher-ranked one), among the actions the plan may hold (every reply, each lead's highest-ranked
+other action, every item without a lead), so it never pushes out a higher-ranked action of its own
+lead. When nothing is that quick, no item is the Fast Win and position 0 is an ordinary item. The
+Fast Win takes one of the day's slots and its lead; when the replies leave it no slot, it is chosen
+among them.
 
 **Refresh** passes the items already in the plan as ``keep``, in their order, which they keep.
 Settled ones (the user acted on them) are never dropped; open ones are dropped from the end when
@@ -180,6 +185,21 @@ def fast_win(pool: Sequence[Candidate], *, today: date) -> Candidate | None:
     return min(quick, key=lambda c: (c.action_type is not ActionType.FAST_WIN, c.minutes, priority(c, today=today)))
 
 
+def one_per_lead(ranked: Sequence[Candidate]) -> list[Candidate]:
+    """What a plan may hold of ``ranked`` (in rank order): every reply, each lead's highest-ranked
+    other action, every item without a lead."""
+    seen: set[uuid.UUID] = set()
+    allowed = []
+    for candidate in ranked:
+        lead = candidate.lead_id
+        if lead is not None and not is_reply(candidate):
+            if lead in seen:
+                continue
+            seen.add(lead)
+        allowed.append(candidate)
+    return allowed
+
+
 def slots_taken(items: Sequence[Candidate]) -> int:
     """How many of the day's slots ``items`` fill: one per lead, one per item without a lead."""
     leads = {c.lead_id for c in items if c.lead_id is not None}
@@ -193,31 +213,37 @@ def choose(
 
     ``slots`` is the day's capacity (the module's rules say what a slot is and when a reply goes
     past it); ``keep`` is the plan being refreshed, in its order. A candidate that is also kept is
-    not planned twice.
+    not planned twice. A lead in the plan through its replies alone still takes its own action,
+    in the slot the replies hold.
     """
     kept_ids = {k.candidate.action_id for k in keep}
-    ranked = sorted((c for c in candidates if c.action_id not in kept_ids), key=lambda c: priority(c, today=today))
+    ranked = one_per_lead(sorted((c for c in candidates if c.action_id not in kept_ids),
+                                 key=lambda c: priority(c, today=today)))
     replies = [c for c in ranked if is_reply(c)]
     staying = [k.candidate for k in _staying(keep, replies=replies, slots=slots)]
     first = _first(keep, staying=staying, replies=replies, ranked=ranked, slots=slots, today=today)
     plan = ([first] if first is not None else []) + [c for c in [*replies, *staying] if c is not first]
     planned = {c.action_id for c in plan}
     leads = {c.lead_id for c in plan if c.lead_id is not None}
+    acting = {c.lead_id for c in plan if c.lead_id is not None and not is_reply(c)}
     taken = slots_taken(plan)
     has_content = any(c.action_type is ActionType.CONTENT for c in plan)
     for candidate in ranked:
-        if taken >= slots:
-            break
-        if candidate.action_id in planned or candidate.lead_id in leads:
+        if candidate.action_id in planned or candidate.lead_id in acting:
+            continue
+        shares_slot = candidate.lead_id in leads
+        if taken >= slots and not shares_slot:
             continue
         if candidate.action_type is ActionType.CONTENT:
             if has_content:
                 continue
             has_content = True
         plan.append(candidate)
-        taken += 1
         if candidate.lead_id is not None:
             leads.add(candidate.lead_id)
+            acting.add(candidate.lead_id)
+        if not shares_slot:
+            taken += 1
     return [Chosen(candidate, candidate is first) for candidate in plan]
 
 
@@ -244,7 +270,8 @@ def _first(
     ranked: Sequence[Candidate], slots: int, today: date,
 ) -> Candidate | None:
     """The Fast Win (module rules): on a refresh the morning's if it stayed, else one of the items that
-    stay; on a new plan the best of all, unless the replies leave it no slot."""
+    stay; on a new plan the best of ``ranked`` (which holds one action per lead, replies aside), unless
+    the replies leave it no slot."""
     if keep:
         morning = next((k.candidate for k in keep if k.is_fast_win and k.candidate in staying), None)
         return morning if morning is not None and is_quick(morning) else fast_win([*staying, *replies], today=today)
