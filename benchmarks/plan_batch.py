@@ -236,9 +236,9 @@ r AS (  -- what a plan may hold: every reply, each lead's highest-ranked other a
     FROM ranked) AS numbered
   WHERE reply OR lead_id IS NULL OR nth_of_lead = 1
 ),
-fw AS (SELECT DISTINCT ON (user_id) user_id, id, lead_id FROM r WHERE minutes <= 5
+fw AS (SELECT DISTINCT ON (user_id) user_id, id, lead_id FROM r
        ORDER BY user_id, t <> 'FAST_WIN', minutes, pos),
-fwr AS (SELECT DISTINCT ON (user_id) user_id, id FROM r WHERE minutes <= 5 AND reply
+fwr AS (SELECT DISTINCT ON (user_id) user_id, id FROM r WHERE reply
         ORDER BY user_id, t <> 'FAST_WIN', minutes, pos),
 rs AS (SELECT user_id, coalesce(array_agg(lead_id) FILTER (WHERE lead_id IS NOT NULL), '{}') AS leads,
               count(*) FILTER (WHERE lead_id IS NULL) AS leadless
@@ -252,7 +252,7 @@ f AS (
   FROM ks LEFT JOIN fw USING (user_id) LEFT JOIN fwr USING (user_id) LEFT JOIN rs USING (user_id)
 ),
 init AS (
-  SELECT r.user_id, r.id, r.lead_id, r.pos, r.reply, CASE WHEN r.id = f.id THEN 0 ELSE 1 END AS grp
+  SELECT r.user_id, r.id, r.lead_id, r.t, r.pos, r.reply, CASE WHEN r.id = f.id THEN 0 ELSE 1 END AS grp
   FROM r JOIN f USING (user_id) WHERE r.id = f.id OR r.reply
 ),
 taken AS (
@@ -271,7 +271,9 @@ rest AS (  -- a lead in the plan through its replies alone shares their slot wit
 ),
 fill AS (
   SELECT o.user_id, o.id, o.pos, o.shares, row_number() OVER (PARTITION BY o.user_id, o.shares ORDER BY o.pos) AS nth
-  FROM rest o WHERE o.t <> 'CONTENT' OR o.nth_of_kind = 1
+  FROM rest o  -- one CONTENT a day, which may be the Fast Win (the quickest of a day of posts)
+  WHERE o.t <> 'CONTENT' OR (o.nth_of_kind = 1 AND NOT EXISTS (
+          SELECT 1 FROM init i WHERE i.user_id = o.user_id AND i.t = 'CONTENT'))
 ),
 chosen AS (
   SELECT user_id, id, grp, pos FROM init

@@ -222,9 +222,10 @@ def test_kept_items_hold_their_slots_order_and_leads_and_keep_the_fast_win() -> 
 
 def test_settled_items_are_never_cut_open_ones_are_cut_from_the_end() -> None:
     settled = [cand(ActionType.OUTREACH) for _ in range(3)]
-    assert plan([cand(ActionType.NURTURE)], slots=1, keep=[Kept(c, settled=True) for c in settled]) == settled
+    kept = [Kept(c, settled=True, is_fast_win=c is settled[0]) for c in settled]
+    assert plan([cand(ActionType.NURTURE)], slots=1, keep=kept) == settled
     still_open = [cand(ActionType.OUTREACH) for _ in range(3)]
-    assert plan([], slots=2, keep=[Kept(c) for c in still_open]) == still_open[:2]
+    assert plan([], slots=2, keep=[Kept(c, is_fast_win=c is still_open[0]) for c in still_open]) == still_open[:2]
 
 
 def test_a_kept_item_offered_again_as_a_candidate_is_planned_once() -> None:
@@ -282,22 +283,30 @@ def test_a_plan_with_a_reply_taken_in_is_stable_and_keeps_the_mornings_fast_win(
     assert again == first and fast_wins(again) == [morning_fast]
 
 
-# --- a Fast Win is fast ------------------------------------------------------------------------
+# --- the Fast Win is the quickest, however long that is ----------------------------------------
 
-def test_a_fast_win_takes_five_minutes_at_most_else_there_is_none() -> None:
+def test_without_anything_of_five_minutes_the_smallest_effort_is_the_fast_win() -> None:
+    """PRODUCT.md: "a FAST_WIN action if one is due, else the candidate with the smallest effort
+    estimate": no cap, so a day of 10-minute outreach and longer has its Fast Win too."""
     outreach, prep = cand(ActionType.OUTREACH), cand(ActionType.CALL_PREP, call=TODAY)  # 10 and 15 minutes
-    chosen = choose([outreach, prep, cand(ActionType.CONTENT, lead=None)], slots=5, today=TODAY)
-    assert [c.candidate.action_type for c in chosen] == [ActionType.CALL_PREP, ActionType.OUTREACH, ActionType.CONTENT]
-    assert fast_wins(chosen) == []
-
-    follow_up = cand(ActionType.FOLLOW_UP)  # 5 minutes: still fast
-    chosen = choose([outreach, prep, follow_up], slots=5, today=TODAY)
-    assert fast_wins(chosen) == [follow_up] and chosen[0].candidate is follow_up
+    content = cand(ActionType.CONTENT, lead=None)  # 20 minutes
+    chosen = choose([outreach, prep, content], slots=5, today=TODAY)
+    assert [c.candidate for c in chosen] == [outreach, prep, content] and fast_wins(chosen) == [outreach]
+    posts = choose([content], slots=5, today=TODAY)
+    assert [(c.candidate, c.is_fast_win) for c in posts] == [(content, True)]
 
 
-def test_a_refresh_keeps_a_day_without_a_fast_win_and_new_fill_never_jumps_ahead() -> None:
-    """Nor does a slow item an older plan marked the Fast Win keep the mark."""
+def test_a_refresh_keeps_the_mornings_fast_win_and_new_fill_never_jumps_ahead() -> None:
     morning = [cand(ActionType.OUTREACH, lead_created=MORNING - timedelta(days=i)) for i in (2, 1)]
     newcomer = cand(ActionType.FAST_WIN)
     chosen = choose([newcomer], slots=5, today=TODAY, keep=[Kept(morning[0], is_fast_win=True), Kept(morning[1])])
-    assert [c.candidate for c in chosen] == [*morning, newcomer] and fast_wins(chosen) == []
+    assert [c.candidate for c in chosen] == [*morning, newcomer] and fast_wins(chosen) == [morning[0]]
+
+
+def test_a_refreshed_plan_without_a_fast_win_takes_one_among_its_own_items() -> None:
+    """A plan made when the Fast Win had to take 5 minutes at most may have none: a refresh gives it
+    one by the rule, among what stays (the quickest), never the new fill."""
+    morning = [cand(ActionType.CALL_PREP, call=TODAY), cand(ActionType.OUTREACH)]
+    newcomer = cand(ActionType.FAST_WIN)
+    chosen = choose([newcomer], slots=5, today=TODAY, keep=[Kept(morning[0]), Kept(morning[1])])
+    assert [c.candidate for c in chosen] == [morning[1], morning[0], newcomer] and fast_wins(chosen) == [morning[1]]

@@ -71,7 +71,8 @@ def test_nbm_plan_shows_the_reply_right_after_marking_and_after_a_refresh(
 ) -> None:
     ids = add(user, "Bea Stone", "Carl Diaz", clock=clock)
     ok_json("mark", "--user", user, ids["Bea Stone"], "replied")
-    expected = [("Reply to Bea Stone", "NEW"), ("Reach out to Bea Stone", "REPLIED"), ("Reach out to Carl Diaz", "NEW")]
+    # Bea's outreach, the oldest lead's, was the morning's Fast Win: the reply comes straight after it.
+    expected = [("Reach out to Bea Stone", "REPLIED"), ("Reply to Bea Stone", "NEW"), ("Reach out to Carl Diaz", "NEW")]
     assert titles(ok_json("plan", "--user", user)) == expected
     assert titles(ok_json("plan", "--user", user, "--refresh")) == expected  # a refresh no longer leaves it out
 
@@ -84,7 +85,8 @@ def test_a_full_plan_grows_by_the_reply_and_keeps_every_lead(user: str, clock: t
     plan = ok_json("plan", "--user", user)
     assert plan["capacity"] == "default" and len(plan["items"]) == 6
     assert {item["lead"] for item in plan["items"]} == set(names)
-    assert plan["items"][0]["title"] == "Reply to Dan Roe" and plan["items"][0]["fast_win"] is True
+    assert [(item["title"], item["fast_win"]) for item in plan["items"][:2]] == [
+        ("Reach out to Bea Stone", True), ("Reply to Dan Roe", False)]  # straight after the morning's Fast Win
 
 
 def test_a_reply_for_a_lead_outside_a_full_plan_takes_the_last_open_items_place(
@@ -96,8 +98,8 @@ def test_a_reply_for_a_lead_outside_a_full_plan_takes_the_last_open_items_place(
     ok_json("mark", "--user", user, gus, "sent")
     ok_json("mark", "--user", user, gus, "replied")
     plan = ok_json("plan", "--user", user)
-    assert [item["lead"] for item in plan["items"]] == ["Gus Hill", "Bea Stone", "Carl Diaz", "Dan Roe", "Eve Park"]
-    assert plan["items"][0]["title"] == "Reply to Gus Hill"
+    assert [item["lead"] for item in plan["items"]] == ["Bea Stone", "Gus Hill", "Carl Diaz", "Dan Roe", "Eve Park"]
+    assert plan["items"][1]["title"] == "Reply to Gus Hill"
 
 
 # --- a Slack press ----------------------------------------------------------------------------

@@ -39,21 +39,22 @@ room does the plan go past capacity. A reply that joins an existing plan goes st
 Fast Win: it is the next thing to do. When a plan is built or refreshed, a lead in it through its
 replies alone still takes its own action, in the slot the replies hold (it pushes nothing out).
 
-**The Fast Win** (position 0) takes at most ``FAST_WIN_MINUTES`` of effort: a FAST_WIN action if
-one is due, else the candidate with the smallest effort estimate (``EFFORT_MINUTES``; a tie goes to
-the higher-ranked one), among the actions the plan may hold (every reply, each lead's highest-ranked
-other action, every item without a lead), so it never pushes out a higher-ranked action of its own
-lead. When nothing is that quick, no item is the Fast Win and position 0 is an ordinary item. The
-Fast Win takes one of the day's slots and its lead; when the replies leave it no slot, it is chosen
-among them.
+**The Fast Win** (position 0), as PRODUCT.md has it: a FAST_WIN action if one is due, else the
+candidate with the smallest effort estimate (``EFFORT_MINUTES``; a tie goes to the higher-ranked
+one), however long that takes: a new user's day of 10-minute outreach starts with one of them, the
+oldest lead's. It is chosen among the actions the plan may hold (every reply, each lead's
+highest-ranked other action, every item without a lead), so it never pushes out a higher-ranked
+action of its own lead. The Fast Win takes one of the day's slots and its lead; when the replies
+leave it no slot, it is chosen among them.
 
 **Refresh** passes the items already in the plan as ``keep``, in their order, which they keep.
 Settled ones (the user acted on them) are never dropped; open ones are dropped from the end when
 they no longer fit (the capacity was lowered, or a reply needs the room). The morning's Fast Win
-stays the Fast Win, done or not, as long as it is in the plan; if it left (or is slower than the
-rule allows, as an older plan's may be), the Fast Win is chosen by the same rule among the items
-that stay and the new replies, never among new fill, which would jump ahead of what the user was
-shown. New candidates fill the free slots after the kept items, in rank order.
+stays the Fast Win, done or not, as long as it is in the plan; if it left (or the plan never had
+one, as a plan made when the Fast Win had to take 5 minutes at most may not), the Fast Win is
+chosen by the same rule among the items that stay and the new replies, never among new fill, which
+would jump ahead of what the user was shown. New candidates fill the free slots after the kept
+items, in rank order.
 """
 
 from __future__ import annotations
@@ -66,9 +67,6 @@ from enum import IntEnum
 
 from core.actions.rules import EFFORT_MINUTES
 from core.models import ActionOrigin, ActionType
-
-#: The most effort a Fast Win may take: a win is only fast if it fits between two meetings.
-FAST_WIN_MINUTES = 5
 
 
 class Rank(IntEnum):
@@ -171,18 +169,11 @@ def priority(candidate: Candidate, *, today: date) -> tuple:
     return (position, within, candidate.due_date, candidate.created_at, candidate.action_id)
 
 
-def is_quick(candidate: Candidate) -> bool:
-    """Quick enough to be the Fast Win: at most ``FAST_WIN_MINUTES`` of effort."""
-    return candidate.minutes <= FAST_WIN_MINUTES
-
-
 def fast_win(pool: Sequence[Candidate], *, today: date) -> Candidate | None:
-    """The Fast Win of ``pool``: among the quick ones, a FAST_WIN action if any, else the smallest
-    effort (rank breaks ties); None when none is quick."""
-    quick = [c for c in pool if is_quick(c)]
-    if not quick:
-        return None
-    return min(quick, key=lambda c: (c.action_type is not ActionType.FAST_WIN, c.minutes, priority(c, today=today)))
+    """The Fast Win of ``pool``: a FAST_WIN action if any, else the smallest effort (rank breaks
+    ties); None only for an empty pool."""
+    return min(pool, key=lambda c: (c.action_type is not ActionType.FAST_WIN, c.minutes, priority(c, today=today)),
+               default=None)
 
 
 def one_per_lead(ranked: Sequence[Candidate]) -> list[Candidate]:
@@ -274,7 +265,7 @@ def _first(
     the replies leave it no slot."""
     if keep:
         morning = next((k.candidate for k in keep if k.is_fast_win and k.candidate in staying), None)
-        return morning if morning is not None and is_quick(morning) else fast_win([*staying, *replies], today=today)
+        return morning if morning is not None else fast_win([*staying, *replies], today=today)
     first = fast_win(ranked, today=today)
     if first is not None and slots_taken([*replies, first]) > slots:
         return fast_win(replies, today=today)

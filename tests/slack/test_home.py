@@ -38,7 +38,7 @@ def test_opening_app_home_publishes_everything_it_shows(web: FlaskClient, fake: 
     assert view["type"] == "home" and len(view["blocks"]) <= 100
     assert view["blocks"][0]["text"]["text"] == "Today · Wed 25 Nov"
     texts = _texts(view)
-    assert "Fast Win" not in texts  # two 10-minute outreaches: neither is quick enough to be one
+    assert "Fast Win" in texts  # two 10-minute outreaches: the oldest lead's is the Fast Win
     for expected in ("Reach out to Bea Stone", "Reach out to Carl Diaz", "~20 min",
                      "Leads (2)", "*Morning plan at*\\n07:30", "Mon, Tue, Wed, Thu, Fri", "Europe/London",
                      "No calendar connected", "Billing is not set up on this server"):
