@@ -5,12 +5,14 @@ them, in batches of ``--batch`` (the morning's ``core.jobs.tasks.BATCH_SIZE``, 2
 ``plan_users`` call: users, existing plans, candidates and summaries read in bulk, each user's plan
 chosen in Python (``core.planner.ordering.choose``), plans and items inserted in bulk.
 
-**The floor**: the same plans computed entirely in the database: for each batch, one statement that
-reads the candidates, ranks them, picks the Fast Win, the replies and the fill with window functions,
-and inserts the plans and their items (:data:`PLAN_IN_SQL`). Nothing crosses to Python but the
-batch's ids. It is the same plan: the run compares every user's items (action, position, Fast Win)
-with ours and says how many differ (the SQL follows the ordering's rules for new plans; it does not
-know the rule for a CONTENT action with a lead, which the benchmark's data never has).
+**The floor**: the same plans computed entirely in the database: for each batch, after the same
+wake-up statements as ours (:func:`core.housekeeping.wake_due`, which every build of a plan runs
+first), one statement that reads the candidates, ranks them, picks the Fast Win, the replies and the
+fill with window functions, and inserts the plans and their items (:data:`PLAN_IN_SQL`). Nothing
+crosses to Python but the batch's ids. It is the same plan: the run compares every user's items
+(action, position, Fast Win) with ours and says how many differ (the SQL follows the ordering's rules
+for new plans; it does not know the rule for a CONTENT action with a lead, which the benchmark's
+data never has).
 
 Targets: at the largest size (10,000 users by default), ours plans at least 1/1.5 of the floor's
 users per second; the same number of statements for every batch, whatever the number of users; the
@@ -58,6 +60,7 @@ from benchmarks.harness import (
 )
 from core.clock import local_today, utcnow
 from core.db import unit_of_work
+from core.housekeeping import wake_due
 from core.jobs.tasks import BATCH_SIZE
 from core.models import (
     Action,
@@ -296,6 +299,7 @@ FROM chosen JOIN plans USING (user_id)
 
 def plan_in_sql(session: Session, *, user_ids: Sequence[uuid.UUID], at: datetime,
                 free_minutes: dict[uuid.UUID, int | None]) -> None:
+    wake_due(session, at=at, user_ids=user_ids)  # as ours does first: the same statements on both sides
     session.execute(PLAN_IN_SQL, {"users": list(user_ids), "free": [free_minutes.get(u) for u in user_ids],
                                   "at": at})
 

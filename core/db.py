@@ -35,12 +35,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Engine, Executable, Text, cast, create_engine, func, text
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Executable,
+    Text,
+    TextClause,
+    cast,
+    create_engine,
+    func,
+    text,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from core.clock import utcnow
@@ -136,13 +148,39 @@ def narrowing_to_user(user_id: ColumnElement[UUID] | InstrumentedAttribute[UUID]
 
 
 def rows_affected(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> int:
-    """Run a set-based write in the session's transaction (its context included); how many rows it touched.
+    """Run a set-based write in the session's transaction (its context included); how many rows it touched."""
+    return run_set(session, statement, params).rowcount
+
+
+def run_set(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+    """Run a set-based write in the session's transaction (its context included); its cursor's result.
 
     Pending ORM changes are flushed first, as ``session.execute`` would; the statement then runs on
     the session's connection, whose result is a cursor's and so knows its row count.
     """
     session.flush()
-    return session.connection().execute(statement, params).rowcount
+    return session.connection().execute(statement, params)
+
+
+@dataclass(frozen=True)
+class ForUsers:
+    """A set-based write for every user or only for some, from one SQL text whose ``{only}`` is where
+    the filter ``AND <column> = ANY(:users)`` goes: both statements are built once, at import, and
+    the one for some users keeps their filter in the text (its plan is never the every-user one)."""
+
+    everyone: TextClause
+    some: TextClause
+
+    @classmethod
+    def of(cls, sql: str, *, column: str) -> ForUsers:
+        return cls(text(sql.format(only="")),
+                   text(sql.format(only=f"AND {column} = ANY(CAST(:users AS uuid[]))")))
+
+    def run(self, session: Session, params: Mapping[str, Any], *, user_ids: Sequence[UUID] | None) -> CursorResult[Any]:
+        """:func:`run_set` for every user (``user_ids`` None) or for ``user_ids``."""
+        if user_ids is None:
+            return run_set(session, self.everyone, params)
+        return run_set(session, self.some, {**params, "users": list(user_ids)})
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -3,62 +3,62 @@
 Each step is idempotent, so the schedule may run it as often as it likes (the jobs run it every
 hour: whichever user's midnight has just passed is served within the hour):
 
-* unsnooze leads and actions whose snooze date has come in the user's timezone (events: system),
-  then refresh their users' plans of today that are already built (made on demand before the job
-  came round: a midnight at half past the hour, a worker that was down), so what wakes today
-  reaches today's plan as an unsnooze by hand does (``core.planner.replan``);
 * archive DONE actions 90 days after completion (``auto_archive_old_actions()``);
+* bring back what wakes on the user's date (:func:`wake_due`): unsnooze leads and actions whose
+  snooze date has come (events: system), and give cold leads a NURTURE (21 days without a touch);
 * purge calendar sync logs older than 90 days;
-* give cold leads a NURTURE (21 days without a touch);
 * recompute streaks (a missed work day ends a streak even when nothing is written that day).
+
+**What wakes is planned the day it wakes.** The hour can leave a user's first minutes of a day
+unserved, and a plan is never rebuilt by the morning once it exists: so every build of a plan (on
+demand, the morning's batch, a refresh) first runs :func:`wake_due` for its own users, in its own
+unit of work (:func:`core.planner.batch.gather`). A plan built at 00:05 holds what woke at 00:00.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Date, DateTime, bindparam, cast, func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.actions.followups import create_cold_lead_nurtures
-from core.clock import utcnow
-from core.db import rows_affected
-from core.models import Channel, DailyPlan, User
-from core.planner.replan import refresh_if_planned
+from core.db import ForUsers, rows_affected
+from core.models import Action, Lead
 from core.streaks import refresh_streaks
 
 SYNC_LOG_RETENTION = timedelta(days=90)
 
-_UNSNOOZE_LEADS = text("""
+_UNSNOOZE_LEADS = ForUsers.of("""
     UPDATE leads l SET status = 'ACTIVE', snooze_until = NULL
     FROM users u
     WHERE u.id = l.user_id AND l.status = 'SNOOZED'
-      AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
-    RETURNING l.user_id
-""")
+      AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
+""", column="u.id")
 
-_UNSNOOZE_ACTIONS = text("""
+_UNSNOOZE_ACTIONS = ForUsers.of("""
     WITH woken AS (
       UPDATE actions a SET state = 'NEW', snooze_until = NULL
       FROM users u
       WHERE u.id = a.user_id AND a.state = 'SNOOZED'
-        AND a.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date
+        AND a.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
       RETURNING a.id, a.user_id
     )
     INSERT INTO action_events (user_id, action_id, from_state, to_state, channel, created_at)
     SELECT user_id, id, 'SNOOZED', 'NEW', 'system', :at FROM woken
-    RETURNING user_id
-""")
+""", column="u.id")
 
 
-#: The users of ``:woken`` whose plan of their local today (at ``:now``, as the plan reads it) is built.
-_PLANNED_TODAY = (
-    select(User).join(DailyPlan, DailyPlan.user_id == User.id)
-    .where(User.id.in_(bindparam("woken", expanding=True)),
-           DailyPlan.date == cast(func.timezone(User.timezone, bindparam("now", type_=DateTime(timezone=True))), Date))
-    .order_by(User.id)
-)
+@dataclass(frozen=True)
+class Woken:
+    """What :func:`wake_due` brought back."""
+
+    leads: int
+    actions: int
+    nurtures: int
 
 
 @dataclass(frozen=True)
@@ -71,30 +71,31 @@ class HousekeepingReport:
     streaks_changed: int
 
 
-def unsnooze_due(session: Session, *, at: datetime) -> tuple[int, int]:
-    """Wake the leads and actions whose snooze date has come in their user's timezone, then refresh
-    their users' plans of today that are already built (:func:`core.planner.replan.refresh_if_planned`,
-    the channels told as the system's change).
+def wake_due(session: Session, *, at: datetime, user_ids: Sequence[uuid.UUID] | None = None) -> Woken:
+    """Bring back what is due by ``at`` in each user's timezone: leads and actions whose snooze date
+    has come, and a NURTURE for each lead gone cold; for every user (service context) or only
+    ``user_ids``. Idempotent: what woke once is not woken, nor nurtured, twice.
 
-    Also run right before the morning plans are built, so what wakes today is planned today.
-    Returns (leads, actions) woken.
+    The leads and actions of the session that the statements changed are expired, so the ORM reads
+    them again rather than show them still snoozed.
     """
-    leads = session.execute(_UNSNOOZE_LEADS, {"at": at}).scalars().all()
-    actions = session.execute(_UNSNOOZE_ACTIONS, {"at": at}).scalars().all()
-    woken = set(leads) | set(actions)
-    if woken:  # one read finds the few whose plan of today is built already
-        for user in session.scalars(_PLANNED_TODAY, {"woken": list(woken), "now": utcnow()}):
-            refresh_if_planned(session, user=user, channel=Channel.SYSTEM)
-    return len(leads), len(actions)
+    woken = Woken(
+        leads=_UNSNOOZE_LEADS.run(session, {"at": at}, user_ids=user_ids).rowcount,
+        actions=_UNSNOOZE_ACTIONS.run(session, {"at": at}, user_ids=user_ids).rowcount,
+        nurtures=create_cold_lead_nurtures(session, at=at, user_ids=user_ids),
+    )
+    if woken.leads or woken.actions:
+        for row in [row for row in session.identity_map.values() if isinstance(row, Lead | Action)]:
+            session.expire(row)
+    return woken
 
 
 def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:
     """Run every daily step for all users (service context) as of ``at``."""
-    leads, actions = unsnooze_due(session, at=at)
     archived = session.execute(text("SELECT auto_archive_old_actions(:at)"), {"at": at}).scalar_one()
+    woken = wake_due(session, at=at)
     purged = rows_affected(session, text("DELETE FROM calendar_sync_logs WHERE created_at < :cutoff"),
                            {"cutoff": at - SYNC_LOG_RETENTION})
-    nurtures = create_cold_lead_nurtures(session, at=at)
     streaks = refresh_streaks(session, at=at)
     session.expire_all()
-    return HousekeepingReport(leads, actions, archived, purged, nurtures, streaks)
+    return HousekeepingReport(woken.leads, woken.actions, archived, purged, woken.nurtures, streaks)

@@ -12,7 +12,8 @@
   SENT action is closed by the system (SENT → DONE, channel ``system``): the new send replaces it,
   and a reply answers it. A system close is not the user's completion.
 * **Cold leads**: an ACTIVE lead with no open action and no touch for 21 local days gets a NURTURE
-  due today (:func:`create_cold_lead_nurtures`, a daily job).
+  due today (:func:`create_cold_lead_nurtures`, run by the hourly housekeeping for everyone and by
+  every build of a plan for its user: :func:`core.housekeeping.wake_due`).
 * **No duplicates**: at most one pending (NEW or SNOOZED) auto-created action per lead and type. A
   rule that finds one already pending leaves it as it is and creates nothing (the partial unique
   index ``actions_one_pending_auto_per_lead_type`` is the backstop).
@@ -26,6 +27,7 @@ simultaneous presses cannot both create the "one" follow-up.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from core.actions.records import create_action, record_event
 from core.clock import local_today
-from core.db import rows_affected
+from core.db import ForUsers
 from core.models import (
     ACTION_LOG,
     Action,
@@ -228,12 +230,12 @@ def _after_reply(
 
 # --- the daily cold-lead rule ---------------------------------------------------------------------
 
-_COLD_LEAD_NURTURES = text(f"""
+_COLD_LEAD_NURTURES = ForUsers.of(f"""
 WITH candidates AS (
   SELECT l.id AS lead_id, l.user_id, l.name, l.created_at, u.timezone,
          (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date AS today
   FROM leads l JOIN users u ON u.id = l.user_id
-  WHERE l.status = 'ACTIVE'
+  WHERE l.status = 'ACTIVE' {{only}}
 ), cold AS (
   SELECT c.* FROM candidates c
   WHERE (c.created_at AT TIME ZONE c.timezone)::date <= c.today - {COLD_AFTER_DAYS}
@@ -244,25 +246,35 @@ WITH candidates AS (
       SELECT 1 FROM actions a JOIN action_events e ON e.action_id = a.id
       WHERE a.person_id = c.lead_id
         AND (e.created_at AT TIME ZONE c.timezone)::date > c.today - {COLD_AFTER_DAYS})
-), inserted AS (
-  INSERT INTO actions (user_id, person_id, action_type, state, due_date, origin, auto_created,
-                       description, created_at, updated_at)
-  SELECT user_id, lead_id, 'NURTURE'::action_type, 'NEW'::action_state, today, 'COLD'::action_origin, true,
-         'Reconnect with ' || name, :at, :at
-  FROM cold
-  ON CONFLICT DO NOTHING
-  RETURNING id, user_id
 )
+INSERT INTO actions (user_id, person_id, action_type, state, due_date, origin, auto_created,
+                     description, created_at, updated_at)
+SELECT user_id, lead_id, 'NURTURE'::action_type, 'NEW'::action_state, today, 'COLD'::action_origin, true,
+       'Reconnect with ' || name, :at, :at
+FROM cold
+ON CONFLICT DO NOTHING
+RETURNING id, user_id
+""", column="l.user_id")
+#: The NURTUREs' creation, recorded by the system: a statement of its own, since row-level security
+#: checks an event's action among the rows there were before the statement (a user's own build
+#: of a plan runs the rule in the user's context, where that check applies).
+_CREATED_BY_SYSTEM = text("""
 INSERT INTO action_events (user_id, action_id, from_state, to_state, channel, created_at)
-SELECT user_id, id, NULL, 'NEW'::action_state, 'system'::event_channel, :at FROM inserted
+SELECT user_id, id, NULL, 'NEW'::action_state, 'system'::event_channel, :at
+FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS uuid[])) AS created (id, user_id)
 """)
 
 
-def create_cold_lead_nurtures(session: Session, *, at: datetime) -> int:
-    """Give every lead gone cold a NURTURE due today (service context, all users at once); returns how many.
+def create_cold_lead_nurtures(session: Session, *, at: datetime, user_ids: Sequence[uuid.UUID] | None = None) -> int:
+    """Give every lead gone cold a NURTURE due today (all users at once, in the service context, or
+    those of ``user_ids``); returns how many.
 
     Cold: ACTIVE, no open action (NEW, SENT, SNOOZED), and no touch in the last 21 of its user's
     local days (no event on any of its actions, not created in that window). The NURTURE then
     counts as a touch and an open action, so running again the same day creates nothing.
     """
-    return rows_affected(session, _COLD_LEAD_NURTURES, {"at": at})
+    created = _COLD_LEAD_NURTURES.run(session, {"at": at}, user_ids=user_ids).all()
+    if created:
+        session.execute(_CREATED_BY_SYSTEM, {"ids": [row.id for row in created],
+                                             "users": [row.user_id for row in created], "at": at})
+    return len(created)

@@ -47,7 +47,7 @@ from core.billing.status import NoService
 from core.calendars.morning import free_minutes_for_users
 from core.clock import local_today
 from core.db import unit_of_work
-from core.housekeeping import run_housekeeping, unsnooze_due
+from core.housekeeping import run_housekeeping
 from core.jobs.attempts import claim_and_compose
 from core.jobs.calls import search_calls, users_searching
 from core.jobs.channels import PermanentDeliveryError
@@ -165,8 +165,7 @@ def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:
         # Calendars first, many at once and within the budget: a slow provider means default capacity
         # for its user, never a late morning (core.calendars.morning).
         free = free_minutes_for_users(user_ids, at=instant)
-        with unit_of_work(service=True) as session:
-            unsnooze_due(session, at=instant)  # what wakes today is planned today
+        with unit_of_work(service=True) as session:  # what wakes today is planned today (plan_users)
             plan_users(session, user_ids=user_ids, at=instant, free_minutes=free)
     else:
         weeks = {uuid.UUID(user_id): date.fromisoformat(period) for user_id, _, period in targets}

@@ -2,10 +2,12 @@
 
 The morning run calls :func:`plan_users` for a batch of users; :func:`core.planner.service.build_plan`
 is the same machinery for one user. Every step is set-based: users and settings in one query,
-existing plans in one, candidates (with their leads and calls) in one, last week's summaries in one,
-then the new plans and all their items inserted in one statement each. That is at most 7 queries per
-batch (fewer when there is nothing to do), so a slow morning is never "one more user, five more
-round trips".
+existing plans in one, what wakes on the day for the users still to plan in three or four (snoozed
+leads, snoozed actions, cold leads' NURTUREs and, when some were made, their events:
+:func:`core.housekeeping.wake_due`), candidates (with their leads and calls) in one, last week's
+summaries in one, then the new plans and all their items inserted in one statement each. That is at
+most 11 queries per batch (fewer when there is nothing to do), so a slow morning is never "one more
+user, five more round trips".
 
 Every statement takes its users, dates and rows as arrays (``= ANY(:ids)``, ``unnest``): its text is
 the same for a batch of 1 or 1,000, so it is compiled once per process (by SQLAlchemy and by the
@@ -32,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
 from core.clock import local_today, utcnow
+from core.housekeeping import wake_due
 from core.models import (
     Action,
     ActionState,
@@ -155,9 +158,18 @@ def gather(
     users: Sequence[User],
     days: Mapping[uuid.UUID, date],
     free_minutes: Mapping[uuid.UUID, int | None],
+    at: datetime,
 ) -> dict[uuid.UUID, PlanInputs]:
-    """The inputs of each user's plan (``users`` should come with their settings loaded)."""
+    """The inputs of each user's plan (``users`` should come with their settings loaded).
+
+    Every build of a plan reads them here, so here is where it first brings back, for its users,
+    what is due by ``at`` (:func:`core.housekeeping.wake_due`: snoozes that end, leads gone cold)
+    rather than wait for the hourly housekeeping: a plan built just after midnight holds what woke
+    then, and the morning never rebuilds it. Nothing wakes before its date: a plan built ahead for
+    a later day gets what is due by ``at``.
+    """
     wanted = {user.id: days[user.id] for user in users}
+    wake_due(session, at=at, user_ids=list(wanted))
     candidates = load_candidates(session, days=wanted)
     summary_focus = load_summary_focus(session, days=wanted)
     inputs = {}
@@ -256,6 +268,6 @@ def plan_users(
     plans = existing_plans(session, days=days)
     missing = [user for user in users if user.id not in plans]
     if missing:
-        inputs = gather(session, users=missing, days=days, free_minutes=free_minutes or {})
+        inputs = gather(session, users=missing, days=days, free_minutes=free_minutes or {}, at=at)
         plans |= create_plans(session, inputs.values())
     return plans

@@ -6,7 +6,8 @@ A refresh is a change the other channels show (Slack's plan DM and App Home), so
 them once it is committed (:func:`core.changes.actions_changed`, with the channel it came from,
 which redraws itself).
 
-A lead's status change (snooze, unsnooze, archive, and the daily job's unsnooze: core.housekeeping)
+A lead's status change by hand (snooze, unsnooze, archive; what wakes on its date is woken by every
+build of a plan first: core.housekeeping.wake_due)
 refreshes today's plan only when the status did change and today's plan is already built: a repeat
 changes nothing, and a plan built later reads the lead's status as it is then. Not building one
 here leaves the morning's plan to be sized by the calendar, as the morning job sizes it. A plan
@@ -92,9 +93,8 @@ def _replanned(session: Session, *, user: User, change: LeadStatusChange, channe
 
 def refresh_if_planned(session: Session, *, user: User, channel: Channel) -> bool:
     """Refresh today's plan if it is built, the other channels told once it is committed; True if it
-    was. What wakes today (a lead or an action whose snooze ends, by hand or by the daily job) then
-    takes a free slot of the plan already made, as an unsnooze by hand does; none is built here, so
-    a plan made later reads it, sized by the calendar (the module's rules)."""
+    was. A lead unsnoozed by hand then takes a free slot of the plan already made; none is built
+    here, so a plan made later reads it, sized by the calendar (the module's rules)."""
     if get_plan(session, user=user) is None:
         return False
     build_plan(session, user=user, refresh=True)

@@ -16,6 +16,10 @@
   positions are renumbered. A refresh re-reads capacity, so lowering it (``/nbm capacity micro``)
   shrinks the plan: open items beyond the new size are dropped from the end, acted-on ones never are.
   A refresh without ``free_minutes`` keeps the minutes the plan was built with.
+* **What wakes on the day is in it.** Building a plan, or refreshing it, first brings back for the
+  user what is due by now (snoozes that end, a cold lead's NURTURE), in the same unit of work
+  (:func:`core.planner.batch.gather`): a plan built minutes after midnight, before the hourly
+  housekeeping, does not miss them for the day.
 * **Today's plan made on demand** is sized by the calendar as the morning's is: the entry point
   reads it first (:mod:`core.planner.sizing`) and hands the reading in as ``calendar``.
 * **Capacity**: the user's override for that very day wins, else the free minutes decide.
@@ -109,7 +113,8 @@ def build_plan(
         require_service(session, user=user)
         if free_minutes is None and calendar is not None:
             free_minutes = calendar.minutes_on(day)
-        inputs = gather(session, users=[user], days={user.id: day}, free_minutes={user.id: free_minutes})
+        inputs = gather(session, users=[user], days={user.id: day}, free_minutes={user.id: free_minutes},
+                        at=utcnow())
         return create_plans(session, inputs.values())[user.id]
     if refresh:
         _refresh(session, user=user, plan=plan, free_minutes=free_minutes)
@@ -120,7 +125,8 @@ def _refresh(session: Session, *, user: User, plan: DailyPlan, free_minutes: int
     """Keep the acted-on and still-eligible items, drop the rest, refill; one refresh at a time."""
     _lock(session, plan=plan)
     free = plan.free_minutes if free_minutes is None else free_minutes
-    inputs = gather(session, users=[user], days={user.id: plan.date}, free_minutes={user.id: free})[user.id]
+    inputs = gather(session, users=[user], days={user.id: plan.date}, free_minutes={user.id: free},
+                    at=utcnow())[user.id]
     _replan(session, plan=plan, candidates=inputs.candidates, slots=inputs.slots, refresh=True)
     plan.capacity, plan.free_minutes, plan.focus_statement = inputs.capacity, free, inputs.focus
     plan.generated_at = utcnow()
