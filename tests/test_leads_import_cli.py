@@ -207,13 +207,13 @@ def test_a_report_that_cannot_be_written_once_the_import_is_done_is_said_in_one_
     path.write_text("name,url\nAnn,https://a.io/ann\nBo,https://b.io/bo\n")
     folder = tmp_path / "reports"
     folder.mkdir()
-    real_import = leads_import_cli.import_leads_csv
+    real_import = leads_import_cli.import_leads_and_replan
 
-    def import_while_the_folder_goes(*args: Any, **kwargs: Any) -> leads_import.ImportReport:
+    def import_while_the_folder_goes(*args: Any, **kwargs: Any) -> Any:
         folder.rmdir()
         return real_import(*args, **kwargs)
 
-    monkeypatch.setattr(leads_import_cli, "import_leads_csv", import_while_the_folder_goes)
+    monkeypatch.setattr(leads_import_cli, "import_leads_and_replan", import_while_the_folder_goes)
 
     result = import_file(user, path, "--report", str(folder / "report.csv"))
 
