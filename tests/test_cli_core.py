@@ -142,19 +142,48 @@ def test_marking_follows_the_state_machine_and_a_repeat_is_a_no_op(user: str) ->
 
 
 def test_a_refusal_offers_only_what_the_person_can_do(user: str) -> None:
-    """The system alone unsnoozes (on the date) and archives (after 90 days): a refusal offers
-    neither, and says when a snoozed action comes back."""
+    """The system alone archives (after 90 days): a refusal never offers it. A snoozed action comes
+    back on its date, or at once when the person unsnoozes it: its refusal says both."""
     snoozed = _first_action(user)
     ok_json("leads", "add", "--user", user, "Bo Chen", "https://www.linkedin.com/in/bo")
     (done,) = [action["id"] for action in ok_json("actions", "list", "--user", user) if action["id"] != snoozed]
     ok_json("mark", "--user", user, snoozed, "snooze", "--until", "2026-12-01")
     ok_json("mark", "--user", user, done, "done")
     refused(nbm("mark", "--user", user, snoozed, "done"),
-            "this action is snoozed, so you cannot mark it done yet; it comes back in your plan on Tue 1 Dec")
+            "this action is snoozed, so you cannot mark it done yet; it comes back in your plan on Tue 1 Dec, "
+            "or unsnooze it now")
     refused(nbm("mark", "--user", user, done, "snooze", "--until", "2026-12-01"),
             "this action is done, so you cannot snooze it; nothing more can be done with it")
     ok_json("mark", "--user", user, snoozed, "snooze", "--until", "2027-10-01")  # months away: with its year
-    refused(nbm("mark", "--user", user, snoozed, "done"), "it comes back in your plan on Fri 1 Oct 2027")
+    refused(nbm("mark", "--user", user, snoozed, "done"), "it comes back in your plan on Fri 1 Oct 2027, or unsnooze")
+
+
+def test_unsnooze_by_hand_makes_a_snoozed_action_due_today_and_is_refused_of_an_open_one(user: str) -> None:
+    """A lead answers a week into a two-week snooze: unsnoozing makes the action due today, so it can
+    be marked at once. An unsnooze of an action that is not snoozed is a repeat or refused, saying why."""
+    action = _first_action(user)
+    ok_json("mark", "--user", user, action, "sent")
+    ok_json("mark", "--user", user, action, "snooze", "--until", "2026-12-09")
+    result = nbm("mark", "--user", user, action, "unsnooze")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"now new, due 2026-11-25: {action}\n"
+    (listed,) = [a for a in ok_json("actions", "list", "--user", user) if a["id"] == action]
+    assert (listed["state"], listed["due_date"], listed["snooze_until"]) == ("NEW", "2026-11-25", None)
+    assert ok_json("mark", "--user", user, action, "unsnooze")["changed"] is False
+    assert ok_json("mark", "--user", user, action, "replied")["action"]["state"] == "REPLIED"
+    refused(nbm("mark", "--user", user, action, "unsnooze"),
+            "this action is replied, so you cannot unsnooze it; you can: mark it done")
+    refused(nbm("mark", "--user", user, action, "unsnooze", "--until", "2026-12-01"),
+            "only a snooze takes a date; leave the date out to unsnooze it")
+
+
+def test_unsnoozed_by_hand_after_its_date_before_it_woke_it_is_due_today_not_overdue(user: str) -> None:
+    """No plan was made since the snooze ended, so nothing woke the action: unsnoozed by hand, it is
+    due today, as the answer says, not on the day its snooze ended."""
+    action = _first_action(user)
+    ok_json("mark", "--user", user, action, "snooze", "--until", "2026-11-26")
+    with time_machine.travel(NOW + timedelta(days=3), tick=False):
+        assert nbm("mark", "--user", user, action, "unsnooze").output == f"now new, due 2026-11-28: {action}\n"
 
 
 def test_replied_on_a_message_the_system_closed_marks_the_one_waiting_now(user: str) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 import click
 
 from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
-from core.actions.marks import BY_WORD
+from core.actions.marks import TYPED
 from core.actions.service import change_state, list_actions
 from core.calls import log_call
 from core.models import Action, ActionState, Channel
@@ -45,15 +45,15 @@ def list_command(email: str, state: str | None, as_json: bool) -> None:
 @click.command("mark")
 @user_option
 @click.argument("action_id", type=click.UUID)
-@click.argument("mark", type=click.Choice(sorted(BY_WORD), case_sensitive=False))
+@click.argument("mark", type=click.Choice(sorted(TYPED), case_sensitive=False))
 @click.option("--until", "until", type=DATE, help="With snooze: the date it comes back (YYYY-MM-DD).")
 @json_option
 def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None, as_json: bool) -> None:
-    """Mark an action sent, replied, done, or snoozed until a date.
+    """Mark an action sent, replied, done, or snoozed until a date; unsnooze a snoozed one (due today).
 
     Replied on a message the system closed (another one to the lead was marked since) goes to the lead's
     message waiting now; the answer says so, and names that action."""
-    asked = BY_WORD[mark.lower()]
+    asked = TYPED[mark.lower()]
     if asked.is_snooze and until is None:
         raise click.UsageError(f"{asked.word} needs --until YYYY-MM-DD")
     with acting_as_email(email) as (session, user):
@@ -67,7 +67,8 @@ def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None
     def human() -> str:
         verb = "now" if result.changed else "already"
         lines = [str(moved)] if moved is not None else []  # the action that changed is not the one named
-        lines += [f"{verb} {result.action.state.value.lower()}: {result.action.id}"]
+        due = f", due {result.action.due_date}" if result.action.state == ActionState.NEW else ""
+        lines += [f"{verb} {result.action.state.value.lower()}{due}: {result.action.id}"]
         lines += [f"  next: {a.action_type.value} due {a.due_date} ({a.description or 'auto'})" for a in result.created]
         return "\n".join(lines)
 

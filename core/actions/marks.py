@@ -3,7 +3,9 @@
 A mark is a word a person uses (``/nbm done 2``, ``nbm mark ID done``, and the word an email link
 carries), the state it asks for, and how a person is told about it. Slack's button ids, the email's
 link transitions, its buttons and its pages all derive from :data:`MARKS`; adding a mark here is the
-only place a new one is listed.
+only place a new one is listed. A snoozed action has its own marks (:data:`SNOOZED_MARKS`: unsnooze),
+which only the typed channels, Slack's ``/nbm`` and the CLI, read (:data:`TYPED`): no button or email
+link offers them, as every button is on an open action.
 
 The words travel on the wire (links already sent carry them, Slack button ids are made of them), so
 a word is never changed once released.
@@ -18,7 +20,7 @@ from core.models import ActionState
 
 @dataclass(frozen=True)
 class Mark:
-    """One thing a person may ask of an open action."""
+    """One thing a person may ask of an action: an open one (:data:`MARKS`), or a snoozed one."""
 
     #: Typed in Slack and the CLI, carried by email links: a wire format.
     word: str
@@ -54,4 +56,10 @@ MARKS: tuple[Mark, ...] = (DONE, SENT, REPLIED, SNOOZE)
 BY_WORD: dict[str, Mark] = {mark.word: mark for mark in MARKS}
 #: Each mark by the state it asks for.
 BY_TARGET: dict[ActionState, Mark] = {mark.target: mark for mark in MARKS}
+
+UNSNOOZE = Mark("unsnooze", ActionState.NEW, "Unsnooze", "unsnooze it", "unsnoozed")
+#: The marks of a snoozed action: typed only, never a button on an open action (module docstring).
+SNOOZED_MARKS: tuple[Mark, ...] = (UNSNOOZE,)
+#: Each word a person may type in Slack's ``/nbm`` and the CLI: every mark, a snoozed action's too.
+TYPED: dict[str, Mark] = {mark.word: mark for mark in (*MARKS, *SNOOZED_MARKS)}
 

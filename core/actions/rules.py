@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from core.actions.marks import BY_TARGET, MARKS
+from core.actions.marks import BY_TARGET, MARKS, SNOOZED_MARKS, UNSNOOZE
 from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.models import Action, ActionState, ActionType, Channel
@@ -85,9 +85,8 @@ EFFORT_MINUTES: dict[ActionType, int] = {
 }
 
 #: How a refusal names each change; a person's marks say it themselves (``core.actions.marks``).
-_VERB = {
-    **{mark.target: mark.verb for mark in MARKS},
-    ActionState.NEW: "unsnooze it",
+VERBS = {
+    **{mark.target: mark.verb for mark in (*MARKS, *SNOOZED_MARKS)},
     ActionState.ARCHIVED: "archive it",
 }
 #: The changes an action that is not a message may have, as a refusal offers them.
@@ -183,17 +182,18 @@ def _transition_refusal(action: Action, target: ActionState) -> str:
     """Why the table refuses the action's state → ``target``, and what a person can do instead: the
     marks every channel offers (:func:`marks_offered`) that the table allows from that state.
 
-    Only the system unsnoozes (on the snooze's date) and archives (90 days after completion), so a
-    snoozed action offers nothing but its date, and a done one nothing at all."""
+    A snoozed action offers its date, when the system unsnoozes it, and unsnoozing it now, which a
+    person asks by typing it (``core.actions.marks.SNOOZED_MARKS``: no button offers it, so the words
+    name no channel's control); only the system archives, so a done one offers nothing at all."""
     current = action.state
-    refused = f"this action is {current.value.lower()}, so you cannot {_VERB[target]}"
+    refused = f"this action is {current.value.lower()}, so you cannot {VERBS[target]}"
     offered = marks_offered(action.action_type, has_lead=action.person_id is not None)
-    options = [_VERB[state] for state in offered if state in ALLOWED[current]]
+    options = [VERBS[state] for state in offered if state in ALLOWED[current]]
     if options:
         return f"{refused}; you can: {', '.join(options)}"
     if current == ActionState.SNOOZED:
         # Its year too when months away (a snooze may last a year); UTC's today decides that well enough.
         back = (f"on {short_date_from(action.snooze_until, today=utcnow().date())}" if action.snooze_until
                 else "when its snooze ends")
-        return f"{refused} yet; it comes back in your plan {back}"
+        return f"{refused} yet; it comes back in your plan {back}, or {UNSNOOZE.verb} now"
     return f"{refused}; nothing more can be done with it"

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.actions import followups
 from core.actions.closed import check_reply_to_closed
 from core.actions.records import record_event
-from core.actions.rules import COMPLETION_STATES, Check, MovedReply, Verdict, check_change
+from core.actions.rules import COMPLETION_STATES, VERBS, Check, MovedReply, Verdict, check_change
 from core.actions.snooze import check_snooze_until
 from core.changes import actions_changed
 from core.clock import local_today, utcnow
@@ -141,8 +141,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
             raise ValidationError("pick a date to snooze until: tomorrow, in 3 days, next Monday, in 2 weeks or a date")
         check_snooze_until(until, today=today)
     elif until is not None:
-        raise ValidationError("only a snooze takes a date; leave the date out to mark it "
-                              f"{to.value.lower()}")
+        raise ValidationError(f"only a snooze takes a date; leave the date out to {VERBS[to]}")
 
     if check.verdict is Verdict.REPEAT:
         return _repeat(session, user=user, action=action, until=until, channel=channel, at=now)
@@ -159,7 +158,7 @@ def do_change(session: Session, *, user: User, check: Check, until: date | None 
         action.snooze_until = action.due_date = until
     if from_state == ActionState.SNOOZED:
         action.snooze_until = None
-        action.due_date = min(action.due_date, today)
+        action.due_date = today  # the system unsnoozes in SQL (core.housekeeping): this is by hand
     # One flush writes the change and its event (record_event flushes).
     change = record_event(session, action=action, from_state=from_state, channel=channel, at=now,
                           due_date_before=due_before if action.due_date != due_before else None)

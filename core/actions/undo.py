@@ -3,13 +3,15 @@
 Rules (PRODUCT.md: "A person can undo their own change of an action for the rest of that local day"):
 
 * **What can be undone** is the action's latest change that still stands, if a person made it (not
-  the system), to Done, Sent, Replied or Snoozed, on the user's current local date, and the action
-  is still as that change left it, and no Undo of the action came after it. Anything else — a
+  the system), to Done, Sent, Replied or Snoozed, or out of a snooze (unsnoozed by hand), on the
+  user's current local date, and the action is still as that change left it, and no Undo of the
+  action came after it. Anything else — a
   second Undo, an Undo from yesterday's message, a change the system made since — has nothing to
   undo: a no-op that says so, never an error. So Undo takes back one change, not a chain: a double
   press (or Slack's retry) after Sent then Replied takes back the Replied only, never the Sent too.
 * **The action is put back** as it was: its state, the due date a snooze moved, no completion time
-  unless it is back in Replied. A snooze moved to another date (logged SNOOZED → SNOOZED,
+  unless it is back in Replied. An unsnooze is taken back to the snooze and its date (the due date
+  it moved, ``due_date_before``). A snooze moved to another date (logged SNOOZED → SNOOZED,
   ``core.actions.service``) is taken back to the date before, still snoozed; the first snooze stays,
   for a later Undo to find only if no Undo came after it (one change, not a chain, as above).
 * **What the change set off in the same instant is taken back too**: the actions the follow-up
@@ -39,8 +41,10 @@ from core.models import ACTION_LOG, Action, ActionEvent, ActionState, Channel, U
 from core.streaks import refresh_streak
 from core.text import short_date_from
 
-#: The changes a person may take back.
-UNDOABLE = frozenset({ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED})
+#: The changes a person may take back, by the state they lead to: NEW is an unsnooze by hand (a
+#: person's only change to it; an Undo's own events are not changes that stand).
+UNDOABLE = frozenset({ActionState.DONE, ActionState.SENT, ActionState.REPLIED, ActionState.SNOOZED,
+                      ActionState.NEW})
 #: How every channel says the state an Undo returns to, before the action's title ("Undone, open again: …");
 #: a snooze says its date (:func:`back_to`).
 _BACK_TO = {ActionState.NEW: "open again", ActionState.SENT: "back to waiting for a reply",
