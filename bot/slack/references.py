@@ -1,4 +1,4 @@
-"""Which lead ``/nbm`` means, and which action ``/nbm done|sent|replied|snooze <n>`` means: a number in
+"""Which lead ``/nbm`` means, and which action ``/nbm done|sent|replied|snooze|unsnooze <n>`` means: a number in
 today's plan, or a lead's name or link.
 
 Numbers are the ones the plan shows (1 is the first line, the Fast Win), written ``2`` or ``#2`` as the
@@ -15,6 +15,10 @@ no calendar: ``read_reference``). For that lead, the action meant is, in order:
 3. its open action due today or earlier, soonest first;
 4. its item in today's plan whatever its state, so a repeat answers "already done" rather than
    "not found".
+
+For ``unsnooze`` a lead means its snoozed action, the one coming back soonest (a snoozed action is
+no plan's open item and not due); none is refused saying so. A plan number means the plan's item
+whatever its state, as for every mark, and the core refuses it unless it is snoozed.
 
 Without service no plan is made (core.billing.status.NoService): a lead still finds its action (the
 user's actions stay theirs to mark), and a number, which only a plan gives, is answered with why
@@ -38,7 +42,7 @@ from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 from core.text import plural
 
-#: The other reference to an action that ``/nbm done|sent|replied|snooze`` accepts, as a refused
+#: The other reference to an action that ``/nbm done|sent|replied|snooze|unsnooze`` accepts, as a refused
 #: name offers it (before the plan is read: its numbers are not known yet).
 PLAN_NUMBER = "a number from today's plan (`/nbm today`)"
 
@@ -80,6 +84,8 @@ def resolve_action(session: Session, *, user: User, view: PlanView | NoService, 
             raise view
         return _by_number(view, ref)
     lead = ref
+    if target == ActionState.NEW:
+        return _snoozed(session, user=user, lead=lead)
     items = () if isinstance(view, NoService) else view.items
     today = local_today(user.timezone) if isinstance(view, NoService) else view.date
     for item in items:
@@ -96,6 +102,14 @@ def resolve_action(session: Session, *, user: User, view: PlanView | NoService, 
         if item.lead_id == lead.id:
             return Target(item.action_id, item.title)
     raise NotFound(f"{lead.name} has no action due now; `/nbm today` shows what is planned")
+
+
+def _snoozed(session: Session, *, user: User, lead: Lead) -> Target:
+    """The lead's snoozed action coming back soonest (its due date is its snooze's date)."""
+    for action in list_actions(session, user=user, state=ActionState.SNOOZED):
+        if action.person_id == lead.id:
+            return _target(action, lead)
+    raise NotFound(f"{lead.name} has no snoozed action, so there is nothing to unsnooze")
 
 
 def _by_number(view: PlanView, digits: str) -> Target:

@@ -38,6 +38,7 @@ def test_unknown_or_empty_input_answers_with_help(web: FlaskClient, fake: FakeSl
     (reply,) = replies(fake)
     assert "`/nbm today`" in reply and "`/nbm snooze &lt;n&gt; [when]`" in reply  # escaped: Slack reads <n> as markup
     assert "`/nbm connect`: connect a calendar (it lists the kinds this server offers)" in reply
+    assert "`/nbm unsnooze &lt;n&gt;`: bring a snoozed action" in reply
     assert "google|outlook" not in reply  # a server without their sign-in offers only iCal addresses
 
 
@@ -189,6 +190,42 @@ def test_snooze_without_a_date_snoozes_until_tomorrow_and_says_how_to_pick(
     assert reply.startswith("💤 Snoozed until Thu 26 Nov: #1 of today's plan — Reach out to Bea Stone. "
                             "For another day, add it:")
     assert plan_of(ann).items[0].state == ActionState.SNOOZED
+
+
+def test_a_sent_message_snoozed_then_answered_is_unsnoozed_by_hand_and_marked_replied(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """The lead answers a week into a two-week snooze: Replied is refused saying the action can be
+    unsnoozed now, `/nbm unsnooze` (by name, as the refusal's action is no plan item to number)
+    brings it back due today, and Replied then lands."""
+    add_leads(ann, "Bea Stone")
+    outreach = plan_of(ann).items[0].action_id
+    command(web, fake, "sent Bea Stone")
+    command(web, fake, "snooze Bea Stone 2026-12-09")
+    command(web, fake, "replied Bea Stone")
+    command(web, fake, "unsnooze bea")
+    command(web, fake, "replied Bea Stone")
+    assert replies(fake)[2:] == [
+        "This action is snoozed, so you cannot mark it replied yet; it comes back in your plan on Wed 9 Dec, "
+        "or unsnooze it now",
+        "⏰ Unsnoozed, open again and due today: Reach out to Bea Stone.",
+        "✅ Marked replied: Reach out to Bea Stone.\nNext: Reply to Bea Stone, due Wed 25 Nov."]
+    assert state_of(ann, outreach) == ActionState.REPLIED
+
+
+def test_unsnooze_by_number_answers_with_the_plan_number_and_a_repeat_changes_nothing(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    add_leads(ann, "Bea Stone", "Carl Diaz")
+    second = plan_of(ann).items[1]
+    command(web, fake, "snooze 2 next monday")
+    command(web, fake, "unsnooze 2")
+    command(web, fake, "unsnooze 2")
+    command(web, fake, "unsnooze Carl Diaz")
+    assert replies(fake)[1:] == [f"⏰ Unsnoozed, open again and due today: #2 of today's plan — {second.title}.",
+                                 f"Already open, not snoozed: #2 of today's plan — {second.title}.",
+                                 "Carl Diaz has no snoozed action, so there is nothing to unsnooze"]
+    assert [(e.from_state, e.to_state) for e in events_of(ann, second.action_id)][1:] == [
+        (ActionState.NEW, ActionState.SNOOZED), (ActionState.SNOOZED, ActionState.NEW)]
+    assert plan_of(ann).items[1].state == ActionState.NEW
 
 
 def test_snooze_by_name_with_words_for_the_date(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

@@ -173,6 +173,21 @@ def test_the_undo_of_a_typed_snooze_brings_the_action_back_today(web: FlaskClien
     assert _answer(fake)["text"] == "↩️ Undone, open again: Reach out to Bea Stone."
 
 
+def test_the_undo_of_a_typed_unsnooze_puts_back_the_snooze_and_its_date(web: FlaskClient, fake: FakeSlack,
+                                                                         ann: User) -> None:
+    add_leads(ann, "Bea Stone")
+    first = plan_of(ann).items[0]
+    command(web, fake, "snooze 1 2026-12-09")
+    command(web, fake, "unsnooze Bea Stone")
+    assert _answer(fake)["text"] == "⏰ Unsnoozed, open again and due today: Reach out to Bea Stone."
+    assert snoozed_until(ann, first.action_id) == (ActionState.NEW, None)
+
+    _press_in_answer(web, fake, _undo_of(_answer(fake)))
+
+    assert _answer(fake)["text"] == "↩️ Undone, back to snoozed until Wed 9 Dec: Reach out to Bea Stone."
+    assert snoozed_until(ann, first.action_id) == (ActionState.SNOOZED, date(2026, 12, 9))
+
+
 def test_a_repeated_typed_mark_offers_no_undo(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
     command(web, fake, "done 1")

@@ -52,8 +52,11 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, today: 
     that now means another action shows at once.
 
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
-    word = BY_TARGET[target].participle
     named = (f"#{number} of today's plan — " if number is not None else "") + escape(title)
+    if target == ActionState.NEW:  # an unsnooze: core.actions.marks.UNSNOOZE, due today (core.actions.service)
+        return (f"⏰ Unsnoozed, open again and due today: {named}." if result.changed
+                else f"Already open, not snoozed: {named}.")
+    word = BY_TARGET[target].participle
     if target == ActionState.SNOOZED and result.action.snooze_until:
         text = f"💤 Snoozed until {short_date_from(result.action.snooze_until, today=today)}: {named}."
         return text + (f" For another day, add it: {ACCEPTED_FORMS}." if defaulted else "")

@@ -14,9 +14,10 @@ Rules where the spec is silent:
   (``forms.add_lead_then_plan``): a refused one reads nothing.
 * ``/nbm snooze <n>`` without a date snoozes until tomorrow, the first preset, and says how to pick
   another day.
-* ``/nbm done|sent|replied|snooze <n or name>`` names the action it marked, after its number in
-  today's plan when it was typed by number, and offers Undo for the change it made (none for a
-  repeat); what the Undo did replaces the answer.
+* ``/nbm done|sent|replied|snooze|unsnooze <n or name>`` names the action it marked, after its
+  number in today's plan when it was typed by number, and offers Undo for the change it made (none
+  for a repeat); what the Undo did replaces the answer. An unsnooze makes the action due today (an
+  Undo puts back the snooze and its date).
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
 * ``/nbm disconnect <kind>`` takes the kinds ``/nbm connect`` takes, any of them (a calendar connected
   before its provider was turned off on this server can still be disconnected).
@@ -51,7 +52,7 @@ from bot.slack.parsing import split_add, split_call, split_snooze, typed
 from bot.slack.references import Reference, names_lead, one_lead, read_reference, resolve_action
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
-from core.actions.marks import BY_WORD
+from core.actions.marks import TYPED
 from core.actions.service import change_state
 from core.actions.snooze import snooze_presets
 from core.billing.status import NoService
@@ -79,6 +80,7 @@ HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm leads`: your leads · `/nbm waiting [page]`: who has not replied yet
 • `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name or link)
 • `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, next work day, 2 weeks or YYYY-MM-DD
+• `/nbm unsnooze <n>`: bring a snoozed action (or a lead's, by name or link) back today
 • `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
 • `/nbm call <lead> <date>`: log a call with a lead (its name or link; `/nbm call` alone opens a form)
 • `/nbm summary`: last week's summary · `/nbm streak`: your streak
@@ -96,8 +98,8 @@ def register(app: App) -> None:
 def nbm(request: Request) -> None:
     request.ack()
     word, rest = split_subcommand(typed(request.body.get("text") or ""))
-    if word in BY_WORD:
-        mark(request, rest, BY_WORD[word].target)
+    if word in TYPED:
+        mark(request, rest, TYPED[word].target)
     else:
         SUBCOMMANDS.get(word, show_help)(request, rest)
 
@@ -175,7 +177,7 @@ def mark(request: Request, rest: str, target: ActionState) -> None:
 
 @dataclass(frozen=True)
 class TypedMark:
-    """``/nbm done|sent|replied|snooze`` as typed, read on the user's ``today``: which action, and a
+    """``/nbm done|sent|replied|snooze|unsnooze`` as typed, read on the user's ``today``: which action, and a
     snooze's end (``defaulted`` when none was typed and it is the first preset)."""
 
     ref: Reference
