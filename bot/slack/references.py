@@ -17,8 +17,10 @@ no calendar: ``read_reference``). For that lead, the action meant is, in order:
    "not found".
 
 For ``unsnooze`` a lead means its snoozed action, the one coming back soonest (a snoozed action is
-no plan's open item and not due); none is refused saying so. A plan number means the plan's item
-whatever its state, as for every mark, and the core refuses it unless it is snoozed.
+no plan's open item and not due); none is refused saying so. Another mark that finds no action
+for a lead with a snoozed one says when it comes back, and that ``/nbm unsnooze`` brings it back
+now. A plan number means the plan's item whatever its state, as for every mark, and the core
+refuses it unless it is snoozed.
 
 Without service no plan is made (core.billing.status.NoService): a lead still finds its action (the
 user's actions stay theirs to mark), and a number, which only a plan gives, is answered with why
@@ -40,7 +42,7 @@ from core.errors import NotFound, ValidationError
 from core.leads import find_lead, leads_named
 from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
-from core.text import plural
+from core.text import plural, short_date_from
 
 #: The other reference to an action that ``/nbm done|sent|replied|snooze|unsnooze`` accepts, as a refused
 #: name offers it (before the plan is read: its numbers are not known yet).
@@ -84,8 +86,11 @@ def resolve_action(session: Session, *, user: User, view: PlanView | NoService, 
             raise view
         return _by_number(view, ref)
     lead = ref
+    snoozed = _snoozed(session, user=user, lead=lead)
     if target == ActionState.NEW:
-        return _snoozed(session, user=user, lead=lead)
+        if snoozed is None:
+            raise NotFound(f"{lead.name} has no snoozed action, so there is nothing to unsnooze")
+        return _target(snoozed, lead)
     items = () if isinstance(view, NoService) else view.items
     today = local_today(user.timezone) if isinstance(view, NoService) else view.date
     for item in items:
@@ -101,15 +106,17 @@ def resolve_action(session: Session, *, user: User, view: PlanView | NoService, 
     for item in items:
         if item.lead_id == lead.id:
             return Target(item.action_id, item.title)
+    if snoozed is not None and snoozed.snooze_until is not None:
+        back = short_date_from(snoozed.snooze_until, today=today)
+        raise NotFound(f"{lead.name} has no action due now: one is snoozed until {back}, "
+                       "which `/nbm unsnooze` with their name brings back today")
     raise NotFound(f"{lead.name} has no action due now; `/nbm today` shows what is planned")
 
 
-def _snoozed(session: Session, *, user: User, lead: Lead) -> Target:
-    """The lead's snoozed action coming back soonest (its due date is its snooze's date)."""
-    for action in list_actions(session, user=user, state=ActionState.SNOOZED):
-        if action.person_id == lead.id:
-            return _target(action, lead)
-    raise NotFound(f"{lead.name} has no snoozed action, so there is nothing to unsnooze")
+def _snoozed(session: Session, *, user: User, lead: Lead) -> Action | None:
+    """The lead's snoozed action coming back soonest (its due date is its snooze's date), if any."""
+    return next((action for action in list_actions(session, user=user, state=ActionState.SNOOZED)
+                 if action.person_id == lead.id), None)
 
 
 def _by_number(view: PlanView, digits: str) -> Target:

@@ -3,9 +3,10 @@ goes to the DM, bad input is answered with what is accepted and changes nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from core.db import unit_of_work
 from core.leads import snooze_lead
 from core.models import ActionState, CapacityLevel, Lead, LeadStatus, LoggedCall, User, UserSettings
 from tests.factories import JOINED, joined
-from tests.slack.conftest import add_leads, command, events_of, plan_of, replies, state_of
+from tests.slack.conftest import NOW, add_leads, command, events_of, plan_of, replies, state_of
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -210,6 +211,18 @@ def test_a_sent_message_snoozed_then_answered_is_unsnoozed_by_hand_and_marked_re
         "⏰ Unsnoozed, open again and due today: Reach out to Bea Stone.",
         "✅ Marked replied: Reach out to Bea Stone.\nNext: Reply to Bea Stone, due Wed 25 Nov."]
     assert state_of(ann, outreach) == ActionState.REPLIED
+
+
+def test_a_mark_by_name_of_a_lead_snoozed_on_another_day_points_to_unsnooze(
+        web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """Snoozed yesterday, the action is in no plan of today's: Replied finds nothing due, and says
+    the snoozed action is there to unsnooze rather than that the lead has nothing."""
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
+        add_leads(ann, "Bea Stone")
+        command(web, fake, "snooze Bea Stone 2026-12-09")
+    command(web, fake, "replied Bea Stone")
+    assert replies(fake)[-1] == ("Bea Stone has no action due now: one is snoozed until Wed 9 Dec, which "
+                                 "`/nbm unsnooze` with their name brings back today")
 
 
 def test_unsnooze_by_number_answers_with_the_plan_number_and_a_repeat_changes_nothing(
