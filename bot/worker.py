@@ -40,17 +40,6 @@ line per try) and starts again after any other error (one log record, its traceb
 :class:`LoggedProcess` reports a process's end), trying again every few seconds at most
 (:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled jobs move again within seconds of Redis's return.
 Once-only guarantees are untouched: job ids and the deliveries ledger decide, as ever.
-
-**One scheduler, and a fast takeover.** Scheduled jobs move only in the scheduler that holds each
-queue's lock in Redis. With RQ's own, a worker whose scheduler did not get the lock at start tried
-again only at its 10-minute maintenance: once the holder was SIGKILLed (with its worker, or its
-whole machine), retries and redraws waited up to ten minutes. Here every worker runs a scheduler:
-the holder renews its lock every second, for :data:`SCHEDULER_LOCK_SECONDS`, while it and its worker
-live (a scheduler whose worker was killed stops and gives the lock up at once, rather than run on,
-unsupervised, after its worker's supervisor is gone); the others stand by, trying for the lock every
-:data:`SCHEDULER_STANDBY_SECONDS`. A killed holder's lock lapses within the lock's lifetime and a
-standing-by scheduler takes it a few seconds later. The lock is taken and renewed atomically (RQ's
-script: set only when free, renewed only by its holder), so one scheduler holds it at a time.
 """
 
 from __future__ import annotations
@@ -94,11 +83,6 @@ START_RETRY_CAP_SECONDS = 30.0
 #: Longest wait between two tries of the scheduler to reach Redis again: scheduled jobs (Slack
 #: redraws, delivery retries) are late by at most this much after Redis is back.
 SCHEDULER_RETRY_CAP_SECONDS = 5.0
-#: Seconds a scheduler's lock on a queue lasts unless renewed (RQ's: 61 s); its holder renews it every
-#: second. A holder killed outright gives the queues up this long after, at most.
-SCHEDULER_LOCK_SECONDS = 30
-#: Seconds between two tries, by a scheduler that does not hold a queue's lock, to take it.
-SCHEDULER_STANDBY_SECONDS = 5
 #: What a Redis outage raises.
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
@@ -203,13 +187,8 @@ class Watchdog:
 
 
 class PatientScheduler(RQScheduler):
-    """RQ's scheduler, run by every worker: it holds the queues' lock or stands by for it, lives as long as
-    its worker, and outlives errors (module docstring)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._worker_pid = os.getpid()  # made by its worker, which forks it (RQScheduler.start)
-        self._tried_at: float | None = None
+    """RQ's scheduler, which outlives a Redis outage or any other error (module docstring) instead of
+    dying of it."""
 
     def work(self) -> None:
         delays = retry_delays(SCHEDULER_RETRY_CAP_SECONDS)
@@ -228,37 +207,11 @@ class PatientScheduler(RQScheduler):
                     log.error("the scheduler stopped on an error; it starts again in %.0f s", delay, exc_info=True)
                 time.sleep(delay)
 
-    @property
-    def should_reacquire_locks(self) -> bool:
-        """Whether to try now for the locks this scheduler lacks: every :data:`SCHEDULER_STANDBY_SECONDS`."""
-        if self.acquired_locks == self._queue_names:
-            return False
-        return self._tried_at is None or time.monotonic() - self._tried_at >= SCHEDULER_STANDBY_SECONDS
-
-    def acquire_locks(self, auto_start: bool = False) -> set[str]:
-        self._tried_at = time.monotonic()
-        return set(super().acquire_locks(auto_start))
-
-    def heartbeat(self) -> None:
-        """RQ's heartbeat, which renews the locks held, each then set to last :data:`SCHEDULER_LOCK_SECONDS`;
-        or, when this scheduler's worker is gone, a stop (which gives the locks up) instead."""
-        if os.getppid() != self._worker_pid:
-            log.warning("the scheduler's worker (pid %s) is gone: the scheduler stops, giving up its lock",
-                        self._worker_pid)
-            self.request_stop()
-            return
-        super().heartbeat()  # drops a lock another scheduler took meanwhile: the rest are this one's
-        if self.acquired_locks:
-            with self.connection.pipeline() as pipeline:
-                for name in self.acquired_locks:
-                    pipeline.expire(self.get_locking_key(name), SCHEDULER_LOCK_SECONDS)
-                pipeline.execute()
-
 
 class WarmWorker(SimpleWorker):
     """RQ's ``SimpleWorker``, warmed up before its first job, watched, and (when ``supervised``, so that
     a fresh process takes its place) retired when it should be: module rules. It starts once
-    PostgreSQL and Redis answer, and runs a :class:`PatientScheduler`."""
+    PostgreSQL and Redis answer, and its scheduler outlives Redis outages and other errors."""
 
     supervised = True
 
@@ -274,7 +227,8 @@ class WarmWorker(SimpleWorker):
             return
         self.scheduler = PatientScheduler(self.queues, connection=self.connection, serializer=self.serializer,
                                           logging_level=logging_level if logging_level is not None else self.log.level)
-        self.scheduler.start()  # it takes the locks, or stands by for them
+        if self.scheduler.acquire_locks():  # else another worker's scheduler has them (RQ's maintenance retries)
+            self.scheduler.start()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         if self.supervised:

@@ -10,8 +10,8 @@ over yet), so a simulated clock running ahead of the real one would make them re
 2. **Users** (:mod:`bot.chaos.population`), then ``nbm web`` and ``--workers`` x ``nbm worker``.
 3. **The fast clock** ticks the scheduler through the window while the faults happen and people
    press buttons. RQ's maintenance runs every few seconds (:mod:`bot.chaos.upkeep`) instead of every
-   ten minutes: a job a killed worker held would otherwise sit for up to ten minutes more, days on
-   this clock, and a retry waiting for a killed scheduler's lock to lapse, hours.
+   ten minutes: a job a killed worker held, or a retry waiting for a scheduler, would otherwise sit
+   for up to ten minutes more, days on this clock.
 4. **Calm**: the last ``calm_fraction`` of the window runs without faults.
 5. **Drain**: the clock stays at the window's end and ticks every :data:`DRAIN_TICK` seconds (as
    ``nbm cron`` keeps ticking), until everything owed at the end is sent or failed for good, no job

@@ -2,9 +2,9 @@
 knowing when the workers are idle.
 
 RQ's workers do their maintenance every ten minutes: finding the jobs of dead workers (once their
-heartbeat lapses) and failing jobs a dead worker took but never started. On a clock that passes a
-day in seconds, ten minutes is an age; :class:`Maintenance` does the same every few seconds, and
-stands in for the scheduler while none holds its lock.
+heartbeat lapses), failing jobs a dead worker took but never started, and, in a worker that does
+not run RQ's scheduler, trying to take the scheduler over. On a clock that passes a day in seconds,
+ten minutes is an age; :class:`Maintenance` does the same every few seconds.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ class Maintenance:
     (a dead worker's job is found once its heartbeat lapses), and the scheduler's work while no
     worker's scheduler holds the queue's lock.
 
-    Every worker runs a scheduler; the one holding the queue's lock schedules, and the others take
-    it over within seconds once it is free (bot/worker.py). A whole ``nbm worker`` killed leaves its
-    lock to lapse (up to :data:`bot.worker.SCHEDULER_LOCK_SECONDS`), an age on the run's clock: here,
-    when a scheduled job is due and no scheduler holds the lock, this process moves the due jobs to
-    the queue itself, as the next scheduler to take the lock would, and counts each time it had to
-    (in production those retries wait for the lock to lapse and be taken, well under a minute)."""
+    RQ's scheduler runs in one worker, which holds a lock (61 s) on the queue; a worker that did not
+    get it tries again only at its next maintenance, ten minutes later. So once the worker holding it
+    is killed, retries (and Slack redraws) wait for that. Here, when a scheduled job is due and no
+    scheduler holds the lock, this process moves the due jobs to the queue itself, as the next
+    worker to take the lock would, and counts each time it had to (a finding: in production those
+    retries would have waited up to ten minutes)."""
 
     def __init__(self) -> None:
         self._last = 0.0

@@ -2,8 +2,7 @@
 started again by the test): a worker started while Redis is down waits for it, saying so on one line
 per try, then works, on ``redis://`` and ``rediss://`` alike; after a Redis restart, or any other error
 of the scheduler, the scheduler enqueues the jobs that come due within seconds, not at the worker's
-10-minute maintenance; and when the worker holding the scheduler's lock is killed, another takes the
-scheduling over within the lock's lifetime. Nothing sleeps: every wait polls with a deadline."""
+10-minute maintenance. Nothing sleeps: every wait polls with a deadline."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from pathlib import Path
 import pytest
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
-from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
 from tests.factories import machine_now
@@ -78,15 +76,6 @@ def start_worker(database_url: str, redis_server: RedisServer, tmp_path: Path) -
 
 def _children(pid: int) -> set[int]:
     return set(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` runs (neither gone nor a zombie that nobody has reaped)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def _finished(job: Job) -> bool:
@@ -184,49 +173,3 @@ def test_another_error_of_the_scheduler_is_logged_as_one_record_and_the_schedule
     job = _due_now(redis_server)
     wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
     assert "raised an exception" not in log.read_text()
-
-
-def test_when_the_machine_of_the_scheduler_is_killed_another_workers_scheduler_takes_over_within_a_minute(
-        redis_server: RedisServer, start_worker: StartWorker) -> None:
-    """Two workers, as on two machines. The first one's scheduler holds the lock; the whole first
-    machine is SIGKILLed (a dyno killed, an OOM kill of the lot): its lock lapses unrenewed, and the
-    second worker's scheduler, standing by, takes it. RQ's tried again only at its worker's 10-minute
-    maintenance, and until then nothing scheduled (retries, Slack redraws) moved."""
-    redis_server.start()
-    first, first_log = start_worker()
-    _scheduling(redis_server, first, first_log)
-    redis = redis_server.client()
-    holder = redis.get(RQScheduler.get_locking_key("default"))
-    second, second_log = start_worker()
-    wait_for("the second worker listening", lambda: "Listening on" in second_log.read_text(), second, second_log)
-    assert TOOK_THE_LOCK not in second_log.read_text()  # one scheduler at a time
-    assert redis.get(RQScheduler.get_locking_key("default")) == holder
-
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    job = _due_now(redis_server)
-    wait_for("the scheduled job enqueued by the second worker's scheduler, and run", lambda: _finished(job),
-             second, second_log)
-    assert TOOK_THE_LOCK in second_log.read_text()
-    assert job.return_value() in _children(second.pid)
-    assert redis.get(RQScheduler.get_locking_key("default")) not in (None, holder)
-
-
-def test_a_scheduler_whose_worker_was_killed_stops_and_the_workers_replacement_takes_over(
-        redis_server: RedisServer, start_worker: StartWorker) -> None:
-    """Only the worker process holding the scheduler is SIGKILLed: its scheduler, a process of its own,
-    ran on with nobody to stop it (not even ``nbm worker`` stopping), holding the lock. It stops and
-    gives the lock up, and the worker that replaces the killed one schedules from then on."""
-    redis_server.start()
-    supervisor, log = start_worker()
-    _scheduling(redis_server, supervisor, log)
-    (worker,) = _children(supervisor.pid)
-    (scheduler,) = _children(worker)
-
-    os.kill(worker, signal.SIGKILL)
-    wait_for("the killed worker's scheduler stopped", lambda: not _running(scheduler), supervisor, log)
-    job = _due_now(redis_server)
-    wait_for("the scheduled job enqueued and run", lambda: _finished(job), supervisor, log)
-    (replacement,) = _children(supervisor.pid)
-    assert job.return_value() == replacement != worker
-    assert f"the scheduler's worker (pid {worker}) is gone: the scheduler stops, giving up its lock" in log.read_text()
