@@ -76,11 +76,14 @@ def slack_web(clock: time_machine.Coordinates, billing: Path, slack_env: Callabl
     return create_app().test_client()
 
 
-def _end_trial(web: FlaskClient, stripe: FakeStripe, clock: time_machine.Coordinates, fake: FakeSlack) -> None:
-    """Ann's trial ends without a card, as Stripe says it (Wednesday 9 December, an hour later); the
-    DM telling her so is left out of what the tests read next."""
+def _end_trial(web: FlaskClient, stripe: FakeStripe, clock: time_machine.Coordinates, fake: FakeSlack,
+               *, on_its_last_day: Callable[[], object] = lambda: None) -> None:
+    """Ann's trial ends without a card, as Stripe says it (Wednesday 9 December, an hour after
+    ``on_its_last_day`` ran at noon); the DM telling her so is left out of what the tests read next."""
     (trial,) = stripe.subscriptions
-    clock.shift(timedelta(days=14, hours=1))
+    clock.shift(timedelta(days=14))  # Wednesday 9 December, noon: the last day of the trial
+    on_its_last_day()
+    clock.shift(timedelta(hours=1))
     deliver(web, stripe.event("customer.subscription.deleted", stripe.end_trial_without_payment_method(trial)))
     fake.reset()
 
@@ -183,14 +186,12 @@ def test_a_plan_made_before_the_service_ended_stays_usable_that_day(
     slack_web: FlaskClient, fake: FakeSlack, ann: User, stripe: FakeStripe, clock: time_machine.Coordinates,
     service: Session,
 ) -> None:
+    def plan_made() -> None:
+        add_leads(ann, "Bo Chen")
+        assert [item.title for item in plan_of(ann).items] == ["Reach out to Bo Chen"]
+
     start_trial(ann.id)
-    (trial,) = stripe.subscriptions
-    clock.shift(timedelta(days=14))  # Wednesday 9 December, noon: the last day of the trial
-    add_leads(ann, "Bo Chen")
-    assert [item.title for item in plan_of(ann).items] == ["Reach out to Bo Chen"]
-    clock.shift(timedelta(hours=1))
-    deliver(slack_web, stripe.event("customer.subscription.deleted", stripe.end_trial_without_payment_method(trial)))
-    fake.reset()
+    _end_trial(slack_web, stripe, clock, fake, on_its_last_day=plan_made)
 
     command(slack_web, fake, "today")
     (dm,) = fake.calls_to("chat.postMessage")
@@ -264,18 +265,17 @@ def test_a_summary_made_before_the_service_ended_is_still_shown(
     slack_web: FlaskClient, fake: FakeSlack, ann: User, stripe: FakeStripe, clock: time_machine.Coordinates,
     service: Session,
 ) -> None:
+    def summary_made() -> str:
+        command(slack_web, fake, "summary")
+        return replies(fake)[0]
+
     start_trial(ann.id)
-    (trial,) = stripe.subscriptions
-    clock.shift(timedelta(days=14))  # Wednesday 9 December, noon: the last day of the trial
-    command(slack_web, fake, "summary")
-    made = replies(fake)[0]
-    assert made.startswith("Your week of 30 Nov – 6 Dec")
-    clock.shift(timedelta(hours=1))
-    deliver(slack_web, stripe.event("customer.subscription.deleted", stripe.end_trial_without_payment_method(trial)))
-    fake.reset()
+    made: list[str] = []
+    _end_trial(slack_web, stripe, clock, fake, on_its_last_day=lambda: made.append(summary_made()))
+    assert made[0].startswith("Your week of 30 Nov – 6 Dec")
 
     command(slack_web, fake, "summary")
-    assert replies(fake) == [made]
+    assert replies(fake) == made
     assert len(_summaries(service, ann)) == 1
 
 
