@@ -28,7 +28,10 @@
   without bound. TCP keepalives (:data:`KEEPALIVES`) probe a connection silent for 30 s, and the
   operating system closes it when three probes go unanswered, so the wait ends in an error within a
   minute; a connection idle in the pool is closed the same way, and its next checkout (pre-ping)
-  connects afresh. A server that is only busy (a long statement) answers the probes from its
+  connects afresh. Keepalives probe only a silent connection: a statement sent just as the host
+  vanished sits unacknowledged, and TCP retransmits it for about 15 minutes before giving up, so
+  ``tcp_user_timeout`` closes a connection whose sent data stays unacknowledged for a minute too.
+  A server that is only busy (a long statement) acknowledges and answers the probes from its
   kernel: slow statements are not cut short.
 """
 
@@ -66,8 +69,11 @@ POOL_SIZE = 16
 #: under one second, so 5 s only ever ends a wait that would not have succeeded.
 CONNECT_TIMEOUT_SECONDS = 5
 #: libpq's TCP keepalives: after 30 s of silence, a probe every 10 s; three unanswered and the
-#: connection is closed, so a vanished server is noticed within 30 + 3 * 10 = 60 s.
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+#: connection is closed, so a vanished server is noticed within 30 + 3 * 10 = 60 s. Data sent and
+#: never acknowledged (a statement sent to a host that just vanished) closes it after 60 s too
+#: (``tcp_user_timeout``, in milliseconds).
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+              "tcp_user_timeout": 60_000}
 _engine: Engine | None = None
 _engine_pid: int | None = None
 _AFTER_COMMIT = "nbm_after_commit"

@@ -75,12 +75,15 @@ def test_a_forked_child_gets_its_own_engine_and_the_parent_keeps_working(engine:
 
 def test_every_connection_of_the_engine_gives_up_on_a_vanished_server_within_a_minute(engine: Engine) -> None:
     """A connection whose server's host vanished while it waited for an answer hung its thread without
-    bound: libpq's TCP keepalives, read back from the connection itself, end such a wait within a minute."""
+    bound: libpq's TCP keepalives (a silent connection) and its TCP user timeout (a statement sent and
+    never acknowledged), read back from the connection itself, end such a wait within a minute."""
     with db.get_engine().connect() as conn:
         dbapi = conn.connection.dbapi_connection
         assert isinstance(dbapi, psycopg.Connection)
         parameters = dbapi.info.get_parameters()
-    names = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")
-    assert set(names) <= set(parameters), parameters  # unset, the system's default: 2 hours of silence first
-    on, idle, interval, count = (int(parameters[name]) for name in names)
+    names = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout")
+    # Unset, the system's defaults: 2 hours of silence before a probe; about 15 minutes of retransmits.
+    assert set(names) <= set(parameters), parameters
+    on, idle, interval, count, unacknowledged_ms = (int(parameters[name]) for name in names)
     assert on == 1 and count > 0 and idle + interval * count <= 60, parameters
+    assert 0 < unacknowledged_ms <= 60_000, parameters
