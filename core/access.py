@@ -11,10 +11,14 @@ says so:
 * **past_due**: for a :data:`PAST_DUE_GRACE` of 7 days from when it was first seen past due (the user
   is told once, with a link to fix the payment); then no.
 * **canceled**: no, unless another subscription of theirs gives service.
-* **no subscription at all yet**: for :data:`TRIAL_DAYS` from sign-up. The Stripe trial is started
-  just after the user is created (core.billing.trial), outside the transaction that creates them;
-  until it is recorded, the user is in their trial by this rule, and afterwards a trial over without
-  a subscription stops service.
+* **no subscription at all yet**: yes: their 14-day trial (:data:`TRIAL_DAYS`) is about to start,
+  and its days are counted from when it does. The Stripe trial is started just after the user is
+  created (core.billing.trial), outside the transaction that creates them, and the hourly sweep
+  starts it for anyone it missed: a trial job that could not be queued or failed, and everyone who
+  joined before billing was turned on. Counting those days from sign-up instead cut the older users
+  off, and told them their trial had ended, until the sweep reached them (500 an hour), though the
+  trial they are owed had not begun. Once recorded, a trial over without a subscription (Stripe
+  cancels it) stops service by the rules above.
 
 Without service, nothing is delivered (the scheduler's query calls :func:`has_service_sql`), Slack
 and email offer to subscribe, and the user's data stays readable and exportable (nothing here
@@ -47,7 +51,7 @@ _BILLED_SERVICE = f"""(EXISTS ({_SUBSCRIPTIONS} AND (
           AND (bs.trial_ends_at IS NULL OR bs.trial_ends_at > app.now() - interval '{TRIAL_END_SLACK.days} days'))
       OR (bs.status = 'past_due'
           AND coalesce(bs.past_due_since, bs.updated_at) > app.now() - interval '{PAST_DUE_GRACE.days} days')))
-  OR (NOT EXISTS ({_SUBSCRIPTIONS}) AND {{alias}}.created_at > app.now() - interval '{TRIAL_DAYS} days'))"""
+  OR NOT EXISTS ({_SUBSCRIPTIONS}))"""
 
 
 def has_service_sql(alias: str = "u", /) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.access import PAST_DUE_GRACE, TRIAL_DAYS, has_service
 from core.billing.mirror import customer_of_user, subscriptions_of
-from core.clock import zone
+from core.clock import utcnow, zone
 from core.config import get_settings
 from core.errors import NbmError
 from core.models import BillingSubscription, SubscriptionStatus, User
@@ -75,8 +75,8 @@ def billing_status(session: Session, *, user: User) -> BillingStatus:
     service = has_service(session, user.id)
     customer = customer_of_user(session, user.id)
     rows = subscriptions_of(session, customer) if customer is not None else []
-    if not rows:  # the sign-up trial, until Stripe's is recorded
-        return BillingStatus(Shown.NONE, service, trial_ends_at=user.created_at + timedelta(days=TRIAL_DAYS))
+    if not rows:  # the trial about to start (core.access): it ends 14 days after it does, shown from now
+        return BillingStatus(Shown.NONE, service, trial_ends_at=utcnow() + timedelta(days=TRIAL_DAYS))
     row = max(rows, key=_weight)
     paid_by = row.default_payment_method or (customer.default_payment_method if customer else None)
     grace = (row.past_due_since or row.updated_at) + PAST_DUE_GRACE if row.status == SubscriptionStatus.PAST_DUE \

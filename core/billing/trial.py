@@ -13,7 +13,7 @@ idempotent: it looks for the customer and subscriptions it may have made before 
 id in the metadata, and by the customer's subscriptions), creates what is missing with idempotency
 keys derived from the user's id, and records the result. If the job cannot be queued or keeps
 failing, the hourly sweep queues it again for every user without a subscription. Meanwhile the user
-has service by the sign-up rule of core.access (14 days from sign-up).
+has service (core.access): the 14 days are counted from when the trial starts.
 """
 
 from __future__ import annotations

@@ -66,6 +66,22 @@ def test_checkout_prints_a_stripe_checkout_address_for_the_user(
     assert int(params["subscription_data"]["trial_end"]) == int((NOON + timedelta(days=14)).timestamp())
 
 
+def test_a_user_from_before_billing_was_turned_on_is_in_the_trial_it_owes_until_the_sweep_starts_it(
+    clock: time_machine.Coordinates, billing: Path, stripe: FakeStripe, service: Session
+) -> None:
+    """Their 14 days count from when the trial starts: not over before it began, nor paid at once."""
+    early = make_user(service, name="Bea Early", email="bea@example.com", created_at=NOON - timedelta(days=200))
+    shown = nbm("billing", "status", "--user", early.email)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines() == [
+        "Status: none", "Service: yes", "Trial ends: 2026-12-09 12:00 UTC", "Period ends: -",
+        "Your free trial runs until Wed 9 Dec. Subscribe to keep your morning plan after it."]
+    assert nbm("billing", "checkout", "--user", early.email).exit_code == 0
+    (checkout_id,) = stripe.checkouts
+    trial_end = stripe.checkouts[checkout_id]["_params"]["subscription_data"]["trial_end"]
+    assert int(trial_end) == int((NOON + timedelta(days=14)).timestamp())
+
+
 def test_checkout_with_less_than_48_hours_of_trial_left_bills_at_once(
     billing: Path, stripe: FakeStripe, ann: User, clock: time_machine.Coordinates
 ) -> None:

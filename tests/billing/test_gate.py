@@ -89,10 +89,11 @@ def test_the_morning_goes_to_those_with_service_only(service: Session, senders: 
         back = _user(service, "Back")
         _subscription(service, back, SubscriptionStatus.CANCELED)
         _subscription(service, back, SubscriptionStatus.ACTIVE)
-        _user(service, "New", joined_days_ago=3)  # no subscription recorded yet: the sign-up trial
-        _user(service, "Lapsed", joined_days_ago=20)  # no subscription, and 14 days are over
+        _user(service, "New", joined_days_ago=3)  # no subscription recorded yet: the trial about to start
+        # Joined before billing was turned on: the sweep has not started the 14 days owed yet.
+        _user(service, "Early", joined_days_ago=200)
     _morning(queue, MORNING)
-    assert _planned(senders) == {"trial", "late", "paying", "grace", "back", "new"}
+    assert _planned(senders) == {"trial", "late", "paying", "grace", "back", "new", "early"}
 
 
 def test_a_trial_that_ends_without_a_subscription_stops_the_morning_and_subscribing_resumes_it(
