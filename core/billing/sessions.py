@@ -39,7 +39,12 @@ def return_url(outcome: str) -> str:
 
 
 def checkout_url(user_id: uuid.UUID, *, api: StripeApi | None = None) -> str:
-    """The address of a new Checkout session for ``user_id``."""
+    """The address of a new Checkout session for ``user_id``.
+
+    The customer's Checkout sessions still open are expired first: a session stays payable for 24
+    hours, and one left open in a tab (Subscribe pressed in the email, then again in Slack), paid
+    after another, would start a second subscription billed beside the first. Only the newest
+    address works."""
     with unit_of_work(user_id=user_id) as session:
         status = billing_status(session, user=get_user(session, user_id))
     if not status.enabled:
@@ -49,6 +54,7 @@ def checkout_url(user_id: uuid.UUID, *, api: StripeApi | None = None) -> str:
                               "cancelling) in the billing portal")
     api = api or StripeApi()
     customer_id = ensure_customer(user_id, api=api)
+    api.expire_open_checkouts(customer_id)
     subscription: dict[str, object] = {"metadata": {USER_KEY: str(user_id)}}
     trial_end = status.trial_ends_at if status.has_service else None
     if trial_end is not None and trial_end - utcnow() >= MIN_TRIAL_LEFT:

@@ -109,6 +109,17 @@ class StripeApi:
     def create_checkout_session(self, params: dict[str, Any]) -> Obj:
         return self._call(lambda: self._client.v1.checkout.sessions.create(params=cast(Any, params)))
 
+    def expire_open_checkouts(self, customer_id: str) -> int:
+        """Expire the customer's Checkout sessions still open (a session stays open 24 hours); how many.
+
+        One that was completed meanwhile cannot be expired: Stripe refuses, and so does this
+        (:class:`BillingRefused`), rather than let a second subscription be made beside it."""
+        found = self._call(lambda: self._client.v1.checkout.sessions.list(
+            params={"customer": customer_id, "status": "open", "limit": 100}))
+        for session in found.get("data", []):
+            self._call(lambda session_id=session["id"]: self._client.v1.checkout.sessions.expire(session_id))
+        return len(found.get("data", []))
+
     def create_portal_session(self, *, customer_id: str, return_url: str) -> Obj:
         return self._call(lambda: self._client.v1.billing_portal.sessions.create(
             params={"customer": customer_id, "return_url": return_url}))

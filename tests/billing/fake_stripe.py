@@ -105,6 +105,8 @@ class FakeStripe:
         """The customer pays (or starts the honoured trial) in Checkout: (session, subscription)."""
         with self._lock:
             session = self.checkouts[checkout_id]
+            if session["status"] != "open":  # Stripe's page of an expired session takes no payment
+                raise ValueError(f"checkout session {checkout_id} is {session['status']}: it cannot be paid")
             params = session["_params"]
             data = params.get("subscription_data") or {}
             trial_end = int(data["trial_end"]) if data.get("trial_end") else None
@@ -213,8 +215,10 @@ class FakeStripe:
                 now = int(time.time())
                 found.update(status="canceled", canceled_at=now, ended_at=now)
             return Reply(200, copy.deepcopy(found))
-        if parts == ["checkout", "sessions"] and method == "POST":
-            return self._create_checkout(params)
+        if parts == ["checkout", "sessions"]:
+            return self._create_checkout(params) if method == "POST" else self._list_checkouts(params)
+        if len(parts) == 4 and parts[:2] == ["checkout", "sessions"] and parts[3] == "expire" and method == "POST":
+            return self._expire_checkout(parts[2])
         if parts == ["billing_portal", "sessions"] and method == "POST":
             return self._create_portal(params)
         return Reply(404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}"}})
@@ -253,6 +257,22 @@ class FakeStripe:
                    "url": f"https://checkout.stripe.test/c/pay/{checkout_id}", "status": "open",
                    "payment_status": "unpaid", "subscription": None, "_params": params}
         self.checkouts[checkout_id] = session
+        return Reply(200, self.public(session))
+
+    def _list_checkouts(self, params: Obj) -> Reply:
+        found = [self.public(c) for c in self.checkouts.values()
+                 if c["customer"] == params.get("customer") and c["status"] == params.get("status", c["status"])]
+        return Reply(200, {"object": "list", "data": found, "has_more": False, "url": "/v1/checkout/sessions"})
+
+    def _expire_checkout(self, checkout_id: str) -> Reply:
+        session = self.checkouts.get(checkout_id)
+        if session is None:
+            return _missing("checkout.session", checkout_id)
+        if session["status"] != "open":
+            return Reply(400, {"error": {"type": "invalid_request_error", "message":
+                                         f"Only Checkout Sessions with a status of `open` can be expired. This "
+                                         f"Checkout Session has a status of `{session['status']}`."}})
+        session.update(status="expired")
         return Reply(200, self.public(session))
 
     def _create_portal(self, params: Obj) -> Reply:

@@ -92,6 +92,21 @@ def test_checkout_with_less_than_48_hours_of_trial_left_bills_at_once(
     assert "trial_end" not in stripe.checkouts[checkout_id]["_params"]["subscription_data"]
 
 
+def test_a_checkout_left_open_cannot_be_paid_once_another_is_made(
+    billing: Path, stripe: FakeStripe, ann: User
+) -> None:
+    """Subscribe pressed in the email and left open in a tab, then again in Slack: paying both would
+    bill two subscriptions. The newest address is the one that works."""
+    assert nbm("billing", "checkout", "--user", ann.email).exit_code == 0
+    assert nbm("billing", "checkout", "--user", ann.email).exit_code == 0
+    first, second = stripe.checkouts
+    assert (stripe.checkouts[first]["status"], stripe.checkouts[second]["status"]) == ("expired", "open")
+    with pytest.raises(ValueError, match="is expired: it cannot be paid"):
+        stripe.complete_checkout(first)
+    stripe.complete_checkout(second)
+    assert len(stripe.subscriptions) == 1
+
+
 def test_a_subscriber_is_sent_to_the_portal_instead_of_a_second_subscription(
     web: FlaskClient, stripe: FakeStripe, ann: User
 ) -> None:
