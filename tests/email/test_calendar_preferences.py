@@ -91,19 +91,23 @@ def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
     config.get_settings.cache_clear()
 
 
+_CALLS_FORM = {"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"], "hours_start": "09:00",
+               "hours_end": "17:00", "call_detection_shown": "1"}
+
+
 def test_the_preferences_page_turns_call_detection_on_and_says_which_calendar_must_be_reconnected(
-    client: Any, links: Any, service: Session
+    client: Any, links: Any, service: Session, google_on: None
 ) -> None:
     user = make_user(service)
     make_calendar_connection(service, user, provider=CalendarProvider.GOOGLE)  # connected for free time only
     url = path(links.preferences_url(user_id=user.id))
-    form = {"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"], "hours_start": "09:00",
-            "hours_end": "17:00", "call_detection_shown": "1"}
+    form = _CALLS_FORM
     assert "Find my calls with leads" in text_of(client.get(url).text)
 
     turned_on = client.post(url, data={**form, "call_detection": "1"})
     assert "Saved." in text_of(turned_on.text)
     assert "Connect Google Calendar again below to let it show who attends your events." in text_of(turned_on.text)
+    assert "Reconnect Google Calendar" in dict(forms(turned_on.text))
     assert get_settings_for(service, user).call_detection
 
     client.post(url, data={k: v for k, v in form.items() if k != "call_detection_shown"})  # an older page
@@ -111,6 +115,25 @@ def test_the_preferences_page_turns_call_detection_on_and_says_which_calendar_mu
     turned_off = client.post(url, data=form)
     assert "Connect Google Calendar again" not in text_of(turned_off.text)
     assert not get_settings_for(service, user).call_detection
+
+
+def test_a_calendar_hiding_its_guests_is_not_sent_below_when_this_server_cannot_connect_it(
+    client: Any, links: Any, service: Session
+) -> None:
+    user = make_user(service)
+    make_calendar_connection(service, user, provider=CalendarProvider.GOOGLE)  # connected for free time only
+    make_calendar_connection(service, user, provider=CalendarProvider.OUTLOOK)  # Google, Outlook: no sign-in here
+    url = path(links.preferences_url(user_id=user.id))
+
+    turned_on = client.post(url, data={**_CALLS_FORM, "call_detection": "1"})
+
+    said = text_of(turned_on.text)
+    assert "Saved." in said and "again below" not in said
+    for name in ("Google Calendar", "Outlook"):
+        assert (f"{name} shows only when you are busy, not who attends your events, and this server is not set up "
+                "to connect it again: your calls with leads are not found in it.") in said
+    assert [label for label, _ in forms(turned_on.text) if "Google" in label or "Outlook" in label] == [
+        "Disconnect Google Calendar", "Disconnect Outlook"]
 
 
 def test_the_preferences_page_disconnects_a_calendar_by_post_only_and_says_what_sizes_the_plan_now(

@@ -258,14 +258,17 @@ def _working_hours(start: str | None, end: str | None) -> tuple[time, time] | No
 def _preferences_page(session: Session, user: User, token: str, *, error: str | None = None, saved: bool = False,
                       calendar_note: str | None = None) -> str:
     """The page, its calendars said as App Home says them: each one's health, and the same Connect,
-    Reconnect or Replace address for a kind that needs one (``core.calendars.health``)."""
+    Reconnect or Replace address for a kind that needs one (``core.calendars.health``). The kinds this
+    server offers decide both the buttons and whether a calendar hiding its guests is told to connect
+    again below, so the page never points at a button it does not show."""
     preferences = prefs.get_preferences(session, user=user)
     connections = calendars.list_connections(session, user=user)
+    offered = calendars.offered(get_settings())
     return render_template(
         "email_pages/preferences.html", prefs=preferences, weekdays=WEEKDAYS,
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
         calendars=connections, health={c.provider: health_of(c, timezone=user.timezone) for c in connections},
-        ways=ways_out(connections, calendars.offered(get_settings()), call_detection=preferences.call_detection),
+        ways=ways_out(connections, offered, call_detection=preferences.call_detection), offered=offered,
         calendar_note=calendar_note, token=token, names=calendars.NAMES,
         billing=pages.billing_card(session, user=user, links=_links()),
     )
