@@ -167,20 +167,47 @@ def _store(session: Session, lead: Lead, **fields: object) -> Lead:
     return lead
 
 
+@dataclass(frozen=True)
+class NewLead:
+    """A lead :func:`check_new_lead` accepted, its fields as they are stored."""
+
+    name: str
+    url: str
+    notes: str | None
+    email: str | None
+
+
+def check_new_lead(
+    session: Session, *, user: User, name: str, url: str, notes: str | None = None, email: str | None = None,
+) -> NewLead:
+    """The lead :func:`add_lead` would add, or its refusal: a field breaking its rule (ValidationError)
+    or a link or email the user already has (DuplicateLead, the link's first). It writes nothing, so
+    a channel can refuse a lead before anything slow (reading a calendar) and add it later; the
+    unique index stays the guarantee against a lead added in between (:func:`_store`)."""
+    fields = NewLead(validate_name(name), validate_url(url), check_text(notes, field="the note"),
+                     validate_email(email or ""))
+    with_link = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == fields.url))
+    if with_link is not None:
+        raise DuplicateLead(with_link)
+    if fields.email is not None:
+        with_email = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.email == fields.email))
+        if with_email is not None:
+            raise DuplicateLead(with_email, by_email=True)
+    return fields
+
+
 def add_lead(
     session: Session, *, user: User, name: str, url: str, notes: str | None = None, email: str | None = None,
     channel: Channel,
 ) -> Lead:
     """Create an ACTIVE lead and its OUTREACH action due the user's local today.
 
-    Everything is validated before anything is written, so a refused lead leaves no trace.
+    Everything is checked (:func:`check_new_lead`) before anything is written, so a refused lead
+    leaves no trace.
     """
-    name = validate_name(name)
-    url = validate_url(url)
-    notes = check_text(notes, field="the note")
-    address = validate_email(email or "")
-    lead = _store(session, Lead(user_id=user.id, status=LeadStatus.ACTIVE), name=name, url=url, notes=notes,
-                  email=address)
+    new = check_new_lead(session, user=user, name=name, url=url, notes=notes, email=email)
+    lead = _store(session, Lead(user_id=user.id, status=LeadStatus.ACTIVE), name=new.name, url=new.url,
+                  notes=new.notes, email=new.email)
     create_action(
         session, user=user, action_type=ActionType.OUTREACH, due_date=local_today(user.timezone),
         channel=channel, lead=lead, origin=ActionOrigin.LEAD_ADDED, auto_created=True,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from core.models import DailyPlan, WeeklySummary
 from core.users import get_user_by_email
-from tests.factories import NINE_WORK_DAYS, make_streak
+from tests.calendars.feeds import REQUESTED
+from tests.factories import NINE_WORK_DAYS, make_lead, make_streak
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
 EMAIL = "ann@example.com"
@@ -94,6 +95,30 @@ def test_a_bad_lead_is_refused_and_nothing_is_added(user: str, url: str, notes: 
     args = ["leads", "add", "--user", user, "Mallory", url] + (["--notes", notes] if notes else [])
     refused(nbm(*args), message)
     assert ok_json("leads", "list", "--user", user) == []
+
+
+def test_a_refused_lead_reads_no_calendar_makes_no_plan_and_adds_nothing(
+    user: str, server: str, service: Session
+) -> None:
+    """Reading a calendar may take seconds: a lead refused whatever it says does not wait on it."""
+    assert nbm("calendar", "connect", "--user", user, "ics", f"{server}/cal/weekly.ics").exit_code == 0
+    make_lead(service, get_user_by_email(service, user), name="Bea Stone", url="https://www.linkedin.com/in/bea",
+              email="bea@acme.io")
+    read_before = len(REQUESTED)
+
+    refused(nbm("leads", "add", "--user", user, "Dana Fox", "javascript:alert(1)"),
+            "only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one")
+    refused(nbm("leads", "add", "--user", user, "Bea", "HTTPS://www.LinkedIn.com/in/bea/"),
+            "you already have Bea Stone with the link https://www.linkedin.com/in/bea")
+    refused(nbm("leads", "add", "--user", user, "Dana Fox", "https://dana.io", "--email", "Bea@Acme.io"),
+            "you already have Bea Stone with the email bea@acme.io")
+
+    assert len(REQUESTED) == read_before
+    assert [lead["name"] for lead in ok_json("leads", "list", "--user", user)] == ["Bea Stone"]
+    assert service.scalars(select(DailyPlan)).all() == []
+    added = nbm("leads", "add", "--user", user, "Dana Fox", "https://dana.io")  # accepted: the calendar sizes it
+    assert added.exit_code == 0 and "Dana Fox" in added.output
+    assert len(REQUESTED) > read_before
 
 
 def test_a_name_of_only_spaces_is_refused_as_blank(user: str) -> None:

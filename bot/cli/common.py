@@ -21,7 +21,7 @@ from core.errors import NbmError
 from core.health import refuse_role_bypassing_rls
 from core.leads import find_lead, get_lead
 from core.models import Lead, User
-from core.planner.sizing import CalendarDay, planning_as_user
+from core.planner.sizing import CalendarDay, Check, planning_as_user
 from core.users import acting_as_user, get_user_by_email
 
 
@@ -66,10 +66,12 @@ def saying_how_to_subscribe(email: str) -> Iterator[None]:
 
 
 @contextmanager
-def planning_as_email(email: str, *, day: date | None = None) -> Iterator[tuple[Session, User, CalendarDay | None]]:
+def planning_as_email(email: str, *, day: date | None = None,
+                      check: Check | None = None) -> Iterator[tuple[Session, User, CalendarDay | None]]:
     """:func:`core.planner.sizing.planning_as_user` the user with this email: for a command that may
-    make the plan of ``day`` (default today), whose calendars are then read first."""
-    with planning_as_user(user_id_for_email(email), day=day) as planning:
+    make the plan of ``day`` (default today), whose calendars are then read first, once ``check`` (what
+    the command can refuse without the plan) has passed."""
+    with planning_as_user(user_id_for_email(email), day=day, check=check) as planning:
         yield planning
 
 

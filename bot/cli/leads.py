@@ -11,6 +11,7 @@ from tempfile import SpooledTemporaryFile
 from typing import IO
 
 import click
+from sqlalchemy.orm import Session
 
 from bot.cli.common import (
     DATE,
@@ -25,9 +26,9 @@ from bot.cli.common import (
 )
 from bot.cli.output_files import OUTPUT_FILE, write_whole
 from core.clock import local_today
-from core.leads import LeadStatusChange, edit_lead, list_leads
+from core.leads import LeadStatusChange, NewLead, check_new_lead, edit_lead, list_leads
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote
-from core.models import Channel, Lead, LeadStatus
+from core.models import Channel, Lead, LeadStatus, User
 from core.planner.replan import (
     add_lead_and_replan,
     archive_lead_and_replan,
@@ -69,7 +70,10 @@ def leads_group() -> None:
 @json_option
 def add_command(email: str, name: str, url: str, notes: str | None, lead_email: str | None, as_json: bool) -> None:
     """Add a lead (an outreach action due today comes with it, and today's plan is refreshed to take it in)."""
-    with planning_as_email(email) as (session, user, calendar):
+    def check(session: Session, user: User) -> NewLead:  # a refused lead waits on no calendar
+        return check_new_lead(session, user=user, name=name, url=url, notes=notes, email=lead_email)
+
+    with planning_as_email(email, check=check) as (session, user, calendar):
         lead, _ = add_lead_and_replan(session, user=user, name=name, url=url, notes=notes, email=lead_email,
                                       channel=Channel.CLI, calendar=calendar)
         today = local_today(user.timezone)
