@@ -7,6 +7,7 @@ server is already on Tuesday. Tests pin the clock with time-machine, which moves
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -27,13 +28,17 @@ ACCEPTED_ZONES = "the IANA name of a place, like 'Europe/Paris' or 'America/New_
 
 
 def zone(name: str) -> ZoneInfo:
-    """The zone called ``name``, or a refusal saying what is accepted: a place, or UTC.
+    """The zone called ``name`` (a place, UTC, or a fixed offset), or a refusal saying what to use.
 
     Every timezone that enters (a Slack profile, the settings form, ``--tz``) comes through here, so
-    a user's "today" always follows a real place. Refused even though the tz database has them:
-    ``localtime`` and ``posixrules`` (whatever the server is set to), ``Factory`` (a placeholder
-    for "not set"), ``Etc/GMT+5`` (five hours *behind* UTC), rules such as ``EST5EDT`` and ``CET``,
-    other names for UTC, and old aliases such as ``US/Eastern`` (the place's own name works)."""
+    a user's "today" always follows real rules: a place's, or a fixed offset's, such as ``Etc/GMT+5``
+    (five hours *behind* UTC: IANA's sign is inverted). PostgreSQL reads every accepted name as Python
+    does (the morning's schedule, streaks and snoozes compute the user's dates in SQL): each has a
+    ``/``, or is ``UTC``. Refused even though the tz database has them: ``localtime`` and
+    ``posixrules`` (whatever the server is set to), ``Factory`` (a placeholder for "not set"), other
+    names for UTC, old aliases such as ``US/Eastern`` (the place's own name works), and rules such as
+    ``EST5EDT`` and ``CET``, which PostgreSQL may read as an abbreviation instead (``CET`` as one
+    hour ahead of UTC all year, where the zone keeps summer time)."""
     if name not in _zone_names():
         raise ValidationError(f"{name[:60]!r} is not an IANA timezone NextBestMove accepts; use {ACCEPTED_ZONES}")
     try:
@@ -68,13 +73,18 @@ def place_for(name: str) -> str | None:
     """The name :func:`zone` accepts for the rules ``name`` stands for; None when the tz database does
     not know ``name``.
 
-    That is ``name`` itself when it is accepted; else the place it is a link to in the tz database,
-    followed as far as it goes (``US/Pacific`` → ``America/Los_Angeles``, ``GB`` → ``Europe/London``);
-    else UTC, for a name that links to no place (``Etc/UTC``, ``GMT``, ``Factory``, ``Etc/GMT+5``).
+    That is ``name`` itself when it is accepted (``Etc/GMT+5`` too: a fixed offset is a zone of its
+    own, which linked to no place and so became UTC, hours off); else the place it is a link to in the
+    tz database, followed as far as it goes (``US/Pacific`` → ``America/Los_Angeles``, ``GB`` →
+    ``Europe/London``); else UTC, for a name that links to no place (``Etc/UTC``, ``GMT``,
+    ``Factory``, ``localtime``, and rules such as ``CET``: see :func:`zone`).
+
     The one rule for a name that comes from elsewhere: a Slack profile's (``bot.slack.identity``) and
-    the names stored before :func:`zone` refused them (migration 0008, whose result
-    ``tests/test_migration_timezones.py`` pins, so that changing this rule cannot change it unseen).
-    What stands in for a name the tz database does not know is the caller's.
+    the names stored before :func:`zone` refused them (migration 0008, which runs this rule and whose
+    result ``tests/test_migration_timezones.py`` pins, so that changing this rule cannot change it
+    unseen). 0008's own docstring says what it did to ``Etc/GMT+5`` before this rule kept it (UTC);
+    the names a database migrated then lost are stored nowhere, so nothing can give them back. What
+    stands in for a name the tz database does not know is the caller's.
     """
     if name in _zone_names():
         return name
@@ -103,7 +113,14 @@ def _tz_database_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+#: The tz database's fixed offsets from UTC, ``Etc/GMT-14`` to ``Etc/GMT+12`` (``Etc/GMT+0`` is UTC).
+_FIXED_OFFSET = re.compile(r"Etc/GMT[+-](1[0-4]|[1-9])")
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    places = (name for name in _tz_database_names() if "/" in name and name.split("/", 1)[0] in PLACE_AREAS)
-    return frozenset((*places, "UTC"))
+    """What :func:`zone` accepts: the places, UTC and the fixed offsets."""
+    names = _tz_database_names()
+    places = (name for name in names if "/" in name and name.split("/", 1)[0] in PLACE_AREAS)
+    offsets = (name for name in names if _FIXED_OFFSET.fullmatch(name))
+    return frozenset((*places, *offsets, "UTC"))

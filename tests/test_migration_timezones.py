@@ -1,5 +1,6 @@
-"""Migrations about timezones: 0008 gives users stored with a timezone that is not a place the place with
-the same rules; 0016 gives each weekly summary stored before it its user's timezone."""
+"""Migrations about timezones: 0008 gives each user stored with a timezone core.clock.zone refused the
+name core.clock.place_for reads it as; 0016 gives each weekly summary stored before it its user's
+timezone."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from sqlalchemy import Connection, text
 from core import migrate
 
 
-def test_old_aliases_become_their_place_and_non_places_become_utc(connection: Connection) -> None:
+def test_old_aliases_become_their_place_fixed_offsets_stay_and_other_non_places_become_utc(
+    connection: Connection
+) -> None:
     migrate.downgrade(connection, "0007")
     connection.execute(text("SELECT set_config('app.service', 'on', true)"))
     stored = {"US/Eastern": "America/New_York", "GB": "Europe/London", "Factory": "UTC", "localtime": "UTC",
-              "Etc/GMT+5": "UTC", "Asia/Kolkata": "Asia/Kolkata", "Etc/UTC": "UTC", "GMT": "UTC",
+              "Etc/GMT+5": "Etc/GMT+5", "Asia/Kolkata": "Asia/Kolkata", "Etc/UTC": "UTC", "GMT": "UTC",
               "US/Pacific": "America/Los_Angeles", "Mars/Olympus_Mons": "UTC"}
     ids = {}
     for name in stored:

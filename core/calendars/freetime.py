@@ -17,7 +17,8 @@ Rules:
   "until the next morning": ``user_settings`` has the CHECK ``working_hours_start <
   working_hours_end`` and core.preferences refuses such hours too, so such a window can only come from
   a bug; and a window spanning two dates would make "free time on the plan's date" ambiguous.
-* **The timezone** must be one core.clock accepts (an IANA place or UTC); anything else is refused.
+* **The timezone** must be one core.clock accepts (an IANA place, UTC, or a fixed offset such as
+  ``Etc/GMT+5``); anything else is refused.
 * **Free minutes** are the window's length minus the time that at least one busy interval covers
   inside it: busy intervals from every calendar are clipped to the window, overlapping or touching
   ones are merged (a minute two calendars both call busy counts once), and what remains is

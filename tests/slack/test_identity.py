@@ -66,6 +66,19 @@ def test_a_slack_timezone_that_is_not_a_place_is_read_as_migration_0008_reads_it
     assert _user_by_email("neo@example.com").timezone == stored
 
 
+@pytest.mark.parametrize("tz", ["Etc/GMT+5", "Etc/GMT-14"])
+def test_a_slack_timezone_that_is_a_fixed_offset_is_kept_as_itself(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, tz: str) -> None:
+    """They became UTC, hours off: Etc/GMT+5 is five hours behind UTC (IANA's sign is inverted). The
+    settings form shows the timezone kept."""
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz=tz)
+    command(web, fake, "settings", user="U9")
+    (opened,) = fake.calls_to("views.open")
+    (field,) = [block for block in opened.args["view"]["blocks"] if block["block_id"] == "timezone"]
+    assert field["element"]["initial_value"] == tz
+    assert _user_by_email("neo@example.com").timezone == tz
+
+
 def test_an_unknown_slack_timezone_falls_back_to_the_default(web: FlaskClient, fake: FakeSlack,
                                                             installed: SlackInstallation) -> None:
     fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="Mars/Olympus_Mons")
