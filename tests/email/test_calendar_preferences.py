@@ -84,6 +84,8 @@ def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
     config.get_settings.cache_clear()
     page = client.get(path(links.preferences_url(user_id=user.id)))
     assert "Connect Google Calendar" in text_of(page.text)
+    # Its form's answer redirects to Google's sign-in, which the page's form-action must allow.
+    assert "form-action 'self' https:;" in page.headers["Content-Security-Policy"]
     stale = client.get("/oauth/google/callback?state=not-one-of-ours&code=y")
     assert stale.status_code == 400 and "This link no longer works" in text_of(stale.text)
     denied = client.get("/oauth/google/callback?state=whatever&error=access_denied")

@@ -70,7 +70,10 @@ def _links() -> EmailLinks:
 
 @bp.after_request
 def _private(response: Response) -> Response:
-    return private(response)
+    """The preferences page's Connect forms post here, and the answer redirects to Google's or
+    Microsoft's sign-in: form-action binds a form's redirects too, so with 'self' alone Chrome and
+    Safari stopped on the page, and a calendar could not be connected from email."""
+    return private(response, form_action="'self' https:")
 
 
 def _page(title: str, message: str, status: int, **extra: object) -> ResponseReturnValue:
