@@ -4,8 +4,8 @@ A mark is a word a person uses (``/nbm done 2``, ``nbm mark ID done``, and the w
 carries), the state it asks for, and how a person is told about it. Slack's button ids, the email's
 link transitions, its buttons and its pages all derive from :data:`MARKS`; adding a mark here is the
 only place a new one is listed. A snoozed action has its own marks (:data:`SNOOZED_MARKS`: unsnooze),
-which only the typed channels, Slack's ``/nbm`` and the CLI, read (:data:`TYPED`): no button or email
-link offers them, as every button is on an open action.
+which only the typed channels, Slack's ``/nbm`` and the CLI, read (:data:`TYPED`, :data:`TYPED_CHANNELS`):
+no button or email link offers them, as every button is on an open action.
 
 The words travel on the wire (links already sent carry them, Slack button ids are made of them), so
 a word is never changed once released.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import ActionState
+from core.models import ActionState, Channel
 
 
 @dataclass(frozen=True)
@@ -62,4 +62,6 @@ UNSNOOZE = Mark("unsnooze", ActionState.NEW, "Unsnooze", "unsnooze it", "unsnooz
 SNOOZED_MARKS: tuple[Mark, ...] = (UNSNOOZE,)
 #: Each word a person may type in Slack's ``/nbm`` and the CLI: every mark, a snoozed action's too.
 TYPED: dict[str, Mark] = {mark.word: mark for mark in (*MARKS, *SNOOZED_MARKS)}
+#: The channels a person types marks in (:data:`TYPED`): the only ones that can ask for :data:`SNOOZED_MARKS`.
+TYPED_CHANNELS = frozenset({Channel.SLACK, Channel.CLI})
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from core.actions.marks import BY_TARGET, MARKS, SNOOZED_MARKS, UNSNOOZE
+from core.actions.marks import BY_TARGET, MARKS, SNOOZED_MARKS, TYPED_CHANNELS, UNSNOOZE
 from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.models import Action, ActionState, ActionType, Channel
@@ -172,19 +172,21 @@ def _refusal(action: Action, target: ActionState, channel: Channel) -> str | Non
     ):
         return f"this is not a message to a lead, so it cannot be {mark.past}; you can: {_TASK_VERBS}"
     if target not in ALLOWED[action.state]:
-        return _transition_refusal(action, target)
+        return _transition_refusal(action, target, channel)
     if target == ActionState.ARCHIVED and channel != Channel.SYSTEM:
         return "done actions are archived automatically 90 days after they were completed"
     return None
 
 
-def _transition_refusal(action: Action, target: ActionState) -> str:
+def _transition_refusal(action: Action, target: ActionState, channel: Channel) -> str:
     """Why the table refuses the action's state → ``target``, and what a person can do instead: the
     marks every channel offers (:func:`marks_offered`) that the table allows from that state.
 
-    A snoozed action offers its date, when the system unsnoozes it, and unsnoozing it now, which a
-    person asks by typing it (``core.actions.marks.SNOOZED_MARKS``: no button offers it, so the words
-    name no channel's control); only the system archives, so a done one offers nothing at all."""
+    A snoozed action offers its date, when the system unsnoozes it; and where ``channel`` is one a
+    person types marks in (Slack's ``/nbm``, the CLI: ``core.actions.marks.TYPED_CHANNELS``),
+    unsnoozing it now, which is typed there (no button offers it, so the words name no control).
+    Email has no way to unsnooze, so its pages say only the date. Only the system archives, so a
+    done one offers nothing at all."""
     current = action.state
     refused = f"this action is {current.value.lower()}, so you cannot {VERBS[target]}"
     offered = marks_offered(action.action_type, has_lead=action.person_id is not None)
@@ -195,5 +197,6 @@ def _transition_refusal(action: Action, target: ActionState) -> str:
         # Its year too when months away (a snooze may last a year); UTC's today decides that well enough.
         back = (f"on {short_date_from(action.snooze_until, today=utcnow().date())}" if action.snooze_until
                 else "when its snooze ends")
-        return f"{refused} yet; it comes back in your plan {back}, or {UNSNOOZE.verb} now"
+        now = f", or {UNSNOOZE.verb} now" if channel in TYPED_CHANNELS else ""
+        return f"{refused} yet; it comes back in your plan {back}{now}"
     return f"{refused}; nothing more can be done with it"

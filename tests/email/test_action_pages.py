@@ -144,6 +144,25 @@ def test_a_transition_the_state_machine_refuses_changes_nothing_and_says_why(cli
     assert len(events(service, ann)) == 1
 
 
+def test_a_mark_of_a_snoozed_action_says_when_it_comes_back_and_offers_no_unsnooze(
+    client, links, world, service
+) -> None:
+    """Done, Sent or Replied from an email on a snoozed action was refused with "or unsnooze it now",
+    which only Slack's /nbm and the CLI can do: an email reader has no such link or button."""
+    ann = world.actions[0]
+    client.post(action_path(links, world.user, ann, marks.SNOOZE))
+    for mark in (marks.DONE, marks.SENT, marks.REPLIED):
+        url = action_path(links, world.user, ann, mark)
+        for page in (client.get(url), client.post(url)):
+            assert page.status_code == 409
+            text = text_of(page.text)
+            assert (f"This action is snoozed, so you cannot {mark.verb} yet; it comes back in your plan on "
+                    "Wed 2 Dec.") in text
+            assert "unsnooze" not in text.lower()
+    assert state_of(service, ann) == ActionState.SNOOZED
+    assert len(events(service, ann)) == 1
+
+
 def test_a_link_for_another_users_action_is_not_valid_and_changes_nothing(client, links, world, service) -> None:
     mallory = make_world(service, names=("Max Moe",), name="Mallory")
     victim_action = world.actions[0]
