@@ -4,13 +4,15 @@ their private headers, saying what to do; none changes anything."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.orm import Session
 
 from bot.web.email_pages import pages
 from core.actions import marks
 from core.models import ActionState
-from tests.email.pages import World, action_path, forms, make_world, path, state_of, tamper, text_of
+from tests.email.pages import World, action_path, forms, hrefs, make_world, path, state_of, tamper, text_of
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -86,4 +88,40 @@ def test_a_link_that_is_not_valid_says_what_is_true_of_its_kind(client, links, w
         answered = client.open(path(tamper(url)), method=method)
         assert answered.status_code == 404
         assert f"This link is not valid {NOT_VALID[kind]}" in text_of(answered.text)
+    assert state_of(service, ann) == ActionState.SENT
+
+
+EXPIRED = {
+    "preferences": "For your safety, the email preferences link stops working after 90 days. Use the Email "
+                   "preferences link at the bottom of your latest NextBestMove email; in Slack, /nbm settings opens "
+                   "them too.",
+    "today": "For your safety, the link to today's plan stops working after 7 days. Use the buttons in your latest "
+             "NextBestMove email instead.",
+    "waiting": "For your safety, the link to everyone waiting for a reply stops working after 7 days. Your latest "
+               "morning email lists who is waiting for a reply, with a link to the whole list when it is longer.",
+    "undo": "An Undo link stops working after 7 days, and a change can only be taken back on the day it was made. "
+            "The page after each change you make offers an Undo of that change.",
+    "action": "For your safety, the buttons in an email stop working after 7 days. Use the buttons in your latest "
+              "NextBestMove email.",
+}
+
+
+@pytest.mark.parametrize("kind", list(EXPIRED))
+def test_a_link_that_has_expired_says_what_is_true_of_its_kind(client, links, world, service, clock,
+                                                                 kind: str) -> None:
+    """One page served every kind and spoke of action buttons lasting 7 days and the preferences link
+    90 to a today, waiting or undo link, and of today's plan to a preferences link."""
+    ann, user = world.actions[0], world.user.id
+    page = client.post(action_path(links, world.user, ann, marks.SENT))  # a change, so that Undo has a link
+    (_, undo), *_ = forms(page.text)
+    url = {"preferences": links.preferences_url(user_id=user), "today": links.today_url(user_id=user),
+           "waiting": links.waiting_url(user_id=user), "undo": undo,
+           "action": action_path(links, world.user, ann, marks.DONE)}[kind]
+    clock.shift(timedelta(days=91 if kind == "preferences" else 8))
+
+    for method in ("GET",) if kind in ("today", "waiting") else ("GET", "POST"):
+        answered = client.open(path(url), method=method)
+        assert answered.status_code == 410
+        assert text_of(answered.text).endswith(f"This link has expired {EXPIRED[kind]}")
+        assert hrefs(answered.text) == []
     assert state_of(service, ann) == ActionState.SENT

@@ -77,7 +77,7 @@ def test_an_expired_action_link_mints_no_fresh_preferences_link(client, links, s
     page = client.get(url)
     assert page.status_code == 410 and "This link has expired" in text_of(page.text)
     assert hrefs(page.text) == []
-    assert "a link to your email preferences at the bottom" in text_of(page.text)
+    assert "Use the buttons in your latest NextBestMove email" in text_of(page.text)
 
 
 def test_an_unsubscribe_link_for_nobody_we_know_is_not_valid(client, links, service) -> None:

@@ -16,8 +16,9 @@ Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
 * **Every page tells the truth without telling too much.** A tampered link and a link for
   someone else's action get the same "not valid" page (404), so a page never confirms that an
   action exists; the page names the reasons true of its kind of link (an unsubscribe link is for no
-  action) and where a working link of that kind is. An expired link (410) says so and where fresh
-  links are. A repeat ("Done" clicked twice) answers "Already done" and changes nothing.
+  action) and where a working link of that kind is. An expired link (410) says so, how long its kind
+  of link works, and where a fresh one is. A repeat ("Done" clicked twice) answers "Already done" and
+  changes nothing.
 * **An old link keeps only its own power.** An expired link opens nothing else (it never mints a
   fresh link to the preferences); the unsubscribe link, which never expires, can only stop email:
   turning it back on takes the preferences page of a current email, or Slack.
@@ -39,7 +40,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from bot.email.backends import OutboxBackend, outbox_directory
-from bot.email.links import ActionLink, EmailLinks, LinkExpired, LinkInvalid
+from bot.email.links import ACTION_MAX_AGE, PREFERENCES_MAX_AGE, ActionLink, EmailLinks, LinkExpired, LinkInvalid
 from bot.slack.app import slack_enabled
 from bot.slack.redraws import request_redraw
 from bot.web.email_pages import pages
@@ -83,21 +84,48 @@ def _page(title: str, message: str, status: int, **extra: object) -> ResponseRet
 _INCOMPLETE = "It may have been copied incompletely"
 _REMOVED = ("the action it was for was removed (an Undo removes the follow-up that the change it takes back had "
             "planned)")
-_PREFERENCES = (f"{_INCOMPLETE}. Use the Email preferences link at the bottom of your latest NextBestMove email; in "
-                "Slack, /nbm settings opens them too.")
+#: Where a working link of each kind is: said by the "not valid" and the "expired" pages alike.
+_BUTTONS = "Use the buttons in your latest NextBestMove email"
+_UNDO = "The page after each change you make offers an Undo of that change."
+_PREFERENCES = ("Use the Email preferences link at the bottom of your latest NextBestMove email; in Slack, "
+                "/nbm settings opens them too.")
+_WAITING = ("Your latest morning email lists who is waiting for a reply, with a link to the whole list when it is "
+            "longer.")
+_ANY = "Use the links in your latest NextBestMove email."
 #: What the "not valid" page says, by the kind of link (the route it opened): the reasons a person can
 #: meet for that kind, and where a working link of that kind is.
 _NOT_VALID = {
-    "action_link": f"{_INCOMPLETE}, or {_REMOVED}. Use the buttons in your latest NextBestMove email.",
-    "undo": f"{_INCOMPLETE}, or {_REMOVED}. The page after each change you make offers an Undo of that change.",
+    "action_link": f"{_INCOMPLETE}, or {_REMOVED}. {_BUTTONS}.",
+    "undo": f"{_INCOMPLETE}, or {_REMOVED}. {_UNDO}",
     "unsubscribe": f"{_INCOMPLETE}. Use the Unsubscribe link at the bottom of your latest NextBestMove email.",
-    "preferences": _PREFERENCES,
-    "connect_calendar": _PREFERENCES,
-    "disconnect_calendar": _PREFERENCES,
-    "waiting": (f"{_INCOMPLETE}. Your latest morning email lists who is waiting for a reply, with a link to the "
-                "whole list when it is longer."),
-    "todays_plan": f"{_INCOMPLETE}. Use the buttons in your latest NextBestMove email instead.",
+    "preferences": f"{_INCOMPLETE}. {_PREFERENCES}",
+    "connect_calendar": f"{_INCOMPLETE}. {_PREFERENCES}",
+    "disconnect_calendar": f"{_INCOMPLETE}. {_PREFERENCES}",
+    "waiting": f"{_INCOMPLETE}. {_WAITING}",
+    "todays_plan": f"{_INCOMPLETE}. {_BUTTONS} instead.",
 }
+_SAFE = "For your safety,"
+_DAYS = ACTION_MAX_AGE.days
+_PREFERENCES_EXPIRED = (f"{_SAFE} the email preferences link stops working after {PREFERENCES_MAX_AGE.days} days. "
+                        f"{_PREFERENCES}")
+#: What the "expired" page says, by the kind of link, as :data:`_NOT_VALID`: how long that kind works
+#: (``bot.email.links``), and where a fresh one is. An unsubscribe link never expires. An Undo link
+#: outlives what it can do (a change is taken back only on its own day), so its page says that too.
+_EXPIRED = {
+    "action_link": f"{_SAFE} the buttons in an email stop working after {_DAYS} days. {_BUTTONS}.",
+    "undo": (f"An Undo link stops working after {_DAYS} days, and a change can only be taken back on the day it "
+             f"was made. {_UNDO}"),
+    "preferences": _PREFERENCES_EXPIRED,
+    "connect_calendar": _PREFERENCES_EXPIRED,
+    "disconnect_calendar": _PREFERENCES_EXPIRED,
+    "waiting": f"{_SAFE} the link to everyone waiting for a reply stops working after {_DAYS} days. {_WAITING}",
+    "todays_plan": f"{_SAFE} the link to today's plan stops working after {_DAYS} days. {_BUTTONS} instead.",
+}
+
+
+def _kind_of_link() -> str:
+    """The kind of link the request came with: the route it opened."""
+    return (request.endpoint or "").rpartition(".")[2]
 
 
 @bp.errorhandler(LinkInvalid)
@@ -106,19 +134,16 @@ def _not_valid(_: Exception) -> ResponseReturnValue:
     """One page for every link of a kind that leads to nothing of this person's, whatever the reason,
     so it never confirms that an action exists; it names the reasons a person can meet with that kind
     of link, and where a working one is (:data:`_NOT_VALID`)."""
-    route = (request.endpoint or "").rpartition(".")[2]
-    return _page("This link is not valid", _NOT_VALID.get(route, f"{_INCOMPLETE}. Use the links in your latest "
-                                                                 "NextBestMove email."), 404)
+    return _page("This link is not valid", _NOT_VALID.get(_kind_of_link(), f"{_INCOMPLETE}. {_ANY}"), 404)
 
 
 @bp.errorhandler(LinkExpired)
 def _expired(_: LinkExpired) -> ResponseReturnValue:
-    """Says where fresh links are, and links to none: a link minted here would outlive the old one
-    (a 7-day action link must not turn into a 90-day preferences link)."""
+    """Says how long the kind of link works and where a fresh one is (:data:`_EXPIRED`), and links to
+    none: a link minted here would outlive the old one (a 7-day action link must not turn into a
+    90-day preferences link)."""
     return _page("This link has expired",
-                 "For your safety, email links stop working after a while: action buttons after 7 days, the "
-                 "preferences link after 90. Your latest morning email has today's plan with fresh buttons, and "
-                 "a link to your email preferences at the bottom; in Slack, /nbm settings opens them too.", 410)
+                 _EXPIRED.get(_kind_of_link(), f"{_SAFE} email links stop working after a while. {_ANY}"), 410)
 
 
 # Action links ------------------------------------------------------------------------------
