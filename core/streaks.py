@@ -143,9 +143,9 @@ def current_streak(user: User, *, work_days: Collection[int], today: date | None
 
 
 def streak_line(streak: int, *, work_day: bool, counted_today: bool) -> str:
-    """What the digest and `/nbm streak` say of a streak on a day that is, or is not, a work day,
-    and that the streak already counts (``counted_today``: a completion today, so
-    ``users.last_action_date`` is today) or not.
+    """What the digest and `/nbm streak` say of a streak on the reader's today (a catch-up digest's
+    too, whose plan is of an earlier day), which is, or is not, a work day, and which the streak
+    already counts (``counted_today``: a completion today, so ``users.last_action_date`` is today) or not.
 
     Only work days need a completion (a day off neither breaks a streak nor is required), so only
     on a work day not yet counted does the line ask for one.

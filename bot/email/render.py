@@ -11,6 +11,9 @@ Each email is a subject, a plain-text part and an HTML part rendered from paired
   phones. Remote stylesheets are never fetched.
 * The subject counts what is still to do: "Your next best moves for Tue 25 Nov — 5 actions,
   ~35 min" (1 action is singular). A plan with nothing to do says so kindly instead.
+* A catch-up digest (an earlier day's plan, sent after the reader's day turned) says "today" only
+  of the reader's today: the streak line is as of that day, as ``/nbm streak`` says it, and the
+  preheader of a plan with nothing open names the plan's day.
 * Only open (NEW) actions carry buttons; an action settled earlier today is listed with its state.
   Buttons are those the core offers (``marks_offered``): Done, Sent, Replied, Snooze a week on a
   message to a lead; Done and Snooze a week on anything else.
@@ -145,7 +148,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
     open_items = view.open_items
     return {
         "subject": _subject(view),
-        "preheader": f"First up: {open_items[0].title}" if open_items else "Nothing is waiting on you today.",
+        "preheader": f"First up: {open_items[0].title}" if open_items else _nothing_left(view),
         "first_name": first_name(view.user_name, fallback="there"),
         "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
@@ -154,7 +157,9 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
         "focus": view.focus,
         "streak": view.streak,
-        "streak_line": streak_line(view.streak, work_day=view.is_work_day, counted_today=view.streak_counts_this_day),
+        # The streak is as of the reader's today, so its line speaks of that day, whatever the plan's.
+        "streak_line": streak_line(view.streak, work_day=view.today_is_work_day,
+                                   counted_today=view.streak_counts_today),
         "waiting_total": view.waiting_total,
         "waiting_more": view.waiting_more,
         "waiting_url": links.waiting_url(user_id=view.user_id),
@@ -168,6 +173,14 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         ],
         **_footer(links, view.user_id),
     }
+
+
+def _nothing_left(view: PlanView) -> str:
+    """The preheader of a plan with nothing open: "today" for today's, else the plan's own day (a
+    catch-up digest, sent after the reader's day has turned)."""
+    if view.today is None:
+        return "Nothing is waiting on you today."
+    return f"Nothing is left to do in your plan for {_day(view.date)}."
 
 
 def summary_subject(summary: WeeklySummary) -> str:

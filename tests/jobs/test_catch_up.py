@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.jobs.schedule import due_deliveries
 from core.jobs.tick import tick
 from core.models import ActionType, Channel, DailyPlan, Delivery, DeliveryKind, DeliveryStatus, User
-from tests.factories import make_action, make_lead, make_user
+from tests.factories import make_action, make_lead, make_streak, make_user
 from tests.jobs.conftest import run_worker
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
@@ -37,8 +37,8 @@ def _user(service: Session, *, tz: str, at: time, joined: datetime, name: str,
     return user
 
 
-def _plans_sent(outbox: Path) -> list[tuple[str, str]]:
-    """(subject up to the dash, plain text) of each plan email, oldest first."""
+def _plans_sent(outbox: Path, part: str = "plain") -> list[tuple[str, str]]:
+    """(subject up to the dash, text of ``part``: plain or html) of each plan email, oldest first."""
     if not outbox.exists():
         return []
     found = []
@@ -46,7 +46,7 @@ def _plans_sent(outbox: Path) -> list[tuple[str, str]]:
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         subject = str(message["Subject"])
         if subject.startswith("Your next best moves"):
-            body = message.get_body(preferencelist=("plain",))
+            body = message.get_body(preferencelist=(part,))
             found.append((subject.split(" — ")[0], body.get_content() if body else ""))
     return found
 
@@ -184,3 +184,23 @@ def test_a_caught_up_morning_builds_and_shows_the_plan_of_its_own_day(
     ((subject, text),) = _plans_sent(outbox)
     assert subject == "Your next best moves for Tue 24 Nov"
     assert "Reach out to Bo Tuesday" in text and "Cy Wednesday" not in text
+
+
+def test_a_caught_up_morning_says_of_today_only_what_is_true_of_the_readers_today(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """Nell finished an action on Tuesday; Tuesday's morning, caught up after her midnight, said
+    "You are on a 1-day streak, today included." and, its plan having nothing open, "Nothing is
+    waiting on you today." on Wednesday, when nothing was done yet and Wednesday's plan is to come.
+    The streak line speaks of her today, as `/nbm streak` would; the preheader names Tuesday."""
+    nell = _user(service, tz="Europe/London", at=time(23, 45), joined=datetime(2026, 11, 24, 9, tzinfo=UTC),
+                 name="Nell")
+    make_streak(nell, [date(2026, 11, 24)])
+    _tick_and_work(queue, datetime(2026, 11, 25, 1, 30, tzinfo=UTC))
+    ((subject, text),) = _plans_sent(outbox)
+    ((_, html),) = _plans_sent(outbox, "html")
+    assert subject == "Your next best moves for Tue 24 Nov"
+    assert "You are on a 1-day streak. One action done today keeps it going." in text
+    assert "today included" not in text and "today included" not in html
+    assert "Nothing is left to do in your plan for Tue 24 Nov." in html
+    assert "Nothing is waiting on you today" not in html
