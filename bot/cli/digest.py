@@ -4,7 +4,9 @@
 part to ``--out`` with the plain-text part beside it (same name, ``.txt``), so the digest can be
 opened in a browser. An ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
 the HTML, and so is one where either file cannot be written (bot.cli.output_files), before anything
-is read or built.
+is read or built. One that cannot be written after all (the disk filled, its folder went while the
+digest was built) is said in one line naming the file and why, exit 1: the plan built for it is not
+saved, and no file is left half-written or created for nothing.
 
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
@@ -32,7 +34,7 @@ import click
 from sqlalchemy import select
 
 from bot.cli.common import acting_as_email, saying_how_to_subscribe, user_option
-from bot.cli.output_files import OUTPUT_FILE, unwritable, write_whole
+from bot.cli.output_files import OUTPUT_FILE, NotWritten, unwritable, write_whole
 from bot.email.backends import get_backend
 from bot.email.delivery import digest_email_building_plan_if_missing
 from core.billing.status import require_service
@@ -65,11 +67,14 @@ def preview_command(email: str, out: Path) -> None:
     problem = unwritable(text_path)  # --out itself was checked as it was read
     if problem is not None:
         raise click.BadParameter(f"the text part goes beside it, but {problem}", param_hint="--out")
-    with acting_as_email(email) as (session, user):
-        rendered, _ = digest_email_building_plan_if_missing(session, user=user)
-        # Written before the plan is committed: a file that cannot be written after all leaves no plan behind.
-        write_whole(out, rendered.html)
-        write_whole(text_path, rendered.text)
+    try:
+        with acting_as_email(email) as (session, user):
+            rendered, _ = digest_email_building_plan_if_missing(session, user=user)
+            # Written before the plan is committed: a file that cannot be written after all leaves no plan behind.
+            write_whole({out: rendered.html, text_path: rendered.text})
+    except NotWritten as exc:  # checked writable as the options were read, but the disk filled or the folder went
+        raise click.ClickException(f"the digest {exc}; today's plan is as it was: run the command again once "
+                                   "it can be written") from None
     click.echo(f"Subject: {rendered.subject}")
     click.echo(f"HTML: {out}")
     click.echo(f"Text: {text_path}")

@@ -24,7 +24,7 @@ from bot.cli.common import (
     planning_as_email,
     user_option,
 )
-from bot.cli.output_files import OUTPUT_FILE, write_whole
+from bot.cli.output_files import OUTPUT_FILE, NotWritten, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, NewLead, check_new_lead, edit_lead, list_leads
 from core.leads_import import ImportReport, Kind, NoteSink, RowNote
@@ -134,7 +134,7 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
                                  "name another file, e.g. refused.csv", param_hint="--report")
     # The notes wait in a temporary file until the import is committed: a report only ever describes
     # an import that happened, and one that fails leaves the file at --report untouched.
-    unwritten: OSError | None = None
+    unwritten: NotWritten | None = None
     with SpooledTemporaryFile(max_size=_NOTES_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as notes:
         with file.open("rb") as source, planning_as_email(email) as (session, user, calendar):
             report, _ = import_leads_and_replan(session, user=user, data=source, channel=Channel.CLI, calendar=calendar,
@@ -142,14 +142,13 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
         if report_path is not None:
             notes.seek(0)
             try:
-                write_whole(report_path, notes)
-            except OSError as exc:  # checked writable before the import, but the disk filled or the folder went
+                write_whole({report_path: notes})
+            except NotWritten as exc:  # checked writable before the import, but the disk filled or the folder went
                 unwritten = exc
     emit(as_json, _report_json(report), lambda: _report_text(report, None if unwritten else report_path))
     if unwritten is not None:
-        click.echo(f"nbm: the import is done ({_counts(report)}), but its report could not be written to "
-                   f"{report_path}: {unwritten.strerror or unwritten}. Import the same file again with another "
-                   "--report to list its rows: nobody is added twice.", err=True)
+        click.echo(f"nbm: the import is done ({_counts(report)}), but its report {unwritten}. Import the same file "
+                   "again with another --report to list its rows: nobody is added twice.", err=True)
         sys.exit(1)
     if report.refused:
         click.echo(f"nbm: {report.refused:,} row(s) refused, so this import is incomplete; every other row was "

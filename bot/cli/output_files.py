@@ -4,9 +4,10 @@ A command that found out it could not write its file only when it came to write 
 its work by then (leads imported, a plan built and saved) and would end in a traceback. So the path
 is checked as the option is read, before the command reads or changes anything (:class:`OutputFile`):
 its folder must exist and be one the user can write to, and it must not be a folder or a read-only
-file. Then the file is written whole or not at all (:func:`write_whole`): under a hidden name beside
-it, renamed over it in one step, so a failure half-way (a full disk, an interrupt) leaves what was
-there as it was.
+file. Then the files are written whole or not at all (:func:`write_whole`): each under a hidden name
+beside it, renamed over it in one step once all are written, so a failure half-way (a full disk, an
+interrupt) leaves what was there as it was and no file half-written, and is raised as one
+:class:`NotWritten` that each command says in one line, exit 1, with what it did or did not do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -56,22 +58,48 @@ class OutputFile(click.ParamType):
 OUTPUT_FILE = OutputFile()
 
 
-def write_whole(path: Path, content: str | IO[str]) -> None:
-    """Write ``content`` (text, or a text file read from where it stands) to ``path`` whole or not at all.
+class NotWritten(Exception):
+    """A file checked writable that could not be written after all (the disk filled, its folder went, a
+    folder took its name): ``str()`` says where and why in words fit for one line, "could not be
+    written to PATH: No space left on device", for each command to say with what it did or did not do."""
 
-    It goes to a hidden file beside the target first, created with the usual permissions (the
-    umask's), which then replaces the target in one rename; on any failure the hidden file is removed
-    and the target is as it was. A symbolic link stays one: the file it points to is replaced.
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(f"could not be written to {path}: {cause.strerror or cause}")
+        self.path = path
+
+
+def write_whole(files: Mapping[Path, str | IO[str]]) -> None:
+    """Write each file (path: text, or a text file read from where it stands) whole, or raise
+    :class:`NotWritten` naming the first that could not be.
+
+    Each goes to a hidden file beside its target first, created with the usual permissions (the
+    umask's); once all are written, each replaces its target in one rename. On any failure every
+    hidden file is removed, and so is every target this call created: a failure while writing leaves
+    every target as it was; one in the renames (a folder took a target's name) leaves a target that
+    was there before replaced whole, never half-written. A symbolic link stays one: the file it
+    points to is replaced.
     """
-    target = path.resolve()
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    staged: list[tuple[Path, Path, Path]] = []  # each file as named, its target, its hidden file
+    created: list[Path] = []
+    current = Path()  # the file being written or renamed, to name it when that fails
     try:
-        with partial.open("x", newline="", encoding="utf-8") as out:
-            if isinstance(content, str):
-                out.write(content)
-            else:
-                shutil.copyfileobj(content, out)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        for current, content in files.items():
+            target = current.resolve()
+            partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+            staged.append((current, target, partial))
+            with partial.open("x", newline="", encoding="utf-8") as out:
+                if isinstance(content, str):
+                    out.write(content)
+                else:
+                    shutil.copyfileobj(content, out)
+        for current, target, partial in staged:  # noqa: B007 (``current`` names a failure below)
+            existed = target.exists()
+            os.replace(partial, target)
+            if not existed:
+                created.append(target)
+    except BaseException as exc:
+        for leftover in (*(partial for _named, _target, partial in staged), *created):
+            leftover.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise NotWritten(current, exc) from exc
         raise

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import resource
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cli import digest as digest_cli
 from bot.cli import main
 from bot.email.backends import get_backend
 from core import config
@@ -167,6 +174,61 @@ def test_nbm_digest_preview_refuses_an_out_file_it_cannot_write_before_building_
     assert service.scalars(select(DailyPlan).where(DailyPlan.user_id == user.id)).all() == []
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "data") == ["notes.txt", "today", "today.txt"]
+
+
+def _the_folder_goes(out: Path, undo: contextlib.ExitStack) -> str:
+    out.parent.rmdir()
+    return f"could not be written to {out}: No such file or directory"
+
+
+def _a_folder_takes_the_text_parts_name(out: Path, undo: contextlib.ExitStack) -> str:
+    out.with_suffix(".txt").mkdir()
+    return f"could not be written to {out.with_suffix('.txt')}: Is a directory"
+
+
+def _the_disk_fills(out: Path, undo: contextlib.ExitStack) -> str:
+    """Files of this process may grow to 1 KiB and no more (RLIMIT_FSIZE): as on a full disk, a write
+    past it fails part-way (EFBIG, once SIGXFSZ no longer ends the process)."""
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    undo.callback(signal.signal, signal.SIGXFSZ, signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
+    undo.callback(resource.setrlimit, resource.RLIMIT_FSIZE, limits)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, limits[1]))
+    return f"could not be written to {out}: File too large"
+
+
+@pytest.mark.parametrize(("mishap", "left"), [
+    (_the_folder_goes, []),
+    (_a_folder_takes_the_text_parts_name, ["digests", "digests/today.txt"]),  # the HTML part went with it
+    (_the_disk_fills, ["digests"]),
+])
+def test_nbm_digest_preview_says_in_one_line_a_file_it_cannot_write_after_all_and_leaves_nothing_behind(
+    service: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    mishap: Callable[[Path, contextlib.ExitStack], str], left: list[str]
+) -> None:
+    """The files were writable when the command started, and are not once the digest is built: the
+    person reads which file and why in one line, no plan is saved for it, and no file is left behind."""
+    user = make_user(service, email="zoe@example.com", timezone="Europe/London")
+    make_action(service, user, make_lead(service, user), action_type=ActionType.OUTREACH, due_date=TODAY)
+    out = tmp_path / "digests" / "today.html"
+    out.parent.mkdir()
+    real_build = digest_cli.digest_email_building_plan_if_missing
+    said: list[str] = []
+
+    with contextlib.ExitStack() as undo:
+        def build_then_mishap(session: Session, **kwargs: Any) -> Any:
+            built = real_build(session, **kwargs)
+            said.append(mishap(out, undo))
+            return built
+
+        monkeypatch.setattr(digest_cli, "digest_email_building_plan_if_missing", build_then_mishap)
+        result = CliRunner().invoke(main, ["digest", "preview", "--user", "zoe@example.com", "--out", str(out)])
+
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [f"Error: the digest {said[0]}; today's plan is as it was: run the command "
+                                          "again once it can be written"]
+    assert service.scalars(select(DailyPlan).where(DailyPlan.user_id == user.id)).all() == []
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                  if p.relative_to(tmp_path).parts[0] != "data") == left
 
 
 def test_nbm_digest_send_uses_smtp_when_configured_and_says_plainly_when_it_is_refused(
