@@ -36,9 +36,14 @@ process is logged as one record (:class:`LoggedProcess`), as every record is (co
 RQ's scheduler (the process that enqueues retries with back-off and Slack redraws when due) died
 of the first error, a Redis outage or any other, printing a bare traceback, and the worker started
 another only at its 10-minute maintenance: a :class:`PatientScheduler` waits out an outage (one log
-line per try) and starts again after any other error (one log record, its traceback indented, as
-:class:`LoggedProcess` reports a process's end), trying again every few seconds at most
-(:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled jobs move again within seconds of Redis's return.
+line), trying again every few seconds at most (:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled
+jobs move again within seconds of Redis's return; and it starts again after any other error (one log
+record, its traceback indented, as :class:`LoggedProcess` reports a process's end), waiting 1, 2,
+4... s up to :data:`SCHEDULER_QUIET_CAP_SECONDS`: an error that comes back every time (Redis
+refusing writes, a wrong setting) seldom goes by itself. A failure that repeats itself, the same
+error with the same message, is logged in full only the first time; then in one short line with how
+many times in how long, each line further apart than the one before (1, 2, 4... s, up to
+:data:`SCHEDULER_QUIET_CAP_SECONDS`), and its end in a line saying the scheduler works again.
 Once-only guarantees are untouched: job ids and the deliveries ledger decide, as ever.
 """
 
@@ -51,6 +56,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -83,6 +89,11 @@ START_RETRY_CAP_SECONDS = 30.0
 #: Longest wait between two tries of the scheduler to reach Redis again: scheduled jobs (Slack
 #: redraws, delivery retries) are late by at most this much after Redis is back.
 SCHEDULER_RETRY_CAP_SECONDS = 5.0
+#: Longest wait between two tries of the scheduler after an error that is no outage (a registry key of
+#: the wrong type, Redis refusing writes, a setting that is wrong): one that comes back every time
+#: seldom goes by itself, so it is tried, and logged, ever more rarely, up to this far apart; and the
+#: longest time between two log lines about a failure that keeps coming back, an outage too.
+SCHEDULER_QUIET_CAP_SECONDS = 60.0
 #: What a Redis outage raises.
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
@@ -188,10 +199,11 @@ class Watchdog:
 
 class PatientScheduler(RQScheduler):
     """RQ's scheduler, which outlives a Redis outage or any other error (module docstring) instead of
-    dying of it."""
+    dying of it, and says a failure that keeps coming back without filling the log with it."""
+
+    _failing: _Failing | None = None
 
     def work(self) -> None:
-        delays = retry_delays(SCHEDULER_RETRY_CAP_SECONDS)
         while True:
             try:
                 super().work()
@@ -199,13 +211,67 @@ class PatientScheduler(RQScheduler):
             except Exception as exc:
                 if self._stop_requested:
                     return  # stopping anyway: the locks lapse by themselves
-                delay = next(delays)
-                if isinstance(exc, _REDIS_DOWN):
-                    log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", _first_line(exc),
-                                delay)
-                else:
-                    log.error("the scheduler stopped on an error; it starts again in %.0f s", delay, exc_info=True)
-                time.sleep(delay)
+                time.sleep(self._failed(exc))
+
+    def enqueue_scheduled_jobs(self) -> None:
+        """RQ's pass over the due jobs, its last step of a turn: one that goes through after failures says so."""
+        super().enqueue_scheduled_jobs()
+        failing, self._failing = self._failing, None
+        if failing is not None:
+            log.info("the scheduler works again, after failing %d time(s) in %s (%s)", failing.count,
+                     _duration(time.monotonic() - failing.since), failing.kind[1])
+
+    def _failed(self, exc: Exception) -> float:
+        """Count and log ``exc`` (module docstring: the first of its kind in full, its repeats in a short
+        line, ever more rarely); the seconds to wait before starting again."""
+        now = time.monotonic()
+        outage = isinstance(exc, _REDIS_DOWN)
+        kind = (type(exc).__qualname__, _first_line(exc))
+        failing = self._failing
+        if failing is None or failing.kind != kind:
+            cap = SCHEDULER_RETRY_CAP_SECONDS if outage else SCHEDULER_QUIET_CAP_SECONDS
+            failing = self._failing = _Failing(kind, since=now, next_line=now, delays=retry_delays(cap))
+        failing.count += 1
+        delay = next(failing.delays)
+        if now < failing.next_line:
+            return delay
+        failing.next_line, failing.line_gap = now + failing.line_gap, min(failing.line_gap * 2,
+                                                                         SCHEDULER_QUIET_CAP_SECONDS)
+        if failing.count == 1 and outage:
+            log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", kind[1], delay)
+        elif failing.count == 1:
+            log.error("the scheduler stopped on an error; it starts again in %.0f s", delay, exc_info=True)
+        elif outage:
+            log.warning("the scheduler still cannot reach Redis (%s), %d tries in %s; trying again in %.0f s (it "
+                        "tries every %.0f s at most, and says so less often, up to %.0f s apart)", kind[1],
+                        failing.count, _duration(now - failing.since), delay, SCHEDULER_RETRY_CAP_SECONDS,
+                        SCHEDULER_QUIET_CAP_SECONDS)
+        else:
+            log.error("the scheduler stopped on the same error again (%s: %s), %d times in %s; it starts again in "
+                      "%.0f s (the wait doubles each time, up to %.0f s)", *kind, failing.count,
+                      _duration(now - failing.since), delay, SCHEDULER_QUIET_CAP_SECONDS)
+        return delay
+
+
+@dataclass
+class _Failing:
+    """The scheduler failing over and over in the same way (``kind``: the error's type and first line),
+    since ``since`` (monotonic seconds): how many times, the waits before each next try, and when a
+    repeat is said next (``next_line``, then ``line_gap`` later)."""
+
+    kind: tuple[str, str]
+    since: float
+    next_line: float
+    delays: Iterator[float]
+    line_gap: float = 1.0
+    count: int = 0
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as a person reads a duration: "45 s", "3 min", "2.5 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 class WarmWorker(SimpleWorker):
