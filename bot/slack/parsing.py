@@ -10,7 +10,11 @@
   mailto:, as the core's ``is_link`` reads a lead's link), so a colon in a name ("Re:Search") is
   not taken for a link; the name is everything before it. With no such word, the first word shaped
   like ``scheme:something`` is taken, for the core to refuse it saying which links are accepted
-  (``javascript:…``); with none of either, the answer says a link is missing.
+  (``javascript:…``); with none of either, the answer says a link is missing. The name comes first,
+  so a first word that Slack made a link of (:func:`split_add`: ``Acme.io`` arrives as
+  ``<http://Acme.io|Acme.io>``) is the name's text, as typed, when a link follows it; a first word
+  the person wrote as a link (with its scheme), or the only link there is, stays the link, and the
+  answer asks for the name before it.
 * A plan number (:func:`plan_number`) is decimal digits, with or without the ``#`` the answers
   print before it ("#2 of today's plan"): ``2`` and ``#2`` are the same. ``²`` is not one: it
   starts a name.
@@ -37,8 +41,11 @@ from core.errors import ValidationError
 from core.leads import is_link
 from core.workdays import WEEKDAYS
 
-_WORD = re.compile(r"\S+")
-_SLACK_LINK = re.compile(r"<(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)(?:\|[^>]*)?>")
+_SLACK_LINK = re.compile(r"<(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)(?:\|(?P<label>[^>]*))?>")
+#: A word of the text as Slack sent it: Slack's markup (``<…>``, a label may hold spaces) is part of its word.
+_SENT_WORD = re.compile(r"(?:<[^>]*>|[^\s<])+")
+#: What Slack puts before a word it makes a link of: ``x.com`` is ``http://x.com``, ``ann@x.com`` ``mailto:ann@x.com``.
+_ADDED_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?://)?")
 _ESCAPED = re.compile(r"&(amp|lt|gt);")
 _UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 _SCHEME_SHAPED = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
@@ -63,17 +70,34 @@ def plan_number(word: str) -> str | None:
     return digits if digits.isdecimal() else None
 
 
-def split_add(text: str) -> tuple[str, str, str | None]:
-    """(name, link, notes) of ``/nbm add``."""
-    words = list(_WORD.finditer(text))
-    link = (next((word for word in words if is_link(word.group())), None)
-            or next((word for word in words if _SCHEME_SHAPED.match(word.group())), None))
+def split_add(sent: str) -> tuple[str, str, str | None]:
+    """(name, link, notes) of ``/nbm add``, from the words after ``add`` as Slack sent them (escaped,
+    links wrapped), by the rule in the module docstring: which words Slack made links of is known only
+    before :func:`typed` unwraps them."""
+    words = [(word, typed(word.group())) for word in _SENT_WORD.finditer(sent)]
+    first_typed = _made_a_link_by_slack(words[0][0].group()) if words else None
+    first_is_text = first_typed is not None and any(is_link(text) for _, text in words[1:])
+    after_name = words[1:] if first_is_text else words
+    link = (next((word for word, text in after_name if is_link(text)), None)
+            or next((word for word, text in after_name if _SCHEME_SHAPED.match(text)), None))
     if link is None:
         raise ValidationError(f"no link found (https://, http:// or mailto:); {ADD_USAGE}")
-    name = text[: link.start()].strip()
-    if not name:
+    name = typed(sent[:link.start()])
+    if first_typed is not None and first_is_text:
+        name = first_typed + typed(sent[words[0][0].end():link.start()])
+    if not name.strip():
         raise ValidationError(f"put the lead's name before the link; {ADD_USAGE}")
-    return name, link.group(), text[link.end():].strip() or None
+    return name.strip(), typed(link.group()), typed(sent[link.end():]).strip() or None
+
+
+def _made_a_link_by_slack(word: str) -> str | None:
+    """What the person typed, when ``word`` is a link Slack made of it: a label that is the address
+    without the scheme Slack put before it (``<http://Acme.io|Acme.io>`` is ``Acme.io``), unlike a
+    link typed whole (``<https://x.com>``). None for any other word."""
+    link = _SLACK_LINK.fullmatch(word)
+    if link is None or link.group("label") != _ADDED_SCHEME.sub("", link.group("url"), count=1):
+        return None
+    return typed(link.group("label"))
 
 
 def split_snooze(text: str, *, today: date, work_days: Collection[int],

@@ -179,6 +179,39 @@ def test_add_stores_what_was_typed_from_the_text_slack_sends(
     assert _leads(ann) == [(name, url)]
 
 
+@pytest.mark.parametrize(("sent", "name", "url", "notes"), [
+    ("<http://Acme.io|Acme.io> <http://linkedin.com/in/acme|linkedin.com/in/acme>", "Acme.io",
+     "http://linkedin.com/in/acme", None),
+    ("<http://Acme.io|Acme.io> &amp; Co <https://www.linkedin.com/in/acme> met at <http://saastr.com|saastr.com>",
+     "Acme.io & Co", "https://www.linkedin.com/in/acme", "met at http://saastr.com"),
+    ("<mailto:bea@acme.io|bea@acme.io> <https://www.linkedin.com/in/bea>", "bea@acme.io",
+     "https://www.linkedin.com/in/bea", None),
+], ids=["a domain as the name", "a domain starting the name", "an email address as the name"])
+def test_a_first_word_slack_made_a_link_of_is_the_name_when_a_link_follows(
+    web: FlaskClient, fake: FakeSlack, ann: User, sent: str, name: str, url: str, notes: str | None
+) -> None:
+    """`/nbm add Acme.io linkedin.com/in/acme`: Slack links both words; the first, where the name goes,
+    is the name as typed, and the link is the word after it."""
+    command(web, fake, f"add {sent}")
+    with unit_of_work(user_id=ann.id) as session:
+        lead = session.scalars(select(Lead)).one()
+        assert (lead.name, lead.url, lead.notes) == (name, url, notes)
+    assert replies(fake) == [f"➕ Added <{url}|{name.replace('&', '&amp;')}>. Reaching out to them is in today's plan."]
+
+
+@pytest.mark.parametrize("sent", [
+    "<http://Acme.io|Acme.io>",
+    "<https://www.linkedin.com/in/acme> met via <https://x.com>",
+], ids=["the only link, made by Slack", "a first link typed whole"])
+def test_a_first_word_that_is_the_link_still_asks_for_the_name(
+    web: FlaskClient, fake: FakeSlack, ann: User, sent: str
+) -> None:
+    command(web, fake, f"add {sent}")
+    assert replies(fake) == ["Put the lead's name before the link; write `/nbm add &lt;name&gt; &lt;link&gt; [notes]`, "
+                             "e.g. `/nbm add Ann Lee https://www.linkedin.com/in/ann-lee`"]
+    assert _leads(ann) == []
+
+
 def test_a_name_with_an_ampersand_is_found_and_shown_escaped(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "add Smith &amp; Co <https://x.com|x.com>")
     command(web, fake, "done smith &amp; co")

@@ -134,7 +134,8 @@ def add(request: Request, rest: str) -> None:
     if not rest:
         request.open_modal(add_lead_modal())
         return
-    name, url, notes = split_add(rest)
+    # As Slack sent it: which words Slack made links of is lost once they are unwrapped (bot.slack.parsing).
+    name, url, notes = split_add(split_subcommand(request.body.get("text") or "")[1])
     forms.add_lead_then_plan(request, name=name, url=url, notes=notes, answer=request.reply)
 
 
