@@ -28,6 +28,8 @@ Rules chosen where the specification is silent:
   whole, archived leads included (no namesake can make a link ambiguous). When several leads share the
   name asked for, the refusal lists each with its link and says to use the link; a list to pick a lead
   from (Slack's log-call form) shows the link beside each name several leads share (:func:`told_apart`).
+  A link too long to show whole is shortened (:func:`core.text.shortened_link`), never shown cut as if it
+  were the link, and the refusal says where it is whole.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from core.clock import local_today
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.models import ActionOrigin, ActionType, Channel, Lead, LeadStatus, User
 from core.names import SPACE_RUN, fold_spaces, validate_name
-from core.text import one_line
+from core.text import shortened_link
 
 MAX_URL = 2_000
 ACCEPTED = "only https://, http:// and mailto: links are accepted"
@@ -127,9 +129,10 @@ def validate_url(url: str) -> str:
     return urlunsplit((scheme, userinfo + at + hostport.lower(), parts.path.rstrip("/"), parts.query, parts.fragment))
 
 
-def _quoted(text: str) -> str:
-    """``text`` quoted for a message, cut to 80 characters: a pasted page must not flood the answer."""
-    return repr(text[:80] + ("…" if len(text) > 80 else ""))
+def _quoted(link: str) -> str:
+    """``link`` quoted for a message, shortened to 80 characters (:func:`core.text.shortened_link`): a
+    pasted page must not flood the answer."""
+    return repr(shortened_link(link, 80))
 
 
 def _normalise_mailto(rest: str, shown: str) -> str:
@@ -284,15 +287,16 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
         raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; use a lead's name or link ({listed_by} lists "
                        "yours)" + (f", or {also}" if also else ""))
     if len(leads) > 1:
-        raise ValidationError(_ambiguous(fold_spaces(ref), leads, also=also))
+        raise ValidationError(_ambiguous(fold_spaces(ref), leads, listed_by=listed_by, also=also))
     return leads[0]
 
 
 def named_with_link(lead: Lead, *, limit: int | None = None) -> str:
     """``Ann Lee (https://www.linkedin.com/in/ann-lee)``: the lead named so that no namesake reads alike,
-    its link cut to 60 characters. Within ``limit`` characters (a menu's option), the name is what is
-    cut, never the link: the link is what tells namesakes apart."""
-    link = one_line(lead.url, _LINK_SHOWN) or lead.url
+    its link shortened to 60 characters (:func:`core.text.shortened_link`, never a cut address posing
+    as the link). Within ``limit`` characters (a menu's option), the name is what is cut, not the link
+    as shown: the link is what tells namesakes apart."""
+    link = shortened_link(lead.url, _LINK_SHOWN)
     name = lead.name
     room = max(limit - len(link) - len(" ()"), 1) if limit is not None else len(name)
     return f"{name if len(name) <= room else name[:room - 1] + '…'} ({link})"
@@ -311,14 +315,18 @@ def _name_key(lead: Lead) -> str:
     return fold_spaces(lead.name).casefold()
 
 
-def _ambiguous(ref: str, leads: list[Lead], *, also: str | None) -> str:
+def _ambiguous(ref: str, leads: list[Lead], *, listed_by: str, also: str | None) -> str:
     """Why ``ref`` is refused, naming the leads it matches. Writing more of a name cannot tell two leads
-    of the same name apart, so when some share one, each is listed with its (short) link to use instead."""
+    of the same name apart, so when some share one, each is listed with its link to use instead; a
+    link too long to list whole is shortened, and the refusal says where it is whole (``listed_by``)."""
     namesakes = len({_name_key(lead) for lead in leads}) < len(leads)
-    shown = [named_with_link(lead) if namesakes else lead.name for lead in leads[:_MATCHES_SHOWN]]
+    listed = leads[:_MATCHES_SHOWN]
+    shown = [named_with_link(lead) if namesakes else lead.name for lead in listed]
     names = ", ".join(shown) + (" …" if len(leads) > _MATCHES_SHOWN else "")
     if namesakes:
-        return f"{ref[:80]!r} matches {names}; use the URL to pick one" + (f", or {also}" if also else "")
+        shortened = any(shortened_link(lead.url, _LINK_SHOWN) != lead.url for lead in listed)
+        whole = f" (a link shortened with … is whole in {listed_by})" if shortened else ""
+        return f"{ref[:80]!r} matches {names}; use the URL to pick one{whole}" + (f", or {also}" if also else "")
     return f"{ref[:80]!r} matches {names}; write more of the name" + (f", or use {also}" if also else "")
 
 

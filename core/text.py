@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 _IRREGULAR = {"reply": "replies", "has": "have"}
+#: Where a link names its host, the part a reader (Slack, a terminal, a mail program) makes a link of:
+#: ``scheme://host`` (with any ``user@``), or the ``local@domain`` of a ``mailto:`` (``local`` kept).
+_HOSTED = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?://[^/?#]*|(?P<local>[^@/?#]*@)[^?#]*)")
 
 
 def noun(n: int, word: str, words: str | None = None) -> str:
@@ -46,6 +50,30 @@ def one_line(text: str | None, limit: int = 80) -> str | None:
         return folded
     cut = folded[: limit - 1]
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def shortened_link(link: str, limit: int) -> str:
+    """``link`` as a sentence or a menu shows it in at most ``limit`` characters: whole when it fits,
+    else with "…" where its scheme and host were, and, when what is left is still too long, "…" in
+    its middle too: ``…/in/ann-lee-marketing-director-emea-1234`` and ``…/people?id=7&view=xx…xxxx``
+    for web links, ``ann.lee@…`` for a mail link.
+
+    A link cut anywhere is another address, and a cut one that kept its host would be made a link
+    (Slack turns ``linkedin.com/in/ann-l`` into one) to a page that is not the lead's, or copied and
+    typed back to match nothing. Without its host no reader makes a link of it, the "…" says it is
+    shortened, and its start and end, where two links of one site differ, both stay. Text that names
+    no host (a refused ``javascript:…``) is cut at its end.
+    """
+    if len(link) <= limit:
+        return link
+    hosted = _HOSTED.match(link)
+    if hosted is None:
+        return link[: limit - 1] + "…"
+    rest = f"{hosted.group('local') or ''}…{link[hosted.end():]}"
+    if len(rest) <= limit:
+        return rest
+    tail = (limit - 1) // 3
+    return f"{rest[: limit - 1 - tail]}…{rest[len(rest) - tail:]}"
 
 
 def week_range(monday: date) -> str:

@@ -1,5 +1,5 @@
 """How the product words counts and dates: the article a number takes when read aloud, counted nouns,
-and a day named with its year once it is months away."""
+a day named with its year once it is months away, and a long link shortened."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.text import day_streak, plural, short_date_from
+from core.text import day_streak, plural, short_date_from, shortened_link
 
 
 @pytest.mark.parametrize(("days", "phrase"), [
@@ -31,3 +31,17 @@ def test_counts_agree_with_their_noun() -> None:
 ])
 def test_a_day_more_than_ninety_days_from_today_is_named_with_its_year(day: date, shown: str) -> None:
     assert short_date_from(day, today=date(2026, 11, 25)) == shown
+
+
+@pytest.mark.parametrize(("link", "shown"), [
+    ("https://www.linkedin.com/in/ann-lee", "https://www.linkedin.com/in/ann-lee"),
+    ("https://www.linkedin.com/in/ann-lee-marketing-director-emea-1234", "…/in/ann-lee-marketing-director-emea-1234"),
+    ("https://www.linkedin.com/in/ann-lee-1234?utm_source=share&utm_campaign=share_via&utm_medium=ios_app",
+     "…/in/ann-lee-1234?utm_source=share&utm_c…&utm_medium=ios_app"),
+    ("mailto:ann.lee.marketing.director.emea.region@acme-international.example.com",
+     "ann.lee.marketing.director.emea.region@…"),
+    ("javascript:" + "a" * 60, "javascript:" + "a" * 48 + "…"),
+], ids=["fits", "without its host", "and its middle", "a mail link", "no host"])
+def test_a_long_link_is_shortened_without_its_host_within_the_limit(link: str, shown: str) -> None:
+    assert shortened_link(link, 60) == shown
+    assert len(shown) <= 60

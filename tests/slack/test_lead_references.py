@@ -72,8 +72,25 @@ def test_the_links_listed_are_short_and_escaped_for_slack(web: FlaskClient, fake
     command(web, fake, "done bea")
     assert replies(fake) == [
         f"'bea' matches Bea Stone (https://b.io?a=1&amp;b=&lt;2&gt;), Bea Stone ({FIRST}), "
-        "Beatrice Ray (https://crm.example.com/people?id=7&amp;view=xxxxxxxxxxxxxxxxxx…); use the URL to pick "
-        "one, or a number from today's plan (`/nbm today`)"]
+        f"Beatrice Ray (…/people?id=7&amp;view={'x' * 21}…{'x' * 19}); use the URL to pick one (a link "
+        "shortened with … is whole in `/nbm leads`), or a number from today's plan (`/nbm today`)"]
+
+
+#: Two links of one site that differ only past their 60th character, as long LinkedIn addresses do.
+LONG_FIRST, LONG_SECOND = (f"https://www.linkedin.com/in/bea-stone-marketing-director-emea-region-{n}" for n in (1, 2))
+
+
+def test_a_long_link_is_shown_shortened_never_as_a_cut_address(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """Cut at 60 characters, both links read "https://www.linkedin.com/in/bea-stone-marketing-director-em…",
+    which Slack made a link to an address that is neither lead's, and the two read alike. Shown without
+    the host they are no link, say that they are shortened and where they are whole, and differ."""
+    add_leads(ann, "Bea Stone", "Bea Stone", urls=[LONG_FIRST, LONG_SECOND])
+    command(web, fake, "call bea friday")
+    assert replies(fake) == [
+        "'bea' matches Bea Stone (…/in/bea-stone-marketing-director-emea-region-1), "
+        "Bea Stone (…/in/bea-stone-marketing-director-emea-region-2); use the URL to pick one "
+        "(a link shortened with … is whole in `/nbm leads`)"]
+    assert _calls(ann) == []
 
 
 def test_different_names_are_still_told_apart_by_writing_more_of_the_name(
@@ -90,6 +107,8 @@ def test_different_names_are_still_told_apart_by_writing_more_of_the_name(
     ("call javascript:alert(1) friday", "No lead is called 'javascript:alert(1)'; use a lead's name or link "
                                         "(`/nbm leads` lists yours)"),
     ("done http://", "'http://' has no valid host; a web link looks like https://example.com/page"),
+    (f"done https://www.linkedin.com/in/{'bea-stone-' * 10}", "No lead has the link "
+     "'…/in/bea-stone-bea-stone-bea-stone-bea-stone-bea-ston…stone-bea-stone-bea-stone-'; `/nbm leads` lists yours"),
 ])
 def test_a_link_no_lead_has_is_refused_and_changes_nothing(web: FlaskClient, fake: FakeSlack, ann: User,
                                                            beas: list[Lead], text: str, expected: str) -> None:
@@ -128,3 +147,14 @@ def test_a_long_shared_name_is_cut_in_the_log_call_form_and_the_link_never_is(
     texts = sorted(text for text, _ in _log_call_options(web, fake))
     assert [text[-len(FIRST) - 2:] for text in texts] == [f"({FIRST})", f"({SECOND})"]
     assert all(len(text) <= 75 and text.startswith("Beatrice Alexandra") for text in texts)
+
+
+def test_the_log_call_form_shows_a_long_link_shortened_and_tells_namesakes_apart(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """Cut at 60 characters the two options were the same line, an address neither lead has; shortened
+    without their host, they say they are shortened, fit an option's 75 characters, and differ."""
+    beas = add_leads(ann, "Bea Stone", "Bea Stone", urls=[LONG_FIRST, LONG_SECOND])
+    assert sorted(_log_call_options(web, fake)) == [
+        ("Bea Stone (…/in/bea-stone-marketing-director-emea-region-1)", str(beas[0].id)),
+        ("Bea Stone (…/in/bea-stone-marketing-director-emea-region-2)", str(beas[1].id))]
