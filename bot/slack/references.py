@@ -22,6 +22,13 @@ for a lead with a snoozed one says when it comes back, and that ``/nbm unsnooze`
 now. A plan number means the plan's item whatever its state, as for every mark, and the core
 refuses it unless it is snoozed.
 
+A number typed when today's plan did not exist before the command marks nothing: the plan is made
+for it, so the number cannot be one the person read in it (they were reading yesterday's plan DM, or
+an older message), and its item there is one they have never seen. The listener shows the plan made
+(as ``/nbm today`` does) and answers with :func:`number_before_plan`: the numbers refer to this plan,
+so type the command again with one from it. A lead's name or link means the same action whenever the
+plan was made, and marks at once.
+
 Without service no plan is made (core.billing.status.NoService): a lead still finds its action (the
 user's actions stay theirs to mark), and a number, which only a plan gives, is answered with why
 there is none.
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.slack.parsing import plan_number
+from core.actions.marks import UNSNOOZE, Mark
 from core.actions.service import list_actions, list_waiting
 from core.billing.status import NoService
 from core.clock import local_today
@@ -133,6 +141,23 @@ def _by_number(view: PlanView, digits: str) -> Target:
     number = int(significant)
     item = view.items[number - 1]
     return Target(item.action_id, item.title, number)
+
+
+def number_before_plan(view: PlanView, mark: Mark, *, in_dm: bool) -> str:
+    """The answer to ``mark`` asked by a plan number when today's plan did not exist yet (module rules):
+    nothing was changed, and ``view``, the plan just made, is in the person's DM with the app
+    (``in_dm``: where the command was typed, the plan just above the answer)."""
+    head = ("Nothing was changed: today's plan did not exist until now, so the number you typed could not be "
+            "from it.")
+    where = "Here it is, just above" if in_dm else "It is in your DM with me now"
+    if not view.items:
+        return (f"{head} {where}: nothing is due, so it has no numbers; name a lead instead "
+                f"(`/nbm {mark.word}` with their name or link).")
+    if mark is UNSNOOZE:  # a plan is made of open actions: a snoozed one is in no plan just made
+        return (f"{head} {where}; a plan just made holds nothing snoozed, so name the lead instead "
+                "(`/nbm unsnooze` with their name or link).")
+    return (f"{head} {where}. The numbers refer to this plan: type `/nbm {mark.word}` again with the number "
+            "from it.")
 
 
 def one_lead(session: Session, *, user: User, ref: str, also: str | None = None) -> Lead:

@@ -59,6 +59,7 @@ def test_today_after_a_mark_says_what_is_left_of_the_plan(web: FlaskClient, fake
     """The size is what is left out of the whole (one definition: ``PlanView.size``): counting the
     done item too said "2 actions, ~20 min" of a plan with one action left."""
     add_leads(ann, "Bea Stone", "Carl Diaz")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 1")
     fake.calls.clear()
     command(web, fake, "today")
@@ -186,6 +187,7 @@ def test_marks_with_bad_input_change_nothing(web: FlaskClient, fake: FakeSlack, 
 def test_snooze_without_a_date_snoozes_until_tomorrow_and_says_how_to_pick(
         web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "snooze 1")
     (reply,) = replies(fake)
     assert reply.startswith("💤 Snoozed until Thu 26 Nov: #1 of today's plan — Reach out to Bea Stone. "
@@ -250,12 +252,14 @@ def test_snooze_by_name_with_words_for_the_date(web: FlaskClient, fake: FakeSlac
 def test_a_snooze_months_away_names_its_year(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     """A snooze may last a year: "Fri 1 Oct" alone would read as this year's, a Thursday."""
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "snooze 1 2027-10-01")
     assert replies(fake) == ["💤 Snoozed until Fri 1 Oct 2027: #1 of today's plan — Reach out to Bea Stone."]
 
 
 def test_waiting_lists_sent_actions_with_a_replied_button(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "sent 1")
     command(web, fake, "waiting")
     waiting = fake.calls_to("respond")[-1].args
@@ -284,6 +288,7 @@ def test_focus_sets_this_weeks_focus_and_shows_it_in_the_plan(web: FlaskClient, 
 def test_capacity_says_the_size_in_force_and_why_the_plan_is_longer(web: FlaskClient, fake: FakeSlack,
                                                                      ann: User) -> None:
     add_leads(ann, "Bea Stone", "Carl Diaz", "Dana Fox", "Eli Gray")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 1")
     command(web, fake, "done 2")
     command(web, fake, "capacity micro")
@@ -296,6 +301,7 @@ def test_capacity_says_the_size_in_force_and_why_the_plan_is_longer(web: FlaskCl
 
 def test_a_number_past_a_one_item_plan_names_the_one_number(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 2")
     assert replies(fake) == ["Today's plan has 1 action; use 1, or a lead's name or link"]
 
@@ -380,6 +386,7 @@ def test_summary_shows_last_week_with_save_draft_buttons(web: FlaskClient, fake:
 def test_streak(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "streak")
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 1")
     command(web, fake, "streak")
     assert replies(fake)[0] == "Finish one action today to start a streak."

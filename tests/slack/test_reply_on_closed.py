@@ -108,6 +108,7 @@ def test_replied_on_a_message_the_person_marked_done_is_still_refused(
 def test_nbm_replied_with_the_closed_messages_number_says_the_same(
         web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "sent 1")
     outreach = plan_of(ann).items[0].action_id
     (follow_up,) = [a.id for a in _lead_actions(ann) if a.action_type == ActionType.FOLLOW_UP]

@@ -251,5 +251,6 @@ def test_each_label_of_the_snooze_menu_typed_back_gives_the_menus_date(
 def test_work_day_words_are_read_on_the_users_work_days(web: FlaskClient, fake: FakeSlack, ann: User, typed: str,
                                                         until: str) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, f"snooze 1 {typed}")
     assert replies(fake) == [f"💤 Snoozed until {until}: #1 of today's plan — Reach out to Bea Stone."]

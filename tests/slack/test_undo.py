@@ -190,6 +190,7 @@ def test_the_undo_of_a_typed_unsnooze_puts_back_the_snooze_and_its_date(web: Fla
 
 def test_a_repeated_typed_mark_offers_no_undo(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     add_leads(ann, "Bea Stone")
+    plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 1")
     command(web, fake, "done 1")
     assert _answer(fake)["text"] == "Already done: #1 of today's plan — Reach out to Bea Stone."

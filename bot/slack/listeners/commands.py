@@ -17,7 +17,8 @@ Rules where the spec is silent:
 * ``/nbm done|sent|replied|snooze|unsnooze <n or name>`` names the action it marked, after its
   number in today's plan when it was typed by number, and offers Undo for the change it made (none
   for a repeat); what the Undo did replaces the answer. An unsnooze makes the action due today (an
-  Undo puts back the snooze and its date).
+  Undo puts back the snooze and its date). A number typed before today's plan exists marks nothing:
+  the plan is posted as ``/nbm today`` posts it, with the numbers to type (bot.slack.references).
 * ``/nbm leads`` lists the active and snoozed leads (archived ones are put away), at most 50.
 * ``/nbm disconnect <kind>`` takes the kinds ``/nbm connect`` takes, any of them (a calendar connected
   before its provider was turned off on this server can still be disconnected).
@@ -44,16 +45,23 @@ from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import calendar_connected, call_logged, capacity_said, leads_list, marked, with_undo
-from bot.slack.blocks.text import cut, escape
+from bot.slack.blocks.text import Block, cut, escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze, typed
-from bot.slack.references import Reference, names_lead, one_lead, read_reference, resolve_action
+from bot.slack.references import (
+    Reference,
+    names_lead,
+    number_before_plan,
+    one_lead,
+    read_reference,
+    resolve_action,
+)
 from bot.slack.surfaces import waiting_page
 from core.actions.followups import work_days_for
-from core.actions.marks import TYPED
-from core.actions.service import change_state
+from core.actions.marks import TYPED, Mark
+from core.actions.service import TransitionResult, change_state
 from core.actions.snooze import snooze_presets
 from core.billing.status import NoService
 from core.calendars import service as calendars
@@ -67,8 +75,8 @@ from core.models import ActionState, CalendarConnection, CalendarProvider, Chann
 from core.planner.capacity import parse_level
 from core.planner.replan import set_capacity_and_replan
 from core.planner.service import set_focus
-from core.planner.sizing import planning_as_user
-from core.planner.view import PlanView, plan_view_building_if_missing
+from core.planner.sizing import CalendarDay, planning_as_user
+from core.planner.view import PlanView, day_plan_view, plan_view_building_if_missing
 from core.streaks import current_streak, streak_line
 from core.users import acting_as_user
 from core.workdays import is_work_day
@@ -99,7 +107,7 @@ def nbm(request: Request) -> None:
     request.ack()
     word, rest = split_subcommand(typed(request.body.get("text") or ""))
     if word in TYPED:
-        mark(request, rest, TYPED[word].target)
+        mark(request, rest, TYPED[word])
     else:
         SUBCOMMANDS.get(word, show_help)(request, rest)
 
@@ -123,11 +131,19 @@ def show_help(request: Request, rest: str) -> None:
 def today(request: Request, rest: str) -> None:
     with planning_as_user(request.user_id) as (session, user, calendar):
         view = plan_view_building_if_missing(session, user=user, calendar=calendar)
-        text, blocks = plan_message(view)
+        message = plan_message(view)
+    if not post_plan(request, message):
+        request.reply(f"📬 Today's plan is in your DM with me: {view.size()}.")
+
+
+def post_plan(request: Request, message: tuple[str, list[Block]]) -> bool:
+    """Post a plan ``message`` in the person's DM with the app, where its buttons update it in place
+    (an ephemeral copy could not be updated); whether the command was typed in that DM, so the
+    answer need not point to it."""
+    text, blocks = message
     to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
     channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
-    if request.body.get("channel_id") != channel:
-        request.reply(f"📬 Today's plan is in your DM with me: {view.size()}.")
+    return request.body.get("channel_id") == channel
 
 
 def add(request: Request, rest: str) -> None:
@@ -155,25 +171,46 @@ def waiting(request: Request, rest: str) -> None:
     request.reply(text, blocks=blocks)
 
 
-def mark(request: Request, rest: str, target: ActionState) -> None:
+def mark(request: Request, rest: str, asked_for: Mark) -> None:
     """What was typed is checked before today's plan is made (and its calendar read for it): a snooze
     date or a reference that is refused whatever the plan holds waits on no calendar. A plan number
-    can only be checked against the plan, so it is made first when there is none."""
+    can only be checked against the plan, so it is made first when there is none; and then it marks
+    nothing, since it cannot be a number the person read in that plan (bot.slack.references): the
+    new plan is posted as ``/nbm today`` posts it, and the answer says to type the number from it."""
+    target = asked_for.target
     read_typed = partial(typed_mark, rest=rest, target=target)
     with planning_as_user(request.user_id, check=read_typed) as (session, user, calendar):
         asked = read_typed(session, user)
-        try:
-            view: PlanView | NoService = plan_view_building_if_missing(session, user=user, calendar=calendar)
-        except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs
-            view = no_plan
-        chosen = resolve_action(session, user=user, view=view, ref=asked.ref, target=target)
-        result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
-                              until=asked.until)
-        text = marked(result, chosen.title, target, defaulted=asked.defaulted, today=asked.today,
-                      number=chosen.number)
+        seen = day_plan_view(session, user=user)
+        if seen is None and isinstance(asked.ref, str):  # without service, NoService says why there is no plan
+            made = plan_view_building_if_missing(session, user=user, calendar=calendar)
+            outcome: tuple[PlanView, tuple[str, list[Block]]] | tuple[str, TransitionResult] = (
+                made, plan_message(made))
+        else:
+            outcome = apply_mark(session, user=user, asked=asked, seen=seen, calendar=calendar, target=target)
+    if isinstance(outcome[0], PlanView):
+        made, message = outcome
+        request.reply(number_before_plan(made, asked_for, in_dm=post_plan(request, message)))
+        return
+    text, result = outcome
     request.reply(text, blocks=with_undo(text, result))
     if result.changed:
         request.redraw()
+
+
+def apply_mark(session: Session, *, user: User, asked: TypedMark, seen: PlanView | None,
+               calendar: CalendarDay | None, target: ActionState) -> tuple[str, TransitionResult]:
+    """The mark ``asked`` on the action it means (``seen``: today's plan as it was before the command;
+    a lead's name may still need it made, and finds its action without service), and its answer."""
+    try:
+        view: PlanView | NoService = seen or plan_view_building_if_missing(session, user=user, calendar=calendar)
+    except NoService as no_plan:  # a lead's name still finds its action: the user's data stays theirs
+        view = no_plan
+    chosen = resolve_action(session, user=user, view=view, ref=asked.ref, target=target)
+    result = change_state(session, user=user, action_id=chosen.action_id, to=target, channel=Channel.SLACK,
+                          until=asked.until)
+    return marked(result, chosen.title, target, defaulted=asked.defaulted, today=asked.today,
+                  number=chosen.number), result
 
 
 @dataclass(frozen=True)
