@@ -32,19 +32,37 @@ from core.streaks import refresh_streaks
 
 SYNC_LOG_RETENTION = timedelta(days=90)
 
+#: Each statement that wakes rows first locks them in the order of their ids (``due``, a locking
+#: SELECT ... ORDER BY id, then the UPDATE of those rows), whoever runs it: the hourly housekeeping for
+#: every user and every build of a plan for its own users wake the same rows, and two transactions
+#: that lock the same rows in one order cannot deadlock on them. Without the ORDER BY, an UPDATE locks
+#: rows in the order its plan reads them, and the plans differ: the every-user one can read a user's
+#: snoozed actions in storage order (a bitmap scan) where the per-user one walks an index in its own
+#: order (by snooze date), so the hour and a build each held one and waited for the other's
+#: (tests/jobs/test_wake_deadlock.py). ``FOR NO KEY UPDATE`` is the lock the UPDATE
+#: itself takes: it leaves a plan's items (whose foreign keys share-lock the actions they name) free.
 _UNSNOOZE_LEADS = ForUsers.of("""
+    WITH due AS MATERIALIZED (
+      SELECT l.id FROM leads l JOIN users u ON u.id = l.user_id
+      WHERE l.status = 'SNOOZED'
+        AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
+      ORDER BY l.id
+      FOR NO KEY UPDATE OF l
+    )
     UPDATE leads l SET status = 'ACTIVE', snooze_until = NULL
-    FROM users u
-    WHERE u.id = l.user_id AND l.status = 'SNOOZED'
-      AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
+    FROM due WHERE l.id = due.id
 """, column="u.id")
 
 _UNSNOOZE_ACTIONS = ForUsers.of("""
-    WITH woken AS (
-      UPDATE actions a SET state = 'NEW', snooze_until = NULL
-      FROM users u
-      WHERE u.id = a.user_id AND a.state = 'SNOOZED'
+    WITH due AS MATERIALIZED (
+      SELECT a.id FROM actions a JOIN users u ON u.id = a.user_id
+      WHERE a.state = 'SNOOZED'
         AND a.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
+      ORDER BY a.id
+      FOR NO KEY UPDATE OF a
+    ), woken AS (
+      UPDATE actions a SET state = 'NEW', snooze_until = NULL
+      FROM due WHERE a.id = due.id
       RETURNING a.id, a.user_id
     )
     INSERT INTO action_events (user_id, action_id, from_state, to_state, channel, created_at)

@@ -252,6 +252,7 @@ INSERT INTO actions (user_id, person_id, action_type, state, due_date, origin, a
 SELECT user_id, lead_id, 'NURTURE'::action_type, 'NEW'::action_state, today, 'COLD'::action_origin, true,
        'Reconnect with ' || name, :at, :at
 FROM cold
+ORDER BY lead_id
 ON CONFLICT DO NOTHING
 RETURNING id, user_id
 """, column="l.user_id")
@@ -272,6 +273,10 @@ def create_cold_lead_nurtures(session: Session, *, at: datetime, user_ids: Seque
     Cold: ACTIVE, no open action (NEW, SENT, SNOOZED), and no touch in the last 21 of its user's
     local days (no event on any of its actions, not created in that window). The NURTURE then
     counts as a touch and an open action, so running again the same day creates nothing.
+
+    The NURTUREs go in in the order of their leads' ids, whoever runs this (the hourly housekeeping,
+    a build of a plan): two transactions inserting one lead's NURTURE wait on each other's (the
+    unique index), so inserting in one order is what keeps them from each waiting for the other.
     """
     created = _COLD_LEAD_NURTURES.run(session, {"at": at}, user_ids=user_ids).all()
     if created:

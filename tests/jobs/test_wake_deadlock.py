@@ -1,0 +1,163 @@
+"""The hourly housekeeping and a build of a plan wake the same rows at once and both go through.
+
+Every build of a plan first wakes its users' snoozed rows (core.housekeeping.wake_due), and the
+hourly housekeeping wakes everyone's with the same statements. They meet on one user's rows after
+an outage: the clock's first tick enqueues the hour's housekeeping and the overdue mornings at once,
+and workers run them side by side (or the user asks for today's plan meanwhile). An UPDATE locks
+rows in the order its plan reads them, and the two plans differ: the every-user statement, expecting
+many rows, reads them with a bitmap scan, in storage order; the per-user one, expecting a row or
+two, walks an index, here ``idx_actions_snooze_until``, in snooze-date order. Ann's two follow-ups
+(snoozed until Tuesday and Wednesday, stored in the other order) were then locked in opposite orders,
+each job held one and waited for the other's, and PostgreSQL aborted one: a morning failed, or the
+hour did. The test pins those two plans (the planner settings of each job's own transaction): on a
+table this small PostgreSQL would pick either plan for both.
+
+The interleaving is made certain, without sleeping: a third connection holds the follow-up the
+hourly statement reaches first; the hour waits for it; the build then takes what it can and waits
+too; the third connection lets go.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+import time_machine
+from rq import Queue
+from sqlalchemy import Connection, Engine, delete, event, text
+from sqlalchemy.orm import Session
+
+from core import db
+from core.db import unit_of_work
+from core.jobs import tasks
+from core.models import ActionState, ActionType, User
+from core.planner.view import plan_view_building_if_missing
+from tests.factories import make_action, make_lead, make_user
+from tests.jobs.conftest import run_worker
+
+#: 07:30 on Wed 25 Nov in London: Ann's morning, the first tick after an outage since Monday.
+MORNING = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)
+TUESDAY, WEDNESDAY = date(2026, 11, 24), date(2026, 11, 25)
+#: The plan each job's statements get (see above), by the name of the job's thread.
+PLANS = {"hour": ("enable_indexscan",), "build": ("enable_bitmapscan", "enable_seqscan")}
+TITLES = ("Follow up with Bea Stone", "Follow up with Carl Diaz")
+#: How long the test waits for a job to reach the lock it is expected to wait on, at most.
+PATIENCE_SECONDS = 20.0
+
+
+@pytest.fixture()
+def ann(outbox: Path) -> Iterator[uuid.UUID]:
+    """Ann, committed, with two follow-ups still snoozed (no housekeeping has run since Monday):
+    Bea's until Wednesday, stored first; Carl's until Tuesday, stored second."""
+    with time_machine.travel(datetime(2026, 11, 16, 9, tzinfo=UTC), tick=False), \
+            unit_of_work(service=True) as session:
+        user = make_user(session, name="Ann Lee", email=f"ann-{uuid.uuid4().hex[:8]}@example.com")
+        for name, until in (("Bea Stone", WEDNESDAY), ("Carl Diaz", TUESDAY)):
+            make_action(session, user, make_lead(session, user, name=name), action_type=ActionType.FOLLOW_UP,
+                        state=ActionState.SNOOZED, snooze_until=until, due_date=date(2026, 11, 20),
+                        description=f"Follow up with {name}")
+            session.flush()
+        user_id = user.id
+    yield user_id
+    with unit_of_work(service=True) as session:
+        session.execute(delete(User).where(User.id == user_id))
+
+
+#: A way to build Ann's plan: what runs beside the hour (in a thread of its own), and what Ann is
+#: then shown (in the test's thread, given what the first returned): the titles of her plan.
+Builder = tuple[Callable[[uuid.UUID], object], Callable[[object, Queue, Path], list[str]]]
+
+
+def _prepare_morning(user_id: uuid.UUID) -> object:
+    return tasks.prepare("plan", MORNING.isoformat(), [(str(user_id), "email", WEDNESDAY.isoformat())])
+
+
+def _morning_email(_: object, queue: Queue, outbox: Path) -> list[str]:
+    """The deliveries the batch job queued, worked: the titles Ann's morning email lists."""
+    run_worker(queue)
+    (email,) = [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in outbox.glob("*.eml")]
+    body = email.get_body(preferencelist=("plain",))
+    assert body is not None
+    return [title for title in TITLES if title in body.get_content()]
+
+
+def _today_on_demand(user_id: uuid.UUID) -> object:
+    """Ann's plan built on demand, as `/nbm today` and `nbm plan` build it: the titles it shows."""
+    with unit_of_work(user_id=user_id) as session:
+        view = plan_view_building_if_missing(session, user=session.get_one(User, user_id))
+        return [item.title for item in view.items]
+
+
+def _as_shown(titles: object, queue: Queue, outbox: Path) -> list[str]:
+    assert isinstance(titles, list)
+    return titles
+
+
+@pytest.mark.parametrize("builder", [(_prepare_morning, _morning_email), (_today_on_demand, _as_shown)],
+                         ids=["morning batch", "nbm today"])
+def test_the_hour_and_a_build_waking_the_same_rows_both_succeed(
+    builder: Builder,
+    ann: uuid.UUID, queue: Queue, outbox: Path, engine: Engine,
+) -> None:
+    results: dict[str, object] = {}
+
+    def job(name: str, run: Callable[[], object]) -> threading.Thread:
+        def target() -> None:
+            try:
+                results[name] = run()
+            except Exception as error:  # reported by the assertions below
+                results[name] = error
+        thread = threading.Thread(target=target, name=name)
+        thread.start()
+        return thread
+
+    event.listen(db.get_engine(), "begin", _pinned_plans)
+    holder, watcher = Session(bind=engine), engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        db.set_context(holder, service=True)
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # The follow-up the hourly statement reaches first (it reads them in storage order).
+        holder.execute(text("SELECT id FROM actions WHERE user_id = :u AND state = 'SNOOZED' "
+                            "ORDER BY ctid LIMIT 1 FOR NO KEY UPDATE"), {"u": ann})
+        with time_machine.travel(MORNING, tick=False):
+            hour = job("hour", lambda: tasks.housekeeping(MORNING.isoformat()))
+            (hour_pid,) = _waiting(watcher, hour.is_alive, on={holder_pid})
+            build = job("build", lambda: builder[0](ann))
+            _waiting(watcher, build.is_alive, on={holder_pid, hour_pid})
+            holder.rollback()
+            hour.join(timeout=PATIENCE_SECONDS)
+            build.join(timeout=PATIENCE_SECONDS)
+    finally:
+        holder.close()
+        watcher.close()
+        event.remove(db.get_engine(), "begin", _pinned_plans)
+
+    assert not isinstance(results["hour"], Exception), results["hour"]
+    assert not isinstance(results["build"], Exception), results["build"]
+    assert sorted(builder[1](results["build"], queue, outbox)) == list(TITLES)
+
+
+def _pinned_plans(connection: Connection) -> None:
+    """Each job's transaction gets its plan (:data:`PLANS`), for itself only (``SET LOCAL``)."""
+    for setting in PLANS.get(threading.current_thread().name, ()):
+        connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+
+
+def _waiting(watcher: Connection, alive: Callable[[], bool], *, on: set[int]) -> set[int]:
+    """The backends of this database, other than those of ``on``, that wait on one of ``on``, once
+    there is one; none if the job ``alive`` tells of ends first (it did not need to wait)."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while True:
+        pids = set(watcher.scalars(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND NOT pid = ANY(:on) AND pg_blocking_pids(pid) && CAST(:on AS integer[])"), {"on": sorted(on)}))
+        if pids or not alive():
+            return pids
+        assert time.monotonic() < deadline, "the job never reached the lock it was to wait on"
