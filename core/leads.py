@@ -234,7 +234,7 @@ def list_leads(session: Session, *, user: User, status: LeadStatus | None = None
     return list(session.scalars(query.order_by(func.lower(Lead.name), Lead.name, Lead.id)))
 
 
-def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]:
+def find_leads_by_name(session: Session, *, user: User, name: str, partial: bool = True) -> list[Lead]:
     """Leads called ``name`` (any case, spaces folded on both sides); when none is, those whose name
     contains it.
 
@@ -254,7 +254,9 @@ def find_leads_by_name(session: Session, *, user: User, name: str) -> list[Lead]
         .order_by(func.lower(Lead.name), Lead.name, Lead.url)
     )
     exact = list(session.scalars(mine.where(func.lower(stored) == func.lower(wanted))))
-    return exact or list(session.scalars(mine.where(stored.icontains(wanted, autoescape=True))))
+    if exact or not partial:
+        return exact
+    return list(session.scalars(mine.where(stored.icontains(wanted, autoescape=True))))
 
 
 def is_link(ref: str) -> bool:
@@ -264,12 +266,30 @@ def is_link(ref: str) -> bool:
     return bool(colon) and scheme.lower() in _SCHEMES and len(ref.split()) == 1
 
 
+#: The schemes Slack puts before a word it turns into a link (``Acme.io``, ``bea@acme.io``).
+_SCHEME_ADDED_BY_SLACK = re.compile(r"^(?:http://|mailto:)", re.IGNORECASE)
+
+
+def _as_typed(link: str) -> str | None:
+    """What the person typed, when ``link`` may be a word Slack turned into a link (:func:`leads_named`): the
+    link without the scheme Slack adds; None for a link Slack cannot have made."""
+    bare = _SCHEME_ADDED_BY_SLACK.sub("", link.strip(), count=1)
+    return bare if bare != link.strip() else None
+
+
 def leads_named(session: Session, *, user: User, ref: str) -> list[Lead]:
     """The leads ``ref`` may mean: the one whose link it is, if it is a link, else those
-    :func:`find_leads_by_name` finds. A link that is not a valid one, or an empty name, is refused."""
+    :func:`find_leads_by_name` finds. A link that is not a valid one, or an empty name, is refused.
+
+    Slack turns a typed word that looks like an address into a link, so `/nbm done Acme.io` arrives
+    as ``http://Acme.io``: a link that is no lead's means the lead whose whole name it is once that
+    scheme is taken off (a name, not a part of one: the person typed an address)."""
     if is_link(ref):
         lead = session.scalar(select(Lead).where(Lead.user_id == user.id, Lead.url == validate_url(ref)))
-        return [lead] if lead is not None else []
+        if lead is not None:
+            return [lead]
+        as_typed = _as_typed(ref)
+        return find_leads_by_name(session, user=user, name=as_typed, partial=False) if as_typed else []
     return find_leads_by_name(session, user=user, name=ref)
 
 
@@ -282,7 +302,9 @@ def find_lead(session: Session, *, user: User, ref: str, listed_by: str, also: s
     """
     leads = leads_named(session, user=user, ref=ref)
     if not leads and is_link(ref):
-        raise NotFound(f"no lead has the link {_quoted(validate_url(ref))}; {listed_by} lists yours")
+        as_typed = _as_typed(ref)
+        called = f" or is called {fold_spaces(as_typed)[:80]!r}" if as_typed else ""
+        raise NotFound(f"no lead has the link {_quoted(validate_url(ref))}{called}; {listed_by} lists yours")
     if not leads:
         raise NotFound(f"no lead is called {fold_spaces(ref)[:80]!r}; use a lead's name or link ({listed_by} lists "
                        "yours)" + (f", or {also}" if also else ""))

@@ -212,6 +212,18 @@ def test_a_first_word_that_is_the_link_still_asks_for_the_name(
     assert _leads(ann) == []
 
 
+def test_a_lead_named_like_an_address_is_found_by_its_name_once_slack_made_it_a_link(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """`/nbm done Acme.io`: Slack sends the name as the link ``http://Acme.io``, which is no lead's."""
+    command(web, fake, "add <http://Acme.io|Acme.io> <https://www.linkedin.com/in/acme>")
+    command(web, fake, "done <http://acme.io|acme.io>")
+    assert replies(fake)[-1] == "✅ Marked done: Reach out to Acme.io."
+    command(web, fake, "done <http://acme.com|acme.com>")  # neither a link nor a name of any lead
+    assert replies(fake)[-1] == ("No lead has the link 'http://acme.com' or is called 'acme.com'; "
+                                 "`/nbm leads` lists yours")
+
+
 def test_a_name_with_an_ampersand_is_found_and_shown_escaped(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     command(web, fake, "add Smith &amp; Co <https://x.com|x.com>")
     command(web, fake, "done smith &amp; co")
