@@ -38,6 +38,16 @@ def day_streak(n: int) -> str:
     return f"{article(n)} {n}-day streak"
 
 
+def greeting(hour: int) -> str:
+    """How an email that opens with a greeting greets at ``hour`` (0–23) of the reader's clock: a
+    morning plan is delivered at the time each user chose, which may be 14:00, and a morning caught
+    up after an outage arrives at any hour, so "Good morning" is said only in the morning (05:00 to
+    noon), "Good afternoon" until 18:00, and "Good evening" otherwise."""
+    if 5 <= hour < 12:
+        return "Good morning"
+    return "Good afternoon" if 12 <= hour < 18 else "Good evening"
+
+
 def one_line(text: str | None, limit: int = 80) -> str | None:
     """``text`` on one line, at most ``limit`` characters, cut at a word with "…" (None if empty).
 

@@ -149,6 +149,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
     return {
         "subject": _subject(view),
         "preheader": f"First up: {open_items[0].title}" if open_items else _nothing_left(view),
+        "greeting": view.greeting,
         "first_name": first_name(view.user_name, fallback="there"),
         "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],

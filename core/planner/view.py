@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.actions.rules import EFFORT_MINUTES
 from core.actions.undo import changed_today_by_a_person
-from core.clock import local_today, zone
+from core.clock import local_now, local_today, zone
 from core.models import (
     ACTION_LOG,
     ACTION_SENT_AT,
@@ -40,7 +40,7 @@ from core.models import (
 from core.planner.service import build_plan, get_plan
 from core.planner.sizing import CalendarDay
 from core.streaks import current_streak
-from core.text import one_line, plural
+from core.text import greeting, one_line, plural
 from core.users import get_settings_for
 from core.workdays import DEFAULT_WORK_DAYS, is_work_day
 
@@ -134,6 +134,8 @@ class PlanView:
     #: ``waiting`` is what was waiting at the end of the plan's day, a past one (:func:`waiting_on_its_day`);
     #: else it is what is waiting now.
     waiting_then: bool = False
+    #: The greeting for the hour on the user's clock when the view was made (:func:`core.text.greeting`).
+    greeting: str = "Good morning"
 
     @property
     def today_is_work_day(self) -> bool:
@@ -226,7 +228,8 @@ _PLAN_ROWS = _plan_rows()
 def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
     """``plan`` as the user sees it now: items in position order with their current state, and the
     actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
-    today = local_today(user.timezone)
+    now = local_now(user.timezone)
+    today = now.date()
     day_start = datetime.combine(today, time(0), tzinfo=zone(user.timezone))
     rows = session.execute(_PLAN_ROWS, {"plan_id": plan.id, "day_start": day_start})
     items = tuple(
@@ -248,6 +251,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
         streak=current_streak(user, work_days=work_days, today=today),
         streak_counts_today=user.last_action_date == today, today=None if plan.date == today else today,
         items=items, waiting=waiting, waiting_total=waiting_total, work_days=work_days,
+        greeting=greeting(now.hour),
     )
 
 

@@ -204,3 +204,20 @@ def test_a_caught_up_morning_says_of_today_only_what_is_true_of_the_readers_toda
     assert "today included" not in text and "today included" not in html
     assert "Nothing is left to do in your plan for Tue 24 Nov." in html
     assert "Nothing is waiting on you today" not in html
+
+
+def test_a_plan_delivered_after_noon_or_caught_up_at_night_greets_for_the_hour_it_arrives(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """Delivery times are each user's choice, and a caught-up morning arrives at any hour: "Good
+    morning" only in the morning of the reader's clock. Eve's 18:30 on Wednesday is missed (the
+    scheduler is down) and caught up at 01:00 on her Thursday."""
+    joined = datetime(2026, 11, 25, 6, tzinfo=UTC)
+    _user(service, tz="Europe/London", at=time(7, 30), joined=joined, name="Mona")
+    _user(service, tz="Europe/London", at=time(14, 0), joined=joined, name="Pia")
+    _user(service, tz="America/New_York", at=time(18, 30), joined=joined, name="Eve")
+    for at in (datetime(2026, 11, 25, 7, 30, tzinfo=UTC), datetime(2026, 11, 25, 14, 0, tzinfo=UTC),
+               datetime(2026, 11, 26, 6, 0, tzinfo=UTC)):
+        _tick_and_work(queue, at)
+    greetings = sorted(text.splitlines()[0] for _, text in _plans_sent(outbox))
+    assert greetings == ["Good afternoon, Pia.", "Good evening, Eve.", "Good morning, Mona."]
