@@ -9,7 +9,6 @@ from bot.email.links import EmailLinks
 from bot.slack.blocks.billing import BillingView, billing_reply, notice_message
 from bot.slack.blocks.text import Block
 from bot.slack.delivery import post_dm, reach
-from bot.slack.errors import SlackUnreachable
 from core.billing.notices import BillingNotice, words_for
 from core.billing.status import NoService, billing_status, describe
 from core.config import get_settings
@@ -34,15 +33,14 @@ def no_service_reply(error: NoService) -> tuple[str, list[Block]]:
 
 
 def billing_notice_dm(notice: BillingNotice) -> bool:
-    """DM the notice with its button; False when the user does not use Slack (email is tried next)."""
+    """DM the notice with its button; False when the user does not use Slack, a
+    :class:`~bot.slack.errors.SlackDeliveryError` when it could not be posted (email is tried next
+    either way: bot.channels)."""
     with acting_as_user(notice.user_id) as (session, user):
         if not get_settings_for(session, user).slack_enabled:
             return False
         words = words_for(notice, timezone=user.timezone)
-    try:
-        client, to = reach(notice.user_id)
-    except SlackUnreachable:
-        return False
+    client, to = reach(notice.user_id)
     text, blocks = notice_message(words, EmailLinks.from_settings().billing_url(user_id=notice.user_id))
     post_dm(client, to, text=text, blocks=blocks)
     return True

@@ -61,14 +61,13 @@ class Recipient:
 
 def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     """Tell the user in their Slack DM that their ``provider`` calendar needs reconnecting, with a
-    Reconnect button (a ``core.calendars.notices`` listener); False when they do not use Slack."""
+    Reconnect button (a ``core.calendars.notices`` listener, through bot.channels); False when they
+    do not use Slack, a :class:`~bot.slack.errors.SlackDeliveryError` when it could not be posted
+    (email is tried next either way)."""
     with acting_as_user(user_id) as (session, user):
         if not get_settings_for(session, user).slack_enabled:
             return False
-    try:
-        client, to = reach(user_id)
-    except SlackUnreachable:
-        return False
+    client, to = reach(user_id)
     name = calendars.NAMES[provider]
     text = (f"Your {name} needs reconnecting: until then your plan uses the default capacity of 5 actions a day "
             "instead of your free time.")

@@ -117,3 +117,23 @@ def test_someone_new_in_slack_starts_their_trial_after_their_account_is_made(
     assert neo is not None
     assert [c.params["metadata"] for c in stripe.calls("POST", "/v1/customers")] == [{"nbm_user_id": str(neo.id)}]
     assert [s["status"] for s in stripe.subscriptions.values()] == ["trialing"]
+
+
+@pytest.mark.parametrize(("answer", "status"), [({"ok": False, "error": "account_inactive"}, 200),
+                                                ({"ok": False, "error": "internal_error"}, 500)],
+                         ids=["account_inactive", "500"])
+def test_a_notice_slack_would_not_post_is_emailed_once_instead(
+    slack_web: FlaskClient, fake: FakeSlack, ann: User, stripe: FakeStripe, billing: Path,
+    clock: time_machine.Coordinates, answer: dict[str, Any], status: int,
+) -> None:
+    """Notices are told at most once: a DM Slack refuses (or fails with a 5xx) is not the end of it."""
+    start_trial(ann.id)
+    (trial,) = stripe.subscriptions
+    clock.shift(timedelta(days=11))
+    fake.queue("chat.postMessage", answer, status=status)
+    assert deliver(slack_web, stripe.event("customer.subscription.trial_will_end",
+                                           stripe.subscriptions[trial])).status_code == 200
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    (told,) = emails(billing)
+    assert (str(told["To"]), str(told["Subject"])) == ("Ann Lee <ann@example.com>",
+                                                       "Your NextBestMove trial ends on Wed 9 Dec")
