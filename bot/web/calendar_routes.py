@@ -37,7 +37,7 @@ def callback(name: str) -> ResponseReturnValue:
         return _page("Nothing was connected", f"{service.NAMES[kind]} was not connected: access was not granted. "
                      "You can connect it again whenever you like.", 200)
     try:
-        with unit_of_work(service=True) as session:
+        with unit_of_work(service=True) as session:  # the user's alone once the state names them (finish_flow)
             service.oauth_complete(session, kind=kind, state=request.args.get("state", ""),
                                    query=request.args.to_dict(), settings=get_settings())
     except OAuthStateError as refused:

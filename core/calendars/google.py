@@ -130,10 +130,11 @@ def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Setting
 def complete(session: Session, *, state: str, query: Mapping[str, str], settings: Settings) -> CalendarConnection:
     """Finish the flow ``state`` names with Google's answer ``query`` (the callback's query string).
 
-    Runs in the service context: the user is the one the state was made for. Creates or replaces
-    that user's Google connection (tokens encrypted, ``primary`` calendar, active). Raises
-    OAuthStateError for a state that is unknown, used, expired or another provider's, and
-    ConnectRefused (nothing stored) when Google's answer cannot make a connection.
+    Starts in the service context, which finishing the flow narrows to the user the state was made for:
+    row-level security holds everything after. Creates or replaces that user's Google connection (tokens
+    encrypted, ``primary`` calendar, active). Raises OAuthStateError for a state that is unknown, used,
+    expired or another provider's, and ConnectRefused (nothing stored) when Google's answer cannot make
+    a connection.
     """
     _require(settings)
     finished = finish_flow(session, state=state, provider=CalendarProvider.GOOGLE)

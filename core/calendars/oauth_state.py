@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.crypto import Secret
+from core.db import narrowing_to_user
 from core.errors import NbmError
 from core.models import CalendarProvider, OAuthFlowState
 
@@ -47,8 +48,13 @@ def start_flow(session: Session, *, user_id: uuid.UUID, provider: CalendarProvid
 
 
 def finish_flow(session: Session, *, state: str, provider: CalendarProvider) -> FinishedState:
-    """Use the flow ``state`` names, once (service context: the caller does not know the user yet)."""
-    row = session.scalars(select(OAuthFlowState).where(OAuthFlowState.state == state).with_for_update()).first()
+    """Use the flow ``state`` names, once. Called in the service context (the caller does not know the
+    user yet), which the statement that finds the flow narrows to its user: the rest of the callback
+    (the token exchange, the connection it writes) acts for that user alone, as row-level security
+    holds them, like any other request made on a user's behalf."""
+    found = session.execute(select(OAuthFlowState, narrowing_to_user(OAuthFlowState.user_id))
+                            .where(OAuthFlowState.state == state).with_for_update()).first()
+    row = None if found is None else found[0]
     if row is None or row.provider != provider:
         raise OAuthStateError("this sign-in link is not one we started; start connecting your calendar again")
     if row.used_at is not None:

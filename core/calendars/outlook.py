@@ -135,10 +135,11 @@ def complete(session: Session, *, state: str, query: Mapping[str, str], settings
              http_client: Any = None) -> CalendarConnection:
     """Finish the flow ``state`` names with Microsoft's answer ``query`` (the callback's query string).
 
-    Runs in the service context: the user is the one the state was made for. Creates or replaces
-    that user's Outlook connection (token cache and tokens encrypted, calendar ``me``, active).
-    Raises OAuthStateError for a state that is unknown, used, expired or another provider's, and
-    ConnectRefused (nothing stored) when Microsoft's answer cannot make a connection.
+    Starts in the service context, which finishing the flow narrows to the user the state was made for:
+    row-level security holds everything after. Creates or replaces that user's Outlook connection (token
+    cache and tokens encrypted, calendar ``me``, active). Raises OAuthStateError for a state that is
+    unknown, used, expired or another provider's, and ConnectRefused (nothing stored) when Microsoft's
+    answer cannot make a connection.
     """
     _require(settings)
     finished = finish_flow(session, state=state, provider=CalendarProvider.OUTLOOK)

@@ -150,8 +150,9 @@ def oauth_start(session: Session, *, user: User, kind: CalendarProvider, setting
 
 def oauth_complete(session: Session, *, kind: CalendarProvider, state: str, query: Mapping[str, str],
                    settings: Settings) -> CalendarConnection:
-    """Finish the flow ``state`` names with the provider's answer (service context: the caller does not
-    know the user yet); the connection it creates or replaces."""
+    """Finish the flow ``state`` names with the provider's answer; the connection it creates or replaces.
+    Called in the service context (the caller does not know the user yet): finding the flow narrows it
+    to the flow's user (``core.calendars.oauth_state.finish_flow``)."""
     connection: CalendarConnection = import_module(_MODULES[kind]).complete(
         session, state=state, query=query, settings=settings)
     return connection

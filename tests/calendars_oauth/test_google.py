@@ -18,18 +18,20 @@ import responses
 import time_machine
 from click.testing import CliRunner
 from googleapiclient.http import HttpMockSequence
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from core import config
 from core.calendars import google, outlook
 from core.calendars.google import FREEBUSY_SCOPE, GoogleProvider
 from core.calendars.http import ConnectRefused
 from core.calendars.oauth_state import OAuthStateError
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
+from core.calendars.service import save_oauth_connection
 from core.config import Settings
 from core.crypto import Secret
-from core.db import unit_of_work
+from core.db import set_context, unit_of_work
 from core.errors import ConfigError
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, User
 from tests.calendars_oauth.conftest import NOW
@@ -430,3 +432,41 @@ def test_disconnecting_asks_google_to_revoke_once_the_deletion_is_committed_and_
                              "actions a day (or the capacity you set for a day).\n")
     assert "revoking a Google Calendar grant failed (HTTP 503, backendError)" in caplog.text
     assert "stored-refresh" not in caplog.text
+
+
+# The callback route ---------------------------------------------------------------------------------------
+
+
+def test_the_callback_acts_for_the_user_the_state_names_and_no_one_else(
+    service: Session, settings: Settings, mocked: responses.RequestsMock, clock: time_machine.Traveller,
+    connection: Connection, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The browser is not logged in: once the state names the user, row-level security holds the rest
+    of the callback to that user's rows, as it does every request made on a user's behalf."""
+    for name in ("BASE_URL", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"):
+        monkeypatch.setenv(name, str(getattr(settings, name.lower())))
+    config.get_settings.cache_clear()
+    ann, bob = make_user(service), make_user(service)
+    fresh_connection(service, bob)
+    state = start_connecting(service, settings, ann)["state"]
+    others_touched: list[int] = []
+
+    def saving(session: Session, **fields: Any) -> CalendarConnection:
+        others_touched.append(session.execute(update(CalendarConnection).where(CalendarConnection.user_id == bob.id)
+                                              .values(calendar_id="hijacked")).rowcount)
+        return save_oauth_connection(session, **fields)
+
+    monkeypatch.setattr(google, "save_oauth_connection", saving)
+    mocked.post(google.TOKEN_URI, json=token_answer())
+    from bot.web import create_app
+
+    page = create_app().test_client().get("/oauth/google/callback", query_string={
+        "state": state, "code": "4/0-the-code", "scope": FREEBUSY_SCOPE})
+
+    assert page.status_code == 200 and "Google Calendar is connected" in page.get_data(as_text=True)
+    assert others_touched == [0]  # Bob's row is not Ann's callback's to write
+    set_context(service, service=True)  # the test's transaction: what the callback left, every user's
+    rows = service.scalars(select(CalendarConnection).execution_options(populate_existing=True)
+                           .order_by(CalendarConnection.created_at)).all()
+    assert {(row.user_id, row.calendar_id) for row in rows} == {(bob.id, "primary"), (ann.id, "primary")}
+    config.get_settings.cache_clear()

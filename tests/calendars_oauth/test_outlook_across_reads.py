@@ -72,8 +72,9 @@ def test_the_tenant_metadata_is_read_once_for_every_connection_and_read_of_the_p
         monkeypatch.setenv(name, str(getattr(settings, name.lower())))
     config.get_settings.cache_clear()
     users = [make_user(service, timezone="UTC") for _ in range(3)]
-    for user in users:
-        connect(service, settings, microsoft, user)
+    for user in users:  # each callback its own unit of work, as the route's: finishing it narrows it to its user
+        with unit_of_work(service=True) as session:
+            connect(session, settings, microsoft, user)
     calendar_view(mocked, *({"value": [event("10:00", "11:00")]} for _ in users))
 
     for user in users:
