@@ -1,4 +1,4 @@
-"""Calls found in the calendar, every hour: one job per user who has call detection on.
+"""Calls found in the calendar, every hour: one job per user with service who has call detection on.
 
 The hourly housekeeping job (``core.jobs.tasks.housekeeping``) enqueues :func:`search_calls` for
 each of :func:`users_searching`, under the id ``calls-<user>-<YYYYmmddHH>`` so two schedulers enqueue
@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.access import has_service_sql
 from core.calendars.call_detection import find_calls
 from core.db import unit_of_work
 from core.models import CalendarConnection, User, UserSettings
 
 
 def users_searching(session: Session) -> list[uuid.UUID]:
-    """Users with call detection on and a calendar whose grant shows attendees (service context)."""
+    """Users with service (the scheduler's one check), call detection on and a calendar whose grant
+    shows attendees (service context). A user without service gets no plan to put the calls' actions
+    in, so their calendar is not read either."""
     return list(session.scalars(
         select(User.id).join(UserSettings, UserSettings.user_id == User.id)
         .where(UserSettings.call_detection, select(CalendarConnection.id).where(
-            CalendarConnection.user_id == User.id, CalendarConnection.reads_events).exists())
+            CalendarConnection.user_id == User.id, CalendarConnection.reads_events).exists(),
+            text(has_service_sql(User.__tablename__)))
         .order_by(User.id)))
 
 

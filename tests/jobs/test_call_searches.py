@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session
 from core import queue as queue_module
 from core.calendars.service import connect_ics
 from core.jobs.tick import tick
-from core.models import Action, ActionType, LoggedCall
+from core.models import Action, ActionType, BillingCustomer, BillingSubscription, LoggedCall, SubscriptionStatus, User
 from core.preferences import set_call_detection
+from tests.billing.conftest import billing, stripe, stripe_server
+from tests.calendars.feeds import REQUESTED
 from tests.factories import make_lead, make_user
 from tests.jobs.conftest import run_worker
+
+__all__ = ["billing", "stripe", "stripe_server"]  # fixtures of the billing tests, used here
 
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 06:00 in London
 
@@ -87,3 +91,34 @@ def one_job(queue: Queue) -> bool:
     """One job, the most urgent waiting, as a worker takes it; False if none waited."""
     queues = [queue_module.get_queue(name) for name in queue_module.QUEUE_NAMES]
     return bool(SimpleWorker(queues, connection=queue.connection).work(burst=True, max_jobs=1))
+
+
+def test_no_search_reads_the_calendar_of_a_user_without_service(
+    service: Session, queue: Queue, outbox: Path, billing: Path, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    """Billing on: Dana subscribes, Eve's trial ended without a subscription. Only Dana's calendar is read."""
+    address, feeds = live_feed
+    with time_machine.travel(MONDAY, tick=False):
+        searching: dict[str, User] = {}
+        for name, status in (("dana", SubscriptionStatus.ACTIVE), ("eve", SubscriptionStatus.CANCELED)):
+            feeds[f"{name}.ics"] = FEED
+            user = searching[name] = make_user(service, email=f"{name}@example.com", timezone="Europe/London",
+                                               created_at=MONDAY - timedelta(days=30))
+            make_lead(service, user, name="Ann Lee", url="mailto:ann@acme.io")
+            connect_ics(service, user=user, url=f"{address}/{name}.ics")
+            set_call_detection(service, user=user, on=True)
+            customer = BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{name}")
+            service.add(customer)
+            service.flush()
+            service.add(BillingSubscription(billing_customer_id=customer.id, stripe_subscription_id=f"sub_{name}",
+                                            stripe_price_id="price_monthly", status=status,
+                                            current_period_end=MONDAY + timedelta(days=20)))
+            service.flush()
+        read_before = len(REQUESTED)
+        tick(at=MONDAY, queue=queue)
+        run_worker(queue)
+
+    assert [path.rsplit("/", 1)[-1] for path in REQUESTED[read_before:]] == ["dana.ics"]
+    for name, found in (("dana", [ActionType.CALL_PREP, ActionType.POST_CALL]), ("eve", [])):
+        assert sorted(service.scalars(select(Action.action_type).where(
+            Action.user_id == searching[name].id, Action.logged_call_id.is_not(None)))) == found
