@@ -8,6 +8,7 @@ from sqlalchemy import Column, Table, Text, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from core.crypto import EncryptedText, get_keyring
+from core.db import rows_affected
 from core.models import Base
 
 
@@ -26,6 +27,12 @@ def rotate_keys(session: Session) -> dict[str, int]:
 
     Needs the service context (it reads every user's rows). Idempotent: a second run finds nothing
     to do. Returns how many values were re-encrypted per ``table.column``.
+
+    Each value is replaced only if it is still the one read (compare-and-set): a token refreshed and
+    committed while the rotation runs is kept, never overwritten with the older token it replaced.
+    A process already deployed with the new keys wrote it under the primary key; one written under
+    another key is left for the next run, and is not counted. No row is locked before it is written,
+    so a refresh waits on the rotation only for a row the rotation has just changed.
     """
     keyring = get_keyring()
     done: dict[str, int] = {}
@@ -36,8 +43,10 @@ def rotate_keys(session: Session) -> dict[str, int]:
         stale = session.execute(
             select(pk, raw).where(raw.is_not(None), ~raw.startswith(f"v1:{keyring.primary}:"))
         ).all()
+        replaced = 0
         for key, stored in stale:
             fresh = keyring.encrypt(keyring.decrypt(stored, purpose=purpose), purpose=purpose)
-            session.execute(update(table).where(pk == key).values({column.name: type_coerce(fresh, Text)}))
-        done[f"{table.name}.{column.name}"] = len(stale)
+            replaced += rows_affected(session, update(table).where(pk == key, raw == stored)
+                                      .values({column.name: type_coerce(fresh, Text)}))
+        done[f"{table.name}.{column.name}"] = replaced
     return done

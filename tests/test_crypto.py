@@ -6,20 +6,26 @@ import base64
 import logging
 import re
 import secrets
+import uuid
 
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core import crypto
+from core import keys as core_keys
 from core.config import get_settings
 from core.crypto import Keyring, Secret, generate_key
+from core.db import unit_of_work
 from core.errors import ConfigError, DecryptionError
 from core.keys import rotate_keys
-from tests.factories import make_calendar_connection, make_user
+from core.models import CalendarConnection, User
+from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 OLD = f"old:{generate_key()}"
 NEW = f"new:{generate_key()}"
@@ -164,3 +170,47 @@ def test_a_malformed_key_list_is_refused_with_what_is_expected(spec: str, messag
 
 def test_secrets_compare_by_value() -> None:
     assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
+
+
+def test_rotating_keeps_tokens_refreshed_while_it_runs(engine: Engine, keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nbm keys rotate` on one connection reads the stale tokens; a refresh (Microsoft's rotates the
+    refresh token too) commits new ones on another; then the rotation writes. The new tokens stay,
+    not the older ones re-encrypted."""
+    keys(OLD)
+    with unit_of_work(service=True) as session:
+        user_id = make_user(session, email=f"rotate-{uuid.uuid4().hex[:8]}@example.com").id
+        conn_id = make_calendar_connection(session, session.get_one(User, user_id), refresh_token="1//before",
+                                           access_token="ya29.before").id
+    keys(f"{NEW},{OLD}")
+    keyring = crypto.get_keyring()
+    refreshed: list[bool] = []
+
+    class RefreshedMidway:
+        """The keyring, but the user's tokens are refreshed, and committed, just after the rotation
+        read the stale refresh tokens and before it writes the first one back."""
+
+        primary = keyring.primary
+
+        def decrypt(self, stored: str, *, purpose: str) -> str:
+            if purpose == "calendar_connections.refresh_token" and not refreshed:
+                with unit_of_work(user_id=user_id) as other:  # a connection of its own, committed for real
+                    row = other.get_one(CalendarConnection, conn_id)
+                    row.refresh_token, row.access_token = Secret("1//refreshed"), Secret("ya29.refreshed")
+                refreshed.append(True)
+            return keyring.decrypt(stored, purpose=purpose)
+
+        def encrypt(self, plaintext: str, *, purpose: str) -> str:
+            return keyring.encrypt(plaintext, purpose=purpose)
+
+    with deleted_afterwards(user_id):
+        monkeypatch.setattr(core_keys, "get_keyring", RefreshedMidway)
+        rotated = CliRunner().invoke(main, ["keys", "rotate"], catch_exceptions=False)
+        assert rotated.exit_code == 0, rotated.output
+        assert refreshed == [True]
+        with unit_of_work(user_id=user_id) as session:
+            row = session.get_one(CalendarConnection, conn_id)
+            assert (row.refresh_token.reveal(), row.access_token and row.access_token.reveal()) == (
+                "1//refreshed", "ya29.refreshed")
+            stored = session.execute(text("SELECT refresh_token, access_token FROM calendar_connections "
+                                          "WHERE id = :i"), {"i": conn_id}).one()
+            assert all(value.startswith("v1:new:") for value in stored)
