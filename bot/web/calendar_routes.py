@@ -13,6 +13,7 @@ import logging
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bot.web.redraw_slack import redraw_slack_later
 from core.calendars import service
 from core.calendars.oauth_state import OAuthStateError
 from core.config import get_settings
@@ -38,12 +39,14 @@ def callback(name: str) -> ResponseReturnValue:
                      "You can connect it again whenever you like.", 200)
     try:
         with unit_of_work(service=True) as session:  # the user's alone once the state names them (finish_flow)
-            service.oauth_complete(session, kind=kind, state=request.args.get("state", ""),
-                                   query=request.args.to_dict(), settings=get_settings())
+            connection = service.oauth_complete(session, kind=kind, state=request.args.get("state", ""),
+                                                query=request.args.to_dict(), settings=get_settings())
+            user_id = connection.user_id
     except OAuthStateError as refused:
         return _page("This link no longer works", _sentence(str(refused)), 400)
     except NbmError as refused:
         return _page("Nothing was connected", _sentence(str(refused)), 400)
+    redraw_slack_later(user_id)  # App Home shows the calendar's health, and offered to connect it
     return _page(f"{service.NAMES[kind]} is connected",
                  "From tomorrow morning, your plan is sized to the free time in your working hours. "
                  "You can close this page.", 200, tone="ok")

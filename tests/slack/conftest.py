@@ -264,3 +264,13 @@ def run_redraws() -> None:
 def replies(fake: FakeSlack) -> list[str]:
     """The texts of the ephemeral answers posted to response_urls."""
     return [call.args.get("text", "") for call in fake.calls_to("respond")]
+
+
+@pytest.fixture()
+def google_on(monkeypatch: pytest.MonkeyPatch, web: FlaskClient) -> Iterator[None]:
+    """Google Calendar set up on this server (after the Slack settings of ``web``)."""
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
+    config.get_settings.cache_clear()
+    yield
+    config.get_settings.cache_clear()

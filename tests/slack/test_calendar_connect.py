@@ -6,16 +6,19 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import responses
 from flask.testing import FlaskClient
 from sqlalchemy import Connection
 
 from bot.slack import app as slack_app
 from bot.web import create_app
+from core.calendars import google
 from core.models import User
 from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler, serving_feeds
-from tests.slack.conftest import block_action, command, event, interact, replies, view_submission
+from tests.slack.conftest import block_action, command, event, interact, replies, run_redraws, view_submission
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -179,3 +182,24 @@ def test_only_configured_providers_are_offered(web: FlaskClient, fake: FakeSlack
     command(web, fake, "connect google")
     assert replies(fake) == ["Connect a calendar with `/nbm connect ics <private iCal address>`. Its free time "
                              "then sizes your plan."]
+
+
+def test_google_connected_in_the_browser_shows_in_app_home_without_opening_it_again(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None
+) -> None:
+    """App Home offered Connect Google Calendar; once Google sends the browser back, App Home says it is
+    connected (Slack redraws a Home tab only when it is published again)."""
+    event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    interact(web, block_action(fake, {"type": "button", "action_id": "nbm_connect_calendar", "block_id": "x",
+                                      "value": "google"}))
+    (opened,) = fake.calls_to("views.open")
+    sign_in = opened.args["view"]["blocks"][0]["accessory"]["url"]
+    state = parse_qs(urlsplit(sign_in).query)["state"][0]
+    fake.calls.clear()
+    with responses.RequestsMock() as google_api:
+        google_api.post(google.TOKEN_URI, json={"access_token": "ya29.a", "expires_in": 3599, "token_type": "Bearer",
+                                                "refresh_token": "1//r", "scope": google.FREEBUSY_SCOPE})
+        back = web.get(f"/oauth/google/callback?state={state}&code=4/0-code&scope={google.FREEBUSY_SCOPE}")
+    assert back.status_code == 200 and "Google Calendar is connected" in back.get_data(as_text=True)
+    run_redraws()
+    assert "*Google Calendar*" in _home(fake) and "✅ connected" in _home(fake)

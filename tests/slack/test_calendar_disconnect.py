@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,7 +12,6 @@ import responses
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core import config
 from core.calendars import google
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, User
@@ -25,16 +23,6 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 NO_CALENDAR_LEFT = ("With no calendar connected, your next plans use the default capacity of 5 actions a day (or "
                     "the capacity you set for a day).")
-
-
-@pytest.fixture()
-def google_on(monkeypatch: pytest.MonkeyPatch, web: FlaskClient) -> Iterator[None]:
-    """Google Calendar set up on this server (after the Slack settings of ``web``)."""
-    monkeypatch.setenv("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
-    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
-    config.get_settings.cache_clear()
-    yield
-    config.get_settings.cache_clear()
 
 
 def connect(user: User, kind: CalendarProvider, **fields: Any) -> None:

@@ -76,9 +76,9 @@ def test_redis_out_of_reach_still_applies_and_answers_an_email_change(
     def unreachable(*_: Any, **__: Any) -> None:
         raise RedisConnectionError("Redis is down")
 
-    monkeypatch.setattr("bot.web.email_pages.routes.request_redraw", unreachable)
+    monkeypatch.setattr("bot.web.redraw_slack.request_redraw", unreachable)
     url = EmailLinks.from_settings().action_url(user_id=ann.id, action_id=item.action_id, mark=marks.DONE)
-    with caplog.at_level(logging.WARNING, logger="nbm.web.email"):
+    with caplog.at_level(logging.WARNING, logger="nbm.web.slack"):
         page = web.post(urlsplit(url).path)
     assert page.status_code == 200 and "Marked done" in page.text
     assert state_of(ann, item.action_id) == ActionState.DONE

@@ -30,8 +30,6 @@ Rules chosen (what the action pages say is in :mod:`bot.web.email_pages.pages`):
 
 from __future__ import annotations
 
-import logging
-import uuid
 from datetime import time
 from functools import partial
 
@@ -41,10 +39,9 @@ from sqlalchemy.orm import Session
 
 from bot.email.backends import OutboxBackend, outbox_directory
 from bot.email.links import ACTION_MAX_AGE, PREFERENCES_MAX_AGE, ActionLink, EmailLinks, LinkExpired, LinkInvalid
-from bot.slack.app import slack_enabled
-from bot.slack.redraws import request_redraw
 from bot.web.email_pages import pages
 from bot.web.private_pages import private
+from bot.web.redraw_slack import redraw_slack_later
 from core import preferences as prefs
 from core.actions.rules import Check
 from core.actions.service import check_request, do_change, get_action
@@ -59,8 +56,6 @@ from core.models import Action, ActionState, CalendarProvider, Channel, User
 from core.planner.view import sent_title_of
 from core.users import get_settings_for, get_user
 from core.workdays import WEEKDAYS
-
-log = logging.getLogger("nbm.web.email")
 
 bp = Blueprint("email_pages", __name__)
 
@@ -186,18 +181,8 @@ def _apply(session: Session, link: ActionLink, check: Check, user: User) -> Resp
         result = do_change(session, user=user, check=check, until=until)
     except ValidationError as error:  # the snooze's date (the check allowed the change itself)
         return _result(session, user, pages.refused(check.action, str(error)))
-    after_commit(session, partial(_redraw_slack_later, user.id))
+    after_commit(session, partial(redraw_slack_later, user.id))
     return _result(session, user, pages.applied(link, result, user), created=result.created, changed=result.action)
-
-
-def _redraw_slack_later(user_id: uuid.UUID) -> None:
-    """Have the coalesced job redraw the user's Slack surfaces (module docstring); never raises."""
-    if not slack_enabled(get_settings()):
-        return
-    try:
-        request_redraw(user_id)
-    except Exception:
-        log.warning("could not schedule the Slack redraw after an email change by user %s", user_id, exc_info=True)
 
 
 def _result(
@@ -232,7 +217,7 @@ def undo(token: str) -> ResponseReturnValue:
         result = undo_last_change(session, user=user, action_id=action.id, channel=Channel.EMAIL,
                                   change_id=link.change_id)
         if result.changed:
-            after_commit(session, partial(_redraw_slack_later, user.id))
+            after_commit(session, partial(redraw_slack_later, user.id))
         return _result(session, user, pages.undone(result, user))
 
 
@@ -338,7 +323,7 @@ def disconnect_calendar(token: str, kind: str) -> ResponseReturnValue:
         user = get_user(session, user_id)
         outcome = disconnect_calendar_of(session, user=user, kind=provider)
         if outcome.removed:
-            after_commit(session, partial(_redraw_slack_later, user.id))
+            after_commit(session, partial(redraw_slack_later, user.id))
         return _preferences_page(session, user, token, calendar_note=outcome.said)
 
 
