@@ -10,8 +10,8 @@ import click
 from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
 from core.actions.marks import TYPED
 from core.actions.service import change_state, list_actions
-from core.calls import log_call
 from core.models import Action, ActionState, Channel
+from core.planner.replan import log_call_and_replan
 
 
 def action_json(action: Action) -> dict[str, object]:
@@ -83,8 +83,8 @@ def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None
 def call_command(email: str, lead_ref: str, call_date: date, as_json: bool) -> None:
     """Log a call booked with a lead: prep the work day before, follow up the work day after."""
     with acting_as_email(email) as (session, user):
-        result = log_call(session, user=user, lead_id=lead_for(session, user, lead_ref).id, call_date=call_date,
-                          channel=Channel.CLI)
+        result = log_call_and_replan(session, user=user, lead_id=lead_for(session, user, lead_ref).id,
+                                     call_date=call_date, channel=Channel.CLI)
     made = [a for a in (result.prep, result.post) if a is not None]
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
                "lead_woke": result.woke, "actions": [action_json(a) for a in made]}

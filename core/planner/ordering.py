@@ -54,7 +54,9 @@ stays the Fast Win, done or not, as long as it is in the plan; if it left (or th
 one, as a plan made when the Fast Win had to take 5 minutes at most may not), the Fast Win is
 chosen by the same rule among the items that stay and the new replies, never among new fill, which
 would jump ahead of what the user was shown. New candidates fill the free slots after the kept
-items, in rank order.
+items, in rank order. A lead's open item gives its place to a higher-ranked action of the same lead
+that came due since (the prep of a call logged for today): the lead keeps its one slot and its
+place, now with its most pressing action, as a plan built afresh would have it.
 """
 
 from __future__ import annotations
@@ -210,6 +212,7 @@ def choose(
     kept_ids = {k.candidate.action_id for k in keep}
     ranked = one_per_lead(sorted((c for c in candidates if c.action_id not in kept_ids),
                                  key=lambda c: priority(c, today=today)))
+    keep = _outranked(keep, ranked=ranked, today=today)
     replies = [c for c in ranked if is_reply(c)]
     staying = [k.candidate for k in _staying(keep, replies=replies, slots=slots)]
     first = _first(keep, staying=staying, replies=replies, ranked=ranked, slots=slots, today=today)
@@ -236,6 +239,22 @@ def choose(
         if not shares_slot:
             taken += 1
     return [Chosen(candidate, candidate is first) for candidate in plan]
+
+
+def _outranked(keep: Sequence[Kept], *, ranked: Sequence[Candidate], today: date) -> list[Kept]:
+    """``keep`` with each open item that is its lead's action replaced, in its place, by that lead's
+    higher-ranked action in ``ranked`` (module rules). The replacement is no Fast Win: the morning's
+    left, and the Fast Win is chosen again among what stays."""
+    best = {c.lead_id: c for c in ranked if c.lead_id is not None and not is_reply(c)}
+    kept = []
+    for entry in keep:
+        mine = entry.candidate
+        better = None if entry.settled or is_reply(mine) or mine.lead_id is None else best.get(mine.lead_id)
+        if better is not None and priority(better, today=today) < priority(mine, today=today):
+            kept.append(Kept(better))
+        else:
+            kept.append(entry)
+    return kept
 
 
 def _staying(keep: Sequence[Kept], *, replies: Sequence[Candidate], slots: int) -> list[Kept]:

@@ -6,6 +6,10 @@ A refresh is a change the other channels show (Slack's plan DM and App Home), so
 them once it is committed (:func:`core.changes.actions_changed`, with the channel it came from,
 which redraws itself).
 
+A call logged by a person refreshes today's plan when it is built (as a status change does): its
+prep may be due today, and the snoozed lead it woke may have an action due; a repeat of a call
+already logged changes nothing.
+
 A lead's status change by hand (snooze, unsnooze, archive; what wakes on its date is woken by every
 build of a plan first: core.housekeeping.wake_due)
 refreshes today's plan only when the status did change and today's plan is already built: a repeat
@@ -24,6 +28,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from core.billing.status import NoService
+from core.calls import LoggedCallResult, log_call
 from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
 from core.leads_import import ImportReport, NoteSink, import_leads_csv
@@ -81,6 +86,17 @@ def unsnooze_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID
 def archive_lead_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, channel: Channel) -> LeadStatusChange:
     """Archive the lead, then refresh today's plan, so its open actions leave the plan at once."""
     return _replanned(session, user=user, change=archive_lead(session, user=user, lead_id=lead_id), channel=channel)
+
+
+def log_call_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, call_date: date,
+                        channel: Channel) -> LoggedCallResult:
+    """Log the call (:func:`core.calls.log_call`), then refresh today's plan if it is built, so a prep
+    due today (a call today or tomorrow) and the actions of a lead the call woke take their slots at
+    once rather than at the next refresh (the module's rules)."""
+    result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=channel)
+    if result.created:
+        refresh_if_planned(session, user=user, channel=channel)
+    return result
 
 
 def _replanned(session: Session, *, user: User, change: LeadStatusChange, channel: Channel) -> LeadStatusChange:

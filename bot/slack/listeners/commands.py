@@ -66,14 +66,13 @@ from core.actions.snooze import snooze_presets
 from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar
-from core.calls import log_call
 from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
 from core.leads import list_leads
 from core.models import ActionState, CalendarConnection, CalendarProvider, Channel, User
 from core.planner.capacity import parse_level
-from core.planner.replan import set_capacity_and_replan
+from core.planner.replan import log_call_and_replan, set_capacity_and_replan
 from core.planner.service import set_focus
 from core.planner.sizing import CalendarDay, planning_as_user
 from core.planner.view import PlanView, day_plan_view, plan_view_building_if_missing
@@ -260,8 +259,8 @@ def call(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
         ref, call_date = split_call(rest, today=local_today(user.timezone))
         lead = one_lead(session, user=user, ref=ref)
-        text = call_logged(lead.name, log_call(session, user=user, lead_id=lead.id, call_date=call_date,
-                                               channel=Channel.SLACK))
+        text = call_logged(lead.name, log_call_and_replan(session, user=user, lead_id=lead.id, call_date=call_date,
+                                                         channel=Channel.SLACK))
     request.reply(text)
     request.redraw()
 

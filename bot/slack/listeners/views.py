@@ -28,12 +28,12 @@ from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.feed import validate_address
-from core.calls import log_call
 from core.clock import zone
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_email, validate_url
 from core.models import Channel
 from core.names import validate_name
+from core.planner.replan import log_call_and_replan
 from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
 from core.users import acting_as_user, set_timezone
 
@@ -99,7 +99,8 @@ def submit_log_call(request: Request) -> None:
         return
     try:
         with acting_as_user(request.user_id) as (session, user):
-            result = log_call(session, user=user, lead_id=lead_id, call_date=call_date, channel=Channel.SLACK)
+            result = log_call_and_replan(session, user=user, lead_id=lead_id, call_date=call_date,
+                                         channel=Channel.SLACK)
             text = call_logged(get_lead(session, user=user, lead_id=lead_id).name, result)
     except NotFound as error:
         request.ack(response_action="errors", errors={"lead": user_message(error)})
