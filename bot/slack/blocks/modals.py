@@ -58,9 +58,9 @@ def add_lead_modal() -> Block:
 
 
 def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
-    """Pick a lead and the call's date; without leads, say how to add one instead. Leads of the same
-    name are told apart by their link in the option, as ``/nbm call`` asks for it
-    (:func:`core.leads.told_apart`)."""
+    """Pick one of ``leads`` (the live ones) and the call's date; without any, say how to add one
+    instead. Leads of the same name are told apart by their link in the option, as ``/nbm call``
+    asks for it (:func:`core.leads.told_apart`)."""
     if not leads:
         return notice_modal("Log a call", "You have no leads yet. Add one with `/nbm add`, then log the call.")
     labels = told_apart(leads, limit=OPTION_TEXT)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.slack.blocks.home import live_leads
 from bot.slack.blocks.modals import log_call_modal, settings_modal
 from bot.slack.blocks.replies import lead_added
 from bot.slack.listeners.common import Request
 from core.billing.status import NoService
 from core.clock import local_today
 from core.leads import add_lead, list_leads
-from core.models import Channel, Lead, LeadStatus
+from core.models import Channel, Lead
 from core.planner.replan import add_lead_and_replan, refreshed_and_told
 from core.planner.sizing import calendar_to_read, read_calendar
 from core.planner.view import PlanView
@@ -54,10 +55,10 @@ def _added(lead: Lead, plan: PlanView | NoService | None) -> str:
 
 
 def open_log_call(request: Request) -> None:
-    """The log-call form, listing the active leads (a call is not logged for a put-away lead)."""
+    """The log-call form, listing the live leads: the active and the snoozed, whom a call brings back
+    (core.calls); an archived lead was put away, and no call is logged for it."""
     with acting_as_user(request.user_id) as (session, user):
-        view = log_call_modal(list_leads(session, user=user, status=LeadStatus.ACTIVE),
-                              today=local_today(user.timezone))
+        view = log_call_modal(live_leads(list_leads(session, user=user)), today=local_today(user.timezone))
     request.open_modal(view)
 
 
