@@ -310,3 +310,16 @@ def test_a_refreshed_plan_without_a_fast_win_takes_one_among_its_own_items() -> 
     newcomer = cand(ActionType.FAST_WIN)
     chosen = choose([newcomer], slots=5, today=TODAY, keep=[Kept(morning[0]), Kept(morning[1])])
     assert [c.candidate for c in chosen] == [morning[1], morning[0], newcomer] and fast_wins(chosen) == [morning[1]]
+
+
+def test_on_a_refresh_a_prep_for_a_call_today_takes_its_leads_open_item_in_place() -> None:
+    """A call logged today with a lead already in the plan: its prep takes the lead's place (one
+    slot), the rest stays put; a prep for a call days away waits, as any other new action does."""
+    bea, carl = uuid.uuid4(), uuid.uuid4()
+    fast, beas = cand(ActionType.NURTURE), cand(ActionType.OUTREACH, lead=bea)
+    carls = cand(ActionType.OUTREACH, lead=carl)
+    keep = [Kept(fast, is_fast_win=True), Kept(beas), Kept(carls)]
+    prep = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, lead=bea, call=TODAY)
+    assert plan([prep], slots=3, keep=keep) == [fast, prep, carls]
+    later = cand(ActionType.CALL_PREP, origin=ActionOrigin.CALL, lead=bea, call=TODAY + timedelta(days=4))
+    assert plan([later], slots=3, keep=keep) == [fast, beas, carls]

@@ -54,9 +54,11 @@ stays the Fast Win, done or not, as long as it is in the plan; if it left (or th
 one, as a plan made when the Fast Win had to take 5 minutes at most may not), the Fast Win is
 chosen by the same rule among the items that stay and the new replies, never among new fill, which
 would jump ahead of what the user was shown. New candidates fill the free slots after the kept
-items, in rank order. A lead's open item gives its place to a higher-ranked action of the same lead
-that came due since (the prep of a call logged for today): the lead keeps its one slot and its
-place, now with its most pressing action, as a plan built afresh would have it.
+items, in rank order. One exception to a kept item holding its lead: the prep of a call today or
+tomorrow (rank 2) that came due since (a call just logged) takes the place of its lead's open item,
+the lead keeping its one slot and its place, as a plan built afresh would have it; walking into the
+call unprepared is the costliest miss of the day. Any other new action of a lead already in the plan
+waits for the next plan, so what the user was shown stays put.
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ def choose(
     kept_ids = {k.candidate.action_id for k in keep}
     ranked = one_per_lead(sorted((c for c in candidates if c.action_id not in kept_ids),
                                  key=lambda c: priority(c, today=today)))
-    keep = _outranked(keep, ranked=ranked, today=today)
+    keep = _prep_in_place(keep, ranked=ranked, today=today)
     replies = [c for c in ranked if is_reply(c)]
     staying = [k.candidate for k in _staying(keep, replies=replies, slots=slots)]
     first = _first(keep, staying=staying, replies=replies, ranked=ranked, slots=slots, today=today)
@@ -241,17 +243,17 @@ def choose(
     return [Chosen(candidate, candidate is first) for candidate in plan]
 
 
-def _outranked(keep: Sequence[Kept], *, ranked: Sequence[Candidate], today: date) -> list[Kept]:
+def _prep_in_place(keep: Sequence[Kept], *, ranked: Sequence[Candidate], today: date) -> list[Kept]:
     """``keep`` with each open item that is its lead's action replaced, in its place, by that lead's
-    higher-ranked action in ``ranked`` (module rules). The replacement is no Fast Win: the morning's
-    left, and the Fast Win is chosen again among what stays."""
-    best = {c.lead_id: c for c in ranked if c.lead_id is not None and not is_reply(c)}
+    prep for a call today or tomorrow in ``ranked`` (module rules). The prep is no Fast Win: the
+    morning's left, and the Fast Win is chosen again among what stays."""
+    preps = {c.lead_id: c for c in ranked if c.lead_id is not None and rank(c, today=today) is Rank.CALL_SOON}
     kept = []
     for entry in keep:
         mine = entry.candidate
-        better = None if entry.settled or is_reply(mine) or mine.lead_id is None else best.get(mine.lead_id)
-        if better is not None and priority(better, today=today) < priority(mine, today=today):
-            kept.append(Kept(better))
+        prep = None if entry.settled or is_reply(mine) or mine.lead_id is None else preps.get(mine.lead_id)
+        if prep is not None and priority(prep, today=today) < priority(mine, today=today):
+            kept.append(Kept(prep))
         else:
             kept.append(entry)
     return kept
