@@ -37,8 +37,8 @@ def test_done_is_the_one_primary_button_in_slack_and_in_the_email() -> None:
     slack = {e["text"]["text"]: e.get("style") for e in mark_controls(item, today=item.due_date, work_days=(1, 2, 3))
              if e["type"] == "button"}
     assert slack == {"Done": "primary", "Sent": None, "Replied": None}
-    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=item.due_date, capacity=CapacityLevel.DEFAULT,
-                    free_minutes=None, focus=None, streak=0, items=(item,), waiting=())
+    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=item.due_date, today=item.due_date,
+                    capacity=CapacityLevel.DEFAULT, free_minutes=None, focus=None, streak=0, items=(item,), waiting=())
     html = render_digest(view, links=LINKS).html
     by_label = {label: colour for colour, label in re.findall(
         r'<a class="button button-\w+" href="[^"]+" style="[^"]*background-color: (#\w+)[^"]*">([^<]+)</a>', html)}

@@ -5,7 +5,8 @@ Plan items put ``<surface>|<action uuid>`` in their block id so every control of
 snooze menu, date picker) knows its action and where it was pressed (the DM plan, App Home, or an
 ephemeral "waiting" list), which decides how the surface is redrawn afterwards. A row of the
 "waiting for a reply" list adds ``|waiting``: an action sent today is both a settled plan item and
-a waiting row of the same message, and Slack refuses a whole message whose block ids repeat. The
+a waiting row of the same message, and Slack refuses a whole message whose block ids repeat; a row
+of `/nbm waiting` past its first page adds ``|<page>``, so a press redraws the page it was on. The
 answer to a typed mark (``/nbm done 2``) is ``marked|<action uuid>``, and its Undo button's value is
 the change the mark made: that Undo takes back that change or nothing (the answer names it).
 """
@@ -77,8 +78,17 @@ def connect_calendar(kind: CalendarProvider) -> str:
 CONNECT_CALENDARS = (CONNECT_CALENDAR, *(connect_calendar(kind) for kind in CalendarProvider))
 
 
-def item_block_id(surface: Surface, action_id: uuid.UUID, *, waiting_row: bool = False) -> str:
-    return f"{surface.value}|{action_id}" + (f"|{WAITING_ROW}" if waiting_row else "")
+def item_block_id(surface: Surface, action_id: uuid.UUID, *, waiting_row: bool = False, page: int = 1) -> str:
+    """A plan item's or waiting row's block id (see the module docstring); ``page`` is a waiting row's."""
+    row = (f"|{WAITING_ROW}" + (f"|{page}" if page > 1 else "")) if waiting_row else ""
+    return f"{surface.value}|{action_id}{row}"
+
+
+def waiting_page_of(block_id: str) -> int:
+    """The page of `/nbm waiting` a row's block id says it was on: 1 when it says none (the first
+    page's rows, a plan's waiting rows, ids sent before pages were said) or nothing readable."""
+    page = block_id.split("|")[3:4]
+    return int(page[0]) if page and page[0].isdecimal() and len(page[0]) <= 4 and int(page[0]) >= 1 else 1
 
 
 def parse_item_block_id(block_id: str) -> tuple[Surface, uuid.UUID]:

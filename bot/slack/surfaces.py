@@ -153,16 +153,18 @@ class Shown:
 
 
 def shown_after_press(session: Session, *, user: User, surface: Surface, pressed: Message | None,
-                      message: dict[str, Any] | None, action: Action, row_only: bool, undoable: bool) -> Shown | None:
+                      message: dict[str, Any] | None, action: Action, row_only: bool, undoable: bool,
+                      page: int = 1) -> Shown | None:
     """What the message pressed in (``message``, as Slack sent it with the press) shows after the
-    change to ``action``, from the press's own unit of work: the first page of the waiting list; or
+    change to ``action``, from the press's own unit of work: the waiting list's ``page``, the one
+    pressed in (or its new last page, when the change left fewer pages); or
     the plan message with only the pressed row drawn anew, from what the change holds, when the
     change shows nowhere else (``row_only``: see :data:`ROW_ONLY`) and the message has that row;
     else the plan of the day it shows (today's when that day has none), read whole. None for App
     Home (the redraw job's), for a message that does not say which day's plan it shows, and when
     there is no plan to show."""
     if surface is Surface.WAITING:
-        return Shown(*waiting_page(session, user=user, page=1), whole=True)
+        return Shown(*waiting_page(session, user=user, page=page, clamped=True), whole=True)
     if pressed is None:
         return None
     blocks = (message or {}).get("blocks")
@@ -214,7 +216,12 @@ def _safely(call: Any, **kwargs: Any) -> None:
         log.warning("could not redraw a Slack surface (%s): %s", call.__name__, api_error_code(error))
 
 
-def waiting_page(session: Session, *, user: User, page: int) -> tuple[str, list[Block]]:
-    """Page ``page`` of `/nbm waiting`, read from the core."""
+def waiting_page(session: Session, *, user: User, page: int, clamped: bool = False) -> tuple[str, list[Block]]:
+    """Page ``page`` of `/nbm waiting`, read from the core; ``clamped``, the last page instead of one
+    past it (a press redraws its own page, which its change may have emptied; a page typed past the
+    end is said to be so)."""
+    total = count_waiting(session, user=user)
+    if clamped:
+        page = max(1, min(page, -(-total // WAITING_PAGE)))
     rows = waiting_items(session, user=user, limit=WAITING_PAGE, offset=(page - 1) * WAITING_PAGE)
-    return waiting_message(rows, total=count_waiting(session, user=user), page=page)
+    return waiting_message(rows, total=total, today=local_today(user.timezone), page=page)

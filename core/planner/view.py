@@ -116,6 +116,9 @@ class PlanView:
 
     user_id: uuid.UUID
     user_name: str
+    #: The user's own today when the view was read, whatever day the plan (``date``) is: what a
+    #: control offers (a snooze's presets) and how far away a date is are read from it.
+    today: date
     date: date
     capacity: CapacityLevel
     free_minutes: int | None
@@ -246,7 +249,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
     waiting, waiting_total = _first_waiting(session, user=user, except_leads=in_plan)
     work_days = tuple(get_settings_for(session, user).work_days)
     return PlanView(
-        user_id=user.id, user_name=user.name, date=plan.date, capacity=plan.capacity,
+        user_id=user.id, user_name=user.name, date=plan.date, today=today, capacity=plan.capacity,
         free_minutes=plan.free_minutes, focus=plan.focus_statement,
         streak=current_streak(user, work_days=work_days, today=today),
         streak_counts_today=user.last_action_date == today, today=None if plan.date == today else today,

@@ -50,7 +50,7 @@ def _item(position: int, state: ActionState = ActionState.NEW) -> PlanItem:
 
 def test_a_person_finds_the_mark_buttons_of_the_open_items_of_a_real_plan_dm() -> None:
     items = [_item(0), _item(1), _item(2, ActionState.DONE)]
-    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=DAY, capacity=CapacityLevel.DEFAULT,
+    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=DAY, today=DAY, capacity=CapacityLevel.DEFAULT,
                     free_minutes=None, focus=None, streak=0, items=tuple(items), waiting=())
     _, blocks = plan_message(view)
     found = pressable(Posted("DU1", "1.1", str(uuid.uuid4()), blocks, time.monotonic()))

@@ -29,7 +29,7 @@ def item(position: int, title: str, *, minutes: int = 5, lead: str | None = None
 
 
 def view(items: tuple[PlanItem, ...] = (), waiting: tuple[WaitingItem, ...] = (), **fields: object) -> PlanView:
-    values: dict = dict(user_id=USER, user_name="Ann Lee", date=DAY, capacity=CapacityLevel.STANDARD,
+    values: dict = dict(user_id=USER, user_name="Ann Lee", date=DAY, today=DAY, capacity=CapacityLevel.STANDARD,
                         free_minutes=200, focus=None, streak=0, items=items, waiting=waiting)
     values.update(fields)
     return PlanView(**values)

@@ -28,7 +28,7 @@ def _item(position: int, *, state: ActionState = ActionState.NEW, name: str = "A
 
 def _view(items: list[PlanItem], *, waiting: tuple[WaitingItem, ...] = (), streak: int = 0,
           focus: str | None = None) -> PlanView:
-    return PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, capacity=CapacityLevel.DEFAULT,
+    return PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, today=TODAY, capacity=CapacityLevel.DEFAULT,
                     free_minutes=None, focus=focus, streak=streak, items=tuple(items), waiting=waiting,
                     waiting_total=len(waiting))
 
@@ -99,14 +99,14 @@ def test_waiting_items_follow_the_plan_with_a_replied_button() -> None:
 
 def test_the_waiting_list_pages_through_every_action_however_long() -> None:
     everyone = _waiting(80)
-    text, first = waiting_message(everyone[:WAITING_PAGE], total=80, page=1)
-    _, second = waiting_message(everyone[WAITING_PAGE:], total=80, page=2)
+    text, first = waiting_message(everyone[:WAITING_PAGE], total=80, today=TODAY, page=1)
+    _, second = waiting_message(everyone[WAITING_PAGE:], total=80, today=TODAY, page=2)
     assert text == "80 actions waiting for a reply" and len(first) <= 50 and len(second) <= 50
     assert first[0]["text"]["text"] == "*Waiting for a reply* (80) · page 1 of 2"
     assert first[-1]["elements"][0]["text"] == "`/nbm waiting 2` shows the next 35."
     rows = [b for page in (first, second) for b in page if "accessory" in b]
     assert [b["accessory"]["value"] for b in rows] == [str(w.action_id) for w in everyone]
-    assert waiting_message((), total=80, page=3)[1][0]["text"]["text"] == (
+    assert waiting_message((), total=80, today=TODAY, page=3)[1][0]["text"]["text"] == (
         "There is no page 3: 80 actions waiting for a reply, on 2 pages.")
 
 
@@ -151,7 +151,7 @@ def test_every_plan_shape_is_a_message_and_a_home_slack_accepts(size: int, waiti
     assert message_problems(plan_message(view)[1]) == []
     home = HomeData(plan=view, leads=leads, settings=settings, timezone="Europe/London", today=TODAY)
     assert view_problems(home_view(home)) == []
-    assert message_problems(waiting_message(view.waiting, total=len(view.waiting))[1]) == []
+    assert message_problems(waiting_message(view.waiting, total=len(view.waiting), today=TODAY)[1]) == []
 
 
 def test_an_action_sent_today_is_listed_and_waits_for_its_reply_in_one_message() -> None:

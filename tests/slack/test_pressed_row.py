@@ -26,7 +26,7 @@ def _item(position: int, **fields: Any) -> PlanItem:
 
 
 def _message(items: list[PlanItem]) -> list[dict[str, Any]]:
-    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, capacity=CapacityLevel.DEFAULT,
+    view = PlanView(user_id=uuid.uuid4(), user_name="Ann", date=TODAY, today=TODAY, capacity=CapacityLevel.DEFAULT,
                     free_minutes=None, focus=None, streak=0, items=tuple(items), waiting=(), work_days=WORK_DAYS)
     return plan_message(view)[1]
 

@@ -93,7 +93,7 @@ def home_view(data: HomeData) -> Block:
     budget = VIEW_BLOCKS - len(top) - len(rest)
     plan = plan_section(data.plan, surface=ids.Surface.HOME, budget=budget - min(len(data.plan.waiting) + 2, 12))
     waiting = waiting_section(data.plan.waiting, total=data.plan.waiting_total, surface=ids.Surface.HOME,
-                              budget=budget - len(plan))
+                              budget=budget - len(plan), today=data.today)
     return {"type": "home", "blocks": top + plan + waiting + rest}
 
 

@@ -39,7 +39,7 @@ from core.actions.rules import marks_offered
 from core.actions.snooze import snooze_presets
 from core.models import ActionState
 from core.planner.view import PlanItem, PlanView, WaitingItem
-from core.text import plural, short_date
+from core.text import plural, short_date, short_date_from
 
 STATE_LABELS = {
     ActionState.DONE: "✅ Done",
@@ -72,7 +72,7 @@ def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Blo
     budget = max_blocks - len(top) - len(bottom)
     items = plan_section(view, surface=ids.Surface.PLAN, budget=budget)
     waiting = waiting_section(view.waiting, total=view.waiting_total, surface=ids.Surface.PLAN,
-                              budget=budget - len(items))
+                              budget=budget - len(items), today=view.today)
     return top + items + waiting + bottom
 
 
@@ -91,7 +91,7 @@ def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[B
     """The items that fit in ``budget`` blocks, then a line counting those left out."""
     if not view.items:
         return [section(EMPTY)] if budget > 0 else []
-    rendered = [item_blocks(item, number, today=view.date, work_days=view.work_days, surface=surface)
+    rendered = [item_blocks(item, number, today=view.today, work_days=view.work_days, surface=surface)
                 for number, item in enumerate(view.items, start=1)]
     return _fit(rendered, budget, lambda left: context(
         f"…and {plural(left, 'more action')} not shown here. `/nbm done <number>` works for every one."))
@@ -170,12 +170,13 @@ def snooze_controls(today: date, work_days: Collection[int]) -> list[Block]:
     ]
 
 
-def waiting_section(waiting: Sequence[WaitingItem], *, total: int, surface: ids.Surface, budget: int) -> list[Block]:
+def waiting_section(waiting: Sequence[WaitingItem], *, total: int, surface: ids.Surface, budget: int,
+                    today: date) -> list[Block]:
     """'Waiting for a reply (total)': a row per listed action with its Replied button, if two blocks
     fit; the ones not shown (beyond ``waiting`` or the block budget) are counted, with where to see them."""
     if not waiting or budget < 2:
         return []
-    rows = [waiting_block(item, surface=surface) for item in waiting]
+    rows = [waiting_block(item, surface=surface, today=today) for item in waiting]
     room = budget - 1  # the title's block
     if len(rows) + (total > len(rows)) > room:
         rows = rows[: room - 1]
@@ -184,11 +185,13 @@ def waiting_section(waiting: Sequence[WaitingItem], *, total: int, surface: ids.
     return [section(f"*Waiting for a reply* ({total})"), *rows, *tail]
 
 
-def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
+def waiting_block(item: WaitingItem, *, surface: ids.Surface, today: date, page: int = 1) -> Block:
+    """A waiting row with its Replied button, its sending day said with its year when far from the
+    user's ``today``; ``page``, the page of `/nbm waiting` it is on."""
     who = f" · {link(item.lead_url, item.lead_name)}" if item.lead_name else ""
     return section(
-        f"{escape(cut(item.title, 200))}{who}\nSent {short_date(item.sent_on)}",
-        block_id=ids.item_block_id(surface, item.action_id, waiting_row=True),
+        f"{escape(cut(item.title, 200))}{who}\nSent {short_date_from(item.sent_on, today=today)}",
+        block_id=ids.item_block_id(surface, item.action_id, waiting_row=True, page=page),
         accessory=button("Replied", ids.REPLIED, str(item.action_id)),
     )
 
@@ -197,9 +200,10 @@ def waiting_block(item: WaitingItem, *, surface: ids.Surface) -> Block:
 WAITING_PAGE = 45
 
 
-def waiting_message(waiting: Sequence[WaitingItem], *, total: int, page: int = 1) -> tuple[str, list[Block]]:
-    """Page ``page`` of the `/nbm waiting` answer (``waiting``: that page's rows), each row with its
-    Replied button, saying which page it is and how to see the next."""
+def waiting_message(waiting: Sequence[WaitingItem], *, total: int, today: date,
+                    page: int = 1) -> tuple[str, list[Block]]:
+    """Page ``page`` of the `/nbm waiting` answer (``waiting``: that page's rows, read on the user's
+    ``today``), each row with its Replied button, saying which page it is and how to see the next."""
     if not total:
         text = "Nothing is waiting for a reply. Actions you mark Sent show up here."
         return text, [section(text)]
@@ -208,7 +212,7 @@ def waiting_message(waiting: Sequence[WaitingItem], *, total: int, page: int = 1
     if not waiting:
         return text, [section(f"There is no page {page}: {text}, on {plural(pages, 'page')}.")]
     title = f"*Waiting for a reply* ({total})" + (f" · page {page} of {pages}" if pages > 1 else "")
-    rows = [waiting_block(item, surface=ids.Surface.WAITING) for item in waiting]
+    rows = [waiting_block(item, surface=ids.Surface.WAITING, today=today, page=page) for item in waiting]
     if page == pages:
         return text, [section(title), *rows]
     following = min(WAITING_PAGE, total - page * WAITING_PAGE)

@@ -100,12 +100,13 @@ def undone(result: UndoResult, title: str, *, today: date) -> str:
     return f"↩️ Undone, {back_to(result.action, today=today)}: {escape(title)}."
 
 
-def call_logged(name: str, result: LoggedCallResult) -> str:
-    """The call and the prep and follow-up it planned; a call logged again says it already was."""
-    when = short_date(result.call.call_date)
+def call_logged(name: str, result: LoggedCallResult, *, today: date) -> str:
+    """The call and the prep and follow-up it planned; a call logged again says it already was. A
+    date months from the user's ``today`` says its year."""
+    when = short_date_from(result.call.call_date, today=today)
     if not result.created:
         return f"📞 Your call with {escape(name)} on {when} was already logged."
-    steps = [f"{what} on {short_date(action.due_date)}"
+    steps = [f"{what} on {short_date_from(action.due_date, today=today)}"
              for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
     planned = f" Planned: {' and '.join(steps)}." if steps else ""
     woke = f" {escape(name)} was snoozed and is active again." if result.woke else ""

@@ -106,7 +106,7 @@ def undo(request: Request) -> None:
         row_only = result.undone in ROW_ONLY and result.action.state == ActionState.NEW
         shown = shown_after_press(session, user=user, surface=surface, pressed=pressed,
                                   message=request.body.get("message"), action=result.action, row_only=row_only,
-                                  undoable=False)
+                                  undoable=False, page=ids.waiting_page_of(pressed_control["block_id"]))
     if not result.changed:
         request.reply(f"{NOTHING_TO_UNDO}.")
     _redraw_pressed(request, pressed, shown)
@@ -130,13 +130,15 @@ def undo_typed_mark(request: Request, *, action_id: uuid.UUID, change_id: uuid.U
 
 def apply(request: Request, *, to: ActionState, until: date | None) -> None:
     """Change the pressed item's action, then redraw where it was pressed (and, soon after, everywhere else)."""
-    surface, action_id = ids.parse_item_block_id(_action(request)["block_id"])
+    block_id = _action(request)["block_id"]
+    surface, action_id = ids.parse_item_block_id(block_id)
     pressed = _pressed_message(request) if surface is ids.Surface.PLAN else None
     with request.acting() as (session, user):
         result = change_state(session, user=user, action_id=action_id, to=to, channel=Channel.SLACK, until=until)
         shown = shown_after_press(session, user=user, surface=surface, pressed=pressed,
                                   message=request.body.get("message"), action=result.action,
-                                  row_only=result.changed and to in ROW_ONLY, undoable=True)
+                                  row_only=result.changed and to in ROW_ONLY, undoable=True,
+                                  page=ids.waiting_page_of(block_id))
         said = moved_reply(result) if result.moved is not None else None
     if said is not None:  # the reply went to another message than the row pressed: say which
         request.reply(said)

@@ -257,10 +257,11 @@ def call(request: Request, rest: str) -> None:
         forms.open_log_call(request)
         return
     with acting_as_user(request.user_id) as (session, user):
-        ref, call_date = split_call(rest, today=local_today(user.timezone))
+        today = local_today(user.timezone)
+        ref, call_date = split_call(rest, today=today)
         lead = one_lead(session, user=user, ref=ref)
         text = call_logged(lead.name, log_call_and_replan(session, user=user, lead_id=lead.id, call_date=call_date,
-                                                         channel=Channel.SLACK))
+                                                         channel=Channel.SLACK), today=today)
     request.reply(text)
     request.redraw()
 

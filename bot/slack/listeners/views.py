@@ -28,7 +28,7 @@ from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.feed import validate_address
-from core.clock import zone
+from core.clock import local_today, zone
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_email, validate_url
 from core.models import Channel
@@ -101,7 +101,8 @@ def submit_log_call(request: Request) -> None:
         with acting_as_user(request.user_id) as (session, user):
             result = log_call_and_replan(session, user=user, lead_id=lead_id, call_date=call_date,
                                          channel=Channel.SLACK)
-            text = call_logged(get_lead(session, user=user, lead_id=lead_id).name, result)
+            text = call_logged(get_lead(session, user=user, lead_id=lead_id).name, result,
+                               today=local_today(user.timezone))
     except NotFound as error:
         request.ack(response_action="errors", errors={"lead": user_message(error)})
         return
