@@ -169,3 +169,17 @@ def test_a_calendar_that_cannot_be_read_offers_replace_address_or_reconnect_besi
         key: buttons["Reconnect Google Calendar"][key] for key in ("action_id", "value")}}))
     (opened,) = fake.calls_to("views.open")
     assert "Sign in to Google Calendar" in str(opened.args["view"]["blocks"])
+
+
+def test_a_calendar_left_expired_is_said_to_make_the_plans_take_the_default_capacity(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """An expired calendar makes every day the default capacity (core.calendars.service.split_expired),
+    however many others still read: the answer says so, not that the others still size the plans."""
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example", refresh_token="https://cal.example/secret.ics")
+    connect(ann, CalendarProvider.GOOGLE, refresh_token="1//the-refresh-token")
+    connect(ann, CalendarProvider.OUTLOOK, status=CalendarConnectionStatus.EXPIRED)
+    said = press(web, fake, calendar_buttons(open_home(web, fake))["Disconnect iCal address"])
+    assert said == ("Disconnected your iCal address: the address is deleted and no longer read. Your Outlook "
+                    "needs reconnecting, so until then your next plans use the default capacity of 5 actions "
+                    "a day (or the capacity you set for a day).")
