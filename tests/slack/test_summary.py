@@ -127,3 +127,13 @@ def test_a_week_after_the_first_is_compared_with_the_week_before_even_an_empty_o
     blocks = fake.calls_to("respond")[0].args["blocks"]
     assert blocks[0]["text"]["text"] == "Your week of 16–22 Nov"
     assert blocks[2]["text"]["text"] == "💡 You completed 2 actions after a week with none. You showed up on 2 days."
+
+
+def test_the_summary_says_where_a_saved_draft_is_found_this_message(web: FlaskClient, fake: FakeSlack,
+                                                                    member: User) -> None:
+    """No surface lists saved drafts: the summary says to copy a draft from itself, not that saved ones
+    wait somewhere as content prompts."""
+    command(web, fake, "summary")
+    shown = str(fake.calls_to("respond")[-1].args["blocks"])
+    assert "content prompts" not in shown and "Saved to your drafts" not in shown
+    assert "Save draft marks a draft you mean to post (✅ here); copy it from this message when it suits you." in shown

@@ -9,6 +9,7 @@ from core.models import ContentPromptType, WeeklySummary
 from core.text import plural, week_title
 
 DRAFT_TITLES = {ContentPromptType.WIN_POST: "Win post draft", ContentPromptType.INSIGHT_POST: "Insight post draft"}
+DRAFTS_SAID = "Save draft marks a draft you mean to post (✅ here); copy it from this message when it suits you."
 
 
 def summary_message(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()
@@ -35,18 +36,17 @@ def summary_blocks(summary: WeeklySummary, *, saved: frozenset[ContentPromptType
     blocks.append(section(f"🎯 *Next week's focus:* {escape(summary.next_week_focus)}"))
     drafts = [(kind, text) for kind, text in ((ContentPromptType.WIN_POST, summary.win_post_draft),
                                                (ContentPromptType.INSIGHT_POST, summary.insight_post_draft)) if text]
-    if drafts:
-        blocks.append(divider())
-    for kind, text in drafts:
-        blocks.append(draft_block(summary, kind, text, saved=kind in saved))
-    blocks.append(context("Saved drafts wait for you as content prompts; post them when it suits you."))
-    return blocks
+    if not drafts:
+        return blocks
+    # Nothing else lists saved drafts: this message is where a draft is read and copied from.
+    return [*blocks, divider(), *(draft_block(summary, kind, text, saved=kind in saved) for kind, text in drafts),
+            context(DRAFTS_SAID)]
 
 
 def draft_block(summary: WeeklySummary, kind: ContentPromptType, text: str, *, saved: bool) -> Block:
     quoted = "\n".join(f">{line}" for line in escape(cut(text, 2500)).splitlines())
     block: Block = section(
-        f"*{DRAFT_TITLES[kind]}*{'  ✅ _Saved to your drafts_' if saved else ''}\n{quoted}",
+        f"*{DRAFT_TITLES[kind]}*{'  ✅ _Saved_' if saved else ''}\n{quoted}",
         block_id=ids.draft_block_id(kind, saved=saved),
     )
     if not saved:
