@@ -179,7 +179,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
 def _nothing_left(view: PlanView) -> str:
     """The preheader of a plan with nothing open: "today" for today's, else the plan's own day (a
     catch-up digest, sent after the reader's day has turned)."""
-    if view.today is None:
+    if view.today == view.date:
         return "Nothing is waiting on you today."
     return f"Nothing is left to do in your plan for {_day(view.date)}."
 

@@ -10,7 +10,6 @@ reading its caller made before the unit of work (:mod:`core.planner.sizing`).
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -117,7 +116,8 @@ class PlanView:
     user_id: uuid.UUID
     user_name: str
     #: The user's own today when the view was read, whatever day the plan (``date``) is: what a
-    #: control offers (a snooze's presets) and how far away a date is are read from it.
+    #: control offers (a snooze's presets) and how far away a date is are read from it, and what a
+    #: plan shown late (a catch-up digest, for the morning of an earlier day) says of "today".
     today: date
     date: date
     capacity: CapacityLevel
@@ -131,9 +131,6 @@ class PlanView:
     work_days: tuple[int, ...] = DEFAULT_WORK_DAYS
     #: Whether the streak already counts a completion on the user's today (``users.last_action_date``).
     streak_counts_today: bool = False
-    #: The user's today when the view was made, where that is not the plan's day: a plan shown late (a
-    #: catch-up digest, for the morning of an earlier day) or early. None: the plan is of their today.
-    today: dt.date | None = None  # dt: ``date`` in this class is the field above
     #: ``waiting`` is what was waiting at the end of the plan's day, a past one (:func:`waiting_on_its_day`);
     #: else it is what is waiting now.
     waiting_then: bool = False
@@ -144,7 +141,7 @@ class PlanView:
     def today_is_work_day(self) -> bool:
         """Whether the user's today (not the plan's day, when they differ) is one of their work days:
         the streak, as of today, asks for a completion on a work day only."""
-        return is_work_day(self.today or self.date, self.work_days)
+        return is_work_day(self.today, self.work_days)
 
     @property
     def waiting_more(self) -> int:
@@ -252,7 +249,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
         user_id=user.id, user_name=user.name, date=plan.date, today=today, capacity=plan.capacity,
         free_minutes=plan.free_minutes, focus=plan.focus_statement,
         streak=current_streak(user, work_days=work_days, today=today),
-        streak_counts_today=user.last_action_date == today, today=None if plan.date == today else today,
+        streak_counts_today=user.last_action_date == today,
         items=items, waiting=waiting, waiting_total=waiting_total, work_days=work_days,
         greeting=greeting(now.hour),
     )
