@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.billing.trial import on_user_created
@@ -34,13 +34,40 @@ def validate_email(email: str) -> str:
     return email
 
 
+#: Whether the database's own timezone data has ``:name`` (a set-returning view: read on demand).
+_DATABASE_KNOWS = text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :name)")
+
+
+def database_knows(session: Session, timezone: str) -> bool:
+    """Whether the database reads ``timezone`` too.
+
+    The user's dates are computed in SQL as well as in Python (the morning's schedule, streaks,
+    snoozes), and the two read their own timezone data, which need not be of the same year: the
+    embedded PostgreSQL's is older than Python's ``tzdata`` (it lacks ``America/Coyhaique``, a zone
+    since 2025), and a managed server updates on its own schedule. A name the database does not know
+    makes every statement that reads it fail, the scheduler's one statement for every user included,
+    so no such name is ever stored."""
+    return bool(session.scalar(_DATABASE_KNOWS, {"name": timezone}))
+
+
+def check_timezone(session: Session, timezone: str) -> str:
+    """``timezone`` stripped, when :func:`core.clock.zone` accepts it and the database knows it
+    (:func:`database_knows`); else a refusal saying what to use."""
+    timezone = timezone.strip()
+    zone(timezone)
+    if not database_knows(session, timezone):
+        raise ValidationError(f"{timezone[:60]!r} is a timezone this server's database does not know yet (its "
+                              "timezone data is older than the app's); use a nearby place whose clock is the same")
+    return timezone
+
+
 def create_user(
     session: Session, *, email: str, name: str, timezone: str = DEFAULT_TIMEZONE, slack: bool = False
 ) -> User:
     """Create a user and their default settings (service context). ``slack`` turns the Slack DM on."""
     email = validate_email(email)
     name = validate_name(name)
-    zone(timezone)
+    timezone = check_timezone(session, timezone)
     if find_user_by_email(session, email) is not None:
         raise ValidationError(f"a user with the email {email} already exists")
     user = User(id=uuid.uuid4(), email=email, name=name, timezone=timezone)
@@ -80,10 +107,10 @@ def acting_as_user(user_id: uuid.UUID) -> Iterator[tuple[Session, User]]:
 
 def set_timezone(session: Session, *, user: User, timezone: str) -> None:
     """Move the user to another IANA timezone: from then on their "today", morning and streak follow it."""
-    zone(timezone.strip())
-    if user.timezone == timezone.strip():
+    timezone = check_timezone(session, timezone)
+    if user.timezone == timezone:
         return
-    user.timezone = timezone.strip()
+    user.timezone = timezone
     session.flush()
     # Completions are dated in the user's timezone: their days, and so the streak, may move.
     refresh_streak(session, user=user)

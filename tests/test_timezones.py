@@ -8,13 +8,19 @@ are in tests/slack/test_bad_input.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from zoneinfo import available_timezones
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import TZPATH, available_timezones, reset_tzpath
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, select, text
 
 from bot.cli import main
+from bot.slack import identity
+from core import clock
 from core.clock import place_for, zone
 from core.db import unit_of_work
 from core.models import User
@@ -47,10 +53,45 @@ def test_a_place_utc_or_a_fixed_offset_is_accepted_and_anything_else_refused_say
     assert len(_emails()) == len(ACCEPTED_NAMES)
 
 
+@pytest.fixture()
+def newer_python_zone(tmp_path: Path) -> Iterator[str]:
+    """A place Python's timezone data has and the database's does not, as when the app's ``tzdata`` is
+    newer than the server's (the embedded PostgreSQL's lacks America/Coyhaique): Santiago's rules
+    under a new place's name, on a timezone path read before the usual ones."""
+    (tmp_path / "America").mkdir()
+    (tmp_path / "America" / "Testville").write_bytes(files("tzdata.zoneinfo.America").joinpath("Santiago").read_bytes())
+    caches = (clock._tz_database_names, clock._zone_names)
+    reset_tzpath([str(tmp_path), *TZPATH])
+    for cached in caches:
+        cached.cache_clear()
+    yield "America/Testville"
+    reset_tzpath()
+    for cached in caches:
+        cached.cache_clear()
+
+
+def test_a_zone_the_database_does_not_know_is_refused_and_a_slack_profile_s_becomes_the_default(
+    connection: Connection, newer_python_zone: str
+) -> None:
+    """Stored, it failed every statement that reads it, the scheduler's for every user: nobody's
+    morning went out."""
+    zone(newer_python_zone)  # Python's data has it
+    result = CliRunner().invoke(main, ["users", "add", "t@example.com", "--name", "T", "--tz", newer_python_zone])
+    assert result.exit_code == 2, result.output
+    assert ("'America/Testville' is a timezone this server's database does not know yet (its timezone data is "
+            "older than the app's); use a nearby place whose clock is the same") in " ".join(result.output.split())
+    assert _emails() == []
+    with unit_of_work(service=True) as session:
+        assert identity._timezone(session, newer_python_zone) == "America/New_York"
+        assert identity._timezone(session, "US/Pacific") == "America/Los_Angeles"
+
+
 def test_postgresql_reads_every_accepted_name_as_python_does(connection: Connection) -> None:
     """The morning's schedule, streaks and snoozes compute the user's dates in SQL: a name PostgreSQL
-    reads otherwise (``CET`` as an abbreviation, without summer time) would move them."""
-    names = sorted(name for name in available_timezones() if place_for(name) == name)  # the accepted ones
+    reads otherwise (``CET`` as an abbreviation, without summer time) would move them. Accepted: what
+    :func:`core.clock.zone` accepts and the database knows (core.users.database_knows)."""
+    known = set(connection.scalars(text("SELECT name FROM pg_timezone_names")))
+    names = sorted(name for name in available_timezones() if place_for(name) == name and name in known)
     for instant in (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC)):
         in_sql = connection.execute(text("SELECT name, CAST(:at AS timestamptz) AT TIME ZONE name "
                                          "FROM unnest(CAST(:names AS text[])) AS name"),

@@ -27,6 +27,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.clock import place_for
 from core.db import unit_of_work
@@ -34,6 +35,7 @@ from core.errors import ValidationError
 from core.models.users import DEFAULT_TIMEZONE
 from core.names import clean_name
 from core.slack_links import find_slack_link, link_slack_account
+from core.users import database_knows
 
 log = logging.getLogger("nbm.slack.identity")
 
@@ -75,12 +77,12 @@ def _profile(client: WebClient, slack_user_id: str) -> dict[str, Any]:
             "confirmed": user.get("is_email_confirmed", False)}
 
 
-def _timezone(tz: str | None) -> str:
+def _timezone(session: Session, tz: str | None) -> str:
     """The profile's timezone as core.clock.place_for reads it (``US/Pacific`` is America/Los_Angeles,
     ``Etc/GMT+5`` itself, ``Etc/UTC`` UTC); the product's default when the profile has none, or one the
-    tz database lacks."""
+    tz database lacks, Python's or the database's (core.users.database_knows)."""
     place = place_for(tz) if tz else None
-    if place is None:
+    if place is None or not database_knows(session, place):
         log.info("Slack timezone %r is unknown here; using %s", tz, DEFAULT_TIMEZONE)
         return DEFAULT_TIMEZONE
     return place
@@ -89,7 +91,7 @@ def _timezone(tz: str | None) -> str:
 def _link(profile: dict[str, Any], *, team_id: str, enterprise_id: str | None, slack_user_id: str) -> uuid.UUID:
     with unit_of_work(service=True) as session:
         user, created = link_slack_account(
-            session, email=profile["email"], name=profile["name"], timezone=_timezone(profile["tz"]),
+            session, email=profile["email"], name=profile["name"], timezone=_timezone(session, profile["tz"]),
             email_confirmed=profile["confirmed"], team_id=team_id, enterprise_id=enterprise_id,
             slack_user_id=slack_user_id)
         if created:
