@@ -6,7 +6,8 @@ hour: whichever user's midnight has just passed is served within the hour):
 * archive DONE actions 90 days after completion (``auto_archive_old_actions()``);
 * bring back what wakes on the user's date (:func:`wake_due`): unsnooze leads and actions whose
   snooze date has come (events: system), and give cold leads a NURTURE (21 days without a touch);
-* purge calendar sync logs older than 90 days;
+* purge calendar sync logs older than 90 days, and calendar OAuth flows expired over a day ago (used
+  or not: each holds an encrypted PKCE verifier or msal flow that no callback can use any more);
 * recompute streaks (a missed work day ends a streak even when nothing is written that day).
 
 **What wakes is planned the day it wakes.** The hour can leave a user's first minutes of a day
@@ -31,6 +32,8 @@ from core.models import Action, Lead
 from core.streaks import refresh_streaks
 
 SYNC_LOG_RETENTION = timedelta(days=90)
+#: How long a calendar OAuth flow is kept once it has expired (a used one expires 10 minutes after it began).
+FLOW_STATE_RETENTION = timedelta(days=1)
 
 #: Each statement that wakes rows first locks them in the order of their ids (``due``, a locking
 #: SELECT ... ORDER BY id, then the UPDATE of those rows), whoever runs it: the hourly housekeeping for
@@ -85,6 +88,7 @@ class HousekeepingReport:
     actions_unsnoozed: int
     actions_archived: int
     sync_logs_purged: int
+    flow_states_purged: int
     nurtures_created: int
     streaks_changed: int
 
@@ -114,6 +118,8 @@ def run_housekeeping(session: Session, *, at: datetime) -> HousekeepingReport:
     woken = wake_due(session, at=at)
     purged = rows_affected(session, text("DELETE FROM calendar_sync_logs WHERE created_at < :cutoff"),
                            {"cutoff": at - SYNC_LOG_RETENTION})
+    flows = rows_affected(session, text("DELETE FROM oauth_flow_states WHERE expires_at < :cutoff"),
+                          {"cutoff": at - FLOW_STATE_RETENTION})
     streaks = refresh_streaks(session, at=at)
     session.expire_all()
-    return HousekeepingReport(woken.leads, woken.actions, archived, purged, woken.nurtures, streaks)
+    return HousekeepingReport(woken.leads, woken.actions, archived, purged, flows, woken.nurtures, streaks)
