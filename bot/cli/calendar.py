@@ -32,7 +32,8 @@ def calendar_group() -> None:
 @click.argument("address", required=False)
 @json_option
 def connect_command(email: str, kind: str, address: str | None, as_json: bool) -> None:
-    """Connect KIND: google or outlook print the address to open; ics takes the private iCal ADDRESS."""
+    """Connect KIND: google or outlook print the address to open (a page naming the user's account, whose
+    Continue leads to the provider's sign-in); ics takes the private iCal ADDRESS."""
     provider = CalendarProvider(kind.lower())
     settings = get_settings()
     if provider not in service.offered(settings):
@@ -48,7 +49,9 @@ def connect_command(email: str, kind: str, address: str | None, as_json: bool) -
         if address:
             raise ValidationError(f"{provider.value} connects by signing in; leave the address out")
         url = service.oauth_start(session, user=user, kind=provider, settings=settings)
-    emit(as_json, {"url": url}, lambda: f"Open this address to connect {provider.value} (valid 10 minutes):\n{url}")
+        owner = user.email
+    emit(as_json, {"url": url}, lambda: f"Open this address to connect {provider.value} to the account of {owner} "
+         f"(its page names the account, then Continue leads to the sign-in; valid 10 minutes):\n{url}")
 
 
 @calendar_group.command("list")

@@ -110,20 +110,21 @@ def redirect_uri(settings: Settings) -> str:
     return f"{settings.base_url}/oauth/google/callback"
 
 
-def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings,
+def authorization_url(session: Session, *, state: str, user_id: uuid.UUID, settings: Settings,
                       read_events: bool = False) -> str:
-    """Start connecting ``user_id``'s Google Calendar: the consent page's address (valid 10 minutes).
+    """Start connecting ``user_id``'s Google Calendar as the flow ``state``: the consent page's address
+    (valid 10 minutes), kept with the flow for the confirmation page to send the browser on to.
 
     ``read_events`` (the user has call detection on) also asks to read events and their guests.
     """
     _require(settings)
     verifier = secrets.token_urlsafe(96)  # 128 characters, PKCE's longest
     scopes = [FREEBUSY_SCOPE, EVENTS_SCOPE] if read_events else [FREEBUSY_SCOPE]
-    state = start_flow(session, user_id=user_id, provider=CalendarProvider.GOOGLE,
-                       payload={"code_verifier": verifier, "scopes": scopes})
     url: str
     url, _ = _flow(settings, state=state, code_verifier=verifier, scopes=scopes).authorization_url(
         state=state, access_type="offline", prompt="consent")
+    start_flow(session, state=state, user_id=user_id, provider=CalendarProvider.GOOGLE, sign_in=url,
+               reads_events=read_events, payload={"code_verifier": verifier, "scopes": scopes})
     return url
 
 

@@ -8,7 +8,7 @@ Connecting (INTEGRATIONS.md, "Microsoft Graph (msal)"):
   records whether it was granted). msal
   adds ``openid profile offline_access`` itself, and PKCE and a nonce. The flow dictionary it returns
   is kept, encrypted, in the state's payload (``core.calendars.oauth_state``): msal is given our
-  state, so the state row is made first and the flow written into it once msal has made it.
+  state, and the flow is recorded once msal has made it.
 * ``acquire_token_by_auth_code_flow`` checks the answer against the flow (state, PKCE, nonce). The
   granted scopes are checked too (an admin may grant less than asked): without a calendar-read scope
   nothing is stored.
@@ -44,7 +44,6 @@ Revoking (:func:`revoke`): Microsoft has no API for an application to revoke a u
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -54,7 +53,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msal  # type: ignore[import-untyped]
 import requests
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.calendars.http import ConnectRefused, Deadline, rfc3339, unavailable
@@ -66,7 +64,7 @@ from core.clock import utcnow
 from core.config import Settings, get_settings
 from core.crypto import Secret
 from core.errors import ConfigError
-from core.models import CalendarConnection, CalendarProvider, OAuthFlowState
+from core.models import CalendarConnection, CalendarProvider
 from core.outbound import http_session
 
 log = logging.getLogger(__name__)
@@ -112,23 +110,23 @@ def authority(settings: Settings) -> str:
     return f"https://login.microsoftonline.com/{settings.microsoft_tenant}"
 
 
-def authorization_url(session: Session, *, user_id: uuid.UUID, settings: Settings,
+def authorization_url(session: Session, *, state: str, user_id: uuid.UUID, settings: Settings,
                       http_client: Any = None, read_events: bool = False) -> str:
-    """Start connecting ``user_id``'s Outlook calendar: the consent page's address (valid 10 minutes).
+    """Start connecting ``user_id``'s Outlook calendar as the flow ``state``: the consent page's address
+    (valid 10 minutes), kept with the flow for the confirmation page to send the browser on to.
 
     ``read_events`` (the user has call detection on) asks for ``Calendars.Read`` instead, which shows
     who attends each event.
     """
     _require(settings)
     app = _app(settings, http_client=http_client, timeout=EXCHANGE_TIMEOUT)  # before any row: it may fail
-    state = start_flow(session, user_id=user_id, provider=CalendarProvider.OUTLOOK, payload={})
     flow: dict[str, Any] = app.initiate_auth_code_flow(scopes=EVENT_SCOPES if read_events else SCOPES,
                                                        redirect_uri=redirect_uri(settings),
                                                        state=state, prompt="select_account")
-    row = session.scalars(select(OAuthFlowState).where(OAuthFlowState.state == state)).one()
-    row.payload = Secret(json.dumps({"flow": flow}))
-    session.flush()
-    return str(flow["auth_uri"])
+    url = str(flow["auth_uri"])
+    start_flow(session, state=state, user_id=user_id, provider=CalendarProvider.OUTLOOK, sign_in=url,
+               reads_events=read_events, payload={"flow": flow})
+    return url
 
 
 def complete(session: Session, *, state: str, query: Mapping[str, str], settings: Settings,

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from core.calendars.feed import display_name, validate_address
 from core.calendars.freetime import free_minutes, merge_busy, working_window
 from core.calendars.notices import tell_expired
+from core.calendars.oauth_state import confirmation_link, new_state
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval, Provider
 from core.clock import local_today, utcnow, zone
 from core.config import Settings
@@ -79,6 +80,13 @@ _MODULES = {CalendarProvider.ICS: "core.calendars.ics", CalendarProvider.GOOGLE:
 #: How every channel names each kind of calendar.
 NAMES = {CalendarProvider.GOOGLE: "Google Calendar", CalendarProvider.OUTLOOK: "Outlook",
          CalendarProvider.ICS: "iCal address"}
+
+
+def what_is_read(*, guests: bool) -> str:
+    """What signing in allows NextBestMove to read, as every channel says it: ``guests`` when the grant
+    asked for also shows who attends events (call detection is on)."""
+    return ("when you are busy and who attends your events, to find your calls with leads (never what your "
+            "meetings are about)" if guests else "when you are busy (never what your meetings are)")
 
 
 def provider_for(kind: CalendarProvider) -> Provider:
@@ -140,12 +148,16 @@ def _refusal(session: Session, user: User, reason: str) -> str:
 
 
 def oauth_start(session: Session, *, user: User, kind: CalendarProvider, settings: Settings) -> str:
-    """The address where the user grants access to their ``kind`` calendar (Google or Outlook)."""
+    """The link that connects the user's ``kind`` calendar (Google or Outlook): our confirmation page,
+    which names the account before it sends the browser on to the provider (a link sent on to someone
+    else must not connect their calendar unseen: ``core.calendars.oauth_state``)."""
     if kind not in offered(settings) or kind == CalendarProvider.ICS:
         raise ValidationError(f"{kind.value} calendars cannot be connected by signing in on this server")
     start: Callable[..., str] = import_module(_MODULES[kind]).authorization_url
-    return start(session, user_id=user.id, settings=settings,
-                 read_events=get_settings_for(session, user).call_detection)
+    state = new_state()
+    start(session, state=state, user_id=user.id, settings=settings,
+          read_events=get_settings_for(session, user).call_detection)
+    return confirmation_link(settings, state)
 
 
 def oauth_complete(session: Session, *, kind: CalendarProvider, state: str, query: Mapping[str, str],

@@ -13,6 +13,7 @@ import responses
 from sqlalchemy.orm import Session
 
 from core.calendars import outlook
+from core.calendars.oauth_state import new_state
 from core.calendars.outlook import CALENDAR_VIEW
 from core.config import Settings
 from core.models import CalendarConnection, User
@@ -72,7 +73,7 @@ class Microsoft:
 
 
 def connect(session: Session, settings: Settings, microsoft: Microsoft, user: User) -> CalendarConnection:
-    consent = query_of(outlook.authorization_url(session, user_id=user.id, settings=settings))
+    consent = query_of(outlook.authorization_url(session, state=new_state(), user_id=user.id, settings=settings))
     microsoft.nonce = consent["nonce"]
     return outlook.complete(session, state=consent["state"], settings=settings,
                             query={"code": "M.C0-the-code", "state": consent["state"], "session_state": "s"})

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 import time_machine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import preferences
@@ -20,7 +21,7 @@ from core.calendars.google import EVENTS_SCOPE, FREEBUSY_SCOPE
 from core.calendars.outlook import OutlookProvider
 from core.calendars.providers import Meeting
 from core.config import Settings
-from core.models import CalendarProvider, User
+from core.models import CalendarProvider, OAuthFlowState, User
 from tests.calendars_oauth.test_google import finish, fresh_connection, provider_with, query_of, token_answer
 from tests.calendars_oauth.test_outlook import Microsoft, calendar_view, connect
 from tests.factories import make_user
@@ -121,5 +122,11 @@ def test_outlook_asks_for_calendars_read_with_call_detection_on_and_reads_attend
 
 
 def service_oauth(session: Session, user: User, settings: Settings, kind: CalendarProvider) -> str:
-    return calendar_service.oauth_start(session, user=user, kind=kind, settings=settings)
+    """The provider's consent page behind the connect link ``oauth_start`` hands out."""
+    link = calendar_service.oauth_start(session, user=user, kind=kind, settings=settings)
+    prefix = f"{settings.base_url}/calendar/connect/"
+    assert link.startswith(prefix)
+    flow = session.scalars(select(OAuthFlowState).where(OAuthFlowState.state == link.removeprefix(prefix))).one()
+    sign_in: str = json.loads(flow.payload.reveal())["sign_in"]
+    return sign_in
 

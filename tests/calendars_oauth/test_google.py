@@ -26,7 +26,7 @@ from core import config
 from core.calendars import google, outlook
 from core.calendars.google import FREEBUSY_SCOPE, GoogleProvider
 from core.calendars.http import ConnectRefused
-from core.calendars.oauth_state import OAuthStateError
+from core.calendars.oauth_state import OAuthStateError, new_state
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
 from core.calendars.service import save_oauth_connection
 from core.config import Settings
@@ -56,7 +56,7 @@ def form_of(request: Any) -> dict[str, str]:
 
 
 def start_connecting(session: Session, settings: Settings, user: User) -> dict[str, str]:
-    return query_of(google.authorization_url(session, user_id=user.id, settings=settings))
+    return query_of(google.authorization_url(session, state=new_state(), user_id=user.id, settings=settings))
 
 
 def finish(session: Session, settings: Settings, mocked: responses.RequestsMock, state: str,
@@ -207,7 +207,8 @@ def test_a_state_that_is_unknown_replayed_expired_or_another_providers_is_refuse
         "authorization_endpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
         "token_endpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
         "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0"})
-    outlooks = query_of(outlook.authorization_url(service, user_id=user.id, settings=settings))["state"]
+    outlooks = query_of(outlook.authorization_url(service, state=new_state(), user_id=user.id,
+                                                  settings=settings))["state"]
     with pytest.raises(OAuthStateError, match="not one we started"):
         finish(service, settings, mocked, outlooks)
     assert len([call for call in mocked.calls if call.request.url == google.TOKEN_URI]) == 1
@@ -216,7 +217,8 @@ def test_a_state_that_is_unknown_replayed_expired_or_another_providers_is_refuse
 def test_connecting_needs_google_configured(service: Session, settings: Settings) -> None:
     user = make_user(service)
     with pytest.raises(ConfigError, match="GOOGLE_CLIENT_ID"):
-        google.authorization_url(service, user_id=user.id, settings=Settings(base_url=settings.base_url))
+        google.authorization_url(service, state=new_state(), user_id=user.id,
+                                 settings=Settings(base_url=settings.base_url))
 
 
 # Reading ------------------------------------------------------------------------------------------------
@@ -460,7 +462,9 @@ def test_the_callback_acts_for_the_user_the_state_names_and_no_one_else(
     mocked.post(google.TOKEN_URI, json=token_answer())
     from bot.web import create_app
 
-    page = create_app().test_client().get("/oauth/google/callback", query_string={
+    browser = create_app().test_client()
+    browser.get(f"/calendar/connect/{state}")  # the connect page, which binds this browser to the flow
+    page = browser.get("/oauth/google/callback", query_string={
         "state": state, "code": "4/0-the-code", "scope": FREEBUSY_SCOPE})
 
     assert page.status_code == 200 and "Google Calendar is connected" in page.get_data(as_text=True)

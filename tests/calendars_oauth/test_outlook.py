@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.calendars import outlook
 from core.calendars.http import ConnectRefused
-from core.calendars.oauth_state import OAuthStateError
+from core.calendars.oauth_state import OAuthStateError, new_state
 from core.calendars.outlook import CALENDAR_VIEW, OutlookProvider
 from core.calendars.providers import CalendarExpired, CalendarUnavailable, Interval
 from core.config import Settings
@@ -72,7 +72,7 @@ def test_authorization_url_keeps_msals_flow_with_the_state(service: Session, set
     user = make_user(service)
     http = FakeHttp()
 
-    url = outlook.authorization_url(service, user_id=user.id, settings=settings, http_client=http)
+    url = outlook.authorization_url(service, state=new_state(), user_id=user.id, settings=settings, http_client=http)
 
     assert url.startswith(f"{LOGIN}/oauth2/v2.0/authorize?")
     consent = query_of(url)
@@ -83,7 +83,7 @@ def test_authorization_url_keeps_msals_flow_with_the_state(service: Session, set
     assert http.calls == [DISCOVERY]  # the constructor's tenant discovery went to the injected client
     row = service.scalars(select(OAuthFlowState).where(OAuthFlowState.state == consent["state"])).one()
     assert (row.user_id, row.provider) == (user.id, CalendarProvider.OUTLOOK)
-    flow = json.loads(row.payload.reveal())["flow"]
+    flow = json.loads(row.payload.reveal())["callback"]["flow"]
     assert (flow["state"], flow["auth_uri"]) == (consent["state"], url)
     challenge = urlsafe_b64encode(hashlib.sha256(flow["code_verifier"].encode()).digest()).decode().rstrip("=")
     assert challenge == consent["code_challenge"]
@@ -132,13 +132,13 @@ def test_a_denied_mismatched_replayed_or_foreign_answer_is_refused(
     service: Session, settings: Settings, microsoft: Microsoft, clock: time_machine.Traveller,
 ) -> None:
     user = make_user(service)
-    state = query_of(outlook.authorization_url(service, user_id=user.id, settings=settings))["state"]
+    state = query_of(outlook.authorization_url(service, state=new_state(), user_id=user.id, settings=settings))["state"]
     with pytest.raises(ConnectRefused, match="access was not granted"):
         outlook.complete(service, state=state, query={"state": state, "error": "access_denied"}, settings=settings)
     with pytest.raises(OAuthStateError, match="already used"):
         outlook.complete(service, state=state, query={"state": state, "code": "M.C0"}, settings=settings)
 
-    other = query_of(outlook.authorization_url(service, user_id=user.id, settings=settings))["state"]
+    other = query_of(outlook.authorization_url(service, state=new_state(), user_id=user.id, settings=settings))["state"]
     with pytest.raises(ConnectRefused, match="does not match"):
         outlook.complete(service, state=other, query={"state": "something-else", "code": "M.C0"}, settings=settings)
 

@@ -18,6 +18,7 @@ from core import config
 from core.calendars import outlook
 from core.calendars.http import ConnectRefused
 from core.calendars.morning import free_minutes_for_users
+from core.calendars.oauth_state import new_state
 from core.config import Settings
 from core.crypto import Secret
 from core.db import unit_of_work
@@ -93,8 +94,8 @@ def test_tenant_metadata_microsoft_failed_to_give_is_asked_for_again(
     user = make_user(service)
     mocked.get(DISCOVERY, status=503)
     with pytest.raises(ConnectRefused, match="could not be reached; try again in a minute"):
-        outlook.authorization_url(service, user_id=user.id, settings=settings)
+        outlook.authorization_url(service, state=new_state(), user_id=user.id, settings=settings)
 
     mocked.replace(responses.GET, DISCOVERY, json=OPENID_CONFIGURATION)
-    consent = outlook.authorization_url(service, user_id=user.id, settings=settings)
+    consent = outlook.authorization_url(service, state=new_state(), user_id=user.id, settings=settings)
     assert consent.startswith(f"{LOGIN}/oauth2/v2.0/authorize?")

@@ -84,8 +84,8 @@ def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
     config.get_settings.cache_clear()
     page = client.get(path(links.preferences_url(user_id=user.id)))
     assert "Connect Google Calendar" in text_of(page.text)
-    # Its form's answer redirects to Google's sign-in, which the page's form-action must allow.
-    assert "form-action 'self' https:;" in page.headers["Content-Security-Policy"]
+    # Its form's answer is the connect page, on this server: the page's forms post nowhere else.
+    assert "form-action 'self';" in page.headers["Content-Security-Policy"]
     stale = client.get("/oauth/google/callback?state=not-one-of-ours&code=y")
     assert stale.status_code == 400 and "This link no longer works" in text_of(stale.text)
     denied = client.get("/oauth/google/callback?state=whatever&error=access_denied")
@@ -202,5 +202,9 @@ def test_a_calendar_that_cannot_be_read_is_said_as_app_home_says_it_with_the_sam
     assert "iCal address (127.0.0.1): connected" in text_of(replaced.text)
     assert "Replace address" not in dict(forms(replaced.text))  # nothing to replace any more
     reconnecting = client.post(offered["Reconnect Google Calendar"])
-    assert reconnecting.status_code == 302
-    assert reconnecting.headers["Location"].startswith("https://accounts.google.com/o/oauth2/auth?")
+    assert reconnecting.status_code == 303
+    connect_page = reconnecting.headers["Location"]
+    assert connect_page.startswith("https://nbm.example.com/calendar/connect/")
+    said = text_of(client.get(path(connect_page)).text)
+    assert "Connect Google Calendar to this NextBestMove account?" in said
+    assert f"{user.name} ({user.email[0]}•••@example.com)" in said

@@ -187,19 +187,45 @@ def test_only_configured_providers_are_offered(web: FlaskClient, fake: FakeSlack
 def test_google_connected_in_the_browser_shows_in_app_home_without_opening_it_again(
     web: FlaskClient, fake: FakeSlack, ann: User, google_on: None
 ) -> None:
-    """App Home offered Connect Google Calendar; once Google sends the browser back, App Home says it is
-    connected (Slack redraws a Home tab only when it is published again)."""
+    """App Home offered Connect Google Calendar; its modal's link opens the page naming Ann's account,
+    whose Continue leads to Google; once Google sends the browser back, the page names the account again
+    and App Home says it is connected (Slack redraws a Home tab only when it is published again)."""
     event(web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     interact(web, block_action(fake, {"type": "button", "action_id": "nbm_connect_calendar", "block_id": "x",
                                       "value": "google"}))
     (opened,) = fake.calls_to("views.open")
-    sign_in = opened.args["view"]["blocks"][0]["accessory"]["url"]
+    (shown,) = opened.args["view"]["blocks"]
+    assert shown["text"]["text"] == (
+        "The link opens a page naming your NextBestMove account; press Continue there, then sign in to Google "
+        "Calendar and allow NextBestMove to read when you are busy (never what your meetings are). The link works "
+        "for one sign-in, within 10 minutes.")
+    link = shown["accessory"]["url"]
+    assert link.startswith("https://nbm.test/calendar/connect/") and shown["accessory"]["text"]["text"] == (
+        "Connect Google Calendar")
+    page = web.get(link.removeprefix("https://nbm.test"))  # the browser: `web` keeps its cookies
+    assert "Ann Lee (a•••@example.com)" in page.get_data(as_text=True)
+    sign_in = web.post(link.removeprefix("https://nbm.test")).headers["Location"]
+    assert sign_in.startswith(google.AUTH_URI)
     state = parse_qs(urlsplit(sign_in).query)["state"][0]
     fake.calls.clear()
     with responses.RequestsMock() as google_api:
         google_api.post(google.TOKEN_URI, json={"access_token": "ya29.a", "expires_in": 3599, "token_type": "Bearer",
                                                 "refresh_token": "1//r", "scope": google.FREEBUSY_SCOPE})
         back = web.get(f"/oauth/google/callback?state={state}&code=4/0-code&scope={google.FREEBUSY_SCOPE}")
-    assert back.status_code == 200 and "Google Calendar is connected" in back.get_data(as_text=True)
+    assert back.status_code == 200 and ("Google Calendar is connected to the NextBestMove account of Ann Lee "
+                                        "(a•••@example.com)") in back.get_data(as_text=True)
     run_redraws()
     assert "*Google Calendar*" in _home(fake) and "✅ connected" in _home(fake)
+
+
+def test_nbm_connect_google_answers_with_the_link_to_the_page_naming_the_account(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None
+) -> None:
+    command(web, fake, "connect google")
+    (answer,) = replies(fake)
+    link, _, said = answer.removeprefix("<").partition("|")
+    assert link.startswith("https://nbm.test/calendar/connect/")
+    assert said == ("Connect Google Calendar>: the page names your NextBestMove account; press Continue there to "
+                    "sign in (the link works for one sign-in, within 10 minutes).")
+    assert "Connect Google Calendar to this NextBestMove account?" in web.get(
+        link.removeprefix("https://nbm.test")).get_data(as_text=True)

@@ -168,7 +168,7 @@ def test_a_calendar_that_cannot_be_read_offers_replace_address_or_reconnect_besi
     interact(web, block_action(fake, {"type": "button", "block_id": "b", **{
         key: buttons["Reconnect Google Calendar"][key] for key in ("action_id", "value")}}))
     (opened,) = fake.calls_to("views.open")
-    assert "Sign in to Google Calendar" in str(opened.args["view"]["blocks"])
+    assert "sign in to Google Calendar" in str(opened.args["view"]["blocks"])
 
 
 def test_a_calendar_left_expired_is_said_to_make_the_plans_take_the_default_capacity(

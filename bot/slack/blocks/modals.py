@@ -11,6 +11,7 @@ from datetime import date
 
 from bot.slack import ids
 from bot.slack.blocks.text import OPTION_TEXT, Block, cut, option, plain, section
+from core.calendars.service import what_is_read
 from core.leads import told_apart
 from core.models import Lead, UserSettings
 from core.preferences import email_is_on
@@ -111,14 +112,15 @@ def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
 
 
 def connect_calendar_modal(name: str, url: str, *, guests: bool = False) -> Block:
-    """The sign-in link of a calendar provider, as a button (opening it leaves Slack); ``guests`` when the
+    """The connect link of a calendar provider, as a button (opening it leaves Slack for our page that
+    names the account before the provider's sign-in: ``bot.web.calendar_routes``); ``guests`` when the
     link also asks to see who attends events (call detection is on)."""
-    reads = ("when you are busy and who attends your events, to find your calls with leads (never what your "
-             "meetings are about)" if guests else "when you are busy (never what your meetings are)")
     return _modal("nbm_notice", "Connect a calendar", [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"Sign in to {name} and allow NextBestMove to read "
-                                     f"{reads}. The link works once, for 10 minutes."},
-         "accessory": {"type": "button", "text": plain(f"Open {name}", 75), "url": url,
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            f"The link opens a page naming your NextBestMove account; press Continue there, then sign in to {name} "
+            f"and allow NextBestMove to read {what_is_read(guests=guests)}. The link works for one sign-in, "
+            "within 10 minutes.")},
+         "accessory": {"type": "button", "text": plain(f"Connect {name}", 75), "url": url,
                        "action_id": ids.OPEN_LINK, "style": "primary"}},
     ], submit=None)
 

@@ -183,7 +183,8 @@ def save_summary_draft(request: Request) -> None:
 
 def connect_calendar(request: Request) -> None:
     """App Home's Connect, Reconnect and Replace address buttons (and the expired-calendar DM's):
-    the sign-in link of Google or Outlook, or the form for an iCal address."""
+    the connect link of Google or Outlook (our page naming the account, then the provider's sign-in:
+    ``bot.web.calendar_routes``), or the form for an iCal address."""
     request.ack()
     kind = _provider(_action(request).get("value"), to="connect")
     if kind == CalendarProvider.ICS:

@@ -285,7 +285,8 @@ def settings(request: Request, rest: str) -> None:
 
 
 def connect(request: Request, rest: str) -> None:
-    """`/nbm connect google|outlook` answers with the sign-in link; `/nbm connect ics <address>` connects."""
+    """`/nbm connect google|outlook` answers with the connect link (our page naming the account, then the
+    provider's sign-in: ``bot.web.calendar_routes``); `/nbm connect ics <address>` connects."""
     word, address = split_subcommand(rest)
     offered = calendars.offered(get_settings())
     kinds = {kind.value: kind for kind in offered}
@@ -301,7 +302,8 @@ def connect(request: Request, rest: str) -> None:
             text = f"✅ {calendar_connected(connection.calendar_id)}"
         else:
             url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
-            text = f"<{url}|Connect {calendars.NAMES[kind]}> (the link works once, for 10 minutes)."
+            text = (f"<{url}|Connect {calendars.NAMES[kind]}>: the page names your NextBestMove account; press "
+                    "Continue there to sign in (the link works for one sign-in, within 10 minutes).")
     request.reply(text)
     request.redraw()
 

@@ -66,10 +66,10 @@ def _links() -> EmailLinks:
 
 @bp.after_request
 def _private(response: Response) -> Response:
-    """The preferences page's Connect forms post here, and the answer redirects to Google's or
-    Microsoft's sign-in: form-action binds a form's redirects too, so with 'self' alone Chrome and
-    Safari stopped on the page, and a calendar could not be connected from email."""
-    return private(response, form_action="'self' https:")
+    """Every form here posts here and is answered here: the preferences page's Connect forms too, whose
+    answer is the connect page (``bot.web.calendar_routes``, whose own form-action allows the providers'
+    sign-in)."""
+    return private(response)
 
 
 def _page(title: str, message: str, status: int, **extra: object) -> ResponseReturnValue:
@@ -289,10 +289,16 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
 
 @bp.post("/preferences/<token>/calendar/<kind>")
 def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
-    """Connect a calendar from the preferences page: Google or Outlook by signing in (a redirect to
-    the provider), an iCal address by pasting it (read once before it is saved). A refused address is
-    answered on the page with everything the attempt did undone (its own savepoint), so the page
-    shows the calendars as they were."""
+    """Connect a calendar from the preferences page: Google or Outlook by signing in, an iCal address by
+    pasting it (read once before it is saved). A refused address is answered on the page with everything
+    the attempt did undone (its own savepoint), so the page shows the calendars as they were.
+
+    Signing in goes through the connect page that names the account, as from every channel, not straight
+    to the provider. Whoever posts this form holds the user's preferences link, but the browser posting
+    it need not be theirs: a page elsewhere can post a form here for any visitor, with its owner's link,
+    and a visitor sent straight to Google's consent screen would connect their own calendar to that
+    owner's account unaware. The connect page names the account first, and its Continue is refused to
+    a form posted from elsewhere."""
     user_id = _links().read_preferences(token)
     provider = next((p for p in calendars.offered(get_settings()) if p.value == kind), None)
     if provider is None:
@@ -300,7 +306,7 @@ def connect_calendar(token: str, kind: str) -> ResponseReturnValue:
     with unit_of_work(user_id=user_id) as session:
         user = get_user(session, user_id)
         if provider != CalendarProvider.ICS:
-            return redirect(calendars.oauth_start(session, user=user, kind=provider, settings=get_settings()))
+            return redirect(calendars.oauth_start(session, user=user, kind=provider, settings=get_settings()), 303)
         try:
             with session.begin_nested():
                 connection = calendars.connect_ics(session, user=user, url=request.form.get("address", ""))
