@@ -188,15 +188,16 @@ def seed(bench: BenchUsers, *, count: int) -> list[uuid.UUID]:
 #: production (an empty table invites plans, sequential scans, that no real morning would get).
 HISTORY_DAYS = 7
 _PAST_PLANS = text("""
-    INSERT INTO daily_plans (user_id, date, capacity, generated_at)
+    INSERT INTO daily_plans (user_id, date, capacity, last_number, generated_at)
     SELECT u.id, (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date - back, 'default',
+           (SELECT least(count(*), 5) FROM actions WHERE user_id = u.id),
            CAST(:at AS timestamptz) - back * interval '1 day'
     FROM users u CROSS JOIN generate_series(1, :days) AS back
     WHERE u.id = ANY(:users)
 """)
 _PAST_ITEMS = text("""
-    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, is_fast_win)
-    SELECT p.id, a.id, a.n - 1, a.n = 1
+    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number, is_fast_win)
+    SELECT p.id, a.id, a.n - 1, a.n, a.n = 1
     FROM daily_plans p
     CROSS JOIN LATERAL (SELECT id, row_number() OVER (ORDER BY id) AS n FROM actions
                         WHERE user_id = p.user_id ORDER BY id LIMIT 5) AS a

@@ -10,9 +10,9 @@ wake-up statements as ours (:func:`core.housekeeping.wake_due`, which every buil
 first), one statement that reads the candidates, ranks them, picks the Fast Win, the replies and the
 fill with window functions, and inserts the plans and their items (:data:`PLAN_IN_SQL`). Nothing
 crosses to Python but the batch's ids. It is the same plan: the run compares every user's items
-(action, position, Fast Win) with ours and says how many differ (the SQL follows the ordering's rules
-for new plans; it does not know the rule for a CONTENT action with a lead, which the benchmark's
-data never has).
+(action, position, number, Fast Win, and the plan's counter of numbers given) with ours and says how
+many differ (the SQL follows the ordering's rules for new plans; it does not know the rule for a
+CONTENT action with a lead, which the benchmark's data never has).
 
 Targets: at the largest size (10,000 users by default), ours plans at least 1/1.5 of the floor's
 users per second; the same number of statements for every batch, whatever the number of users; the
@@ -173,15 +173,16 @@ def seed(bench: BenchUsers, *, count: int, at: datetime) -> list[tuple[uuid.UUID
 
 
 def items_of(session: Session, users: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[tuple[Any, ...], ...]]:
-    """Each user's plan items as (position, action, Fast Win), read after the measurement, in its transaction."""
+    """Each user's plan items as (position, number, action, Fast Win), with the plan's counter of numbers
+    given, read after the measurement, in its transaction."""
     rows = session.execute(text("""
-        SELECT p.user_id, i.position, i.action_id, i.is_fast_win
+        SELECT p.user_id, p.last_number, i.position, i.number, i.action_id, i.is_fast_win
         FROM daily_plans p JOIN daily_plan_actions i ON i.daily_plan_id = p.id
         WHERE p.user_id = ANY(:users) ORDER BY p.user_id, i.position
     """), {"users": list(users)})
     found: dict[uuid.UUID, list[tuple[Any, ...]]] = {user_id: [] for user_id in users}
-    for user_id, position, action_id, fast in rows:
-        found[user_id].append((position, action_id, fast))
+    for user_id, last_number, position, number, action_id, fast in rows:
+        found[user_id].append((last_number, position, number, action_id, fast))
     return {user_id: tuple(items) for user_id, items in found.items()}
 
 
@@ -285,15 +286,19 @@ chosen AS (
   WHERE fill.shares OR fill.nth <= taken.free_slots
 ),
 plans AS (
-  INSERT INTO daily_plans (user_id, date, focus_statement, capacity, free_minutes, generated_at)
-  SELECT user_id, day, focus, capacity, free, CAST(:at AS timestamptz) FROM ks
+  INSERT INTO daily_plans (user_id, date, focus_statement, capacity, free_minutes, last_number, generated_at)
+  SELECT user_id, day, focus, capacity, free, (SELECT count(*) FROM chosen WHERE chosen.user_id = ks.user_id),
+         CAST(:at AS timestamptz) FROM ks
   ON CONFLICT (user_id, date) DO NOTHING
   RETURNING id, user_id
+),
+placed AS (
+  SELECT plans.id AS plan_id, chosen.id, chosen.grp,
+         row_number() OVER (PARTITION BY chosen.user_id ORDER BY chosen.grp, chosen.pos) AS n
+  FROM chosen JOIN plans USING (user_id)
 )
-INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, is_fast_win)
-SELECT plans.id, chosen.id, row_number() OVER (PARTITION BY chosen.user_id ORDER BY chosen.grp, chosen.pos) - 1,
-       chosen.grp = 0
-FROM chosen JOIN plans USING (user_id)
+INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number, is_fast_win)
+SELECT plan_id, id, n - 1, n, grp = 0 FROM placed
 """)
 
 

@@ -98,10 +98,10 @@ def make_action(session: Session, user: User, lead: Lead | None = None, **fields
 
 def make_plan(session: Session, user: User, actions: list[Action], **fields: Any) -> DailyPlan:
     fields.setdefault("date", date.today())
-    plan = _add(session, DailyPlan(user_id=user.id, **fields))
+    plan = _add(session, DailyPlan(user_id=user.id, last_number=len(actions), **fields))
     for position, action in enumerate(actions):
         _add(session, DailyPlanAction(daily_plan_id=plan.id, action_id=action.id, position=position,
-                                      is_fast_win=position == 0))
+                                      number=position + 1, is_fast_win=position == 0))
     return plan
 
 

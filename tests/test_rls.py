@@ -64,8 +64,8 @@ def test_a_user_cannot_change_or_delete_another_users_rows(service: Session, two
     [
         "INSERT INTO leads (user_id, name, url) VALUES (:bob, 'Spy', 'https://x.io')",
         "UPDATE leads SET user_id = :bob WHERE user_id = :alice",
-        "INSERT INTO daily_plan_actions (daily_plan_id, action_id, position) "
-        "SELECT p.id, :bob_action, 7 FROM daily_plans p WHERE p.user_id = :alice",
+        "INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number) "
+        "SELECT p.id, :bob_action, 7, 8 FROM daily_plans p WHERE p.user_id = :alice",
         "INSERT INTO users (email, name) VALUES ('new@x.io', 'New')",
         "INSERT INTO billing_events (stripe_event_id, type, payload) VALUES ('evt_x', 't', '{}')",
         # Her own rows pointing at his (migration 0012; every reference: tests/test_rls_references.py).

@@ -241,7 +241,8 @@ def test_the_service_context_cannot_mix_two_users_either(service: Session, users
 
 def test_a_plan_row_cannot_join_one_users_plan_and_another_users_action(service: Session, users: Any) -> None:
     alice, bob = users
-    statement = "INSERT INTO daily_plan_actions (daily_plan_id, action_id, position) VALUES (:plan, :action, 9)"
+    statement = ("INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number) "
+                 "VALUES (:plan, :action, 9, 10)")
     db.set_context(service, user_id=alice["users"].id)
     assert _refused_alike(service, statement, {"plan": alice["daily_plans"].id}, "action",
                           bob["actions"].id).sqlstate == "42501"

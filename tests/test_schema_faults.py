@@ -110,7 +110,7 @@ def test_a_duplicate_position_is_still_refused_at_commit(service: Session) -> No
     user = make_user(service)
     plan = make_plan(service, user, [make_action(service, user)])
     service.execute(text(
-        "INSERT INTO daily_plan_actions (daily_plan_id, action_id, position) VALUES (:p, :a, 0)"
+        "INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number) VALUES (:p, :a, 0, 2)"
     ), {"p": plan.id, "a": make_action(service, user).id})
     with pytest.raises(sqlalchemy.exc.IntegrityError, match="daily_plan_actions_daily_plan_id_position_key"):
         with service.begin_nested():

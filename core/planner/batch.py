@@ -202,44 +202,48 @@ def create_plans(session: Session, inputs: Iterable[PlanInputs]) -> dict[uuid.UU
     """Insert a plan for each of ``inputs`` unless one exists, and return each user's plan.
 
     A plan that appeared meanwhile (another builder committed first) is returned as it is: the
-    morning never overwrites a plan.
+    morning never overwrites a plan. A new plan's items are numbered 1..N in display order (the Fast
+    Win is 1), and its counter of numbers given starts at N (``DailyPlan.last_number``).
     """
     inputs = list(inputs)
     if not inputs:
         return {}
     plan_ids = {entry.user_id: uuid.uuid4() for entry in inputs}
+    chosen = {entry.user_id: choose(entry.candidates, slots=entry.slots, today=entry.day) for entry in inputs}
     inserted = set(session.scalars(_INSERT_PLANS, {
         "ids": list(plan_ids.values()), "users": list(plan_ids), "days": [entry.day for entry in inputs],
         "focus": [entry.focus for entry in inputs], "capacity": [entry.capacity.value for entry in inputs],
-        "free": [entry.free_minutes for entry in inputs], "at": utcnow(),
+        "free": [entry.free_minutes for entry in inputs], "last": [len(chosen[entry.user_id]) for entry in inputs],
+        "at": utcnow(),
     }))
-    items = [
-        (plan_ids[entry.user_id], chosen.candidate.action_id, position, chosen.is_fast_win)
+    items = [  # numbered 1..N in display order: the Fast Win, first, is 1
+        (plan_ids[entry.user_id], pick.candidate.action_id, position, position + 1, pick.is_fast_win)
         for entry in inputs
         if plan_ids[entry.user_id] in inserted
-        for position, chosen in enumerate(choose(entry.candidates, slots=entry.slots, today=entry.day))
+        for position, pick in enumerate(chosen[entry.user_id])
     ]
     if items:
-        plans, actions, positions, fast = (list(column) for column in zip(*items, strict=True))
-        session.execute(_INSERT_ITEMS, {"plans": plans, "actions": actions, "positions": positions, "fast": fast})
+        plans, actions, positions, numbers, fast = (list(column) for column in zip(*items, strict=True))
+        session.execute(_INSERT_ITEMS, {"plans": plans, "actions": actions, "positions": positions,
+                                        "numbers": numbers, "fast": fast})
     return existing_plans(session, days={entry.user_id: entry.day for entry in inputs})
 
 
 #: One row per element of the arrays: as many plans (or items) as the batch has, in one statement whose
 #: text never changes (and no limit on rows: a ``VALUES`` list stops at 65,535 parameters).
 _INSERT_PLANS = text("""
-    INSERT INTO daily_plans (id, user_id, date, focus_statement, capacity, free_minutes, generated_at)
-    SELECT id, user_id, day, focus, capacity, free, :at
+    INSERT INTO daily_plans (id, user_id, date, focus_statement, capacity, free_minutes, last_number, generated_at)
+    SELECT id, user_id, day, focus, capacity, free, last, :at
     FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS uuid[]), CAST(:days AS date[]), CAST(:focus AS text[]),
-                CAST(:capacity AS capacity_level[]), CAST(:free AS integer[]))
-         AS row (id, user_id, day, focus, capacity, free)
+                CAST(:capacity AS capacity_level[]), CAST(:free AS integer[]), CAST(:last AS integer[]))
+         AS row (id, user_id, day, focus, capacity, free, last)
     ON CONFLICT (user_id, date) DO NOTHING
     RETURNING id
 """).bindparams(bindparam("at", type_=DateTime(timezone=True)))
 _INSERT_ITEMS = text("""
-    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, is_fast_win)
+    INSERT INTO daily_plan_actions (daily_plan_id, action_id, position, number, is_fast_win)
     SELECT * FROM unnest(CAST(:plans AS uuid[]), CAST(:actions AS uuid[]), CAST(:positions AS integer[]),
-                         CAST(:fast AS boolean[]))
+                         CAST(:numbers AS integer[]), CAST(:fast AS boolean[]))
 """)
 
 

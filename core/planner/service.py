@@ -16,6 +16,12 @@
   positions are renumbered. A refresh re-reads capacity, so lowering it (``/nbm capacity micro``)
   shrinks the plan: open items beyond the new size are dropped from the end, acted-on ones never are.
   A refresh without ``free_minutes`` keeps the minutes the plan was built with.
+* **Numbers are kept for the day.** Positions are the display order and move (a reply joins after
+  the Fast Win, a refresh closes gaps, a new Fast Win goes first); the number a person reads and
+  types is the item's own (``DailyPlanAction.number``): a new plan's items are 1..N in display
+  order, an item that joins later gets the next after the highest the plan ever gave, and an item
+  that stays keeps its number. So the rows may read 1, 6, 2, 3, and ``/nbm done 3`` typed from the
+  morning's message still means the item numbered 3 there.
 * **What wakes on the day is in it.** Building a plan, or refreshing it, first brings back for the
   user what is due by now (snoozes that end, a cold lead's NURTURE), in the same unit of work
   (:func:`core.planner.batch.gather`): a plan built minutes after midnight, before the hourly
@@ -186,7 +192,9 @@ def _replan(
 
     A refresh drops the open items that are no longer candidates (snoozed since, lead snoozed or
     archived) and offers every new candidate; taking in replies keeps every item (bar those that
-    must make room) and offers only the replies.
+    must make room) and offers only the replies. An item that stays keeps its number; one that joins
+    gets the next after the highest the plan ever gave (``DailyPlan.last_number``, read under the
+    plan's lock), so a number never moves to another item and a dropped one is not given again.
     """
     in_plan = _plan_candidates(session, plan=plan)
     due = {candidate.action_id for candidate in candidates}
@@ -206,8 +214,9 @@ def _replan(
     for position, entry in enumerate(chosen):
         kept = by_action.get(entry.candidate.action_id)
         if kept is None:
+            plan.last_number += 1
             plan.items.append(DailyPlanAction(action_id=entry.candidate.action_id, position=position,
-                                              is_fast_win=entry.is_fast_win))
+                                              number=plan.last_number, is_fast_win=entry.is_fast_win))
         else:
             kept.position, kept.is_fast_win = position, entry.is_fast_win
     session.flush()
