@@ -81,9 +81,9 @@ def test_a_lead_comes_with_an_outreach_due_today_and_shows_in_the_plan(user: str
     plan = ok_json("plan", "--user", user)
     assert plan["date"] == "2026-11-25"
     (item,) = plan["items"]
-    assert (item["lead"], item["url"], item["type"], item["fast_win"], item["minutes"], item["position"]) == (
-        "Priya Raman", lead["url"], "OUTREACH", True, 10, 0)  # the quickest of the day is its Fast Win
-    assert set(item) >= {"position", "action_id", "type", "lead", "url", "fast_win", "minutes"}
+    assert (item["lead"], item["url"], item["type"], item["fast_win"], item["minutes"], item["number"]) == (
+        "Priya Raman", lead["url"], "OUTREACH", True, 10, 1)  # the quickest of the day is its Fast Win
+    assert set(item) >= {"number", "action_id", "type", "lead", "url", "fast_win", "minutes"}
     assert ok_json("plan", "--user", user)["items"][0]["action_id"] == item["action_id"]
 
 

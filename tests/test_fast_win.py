@@ -41,7 +41,7 @@ def test_a_day_of_ten_minute_outreach_starts_with_the_oldest_leads_as_the_fast_w
     assert [(item["lead"], item["minutes"], item["fast_win"]) for item in plan["items"]] == [
         ("Bea Stone", 10, True), ("Carl Diaz", 10, False)]
     assert [item["fast_win"] for item in plan_json("--refresh")["items"]] == [True, False]
-    assert " 0. ★ Fast Win: Reach out to Bea Stone (10 min)" in nbm("plan", "--user", EMAIL).output
+    assert " 1. ★ Fast Win: Reach out to Bea Stone (10 min)" in nbm("plan", "--user", EMAIL).output
 
 
 def test_a_refresh_gives_a_plan_made_without_a_fast_win_one_among_its_items(service: Session) -> None:

@@ -31,7 +31,7 @@ def test_the_weekly_summary_has_one_title_everywhere() -> None:
 
 
 def test_done_is_the_one_primary_button_in_slack_and_in_the_email() -> None:
-    item = PlanItem(position=0, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=ActionState.NEW,
+    item = PlanItem(number=1, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=ActionState.NEW,
                     title="Reach out to Ann Lee", lead_id=uuid.uuid4(), lead_name="Ann Lee", lead_url="https://x.io/a",
                     is_fast_win=False, minutes=10, due_date=date(2026, 11, 25))
     slack = {e["text"]["text"]: e.get("style") for e in mark_controls(item, today=item.due_date, work_days=(1, 2, 3))

@@ -294,9 +294,9 @@ def test_the_view_shows_items_minutes_states_waiting_and_streak(service: Session
         waiting.append(sent)
     service.flush()
     view = plan_view_building_if_missing(service, user=user)
-    assert [(i.position, i.action_id, i.title, i.minutes, i.is_fast_win, i.lead_url) for i in view.items] == [
-        (0, first.id, "Follow up with Ann Lee", 5, True, "https://example.com/ann"),
-        (1, post.id, "Post the case study", 20, False, None),
+    assert [(i.number, i.action_id, i.title, i.minutes, i.is_fast_win, i.lead_url) for i in view.items] == [
+        (1, first.id, "Follow up with Ann Lee", 5, True, "https://example.com/ann"),
+        (2, post.id, "Post the case study", 20, False, None),
     ]
     assert (view.date, view.streak, view.total_minutes, view.capacity) == (TODAY, 4, 25, CapacityLevel.DEFAULT)
     assert [w.action_id for w in view.waiting] == [a.id for a in waiting[:10]]

@@ -32,7 +32,7 @@ def plan_json(view: PlanView) -> dict[str, Any]:
         "date": view.date, "capacity": view.capacity.value, "free_minutes": view.free_minutes,
         "total_minutes": view.total_minutes, "focus": view.focus, "streak": view.streak,
         "items": [
-            {"position": i.position, "action_id": i.action_id, "type": i.action_type.value, "title": i.title,
+            {"number": i.number, "action_id": i.action_id, "type": i.action_type.value, "title": i.title,
              "lead_id": i.lead_id, "lead": i.lead_name, "url": i.lead_url, "fast_win": i.is_fast_win,
              "minutes": i.minutes, "state": i.state.value}
             for i in view.items
@@ -53,7 +53,7 @@ def format_plan(view: PlanView) -> str:
     for item in view.items:
         mark = "★ Fast Win: " if item.is_fast_win else ""
         state = "" if item.is_open else f"  [{item.state.value.lower()}]"
-        lines.append(f"{item.position:>2}. {mark}{item.title} ({item.minutes} min){state}")
+        lines.append(f"{item.number:>2}. {mark}{item.title} ({item.minutes} min){state}")
         lines.append(f"    {item.lead_url or ''}  id {item.action_id}")
     if not view.items:
         lines.append("Nothing is due in this plan: add a lead with `nbm leads add`.")

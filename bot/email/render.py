@@ -131,7 +131,7 @@ def action_buttons(links: EmailLinks, *, user_id: uuid.UUID, item: PlanItem) -> 
 
 def _digest_item(item: PlanItem, view: PlanView, links: EmailLinks) -> DigestItem:
     return DigestItem(
-        number=item.position + 1, title=item.title, lead_name=item.lead_name, lead_url=item.lead_url,
+        number=item.number, title=item.title, lead_name=item.lead_name, lead_url=item.lead_url,
         minutes=item.minutes, is_fast_win=item.is_fast_win,
         state_label=CLOSED_BY_REPLY if item.closed_by_reply else STATE_LABELS[item.state],
         buttons=action_buttons(links, user_id=view.user_id, item=item) if item.is_open else (), note=item.note,

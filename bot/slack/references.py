@@ -1,13 +1,15 @@
 """Which lead ``/nbm`` means, and which action ``/nbm done|sent|replied|snooze|unsnooze <n>`` means: a number in
 today's plan, or a lead's name or link.
 
-Numbers are the ones the plan shows (1 is the first line, the Fast Win), written ``2`` or ``#2`` as the
-answers print them (bot.slack.parsing.plan_number); anything else (``²`` too) is a lead. A lead goes
-through the core's ``find_lead``: its link, else its name (exact match first, else partial, spaces
-folded; several matches are refused with the names, and with their links when some share a name, so
-the person can say more). A reference that is neither is refused saying both what it may be: a lead's
-name or link, or a number of today's plan (said before the plan is read, so a refused name waits on
-no calendar: ``read_reference``). For that lead, the action meant is, in order:
+Numbers are the ones the plan shows, each item's own for the day (core.planner.view.PlanItem.number:
+the morning's Fast Win is 1, an item that joins later gets the next unused number, and none moves to
+another item), written ``2`` or ``#2`` as the answers print them (bot.slack.parsing.plan_number);
+anything else (``²`` too) is a lead. A lead goes through the core's ``find_lead``: its link, else its
+name (exact match first, else partial, spaces folded; several matches are refused with the names,
+and with their links when some share a name, so the person can say more). A reference that is
+neither is refused saying both what it may be: a lead's name or link, or a number of today's plan
+(said before the plan is read, so a refused name waits on no calendar: ``read_reference``). For
+that lead, the action meant is, in order:
 
 1. its open item in today's plan;
 2. for ``replied`` or ``done``, its action waiting for a reply (a reply rarely comes on a day the
@@ -128,19 +130,29 @@ def _snoozed(session: Session, *, user: User, lead: Lead) -> Action | None:
 
 
 def _by_number(view: PlanView, digits: str) -> Target:
-    """The plan's item ``digits`` (decimal digits, of any script). A number with more digits than the
-    plan's length is out of range without being converted: Python refuses to convert one of more
-    than 4,300 digits."""
-    count = len(view.items)
-    if not count:
+    """The plan's item numbered ``digits`` (decimal digits, of any script). A number with more digits
+    than the plan's highest is in no item without being converted: Python refuses to convert one of
+    more than 4,300 digits. A number no item has is refused with the numbers the plan has, which
+    may have gaps (an item a refresh dropped took its number with it)."""
+    if not view.items:
         raise ValidationError("today's plan is empty, so there is no number to pick; use a lead's name or link instead")
+    by_number = {item.number: item for item in view.items}
     significant = digits.lstrip("0")
-    if len(significant) > len(str(count)) or not 1 <= int(significant or "0") <= count:
-        numbers = "1" if count == 1 else f"a number from 1 to {count}"
-        raise ValidationError(f"today's plan has {plural(count, 'action')}; use {numbers}, or a lead's name or link")
-    number = int(significant)
-    item = view.items[number - 1]
-    return Target(item.action_id, item.title, number)
+    item = by_number.get(int(significant or "0")) if len(significant) <= len(str(max(by_number))) else None
+    if item is None:
+        raise ValidationError(f"today's plan has {plural(len(by_number), 'action')}; use {_one_of(sorted(by_number))}, "
+                              "or a lead's name or link")
+    return Target(item.action_id, item.title, item.number)
+
+
+def _one_of(numbers: list[int]) -> str:
+    """The numbers a plan has, to pick from: ``1``, ``a number from 1 to 5``, or, with gaps, each of
+    them (``one of 1, 2, 4 and 6``)."""
+    if len(numbers) == 1:
+        return str(numbers[0])
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"a number from {numbers[0]} to {numbers[-1]}"
+    return f"one of {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def number_before_plan(view: PlanView, mark: Mark, *, in_dm: bool) -> str:

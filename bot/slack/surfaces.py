@@ -130,7 +130,8 @@ def pressed_item(session: Session, *, user: User, action: Action, day: date | No
         select(DailyPlanAction.is_fast_win).join(DailyPlan, DailyPlan.id == DailyPlanAction.daily_plan_id)
         .where(DailyPlan.user_id == user.id, DailyPlan.date == day, DailyPlanAction.action_id == action.id)))
     return PlanItem(
-        position=0, action_id=action.id, action_type=action.action_type, state=action.state,
+        number=0,  # unread: the row keeps the number its message shows (blocks.plan.with_item_redrawn)
+        action_id=action.id, action_type=action.action_type, state=action.state,
         title=action_title(action.action_type, lead_name=lead.name if lead else None, description=action.description),
         lead_id=action.person_id, lead_name=lead.name if lead else None, lead_url=lead.url if lead else None,
         is_fast_win=fast_win, minutes=EFFORT_MINUTES[action.action_type], due_date=action.due_date,

@@ -70,9 +70,11 @@ _SENT_TITLES: dict[ActionType, str] = {
 
 @dataclass(frozen=True)
 class PlanItem:
-    """One action of the plan, at its position (0 is the Fast Win)."""
+    """One action of the plan. Items come in display order (the Fast Win first); ``number`` is the
+    item's own number in its plan, kept all day (``DailyPlanAction.number``), which every channel shows
+    and ``/nbm done <n>`` reads: after an item joins, numbers may read out of order (1, 6, 2, 3)."""
 
-    position: int
+    number: int
     action_id: uuid.UUID
     action_type: ActionType
     state: ActionState
@@ -209,7 +211,7 @@ def _plan_rows() -> Select[*tuple[Any, ...]]:
         .exists()
     )
     return (
-        select(DailyPlanAction.position, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
+        select(DailyPlanAction.number, DailyPlanAction.is_fast_win, Action.id, Action.action_type, Action.state,
                Action.description, Action.due_date, Action.person_id, Action.notes, Lead.name, Lead.url,
                Lead.notes.label("lead_notes"), closed_by_reply.label("closed_by_reply"),
                changed_today_by_a_person(Action, since=_DAY_START).label("undoable"))
@@ -226,15 +228,15 @@ _PLAN_ROWS = _plan_rows()
 
 
 def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
-    """``plan`` as the user sees it now: items in position order with their current state, and the
-    actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
+    """``plan`` as the user sees it now: items in display order with their numbers and current state,
+    and the actions waiting for a reply (oldest sent first, at most :data:`MAX_WAITING`, and their total)."""
     now = local_now(user.timezone)
     today = now.date()
     day_start = datetime.combine(today, time(0), tzinfo=zone(user.timezone))
     rows = session.execute(_PLAN_ROWS, {"plan_id": plan.id, "day_start": day_start})
     items = tuple(
         PlanItem(
-            position=row.position, action_id=row.id, action_type=row.action_type, state=row.state,
+            number=row.number, action_id=row.id, action_type=row.action_type, state=row.state,
             title=action_title(row.action_type, lead_name=row.name, description=row.description),
             lead_id=row.person_id, lead_name=row.name, lead_url=row.url, is_fast_win=row.is_fast_win,
             minutes=EFFORT_MINUTES[row.action_type], due_date=row.due_date,

@@ -42,7 +42,7 @@ def test_the_fault_plan_is_the_seeds_and_has_every_kind_within_the_window() -> N
 
 
 def _item(position: int, state: ActionState = ActionState.NEW) -> PlanItem:
-    return PlanItem(position=position, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=state,
+    return PlanItem(number=position + 1, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=state,
                     title=f"Reach out to Lead {position}", lead_id=uuid.uuid4(), lead_name=f"Lead {position}",
                     lead_url=f"https://example.com/{position}", is_fast_win=position == 0, minutes=10,
                     due_date=DAY)

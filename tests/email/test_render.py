@@ -21,7 +21,7 @@ DAY = date(2025, 11, 25)  # a Tuesday, as in the product's example subject
 def item(position: int, title: str, *, minutes: int = 5, lead: str | None = None,
          state: ActionState = ActionState.NEW) -> PlanItem:
     return PlanItem(
-        position=position, action_id=uuid.uuid4(), action_type=ActionType.FOLLOW_UP, state=state, title=title,
+        number=position + 1, action_id=uuid.uuid4(), action_type=ActionType.FOLLOW_UP, state=state, title=title,
         lead_id=uuid.uuid4() if lead else None, lead_name=lead,
         lead_url=f"https://www.linkedin.com/in/{lead.lower().replace(' ', '-')}" if lead else None,
         is_fast_win=position == 0, minutes=minutes, due_date=DAY,

@@ -20,7 +20,7 @@ TODAY = date(2026, 11, 25)
 
 def _item(position: int, *, state: ActionState = ActionState.NEW, name: str = "Ann Lee",
           action_type: ActionType = ActionType.OUTREACH, minutes: int = 10) -> PlanItem:
-    return PlanItem(position=position, action_id=uuid.uuid4(), action_type=action_type, state=state,
+    return PlanItem(number=position + 1, action_id=uuid.uuid4(), action_type=action_type, state=state,
                     title=f"Reach out to {name}", lead_id=uuid.uuid4(), lead_name=name,
                     lead_url=f"https://example.com/{position}", is_fast_win=position == 0, minutes=minutes,
                     due_date=TODAY)

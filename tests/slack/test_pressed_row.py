@@ -18,7 +18,7 @@ WORK_DAYS = (0, 1, 2, 3, 4)
 
 
 def _item(position: int, **fields: Any) -> PlanItem:
-    base = PlanItem(position=position, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=ActionState.NEW,
+    base = PlanItem(number=position + 1, action_id=uuid.uuid4(), action_type=ActionType.OUTREACH, state=ActionState.NEW,
                     title=f"Reach out to Lead {position}", lead_id=uuid.uuid4(), lead_name=f"Lead {position}",
                     lead_url=f"https://example.com/{position}", is_fast_win=position == 0, minutes=10,
                     due_date=TODAY)

@@ -91,8 +91,8 @@ def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[B
     """The items that fit in ``budget`` blocks, then a line counting those left out."""
     if not view.items:
         return [section(EMPTY)] if budget > 0 else []
-    rendered = [item_blocks(item, number, today=view.today, work_days=view.work_days, surface=surface)
-                for number, item in enumerate(view.items, start=1)]
+    rendered = [item_blocks(item, item.number, today=view.today, work_days=view.work_days, surface=surface)
+                for item in view.items]
     return _fit(rendered, budget, lambda left: context(
         f"…and {plural(left, 'more action')} not shown here. `/nbm done <number>` works for every one."))
 

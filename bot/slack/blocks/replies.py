@@ -47,9 +47,9 @@ def marked(result: TransitionResult, title: str, target: ActionState, *, today: 
     """What a mark did, with the follow-ups its rules planned. A repeat says "Already …" rather than
     claiming a second change; a snooze that fell back to tomorrow says how to pick another day, and one
     months away (a snooze may last a year) names its year (``today``: the user's). ``number``, the
-    plan number the person typed, comes before the title ("#2 of today's plan — …"): numbers move
-    during the day (a reply joins the plan, a refresh renumbers), so one typed from an older message
-    that now means another action shows at once.
+    plan number the person typed, comes before the title ("#2 of today's plan — …"): a number is kept
+    for the day (core.planner.view.PlanItem.number), but one typed from an older message (yesterday's
+    plan DM) means today's item of that number, and the answer shows which.
 
     Reads ``result.created``'s leads, so it runs inside the unit of work that made them."""
     named = (f"#{number} of today's plan — " if number is not None else "") + escape(title)

@@ -85,7 +85,7 @@ HELP = escape("""*NextBestMove*: the few follow-ups that matter most today.
 • `/nbm today`: today's plan, in your DM with me
 • `/nbm add <name> <link> [notes]`: add a lead (`/nbm add` alone opens a form)
 • `/nbm leads`: your leads · `/nbm waiting [page]`: who has not replied yet
-• `/nbm done|sent|replied <n>`: mark action *n* of today's plan (or use a lead's name or link)
+• `/nbm done|sent|replied <n>`: mark the item numbered *n* in today's plan (or use a lead's name or link)
 • `/nbm snooze <n> [when]`: not now; tomorrow, in 3 days, next monday, next work day, 2 weeks or YYYY-MM-DD
 • `/nbm unsnooze <n>`: bring a snoozed action (or a lead's, by name or link) back today
 • `/nbm focus <text>`: this week's focus · `/nbm capacity micro|light|standard|heavy|default`
