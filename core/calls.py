@@ -103,28 +103,29 @@ def log_call(
     return LoggedCallResult(call=call, prep=prep, post=post, created=True, woke=woke)
 
 
-def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date) -> bool:
-    """Move ``call`` to ``call_date`` with its untouched actions (module rules); False, changing nothing,
-    when the lead already has another call logged that day."""
+def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date) -> tuple[Action, ...] | None:
+    """Move ``call`` to ``call_date`` with its untouched actions (module rules); the actions made again
+    for the new date (a caller refreshes today's plan when one is due by today), or None, changing
+    nothing, when the lead already has another call logged that day."""
     now = utcnow()
     today = local_today(user.timezone, at=now)
     lead = session.get_one(Lead, call.lead_id)
     lock_lead(session, user=user, lead_id=lead.id)
     if call.call_date == call_date:
-        return True
+        return ()
     taken = session.scalar(select(LoggedCall.id).where(
         LoggedCall.lead_id == lead.id, LoggedCall.call_date == call_date, LoggedCall.id != call.id))
     if taken is not None:
-        return False
+        return None
     untouched = _untouched(session, call)
     kept = {action.action_type for action in _actions_of(session, call)} - {a.action_type for a in untouched}
     for action in untouched:
         session.delete(action)
     call.call_date = call_date
     session.flush()
-    _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
-              kinds={ActionType.CALL_PREP, ActionType.POST_CALL} - kept)
-    return True
+    made = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
+                     kinds={ActionType.CALL_PREP, ActionType.POST_CALL} - kept)
+    return tuple(action for action in made if action is not None)
 
 
 def cancel_call(session: Session, *, user: User, call: LoggedCall) -> bool:

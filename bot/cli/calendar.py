@@ -9,13 +9,14 @@ import click
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from core import preferences
 from core.calendars import service
-from core.calendars.call_detection import CallsFound, find_calls
+from core.calendars.call_detection import CallsFound
 from core.calendars.disconnection import disconnect_calendar
 from core.calendars.service import DayRead
 from core.clock import local_today, zone
 from core.config import get_settings
 from core.errors import NotFound, ValidationError
-from core.models import CalendarConnection, CalendarProvider
+from core.models import CalendarConnection, CalendarProvider, Channel
+from core.planner.replan import find_calls_and_replan
 from core.users import get_settings_for
 
 KINDS = [kind.value for kind in CalendarProvider]
@@ -72,11 +73,12 @@ def list_command(email: str, as_json: bool) -> None:
 @json_option
 def sync_command(email: str, day: date | None, as_json: bool) -> None:
     """Read the calendars for a day: busy time inside working hours, free minutes, capacity; with call
-    detection on, also search today and the next 7 days for calls with leads."""
+    detection on, also search today and the next 7 days for calls with leads (today's plan, if made,
+    then takes in a prep due today)."""
     with acting_as_email(email) as (session, user):
         read = service.read_day(session, user=user, day=day or local_today(user.timezone))
         detecting = get_settings_for(session, user).call_detection
-        calls = find_calls(session, user=user) if detecting else None
+        calls = find_calls_and_replan(session, user=user, channel=Channel.CLI) if detecting else None
         tz = user.timezone
     answer = day_json(read) | ({"calls": calls_json(calls)} if calls else {})
     emit(as_json, answer, lambda: "\n".join([format_day(read, tz), *([format_calls(calls)] if calls else [])]))

@@ -25,6 +25,10 @@ Rules (PRODUCT.md, "Calendars"; where it is silent, what was chosen):
   window looks cancelled now and is found again when it comes within 7 days.
 * **When**: every hour, one job per user (``core.jobs.calls``), and on ``nbm calendar sync``. Reads
   are retried and logged like every calendar read (operation ``events``).
+* **Today's plan shows it at once**: a search that made a prep or post-call due by the user's today
+  (a call found today for today or tomorrow, or moved there) says so (``CallsFound.due_today``), and
+  both callers then refresh today's plan once, if it is built, as a call logged by hand does
+  (``core.planner.replan.find_calls_and_replan``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from core.calls import cancel_call, log_call, move_call
 from core.clock import local_today, zone
 from core.config import get_settings
 from core.models import (
+    Action,
     CalendarConnection,
     CalendarConnectionStatus,
     CalendarEventCall,
@@ -64,13 +69,15 @@ WINDOW_DAYS = 7
 @dataclass(frozen=True)
 class CallsFound:
     """What one search did: calls logged, moved and removed; connections that could not be read (with
-    the reason) and those whose grant does not show attendees (reconnect to search them)."""
+    the reason) and those whose grant does not show attendees (reconnect to search them); whether it
+    made an action due by the user's today, which today's plan should take in (module rules)."""
 
     logged: int = 0
     moved: int = 0
     removed: int = 0
     problems: tuple[str, ...] = ()
     need_grant: tuple[CalendarProvider, ...] = ()
+    due_today: bool = False
 
 
 def find_calls(session: Session, *, user: User, deadline: float | None = None) -> CallsFound:
@@ -88,6 +95,7 @@ def find_calls(session: Session, *, user: User, deadline: float | None = None) -
     end = datetime.combine(today + timedelta(days=WINDOW_DAYS + 1), clock_time(0), tzinfo=local)
     leads = _leads_by_email(session, user)
     logged = moved = removed = 0
+    due_today = False
     problems: list[str] = []
     need_grant: list[CalendarProvider] = []
     for connection in list_connections(session, user=user):
@@ -107,12 +115,13 @@ def find_calls(session: Session, *, user: User, deadline: float | None = None) -
             if lead is None:
                 continue
             seen.add(meeting.key)
-            outcome = _follow(session, user=user, connection=connection, meeting=meeting, lead=lead,
-                              day=meeting.start.astimezone(local).date())
+            outcome, made = _follow(session, user=user, connection=connection, meeting=meeting, lead=lead,
+                                    day=meeting.start.astimezone(local).date())
             logged, moved = logged + (outcome == "logged"), moved + (outcome == "moved")
+            due_today = due_today or any(action.due_date <= today for action in made)
         removed += _forget_gone(session, user=user, connection=connection, seen=seen, today=today)
     return CallsFound(logged=logged, moved=moved, removed=removed, problems=tuple(problems),
-                      need_grant=tuple(need_grant))
+                      need_grant=tuple(need_grant), due_today=due_today)
 
 
 def _meetings(session: Session, connection: CalendarConnection, *, start: datetime, end: datetime,
@@ -145,27 +154,28 @@ def _lead_attending(meeting: Meeting, leads: dict[str, Lead]) -> Lead | None:
 
 
 def _follow(session: Session, *, user: User, connection: CalendarConnection, meeting: Meeting, lead: Lead,
-            day: date) -> str | None:
-    """Log, move or keep the call of ``meeting``; "logged", "moved" or None."""
+            day: date) -> tuple[str | None, tuple[Action, ...]]:
+    """Log, move or keep the call of ``meeting``: "logged", "moved" or None, with the actions it made."""
     link = session.scalar(select(CalendarEventCall).where(
         CalendarEventCall.calendar_connection_id == connection.id, CalendarEventCall.event_key == meeting.key))
     if link is not None:
         call = session.get_one(LoggedCall, link.logged_call_id)
         if call.lead_id == lead.id:
             if call.call_date == day:
-                return None
-            return "moved" if move_call(session, user=user, call=call, call_date=day) else None
+                return None, ()
+            made = move_call(session, user=user, call=call, call_date=day)
+            return ("moved", made) if made is not None else (None, ())
         cancel_call(session, user=user, call=call)  # now with another lead: that lead's call, below
         session.delete(link)
         session.flush()
     result = log_call(session, user=user, lead_id=lead.id, call_date=day, channel=Channel.SYSTEM)
     if not result.created:
-        return None
+        return None, ()
     session.execute(insert(CalendarEventCall).values(
         id=uuid.uuid4(), user_id=user.id, calendar_connection_id=connection.id, event_key=meeting.key,
         logged_call_id=result.call.id,
     ).on_conflict_do_nothing(constraint="calendar_event_calls_calendar_connection_id_event_key_key"))
-    return "logged"
+    return "logged", tuple(action for action in (result.prep, result.post) if action is not None)
 
 
 def _forget_gone(session: Session, *, user: User, connection: CalendarConnection, seen: set[str],

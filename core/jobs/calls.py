@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.access import has_service_sql
-from core.calendars.call_detection import find_calls
 from core.db import unit_of_work
-from core.models import CalendarConnection, User, UserSettings
+from core.models import CalendarConnection, Channel, User, UserSettings
+from core.planner.replan import find_calls_and_replan
 
 
 def users_searching(session: Session) -> list[uuid.UUID]:
@@ -32,9 +32,10 @@ def users_searching(session: Session) -> list[uuid.UUID]:
 
 
 def search_calls(user_id: str) -> str:
-    """The job: search one user's calendars for calls (in the user's own unit of work)."""
+    """The job: search one user's calendars for calls (in the user's own unit of work), today's plan
+    refreshed when the search made something due today (``core.planner.replan``)."""
     with unit_of_work(user_id=uuid.UUID(user_id)) as session:
         user = session.get(User, uuid.UUID(user_id))
         if user is None:
             return "user deleted"
-        return repr(find_calls(session, user=user))
+        return repr(find_calls_and_replan(session, user=user, channel=Channel.SYSTEM))

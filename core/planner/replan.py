@@ -8,7 +8,8 @@ which redraws itself).
 
 A call logged by a person refreshes today's plan when it is built (as a status change does): its
 prep may be due today, and the snoozed lead it woke may have an action due; a repeat of a call
-already logged changes nothing.
+already logged changes nothing. Calls found in the calendar do the same, once per search, and only
+when the search made something due by today (:mod:`core.calendars.call_detection`).
 
 A lead's status change by hand (snooze, unsnooze, archive; what wakes on its date is woken by every
 build of a plan first: core.housekeeping.wake_due)
@@ -28,6 +29,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from core.billing.status import NoService
+from core.calendars.call_detection import CallsFound, find_calls
 from core.calls import LoggedCallResult, log_call
 from core.changes import actions_changed
 from core.leads import LeadStatusChange, add_lead, archive_lead, snooze_lead, unsnooze_lead
@@ -97,6 +99,17 @@ def log_call_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, cal
     if result.created:
         refresh_if_planned(session, user=user, channel=channel)
     return result
+
+
+def find_calls_and_replan(session: Session, *, user: User, channel: Channel,
+                          deadline: float | None = None) -> CallsFound:
+    """Search the user's calendars for calls (:func:`core.calendars.call_detection.find_calls`), then
+    refresh today's plan once if it is built and the search made a prep or post-call due by today, so
+    it shows at once, as a call logged by hand does (the module's rules)."""
+    found = find_calls(session, user=user, deadline=deadline)
+    if found.due_today:
+        refresh_if_planned(session, user=user, channel=channel)
+    return found
 
 
 def _replanned(session: Session, *, user: User, change: LeadStatusChange, channel: Channel) -> LeadStatusChange:

@@ -3,25 +3,41 @@ detection on, a real RQ worker runs it against a real calendar server, and a mee
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import time_machine
+from click.testing import CliRunner
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cli import main
 from core import queue as queue_module
 from core.calendars.service import connect_ics
 from core.jobs.tick import tick
-from core.models import Action, ActionType, BillingCustomer, BillingSubscription, LoggedCall, SubscriptionStatus, User
+from core.models import (
+    Action,
+    ActionType,
+    BillingCustomer,
+    BillingSubscription,
+    LoggedCall,
+    SlackUserLink,
+    SubscriptionStatus,
+    User,
+)
 from core.preferences import set_call_detection
 from tests.billing.conftest import billing, stripe, stripe_server
 from tests.calendars.feeds import REQUESTED
-from tests.factories import make_lead, make_user
+from tests.factories import make_action, make_lead, make_user
 from tests.jobs.conftest import run_worker
+from tests.jobs.test_failures import slack_on
+from tests.slack.conftest import TEAM, fake, fake_server
+from tests.slack.fake_slack import FakeSlack
 
-__all__ = ["billing", "stripe", "stripe_server"]  # fixtures of the billing tests, used here
+#: Fixtures of the billing and Slack tests, used here.
+__all__ = ["billing", "fake", "fake_server", "slack_on", "stripe", "stripe_server"]
 
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 06:00 in London
 
@@ -122,3 +138,39 @@ def test_no_search_reads_the_calendar_of_a_user_without_service(
     for name, found in (("dana", [ActionType.CALL_PREP, ActionType.POST_CALL]), ("eve", [])):
         assert sorted(service.scalars(select(Action.action_type).where(
             Action.user_id == searching[name].id, Action.logged_call_id.is_not(None)))) == found
+
+
+def test_a_call_found_for_tomorrow_puts_its_prep_in_todays_plan_at_once(
+    service: Session, queue: Queue, outbox: Path, slack_on: FakeSlack, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    """Today's plan is made before the hour's search; the meeting it finds tomorrow has its prep due today,
+    which the plan (as `nbm plan` shows it) and App Home show once the search is done."""
+    address, feeds = live_feed
+    feeds["dana.ics"] = FEED.replace(b"20261125T14", b"20261124T14")  # Tuesday: the prep is due Monday, today
+    with time_machine.travel(MONDAY, tick=False):
+        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+        dana.settings.slack_enabled = True
+        service.add(SlackUserLink(user_id=dana.id, team_id=TEAM, slack_user_id="U1"))
+        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+        bea = make_lead(service, dana, name="Bea Stone", url="https://www.linkedin.com/in/bea")
+        make_action(service, dana, bea, due_date=MONDAY.date())
+        connect_ics(service, user=dana, url=f"{address}/dana.ics")
+        set_call_detection(service, user=dana, on=True)
+        before = _plan_titles(dana)
+        published = len(slack_on.calls_to("views.publish"))
+        tick(at=MONDAY, queue=queue)
+        run_worker(queue)
+        after = _plan_titles(dana)
+
+    prep = "Prepare for your call with Ann Lee on Tue 24 Nov"
+    assert before and prep not in before
+    assert after == [*before, prep]  # the plan already made, refreshed: it keeps Bea's outreach
+    home = slack_on.calls_to("views.publish")[published:]
+    assert home and prep in str(home[-1].args["view"])
+
+
+def _plan_titles(user: User) -> list[str]:
+    """Today's plan as `nbm plan` shows it (made by the first call, as before the morning)."""
+    shown = CliRunner().invoke(main, ["plan", "--user", user.email, "--json"], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    return [item["title"] for item in json.loads(shown.output)["items"]]
