@@ -28,6 +28,7 @@ from bot.web.private_pages import private
 from bot.web.redraw_slack import redraw_slack_later
 from core.calendars import service
 from core.calendars.oauth_state import CONFIRMATION_PATH, STATE_LIFETIME, OAuthStateError, pending_flow
+from core.calendars.plans_sized import after_connecting
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import NbmError
@@ -114,15 +115,15 @@ def callback(name: str) -> ResponseReturnValue:
             connection = service.oauth_complete(session, kind=kind, state=state,
                                                 query=request.args.to_dict(), settings=get_settings())
             user_id = connection.user_id
-            account = account_of(session.get_one(User, user_id))
+            user = session.get_one(User, user_id)
+            account, sized = account_of(user), after_connecting(session, user=user)
     except OAuthStateError as refused:
         return _page("This link no longer works", _sentence(str(refused)), 400)
     except NbmError as refused:
         return _page("Nothing was connected", _sentence(str(refused)), 400)
     redraw_slack_later(user_id)  # App Home shows the calendar's health, and offered to connect it
     return _page(f"{service.NAMES[kind]} is connected to the NextBestMove account of {account}",
-                 "From tomorrow morning, your plan is sized to the free time in your working hours. "
-                 "You can close this page.", 200, tone="ok")
+                 f"{sized} You can close this page.", 200, tone="ok")
 
 
 def _page(title: str, message: str, status: int, tone: str = "error") -> ResponseReturnValue:

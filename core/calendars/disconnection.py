@@ -12,10 +12,10 @@ preferences page, and the operator for them with ``nbm calendar disconnect``. Ru
 * **Nothing connected, nothing changed**: disconnecting a kind the user has not connected says so
   (the CLI exits with code 2).
 * **The answer says what became of the grant and what sizes the plans next**, by the planner's own
-  rule (:func:`core.calendars.service.split_expired`): the calendars still connected, when every one
-  is readable; else the default capacity, since a day with an expired calendar is not sized by the
-  others as if it were free (it is not read until it is reconnected); a capacity the user sets for
-  a day still wins. Today's plan, if already made, is
+  rule (:func:`core.calendars.service.split_expired`), in the words of :mod:`core.calendars.plans_sized`:
+  the calendars still connected, when every one is readable; else the default capacity, since a day
+  with an expired calendar is not sized by the others as if it were free (it is not read until it
+  is reconnected); a capacity the user sets for a day still wins. Today's plan, if already made, is
   left as it is: a refresh keeps the free time it was made with.
 """
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from core.calendars.plans_sized import DEFAULT_CAPACITY, names, needs_reconnecting
 from core.calendars.service import NAMES, disconnect, list_connections, split_expired
-from core.models import CalendarConnection, CalendarProvider, CapacityLevel, User
-from core.planner.capacity import ACTIONS_PER_LEVEL
+from core.models import CalendarConnection, CalendarProvider, User
 
 #: What became of the grant of each kind once disconnected (``service.disconnect`` and each provider's
 #: ``revoke``): Google is asked to revoke it; Microsoft has no API for an app to withdraw consent.
@@ -39,10 +39,6 @@ GRANT_GONE = {
                               "account.live.com/consent/Manage for a personal one)",
     CalendarProvider.ICS: "the address is deleted and no longer read",
 }
-#: What sizes a plan no calendar sizes, said so that it is true whatever capacity the user set (App Home
-#: says it too).
-DEFAULT_CAPACITY = (f"the default capacity of {ACTIONS_PER_LEVEL[CapacityLevel.DEFAULT]} actions a day "
-                    "(or the capacity you set for a day)")
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,8 @@ def plans_after(remaining: Sequence[CalendarConnection]) -> str:
     readable, _ = split_expired(remaining)
     expired = [c.provider for c in remaining if c not in readable]
     if expired:
-        return (f"Your {_names(expired)} {'needs' if len(expired) == 1 else 'need'} reconnecting, so until then "
-                f"your next plans use {DEFAULT_CAPACITY}.")
+        return needs_reconnecting(expired)
     if readable:
         kinds = [c.provider for c in readable]
-        return f"Your {_names(kinds)} still {'sizes' if len(kinds) == 1 else 'size'} your next plans."
+        return f"Your {names(kinds)} still {'sizes' if len(kinds) == 1 else 'size'} your next plans."
     return f"With no calendar connected, your next plans use {DEFAULT_CAPACITY}."
-
-
-def _names(kinds: Sequence[CalendarProvider]) -> str:
-    names = [NAMES[kind] for kind in kinds]
-    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,13 +14,24 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from bot.slack import app as slack_app
 from bot.web import create_app
 from core.calendars import google
-from core.models import User
+from core.models import CalendarConnectionStatus, CalendarProvider, User
 from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler, serving_feeds
-from tests.slack.conftest import block_action, command, event, interact, replies, run_redraws, view_submission
+from tests.factories import make_calendar_connection
+from tests.slack.conftest import (
+    add_leads,
+    block_action,
+    command,
+    event,
+    interact,
+    replies,
+    run_redraws,
+    view_submission,
+)
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -105,8 +118,8 @@ def test_an_outcome_the_closed_modal_cannot_show_comes_as_a_dm_in_its_words(
 
     submit(f"{server}/cal/day.ics")
     (connected,) = fake.calls_to("chat.postMessage")
-    assert connected.args["text"] == ("✅ Connected your calendar at 127.0.0.1: from tomorrow, its free time in your "
-                                      "working hours sizes your plan.")
+    assert connected.args["text"] == ("✅ Connected your calendar at 127.0.0.1. From today's plan on, the free time "
+                                      "in your working hours (or the capacity you set for a day) sizes your plans.")
     assert "*iCal address* (127.0.0.1): ✅ connected" in _home(fake)
 
 
@@ -229,3 +242,36 @@ def test_nbm_connect_google_answers_with_the_link_to_the_page_naming_the_account
                     "sign in (the link works for one sign-in, within 10 minutes).")
     assert "Connect Google Calendar to this NextBestMove account?" in web.get(
         link.removeprefix("https://nbm.test")).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("before", "said"), [
+    ("nothing", "From today's plan on, the free time in your working hours (or the capacity you set for a day) "
+                "sizes your plans."),
+    ("today's plan", "Today's plan keeps the size it was made with; from your next plan on, the free time in your "
+                     "working hours (or the capacity you set for a day) sizes your plans."),
+    ("an expired iCal address", "Your iCal address needs reconnecting, so until then your next plans use the "
+                                "default capacity of 5 actions a day (or the capacity you set for a day)."),
+], ids=["no plan yet", "plan made", "another expired"])
+def test_the_sign_in_page_says_what_sizes_the_plans_now(
+    web: FlaskClient, fake: FakeSlack, ann: User, google_on: None, service: Session, before: str, said: str
+) -> None:
+    """As the planner sizes them (core.planner.sizing, core.calendars.service.split_expired)."""
+    if before == "today's plan":
+        add_leads(ann, "Bea Stone")
+        command(web, fake, "today")
+    elif before == "an expired iCal address":
+        make_calendar_connection(service, ann, provider=CalendarProvider.ICS, calendar_id="cal.example.com",
+                                 status=CalendarConnectionStatus.EXPIRED)
+    fake.calls.clear()
+    command(web, fake, "connect google")
+    link = re.search(r"<https://nbm\.test([^|>]+)\|Connect Google Calendar>", replies(fake)[-1])
+    assert link is not None
+    web.get(link.group(1))  # the page naming the account: the browser keeps its cookie
+    state = parse_qs(urlsplit(web.post(link.group(1)).headers["Location"]).query)["state"][0]
+    with responses.RequestsMock() as google_api:
+        google_api.post(google.TOKEN_URI, json={"access_token": "ya29.a", "expires_in": 3599, "token_type": "Bearer",
+                                                "refresh_token": "1//r", "scope": google.FREEBUSY_SCOPE})
+        back = web.get(f"/oauth/google/callback?state={state}&code=4/0-code&scope={google.FREEBUSY_SCOPE}")
+    page = html.unescape(back.get_data(as_text=True))
+    assert back.status_code == 200 and "Google Calendar is connected to the NextBestMove account of Ann Lee" in page
+    assert f"{said} You can close this page." in page

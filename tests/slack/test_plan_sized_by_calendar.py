@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
-from core.models import CapacityLevel, User
+from core.models import CalendarConnectionStatus, CapacityLevel, User
 from core.planner.service import get_plan
 from tests.calendars.feeds import REQUESTED
+from tests.factories import make_calendar_connection
 from tests.slack.conftest import add_leads, command, event, interact, plan_of, replies, view_submission
 from tests.slack.fake_slack import FakeSlack
 
@@ -114,7 +116,34 @@ def test_connecting_a_calendar_promises_no_more_than_its_plans_keep(
     command(web, fake, "today")
     fake.calls.clear()
     command(web, fake, f"connect ics <{server}/cal/weekly.ics>")
-    assert replies(fake) == ["✅ Connected your calendar at 127.0.0.1: from tomorrow, its free time in your working "
-                             "hours sizes your plan."]
+    assert replies(fake) == ["✅ Connected your calendar at 127.0.0.1. Today's plan keeps the size it was made with; "
+                             "from your next plan on, the free time in your working hours (or the capacity you set "
+                             "for a day) sizes your plans."]
     command(web, fake, "today")
     assert replies(fake)[-1] == "📬 Today's plan is in your DM with me: 5 actions, ~50 min."
+
+
+def test_a_calendar_connected_before_todays_plan_is_made_says_it_sizes_todays(
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str
+) -> None:
+    add_leads(ann, *NINE)
+    command(web, fake, f"connect ics <{server}/cal/weekly.ics>")
+    command(web, fake, "today")
+    assert replies(fake) == [
+        "✅ Connected your calendar at 127.0.0.1. From today's plan on, the free time in your working hours (or the "
+        "capacity you set for a day) sizes your plans.",
+        "📬 Today's plan is in your DM with me: 8 actions, ~80 min."]
+
+
+def test_a_calendar_connected_beside_an_expired_one_says_the_default_sizes_the_plans(
+    web: FlaskClient, fake: FakeSlack, ann: User, server: str, service: Session
+) -> None:
+    """The planner does not size a day by the calendars it can read while another is expired."""
+    make_calendar_connection(service, ann, status=CalendarConnectionStatus.EXPIRED)
+    add_leads(ann, *NINE)
+    command(web, fake, f"connect ics <{server}/cal/weekly.ics>")
+    command(web, fake, "today")
+    assert replies(fake) == [
+        "✅ Connected your calendar at 127.0.0.1. Your Google Calendar needs reconnecting, so until then your next "
+        "plans use the default capacity of 5 actions a day (or the capacity you set for a day).",
+        "📬 Today's plan is in your DM with me: 5 actions, ~50 min."]

@@ -29,8 +29,8 @@ from bot.slack.blocks.text import (
     mrkdwn,
     section,
 )
-from core.calendars.disconnection import DEFAULT_CAPACITY
 from core.calendars.health import health_of, ways_out
+from core.calendars.plans_sized import DEFAULT_CAPACITY
 from core.calendars.service import NAMES
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView

@@ -35,11 +35,10 @@ def lead_added(lead: Lead, *, planned: bool | None = False, unplanned: str | Non
         else "Reaching out to them is due today; today's plan is already full.")
 
 
-def calendar_connected(host: str) -> str:
-    """What connecting a calendar in Slack answers. Today's plan may already be made, and a plan
-    keeps the size it was made with (core.planner.sizing), so the promise starts tomorrow: every
-    plan made on its own day reads the calendar (today's too, when it is not made yet)."""
-    return f"Connected your calendar at {host}: from tomorrow, its free time in your working hours sizes your plan."
+def calendar_connected(host: str, sized: str) -> str:
+    """What connecting a calendar in Slack answers: ``sized``, what sizes the plans now, is the core's
+    (``core.calendars.plans_sized.after_connecting``), as the sign-in page says it."""
+    return f"Connected your calendar at {host}. {sized}"
 
 
 def marked(result: TransitionResult, title: str, target: ActionState, *, today: date, defaulted: bool = False,

@@ -66,6 +66,7 @@ from core.actions.snooze import snooze_presets
 from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar
+from core.calendars.plans_sized import after_connecting
 from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
@@ -299,7 +300,7 @@ def connect(request: Request, rest: str) -> None:
     with acting_as_user(request.user_id) as (session, user):
         if kind == CalendarProvider.ICS:
             connection = calendars.connect_ics(session, user=user, url=address.strip("<>"))
-            text = f"✅ {calendar_connected(connection.calendar_id)}"
+            text = f"✅ {calendar_connected(connection.calendar_id, after_connecting(session, user=user))}"
         else:
             url = calendars.oauth_start(session, user=user, kind=kind, settings=get_settings())
             text = (f"<{url}|Connect {calendars.NAMES[kind]}>: the page names your NextBestMove account; press "

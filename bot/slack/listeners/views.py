@@ -28,6 +28,7 @@ from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.feed import validate_address
+from core.calendars.plans_sized import after_connecting
 from core.clock import local_today, zone
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_email, validate_url
@@ -173,12 +174,13 @@ def submit_connect_ics(request: Request) -> None:
     try:
         with acting_as_user(request.user_id) as (session, user):
             connection = calendars.connect_ics(session, user=user, url=address)
+            sized = after_connecting(session, user=user)
     except ValidationError as refused:
         said = escape(user_message(refused))
         _show_outcome(request, view_id, connect_ics_modal(refused=said), said=f":warning: {said}")
         return
     try:
-        said = calendar_connected(connection.calendar_id)
+        said = calendar_connected(connection.calendar_id, sized)
         _show_outcome(request, view_id, notice_modal("Calendar connected", said), said=f"✅ {said}")
     finally:
         request.redraw()  # App Home shows the calendar even when the modal was closed while it was read
