@@ -39,6 +39,7 @@ from core.actions import marks
 from core.actions.marks import BY_TARGET, Mark
 from core.actions.rules import marks_offered
 from core.billing.notices import NoticeWords
+from core.calendars.plans_sized import DEFAULT_CAPACITY
 from core.config import get_settings
 from core.models import ActionState, ActionType, WeeklySummary
 from core.names import first_name
@@ -223,8 +224,8 @@ def render_calendar_expired(*, calendar: str, reason: str, user_id: uuid.UUID, l
     opens the preferences page, where it is reconnected."""
     context = {
         "subject": f"Your {calendar} needs reconnecting",
-        "preheader": "Until then your plan uses the default capacity.",
-        "calendar": calendar, "reason": reason,
+        "preheader": f"Until then your next plans use {DEFAULT_CAPACITY}.",
+        "calendar": calendar, "reason": reason, "default_capacity": DEFAULT_CAPACITY,
         **_footer(links, user_id),
     }
     return _render("calendar_expired", context)

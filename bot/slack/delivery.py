@@ -34,6 +34,7 @@ from bot.slack.client import web_client
 from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
 from bot.slack.tokens import workspace_auth
 from core.calendars import service as calendars
+from core.calendars.plans_sized import needs_reconnecting
 from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError
@@ -69,8 +70,7 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
             return False
     client, to = reach(user_id)
     name = calendars.NAMES[provider]
-    text = (f"Your {name} needs reconnecting: until then your plan uses the default capacity of 5 actions a day "
-            "instead of your free time.")
+    text = needs_reconnecting([provider])
     post_dm(client, to, text=text, blocks=[
         {"type": "section", "text": {"type": "mrkdwn", "text": f"⚠️ {text}"},
          "accessory": button(f"Reconnect {name}", ids.CONNECT_CALENDAR, provider.value, style="primary")},

@@ -61,3 +61,31 @@ def test_an_expiry_slack_would_not_post_is_emailed_once_instead(
     (told,) = outbox(tmp_path)
     assert (str(told["To"]), str(told["Subject"])) == ("Ann Lee <ann@example.com>",
                                                        "Your Google Calendar needs reconnecting")
+    for kind in ("plain", "html"):
+        body = told.get_body(preferencelist=(kind,))
+        assert body is not None
+        said = " ".join(str(body.get_content()).split())  # a read at any hour: not "this morning"
+        assert "We could not read it: Google no longer accepts this connection" in said
+        assert ("Until you reconnect it, your next plans use the default capacity of 5 actions a day (or the capacity "
+                "you set for a day) instead of the free time in your calendar.") in said
+
+
+def test_the_expiry_dm_says_what_sizes_the_plans_until_it_is_reconnected(
+    slack_env: Callable[..., None], fake: FakeSlack, ann: User, service: Session, mocked: responses.RequestsMock,
+    clock: time_machine.Traveller,
+) -> None:
+    """Whatever capacity Ann set for a day: that capacity still wins over the default."""
+    slack_env(SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret",
+              GOOGLE_CLIENT_ID="google-client.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET="google-secret")
+    make_calendar_connection(service, ann, refresh_token=Secret("1//revoked-refresh"),
+                             access_token=Secret("ya29.stale"), expires_at=int(NOW.timestamp()) - 60)
+    mocked.post(google.TOKEN_URI, status=400,
+                json={"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+
+    synced = CliRunner().invoke(main, ["calendar", "sync", "--user", ann.email], catch_exceptions=False)
+    assert synced.exit_code == 0, synced.output
+
+    (told,) = fake.calls_to("chat.postMessage")
+    assert told.args["text"] == ("Your Google Calendar needs reconnecting, so until then your next plans use the "
+                                 "default capacity of 5 actions a day (or the capacity you set for a day).")
+    assert "Reconnect Google Calendar" in str(told.args["blocks"])

@@ -51,6 +51,17 @@ def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(
     assert backwards.status_code == 400 and "must start before they end" in text_of(backwards.text)
 
 
+def test_the_preferences_page_without_a_calendar_says_a_capacity_set_for_a_day_wins(
+    client: Any, links: Any, service: Session
+) -> None:
+    """A capacity set for a day sizes that day's plan, whatever the default (as App Home says it)."""
+    user = make_user(service, email="dora@example.com", timezone="Europe/London")
+    assert nbm("plan", "--user", user.email, "--capacity", "light").exit_code == 0
+    said = text_of(client.get(path(links.preferences_url(user_id=user.id))).text)
+    assert ("No calendar connected: your next plans use the default capacity of 5 actions a day (or the capacity "
+            "you set for a day).") in said
+
+
 def test_a_refused_ical_address_keeps_the_calendar_connected_before(
     client: Any, links: Any, service: Session, server: str
 ) -> None:
