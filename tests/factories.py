@@ -40,6 +40,7 @@ from core.models import (
     OAuthFlowState,
     SlackEvent,
     SlackInstallation,
+    SlackPlanMessage,
     SlackUserLink,
     User,
     UserSettings,
@@ -145,6 +146,8 @@ def make_everything(session: Session, user: User) -> dict[str, Any]:
         user_id=user.id, kind=DeliveryKind.PLAN, channel=Channel.EMAIL, period=date.today()))
     rows["slack_user_links"] = _add(session, SlackUserLink(
         user_id=user.id, team_id="T1", slack_user_id=f"U{n}"))
+    rows["slack_plan_messages"] = _add(session, SlackPlanMessage(
+        user_id=user.id, day=date.today(), channel=f"DU{n}", ts="1700000000.000001"))
     return rows
 
 

@@ -22,7 +22,7 @@ from core.models.enums import (
 )
 from core.models.leads import Lead
 from core.models.plans import DailyPlan, DailyPlanAction
-from core.models.slack import SlackInstallation, SlackUserLink
+from core.models.slack import SlackInstallation, SlackPlanMessage, SlackUserLink
 from core.models.slack_events import SlackEvent
 from core.models.summaries import ContentPrompt, WeeklySummary
 from core.models.users import User, UserSettings
@@ -34,6 +34,6 @@ __all__ = [
     "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
     "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",
     "DeliveryKind", "DeliveryStatus", "Lead", "LeadStatus", "LoggedCall", "OAuthFlowState",
-    "SlackEvent", "SlackInstallation", "SlackUserLink", "SubscriptionStatus", "User", "UserSettings",
-    "WeeklySummary",
+    "SlackEvent", "SlackInstallation", "SlackPlanMessage", "SlackUserLink", "SubscriptionStatus", "User",
+    "UserSettings", "WeeklySummary",
 ]

@@ -1,9 +1,10 @@
-"""Slack workspaces the app is installed in, and the link from a Slack user to our user."""
+"""Slack workspaces the app is installed in, the link from a Slack user to our user, and the plan
+message a user had posted in their DM on request."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,3 +67,19 @@ class SlackUserLink(Base):
     dm_channel_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class SlackPlanMessage(Base):
+    """The plan message posted in a user's Slack DM on request (``/nbm today``), not by the morning
+    delivery (which ``deliveries.external_id`` records): where it is and the day whose plan it shows,
+    so that every redraw of that day reaches it and the day's morning delivery takes it over instead
+    of posting a second copy (``bot.slack.plan_dm``). One a user: a later one replaces it, since only
+    today's is redrawn; ``created_at`` is when the one kept was posted."""
+
+    __tablename__ = "slack_plan_messages"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date]
+    channel: Mapped[str] = mapped_column(Text)
+    ts: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()

@@ -108,8 +108,8 @@ def clock() -> Iterator[time_machine.Coordinates]:
 TABLES = (
     "users", "user_settings", "leads", "actions", "action_events", "logged_calls", "daily_plans",
     "daily_plan_actions", "weekly_summaries", "content_prompts", "calendar_connections", "calendar_event_calls",
-    "oauth_flow_states", "deliveries", "slack_user_links", "slack_installations", "billing_customers",
-    "billing_subscriptions", "billing_events",
+    "oauth_flow_states", "deliveries", "slack_user_links", "slack_plan_messages", "slack_installations",
+    "billing_customers", "billing_subscriptions", "billing_events",
 )
 
 
