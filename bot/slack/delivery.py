@@ -32,6 +32,7 @@ from bot.slack.blocks.summary import summary_message
 from bot.slack.blocks.text import Block, button
 from bot.slack.client import web_client
 from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
+from bot.slack.plan_dm import Message, posted_plan, updated
 from bot.slack.tokens import workspace_auth
 from core.calendars import service as calendars
 from core.calendars.plans_sized import needs_reconnecting
@@ -79,9 +80,12 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
 
 
 def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
-    """The morning job's Slack sender for a plan (core.jobs.channels.Sender); its send returns ``channel:ts``."""
+    """The morning job's Slack sender for a plan (core.jobs.channels.Sender); its send returns ``channel:ts``.
+    A plan the user had posted on request that day is that day's plan DM already: it is brought up to
+    date and taken as the delivery, not posted twice (bot.slack.plan_dm)."""
     text, blocks = plan_message(plan_view_building_if_missing(session, user=get_user(session, user_id), day=period))
-    return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks)
+    posted = posted_plan(session, user_id=user_id, day=period)
+    return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks, posted=posted)
 
 
 def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
@@ -90,15 +94,20 @@ def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delive
     return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks)
 
 
-def _post_once(user_id: uuid.UUID, delivery_id: uuid.UUID, *, text: str, blocks: list[Block]) -> str:
+def _post_once(user_id: uuid.UUID, delivery_id: uuid.UUID, *, text: str, blocks: list[Block],
+               posted: Message | None = None) -> str:
     """Post once per delivery, even across a crash between Slack's answer and our commit.
 
     Each message carries the delivery's id in its metadata. When the delivery was attempted before,
     the DM's recent history is searched for that id first, and a message found there is the answer.
-    Slack's failures become the jobs' temporary (retry) or permanent (give up) errors.
+    A message ``posted`` already (on request) that is still there is updated instead, and is the
+    answer (updating twice is harmless). Slack's failures become the jobs' temporary (retry) or
+    permanent (give up) errors.
     """
     try:
         client, to = reach(user_id)
+        if posted is not None and updated(client, posted, text=text, blocks=blocks):
+            return f"{posted.channel}:{posted.ts}"
         if to.dm_channel_id and _attempted_before(delivery_id):
             found = _already_posted(client, to.dm_channel_id, delivery_id)
             if found:

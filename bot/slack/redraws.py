@@ -2,7 +2,7 @@
 
 A press redraws the message it came from at once, from its own unit of work
 (``bot.slack.surfaces.shown_after_press``); when the change shows nowhere else, only its row. The
-rest of what shows the plan — App Home, this morning's plan DM, and a message whose row alone was
+rest of what shows the plan — App Home, today's plan DM, and a message whose row alone was
 redrawn (for its streak) — is drawn whole by the RQ job :func:`redraw_surfaces`, which
 :func:`request_redraw` schedules:
 
@@ -142,7 +142,7 @@ def _take_pressed(connection: Redis, user_id: str) -> list[bytes]:
 
 
 def redraw_surfaces(user_id: str) -> str:
-    """The job: redraw App Home, this morning's plan DM and the messages named since the last redraw,
+    """The job: redraw App Home, today's plan DM and the messages named since the last redraw,
     from the data as it is now."""
     connection = get_queue().connection
     names = _take_pressed(connection, user_id)

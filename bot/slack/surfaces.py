@@ -1,11 +1,11 @@
 """Redrawing what shows a user's plan after a change made in Slack.
 
-Three places may show the plan: the message the person pressed in, the plan DM delivered this
-morning (the jobs record it in ``deliveries.external_id`` as ``channel:ts``), and App Home. A
+Three places may show the plan: the message the person pressed in, today's plan DM (the one the
+morning delivered, and one posted on request: ``bot.slack.plan_dm``), and App Home. A
 press redraws its own message at once, from its own unit of work (:func:`shown_after_press`):
 only the pressed row, from what the change holds, when the change shows nowhere else, else the
 whole message read afresh. :func:`redraw`, run by a coalesced job (``bot.slack.redraws``), then
-draws App Home, this morning's plan DM and any message whose row alone was redrawn, whole, from
+draws App Home, today's plan DM and any message whose row alone was redrawn, whole, from
 one fresh read. Every redraw happens after the change is committed and only reads: it never builds
 a plan (opening App Home does, :func:`publish_home`). A redraw that fails (message
 deleted, Slack hiccup) is logged and skipped: the change itself is already saved and the person
@@ -33,13 +33,14 @@ from bot.slack.blocks.text import Block
 from bot.slack.delivery import reach
 from bot.slack.errors import SlackDeliveryError, api_error_code
 from bot.slack.ids import Surface
+from bot.slack.plan_dm import Message, plan_messages
 from core.actions.rules import EFFORT_MINUTES
 from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.clock import local_today
 from core.config import get_settings
 from core.leads import list_leads
-from core.models import Action, ActionState, Channel, DailyPlan, DailyPlanAction, Delivery, DeliveryKind, Lead, User
+from core.models import Action, ActionState, Channel, DailyPlan, DailyPlanAction, Lead, User
 from core.planner.sizing import planning_as_user
 from core.planner.view import (
     PlanItem,
@@ -54,15 +55,6 @@ from core.text import one_line
 from core.users import acting_as_user, get_settings_for
 
 log = logging.getLogger("nbm.slack.surfaces")
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message in Slack: where it is, and the day of the plan it shows."""
-
-    channel: str
-    ts: str
-    day: date | None = None
 
 
 def home_content(session: Session, *, user: User, view: PlanView | None) -> Block:
@@ -90,14 +82,15 @@ def publish_home(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID) -
 
 
 def redraw(client: WebClient, *, slack_user_id: str, user_id: uuid.UUID, pressed: Sequence[Message] = ()) -> None:
-    """Redraw the pressed plan messages (those that say their day), this morning's plan DM and App Home.
+    """Redraw the pressed plan messages (those that say their day), today's plan DM (each copy:
+    ``bot.slack.plan_dm.plan_messages``) and App Home.
 
     A redraw only reads: it builds no plan. Without a plan today there is no plan DM to redraw, and
     App Home says the plan is not made yet (opening it makes it: :func:`publish_home`)."""
     with acting_as_user(user_id) as (session, user):
         today = day_plan_view(session, user=user)
-        delivered = delivered_plan(session, user=user, day=today.date) if today is not None else None
-        messages: dict[Message, PlanView] = {delivered: today} if delivered is not None and today else {}
+        messages: dict[Message, PlanView] = (
+            dict.fromkeys(plan_messages(session, user_id=user.id, day=today.date), today) if today else {})
         for message in pressed:
             if message.day is not None and message not in messages:
                 shown = pressed_view(session, user=user, day=message.day, today=today)
@@ -188,7 +181,7 @@ def update_message(client: WebClient, message: Message, *, text: str, blocks: li
 
 
 def redraw_after_change(user_id: uuid.UUID, channel: Channel) -> None:
-    """After a change made with the CLI, redraw this morning's plan DM and App Home at once. Changes
+    """After a change made with the CLI, redraw today's plan DM and App Home at once. Changes
     made in Slack redraw themselves, with the pressed message; a change made from an email page is
     redrawn by the coalesced job the page schedules (``bot.slack.redraws``), never inside the web
     request; users who never used Slack have nothing to redraw."""
@@ -199,15 +192,6 @@ def redraw_after_change(user_id: uuid.UUID, channel: Channel) -> None:
     except SlackDeliveryError:
         return
     redraw(client, slack_user_id=recipient.slack_user_id, user_id=user_id)
-
-
-def delivered_plan(session: Session, *, user: User, day: date) -> Message | None:
-    """The plan DM the morning job sent for ``day``, if it recorded one."""
-    external_id = session.scalar(select(Delivery.external_id).where(
-        Delivery.user_id == user.id, Delivery.kind == DeliveryKind.PLAN, Delivery.channel == Channel.SLACK,
-        Delivery.period == day, Delivery.external_id.is_not(None)))
-    channel, sep, ts = (external_id or "").partition(":")
-    return Message(channel, ts, day) if sep and channel and ts else None
 
 
 def _safely(call: Any, **kwargs: Any) -> None:

@@ -261,6 +261,12 @@ def run_redraws() -> None:
         SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
 
 
+def plan_drawn(fake: FakeSlack) -> dict[str, Any]:
+    """The last plan message drawn in the DM, posted or brought up to date: `/nbm today` posts the
+    day's plan once and updates it after (bot.slack.plan_dm)."""
+    return [call.args for call in fake.calls if call.method in ("chat.postMessage", "chat.update")][-1]
+
+
 def replies(fake: FakeSlack) -> list[str]:
     """The texts of the ephemeral answers posted to response_urls."""
     return [call.args.get("text", "") for call in fake.calls_to("respond")]

@@ -166,6 +166,12 @@ class FakeSlack:
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
 
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack's link to a message: its channel, and its ts without the dot."""
+        channel, ts = str(args.get("channel")), str(args.get("message_ts"))
+        return {"ok": True, "channel": channel,
+                "permalink": f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": "VHOME"}}
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from core.db import unit_of_work
 from core.leads import snooze_lead
 from core.models import User
-from tests.slack.conftest import add_leads, command, interact, view_submission
+from tests.slack.conftest import add_leads, command, interact, plan_drawn, view_submission
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -20,9 +20,9 @@ PREP = "Prepare for your call with Bea Stone on Wed 25 Nov"
 
 
 def _shown_plan(web: FlaskClient, fake: FakeSlack) -> str:
-    """Today's plan as `/nbm today` posts it in the DM."""
+    """Today's plan as `/nbm today` shows it in the DM: posted, or the copy there brought up to date."""
     command(web, fake, "today")
-    return str(fake.calls_to("chat.postMessage")[-1].args["blocks"])
+    return str(plan_drawn(fake)["blocks"])
 
 
 def test_a_call_today_typed_after_the_plan_was_made_puts_its_prep_in_the_plan(

@@ -57,7 +57,8 @@ def test_today_posts_the_plan_in_the_dm_and_says_so(web: FlaskClient, fake: Fake
 
 def test_today_after_a_mark_says_what_is_left_of_the_plan(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     """The size is what is left out of the whole (one definition: ``PlanView.size``): counting the
-    done item too said "2 actions, ~20 min" of a plan with one action left."""
+    done item too said "2 actions, ~20 min" of a plan with one action left. Asked again, the plan
+    already in the DM is brought up to date and linked to, not posted twice."""
     add_leads(ann, "Bea Stone", "Carl Diaz")
     plan_of(ann)  # today's plan, the one whose numbers she types
     command(web, fake, "done 1")
@@ -70,7 +71,12 @@ def test_today_after_a_mark_says_what_is_left_of_the_plan(web: FlaskClient, fake
     command(web, fake, "done 2")
     fake.calls.clear()
     command(web, fake, "today")
-    assert replies(fake) == ["📬 Today's plan is in your DM with me: all 2 actions acted on."]
+    assert fake.calls_to("chat.postMessage") == []
+    (update,) = fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("DU1", "1700000000.000001")
+    assert update.args["text"] == "Your next best moves for Wed 25 Nov: all 2 actions acted on"
+    assert replies(fake) == ["📬 Today's plan is in your DM with me, up to date: all 2 actions acted on. "
+                             "<https://acme.slack.com/archives/DU1/p1700000000000001|Open it>"]
 
 
 def test_today_typed_in_the_dm_itself_needs_no_pointer(web: FlaskClient, fake: FakeSlack, ann: User) -> None:

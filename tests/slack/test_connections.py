@@ -64,8 +64,8 @@ def test_presses_and_a_dm_go_over_one_kept_connection_and_never_read_the_certifi
     deliver_dm(plan_sender, ann, NOW.date())
 
     assert [state_of(ann, item) for item in items] == [ActionState.DONE] * 3
-    assert len(fake.calls_to("chat.update")) == 3, "each press redrew its message, over TLS"
-    assert len(fake.calls_to("chat.postMessage")) == 2, "the plan asked for, and the morning's DM"
+    assert len(fake.calls_to("chat.update")) == 4, "each press redrew its message, and so did the morning, over TLS"
+    assert len(fake.calls_to("chat.postMessage")) == 1, "the plan asked for, which the morning's DM took over"
     assert fake.connections == 1, f"{len(fake.calls)} calls, one connection kept open for all of them"
     assert contexts_made == [], "the process's one context served every call; none read the store again"
 

@@ -120,7 +120,8 @@ def test_connecting_a_calendar_promises_no_more_than_its_plans_keep(
                              "from your next plan on, the free time in your working hours (or the capacity you set "
                              "for a day) sizes your plans."]
     command(web, fake, "today")
-    assert replies(fake)[-1] == "📬 Today's plan is in your DM with me: 5 actions, ~50 min."
+    assert replies(fake)[-1] == ("📬 Today's plan is in your DM with me, up to date: 5 actions, ~50 min. "
+                                 "<https://acme.slack.com/archives/DU1/p1700000000000001|Open it>")
 
 
 def test_a_calendar_connected_before_todays_plan_is_made_says_it_sizes_todays(

@@ -19,7 +19,7 @@ from core.db import unit_of_work
 from core.leads import add_lead
 from core.models import Action, ActionState, Channel, Lead, User
 from tests.factories import NINE_WORK_DAYS, make_lead, make_streak
-from tests.slack.conftest import NOW, add_leads, block_action, command, event, interact, replies
+from tests.slack.conftest import NOW, add_leads, block_action, command, event, interact, plan_drawn, replies
 from tests.slack.fake_slack import FakeSlack
 
 SATURDAY = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # noon in London
@@ -58,7 +58,7 @@ def test_the_plan_counts_everyone_waiting_and_says_where_to_see_the_rest(
     _sent(ann, 30)
     add_leads(ann, "Bea Stone")
     command(web, fake, "today", channel="DU1")
-    shown = _texts(fake.calls_to("chat.postMessage")[-1].args["blocks"])
+    shown = _texts(plan_drawn(fake)["blocks"])
     assert "*Waiting for a reply* (30)" in shown
     assert "…and 20 more waiting. `/nbm waiting` lists them all." in shown
 
@@ -114,7 +114,7 @@ def test_a_follow_up_closed_by_a_reply_says_so_and_a_lead_is_not_both_to_do_and_
         (bea,) = add_leads(ann, "Bea Stone")
         outreach = _send_first_message(ann, bea)
     command(web, fake, "today", channel="DU1")
-    shown = _texts(fake.calls_to("chat.postMessage")[-1].args["blocks"])
+    shown = _texts(plan_drawn(fake)["blocks"])
     assert "Follow up with Bea Stone" in shown
     assert "Your first message to Bea Stone" not in shown and "Reach out to Bea Stone" not in shown
 
@@ -124,7 +124,7 @@ def test_a_follow_up_closed_by_a_reply_says_so_and_a_lead_is_not_both_to_do_and_
              "value": str(outreach)}
     interact(web, block_action(fake, press, container=container))
     command(web, fake, "today", channel="DU1")
-    shown = _texts(fake.calls_to("chat.postMessage")[-1].args["blocks"])
+    shown = _texts(plan_drawn(fake)["blocks"])
     assert "~1. Follow up with Bea Stone~  💬 Closed — they replied" in shown and "Archived" not in shown
 
 
@@ -133,7 +133,7 @@ def test_notes_are_shown_where_the_user_acts(web: FlaskClient, fake: FakeSlack, 
         add_lead(session, user=session.get_one(User, ann.id), name="Priya Raman", url="https://x.io/priya",
                  notes="met at SaaStr,\nwants a pilot in January " + "and more " * 20, channel=Channel.CLI)
     command(web, fake, "today", channel="DU1")
-    shown = _texts(fake.calls_to("chat.postMessage")[-1].args["blocks"])
+    shown = _texts(plan_drawn(fake)["blocks"])
     assert "📝 _met at SaaStr, wants a pilot in January and more" in shown and "…_" in shown
 
 

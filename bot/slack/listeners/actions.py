@@ -12,7 +12,7 @@ chat.update, the ephemeral "waiting" list by its response_url):
 * Replied on a message the system closed goes to the lead's message waiting now (the core decides):
   the pressed row is not the one that changed, so an ephemeral answer says where the reply went.
 
-The other places that show the plan (App Home, this morning's plan DM, and a message whose row
+The other places that show the plan (App Home, today's plan DM, and a message whose row
 alone was redrawn, for its streak) are left to a coalesced job (``bot.slack.redraws``): ten
 presses in a second redraw them once, off the request path. Pressing the same button twice, or a
 press Slack delivers twice, changes nothing the second time: the core answers "already in that
@@ -233,7 +233,7 @@ def settings_button(request: Request) -> None:
 
 
 def refresh_plan(request: Request) -> None:
-    """Refill today's plan (done items stay) and show it in App Home and this morning's DM."""
+    """Refill today's plan (done items stay) and show it in App Home and today's plan DM."""
     request.ack()
     with planning_as_user(request.user_id) as (session, user, calendar):
         build_plan(session, user=user, refresh=True, calendar=calendar)

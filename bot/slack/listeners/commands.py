@@ -6,7 +6,10 @@ the person typed it, Slack's escapes undone and its wrapped links unwrapped, bef
 sees it (bot.slack.parsing, which holds the rules for the words of ``add``, ``snooze`` and ``call``).
 Rules where the spec is silent:
 
-* ``/nbm today`` posts the plan in the DM (and says so when typed elsewhere).
+* ``/nbm today`` shows the plan in the DM: a day's plan is one message there (bot.slack.plan_dm), so
+  the one already there (the morning's, or one posted earlier) is brought up to date and the answer
+  links to it; the plan is posted only when the DM has none of today's (or it was deleted), and the
+  answer says so when typed elsewhere.
 * Any ``/nbm``, the help included, is first contact: the Slack user becomes a user before the answer.
 * ``/nbm add`` with a lead, and ``/nbm capacity``, refresh today's plan (done items stay, free
   slots are refilled), so the new lead or the new capacity shows at once. A lead is checked and
@@ -34,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import partial
 
 from slack_bolt import App
@@ -45,11 +49,12 @@ from bot.slack.blocks.home import BILLING_PLACEHOLDER
 from bot.slack.blocks.modals import add_lead_modal
 from bot.slack.blocks.plan import plan_message
 from bot.slack.blocks.replies import calendar_connected, call_logged, capacity_said, leads_list, marked, with_undo
-from bot.slack.blocks.text import Block, cut, escape
+from bot.slack.blocks.text import cut, escape
 from bot.slack.delivery import post_dm, recipient_for, summary_content_building_if_missing
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze, typed
+from bot.slack.plan_dm import Message, permalink, plan_messages, record_posted, updated
 from bot.slack.references import (
     Reference,
     names_lead,
@@ -131,19 +136,43 @@ def show_help(request: Request, rest: str) -> None:
 def today(request: Request, rest: str) -> None:
     with planning_as_user(request.user_id) as (session, user, calendar):
         view = plan_view_building_if_missing(session, user=user, calendar=calendar)
-        message = plan_message(view)
-    if not post_plan(request, message):
+        copies = plan_messages(session, user_id=user.id, day=view.date)
+    shown = post_plan(request, view, copies)
+    if shown.posted and shown.here:
+        return
+    if shown.posted:
         request.reply(f"📬 Today's plan is in your DM with me: {view.size()}.")
+        return
+    link = permalink(request.client, shown.message)
+    where = "above" if shown.here else "in your DM with me"
+    request.reply(f"📬 Today's plan is {where}, up to date: {view.size()}." + (f" <{link}|Open it>" if link else ""))
 
 
-def post_plan(request: Request, message: tuple[str, list[Block]]) -> bool:
-    """Post a plan ``message`` in the person's DM with the app, where its buttons update it in place
-    (an ephemeral copy could not be updated); whether the command was typed in that DM, so the
-    answer need not point to it."""
-    text, blocks = message
+@dataclass(frozen=True)
+class PlanInDm:
+    """Where :func:`post_plan` showed the plan: ``message``, ``posted`` just now (else an earlier copy
+    brought up to date), ``here`` when in the channel the command was typed in."""
+
+    message: Message
+    posted: bool
+    here: bool
+
+
+def post_plan(request: Request, view: PlanView, copies: list[Message]) -> PlanInDm:
+    """Show today's plan (``view``) in the person's DM with the app, where its buttons update it in
+    place (an ephemeral copy could not be updated): in the copies of it already there (``copies``,
+    read with the plan), brought up to date, else in a new message, recorded so that every redraw
+    reaches it (bot.slack.plan_dm). Called once the plan is committed."""
+    text, blocks = plan_message(view)
+    kept = [copy for copy in copies if updated(request.client, copy, text=text, blocks=blocks)]
+    if kept:
+        message = max(kept, key=lambda copy: Decimal(copy.ts))  # the newest, nearest the bottom of the DM
+        return PlanInDm(message, posted=False, here=request.body.get("channel_id") == message.channel)
     to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
-    channel, _ = post_dm(request.client, to, text=text, blocks=blocks)
-    return request.body.get("channel_id") == channel
+    channel, ts = post_dm(request.client, to, text=text, blocks=blocks)
+    message = Message(channel, ts, view.date)
+    record_posted(request.user_id, message)
+    return PlanInDm(message, posted=True, here=request.body.get("channel_id") == channel)
 
 
 def add(request: Request, rest: str) -> None:
@@ -184,13 +213,14 @@ def mark(request: Request, rest: str, asked_for: Mark) -> None:
         seen = day_plan_view(session, user=user)
         if seen is None and isinstance(asked.ref, str):  # without service, NoService says why there is no plan
             made = plan_view_building_if_missing(session, user=user, calendar=calendar)
-            outcome: tuple[PlanView, tuple[str, list[Block]]] | tuple[str, TransitionResult] = (
-                made, plan_message(made))
+            outcome: tuple[PlanView, list[Message]] | tuple[str, TransitionResult] = (
+                made, plan_messages(session, user_id=user.id, day=made.date))
         else:
             outcome = apply_mark(session, user=user, asked=asked, seen=seen, calendar=calendar, target=target)
     if isinstance(outcome[0], PlanView):
-        made, message = outcome
-        request.reply(number_before_plan(made, asked_for, in_dm=post_plan(request, message)))
+        made, copies = outcome
+        shown = post_plan(request, made, copies)
+        request.reply(number_before_plan(made, asked_for, in_dm=shown.posted and shown.here))
         return
     text, result = outcome
     request.reply(text, blocks=with_undo(text, result))

@@ -122,7 +122,7 @@ class Request:
         self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
 
     def redraw(self, pressed: Message | None = None) -> None:
-        """Redraw App Home, this morning's plan DM and ``pressed`` now, in this request."""
+        """Redraw App Home, today's plan DM and ``pressed`` now, in this request."""
         redraw(self.client, slack_user_id=self.slack_user_id, user_id=self.user_id,
                pressed=(pressed,) if pressed is not None else ())
 
@@ -135,7 +135,7 @@ class Request:
             yield session, user
 
     def redraw_later(self, pressed: Message | None = None) -> None:
-        """Have App Home, this morning's plan DM and ``pressed`` redrawn by the coalesced job
+        """Have App Home, today's plan DM and ``pressed`` redrawn by the coalesced job
         (``bot.slack.redraws``).
 
         Called once the change is committed. Redis out of reach costs this redraw only: the change

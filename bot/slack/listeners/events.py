@@ -3,7 +3,7 @@
 Each event is acted on once even when Slack delivers it again (bot.slack.event_log).
 
 A message a person types in their DM with the app (its Messages tab) is answered in that DM the
-way ``/nbm`` answers the same words: ``today`` posts today's plan there, anything else gets the
+way ``/nbm`` answers the same words: ``today`` shows today's plan there, anything else gets the
 help; either is first contact, making a Slack user not linked yet a user. The DM takes no other
 subcommand: the forms need a trigger that only a command or a button carries, and the help lists
 the ``/nbm`` commands for the rest. No answer goes to an edit or a deletion (they come with a
