@@ -21,7 +21,7 @@ from core.models import User
 from tests.email import conftest as email_fixtures
 from tests.email.sending import mail_digest
 from tests.slack import conftest as slack_fixtures
-from tests.slack.conftest import NOW, command, deliver_dm
+from tests.slack.conftest import NOW, command, deliver_dm, plan_drawn
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.test_plan_numbers import morning_of_four, numbered_rows
 from tests.test_cli_core import nbm
@@ -86,7 +86,8 @@ def test_a_refresh_that_drops_items_keeps_the_others_numbers_and_never_gives_one
 @pytest.mark.usefixtures("email_settings")
 def test_the_digest_shows_the_numbers_the_slack_plan_dm_shows(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     """A plan made early (``/nbm today`` before the morning's delivery), then a reply joins it: the
-    morning's DM and digest both show it with its number, 5, in its place after the Fast Win."""
+    morning's DM (the message `/nbm today` posted, brought up to date) and digest both show it with
+    its number, 5, in its place after the Fast Win."""
     morning_of_four(ann)
     command(web, fake, "today")
     command(web, fake, "replied Zed")
@@ -94,8 +95,7 @@ def test_the_digest_shows_the_numbers_the_slack_plan_dm_shows(web: FlaskClient, 
     deliver_dm(plan_sender, ann, NOW.date())
     mail_digest(ann.id)
 
-    (posted,) = fake.calls_to("chat.postMessage")
-    in_slack = numbered_rows(posted.args["blocks"])
+    in_slack = numbered_rows(plan_drawn(fake)["blocks"])
     assert in_slack == [(1, "Reach out to Bea Stone"), (5, "Reply to Zed Wolf"), (2, "Reach out to Dan Ode"),
                         (3, "Reach out to Carl Diaz"), (4, "Reach out to Eve Park")]
     outbox = get_backend()
