@@ -9,12 +9,16 @@ last process using it exits.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import shutil
 import warnings
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import TZPATH
 
 from sqlalchemy import create_engine, text
 
@@ -48,11 +52,52 @@ def postgres_admin_url(folder: Path) -> str:
         folder = folder.resolve()
         folder.mkdir(parents=True, exist_ok=True)
         _forget_unreadable_handles(folder)
+        _read_pythons_timezones(Path(pgserver.__file__).parent / "pginstall" / "share" / "postgresql" / "timezone")
         log.info("starting embedded PostgreSQL in %s", folder)
         server = pgserver.get_server(folder, cleanup_mode="stop")
         _started[key] = server
     host = urlsplit(_started[key].get_uri()).query.partition("host=")[2]
     return f"postgresql+psycopg://postgres:@/postgres?host={host}"
+
+
+def _read_pythons_timezones(target: Path) -> None:
+    """Give the embedded server the timezone data Python reads (core.clock), once per version of it.
+
+    A user's dates are computed in SQL too (the schedule, streaks, snoozes), from the server's own
+    copy of the tz database, and pgserver's is older than any Python reads: it lacks
+    ``America/Coyhaique`` and still moves Paraguay's clocks back each winter, so the app and its
+    database read one user's "today" an hour apart. Before the server starts, its copy
+    (``share/postgresql/timezone``, read as zones are asked for) is replaced by the files Python's
+    ``zoneinfo`` reads: the first folder of its search path that holds a tz database, else the
+    ``tzdata`` package's. A stamp naming the version makes later starts skip it; a lock keeps two
+    processes starting at once from swapping at the same time."""
+    source, version = _pythons_tz_database()
+    stamp = target / f".nbm-tzdata-{version}"
+    if stamp.exists():
+        return
+    with (target.parent / ".nbm-timezone.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return
+        fresh, old = target.with_name("timezone.nbm-new"), target.with_name("timezone.nbm-old")
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.copytree(source, fresh, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.tab", "*.zi"))
+        (fresh / stamp.name).write_text(f"{source}\n")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        fresh.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    log.info("the embedded PostgreSQL reads the timezone data Python reads (%s, version %s)", source, version)
+
+
+def _pythons_tz_database() -> tuple[Path, str]:
+    """Where ``zoneinfo`` reads zones from, and the tz database's version there."""
+    for root in map(Path, TZPATH):
+        version_file = root / "tzdata.zi"
+        if version_file.is_file():
+            return root, version_file.read_text().split("\n", 1)[0].removeprefix("# version ").strip()
+    package = import_module("tzdata")  # zoneinfo's fallback when the system has no tz database
+    return Path(str(package.__file__)).parent / "zoneinfo", str(package.IANA_VERSION)
 
 
 def _forget_unreadable_handles(folder: Path) -> None:
