@@ -74,7 +74,7 @@ def list_command(email: str, as_json: bool) -> None:
 def sync_command(email: str, day: date | None, as_json: bool) -> None:
     """Read the calendars for a day: busy time inside working hours, free minutes, capacity; with call
     detection on, also search today and the next 7 days for calls with leads (today's plan, if made,
-    then takes in a prep due today)."""
+    then takes in a prep due today, or refills the slot of one a cancelled call removed)."""
     with acting_as_email(email) as (session, user):
         read = service.read_day(session, user=user, day=day or local_today(user.timezone))
         detecting = get_settings_for(session, user).call_detection

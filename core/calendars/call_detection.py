@@ -27,7 +27,10 @@ Rules (PRODUCT.md, "Calendars"; where it is silent, what was chosen):
   are retried and logged like every calendar read (operation ``events``).
 * **Today's plan shows it at once**: a search that made a prep or post-call due by the user's today
   (a call found today for today or tomorrow, or moved there) says so (``CallsFound.due_today``), and
-  both callers then refresh today's plan once, if it is built, as a call logged by hand does
+  so does one that removed an item of today's plan (``CallsFound.left_today``: the untouched prep of
+  a call cancelled, or moved away, leaves every plan with its action). Both callers then refresh
+  today's plan once, if it is built, as a call logged by hand does, and the other channels redraw
+  it, so no plan message keeps showing an action that is gone
   (``core.planner.replan.find_calls_and_replan``).
 """
 
@@ -55,6 +58,8 @@ from core.models import (
     CalendarEventCall,
     CalendarProvider,
     Channel,
+    DailyPlan,
+    DailyPlanAction,
     Lead,
     LeadStatus,
     LoggedCall,
@@ -70,7 +75,8 @@ WINDOW_DAYS = 7
 class CallsFound:
     """What one search did: calls logged, moved and removed; connections that could not be read (with
     the reason) and those whose grant does not show attendees (reconnect to search them); whether it
-    made an action due by the user's today, which today's plan should take in (module rules)."""
+    made an action due by the user's today, which today's plan should take in, and whether it removed
+    an item of today's plan, whose free slot a refresh fills (module rules)."""
 
     logged: int = 0
     moved: int = 0
@@ -78,6 +84,7 @@ class CallsFound:
     problems: tuple[str, ...] = ()
     need_grant: tuple[CalendarProvider, ...] = ()
     due_today: bool = False
+    left_today: bool = False
 
 
 def find_calls(session: Session, *, user: User, deadline: float | None = None) -> CallsFound:
@@ -94,6 +101,7 @@ def find_calls(session: Session, *, user: User, deadline: float | None = None) -
     start = datetime.combine(today, clock_time(0), tzinfo=local)
     end = datetime.combine(today + timedelta(days=WINDOW_DAYS + 1), clock_time(0), tzinfo=local)
     leads = _leads_by_email(session, user)
+    planned = _todays_items(session, user=user, today=today)
     logged = moved = removed = 0
     due_today = False
     problems: list[str] = []
@@ -121,7 +129,17 @@ def find_calls(session: Session, *, user: User, deadline: float | None = None) -
             due_today = due_today or any(action.due_date <= today for action in made)
         removed += _forget_gone(session, user=user, connection=connection, seen=seen, today=today)
     return CallsFound(logged=logged, moved=moved, removed=removed, problems=tuple(problems),
-                      need_grant=tuple(need_grant), due_today=due_today)
+                      need_grant=tuple(need_grant), due_today=due_today,
+                      left_today=_todays_items(session, user=user, today=today) < planned)
+
+
+def _todays_items(session: Session, *, user: User, today: date) -> int:
+    """How many items today's plan has. A search adds none, and every action it deletes (a cancelled
+    or moved call's untouched prep and post-call) leaves the plan with it (ON DELETE CASCADE), so
+    fewer after the search than before is the one check that covers each way it deletes."""
+    return session.scalar(
+        select(func.count(DailyPlanAction.id)).join(DailyPlan, DailyPlan.id == DailyPlanAction.daily_plan_id)
+        .where(DailyPlan.user_id == user.id, DailyPlan.date == today)) or 0
 
 
 def _meetings(session: Session, connection: CalendarConnection, *, start: datetime, end: datetime,

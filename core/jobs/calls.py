@@ -33,7 +33,7 @@ def users_searching(session: Session) -> list[uuid.UUID]:
 
 def search_calls(user_id: str) -> str:
     """The job: search one user's calendars for calls (in the user's own unit of work), today's plan
-    refreshed when the search made something due today (``core.planner.replan``)."""
+    refreshed when the search made something due today or removed an item of it (``core.planner.replan``)."""
     with unit_of_work(user_id=uuid.UUID(user_id)) as session:
         user = session.get(User, uuid.UUID(user_id))
         if user is None:

@@ -9,7 +9,9 @@ which redraws itself).
 A call logged by a person refreshes today's plan when it is built (as a status change does): its
 prep may be due today, and the snoozed lead it woke may have an action due; a repeat of a call
 already logged changes nothing. Calls found in the calendar do the same, once per search, and only
-when the search made something due by today (:mod:`core.calendars.call_detection`).
+when the search made something due by today or removed an item of today's plan (a call cancelled or
+moved away: :mod:`core.calendars.call_detection`), whose slot the refresh fills and whose message
+the other channels redraw.
 
 A lead's status change by hand (snooze, unsnooze, archive; what wakes on its date is woken by every
 build of a plan first: core.housekeeping.wake_due)
@@ -104,10 +106,11 @@ def log_call_and_replan(session: Session, *, user: User, lead_id: uuid.UUID, cal
 def find_calls_and_replan(session: Session, *, user: User, channel: Channel,
                           deadline: float | None = None) -> CallsFound:
     """Search the user's calendars for calls (:func:`core.calendars.call_detection.find_calls`), then
-    refresh today's plan once if it is built and the search made a prep or post-call due by today, so
-    it shows at once, as a call logged by hand does (the module's rules)."""
+    refresh today's plan once if it is built and the search made a prep or post-call due by today, or
+    removed an item of it (a call cancelled or moved away), so the change shows at once, as a call
+    logged by hand does (the module's rules)."""
     found = find_calls(session, user=user, deadline=deadline)
-    if found.due_today:
+    if found.due_today or found.left_today:
         refresh_if_planned(session, user=user, channel=channel)
     return found
 

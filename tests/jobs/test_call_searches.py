@@ -174,3 +174,44 @@ def _plan_titles(user: User) -> list[str]:
     shown = CliRunner().invoke(main, ["plan", "--user", user.email, "--json"], catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
     return [item["title"] for item in json.loads(shown.output)["items"]]
+
+
+def test_a_call_cancelled_in_the_calendar_leaves_todays_plan_and_its_slack_messages(
+    service: Session, queue: Queue, outbox: Path, slack_on: FakeSlack, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    """The morning's plan DM shows the prep of tomorrow's call; the meeting then goes from the calendar.
+    The next hour's search deletes the untouched prep, and the plan DM and App Home are redrawn without
+    it (they kept showing it, with its buttons, until something else redrew them)."""
+    address, feeds = live_feed
+    feeds["dana.ics"] = FEED.replace(b"20261125T14", b"20261124T14")  # Tuesday: the prep is due Monday, today
+    morning, eight = MONDAY + timedelta(hours=1, minutes=30), MONDAY + timedelta(hours=2)  # 07:30, 08:00 London
+    prep = "Prepare for your call with Ann Lee on Tue 24 Nov"
+    with time_machine.travel(MONDAY, tick=False):
+        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+        dana.settings.slack_enabled = True
+        service.add(SlackUserLink(user_id=dana.id, team_id=TEAM, slack_user_id="U1"))
+        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+        bea = make_lead(service, dana, name="Bea Stone", url="https://www.linkedin.com/in/bea")
+        make_action(service, dana, bea, due_date=MONDAY.date())
+        connect_ics(service, user=dana, url=f"{address}/dana.ics")
+        set_call_detection(service, user=dana, on=True)
+        tick(at=MONDAY, queue=queue)
+        run_worker(queue)
+    with time_machine.travel(morning, tick=False):
+        tick(at=morning, queue=queue)
+        run_worker(queue)
+    (posted,) = slack_on.calls_to("chat.postMessage")
+    assert prep in str(posted.args["blocks"])
+    updated, published = len(slack_on.calls_to("chat.update")), len(slack_on.calls_to("views.publish"))
+
+    feeds["dana.ics"] = FEED.split(b"BEGIN:VEVENT")[0] + b"END:VCALENDAR\r\n"  # the meeting is gone
+    with time_machine.travel(eight, tick=False):
+        tick(at=eight, queue=queue)
+        run_worker(queue)
+        after = _plan_titles(dana)
+
+    assert after == ["Reach out to Bea Stone"]
+    dm = [call for call in slack_on.calls_to("chat.update")[updated:] if call.args["channel"] == posted.args["channel"]]
+    assert dm and prep not in str(dm[-1].args["blocks"]) and "Bea Stone" in str(dm[-1].args["blocks"])
+    home = slack_on.calls_to("views.publish")[published:]
+    assert home and prep not in str(home[-1].args["view"]) and "Bea Stone" in str(home[-1].args["view"])
