@@ -1,9 +1,12 @@
 """Telling a user, once, that a calendar connection needs reconnecting.
 
 An expired grant or a reset iCal address cannot be fixed by retrying: until the user reconnects,
-their plan uses ``default`` capacity. They are told once per expiry (``expired_notified_at`` is set
-in the same transaction that marks the connection expired; reconnecting clears it), after the
-commit, by the channels ``bot/`` registers (a Slack DM with a Reconnect button, else an email).
+their next plans use the default capacity, or the capacity they set for a day (today's, if made
+already, keeps its size), as the sentence they are told says it
+(``core.calendars.plans_sized.needs_reconnecting``). They are told once per expiry
+(``expired_notified_at`` is set in the same transaction that marks the connection expired;
+reconnecting clears it), after the commit, by the channels ``bot/`` registers (a Slack DM with a
+Reconnect button, else an email).
 """
 
 from __future__ import annotations

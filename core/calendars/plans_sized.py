@@ -15,6 +15,9 @@ capacity. Rules chosen for the sentences:
   page alike): with a connection still expired, the next plans use the default; else the calendars
   size the plans from today's, when today's plan is not made yet (it reads them when it is made),
   or from the next one, today's keeping the size it was made with.
+* **Before connecting one** (:func:`before_connecting`, with the ways to connect Slack lists): an
+  expired connection is said as after connecting, since that is true now and until it is connected
+  again; else what sizes the plans once a calendar is connected, as after connecting.
 """
 
 from __future__ import annotations
@@ -44,15 +47,34 @@ def needs_reconnecting(kinds: Sequence[CalendarProvider]) -> str:
 
 def after_connecting(session: Session, *, user: User) -> str:
     """What sizes the user's plans now that a calendar of theirs is connected (module rules)."""
-    connections = list_connections(session, user=user)
-    readable, _ = split_expired(connections)
-    expired = [c.provider for c in connections if c not in readable]
+    expired = _expired(session, user=user)
     if expired:
         return needs_reconnecting(expired)
+    said = _free_time_sizes(session, user=user)
+    return f"{said[0].upper()}{said[1:]}"
+
+
+def before_connecting(session: Session, *, user: User) -> str:
+    """What sizes the user's plans, said to someone about to connect a calendar (module rules)."""
+    expired = _expired(session, user=user)
+    if expired:
+        return needs_reconnecting(expired)
+    return f"Once one is connected, {_free_time_sizes(session, user=user)}"
+
+
+def _expired(session: Session, *, user: User) -> list[CalendarProvider]:
+    """The kinds of the user's connections that do not size a plan until they are connected again."""
+    connections = list_connections(session, user=user)
+    readable, _ = split_expired(connections)
+    return [c.provider for c in connections if c not in readable]
+
+
+def _free_time_sizes(session: Session, *, user: User) -> str:
+    """From which plan on the calendars size the plans (module rules), lower-case, to follow what leads to it."""
     if existing_plans(session, days={user.id: local_today(user.timezone)}):
-        return (f"Today's plan keeps the size it was made with; from your next plan on, {FREE_TIME} "
+        return (f"today's plan keeps the size it was made with; from your next plan on, {FREE_TIME} "
                 "sizes your plans.")
-    return f"From today's plan on, {FREE_TIME} sizes your plans."
+    return f"from today's plan on, {FREE_TIME} sizes your plans."
 
 
 def names(kinds: Sequence[CalendarProvider]) -> str:

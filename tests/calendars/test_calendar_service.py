@@ -65,6 +65,15 @@ def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server
         assert SECRET not in output
 
 
+def test_no_calendar_listed_says_what_sizes_the_next_plans_a_capacity_set_for_a_day_included(cleo: str) -> None:
+    """It said "the plan uses the default capacity", whatever capacity the user set for the day."""
+    assert nbm("plan", "--user", cleo, "--capacity", "light").exit_code == 0
+    listed = nbm("calendar", "list", "--user", cleo)
+    assert listed.exit_code == 0 and listed.output == (
+        "No calendar connected: your next plans use the default capacity of 5 actions a day (or the capacity you "
+        "set for a day).\n")
+
+
 def test_a_bad_or_unreadable_address_is_refused_and_nothing_is_connected(cleo: str, server: str) -> None:
     for address, said in ((f"ftp://{server[7:]}/cal/day.ics", "http"), (f"{server}/status/404", "could not be read"),
                           (f"{server}/html", "could not be read")):

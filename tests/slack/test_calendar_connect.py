@@ -191,10 +191,28 @@ def test_an_address_on_an_internal_network_is_refused_in_the_modal(
     assert "No calendar connected" in _home(fake)
 
 
-def test_only_configured_providers_are_offered(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+@pytest.mark.parametrize(("before", "said"), [
+    ("nothing", "Once one is connected, from today's plan on, the free time in your working hours (or the capacity "
+                "you set for a day) sizes your plans."),
+    ("today's plan", "Once one is connected, today's plan keeps the size it was made with; from your next plan on, "
+                     "the free time in your working hours (or the capacity you set for a day) sizes your plans."),
+    ("an expired iCal address", "Your iCal address needs reconnecting, so until then your next plans use the "
+                                "default capacity of 5 actions a day (or the capacity you set for a day)."),
+], ids=["no plan yet", "plan made", "one expired"])
+def test_only_configured_providers_are_offered_with_what_sizes_the_plans(
+    web: FlaskClient, fake: FakeSlack, ann: User, service: Session, before: str, said: str
+) -> None:
+    """The usage line said "Its free time then sizes your plan", whatever the capacity set for a day, today's
+    plan made already, or another calendar expired (core.calendars.plans_sized.before_connecting)."""
+    if before == "today's plan":
+        add_leads(ann, "Bea Stone")
+        command(web, fake, "today")
+    elif before == "an expired iCal address":
+        make_calendar_connection(service, ann, provider=CalendarProvider.ICS, calendar_id="cal.example.com",
+                                 status=CalendarConnectionStatus.EXPIRED)
+    fake.calls.clear()
     command(web, fake, "connect google")
-    assert replies(fake) == ["Connect a calendar with `/nbm connect ics <private iCal address>`. Its free time "
-                             "then sizes your plan."]
+    assert replies(fake) == [f"Connect a calendar with `/nbm connect ics <private iCal address>`. {said}"]
 
 
 def test_google_connected_in_the_browser_shows_in_app_home_without_opening_it_again(

@@ -71,7 +71,7 @@ from core.actions.snooze import snooze_presets
 from core.billing.status import NoService
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar
-from core.calendars.plans_sized import after_connecting
+from core.calendars.plans_sized import after_connecting, before_connecting
 from core.clock import local_today
 from core.config import get_settings
 from core.errors import ValidationError
@@ -317,14 +317,18 @@ def settings(request: Request, rest: str) -> None:
 
 def connect(request: Request, rest: str) -> None:
     """`/nbm connect google|outlook` answers with the connect link (our page naming the account, then the
-    provider's sign-in: ``bot.web.calendar_routes``); `/nbm connect ics <address>` connects."""
+    provider's sign-in: ``bot.web.calendar_routes``); `/nbm connect ics <address>` connects. Any other
+    word is answered with the ways this server offers and what sizes the plans
+    (``core.calendars.plans_sized.before_connecting``)."""
     word, address = split_subcommand(rest)
     offered = calendars.offered(get_settings())
     kinds = {kind.value: kind for kind in offered}
     if word not in kinds:
         choices = " or ".join(f"`/nbm connect {k.value}{' <private iCal address>' if k.value == 'ics' else ''}`"
                               for k in offered)
-        request.reply(f"Connect a calendar with {choices}. Its free time then sizes your plan.")
+        with acting_as_user(request.user_id) as (session, user):
+            sized = before_connecting(session, user=user)
+        request.reply(f"Connect a calendar with {choices}. {sized}")
         return
     kind = kinds[word]
     with acting_as_user(request.user_id) as (session, user):
