@@ -9,6 +9,10 @@ for each kind, so that App Home and the email preferences page never disagree.
   in error, or hiding guests while call detection is on), Reconnect <calendar> for Google or Outlook
   (signing in again) and Replace address for an iCal address (its form, for the new address);
   nothing for a connection that needs nothing.
+* **Guests hidden**: a calendar whose grant shows only when the user is busy, while call detection is
+  on, is told to be connected again only when this server offers its kind (each channel says how:
+  its button, its command); of any other, the channel says that its calls with leads are not found
+  in it (:func:`hiding_guests`), so no channel sends the user to a button or command it lacks.
 """
 
 from __future__ import annotations
@@ -52,3 +56,12 @@ def _label(kind: CalendarProvider, connection: CalendarConnection | None) -> str
     if connection is None:
         return f"Connect {NAMES[kind]}"
     return "Replace address" if kind == CalendarProvider.ICS else f"Reconnect {NAMES[kind]}"
+
+
+def hiding_guests(kinds: Sequence[CalendarProvider], offered: Sequence[CalendarProvider]
+                  ) -> tuple[list[CalendarProvider], list[str]]:
+    """Of ``kinds``, calendars hiding their guests while call detection is on (module rules): those to
+    connect again, which this server offers, and the sentence said of each other one."""
+    return [kind for kind in kinds if kind in offered], [
+        f"{NAMES[kind]} shows only when you are busy, not who attends your events, and this server is not set "
+        "up to connect it again: your calls with leads are not found in it." for kind in kinds if kind not in offered]

@@ -135,14 +135,21 @@ def test_the_redraw_after_a_change_builds_no_plan(web: FlaskClient, fake: FakeSl
 
 
 def test_turning_call_detection_on_says_which_calendar_to_connect_again(web: FlaskClient, fake: FakeSlack,
-                                                                       ann: User) -> None:
+                                                                       ann: User, google_on: None) -> None:
+    """Only Google sign-in is set up here: Slack sends Google Calendar to `/nbm connect google` and says
+    Outlook's calls are not found, as the preferences page does (core.calendars.health.hiding_guests). It
+    sent Outlook to `/nbm connect outlook` too, which answers that Outlook is not offered, and said a
+    calendar "only sizes your plan", whatever capacity was set for a day."""
     with unit_of_work(service=True) as session:
-        make_calendar_connection(session, session.get_one(User, ann.id), provider=CalendarProvider.OUTLOOK)
+        for kind in (CalendarProvider.GOOGLE, CalendarProvider.OUTLOOK):
+            make_calendar_connection(session, session.get_one(User, ann.id), provider=kind)
     response = interact(web, _settings(calls=("on",)))
     assert response.json["response_action"] == "update"
     assert response.json["view"]["blocks"][0]["text"]["text"] == (
-        "Saved. To find your calls, connect Outlook again (`/nbm connect outlook`) and allow it to see who attends "
-        "your events; until then it only sizes your plan.")
+        "Saved. To find your calls, connect Google Calendar again (`/nbm connect google`) and allow it to see who "
+        "attends your events; until then your calls with leads are not found in it. Outlook shows only when you "
+        "are busy, not who attends your events, and this server is not set up to connect it again: your calls "
+        "with leads are not found in it.")
     with unit_of_work(user_id=ann.id) as session:
         assert session.get_one(UserSettings, ann.id).call_detection
     assert interact(web, _settings()).data == b""  # a form from before the switch leaves it as it is

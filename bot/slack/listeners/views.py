@@ -11,6 +11,7 @@ if the person closed it meanwhile, the outcome comes as a DM instead.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -28,11 +29,13 @@ from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.feed import validate_address
+from core.calendars.health import hiding_guests
 from core.calendars.plans_sized import after_connecting
 from core.clock import local_today, zone
+from core.config import get_settings
 from core.errors import NbmError, NotFound, ValidationError
 from core.leads import DuplicateLead, get_lead, validate_email, validate_url
-from core.models import Channel
+from core.models import CalendarProvider, Channel
 from core.names import validate_name
 from core.planner.replan import log_call_and_replan
 from core.preferences import parse_delivery_time, parse_work_days, set_call_detection, update_preferences
@@ -116,7 +119,9 @@ def submit_log_call(request: Request) -> None:
 
 def submit_settings(request: Request) -> None:
     """Delivery time, channels and work days are saved as the email preferences page saves them;
-    the timezone must be an IANA name our tz database knows."""
+    the timezone must be an IANA name our tz database knows. Call detection turned on with a calendar
+    hiding its guests is answered as the page answers it (``core.calendars.health.hiding_guests``):
+    connect it again, with its command, only where this server offers that."""
     values = _values(request)
     errors: dict[str, str] = {}
     delivery = _check(errors, "delivery_time", parse_delivery_time,
@@ -145,15 +150,22 @@ def submit_settings(request: Request) -> None:
                            slack="slack" in channels, work_days=days, working_hours=hours)
         set_timezone(session, user=user, timezone=timezone)
         reconnect = set_call_detection(session, user=user, on=detect) if detect is not None else ()
-    if reconnect:
-        names = " and ".join(calendars.NAMES[kind] for kind in reconnect)
-        commands = ", ".join(f"`/nbm connect {kind.value}`" for kind in reconnect)
-        request.ack(response_action="update", view=notice_modal("Settings saved", (
-            f"Saved. To find your calls, connect {names} again ({commands}) and allow it to see who attends "
-            "your events; until then it only sizes your plan.")))
+    again, lost = hiding_guests(reconnect, calendars.offered(get_settings()))
+    said = [*([_connect_again(again)] if again else []), *lost]
+    if said:
+        request.ack(response_action="update", view=notice_modal("Settings saved", " ".join(["Saved.", *said])))
     else:
         request.ack()
     request.redraw()
+
+
+def _connect_again(kinds: Sequence[CalendarProvider]) -> str:
+    """How to let ``kinds`` (offered here, hiding their guests) show them: their `/nbm connect` commands."""
+    names = " and ".join(calendars.NAMES[kind] for kind in kinds)
+    commands = ", ".join(f"`/nbm connect {kind.value}`" for kind in kinds)
+    it = "it" if len(kinds) == 1 else "them"
+    return (f"To find your calls, connect {names} again ({commands}) and allow {it} to see who attends your "
+            f"events; until then your calls with leads are not found in {it}.")
 
 
 def submit_connect_ics(request: Request) -> None:

@@ -48,7 +48,7 @@ from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
-from core.calendars.health import health_of, ways_out
+from core.calendars.health import health_of, hiding_guests, ways_out
 from core.calendars.plans_sized import DEFAULT_CAPACITY
 from core.config import get_settings
 from core.db import after_commit, unit_of_work
@@ -274,15 +274,19 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
     """The page, its calendars said as App Home says them: each one's health, and the same Connect,
     Reconnect or Replace address for a kind that needs one (``core.calendars.health``). The kinds this
     server offers decide both the buttons and whether a calendar hiding its guests is told to connect
-    again below, so the page never points at a button it does not show."""
+    again below (``hiding_guests``, as Slack's settings say it), so the page never points at a button
+    it does not show."""
     preferences = prefs.get_preferences(session, user=user)
     connections = calendars.list_connections(session, user=user)
     offered = calendars.offered(get_settings())
+    guests_again, guests_lost = hiding_guests(
+        [c.provider for c in connections if preferences.call_detection and not c.reads_events], offered)
     return render_template(
         "email_pages/preferences.html", prefs=preferences, weekdays=WEEKDAYS,
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
         calendars=connections, health={c.provider: health_of(c, timezone=user.timezone) for c in connections},
-        ways=ways_out(connections, offered, call_detection=preferences.call_detection), offered=offered,
+        ways=ways_out(connections, offered, call_detection=preferences.call_detection),
+        guests_again=guests_again, guests_lost=guests_lost,
         calendar_note=calendar_note, token=token, names=calendars.NAMES, default_capacity=DEFAULT_CAPACITY,
         billing=pages.billing_card(session, user=user, links=_links()),
     )
