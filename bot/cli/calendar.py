@@ -11,7 +11,7 @@ from core import preferences
 from core.calendars import service
 from core.calendars.call_detection import CallsFound
 from core.calendars.disconnection import disconnect_calendar
-from core.calendars.plans_sized import DEFAULT_CAPACITY
+from core.calendars.plans_sized import NO_CALENDAR
 from core.calendars.service import DayRead
 from core.clock import local_today, zone
 from core.config import get_settings
@@ -65,7 +65,7 @@ def list_command(email: str, as_json: bool) -> None:
         connections = service.list_connections(session, user=user)
         rows = [connection_json(c) for c in connections]
         lines = [describe(c) for c in connections]
-    emit(as_json, rows, lambda: "\n".join(lines) or f"No calendar connected: your next plans use {DEFAULT_CAPACITY}.")
+    emit(as_json, rows, lambda: "\n".join(lines) or NO_CALENDAR)
 
 
 @calendar_group.command("sync")

@@ -35,6 +35,9 @@ from core.planner.capacity import ACTIONS_PER_LEVEL
 #: What sizes a plan no calendar sizes, said so that it is true whatever capacity the user set.
 DEFAULT_CAPACITY = (f"the default capacity of {ACTIONS_PER_LEVEL[CapacityLevel.DEFAULT]} actions a day "
                     "(or the capacity you set for a day)")
+#: What a user with no calendar reads where their calendars are listed (App Home, the preferences page,
+#: ``nbm calendar list``).
+NO_CALENDAR = f"No calendar connected: your next plans use {DEFAULT_CAPACITY}."
 #: What sizes a plan the calendars size, said as truly.
 FREE_TIME = "the free time in your working hours (or the capacity you set for a day)"
 

@@ -29,8 +29,8 @@ from bot.slack.blocks.text import (
     mrkdwn,
     section,
 )
+from core.calendars import plans_sized
 from core.calendars.health import health_of, ways_out
-from core.calendars.plans_sized import DEFAULT_CAPACITY
 from core.calendars.service import NAMES
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
 from core.planner.view import PlanView
@@ -44,8 +44,7 @@ LEADS_SHOWN = 15
 SECTION_CHARS = 3000
 #: The line after the leads App Home has room for.
 _MORE_LEADS = "…and {count} more not shown: `/nbm leads` lists them all."
-NO_CALENDAR = (f"No calendar connected: your next plans use {DEFAULT_CAPACITY}. Connect one and the free "
-               "time in your working hours sizes it.")
+NO_CALENDAR = f"{plans_sized.NO_CALENDAR} Connect one and the free time in your working hours sizes it."
 #: The mark before a connection's health (its words are core.calendars.health's, as every channel says them).
 HEALTH_MARK = {CalendarConnectionStatus.ACTIVE: "✅ ", CalendarConnectionStatus.ERROR: "⚠️ ",
                CalendarConnectionStatus.EXPIRED: "❌ ", CalendarConnectionStatus.DISCONNECTED: ""}

@@ -49,7 +49,7 @@ from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.calendars import service as calendars
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
 from core.calendars.health import health_of, hiding_guests, ways_out
-from core.calendars.plans_sized import DEFAULT_CAPACITY
+from core.calendars.plans_sized import NO_CALENDAR
 from core.config import get_settings
 from core.db import after_commit, unit_of_work
 from core.errors import NotFound, ValidationError
@@ -287,7 +287,7 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
         calendars=connections, health={c.provider: health_of(c, timezone=user.timezone) for c in connections},
         ways=ways_out(connections, offered, call_detection=preferences.call_detection),
         guests_again=guests_again, guests_lost=guests_lost,
-        calendar_note=calendar_note, token=token, names=calendars.NAMES, default_capacity=DEFAULT_CAPACITY,
+        calendar_note=calendar_note, token=token, names=calendars.NAMES, no_calendar=NO_CALENDAR,
         billing=pages.billing_card(session, user=user, links=_links()),
     )
 
