@@ -20,4 +20,5 @@ def test_no_calendar_with_a_capacity_set_for_today_does_not_claim_the_default(we
     home = str(fake.calls_to("views.publish")[-1].args["view"]["blocks"])
     assert "your plan uses the default capacity of 5 actions a day" not in home
     assert ("No calendar connected: your next plans use the default capacity of 5 actions a day (or the capacity "
-            "you set for a day). Connect one and the free time in your working hours sizes it.") in home
+            "you set for a day). Connect one and the free time in your working hours (or the capacity you set for a "
+            "day) sizes them.") in home

@@ -44,7 +44,7 @@ LEADS_SHOWN = 15
 SECTION_CHARS = 3000
 #: The line after the leads App Home has room for.
 _MORE_LEADS = "…and {count} more not shown: `/nbm leads` lists them all."
-NO_CALENDAR = f"{plans_sized.NO_CALENDAR} Connect one and the free time in your working hours sizes it."
+NO_CALENDAR = f"{plans_sized.NO_CALENDAR} Connect one and {plans_sized.FREE_TIME} sizes them."
 #: The mark before a connection's health (its words are core.calendars.health's, as every channel says them).
 HEALTH_MARK = {CalendarConnectionStatus.ACTIVE: "✅ ", CalendarConnectionStatus.ERROR: "⚠️ ",
                CalendarConnectionStatus.EXPIRED: "❌ ", CalendarConnectionStatus.DISCONNECTED: ""}
