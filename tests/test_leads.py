@@ -13,17 +13,8 @@ from sqlalchemy.orm import Session
 
 from core import db
 from core.errors import InvalidTransition, NotFound, ValidationError
-from core.leads import (
-    add_lead,
-    archive_lead,
-    edit_lead,
-    find_leads_by_name,
-    get_lead,
-    list_leads,
-    snooze_lead,
-    unsnooze_lead,
-    validate_url,
-)
+from core.lead_lookup import find_leads_by_name
+from core.leads import add_lead, archive_lead, edit_lead, get_lead, list_leads, snooze_lead, unsnooze_lead, validate_url
 from core.models import Action, ActionEvent, ActionOrigin, ActionState, ActionType, Channel, Lead, LeadStatus
 from tests.factories import make_action, make_lead, make_user
 

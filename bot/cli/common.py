@@ -19,7 +19,8 @@ from core.config import get_settings
 from core.db import get_engine, unit_of_work
 from core.errors import NbmError
 from core.health import refuse_role_bypassing_rls
-from core.leads import find_lead, get_lead
+from core.lead_lookup import find_lead
+from core.leads import get_lead
 from core.models import Lead, User
 from core.planner.sizing import CalendarDay, Check, planning_as_user
 from core.users import acting_as_user, get_user_by_email
@@ -82,7 +83,7 @@ LEAD_HELP = ("LEAD is the lead's id, link or name (`nbm leads list` shows them);
 
 def lead_for(session: Session, user: User, ref: str) -> Lead:
     """The user's lead ``ref`` names: an id (what ``nbm leads list`` prints first), else a link or a name
-    as :func:`core.leads.find_lead` reads them, so the terminal names a lead as Slack does."""
+    as :func:`core.lead_lookup.find_lead` reads them, so the terminal names a lead as Slack does."""
     try:
         lead_id = uuid.UUID(ref)
     except ValueError:

@@ -38,7 +38,7 @@ from datetime import date, timedelta
 
 from core.actions.snooze import ACCEPTED_FORMS, parse_snooze
 from core.errors import ValidationError
-from core.leads import is_link
+from core.lead_lookup import is_link
 from core.workdays import WEEKDAYS
 
 _SLACK_LINK = re.compile(r"<(?P<url>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)(?:\|(?P<label>[^>]*))?>")

@@ -49,7 +49,7 @@ from core.actions.service import list_actions, list_waiting
 from core.billing.status import NoService
 from core.clock import local_today
 from core.errors import NotFound, ValidationError
-from core.leads import find_lead, leads_named
+from core.lead_lookup import find_lead, leads_named
 from core.models import Action, ActionState, Lead, User
 from core.planner.view import PlanView, action_title
 from core.text import plural, short_date_from

@@ -12,7 +12,7 @@ from datetime import date
 from bot.slack import ids
 from bot.slack.blocks.text import OPTION_TEXT, Block, cut, option, plain, section
 from core.calendars.service import what_is_read
-from core.leads import told_apart
+from core.lead_lookup import told_apart
 from core.models import Lead, UserSettings
 from core.preferences import email_is_on
 from core.workdays import WEEKDAYS
@@ -61,7 +61,7 @@ def add_lead_modal() -> Block:
 def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
     """Pick one of ``leads`` (the live ones) and the call's date; without any, say how to add one
     instead. Leads of the same name are told apart by their link in the option, as ``/nbm call``
-    asks for it (:func:`core.leads.told_apart`)."""
+    asks for it (:func:`core.lead_lookup.told_apart`)."""
     if not leads:
         return notice_modal("Log a call", "You have no leads yet. Add one with `/nbm add`, then log the call.")
     labels = told_apart(leads, limit=OPTION_TEXT)
