@@ -148,14 +148,7 @@ def test_a_call_found_for_tomorrow_puts_its_prep_in_todays_plan_at_once(
     address, feeds = live_feed
     feeds["dana.ics"] = FEED.replace(b"20261125T14", b"20261124T14")  # Tuesday: the prep is due Monday, today
     with time_machine.travel(MONDAY, tick=False):
-        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
-        dana.settings.slack_enabled = True
-        service.add(SlackUserLink(user_id=dana.id, team_id=TEAM, slack_user_id="U1"))
-        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
-        bea = make_lead(service, dana, name="Bea Stone", url="https://www.linkedin.com/in/bea")
-        make_action(service, dana, bea, due_date=MONDAY.date())
-        connect_ics(service, user=dana, url=f"{address}/dana.ics")
-        set_call_detection(service, user=dana, on=True)
+        dana = _dana_in_slack(service, feed=f"{address}/dana.ics")
         before = _plan_titles(dana)
         published = len(slack_on.calls_to("views.publish"))
         tick(at=MONDAY, queue=queue)
@@ -167,6 +160,20 @@ def test_a_call_found_for_tomorrow_puts_its_prep_in_todays_plan_at_once(
     assert after == [*before, prep]  # the plan already made, refreshed: it keeps Bea's outreach
     home = slack_on.calls_to("views.publish")[published:]
     assert home and prep in str(home[-1].args["view"])
+
+
+def _dana_in_slack(service: Session, *, feed: str) -> User:
+    """Dana, in Slack, with call detection on her iCal ``feed``: lead Ann (whose address the feed's
+    meeting invites) and Bea, whose outreach is due today."""
+    dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+    dana.settings.slack_enabled = True
+    service.add(SlackUserLink(user_id=dana.id, team_id=TEAM, slack_user_id="U1"))
+    make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+    bea = make_lead(service, dana, name="Bea Stone", url="https://www.linkedin.com/in/bea")
+    make_action(service, dana, bea, due_date=MONDAY.date())
+    connect_ics(service, user=dana, url=feed)
+    set_call_detection(service, user=dana, on=True)
+    return dana
 
 
 def _plan_titles(user: User) -> list[str]:
@@ -187,14 +194,7 @@ def test_a_call_cancelled_in_the_calendar_leaves_todays_plan_and_its_slack_messa
     morning, eight = MONDAY + timedelta(hours=1, minutes=30), MONDAY + timedelta(hours=2)  # 07:30, 08:00 London
     prep = "Prepare for your call with Ann Lee on Tue 24 Nov"
     with time_machine.travel(MONDAY, tick=False):
-        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
-        dana.settings.slack_enabled = True
-        service.add(SlackUserLink(user_id=dana.id, team_id=TEAM, slack_user_id="U1"))
-        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
-        bea = make_lead(service, dana, name="Bea Stone", url="https://www.linkedin.com/in/bea")
-        make_action(service, dana, bea, due_date=MONDAY.date())
-        connect_ics(service, user=dana, url=f"{address}/dana.ics")
-        set_call_detection(service, user=dana, on=True)
+        dana = _dana_in_slack(service, feed=f"{address}/dana.ics")
         tick(at=MONDAY, queue=queue)
         run_worker(queue)
     with time_machine.travel(morning, tick=False):

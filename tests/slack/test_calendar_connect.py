@@ -204,13 +204,7 @@ def test_only_configured_providers_are_offered_with_what_sizes_the_plans(
 ) -> None:
     """The usage line said "Its free time then sizes your plan", whatever the capacity set for a day, today's
     plan made already, or another calendar expired (core.calendars.plans_sized.before_connecting)."""
-    if before == "today's plan":
-        add_leads(ann, "Bea Stone")
-        command(web, fake, "today")
-    elif before == "an expired iCal address":
-        make_calendar_connection(service, ann, provider=CalendarProvider.ICS, calendar_id="cal.example.com",
-                                 status=CalendarConnectionStatus.EXPIRED)
-    fake.calls.clear()
+    _before_connecting(web, fake, ann, service, before)
     command(web, fake, "connect google")
     assert replies(fake) == [f"Connect a calendar with `/nbm connect ics <private iCal address>`. {said}"]
 
@@ -274,13 +268,7 @@ def test_the_sign_in_page_says_what_sizes_the_plans_now(
     web: FlaskClient, fake: FakeSlack, ann: User, google_on: None, service: Session, before: str, said: str
 ) -> None:
     """As the planner sizes them (core.planner.sizing, core.calendars.service.split_expired)."""
-    if before == "today's plan":
-        add_leads(ann, "Bea Stone")
-        command(web, fake, "today")
-    elif before == "an expired iCal address":
-        make_calendar_connection(service, ann, provider=CalendarProvider.ICS, calendar_id="cal.example.com",
-                                 status=CalendarConnectionStatus.EXPIRED)
-    fake.calls.clear()
+    _before_connecting(web, fake, ann, service, before)
     command(web, fake, "connect google")
     link = re.search(r"<https://nbm\.test([^|>]+)\|Connect Google Calendar>", replies(fake)[-1])
     assert link is not None
@@ -293,3 +281,15 @@ def test_the_sign_in_page_says_what_sizes_the_plans_now(
     page = html.unescape(back.get_data(as_text=True))
     assert back.status_code == 200 and "Google Calendar is connected to the NextBestMove account of Ann Lee" in page
     assert f"{said} You can close this page." in page
+
+
+def _before_connecting(web: FlaskClient, fake: FakeSlack, ann: User, service: Session, before: str) -> None:
+    """What Ann has when she connects a calendar: ``nothing``, ``today's plan`` (made by `/nbm today`) or
+    ``an expired iCal address``; Slack's calls so far are then forgotten."""
+    if before == "today's plan":
+        add_leads(ann, "Bea Stone")
+        command(web, fake, "today")
+    elif before == "an expired iCal address":
+        make_calendar_connection(service, ann, provider=CalendarProvider.ICS, calendar_id="cal.example.com",
+                                 status=CalendarConnectionStatus.EXPIRED)
+    fake.calls.clear()
