@@ -58,7 +58,8 @@ def disconnect_calendar(session: Session, *, user: User, kind: CalendarProvider)
 
 
 def plans_after(remaining: Sequence[CalendarConnection]) -> str:
-    """What sizes the user's next plans once ``remaining`` are the connections left."""
+    """What sizes the user's next plans once ``remaining`` are the connections left: the answer after
+    disconnecting, and App Home's confirmation before it (for the connections that would be left)."""
     readable, _ = split_expired(remaining)
     expired = [c.provider for c in remaining if c not in readable]
     if expired:

@@ -183,3 +183,30 @@ def test_a_calendar_left_expired_is_said_to_make_the_plans_take_the_default_capa
     assert said == ("Disconnected your iCal address: the address is deleted and no longer read. Your Outlook "
                     "needs reconnecting, so until then your next plans use the default capacity of 5 actions "
                     "a day (or the capacity you set for a day).")
+
+
+@pytest.mark.parametrize(("others", "what_follows"), [
+    ({}, NO_CALENDAR_LEFT),
+    ({CalendarProvider.GOOGLE: CalendarConnectionStatus.ERROR}, "Your Google Calendar still sizes your next plans."),
+    ({CalendarProvider.GOOGLE: CalendarConnectionStatus.ACTIVE,
+      CalendarProvider.OUTLOOK: CalendarConnectionStatus.EXPIRED},
+     "Your Outlook needs reconnecting, so until then your next plans use the default capacity of 5 actions a day "
+     "(or the capacity you set for a day)."),
+])
+def test_slack_asks_to_disconnect_saying_what_sizes_the_plans_as_the_answer_after_it_does(
+    web: FlaskClient, fake: FakeSlack, ann: User, others: dict[CalendarProvider, CalendarConnectionStatus],
+    what_follows: str,
+) -> None:
+    """The confirmation said "sized by your other calendars, or at the default capacity" whatever was
+    left: an expired calendar left sizes nothing (core.calendars.service.split_expired), and the default
+    capacity is then the rule, as the answer after disconnecting says (one sentence, plans_after)."""
+    connect(ann, CalendarProvider.ICS, calendar_id="cal.example", refresh_token="https://cal.example/secret.ics")
+    for kind, status in others.items():
+        connect(ann, kind, status=status)
+    button = calendar_buttons(open_home(web, fake))["Disconnect iCal address"]
+
+    asked = button["confirm"]["text"]["text"]
+    said = press(web, fake, button)
+
+    assert asked == f"NextBestMove stops reading it and deletes its address. {what_follows}"
+    assert said == f"Disconnected your iCal address: the address is deleted and no longer read. {what_follows}"

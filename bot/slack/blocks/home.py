@@ -30,6 +30,7 @@ from bot.slack.blocks.text import (
     section,
 )
 from core.calendars import plans_sized
+from core.calendars.disconnection import plans_after
 from core.calendars.health import health_of, ways_out
 from core.calendars.service import NAMES
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, Lead, LeadStatus, UserSettings
@@ -138,7 +139,7 @@ def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[
     a secret); then the way out of each kind that needs one (``core.calendars.health``: Connect,
     Reconnect, or Replace address, which opens an iCal address's form)."""
     hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
-    rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c.provider)) for c in calendars]
+    rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c, calendars)) for c in calendars]
     buttons = [button(label, ids.connect_calendar(kind), kind.value)
                for kind, label in ways_out(calendars, offered, call_detection=settings.call_detection)]
     calls = ("Call detection on: meetings with a lead's email in the next 7 days become logged calls."
@@ -148,12 +149,16 @@ def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[
     return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks
 
 
-def _disconnect_button(kind: CalendarProvider) -> Block:
+def _disconnect_button(connection: CalendarConnection, calendars: Sequence[CalendarConnection]) -> Block:
+    """The Disconnect button of ``connection``, whose confirmation says what sizes the next plans once
+    the other ``calendars`` are what is left, in the words the answer after disconnecting uses
+    (:func:`core.calendars.disconnection.plans_after`: an expired one left means the default capacity)."""
+    kind = connection.provider
     kept = "address" if kind == CalendarProvider.ICS else "sign-in"
+    left = plans_after([c for c in calendars if c is not connection])
     return button("Disconnect", ids.DISCONNECT_CALENDAR, kind.value, confirm=confirm(
-        f"Disconnect your {NAMES[kind]}?",
-        f"NextBestMove stops reading it and deletes its {kept}. Your next plans are then sized by your other "
-        "calendars, or at the default capacity.", yes="Disconnect", no="Keep it"))
+        f"Disconnect your {NAMES[kind]}?", f"NextBestMove stops reading it and deletes its {kept}. {left}",
+        yes="Disconnect", no="Keep it"))
 
 
 def _calendar_line(connection: CalendarConnection, timezone: str) -> str:
