@@ -6,6 +6,8 @@ Rules chosen where the specification is silent:
   LinkedIn export is about 13 MB), with a header the import recognises; otherwise nothing is imported
   and the message says what is accepted. It may come from a pipe (``/dev/stdin``, a process
   substitution), whose size cannot be known first: it is refused once it passes 32 MB as it is read.
+  A caller that would wait on something else first (a calendar read) checks the whole file before
+  it (:func:`check_file`), so a file refused waits on nothing and touches nothing.
 * **The header, each row, a quote left open, names and LinkedIn rows**: core.leads_csv, which reads
   the file's text into rows.
 * **Duplicates are not errors**: a link the user already has, or one repeated in the same file, is
@@ -31,10 +33,13 @@ thousand leads or more are added. Everything runs in the user's context, under r
 from __future__ import annotations
 
 import io
+import shutil
 import uuid
-from collections.abc import Callable, Generator, Iterable
-from contextlib import closing
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from tempfile import TemporaryFile
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from sqlalchemy import text
@@ -136,6 +141,34 @@ def import_leads_csv(
     report = _read_notes(session, user_id=user.id, added=added, every_note=every_note)
     session.execute(_DROP_STAGING)
     return report
+
+
+def check_file(source: BinaryIO) -> None:
+    """Refuse the file as a whole as :func:`import_leads_csv` would (too large, not UTF-8 text, no
+    header it knows), reading ``source`` to its end and then back to where it was, writing nothing:
+    so a caller refuses such a file before it waits on anything else (``nbm leads import`` reads the
+    user's calendar before an import that may make today's plan, and a refused file reads none).
+    ``source`` must seek: :func:`rewindable` gives a pipe's content as a file that can."""
+    start = source.tell()
+    _check_size(source)
+    with closing(_decoded_lines(source)) as lines:
+        read_rows(lines)  # reads up to the header, refusing a file without one
+        deque(lines, maxlen=0)  # and every line after it: one not UTF-8, even the last, refuses the file
+    source.seek(start)
+
+
+@contextmanager
+def rewindable(source: BinaryIO) -> Iterator[BinaryIO]:
+    """``source`` itself when it can seek, else its content copied into a temporary file that can, a
+    stream past :data:`MAX_BYTES` refused as the import refuses it: a pipe (``/dev/stdin``, a process
+    substitution) can be read only once, and :func:`check_file` reads the file before the import."""
+    if source.seekable():
+        yield source
+        return
+    with TemporaryFile() as copy:
+        shutil.copyfileobj(_Capped(source), copy)
+        copy.seek(0)
+        yield copy
 
 
 def _copy(session: Session, rows: Iterable[_Staged]) -> None:

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from bot.cli import leads as leads_import_cli
 from bot.cli import main
 from core import leads_import
-from core.models import Action, ActionEvent, Lead, User
+from core.calendars.service import connect_ics
+from core.models import Action, ActionEvent, DailyPlan, Lead, User
+from tests.calendars.feeds import REQUESTED
 from tests.factories import make_lead, make_user
 
 MORNING = datetime(2026, 11, 25, 11, 30, tzinfo=UTC)
@@ -432,3 +434,43 @@ def test_a_pipe_longer_than_the_limit_is_refused_whole(
     assert "the file is over the limit of 1 MB, so split it into smaller files" in result.stderr
     assert "Traceback" not in result.output
     assert counts(service, user) == (1, 1, 1)  # Ann, from the first: Bo's file added nobody
+
+
+#: Files refused as a whole, each with what its refusal says.
+REFUSED_WHOLE = {
+    "empty": (b"", "this file's header is not one the import knows"),
+    "another header": (b"who,where\nAnn,https://a.io/ann\n", "this file's header is not one the import knows"),
+    "not text": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "the file is not UTF-8 text"),
+    "not UTF-8 on its last line": (b"name,url\n" + b"".join(f"Lead {n},https://x.io/{n}\n".encode() for n in range(
+        3_000)) + "José,https://j.io/jose\n".encode("latin-1"), "the file is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("piped_in", [False, True], ids=["file", "pipe"])
+@pytest.mark.parametrize("name", sorted(REFUSED_WHOLE))
+def test_a_file_refused_whole_reads_no_calendar_makes_no_plan_and_adds_nobody(
+    service: Session, user: User, tmp_path: Path, server: str, name: str, piped_in: bool
+) -> None:
+    """An import that may make today's plan reads the calendar first, to size it; it read it before it
+    refused the file, which a calendar cannot make acceptable: seconds of waiting and a read logged
+    for an import that changed nothing (core.leads_import.check_file now comes first)."""
+    connect_ics(service, user=user, url=f"{server}/cal/weekly.ics")
+    data, said = REFUSED_WHOLE[name]
+    read_before = len(REQUESTED)
+
+    if piped_in:
+        with piped(data) as source:
+            result = nbm("leads", "import", "--user", user.email, source)
+    else:
+        (path := tmp_path / "leads.csv").write_bytes(data)
+        result = import_file(user, path)
+
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert len(REQUESTED) == read_before
+    assert counts(service, user) == (0, 0, 0)
+    assert service.scalars(select(DailyPlan)).all() == []
+    (path := tmp_path / "good.csv").write_bytes(b"name,url\nAnn Lee,https://a.io/ann\n")
+    assert import_file(user, path).exit_code == 0  # a file it takes: the calendar sizes today's plan
+    assert len(REQUESTED) > read_before
+    assert counts(service, user) == (1, 1, 1)

@@ -27,7 +27,7 @@ from bot.cli.common import (
 from bot.cli.output_files import OUTPUT_FILE, NotWritten, write_whole
 from core.clock import local_today
 from core.leads import LeadStatusChange, NewLead, check_new_lead, edit_lead, list_leads
-from core.leads_import import ImportReport, Kind, NoteSink, RowNote
+from core.leads_import import ImportReport, Kind, NoteSink, RowNote, check_file, rewindable
 from core.models import Channel, Lead, LeadStatus, User
 from core.planner.replan import (
     add_lead_and_replan,
@@ -136,7 +136,9 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
     # an import that happened, and one that fails leaves the file at --report untouched.
     unwritten: NotWritten | None = None
     with SpooledTemporaryFile(max_size=_NOTES_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as notes:
-        with file.open("rb") as source, planning_as_email(email) as (session, user, calendar):
+        # A file refused whole waits on no calendar: check_file runs before one is read.
+        with file.open("rb") as opened, rewindable(opened) as source, planning_as_email(
+                email, check=lambda _session, _user: check_file(source)) as (session, user, calendar):
             report, _ = import_leads_and_replan(session, user=user, data=source, channel=Channel.CLI, calendar=calendar,
                                                 every_note=_note_writer(notes) if report_path is not None else None)
         if report_path is not None:
