@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 from click.testing import CliRunner
 from rq import Queue, SimpleWorker
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core import queue as queue_module
+from core.access import TRIAL_END_SLACK
 from core.calendars.service import connect_ics
 from core.jobs.tick import tick
 from core.models import (
@@ -138,6 +140,41 @@ def test_no_search_reads_the_calendar_of_a_user_without_service(
     for name, found in (("dana", [ActionType.CALL_PREP, ActionType.POST_CALL]), ("eve", [])):
         assert sorted(service.scalars(select(Action.action_type).where(
             Action.user_id == searching[name].id, Action.logged_call_id.is_not(None)))) == found
+
+
+@pytest.mark.parametrize(("runs_after", "searched"), [(timedelta(minutes=20), True), (timedelta(minutes=45), False)],
+                         ids=["runs-with-service", "runs-after-it-ended"])
+def test_a_search_queued_before_a_trial_ended_reads_no_calendar_once_it_has(
+    service: Session, queue: Queue, outbox: Path, billing: Path, live_feed: tuple[str, dict[str, bytes]],
+    runs_after: timedelta, searched: bool,
+) -> None:
+    """Dana's trial gives service until 06:30 (its end and a day's slack, core.access). The 06:00
+    housekeeping queues her search while she has it; a search that runs at 06:45 (a busy worker, a
+    morning first) read her calendar and logged her call for a user with no plan to put it in."""
+    address, feeds = live_feed
+    feeds["dana.ics"] = FEED
+    with time_machine.travel(MONDAY, tick=False):
+        dana = make_user(service, email="dana@example.com", timezone="Europe/London")
+        make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
+        connect_ics(service, user=dana, url=f"{address}/dana.ics")
+        set_call_detection(service, user=dana, on=True)
+        customer = BillingCustomer(user_id=dana.id, stripe_customer_id="cus_dana")
+        service.add(customer)
+        service.flush()
+        service.add(BillingSubscription(
+            billing_customer_id=customer.id, stripe_subscription_id="sub_dana", stripe_price_id="price_monthly",
+            status=SubscriptionStatus.TRIALING, trial_ends_at=MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK,
+            current_period_end=MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK))
+        service.flush()
+        tick(at=MONDAY, queue=queue)
+        assert one_job(queue)  # the hour's housekeeping, which queues Dana's search
+    read_before = len(REQUESTED)
+    with time_machine.travel(MONDAY + runs_after, tick=False):
+        run_worker(queue)
+
+    assert [path.rsplit("/", 1)[-1] for path in REQUESTED[read_before:]] == (["dana.ics"] if searched else [])
+    logged = service.scalars(select(LoggedCall).where(LoggedCall.user_id == dana.id)).all()
+    assert len(logged) == (1 if searched else 0)
 
 
 def test_a_call_found_for_tomorrow_puts_its_prep_in_todays_plan_at_once(
