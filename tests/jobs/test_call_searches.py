@@ -111,6 +111,16 @@ def one_job(queue: Queue) -> bool:
     return bool(SimpleWorker(queues, connection=queue.connection).work(burst=True, max_jobs=1))
 
 
+def subscribed(service: Session, user: User, status: SubscriptionStatus, **fields: object) -> None:
+    """The user's Stripe customer and one subscription of ``status`` (billing on: it decides service)."""
+    customer = BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{user.id.hex}")
+    service.add(customer)
+    service.flush()
+    service.add(BillingSubscription(billing_customer_id=customer.id, stripe_subscription_id=f"sub_{user.id.hex}",
+                                    stripe_price_id="price_monthly", status=status, **fields))
+    service.flush()
+
+
 def test_no_search_reads_the_calendar_of_a_user_without_service(
     service: Session, queue: Queue, outbox: Path, billing: Path, live_feed: tuple[str, dict[str, bytes]],
 ) -> None:
@@ -125,13 +135,7 @@ def test_no_search_reads_the_calendar_of_a_user_without_service(
             make_lead(service, user, name="Ann Lee", url="mailto:ann@acme.io")
             connect_ics(service, user=user, url=f"{address}/{name}.ics")
             set_call_detection(service, user=user, on=True)
-            customer = BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{name}")
-            service.add(customer)
-            service.flush()
-            service.add(BillingSubscription(billing_customer_id=customer.id, stripe_subscription_id=f"sub_{name}",
-                                            stripe_price_id="price_monthly", status=status,
-                                            current_period_end=MONDAY + timedelta(days=20)))
-            service.flush()
+            subscribed(service, user, status, current_period_end=MONDAY + timedelta(days=20))
         read_before = len(REQUESTED)
         tick(at=MONDAY, queue=queue)
         run_worker(queue)
@@ -158,14 +162,8 @@ def test_a_search_queued_before_a_trial_ended_reads_no_calendar_once_it_has(
         make_lead(service, dana, name="Ann Lee", url="mailto:ann@acme.io")
         connect_ics(service, user=dana, url=f"{address}/dana.ics")
         set_call_detection(service, user=dana, on=True)
-        customer = BillingCustomer(user_id=dana.id, stripe_customer_id="cus_dana")
-        service.add(customer)
-        service.flush()
-        service.add(BillingSubscription(
-            billing_customer_id=customer.id, stripe_subscription_id="sub_dana", stripe_price_id="price_monthly",
-            status=SubscriptionStatus.TRIALING, trial_ends_at=MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK,
-            current_period_end=MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK))
-        service.flush()
+        trial_over = MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK
+        subscribed(service, dana, SubscriptionStatus.TRIALING, trial_ends_at=trial_over, current_period_end=trial_over)
         tick(at=MONDAY, queue=queue)
         assert one_job(queue)  # the hour's housekeeping, which queues Dana's search
     read_before = len(REQUESTED)
