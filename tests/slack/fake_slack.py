@@ -11,6 +11,7 @@ import itertools
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +58,9 @@ class FakeSlack:
         self.users: dict[str, SlackUser] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.refused: list[tuple[str, list[str]]] = []
+        #: Called with each call's method and arguments as it arrives, before it is recorded and
+        #: answered, outside the fake's lock: a test holds a call there to interleave two clients.
+        self.gate: Callable[[str, dict[str, Any]], None] | None = None
         self.open_connections: list[socket.socket] = []  # the connections clients hold open now
         self.connections = 0  # connections clients opened, ever
         self._ts = itertools.count(1)
@@ -85,6 +89,7 @@ class FakeSlack:
             self.users.clear()
             self.history.clear()
             self.refused.clear()
+            self.gate = None
             self._ts = itertools.count(1)
 
     def queue(self, method: str, body: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
@@ -206,6 +211,8 @@ class FakeSlack:
             def reply(self, path: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
                 method = "respond" if path.startswith("/respond/") else path.removeprefix("/api/")
                 auth = self.headers.get("Authorization") or ""
+                if fake.gate is not None:
+                    fake.gate(method, args)
                 with fake._lock:
                     fake.calls.append(Call(method, args, auth.removeprefix("Bearer ") or None))
                     answer = fake.answer(method, args)
