@@ -32,7 +32,7 @@ from bot.slack.blocks.summary import summary_message
 from bot.slack.blocks.text import Block, button
 from bot.slack.client import web_client
 from bot.slack.errors import SlackDown, SlackRateLimited, SlackUnreachable, api_error_code, delivery_error
-from bot.slack.plan_dm import Message, posted_plan, updated
+from bot.slack.plan_dm import Message, delivery_turn, posted_plan, updated
 from bot.slack.tokens import workspace_auth
 from core.calendars import service as calendars
 from core.calendars.plans_sized import needs_reconnecting
@@ -82,10 +82,16 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
 def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The morning job's Slack sender for a plan (core.jobs.channels.Sender); its send returns ``channel:ts``.
     A plan the user had posted on request that day is that day's plan DM already: it is brought up to
-    date and taken as the delivery, not posted twice (bot.slack.plan_dm)."""
+    date and taken as the delivery, not posted twice. Whether there is one is read when sending, in
+    the user's turn (bot.slack.plan_dm), not when composing: a request may post one in between."""
     text, blocks = plan_message(plan_view_building_if_missing(session, user=get_user(session, user_id), day=period))
-    posted = posted_plan(session, user_id=user_id, day=period)
-    return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks, posted=posted)
+
+    def send() -> str:
+        with delivery_turn(user_id) as turn:
+            posted = posted_plan(turn, user_id=user_id, day=period)
+            return _post_once(user_id, delivery_id, text=text, blocks=blocks, posted=posted)
+
+    return send
 
 
 def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:

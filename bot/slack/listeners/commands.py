@@ -54,7 +54,7 @@ from bot.slack.delivery import post_dm, recipient_for, summary_content_building_
 from bot.slack.listeners import forms
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.parsing import split_add, split_call, split_snooze, typed
-from bot.slack.plan_dm import Message, permalink, plan_messages, record_posted, updated
+from bot.slack.plan_dm import Message, asked_turn, permalink, plan_messages, record_posted, updated
 from bot.slack.references import (
     Reference,
     names_lead,
@@ -136,8 +136,7 @@ def show_help(request: Request, rest: str) -> None:
 def today(request: Request, rest: str) -> None:
     with planning_as_user(request.user_id) as (session, user, calendar):
         view = plan_view_building_if_missing(session, user=user, calendar=calendar)
-        copies = plan_messages(session, user_id=user.id, day=view.date)
-    shown = post_plan(request, view, copies)
+    shown = post_plan(request, view)
     if shown.posted and shown.here:
         return
     if shown.posted:
@@ -158,21 +157,26 @@ class PlanInDm:
     here: bool
 
 
-def post_plan(request: Request, view: PlanView, copies: list[Message]) -> PlanInDm:
+def post_plan(request: Request, view: PlanView) -> PlanInDm:
     """Show today's plan (``view``) in the person's DM with the app, where its buttons update it in
-    place (an ephemeral copy could not be updated): in the copies of it already there (``copies``,
-    read with the plan), brought up to date, else in a new message, recorded so that every redraw
-    reaches it (bot.slack.plan_dm). Called once the plan is committed."""
+    place (an ephemeral copy could not be updated): in the copies of it already there, brought up to
+    date, else in a new message, recorded so that every redraw reaches it. The copies are read, and
+    a new one posted and recorded, in the user's turn (bot.slack.plan_dm), so that two requests at
+    once, or a request and the morning's delivery, post one copy between them. Called once the plan
+    is committed."""
     text, blocks = plan_message(view)
-    kept = [copy for copy in copies if updated(request.client, copy, text=text, blocks=blocks)]
-    if kept:
-        message = max(kept, key=lambda copy: Decimal(copy.ts))  # the newest, nearest the bottom of the DM
-        return PlanInDm(message, posted=False, here=request.body.get("channel_id") == message.channel)
-    to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
-    channel, ts = post_dm(request.client, to, text=text, blocks=blocks)
-    message = Message(channel, ts, view.date)
-    record_posted(request.user_id, message)
-    return PlanInDm(message, posted=True, here=request.body.get("channel_id") == channel)
+    here = request.body.get("channel_id")
+    with asked_turn(request.user_id, day=view.date) as turn:
+        copies = plan_messages(turn, user_id=request.user_id, day=view.date)
+        kept = [copy for copy in copies if updated(request.client, copy, text=text, blocks=blocks)]
+        if kept:
+            message = max(kept, key=lambda copy: Decimal(copy.ts))  # the newest, nearest the bottom of the DM
+            return PlanInDm(message, posted=False, here=here == message.channel)
+        to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
+        channel, ts = post_dm(request.client, to, text=text, blocks=blocks)
+        message = Message(channel, ts, view.date)
+        record_posted(turn, user_id=request.user_id, message=message)
+    return PlanInDm(message, posted=True, here=here == channel)
 
 
 def add(request: Request, rest: str) -> None:
@@ -212,15 +216,13 @@ def mark(request: Request, rest: str, asked_for: Mark) -> None:
         asked = read_typed(session, user)
         seen = day_plan_view(session, user=user)
         if seen is None and isinstance(asked.ref, str):  # without service, NoService says why there is no plan
-            made = plan_view_building_if_missing(session, user=user, calendar=calendar)
-            outcome: tuple[PlanView, list[Message]] | tuple[str, TransitionResult] = (
-                made, plan_messages(session, user_id=user.id, day=made.date))
+            outcome: PlanView | tuple[str, TransitionResult] = plan_view_building_if_missing(
+                session, user=user, calendar=calendar)
         else:
             outcome = apply_mark(session, user=user, asked=asked, seen=seen, calendar=calendar, target=target)
-    if isinstance(outcome[0], PlanView):
-        made, copies = outcome
-        shown = post_plan(request, made, copies)
-        request.reply(number_before_plan(made, asked_for, in_dm=shown.posted and shown.here))
+    if isinstance(outcome, PlanView):
+        shown = post_plan(request, outcome)
+        request.reply(number_before_plan(outcome, asked_for, in_dm=shown.posted and shown.here))
         return
     text, result = outcome
     request.reply(text, blocks=with_undo(text, result))
