@@ -189,6 +189,15 @@ class ForUsers:
         return run_set(session, self.some, {**params, "users": list(user_ids)})
 
 
+def hold_lock(session: Session, key: str) -> None:
+    """Wait for, then hold until ``session``'s transaction ends, the lock named ``key``: writers that
+    must take turns on something no row stands for yet (a Stripe object not mirrored, a user's plan
+    DM about to be posted) each take it first. A PostgreSQL advisory lock of the transaction, so a
+    crash or a rollback lets go of it; keys are hashed to 64 bits, so name them by kind
+    (``billing:…``, ``plan-dm:…``) to keep kinds apart."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the unit of work that owns ``session`` has committed."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)

@@ -35,13 +35,13 @@ from datetime import date
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bot.slack.blocks.text import Block
 from bot.slack.errors import api_error_code, delivery_error
-from core.db import unit_of_work
+from core.db import hold_lock, unit_of_work
 from core.models import Channel, Delivery, DeliveryKind, SlackPlanMessage
 
 log = logging.getLogger("nbm.slack.plan_dm")
@@ -107,7 +107,7 @@ def delivery_turn(user_id: uuid.UUID) -> Iterator[Session]:
 def _wait_for_turn(session: Session, user_id: uuid.UUID) -> None:
     """Hold the user's plan DM lock until ``session``'s transaction ends (keyed by the user alone: one
     message row a user, whatever its day)."""
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"plan-dm:{user_id}", 0))))
+    hold_lock(session, f"plan-dm:{user_id}")
 
 
 def record_posted(session: Session, *, user_id: uuid.UUID, message: Message) -> None:

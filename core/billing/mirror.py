@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.billing.stripe_api import USER_KEY, Obj
 from core.clock import utcnow
+from core.db import hold_lock
 from core.models import BillingCustomer, BillingSubscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def user_named_in(obj: Obj) -> uuid.UUID | None:
 
 def lock(session: Session, key: str) -> None:
     """Serialise writers of one Stripe object until the end of this transaction."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"billing:{key}"})
+    hold_lock(session, f"billing:{key}")
 
 
 def customer_of_user(session: Session, user_id: uuid.UUID) -> BillingCustomer | None:
