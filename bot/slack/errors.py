@@ -45,14 +45,25 @@ class SlackRateLimited(SlackDeliveryError):
 
 
 class SlackDown(SlackDeliveryError):
-    """Slack answered 5xx or a documented temporary error: the same call may work later."""
+    """Slack answered 5xx or a documented temporary error (``code``: its error, else the HTTP
+    status): the same call may work later."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Slack is having trouble ({code}); try again later")
+        self.code = code
 
 
 def user_message(error: BaseException) -> str:
-    """The text a person sees for ``error``."""
+    """The text a person sees for ``error``: Slack's own trouble (a 5xx, ``internal_error``…) is named
+    as Slack's, since our apology would say the fault is ours and logged, and another try later is
+    what helps."""
     if isinstance(error, NbmError):
         text = str(error)
         return text[:1].upper() + text[1:]
+    if isinstance(error, SlackApiError) and isinstance(delivery_error(error), SlackDown):
+        error = delivery_error(error)
+    if isinstance(error, SlackDown):
+        return f"Slack is having trouble right now ({error.code}); please try again in a few minutes."
     if isinstance(error, SlackRateLimited):
         return f"Slack is busy right now; please try again in {error.retry_after} seconds."
     if isinstance(error, SlackUnreachable):
@@ -80,7 +91,7 @@ def delivery_error(error: SlackApiError) -> SlackDeliveryError:
     if status == 429:
         return SlackRateLimited(_retry_after(error.response.headers))
     if status >= 500 or code in SLACK_TROUBLE:
-        return SlackDown(f"Slack is having trouble ({code or status}); try again later")
+        return SlackDown(code or str(status))
     return SlackUnreachable(f"Slack refused the message: {code}", error=code)
 
 
