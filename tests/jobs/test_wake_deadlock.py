@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from email import policy
 from email.parser import BytesParser
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -107,17 +108,7 @@ def test_the_hour_and_a_build_waking_the_same_rows_both_succeed(
     ann: uuid.UUID, queue: Queue, outbox: Path, engine: Engine,
 ) -> None:
     results: dict[str, object] = {}
-
-    def job(name: str, run: Callable[[], object]) -> threading.Thread:
-        def target() -> None:
-            try:
-                results[name] = run()
-            except Exception as error:  # reported by the assertions below
-                results[name] = error
-        thread = threading.Thread(target=target, name=name)
-        thread.start()
-        return thread
-
+    job = partial(started, results=results)
     event.listen(db.get_engine(), "begin", _pinned_plans)
     holder, watcher = Session(bind=engine), engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
@@ -128,9 +119,9 @@ def test_the_hour_and_a_build_waking_the_same_rows_both_succeed(
                             "ORDER BY ctid LIMIT 1 FOR NO KEY UPDATE"), {"u": ann})
         with time_machine.travel(MORNING, tick=False):
             hour = job("hour", lambda: tasks.housekeeping(MORNING.isoformat()))
-            (hour_pid,) = _waiting(watcher, hour.is_alive, on={holder_pid})
+            (hour_pid,) = waiting_on(watcher, hour.is_alive, on={holder_pid})
             build = job("build", lambda: builder[0](ann))
-            _waiting(watcher, build.is_alive, on={holder_pid, hour_pid})
+            waiting_on(watcher, build.is_alive, on={holder_pid, hour_pid})
             holder.rollback()
             hour.join(timeout=PATIENCE_SECONDS)
             build.join(timeout=PATIENCE_SECONDS)
@@ -150,7 +141,20 @@ def _pinned_plans(connection: Connection) -> None:
         connection.exec_driver_sql(f"SET LOCAL {setting} = off")
 
 
-def _waiting(watcher: Connection, alive: Callable[[], bool], *, on: set[int]) -> set[int]:
+def started(name: str, run: Callable[[], object], *, results: dict[str, object]) -> threading.Thread:
+    """``run`` in a thread named ``name``, started; what it returns or raises goes to ``results[name]``
+    (for the test's assertions)."""
+    def target() -> None:
+        try:
+            results[name] = run()
+        except Exception as error:  # reported by the caller's assertions
+            results[name] = error
+    thread = threading.Thread(target=target, name=name)
+    thread.start()
+    return thread
+
+
+def waiting_on(watcher: Connection, alive: Callable[[], bool], *, on: set[int]) -> set[int]:
     """The backends of this database, other than those of ``on``, that wait on one of ``on``, once
     there is one; none if the job ``alive`` tells of ends first (it did not need to wait)."""
     deadline = time.monotonic() + PATIENCE_SECONDS
