@@ -172,15 +172,23 @@ def run_set(session: Session, statement: Executable, params: Mapping[str, Any] |
 class ForUsers:
     """A set-based write for every user or only for some, from one SQL text whose ``{only}`` is where
     the filter ``AND <column> = ANY(:users)`` goes: both statements are built once, at import, and
-    the one for some users keeps their filter in the text (its plan is never the every-user one)."""
+    the one for some users keeps their filter in the text (its plan is never the every-user one).
+
+    A text that locks rows may put ``{skip_locked}`` after its locking clause: ``SKIP LOCKED`` for
+    every user, nothing for some. The every-user write is a background sweep (the hourly
+    housekeeping) holding rows of many users at once; were it to wait for a row a user's request
+    holds, that request could be waiting for one of the sweep's, and PostgreSQL would abort one of
+    them. So it passes over what someone holds, for its next run or for the holder (who writes for
+    its own users, and must wait: what it passed over would be missing from what it does next).
+    """
 
     everyone: TextClause
     some: TextClause
 
     @classmethod
     def of(cls, sql: str, *, column: str) -> ForUsers:
-        return cls(text(sql.format(only="")),
-                   text(sql.format(only=f"AND {column} = ANY(CAST(:users AS uuid[]))")))
+        return cls(text(sql.format(only="", skip_locked="SKIP LOCKED")),
+                   text(sql.format(only=f"AND {column} = ANY(CAST(:users AS uuid[]))", skip_locked="")))
 
     def run(self, session: Session, params: Mapping[str, Any], *, user_ids: Sequence[UUID] | None) -> CursorResult[Any]:
         """:func:`run_set` for every user (``user_ids`` None) or for ``user_ids``."""

@@ -14,6 +14,8 @@ hour: whichever user's midnight has just passed is served within the hour):
 unserved, and a plan is never rebuilt by the morning once it exists: so every build of a plan (on
 demand, the morning's batch, a refresh) first runs :func:`wake_due` for its own users, in its own
 unit of work (:func:`core.planner.batch.gather`). A plan built at 00:05 holds what woke at 00:00.
+That is also why the hour may pass over a row a user's request holds (it never waits for one) and
+leave it to the request's build, the next build or the next hour.
 """
 
 from __future__ import annotations
@@ -35,22 +37,34 @@ SYNC_LOG_RETENTION = timedelta(days=90)
 #: How long a calendar OAuth flow is kept once it has expired (a used one expires 10 minutes after it began).
 FLOW_STATE_RETENTION = timedelta(days=1)
 
-#: Each statement that wakes rows first locks them in the order of their ids (``due``, a locking
-#: SELECT ... ORDER BY id, then the UPDATE of those rows), whoever runs it: the hourly housekeeping for
-#: every user and every build of a plan for its own users wake the same rows, and two transactions
-#: that lock the same rows in one order cannot deadlock on them. Without the ORDER BY, an UPDATE locks
-#: rows in the order its plan reads them, and the plans differ: the every-user one can read a user's
-#: snoozed actions in storage order (a bitmap scan) where the per-user one walks an index in its own
-#: order (by snooze date), so the hour and a build each held one and waited for the other's
-#: (tests/jobs/test_wake_deadlock.py). ``FOR NO KEY UPDATE`` is the lock the UPDATE
-#: itself takes: it leaves a plan's items (whose foreign keys share-lock the actions they name) free.
+#: Each statement that wakes rows first locks them (``due``, a locking SELECT ... ORDER BY id, then
+#: the UPDATE of those rows). The hourly housekeeping wakes every user's, each build of a plan its own
+#: users', and a build often runs in a request that already holds a row of its user: the lead it
+#: locked first (core.actions.followups.lock_lead: a press, a call logged, a call found), an action
+#: it changed. Two rules keep any two of them from each holding a row the other waits for:
+#:
+#: * **The hour passes over a row someone holds** (``SKIP LOCKED``, in its every-user statements
+#:   only: core.db.ForUsers). Were it to wait, it would wait holding other rows of that user, which
+#:   the holder's build then waits for: a call logged with Carl locked him, the hour locked Bea and
+#:   waited for Carl, the call's refresh waited for Bea, and PostgreSQL aborted one
+#:   (tests/jobs/test_wake_beside_a_call.py). Nothing is lost: a row passed over stays due, and every
+#:   build wakes first, so the holder's own build, or the next build, or the next hour wakes it
+#:   before any plan can miss it.
+#: * **Builds lock in the order of ids**, and wait (they must: a row a build passed over would be
+#:   missing from the plan it makes). Two builds of one user (the morning's batch and `/nbm today`)
+#:   would otherwise lock in the orders of their plans, which differ: a batch can read the rows in
+#:   storage order (a bitmap scan) where one user's build walks an index in its own order (by snooze
+#:   date), and each held one row and waited for the other's (tests/jobs/test_wake_deadlock.py).
+#:
+#: ``FOR NO KEY UPDATE`` is the lock the UPDATE itself takes: it leaves a plan's items (whose foreign
+#: keys share-lock the actions they name) free, and the hour does not pass over rows merely named by one.
 _UNSNOOZE_LEADS = ForUsers.of("""
     WITH due AS MATERIALIZED (
       SELECT l.id FROM leads l JOIN users u ON u.id = l.user_id
       WHERE l.status = 'SNOOZED'
         AND l.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
       ORDER BY l.id
-      FOR NO KEY UPDATE OF l
+      FOR NO KEY UPDATE OF l {skip_locked}
     )
     UPDATE leads l SET status = 'ACTIVE', snooze_until = NULL
     FROM due WHERE l.id = due.id
@@ -62,7 +76,7 @@ _UNSNOOZE_ACTIONS = ForUsers.of("""
       WHERE a.state = 'SNOOZED'
         AND a.snooze_until <= (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date {only}
       ORDER BY a.id
-      FOR NO KEY UPDATE OF a
+      FOR NO KEY UPDATE OF a {skip_locked}
     ), woken AS (
       UPDATE actions a SET state = 'NEW', snooze_until = NULL
       FROM due WHERE a.id = due.id
@@ -96,7 +110,9 @@ class HousekeepingReport:
 def wake_due(session: Session, *, at: datetime, user_ids: Sequence[uuid.UUID] | None = None) -> Woken:
     """Bring back what is due by ``at`` in each user's timezone: leads and actions whose snooze date
     has come, and a NURTURE for each lead gone cold; for every user (service context) or only
-    ``user_ids``. Idempotent: what woke once is not woken, nor nurtured, twice.
+    ``user_ids``. Idempotent: what woke once is not woken, nor nurtured, twice. For every user, a
+    row another transaction holds is passed over, left due for the next run; for ``user_ids``, it is
+    waited for (the rules above the statements).
 
     The leads and actions of the session that the statements changed are expired, so the ORM reads
     them again rather than show them still snoozed.

@@ -1,20 +1,23 @@
-"""The hourly housekeeping and a build of a plan wake the same rows at once and both go through.
+"""Two jobs waking the same rows at once both go through: the hourly housekeeping and a build of a
+plan, or two builds of one user's plan.
 
 Every build of a plan first wakes its users' snoozed rows (core.housekeeping.wake_due), and the
 hourly housekeeping wakes everyone's with the same statements. They meet on one user's rows after
 an outage: the clock's first tick enqueues the hour's housekeeping and the overdue mornings at once,
 and workers run them side by side (or the user asks for today's plan meanwhile). An UPDATE locks
-rows in the order its plan reads them, and the two plans differ: the every-user statement, expecting
-many rows, reads them with a bitmap scan, in storage order; the per-user one, expecting a row or
-two, walks an index, here ``idx_actions_snooze_until``, in snooze-date order. Ann's two follow-ups
-(snoozed until Tuesday and Wednesday, stored in the other order) were then locked in opposite orders,
-each job held one and waited for the other's, and PostgreSQL aborted one: a morning failed, or the
-hour did. The test pins those two plans (the planner settings of each job's own transaction): on a
-table this small PostgreSQL would pick either plan for both.
+rows in the order its plan reads them, and plans differ: a statement expecting many rows (the
+every-user one, a morning batch's) reads them with a bitmap scan, in storage order; one expecting a
+row or two walks an index, here ``idx_actions_snooze_until``, in snooze-date order. Ann's two
+follow-ups (snoozed until Tuesday and Wednesday, stored in the other order) were then locked in
+opposite orders, each job held one and waited for the other's, and PostgreSQL aborted one: a morning
+failed, or the hour did. Builds now lock in the order of ids; the hour passes over a row someone
+holds (it waits for none), and the build beside it wakes that row. The test pins those two plans
+(the planner settings of each job's own transaction): on a table this small PostgreSQL would pick
+either plan for both.
 
 The interleaving is made certain, without sleeping: a third connection holds the follow-up the
-hourly statement reaches first; the hour waits for it; the build then takes what it can and waits
-too; the third connection lets go.
+first job's statement reaches first; the hour passes over it, a build waits for it; the second job
+then takes what it can and waits too; the third connection lets go.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from tests.jobs.conftest import run_worker
 MORNING = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)
 TUESDAY, WEDNESDAY = date(2026, 11, 24), date(2026, 11, 25)
 #: The plan each job's statements get (see above), by the name of the job's thread.
-PLANS = {"hour": ("enable_indexscan",), "build": ("enable_bitmapscan", "enable_seqscan")}
+PLANS = {"first": ("enable_indexscan",), "second": ("enable_bitmapscan", "enable_seqscan")}
 TITLES = ("Follow up with Bea Stone", "Follow up with Carl Diaz")
 #: How long the test waits for a job to reach the lock it is expected to wait on, at most.
 PATIENCE_SECONDS = 20.0
@@ -101,12 +104,24 @@ def _as_shown(titles: object, queue: Queue, outbox: Path) -> list[str]:
     return titles
 
 
-@pytest.mark.parametrize("builder", [(_prepare_morning, _morning_email), (_today_on_demand, _as_shown)],
-                         ids=["morning batch", "nbm today"])
-def test_the_hour_and_a_build_waking_the_same_rows_both_succeed(
-    builder: Builder,
+def _the_hour(_: uuid.UUID) -> object:
+    return tasks.housekeeping(MORNING.isoformat())
+
+
+#: What runs first, reading the follow-ups in storage order, and the build that runs beside it.
+PAIRS: dict[str, tuple[Callable[[uuid.UUID], object], Builder]] = {
+    "the hour and the morning batch": (_the_hour, (_prepare_morning, _morning_email)),
+    "the hour and nbm today": (_the_hour, (_today_on_demand, _as_shown)),
+    "the morning batch and nbm today": (_prepare_morning, (_today_on_demand, _as_shown)),
+}
+
+
+@pytest.mark.parametrize("pair", PAIRS.values(), ids=PAIRS.keys())
+def test_two_jobs_waking_the_same_rows_both_succeed(
+    pair: tuple[Callable[[uuid.UUID], object], Builder],
     ann: uuid.UUID, queue: Queue, outbox: Path, engine: Engine,
 ) -> None:
+    run_first, (build, shown) = pair
     results: dict[str, object] = {}
     job = partial(started, results=results)
     event.listen(db.get_engine(), "begin", _pinned_plans)
@@ -114,25 +129,27 @@ def test_the_hour_and_a_build_waking_the_same_rows_both_succeed(
     try:
         db.set_context(holder, service=True)
         holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        # The follow-up the hourly statement reaches first (it reads them in storage order).
+        # The follow-up the first job's statement reaches first (it reads them in storage order).
         holder.execute(text("SELECT id FROM actions WHERE user_id = :u AND state = 'SNOOZED' "
                             "ORDER BY ctid LIMIT 1 FOR NO KEY UPDATE"), {"u": ann})
         with time_machine.travel(MORNING, tick=False):
-            hour = job("hour", lambda: tasks.housekeeping(MORNING.isoformat()))
-            (hour_pid,) = waiting_on(watcher, hour.is_alive, on={holder_pid})
-            build = job("build", lambda: builder[0](ann))
-            waiting_on(watcher, build.is_alive, on={holder_pid, hour_pid})
+            first = job("first", lambda: run_first(ann))
+            first_waits = waiting_on(watcher, first.is_alive, on={holder_pid})
+            # The hour waits for no row (it passed over the one held); a build waits for it.
+            assert len(first_waits) == (run_first is not _the_hour), first_waits
+            second = job("second", lambda: build(ann))
+            waiting_on(watcher, second.is_alive, on={holder_pid} | first_waits)
             holder.rollback()
-            hour.join(timeout=PATIENCE_SECONDS)
-            build.join(timeout=PATIENCE_SECONDS)
+            first.join(timeout=PATIENCE_SECONDS)
+            second.join(timeout=PATIENCE_SECONDS)
     finally:
         holder.close()
         watcher.close()
         event.remove(db.get_engine(), "begin", _pinned_plans)
 
-    assert not isinstance(results["hour"], Exception), results["hour"]
-    assert not isinstance(results["build"], Exception), results["build"]
-    assert sorted(builder[1](results["build"], queue, outbox)) == list(TITLES)
+    assert not isinstance(results["first"], Exception), results["first"]
+    assert not isinstance(results["second"], Exception), results["second"]
+    assert sorted(shown(results["second"], queue, outbox)) == list(TITLES)
 
 
 def _pinned_plans(connection: Connection) -> None:
