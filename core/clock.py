@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from core.errors import ValidationError
@@ -69,25 +70,44 @@ def local_today(tz: str, *, at: datetime | None = None) -> date:
     return local_now(tz, at=at).date()
 
 
+#: UNIX System V's names for rules, each with the place whose clock it keeps, whatever the machine's tz
+#: data says of it. From IANA's ``backward`` file as of tzdata 2024b, which made all eleven links to
+#: these places, whose clocks they have kept for decades (all of them this century). Older tz data,
+#: and builds that keep the old zones (Debian's, with ``backzone``), have them as zones of their own,
+#: linked to no place, so the link rule alone read them as UTC: hours off. In 2026f the four US names
+#: are zones again, on the US rules that New York, Chicago, Denver and Los Angeles have kept since
+#: 1967; the other seven are links to these places. tests/test_timezones.py checks this table against
+#: the ``tzdata`` package's tz database.
+SYSTEM_V_PLACES = MappingProxyType({
+    "CET": "Europe/Brussels", "MET": "Europe/Brussels", "EET": "Europe/Athens", "WET": "Europe/Lisbon",
+    "EST5EDT": "America/New_York", "CST6CDT": "America/Chicago", "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles", "EST": "America/Panama", "MST": "America/Phoenix", "HST": "Pacific/Honolulu",
+})
+
+
 def place_for(name: str) -> str | None:
     """The name :func:`zone` accepts for the rules ``name`` stands for; None when the tz database does
     not know ``name``.
 
     That is ``name`` itself when it is accepted (``Etc/GMT+5`` too: a fixed offset is a zone of its
-    own, which linked to no place and so became UTC, hours off); else the place it is a link to in the
-    tz database, followed as far as it goes (``US/Pacific`` → ``America/Los_Angeles``, ``GB`` →
-    ``Europe/London``); else UTC, for a name that links to no place (``Etc/UTC``, ``GMT``,
-    ``Factory``, ``localtime``, and rules such as ``CET``: see :func:`zone`).
+    own, which linked to no place and so became UTC, hours off); else, for a System V rule such as
+    ``CET`` or ``EST5EDT``, the place whose clock it keeps (:data:`SYSTEM_V_PLACES`, whatever the
+    machine's tz data makes of the name); else the place it is a link to in the tz database, followed
+    as far as it goes (``US/Pacific`` → ``America/Los_Angeles``, ``GB`` → ``Europe/London``); else UTC,
+    for a name that links to no place (``Etc/UTC``, ``GMT``, ``Factory``, ``localtime``).
 
     The one rule for a name that comes from elsewhere: a Slack profile's (``bot.slack.identity``) and
     the names stored before :func:`zone` refused them (migration 0008, which runs this rule and whose
     result ``tests/test_migration_timezones.py`` pins, so that changing this rule cannot change it
-    unseen). 0008's own docstring says what it did to ``Etc/GMT+5`` before this rule kept it (UTC);
-    the names a database migrated then lost are stored nowhere, so nothing can give them back. What
-    stands in for a name the tz database does not know is the caller's.
+    unseen). 0008's own docstring says what it did to ``Etc/GMT+5`` before this rule kept it (UTC), and
+    it gave the System V rules UTC on a machine whose tz data had them as zones of their own (their
+    place where they were links); the names a database migrated then lost are stored nowhere, so
+    nothing can give them back. What stands in for a name the tz database does not know is the caller's.
     """
     if name in _zone_names():
         return name
+    if name in SYSTEM_V_PLACES:
+        return SYSTEM_V_PLACES[name]
     if name not in _tz_database_names():
         return None
     links, seen = _links(), {name}

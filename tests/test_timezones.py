@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
-from zoneinfo import TZPATH, available_timezones, reset_tzpath
+from zoneinfo import TZPATH, ZoneInfo, available_timezones, reset_tzpath
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select, text
 from bot.cli import main
 from bot.slack import identity
 from core import clock
-from core.clock import place_for, zone
+from core.clock import SYSTEM_V_PLACES, place_for, zone
 from core.db import unit_of_work
 from core.models import User
 
@@ -98,3 +98,27 @@ def test_postgresql_reads_every_accepted_name_as_python_does(connection: Connect
                                     {"at": instant, "names": names}).all()
         in_python = {name: instant.astimezone(zone(name)).replace(tzinfo=None) for name in names}
         assert {name: wall for name, wall in in_sql if wall != in_python[name]} == {}
+
+
+def _packaged(name: str) -> ZoneInfo:
+    """``name`` as the ``tzdata`` package has it: the newest tz data the app carries."""
+    *area, leaf = name.split("/")
+    with files(".".join(("tzdata.zoneinfo", *area))).joinpath(leaf).open("rb") as compiled:
+        return ZoneInfo.from_file(compiled, key=name)
+
+
+def test_each_system_v_rule_keeps_the_clock_of_its_place_in_the_newest_tz_data() -> None:
+    """Where ``core.clock.SYSTEM_V_PLACES`` comes from: in the ``tzdata`` package's source each rule is a
+    link to its place, or a zone of its own (in 2026f the four US rules) whose clock is the place's for
+    every hour of 2000-2040, the years a user's dates fall in."""
+    source = files("tzdata.zoneinfo").joinpath("tzdata.zi").read_text().splitlines()
+    links = {alias: target for _, target, alias in (line.split()[:3] for line in source if line.startswith("L "))}
+    hours = range(int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()), int(datetime(2041, 1, 1, tzinfo=UTC).timestamp()),
+                  3600)
+    for name, place in SYSTEM_V_PLACES.items():
+        if name in links:
+            assert links[name] == place, name
+            continue
+        rule, kept = _packaged(name), _packaged(place)
+        assert [t for t in hours if datetime.fromtimestamp(t, rule).utcoffset()
+                != datetime.fromtimestamp(t, kept).utcoffset()] == [], name

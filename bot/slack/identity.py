@@ -8,9 +8,10 @@ Rules where the spec is silent:
   name with a line break in it must neither lock them out nor stop their email. The next candidate
   stands in for one that cleaning empties. A timezone that is not a place is read as the stored names
   were (migration 0008, core.clock.place_for): an old alias as its place (``US/Pacific`` is
-  America/Los_Angeles), a fixed offset as itself (``Etc/GMT+5``), another name of no place
-  (``Etc/UTC``, ``GMT``) as UTC; one our tz database does not know falls back to the product's
-  default rather than refusing the person.
+  America/Los_Angeles), a System V rule as the place whose clock it keeps, whatever the server's tz
+  data makes of it (``CET`` is Europe/Brussels, ``EST5EDT`` America/New_York), a fixed offset as
+  itself (``Etc/GMT+5``), another name of no place (``Etc/UTC``, ``GMT``) as UTC; one our tz
+  database does not know falls back to the product's default rather than refusing the person.
 * Someone who already uses NextBestMove by email is linked to that account, not given a second
   one, but only when Slack says the email is confirmed (``is_email_confirmed``); linking turns the
   Slack DM on (the rule is the core's: :func:`core.slack_links.link_slack_account`).
@@ -79,8 +80,9 @@ def _profile(client: WebClient, slack_user_id: str) -> dict[str, Any]:
 
 def _timezone(session: Session, tz: str | None) -> str:
     """The profile's timezone as core.clock.place_for reads it (``US/Pacific`` is America/Los_Angeles,
-    ``Etc/GMT+5`` itself, ``Etc/UTC`` UTC); the product's default when the profile has none, or one the
-    tz database lacks, Python's or the database's (core.users.database_knows)."""
+    ``CET`` Europe/Brussels, ``Etc/GMT+5`` itself, ``Etc/UTC`` UTC); the product's default when the
+    profile has none, or one the tz database lacks, Python's or the database's
+    (core.users.database_knows)."""
     place = place_for(tz) if tz else None
     if place is None or not database_knows(session, place):
         log.info("Slack timezone %r is unknown here; using %s", tz, DEFAULT_TIMEZONE)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
@@ -9,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as_slack_user
 from core.db import unit_of_work
-from core.models import SlackInstallation, SlackUserLink, User, UserSettings
+from core.jobs.schedule import due_deliveries
+from core.models import Channel, DeliveryKind, SlackInstallation, SlackUserLink, User, UserSettings
 from tests.factories import make_user
 from tests.slack.conftest import TEAM, command, replies
 from tests.slack.fake_slack import FakeSlack
@@ -64,6 +68,37 @@ def test_a_slack_timezone_that_is_not_a_place_is_read_as_migration_0008_reads_it
     fake.add_user("U9", email="neo@example.com", name="Neo Park", tz=tz)
     command(web, fake, "streak", user="U9")
     assert _user_by_email("neo@example.com").timezone == stored
+
+
+def _morning_owed(user_id: uuid.UUID, at: datetime) -> set[date]:
+    """The mornings the scheduler owes the user by email at ``at``: the day of each plan due."""
+    with unit_of_work(service=True) as session:
+        return {due.period for due in due_deliveries(session, at=at, channels=[Channel.EMAIL], user_id=user_id)
+                if due.kind == DeliveryKind.PLAN}
+
+
+@pytest.mark.usefixtures("clock")
+@pytest.mark.parametrize(("tz", "place", "morning"), [
+    ("CET", "Europe/Brussels", time(6, 30)), ("MET", "Europe/Brussels", time(6, 30)),
+    ("EET", "Europe/Athens", time(5, 30)), ("WET", "Europe/Lisbon", time(7, 30)),
+    ("EST5EDT", "America/New_York", time(12, 30)), ("CST6CDT", "America/Chicago", time(13, 30)),
+    ("MST7MDT", "America/Denver", time(14, 30)), ("PST8PDT", "America/Los_Angeles", time(15, 30)),
+    ("EST", "America/Panama", time(12, 30)), ("MST", "America/Phoenix", time(14, 30)),
+    ("HST", "Pacific/Honolulu", time(17, 30)),
+])
+def test_a_slack_timezone_that_is_a_system_v_rule_is_the_place_whose_clock_it_keeps(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, tz: str, place: str, morning: time) -> None:
+    """Where the server's tz data has these as zones of their own (before tzdata 2024b made them links
+    to these places; Debian's, which keeps them), they linked to no place and became UTC: the morning
+    came at 07:30 UTC, 08:30 in Brussels and 02:30 in New York. ``morning`` is 07:30 at ``place`` on
+    Thursday 26 November 2026, in UTC: until then the scheduler owes Wednesday's (the day they joined)."""
+    fake.add_user("U9", email="neo@example.com", name="Neo Park", tz=tz)
+    command(web, fake, "streak", user="U9")
+    user = _user_by_email("neo@example.com")
+    assert user.timezone == place
+    thursday_morning = datetime.combine(date(2026, 11, 26), morning, tzinfo=UTC)
+    assert _morning_owed(user.id, thursday_morning - timedelta(minutes=1)) == {date(2026, 11, 25)}
+    assert _morning_owed(user.id, thursday_morning) == {date(2026, 11, 26)}
 
 
 @pytest.mark.parametrize("tz", ["Etc/GMT+5", "Etc/GMT-14"])
