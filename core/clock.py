@@ -39,9 +39,14 @@ def zone(name: str) -> ZoneInfo:
     ``posixrules`` (whatever the server is set to), ``Factory`` (a placeholder for "not set"), other
     names for UTC, old aliases such as ``US/Eastern`` (the place's own name works), and rules such as
     ``EST5EDT`` and ``CET``, which PostgreSQL may read as an abbreviation instead (``CET`` as one
-    hour ahead of UTC all year, where the zone keeps summer time)."""
+    hour ahead of UTC all year, where the zone keeps summer time). A name refused that stands for a
+    place's clock (:func:`place_for`: ``US/Eastern``, ``CET``) is refused naming that place, not stored
+    as the place: a person who typed it sees the name their setting will show before it is kept."""
     if name not in _zone_names():
-        raise ValidationError(f"{name[:60]!r} is not an IANA timezone NextBestMove accepts; use {ACCEPTED_ZONES}")
+        place = place_for(name)
+        same_clock = f"{place!r}, which keeps the same clock, or " if place not in (None, "UTC") else ""
+        raise ValidationError(f"{name[:60]!r} is not an IANA timezone NextBestMove accepts; "
+                              f"use {same_clock}{ACCEPTED_ZONES}")
     try:
         return _loaded(name)
     except ZoneInfoNotFoundError:  # pragma: no cover - listed but missing from this tzdata

@@ -27,8 +27,9 @@ from core.models import User
 
 ACCEPTED = "use the IANA name of a place, like 'Europe/Paris' or 'America/New_York', or 'UTC'"
 #: The server's own setting, no time at all, rules PostgreSQL may read as abbreviations, other names
-#: for UTC, an old alias of a place.
-REFUSED = ("localtime", "posixrules", "Factory", "EST5EDT", "CET", "GMT", "Etc/UTC", "Etc/GMT+0", "US/Eastern")
+#: for UTC, an old alias of a place; each with the place the refusal names for the same clock, if any.
+REFUSED = {"localtime": None, "posixrules": None, "Factory": None, "EST5EDT": "America/New_York",
+           "CET": "Europe/Brussels", "GMT": None, "Etc/UTC": None, "Etc/GMT+0": None, "US/Eastern": "America/New_York"}
 #: Places, UTC, and fixed offsets: five hours *behind* UTC despite its "+" (IANA's sign is inverted).
 ACCEPTED_NAMES = ("UTC", "Europe/Paris", "America/Argentina/Salta", "Asia/Calcutta", "Pacific/Kiritimati",
                   "Etc/GMT+5", "Etc/GMT-14")
@@ -42,10 +43,13 @@ def _emails() -> list[str]:
 def test_a_place_utc_or_a_fixed_offset_is_accepted_and_anything_else_refused_saying_what_is(
     connection: Connection,
 ) -> None:
-    for number, name in enumerate(REFUSED):
+    """A name that keeps a place's clock (``CET``, ``US/Eastern``) is refused naming that place: the
+    refusal only said what kinds of name are accepted, leaving the person to find which place."""
+    for number, (name, place) in enumerate(REFUSED.items()):
         result = CliRunner().invoke(main, ["users", "add", f"r{number}@example.com", "--name", "R", "--tz", name])
         assert result.exit_code == 2, (name, result.output)
-        assert f"{name!r} is not an IANA timezone NextBestMove accepts; {ACCEPTED}" in " ".join(result.output.split())
+        use = f"use {place!r}, which keeps the same clock, or {ACCEPTED.removeprefix('use ')}" if place else ACCEPTED
+        assert f"{name!r} is not an IANA timezone NextBestMove accepts; {use}" in " ".join(result.output.split())
     assert _emails() == []
     for number, name in enumerate(ACCEPTED_NAMES):
         result = CliRunner().invoke(main, ["users", "add", f"p{number}@example.com", "--name", "P", "--tz", name])

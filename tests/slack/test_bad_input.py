@@ -92,17 +92,20 @@ def test_a_form_submitted_without_one_of_its_fields_says_so_and_saves_nothing(
 
 
 @pytest.mark.usefixtures("no_errors_logged")
-@pytest.mark.parametrize("timezone", ["localtime", "Factory", "CET"])
+@pytest.mark.parametrize(("timezone", "same_clock"), [
+    ("localtime", ""), ("Factory", ""), ("CET", "'Europe/Brussels', which keeps the same clock, or "),
+], ids=["localtime", "Factory", "CET"])
 def test_a_timezone_that_is_neither_a_place_nor_a_fixed_offset_is_refused_on_the_settings_forms_field(
-    web: FlaskClient, fake: FakeSlack, ann: User, timezone: str
+    web: FlaskClient, fake: FakeSlack, ann: User, timezone: str, same_clock: str
 ) -> None:
+    """One that keeps a place's clock is refused naming that place (core.clock.zone)."""
     response = interact(web, view_submission("nbm_settings", {
         "delivery_time": {"type": "timepicker", "selected_time": "08:15"},
         "channels": {"type": "checkboxes", "selected_options": [{"value": "email"}]},
         "timezone": {"type": "plain_text_input", "value": timezone},
         "work_days": {"type": "checkboxes", "selected_options": [{"value": "1"}]}}))
     assert response.json == {"response_action": "errors", "errors": {"timezone": (
-        f"{timezone!r} is not an IANA timezone NextBestMove accepts; use the IANA name of a place, like "
+        f"{timezone!r} is not an IANA timezone NextBestMove accepts; use {same_clock}the IANA name of a place, like "
         "'Europe/Paris' or 'America/New_York', or 'UTC'")}}
     with unit_of_work(user_id=ann.id) as session:
         assert session.get_one(User, ann.id).timezone == "Europe/London"
