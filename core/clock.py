@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
+from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -125,12 +126,20 @@ def place_for(name: str) -> str | None:
 @cache
 def _links() -> dict[str, str]:
     """``alias → target`` from the tz database's own source (``tzdata.zi``: lines ``L TARGET ALIAS``)."""
+    source = tz_database() / "tzdata.zi"
+    return {alias: target for _, target, alias in
+            (line.split()[:3] for line in source.read_text().splitlines() if line.startswith("L "))}
+
+
+def tz_database() -> Path:
+    """The folder of the tz database Python reads, with its source (``tzdata.zi``): the first folder
+    of ``zoneinfo``'s search path that has one, else the ``tzdata`` package's, which is zoneinfo's own
+    fallback. A system's zone files may come without it (macOS, Windows): read from nowhere, every
+    link (``US/Pacific``) would have read as UTC, hours off."""
     for root in map(Path, TZPATH):
-        source = root / "tzdata.zi"
-        if source.is_file():
-            return {alias: target for _, target, alias in
-                    (line.split()[:3] for line in source.read_text().splitlines() if line.startswith("L "))}
-    return {}
+        if (root / "tzdata.zi").is_file():
+            return root
+    return Path(str(import_module("tzdata").__file__)).parent / "zoneinfo"
 
 
 @lru_cache(maxsize=1)

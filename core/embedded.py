@@ -14,14 +14,13 @@ import json
 import logging
 import shutil
 import warnings
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import TZPATH
 
 from sqlalchemy import create_engine, text
 
+from core.clock import tz_database
 from core.config import Settings
 
 log = logging.getLogger(__name__)
@@ -91,13 +90,9 @@ def _read_pythons_timezones(target: Path) -> None:
 
 
 def _pythons_tz_database() -> tuple[Path, str]:
-    """Where ``zoneinfo`` reads zones from, and the tz database's version there."""
-    for root in map(Path, TZPATH):
-        version_file = root / "tzdata.zi"
-        if version_file.is_file():
-            return root, version_file.read_text().split("\n", 1)[0].removeprefix("# version ").strip()
-    package = import_module("tzdata")  # zoneinfo's fallback when the system has no tz database
-    return Path(str(package.__file__)).parent / "zoneinfo", str(package.IANA_VERSION)
+    """Where ``zoneinfo`` reads zones from (:func:`core.clock.tz_database`), and the tz database's version there."""
+    root = tz_database()
+    return root, (root / "tzdata.zi").read_text().split("\n", 1)[0].removeprefix("# version ").strip()
 
 
 def _forget_unreadable_handles(folder: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.slack.acting import acting_as_slack_user
+from core import clock
 from core.db import unit_of_work
 from core.jobs.schedule import due_deliveries
 from core.models import Channel, DeliveryKind, SlackInstallation, SlackUserLink, User, UserSettings
@@ -68,6 +70,22 @@ def test_a_slack_timezone_that_is_not_a_place_is_read_as_migration_0008_reads_it
     fake.add_user("U9", email="neo@example.com", name="Neo Park", tz=tz)
     command(web, fake, "streak", user="U9")
     assert _user_by_email("neo@example.com").timezone == stored
+
+
+def test_a_slack_timezone_that_is_an_alias_is_its_place_where_the_system_has_no_tz_source(
+        web: FlaskClient, fake: FakeSlack, installed: SlackInstallation, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zone files without the tz database's source (``tzdata.zi``), as on macOS: the links are read
+    from the ``tzdata`` package's copy, zoneinfo's own fallback. Read from nowhere, ``US/Pacific``
+    became UTC, eight hours off."""
+    monkeypatch.setattr(clock, "TZPATH", (str(tmp_path),))
+    clock._links.cache_clear()
+    try:
+        fake.add_user("U9", email="neo@example.com", name="Neo Park", tz="US/Pacific")
+        command(web, fake, "streak", user="U9")
+    finally:
+        clock._links.cache_clear()
+    assert _user_by_email("neo@example.com").timezone == "America/Los_Angeles"
 
 
 def _morning_owed(user_id: uuid.UUID, at: datetime) -> set[date]:
