@@ -170,7 +170,7 @@ def test_the_users_override_for_the_day_wins_over_the_calendar(service: Session)
 def test_an_override_for_another_day_does_not_apply(service: Session) -> None:
     user = make_user(service)
     outreach_leads(service, user, 6)
-    set_capacity(service, user=user, level=CapacityLevel.MICRO, day=TODAY - timedelta(days=1))
+    set_capacity(service, user=user, level=CapacityLevel.MICRO, day=TODAY + timedelta(days=1))
     assert build_plan(service, user=user, free_minutes=400).capacity is CapacityLevel.HEAVY
 
 

@@ -20,7 +20,8 @@ from bot.cli.common import (
 from bot.cli.digest import send_summary_command
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
-from core.planner.view import PlanView, plan_view_building_if_missing, waiting_on_its_day
+from core.planner.service import day_is_over, kept_plan
+from core.planner.view import PlanView, plan_view, plan_view_building_if_missing, waiting_on_its_day
 from core.streaks import current_streak
 from core.summaries.service import build_weekly_summary
 from core.text import plural, short_date, week_title
@@ -77,8 +78,11 @@ def format_plan(view: PlanView) -> str:
 def plan_command(email: str, day: date | None, refresh: bool, capacity: str | None, as_json: bool) -> None:
     """Build the day's plan if there is none, and print it.
 
-    A past day's plan shows its items as they stand now, and who was waiting for a reply at the end
-    of that day (sent by then, and not answered by then), never a message sent since.
+    A past day's plan is shown as it was kept, never made or changed now
+    (core.planner.service.kept_plan): its items as they stand now, and who was waiting for a reply at
+    the end of that day (sent by then, and not answered by then), never a message sent since. A
+    past day without a plan, or ``--refresh`` / ``--capacity`` for one, is refused (exit 2),
+    changing nothing.
 
     A user without service gets no plan here either (core.billing.status.NoService): the operator
     acts as the user, and a plan made here would show in their Slack and on their today page,
@@ -90,6 +94,8 @@ def plan_command(email: str, day: date | None, refresh: bool, capacity: str | No
                                            channel=Channel.CLI, calendar=calendar)
         elif refresh:
             view = refreshed_and_told(session, user=user, day=day, channel=Channel.CLI, calendar=calendar)
+        elif day is not None and day_is_over(user, day):
+            view = plan_view(session, user=user, plan=kept_plan(session, user=user, day=day))
         else:
             view = plan_view_building_if_missing(session, user=user, day=day, calendar=calendar)
         view = waiting_on_its_day(session, user=user, view=view)

@@ -30,6 +30,12 @@
   reads it first (:mod:`core.planner.sizing`) and hands the reading in as ``calendar``.
 * **Capacity**: the user's override for that very day wins, else the free minutes decide.
 * **Focus**: the focus the user set for the week wins, else the one last week's summary proposed.
+* **A day that is over is history.** Its plan is read as it was kept (its items, with what became
+  of them), never made or changed now: :func:`kept_plan` refuses, naming the day, when none was
+  made, and a refresh or a capacity for it is refused (:func:`refuse_if_over`). A plan made after
+  the fact would fill a finished day with what is due today, as if it had been offered that
+  morning. (The morning's own catch-up, a morning still owed, is the one maker of an earlier day's
+  plan: ``core.jobs.tasks``.)
 * **Service.** A plan is made only for a user with service (core.access): without it, building
   raises :class:`core.billing.status.NoService`, whatever the channel (the morning's query already
   leaves them out). A plan made before the service ended stays the user's for its day, whole: it is
@@ -49,7 +55,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.actions.records import check_text
 from core.billing.status import require_service
 from core.clock import local_today, utcnow
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.models import (
     Action,
     ActionOrigin,
@@ -73,6 +79,7 @@ from core.planner.batch import (
 from core.planner.capacity import ACTIONS_PER_LEVEL, parse_level
 from core.planner.ordering import Candidate, Kept, choose, is_reply
 from core.planner.sizing import CalendarDay
+from core.text import short_date, short_date_from
 from core.users import get_settings_for
 
 MAX_FOCUS = 280
@@ -95,6 +102,31 @@ def get_plan(session: Session, *, user: User, day: date | None = None) -> DailyP
     return plan
 
 
+def day_is_over(user: User, day: date | None) -> bool:
+    """Whether ``day`` (None: today) is before the user's local today, its plan history (module rules)."""
+    return day is not None and day < local_today(user.timezone)
+
+
+def refuse_if_over(user: User, day: date | None, *, change: str) -> None:
+    """Refuse a ``change`` of the plan of ``day`` ("a refresh is") when that day is over for the user
+    (module rules: a day that is over is history), saying which days it is for."""
+    today = local_today(user.timezone)
+    if day is not None and day < today:
+        raise ValidationError(f"{short_date_from(day, today=today)} is over, so its plan stays as it was; "
+                              f"{change} for today ({short_date(today)}) or a later day")
+
+
+def kept_plan(session: Session, *, user: User, day: date) -> DailyPlan:
+    """The plan made for ``day``, as it was kept, for reading only; when none was made, the refusal
+    says so (module rules: none is made for a day that is over)."""
+    plan = get_plan(session, user=user, day=day)
+    if plan is None:
+        today = local_today(user.timezone)
+        raise NotFound(f"no plan was made for {short_date_from(day, today=today)}, and none is made for a day "
+                       f"that is over; a plan can be made for today ({short_date(today)}) or a later day")
+    return plan
+
+
 def build_plan(
     session: Session,
     *,
@@ -111,8 +143,11 @@ def build_plan(
     end with one plan: the batch insert's ``ON CONFLICT``. A new plan needs service
     (:func:`core.billing.status.require_service`; an existing one does not). ``calendar``, the user's
     calendars read before this unit of work (:mod:`core.planner.sizing`), sizes a plan built here for
-    the day it was read for; ``free_minutes``, when given, wins.
+    the day it was read for; ``free_minutes``, when given, wins. A refresh of a day that is over is
+    refused (:func:`refuse_if_over`).
     """
+    if refresh:
+        refuse_if_over(user, day, change="a refresh is")
     day = day or local_today(user.timezone)
     plan = get_plan(session, user=user, day=day)
     if plan is None:
@@ -233,9 +268,11 @@ def set_capacity(session: Session, *, user: User, level: CapacityLevel, day: dat
     """Override the capacity of one local day (default today); ``default`` removes the override.
 
     The override applies to that day only, so a "light day" does not stick to tomorrow. It takes
-    effect when the day's plan is built, or refreshed if it already exists.
+    effect when the day's plan is built, or refreshed if it already exists. A day that is over is
+    refused (:func:`refuse_if_over`): its plan is history.
     """
     level = parse_level(level)
+    refuse_if_over(user, day, change="a capacity is set")
     settings = get_settings_for(session, user)
     if level is CapacityLevel.DEFAULT:
         settings.capacity_override, settings.capacity_override_date = None, None
