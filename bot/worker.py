@@ -18,7 +18,7 @@ as the morning needs.
   where no signal handler runs (in C code that never returns); here a :class:`Watchdog` thread
   ends the whole process :data:`WATCHDOG_GRACE` seconds after a job's timeout. The supervisor
   starts a fresh process; RQ marks the job abandoned (failed) once its heartbeat lapses, and the
-  scheduler's next tick re-runs its batch, which enqueues what is still owed: the deliveries
+  clock's next tick re-runs its batch, which enqueues what is still owed: the deliveries
   ledger decides, as after any crash.
 * *A job that leaks.* A horse's leaks died with it. Here a process retires between jobs, and the
   supervisor replaces it, after :data:`RECYCLE_AFTER_JOBS` jobs, once its peak memory passes
@@ -33,18 +33,8 @@ them (:func:`wait_for_services`: one log line per try, saying what is unreachabl
 again, the tries spaced out up to :data:`START_RETRY_CAP_SECONDS`) instead of failing at once: its
 supervisor would replace it every second, each with a traceback. Whatever else ends a worker
 process is logged as one record (:class:`LoggedProcess`), as every record is (core/logs.py).
-RQ's scheduler (the process that enqueues retries with back-off and Slack redraws when due) died
-of the first error, a Redis outage or any other, printing a bare traceback, and the worker started
-another only at its 10-minute maintenance: a :class:`PatientScheduler` waits out an outage (one log
-line), trying again every few seconds at most (:data:`SCHEDULER_RETRY_CAP_SECONDS`), so scheduled
-jobs move again within seconds of Redis's return; and it starts again after any other error (one log
-record, its traceback indented, as :class:`LoggedProcess` reports a process's end), waiting 1, 2,
-4... s up to :data:`SCHEDULER_QUIET_CAP_SECONDS`: an error that comes back every time (Redis
-refusing writes, a wrong setting) seldom goes by itself. A failure that repeats itself, the same
-error with the same message, is logged in full only the first time; then in one short line with how
-many times in how long, each line further apart than the one before (1, 2, 4... s, up to
-:data:`SCHEDULER_QUIET_CAP_SECONDS`), and its end in a line saying the scheduler works again.
-Once-only guarantees are untouched: job ids and the deliveries ledger decide, as ever.
+RQ's scheduler (the process that enqueues retries and Slack redraws when due) is kept by the
+supervisor, not by a worker, and outlives outages and errors: ``bot.scheduler``.
 """
 
 from __future__ import annotations
@@ -55,17 +45,14 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.job import Job
-from rq.scheduler import RQScheduler
 from rq.worker_pool import ForkProcess, WorkerPool
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -73,6 +60,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bot.email.backends import get_backend
 from bot.email.links import EmailLinks
 from bot.email.render import compile_templates
+from bot.scheduler import REDIS_DOWN, SchedulerKeeper, first_line, retry_delays
 from core.db import get_engine
 from core.queue import certificate_refused
 
@@ -86,26 +74,6 @@ RECYCLE_ABOVE_MIB = 768
 WATCHDOG_GRACE = 30.0
 #: Longest wait between two tries to reach PostgreSQL and Redis at a worker's start.
 START_RETRY_CAP_SECONDS = 30.0
-#: Longest wait between two tries of the scheduler to reach Redis again: scheduled jobs (Slack
-#: redraws, delivery retries) are late by at most this much after Redis is back.
-SCHEDULER_RETRY_CAP_SECONDS = 5.0
-#: Longest wait between two tries of the scheduler after an error that is no outage (a registry key of
-#: the wrong type, Redis refusing writes, a setting that is wrong): one that comes back every time
-#: seldom goes by itself, so it is tried, and logged, ever more rarely, up to this far apart; and the
-#: longest time between two log lines about a failure that keeps coming back, an outage too.
-SCHEDULER_QUIET_CAP_SECONDS = 60.0
-#: What a Redis outage raises.
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
-
-
-def retry_delays(cap: float) -> Iterator[float]:
-    """Seconds to wait before each next try: 1, 2, 4, ... up to ``cap``, then ``cap`` for ever."""
-    delay = 1.0
-    while True:
-        yield min(delay, cap)
-        delay *= 2
-
-
 def unreachable_services(redis: Redis) -> list[str]:
     """What this process cannot reach now, each as "PostgreSQL at HOST:PORT (why)" (empty: all is well)."""
     problems = []
@@ -115,15 +83,15 @@ def unreachable_services(redis: Redis) -> list[str]:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         cause = (exc.orig if isinstance(exc, DBAPIError) else None) or exc
-        problems.append(f"PostgreSQL at {engine.url.host}:{engine.url.port or 5432} ({_first_line(cause)})")
+        problems.append(f"PostgreSQL at {engine.url.host}:{engine.url.port or 5432} ({first_line(cause)})")
     try:
         redis.ping()
-    except _REDIS_DOWN as exc:
+    except REDIS_DOWN as exc:
         where = redis.connection_pool.connection_kwargs
         host, port = where.get("host"), where.get("port")
         # A rediss:// server down at start, whose certificate is refused once it is up: say which setting.
         refused = certificate_refused(exc, host=host, port=port) if isinstance(exc, RedisConnectionError) else None
-        problems.append(f"Redis at {host}:{port} ({refused or _first_line(exc)})")
+        problems.append(f"Redis at {host}:{port} ({refused or first_line(exc)})")
     return problems
 
 
@@ -135,10 +103,6 @@ def wait_for_services(redis: Redis, *, sleep: Callable[[float], object] = time.s
             return
         log.warning("worker waiting to start: cannot reach %s; trying again in %.0f s", " nor ".join(problems), delay)
         sleep(delay)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def warm_up() -> None:
@@ -197,87 +161,11 @@ class Watchdog:
             self.check(time.monotonic())
 
 
-class PatientScheduler(RQScheduler):
-    """RQ's scheduler, which outlives a Redis outage or any other error (module docstring) instead of
-    dying of it, and says a failure that keeps coming back without filling the log with it."""
-
-    _failing: _Failing | None = None
-
-    def work(self) -> None:
-        while True:
-            try:
-                super().work()
-                return
-            except Exception as exc:
-                if self._stop_requested:
-                    return  # stopping anyway: the locks lapse by themselves
-                time.sleep(self._failed(exc))
-
-    def enqueue_scheduled_jobs(self) -> None:
-        """RQ's pass over the due jobs, its last step of a turn: one that goes through after failures says so."""
-        super().enqueue_scheduled_jobs()
-        failing, self._failing = self._failing, None
-        if failing is not None:
-            log.info("the scheduler works again, after failing %d time(s) in %s (%s)", failing.count,
-                     _duration(time.monotonic() - failing.since), failing.kind[1])
-
-    def _failed(self, exc: Exception) -> float:
-        """Count and log ``exc`` (module docstring: the first of its kind in full, its repeats in a short
-        line, ever more rarely); the seconds to wait before starting again."""
-        now = time.monotonic()
-        outage = isinstance(exc, _REDIS_DOWN)
-        kind = (type(exc).__qualname__, _first_line(exc))
-        failing = self._failing
-        if failing is None or failing.kind != kind:
-            cap = SCHEDULER_RETRY_CAP_SECONDS if outage else SCHEDULER_QUIET_CAP_SECONDS
-            failing = self._failing = _Failing(kind, since=now, next_line=now, delays=retry_delays(cap))
-        failing.count += 1
-        delay = next(failing.delays)
-        if now < failing.next_line:
-            return delay
-        failing.next_line, failing.line_gap = now + failing.line_gap, min(failing.line_gap * 2,
-                                                                         SCHEDULER_QUIET_CAP_SECONDS)
-        if failing.count == 1 and outage:
-            log.warning("the scheduler cannot reach Redis (%s); trying again in %.0f s", kind[1], delay)
-        elif failing.count == 1:
-            log.error("the scheduler stopped on an error; it starts again in %.0f s", delay, exc_info=True)
-        elif outage:
-            log.warning("the scheduler still cannot reach Redis (%s), %d tries in %s; trying again in %.0f s (it "
-                        "tries every %.0f s at most, and says so less often, up to %.0f s apart)", kind[1],
-                        failing.count, _duration(now - failing.since), delay, SCHEDULER_RETRY_CAP_SECONDS,
-                        SCHEDULER_QUIET_CAP_SECONDS)
-        else:
-            log.error("the scheduler stopped on the same error again (%s: %s), %d times in %s; it starts again in "
-                      "%.0f s (the wait doubles each time, up to %.0f s)", *kind, failing.count,
-                      _duration(now - failing.since), delay, SCHEDULER_QUIET_CAP_SECONDS)
-        return delay
-
-
-@dataclass
-class _Failing:
-    """The scheduler failing over and over in the same way (``kind``: the error's type and first line),
-    since ``since`` (monotonic seconds): how many times, the waits before each next try, and when a
-    repeat is said next (``next_line``, then ``line_gap`` later)."""
-
-    kind: tuple[str, str]
-    since: float
-    next_line: float
-    delays: Iterator[float]
-    line_gap: float = 1.0
-    count: int = 0
-
-
-def _duration(seconds: float) -> str:
-    """``seconds`` as a person reads a duration: "45 s", "3 min", "2.5 h"."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
-
-
 class WarmWorker(SimpleWorker):
     """RQ's ``SimpleWorker``, warmed up before its first job, watched, and (when ``supervised``, so that
     a fresh process takes its place) retired when it should be: module rules. It starts once
-    PostgreSQL and Redis answer, and its scheduler outlives Redis outages and other errors."""
+    PostgreSQL and Redis answer, and runs no scheduler of its own but for a burst's single pass (its
+    supervisor keeps RQ's scheduler: bot.scheduler)."""
 
     supervised = True
 
@@ -288,13 +176,11 @@ class WarmWorker(SimpleWorker):
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: Any,
                          **kwargs: Any) -> None:
-        if burst:  # no scheduler process: RQ's single pass over the due jobs
+        """A burst's single pass over the due jobs (RQ's); otherwise nothing: the supervisor keeps RQ's
+        scheduler (bot.scheduler), since one started here went down with this process and was taken
+        over only at another worker's 10-minute maintenance."""
+        if burst:
             super()._start_scheduler(burst, logging_level, *args, **kwargs)
-            return
-        self.scheduler = PatientScheduler(self.queues, connection=self.connection, serializer=self.serializer,
-                                          logging_level=logging_level if logging_level is not None else self.log.level)
-        if self.scheduler.acquire_locks():  # else another worker's scheduler has them (RQ's maintenance retries)
-            self.scheduler.start()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         if self.supervised:
@@ -376,7 +262,24 @@ class LoggedProcess(ForkProcess):  # type: ignore[misc,valid-type]
 
 
 class LoggedPool(WorkerPool):
-    """RQ's ``WorkerPool``, whose worker processes are :class:`LoggedProcess` es."""
+    """RQ's ``WorkerPool``, whose worker processes are :class:`LoggedProcess` es, and which keeps RQ's
+    scheduler itself, each turn of its loop (bot.scheduler.SchedulerKeeper), but for a burst."""
+
+    _keeper: SchedulerKeeper | None = None
+
+    def start(self, burst: bool = False, logging_level: str = "INFO") -> None:
+        if not burst:
+            self._keeper = SchedulerKeeper(self.queues, connection=self.connection, logging_level=logging_level)
+        try:
+            super().start(burst=burst, logging_level=logging_level)
+        finally:
+            if self._keeper is not None:
+                self._keeper.stop()
+
+    def check_workers(self, respawn: bool = True) -> None:
+        super().check_workers(respawn=respawn)
+        if self._keeper is not None:
+            self._keeper.keep()
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:

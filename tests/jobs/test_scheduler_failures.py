@@ -1,8 +1,8 @@
-"""RQ's scheduler failing over and over, as the worker runs it (bot.worker.PatientScheduler, its
+"""RQ's scheduler failing over and over, as ``nbm worker`` runs it (bot.scheduler.PatientScheduler, its
 supervising loop) on the test's Redis: an error that comes back every time is logged in full once,
 then in one short line with its count, each further apart than the last, up to a minute, and a line
 says when the scheduler works again. Time is pinned: the scheduler's clock and its waits are the
-test's (bot.worker's ``time``), so nothing sleeps."""
+test's (bot.scheduler's ``time``), so nothing sleeps."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from redis.retry import Retry
 from rq import Queue
 from rq.job import JobStatus
 
-from bot import worker
-from bot.worker import PatientScheduler
+from bot import scheduler as scheduler_module
+from bot.scheduler import PatientScheduler
 from tests.factories import machine_now
 from tests.servers import free_port
 
@@ -27,7 +27,7 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 class PinnedTime:
-    """``time`` as bot.worker sees it: a monotonic clock that moves only when the scheduler waits; each
+    """``time`` as bot.scheduler sees it: a monotonic clock that moves only when the scheduler waits; each
     wait is recorded, then ``after_wait(waits so far)`` runs (the world changing while it waits)."""
 
     def __init__(self, after_wait: Callable[[int], None]) -> None:
@@ -75,7 +75,7 @@ def test_an_error_that_keeps_coming_back_is_logged_in_full_once_then_in_short_li
             due.append(queue.enqueue_at(machine_now(), "os.getpid"))
 
     pinned = PinnedTime(fixed_after_twelve_tries)
-    monkeypatch.setattr(worker, "time", pinned)
+    monkeypatch.setattr(scheduler_module, "time", pinned)
     one_good_pass = scheduler.enqueue_scheduled_jobs
 
     def then_stop() -> None:
@@ -115,7 +115,7 @@ def test_a_long_outage_is_tried_every_5_s_and_said_further_and_further_apart(
             scheduler.request_stop()
 
     pinned = PinnedTime(stop_after_100_tries)
-    monkeypatch.setattr(worker, "time", pinned)
+    monkeypatch.setattr(scheduler_module, "time", pinned)
 
     scheduler.work()
 

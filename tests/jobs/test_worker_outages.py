@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
@@ -173,3 +174,51 @@ def test_another_error_of_the_scheduler_is_logged_as_one_record_and_the_schedule
     job = _due_now(redis_server)
     wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
     assert "raised an exception" not in log.read_text()
+
+
+def _schedulers(redis: Redis) -> list[int]:
+    """The process ids of RQ's schedulers at work, as each registers itself (``rq:scheduler:<name>``)."""
+    return [int(redis.hget(key, "pid") or 0) for key in redis.scan_iter("rq:scheduler:*")]
+
+
+def test_a_scheduler_killed_is_started_again_at_once_not_at_the_workers_maintenance(
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
+    """RQ's scheduler process SIGKILLed (the OOM killer's pick, say): its lock is still its own, so it
+    is started again within a second or so; RQ's worker started it again only at its 10-minute
+    maintenance, and retries and Slack redraws waited for that."""
+    redis_server.start()
+    worker, log = start_worker()
+    _scheduling(redis_server, worker, log)
+    redis = redis_server.client()
+    wait_for("the scheduler registered", lambda: len(_schedulers(redis)) == 1, worker, log)
+    (killed,) = _schedulers(redis)
+
+    os.kill(killed, signal.SIGKILL)
+    job = _due_now(redis_server)
+    wait_for("the scheduled job enqueued and run", lambda: _finished(job), worker, log)
+    assert _schedulers(redis) not in ([], [killed])
+
+
+def test_a_worker_killed_whole_has_its_scheduler_taken_over_once_its_lock_lapses(
+        redis_server: RedisServer, start_worker: StartWorker) -> None:
+    """A whole ``nbm worker`` SIGKILLed (its machine lost) leaves RQ's lock on the queues until it lapses,
+    61 s after its last heartbeat; another ``nbm worker`` takes the scheduler over within a second of
+    that, where RQ's worker tried again only at its 10-minute maintenance. Redis's clock cannot be
+    pinned, so the test does not wait the minute out: it removes the lock as its lapse would."""
+    redis_server.start()
+    first, first_log = start_worker()
+    _scheduling(redis_server, first, first_log)
+    second, second_log = start_worker()
+    redis = redis_server.client()
+    wait_for("both workers waiting for jobs", lambda: [found.get_state() for found in Worker.all(connection=redis)]
+             == [WorkerStatus.IDLE] * 2, second, second_log)
+
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    locks = list(redis.scan_iter("rq:scheduler-lock:*"))
+    assert locks and all(0 < redis.ttl(lock) <= 61 for lock in locks)
+    redis.delete(*locks)
+    job = _due_now(redis_server)
+    wait_for("the scheduled job enqueued and run by the other worker's scheduler", lambda: _finished(job), second,
+             second_log)
+    assert TOOK_THE_LOCK in second_log.read_text()
