@@ -22,8 +22,9 @@ from sqlalchemy import create_engine, text
 
 from bot.email.links import EmailLinks
 from bot.web.server import listen, serve_app
+from core.clock import local_today
 from core.db import unit_of_work
-from core.models import ActionState, ActionType
+from core.models import ActionState, ActionType, User
 from core.planner.view import MAX_WAITING
 from tests.factories import deleted_afterwards, machine_now, make_action, make_lead, make_user
 from tests.servers import DEADLINE_SECONDS, free_port, wait_for, wait_until_listening
@@ -167,7 +168,9 @@ def test_the_banner_and_the_links_of_nbm_web_name_the_address_it_serves(
     public = base_url or f"http://localhost:{port}"
     with deleted_afterwards(_waiting_for_more_than_a_page_lists()) as user_id:
         with time_machine.travel(machine_now(), tick=False):  # signed by the web process's clock
-            today = urlsplit(EmailLinks.from_settings().today_url(user_id=user_id)).path
+            with unit_of_work(service=True) as session:
+                day = local_today(session.get_one(User, user_id).timezone)
+            today = urlsplit(EmailLinks.from_settings().plan_url(user_id=user_id, day=day)).path
         with log.open("wb") as output:
             web = subprocess.Popen([NBM, "web", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
         try:

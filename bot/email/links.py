@@ -17,9 +17,12 @@ verifies as another. Rules chosen:
   change reads with none (:class:`UndoLink`), and the page it opens takes nothing back.
 * **Waiting links** (everyone waiting for a reply, from the digest's "and N more") expire like
   action links, after 7 days: the page they open carries Replied buttons.
-* **Today links** (the digest's text part links once to today's plan instead of four links per
-  action) bind only the user and expire like action links, after 7 days: the page they open carries
-  every button of the user's plan, so it may not outlive the links it stands for.
+* **Plan links** (the digest's text part links once to its plan instead of four links per action)
+  bind the user and the plan's day, the one the digest is for: a catch-up digest, sent after the
+  reader's day turned, opens the earlier day's plan its HTML part's buttons act on, not the reader's
+  today. They expire like action links, after 7 days: the page they open carries every button of
+  that plan, so it may not outlive the links it stands for. A link signed before links named the day
+  reads with none (:class:`PlanLink`), and opens the reader's today's plan, as it did then.
 * **Preferences links** expire after 90 days: long enough for the footer of any recent email, short
   enough that an old email does not open someone's settings forever.
 * **Billing links** (the footer of every email while billing is on, App Home, ``/nbm billing``, the
@@ -45,7 +48,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -90,6 +93,13 @@ class ActionLink:
     action_id: uuid.UUID
     mark: Mark
     signed_at: datetime
+
+
+@dataclass(frozen=True)
+class PlanLink:
+    user_id: uuid.UUID
+    #: The plan's day; None in a link signed before links named it (the page shows the reader's today).
+    day: date | None
 
 
 @dataclass(frozen=True)
@@ -161,11 +171,20 @@ class EmailLinks:
     def read_waiting(self, token: str) -> uuid.UUID:
         return _user_of(self._load(token, salt=_WAITING, max_age=ACTION_MAX_AGE)[0])
 
-    def today_url(self, *, user_id: uuid.UUID) -> str:
-        return self._user_url("today", user_id, salt=_TODAY)
+    def plan_url(self, *, user_id: uuid.UUID, day: date) -> str:
+        """The page of the user's plan for ``day`` (the path is ``/today/`` since links named no day)."""
+        return f"{self.base_url}/today/{self._mint(f'{_pack(user_id)}.{day.isoformat()}', salt=_TODAY)}"
 
-    def read_today(self, token: str) -> uuid.UUID:
-        return _user_of(self._load(token, salt=_TODAY, max_age=ACTION_MAX_AGE)[0])
+    def read_plan(self, token: str) -> PlanLink:
+        """The user and the plan's day of a plan token (no day in one signed before links had it)."""
+        payload, _ = self._load(token, salt=_TODAY, max_age=ACTION_MAX_AGE)
+        try:
+            user, *day = payload.split(".")
+            if len(day) > 1:
+                raise ValueError("too many parts")
+            return PlanLink(_unpack(user), date.fromisoformat(day[0]) if day else None)
+        except (AttributeError, ValueError):
+            raise LinkInvalid() from None
 
     def preferences_url(self, *, user_id: uuid.UUID) -> str:
         return self._user_url("preferences", user_id, salt=_PREFERENCES)

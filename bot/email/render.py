@@ -13,13 +13,14 @@ Each email is a subject, a plain-text part and an HTML part rendered from paired
   ~35 min" (1 action is singular). A plan with nothing to do says so kindly instead.
 * A catch-up digest (an earlier day's plan, sent after the reader's day turned) says "today" only
   of the reader's today: the streak line is as of that day, as ``/nbm streak`` says it, and the
-  preheader of a plan with nothing open names the plan's day.
+  preheader of a plan with nothing open names the plan's day, as does the text part's link to it.
 * Only open (NEW) actions carry buttons; an action settled earlier today is listed with its state.
   Buttons are those the core offers (``marks_offered``): Done, Sent, Replied, Snooze a week on a
   message to a lead; Done and Snooze a week on anything else.
 * The text part is read in a terminal as much as in a phone's "plain text" view, so it carries no
-  button links (four signed URLs of ~130 characters per action were a wall): one link opens today's
-  plan, where every action has its buttons (``EmailLinks.today_url``). It ends with the signature
+  button links (four signed URLs of ~130 characters per action were a wall): one link opens the
+  digest's own plan (``EmailLinks.plan_url`` of its day, a catch-up's earlier day too), where every
+  action has the buttons the HTML part carries. It ends with the signature
   delimiter ``-- `` (dash, dash, space), so mail clients set the footer apart and leave it out of replies.
 """
 
@@ -165,7 +166,9 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         "waiting_total": view.waiting_total,
         "waiting_more": view.waiting_more,
         "waiting_url": links.waiting_url(user_id=view.user_id),
-        "today_url": links.today_url(user_id=view.user_id),
+        # The plan the HTML part's buttons act on: the digest's own day's, a catch-up's too.
+        "plan_url": links.plan_url(user_id=view.user_id, day=view.date),
+        "plan_is_today": view.date == view.today,
         "waiting": [
             DigestWaiting(
                 title=w.title, lead_name=w.lead_name, lead_url=w.lead_url, sent_on=_day(w.sent_on),

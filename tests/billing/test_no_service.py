@@ -204,7 +204,7 @@ def test_the_today_page_without_service_says_the_same_and_links_to_billing(
     slack_web: FlaskClient, ended: User
 ) -> None:
     links = EmailLinks.from_settings()
-    page = slack_web.get(links.today_url(user_id=ended.id).removeprefix("https://nbm.test"))
+    page = slack_web.get(links.plan_url(user_id=ended.id, day=local_today(ended.timezone)).removeprefix("https://nbm.test"))
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and ENDED in body
     assert f'href="{links.billing_url(user_id=ended.id)}">Subscribe</a>' in body

@@ -13,11 +13,13 @@ from core.jobs.tasks import deliver
 from core.models import Channel, DeliveryKind, User
 
 
-def mail_digest(user_id: uuid.UUID) -> str:
-    """The user's digest of their today, mailed as the morning job mails it; its Message-ID."""
-    with unit_of_work(service=True) as session:
-        today = local_today(session.get_one(User, user_id).timezone)
-    return _delivered(DeliveryKind.PLAN, user_id, today)
+def mail_digest(user_id: uuid.UUID, day: date | None = None) -> str:
+    """The user's digest of ``day`` (default their today; an earlier day's is a catch-up), mailed as the
+    morning job mails it; its Message-ID."""
+    if day is None:
+        with unit_of_work(service=True) as session:
+            day = local_today(session.get_one(User, user_id).timezone)
+    return _delivered(DeliveryKind.PLAN, user_id, day)
 
 
 def mail_summary(user_id: uuid.UUID, week_start: date) -> str:

@@ -257,6 +257,32 @@ def test_without_a_plan_today_the_page_says_so_instead_of_building_one(client, l
     assert service.scalar(select(func.count()).select_from(DailyPlan).where(DailyPlan.user_id == world.user.id)) == 0
 
 
+def test_pressed_on_a_day_off_the_page_says_no_plan_comes_rather_than_one_is_on_its_way(
+    client, links, world, clock
+) -> None:
+    clock.shift(timedelta(days=3))  # Wednesday to Saturday, not one of the default work days
+    words = text_of(client.post(action_path(links, world.user, world.actions[1], marks.DONE)).text)
+    assert "Marked done: Reach out to Bo Chen" in words
+    assert "Today is not one of your work days, so no plan is made for it." in words
+    assert "not ready yet" not in words
+
+
+def test_with_email_and_slack_off_the_page_says_no_plan_is_made_rather_than_when(
+    client, links, world, clock
+) -> None:
+    """The morning run makes a plan only to deliver it: "it is made at 07:30 on your work days" was false
+    for a user who gets it neither by email nor in Slack. The time said is the user's own."""
+    saved = client.post(path(links.preferences_url(user_id=world.user.id)),
+                        data={"delivery_time": "08:15", "work_days": ["1", "2", "3", "4", "5"]})  # every channel off
+    assert saved.status_code == 200
+    clock.shift(timedelta(days=1))
+    words = text_of(client.post(action_path(links, world.user, world.actions[1], marks.DONE)).text)
+    assert ("No plan is made for you in the morning: it goes out by email or in Slack, and you get it by neither "
+            "now. Turn email on in your preferences (linked at the bottom of every NextBestMove email) to get it "
+            "at 08:15 on your work days.") in words
+    assert "not ready yet" not in words
+
+
 def test_the_core_checks_a_change_once_per_request(client, links, world, monkeypatch) -> None:
     """The page asks the core's check and hands it to the change: the state machine is read once
     when the link is opened and once when it is confirmed, not again by the change."""

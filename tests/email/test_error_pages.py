@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.web.email_pages import pages
 from core.actions import marks
 from core.models import ActionState
-from tests.email.pages import World, action_path, forms, hrefs, make_world, path, state_of, tamper, text_of
+from tests.email.pages import TODAY, World, action_path, forms, hrefs, make_world, path, state_of, tamper, text_of
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
 
@@ -81,7 +81,7 @@ def test_a_link_that_is_not_valid_says_what_is_true_of_its_kind(client, links, w
     page = client.post(action_path(links, world.user, ann, marks.SENT))  # a change, so that Undo has a link
     (_, undo), *_ = forms(page.text)
     url = {"unsubscribe": links.unsubscribe_url(user_id=user), "preferences": links.preferences_url(user_id=user),
-           "today": links.today_url(user_id=user), "waiting": links.waiting_url(user_id=user), "undo": undo,
+           "today": links.plan_url(user_id=user, day=TODAY), "waiting": links.waiting_url(user_id=user), "undo": undo,
            "action": action_path(links, world.user, ann, marks.DONE)}[kind]
 
     for method in ("GET",) if kind in ("today", "waiting") else ("GET", "POST"):
@@ -95,7 +95,7 @@ EXPIRED = {
     "preferences": "For your safety, the email preferences link stops working after 90 days. Use the Email "
                    "preferences link at the bottom of your latest NextBestMove email; in Slack, /nbm settings opens "
                    "them too.",
-    "today": "For your safety, the link to today's plan stops working after 7 days. Use the buttons in your latest "
+    "today": "For your safety, the link to your plan stops working after 7 days. Use the buttons in your latest "
              "NextBestMove email instead.",
     "waiting": "For your safety, the link to everyone waiting for a reply stops working after 7 days. Your latest "
                "morning email lists who is waiting for a reply, with a link to the whole list when it is longer.",
@@ -114,7 +114,7 @@ def test_a_link_that_has_expired_says_what_is_true_of_its_kind(client, links, wo
     ann, user = world.actions[0], world.user.id
     page = client.post(action_path(links, world.user, ann, marks.SENT))  # a change, so that Undo has a link
     (_, undo), *_ = forms(page.text)
-    url = {"preferences": links.preferences_url(user_id=user), "today": links.today_url(user_id=user),
+    url = {"preferences": links.preferences_url(user_id=user), "today": links.plan_url(user_id=user, day=TODAY),
            "waiting": links.waiting_url(user_id=user), "undo": undo,
            "action": action_path(links, world.user, ann, marks.DONE)}[kind]
     clock.shift(timedelta(days=91 if kind == "preferences" else 8))

@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from html.parser import HTMLParser
 
-from bot.email.links import EmailLinks
+from bot.email.links import EmailLinks, PlanLink
 from bot.email.render import render_digest, render_weekly_summary
 from core.actions import marks
 from core.models import ActionState, ActionType, CapacityLevel, WeeklySummary
@@ -193,7 +193,7 @@ def test_the_text_part_has_one_link_to_todays_plan_not_four_per_action_and_a_sig
     text = render_digest(view(FIVE), links=LINKS).text
     ours = re.findall(r"https://nbm\.example\.com/\S+", text)
     assert [url.split("/")[3] for url in ours] == ["today", "preferences", "unsubscribe"]
-    assert LINKS.read_today(ours[0].rsplit("/", 1)[1]) == USER
+    assert LINKS.read_plan(ours[0].rsplit("/", 1)[1]) == PlanLink(USER, DAY)
     assert f"Today's plan, with a button for each move:\n{ours[0]}\n" in text
     lines = text.splitlines()
     assert lines.count("-- ") == 1  # dash, dash, space: RFC 3676's signature delimiter

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from click.testing import CliRunner
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
-from bot.email.backends import get_backend
+from bot.email import links as signed
+from bot.email.backends import SmtpBackend, get_backend
 from bot.email.links import EmailLinks
 from core.actions.service import change_state
+from core.config import Settings
 from core.db import set_context
 from core.models import ActionState, ActionType, Channel, DailyPlan, User
+from tests.email.conftest import StartSmtp
 from tests.email.pages import TODAY, World, forms, hrefs, make_world, path, state_of, tamper, text_of
 from tests.email.sending import mail_digest
 from tests.factories import make_action, make_lead
@@ -131,41 +135,67 @@ def test_the_link_expires_with_the_action_links_after_seven_days(
     assert expired.status_code == 410 and "This link has expired" in text_of(expired.text)
 
 
-def test_the_next_morning_before_the_plan_is_built_the_page_says_so_and_builds_none(
-    client: Any, service: Session, world: World, clock: time_machine.Coordinates
+def test_opened_the_next_morning_the_link_shows_its_own_plan_and_builds_none(
+    client: Any, links: EmailLinks, service: Session, world: World, clock: time_machine.Coordinates
 ) -> None:
+    """Wednesday's email opened on Thursday, before Thursday's plan is made: its link opens Wednesday's
+    plan, whose actions its HTML part's buttons act on too, named by its day, not "today"."""
+    ann, bo, cy = world.actions
     link = path(todays_link(world.user))
     clock.shift(timedelta(days=1))
     page = client.get(link)
     assert page.status_code == 200
-    assert "Today's plan is not ready yet; it is made at 07:30 on your work days." in text_of(page.text)
+    words = text_of(page.text)
+    assert "Your plan for Wed 25 Nov" in words and "What is left, Wed 25 Nov" in words
+    assert "Today's plan" not in words
+    assert set(buttons_by_action(links, page.text)) == {ann.id, bo.id, cy.id}
     set_context(service, service=True)
     assert service.scalars(select(DailyPlan.date).where(DailyPlan.user_id == world.user.id)).all() == [
         world.actions[0].due_date]
 
 
-def test_on_a_day_off_the_page_says_no_plan_comes_rather_than_one_is_on_its_way(
-    client: Any, world: World, clock: time_machine.Coordinates
+def test_a_caught_up_digest_links_its_text_part_to_the_plan_its_html_buttons_act_on(
+    client: Any, links: EmailLinks, service: Session, world: World, clock: time_machine.Coordinates,
+    smtp_server: StartSmtp, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    link = path(todays_link(world.user))
-    clock.shift(timedelta(days=3))  # Wednesday to Saturday, not one of the default work days
-    words = text_of(client.get(link).text)
-    assert "Today is not one of your work days, so no plan is made for it." in words
-    assert "not ready yet" not in words
+    """Wednesday's morning, owed after an outage, is caught up at 01:30 on Thursday in London and sent
+    over SMTP. Its text part linked to the reader's today, Thursday, whose plan is not made yet ("Today's
+    plan is not ready yet"), so a plain-text reader could act on none of the moves it listed; the link
+    now opens Wednesday's plan, with the buttons of the same actions the HTML part carries."""
+    server = smtp_server()
+    monkeypatch.setattr("bot.email.delivery.get_backend", lambda settings=None: SmtpBackend(
+        host=server.host, port=server.port, security="none", timeout=5))
+    clock.move_to(datetime(2026, 11, 26, 1, 30, tzinfo=UTC))
+    mail_digest(world.user.id, TODAY)
+    (message,) = server.handler.received
+    assert str(message["Subject"]).startswith("Your next best moves for Wed 25 Nov")
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")  # as the wire has it
+    (link,) = re.findall(r"https://\S+/today/\S+", text)
+    assert f"Your plan for Wed 25 Nov, with a button for each move:\n{link}\n" in text
+    html = message.get_body(("html",)).get_content()
+    in_html = {links.read_action(token).action_id for token in re.findall(r'href="https://[^"]+/a/([^"]+)"', html)}
+
+    page = client.get(path(link))
+    assert page.status_code == 200
+    words = text_of(page.text)
+    assert "Your plan for Wed 25 Nov" in words and "not ready yet" not in words
+    assert set(buttons_by_action(links, page.text)) == in_html == {action.id for action in world.actions}
 
 
-def test_with_email_and_slack_off_the_page_says_no_plan_is_made_rather_than_when(
-    client: Any, links: EmailLinks, world: World, clock: time_machine.Coordinates
+def test_a_link_naming_no_day_from_before_links_did_opens_todays_plan(
+    client: Any, links: EmailLinks, world: World, email_settings: Settings
 ) -> None:
-    """The morning run makes a plan only to deliver it: "it is made at 07:30 on your work days" was false
-    for a user who gets it neither by email nor in Slack. The time said is the user's own."""
-    link = path(todays_link(world.user))
-    saved = client.post(path(links.preferences_url(user_id=world.user.id)),
-                        data={"delivery_time": "08:15", "work_days": ["1", "2", "3", "4", "5"]})  # every channel off
-    assert saved.status_code == 200
-    clock.shift(timedelta(days=1))
-    words = text_of(client.get(link).text)
-    assert ("No plan is made for you in the morning: it goes out by email or in Slack, and you get it by neither "
-            "now. Turn email on in your preferences (linked at the bottom of every NextBestMove email) to get it "
-            "at 08:15 on your work days.") in words
-    assert "not ready yet" not in words
+    """Links mailed before links named their plan's day keep working for their 7 days, as they did."""
+    token = URLSafeTimedSerializer(email_settings.secret_key).dumps(signed._pack(world.user.id), salt=signed._TODAY)
+    words = text_of(client.get(f"/today/{token}").text)
+    assert "Today's plan, Wed 25 Nov" in words and "Reach out to Bo Chen" in words
+
+
+def test_a_link_to_a_day_without_a_plan_says_so_and_builds_none(
+    client: Any, links: EmailLinks, service: Session, world: World
+) -> None:
+    page = client.get(path(links.plan_url(user_id=world.user.id, day=TODAY - timedelta(days=1))))
+    assert page.status_code == 200
+    assert "There is no plan for Tue 24 Nov." in text_of(page.text)
+    set_context(service, service=True)
+    assert service.scalars(select(DailyPlan.date).where(DailyPlan.user_id == world.user.id)).all() == [TODAY]

@@ -16,6 +16,7 @@ from bot.email.links import EmailLinks
 from bot.email.render import render_digest
 from core.actions import marks
 from core.actions.service import change_state
+from core.clock import local_today
 from core.db import set_context
 from core.models import Action, ActionState, ActionType, Channel
 from core.planner.view import plan_view_building_if_missing
@@ -121,7 +122,7 @@ def test_the_digest_and_the_today_page_show_the_streak_as_of_the_users_today(
     for morning in (datetime(2026, 11, 25, 7, 30, tzinfo=UTC), datetime(2026, 11, 26, 7, 30, tzinfo=UTC)):
         with time_machine.travel(morning, tick=False):
             mail_digest(user.id)
-            page = text_of(client.get(path(links.today_url(user_id=user.id))).text)
+            page = text_of(client.get(path(links.plan_url(user_id=user.id, day=local_today(user.timezone)))).text)
     outbox = get_backend()
     wednesday, thursday = (outbox.read(entry.id).get_body(("plain",)).get_content()
                            for entry in reversed(outbox.entries()))  # newest first

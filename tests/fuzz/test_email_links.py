@@ -87,7 +87,8 @@ def minted(world: World, changes: Sequence[uuid.UUID]) -> dict[str, list[str]]:
     return {"action": action, "undo": undo, "unsubscribe": [last(links.unsubscribe_url(user_id=user))],
             "preferences": preferences, "calendar": preferences, "disconnect": preferences,
             "waiting": [last(links.waiting_url(user_id=user))],
-            "today": [last(links.today_url(user_id=user))], "billing": billing, "billing stripe": billing}
+            "today": [last(links.plan_url(user_id=user, day=NOW.date()))],
+            "billing": billing, "billing stripe": billing}
 
 
 @pytest.fixture()

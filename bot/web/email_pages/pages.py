@@ -121,9 +121,10 @@ class PageItem:
 
 @dataclass(frozen=True)
 class PlanCard:
-    """Today's plan on a page (the result page and the digest's "today's plan" page): what is left,
-    with fresh buttons, and who is waiting for a reply: the first :data:`MAX_WAITING`, as the digest
-    lists them, and the rest counted with a link to the page that lists everyone."""
+    """A day's plan on a page (today's on the result page, the digest's own day's on the page its text
+    part links to): what is left, with fresh buttons, and who is waiting for a reply now: the first
+    :data:`MAX_WAITING`, as the digest lists them, and the rest counted with a link to the page that
+    lists everyone."""
 
     has_plan: bool
     remaining: tuple[PageItem, ...]
@@ -131,7 +132,9 @@ class PlanCard:
     #: The plan's size, :meth:`core.planner.view.PlanView.size` ("" without a plan).
     size: str
     streak: int
-    today: str
+    #: The plan's day (``short_date``), and whether it is the user's today.
+    day: str
+    is_today: bool
     in_plan: frozenset[uuid.UUID]
     waiting_more: int = 0
     waiting_url: str | None = None
@@ -236,12 +239,13 @@ def result_page(
     )
 
 
-def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
-    """What is left of today's plan and who is waiting, each with fresh buttons. It reads today's
-    plan but never builds one: a click must not fix the day's plan before the morning job has read
-    the calendar."""
+def plan_card(session: Session, *, user: User, links: EmailLinks, day: date | None = None) -> PlanCard:
+    """What is left of the plan of ``day`` (default the user's today) and who is waiting now, each with
+    fresh buttons. It reads the plan but never builds one: a click must not fix the day's plan before
+    the morning job has read the calendar."""
     today = local_today(user.timezone)
-    plan = get_plan(session, user=user, day=today)
+    day = day or today
+    plan = get_plan(session, user=user, day=day)
     view = plan_view(session, user=user, plan=plan) if plan else None
     remaining = tuple(
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
@@ -256,10 +260,10 @@ def plan_card(session: Session, *, user: User, links: EmailLinks) -> PlanCard:
         listed = waiting_items(session, user=user)
         more = count_waiting(session, user=user) - len(listed) if len(listed) == MAX_WAITING else 0
     waiting = _waiting_items(links, user, listed)
-    no_plan, billing = ("", None) if view else _no_plan_yet(session, user=user, today=today, links=links)
+    no_plan, billing = ("", None) if view else _no_plan_yet(session, user=user, day=day, today=today, links=links)
     return PlanCard(
         has_plan=view is not None, remaining=remaining, waiting=waiting,
-        size=view.size() if view else "", today=short_date(today),
+        size=view.size() if view else "", day=short_date(day), is_today=day == today,
         streak=current_streak(user, work_days=get_settings_for(session, user).work_days, today=today),
         in_plan=frozenset(item.action_id for item in view.items) if view else frozenset(),
         waiting_more=more, waiting_url=links.waiting_url(user_id=user.id) if more else None,
@@ -278,17 +282,23 @@ def billing_card(session: Session, *, user: User, links: EmailLinks) -> BillingC
                        has_service=status.has_service)
 
 
-def _no_plan_yet(session: Session, *, user: User, today: date, links: EmailLinks) -> tuple[str, BillingCard | None]:
-    """Why today has no plan, true for this user, with the billing card when the reason is billing's:
-    without service none is made, and the page says so as Slack does (core.billing.status.NoService's
-    sentence) with the billing page's button; a day off has none; nor has a user the morning run makes
-    none for, since it would go nowhere (core.preferences.gets_morning_plan: email and Slack off);
-    otherwise the morning run makes it at the user's delivery time."""
+def _no_plan_yet(
+    session: Session, *, user: User, day: date, today: date, links: EmailLinks
+) -> tuple[str, BillingCard | None]:
+    """Why ``day`` has no plan, true for this user. Of a day other than today, only that (a plan link
+    names the day of a plan sent, and plans are never deleted). Of today, with the billing card when the
+    reason is billing's: without service none is made, and the page says so as Slack does
+    (core.billing.status.NoService's sentence) with the billing page's button; a day off has none;
+    nor has a user the morning run makes none for, since it would go nowhere
+    (core.preferences.gets_morning_plan: email and Slack off); otherwise the morning run makes it at
+    the user's delivery time."""
+    if day != today:
+        return f"There is no plan for {short_date(day)}.", None
     billing = billing_card(session, user=user, links=links)
     if billing is not None and not billing.has_service:
         return billing.summary, billing
     settings = get_settings_for(session, user)
-    if not is_work_day(today, settings.work_days):
+    if not is_work_day(day, settings.work_days):
         return "Today is not one of your work days, so no plan is made for it.", None
     at = f"{settings.delivery_time:%H:%M} on your work days"
     if not gets_morning_plan(session, user=user):

@@ -98,7 +98,7 @@ _NOT_VALID = {
     "connect_calendar": f"{_INCOMPLETE}. {_PREFERENCES}",
     "disconnect_calendar": f"{_INCOMPLETE}. {_PREFERENCES}",
     "waiting": f"{_INCOMPLETE}. {_WAITING}",
-    "todays_plan": f"{_INCOMPLETE}. {_BUTTONS} instead.",
+    "plan_page": f"{_INCOMPLETE}. {_BUTTONS} instead.",
 }
 _SAFE = "For your safety,"
 _DAYS = ACTION_MAX_AGE.days
@@ -115,7 +115,7 @@ _EXPIRED = {
     "connect_calendar": _PREFERENCES_EXPIRED,
     "disconnect_calendar": _PREFERENCES_EXPIRED,
     "waiting": f"{_SAFE} the link to everyone waiting for a reply stops working after {_DAYS} days. {_WAITING}",
-    "todays_plan": f"{_SAFE} the link to today's plan stops working after {_DAYS} days. {_BUTTONS} instead.",
+    "plan_page": f"{_SAFE} the link to your plan stops working after {_DAYS} days. {_BUTTONS} instead.",
 }
 
 
@@ -376,14 +376,17 @@ def outbox_message(entry_id: str) -> ResponseReturnValue:
     return response
 
 
-# Today's plan ------------------------------------------------------------------------------
+# A digest's plan --------------------------------------------------------------------------
 
 @bp.get("/today/<token>")
-def todays_plan(token: str) -> ResponseReturnValue:
-    """Today's plan with each action's buttons, and who is waiting for a reply: the digest's text part
-    links here once instead of carrying four long links per action. It only reads (the buttons post to
-    the action links), and like the result page it never builds a plan that the morning job has not."""
-    user_id = _links().read_today(token)
-    with unit_of_work(user_id=user_id) as session:
-        user = get_user(session, user_id)
-        return render_template("email_pages/today.html", card=pages.plan_card(session, user=user, links=_links()))
+def plan_page(token: str) -> ResponseReturnValue:
+    """The plan of the link's day with each action's buttons, and who is waiting for a reply now: the
+    digest's text part links here once instead of carrying four long links per action, to its own
+    plan (a catch-up digest's earlier day, as its HTML part's buttons; a link naming no day, from
+    before links did, the reader's today). It only reads (the buttons post to the action links), and
+    like the result page it never builds a plan that the morning job has not."""
+    link = _links().read_plan(token)
+    with unit_of_work(user_id=link.user_id) as session:
+        user = get_user(session, link.user_id)
+        card = pages.plan_card(session, user=user, links=_links(), day=link.day)
+        return render_template("email_pages/today.html", card=card)
