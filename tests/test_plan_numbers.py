@@ -1,7 +1,7 @@
 """A plan item's number is its own for the day, the same on every surface: ``nbm plan`` shows the
 number (the Fast Win of a new plan is 1), a refresh that drops an item leaves the others' numbers as
-they were and never gives a number twice, and the email digest shows the numbers the Slack plan DM
-shows."""
+they were and never gives a number twice, and the email digest, and the page its text part links to,
+show the numbers the Slack plan DM shows."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.email.backends import get_backend
 from bot.slack.delivery import plan_sender
 from core.models import User
 from tests.email import conftest as email_fixtures
+from tests.email.pages import path, text_of
 from tests.email.sending import mail_digest
 from tests.slack import conftest as slack_fixtures
 from tests.slack.conftest import NOW, command, deliver_dm, plan_drawn
@@ -102,3 +103,29 @@ def test_the_digest_shows_the_numbers_the_slack_plan_dm_shows(web: FlaskClient, 
     text = outbox.read(outbox.entries()[0].id).get_body(("plain",)).get_content()
     rows = [re.fullmatch(r"(\d+)\. (?:\[Fast Win\] )?(.+) \(~\d+ min\)", line) for line in text.splitlines()]
     assert [(int(row.group(1)), row.group(2)) for row in rows if row is not None] == in_slack
+
+
+@pytest.mark.usefixtures("email_settings")
+def test_the_page_the_digest_links_to_shows_the_numbers_the_digest_shows(
+    web: FlaskClient, fake: FakeSlack, ann: User
+) -> None:
+    """The today page listed the plan's moves without their numbers, so a reader could not tell which
+    one `/nbm done 3` would mark. After a reply joins, the page shows each move with its number, in the
+    digest's order (the Fast Win first, the reply next as #5), as the digest's HTML part shows them."""
+    morning_of_four(ann)
+    command(web, fake, "today")
+    command(web, fake, "replied Zed")
+    mail_digest(ann.id)
+    outbox = get_backend()
+    message = outbox.read(outbox.entries()[0].id)
+    html = text_of(message.get_body(("html",)).get_content())
+    rows = re.findall(r"#(\d+) (?:⚡ Fast Win )?~\d+ min (.+?) Open ", html)
+    in_digest = [(int(number), title) for number, title in rows]
+    assert in_digest == [(1, "Reach out to Bea Stone"), (5, "Reply to Zed Wolf"), (2, "Reach out to Dan Ode"),
+                         (3, "Reach out to Carl Diaz"), (4, "Reach out to Eve Park")]
+
+    (link,) = re.findall(r"https://\S+/today/\S+", message.get_body(("plain",)).get_content())
+    page = text_of(web.get(path(link)).get_data(as_text=True))
+    rows = re.findall(r"#(\d+) (?:⚡ Fast Win )?(.+?) ~\d+ min", page)
+    on_page = [(int(number), title) for number, title in rows]
+    assert on_page == in_digest

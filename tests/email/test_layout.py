@@ -13,6 +13,7 @@ A screenshot of every page is kept in the test's ``tmp_path`` (``layout-*.png``)
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -172,6 +173,11 @@ def test_every_email_and_email_page_fits_a_phone_and_has_tappable_buttons(
     done_url = browser.find_elements(By.LINK_TEXT, "Done")[0].get_attribute("href")
     preferences_url = browser.find_element(By.LINK_TEXT, "Email preferences").get_attribute("href")
     unsubscribe_url = browser.find_element(By.LINK_TEXT, "Unsubscribe").get_attribute("href")
+
+    text = get_backend().read(entries["next"]).get_body(("plain",)).get_content()
+    (plan_url,) = re.findall(r"\S+/today/\S+", text)
+    visit("plan", plan_url, buttons=True)  # the text part's one link: the plan, each move with its number
+    assert all(f"#{number} " in words() for number in (1, 2, 3))
 
     visit("confirm", done_url, buttons=True)
     assert f"Open {LONG_NAME}" in words()

@@ -107,7 +107,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PageItem:
-    """An action on the result page, with a form per mark: (kind, label, signed token)."""
+    """An action on a page, with a form per mark: (kind, label, signed token). ``number`` is its number
+    in the plan shown (:class:`core.planner.view.PlanItem`), as the digest and Slack show it; None for
+    what is in no plan (waiting for a reply, just added)."""
 
     title: str
     lead_name: str | None
@@ -117,6 +119,7 @@ class PageItem:
     forms: tuple[tuple[str, str, str], ...]
     note: str | None = None
     sent_on: str | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ def plan_card(session: Session, *, user: User, links: EmailLinks, day: date | No
     view = plan_view(session, user=user, plan=plan) if plan else None
     remaining = tuple(
         PageItem(title=item.title, lead_name=item.lead_name, lead_url=item.lead_url, minutes=item.minutes,
-                 note=item.note, is_fast_win=item.is_fast_win,
+                 note=item.note, is_fast_win=item.is_fast_win, number=item.number,
                  forms=_forms(links, user, item.action_id,
                               offered_marks(item.action_type, has_lead=item.lead_id is not None)))
         for item in (view.open_items if view else ())
