@@ -50,8 +50,9 @@ def _work_day_between(after: str, before: str) -> str:
     )
 
 
-#: ``targets(user_id, tz, work_days, today)`` is supplied by the caller; ``{final}`` is the last
-#: SELECT. Only days up to each user's today are read, so a date in the past gives that day's streak.
+#: ``targets(user_id, tz, work_days, today)`` is supplied by the caller; ``{write}`` is the CTE that
+#: stores the result (or nothing, to read a streak only); ``{final}`` is the last SELECT. Only days up
+#: to each user's today are read, so a date in the past gives that day's streak.
 _STREAK_SQL = f"""
 WITH targets AS ({{targets}}),
 days AS (
@@ -85,7 +86,11 @@ result AS (
                 ELSE l.run_days END::int AS streak
     FROM targets t
     LEFT JOIN latest l ON l.user_id = t.user_id
-),
+){{write}}
+{{final}}
+"""
+
+_WRITE = """,
 changed AS (
     UPDATE users u
     SET streak_count = r.streak, last_action_date = r.last_day
@@ -93,9 +98,7 @@ changed AS (
     WHERE u.id = r.user_id
       AND (u.streak_count, u.last_action_date) IS DISTINCT FROM (r.streak, r.last_day)
     RETURNING u.id
-)
-{{final}}
-"""
+)"""
 
 _ONE_USER = """
     SELECT u.id AS user_id, u.timezone AS tz, coalesce(s.work_days, ARRAY[1,2,3,4,5]) AS work_days,
@@ -113,8 +116,12 @@ _ALL_USERS = """
 
 #: The statements, built once (a completion runs the first on every Done; so does the press bench's
 #: raw press, ``benchmarks.press_rig.raw_press``).
-REFRESH_ONE = text(_STREAK_SQL.format(targets=_ONE_USER, final="SELECT r.streak, r.last_day FROM result r"))
-_REFRESH_ALL = text(_STREAK_SQL.format(targets=_ALL_USERS, final="SELECT count(*) FROM changed"))
+REFRESH_ONE = text(_STREAK_SQL.format(targets=_ONE_USER, write=_WRITE,
+                                      final="SELECT r.streak, r.last_day FROM result r"))
+_REFRESH_ALL = text(_STREAK_SQL.format(targets=_ALL_USERS, write=_WRITE, final="SELECT count(*) FROM changed"))
+#: The same statement without its ``changed`` step: PostgreSQL runs a data-modifying WITH even when
+#: the final SELECT does not read it, so a read-only streak needs a statement without one.
+_READ_ONE = text(_STREAK_SQL.format(targets=_ONE_USER, write="", final="SELECT r.streak FROM result r"))
 
 #: The columns the statement writes (``updated_at`` by trigger): stale on loaded users afterwards.
 _STORED = ["streak_count", "last_action_date", "updated_at"]
@@ -132,8 +139,7 @@ def current_streak(user: User, *, work_days: Collection[int], today: date | None
     has just turned (or while it is late), the stored streak is yesterday's truth. So this applies the
     statement's own last step to the stored pair, without a query: 0 when there is no completion, or
     when the last work day before ``today`` came after the last completion; else the stored streak.
-    (The weekly summary, built once and stored, recomputes the streak from the log when it is built:
-    :func:`refresh_streak`, the same figure.)
+    (The weekly summary states the streak as of its week's Sunday instead: :func:`streak_on`.)
     """
     last = user.last_action_date
     today = today or local_today(user.timezone)
@@ -173,6 +179,15 @@ def refresh_streak(session: Session, *, user: User, today: date | None = None) -
     set_committed_value(user, "last_action_date", last_day)
     session.expire(user, ["updated_at"])
     return streak
+
+
+def streak_on(session: Session, *, user: User, day: date) -> int:
+    """The user's streak as of their local date ``day``, by the module's rules with ``day`` as today
+    (completions after it ignored), read from the log and stored nowhere: ``users.streak_count``
+    stays the streak of the user's own today. For a day gone by (the weekly summary's Sunday:
+    :class:`core.summaries.facts.WeekFacts` ``streak``), which a stored figure cannot give."""
+    session.flush()
+    return int(session.execute(_READ_ONE, {"user_id": user.id, "today": day}).scalar_one())
 
 
 def count_completion(session: Session, *, user: User, today: date) -> int:

@@ -174,15 +174,23 @@ def test_the_focus_is_the_users_own_for_that_week_else_last_weeks_summary(servic
     assert week_facts(service, user=user, week_start=WEEK).focus == "Warm up 3 leads that have gone quiet"
 
 
-def test_the_streak_is_the_users_streak_when_the_summary_is_built(service: Session, user: User) -> None:
-    for day in (18, 19, 20):  # Wed–Fri; the weekend is off, and Monday morning is not over yet
+def test_the_streak_is_the_weeks_as_of_its_sunday_however_late_the_summary_is_built(
+    service: Session, user: User
+) -> None:
+    for day in (18, 19, 20):  # Wed–Fri; the weekend is off
         act(service, user, local(day), ActionState.DONE)
-    user.streak_count = 9  # stale: stored before a work day passed with nothing done
+    user.streak_count = 9  # whatever is stored is the streak of the user's today, not the week's
     service.flush()
     with time_machine.travel(MONDAY_MORNING, tick=False):
         assert week_facts(service, user=user, week_start=WEEK).streak == 3
-    with time_machine.travel(local(25), tick=False):  # Tuesday went by with nothing done: broken
-        assert week_facts(service, user=user, week_start=WEEK).streak == 0
+    with time_machine.travel(local(25), tick=False):  # Tuesday went by with nothing done: broken since
+        assert week_facts(service, user=user, week_start=WEEK).streak == 3
+    for day in (23, 24, 25, 26):  # the week after: done every work day
+        act(service, user, local(day), ActionState.DONE)
+    with time_machine.travel(local(27, 18), tick=False):
+        assert week_facts(service, user=user, week_start=WEEK).streak == 3  # not the 7 of Friday 27
+    service.refresh(user)
+    assert user.streak_count == 9  # read, never written
 
 
 def test_build_stores_last_weeks_numbers_texts_and_drafts(service: Session, user: User) -> None:

@@ -63,8 +63,9 @@ class WeekFacts:
     - ``cold_leads``: ACTIVE leads older than 21 days at the end of the week, none of whose actions
       had any event of the user in those 21 days (the NURTURE the system gives a lead gone cold is
       not a touch: until the user acts on it, the lead is still cold).
-    - ``streak``: the user's streak when the summary is built, recomputed then: the stored one may
-      predate a work day that passed with nothing done.
+    - ``streak``: the user's streak as of the week's last day, its Sunday: :mod:`core.streaks`'s
+      definition with that Sunday as today (:func:`core.streaks.streak_on`), so the same figure
+      however late the summary is built, and nothing done after the week in it.
     - ``focus``: the focus the user set for this week, else the previous summary's next-week focus.
     - ``wins``: up to 3 names of leads who replied or had a call logged in the week, first come
       first (for the user's own eyes: a post never names a lead).

@@ -46,7 +46,7 @@ from core.config import get_settings
 from core.errors import ValidationError
 from core.models import User, WeeklySummary
 from core.planner.batch import focus_for
-from core.streaks import refresh_streak
+from core.streaks import streak_on
 from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
 from core.summaries.insights import InsightGenerator
 from core.summaries.llm import insight_generator
@@ -211,7 +211,7 @@ def week_facts(session: Session, *, user: User, week_start: date) -> WeekFacts:
         previous=previous,
         best_day=_best_day(session, params),
         cold_leads=cold,
-        streak=refresh_streak(session, user=user),
+        streak=streak_on(session, user=user, day=week_start + timedelta(days=6)),
         focus=_focus(session, user, week_start),
         wins=tuple(wins),
     )
