@@ -64,9 +64,11 @@ def test_count_and_join_read_naturally() -> None:
 
 def test_every_shape_gets_its_own_texts_with_no_placeholders() -> None:
     results = {name: builtin.generate(week) for name, week in SHAPES.items()}
-    for field_name in ("insight_text", "narrative_summary"):
-        texts = [getattr(result, field_name) for result in results.values()]
-        assert len(set(texts)) == len(texts), field_name
+    insights = [result.insight_text for result in results.values()]
+    assert len(set(insights)) == len(insights)
+    # Two empty weeks may tell the same story once their insights have said how they differ.
+    told = [(result.insight_text, result.narrative_summary) for result in results.values()]
+    assert len(set(told)) == len(told)
     for name, result in results.items():
         for text in vars(result).values():
             assert text and not PLACEHOLDER.search(text), (name, text)
@@ -162,7 +164,8 @@ def test_a_long_streak_is_protected() -> None:
     week = facts(days_active=5, actions_completed=8, previous=WeekNumbers(5, 8, 0, 0), streak=12)
     result = builtin.generate(week)
     assert result.next_week_focus == "Protect your streak: start each day with the Fast Win"
-    assert "You reached a 12-day streak." in result.narrative_summary
+    assert result.insight_text.endswith("You reached a 12-day streak.")
+    assert "streak" not in result.narrative_summary  # said once, by the insight just above it
 
 
 # --- the OpenAI-compatible generator, against a real local HTTP server ---

@@ -52,7 +52,8 @@ def test_a_lead_the_system_gave_a_nurture_and_the_user_left_alone_is_counted_col
 
     assert "Insight: No actions were completed this week, nor the week before. " \
            "1 lead has gone three weeks without a touch." in shown
-    assert "Ann, this was a quiet week: no actions completed. 1 lead has gone three weeks without a touch." in shown
+    assert "Ann, this was a quiet week: no actions completed. Next week starts with a fresh plan." in shown
+    assert shown.count("1 lead has gone three weeks without a touch.") == 1  # the narrative does not repeat it
 
 
 def test_one_reply_to_a_lead_written_to_twice_counts_once_in_the_rate_and_the_post(

@@ -1,5 +1,5 @@
 """What `nbm summary` says of a week is true of that week, whenever it is asked: the streak as of the
-week's Sunday."""
+week's Sunday, and no sentence twice."""
 
 from __future__ import annotations
 
@@ -25,5 +25,6 @@ def test_a_summary_built_late_states_the_streak_the_week_ended_with(service: Ses
         shown = nbm_summary("--week", WEEK).output
 
     assert "Insight: You completed 3 actions after a week with none. You reached a 3-day streak." in shown
+    assert shown.count("You reached a 3-day streak.") == 1  # in the insight, not again in the narrative
     assert "8-day" not in shown and "Protect your streak" not in shown
     assert "I reached a 3-day streak" in shown  # the insight post

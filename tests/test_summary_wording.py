@@ -74,12 +74,14 @@ def check_true_to(facts: WeekFacts, result: Insights) -> None:
     if facts.previous is None or facts.previous.actions_completed < 3:
         assert not re.search(r"\([+-]\d+%\)", result.insight_text), facts
     assert 2 <= sum(result.narrative_summary.count(mark) for mark in ".!?") <= 3, (facts, result.narrative_summary)
+    told = set(re.split(r"(?<=[.!?]) ", result.insight_text))
+    assert not told & set(re.split(r"(?<=[.!?]) ", result.narrative_summary)), (facts, result)  # nothing said twice
 
 
 def test_a_streak_reads_as_it_is_said() -> None:
     for streak, said in ((8, "an 8-day streak"), (11, "an 11-day streak"), (12, "a 12-day streak")):
         result = builtin.generate(week(days_active=1, actions_completed=1, streak=streak))
-        assert f"You reached {said}." in result.narrative_summary
+        assert f"You reached {said}." in result.insight_text
         assert result.insight_post.startswith(f"I reached {said}: not one work day without")
 
 

@@ -18,6 +18,8 @@ Rules of :class:`BuiltinInsights` (where the product spec is silent):
   the summarised week "last week", as they are offered on the Monday after it.
 * The best day is mentioned only when the user was active on at least two days (with one active
   day, "your best day" is not an insight).
+* The narrative never repeats the observation the insight ended with (the streak, the cold leads):
+  read one after the other, the same sentence twice says nothing.
 * Next week's focus is the first rule that fits, most urgent first: nothing done or sent → show up
   daily; replies → answer them within a day; calls → follow up each call; 3+ cold leads → warm 3 of
   them up; a drop of a quarter or more (from 4+) → get back to that pace; active on fewer than 3
@@ -80,9 +82,10 @@ class BuiltinInsights:
     """Deterministic texts from the numbers alone; see the module docstring for the rules."""
 
     def generate(self, facts: WeekFacts) -> Insights:
+        observation = _observation(facts)
         return Insights(
-            insight_text=_insight(facts),
-            narrative_summary=_narrative(facts),
+            insight_text=f"{_trend(facts)} {observation}",
+            narrative_summary=_narrative(facts, told=observation),
             next_week_focus=_focus(facts),
             win_post=_win_post(facts),
             insight_post=_insight_post(facts),
@@ -151,24 +154,23 @@ def _best_day_sentence(facts: WeekFacts) -> str | None:
     return None
 
 
-def _insight(facts: WeekFacts) -> str:
+def _observation(facts: WeekFacts) -> str:
+    """The insight's second sentence, after the trend: the one observation that matters most."""
     if facts.actions_completed == 0:
         habit = "start" if facts.previous is None else "restart"
-        second = (
+        return (
             _replies_sentence(facts)
             or _sent_sentence(facts)
             or _cold_sentence(facts)
             or f"One small action on Monday is enough to {habit} the habit."
         )
-    else:
-        second = (
-            _replies_sentence(facts)
-            or _best_day_sentence(facts)
-            or _streak_sentence(facts)
-            or _cold_sentence(facts)
-            or f"You showed up on {plural(facts.days_active, 'day')}."
-        )
-    return f"{_trend(facts)} {second}"
+    return (
+        _replies_sentence(facts)
+        or _best_day_sentence(facts)
+        or _streak_sentence(facts)
+        or _cold_sentence(facts)
+        or f"You showed up on {plural(facts.days_active, 'day')}."
+    )
 
 
 # --- the narrative: what happened, what moved, what is waiting ---
@@ -206,13 +208,14 @@ def _numbers_sentence(facts: WeekFacts) -> str:
     return f"{name}, you were active on {days} and completed {plural(facts.actions_completed, 'action')}{tail}."
 
 
-def _narrative(facts: WeekFacts) -> str:
+def _narrative(facts: WeekFacts, *, told: str) -> str:
+    """What happened, what moved, what is waiting; never the sentence the insight ``told`` already."""
     sentences = [_numbers_sentence(facts)]
     if facts.wins:
         sentences.append(f"Conversations moved forward with {join_words(facts.wins)}.")
     elif facts.focus and facts.actions_completed:
         sentences.append(f"The week's focus was \u201c{facts.focus}\u201d.")
-    third = _streak_sentence(facts) or _cold_sentence(facts)
+    third = next((said for said in (_streak_sentence(facts), _cold_sentence(facts)) if said and said != told), None)
     if third:
         sentences.append(third)
     if len(sentences) == 1:
