@@ -1,12 +1,15 @@
 """What `nbm summary` says of a week is true of that week, whenever it is asked: the streak as of the
-week's Sunday, and no sentence twice."""
+week's Sunday, no sentence twice, and no weekday named for the user's next step."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
 from sqlalchemy.orm import Session
 
 from core.models import User
-from tests.test_summaries import local
+from tests.test_summaries import MONDAY_MORNING, local
 from tests.test_summary_reply_rate import fast_win_done, travel
 from tests.test_summary_truths import ann, nbm_summary
 
@@ -28,3 +31,11 @@ def test_a_summary_built_late_states_the_streak_the_week_ended_with(service: Ses
     assert shown.count("You reached a 3-day streak.") == 1  # in the insight, not again in the narrative
     assert "8-day" not in shown and "Protect your streak" not in shown
     assert "I reached a 3-day streak" in shown  # the insight post
+
+
+@pytest.mark.parametrize("asked_on", [MONDAY_MORNING, local(27, 18)], ids=["Monday", "Friday after"])
+def test_an_empty_week_asks_for_one_action_on_the_next_work_day_not_on_monday(ann: User, asked_on: datetime) -> None:
+    with travel(asked_on):
+        shown = nbm_summary("--week", WEEK).output
+    assert "One small action on your next work day is enough to restart the habit." in shown
+    assert "Monday" not in shown

@@ -20,6 +20,8 @@ Rules of :class:`BuiltinInsights` (where the product spec is silent):
   day, "your best day" is not an insight).
 * The narrative never repeats the observation the insight ended with (the streak, the cold leads):
   read one after the other, the same sentence twice says nothing.
+* What restarts the habit is asked of "your next work day", never of a named day: the summary is
+  stored and read on any day, and a user's work days need not start on Monday.
 * Next week's focus is the first rule that fits, most urgent first: nothing done or sent → show up
   daily; replies → answer them within a day; calls → follow up each call; 3+ cold leads → warm 3 of
   them up; a drop of a quarter or more (from 4+) → get back to that pace; active on fewer than 3
@@ -162,7 +164,7 @@ def _observation(facts: WeekFacts) -> str:
             _replies_sentence(facts)
             or _sent_sentence(facts)
             or _cold_sentence(facts)
-            or f"One small action on Monday is enough to {habit} the habit."
+            or f"One small action on your next work day is enough to {habit} the habit."
         )
     return (
         _replies_sentence(facts)
