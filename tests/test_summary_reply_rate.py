@@ -136,7 +136,7 @@ def test_a_week_of_messages_and_no_replies_says_what_was_sent(service: Session, 
     assert built.insight_text == (
         "No actions were completed this week; the week before, you completed 5 actions. You did send 2 messages.")
     assert built.narrative_summary.startswith(
-        "Ann, you were active on 2 days and sent 2 messages, but completed no actions.")
+        "Ann, you were active on 2 days, with 2 messages sent, but completed no actions.")
     assert built.next_week_focus == "Get back to 5 actions a week"
     assert built.win_post_draft.startswith(
         "No replies last week, and that is fine.\n\nI still kept at it: 2 messages sent.")

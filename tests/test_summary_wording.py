@@ -76,6 +76,8 @@ def check_true_to(facts: WeekFacts, result: Insights) -> None:
     assert 2 <= sum(result.narrative_summary.count(mark) for mark in ".!?") <= 3, (facts, result.narrative_summary)
     told = set(re.split(r"(?<=[.!?]) ", result.insight_text))
     assert not told & set(re.split(r"(?<=[.!?]) ", result.narrative_summary)), (facts, result)  # nothing said twice
+    if facts.calls_booked:  # calls booked are never a quiet week, nor a week to just show up in
+        assert "quiet" not in result.narrative_summary and "Show up" not in result.next_week_focus, (facts, result)
     assert "on Monday" not in result.insight_text, (facts, result)  # the user's next work day may be any day
 
 

@@ -32,16 +32,19 @@ class WeekFacts:
     state, and only from the user's own events: one on channel ``system`` (an earlier SENT action
     closed when its follow-up is sent) is not something the user did.
 
-    - ``days_active``: local days of the week with at least one event of the user (a snooze moved to
-      another date is one, as the first snooze is): a count, never a share of the week's days (the
-      user's first week starts on the day they joined). Hours a move west adds before the Monday
-      count on the Monday, so it is never more than 7.
+    - ``days_active``: local days of the week on which the user did something: an event of theirs (a
+      snooze moved to another date is one, as the first snooze is), or a call they logged themselves
+      (dated by when they logged it: the call's own actions are the system's, and a call found in
+      their calendar, one with a ``calendar_event_calls`` row, is not something they did). A count,
+      never a share of the week's days (the user's first week starts on the day they joined). Hours a
+      move west adds before the Monday count on the Monday, so it is never more than 7.
     - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
       DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
       them *actions*, never follow-ups.
     - ``replies``: distinct actions with a REPLIED event in the week, whenever their message went
       out: most replies of a week answer messages of earlier weeks.
-    - ``calls_booked``: calls logged (by ``created_at``) in the week.
+    - ``calls_booked``: calls logged (by ``created_at``) in the week, by the user or found in their
+      calendar.
     - ``sent``: distinct actions the user marked SENT in the week: the week's own messages.
     - ``written_to``: distinct leads those ``sent`` went to: the people written to in the week.
     - ``answered``: how many of those ``written_to`` have replied by the time the summary is built: a

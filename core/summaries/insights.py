@@ -18,12 +18,14 @@ Rules of :class:`BuiltinInsights` (where the product spec is silent):
   the summarised week "last week", as they are offered on the Monday after it.
 * The best day is mentioned only when the user was active on at least two days (with one active
   day, "your best day" is not an insight).
+* A week with calls booked is never called quiet: the narrative says the calls even when nothing was
+  done or sent.
 * The narrative never repeats the observation the insight ended with (the streak, the cold leads):
   read one after the other, the same sentence twice says nothing.
 * What restarts the habit is asked of "your next work day", never of a named day: the summary is
   stored and read on any day, and a user's work days need not start on Monday.
-* Next week's focus is the first rule that fits, most urgent first: nothing done or sent → show up
-  daily; replies → answer them within a day; calls → follow up each call; 3+ cold leads → warm 3 of
+* Next week's focus is the first rule that fits, most urgent first: replies → answer them within a
+  day; calls → follow up each call; nothing done or sent → show up daily; 3+ cold leads → warm 3 of
   them up; a drop of a quarter or more (from 4+) → get back to that pace; active on fewer than 3
   days → show up daily; a reply rate under 10% → make messages personal; otherwise keep the streak
   or the pace.
@@ -194,19 +196,20 @@ def _sent(facts: WeekFacts) -> str:
 
 
 def _numbers_sentence(facts: WeekFacts) -> str:
+    """The week in numbers; "a quiet week" only when nothing at all happened, calls booked included."""
     name, days = first_name(facts.user_name, fallback="Hi"), plural(facts.days_active, "day")
-    if facts.days_active == 0:
-        return f"{name}, this was a quiet week: no actions completed."
-    if facts.actions_completed == 0 and facts.sent:
-        return f"{name}, you were active on {days} and sent {plural(facts.sent, 'message')}, but completed no actions."
-    if facts.actions_completed == 0:
-        return f"{name}, you were active on {days} but completed no actions."
     extras = (
         ([_sent(facts)] if facts.sent else [])
         + ([plural(facts.replies, "reply")] if facts.replies else [])
         + ([_booked(facts.calls_booked)] if facts.calls_booked else [])
     )
     tail = f", with {join_words(extras)}" if extras else ""
+    if facts.days_active == 0 and not extras:
+        return f"{name}, this was a quiet week: no actions completed."
+    if facts.days_active == 0:  # only calls found in the calendar
+        return f"{name}, you completed no actions this week{tail}."
+    if facts.actions_completed == 0:
+        return f"{name}, you were active on {days}{tail}{',' if tail else ''} but completed no actions."
     return f"{name}, you were active on {days} and completed {plural(facts.actions_completed, 'action')}{tail}."
 
 
@@ -240,12 +243,12 @@ def _dropped_from(facts: WeekFacts) -> int | None:
 
 
 def _focus(facts: WeekFacts) -> str:
-    if facts.actions_completed == 0 and facts.sent == 0:
-        return "Show up daily: one action every work day"
     if facts.replies:
         return "Reply within a day to everyone who answered"
     if facts.calls_booked:
         return "Send a follow-up within 24 hours of every call"
+    if facts.actions_completed == 0 and facts.sent == 0:
+        return "Show up daily: one action every work day"
     if facts.cold_leads >= 3:
         return "Warm up 3 leads that have gone quiet"
     if (before := _dropped_from(facts)) is not None:

@@ -64,17 +64,30 @@ WITH events AS (
 )
 """
 
-#: The local date of event ``e`` in the week: hours a move west added before its Monday count on the
-#: Monday (module rules).
-_DAY = "greatest((e.created_at AT TIME ZONE :tz)::date, CAST(:week_start AS date))"
+#: The calls logged in the week (``c``), by the user or found in their calendar: ``calls_booked``.
+_CALLS = "FROM logged_calls c WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end"
 
+
+def _day(row: str) -> str:
+    """SQL: the local date in the week of ``row``'s ``created_at``: hours a move west added before its
+    Monday count on the Monday (module rules)."""
+    return f"greatest(({row}.created_at AT TIME ZONE :tz)::date, CAST(:week_start AS date))"
+
+
+#: ``days_active`` (WeekFacts): the days of the user's events and of the calls they logged themselves,
+#: not those found in their calendar (``calendar_event_calls``).
 _WEEK_NUMBERS = text(_EVENTS + f"""
+, active AS (
+    SELECT {_day("e")} FROM events e
+    UNION
+    SELECT {_day("c")} {_CALLS}
+      AND NOT EXISTS (SELECT 1 FROM calendar_event_calls k WHERE k.logged_call_id = c.id)
+)
 SELECT
-    count(DISTINCT {_DAY}),
+    (SELECT count(*) FROM active),
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state IN ('DONE', 'REPLIED')),
     count(DISTINCT e.action_id) FILTER (WHERE e.to_state = 'REPLIED'),
-    (SELECT count(*) FROM logged_calls c
-      WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end)
+    (SELECT count(*) {_CALLS})
 FROM events e
 """)
 
@@ -96,7 +109,7 @@ FROM written w
 
 #: The two days with the most actions moved forward, to tell a best day from a tie.
 _TOP_DAYS = text(_EVENTS + f"""
-SELECT {_DAY} AS day, count(DISTINCT e.action_id) AS moved FROM events e
+SELECT {_day("e")} AS day, count(DISTINCT e.action_id) AS moved FROM events e
 WHERE e.to_state IN ('SENT', 'REPLIED', 'DONE')
 GROUP BY day ORDER BY moved DESC, day LIMIT 2
 """)
@@ -111,13 +124,12 @@ WHERE l.user_id = :user_id AND l.status = 'ACTIVE' AND l.created_at < :since
       WHERE a.person_id = l.id AND e.channel <> 'system' AND e.created_at >= :since AND e.created_at < :end)
 """)
 
-_WINS = text(_EVENTS + """
+_WINS = text(_EVENTS + f"""
 , touches AS (
     SELECT a.person_id AS lead_id, e.created_at AS at FROM events e JOIN actions a ON a.id = e.action_id
     WHERE e.to_state = 'REPLIED' AND a.person_id IS NOT NULL
     UNION ALL
-    SELECT c.lead_id, c.created_at FROM logged_calls c
-    WHERE c.user_id = :user_id AND c.created_at >= :start AND c.created_at < :end
+    SELECT c.lead_id, c.created_at {_CALLS}
 )
 SELECT l.name FROM touches t JOIN leads l ON l.id = t.lead_id
 GROUP BY l.id, l.name ORDER BY min(t.at), l.name LIMIT :limit
