@@ -32,6 +32,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
 from redis.exceptions import LockError
@@ -70,6 +71,12 @@ DELIVERY_CHUNK = 25
 CHUNK_TIMEOUT = 600
 #: Within a batch, the Slack DM (instant, in the app) is queued before the email.
 CHANNEL_ORDER = {Channel.SLACK: 0, Channel.EMAIL: 1, Channel.CLI: 2, Channel.SYSTEM: 3}
+#: Within a tick, each batch of last week's summaries is queued just before the batch of plans of the
+#: same users (both are sorted by user): a plan built after the summary of the week before takes its
+#: focus (core.planner.batch), so Monday's plan names the focus the summary sent that morning does (one
+#: built first gets it when the summary is made: build_weekly_summary), and no user's plan waits for
+#: the summaries of everyone else.
+KIND_ORDER = {DeliveryKind.WEEKLY_SUMMARY: 0, DeliveryKind.PLAN: 1}
 
 _REPLACEABLE = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 #: How long one enqueuer may hold a job id while it replaces that job (a clock that dies holding it
@@ -143,16 +150,22 @@ def enqueue_due(due: list[Due], *, at: datetime, queue: Queue | None = None) -> 
     """
     queue = queue or get_queue()
     by_kind: dict[DeliveryKind, list[Due]] = defaultdict(list)
-    for item in sorted(due, key=lambda d: (d.kind, d.user_id, CHANNEL_ORDER[d.channel])):
+    for item in sorted(due, key=lambda d: (KIND_ORDER[d.kind], d.user_id, CHANNEL_ORDER[d.channel])):
         by_kind[item.kind].append(item)
+    # A batch of summaries, then the batch of plans of the same users, and so on (KIND_ORDER).
+    turns = zip_longest(*([(kind, batch) for batch in _batches(items)] for kind, items in by_kind.items()))
     enqueued = 0
-    for kind, items in by_kind.items():
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = [(str(d.user_id), d.channel.value, d.period.isoformat()) for d in items[start:start + BATCH_SIZE]]
-            digest = hashlib.sha1(repr(batch).encode()).hexdigest()[:16]
-            enqueued += enqueue_once(queue, f"prepare-{kind.value}-{digest}", prepare, kind.value, at.isoformat(),
-                                     batch, rerun_finished=True)
+    for kind, batch in (pair for turn in turns for pair in turn if pair is not None):
+        digest = hashlib.sha1(repr(batch).encode()).hexdigest()[:16]
+        enqueued += enqueue_once(queue, f"prepare-{kind.value}-{digest}", prepare, kind.value, at.isoformat(),
+                                 batch, rerun_finished=True)
     return enqueued
+
+
+def _batches(items: list[Due]) -> list[list[tuple[str, str, str]]]:
+    """``items`` of one kind as :func:`prepare`'s targets (user, channel, period), :data:`BATCH_SIZE` a batch."""
+    rows = [(str(d.user_id), d.channel.value, d.period.isoformat()) for d in items]
+    return [rows[start:start + BATCH_SIZE] for start in range(0, len(rows), BATCH_SIZE)]
 
 
 def prepare(kind: str, at: str, targets: list[tuple[str, str, str]]) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Select, Uuid, any_, bindparam, or_, select, text
+from sqlalchemy import Date, DateTime, Select, Uuid, any_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
@@ -89,6 +89,28 @@ def focus_for(settings: UserSettings | None, *, day: date, summary_focus: str | 
     if settings is not None and settings.focus_text and settings.focus_week_start == week_start(day):
         return settings.focus_text
     return summary_focus
+
+
+def fill_week_focus(session: Session, *, settings: UserSettings | None, user_id: uuid.UUID, week: date,
+                    focus: str) -> list[date]:
+    """Give ``focus``, proposed by the summary just made of the week before ``week`` (a Monday), to the
+    plans of ``week`` built before that summary, unless the user set a focus of their own for it
+    (:func:`focus_for`: theirs wins, and its plans already have it); the dates of the plans changed.
+
+    A plan takes last week's focus when it is built (:func:`gather`), but Monday's is often built
+    before the summary of the week before it exists (on request before the morning, or by a worker
+    that got the plans' batch first), and would keep no focus all day while the summary names one.
+    """
+    if focus_for(settings, day=week, summary_focus=focus) != focus:
+        return []
+    return list(session.scalars(
+        update(DailyPlan)
+        .where(DailyPlan.user_id == user_id, DailyPlan.date >= week, DailyPlan.date <= week + timedelta(days=6),
+               DailyPlan.focus_statement.is_(None))
+        .values(focus_statement=focus)
+        .returning(DailyPlan.date)
+        .execution_options(synchronize_session="fetch")
+    ))
 
 
 def candidate_select() -> Select[*tuple[Any, ...]]:

@@ -41,11 +41,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.billing.status import require_service
+from core.changes import actions_changed
 from core.clock import local_today, utcnow, zone
 from core.config import get_settings
 from core.errors import ValidationError
-from core.models import User, WeeklySummary
-from core.planner.batch import focus_for
+from core.models import Channel, User, WeeklySummary
+from core.planner.batch import fill_week_focus, focus_for
 from core.streaks import streak_on
 from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
 from core.summaries.insights import InsightGenerator
@@ -284,6 +285,8 @@ def build_weekly_summary(
     Idempotent: a week that already has a summary returns it unchanged, and two concurrent builds
     end with one row (the unique (user, week) constraint decides; the loser reads the winner's row).
     A new summary needs service (:func:`core.billing.status.require_service`; an existing one does not).
+    The build that makes it gives its focus to the plans of the week after already built
+    (:func:`_focus_the_week_after`).
     """
     week_start = summary_week(user, week_start)
     existing = get_summary(session, user=user, week_start=week_start)
@@ -292,7 +295,7 @@ def build_weekly_summary(
     require_service(session, user=user)
     facts = week_facts(session, user=user, week_start=week_start)
     insights = (generator or insight_generator(get_settings())).generate(facts)
-    session.execute(
+    made = session.scalar(
         insert(WeeklySummary)
         .values(
             user_id=user.id, week_start_date=week_start, timezone=user.timezone, days_active=facts.days_active,
@@ -302,6 +305,21 @@ def build_weekly_summary(
             insight_post_draft=insights.insight_post, generated_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["user_id", "week_start_date"])
+        .returning(WeeklySummary.id)
     )
     # Inserted now, or by a concurrent build that committed first: either way the row is there.
-    return session.scalars(_summary_of(user, week_start)).one()
+    summary = session.scalars(_summary_of(user, week_start)).one()
+    if made is not None:
+        _focus_the_week_after(session, user=user, summary=summary)
+    return summary
+
+
+def _focus_the_week_after(session: Session, *, user: User, summary: WeeklySummary) -> None:
+    """The plans of the week after ``summary``'s built before it take its focus, unless the user set
+    their own (:func:`core.planner.batch.fill_week_focus`): Monday's plan then carries the focus the
+    summary sent that morning names. When today's plan is one of them, the channels showing it are
+    told, as after any change of it (:func:`core.changes.actions_changed`)."""
+    filled = fill_week_focus(session, settings=get_settings_for(session, user), user_id=user.id,
+                             week=summary.week_start_date + timedelta(days=7), focus=summary.next_week_focus)
+    if local_today(user.timezone) in filled:
+        actions_changed(session, user_id=user.id, channel=Channel.SYSTEM)
