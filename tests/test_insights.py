@@ -265,6 +265,11 @@ def test_the_model_gets_the_figures_and_their_definitions(endpoint: tuple[FakeEn
     assert tuple(sent[name] for name in figures) == (2, 2, 2, 0, None)
     assert "state a reply percentage only from reply_rate, and only when it is not null" in system
     assert "``answered``: how many of those ``written_to`` have replied by the time the summary is built" in system
+    # The figures the built-in generator words are the model's too, with the same wording rules.
+    assert "``streak``: the user's streak as of the week's last day, its Sunday" in system
+    assert "or a call they logged themselves" in system
+    assert "never call a week with calls_booked quiet; the narrative never repeats a sentence of the insight" in system
+    assert "'your next work day', never as a named day" in system
 
 
 @pytest.mark.parametrize("problem", ["http 500", "not json", "content not json", "missing field", "empty field"])

@@ -46,7 +46,9 @@ SYSTEM_PROMPT = (
     "Use only the facts given; no placeholders; correct singular and plural. Every sentence must be true by the "
     "definitions below: state a reply percentage only from reply_rate, and only when it is not null; never divide "
     "replies by sent (a week's replies mostly answer earlier messages); call completed actions 'actions', not "
-    "follow-ups (a Fast Win is an action); write 'Fast Win' exactly so; in the posts, the week is 'last week'.\n\n"
+    "follow-ups (a Fast Win is an action); write 'Fast Win' exactly so; in the posts, the week is 'last week'; "
+    "never call a week with calls_booked quiet; the narrative never repeats a sentence of the insight; say when to "
+    "act next as 'your next work day', never as a named day (the user's work days are not given).\n\n"
     "The facts, as defined:\n" + inspect.cleandoc(WeekFacts.__doc__ or "")
 )
 
