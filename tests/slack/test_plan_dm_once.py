@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, text
 
 from bot.slack import app as slack_app
-from bot.slack.errors import APOLOGY
 from bot.web import create_app
 from core.db import unit_of_work
 from core.jobs import tasks
@@ -163,7 +162,7 @@ def test_a_post_slack_refuses_records_nothing_and_the_next_request_posts_the_pla
     fake.queue("chat.postMessage", {"ok": False, "error": "internal_error"}, status=500)
     command(web, fake, "today")
     assert len(fake.calls_to("chat.postMessage")) == 1
-    assert replies(fake) == [APOLOGY]
+    assert replies(fake) == ["Slack is having trouble right now (internal_error); please try again in a few minutes."]
 
     command(web, fake, "today")
     assert len(fake.calls_to("chat.postMessage")) == 2 and fake.calls_to("chat.update") == []
