@@ -121,10 +121,19 @@ def quoted_link(link: str) -> str:
 
 
 def _normalise_mailto(rest: str, shown: str) -> str:
-    """``mailto:`` plus the address with its domain in lower case (the local part is the owner's)."""
-    if not rest:
-        raise ValidationError(f"{shown} has no address; a mail link looks like mailto:ann@example.com")
+    """``mailto:`` plus one email address with its domain in lower case (the local part is the owner's),
+    then its ``?subject=…`` if any, kept: the link opens the user's mail app, which reads it.
+
+    The address must pass :func:`validate_email`, the check of a lead's ``--email``: call detection
+    matches a ``mailto:`` lead by it, and a link to no address opens a message to nobody."""
     address, question, query = rest.partition("?")
+    try:
+        valid = not address.lower().startswith("mailto:") and validate_email(address) is not None
+    except ValidationError:
+        valid = False
+    if not valid:
+        raise ValidationError(f"{shown} has no valid email address after mailto:; a mail link is one address, "
+                              "like mailto:ann@example.com (a ?subject=… after it is kept)")
     local, at, domain = address.rpartition("@")
     return f"mailto:{local}{at}{domain.lower()}{question}{query}"
 

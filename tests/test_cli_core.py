@@ -97,6 +97,19 @@ def test_a_bad_lead_is_refused_and_nothing_is_added(user: str, url: str, notes: 
     assert ok_json("leads", "list", "--user", user) == []
 
 
+@pytest.mark.parametrize("url", ["mailto:bad", "mailto:?subject=Hi", "mailto:ann@", "mailto:ann@x.io,bob@y.io",
+                                 "mailto:mailto:ann@x.io"])
+def test_a_mail_link_without_one_valid_address_is_refused_and_nothing_is_added(user: str, url: str) -> None:
+    refused(nbm("leads", "add", "--user", user, "Mallory", url),
+            "has no valid email address after mailto:; a mail link is one address, like mailto:ann@example.com")
+    assert ok_json("leads", "list", "--user", user) == []
+
+
+def test_a_mail_link_keeps_its_subject_and_its_owners_local_part(user: str) -> None:
+    lead = ok_json("leads", "add", "--user", user, "Ann", "mailto:Ann.Lee@Example.COM?subject=Hello")
+    assert lead["url"] == "mailto:Ann.Lee@example.com?subject=Hello"
+
+
 def test_a_refused_lead_reads_no_calendar_makes_no_plan_and_adds_nothing(
     user: str, server: str, service: Session
 ) -> None:

@@ -70,7 +70,7 @@ def test_other_schemes_are_refused_saying_what_is_accepted(refused: str) -> None
         ("https://", "no valid host"),
         ("https:example.com", "no valid host"),
         ("http://example.com:99999/", "no valid host"),
-        ("mailto:", "no address"),
+        ("mailto:", "no valid email address after mailto:"),
         ("   ", "needs a link"),
         ("https://example.com/ann lee", "spaces or invisible characters"),
         ("https://example.com/\u200bann", "spaces or invisible characters"),
