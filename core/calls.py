@@ -6,9 +6,17 @@
 * **Once per call.** Logging the same lead and date again returns the call already logged
   (``created`` False) with its actions, and creates nothing; the unique constraint
   ``logged_calls_lead_id_call_date_key`` is the guarantee, even for two requests at once.
-* **One pending prep (and one pending post-call) per lead**, as for every auto action: a second
-  call booked while the first one's prep is still to do gets no prep of its own (``prep`` None);
-  the pending one stays as it is.
+* **One pending prep (and one pending post-call) per lead**, as for every auto action, so a call
+  logged while another call of the lead's has one pending shares it by this rule: the pending
+  post-call is for the lead's *latest* call (one follow-up after the last conversation covers
+  those before it), and the pending prep for its *soonest* call still to come (the next
+  conversation is the one to prepare). A call that should have the pending action takes it over
+  when the user has not touched it (module rule below): it is made again for this call, by the
+  rules above, and the call it came from keeps its log. Otherwise it stays where it is and this
+  call has none of its kind. Either way the result says so (``others``), and each channel tells the
+  user what was made, what moved and what was not made, so no call goes without a word about its
+  follow-up. A call in the past has no prep to share. This holds wherever a call is logged or
+  moved: by hand (``nbm call``, ``/nbm call``, the Log-a-call form) and from the calendar.
 * The lead must be the user's and not archived. The call date must be within a year of the user's
   today either way, so a mistyped year is refused.
 * **A call a person logs with a snoozed lead brings the lead back** (``woke``): nothing is planned
@@ -29,11 +37,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from core.actions.followups import create_auto_action, lock_lead, work_days_for
+from core.actions.followups import PENDING_STATES, create_auto_action, lock_lead, work_days_for
 from core.clock import local_today, utcnow
 from core.errors import ValidationError
 from core.leads import get_lead, unsnooze_lead
@@ -56,15 +64,29 @@ MAX_DAYS_AWAY = 365
 
 
 @dataclass(frozen=True)
+class OtherCall:
+    """A pending prep or post-call (``kind``) of the lead's call on ``call_date``, weighed against a call
+    just logged or moved by the rule of one pending per lead (module rules): ``held`` is that action
+    when it stays with that call (and the new one has none of its kind), None when it moved to the new
+    call."""
+
+    kind: ActionType
+    call_date: date
+    held: Action | None
+
+
+@dataclass(frozen=True)
 class LoggedCallResult:
-    """The call; its prep and post-call actions (None when none was made); whether it is new; whether
-    the lead was snoozed and is active again (module rules)."""
+    """The call; its prep and post-call actions (None when it has none); whether it is new; whether
+    the lead was snoozed and is active again; the other calls' pending actions it took over or that
+    kept it from having its own (module rules)."""
 
     call: LoggedCall
     prep: Action | None
     post: Action | None
     created: bool
     woke: bool = False
+    others: tuple[OtherCall, ...] = ()
 
 
 def log_call(
@@ -98,9 +120,9 @@ def log_call(
         )
     call = session.get_one(LoggedCall, call_id)
     woke = channel != Channel.SYSTEM and unsnooze_lead(session, user=user, lead_id=lead.id).changed
-    prep, post = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
-                           kinds={ActionType.CALL_PREP, ActionType.POST_CALL})
-    return LoggedCallResult(call=call, prep=prep, post=post, created=True, woke=woke)
+    made = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
+                     kinds={ActionType.CALL_PREP, ActionType.POST_CALL})
+    return LoggedCallResult(call=call, prep=made.prep, post=made.post, created=True, woke=woke, others=made.others)
 
 
 def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date) -> tuple[Action, ...] | None:
@@ -125,7 +147,7 @@ def move_call(session: Session, *, user: User, call: LoggedCall, call_date: date
     session.flush()
     made = _schedule(session, user=user, lead=lead, call=call, today=today, at=now,
                      kinds={ActionType.CALL_PREP, ActionType.POST_CALL} - kept)
-    return tuple(action for action in made if action is not None)
+    return tuple(action for action in (made.prep, made.post) if action is not None)
 
 
 def cancel_call(session: Session, *, user: User, call: LoggedCall) -> bool:
@@ -142,13 +164,25 @@ def cancel_call(session: Session, *, user: User, call: LoggedCall) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Scheduled:
+    prep: Action | None
+    post: Action | None
+    others: tuple[OtherCall, ...]
+
+
 def _schedule(session: Session, *, user: User, lead: Lead, call: LoggedCall, today: date, at: datetime,
-              kinds: set[ActionType]) -> tuple[Action | None, Action | None]:
-    """Make the call's prep and post-call of ``kinds`` by the module's rules; each is None when not made."""
+              kinds: set[ActionType]) -> _Scheduled:
+    """Make the call's prep and post-call of ``kinds`` by the module's rules, taking over another call's
+    pending one where the rules give it to this call; each is None when not made."""
     work_days = work_days_for(session, user)
     when = _day(call.call_date, today)
+    if call.call_date < today:
+        kinds = kinds - {ActionType.CALL_PREP}
+    others = tuple(other for kind in sorted(kinds) if (other := _share(session, lead=lead, call=call, kind=kind,
+                                                                        today=today)) is not None)
     prep = post = None
-    if ActionType.CALL_PREP in kinds and call.call_date >= today:
+    if ActionType.CALL_PREP in kinds:
         prep = create_auto_action(
             session, user=user, lead=lead, action_type=ActionType.CALL_PREP, origin=ActionOrigin.CALL,
             due_date=max(work_day_before(call.call_date, work_days), today),
@@ -160,18 +194,46 @@ def _schedule(session: Session, *, user: User, lead: Lead, call: LoggedCall, tod
             due_date=max(next_work_day(call.call_date + timedelta(days=1), work_days), today),
             description=f"Follow up on your call with {lead.name} on {when}", logged_call=call, at=at,
         )
-    return prep, post
+    return _Scheduled(prep, post, others)
+
+
+def _share(session: Session, *, lead: Lead, call: LoggedCall, kind: ActionType, today: date) -> OtherCall | None:
+    """The lead's pending ``kind`` of another call, weighed against ``call`` (module rules): deleted when
+    untouched and ``call`` should have it (``call`` then makes its own), kept otherwise; None when
+    there is none."""
+    found = session.execute(
+        select(Action, LoggedCall.call_date, _UNTOUCHED.label("untouched"))
+        .join(LoggedCall, LoggedCall.id == Action.logged_call_id)
+        .where(Action.person_id == lead.id, Action.action_type == kind, Action.auto_created,
+               Action.state.in_(PENDING_STATES), Action.logged_call_id != call.id)
+        .with_for_update(of=Action)
+    ).one_or_none()
+    if found is None:
+        return None
+    pending, other_date, untouched = found
+    if kind is ActionType.POST_CALL:
+        ours = call.call_date > other_date
+    else:
+        ours = other_date < today or call.call_date < other_date
+    if not (ours and untouched):
+        return OtherCall(kind=kind, call_date=other_date, held=pending)
+    session.delete(pending)
+    session.flush()
+    return OtherCall(kind=kind, call_date=other_date, held=None)
 
 
 def _actions_of(session: Session, call: LoggedCall) -> list[Action]:
     return list(session.scalars(select(Action).where(Action.logged_call_id == call.id)))
 
 
+#: An action still NEW with no event besides its creation (module rules).
+_UNTOUCHED = and_(Action.state == ActionState.NEW, ~select(ActionEvent.id).where(
+    ActionEvent.action_id == Action.id, ActionEvent.from_state.is_not(None)).exists())
+
+
 def _untouched(session: Session, call: LoggedCall) -> list[Action]:
-    """The call's actions still NEW with no event besides their creation (module rules)."""
-    acted_on = select(ActionEvent.id).where(ActionEvent.action_id == Action.id, ActionEvent.from_state.is_not(None))
-    return list(session.scalars(select(Action).where(
-        Action.logged_call_id == call.id, Action.state == ActionState.NEW, ~acted_on.exists())))
+    """The call's untouched actions."""
+    return list(session.scalars(select(Action).where(Action.logged_call_id == call.id, _UNTOUCHED)))
 
 
 def _callable_lead(session: Session, *, user: User, lead_id: uuid.UUID) -> Lead:

@@ -127,11 +127,15 @@ def test_logging_the_same_call_twice_returns_it_and_creates_nothing(service: Ses
 def test_a_second_call_while_the_first_ones_actions_are_pending_adds_no_twin(
     service: Session, user: User, lead: Lead
 ) -> None:
-    log_call(service, user=user, lead_id=lead.id, call_date=date(2026, 11, 30), channel=Channel.SLACK)
+    """The prep stays with the sooner call; the untouched follow-up moves to the later one."""
+    first = log_call(service, user=user, lead_id=lead.id, call_date=date(2026, 11, 30), channel=Channel.SLACK)
     second = log_call(service, user=user, lead_id=lead.id, call_date=date(2026, 12, 3), channel=Channel.SLACK)
-    assert second.created and (second.prep, second.post) == (None, None)
-    pending = service.scalars(select(Action.action_type).where(Action.person_id == lead.id)).all()
-    assert sorted(pending) == [ActionType.CALL_PREP, ActionType.POST_CALL]
+    assert second.created and second.prep is None and second.post is not None
+    assert [(o.kind, o.call_date, o.held) for o in second.others] == [
+        (ActionType.CALL_PREP, date(2026, 11, 30), first.prep), (ActionType.POST_CALL, date(2026, 11, 30), None)]
+    pending = service.execute(
+        select(Action.action_type, Action.logged_call_id).where(Action.person_id == lead.id)).all()
+    assert sorted(pending) == [(ActionType.CALL_PREP, first.call.id), (ActionType.POST_CALL, second.call.id)]
 
 
 def test_another_users_lead_is_unknown(service: Session, user: User) -> None:

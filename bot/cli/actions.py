@@ -81,18 +81,34 @@ def mark_command(email: str, action_id: uuid.UUID, mark: str, until: date | None
 @click.argument("call_date", metavar="DATE", type=DATE)
 @json_option
 def call_command(email: str, lead_ref: str, call_date: date, as_json: bool) -> None:
-    """Log a call booked with a lead: prep the work day before, follow up the work day after."""
+    """Log a call booked with a lead: prep the work day before, follow up the work day after. A lead has
+    one prep and one follow-up pending at a time: the follow-up goes with its latest call, the prep with
+    its soonest one to come, moved from another call while untouched; the answer says which."""
     with acting_as_email(email) as (session, user):
         result = log_call_and_replan(session, user=user, lead_id=lead_for(session, user, lead_ref).id,
                                      call_date=call_date, channel=Channel.CLI)
     made = [a for a in (result.prep, result.post) if a is not None]
+    moved = {other.kind: other.call_date for other in result.others if other.held is None}
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
-               "lead_woke": result.woke, "actions": [action_json(a) for a in made]}
+               "lead_woke": result.woke, "actions": [action_json(a) for a in made],
+               "others": [{"type": o.kind.value, "call_date": o.call_date, "moved": o.held is None,
+                           "action": action_json(o.held) if o.held is not None else None} for o in result.others]}
 
     def human() -> str:
         head = "logged" if result.created else "already logged"
         return "\n".join([f"{head}: call on {call_date:%a %d %b %Y}"] +
-                         [f"  {a.action_type.value} due {a.due_date}" for a in made] +
+                         [f"  {a.action_type.value} due {a.due_date}" + (
+                             f", moved here from the call on {moved[a.action_type]:%a %d %b %Y}"
+                             if a.action_type in moved else "") for a in made] +
+                         [f"  no {o.kind.value} of its own: the one for the call on {o.call_date:%a %d %b %Y} "
+                          f"is still open, {_when(o.held)}" for o in result.others if o.held is not None] +
                          (["  the lead was snoozed and is active again"] if result.woke else []))
 
     emit(as_json, payload, human)
+
+
+def _when(action: Action) -> str:
+    """When an open action comes up: its due date, or the date its snooze ends."""
+    if action.state == ActionState.SNOOZED:
+        return f"snoozed until {action.snooze_until}"
+    return f"due {action.due_date}"

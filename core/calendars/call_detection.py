@@ -10,8 +10,10 @@ Rules (PRODUCT.md, "Calendars"; where it is silent, what was chosen):
   cancelled, not declined by the user; ``core.calendars.providers.Meeting``) whose attendees
   include a lead's email — ``leads.email``, or the address of a ``mailto:`` lead — becomes a call
   logged with ``core.calls.log_call`` on the meeting's local date, with the same CALL_PREP and
-  POST_CALL as ``nbm call``. Archived leads are not matched; when several leads attend one meeting,
-  the call is the first of them by name (one call per event).
+  POST_CALL as ``nbm call`` (one of each pending per lead: the prep for the soonest call, the
+  post-call after the latest, taken over from another call while untouched). Archived leads are
+  not matched; when several leads attend one meeting, the call is the first of them by name (one
+  call per event).
 * **Once per event**: ``calendar_event_calls`` binds the provider's event id to the call it made
   (unique per connection), so reading again changes nothing. When the lead already has a call logged
   that day (the user logged it by hand), nothing new is made and that call is left as it is.

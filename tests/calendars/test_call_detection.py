@@ -162,6 +162,20 @@ def test_each_occurrence_of_a_recurring_meeting_is_its_own_call_and_moves_alone(
     assert (calls["logged"], calls["moved"], calls["removed"]) == (0, 1, 0)
     with unit_of_work(service=True) as session:
         assert sorted(session.scalars(select(LoggedCall.call_date))) == [date(2026, 10, 15), date(2026, 10, 20)]
-    # One pending prep and post-call per lead: Monday's call waits for Thursday's to be done.
+    # One pending prep and post-call per lead (core.calls): the prep for the soonest call (Thursday's),
+    # the follow-up after the latest (Tuesday's, moved there with its call).
     assert [(kind, due) for kind, due, _, _ in call_actions()] == [("CALL_PREP", "2026-10-14"),
-                                                                    ("POST_CALL", "2026-10-16")]
+                                                                    ("POST_CALL", "2026-10-21")]
+
+
+def test_a_meeting_after_a_call_logged_by_hand_takes_its_untouched_follow_up(cleo: dict[str, bytes]) -> None:
+    """One follow-up pending per lead (core.calls): the one after the latest call, found in the calendar
+    as when logged by hand."""
+    nbm("calendar", "calls", "--user", OWNER, "on")
+    assert nbm("call", "--user", OWNER, "Ann", "2026-10-12").exit_code == 0  # Monday: follow-up due today
+    cleo["cleo.ics"] = calendar(event("m1", "20261016T100000", guests=("ann@acme.io",)))
+    assert sync()["calls"]["logged"] == 1
+    assert call_actions() == [
+        ("CALL_PREP", "2026-10-15", "NEW", "Prepare for your call with Ann Lee on Fri 16 Oct"),
+        ("POST_CALL", "2026-10-19", "NEW", "Follow up on your call with Ann Lee on Fri 16 Oct"),
+    ]

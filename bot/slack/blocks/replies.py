@@ -17,7 +17,7 @@ from core.actions.service import TransitionResult
 from core.actions.snooze import ACCEPTED_FORMS
 from core.actions.undo import NOTHING_TO_UNDO, UndoResult, back_to
 from core.calls import LoggedCallResult
-from core.models import ActionState, CapacityLevel, Lead
+from core.models import Action, ActionState, ActionType, CapacityLevel, Lead
 from core.planner.capacity import ACTIONS_PER_LEVEL
 from core.planner.view import PlanView, action_title
 from core.text import plural, short_date, short_date_from
@@ -100,16 +100,34 @@ def undone(result: UndoResult, title: str, *, today: date) -> str:
 
 
 def call_logged(name: str, result: LoggedCallResult, *, today: date) -> str:
-    """The call and the prep and follow-up it planned; a call logged again says it already was. A
-    date months from the user's ``today`` says its year."""
+    """The call and the prep and follow-up it planned, each said moved when it came from another call of
+    the lead's, and each it has none of because another call keeps the lead's one pending
+    (``core.calls``); a call logged again says it already was. A date months from the user's
+    ``today`` says its year."""
     when = short_date_from(result.call.call_date, today=today)
     if not result.created:
         return f"📞 Your call with {escape(name)} on {when} was already logged."
-    steps = [f"{what} on {short_date_from(action.due_date, today=today)}"
-             for what, action in (("prep", result.prep), ("the follow-up", result.post)) if action is not None]
+    moved = {other.kind: other.call_date for other in result.others if other.held is None}
+    steps = [f"{_CALL_STEP[action.action_type]} on {short_date_from(action.due_date, today=today)}" + (
+        f" (moved here from your call on {short_date_from(moved[action.action_type], today=today)})"
+        if action.action_type in moved else "") for action in (result.prep, result.post) if action is not None]
     planned = f" Planned: {' and '.join(steps)}." if steps else ""
+    held = "".join(
+        f" No {_CALL_STEP[other.kind].removeprefix('the ')} of its own: the one for your call on "
+        f"{short_date_from(other.call_date, today=today)} is still open ({_comes_up(other.held, today=today)})."
+        for other in result.others if other.held is not None)
     woke = f" {escape(name)} was snoozed and is active again." if result.woke else ""
-    return f"📞 Logged your call with {escape(name)} on {when}.{planned}{woke}"
+    return f"📞 Logged your call with {escape(name)} on {when}.{planned}{held}{woke}"
+
+
+_CALL_STEP = {ActionType.CALL_PREP: "prep", ActionType.POST_CALL: "the follow-up"}
+
+
+def _comes_up(action: Action, *, today: date) -> str:
+    """When an open action comes up: the date its snooze ends, or its due date."""
+    if action.state == ActionState.SNOOZED and action.snooze_until is not None:
+        return f"snoozed until {short_date_from(action.snooze_until, today=today)}"
+    return f"due {short_date_from(action.due_date, today=today)}"
 
 
 def leads_list(leads: Sequence[Lead], *, limit: int, today: date) -> str:
