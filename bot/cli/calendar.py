@@ -9,7 +9,7 @@ import click
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from core import preferences
 from core.calendars import service
-from core.calendars.call_detection import CallsFound
+from core.calendars.call_detection import CallsFound, detection_said, searchable
 from core.calendars.disconnection import disconnect_calendar
 from core.calendars.plans_sized import NO_CALENDAR
 from core.calendars.service import DayRead
@@ -94,13 +94,18 @@ def calls_command(email: str, switch: str, as_json: bool) -> None:
     on = switch.lower() == "on"
     with acting_as_email(email) as (session, user):
         reconnect = preferences.set_call_detection(session, user=user, on=on)
-    lines = [f"Call detection is {'on' if on else 'off'}."]
-    if on:
-        lines.append("Meetings with a lead (by the lead's email) today and in the next 7 days become logged calls, "
-                     "checked every hour and on `nbm calendar sync`.")
+        connections = service.list_connections(session, user=user)
+    lines = [detection_said(on=on, connections=connections)]
+    if on and not connections:
+        kinds = "|".join(kind.value for kind in service.offered(get_settings()))
+        lines.append(f"Connect one with `nbm calendar connect --user {email} {kinds}` (ics takes the calendar's "
+                     "private iCal address).")
+    elif on and searchable(connections):
+        lines.append("Checked every hour and on `nbm calendar sync`.")
     lines += [f"Connect {kind.value} again (nbm calendar connect --user {email} {kind.value}) to let it read who "
               "attends your events." for kind in reconnect]
-    emit(as_json, {"call_detection": on, "reconnect": [kind.value for kind in reconnect]}, lambda: "\n".join(lines))
+    emit(as_json, {"call_detection": on, "said": lines[0], "reconnect": [kind.value for kind in reconnect]},
+         lambda: "\n".join(lines))
 
 
 @calendar_group.command("disconnect")

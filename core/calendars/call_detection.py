@@ -25,6 +25,10 @@ Rules (PRODUCT.md, "Calendars"; where it is silent, what was chosen):
   for calls dated today or later; calls in the past are history. A connection that could not be
   read removes nothing: absence from a failed read is not a cancellation. An event moved beyond the
   window looks cancelled now and is found again when it comes within 7 days.
+* **What each channel says of it** (:func:`detection_said`, one sentence for ``nbm calendar calls``,
+  App Home and Slack's settings): on, it finds calls only in a calendar that is connected, not
+  expired, and shows who attends its events; with no calendar connected, or none of those, the
+  sentence says so instead of promising calls, and the channel names its own way to connect one.
 * **When**: every hour, one job per user (``core.jobs.calls``), and on ``nbm calendar sync``. Reads
   are retried and logged like every calendar read (operation ``events``).
 * **Today's plan shows it at once**: a search that made a prep or post-call due by the user's today
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -71,6 +76,9 @@ from core.users import get_settings_for
 
 #: Days after today that are searched for calls (today included besides).
 WINDOW_DAYS = 7
+#: What call detection does, in the words every channel uses.
+FINDS = (f"meetings with a lead (by the lead's email) today and in the next {WINDOW_DAYS} days become logged "
+         "calls, with a prep before and a follow-up after")
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,24 @@ class CallsFound:
     need_grant: tuple[CalendarProvider, ...] = ()
     due_today: bool = False
     left_today: bool = False
+
+
+def searchable(connections: Sequence[CalendarConnection]) -> bool:
+    """Whether any of ``connections`` can be searched for calls: not expired, and showing who attends."""
+    return any(c.reads_events and c.status != CalendarConnectionStatus.EXPIRED for c in connections)
+
+
+def detection_said(*, on: bool, connections: Sequence[CalendarConnection]) -> str:
+    """Whether call detection is on and what it does now, given the user's ``connections`` (module
+    rules); the channel adds its own way to connect a calendar."""
+    if not on:
+        return "Call detection is off."
+    if not connections:
+        return f"Call detection is on, but no calendar is connected: once one is, {FINDS}."
+    if not searchable(connections):
+        return ("Call detection is on, but none of your calendars shows who attends your events now, so no "
+                "calls are found until one is connected again.")
+    return f"Call detection is on: {FINDS}."
 
 
 def find_calls(session: Session, *, user: User, deadline: float | None = None) -> CallsFound:

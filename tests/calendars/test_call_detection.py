@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Connection, select
 
 from bot.cli import main
+from core.calendars.call_detection import FINDS
 from core.db import unit_of_work
 from core.models import LoggedCall
 
@@ -77,7 +78,7 @@ def test_call_detection_is_off_until_turned_on(cleo: dict[str, bytes]) -> None:
     assert "calls" not in sync()
     assert call_actions() == []
     turned = nbm("calendar", "calls", "--user", OWNER, "on")
-    assert turned.output.startswith("Call detection is on.\n")
+    assert turned.output == (f"Call detection is on: {FINDS}.\nChecked every hour and on `nbm calendar sync`.\n")
     assert sync()["calls"] == {"logged": 1, "moved": 0, "removed": 0, "problems": [], "reconnect": []}
 
 
@@ -179,3 +180,17 @@ def test_a_meeting_after_a_call_logged_by_hand_takes_its_untouched_follow_up(cle
         ("CALL_PREP", "2026-10-15", "NEW", "Prepare for your call with Ann Lee on Fri 16 Oct"),
         ("POST_CALL", "2026-10-19", "NEW", "Follow up on your call with Ann Lee on Fri 16 Oct"),
     ]
+
+
+def test_turning_call_detection_on_without_a_calendar_says_so_and_how_to_connect_one(
+    connection: Connection, pinned: None
+) -> None:
+    """It said that meetings become logged calls, checked every hour: not with no calendar to read."""
+    assert nbm("users", "add", "dora@example.com", "--name", "Dora").exit_code == 0
+    turned = nbm("calendar", "calls", "--user", "dora@example.com", "on")
+    assert turned.exit_code == 0
+    assert turned.output == (
+        "Call detection is on, but no calendar is connected: once one is, meetings with a lead (by the lead's "
+        "email) today and in the next 7 days become logged calls, with a prep before and a follow-up after.\n"
+        "Connect one with `nbm calendar connect --user dora@example.com ics` (ics takes the calendar's private "
+        "iCal address).\n")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from bot.cli import main
+from core.calendars.call_detection import FINDS
 from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarProvider, SlackInstallation, User
@@ -95,11 +96,22 @@ def test_app_home_says_whether_calls_are_found_and_offers_to_reconnect_a_calenda
         user = session.get_one(User, ann.id)
         make_calendar_connection(session, user, provider=CalendarProvider.ICS, calendar_id="cal.example",
                                  refresh_token=Secret(f"{server}/cal/day.ics"), reads_events=True)
-    assert "Call detection off (Edit settings to find your calls with leads)." in _texts(_open_home(web, fake))
+    assert "Call detection is off. Edit settings to find your calls with leads." in _texts(_open_home(web, fake))
     with unit_of_work(user_id=ann.id) as session:
         set_call_detection(session, user=session.get_one(User, ann.id), on=True)
     fake.calls.clear()
     view = _open_home(web, fake, event_id="Ev2")
-    assert "Call detection on: meetings with a lead's email in the next 7 days become logged calls." in _texts(view)
+    assert f"Call detection is on: {FINDS}." in _texts(view)
     buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert not any(e["action_id"].startswith("nbm_connect_calendar") for e in buttons)  # an iCal address shows guests
+
+
+def test_app_home_says_no_calls_are_found_without_a_calendar(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
+    """As `nbm calendar calls on` says it (core.calendars.call_detection.detection_said)."""
+    with unit_of_work(user_id=ann.id) as session:
+        set_call_detection(session, user=session.get_one(User, ann.id), on=True)
+    view = _open_home(web, fake)
+    assert (f"Call detection is on, but no calendar is connected: once one is, {FINDS}. Connect one below."
+            in _texts(view))
+    buttons = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert any(action.startswith("nbm_connect_calendar") for action in buttons)

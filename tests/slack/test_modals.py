@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.slack.blocks.home import NOT_PLANNED
+from core.calendars.call_detection import FINDS
 from core.db import unit_of_work
 from core.models import ActionState, CalendarProvider, DailyPlan, Lead, LoggedCall, User, UserSettings
 from core.streaks import refresh_streak
@@ -156,6 +157,17 @@ def test_turning_call_detection_on_says_which_calendar_to_connect_again(web: Fla
     assert interact(web, _settings(calls=())).data == b""
     with unit_of_work(user_id=ann.id) as session:
         assert not session.get_one(UserSettings, ann.id).call_detection
+
+
+def test_turning_call_detection_on_without_a_calendar_says_none_is_connected(web: FlaskClient, fake: FakeSlack,
+                                                                            ann: User) -> None:
+    response = interact(web, _settings(calls=("on",)))
+    assert response.json["response_action"] == "update"
+    assert response.json["view"]["blocks"][0]["text"]["text"] == (
+        f"Saved. Call detection is on, but no calendar is connected: once one is, {FINDS}. Connect one from App "
+        "Home or with `/nbm connect`.")
+    with unit_of_work(user_id=ann.id) as session:
+        assert session.get_one(UserSettings, ann.id).call_detection
 
 
 def test_bad_settings_are_answered_on_their_fields_and_nothing_is_saved(web: FlaskClient, fake: FakeSlack,

@@ -30,6 +30,7 @@ from bot.slack.blocks.text import (
     section,
 )
 from core.calendars import plans_sized
+from core.calendars.call_detection import detection_said
 from core.calendars.disconnection import plans_after
 from core.calendars.health import health_of, ways_out
 from core.calendars.service import NAMES
@@ -142,8 +143,9 @@ def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[
     rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c, calendars)) for c in calendars]
     buttons = [button(label, ids.connect_calendar(kind), kind.value)
                for kind, label in ways_out(calendars, offered, call_detection=settings.call_detection)]
-    calls = ("Call detection on: meetings with a lead's email in the next 7 days become logged calls."
-             if settings.call_detection else "Call detection off (Edit settings to find your calls with leads).")
+    calls = detection_said(on=settings.call_detection, connections=calendars) + (
+        " Connect one below." if settings.call_detection and not calendars
+        else "" if settings.call_detection else " Edit settings to find your calls with leads.")
     blocks = [header("Calendar"), *(rows or [section(NO_CALENDAR)]),
               context(f"Working hours {hours}, your local time. {calls}")]
     return [*blocks, {"type": "actions", "elements": buttons}] if buttons else blocks

@@ -28,6 +28,7 @@ from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_lead_then_plan
 from core.actions.records import check_text
 from core.calendars import service as calendars
+from core.calendars.call_detection import detection_said
 from core.calendars.feed import validate_address
 from core.calendars.health import hiding_guests
 from core.calendars.plans_sized import after_connecting
@@ -150,8 +151,12 @@ def submit_settings(request: Request) -> None:
                            slack="slack" in channels, work_days=days, working_hours=hours)
         set_timezone(session, user=user, timezone=timezone)
         reconnect = set_call_detection(session, user=user, on=detect) if detect is not None else ()
+        connections = calendars.list_connections(session, user=user)
     again, lost = hiding_guests(reconnect, calendars.offered(get_settings()))
     said = [*([_connect_again(again)] if again else []), *lost]
+    if detect and not connections:  # on, with nothing to search: said as App Home says it
+        said.append(f"{detection_said(on=True, connections=connections)} Connect one from App Home or with "
+                    "`/nbm connect`.")
     if said:
         request.ack(response_action="update", view=notice_modal("Settings saved", " ".join(["Saved.", *said])))
     else:
