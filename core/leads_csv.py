@@ -26,7 +26,9 @@ transaction: core.leads_import):
   LinkedIn export each connection wrote their own, which the user cannot fix, so such characters are
   cleaned away here instead.
 * **LinkedIn rows**: the name is first and last name; the link is the profile URL, or ``mailto:`` the
-  email address when the URL is empty; the notes are "Position at Company" (or whichever is present).
+  email address when the URL is empty; the notes are "Position at Company" (or whichever is present);
+  the email address is also the lead's email (call detection finds a lead's meetings by it), checked
+  and kept or left out by core.leads_import.
 """
 
 from __future__ import annotations
@@ -55,13 +57,14 @@ _CLOSE_THE_QUOTE = 'a quote inside a value is written twice: ""'
 
 @dataclass(frozen=True)
 class Row:
-    """A data row as name/url/notes, or the reason it cannot be read at all (``problem``)."""
+    """A data row as name/url/notes/email, or the reason it cannot be read at all (``problem``)."""
 
     line: int
     name: str = ""
     url: str = ""
     notes: str = ""
     problem: str | None = None
+    email: str = ""
 
 
 #: A record as csv read it: the physical line it starts on, its cells (or csv's error about it), and the
@@ -196,15 +199,16 @@ def _named(cells: list[str], columns: dict[str, int]) -> dict[str, str]:
 
 
 def _linkedin(line: int, cells: dict[str, str]) -> Row:
-    """A LinkedIn connection: an email address stands in for a missing profile URL; the name, written
-    by the connection, is cleaned (see the module docstring)."""
-    email = cells.get("email address")
+    """A LinkedIn connection: an email address stands in for a missing profile URL and is the lead's
+    email; the name, written by the connection, is cleaned (see the module docstring)."""
+    email = cells.get("email address", "")
     position_at_company = " at ".join(part for part in (cells.get("position"), cells.get("company")) if part)
     return Row(
         line,
         name=clean_name(" ".join(part for part in (cells["first name"], cells["last name"]) if part)),
         url=cells["url"] or (f"mailto:{email}" if email else ""),
         notes=position_at_company,
+        email=email,
     )
 
 

@@ -12,6 +12,11 @@ Rules chosen where the specification is silent:
   the file's text into rows.
 * **Duplicates are not errors**: a link the user already has, or one repeated in the same file, is
   listed as a duplicate; importing the same file twice adds nobody the second time.
+* **A row's email** (a LinkedIn export's "Email Address") becomes the lead's email, checked as
+  ``nbm leads add --email`` checks it (:func:`core.leads.validate_email`). A lead's email is unique
+  among the user's leads, so an email another lead has (from before, or an earlier row of the file),
+  or one that is not an email address, is left out: the lead is added without it, and the report
+  says so (kind ``email skipped``).
 * **All or nothing, in one transaction**, however large the file: the caller's unit of work. An
   import that fails half-way (the connection drops, the process is killed) leaves nothing behind, so
   the user simply runs it again; an import that succeeds is complete, and running the same file again
@@ -40,16 +45,17 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from tempfile import TemporaryFile
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from sqlalchemy import text
+from sqlalchemy.engine import Row as ResultRow
 from sqlalchemy.orm import Session
 
 from core.actions.records import check_text
 from core.clock import local_today, utcnow
 from core.db import rows_affected
 from core.errors import ValidationError
-from core.leads import validate_url
+from core.leads import validate_email, validate_url
 from core.leads_csv import Row, read_rows
 from core.models import Channel, User
 from core.names import validate_name
@@ -74,7 +80,7 @@ FIRST_NOTES = 20
 ANALYZE_FROM = 1_000
 _NOT_UTF8 = "the file is not UTF-8 text; save it as 'CSV UTF-8' and import it again"
 
-Kind = Literal["duplicate", "refused"]
+Kind = Literal["duplicate", "refused", "email skipped"]
 
 
 @dataclass(frozen=True)
@@ -87,21 +93,25 @@ class RowNote:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """How many rows were added, were duplicates, were refused; the first :data:`FIRST_NOTES` of each."""
+    """How many rows were added, were duplicates, were refused, were added without their email; the first
+    :data:`FIRST_NOTES` of each."""
 
     added: int
     duplicates: int
     refused: int
     first_duplicates: tuple[RowNote, ...]
     first_refused: tuple[RowNote, ...]
+    emails_skipped: int = 0
+    first_emails_skipped: tuple[RowNote, ...] = ()
 
 
-#: ``every_note(kind, note)``: called for every duplicate and refused row, in line order.
+#: ``every_note(kind, note)``: called for every duplicate, refused row and email left out, in line order.
 NoteSink = Callable[[Kind, RowNote], None]
 
 #: A row as staged: line, label (how a duplicate note names it, when not by its name), name, url, notes,
-#: problem. ``url`` is None when the link itself is refused; ``problem`` is None for a row that can be added.
-_Staged = tuple[int, str | None, str | None, str | None, str | None, str | None]
+#: email, why its email is left out (not one), problem. ``url`` is None when the link itself is refused;
+#: ``problem`` is None for a row that can be added.
+_Staged = tuple[int, str | None, str | None, str | None, str | None, str | None, str | None, str | None]
 
 
 def import_leads_csv(
@@ -191,6 +201,8 @@ _CREATE_STAGING = text("""
       name text,
       url text,
       notes text,
+      email text,
+      email_problem text,
       problem text,
       lead_id uuid NOT NULL DEFAULT gen_random_uuid()
     ) ON COMMIT DROP
@@ -206,23 +218,30 @@ _CREATE_ADDED = text("""
 
 _DROP_STAGING = text("DROP TABLE pg_temp.lead_import_rows, pg_temp.lead_import_added")
 
-_STAGE = "COPY lead_import_rows (line, label, name, url, notes, problem) FROM STDIN"
+_STAGE = "COPY lead_import_rows (line, label, name, url, notes, email, email_problem, problem) FROM STDIN"
 
 #: The first good row of each link becomes a lead (with the id staged for it), unless the user has the
-#: link already; ON CONFLICT covers a lead another transaction adds meanwhile. Inserting in link order
+#: link already, with its email unless another lead has it or an earlier new lead takes it; ON CONFLICT
+#: covers a lead with its link or email another transaction adds meanwhile. Inserting in link order
 #: keeps two imports of overlapping files from deadlocking on each other's uncommitted links.
 _ADD_LEADS = text("""
     WITH added AS (
-      INSERT INTO leads (id, user_id, name, url, notes, status, created_at, updated_at)
-      SELECT f.lead_id, :user_id, f.name, f.url, f.notes, 'ACTIVE', :now, :now
+      INSERT INTO leads (id, user_id, name, url, notes, email, status, created_at, updated_at)
+      SELECT f.lead_id, :user_id, f.name, f.url, f.notes,
+             CASE WHEN f.email_rank = 1 AND NOT EXISTS (
+               SELECT FROM leads l WHERE l.user_id = :user_id AND l.email = f.email) THEN f.email END,
+             'ACTIVE', :now, :now
       FROM (
-        SELECT DISTINCT ON (url) lead_id, name, url, notes
-        FROM lead_import_rows WHERE problem IS NULL
-        ORDER BY url, line
+        SELECT d.*, row_number() OVER (PARTITION BY d.email ORDER BY d.line) AS email_rank
+        FROM (
+          SELECT DISTINCT ON (url) lead_id, line, name, url, notes, email
+          FROM lead_import_rows WHERE problem IS NULL
+          ORDER BY url, line
+        ) d
+        WHERE NOT EXISTS (SELECT FROM leads l WHERE l.user_id = :user_id AND l.url = d.url)
       ) f
-      WHERE NOT EXISTS (SELECT FROM leads l WHERE l.user_id = :user_id AND l.url = f.url)
       ORDER BY f.url
-      ON CONFLICT (user_id, url) DO NOTHING
+      ON CONFLICT DO NOTHING
       RETURNING id
     )
     INSERT INTO lead_import_added (lead_id) SELECT id FROM added
@@ -244,38 +263,31 @@ _ADD_EVENTS = text("""
     FROM lead_import_added
 """)
 
-#: Every row that did not become a lead, in line order, with the lead that has its link now (``known``)
-#: and, when a row of this file added that lead, that row's line (``first_line``).
+#: Every row that did not become a lead, or became one without its email, in line order, with the lead
+#: that has its link now (``known``), when a row of this file added that lead that row's line
+#: (``first_line``), and for an email left out, the lead that has it and that lead's line in the file.
 _NOTES = text("""
-    SELECT s.line, coalesce(s.label, s.name), s.problem, l.name AS known, f.line AS first_line
+    SELECT s.line, coalesce(s.label, s.name) AS label, s.problem, l.name AS known, f.line AS first_line,
+           l.id = s.lead_id AS added, s.email, s.email_problem, e.name AS email_known, fe.line AS email_line
     FROM lead_import_rows s
     LEFT JOIN leads l ON l.user_id = :user_id AND l.url = s.url
     LEFT JOIN lead_import_rows f ON f.lead_id = l.id
-    WHERE l.id IS NULL OR l.id <> s.lead_id
+    LEFT JOIN leads e ON e.user_id = :user_id AND e.email = s.email AND e.id <> s.lead_id
+    LEFT JOIN lead_import_rows fe ON fe.lead_id = e.id
+    WHERE l.id IS NULL OR l.id <> s.lead_id OR s.email_problem IS NOT NULL OR s.email IS DISTINCT FROM l.email
     ORDER BY s.line
 """)
 
 
 def _read_notes(session: Session, *, user_id: uuid.UUID, added: int, every_note: NoteSink | None) -> ImportReport:
-    """Sort every row that was not added into duplicates and refusals (rules: the module docstring).
-
-    A row whose link the user had before (or that another transaction added meanwhile) is a duplicate
-    of that lead, even when its name is bad, as it always was; a row whose link an earlier row of this
-    file added is a duplicate of that line; any other row is refused with its problem.
-    """
-    counts: dict[Kind, int] = {"duplicate": 0, "refused": 0}
-    first: dict[Kind, list[RowNote]] = {"duplicate": [], "refused": []}
+    """Sort every row that was not added into duplicates and refusals, and every lead added without its
+    row's email (rules: the module docstring)."""
+    counts: dict[Kind, int] = {"duplicate": 0, "refused": 0, "email skipped": 0}
+    first: dict[Kind, list[RowNote]] = {"duplicate": [], "refused": [], "email skipped": []}
     result = session.execute(_NOTES, {"user_id": user_id}, execution_options={"yield_per": 2_000})
     try:
-        for line, label, problem, known, first_line in result:
-            kind: Kind
-            if first_line is not None and first_line < line:
-                kind, note = "duplicate", RowNote(line, f"{label}: line {first_line} of this file has the same link")
-            elif known is not None and first_line is None:
-                kind, note = "duplicate", RowNote(line, f"{label}: you already have {known} with this link")
-            else:
-                kind, note = "refused", RowNote(line, problem or "this row's link was removed while it was imported; "
-                                                                "import the file again")
+        for row in result:
+            kind, note = _note(row)
             counts[kind] += 1
             if len(first[kind]) < FIRST_NOTES:
                 first[kind].append(note)
@@ -284,25 +296,49 @@ def _read_notes(session: Session, *, user_id: uuid.UUID, added: int, every_note:
     finally:
         result.close()
     return ImportReport(added=added, duplicates=counts["duplicate"], refused=counts["refused"],
-                        first_duplicates=tuple(first["duplicate"]), first_refused=tuple(first["refused"]))
+                        first_duplicates=tuple(first["duplicate"]), first_refused=tuple(first["refused"]),
+                        emails_skipped=counts["email skipped"], first_emails_skipped=tuple(first["email skipped"]))
+
+
+def _note(row: ResultRow[Any]) -> tuple[Kind, RowNote]:
+    """A row of :data:`_NOTES` said. A lead added without its email says why. A row whose link the user
+    had before (or that another transaction added meanwhile) is a duplicate of that lead, even when its
+    name is bad, as it always was; a row whose link an earlier row of this file added is a duplicate of
+    that line; any other row is refused with its problem."""
+    line, label = row.line, row.label
+    if row.added:
+        why = (f"its email: {row.email_problem}" if row.email_problem else
+               f"the email {row.email}: line {row.email_line} of this file has it" if row.email_line is not None else
+               f"the email {row.email}: you already have {row.email_known} with it" if row.email_known is not None
+               else f"the email {row.email}: another lead took it as the file was imported")
+        return "email skipped", RowNote(line, f"{label}: added without {why}")
+    if row.first_line is not None and row.first_line < line:
+        return "duplicate", RowNote(line, f"{label}: line {row.first_line} of this file has the same link")
+    if row.known is not None and row.first_line is None:
+        return "duplicate", RowNote(line, f"{label}: you already have {row.known} with this link")
+    return "refused", RowNote(line, row.problem or "this row was not added: your leads changed while it was "
+                                                   "imported; import the file again")
 
 
 def _stage(row: Row) -> _Staged:
     """Validate a row as the import always has: its link first (a link the user already has makes the
-    row a duplicate whatever else is wrong with it), then its name and note as :func:`core.leads.add_lead`
-    checks them."""
+    row a duplicate whatever else is wrong with it), then its name, note and email as
+    :func:`core.leads.add_lead` checks them (an email that is not one is left out, not the row)."""
     if row.problem:
-        return row.line, "", None, None, None, row.problem
+        return row.line, "", None, None, None, None, None, row.problem
     try:
         url = validate_url(row.url)
     except ValidationError as error:
-        return row.line, "", None, None, None, str(error)
+        return row.line, "", None, None, None, None, None, str(error)
     label = row.name or url
     try:
         name, notes = validate_name(row.name), check_text(row.notes, field="the note")
     except ValidationError as error:
-        return row.line, label, None, url, None, str(error)
-    return row.line, None, name, url, notes, None
+        return row.line, label, None, url, None, None, None, str(error)
+    try:
+        return row.line, None, name, url, notes, validate_email(row.email), None, None
+    except ValidationError as error:  # the lead is added without it (the module docstring)
+        return row.line, None, name, url, notes, None, str(error), None
 
 
 def _check_size(source: BinaryIO) -> None:

@@ -108,7 +108,7 @@ def test_duplicates_in_the_file_and_against_existing_leads_are_named_and_exit_0(
         "added": 1, "duplicates": 2, "refused": 0,
         "first_duplicates": [{"line": 2, "message": "Annie: you already have Ann Lee with this link"},
                              {"line": 4, "message": "Bobby: line 3 of this file has the same link"}],
-        "first_refused": [],
+        "first_refused": [], "emails_skipped": 0, "first_emails_skipped": [],
     }
     assert counts(service, user) == (2, 1, 1)  # Ann Lee's lead came from the factory, without an action
 

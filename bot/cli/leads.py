@@ -117,8 +117,8 @@ def list_command(email: str, status: str | None, as_json: bool) -> None:
 @user_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--report", "report_path", type=OUTPUT_FILE, metavar="PATH",
-              help="Also write every duplicate and refused row (line, outcome, message) to this CSV file, once "
-                   "the import is done; an import that fails leaves the file as it was.")
+              help="Also write every duplicate and refused row and every email left out (line, outcome, message) "
+                   "to this CSV file, once the import is done; an import that fails leaves the file as it was.")
 @json_option
 def import_command(email: str, file: Path, report_path: Path | None, as_json: bool) -> None:
     """Import a LinkedIn connections export or a name,url,notes CSV; bad rows are reported by line, and
@@ -175,6 +175,8 @@ def _report_json(report: ImportReport) -> dict[str, object]:
         "added": report.added, "duplicates": report.duplicates, "refused": report.refused,
         "first_duplicates": [{"line": n.line, "message": n.message} for n in report.first_duplicates],
         "first_refused": [{"line": n.line, "message": n.message} for n in report.first_refused],
+        "emails_skipped": report.emails_skipped,
+        "first_emails_skipped": [{"line": n.line, "message": n.message} for n in report.first_emails_skipped],
     }
 
 
@@ -188,11 +190,16 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
         shown = len(report.first_refused)
         lines.append("refused:" if shown == report.refused else f"refused (the first {shown} of {report.refused:,}):")
         lines += [f"  line {n.line}: {n.message}" for n in report.first_refused]
+    if report.emails_skipped:  # a lead's email is how call detection finds its meetings
+        shown = len(report.first_emails_skipped)
+        lines.append(f"{report.emails_skipped:,} lead(s) added without their email"
+                     + (":" if shown == report.emails_skipped else f" (the first {shown}):"))
+        lines += [f"  line {n.line}: {n.message}" for n in report.first_emails_skipped]
     if report_path is not None:
-        lines.append(f"every duplicate and refused row is listed in {report_path}")
-    elif report.refused > len(report.first_refused):
-        lines.append("--report PATH lists every refused row (running the same file again is safe: "
-                     "nobody is added twice)")
+        lines.append(f"every duplicate and refused row and every email left out is listed in {report_path}")
+    elif report.refused > len(report.first_refused) or report.emails_skipped > len(report.first_emails_skipped):
+        lines.append("--report PATH lists every refused row and email left out (running the same file again is "
+                     "safe: nobody is added twice)")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -194,3 +195,15 @@ def test_turning_call_detection_on_without_a_calendar_says_so_and_how_to_connect
         "email) today and in the next 7 days become logged calls, with a prep before and a follow-up after.\n"
         "Connect one with `nbm calendar connect --user dora@example.com ics` (ics takes the calendar's private "
         "iCal address).\n")
+
+
+def test_a_lead_imported_from_linkedin_is_found_by_its_email(cleo: dict[str, bytes], tmp_path: Path) -> None:
+    export = tmp_path / "Connections.csv"
+    export.write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                      "Dia,Moe,https://www.linkedin.com/in/dia,Dia@Moe.io,Acme,CTO,12 Nov 2026\n")
+    assert nbm("leads", "import", "--user", OWNER, str(export)).exit_code == 0
+    nbm("calendar", "calls", "--user", OWNER, "on")
+    cleo["cleo.ics"] = calendar(event("m1", "20261016T100000", guests=("dia@moe.io",)))
+    assert sync()["calls"]["logged"] == 1
+    assert [description for _, _, _, description in call_actions()] == [
+        "Prepare for your call with Dia Moe on Fri 16 Oct", "Follow up on your call with Dia Moe on Fri 16 Oct"]
