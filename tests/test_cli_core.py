@@ -238,10 +238,31 @@ def test_replied_on_a_message_the_system_closed_marks_the_one_waiting_now(user: 
     assert result.output.splitlines() == [
         "Priya Raman replied: marked on your message sent Wed 25 Nov, the one that was waiting for their reply",
         f"now replied: {follow_up}", "  next: FOLLOW_UP due 2026-11-25 (Reply to Priya Raman)"]
-    refused(nbm("mark", "--user", user, outreach, "replied"),
-            "Priya Raman's reply was already recorded on Wed 25 Nov, and no message to them is waiting for a reply now")
     assert {a["id"]: a["state"] for a in ok_json("actions", "list", "--user", user)
             if a["id"] in (outreach, follow_up)} == {outreach: "DONE", follow_up: "REPLIED"}
+
+
+def test_the_same_replied_again_on_a_message_the_system_closed_is_a_repeat_answering_as_things_are(
+        user: str) -> None:
+    """Run twice (or after Replied was marked on the message that was waiting): the lead's reply is
+    recorded since the close, so the second is a no-op, exit 0, answering with the action holding the
+    reply as it is now, and nothing more is written (PRODUCT.md: marking the same transition twice)."""
+    outreach = _first_action(user)
+    ok_json("mark", "--user", user, outreach, "sent")
+    (follow_up,) = [action["id"] for action in ok_json("actions", "list", "--user", user, "--state", "NEW")]
+    ok_json("mark", "--user", user, follow_up, "sent")
+    assert nbm("mark", "--user", user, outreach, "replied").exit_code == 0
+    before = ok_json("actions", "list", "--user", user)
+
+    again = nbm("mark", "--user", user, outreach, "replied")
+
+    assert again.exit_code == 0, again.output
+    assert again.output == f"already replied: {follow_up}\n"
+    repeat = ok_json("mark", "--user", user, outreach, "replied")
+    assert (repeat["changed"], repeat["action"]["id"], repeat["created"]) == (False, follow_up, [])
+    assert ok_json("actions", "list", "--user", user) == before
+    ok_json("mark", "--user", user, follow_up, "done")  # and once it is done, the answer says so
+    assert nbm("mark", "--user", user, outreach, "replied").output == f"already done: {follow_up}\n"
 
 
 def test_snoozing_needs_a_future_date(user: str) -> None:

@@ -7,8 +7,13 @@ an older plan DM or email still offers Replied, and the lead did reply, so the r
 * **The lead has a message waiting** (SENT): Replied is asked of that one, as if pressed on it (the
   same check, the same rules: pending chasers archived, "Reply to <name>" due today), and every
   channel says where it went (:class:`core.actions.rules.MovedReply`). Its Undo is that message's.
-* **Nothing is waiting**: refused, saying what is true: the lead's reply already recorded since the
-  close (and on which day), or else that nothing of theirs is waiting any more.
+* **Nothing is waiting, and the lead's reply was recorded since the close** (this very Replied asked
+  a moment ago and moved, a double click, a retry, the link opened twice, or Replied marked on the
+  message that was waiting): a repeat, not an error. The check is of the action holding that reply
+  (the latest that stands), so every channel answers as it answers any repeat, with that action as
+  it is now; nothing is written.
+* **Nothing is waiting, and no reply since the close**: refused, saying that nothing of theirs is
+  waiting any more.
 * **A person's own Done** is left to the state table (refused): they finished it themselves.
 """
 
@@ -17,13 +22,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions.rules import Check, MovedReply, Verdict, check_change
 from core.clock import local_today
 from core.models import ACTION_LOG, ACTION_SENT_AT, Action, ActionState, Channel, Lead, User
-from core.text import short_date_from
 
 
 def closed_by_system_at(session: Session, *, action: Action) -> datetime | None:
@@ -54,24 +58,26 @@ def check_reply_to_closed(session: Session, *, user: User, action: Action, chann
         waiting_now = waiting_now.with_for_update().execution_options(populate_existing=True)
     waiting = session.scalars(waiting_now).first()
     if waiting is None:
+        replied = _reply_since(session, lead=lead, since=closed_at, lock=lock)
+        if replied is not None:
+            return Check(replied, ActionState.REPLIED, channel, Verdict.REPEAT)
         return Check(action, ActionState.REPLIED, channel, Verdict.REFUSED,
-                     _nothing_waiting(session, user=user, lead=lead, since=closed_at))
+                     f"this message was closed when you marked another one to {lead.name}, and none is waiting "
+                     "for their reply now")
     sent_at = session.scalar(select(ACTION_SENT_AT).where(Action.id == waiting.id))
     moved = MovedReply(asked=action, lead_name=lead.name, sent_on=local_today(user.timezone, at=sent_at),
                        today=today)
     return replace(check_change(waiting, ActionState.REPLIED, channel=channel), moved=moved)
 
 
-def _nothing_waiting(session: Session, *, user: User, lead: Lead, since: datetime) -> str:
-    """Why there is nowhere to put the reply: the lead's reply recorded at or after the close (the
-    latest, on the user's local date), else that none of their messages is waiting any more."""
+def _reply_since(session: Session, *, lead: Lead, since: datetime, lock: bool) -> Action | None:
+    """The lead's action holding their reply recorded at or after ``since`` (the latest that stands:
+    an Undo takes one out of the log), read ``lock``-ed and afresh; None when none was recorded."""
     log = ACTION_LOG.c
-    replied_at = session.scalar(
-        select(func.max(log.created_at)).join(Action, Action.id == log.action_id)
-        .where(Action.person_id == lead.id, log.to_state == ActionState.REPLIED, log.created_at >= since)
-    )
-    if replied_at is not None:
-        on = short_date_from(local_today(user.timezone, at=replied_at), today=local_today(user.timezone))
-        return f"{lead.name}'s reply was already recorded on {on}, and no message to them is waiting for a reply now"
-    return (f"this message was closed when you marked another one to {lead.name}, and none is waiting for "
-            "their reply now")
+    latest = (select(log.action_id).join(Action, Action.id == log.action_id)
+              .where(Action.person_id == lead.id, log.to_state == ActionState.REPLIED, log.created_at >= since)
+              .order_by(log.created_at.desc()).limit(1).scalar_subquery())
+    replied = select(Action).where(Action.id == latest)
+    if lock:
+        replied = replied.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(replied).first()

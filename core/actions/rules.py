@@ -25,7 +25,8 @@ channel repeats the state machine.
 A lead has one message waiting for a reply: sending or answering another closes the earlier one as
 the system (SENT → DONE, channel ``system``), while its row in an older plan still offers Replied.
 Replied asked of such a message is asked of the lead's message waiting now (a :class:`MovedReply`);
-with none waiting, it is refused saying why (``core.actions.closed`` reads both from the data). A
+with none waiting, it is a repeat once the lead's reply was recorded since the close, else refused
+saying why (``core.actions.closed`` reads each from the data). A
 person's own Done stays done: Replied on it is refused as the table says.
 """
 

@@ -17,8 +17,9 @@ Rules where the product spec is silent:
 * **A completion is the user's** when it does not come from the system: only then does it count
   for the streak (:func:`core.streaks.count_completion`), so a follow-up that closes the earlier
   waiting action adds nothing to it.
-* **Replied on a message the system closed** goes to the lead's message waiting now, or is refused
-  saying why (``core.actions.closed``): :func:`check_request` reads it, for every channel.
+* **Replied on a message the system closed** goes to the lead's message waiting now, is a repeat
+  once the lead's reply was recorded since the close, or is refused saying why
+  (``core.actions.closed``): :func:`check_request` reads it, for every channel.
 * **Concurrency.** The action's lead (rules for a lead run one at a time) and then the action are
   row-locked, so two simultaneous presses apply once: the second sees the new state and is a repeat.
 """

@@ -219,7 +219,7 @@ def test_replied_on_a_message_the_system_closed_goes_to_the_message_waiting_now(
 ) -> None:
     """The outreach's Replied link, from this morning's email, after its follow-up was sent: the page
     asks about the link's message and says where the reply will go; confirming marks the follow-up
-    replied, with the rules of any reply; a second use, with nothing waiting, says the reply is recorded."""
+    replied, with the rules of any reply; a second use, with nothing waiting, is a repeat of it."""
     clock.shift(timedelta(days=1))  # the follow-up is sent on Thursday, and the reply marked on Friday
     outreach, follow_up = outreach_closed_by_its_follow_up(client, links, world, service)
     clock.shift(timedelta(days=1))
@@ -240,10 +240,9 @@ def test_replied_on_a_message_the_system_closed_goes_to_the_message_waiting_now(
     assert [(e.to_state, e.channel) for e in events(service, follow_up)] == [
         (ActionState.SENT, Channel.EMAIL), (ActionState.REPLIED, Channel.EMAIL)]
 
-    for again in (client.get(url), client.post(url)):
-        assert again.status_code == 409
-        assert ("Nothing changed Reach out to Ann Lee Ann Lee's reply was already recorded on Fri 27 Nov, and no "
-                "message to them is waiting for a reply now.") in text_of(again.text)
+    for again in (client.get(url), client.post(url)):  # a repeat: answered with the reply as it stands
+        assert again.status_code == 200
+        assert "Already replied: Follow up with Ann Lee" in text_of(again.text)
     assert len(events(service, follow_up)) == 2
 
 
