@@ -10,17 +10,20 @@ saved, and no file is left half-written or created for nothing.
 
 ``send`` mails today's digest, and ``summary send`` last week's summary (the user's Monday–Sunday),
 through the configured backend (``EMAIL_BACKEND``); both are refused (exit 2) when the user's email
-is off or the user has no service (as ``nbm plan`` and ``nbm summary`` are,
-core.billing.status.NoService: the morning and Monday jobs send nobody without service either, even
-a plan or a summary made before it ended), ``summary send`` also for a week that ended before the
-user joined (saying when their first summary comes); all refused before the delivery is claimed, so
-nothing is recorded and an email owed after they subscribe again is still sent, and a server that
-refuses the message is reported in a sentence with exit code 1, not as a traceback. Each runs the
-scheduled job's own delivery (core.jobs.tasks.deliver) for that day's digest or that week's summary,
-so the send is recorded as that delivery: when the job sent it first, the command sends nothing and
-says so; when the command sent it first, the job finds it sent. The day's digest and the week's
-summary are one email each, whoever sends them. Because the command is that delivery's last try, a
-failure is left for the person running it to retry (the job does not pick it up again).
+is off (bot.email.delivery.require_email_on, the check the job's sender makes) or the user has no
+service (as ``nbm plan`` and ``nbm summary`` are, core.billing.status.NoService: the morning and
+Monday jobs send nobody without service either, even a plan or a summary made before it ended),
+``summary send`` also for a week that ended before the user joined (saying when their first summary
+comes); all refused before the delivery is claimed, so nothing is recorded and an email owed after
+they subscribe again is still sent, and a server that refuses the message is reported in a sentence
+with exit code 1, not as a traceback. Each runs the scheduled job's own delivery
+(core.jobs.tasks.deliver) for that day's digest or that week's summary, so the send is recorded as
+that delivery: when the job sent it first, the command sends nothing and says so; when the command
+sent it first, the job finds it sent. The day's digest and the week's summary are one email each,
+whoever sends them. Because the command is that delivery's last try, a failure is left for the
+person running it to retry (the job does not pick it up again). One that another job is sending at
+that moment, or that its sender refused after all (email turned off since the check: given back as
+the job gives it back, nothing recorded), is said in a sentence, exit 2.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sqlalchemy import select
 from bot.cli.common import acting_as_email, saying_how_to_subscribe, user_option
 from bot.cli.output_files import OUTPUT_FILE, NotWritten, unwritable, write_whole
 from bot.email.backends import get_backend
-from bot.email.delivery import digest_email_building_plan_if_missing
+from bot.email.delivery import digest_email_building_plan_if_missing, require_email_on
 from core.billing.status import require_service
 from core.clock import local_today
 from core.config import get_settings
@@ -89,6 +92,7 @@ def send_command(email: str) -> None:
     with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         user_id, address, timezone = user.id, user.email, user.timezone
         require_service(session, user=user)
+        require_email_on(session, user)
     send_once(DeliveryKind.PLAN, user_id, local_today(timezone), timezone=timezone,
               sent=f"today's digest to {address}")
 
@@ -102,6 +106,7 @@ def send_summary_command(email: str) -> None:
     with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         user_id, address, timezone, week = user.id, user.email, user.timezone, summary_week(user)
         require_service(session, user=user)
+        require_email_on(session, user)
     send_once(DeliveryKind.WEEKLY_SUMMARY, user_id, week, timezone=timezone, sent=f"last week's summary to {address}")
 
 
@@ -116,7 +121,7 @@ def send_once(kind: DeliveryKind, user_id: uuid.UUID, period: date, *, timezone:
                    "nothing was sent again")
         return
     try:
-        deliver(kind.value, Channel.EMAIL.value, str(user_id), period.isoformat())
+        outcome = deliver(kind.value, Channel.EMAIL.value, str(user_id), period.isoformat())
     except PermanentDeliveryError as error:
         if isinstance(error.__cause__, NbmError):  # refused before sending (email off): exit 2
             raise error.__cause__ from None
@@ -124,7 +129,8 @@ def send_once(kind: DeliveryKind, user_id: uuid.UUID, period: date, *, timezone:
     except TemporaryDeliveryError as error:
         raise nothing_sent(error, temporary=True) from error
     recorded = sent_email(kind, user_id, period)
-    assert recorded is not None, "deliver() returned without recording the delivery"
+    if recorded is None:  # another job holds it (sending it now), or email was turned off since the check
+        raise NbmError(f"{sent[:1].upper()}{sent[1:]} was not sent by this command: {outcome}")
     say_sent(f"Sent {sent}", recorded.message_id)
 
 

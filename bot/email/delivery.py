@@ -11,11 +11,15 @@ a crash re-sends the same message rather than a second one. A notice (a calendar
 :func:`calendar_expired_email`; billing, ``bot.email.billing``) composes in the user's own unit of
 work and sends after it commits.
 
-Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused with a
-:class:`core.errors.ValidationError` rather than mailed, whoever asks: unsubscribing must hold even
-against a retried job or an operator's command. A message that cannot be built (Python refuses a
-header holding a line break, as a user's name written before names were checked may) is refused the
-same way, saying why: building it again gives the same answer, so the job does not retry it and
+Rules chosen: a user whose email is off (switched off, or unsubscribed) is refused rather than
+mailed, whoever asks, by one check (:func:`require_email_on`): unsubscribing must hold even against
+a retried job or an operator's command. It raises :class:`core.jobs.channels.ChannelOff`: to a job,
+a delivery not owed, whose claim is given back with nothing recorded (``core.jobs.tasks``), so the
+email goes out if the user turns email back on while it is still owed; ``nbm digest send`` and
+``nbm summary send`` make the same check before they claim the delivery. A message that cannot be
+built (Python refuses a header holding a line break, as a user's name written before names were
+checked may) is refused with a :class:`core.errors.ValidationError` saying why: building it again
+gives the same answer, so the job fails it for good rather than retrying it, and
 ``nbm digest send`` says so in a sentence. A send failure raises
 :class:`bot.email.backends.SendFailed` (``temporary`` says whether trying later may help);
 :func:`plan_sender` and :func:`summary_sender` translate both into the jobs' delivery errors.
@@ -37,7 +41,7 @@ from core.calendars import service as calendars
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import ValidationError
-from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError
+from core.jobs.channels import ChannelOff, PermanentDeliveryError, Send, TemporaryDeliveryError
 from core.models import CalendarConnection, CalendarProvider, User
 from core.names import ACCEPTED
 from core.planner.view import plan_view_building_if_missing
@@ -125,9 +129,15 @@ def _composed(session: Session, user_id: uuid.UUID,
     """The message ``compose`` writes for ``user_id`` (in their context), unless their email is off."""
     # With its settings in the same read: every email reads them (is email on? the work days).
     user = session.scalars(_USER_WITH_SETTINGS, {"user_id": user_id}).first() or get_user(session, user_id)
-    if not email_is_on(get_settings_for(session, user)):
-        raise ValidationError(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
+    require_email_on(session, user)
     return compose(user)[1]
+
+
+def require_email_on(session: Session, user: User) -> None:
+    """Refuse (:class:`ChannelOff`) to mail ``user`` while their email is off (module rules): the
+    one check of every email, run by the commands that send by hand before they claim anything."""
+    if not email_is_on(get_settings_for(session, user)):
+        raise ChannelOff(f"email is off for {user.email} (turned off or unsubscribed); nothing was sent")
 
 
 #: Built once: every email reads its user this way.

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from core.errors import ValidationError
 from core.models import Channel, DeliveryKind
 
 #: Sends a composed delivery, once the unit of work that composed it has committed; returns the
@@ -36,6 +37,12 @@ class TemporaryDeliveryError(Exception):
 
 class PermanentDeliveryError(Exception):
     """Retrying will not help (account_inactive, channel_not_found, a refused recipient)."""
+
+
+class ChannelOff(ValidationError):
+    """The user has the delivery's channel off (turned off, unsubscribed), so it is not owed: a sender
+    raises it as it composes, and the job gives its claim back rather than failing it
+    (``core.jobs.tasks``), so that it goes out if the channel is back on while it is still owed."""
 
 
 _SENDERS: dict[tuple[DeliveryKind, Channel], Sender] = {}

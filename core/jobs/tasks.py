@@ -49,9 +49,9 @@ from core.calendars.morning import free_minutes_for_users
 from core.clock import local_today
 from core.db import unit_of_work
 from core.housekeeping import run_housekeeping
-from core.jobs.attempts import claim_and_compose
+from core.jobs.attempts import Attempt, claim_and_compose
 from core.jobs.calls import search_calls, users_searching
-from core.jobs.channels import PermanentDeliveryError
+from core.jobs.channels import ChannelOff, PermanentDeliveryError
 from core.jobs.schedule import Due
 from core.models import Channel, DeliveryKind, User
 from core.planner.batch import plan_users
@@ -219,7 +219,7 @@ def deliver(kind: str, channel: str, user_id: str, period: str) -> str:
     job = get_current_job()
     try:
         (attempt,) = claim_and_compose(DeliveryKind(kind), [(channel, user_id, period)])
-        return attempt.run(last_try=job is None or not job.retries_left)
+        return _given_back_if_off(attempt) or attempt.run(last_try=job is None or not job.retries_left)
     except PermanentDeliveryError:
         if job is not None:
             job.retries_left = 0  # retrying cannot help: go straight to the failed registry
@@ -240,6 +240,9 @@ def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
             outcomes["left to their own job"] += 1
             continue
         attempt = attempts[(channel, user_id, period)]
+        if _given_back_if_off(attempt):
+            outcomes["not owed (channel turned off)"] += 1
+            continue
         if channel in refused:
             attempt.release()
             _retry_later(queue, job_id, (kind, channel, user_id, period), tried=False)
@@ -260,6 +263,18 @@ def deliver_many(kind: str, targets: list[tuple[str, str, str]]) -> str:
         else:
             outcomes[result.partition(" (")[0]] += 1  # sent, already sent, being sent by another job
     return ", ".join(f"{count} {what}" for what, count in outcomes.items()) or "nothing to do"
+
+
+def _given_back_if_off(attempt: Attempt) -> str | None:
+    """What became of a delivery whose channel the user turned off since the tick (its sender refused
+    with ChannelOff): it is not owed, so its claim is given back untried (no attempt counted, no
+    failure, no lease) and nothing else is recorded; the tick asks for it again only if the channel
+    is back on while it is still owed. None for any other attempt."""
+    refusal = attempt.error.__cause__ if attempt.error is not None else None
+    if not isinstance(refusal, ChannelOff):
+        return None
+    attempt.release()
+    return f"not owed: {refusal}"
 
 
 def delivery_job_id(kind: str, channel: str, user_id: str, period: str) -> str:

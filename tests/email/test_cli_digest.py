@@ -19,9 +19,10 @@ from bot.cli import digest as digest_cli
 from bot.cli import main
 from bot.email.backends import get_backend
 from core import config
+from core.clock import utcnow
 from core.demo import DEMO_EMAIL, seed_demo
 from core.jobs.tasks import deliver
-from core.models import ActionType, DailyPlan
+from core.models import ActionType, Channel, DailyPlan, Delivery, DeliveryKind, DeliveryStatus
 from tests.email.pages import TODAY, make_world
 from tests.factories import make_action, make_lead, make_user
 
@@ -251,3 +252,16 @@ def test_nbm_digest_send_uses_smtp_when_configured_and_says_plainly_when_it_is_r
     (received,) = server.handler.received
     assert "zoe@example.com" in received["To"]
     assert received["Message-ID"] in sent.output
+
+
+def test_nbm_digest_send_while_the_morning_job_is_sending_it_says_so_and_sends_nothing(service: Session) -> None:
+    """The job's lease on today's digest is held (it is being sent right now): the command leaves it to
+    that job and says so in a sentence, exit 2, where it failed an assertion with a traceback."""
+    world = make_world(service, email="zoe@example.com")
+    service.add(Delivery(user_id=world.user.id, kind=DeliveryKind.PLAN, channel=Channel.EMAIL, period=TODAY,
+                         status=DeliveryStatus.PENDING, attempts=1, sending_since=utcnow()))
+    service.flush()
+    result = CliRunner().invoke(main, ["digest", "send", "--user", "zoe@example.com"])
+    assert result.exit_code == 2, result.output
+    assert "Today's digest to zoe@example.com was not sent by this command: being sent by another job" in result.output
+    assert "Traceback" not in result.output and get_backend().entries() == []

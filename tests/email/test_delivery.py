@@ -6,14 +6,17 @@ import uuid
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.channels import register_all
 from bot.email.backends import SendFailed, get_backend
 from bot.email.delivery import plan_sender, summary_sender
 from bot.email.links import EmailLinks
 from core.errors import ValidationError
 from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
-from core.models import UserSettings
+from core.jobs.tasks import deliver
+from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, UserSettings
 from tests.email.conftest import NOON
 from tests.email.pages import make_world
 from tests.email.sending import mail_digest, mail_summary
@@ -39,12 +42,16 @@ def test_the_morning_delivery_mails_todays_digest_under_the_message_id_it_record
 
 
 def test_nobody_whose_email_is_off_is_mailed(service: Session) -> None:
+    """Nor is the delivery failed: it is not owed while email is off (core.jobs.tasks)."""
     world = make_world(service)
     service.get(UserSettings, world.user.id).email_enabled = False
     service.flush()
-    with pytest.raises(PermanentDeliveryError, match="email is off"):
-        mail_digest(world.user.id)
+    register_all()
+    outcome = deliver(DeliveryKind.PLAN.value, Channel.EMAIL.value, str(world.user.id), "2026-11-25")
+    assert outcome.startswith("not owed: email is off for ")
     assert get_backend().entries() == []
+    assert service.scalars(select(Delivery.status).where(Delivery.user_id == world.user.id)).all() == [
+        DeliveryStatus.PENDING]
 
 
 def test_the_monday_delivery_mails_last_weeks_summary(service: Session) -> None:
@@ -88,7 +95,7 @@ def test_the_job_senders_tell_a_retry_worth_trying_from_one_that_is_not(service:
 
 
 def test_the_summary_sender_refuses_when_email_is_off(service: Session) -> None:
-    """The core's refusal, which the jobs fail for good (core.jobs.attempts)."""
+    """The core's refusal, which the jobs take as not owed (core.jobs.tasks)."""
     world = make_world(service)
     service.get(UserSettings, world.user.id).email_unsubscribed_at = NOON
     service.flush()

@@ -156,11 +156,12 @@ def test_a_chunk_whose_shared_unit_of_work_fails_tries_each_delivery_alone(
 def test_a_delivery_handed_untried_to_its_own_job_gives_its_claim_back_even_when_it_could_not_be_composed(
     service: Session, queue: Queue, outbox: Path
 ) -> None:
-    """The mail server refuses the first email of the chunk; the second user's email, off since they
-    unsubscribed, could not be composed. The second is handed to its own job without its claim, so
-    that job is not kept waiting by a lease nobody is using."""
+    """The mail server refuses the first email of the chunk; the second user's email could not be
+    composed (a name stored before names were checked would split its To: header). The second is
+    handed to its own job without its claim, so that job is not kept waiting by a lease nobody is
+    using."""
     first, second = _users(service, 2)
-    second.settings.email_unsubscribed_at = MORNING
+    second.name = "Bea\r\nBcc: everyone@example.com"
     service.flush()
     email = sender_for(DeliveryKind.PLAN, Channel.EMAIL)
 

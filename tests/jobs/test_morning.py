@@ -16,6 +16,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.email.backends import SendFailed
 from core.config import get_settings
 from core.jobs import attempts, tasks
 from core.jobs.channels import registered_channels
@@ -43,6 +44,15 @@ def _user(service: Session, tz: str, name: str) -> User:
     make_lead(service, user, name=f"Lead of {name}")
     service.flush()
     return user
+
+
+class Refusing:
+    """A mail server that refuses every message for good."""
+
+    name = "refusing"
+
+    def send(self, message: object) -> None:
+        raise SendFailed("554 5.7.1 recipient refused", temporary=False)
 
 
 def _tick_and_work(queue: Queue, at: datetime) -> None:
@@ -149,20 +159,19 @@ def test_a_crash_between_sending_and_recording_is_retried_with_the_same_message_
 
 
 def test_a_permanent_failure_ends_in_the_failed_registry_with_its_reason(
-    service: Session, queue: Queue, outbox: Path
+    service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = _user(service, "UTC", "Ursula")
     at = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    monkeypatch.setattr("bot.email.delivery.get_backend", lambda: Refusing())
     with time_machine.travel(at, tick=False):
         tick(at=at, queue=queue)
-        user.settings.email_enabled = False  # turned off after the tick found it due
-        service.flush()
         run_worker(queue)
         # Read while the clock is still pinned: RQ keeps a failed job until a week after it failed
         # by the worker's (pinned) clock, and would purge it when read under the real date.
         failed = FailedJobRegistry(queue=queue)
         (job_id,) = [j for j in failed.get_job_ids() if j.startswith("deliver-plan")]
-        assert "email is off" in (queue.fetch_job(job_id).latest_result().exc_string or "")
+        assert "554 5.7.1 recipient refused" in (queue.fetch_job(job_id).latest_result().exc_string or "")
     plan = select(Delivery).where(Delivery.user_id == user.id, Delivery.kind == DeliveryKind.PLAN)
     delivery = service.scalars(plan).one()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)  # no retries: they cannot help
