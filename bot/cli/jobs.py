@@ -47,7 +47,11 @@ class Instant(click.ParamType):
 def _describe(report: TickReport) -> str:
     extra = ", housekeeping enqueued" if report.housekeeping_enqueued else ""
     due = f"{report.due} deliver{'y' if report.due == 1 else 'ies'} due"
-    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {due}, {report.batches_enqueued} batch(es) enqueued{extra}"
+    skipped = (f"; {report.skipped} more due then but no longer owed now, skipped (a morning is owed until it "
+               "is sent, fails for good or the next one comes due: `nbm morning` without --now enqueues what is "
+               "owed now)"
+               if report.skipped else "")
+    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {due}, {report.batches_enqueued} batch(es) enqueued{extra}{skipped}"
 
 
 @click.command("morning")
@@ -57,9 +61,11 @@ def _describe(report: TickReport) -> str:
 def morning_command(email: str | None, now: datetime | None) -> None:
     """Run one tick of the schedule by hand: enqueue what is due (run `nbm worker --burst` to send it).
 
-    ``--now`` in the future is refused: what a tick enqueues is sent at once and recorded as that
-    day's (or week's) delivery, so tomorrow's digest would go today and the real morning would send
-    nothing."""
+    What a tick enqueues is sent at once and recorded as that day's (or week's) delivery, so ``--now``
+    enqueues only what was due at that instant *and* is still owed now, saying how many it skipped:
+    a morning due then that a later one has superseded since (a catch-up is at most one morning),
+    or one of a user who had not joined yet, is never sent. ``--now`` in the future is refused:
+    tomorrow's digest would go today and the real morning would send nothing."""
     if now is not None and now > utcnow():
         raise click.BadParameter(f"{now.isoformat()} is in the future; a tick sends what is due at that instant "
                                  "now and records it as delivered, so give the present or an earlier instant "
@@ -69,7 +75,7 @@ def morning_command(email: str | None, now: datetime | None) -> None:
     if email:
         with unit_of_work(service=True) as session:
             user_id = get_user_by_email(session, email).id
-    click.echo(_describe(tick(at=now, user_id=user_id)))
+    click.echo(_describe(tick(at=now, user_id=user_id, still_owed_at=None if now is None else utcnow())))
 
 
 class _StopMidTick(KeyboardInterrupt):

@@ -22,7 +22,13 @@ still owed, late, labelled with its own date (its plan is that day's), and never
 * a daylight-saving change neither skips nor doubles a morning, and is not waited out;
 * two schedulers ticking at once find the same work, and the deliveries' unique key (and the jobs'
   deterministic ids) keep it to one message;
-* a morning already past on the day a user joins is delivered at once, but none from before it.
+* a morning already past on the day a user joins is delivered at once, but none from before it;
+* nobody is owed anything at an instant before they joined, whatever instant is asked about (a tick
+  by hand of an earlier instant, ``nbm morning --now``).
+
+A tick by hand of an earlier instant enqueues what was due then, but its deliveries go out now and
+are recorded as delivered: :func:`due_by_hand` keeps only those still owed now, so a morning that a
+later one has superseded since is never sent (a catch-up is at most one morning).
 
 The weekly summary (previous Monday–Sunday) is due from the user's Monday delivery instant until the
 end of that week, for users who existed before that Monday.
@@ -76,6 +82,9 @@ WITH local AS MATERIALIZED (
   JOIN user_settings s ON s.user_id = u.id
   LEFT JOIN (SELECT DISTINCT user_id FROM slack_user_links) AS k ON k.user_id = u.id
   WHERE ({service}) AND (CAST(:user_id AS uuid) IS NULL OR u.id = CAST(:user_id AS uuid))
+    -- Only who existed at the instant asked about: then today's morning, where due, is never from
+    -- before the day they joined (``always`` below relies on it).
+    AND u.created_at <= CAST(:at AS timestamptz)
   -- In the order of the deliveries' key, whose first column is the user: each user's probes below
   -- then walk the pages of the key the previous user's just walked (a fifth off the tick at 100,000).
   ORDER BY u.id
@@ -123,7 +132,8 @@ owed AS (
 ),
 periods AS MATERIALIZED (
   -- Per schedule, what each of its users may be owed, and the test of the day they joined:
-  -- ``always``, or joined before the instant ``cut``, or on a local date up to ``cut_date``.
+  -- ``always`` (today's morning: every user of ``local`` existed at :at, so joined by today), or
+  -- joined before the instant ``cut``, or on a local date up to ``cut_date``.
   SELECT o.schedule, o.tz, 'plan'::delivery_kind AS kind, m.morning AS period,
          o.today_due AS always, (m.morning::timestamp AT TIME ZONE o.tz) AS cut, m.morning AS cut_date
   FROM owed o
@@ -177,3 +187,27 @@ def due_deliveries(
     for kind, channel, period, user_ids in rows:  # a few rows, each of many users: built a row at a time
         due += map(Due, repeat(kinds[kind]), user_ids, repeat(channels_by_value[channel]), repeat(period))
     return due
+
+
+class ByHand(NamedTuple):
+    """What a tick by hand of an earlier instant finds: ``due`` then and still owed now, to enqueue;
+    ``skipped``, due then but no longer owed now."""
+
+    due: list[Due]
+    skipped: list[Due]
+
+
+def due_by_hand(
+    session: Session, *, at: datetime, now: datetime, channels: Collection[Channel], user_id: uuid.UUID | None = None
+) -> ByHand:
+    """The deliveries due at the earlier instant ``at`` split by whether they are still owed at ``now``.
+
+    A tick's deliveries are sent when it runs and recorded as that period's, so only what the rule
+    owes *now* may go: a morning due then that a later one has superseded since (or that was sent
+    since, or is not owed now for another reason: its channel turned off, service ended) is skipped,
+    else ``nbm morning --now`` of last Wednesday, then the next tick, would send Wednesday's morning
+    and Friday's, where a catch-up is at most one. Two statements, each the scheduler's own; the
+    scheduler's ticks are of now and need neither."""
+    then = due_deliveries(session, at=at, channels=channels, user_id=user_id)
+    owed_now = set(due_deliveries(session, at=now, channels=channels, user_id=user_id))
+    return ByHand(due=[d for d in then if d in owed_now], skipped=[d for d in then if d not in owed_now])

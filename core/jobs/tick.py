@@ -14,7 +14,7 @@ from rq import Queue
 from core.clock import utcnow
 from core.db import unit_of_work
 from core.jobs.channels import registered_channels
-from core.jobs.schedule import due_deliveries
+from core.jobs.schedule import ByHand, due_by_hand, due_deliveries
 from core.jobs.tasks import enqueue_due, enqueue_once, housekeeping
 from core.queue import get_queue
 
@@ -25,14 +25,24 @@ class TickReport:
     due: int
     batches_enqueued: int
     housekeeping_enqueued: bool
+    #: Due at ``at`` but no longer owed at ``still_owed_at``, so not enqueued (a tick by hand).
+    skipped: int = 0
 
 
-def tick(*, at: datetime | None = None, user_id: uuid.UUID | None = None, queue: Queue | None = None) -> TickReport:
-    """Enqueue every delivery due at ``at`` (default now) and this hour's housekeeping."""
+def tick(*, at: datetime | None = None, user_id: uuid.UUID | None = None, queue: Queue | None = None,
+         still_owed_at: datetime | None = None) -> TickReport:
+    """Enqueue every delivery due at ``at`` (default now) and this hour's housekeeping.
+
+    ``still_owed_at``, the present, makes it a tick by hand of an earlier ``at`` (``nbm morning
+    --now``): only what is still owed then is enqueued (core.jobs.schedule.due_by_hand)."""
     at = at or utcnow()
     queue = queue or get_queue()
+    channels = registered_channels()
     with unit_of_work(service=True) as session:
-        due = due_deliveries(session, at=at, channels=registered_channels(), user_id=user_id)
-    batches = enqueue_due(due, at=at, queue=queue)
+        found = (ByHand(due_deliveries(session, at=at, channels=channels, user_id=user_id), skipped=[])
+                 if still_owed_at is None
+                 else due_by_hand(session, at=at, now=still_owed_at, channels=channels, user_id=user_id))
+    batches = enqueue_due(found.due, at=at, queue=queue)
     cleaned = user_id is None and enqueue_once(queue, f"housekeeping-{at:%Y%m%d%H}", housekeeping, at.isoformat())
-    return TickReport(at=at, due=len(due), batches_enqueued=batches, housekeeping_enqueued=cleaned)
+    return TickReport(at=at, due=len(found.due), batches_enqueued=batches, housekeeping_enqueued=cleaned,
+                      skipped=len(found.skipped))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,11 @@ from core.jobs import channels, tasks
 from core.jobs.channels import TemporaryDeliveryError
 from core.models import User
 from tests.factories import make_lead, make_user
+
+#: When the users of most job tests joined: Wed 25 Nov 2026 at 00:00 UTC, before that day's 07:30 in
+#: London, Paris or Kolkata. That morning is owed to them, and no earlier one nor last week's summary
+#: (core.jobs.schedule: nobody is owed anything from before they joined).
+JOINED_THAT_DAY = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +72,8 @@ def committed_user(engine: object, outbox: Path) -> Iterator[User]:
     """A London user with a lead, committed for real (and deleted after the test): each job or clock
     reads it on a connection of its own, as separate processes do."""
     with unit_of_work(service=True) as session:
-        user = make_user(session, timezone="Europe/London", email=f"committed-{uuid.uuid4().hex[:8]}@example.com")
+        user = make_user(session, timezone="Europe/London", email=f"committed-{uuid.uuid4().hex[:8]}@example.com",
+                         created_at=JOINED_THAT_DAY)
         make_lead(session, user)
     yield user
     with unit_of_work(service=True) as session:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 from rq import Queue
 from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core.clock import utcnow
-from tests.factories import make_lead, make_user
+from tests.factories import JOINED, make_lead, make_user
+from tests.jobs.conftest import JOINED_THAT_DAY, run_worker
 
 
 def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
@@ -20,10 +24,11 @@ def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
 ) -> None:
     """`nbm worker --burst` runs the jobs in its own process (warm, no work horse), so the test's
     transaction is visible to them."""
-    ann, bob = make_user(service, timezone="Asia/Kolkata"), make_user(service, timezone="Asia/Kolkata")
+    ann, bob = (make_user(service, timezone="Asia/Kolkata", created_at=JOINED_THAT_DAY) for _ in range(2))
     for user in (ann, bob):
         make_lead(service, user)
-    ticked = CliRunner().invoke(main, ["morning", "--user", ann.email, "--now", "2026-11-25T03:00:00+00:00"])
+    with time_machine.travel(datetime(2026, 11, 25, 3, 5, tzinfo=UTC), tick=False):  # a tick missed 5 min ago
+        ticked = CliRunner().invoke(main, ["morning", "--user", ann.email, "--now", "2026-11-25T03:00:00+00:00"])
     assert ticked.exit_code == 0, ticked.output
     assert "2026-11-25 03:00:00 UTC: 1 delivery due, 1 batch(es) enqueued" in ticked.output  # Ann's, not Bob's
     worked = CliRunner().invoke(main, ["worker", "--burst"])
@@ -58,3 +63,51 @@ def test_morning_refuses_a_time_in_the_future_and_enqueues_nothing(
 def test_morning_refuses_an_unknown_user(queue: Queue, outbox: Path, connection: object) -> None:
     result = CliRunner().invoke(main, ["morning", "--user", "nobody@example.com"])
     assert result.exit_code == 2 and "no user with the email" in result.output
+
+
+#: Sun 29 Nov 2026, 16:00 UTC: the real now of the ticks by hand below.
+SUNDAY = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
+
+
+def digests(outbox: Path) -> list[str]:
+    """The subjects of the morning digests mailed, in order."""
+    parse = BytesParser(policy=policy.default).parsebytes
+    subjects = [str(parse(p.read_bytes())["Subject"]) for p in sorted(outbox.glob("*.eml"))]
+    return [subject for subject in subjects if subject.startswith("Your next best moves")]
+
+
+def test_morning_now_owes_nobody_a_morning_from_before_they_joined(
+    queue: Queue, outbox: Path, connection: object
+) -> None:
+    """Ann (Paris) joined at 15:10 UTC on Sunday: a tick by hand of last Wednesday's 07:30 UTC (the
+    README's own example; 08:30 in Paris, her morning due) finds nothing due for her: nothing is sent."""
+    with time_machine.travel(SUNDAY - timedelta(minutes=50), tick=False):
+        assert CliRunner().invoke(main, ["users", "add", "ann@example.com", "--name", "Ann Lee",
+                                                 "--tz", "Europe/Paris"]).exit_code == 0
+    with time_machine.travel(SUNDAY, tick=False):
+        ticked = CliRunner().invoke(main, ["morning", "--user", "ann@example.com",
+                                           "--now", "2026-11-25T07:30:00+00:00"])
+        assert ticked.exit_code == 0, ticked.output
+        assert "2026-11-25 07:30:00 UTC: 0 deliveries due, 0 batch(es) enqueued\n" in ticked.output
+        run_worker(queue)
+    assert digests(outbox) == []
+
+
+def test_morning_now_skips_a_morning_a_later_one_has_superseded_so_a_catch_up_is_one_morning(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """Wednesday's morning was due at that instant, but Friday's has come due since: the tick by hand
+    skips Wednesday's, saying so (last week's summary, still owed, goes), and the next tick sends
+    Friday's: one morning, as after any outage."""
+    user = make_user(service, email="demo@example.com", timezone="Europe/London", created_at=JOINED)
+    make_lead(service, user)
+    with time_machine.travel(SUNDAY, tick=False):
+        ticked = CliRunner().invoke(main, ["morning", "--user", user.email, "--now", "2026-11-25T12:30:00+00:00"])
+        assert ticked.exit_code == 0, ticked.output
+        assert ("2026-11-25 12:30:00 UTC: 1 delivery due, 1 batch(es) enqueued; 1 more due then but no longer "
+                "owed now, skipped (a morning is owed until it is sent, fails for good or the next one comes due: "
+                "`nbm morning` without --now enqueues what is owed now)") in ticked.output
+        run_worker(queue)
+        assert "1 delivery due" in CliRunner().invoke(main, ["morning", "--user", user.email]).output
+        run_worker(queue)
+    assert [subject[:36] for subject in digests(outbox)] == ["Your next best moves for Fri 27 Nov "]

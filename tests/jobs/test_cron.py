@@ -30,7 +30,7 @@ from core import db
 from core import queue as queue_module
 from core.clock import utcnow
 from tests.factories import make_lead, make_user
-from tests.jobs.conftest import run_worker
+from tests.jobs.conftest import JOINED_THAT_DAY, run_worker
 from tests.servers import silent_server
 
 START = datetime(2026, 11, 25, 7, 59, tzinfo=UTC)  # Wed 25 Nov: 07:59 in London, the 07:30 morning is due
@@ -45,7 +45,7 @@ def _closed_port() -> int:
 def test_a_tick_that_fails_is_logged_and_the_clock_ticks_again_the_next_minute(
     service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    user = make_user(service, timezone="Europe/London")
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
     make_lead(service, user)
     service.flush()
     # Refused at once, without redis-py's retries and their back-off (which would sleep).

@@ -23,7 +23,7 @@ from core.jobs.channels import register_sender, sender_for
 from core.jobs.tick import tick
 from core.models import Channel, DailyPlan, Delivery, DeliveryKind, DeliveryStatus, User
 from tests.factories import make_lead, make_user
-from tests.jobs.conftest import busy_mail_server
+from tests.jobs.conftest import JOINED_THAT_DAY, busy_mail_server
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PERIOD = "2026-11-25"
@@ -32,7 +32,7 @@ PERIOD = "2026-11-25"
 def _users(service: Session, count: int) -> list[User]:
     users = []
     for _ in range(count):
-        user = make_user(service, timezone="Europe/London")
+        user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
         make_lead(service, user)
         users.append(user)
     return users

@@ -26,7 +26,7 @@ from core.jobs.tick import tick
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, SlackInstallation, SlackUserLink, User
 from tests.email.conftest import StartSmtp, smtp_server  # noqa: F401 - the fixture, shared
 from tests.factories import make_lead, make_user
-from tests.jobs.conftest import run_worker
+from tests.jobs.conftest import JOINED_THAT_DAY, run_worker
 from tests.slack.conftest import BOT_TOKEN, TEAM, fake, fake_server  # noqa: F401 - the fixtures, shared
 from tests.slack.fake_slack import FakeSlack
 
@@ -59,7 +59,7 @@ def test_an_smtp_server_refusing_the_first_two_tries_ends_with_one_email(
     monkeypatch.setattr(email_delivery, "get_backend", lambda settings=None: SmtpBackend(
         host=server.host, port=server.port, security="none", username=None, password=None, timeout=5,
         retry_delays=()))  # one try per job attempt: the job's own retries are under test
-    user = make_user(service, timezone="Europe/London")
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
     make_lead(service, user)
     with time_machine.travel(MORNING, tick=False):
         tick(at=MORNING, queue=queue)
@@ -73,7 +73,7 @@ def test_an_smtp_server_refusing_the_first_two_tries_ends_with_one_email(
 
 def test_slack_failing_for_good_does_not_stop_the_email(service, queue: Queue, slack_on: FakeSlack,
                                                         outbox: Path) -> None:
-    user = make_user(service, timezone="Europe/London")
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
     user.settings.slack_enabled = True
     service.add(SlackUserLink(user_id=user.id, team_id=TEAM, slack_user_id="U1"))
     make_lead(service, user)
@@ -89,7 +89,7 @@ def test_slack_failing_for_good_does_not_stop_the_email(service, queue: Queue, s
 
 
 def test_slack_down_is_retried_and_posts_once(service, queue: Queue, slack_on: FakeSlack, outbox: Path) -> None:
-    user = make_user(service, timezone="Europe/London")
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
     user.settings.slack_enabled, user.settings.email_enabled = True, False
     service.add(SlackUserLink(user_id=user.id, team_id=TEAM, slack_user_id="U1"))
     make_lead(service, user)
@@ -110,7 +110,8 @@ def test_slack_down_is_retried_and_posts_once(service, queue: Queue, slack_on: F
 def committed_user(slack_on: FakeSlack) -> Iterator[User]:
     """A user committed for real (a worker in another process must see it), removed afterwards."""
     with unit_of_work(service=True) as session:
-        user = make_user(session, timezone="Europe/London", email=f"kill-{uuid.uuid4().hex[:8]}@example.com")
+        user = make_user(session, timezone="Europe/London", email=f"kill-{uuid.uuid4().hex[:8]}@example.com",
+                         created_at=JOINED_THAT_DAY)
         user.settings.slack_enabled = True
         session.add(SlackUserLink(user_id=user.id, team_id=TEAM, slack_user_id="U1"))
         make_lead(session, user)
@@ -166,7 +167,7 @@ def test_a_temporary_failure_that_outlasts_every_retry_ends_failed_with_its_reas
     monkeypatch.setattr(email_delivery, "get_backend", lambda settings=None: SmtpBackend(
         host=server.host, port=server.port, security="none", username=None, password=None, timeout=5,
         retry_delays=()))
-    user = make_user(service, timezone="Europe/London")
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
     user.settings.work_days = [1, 2, 3, 4, 5]
     make_lead(service, user)
     with time_machine.travel(MORNING, tick=False):

@@ -182,9 +182,10 @@ def test_a_permanent_failure_ends_in_the_failed_registry_with_its_reason(
 def test_a_dst_weekend_with_a_real_worker_sends_each_morning_once_at_0730(
     service: Session, queue: Queue, outbox: Path
 ) -> None:
-    """London leaves summer time at 02:00 on Sunday 25 October 2026."""
+    """London leaves summer time at 02:00 on Sunday 25 October 2026. Lou joined as the ticks began."""
     user = _user(service, "Europe/London", "Lou")
-    start = datetime(2026, 10, 24, 0, 0, tzinfo=UTC)
+    start = user.created_at = datetime(2026, 10, 24, 0, 0, tzinfo=UTC)
+    service.flush()
     for step in range(0, 4 * 24 * 2):  # every 30 minutes, Saturday to Tuesday
         _tick_and_work(queue, start + timedelta(minutes=30 * step))
     sent = service.scalars(select(Delivery).where(Delivery.user_id == user.id, Delivery.kind == DeliveryKind.PLAN)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.jobs.schedule import due_deliveries
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus, SlackUserLink, User
-from tests.factories import make_user
+from tests.factories import JOINED, make_user
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 
@@ -41,7 +41,7 @@ def _local(at: datetime, tz: str) -> datetime:
 
 def test_three_timezones_each_get_their_own_0730(service: Session) -> None:
     zones = ["Pacific/Kiritimati", "America/Los_Angeles", "Asia/Kolkata"]
-    users = [make_user(service, timezone=tz) for tz in zones]
+    users = [make_user(service, timezone=tz, created_at=JOINED) for tz in zones]
     for user in users:
         user.settings.work_days = EVERY_DAY
     start = datetime(2026, 11, 24, 0, tzinfo=UTC)
@@ -57,7 +57,7 @@ def test_three_timezones_each_get_their_own_0730(service: Session) -> None:
 
 def test_a_dst_weekend_neither_skips_nor_doubles_a_morning(service: Session) -> None:
     """Europe/London and America/New_York leave summer time on 25 Oct and 1 Nov 2026."""
-    users = [make_user(service, timezone="Europe/London"), make_user(service, timezone="America/New_York")]
+    users = [make_user(service, timezone=tz, created_at=JOINED) for tz in ("Europe/London", "America/New_York")]
     for user in users:
         user.settings.work_days = EVERY_DAY
     start = datetime(2026, 10, 24, 0, tzinfo=UTC)
@@ -70,14 +70,16 @@ def test_a_dst_weekend_neither_skips_nor_doubles_a_morning(service: Session) -> 
 
 
 def test_a_tick_missed_while_the_scheduler_was_down_is_caught_up(service: Session) -> None:
-    user = make_user(service, timezone="Europe/Paris")  # 07:30 Paris = 06:30 UTC in November
+    user = make_user(service, timezone="Europe/Paris",  # 07:30 Paris = 06:30 UTC in November
+                     created_at=datetime(2026, 11, 25, tzinfo=UTC))  # joined that day: no earlier morning owed
     down = (datetime(2026, 11, 25, 5, tzinfo=UTC), datetime(2026, 11, 25, 9, 12, tzinfo=UTC))
     sent = _run_ticks(service, [user], datetime(2026, 11, 25, 0, tzinfo=UTC), hours=12, skip=down)
     assert sent == {(user.email, date(2026, 11, 25)): datetime(2026, 11, 25, 9, 15, tzinfo=UTC)}
 
 
 def test_non_work_days_and_users_with_every_channel_off_are_skipped(service: Session) -> None:
-    weekday_user, silent = make_user(service, timezone="UTC"), make_user(service, timezone="UTC")
+    joined = datetime(2026, 11, 28, tzinfo=UTC)  # on the Saturday: Friday's morning is not theirs
+    weekday_user, silent = (make_user(service, timezone="UTC", created_at=joined) for _ in range(2))
     silent.settings.email_enabled = False
     service.flush()
     saturday = datetime(2026, 11, 28, 8, tzinfo=UTC)
@@ -90,7 +92,7 @@ def test_non_work_days_and_users_with_every_channel_off_are_skipped(service: Ses
 
 
 def test_slack_is_due_only_for_users_linked_to_slack_and_only_where_slack_runs(service: Session) -> None:
-    user = make_user(service, timezone="UTC")
+    user = make_user(service, timezone="UTC", created_at=JOINED)
     user.settings.slack_enabled = True
     service.add(SlackUserLink(user_id=user.id, team_id="T1", slack_user_id="U1"))
     service.flush()
@@ -102,7 +104,7 @@ def test_slack_is_due_only_for_users_linked_to_slack_and_only_where_slack_runs(s
 
 
 def test_a_failed_delivery_is_not_asked_for_again_but_a_pending_one_is(service: Session) -> None:
-    user = make_user(service, timezone="UTC")
+    user = make_user(service, timezone="UTC", created_at=JOINED)
     at = datetime(2026, 11, 25, 8, tzinfo=UTC)
     delivery = Delivery(user_id=user.id, kind=DeliveryKind.PLAN, channel=Channel.EMAIL, period=date(2026, 11, 25),
                         status=DeliveryStatus.PENDING)
@@ -125,3 +127,16 @@ def test_the_weekly_summary_is_due_from_monday_morning_for_the_week_before(servi
     assert [d.period for d in summaries(sunday_night)] == [date(2026, 11, 16)]  # last week's, still due
     assert summaries(monday_early) == []  # nothing yet for the week that just ended
     assert [d.period for d in summaries(monday_morning)] == [date(2026, 11, 23)]
+
+
+def test_nobody_is_owed_anything_at_an_instant_before_they_joined(service: Session) -> None:
+    """Ann (Paris) joins at 15:10 UTC on Sunday 29 Nov: asked about the Wednesday before, when her
+    07:30 had passed, the schedule owes her nothing; on the Sunday, nothing either (Friday's morning
+    was before she came); on Monday, her first morning, and the summary of her first (partial) week."""
+    ann = make_user(service, timezone="Europe/Paris", created_at=datetime(2026, 11, 29, 15, 10, tzinfo=UTC))
+    mine = lambda at: [d for d in due_deliveries(service, at=at, channels=[Channel.EMAIL])  # noqa: E731
+                       if d.user_id == ann.id]
+    assert mine(datetime(2026, 11, 25, 7, 30, tzinfo=UTC)) == []
+    assert mine(datetime(2026, 11, 29, 16, 0, tzinfo=UTC)) == []
+    assert sorted((d.kind, d.period) for d in mine(datetime(2026, 11, 30, 6, 30, tzinfo=UTC))) == [
+        (DeliveryKind.PLAN, date(2026, 11, 30)), (DeliveryKind.WEEKLY_SUMMARY, date(2026, 11, 23))]

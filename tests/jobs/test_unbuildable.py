@@ -20,7 +20,7 @@ from core.db import unit_of_work
 from core.jobs.tick import tick
 from core.models import Channel, Delivery, DeliveryStatus, User
 from tests.factories import make_lead, make_user
-from tests.jobs.conftest import run_worker
+from tests.jobs.conftest import JOINED_THAT_DAY, run_worker
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 25 Nov, 08:00 in London
 REASON = "cannot be built (Header values may not contain linefeed or carriage return characters)"
@@ -29,7 +29,8 @@ REASON = "cannot be built (Header values may not contain linefeed or carriage re
 @pytest.fixture()
 def unmailable(service: Session) -> User:
     """A user whose name would split the To: header, written as rows were before names were checked."""
-    user = make_user(service, name="Ann\r\nBcc: everyone@example.com", timezone="Europe/London")
+    user = make_user(service, name="Ann\r\nBcc: everyone@example.com", timezone="Europe/London",
+                     created_at=JOINED_THAT_DAY)
     make_lead(service, user)
     return user
 
