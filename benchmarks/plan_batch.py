@@ -68,6 +68,7 @@ from core.models import (
     ActionState,
     ActionType,
     CapacityLevel,
+    CapacityOverride,
     Lead,
     LeadStatus,
     LoggedCall,
@@ -152,21 +153,21 @@ def _action(user_id: uuid.UUID, lead_id: uuid.UUID | None, action_type: ActionTy
             "created_at": created, "completed_at": None, "logged_call_id": None, **extra}
 
 
-def user_settings(n: int, timezone: str, *, at: datetime) -> dict[str, Any]:
+def capacity_overrides(users: Sequence[tuple[uuid.UUID, str]], *, at: datetime) -> list[dict[str, Any]]:
     """One user in ten set today's capacity by hand."""
-    if n % 10 == 5:
-        return {"capacity_override": CapacityLevel.HEAVY, "capacity_override_date": local_today(timezone, at=at)}
-    return {}
+    return [{"user_id": user_id, "day": local_today(timezone, at=at), "capacity": CapacityLevel.HEAVY}
+            for user_id, timezone in users[5::10]]
 
 
 def seed(bench: BenchUsers, *, count: int, at: datetime) -> list[tuple[uuid.UUID, str]]:
     """``count`` users with their books, committed and analysed; prints what it made."""
     started = time.perf_counter()
     with unit_of_work(service=True) as session:
-        users = bench.add(session, count=count, created_at=at - timedelta(days=90),
-                          settings=lambda n, timezone: user_settings(n, timezone, at=at))
+        users = bench.add(session, count=count, created_at=at - timedelta(days=90))
+        insert_rows(session, CapacityOverride, capacity_overrides(users, at=at))
         actions = seed_books(session, users, at=at)
-    vacuum_analyze(("users", "user_settings", "leads", "actions", "logged_calls", "weekly_summaries"))
+    vacuum_analyze(("users", "user_settings", "capacity_overrides", "leads", "actions", "logged_calls",
+                    "weekly_summaries"))
     print(f"seeded {count} users, {count * LEADS_PER_USER} leads, {actions} actions "
           f"({time.perf_counter() - started:.1f} s)\n")
     return users
@@ -192,7 +193,7 @@ def items_of(session: Session, users: Sequence[uuid.UUID]) -> dict[uuid.UUID, tu
 PLAN_IN_SQL = text("""
 WITH k AS (
   SELECT u.id AS user_id, d.day, f.free, date_trunc('week', d.day)::date AS monday,
-         CASE WHEN s.capacity_override IS NOT NULL AND s.capacity_override_date = d.day THEN s.capacity_override
+         CASE WHEN o.capacity IS NOT NULL THEN o.capacity
               WHEN f.free IS NULL THEN 'default' WHEN f.free >= 300 THEN 'heavy' WHEN f.free >= 180 THEN 'standard'
               WHEN f.free >= 60 THEN 'light' ELSE 'micro' END::capacity_level AS capacity,
          s.focus_text, s.focus_week_start
@@ -200,6 +201,7 @@ WITH k AS (
   JOIN users u ON u.id = f.user_id
   LEFT JOIN user_settings s ON s.user_id = u.id
   CROSS JOIN LATERAL (SELECT (CAST(:at AS timestamptz) AT TIME ZONE u.timezone)::date AS day) AS d
+  LEFT JOIN capacity_overrides o ON o.user_id = u.id AND o.day = d.day
   WHERE NOT EXISTS (SELECT 1 FROM daily_plans p WHERE p.user_id = u.id AND p.date = d.day)
 ),
 ks AS (

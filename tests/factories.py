@@ -28,6 +28,8 @@ from core.models import (
     CalendarEventCall,
     CalendarProvider,
     CalendarSyncLog,
+    CapacityLevel,
+    CapacityOverride,
     Channel,
     ContentPrompt,
     ContentPromptType,
@@ -148,6 +150,8 @@ def make_everything(session: Session, user: User) -> dict[str, Any]:
         user_id=user.id, team_id="T1", slack_user_id=f"U{n}"))
     rows["slack_plan_messages"] = _add(session, SlackPlanMessage(
         user_id=user.id, day=date.today(), channel=f"DU{n}", ts="1700000000.000001"))
+    rows["capacity_overrides"] = _add(session, CapacityOverride(
+        user_id=user.id, day=date.today(), capacity=CapacityLevel.LIGHT))
     return rows
 
 

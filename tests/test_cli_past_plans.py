@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
-from core.models import DailyPlan, DailyPlanAction, UserSettings
+from core.models import CapacityOverride, DailyPlan, DailyPlanAction
 
 USER = "wes@example.com"
 
@@ -36,6 +36,13 @@ def plans(service: Session) -> list[tuple[object, ...]]:
         .join(DailyPlanAction, DailyPlanAction.daily_plan_id == DailyPlan.id, isouter=True)
         .order_by(DailyPlan.date, DailyPlanAction.number)
     )
+    return [tuple(row) for row in rows]
+
+
+def overrides(service: Session) -> list[tuple[object, ...]]:
+    """Every capacity override as stored, to compare before and after."""
+    rows = service.execute(select(CapacityOverride.user_id, CapacityOverride.day, CapacityOverride.capacity)
+                           .order_by(CapacityOverride.user_id, CapacityOverride.day))
     return [tuple(row) for row in rows]
 
 
@@ -93,11 +100,9 @@ def test_a_past_days_plan_is_neither_refreshed_nor_resized(
 ) -> None:
     with at(24, 11):  # a light Friday, set ahead (its plan made): an override a capacity could clear
         assert nbm("plan", "--user", USER, "--date", "2026-11-27", "--capacity", "light").exit_code == 0
-    before = plans(service), service.execute(select(UserSettings.capacity_override,
-                                                   UserSettings.capacity_override_date)).all()
+    before = plans(service), overrides(service)
     with at(26, 9):
         result = nbm("plan", "--user", USER, "--date", day, *args)
     assert result.exit_code == 2, result.output
     assert "is over, so its plan stays as it was; " + said in result.output
-    assert (plans(service), service.execute(select(UserSettings.capacity_override,
-                                                   UserSettings.capacity_override_date)).all()) == before
+    assert (plans(service), overrides(service)) == before

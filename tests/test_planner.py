@@ -179,9 +179,9 @@ def test_default_clears_the_override_and_a_bad_level_changes_nothing(service: Se
     set_capacity(service, user=user, level=CapacityLevel.HEAVY)
     with pytest.raises(ValidationError, match="is not a capacity level; use one of: micro, light"):
         set_capacity(service, user=user, level="huge")  # type: ignore[arg-type]
-    assert user.settings.capacity_override is CapacityLevel.HEAVY
+    assert {day: o.capacity for day, o in user.capacity_overrides.items()} == {TODAY: CapacityLevel.HEAVY}
     set_capacity(service, user=user, level=CapacityLevel.DEFAULT)
-    assert (user.settings.capacity_override, user.settings.capacity_override_date) == (None, None)
+    assert user.capacity_overrides == {}
 
 
 def test_focus_comes_from_last_weeks_summary_unless_the_user_set_one(service: Session) -> None:

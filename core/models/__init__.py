@@ -25,13 +25,13 @@ from core.models.plans import DailyPlan, DailyPlanAction
 from core.models.slack import SlackInstallation, SlackPlanMessage, SlackUserLink
 from core.models.slack_events import SlackEvent
 from core.models.summaries import ContentPrompt, WeeklySummary
-from core.models.users import User, UserSettings
+from core.models.users import CapacityOverride, User, UserSettings
 
 __all__ = [
     "ACTION_LOG", "ACTION_SENT_AT", "Action", "ActionEvent", "ActionOrigin", "ActionState", "ActionType", "Base",
     "BillingCustomer",
     "BillingEvent", "BillingSubscription", "CalendarConnection", "CalendarConnectionStatus", "CalendarEventCall",
-    "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "Channel", "ContentPrompt",
+    "CalendarProvider", "CalendarSyncLog", "CapacityLevel", "CapacityOverride", "Channel", "ContentPrompt",
     "ContentPromptStatus", "ContentPromptType", "DailyPlan", "DailyPlanAction", "Delivery",
     "DeliveryKind", "DeliveryStatus", "Lead", "LeadStatus", "LoggedCall", "OAuthFlowState",
     "SlackEvent", "SlackInstallation", "SlackPlanMessage", "SlackUserLink", "SubscriptionStatus", "User",

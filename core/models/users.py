@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, Integer, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 
 from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
 from core.models.enums import CapacityLevel
@@ -35,14 +35,17 @@ class User(Base):
     updated_at: Mapped[datetime] = updated_at()
 
     settings: Mapped[UserSettings] = relationship(back_populates="user", uselist=False)
+    #: The user's capacity overrides by local date (:class:`CapacityOverride`).
+    capacity_overrides: Mapped[dict[date, CapacityOverride]] = relationship(
+        collection_class=attribute_keyed_dict("day"), viewonly=True)
 
 
 class UserSettings(Base):
     """Per-user preferences. Every column has the product's default, so a new row needs only user_id.
 
-    ``work_days`` holds ISO weekdays (1 = Monday … 7 = Sunday). ``capacity_override`` applies only on
-    ``capacity_override_date`` (a local date), so yesterday's "light day" does not stick.
-    ``focus_text`` is the user's own focus for the week starting ``focus_week_start``.
+    ``work_days`` holds ISO weekdays (1 = Monday … 7 = Sunday). The capacity a user sets for a day is
+    not here but in :class:`CapacityOverride`, one per day. ``focus_text`` is the user's own focus for
+    the week starting ``focus_week_start``.
     """
 
     __tablename__ = "user_settings"
@@ -63,8 +66,6 @@ class UserSettings(Base):
     email_enabled: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
     slack_enabled: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     email_unsubscribed_at: Mapped[datetime | None]
-    capacity_override: Mapped[CapacityLevel | None] = mapped_column(pg_enum(CapacityLevel, "capacity_level"))
-    capacity_override_date: Mapped[date | None]
     focus_text: Mapped[str | None] = mapped_column(Text)
     call_detection: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     focus_week_start: Mapped[date | None]
@@ -72,3 +73,16 @@ class UserSettings(Base):
     updated_at: Mapped[datetime] = updated_at()
 
     user: Mapped[User] = relationship(back_populates="settings")
+
+
+class CapacityOverride(Base):
+    """The capacity a user chose for one local ``day`` (``/nbm capacity``, ``nbm plan --capacity``):
+    it wins over the calendar's on that day only, and each day keeps its own, so setting tomorrow's
+    leaves today's as it was (core.planner.service.set_capacity; no row: the calendar decides)."""
+
+    __tablename__ = "capacity_overrides"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    capacity: Mapped[CapacityLevel] = mapped_column(pg_enum(CapacityLevel, "capacity_level"))
+    created_at: Mapped[datetime] = created_at()

@@ -1,9 +1,9 @@
 """Planning many users at once with a fixed number of queries, whatever the number of users.
 
 The morning run calls :func:`plan_users` for a batch of users; :func:`core.planner.service.build_plan`
-is the same machinery for one user. Every step is set-based: users and settings in one query,
-existing plans in one, what wakes on the day for the users still to plan in three or four (snoozed
-leads, snoozed actions, cold leads' NURTUREs and, when some were made, their events:
+is the same machinery for one user. Every step is set-based: users, settings and capacity overrides
+in one query, existing plans in one, what wakes on the day for the users still to plan in three or
+four (snoozed leads, snoozed actions, cold leads' NURTUREs and, when some were made, their events:
 :func:`core.housekeeping.wake_due`), candidates (with their leads and calls) in one, last week's
 summaries in one, then the new plans and all their items inserted in one statement each. That is at
 most 11 queries per batch (fewer when there is nothing to do), so a slow morning is never "one more
@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, DateTime, Select, Uuid, any_, bindparam, or_, select, text, update
@@ -40,6 +40,7 @@ from core.models import (
     ActionState,
     ActionType,
     CapacityLevel,
+    CapacityOverride,
     DailyPlan,
     Lead,
     LeadStatus,
@@ -77,11 +78,11 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def capacity_for(settings: UserSettings | None, *, day: date, free_minutes: int | None) -> CapacityLevel:
-    """The user's own override wins, but only on the day it was set for; else the calendar decides."""
-    if settings is not None and settings.capacity_override is not None and settings.capacity_override_date == day:
-        return settings.capacity_override
-    return level_for_free_minutes(free_minutes)
+def capacity_for(user: User, *, day: date, free_minutes: int | None) -> CapacityLevel:
+    """The capacity the user set for ``day`` wins (each day keeps its own: :class:`CapacityOverride`);
+    else the calendar decides."""
+    override = user.capacity_overrides.get(day)
+    return override.capacity if override is not None else level_for_free_minutes(free_minutes)
 
 
 def focus_for(settings: UserSettings | None, *, day: date, summary_focus: str | None) -> str | None:
@@ -182,7 +183,8 @@ def gather(
     free_minutes: Mapping[uuid.UUID, int | None],
     at: datetime,
 ) -> dict[uuid.UUID, PlanInputs]:
-    """The inputs of each user's plan (``users`` should come with their settings loaded).
+    """The inputs of each user's plan (``users`` should come with their settings and capacity
+    overrides loaded).
 
     Every build of a plan reads them here, so here is where it first brings back, for its users,
     what is due by ``at`` (:func:`core.housekeeping.wake_due`: snoozes that end, leads gone cold)
@@ -200,7 +202,7 @@ def gather(
         inputs[user.id] = PlanInputs(
             user_id=user.id,
             day=day,
-            capacity=capacity_for(user.settings, day=day, free_minutes=free_minutes.get(user.id)),
+            capacity=capacity_for(user, day=day, free_minutes=free_minutes.get(user.id)),
             free_minutes=free_minutes.get(user.id),
             focus=focus_for(user.settings, day=day, summary_focus=summary_focus.get(user.id)),
             candidates=tuple(candidates[user.id]),
@@ -269,7 +271,13 @@ _INSERT_ITEMS = text("""
 """)
 
 
-_USERS = select(User).options(joinedload(User.settings)).where(User.id == any_(bindparam("ids", type_=_UUIDS)))
+#: The batch's users with their settings and the capacity overrides of the days they may be planned
+#: for (``:since``, the day before ``at`` in UTC, is on or before every user's local date then): a
+#: user's overrides of days long past, kept for a late morning's catch-up, are not read every morning.
+_USERS = (select(User)
+          .options(joinedload(User.settings),
+                   joinedload(User.capacity_overrides.and_(CapacityOverride.day >= bindparam("since", type_=Date))))
+          .where(User.id == any_(bindparam("ids", type_=_UUIDS))))
 
 
 def plan_users(
@@ -289,7 +297,8 @@ def plan_users(
     """
     if not user_ids:
         return {}
-    users = session.scalars(_USERS, {"ids": list(user_ids)}).unique().all()
+    since = at.astimezone(UTC).date() - timedelta(days=1)
+    users = session.scalars(_USERS, {"ids": list(user_ids), "since": since}).unique().all()
     days = {user.id: local_today(user.timezone, at=at) for user in users}
     plans = existing_plans(session, days=days)
     missing = [user for user in users if user.id not in plans]

@@ -49,7 +49,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
 from core.actions.records import check_text
@@ -62,6 +63,7 @@ from core.models import (
     ActionState,
     ActionType,
     CapacityLevel,
+    CapacityOverride,
     DailyPlan,
     DailyPlanAction,
     Lead,
@@ -265,20 +267,25 @@ def _plan_candidates(session: Session, *, plan: DailyPlan) -> dict[uuid.UUID, tu
 
 
 def set_capacity(session: Session, *, user: User, level: CapacityLevel, day: date | None = None) -> None:
-    """Override the capacity of one local day (default today); ``default`` removes the override.
+    """Override the capacity of one local day (default today); ``default`` removes that day's override.
 
-    The override applies to that day only, so a "light day" does not stick to tomorrow. It takes
+    Each day keeps its own (:class:`core.models.CapacityOverride`): a "light day" does not stick to
+    tomorrow, and setting tomorrow's (or clearing it) leaves today's as the user chose it. It takes
     effect when the day's plan is built, or refreshed if it already exists. A day that is over is
-    refused (:func:`refuse_if_over`): its plan is history.
+    refused (:func:`refuse_if_over`): its plan is history. Two settings of one day at once end with
+    the one committed last. Past days' overrides stay: a morning caught up late builds that day's
+    plan (core.jobs.schedule), with the capacity the user chose for it.
     """
     level = parse_level(level)
     refuse_if_over(user, day, change="a capacity is set")
-    settings = get_settings_for(session, user)
+    day = day or local_today(user.timezone)
     if level is CapacityLevel.DEFAULT:
-        settings.capacity_override, settings.capacity_override_date = None, None
+        session.execute(delete(CapacityOverride)
+                        .where(CapacityOverride.user_id == user.id, CapacityOverride.day == day))
     else:
-        settings.capacity_override = level
-        settings.capacity_override_date = day or local_today(user.timezone)
+        session.execute(insert(CapacityOverride).values(user_id=user.id, day=day, capacity=level)
+                        .on_conflict_do_update(index_elements=["user_id", "day"], set_={"capacity": level}))
+    session.expire(user, ["capacity_overrides"])
     session.flush()
 
 

@@ -27,7 +27,7 @@ from core.jobs.tasks import deliver_many
 from core.models import (
     Action,
     ActionState,
-    CapacityLevel,
+    CapacityOverride,
     Channel,
     DailyPlan,
     Delivery,
@@ -35,7 +35,6 @@ from core.models import (
     DeliveryStatus,
     Lead,
     User,
-    UserSettings,
     WeeklySummary,
 )
 from core.queue import get_queue
@@ -176,9 +175,7 @@ def test_changing_capacity_without_service_says_why_and_changes_nothing(
     command(slack_web, fake, "capacity light")
     assert replies(fake) == [ENDED]
     set_context(service, service=True)
-    settings = service.scalar(select(UserSettings).where(UserSettings.user_id == ended.id)
-                              .execution_options(populate_existing=True))
-    assert settings is not None and settings.capacity_override is not CapacityLevel.LIGHT
+    assert service.scalars(select(CapacityOverride).where(CapacityOverride.user_id == ended.id)).all() == []
     assert _plans(service, ended) == []
 
 

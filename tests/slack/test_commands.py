@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.cli import main
 from core.db import unit_of_work
 from core.leads import snooze_lead
-from core.models import ActionState, CapacityLevel, Lead, LeadStatus, LoggedCall, User, UserSettings
+from core.models import ActionState, CapacityLevel, CapacityOverride, Lead, LeadStatus, LoggedCall, User
 from tests.factories import JOINED, joined
 from tests.slack.conftest import NOW, add_leads, command, events_of, plan_of, replies, state_of
 from tests.slack.fake_slack import FakeSlack
@@ -329,7 +329,7 @@ def test_capacity_with_an_unknown_level_lists_the_levels(web: FlaskClient, fake:
     command(web, fake, "capacity huge")
     assert replies(fake) == ["'huge' is not a capacity level; use one of: micro, light, standard, heavy, default"]
     with unit_of_work(user_id=ann.id) as session:
-        assert session.get_one(UserSettings, ann.id).capacity_override is None
+        assert session.scalars(select(CapacityOverride)).all() == []
 
 
 def test_call_logs_it_and_plans_prep_and_follow_up(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
