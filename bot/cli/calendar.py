@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import click
 
@@ -13,11 +13,12 @@ from core.calendars.call_detection import CallsFound, detection_said, searchable
 from core.calendars.disconnection import disconnect_calendar
 from core.calendars.plans_sized import NO_CALENDAR
 from core.calendars.service import DayRead
-from core.clock import local_today, zone
+from core.clock import local_today, utcnow, zone
 from core.config import get_settings
 from core.errors import NotFound, ValidationError
 from core.models import CalendarConnection, CalendarProvider, Channel
 from core.planner.replan import find_calls_and_replan
+from core.text import short_date_from
 from core.users import get_settings_for
 
 KINDS = [kind.value for kind in CalendarProvider]
@@ -144,8 +145,10 @@ def connection_json(connection: CalendarConnection) -> dict[str, object]:
 
 
 def describe(connection: CalendarConnection) -> str:
-    """``ics (calendar.example.com): active, last read Tue 25 Nov 07:30 UTC``; never the address itself."""
-    synced = f", last read {connection.last_sync_at:%a %d %b %H:%M} UTC" if connection.last_sync_at else ""
+    """``ics (calendar.example.com): active, last read Tue 25 Nov 07:30 UTC``; never the address itself.
+    A read months ago says its year (``core.text.short_date_from``)."""
+    at = connection.last_sync_at.astimezone(UTC) if connection.last_sync_at else None
+    synced = f", last read {short_date_from(at.date(), today=utcnow().date())} {at:%H:%M} UTC" if at else ""
     problem = f" ({connection.error_message})" if connection.error_message else ""
     return f"{connection.provider.value} ({connection.calendar_id}): {connection.status.value}{problem}{synced}"
 
@@ -169,8 +172,9 @@ def format_calls(calls: CallsFound) -> str:
 
 
 def format_day(read: DayRead, tz: str) -> str:
-    local = zone(tz)
-    lines = [f"{read.day:%a %d %b}: working hours {read.window.start.astimezone(local):%H:%M}-"
+    """The day read, named as a person names it (with its year when months from the user's today)."""
+    local, day = zone(tz), short_date_from(read.day, today=local_today(tz))
+    lines = [f"{day}: working hours {read.window.start.astimezone(local):%H:%M}-"
              f"{read.window.end.astimezone(local):%H:%M} ({tz})"]
     lines += [f"  busy {b.start.astimezone(local):%H:%M}-{b.end.astimezone(local):%H:%M}" for b in read.busy]
     free = "unknown" if read.free_minutes is None else f"{read.free_minutes} min"

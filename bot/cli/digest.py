@@ -49,7 +49,7 @@ from core.jobs.channels import PermanentDeliveryError, TemporaryDeliveryError
 from core.jobs.tasks import deliver
 from core.models import Channel, Delivery, DeliveryKind, DeliveryStatus
 from core.summaries.service import summary_week
-from core.text import short_date
+from core.text import short_date_from
 
 
 @click.group("digest")
@@ -116,7 +116,8 @@ def send_once(kind: DeliveryKind, user_id: uuid.UUID, period: date, *, timezone:
     user's, for the day it was sent)."""
     already = sent_email(kind, user_id, period)
     if already is not None:
-        when = f" on {short_date(local_today(timezone, at=already.sent_at))}" if already.sent_at else ""
+        sent_on = local_today(timezone, at=already.sent_at) if already.sent_at else None
+        when = f" on {short_date_from(sent_on, today=local_today(timezone))}" if sent_on else ""
         click.echo(f"{sent[:1].upper()}{sent[1:]} was already sent{when}: Message-ID {already.message_id}; "
                    "nothing was sent again")
         return

@@ -18,13 +18,14 @@ from bot.cli.common import (
     user_option,
 )
 from bot.cli.digest import send_summary_command
+from core.clock import local_today
 from core.models import CapacityLevel, Channel, WeeklySummary
 from core.planner.replan import refreshed_and_told, set_capacity_and_replan
 from core.planner.service import day_is_over, kept_plan
 from core.planner.view import PlanView, plan_view, plan_view_building_if_missing, waiting_on_its_day
 from core.streaks import current_streak
 from core.summaries.service import build_weekly_summary
-from core.text import plural, short_date, week_title
+from core.text import plural, short_date_from, week_title
 from core.users import get_settings_for
 
 
@@ -45,9 +46,12 @@ def plan_json(view: PlanView) -> dict[str, Any]:
 
 
 def format_plan(view: PlanView) -> str:
-    """The plan as a person reads it in a terminal."""
+    """The plan as a person reads it in a terminal; a date months from the user's today says its year."""
+    def named(day: date) -> str:
+        return short_date_from(day, today=view.today)
+
     free = f", {view.free_minutes} min free in your calendar" if view.free_minutes is not None else ""
-    lines = [f"{short_date(view.date)} — {view.size()}"
+    lines = [f"{named(view.date)} — {view.size()}"
              f"  (capacity {view.capacity.value}{free}, streak {plural(view.streak, 'day')})"]
     if view.focus:
         lines.append(f"Focus: {view.focus}")
@@ -59,9 +63,9 @@ def format_plan(view: PlanView) -> str:
     if not view.items:
         lines.append("Nothing is due in this plan: add a lead with `nbm leads add`.")
     if view.waiting:
-        then = f" at the end of {short_date(view.date)}" if view.waiting_then else ""
+        then = f" at the end of {named(view.date)}" if view.waiting_then else ""
         lines.append(f"Waiting for a reply{then} ({view.waiting_total}):")
-        lines += [f"  - {w.title} (sent {short_date(w.sent_on)})  id {w.action_id}" for w in view.waiting]
+        lines += [f"  - {w.title} (sent {named(w.sent_on)})  id {w.action_id}" for w in view.waiting]
     if view.waiting_more:  # `nbm actions list` lists what waits now, not what waited on a past day
         lines.append(f"  …and {view.waiting_more} more" +
                      ("." if view.waiting_then else ": nbm actions list --state SENT lists them all."))
@@ -113,9 +117,9 @@ def streak_command(email: str, as_json: bool) -> None:
     """
     with acting_as_email(email) as (session, user):
         streak = current_streak(user, work_days=get_settings_for(session, user).work_days)
-        last = user.last_action_date
-    emit(as_json, {"streak": streak, "last_action_date": last},
-         lambda: f"streak: {plural(streak, 'day')}" + (f" (last done {short_date(last)})" if last else ""))
+        last, today = user.last_action_date, local_today(user.timezone)
+    emit(as_json, {"streak": streak, "last_action_date": last}, lambda: f"streak: {plural(streak, 'day')}" + (
+        f" (last done {short_date_from(last, today=today)})" if last else ""))
 
 
 def summary_json(summary: WeeklySummary) -> dict[str, Any]:
