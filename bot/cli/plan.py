@@ -61,7 +61,8 @@ def format_plan(view: PlanView) -> str:
         lines.append(f"{item.number:>2}. {mark}{item.title} ({item.minutes} min){state}")
         lines.append(f"    {item.lead_url or ''}  id {item.action_id}")
     if not view.items:
-        lines.append("Nothing is due in this plan: add a lead with `nbm leads add`.")
+        lines.append("Nothing is due in this plan" + (": add a lead with `nbm leads add` and its first outreach "
+                                                     "shows up here." if view.offers_a_lead else "."))
     if view.waiting:
         then = f" at the end of {named(view.date)}" if view.waiting_then else ""
         lines.append(f"Waiting for a reply{then} ({view.waiting_total}):")

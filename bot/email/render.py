@@ -156,6 +156,7 @@ def digest_context(view: PlanView, *, links: EmailLinks) -> dict[str, object]:
         "day": _day(view.date),
         "items": [_digest_item(item, view, links) for item in view.items],
         "open_count": len(open_items),
+        "offers_a_lead": view.offers_a_lead,
         "size": view.size(about="about "),
         "free_time": duration(view.free_minutes) if view.free_minutes is not None else None,
         "focus": view.focus,

@@ -36,6 +36,7 @@ from core.models import (
     Lead,
     User,
 )
+from core.planner.nothing_due import offers_a_lead
 from core.planner.service import build_plan, get_plan
 from core.planner.sizing import CalendarDay
 from core.streaks import current_streak
@@ -138,6 +139,8 @@ class PlanView:
     waiting_then: bool = False
     #: The greeting for the hour on the user's clock when the view was made (:func:`core.text.greeting`).
     greeting: str = "Good morning"
+    #: The plan is empty and the user has no active lead: it offers to add one (core.planner.nothing_due).
+    offers_a_lead: bool = False
 
     @property
     def today_is_work_day(self) -> bool:
@@ -253,7 +256,7 @@ def plan_view(session: Session, *, user: User, plan: DailyPlan) -> PlanView:
         streak=current_streak(user, work_days=work_days, today=today),
         streak_counts_today=user.last_action_date == today,
         items=items, waiting=waiting, waiting_total=waiting_total, work_days=work_days,
-        greeting=greeting(now.hour),
+        greeting=greeting(now.hour), offers_a_lead=not items and offers_a_lead(session, user=user),
     )
 
 

@@ -70,10 +70,11 @@ def test_user_text_cannot_break_out_of_the_message() -> None:
     assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; &lt;https://evil.example" in shown
 
 
-def test_an_empty_plan_says_how_to_fill_it() -> None:
-    text, blocks = plan_message(_view([]))
+def test_an_empty_plan_says_how_to_fill_it_to_a_user_without_an_active_lead() -> None:
+    text, blocks = plan_message(replace(_view([]), offers_a_lead=True))
     assert text == "Your next best moves for Wed 25 Nov: nothing due"
     assert "Add a lead with `/nbm add`" in _all_text(blocks)
+    assert "Add a lead" not in _all_text(plan_message(_view([]))[1])
 
 
 def test_a_long_plan_still_renders_within_fifty_blocks() -> None:

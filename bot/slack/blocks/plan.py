@@ -51,7 +51,9 @@ STATE_LABELS = {
 #: An action the system closed because the lead answered (its pending follow-up is not needed).
 CLOSED_BY_REPLY = "💬 Closed — they replied"
 FOOTER = "Mark each one as you go. `/nbm help` lists every command."
-EMPTY = "Nothing is due. Add a lead with `/nbm add` and its first outreach shows up here."
+#: An empty plan, and what it adds when it offers a lead (core.planner.nothing_due: the user has no active one).
+EMPTY = "Nothing is due."
+ADD_A_LEAD = " Add a lead with `/nbm add` and its first outreach shows up here."
 
 
 def plan_message(view: PlanView) -> tuple[str, list[Block]]:
@@ -90,7 +92,7 @@ def overview(view: PlanView) -> Block:
 def plan_section(view: PlanView, *, surface: ids.Surface, budget: int) -> list[Block]:
     """The items that fit in ``budget`` blocks, then a line counting those left out."""
     if not view.items:
-        return [section(EMPTY)] if budget > 0 else []
+        return [section(EMPTY + (ADD_A_LEAD if view.offers_a_lead else ""))] if budget > 0 else []
     rendered = [item_blocks(item, item.number, today=view.today, work_days=view.work_days, surface=surface)
                 for item in view.items]
     return _fit(rendered, budget, lambda left: context(
