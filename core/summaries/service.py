@@ -244,23 +244,33 @@ def _summary_of(user: User, week_start: date) -> Select[WeeklySummary]:
 def summary_week(user: User, week_start: date | None = None) -> date:
     """The week a summary of ``user`` covers: ``week_start``, or by default last week (their local
     Monday–Sunday before this one). Refused with a :class:`ValidationError` saying which weeks are
-    accepted unless it is a finished Monday–Sunday from their first week on (module rules)."""
+    accepted unless it is a finished Monday–Sunday from their first week on (module rules).
+
+    A refusal suggests only a week that would be accepted: the one nearest the week asked for,
+    between the user's first week and the latest finished one; before the user has lived a whole
+    week there is none, and the refusal says when their first summary comes instead."""
     today = local_today(user.timezone)
-    latest = previous_monday(today)
+    latest, first = previous_monday(today), first_week(user)
     week_start = week_start or latest
     if week_start.weekday() != 0:
-        raise ValidationError(
-            f"{week_start:%a %d %b %Y} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary starts on a "
-            f"Monday, such as {week_start - timedelta(days=week_start.weekday()):%a %d %b %Y}"
-        )
+        monday = week_start - timedelta(days=week_start.weekday())
+        suggested = (f", such as {min(max(monday, first), latest):%a %d %b %Y}" if first <= latest
+                     else f"; {_first_comes(first)}")
+        raise ValidationError(f"{week_start:%a %d %b %Y} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary "
+                              f"starts on a Monday{suggested}")
     if week_start > latest:
-        raise ValidationError(
-            f"the week of {week_start:%a %d %b %Y} is not over yet; the latest finished week starts on "
-            f"{latest:%a %d %b %Y}"
-        )
-    if week_start < first_week(user):
+        raise ValidationError(f"the week of {week_start:%a %d %b %Y} is not over yet; " + (
+            f"the latest finished week starts on {latest:%a %d %b %Y}" if first <= latest else _first_comes(first)))
+    if week_start < first:
         raise ValidationError(_before_joining(user, week_start, today=today))
     return week_start
+
+
+def _first_comes(first: date) -> str:
+    """When the first summary of a user whose first week starts on ``first`` comes, and what it covers
+    (said while that week is not over: it comes within 7 days, so without a year)."""
+    return (f"your first weekly summary comes on {short_date(first + timedelta(days=7))} and covers the week you "
+            f"joined ({week_range(first)})")
 
 
 def _before_joining(user: User, week_start: date, *, today: date) -> str:
@@ -270,8 +280,7 @@ def _before_joining(user: User, week_start: date, *, today: date) -> str:
     said = (f"the week of {short_date_from(week_start, today=today)} ended before you joined on "
             f"{short_date_from(joined, today=today)}")
     if first + timedelta(days=7) > today:
-        return (f"{said}; your first weekly summary comes on {short_date(first + timedelta(days=7))} and covers "
-                f"the week you joined ({week_range(first)})")
+        return f"{said}; {_first_comes(first)}"
     return (f"{said}; your weekly summaries start with the week you joined, the week of "
             f"{short_date_from(first, today=today)}")
 
