@@ -28,8 +28,11 @@
   housekeeping, does not miss them for the day.
 * **Today's plan made on demand** is sized by the calendar as the morning's is: the entry point
   reads it first (:mod:`core.planner.sizing`) and hands the reading in as ``calendar``.
-* **Capacity**: the user's override for that very day wins, else the free minutes decide.
+* **Capacity**: the user's override for that very day wins (each day keeps its own:
+  :func:`set_capacity`), else the free minutes decide.
 * **Focus**: the focus the user set for the week wins, else the one last week's summary proposed.
+  A plan built before that summary was made (Monday's, made early) takes its focus when the summary
+  is made (:func:`core.planner.batch.fill_week_focus`), unless the user set their own for the week.
 * **A day that is over is history.** Its plan is read as it was kept (its items, with what became
   of them), never made or changed now: :func:`kept_plan` refuses, naming the day, when none was
   made, and a refresh or a capacity for it is refused (:func:`refuse_if_over`). A plan made after

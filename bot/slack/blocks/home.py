@@ -1,10 +1,12 @@
 """App Home: today's plan, streak, leads, quick add, settings, calendars and billing, on one page.
 
-Calendar connections and billing are placeholders until those parts of the product exist: they say
-plainly what the user gets today (default capacity, full service) rather than showing dead buttons.
-With billing on, the Billing section shows the user's plan with a Subscribe or Manage billing button,
-and a banner leads the tab when their service has ended (bot.slack.blocks.billing); no plan is made
-then, and the banner stands in for "not made yet" (a plan made before the end stays shown for its day).
+The Calendar section lists each connection with its health and a Disconnect button, then the way to
+connect (or reconnect) each kind this server offers, the working hours and call detection; with none
+connected it says what sizes the plans instead (core.calendars.plans_sized.NO_CALENDAR). With billing
+on, the Billing section shows the user's plan with a Subscribe or Manage billing button, and a banner
+leads the tab when their service has ended (bot.slack.blocks.billing); no plan is made then, and the
+banner stands in for "not made yet" (a plan made before the end stays shown for its day). With billing
+off (no Stripe keys: self-hosting) it says so, and that the user has full service.
 """
 
 from __future__ import annotations
