@@ -3,8 +3,11 @@
 * ``capacity_overrides`` — the capacity a user chose for one local day, one row per (user, day).
   ``user_settings`` held a single (``capacity_override``, ``capacity_override_date``) pair, so
   setting tomorrow's capacity silently erased today's, and ``default`` for one day cleared another
-  day's. The pair still set moves here, then its columns go. The user's own rows, under the owner
-  policy every user-owned table has.
+  day's. The pair still set moves here. The user's own rows, under the owner policy every
+  user-owned table has.
+* The pair's two columns stay, unread: the release phase migrates while the code before this one
+  still serves (README, "Deploy"), and that code reads them with every user's settings. A later
+  migration drops them, once no code running reads them.
 
 Revision ID: 0019
 Revises: 0018
@@ -51,14 +54,10 @@ def upgrade() -> None:
         SELECT user_id, capacity_override_date, capacity_override FROM user_settings
         WHERE capacity_override IS NOT NULL AND capacity_override_date IS NOT NULL
     """)
-    op.drop_column("user_settings", "capacity_override_date")
-    op.drop_column("user_settings", "capacity_override")
 
 
 def downgrade() -> None:
     """Back to one pair a user: the override of the latest day each user set is the one kept."""
-    op.add_column("user_settings", sa.Column("capacity_override", CAPACITY, nullable=True))
-    op.add_column("user_settings", sa.Column("capacity_override_date", sa.Date(), nullable=True))
     op.execute("""
         UPDATE user_settings s SET capacity_override = o.capacity, capacity_override_date = o.day
         FROM (SELECT DISTINCT ON (user_id) user_id, day, capacity FROM capacity_overrides
