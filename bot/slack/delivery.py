@@ -38,7 +38,7 @@ from core.calendars import service as calendars
 from core.calendars.plans_sized import needs_reconnecting
 from core.config import get_settings
 from core.db import unit_of_work
-from core.jobs.channels import PermanentDeliveryError, Send, TemporaryDeliveryError
+from core.jobs.channels import ChannelOff, PermanentDeliveryError, Send, TemporaryDeliveryError
 from core.models import CalendarProvider, Delivery, SlackUserLink, User, WeeklySummary
 from core.planner.view import plan_view_building_if_missing
 from core.slack_links import find_slack_link
@@ -79,12 +79,23 @@ def calendar_expired_dm(user_id: uuid.UUID, provider: CalendarProvider) -> bool:
     return True
 
 
+def slack_on_for(session: Session, user_id: uuid.UUID) -> User:
+    """The user a morning or Monday job posts to, refused (:class:`core.jobs.channels.ChannelOff`)
+    while their Slack is off: turned off after the tick asked for the delivery, it is not owed, and
+    the job gives its claim back untried, as for email (``bot.email.delivery.require_email_on``)."""
+    user = get_user(session, user_id)
+    if not get_settings_for(session, user).slack_enabled:
+        raise ChannelOff(f"Slack is off for {user.email}; nothing was posted")
+    return user
+
+
 def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The morning job's Slack sender for a plan (core.jobs.channels.Sender); its send returns ``channel:ts``.
     A plan the user had posted on request that day is that day's plan DM already: it is brought up to
     date and taken as the delivery, not posted twice. Whether there is one is read when sending, in
     the user's turn (bot.slack.plan_dm), not when composing: a request may post one in between."""
-    text, blocks = plan_message(plan_view_building_if_missing(session, user=get_user(session, user_id), day=period))
+    user = slack_on_for(session, user_id)
+    text, blocks = plan_message(plan_view_building_if_missing(session, user=user, day=period))
 
     def send() -> str:
         with delivery_turn(user_id) as turn:
@@ -96,7 +107,7 @@ def plan_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_
 
 def summary_sender(session: Session, *, user_id: uuid.UUID, period: date, delivery_id: uuid.UUID) -> Send:
     """The Monday job's Slack sender for the summary of the week starting ``period``."""
-    text, blocks = summary_content_building_if_missing(session, user=get_user(session, user_id), week_start=period)
+    text, blocks = summary_content_building_if_missing(session, user=slack_on_for(session, user_id), week_start=period)
     return lambda: _post_once(user_id, delivery_id, text=text, blocks=blocks)
 
 

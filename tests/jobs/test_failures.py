@@ -106,6 +106,27 @@ def test_slack_down_is_retried_and_posts_once(service, queue: Queue, slack_on: F
     assert len(posted) >= 2
 
 
+def test_slack_turned_off_between_the_tick_and_the_job_posts_nothing_and_fails_nothing(
+        service, queue: Queue, slack_on: FakeSlack) -> None:
+    """Rule (as for email, ``core.jobs.channels.ChannelOff``): a morning whose Slack is off when its
+    job composes it is not owed then. Nothing is posted, and the claim is given back untried, so it
+    goes out if Slack is turned back on while it is still owed."""
+    user = make_user(service, timezone="Europe/London", created_at=JOINED_THAT_DAY)
+    user.settings.slack_enabled, user.settings.email_enabled = True, False
+    service.add(SlackUserLink(user_id=user.id, team_id=TEAM, slack_user_id="U1"))
+    make_lead(service, user)
+    service.flush()
+    with time_machine.travel(MORNING, tick=False):
+        assert tick(at=MORNING, queue=queue, user_id=user.id).due == 1
+        user.settings.slack_enabled = False  # between the tick and the job
+        service.flush()
+        run_worker(queue)
+        assert len(FailedJobRegistry(queue=queue)) == 0
+    assert slack_on.calls_to("chat.postMessage") == []
+    delivery = _deliveries(user.id)[Channel.SLACK]
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+
+
 @pytest.fixture()
 def committed_user(slack_on: FakeSlack) -> Iterator[User]:
     """A user committed for real (a worker in another process must see it), removed afterwards."""

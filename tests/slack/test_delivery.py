@@ -108,6 +108,8 @@ def test_a_token_that_cannot_be_refreshed_makes_the_user_unreachable(fake: FakeS
 
 def test_a_user_who_never_used_slack_is_unreachable(fake: FakeSlack, service) -> None:
     stranger = make_user(service)
+    stranger.settings.slack_enabled = True  # Slack on, but no Slack user linked
+    service.flush()
     unreachable(stranger)
     assert fake.calls == []
 
