@@ -28,7 +28,8 @@ from core.models import (
 )
 from core.planner.capacity import ACTIONS_PER_LEVEL, level_for_free_minutes
 from core.planner.service import build_plan, get_plan, set_capacity, set_focus
-from core.planner.view import action_title, plan_view, plan_view_building_if_missing, refreshed_plan_view
+from core.planner.titles import action_title
+from core.planner.view import plan_view, plan_view_building_if_missing, refreshed_plan_view
 from tests.factories import make_action, make_lead, make_user
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)  # Wednesday; noon in London

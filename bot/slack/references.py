@@ -51,7 +51,8 @@ from core.clock import local_today
 from core.errors import NotFound, ValidationError
 from core.lead_lookup import find_lead, leads_named
 from core.models import Action, ActionState, Lead, User
-from core.planner.view import PlanView, action_title
+from core.planner.titles import action_title
+from core.planner.view import PlanView
 from core.text import plural, short_date_from
 
 #: The other reference to an action that ``/nbm done|sent|replied|snooze|unsnooze`` accepts, as a refused

@@ -39,6 +39,7 @@ from core.models import (
 from core.planner.nothing_due import offers_a_lead
 from core.planner.service import build_plan, get_plan
 from core.planner.sizing import CalendarDay
+from core.planner.titles import action_title, own_description, waiting_title
 from core.streaks import current_streak
 from core.text import greeting, one_line, plural
 from core.users import get_settings_for
@@ -48,25 +49,7 @@ from core.workdays import DEFAULT_WORK_DAYS, is_work_day
 #: view says how many there are in all, and every channel offers a way to see the rest.
 MAX_WAITING = 10
 
-#: Titles by type, with the lead's name and without one (an action made by hand may have no lead).
-_TITLES: dict[ActionType, tuple[str, str]] = {
-    ActionType.OUTREACH: ("Reach out to {name}", "Reach out to someone new"),
-    ActionType.FOLLOW_UP: ("Follow up with {name}", "Follow up"),
-    ActionType.NURTURE: ("Check in with {name}", "Check in with a contact"),
-    ActionType.CALL_PREP: ("Prepare for your call with {name}", "Prepare for your call"),
-    ActionType.POST_CALL: ("Follow up after your call with {name}", "Follow up after your call"),
-    ActionType.CONTENT: ("Write and post a short piece", "Write and post a short piece"),
-    ActionType.FAST_WIN: ("Quick win with {name}", "Quick win"),
-}
 
-#: What a waiting action is called: the message that was sent, not the to-do it was ("Reach out to
-#: Ann" reads as still to do once it is sent).
-_SENT_TITLES: dict[ActionType, str] = {
-    ActionType.OUTREACH: "Your first message to {name}",
-    ActionType.FOLLOW_UP: "Your follow-up to {name}",
-    ActionType.NURTURE: "Your check-in with {name}",
-    ActionType.POST_CALL: "Your note after the call with {name}",
-}
 
 
 @dataclass(frozen=True)
@@ -187,21 +170,6 @@ class PlanView:
         return f"{len(left)} of {plural(total, 'action')} left, {minutes}"
 
 
-def action_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
-    """What the user reads for an action: their own description wins, else a phrase for its type."""
-    if description and description.strip():
-        return description.strip()
-    with_lead, without = _TITLES[action_type]
-    return with_lead.format(name=lead_name) if lead_name else without
-
-
-def title_of(action: Action) -> str:
-    """:func:`action_title` of an action read on its own (its lead loaded through the relationship)."""
-    return action_title(action.action_type, lead_name=action.lead.name if action.lead else None,
-                        description=action.description)
-
-
-#: The start of the user's day, bound at each execution (SQL accepts a parameter where the instant goes).
 _DAY_START = cast(datetime, bindparam("day_start", type_=DateTime(timezone=True)))
 
 
@@ -359,27 +327,6 @@ def waiting_on_its_day(session: Session, *, user: User, view: PlanView) -> PlanV
     rows = session.execute(_WAITING_AT_END, {**_waiting_params(user, in_plan), "end": end}).all()
     return replace(view, waiting=tuple(_waiting_item(row, user=user) for row in rows),
                    waiting_total=rows[0].total if rows else 0, waiting_then=True)
-
-
-def own_description(description: str | None, auto_created: bool) -> str | None:
-    """The description the user wrote, if any: the rules' own ("Follow up with Ann Lee") name a to-do,
-    which a message once sent no longer is."""
-    return None if auto_created else description
-
-
-def sent_title_of(action: Action) -> str:
-    """What a sent action read on its own is called, as the waiting list calls it (:func:`waiting_title`)."""
-    return waiting_title(action.action_type, lead_name=action.lead.name if action.lead else None,
-                         description=own_description(action.description, action.auto_created))
-
-
-def waiting_title(action_type: ActionType, *, lead_name: str | None, description: str | None) -> str:
-    """A sent action's name in the waiting list: the user's own description (:func:`own_description`),
-    else what was sent."""
-    sent = _SENT_TITLES.get(action_type)
-    if (description and description.strip()) or sent is None or lead_name is None:
-        return action_title(action_type, lead_name=lead_name, description=description)
-    return sent.format(name=lead_name)
 
 
 def day_plan_view(session: Session, *, user: User, day: date | None = None) -> PlanView | None:

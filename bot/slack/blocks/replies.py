@@ -19,7 +19,8 @@ from core.actions.undo import NOTHING_TO_UNDO, UndoResult, back_to
 from core.calls import LoggedCallResult
 from core.models import Action, ActionState, ActionType, CapacityLevel, Lead
 from core.planner.capacity import ACTIONS_PER_LEVEL
-from core.planner.view import PlanView, action_title
+from core.planner.titles import action_title
+from core.planner.view import PlanView
 from core.text import plural, short_date, short_date_from
 
 

@@ -48,7 +48,7 @@ from core.errors import ValidationError
 from core.models import ActionState, CalendarProvider, Channel, WeeklySummary
 from core.planner.service import build_plan
 from core.planner.sizing import planning_as_user
-from core.planner.view import title_of
+from core.planner.titles import title_of
 from core.summaries.content import save_draft
 from core.users import acting_as_user, get_settings_for
 

@@ -40,7 +40,8 @@ from core.clock import local_today
 from core.config import get_settings
 from core.models import Action, ActionState, User
 from core.planner.service import get_plan
-from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, title_of, waiting_items
+from core.planner.titles import title_of
+from core.planner.view import MAX_WAITING, WaitingItem, count_waiting, plan_view, waiting_items
 from core.preferences import gets_morning_plan
 from core.streaks import current_streak
 from core.text import one_line, short_date

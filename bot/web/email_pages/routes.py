@@ -54,7 +54,7 @@ from core.config import get_settings
 from core.db import after_commit, unit_of_work
 from core.errors import NotFound, ValidationError
 from core.models import Action, ActionState, CalendarProvider, Channel, User
-from core.planner.view import sent_title_of
+from core.planner.titles import sent_title_of
 from core.users import get_settings_for, get_user
 from core.workdays import WEEKDAYS
 
