@@ -7,7 +7,8 @@ sign links with a key that is published in this file.
 
 The encryption keys are parsed here (by :mod:`core.encryption_keys`), at start, rather than at the
 first token a job decrypts: a malformed ``ENCRYPTION_KEYS`` stops every process before it serves
-anyone.
+anyone. So is every other value that would only fail later, once per use: ``EMAIL_FROM`` (each email
+would fail for good), a duration or count of 0 or less, a port out of range, an unknown ``LOG_LEVEL``.
 
 Secrets are plain strings on a frozen dataclass whose ``repr`` hides them (and the password inside a
 URL); nothing else in the project reads the environment.
@@ -18,8 +19,10 @@ from __future__ import annotations
 import hmac
 import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from email.utils import getaddresses
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +39,11 @@ EMAIL_BACKENDS = ("outbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
+#: The levels ``logging`` knows by name, as app.json lists them.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEV_EMAIL_FROM = "NextBestMove <plan@nextbestmove.localhost>"
+#: One address a mail server elsewhere can answer: a local part, ``@``, a domain of dotted labels.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 def normalize_database_url(url: str) -> str:
     """Return ``url`` in the form SQLAlchemy needs for psycopg 3.
@@ -86,7 +94,7 @@ class Settings:
     web_threads: int = 8
     web_processes: int = 1  # of nbm web: WEB_CONCURRENCY, Heroku's name (bot.web.server)
     #: Seconds a job's claim to send a delivery keeps every other job off it (core.jobs.tasks).
-    send_lease_seconds: int = 900
+    send_lease_seconds: float = 900
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
     slack_client_id: str | None = None
     slack_client_secret: str | None = field(default=None, repr=False)
@@ -96,13 +104,13 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     # Email: "outbox" writes messages under NBM_DATA_DIR/outbox for /dev/outbox; "smtp" sends them.
     email_backend: str = "outbox"
-    email_from: str = "NextBestMove <plan@nextbestmove.localhost>"
+    email_from: str = DEV_EMAIL_FROM
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_security: str = "starttls"
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    smtp_timeout: int = 20
+    smtp_timeout: float = 20
     # Optional OpenAI-compatible endpoint for weekly insights (the built-in generator otherwise).
     insights_llm_url: str | None = None
     insights_llm_api_key: str | None = field(default=None, repr=False)
@@ -116,7 +124,7 @@ class Settings:
     microsoft_tenant: str = "common"
     #: Seconds the morning waits for all of a batch's calendars; a user whose calendars are not read
     #: by then gets ``default`` capacity that day.
-    calendar_budget: int = 20
+    calendar_budget: float = 20
     #: Whether iCal addresses on loopback, private or link-local networks are read (core.calendars.feed).
     ical_allow_private_network: bool = False
     # Billing (Stripe): off, with full service for everyone, unless the secret key is set; then the
@@ -154,14 +162,19 @@ class Settings:
         return without_password(value) if isinstance(value, str) and "://" in value else value
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _whole(env: Mapping[str, str], name: str, default: int, *, most: int | None = None) -> int:
+    """A count or a port: 1 or more (none of them means anything at 0), at most ``most``."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+        value = 0
+    if value < 1 or (most is not None and value > most):
+        accepted = f"from 1 to {most}" if most else "of 1 or more"
+        raise ConfigError(f"{name} must be a whole number {accepted}; got {raw!r}")
+    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -178,10 +191,12 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = (env.get(name) or default).lower()
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...],
+            fold: Callable[[str], str] = str.lower) -> str:
+    """One of ``allowed``, in any case (``fold`` brings it to theirs)."""
+    raw = env.get(name) or default
+    if (value := fold(raw)) not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {raw!r}")
     return value
 
 
@@ -202,6 +217,21 @@ def _encryption_keys(env: Mapping[str, str]) -> tuple[EncryptionKey, ...]:
     return parse_encryption_keys(spec, secret)
 
 
+@lru_cache(maxsize=16)
+def email_from_domain(email_from: str) -> str:
+    """The domain of ``EMAIL_FROM`` (``plan@example.com`` → ``example.com``), which every Message-ID and
+    List-Id is on. Checked at start, by this same function: one address, named or not, ASCII (no
+    SMTPUTF8 here), on a dotted domain, all on one line; anything else would fail every email for good
+    at its first send, long after the process started."""
+    found = getaddresses([email_from])
+    address = found[0][1] if len(found) == 1 else ""
+    # The address as written, not as the lenient parser mended it ("plan@exa mple.com").
+    if not (email_from.isprintable() and address.isascii() and _ADDRESS.fullmatch(address) and address in email_from):
+        raise ConfigError("EMAIL_FROM must be one ASCII email address on a dotted domain, with a name or without, "
+                          f"such as 'NextBestMove <plan@example.com>' or plan@example.com; got {email_from!r}")
+    return address.rpartition("@")[2]
+
+
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -213,7 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if nbm_env not in ENVIRONMENTS:
         raise ConfigError(f"NBM_ENV must be one of {', '.join(ENVIRONMENTS)}; got {nbm_env!r}")
     database_url = env.get("DATABASE_URL") or None
-    port = _int(env, "PORT", 8000)
+    port = _whole(env, "PORT", 8000, most=65535)
     settings = Settings(
         env=nbm_env,
         database_url=normalize_database_url(database_url) if database_url else None,
@@ -224,10 +254,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         base_url=(env.get("BASE_URL") or f"http://localhost:{port}").rstrip("/"),
         secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
         encryption_keys=_encryption_keys(env),
-        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
-        web_threads=_int(env, "WEB_THREADS", 8),
-        web_processes=_int(env, "WEB_CONCURRENCY", 1),
-        send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 900),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, fold=str.upper),
+        web_threads=_whole(env, "WEB_THREADS", 8),
+        web_processes=_whole(env, "WEB_CONCURRENCY", 1),
+        send_lease_seconds=_seconds(env, "SEND_LEASE_SECONDS", 900),
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -235,13 +265,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=env.get("SLACK_APP_TOKEN") or None,
         slack_api_url=_with_slash(env.get("SLACK_API_URL") or "https://slack.com/api/"),
         email_backend=_choice(env, "EMAIL_BACKEND", "outbox", EMAIL_BACKENDS),
-        email_from=env.get("EMAIL_FROM") or "NextBestMove <plan@nextbestmove.localhost>",
+        email_from=env.get("EMAIL_FROM") or DEV_EMAIL_FROM,
         smtp_host=env.get("SMTP_HOST") or "localhost",
-        smtp_port=_int(env, "SMTP_PORT", 587),
+        smtp_port=_whole(env, "SMTP_PORT", 587, most=65535),
         smtp_security=_choice(env, "SMTP_SECURITY", "starttls", SMTP_SECURITY),
         smtp_username=env.get("SMTP_USERNAME") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
-        smtp_timeout=_int(env, "SMTP_TIMEOUT", 20),
+        smtp_timeout=_seconds(env, "SMTP_TIMEOUT", 20),
         insights_llm_url=env.get("INSIGHTS_LLM_URL") or None,
         insights_llm_api_key=env.get("INSIGHTS_LLM_API_KEY") or None,
         insights_llm_model=env.get("INSIGHTS_LLM_MODEL") or "gpt-4o-mini",
@@ -251,7 +281,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         microsoft_client_id=env.get("MICROSOFT_CLIENT_ID") or None,
         microsoft_client_secret=env.get("MICROSOFT_CLIENT_SECRET") or None,
         microsoft_tenant=env.get("MICROSOFT_TENANT") or "common",
-        calendar_budget=_int(env, "CALENDAR_BUDGET", 20),
+        calendar_budget=_seconds(env, "CALENDAR_BUDGET", 20),
         ical_allow_private_network=_bool(env, "ICAL_ALLOW_PRIVATE_NETWORK", False),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
@@ -259,9 +289,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
     )
     _check_billing(settings)
-    for name, count in (("WEB_THREADS", settings.web_threads), ("WEB_CONCURRENCY", settings.web_processes)):
-        if count < 1:
-            raise ConfigError(f"{name} must be a whole number of 1 or more; got {count}")
+    email_from_domain(settings.email_from)
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"BASE_URL must start with http:// or https://; got {settings.base_url!r}")
     if settings.is_production:

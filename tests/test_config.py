@@ -38,7 +38,7 @@ def test_an_unknown_database_scheme_is_refused() -> None:
     ({"NBM_ENV": "staging"}, "NBM_ENV must be one of"),
     ({"BASE_URL": "example.com"}, "BASE_URL must start with http"),
     ({"WEB_THREADS": "many"}, "WEB_THREADS must be a whole number"),
-    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number of 1 or more; got 0"),
+    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number of 1 or more; got '0'"),
     ({"REDIS_TLS_VERIFY": "maybe"}, "REDIS_TLS_VERIFY must be true or false; got 'maybe'"),
     *(({"INSIGHTS_LLM_TIMEOUT": raw}, f"INSIGHTS_LLM_TIMEOUT must be a number of seconds greater than 0, "
                                       f"such as 10 or 2.5; got '{raw}'") for raw in ("0", "-1", "soon", "nan", "inf")),

@@ -44,7 +44,7 @@ from functools import lru_cache
 
 from bot.email.render import RenderedEmail
 from core.clock import utcnow
-from core.errors import ConfigError
+from core.config import email_from_domain
 
 #: Longest header line written (RFC 5322 recommends 78 characters; 998 is the hard limit).
 MAX_LINE = 78
@@ -59,19 +59,9 @@ _NEEDS_ENCODING = re.compile(r"[^\x20-\x7e]|=\?|\?=")
 _LINE_BREAK = "Header values may not contain linefeed or carriage return characters"
 
 
-@lru_cache(maxsize=16)
-def sender_domain(email_from: str) -> str:
-    """The domain of ``EMAIL_FROM`` (``plan@example.com`` → ``example.com``), for Message-IDs."""
-    address = parseaddr(email_from)[1]
-    local, _, domain = address.rpartition("@")
-    if not local or not domain or "." not in domain:
-        raise ConfigError(f"EMAIL_FROM must be an address like 'NextBestMove <plan@example.com>'; got {email_from!r}")
-    return domain
-
-
 def message_id_for(delivery_id: uuid.UUID, *, email_from: str) -> str:
     """The stable Message-ID of one delivery (the same on every retry)."""
-    return f"<nbm-{delivery_id}@{sender_domain(email_from)}>"
+    return f"<nbm-{delivery_id}@{email_from_domain(email_from)}>"
 
 
 def _check_literal(name: str, value: str) -> None:
@@ -82,7 +72,7 @@ def _check_literal(name: str, value: str) -> None:
 
 def list_id(email_from: str) -> str:
     """The ``List-Id`` of every email: ``NextBestMove <nextbestmove.example.com>`` for ``plan@example.com``."""
-    return f"NextBestMove <nextbestmove.{sender_domain(email_from)}>"
+    return f"NextBestMove <nextbestmove.{email_from_domain(email_from)}>"
 
 
 @dataclass(frozen=True)
@@ -134,7 +124,7 @@ def write_message(
     Raises ``ValueError`` for a header value holding a line break (as the email package does, with
     its words), or a ``List-*`` value that is not one line of printable ASCII.
     """
-    domain = sender_domain(email_from)
+    domain = email_from_domain(email_from)
     message_id = message_id or make_msgid(domain=domain)
     sender = _address_of(email_from)
     for value in (rendered.subject, email_from, to_name, to_address, message_id):
