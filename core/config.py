@@ -93,6 +93,8 @@ class Settings:
     log_level: str = "INFO"
     web_threads: int = 8
     web_processes: int = 1  # of nbm web: WEB_CONCURRENCY, Heroku's name (bot.web.server)
+    #: The most PostgreSQL connections one process opens (core.db): its share of the server's limit.
+    db_pool_size: int = 16
     #: Seconds a job's claim to send a delivery keeps every other job off it (core.jobs.tasks).
     send_lease_seconds: float = 900
     # Slack: OAuth (multi-workspace) needs client id/secret; one workspace needs only a bot token.
@@ -257,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, fold=str.upper),
         web_threads=_whole(env, "WEB_THREADS", 8),
         web_processes=_whole(env, "WEB_CONCURRENCY", 1),
+        db_pool_size=_whole(env, "DB_POOL_SIZE", 16),
         send_lease_seconds=_seconds(env, "SEND_LEASE_SECONDS", 900),
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,

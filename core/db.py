@@ -62,8 +62,6 @@ from core.clock import utcnow
 from core.config import get_settings
 from core.embedded import database_url
 
-#: Connections an engine keeps open once they were needed (more are opened, then closed, beyond it).
-POOL_SIZE = 16
 #: Seconds a connection attempt waits for the server (libpq's ``connect_timeout``). A fixed value,
 #: not a setting: PostgreSQL on the same network answers in milliseconds, Heroku's with TLS in well
 #: under one second, so 5 s only ever ends a wait that would not have succeeded.
@@ -86,8 +84,11 @@ def make_engine(url: str) -> Engine:
         url,
         # A web process runs up to 8 Bolt listeners and 8 request threads at once: with SQLAlchemy's
         # default of 5 kept connections, every burst closed and reopened the rest (38 new connections
-        # in 2,000 presses, nbm bench press). A pool opens connections only as they are needed.
-        pool_size=POOL_SIZE,
+        # in 2,000 presses, nbm bench press). A pool opens connections only as they are needed, and
+        # keeps them. DB_POOL_SIZE is also the most it opens (no overflow): each process's share of
+        # the server's connection limit (README, Deploying to Heroku); a thread beyond it waits.
+        pool_size=get_settings().db_pool_size,
+        max_overflow=0,
         pool_pre_ping=True,
         hide_parameters=True,
         connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES},

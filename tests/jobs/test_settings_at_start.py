@@ -1,4 +1,4 @@
-"""A number or a level no process could use is refused when the process starts: one line
+"""A number, a level or a pool size no process could use is refused when the process starts: one line
 naming the variable and what it accepts, exit code 2, and the queued work left as it was (it used to
 run with no lease, every calendar unread, or end in a traceback)."""
 
@@ -28,6 +28,7 @@ LEVELS = "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     ("CALENDAR_BUDGET", "0", SECONDS), ("CALENDAR_BUDGET", "soon", SECONDS),
     ("SMTP_TIMEOUT", "0", SECONDS),
     ("LOG_LEVEL", "verbose", LEVELS),
+    ("DB_POOL_SIZE", "0", "a whole number of 1 or more"),
     ("WEB_THREADS", "-1", "a whole number of 1 or more"),
     ("PORT", "70000", "a whole number from 1 to 65535"),
 ])
