@@ -166,13 +166,15 @@ def post_plan(request: Request, view: PlanView) -> PlanInDm:
     is committed."""
     text, blocks = plan_message(view)
     here = request.body.get("channel_id")
+    # Read before the turn, whose unit of work holds a connection: one request, one connection at a
+    # time (a process's pool is capped: DB_POOL_SIZE).
+    to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
     with asked_turn(request.user_id, day=view.date) as turn:
         copies = plan_messages(turn, user_id=request.user_id, day=view.date)
         kept = [copy for copy in copies if updated(request.client, copy, text=text, blocks=blocks)]
         if kept:
             message = max(kept, key=lambda copy: Decimal(copy.ts))  # the newest, nearest the bottom of the DM
             return PlanInDm(message, posted=False, here=here == message.channel)
-        to = recipient_for(team_id=request.context.team_id or "", slack_user_id=request.slack_user_id)
         channel, ts = post_dm(request.client, to, text=text, blocks=blocks)
         message = Message(channel, ts, view.date)
         record_posted(turn, user_id=request.user_id, message=message)
