@@ -17,6 +17,12 @@
   user what was made, what moved and what was not made, so no call goes without a word about its
   follow-up. A call in the past has no prep to share. This holds wherever a call is logged or
   moved: by hand (``nbm call``, ``/nbm call``, the Log-a-call form) and from the calendar.
+* **Who logged it** (``logged_calls.source``, written once, when it is logged): ``person`` for a call
+  logged from Slack or the CLI, ``system`` for one the system logged (``channel`` system: found in the
+  calendar, or the demo's seed). Only a person's call is a day the user was active
+  (``core.summaries.service``, ``days_active``), and it stays the system's when the calendar event
+  that found it is gone or no longer with the lead (the search forgets the event and keeps a call
+  the user acted on).
 * The lead must be the user's and not archived. The call date must be within a year of the user's
   today either way, so a mistyped year is refused.
 * **A call a person logs with a snoozed lead brings the lead back** (``woke``): nothing is planned
@@ -51,6 +57,7 @@ from core.models import (
     ActionOrigin,
     ActionState,
     ActionType,
+    CallSource,
     Channel,
     Lead,
     LeadStatus,
@@ -94,8 +101,9 @@ def log_call(
 ) -> LoggedCallResult:
     """Log a call with the user's lead on ``call_date`` (local) and schedule its prep and post-call.
 
-    ``channel`` is where the request came from; the actions themselves are the system's (their
-    creation events say ``system``), like every rule-made action.
+    ``channel`` is where the request came from, and says who logged the call (its ``source``, module
+    rules); the actions themselves are the system's (their creation events say ``system``), like
+    every rule-made action.
     """
     now = utcnow()
     today = local_today(user.timezone, at=now)
@@ -106,7 +114,8 @@ def log_call(
         )
     call_id = session.scalar(
         insert(LoggedCall)
-        .values(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, call_date=call_date, created_at=now)
+        .values(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, call_date=call_date, created_at=now,
+                source=CallSource.SYSTEM if channel == Channel.SYSTEM else CallSource.PERSON)
         .on_conflict_do_nothing(constraint="logged_calls_lead_id_call_date_key")
         .returning(LoggedCall.id)
     )

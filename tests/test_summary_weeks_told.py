@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from bot.cli import main
-from core.models import CalendarEventCall, User
+from core.models import CalendarEventCall, CallSource, User
 from tests.factories import make_calendar_connection, make_call, make_lead
 from tests.test_summaries import MONDAY_MORNING, local
 from tests.test_summary_reply_rate import fast_win_done, travel
@@ -57,7 +57,8 @@ def test_a_call_found_in_the_calendar_is_not_a_day_she_was_active_nor_a_quiet_we
     service: Session, ann: User
 ) -> None:
     bo = make_lead(service, ann, name="Bo Chen", created_at=local(10))
-    call = make_call(service, ann, bo, local(18, 11), call_date=date(2026, 11, 20))  # found on Wednesday
+    call = make_call(service, ann, bo, local(18, 11), call_date=date(2026, 11, 20),  # found on Wednesday
+                     source=CallSource.SYSTEM)
     service.add(CalendarEventCall(id=uuid.uuid4(), user_id=ann.id, event_key="meeting-1", logged_call_id=call.id,
                                   calendar_connection_id=make_calendar_connection(service, ann).id))
     service.flush()

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, created_at, pg_enum, updated_at, uuid_pk
-from core.models.enums import ActionOrigin, ActionState, ActionType, Channel
+from core.models.enums import ActionOrigin, ActionState, ActionType, CallSource, Channel
 from core.models.leads import Lead
 
 #: States in which an action is still to be done (for the one-open-auto-action-per-lead rule).
@@ -164,7 +164,7 @@ ACTION_SENT_AT = func.coalesce(
 class LoggedCall(Base):
     """A call the user booked with a lead on a (local) date; counted in ``calls_booked``.
 
-    Logging the same call twice is one call.
+    Logging the same call twice is one call. ``source`` says who logged it (:class:`CallSource`).
     """
 
     __tablename__ = "logged_calls"
@@ -180,4 +180,6 @@ class LoggedCall(Base):
     lead_id: Mapped[uuid.UUID]
     call_date: Mapped[date]
     notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[CallSource] = mapped_column(pg_enum(CallSource, "call_source"),
+                                               server_default=CallSource.PERSON.value)
     created_at: Mapped[datetime] = created_at()

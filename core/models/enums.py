@@ -50,6 +50,16 @@ class Channel(enum.StrEnum):
     SYSTEM = "system"
 
 
+class CallSource(enum.StrEnum):
+    """Who logged a call (``logged_calls.source``): a person (``nbm call``, ``/nbm call``, the Log-a-call
+    form), or the system (a call found in the calendar, the demo's seed). Only a person's call is
+    something the user did (``days_active``); the system's stays the system's when the calendar event
+    that made it is gone."""
+
+    PERSON = "person"
+    SYSTEM = "system"
+
+
 class DeliveryKind(enum.StrEnum):
     PLAN = "plan"
     WEEKLY_SUMMARY = "weekly_summary"

@@ -33,11 +33,12 @@ class WeekFacts:
     closed when its follow-up is sent) is not something the user did.
 
     - ``days_active``: local days of the week on which the user did something: an event of theirs (a
-      snooze moved to another date is one, as the first snooze is), or a call they logged themselves
-      (dated by when they logged it: the call's own actions are the system's, and a call found in
-      their calendar, one with a ``calendar_event_calls`` row, is not something they did). A count,
-      never a share of the week's days (the user's first week starts on the day they joined). Hours a
-      move west adds before the Monday count on the Monday, so it is never more than 7.
+      snooze moved to another date is one, as the first snooze is), or a call they logged themselves,
+      ``logged_calls.source`` person (dated by when they logged it: the call's own actions are the
+      system's, and a call found in their calendar is not something they did, even once the event
+      that found it is gone). A count, never a share of the week's days (the user's first week starts
+      on the day they joined). Hours a move west adds before the Monday count on the Monday, so it is
+      never more than 7.
     - ``actions_completed``: distinct actions with a DONE or REPLIED event in the week (REPLIED then
       DONE counts once). They are of any type, a FAST_WIN as much as a follow-up, so a text calls
       them *actions*, never follow-ups.

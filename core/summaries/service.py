@@ -75,14 +75,13 @@ def _day(row: str) -> str:
     return f"greatest(({row}.created_at AT TIME ZONE :tz)::date, CAST(:week_start AS date))"
 
 
-#: ``days_active`` (WeekFacts): the days of the user's events and of the calls they logged themselves,
-#: not those found in their calendar (``calendar_event_calls``).
+#: ``days_active`` (WeekFacts): the days of the user's events and of the calls a person logged
+#: (``logged_calls.source``), not those the system did (found in their calendar).
 _WEEK_NUMBERS = text(_EVENTS + f"""
 , active AS (
     SELECT {_day("e")} FROM events e
     UNION
-    SELECT {_day("c")} {_CALLS}
-      AND NOT EXISTS (SELECT 1 FROM calendar_event_calls k WHERE k.logged_call_id = c.id)
+    SELECT {_day("c")} {_CALLS} AND c.source = 'person'
 )
 SELECT
     (SELECT count(*) FROM active),

@@ -207,3 +207,27 @@ def test_a_lead_imported_from_linkedin_is_found_by_its_email(cleo: dict[str, byt
     assert sync()["calls"]["logged"] == 1
     assert [description for _, _, _, description in call_actions()] == [
         "Prepare for your call with Dia Moe on Fri 16 Oct", "Follow up on your call with Dia Moe on Fri 16 Oct"]
+
+
+@pytest.mark.parametrize("then", ["gone", "with Bob"])
+def test_a_call_found_in_the_calendar_is_no_day_of_hers_once_its_meeting_is_gone(
+    cleo: dict[str, bytes], then: str
+) -> None:
+    """Cleo adds her leads on Wednesday; on Thursday a call is found, and she does nothing; on Friday she
+    does its prep, then the meeting is gone (or now with another lead). The call stays, acted on, and
+    Thursday is still not a day she was active."""
+    nbm("calendar", "calls", "--user", OWNER, "on")
+    cleo["cleo.ics"] = calendar(event("m1", "20261016T150000", guests=("ann@acme.io",)))
+    with time_machine.travel(datetime(2026, 10, 15, 9, 0, tzinfo=UTC), tick=False):  # Thursday
+        assert sync()["calls"]["logged"] == 1
+    with time_machine.travel(datetime(2026, 10, 16, 9, 0, tzinfo=UTC), tick=False):  # Friday
+        actions = json.loads(nbm("actions", "list", "--user", OWNER, "--json").output)
+        prep = next(a["id"] for a in actions if a["type"] == "CALL_PREP")
+        assert nbm("mark", "--user", OWNER, prep, "done").exit_code == 0
+        cleo["cleo.ics"] = calendar(*([event("m1", "20261016T150000", guests=("bob@ray.dev",))]
+                                      if then == "with Bob" else []))
+        assert sync()["calls"]["removed"] == 0  # Ann's call stays: its prep was done
+    with time_machine.travel(datetime(2026, 10, 19, 8, 0, tzinfo=UTC), tick=False):  # the Monday after
+        shown = nbm("summary", "--user", OWNER).output
+    calls = "2 calls" if then == "with Bob" else "1 call"
+    assert f"2 active days, 1 action done, 0 replies, {calls} booked" in shown, shown  # Wednesday and Friday
