@@ -6,15 +6,16 @@ import itertools
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.actions.service import change_state
+from core.clock import utcnow
 from core.db import set_context, unit_of_work
 from core.models import (
     Action,
@@ -44,6 +45,7 @@ from core.models import (
     SlackInstallation,
     SlackPlanMessage,
     SlackUserLink,
+    SubscriptionStatus,
     User,
     UserSettings,
     WeeklySummary,
@@ -113,6 +115,19 @@ def make_calendar_connection(session: Session, user: User, **fields: Any) -> Cal
     fields.setdefault("refresh_token", "1//refresh-token-value")
     fields.setdefault("calendar_id", "primary")
     return _add(session, CalendarConnection(user_id=user.id, **fields))
+
+
+def make_subscription(session: Session, user: User, status: SubscriptionStatus, **fields: Any) -> BillingSubscription:
+    """One more Stripe subscription of ``status`` for the user, under their Stripe customer (made on the
+    first): with billing on, these decide service (core.access). Its period ends 20 days from now
+    unless ``current_period_end`` says otherwise."""
+    customer = session.scalars(select(BillingCustomer).where(BillingCustomer.user_id == user.id)).one_or_none()
+    if customer is None:
+        customer = _add(session, BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{user.id.hex}"))
+    fields.setdefault("current_period_end", utcnow() + timedelta(days=20))
+    return _add(session, BillingSubscription(
+        billing_customer_id=customer.id, stripe_subscription_id=f"sub_{next(_seq)}_{user.id.hex}",
+        stripe_price_id="price_monthly", status=status, **fields))
 
 
 def make_everything(session: Session, user: User) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from core.billing.sessions import checkout_url
 from core.billing.trial import start_trial
 from core.jobs import channels, tasks
 from core.jobs.tick import tick
-from core.models import BillingCustomer, BillingSubscription, SubscriptionStatus, User
+from core.models import SubscriptionStatus, User
 from tests.billing.conftest import deliver, emails, text_of
 from tests.billing.fake_stripe import FakeStripe
-from tests.factories import make_lead, make_user
+from tests.factories import make_lead, make_subscription, make_user
 from tests.jobs.conftest import queue, redis, redis_url, run_worker
 
 __all__ = ["queue", "redis", "redis_url"]  # fixtures of the job tests, used here
@@ -49,19 +49,6 @@ def _user(service: Session, name: str, *, joined_days_ago: int = 30) -> User:
     return user
 
 
-def _subscription(service: Session, user: User, status: SubscriptionStatus, **fields: object) -> None:
-    customer = service.query(BillingCustomer).filter_by(user_id=user.id).one_or_none()
-    if customer is None:
-        customer = BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{user.id.hex[:12]}")
-        service.add(customer)
-        service.flush()
-    fields.setdefault("current_period_end", MORNING + timedelta(days=20))
-    service.add(BillingSubscription(billing_customer_id=customer.id, stripe_subscription_id=f"sub_{len(str(fields))}"
-                                    f"_{user.id.hex[:8]}_{status.value}", stripe_price_id="price_monthly",
-                                    status=status, **fields))
-    service.flush()
-
-
 def _planned(outbox: Path) -> set[str]:
     """Who got a morning plan by email."""
     return {str(m["To"]).split("<")[1].split("@")[0] for m in emails(outbox)
@@ -77,18 +64,21 @@ def _morning(queue: Queue, at: datetime) -> None:
 def test_the_morning_goes_to_those_with_service_only(service: Session, senders: Path, queue: Queue) -> None:
     with time_machine.travel(MORNING, tick=False):
         day = timedelta(days=1)
-        _subscription(service, _user(service, "Trial"), SubscriptionStatus.TRIALING, trial_ends_at=MORNING + 6 * day)
-        _subscription(service, _user(service, "Late"), SubscriptionStatus.TRIALING,  # Stripe's word not in yet
-                      trial_ends_at=MORNING - timedelta(hours=2))
-        _subscription(service, _user(service, "Stale"), SubscriptionStatus.TRIALING, trial_ends_at=MORNING - 2 * day)
-        _subscription(service, _user(service, "Paying"), SubscriptionStatus.ACTIVE)
-        _subscription(service, _user(service, "Grace"), SubscriptionStatus.PAST_DUE, past_due_since=MORNING - 6 * day)
-        _subscription(service, _user(service, "Overdue"), SubscriptionStatus.PAST_DUE,
-                      past_due_since=MORNING - 8 * day)
-        _subscription(service, _user(service, "Gone"), SubscriptionStatus.CANCELED)
+        make_subscription(service, _user(service, "Trial"), SubscriptionStatus.TRIALING,
+                          trial_ends_at=MORNING + 6 * day)
+        make_subscription(service, _user(service, "Late"), SubscriptionStatus.TRIALING,  # Stripe's word not in yet
+                          trial_ends_at=MORNING - timedelta(hours=2))
+        make_subscription(service, _user(service, "Stale"), SubscriptionStatus.TRIALING,
+                          trial_ends_at=MORNING - 2 * day)
+        make_subscription(service, _user(service, "Paying"), SubscriptionStatus.ACTIVE)
+        make_subscription(service, _user(service, "Grace"), SubscriptionStatus.PAST_DUE,
+                          past_due_since=MORNING - 6 * day)
+        make_subscription(service, _user(service, "Overdue"), SubscriptionStatus.PAST_DUE,
+                          past_due_since=MORNING - 8 * day)
+        make_subscription(service, _user(service, "Gone"), SubscriptionStatus.CANCELED)
         back = _user(service, "Back")
-        _subscription(service, back, SubscriptionStatus.CANCELED)
-        _subscription(service, back, SubscriptionStatus.ACTIVE)
+        make_subscription(service, back, SubscriptionStatus.CANCELED)
+        make_subscription(service, back, SubscriptionStatus.ACTIVE)
         _user(service, "New", joined_days_ago=3)  # no subscription recorded yet: the trial about to start
         # Joined before billing was turned on: the sweep has not started the 14 days owed yet.
         _user(service, "Early", joined_days_ago=200)

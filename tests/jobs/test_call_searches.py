@@ -22,8 +22,6 @@ from core.jobs.tick import tick
 from core.models import (
     Action,
     ActionType,
-    BillingCustomer,
-    BillingSubscription,
     LoggedCall,
     SlackUserLink,
     SubscriptionStatus,
@@ -32,7 +30,7 @@ from core.models import (
 from core.preferences import set_call_detection
 from tests.billing.conftest import billing, stripe, stripe_server
 from tests.calendars.feeds import REQUESTED
-from tests.factories import make_action, make_lead, make_user
+from tests.factories import make_action, make_lead, make_subscription, make_user
 from tests.jobs.conftest import run_worker
 from tests.jobs.test_failures import slack_on
 from tests.slack.conftest import TEAM, fake, fake_server
@@ -111,16 +109,6 @@ def one_job(queue: Queue) -> bool:
     return bool(SimpleWorker(queues, connection=queue.connection).work(burst=True, max_jobs=1))
 
 
-def subscribed(service: Session, user: User, status: SubscriptionStatus, **fields: object) -> None:
-    """The user's Stripe customer and one subscription of ``status`` (billing on: it decides service)."""
-    customer = BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{user.id.hex}")
-    service.add(customer)
-    service.flush()
-    service.add(BillingSubscription(billing_customer_id=customer.id, stripe_subscription_id=f"sub_{user.id.hex}",
-                                    stripe_price_id="price_monthly", status=status, **fields))
-    service.flush()
-
-
 def test_no_search_reads_the_calendar_of_a_user_without_service(
     service: Session, queue: Queue, outbox: Path, billing: Path, live_feed: tuple[str, dict[str, bytes]],
 ) -> None:
@@ -135,7 +123,7 @@ def test_no_search_reads_the_calendar_of_a_user_without_service(
             make_lead(service, user, name="Ann Lee", url="mailto:ann@acme.io")
             connect_ics(service, user=user, url=f"{address}/{name}.ics")
             set_call_detection(service, user=user, on=True)
-            subscribed(service, user, status, current_period_end=MONDAY + timedelta(days=20))
+            make_subscription(service, user, status, current_period_end=MONDAY + timedelta(days=20))
         read_before = len(REQUESTED)
         tick(at=MONDAY, queue=queue)
         run_worker(queue)
@@ -163,7 +151,8 @@ def test_a_search_queued_before_a_trial_ended_reads_no_calendar_once_it_has(
         connect_ics(service, user=dana, url=f"{address}/dana.ics")
         set_call_detection(service, user=dana, on=True)
         trial_over = MONDAY + timedelta(minutes=30) - TRIAL_END_SLACK
-        subscribed(service, dana, SubscriptionStatus.TRIALING, trial_ends_at=trial_over, current_period_end=trial_over)
+        make_subscription(service, dana, SubscriptionStatus.TRIALING, trial_ends_at=trial_over,
+                          current_period_end=trial_over)
         tick(at=MONDAY, queue=queue)
         assert one_job(queue)  # the hour's housekeeping, which queues Dana's search
     read_before = len(REQUESTED)
