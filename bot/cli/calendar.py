@@ -8,6 +8,7 @@ import click
 
 from bot.cli.common import DATE, acting_as_email, emit, json_option, user_option
 from core import preferences
+from core.access import has_service
 from core.calendars import service
 from core.calendars.call_detection import CallsFound, detection_said, searchable
 from core.calendars.disconnection import disconnect_calendar
@@ -96,13 +97,14 @@ def calls_command(email: str, switch: str, as_json: bool) -> None:
     with acting_as_email(email) as (session, user):
         reconnect = preferences.set_call_detection(session, user=user, on=on)
         connections = service.list_connections(session, user=user)
-    lines = [detection_said(on=on, connections=connections)]
+        served = has_service(session, user.id)
+    lines = [detection_said(on=on, connections=connections, service=served)]
     if on and not connections:
         kinds = "|".join(kind.value for kind in service.offered(get_settings()))
         lines.append(f"Connect one with `nbm calendar connect --user {email} {kinds}` (ics takes the calendar's "
                      "private iCal address).")
     elif on and searchable(connections):
-        lines.append("Checked every hour and on `nbm calendar sync`.")
+        lines.append("`nbm calendar sync` searches them whenever you run it.")
     lines += [f"Connect {kind.value} again (nbm calendar connect --user {email} {kind.value}) to let it read who "
               "attends your events." for kind in reconnect]
     emit(as_json, {"call_detection": on, "said": lines[0], "reconnect": [kind.value for kind in reconnect]},

@@ -26,11 +26,14 @@ Rules (PRODUCT.md, "Calendars"; where it is silent, what was chosen):
   read removes nothing: absence from a failed read is not a cancellation. An event moved beyond the
   window looks cancelled now and is found again when it comes within 7 days.
 * **What each channel says of it** (:func:`detection_said`, one sentence for ``nbm calendar calls``,
-  App Home and Slack's settings): on, it finds calls only in a calendar that is connected, not
-  expired, and shows who attends its events; with no calendar connected, or none of those, the
-  sentence says so instead of promising calls, and the channel names its own way to connect one.
-* **When**: every hour, one job per user (``core.jobs.calls``), and on ``nbm calendar sync``. Reads
-  are retried and logged like every calendar read (operation ``events``).
+  App Home, Slack's settings and the preferences page): on, it finds calls only in a calendar that
+  is connected, not expired, and shows who attends its events, and only every hour for a user with
+  service; without service (``core.access.has_service``), with no calendar connected, or none of
+  those, the sentence says so instead of promising calls, and the channel names its own way to
+  connect one. A settings form adds what turning it on lets us read (:func:`detection_hint`).
+* **When**: every hour, one job per user with service (``core.jobs.calls``: without it there is no
+  plan to put a call's actions in), and on ``nbm calendar sync``. Reads are retried and logged like
+  every calendar read (operation ``events``).
 * **Today's plan shows it at once**: a search that made a prep or post-call due by the user's today
   (a call found today for today or tomorrow, or moved there) says so (``CallsFound.due_today``), and
   so does one that removed an item of today's plan (``CallsFound.left_today``: the untouched prep of
@@ -102,17 +105,30 @@ def searchable(connections: Sequence[CalendarConnection]) -> bool:
     return any(c.reads_events and c.status != CalendarConnectionStatus.EXPIRED for c in connections)
 
 
-def detection_said(*, on: bool, connections: Sequence[CalendarConnection]) -> str:
-    """Whether call detection is on and what it does now, given the user's ``connections`` (module
-    rules); the channel adds its own way to connect a calendar."""
+def detection_said(*, on: bool, connections: Sequence[CalendarConnection], service: bool) -> str:
+    """Whether call detection is on and what it does now, given the user's ``connections`` and whether
+    they have ``service`` (module rules); the channel adds its own way to connect a calendar."""
     if not on:
         return "Call detection is off."
+    if not service:
+        return ("Call detection is on, but your calendars are not searched for calls every hour while your "
+                "morning plans are paused.")
     if not connections:
         return f"Call detection is on, but no calendar is connected: once one is, {FINDS}."
     if not searchable(connections):
         return ("Call detection is on, but none of your calendars shows who attends your events now, so no "
                 "calls are found until one is connected again.")
-    return f"Call detection is on: {FINDS}."
+    return f"Call detection is on: {FINDS}. Your calendars are searched every hour."
+
+
+def detection_hint(*, on: bool, connections: Sequence[CalendarConnection], service: bool) -> str:
+    """What a settings form says beside its call-detection box: :func:`detection_said`, and what
+    turning it on lets us read."""
+    said = detection_said(on=on, connections=connections, service=service)
+    if on:
+        return f"{said} It reads who attends your events, not only when you are busy."
+    return (f"{said} Turned on, it reads who attends the events of your connected calendars, not only when you "
+            "are busy, to log your meetings with leads as calls.")
 
 
 def find_calls(session: Session, *, user: User, deadline: float | None = None) -> CallsFound:

@@ -15,12 +15,27 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from core.billing.trial import start_trial
-from core.models import SlackInstallation, User
+from core.calendars.call_detection import FINDS
+from core.db import unit_of_work
+from core.models import CalendarProvider, SlackInstallation, SubscriptionStatus, User
+from core.preferences import set_call_detection
 from core.users import find_user_by_email
 from tests.billing.conftest import deliver, emails
 from tests.billing.fake_stripe import FakeStripe
+from tests.factories import make_calendar_connection, make_subscription
 from tests.jobs.conftest import queue, redis, redis_url, run_worker
-from tests.slack.conftest import ann, command, event, fake, fake_server, installed, replies, slack_env
+from tests.slack.conftest import (
+    ann,
+    command,
+    event,
+    fake,
+    fake_server,
+    installed,
+    interact,
+    replies,
+    slack_env,
+    view_submission,
+)
 from tests.slack.fake_slack import FakeSlack
 
 #: Fixtures of the Slack and job tests, used here.
@@ -137,3 +152,29 @@ def test_a_notice_slack_would_not_post_is_emailed_once_instead(
     (told,) = emails(billing)
     assert (str(told["To"]), str(told["Subject"])) == ("Ann Lee <ann@example.com>",
                                                        "Your NextBestMove trial ends on Wed 9 Dec")
+
+
+def test_without_service_call_detection_is_not_said_to_find_calls(
+    slack_web: FlaskClient, fake: FakeSlack, ann: User, service: Session
+) -> None:
+    """The hourly search skips a user without service (core.jobs.calls): App Home and the settings form
+    say so rather than promise calls from a calendar that shows its guests."""
+    make_subscription(service, ann, SubscriptionStatus.CANCELED)
+    make_calendar_connection(service, ann, provider=CalendarProvider.ICS, reads_events=True)
+    with unit_of_work(user_id=ann.id) as session:
+        set_call_detection(session, user=session.get_one(User, ann.id), on=True)
+    paused = ("Call detection is on, but your calendars are not searched for calls every hour while your morning "
+              "plans are paused.")
+    event(slack_web, {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    home = str(fake.calls_to("views.publish")[0].args["view"]["blocks"])
+    assert paused in home and FINDS not in home
+    command(slack_web, fake, "settings")
+    (box,) = [b for b in fake.calls_to("views.open")[0].args["view"]["blocks"] if b["block_id"] == "call_detection"]
+    assert box["hint"]["text"] == f"{paused} It reads who attends your events, not only when you are busy."
+    saved = interact(slack_web, view_submission("nbm_settings", {
+        "delivery_time": {"type": "timepicker", "selected_time": "07:30"},
+        "channels": {"type": "checkboxes", "selected_options": [{"value": "slack"}]},
+        "timezone": {"type": "plain_text_input", "value": "Europe/London"},
+        "work_days": {"type": "checkboxes", "selected_options": [{"value": "1"}]},
+        "call_detection": {"type": "checkboxes", "selected_options": [{"value": "on"}]}}))
+    assert saved.json["view"]["blocks"][0]["text"]["text"] == f"Saved. {paused}"

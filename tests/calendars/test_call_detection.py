@@ -79,7 +79,8 @@ def test_call_detection_is_off_until_turned_on(cleo: dict[str, bytes]) -> None:
     assert "calls" not in sync()
     assert call_actions() == []
     turned = nbm("calendar", "calls", "--user", OWNER, "on")
-    assert turned.output == (f"Call detection is on: {FINDS}.\nChecked every hour and on `nbm calendar sync`.\n")
+    assert turned.output == (f"Call detection is on: {FINDS}. Your calendars are searched every hour.\n"
+                             "`nbm calendar sync` searches them whenever you run it.\n")
     assert sync()["calls"] == {"logged": 1, "moved": 0, "removed": 0, "problems": [], "reconnect": []}
 
 

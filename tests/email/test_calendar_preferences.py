@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core import config
+from core.calendars.call_detection import FINDS
 from core.calendars.service import list_connections
 from core.models import CalendarConnectionStatus, CalendarProvider
 from core.users import get_settings_for
@@ -106,6 +107,19 @@ def test_google_is_offered_only_when_configured_and_a_stale_callback_says_so(
 
 _CALLS_FORM = {"delivery_time": "07:30", "email": "1", "work_days": ["1", "2"], "hours_start": "09:00",
                "hours_end": "17:00", "call_detection_shown": "1"}
+
+
+def test_the_preferences_page_says_no_calls_are_found_without_a_calendar(
+    client: Any, links: Any, service: Session
+) -> None:
+    """Said as App Home and Slack's settings say it (core.calendars.call_detection.detection_hint)."""
+    user = make_user(service)
+    url = path(links.preferences_url(user_id=user.id))
+    assert ("Call detection is off. Turned on, it reads who attends the events of your connected calendars, not "
+            "only when you are busy, to log your meetings with leads as calls.") in text_of(client.get(url).text)
+    turned_on = text_of(client.post(url, data={**_CALLS_FORM, "call_detection": "1"}).text)
+    assert (f"Call detection is on, but no calendar is connected: once one is, {FINDS}. It reads who attends your "
+            "events, not only when you are busy. Connect a calendar below.") in turned_on
 
 
 def test_the_preferences_page_turns_call_detection_on_and_says_which_calendar_must_be_reconnected(

@@ -239,3 +239,19 @@ def test_a_call_cancelled_in_the_calendar_leaves_todays_plan_and_its_slack_messa
     assert dm and prep not in str(dm[-1].args["blocks"]) and "Bea Stone" in str(dm[-1].args["blocks"])
     home = slack_on.calls_to("views.publish")[published:]
     assert home and prep not in str(home[-1].args["view"]) and "Bea Stone" in str(home[-1].args["view"])
+
+
+def test_a_user_without_service_is_not_told_her_calendar_is_searched_every_hour(
+    service: Session, billing: Path, live_feed: tuple[str, dict[str, bytes]],
+) -> None:
+    """The hourly search skips Eve, whose subscription was cancelled: `nbm calendar calls on` says so, and
+    that `nbm calendar sync` still searches it."""
+    address, feeds = live_feed
+    feeds["eve.ics"] = FEED
+    with time_machine.travel(MONDAY, tick=False):
+        eve = make_user(service, email="eve@example.com", timezone="Europe/London")
+        connect_ics(service, user=eve, url=f"{address}/eve.ics")
+        make_subscription(service, eve, SubscriptionStatus.CANCELED)
+        turned = CliRunner().invoke(main, ["calendar", "calls", "--user", eve.email, "on"])
+    assert turned.output == ("Call detection is on, but your calendars are not searched for calls every hour while "
+                             "your morning plans are paused.\n`nbm calendar sync` searches them whenever you run it.\n")

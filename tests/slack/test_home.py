@@ -101,7 +101,7 @@ def test_app_home_says_whether_calls_are_found_and_offers_to_reconnect_a_calenda
         set_call_detection(session, user=session.get_one(User, ann.id), on=True)
     fake.calls.clear()
     view = _open_home(web, fake, event_id="Ev2")
-    assert f"Call detection is on: {FINDS}." in _texts(view)
+    assert f"Call detection is on: {FINDS}. Your calendars are searched every hour." in _texts(view)
     buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert not any(e["action_id"].startswith("nbm_connect_calendar") for e in buttons)  # an iCal address shows guests
 

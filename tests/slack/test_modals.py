@@ -170,6 +170,27 @@ def test_turning_call_detection_on_without_a_calendar_says_none_is_connected(web
         assert session.get_one(UserSettings, ann.id).call_detection
 
 
+def _calls_hint(web: FlaskClient, fake: FakeSlack) -> str:
+    """The hint beside the call-detection box of the settings form `/nbm settings` opens."""
+    fake.calls.clear()
+    command(web, fake, "settings")
+    (opened,) = fake.calls_to("views.open")
+    (box,) = [b for b in opened.args["view"]["blocks"] if b["block_id"] == "call_detection"]
+    return str(box["hint"]["text"])
+
+
+def test_the_settings_form_says_what_call_detection_does_now_without_a_calendar(web: FlaskClient, fake: FakeSlack,
+                                                                               ann: User) -> None:
+    """Said as App Home says it (core.calendars.call_detection.detection_said), not as a promise."""
+    assert _calls_hint(web, fake) == (
+        "Call detection is off. Turned on, it reads who attends the events of your connected calendars, not only "
+        "when you are busy, to log your meetings with leads as calls.")
+    interact(web, _settings(calls=("on",)))
+    assert _calls_hint(web, fake) == (
+        f"Call detection is on, but no calendar is connected: once one is, {FINDS}. It reads who attends your "
+        "events, not only when you are busy.")
+
+
 def test_bad_settings_are_answered_on_their_fields_and_nothing_is_saved(web: FlaskClient, fake: FakeSlack,
                                                                         ann: User) -> None:
     response = interact(web, _settings(tz="Mars/Base", days=()))

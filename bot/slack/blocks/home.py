@@ -90,7 +90,8 @@ def home_view(data: HomeData) -> Block:
     ]
     rest = [divider(), *leads_section(data.leads, today=data.today),
             divider(), *settings_section(data.settings, data.timezone),
-            divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone),
+            divider(), *calendar_section(data.calendars, data.offered, data.settings, data.timezone,
+                                         service=data.billing is None or data.billing.status.has_service),
             *(billing_section(data.billing) if data.billing else [header("Billing"), context(BILLING_PLACEHOLDER)])]
     if data.plan is None:  # without service none is made: the banner above says why
         return {"type": "home", "blocks": [*top, *([] if paused else [section(NOT_PLANNED)]), *rest]}
@@ -137,15 +138,16 @@ def lead_line(lead: Lead, *, today: date) -> str:
 
 
 def calendar_section(calendars: Sequence[CalendarConnection], offered: Sequence[CalendarProvider],
-                     settings: UserSettings, timezone: str) -> list[Block]:
+                     settings: UserSettings, timezone: str, *, service: bool) -> list[Block]:
     """Each connection with its health, last read and a Disconnect button (Slack asks first: it deletes
     a secret); then the way out of each kind that needs one (``core.calendars.health``: Connect,
-    Reconnect, or Replace address, which opens an iCal address's form)."""
+    Reconnect, or Replace address, which opens an iCal address's form); call detection as the user's
+    ``service`` and calendars make it now."""
     hours = f"{settings.working_hours_start:%H:%M}–{settings.working_hours_end:%H:%M}"
     rows = [section(_calendar_line(c, timezone), accessory=_disconnect_button(c, calendars)) for c in calendars]
     buttons = [button(label, ids.connect_calendar(kind), kind.value)
                for kind, label in ways_out(calendars, offered, call_detection=settings.call_detection)]
-    calls = detection_said(on=settings.call_detection, connections=calendars) + (
+    calls = detection_said(on=settings.call_detection, connections=calendars, service=service) + (
         " Connect one below." if settings.call_detection and not calendars
         else "" if settings.call_detection else " Edit settings to find your calls with leads.")
     blocks = [header("Calendar"), *(rows or [section(NO_CALENDAR)]),

@@ -76,7 +76,9 @@ def log_call_modal(leads: Sequence[Lead], *, today: date) -> Block:
     ], submit="Log call")
 
 
-def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
+def settings_modal(settings: UserSettings, *, timezone: str, calls: str) -> Block:
+    """The settings form; ``calls``, call detection as it stands now
+    (:func:`core.calendars.call_detection.detection_hint`), is the hint beside its box."""
     channels = [option(label, value) for value, label in CHANNELS]
     enabled = {"slack": settings.slack_enabled, "email": email_is_on(settings)}
     days = [option(name, str(number)) for number, name in enumerate(WEEKDAYS, start=1)]
@@ -105,9 +107,7 @@ def settings_modal(settings: UserSettings, *, timezone: str) -> Block:
                hint="The free time of your connected calendars between these hours sizes your plan."),
         _input("hours_end", "Working hours end", {"type": "timepicker",
                                                    "initial_time": settings.working_hours_end.strftime("%H:%M")}),
-        _input("call_detection", "Calls in your calendar", calls_box, optional=True,
-               hint="A meeting in the next 7 days with a lead's email among its guests becomes a logged call. "
-                    "This reads who attends your events."),
+        _input("call_detection", "Calls in your calendar", calls_box, optional=True, hint=calls),
     ], submit="Save")
 
 

@@ -9,7 +9,10 @@ from bot.slack.blocks.home import live_leads
 from bot.slack.blocks.modals import log_call_modal, settings_modal
 from bot.slack.blocks.replies import lead_added
 from bot.slack.listeners.common import Request
+from core.access import has_service
 from core.billing.status import NoService
+from core.calendars.call_detection import detection_hint
+from core.calendars.service import list_connections
 from core.clock import local_today
 from core.leads import add_lead, list_leads
 from core.models import Channel, Lead
@@ -63,6 +66,11 @@ def open_log_call(request: Request) -> None:
 
 
 def open_settings(request: Request) -> None:
+    """The settings form, call detection said beside its box as it stands now (no calendar, or no
+    service, included)."""
     with acting_as_user(request.user_id) as (session, user):
-        view = settings_modal(get_settings_for(session, user), timezone=user.timezone)
+        settings = get_settings_for(session, user)
+        calls = detection_hint(on=settings.call_detection, connections=list_connections(session, user=user),
+                               service=has_service(session, user.id))
+        view = settings_modal(settings, timezone=user.timezone, calls=calls)
     request.open_modal(view)

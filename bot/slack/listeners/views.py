@@ -26,6 +26,7 @@ from bot.slack.delivery import post_dm, recipient_for
 from bot.slack.errors import api_error_code, log, user_message
 from bot.slack.listeners.common import Request, guarded
 from bot.slack.listeners.forms import add_lead_then_plan
+from core.access import has_service
 from core.actions.records import check_text
 from core.calendars import service as calendars
 from core.calendars.call_detection import detection_said
@@ -122,7 +123,8 @@ def submit_settings(request: Request) -> None:
     """Delivery time, channels and work days are saved as the email preferences page saves them;
     the timezone must be an IANA name our tz database knows. Call detection turned on with a calendar
     hiding its guests is answered as the page answers it (``core.calendars.health.hiding_guests``):
-    connect it again, with its command, only where this server offers that."""
+    connect it again, with its command, only where this server offers that; turned on with no calendar
+    or without service, with the sentence App Home says of it."""
     values = _values(request)
     errors: dict[str, str] = {}
     delivery = _check(errors, "delivery_time", parse_delivery_time,
@@ -152,11 +154,12 @@ def submit_settings(request: Request) -> None:
         set_timezone(session, user=user, timezone=timezone)
         reconnect = set_call_detection(session, user=user, on=detect) if detect is not None else ()
         connections = calendars.list_connections(session, user=user)
+        served = has_service(session, user.id)
     again, lost = hiding_guests(reconnect, calendars.offered(get_settings()))
     said = [*([_connect_again(again)] if again else []), *lost]
-    if detect and not connections:  # on, with nothing to search: said as App Home says it
-        said.append(f"{detection_said(on=True, connections=connections)} Connect one from App Home or with "
-                    "`/nbm connect`.")
+    if detect and (not connections or not served):  # on, with nothing searched: said as App Home says it
+        said.append(detection_said(on=True, connections=connections, service=served) + (
+            " Connect one from App Home or with `/nbm connect`." if not connections else ""))
     if said:
         request.ack(response_action="update", view=notice_modal("Settings saved", " ".join(["Saved.", *said])))
     else:

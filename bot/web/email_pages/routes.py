@@ -43,10 +43,12 @@ from bot.web.email_pages import pages
 from bot.web.private_pages import private
 from bot.web.redraw_slack import redraw_slack_later
 from core import preferences as prefs
+from core.access import has_service
 from core.actions.rules import Check
 from core.actions.service import check_request, do_change, get_action
 from core.actions.undo import UndoResult, undo_last_change, undoable_change
 from core.calendars import service as calendars
+from core.calendars.call_detection import detection_hint
 from core.calendars.disconnection import disconnect_calendar as disconnect_calendar_of
 from core.calendars.health import health_of, hiding_guests, ways_out
 from core.calendars.plans_sized import NO_CALENDAR
@@ -275,7 +277,7 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
     Reconnect or Replace address for a kind that needs one (``core.calendars.health``). The kinds this
     server offers decide both the buttons and whether a calendar hiding its guests is told to connect
     again below (``hiding_guests``, as Slack's settings say it), so the page never points at a button
-    it does not show."""
+    it does not show. Call detection is said as Slack's settings say it (``detection_hint``)."""
     preferences = prefs.get_preferences(session, user=user)
     connections = calendars.list_connections(session, user=user)
     offered = calendars.offered(get_settings())
@@ -286,7 +288,8 @@ def _preferences_page(session: Session, user: User, token: str, *, error: str | 
         error=error, saved=saved, email=user.email, post_url=url_for(".preferences", token=token),
         calendars=connections, health={c.provider: health_of(c, timezone=user.timezone) for c in connections},
         ways=ways_out(connections, offered, call_detection=preferences.call_detection),
-        guests_again=guests_again, guests_lost=guests_lost,
+        guests_again=guests_again, guests_lost=guests_lost, calls=detection_hint(
+            on=preferences.call_detection, connections=connections, service=has_service(session, user.id)),
         calendar_note=calendar_note, token=token, names=calendars.NAMES, no_calendar=NO_CALENDAR,
         billing=pages.billing_card(session, user=user, links=_links()),
     )
