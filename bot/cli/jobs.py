@@ -44,6 +44,12 @@ class Instant(click.ParamType):
         return parsed
 
 
+#: What a tick by hand of an earlier instant, for everyone, says of the housekeeping it leaves out.
+_NO_HOUSEKEEPING = ("; no housekeeping enqueued: it runs only as of the present, never as of an earlier instant, "
+                    "which would store streaks as they stood then (`nbm morning` without --now enqueues this hour's "
+                    "if it has not run)")
+
+
 def _describe(report: TickReport) -> str:
     extra = ", housekeeping enqueued" if report.housekeeping_enqueued else ""
     due = f"{report.due} deliver{'y' if report.due == 1 else 'ies'} due"
@@ -57,7 +63,8 @@ def _describe(report: TickReport) -> str:
 @click.command("morning")
 @click.option("--user", "email", metavar="EMAIL", help="Only this user.")
 @click.option("--now", "now", type=Instant(),
-              help="Tick as if it were this instant, now or earlier (default: now): a missed tick, by hand.")
+              help="Tick as if it were this instant, now or earlier (default: now): a missed tick's deliveries, by "
+                   "hand (no housekeeping, which runs only as of now).")
 def morning_command(email: str | None, now: datetime | None) -> None:
     """Run one tick of the schedule by hand: enqueue what is due (run `nbm worker --burst` to send it).
 
@@ -65,7 +72,8 @@ def morning_command(email: str | None, now: datetime | None) -> None:
     enqueues only what was due at that instant *and* is still owed now, saying how many it skipped:
     a morning due then that a later one has superseded since (a catch-up is at most one morning),
     or one of a user who had not joined yet, is never sent. ``--now`` in the future is refused:
-    tomorrow's digest would go today and the real morning would send nothing."""
+    tomorrow's digest would go today and the real morning would send nothing. ``--now`` enqueues no
+    housekeeping, which runs only as of the present (core.jobs.tick), and says so."""
     if now is not None and now > utcnow():
         raise click.BadParameter(f"{now.isoformat()} is in the future; a tick sends what is due at that instant "
                                  "now and records it as delivered, so give the present or an earlier instant "
@@ -75,7 +83,8 @@ def morning_command(email: str | None, now: datetime | None) -> None:
     if email:
         with unit_of_work(service=True) as session:
             user_id = get_user_by_email(session, email).id
-    click.echo(_describe(tick(at=now, user_id=user_id, still_owed_at=None if now is None else utcnow())))
+    report = tick(at=now, user_id=user_id, still_owed_at=None if now is None else utcnow())
+    click.echo(_describe(report) + ("" if now is None or user_id is not None else _NO_HOUSEKEEPING))
 
 
 class _StopMidTick(KeyboardInterrupt):

@@ -1,7 +1,14 @@
 """One tick of the schedule: find what is due now and enqueue it. ``nbm cron`` ticks every minute;
 ``nbm morning`` ticks once by hand. Ticking twice, or from two schedulers at once, is harmless: both
 read the same due work, and a job id the other has taken means "already enqueued", never an error
-(:func:`core.jobs.tasks.enqueue_once`)."""
+(:func:`core.jobs.tasks.enqueue_once`).
+
+**Housekeeping runs only as of the present.** A tick by hand of an earlier instant (``nbm morning
+--now``) enqueues that instant's deliveries still owed now, and no housekeeping: housekeeping as of a
+past instant would take that instant for everyone's "today", store the streaks as they stood then
+(``users.streak_count`` set back) and date the NURTUREs of leads gone cold then. Nothing is lost by
+it: each step takes what is due *by* its instant, so the present's housekeeping (this hour's, from
+``nbm cron`` or ``nbm morning`` without ``--now``) does all an earlier one would have, dated today."""
 
 from __future__ import annotations
 
@@ -31,10 +38,11 @@ class TickReport:
 
 def tick(*, at: datetime | None = None, user_id: uuid.UUID | None = None, queue: Queue | None = None,
          still_owed_at: datetime | None = None) -> TickReport:
-    """Enqueue every delivery due at ``at`` (default now) and this hour's housekeeping.
+    """Enqueue every delivery due at ``at`` (default now) and, for everyone, this hour's housekeeping.
 
     ``still_owed_at``, the present, makes it a tick by hand of an earlier ``at`` (``nbm morning
-    --now``): only what is still owed then is enqueued (core.jobs.schedule.due_by_hand)."""
+    --now``): only what is still owed then is enqueued (core.jobs.schedule.due_by_hand), and no
+    housekeeping (module docstring)."""
     at = at or utcnow()
     queue = queue or get_queue()
     channels = registered_channels()
@@ -43,6 +51,7 @@ def tick(*, at: datetime | None = None, user_id: uuid.UUID | None = None, queue:
                  if still_owed_at is None
                  else due_by_hand(session, at=at, now=still_owed_at, channels=channels, user_id=user_id))
     batches = enqueue_due(found.due, at=at, queue=queue)
-    cleaned = user_id is None and enqueue_once(queue, f"housekeeping-{at:%Y%m%d%H}", housekeeping, at.isoformat())
+    for_everyone_now = user_id is None and still_owed_at is None
+    cleaned = for_everyone_now and enqueue_once(queue, f"housekeeping-{at:%Y%m%d%H}", housekeeping, at.isoformat())
     return TickReport(at=at, due=len(found.due), batches_enqueued=batches, housekeeping_enqueued=cleaned,
                       skipped=len(found.skipped))

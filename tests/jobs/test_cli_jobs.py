@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -11,11 +11,13 @@ import pytest
 import time_machine
 from click.testing import CliRunner
 from rq import Queue
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
 from core.clock import utcnow
-from tests.factories import JOINED, make_lead, make_user
+from core.models import Action, ActionType, User
+from tests.factories import JOINED, NINE_WORK_DAYS, make_lead, make_streak, make_user
 from tests.jobs.conftest import JOINED_THAT_DAY, run_worker
 
 
@@ -111,3 +113,39 @@ def test_morning_now_skips_a_morning_a_later_one_has_superseded_so_a_catch_up_is
         assert "1 delivery due" in CliRunner().invoke(main, ["morning", "--user", user.email]).output
         run_worker(queue)
     assert [subject[:36] for subject in digests(outbox)] == ["Your next best moves for Fri 27 Nov "]
+
+
+def test_morning_now_in_the_past_leaves_streaks_and_actions_as_they_are_now(
+    service: Session, queue: Queue, outbox: Path
+) -> None:
+    """Rule: housekeeping runs only as of the present. Cleo's nine-day streak stands on Wednesday
+    noon, and a lead of hers has gone cold. A tick by hand of Monday 16 Nov for everyone enqueues no
+    housekeeping (as of then it stored the streak of the 16th, and a NURTURE due that day) and says
+    so; the present's tick enqueues it, and it keeps the streak and dates the NURTURE today."""
+    cleo = make_user(service, email="cleo@example.com", created_at=JOINED)
+    make_lead(service, cleo, created_at=JOINED)
+    make_streak(cleo, NINE_WORK_DAYS)
+
+    def streak() -> tuple[int, date | None]:
+        row = service.execute(select(User.streak_count, User.last_action_date).where(User.id == cleo.id)).one()
+        return row.streak_count, row.last_action_date
+
+    def actions() -> list[tuple[ActionType, date]]:
+        return sorted(service.execute(select(Action.action_type, Action.due_date).where(Action.user_id == cleo.id)))
+
+    before = (streak(), actions())
+    assert before[0] == (9, date(2026, 11, 24))
+    with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC), tick=False):
+        ticked = CliRunner().invoke(main, ["morning", "--now", "2026-11-16T12:00:00+00:00"])
+        assert ticked.exit_code == 0, ticked.output
+        assert ("no housekeeping enqueued: it runs only as of the present, never as of an earlier instant, which "
+                "would store streaks as they stood then") in ticked.output
+        assert "housekeeping enqueued," not in ticked.output
+        run_worker(queue)
+        assert (streak(), actions()) == before
+
+        now = CliRunner().invoke(main, ["morning"])
+        assert now.exit_code == 0 and "housekeeping enqueued" in now.output, now.output
+        run_worker(queue)
+    assert streak() == (9, date(2026, 11, 24))
+    assert actions() == sorted([*before[1], (ActionType.NURTURE, date(2026, 11, 25))])
