@@ -269,12 +269,32 @@ def _given_back_if_off(attempt: Attempt) -> str | None:
     """What became of a delivery whose channel the user turned off since the tick (its sender refused
     with ChannelOff): it is not owed, so its claim is given back untried (no attempt counted, no
     failure, no lease) and nothing else is recorded; the tick asks for it again only if the channel
-    is back on while it is still owed. None for any other attempt."""
+    is back on while it is still owed. None for any other attempt.
+
+    The job leaves no record of finishing (:func:`_forgotten_when_done`), so that next tick can
+    enqueue the same job id at once."""
     refusal = attempt.error.__cause__ if attempt.error is not None else None
     if not isinstance(refusal, ChannelOff):
         return None
     attempt.release()
+    _forgotten_when_done()
     return f"not owed: {refusal}"
+
+
+def _forgotten_when_done() -> None:
+    """Have RQ delete the running job as it finishes (a result TTL of 0) instead of keeping it for the
+    result's TTL (500 s), during which :func:`enqueue_once` takes its id for work done.
+
+    Called by a job that gave a claim back: its work is not done, and when the user turns the channel
+    back on the next tick finds the delivery owed and enqueues it under the same id (the chunk's id
+    hashes the same targets, a delivery's own id is fixed), which must not wait for RQ to forget.
+    Nothing is sent twice for it: RQ's ids only keep a job from being queued while another with its
+    id waits or runs; what is sent is decided by the deliveries ledger's claim, which never claims a
+    delivery sent and claims one another job holds only once its lease lapses (core.jobs.attempts).
+    Outside a job (a test calling the function), nothing to do."""
+    job = get_current_job()
+    if job is not None:
+        job.result_ttl = 0
 
 
 def delivery_job_id(kind: str, channel: str, user_id: str, period: str) -> str:

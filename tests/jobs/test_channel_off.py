@@ -14,7 +14,6 @@ import pytest
 import time_machine
 from click.testing import CliRunner, Result
 from rq import Queue
-from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,12 +49,6 @@ def set_email(service: Session, user: User, *, on: bool) -> None:
 def ledger(service: Session, user: User) -> list[tuple[DeliveryKind, DeliveryStatus, int, str | None]]:
     return [(d.kind, d.status, d.attempts, d.last_error) for d in service.scalars(
         select(Delivery).where(Delivery.user_id == user.id).order_by(Delivery.kind)).all()]
-
-
-def results_expire(queue: Queue) -> None:
-    """What RQ forgets of finished jobs once their results expire (whose ids a tick may then use again)."""
-    for job_id in queue.finished_job_registry.get_job_ids():
-        Job.fetch(job_id, connection=queue.connection).delete()
 
 
 def subjects(outbox: Path) -> list[str]:
@@ -105,7 +98,6 @@ def test_email_turned_off_after_the_tick_is_not_a_failure_and_goes_out_if_turned
     later = morning + timedelta(minutes=5)
     with time_machine.travel(later, tick=False):
         assert tick(at=later, queue=queue, user_id=kim.id).due == 0  # email still off: not owed
-        results_expire(queue)  # RQ keeps a finished job's id for 500 s; the evening is hours later
 
     set_email(service, kim, on=True)
     evening = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -113,5 +105,32 @@ def test_email_turned_off_after_the_tick_is_not_a_failure_and_goes_out_if_turned
         assert tick(at=evening, queue=queue, user_id=kim.id).due == 2
         run_worker(queue)
     assert len(subjects(outbox)) == 2
+    assert ledger(service, kim) == [(DeliveryKind.PLAN, DeliveryStatus.SENT, 1, None),
+                                    (DeliveryKind.WEEKLY_SUMMARY, DeliveryStatus.SENT, 1, None)]
+
+
+def test_email_back_on_a_minute_after_its_job_gave_the_morning_back_goes_out_at_the_next_tick(
+    service: Session, queue: Queue, outbox: Path, kim: User
+) -> None:
+    """The jobs that gave their claims back (email off) leave no finished job under their ids, so the
+    tick a minute later, email back on, enqueues the same batches, chunks and ids again and both
+    deliveries go, once each. (RQ used to keep a finished job's id for 500 s, and the tick took it
+    for work done: nothing went for eight minutes.)"""
+    morning = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    kim.settings.work_days = [1, 2, 3, 4, 5, 6, 7]
+    with time_machine.travel(morning, tick=False):
+        assert "2 deliveries due, 2 batch(es) enqueued" in nbm("morning", "--user", kim.email).output
+        set_email(service, kim, on=False)  # between the tick and the job
+        run_worker(queue)
+    assert not outbox.exists() or subjects(outbox) == []
+
+    set_email(service, kim, on=True)
+    with time_machine.travel(morning + timedelta(minutes=1), tick=False):
+        assert "2 deliveries due, 2 batch(es) enqueued" in nbm("morning", "--user", kim.email).output
+        run_worker(queue)
+        assert "0 deliveries due" in nbm("morning", "--user", kim.email).output
+        run_worker(queue)
+    assert [subject[:28] for subject in subjects(outbox)] == [
+        "Your next best moves for Wed", "Your week of 16–22 Nov — 0 a"]
     assert ledger(service, kim) == [(DeliveryKind.PLAN, DeliveryStatus.SENT, 1, None),
                                     (DeliveryKind.WEEKLY_SUMMARY, DeliveryStatus.SENT, 1, None)]
