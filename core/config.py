@@ -2,8 +2,9 @@
 
 Each setting has a default that works for local development, so a newcomer can run the product with
 no environment at all. Production (``NBM_ENV=production``) refuses to start while a development
-secret or a development server is still in place: a forgotten ``SECRET_KEY`` must fail loudly, not
-sign links with a key that is published in this file.
+secret, a development server or the development sender (``EMAIL_FROM`` on ``.localhost``) is still in
+place: a forgotten ``SECRET_KEY`` must fail loudly, not sign links with a key that is published in
+this file.
 
 The encryption keys are parsed here (by :mod:`core.encryption_keys`), at start, rather than at the
 first token a job decrypts: a malformed ``ENCRYPTION_KEYS`` stops every process before it serves
@@ -341,6 +342,10 @@ def _secret_problems(settings: Settings) -> list[str]:
     return problems
 
 
+#: What production accepts as EMAIL_FROM: on .localhost, no receiving server could check where mail came from.
+_OWN_SENDER = "set it to an address on your own domain, such as 'NextBestMove <plan@yourdomain.com>'"
+
+
 def _server_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
     problems = []
     if not env.get("BASE_URL"):
@@ -354,6 +359,11 @@ def _server_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
         problems.append("REDIS_URL is not set (the embedded Redis is for development)")
     if settings.email_backend == "outbox":  # it would keep every digest on the server's disk
         problems.append("EMAIL_BACKEND is outbox (development only): set EMAIL_BACKEND=smtp and SMTP_HOST")
+    if not env.get("EMAIL_FROM"):
+        problems.append(f"EMAIL_FROM is not set (the development sender on .localhost would stand in): {_OWN_SENDER}")
+    elif email_from_domain(settings.email_from).lower().endswith(".localhost"):
+        problems.append(f"EMAIL_FROM is on .localhost, a domain reserved for one's own machine: {_OWN_SENDER}; "
+                        f"got {settings.email_from!r}")
     return problems + _plaintext_problems(settings)
 
 

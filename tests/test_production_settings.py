@@ -31,6 +31,7 @@ PROD = {
     "DATABASE_URL": "postgres://nbm:db-pass-1@db.example.com:5432/nbm",
     "REDIS_URL": "rediss://:redis-pass-2@redis.example.com:6380",
     "EMAIL_BACKEND": "smtp",
+    "EMAIL_FROM": "NextBestMove <plan@example.com>",
     "SMTP_HOST": "smtp.example.com",
 }
 
@@ -53,6 +54,11 @@ def test_production_starts_with_its_own_secrets_and_servers() -> None:
     ({"REDIS_URL": ""}, "REDIS_URL is not set"),
     ({"DATABASE_URL": ""}, "DATABASE_URL is not set"),
     ({"EMAIL_BACKEND": ""}, "EMAIL_BACKEND is outbox"),
+    ({"EMAIL_FROM": ""}, "EMAIL_FROM is not set (the development sender on .localhost would stand in): set it to an "
+                         "address on your own domain, such as 'NextBestMove <plan@yourdomain.com>'"),
+    ({"EMAIL_FROM": "NextBestMove <plan@nextbestmove.localhost>"},
+     "EMAIL_FROM is on .localhost, a domain reserved for one's own machine: set it to an address on your own domain, "
+     "such as 'NextBestMove <plan@yourdomain.com>'; got 'NextBestMove <plan@nextbestmove.localhost>'"),
     ({"SLACK_API_URL": "http://slack.example.com/api/"},
      "SLACK_API_URL must start with https:// in production (it carries every workspace's bot token); "
      "got 'http://slack.example.com/api/'"),
@@ -65,7 +71,8 @@ def test_production_starts_with_its_own_secrets_and_servers() -> None:
      "SMTP_SECURITY is none while SMTP_PASSWORD is set"),
 ], ids=["public-key-renamed", "public-key-second", "no-key-at-all", "key-not-base64", "key-too-short",
         "secret-too-short", "secret-key-short", "secret-key-dev", "no-base-url", "http-base-url", "no-redis",
-        "no-database", "outbox", "http-slack", "http-stripe", "http-insights-with-key", "smtp-password-in-clear"])
+        "no-database", "outbox", "no-email-from", "email-from-localhost",
+        "http-slack", "http-stripe", "http-insights-with-key", "smtp-password-in-clear"])
 def test_production_refuses_at_start_naming_the_variable(change: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings({**PROD, **change})

@@ -1,6 +1,7 @@
-"""A number, a level or a pool size no process could use is refused when the process starts: one line
-naming the variable and what it accepts, exit code 2, and the queued work left as it was (it used to
-run with no lease, every calendar unread, or end in a traceback)."""
+"""A number, a level, a pool size or a production sender no process could use is refused when the
+process starts: one line naming the variable and what it accepts, exit code 2, and the queued work
+left as it was (it used to run with no lease, every calendar unread, end in a traceback, or send every
+email from the development sender)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from core import config
 from tests.factories import make_lead, make_user
+from tests.servers import free_port
+from tests.test_production_settings import PROD
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECONDS = "a number of seconds greater than 0, such as 10 or 2.5"
@@ -44,6 +47,31 @@ def test_a_worker_refuses_to_start_and_leaves_the_queued_morning_untouched(
     config.get_settings.cache_clear()
     worked = CliRunner().invoke(main, ["worker", "--burst"])
     assert (worked.exit_code, worked.stderr.splitlines()) == (2, [f"Error: {name} must be {accepted}; got {raw!r}"])
+    assert (queue.count, list(outbox.glob("*.eml"))) == (queued, [])
+
+
+def test_a_worker_in_production_without_email_from_refuses_to_start_and_sends_nothing(
+    service: Session, queue: Queue, outbox: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    """Unset, EMAIL_FROM falls back to the development sender, plan@nextbestmove.localhost, a well-formed
+    address: in production every email went from it. The worker now refuses, as for every other
+    production setting left at its development value (the mail server here refuses at once, as one
+    that is not there would)."""
+    ann = make_user(service, timezone="Asia/Kolkata")
+    make_lead(service, ann)
+    ticked = CliRunner().invoke(main, ["morning", "--user", ann.email, "--now", "2026-11-25T03:00:00+00:00"])
+    assert ticked.exit_code == 0, ticked.output
+    queued = queue.count
+    production = {**PROD, "DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": redis_url,
+                  "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(free_port())}
+    for name, value in production.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("EMAIL_FROM")
+    config.get_settings.cache_clear()
+    worked = CliRunner().invoke(main, ["worker", "--burst"])
+    assert (worked.exit_code, worked.stderr.splitlines()) == (2, [
+        "Error: refusing to start in production: EMAIL_FROM is not set (the development sender on .localhost would "
+        "stand in): set it to an address on your own domain, such as 'NextBestMove <plan@yourdomain.com>'"])
     assert (queue.count, list(outbox.glob("*.eml"))) == (queued, [])
 
 
