@@ -206,6 +206,7 @@ def test_rotating_keeps_tokens_refreshed_while_it_runs(engine: Engine, keys, mon
         monkeypatch.setattr(core_keys, "get_keyring", RefreshedMidway)
         rotated = CliRunner().invoke(main, ["keys", "rotate"], catch_exceptions=False)
         assert rotated.exit_code == 0, rotated.output
+        assert re.fullmatch(r"(1 value|(?!1 )[0-9]+ values) now under key 'new'", rotated.output.splitlines()[-1])
         assert refreshed == [True]
         with unit_of_work(user_id=user_id) as session:
             row = session.get_one(CalendarConnection, conn_id)

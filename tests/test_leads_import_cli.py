@@ -85,11 +85,11 @@ def test_refused_rows_exit_1_saying_so_and_the_other_rows_are_imported(
 
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
-        "imported 2 lead(s), 0 already there, 1 row(s) refused",
+        "imported 2 leads, 0 already there, 1 row refused",
         "refused:",
         "  line 3: only https://, http:// and mailto: links are accepted; 'javascript:alert(1)' is not one",
     ]
-    assert "1 row(s) refused, so this import is incomplete" in result.stderr
+    assert "1 row refused, so this import is incomplete" in result.stderr
     assert "import the file again" in result.stderr
     assert counts(service, user) == (2, 2, 2)  # committed: the good rows are kept
 
@@ -121,8 +121,8 @@ def test_running_the_same_file_again_adds_nobody(service: Session, user: User, t
     again = import_file(user, path)
 
     assert (first.exit_code, again.exit_code) == (1, 1)  # the rows without a link are refused each time
-    assert first.stdout.splitlines()[0] == "imported 115 lead(s), 3 already there, 2 row(s) refused"
-    assert again.stdout.splitlines()[0] == "imported 0 lead(s), 118 already there, 2 row(s) refused"
+    assert first.stdout.splitlines()[0] == "imported 115 leads, 3 already there, 2 rows refused"
+    assert again.stdout.splitlines()[0] == "imported 0 leads, 118 already there, 2 rows refused"
     assert counts(service, user) == after_first == (115, 115, 115)
 
 
@@ -221,10 +221,10 @@ def test_a_report_that_cannot_be_written_once_the_import_is_done_is_said_in_one_
 
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [
-        f"nbm: the import is done (imported 2 lead(s), 0 already there, 0 row(s) refused), but its report could not "
+        f"nbm: the import is done (imported 2 leads, 0 already there, 0 rows refused), but its report could not "
         f"be written to {folder / 'report.csv'}: No such file or directory. Import the same file again with "
         "another --report to list its rows: nobody is added twice."]
-    assert result.stdout.splitlines() == ["imported 2 lead(s), 0 already there, 0 row(s) refused"]
+    assert result.stdout.splitlines() == ["imported 2 leads, 0 already there, 0 rows refused"]
     assert counts(service, user)[0] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
 
@@ -241,14 +241,14 @@ def test_many_refused_rows_show_the_first_and_the_report_file_lists_every_one(
 
     assert shown.exit_code == 1
     lines = shown.stdout.splitlines()
-    assert lines[:2] == ["imported 25 lead(s), 25 already there, 25 row(s) refused",
+    assert lines[:2] == ["imported 25 leads, 25 already there, 25 rows refused",
                          f"refused (the first {leads_import.FIRST_NOTES} of 25):"]
     assert len([line for line in lines if line.startswith("  line ")]) == leads_import.FIRST_NOTES
     assert "--report PATH lists every refused row" in lines[-1]
 
     listed = import_file(user, path, "--report", str(report))
 
-    assert listed.stdout.splitlines()[0] == "imported 0 lead(s), 50 already there, 25 row(s) refused"
+    assert listed.stdout.splitlines()[0] == "imported 0 leads, 50 already there, 25 rows refused"
     with report.open(newline="") as written:
         rows = list(csv.DictReader(written))
     assert [(row["line"], row["outcome"]) for row in rows] == [
@@ -295,9 +295,9 @@ def test_a_5000_row_export_imports_in_as_many_statements_as_a_1200_row_one(
                 size, import_file(importer, path)))
 
     assert results[5_000].exit_code == 1
-    assert results[5_000].stdout.splitlines()[0] == "imported 4,800 lead(s), 100 already there, 100 row(s) refused"
+    assert results[5_000].stdout.splitlines()[0] == "imported 4,800 leads, 100 already there, 100 rows refused"
     assert counts(service, user) == (4_800, 4_800, 4_800)
-    assert results[1_200].stdout.splitlines()[0] == "imported 1,152 lead(s), 24 already there, 24 row(s) refused"
+    assert results[1_200].stdout.splitlines()[0] == "imported 1,152 leads, 24 already there, 24 rows refused"
     assert len(statements[5_000]) == len(statements[1_200]), (statements[1_200], statements[5_000])
     assert len([s for s in statements[5_000] if s.startswith("COPY")]) == 1  # every row in one COPY
     # A small import leaves the statistics alone (core.leads_import.ANALYZE_FROM): two statements fewer.
@@ -316,7 +316,7 @@ def test_a_quote_left_open_refuses_its_row_and_each_row_it_ran_over_and_the_rest
     service: Session, user: User, tmp_path: Path
 ) -> None:
     """An unclosed quote made csv read the rows after it as Ann's note: Bob and Cat were neither added
-    nor refused, and the import said "0 row(s) refused", exit 0. A note over two lines of prose lands."""
+    nor refused, and the import said "0 rows refused", exit 0. A note over two lines of prose lands."""
     path = tmp_path / "leads.csv"
     path.write_text("\n".join([
         "name,url,notes",
@@ -332,7 +332,7 @@ def test_a_quote_left_open_refuses_its_row_and_each_row_it_ran_over_and_the_rest
 
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
-        "imported 2 lead(s), 0 already there, 3 row(s) refused",
+        "imported 2 leads, 0 already there, 3 rows refused",
         "refused:",
         "  line 4: a quote opened in this row is still open on lines 5 to 6, which look like rows of their own: "
         'the row and those lines were not imported; close the quote (a quote inside a value is written twice: "") '
@@ -372,7 +372,7 @@ def test_a_quote_left_open_past_the_limit_of_a_value_counts_every_row_it_ran_ove
     result = import_file(user, path, "--report", str(tmp_path / "report.csv"))
 
     assert result.exit_code == 1, result.output
-    said = re.match(r"imported ([\d,]+) lead\(s\), 0 already there, ([\d,]+) row\(s\) refused", result.stdout)
+    said = re.match(r"imported ([\d,]+) leads?, 0 already there, ([\d,]+) rows? refused", result.stdout)
     assert said is not None, result.stdout
     added, refused = (int(number.replace(",", "")) for number in said.groups())
     assert added + refused == 1 + len(rows)  # every row of the file is counted
@@ -416,7 +416,7 @@ def test_a_file_from_a_pipe_is_imported(service: Session, user: User) -> None:
         result = nbm("leads", "import", "--user", user.email, source)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["imported 2 lead(s), 0 already there, 0 row(s) refused"]
+    assert result.stdout.splitlines() == ["imported 2 leads, 0 already there, 0 rows refused"]
     assert counts(service, user) == (2, 2, 2)
 
 

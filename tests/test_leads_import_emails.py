@@ -31,11 +31,11 @@ def test_emails_are_kept_and_each_one_left_out_is_said_by_line(
 
     assert result.exit_code == 1
     assert result.stdout == (
-        "imported 5 lead(s), 0 already there, 1 row(s) refused\n"
+        "imported 5 leads, 0 already there, 1 row refused\n"
         "refused:\n"
         "  line 7: 'mailto:fay' has no valid email address after mailto:; a mail link is one address, like "
         "mailto:ann@example.com (a ?subject=… after it is kept)\n"
-        "3 lead(s) added without their email:\n"
+        "3 leads added without their email:\n"
         "  line 3: Bob Ray: added without the email bea@acme.io: you already have Bea Stone with it\n"
         "  line 4: Cy Doe: added without the email ann@acme.io: line 2 of this file has it\n"
         "  line 5: Dee Fox: added without its email: 'not-an-email' is not an email address; one looks like "

@@ -88,7 +88,7 @@ def test_a_plain_csv_row_with_such_a_name_is_refused_by_line_and_the_others_land
     csv.write_text('name,url\n"Bea\nStone",https://example.com/bea\nCy Hill,https://example.com/cy\n')
     result = nbm("leads", "import", "--user", user.email, str(csv))
     assert result.exit_code == 1, result.output  # a refused row makes the import exit 1, saying so
-    assert "imported 1 lead(s), 0 already there, 1 row(s) refused" in result.output
+    assert "imported 1 lead, 0 already there, 1 row refused" in result.output
     assert "line 2: 'Bea\\nStone' contains a line break" in result.output
     assert _lead_names() == ["Cy Hill"]
 

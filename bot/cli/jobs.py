@@ -18,6 +18,7 @@ from core.clock import utcnow
 from core.db import get_engine, unit_of_work
 from core.jobs.tick import TickReport, tick
 from core.queue import QUEUE_NAMES, get_queue
+from core.text import plural
 from core.users import get_user_by_email
 
 log = logging.getLogger("nbm.cron")
@@ -52,12 +53,12 @@ _NO_HOUSEKEEPING = ("; no housekeeping enqueued: it runs only as of the present,
 
 def _describe(report: TickReport) -> str:
     extra = ", housekeeping enqueued" if report.housekeeping_enqueued else ""
-    due = f"{report.due} deliver{'y' if report.due == 1 else 'ies'} due"
+    due, batches = plural(report.due, "delivery", "deliveries"), plural(report.batches_enqueued, "batch", "batches")
     skipped = (f"; {report.skipped} more due then but no longer owed now, skipped (a morning is owed until it "
                "is sent, fails for good or the next one comes due: `nbm morning` without --now enqueues what is "
                "owed now)"
                if report.skipped else "")
-    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {due}, {report.batches_enqueued} batch(es) enqueued{extra}{skipped}"
+    return f"{report.at:%Y-%m-%d %H:%M:%S %Z}: {due} due, {batches} enqueued{extra}{skipped}"
 
 
 @click.command("morning")

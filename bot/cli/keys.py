@@ -8,6 +8,7 @@ from bot.cli.common import announce_engines
 from core.crypto import generate_key, get_keyring
 from core.db import unit_of_work
 from core.keys import rotate_keys
+from core.text import plural
 
 
 @click.group("keys")
@@ -34,4 +35,4 @@ def rotate_command() -> None:
     for column, count in counts.items():
         if count:
             click.echo(f"{column}: {count} re-encrypted")
-    click.echo(f"{total} value(s) now under key {get_keyring().primary!r}")
+    click.echo(f"{plural(total, 'value')} now under key {get_keyring().primary!r}")

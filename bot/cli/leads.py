@@ -36,7 +36,7 @@ from core.planner.replan import (
     snooze_lead_and_replan,
     unsnooze_lead_and_replan,
 )
-from core.text import short_date_from
+from core.text import noun, short_date_from
 
 #: How much of an import's report is kept in memory before it goes to a temporary file.
 _NOTES_IN_MEMORY = 4 * 1024 * 1024
@@ -153,7 +153,7 @@ def import_command(email: str, file: Path, report_path: Path | None, as_json: bo
                    "again with another --report to list its rows: nobody is added twice.", err=True)
         sys.exit(1)
     if report.refused:
-        click.echo(f"nbm: {report.refused:,} row(s) refused, so this import is incomplete; every other row was "
+        click.echo(f"nbm: {_count(report.refused, 'row')} refused, so this import is incomplete; every other row was "
                    "imported. Correct those lines and import the file again: rows already imported are "
                    "skipped as duplicates.", err=True)
         sys.exit(1)
@@ -181,7 +181,13 @@ def _report_json(report: ImportReport) -> dict[str, object]:
 
 
 def _counts(report: ImportReport) -> str:
-    return f"imported {report.added:,} lead(s), {report.duplicates:,} already there, {report.refused:,} row(s) refused"
+    return (f"imported {_count(report.added, 'lead')}, {report.duplicates:,} already there, "
+            f"{_count(report.refused, 'row')} refused")
+
+
+def _count(n: int, word: str) -> str:
+    """``1 lead``, ``1,152 leads``: :func:`core.text.plural` with the thousands grouped, as a large import's are."""
+    return f"{n:,} {noun(n, word)}"
 
 
 def _report_text(report: ImportReport, report_path: Path | None) -> str:
@@ -192,7 +198,7 @@ def _report_text(report: ImportReport, report_path: Path | None) -> str:
         lines += [f"  line {n.line}: {n.message}" for n in report.first_refused]
     if report.emails_skipped:  # a lead's email is how call detection finds its meetings
         shown = len(report.first_emails_skipped)
-        lines.append(f"{report.emails_skipped:,} lead(s) added without their email"
+        lines.append(f"{_count(report.emails_skipped, 'lead')} added without their email"
                      + (":" if shown == report.emails_skipped else f" (the first {shown}):"))
         lines += [f"  line {n.line}: {n.message}" for n in report.first_emails_skipped]
     if report_path is not None:

@@ -32,7 +32,7 @@ def test_morning_for_one_user_then_a_burst_worker_delivers_the_digest(
     with time_machine.travel(datetime(2026, 11, 25, 3, 5, tzinfo=UTC), tick=False):  # a tick missed 5 min ago
         ticked = CliRunner().invoke(main, ["morning", "--user", ann.email, "--now", "2026-11-25T03:00:00+00:00"])
     assert ticked.exit_code == 0, ticked.output
-    assert "2026-11-25 03:00:00 UTC: 1 delivery due, 1 batch(es) enqueued" in ticked.output  # Ann's, not Bob's
+    assert "2026-11-25 03:00:00 UTC: 1 delivery due, 1 batch enqueued" in ticked.output  # Ann's, not Bob's
     worked = CliRunner().invoke(main, ["worker", "--burst"])
     assert worked.exit_code == 0, worked.output
     recipients = {p.read_text().split("To: ", 1)[1].split("\n", 1)[0] for p in outbox.glob("*.eml")}
@@ -90,7 +90,7 @@ def test_morning_now_owes_nobody_a_morning_from_before_they_joined(
         ticked = CliRunner().invoke(main, ["morning", "--user", "ann@example.com",
                                            "--now", "2026-11-25T07:30:00+00:00"])
         assert ticked.exit_code == 0, ticked.output
-        assert "2026-11-25 07:30:00 UTC: 0 deliveries due, 0 batch(es) enqueued\n" in ticked.output
+        assert "2026-11-25 07:30:00 UTC: 0 deliveries due, 0 batches enqueued\n" in ticked.output
         run_worker(queue)
     assert digests(outbox) == []
 
@@ -106,7 +106,7 @@ def test_morning_now_skips_a_morning_a_later_one_has_superseded_so_a_catch_up_is
     with time_machine.travel(SUNDAY, tick=False):
         ticked = CliRunner().invoke(main, ["morning", "--user", user.email, "--now", "2026-11-25T12:30:00+00:00"])
         assert ticked.exit_code == 0, ticked.output
-        assert ("2026-11-25 12:30:00 UTC: 1 delivery due, 1 batch(es) enqueued; 1 more due then but no longer "
+        assert ("2026-11-25 12:30:00 UTC: 1 delivery due, 1 batch enqueued; 1 more due then but no longer "
                 "owed now, skipped (a morning is owed until it is sent, fails for good or the next one comes due: "
                 "`nbm morning` without --now enqueues what is owed now)") in ticked.output
         run_worker(queue)

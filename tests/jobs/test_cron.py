@@ -74,7 +74,7 @@ def test_a_tick_that_fails_is_logged_and_the_clock_ticks_again_the_next_minute(
         (failure,) = [r for r in caplog.records if r.levelno == logging.ERROR]
         assert "2026-11-25T07:59:00+00:00" in failure.getMessage() and failure.exc_info is not None
         assert failure.exc_info[0] is RedisConnectionError
-        assert "2026-11-25 08:00:00 UTC: 1 delivery due, 1 batch(es) enqueued" in result.output
+        assert "2026-11-25 08:00:00 UTC: 1 delivery due, 1 batch enqueued" in result.output
         run_worker(queue)
     plans = [p for p in outbox.glob("*.eml") if "Your next best moves for Wed 25 Nov" in p.read_text()]
     assert len(plans) == 1

@@ -169,5 +169,5 @@ def test_an_import_that_adds_nobody_leaves_the_plan_and_slack_alone(
     result = CliRunner().invoke(main, ["leads", "import", "--user", ann.email, str(path)])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("imported 0 lead(s), 1 already there")
+    assert result.stdout.startswith("imported 0 leads, 1 already there")
     assert fake.calls == []
