@@ -46,6 +46,8 @@ from redis.retry import Retry
 from rq import Queue
 from rq.scheduler import RQScheduler
 
+from core.text import plural
+
 log = logging.getLogger("nbm.worker")
 
 #: Seconds the supervisor waits for its scheduler to stop (it releases its locks), before ending it.
@@ -102,7 +104,7 @@ class PatientScheduler(RQScheduler):
         super().enqueue_scheduled_jobs()
         failing, self._failing = self._failing, None
         if failing is not None:
-            log.info("the scheduler works again, after failing %d time(s) in %s (%s)", failing.count,
+            log.info("the scheduler works again, after failing %s in %s (%s)", plural(failing.count, "time"),
                      _duration(time.monotonic() - failing.since), failing.kind[1])
 
     def _failed(self, exc: Exception) -> float:

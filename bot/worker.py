@@ -63,6 +63,7 @@ from bot.email.render import compile_templates
 from bot.scheduler import REDIS_DOWN, SchedulerKeeper, first_line, retry_delays
 from core.db import get_engine
 from core.queue import certificate_refused
+from core.text import plural
 
 log = logging.getLogger("nbm.worker")
 
@@ -225,7 +226,7 @@ def retire_reason() -> str | None:
         return f"its memory peaked at {peak_mib:.0f} MiB (limit {RECYCLE_ABOVE_MIB} MiB)"
     checked_out = getattr(get_engine().pool, "checkedout", lambda: 0)()
     if checked_out:
-        return f"a job left {checked_out} database connection(s) checked out"
+        return f"a job left {plural(checked_out, 'database connection')} checked out"
     return None
 
 

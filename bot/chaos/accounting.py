@@ -41,6 +41,7 @@ from bot.chaos.presses import Press, events_to
 from bot.chaos.rule import Owed, Profile, owed_items
 from bot.chaos.smtp_sink import MailEvent
 from core.db import unit_of_work
+from core.text import plural
 
 #: The delivery's id in an email's Message-ID (bot.email.messages.message_id_for).
 MESSAGE_ID = re.compile(r"<nbm-([0-9a-f-]{36})@")
@@ -194,14 +195,14 @@ def account_deliveries(*, start: datetime, end: datetime, mail: list[MailEvent],
             outcomes.failed["refused for good (5xx)" if "554" in (row.last_error or "")
                             else f"failed for good: {(row.last_error or '?')[:90]}"] += 1
         elif item.owed_at(end):
-            state = f"ledger {row.status}, {row.attempts} attempt(s)" if row else "no ledger row"
+            state = f"ledger {row.status}, {plural(row.attempts, 'attempt')}" if row else "no ledger row"
             outcomes.missed.append(f"{_describe(item)}: still owed at the end ({state})")
         else:
             reason = _met_an_outage(item, faults=faults, pending=pending)
             if reason:
                 outcomes.superseded[reason] += 1
             else:
-                state = f"ledger {row.status}, {row.attempts} attempt(s)" if row else "no ledger row"
+                state = f"ledger {row.status}, {plural(row.attempts, 'attempt')}" if row else "no ledger row"
                 outcomes.missed.append(f"{_describe(item)}: superseded with no outage ({state}; owed "
                                        f"{item.opens:%m-%d %H:%M}–{item.closes:%m-%d %H:%M} UTC)")
     owed_keys = {item.key for item in owed}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.chaos.accounting import Outcomes, PressOutcomes
 from bot.chaos.options import ChaosOptions
+from core.text import plural
 
 
 @dataclass
@@ -39,13 +40,14 @@ class RunReport:
         failed = sum(d.failed.values())
         superseded = sum(d.superseded.values())
         lines = [
-            f"chaos: {o.users} users, {o.days} day(s) simulated ({self.start:%Y-%m-%d %H:%M} → "
+            f"chaos: {plural(o.users, 'user')}, {plural(o.days, 'day')} simulated ({self.start:%Y-%m-%d %H:%M} → "
             f"{self.end:%Y-%m-%d %H:%M} UTC, a tick every {o.step_minutes} min), seed {o.seed}, "
-            f"{o.workers} nbm worker x {o.processes} process(es)",
+            f"{o.workers} nbm worker x {plural(o.processes, 'process', 'processes')}",
             "time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items()),
             f"ticks: {self.ticks} ({self.failed_ticks} failed and were followed by the next; {self.clock_split})",
-            f"RQ scheduler: held by no worker while jobs were due in {self.scheduler_gaps} maintenance round(s); "
-            f"{self.scheduler_moved} scheduled job(s) moved to the queue by the run in its place",
+            "RQ scheduler: held by no worker while jobs were due in "
+            f"{plural(self.scheduler_gaps, 'maintenance round')}; "
+            f"{plural(self.scheduler_moved, 'scheduled job')} moved to the queue by the run in its place",
             f"faults: {self.faults or 'none'}",
             f"sink faults: {self.sink_faults or 'none'}",
             f"deliveries owed: {d.owed} ({d.owed_at_end} still owed at the end of the window); "

@@ -45,6 +45,7 @@ from bot.slack.errors import SlackDeliveryError
 from bot.slack.surfaces import Message, redraw
 from core.clock import utcnow
 from core.queue import get_queue
+from core.text import plural
 
 log = logging.getLogger("nbm.slack.redraws")
 
@@ -159,4 +160,4 @@ def redraw_surfaces(user_id: str) -> str:
             _keep(pipe, user_id, names)
             pipe.execute()
         raise
-    return f"redrawn, with {len(pressed)} pressed message(s)"
+    return f"redrawn, with {plural(len(pressed), 'pressed message')}"

@@ -43,6 +43,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from core.text import plural
+
 log = logging.getLogger("nbm.web")
 
 #: A process that exits by itself sooner than this after its start failed to start (see the module docstring).
@@ -114,7 +116,7 @@ def serve_until_stopped(app: Any, listener: socket.socket, **waitress: Any) -> N
                            count=1)
         left = _close_idle(connections)
         if left:
-            log.warning("stopping with %d request(s) still unanswered after %.0f s", left, DRAIN_SECONDS)
+            log.warning("stopping with %s still unanswered after %.0f s", plural(left, "request"), DRAIN_SECONDS)
         server.task_dispatcher.shutdown(timeout=1)  # idle request threads end at once
         wasyncore.close_all(connections)
     finally:

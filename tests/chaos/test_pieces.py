@@ -20,8 +20,9 @@ import pytest
 from bot.chaos.accounting import LedgerRow, Outcomes, Recipient, received
 from bot.chaos.fake_slack import FakeSlack, Posted
 from bot.chaos.faults import FaultKind, plan_faults
-from bot.chaos.options import FaultRates
+from bot.chaos.options import ChaosOptions, FaultRates
 from bot.chaos.presses import pressable
+from bot.chaos.report import RunReport
 from bot.chaos.smtp_sink import MailEvent, SmtpSink
 from bot.slack.blocks.plan import plan_message
 from core.models import ActionState, ActionType, CapacityLevel
@@ -147,3 +148,15 @@ def test_messages_are_tied_to_their_deliveries_and_strays_are_noted() -> None:
     assert len(found[("plan", ann, "email", DAY)]) == 2  # a duplicate, same Message-ID or not
     assert len(found[("plan", ann, "slack", DAY)]) == 2
     assert len(outcomes.strays) == 2  # the unknown delivery, and the DM that reached Bea
+
+
+def test_the_run_report_counts_in_words_not_with_a_hedge() -> None:
+    """`nbm chaos` said "1 day(s) simulated", "1 process(es)": each count now says its own number's word."""
+    start = datetime(2026, 11, 25, tzinfo=UTC)
+    report = RunReport(ChaosOptions(days=1, users=1, seed=7, processes=1), start=start, end=start + timedelta(days=1),
+                       scheduler_gaps=1, scheduler_moved=2)
+    said = "\n".join(report.lines())
+    assert said.startswith("chaos: 1 user, 1 day simulated (2026-11-25 00:00 → 2026-11-26 00:00 UTC")
+    assert "nbm worker x 1 process\n" in said
+    assert "held by no worker while jobs were due in 1 maintenance round; 2 scheduled jobs moved" in said
+    assert "(s)" not in said and "(es)" not in said

@@ -98,7 +98,7 @@ def test_an_error_that_keeps_coming_back_is_logged_in_full_once_then_in_short_li
         f"the scheduler stopped on the same error again (ResponseError: {WRONGTYPE}), 12 times in 6 min; it "
         "starts again in 60 s (the wait doubles each time, up to 60 s)")
     assert pinned.waits == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60]
-    assert recovered.getMessage() == f"the scheduler works again, after failing 12 time(s) in 7 min ({WRONGTYPE})"
+    assert recovered.getMessage() == f"the scheduler works again, after failing 12 times in 7 min ({WRONGTYPE})"
     assert due[0].get_status(refresh=True) == JobStatus.QUEUED  # moved to its queue by the good pass
 
 

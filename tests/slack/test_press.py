@@ -210,6 +210,9 @@ def test_done_redraws_its_row_at_once_and_the_whole_message_soon_after(web: Flas
     whole = fake.calls_to("chat.update")[-1].args
     assert whole["ts"] == "1700000000.000001" and "🔥 1-day streak" in str(whole["blocks"])
     assert _row(whole["blocks"], first) == _row(at_once, first)
+    queue = queue_module.get_queue()
+    (done,) = queue.finished_job_registry.get_job_ids()
+    assert Job.fetch(done, connection=queue.connection).return_value() == "redrawn, with 1 pressed message"
 
 
 def test_sent_redraws_the_whole_message_at_once(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
