@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import click
@@ -136,4 +136,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
     """Print ``data`` as JSON, or the human-readable text ``human()`` builds."""
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else human())
+    click.echo(json.dumps(data, indent=2, default=_json_value) if as_json else human())
+
+
+def _json_value(value: object) -> str:
+    """What ``--json`` writes for a value JSON has no type for: a date, time or instant in ISO 8601
+    (``2026-11-25``, ``2026-11-25T07:30:00+00:00``: str() puts a space where the standard, and the
+    date parsers of JSON's readers, want the 'T'), anything else (an id) as its text."""
+    return value.isoformat() if isinstance(value, date | time) else str(value)

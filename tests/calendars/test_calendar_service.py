@@ -65,6 +65,18 @@ def test_an_ical_address_sizes_the_day_and_is_never_shown_back(cleo: str, server
         assert SECRET not in output
 
 
+def test_json_writes_times_in_iso_8601_with_its_t(cleo: str, server: str) -> None:
+    """`--json` wrote each time as str() does, "2026-10-14 08:00:00+00:00": a space where ISO 8601 (and
+    every JSON reader's date parser) has a 'T'. Dates stay YYYY-MM-DD."""
+    assert nbm("calendar", "connect", "--user", cleo, "ics", f"{server}/cal/day.ics").exit_code == 0
+    day = json.loads(nbm("calendar", "sync", "--user", cleo, "--date", "2026-10-14", "--json").output)
+    assert day["date"] == "2026-10-14"
+    assert day["window"] == ["2026-10-14T09:00:00+01:00", "2026-10-14T17:00:00+01:00"]  # London's working hours
+    assert day["busy"][0] == ["2026-10-14T08:30:00+00:00", "2026-10-14T10:00:00+00:00"]
+    (listed,) = json.loads(nbm("calendar", "list", "--user", cleo, "--json").output)
+    assert listed["last_sync_at"] == "2026-10-14T06:00:00+00:00"
+
+
 def test_no_calendar_listed_says_what_sizes_the_next_plans_a_capacity_set_for_a_day_included(cleo: str) -> None:
     """It said "the plan uses the default capacity", whatever capacity the user set for the day."""
     assert nbm("plan", "--user", cleo, "--capacity", "light").exit_code == 0
