@@ -5,10 +5,10 @@ rows and adds the leads).
 Rules chosen where the specification is silent (the file as a whole, duplicates and the one
 transaction: core.leads_import):
 
-* **The header** is the first non-empty row. LinkedIn's export may put a preamble before it (a row
-  starting with ``Notes:``); then the header is the first row that looks like LinkedIn's. Column names
-  match without regard to case or surrounding spaces and in any order; columns the import does not use
-  are ignored.
+* **The header** is the first non-empty row; a file with none (nothing, or blank rows only) is refused
+  as empty. LinkedIn's export may put a preamble before it (a row starting with ``Notes:``); then the
+  header is the first row that looks like LinkedIn's. Column names match without regard to case or
+  surrounding spaces and in any order; columns the import does not use are ignored.
 * **Each row** stands alone: a bad one is reported with its physical line number (where it starts,
   counting the lines inside quoted values) and the others still land. A row with more non-empty values
   than the header has columns is refused, because it usually means a comma inside an unquoted value.
@@ -115,9 +115,13 @@ def _records(lines: Iterable[str]) -> Iterator[_Record]:
 
 
 def _header(records: Iterator[_Record]) -> tuple[dict[str, int], int]:
-    """Consume records up to the header; return its column positions by lower-case name, and its width."""
-    in_preamble = False
+    """Consume records up to the header; return its column positions by lower-case name, and its width.
+
+    A file without a non-empty row (nothing, or blank rows only) is said to be empty: "its header is
+    not one the import knows" would send the user looking for a header in a file that has none."""
+    in_preamble, empty = False, True
     for _line, cells, _more in records:
+        empty = False
         names = [cell.strip().lower() for cell in cells] if isinstance(cells, list) else []
         columns: dict[str, int] = {}
         for index, name in enumerate(names):
@@ -129,6 +133,8 @@ def _header(records: Iterator[_Record]) -> tuple[dict[str, int], int]:
         in_preamble = in_preamble or (bool(names) and names[0].startswith("notes:"))
         if not in_preamble:
             break
+    if empty:
+        raise ValidationError(f"this file is empty: it has no header and no rows; {_ACCEPTED_HEADERS}")
     raise ValidationError(f"this file's header is not one the import knows; {_ACCEPTED_HEADERS}")
 
 

@@ -438,7 +438,8 @@ def test_a_pipe_longer_than_the_limit_is_refused_whole(
 
 #: Files refused as a whole, each with what its refusal says.
 REFUSED_WHOLE = {
-    "empty": (b"", "this file's header is not one the import knows"),
+    "empty": (b"", "this file is empty: it has no header and no rows; use a LinkedIn connections export"),
+    "blank lines only": (b"\xef\xbb\xbf\r\n  \r\n,,\r\n", "this file is empty: it has no header and no rows; use a"),
     "another header": (b"who,where\nAnn,https://a.io/ann\n", "this file's header is not one the import knows"),
     "not text": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "the file is not UTF-8 text"),
     "not UTF-8 on its last line": (b"name,url\n" + b"".join(f"Lead {n},https://x.io/{n}\n".encode() for n in range(
