@@ -1,6 +1,7 @@
 """The emails sent by hand: ``nbm digest preview``, ``nbm digest send`` and ``nbm summary send``.
 
-``preview`` builds today's plan if there is none yet (as the morning job would) and writes the HTML
+``preview`` builds today's plan if there is none yet (as the morning job would; a user without service
+gets none, and the refusal is ``nbm plan``'s, exit 2) and writes the HTML
 part to ``--out`` with the plain-text part beside it (same name, ``.txt``), so the digest can be
 opened in a browser. An ``--out`` ending in ``.txt`` is refused, since the text part would overwrite
 the HTML, and so is one where either file cannot be written (bot.cli.output_files), before anything
@@ -71,7 +72,7 @@ def preview_command(email: str, out: Path) -> None:
     if problem is not None:
         raise click.BadParameter(f"the text part goes beside it, but {problem}", param_hint="--out")
     try:
-        with acting_as_email(email) as (session, user):
+        with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
             rendered, _ = digest_email_building_plan_if_missing(session, user=user)
             # Written before the plan is committed: a file that cannot be written after all leaves no plan behind.
             write_whole({out: rendered.html, text_path: rendered.text})

@@ -240,13 +240,17 @@ def test_nbm_summary_without_service_says_why_with_the_subscribe_button_and_make
     assert _summaries(service, ended) == []
 
 
-@pytest.mark.parametrize("words", [["plan"], ["summary"], ["summary", "send"], ["digest", "send"]])
+@pytest.mark.parametrize("words", [["plan"], ["summary"], ["summary", "send"], ["digest", "send"],
+                                   ["digest", "preview"]])
 def test_the_cli_without_service_refuses_with_the_same_sentence_and_how_to_subscribe_and_records_nothing(
-    slack_web: FlaskClient, ended: User, service: Session, billing: Path, words: list[str]
+    slack_web: FlaskClient, ended: User, service: Session, billing: Path, words: list[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every command that would make or send a plan or a summary refuses as the other channels do,
     naming the `nbm billing` command that helps; the sends refuse before their delivery is claimed (a
-    failed delivery on record would keep the email from going out once Ann subscribes again)."""
+    failed delivery on record would keep the email from going out once Ann subscribes again).
+    `digest preview` said the sentence without the command."""
+    monkeypatch.chdir(tmp_path)  # where `digest preview` would write digest.html
     result = CliRunner().invoke(main, [*words, "--user", ended.email])
     assert result.exit_code == 2
     assert " ".join(result.output.split()) == (
@@ -256,6 +260,7 @@ def test_the_cli_without_service_refuses_with_the_same_sentence_and_how_to_subsc
     set_context(service, service=True)
     assert service.scalars(select(Delivery).where(Delivery.user_id == ended.id)).all() == []
     assert emails(billing) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_summary_made_before_the_service_ended_is_still_shown(
