@@ -86,22 +86,32 @@ def shortened_link(link: str, limit: int) -> str:
     return f"{rest[: limit - 1 - tail]}…{rest[len(rest) - tail:]}"
 
 
-def week_range(monday: date) -> str:
-    """``17–23 Nov``, or ``27 Oct – 2 Nov`` across a month: a Monday–Sunday week."""
+def week_range(monday: date, *, today: date) -> str:
+    """``17–23 Nov``, or ``27 Oct – 2 Nov`` across a month: a Monday–Sunday week, said with its year
+    by :func:`short_date_from`'s rule, once either end of it is more than :data:`NEAR_DAYS` from
+    ``today``: ``17–23 Nov 2025``, ``29 Dec 2025 – 4 Jan 2026``."""
     sunday = monday + timedelta(days=6)
+    year = "" if is_near(monday, today=today) and is_near(sunday, today=today) else f" {sunday.year}"
     if monday.month == sunday.month:
-        return f"{monday.day}–{sunday.day} {sunday:%b}"
-    return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b}"
+        return f"{monday.day}–{sunday.day} {sunday:%b}{year}"
+    first_year = f" {monday.year}" if year and monday.year != sunday.year else ""
+    return f"{monday.day} {monday:%b}{first_year} – {sunday.day} {sunday:%b}{year}"
 
 
-def week_title(monday: date) -> str:
-    """``Your week of 17–23 Nov``: the weekly summary's name, the same in Slack, email and the CLI."""
-    return f"Your week of {week_range(monday)}"
+def week_title(monday: date, *, today: date) -> str:
+    """``Your week of 17–23 Nov``: the weekly summary's name, the same in Slack, email and the CLI
+    (with the year for a week months from the reader's ``today``: :func:`week_range`)."""
+    return f"Your week of {week_range(monday, today=today)}"
 
 
 #: How far from today (either way) a day is named without its year. Further off, "Fri 1 Oct" could be
 #: this year's or next year's, and its weekday would read wrong for the other one.
 NEAR_DAYS = 90
+
+
+def is_near(day: date, *, today: date) -> bool:
+    """Whether ``day`` is named without its year, seen from ``today`` (:data:`NEAR_DAYS`)."""
+    return abs((day - today).days) <= NEAR_DAYS
 
 
 def short_date(day: date) -> str:
@@ -112,5 +122,4 @@ def short_date(day: date) -> str:
 def short_date_from(day: date, *, today: date) -> str:
     """:func:`short_date`, with the year once ``day`` is more than :data:`NEAR_DAYS` from ``today``:
     ``Tue 15 Dec``, but ``Fri 1 Oct 2027`` (for a date that may be months away, such as a snooze's end)."""
-    near = abs((day - today).days) <= NEAR_DAYS
-    return short_date(day) if near else f"{short_date(day)} {day.year}"
+    return short_date(day) if is_near(day, today=today) else f"{short_date(day)} {day.year}"

@@ -72,3 +72,11 @@ def test_a_calendar_day_and_a_read_months_away_say_their_years(bob: str, service
         assert "last read Wed 13 May 2026 08:00 UTC" in nbm("calendar", "list", "--user", bob).output
         day = nbm("calendar", "sync", "--user", bob, "--date", "2027-03-01").output
     assert day.startswith("Mon 1 Mar 2027: working hours 09:00-17:00")
+
+
+def test_a_weekly_summary_of_a_week_months_ago_says_its_year(bob: str) -> None:
+    """"Your week of 1–7 Dec", read on 29 Nov 2026, is a week still to come; said for 2025, it needs its year."""
+    with time_machine.travel(NOW, tick=False):
+        titles = [nbm("summary", "--user", bob, "--week", week).output.splitlines()[0]
+                  for week in ("2025-12-01", "2025-12-29", "2026-11-16")]
+    assert titles == ["Your week of 1–7 Dec 2025", "Your week of 29 Dec 2025 – 4 Jan 2026", "Your week of 16–22 Nov"]

@@ -36,9 +36,10 @@ def refused(email: str, week: str) -> str:
 
 
 @pytest.mark.parametrize(("week", "said"), [
-    ("2026-11-17", f"Tue 17 Nov 2026 is a Tuesday; a weekly summary starts on a Monday; {FIRST}"),
-    ("2026-11-25", f"Wed 25 Nov 2026 is a Wednesday; a weekly summary starts on a Monday; {FIRST}"),
-    ("2026-11-23", f"the week of Mon 23 Nov 2026 is not over yet; {FIRST}"),
+    ("2026-11-17", f"Tue 17 Nov is a Tuesday; a weekly summary starts on a Monday; {FIRST}"),
+    ("2026-11-25", f"Wed 25 Nov is a Wednesday; a weekly summary starts on a Monday; {FIRST}"),
+    ("2026-11-23", f"the week of Mon 23 Nov is not over yet; {FIRST}"),
+    ("2027-04-14", f"Wed 14 Apr 2027 is a Wednesday; a weekly summary starts on a Monday; {FIRST}"),
     ("2026-11-16", f"the week of Mon 16 Nov ended before you joined on Sun 29 Nov; {FIRST}"),
 ])
 def test_a_user_who_joined_today_is_told_when_the_first_summary_comes(
@@ -48,12 +49,12 @@ def test_a_user_who_joined_today_is_told_when_the_first_summary_comes(
 
 
 @pytest.mark.parametrize(("week", "such_as"), [
-    ("2026-10-27", "Mon 02 Nov 2026"),  # the week before joining: the first week
-    ("2026-11-04", "Mon 02 Nov 2026"),  # a finished week: its Monday
-    ("2026-11-25", "Mon 16 Nov 2026"),  # this week, not over: the latest finished week
+    ("2026-10-27", "Mon 2 Nov"),  # the week before joining: the first week
+    ("2026-11-04", "Mon 2 Nov"),  # a finished week: its Monday
+    ("2026-11-25", "Mon 16 Nov"),  # this week, not over: the latest finished week
 ])
 def test_a_weekday_is_answered_with_the_nearest_monday_accepted(
     connection: Connection, week: str, such_as: str
 ) -> None:
     bo = joined("bo@example.com", datetime(2026, 11, 4, 15, tzinfo=UTC))  # Wed 4 Nov
-    assert f"a weekly summary starts on a Monday, such as {such_as}" in refused(bo, week)
+    assert refused(bo, week).endswith(f"a weekly summary starts on a Monday, such as {such_as}")

@@ -22,12 +22,13 @@ def test_the_weekly_summary_has_one_title_everywhere() -> None:
     summary = WeeklySummary(id=uuid.uuid4(), user_id=uuid.uuid4(), week_start_date=date(2026, 10, 26),
                             days_active=1, actions_completed=1, replies=1, calls_booked=0,
                             insight_text="i", narrative_summary="n", next_week_focus="f")
-    title = "Your week of 26 Oct – 1 Nov"
-    text, blocks = summary_message(summary)
-    email = render_weekly_summary(summary, user_name="Ann", links=LINKS)
-    assert text.startswith(f"{title}:") and blocks[0]["text"]["text"] == title
-    assert email.subject.startswith(f"{title} — ") and re.search(rf"<h1[^>]*>{title}</h1>", email.html)
-    assert format_summary(summary).splitlines()[0] == title
+    for today, title in ((date(2026, 11, 9), "Your week of 26 Oct – 1 Nov"),
+                         (date(2027, 3, 1), "Your week of 26 Oct – 1 Nov 2026")):  # months on: its year
+        text, blocks = summary_message(summary, today=today)
+        email = render_weekly_summary(summary, user_name="Ann", today=today, links=LINKS)
+        assert text.startswith(f"{title}:") and blocks[0]["text"]["text"] == title
+        assert email.subject.startswith(f"{title} — ") and re.search(rf"<h1[^>]*>{title}</h1>", email.html)
+        assert format_summary(summary, today=today).splitlines()[0] == title
 
 
 def test_done_is_the_one_primary_button_in_slack_and_in_the_email() -> None:

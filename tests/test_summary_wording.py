@@ -7,7 +7,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 from bot.slack.blocks.summary import summary_message
 from core.models import WeeklySummary
@@ -98,5 +98,5 @@ def test_a_change_from_a_tiny_week_is_not_a_percentage() -> None:
 def test_the_summary_notification_counts_in_words() -> None:
     summary = WeeklySummary(id=uuid.uuid4(), user_id=uuid.uuid4(), week_start_date=WEEK, days_active=1,
                             actions_completed=1, replies=1, calls_booked=1, insight_text="i", next_week_focus="f")
-    text, _ = summary_message(summary)
+    text, _ = summary_message(summary, today=WEEK + timedelta(days=9))
     assert text == "Your week of 16–22 Nov: 1 action completed, 1 reply, 1 call booked"

@@ -10,8 +10,10 @@ import click
 from bot.cli.common import DATE, LEAD_HELP, acting_as_email, emit, json_option, lead_argument, lead_for, user_option
 from core.actions.marks import TYPED
 from core.actions.service import change_state, list_actions
+from core.clock import local_today
 from core.models import Action, ActionState, Channel
 from core.planner.replan import log_call_and_replan
+from core.text import short_date_from
 
 
 def action_json(action: Action) -> dict[str, object]:
@@ -87,6 +89,7 @@ def call_command(email: str, lead_ref: str, call_date: date, as_json: bool) -> N
     with acting_as_email(email) as (session, user):
         result = log_call_and_replan(session, user=user, lead_id=lead_for(session, user, lead_ref).id,
                                      call_date=call_date, channel=Channel.CLI)
+        today = local_today(user.timezone)
     made = [a for a in (result.prep, result.post) if a is not None]
     moved = {other.kind: other.call_date for other in result.others if other.held is None}
     payload = {"call_id": result.call.id, "call_date": result.call.call_date, "created": result.created,
@@ -95,12 +98,16 @@ def call_command(email: str, lead_ref: str, call_date: date, as_json: bool) -> N
                            "action": action_json(o.held) if o.held is not None else None} for o in result.others]}
 
     def human() -> str:
+        """The call named as every surface names a day (the year when it is months away)."""
+        def named(day: date) -> str:
+            return short_date_from(day, today=today)
+
         head = "logged" if result.created else "already logged"
-        return "\n".join([f"{head}: call on {call_date:%a %d %b %Y}"] +
+        return "\n".join([f"{head}: call on {named(call_date)}"] +
                          [f"  {a.action_type.value} due {a.due_date}" + (
-                             f", moved here from the call on {moved[a.action_type]:%a %d %b %Y}"
+                             f", moved here from the call on {named(moved[a.action_type])}"
                              if a.action_type in moved else "") for a in made] +
-                         [f"  no {o.kind.value} of its own: the one for the call on {o.call_date:%a %d %b %Y} "
+                         [f"  no {o.kind.value} of its own: the one for the call on {named(o.call_date)} "
                           f"is still open, {_when(o.held)}" for o in result.others if o.held is not None] +
                          (["  the lead was snoozed and is active again"] if result.woke else []))
 

@@ -7,6 +7,7 @@ import click
 from bot.cli.common import acting_as_email, announce_engines
 from bot.cli.plan import format_plan, format_summary
 from core import migrate
+from core.clock import local_today
 from core.db import get_engine, unit_of_work
 from core.demo import seed_demo
 from core.planner.view import plan_view_building_if_missing
@@ -27,8 +28,9 @@ def demo_command(timezone: str) -> None:
     with acting_as_email(demo.email) as (session, user):
         summary = build_weekly_summary(session, user=user)
         view = plan_view_building_if_missing(session, user=user)
+        today = local_today(user.timezone)
     click.echo(f"Demo user: {demo.email} ({timezone})\n")
     click.echo(format_plan(view))
     click.echo(f"\nStreak: {plural(view.streak, 'day')}\n")
-    click.echo(format_summary(summary))
+    click.echo(format_summary(summary, today=today))
     click.echo(f"\nTry: nbm plan --user {demo.email}   ·   nbm actions list --user {demo.email}")

@@ -131,9 +131,10 @@ def summary_json(summary: WeeklySummary) -> dict[str, Any]:
             "win_post_draft": summary.win_post_draft, "insight_post_draft": summary.insight_post_draft}
 
 
-def format_summary(summary: WeeklySummary) -> str:
+def format_summary(summary: WeeklySummary, *, today: date) -> str:
+    """The summary as a person reads it in a terminal; a week months from ``today`` says its year."""
     return "\n".join([
-        week_title(summary.week_start_date),
+        week_title(summary.week_start_date, today=today),
         f"  {plural(summary.days_active, 'active day')}, {plural(summary.actions_completed, 'action')} done, "
         f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked",
         f"Insight: {summary.insight_text}",
@@ -164,7 +165,8 @@ def summary_group(ctx: click.Context, email: str | None, week: date | None, as_j
         raise click.MissingParameter(ctx=ctx, param_hint="'--user'", param_type="option")
     with saying_how_to_subscribe(email), acting_as_email(email) as (session, user):
         summary = build_weekly_summary(session, user=user, week_start=week)
-    emit(as_json, summary_json(summary), lambda: format_summary(summary))
+        today = local_today(user.timezone)
+    emit(as_json, summary_json(summary), lambda: format_summary(summary, today=today))
 
 
 summary_group.add_command(send_summary_command)

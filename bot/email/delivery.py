@@ -38,6 +38,7 @@ from bot.email.links import EmailLinks
 from bot.email.messages import OutgoingEmail, message_id_for, write_message
 from bot.email.render import RenderedEmail, render_calendar_expired, render_digest, render_weekly_summary
 from core.calendars import service as calendars
+from core.clock import local_today
 from core.config import get_settings
 from core.db import unit_of_work
 from core.errors import ValidationError
@@ -66,7 +67,8 @@ def summary_email_building_if_missing(
 ) -> tuple[RenderedEmail, OutgoingEmail]:
     """The weekly summary of the week starting ``week_start``, built if there is none yet."""
     return _compose(user, delivery_id, lambda links: render_weekly_summary(
-        build_weekly_summary(session, user=user, week_start=week_start), user_name=user.name, links=links))
+        build_weekly_summary(session, user=user, week_start=week_start), user_name=user.name,
+        today=local_today(user.timezone), links=links))
 
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -189,20 +190,22 @@ def _nothing_left(view: PlanView) -> str:
     return f"Nothing is left to do in your plan for {_day(view.date)}."
 
 
-def summary_subject(summary: WeeklySummary) -> str:
+def summary_subject(summary: WeeklySummary, *, today: date) -> str:
     return (
-        f"{week_title(summary.week_start_date)} — "
+        f"{week_title(summary.week_start_date, today=today)} — "
         f"{plural(summary.actions_completed, 'action')} done, {plural(summary.replies, 'reply', 'replies')}"
     )
 
 
-def render_weekly_summary(summary: WeeklySummary, *, user_name: str, links: EmailLinks) -> RenderedEmail:
-    """The Monday email: last week's numbers, the insight and narrative, next week's focus, drafts."""
+def render_weekly_summary(summary: WeeklySummary, *, user_name: str, today: date,
+                          links: EmailLinks) -> RenderedEmail:
+    """The Monday email: last week's numbers, the insight and narrative, next week's focus, drafts
+    (the week named as seen from the reader's ``today``: core.text.week_title)."""
     context = {
-        "subject": summary_subject(summary),
+        "subject": summary_subject(summary, today=today),
         "preheader": summary.insight_text,
         "first_name": first_name(user_name, fallback="there"),
-        "week_title": week_title(summary.week_start_date),
+        "week_title": week_title(summary.week_start_date, today=today),
         "stats": [
             (summary.days_active, noun(summary.days_active, "day active", "days active")),
             (summary.actions_completed, noun(summary.actions_completed, "action done", "actions done")),

@@ -36,6 +36,7 @@ from bot.slack.plan_dm import Message, delivery_turn, posted_plan, updated
 from bot.slack.tokens import workspace_auth
 from core.calendars import service as calendars
 from core.calendars.plans_sized import needs_reconnecting
+from core.clock import local_today
 from core.config import get_settings
 from core.db import unit_of_work
 from core.jobs.channels import ChannelOff, PermanentDeliveryError, Send, TemporaryDeliveryError
@@ -170,7 +171,7 @@ def summary_shown(session: Session, *, user: User, summary: WeeklySummary) -> tu
     """``summary`` as a message, its drafts shown as saved from the database, never from the message
     pressed: a draft may have been saved from another copy (the DM, or the `/nbm summary` answer)."""
     saved = frozenset(p.type for p in list_prompts(session, user=user) if p.weekly_summary_id == summary.id)
-    return summary_message(summary, saved=saved)
+    return summary_message(summary, today=local_today(user.timezone), saved=saved)
 
 
 def reach(user_id: uuid.UUID) -> tuple[WebClient, Recipient]:

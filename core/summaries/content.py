@@ -18,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from core.clock import utcnow
+from core.clock import local_today, utcnow
 from core.errors import NotFound, ValidationError
 from core.models import ContentPrompt, ContentPromptStatus, ContentPromptType, User, WeeklySummary
+from core.text import week_range
 
 _KIND_NAMES = {ContentPromptType.WIN_POST: "win post", ContentPromptType.INSIGHT_POST: "insight post"}
 
@@ -35,7 +36,8 @@ def save_draft(session: Session, *, user: User, summary_id: uuid.UUID, kind: Con
         raise NotFound("that weekly summary does not exist")
     content = _draft_text(summary, kind)
     if not content:
-        raise ValidationError(f"the summary of the week of {summary.week_start_date:%d %b} has no {_KIND_NAMES[kind]}")
+        week = week_range(summary.week_start_date, today=local_today(user.timezone))
+        raise ValidationError(f"the summary of the week of {week} has no {_KIND_NAMES[kind]}")
     session.execute(
         insert(ContentPrompt)
         .values(id=uuid.uuid4(), user_id=user.id, weekly_summary_id=summary.id, type=kind, content=content,

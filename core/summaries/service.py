@@ -51,7 +51,7 @@ from core.streaks import streak_on
 from core.summaries.facts import MIN_BASE, WeekFacts, WeekNumbers
 from core.summaries.insights import InsightGenerator
 from core.summaries.llm import insight_generator
-from core.text import short_date, short_date_from, week_range
+from core.text import short_date_from, week_range
 from core.users import get_settings_for
 from core.workdays import WEEKDAYS
 
@@ -251,25 +251,30 @@ def summary_week(user: User, week_start: date | None = None) -> date:
     today = local_today(user.timezone)
     latest, first = previous_monday(today), first_week(user)
     week_start = week_start or latest
+
+    def named(day: date) -> str:
+        return short_date_from(day, today=today)
+
     if week_start.weekday() != 0:
         monday = week_start - timedelta(days=week_start.weekday())
-        suggested = (f", such as {min(max(monday, first), latest):%a %d %b %Y}" if first <= latest
-                     else f"; {_first_comes(first)}")
-        raise ValidationError(f"{week_start:%a %d %b %Y} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary "
+        suggested = (f", such as {named(min(max(monday, first), latest))}" if first <= latest
+                     else f"; {_first_comes(first, today=today)}")
+        raise ValidationError(f"{named(week_start)} is a {WEEKDAYS[week_start.weekday()]}; a weekly summary "
                               f"starts on a Monday{suggested}")
     if week_start > latest:
-        raise ValidationError(f"the week of {week_start:%a %d %b %Y} is not over yet; " + (
-            f"the latest finished week starts on {latest:%a %d %b %Y}" if first <= latest else _first_comes(first)))
+        raise ValidationError(f"the week of {named(week_start)} is not over yet; " + (
+            f"the latest finished week starts on {named(latest)}" if first <= latest
+            else _first_comes(first, today=today)))
     if week_start < first:
         raise ValidationError(_before_joining(user, week_start, today=today))
     return week_start
 
 
-def _first_comes(first: date) -> str:
+def _first_comes(first: date, *, today: date) -> str:
     """When the first summary of a user whose first week starts on ``first`` comes, and what it covers
-    (said while that week is not over: it comes within 7 days, so without a year)."""
-    return (f"your first weekly summary comes on {short_date(first + timedelta(days=7))} and covers the week you "
-            f"joined ({week_range(first)})")
+    (said while that week is not over: it comes within 7 days of ``today``)."""
+    return (f"your first weekly summary comes on {short_date_from(first + timedelta(days=7), today=today)} and "
+            f"covers the week you joined ({week_range(first, today=today)})")
 
 
 def _before_joining(user: User, week_start: date, *, today: date) -> str:
@@ -279,7 +284,7 @@ def _before_joining(user: User, week_start: date, *, today: date) -> str:
     said = (f"the week of {short_date_from(week_start, today=today)} ended before you joined on "
             f"{short_date_from(joined, today=today)}")
     if first + timedelta(days=7) > today:
-        return f"{said}; {_first_comes(first)}"
+        return f"{said}; {_first_comes(first, today=today)}"
     return (f"{said}; your weekly summaries start with the week you joined, the week of "
             f"{short_date_from(first, today=today)}")
 

@@ -216,7 +216,7 @@ def test_weekly_summary_shows_numbers_insight_focus_and_drafts() -> None:
         next_week_focus="Book two discovery calls", win_post_draft="Twelve follow-ups, two calls booked.",
         insight_post_draft=None,
     )
-    rendered = render_weekly_summary(summary, user_name="Ann Lee", links=LINKS)
+    rendered = render_weekly_summary(summary, user_name="Ann Lee", today=date(2025, 11, 24), links=LINKS)
     assert rendered.subject == "Your week of 17–23 Nov — 12 actions done, 1 reply"
     visible = Reader(rendered.html).visible
     for words in ("4 days active", "12 actions done", "1 reply", "2 calls booked",

@@ -137,3 +137,19 @@ def test_the_summary_says_where_a_saved_draft_is_found_this_message(web: FlaskCl
     shown = str(fake.calls_to("respond")[-1].args["blocks"])
     assert "content prompts" not in shown and "Saved to your drafts" not in shown
     assert "Save draft marks a draft you mean to post (✅ here); copy it from this message when it suits you." in shown
+
+
+def test_a_draft_gone_from_its_summary_is_refused_naming_the_week_as_its_title_does(
+    web: FlaskClient, fake: FakeSlack, member: User, service: Session
+) -> None:
+    """A "Save draft" pressed for a draft the summary no longer holds said "the week of 16 Nov"; the week
+    is named as the summary's own title names it."""
+    send_summary_dm(member, date(2026, 11, 16))
+    button = next(b["accessory"] for b in fake.calls_to("chat.postMessage")[0].args["blocks"]
+                  if b.get("block_id") == "draft_open|WIN_POST")
+    service.execute(update(WeeklySummary).where(WeeklySummary.user_id == member.id).values(win_post_draft=None))
+    interact(web, block_action(fake, {"type": "button", "action_id": button["action_id"],
+                                      "block_id": "draft_open|WIN_POST", "value": button["value"]}))
+    (shown,) = fake.calls_to("views.open")  # no response_url with a press in a DM: the answer is a modal
+    assert [b["text"]["text"] for b in shown.args["view"]["blocks"]] == [
+        "The summary of the week of 16–22 Nov has no win post"]

@@ -61,14 +61,20 @@ def plan_message(view: PlanView) -> tuple[str, list[Block]]:
     return summary_line(view), plan_blocks(view)
 
 
+def _plan_title(view: PlanView) -> str:
+    """'Your next best moves for Tue 25 Nov': the message's header, its day with the year when it is
+    months from the reader's today (an old plan message redrawn after a press: core.text.short_date_from)."""
+    return f"Your next best moves for {short_date_from(view.date, today=view.today)}"
+
+
 def summary_line(view: PlanView) -> str:
     """'Your next best moves for Tue 25 Nov: 5 actions, ~35 min' (the notification text; the size
     is :meth:`core.planner.view.PlanView.size`)."""
-    return f"Your next best moves for {short_date(view.date)}: {view.size()}"
+    return f"{_plan_title(view)}: {view.size()}"
 
 
 def plan_blocks(view: PlanView, *, max_blocks: int = MESSAGE_BLOCKS) -> list[Block]:
-    title = header(f"Your next best moves for {short_date(view.date)}")
+    title = header(_plan_title(view))
     top = [{**title, "block_id": ids.plan_header_block_id(view.date)}, overview(view), divider()]
     bottom = [context(FOOTER)]
     budget = max_blocks - len(top) - len(bottom)

@@ -3,6 +3,8 @@ content drafts, each with a "Save draft" button that turns into "Saved" once pre
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.slack import ids
 from bot.slack.blocks.text import Block, button, context, cut, divider, escape, header, mrkdwn, section
 from core.models import ContentPromptType, WeeklySummary
@@ -12,17 +14,20 @@ DRAFT_TITLES = {ContentPromptType.WIN_POST: "Win post draft", ContentPromptType.
 DRAFTS_SAID = "Save draft marks a draft you mean to post (✅ here); copy it from this message when it suits you."
 
 
-def summary_message(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()
+def summary_message(summary: WeeklySummary, *, today: date, saved: frozenset[ContentPromptType] = frozenset()
                     ) -> tuple[str, list[Block]]:
-    """Notification text and blocks of the summary DM; ``saved`` drafts show as saved."""
-    text = (f"{week_title(summary.week_start_date)}: {plural(summary.actions_completed, 'action')} completed, "
+    """Notification text and blocks of the summary DM; ``saved`` drafts show as saved. The week is
+    named as seen from the reader's ``today`` (a DM redrawn months on says its year: core.text.week_title)."""
+    title = week_title(summary.week_start_date, today=today)
+    text = (f"{title}: {plural(summary.actions_completed, 'action')} completed, "
             f"{plural(summary.replies, 'reply')}, {plural(summary.calls_booked, 'call')} booked")
-    return text, summary_blocks(summary, saved=saved)
+    return text, summary_blocks(summary, title=title, saved=saved)
 
 
-def summary_blocks(summary: WeeklySummary, *, saved: frozenset[ContentPromptType] = frozenset()) -> list[Block]:
+def summary_blocks(summary: WeeklySummary, *, title: str,
+                   saved: frozenset[ContentPromptType] = frozenset()) -> list[Block]:
     blocks: list[Block] = [
-        header(week_title(summary.week_start_date)),
+        header(title),
         {"type": "section", "fields": [
             mrkdwn(f"*Days active*\n{summary.days_active}"),
             mrkdwn(f"*Actions completed*\n{summary.actions_completed}"),
