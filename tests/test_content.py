@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
@@ -44,9 +45,13 @@ def test_saving_a_draft_copies_it_and_saving_it_again_keeps_one(service: Session
 
 
 def test_a_summary_without_that_draft_is_refused(service: Session, user: User) -> None:
+    """The week is named as the summary's title names it, from the user's today (its year months on)."""
     summary = summary_for(service, user, insight_post_draft=None)
-    with pytest.raises(ValidationError, match="the summary of the week of 16 Nov has no insight post"):
-        save_draft(service, user=user, summary_id=summary.id, kind=INSIGHT)
+    for now, week in ((datetime(2026, 11, 25, 12, tzinfo=UTC), "16–22 Nov"),
+                      (datetime(2027, 4, 7, 12, tzinfo=UTC), "16–22 Nov 2026")):
+        with time_machine.travel(now, tick=False), pytest.raises(
+                ValidationError, match=f"^the summary of the week of {week} has no insight post$"):
+            save_draft(service, user=user, summary_id=summary.id, kind=INSIGHT)
     assert list_prompts(service, user=user) == []
 
 
