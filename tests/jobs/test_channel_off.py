@@ -119,14 +119,14 @@ def test_email_back_on_a_minute_after_its_job_gave_the_morning_back_goes_out_at_
     morning = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     kim.settings.work_days = [1, 2, 3, 4, 5, 6, 7]
     with time_machine.travel(morning, tick=False):
-        assert "2 deliveries due, 2 batch(es) enqueued" in nbm("morning", "--user", kim.email).output
+        assert "2 deliveries due, 2 batches enqueued" in nbm("morning", "--user", kim.email).output
         set_email(service, kim, on=False)  # between the tick and the job
         run_worker(queue)
     assert not outbox.exists() or subjects(outbox) == []
 
     set_email(service, kim, on=True)
     with time_machine.travel(morning + timedelta(minutes=1), tick=False):
-        assert "2 deliveries due, 2 batch(es) enqueued" in nbm("morning", "--user", kim.email).output
+        assert "2 deliveries due, 2 batches enqueued" in nbm("morning", "--user", kim.email).output
         run_worker(queue)
         assert "0 deliveries due" in nbm("morning", "--user", kim.email).output
         run_worker(queue)
