@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core.models import DailyPlan, WeeklySummary
 from core.users import get_user_by_email
 from tests.calendars.feeds import REQUESTED
+from tests.cli import nbm
 from tests.factories import NINE_WORK_DAYS, make_lead, make_streak
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
@@ -27,10 +27,6 @@ EMAIL = "ann@example.com"
 def pinned_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def ok_json(*args: str) -> object:

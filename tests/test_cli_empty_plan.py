@@ -9,38 +9,31 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection
 
-from bot.cli import main
+from tests.cli import nbm_ok
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wed 25 Nov, 09:00 in New York
 ANN = "ann@example.com"
 
 
-def nbm(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 @pytest.fixture()
 def ann(connection: Connection) -> Iterator[str]:
     with time_machine.travel(NOW, tick=False):
-        nbm("users", "add", ANN, "--name", "Ann Lee", "--tz", "America/New_York")
+        nbm_ok("users", "add", ANN, "--name", "Ann Lee", "--tz", "America/New_York")
         yield ANN
 
 
 def test_an_empty_plan_offers_a_lead_to_a_user_without_one(ann: str) -> None:
-    shown = nbm("plan", "--user", ann).output
+    shown = nbm_ok("plan", "--user", ann).output
     assert "Nothing is due in this plan: add a lead with `nbm leads add` and its first outreach shows up here." \
         in shown
 
 
 def test_an_empty_plan_of_a_user_with_leads_says_only_that_nothing_is_due(ann: str) -> None:
-    nbm("leads", "add", "--user", ann, "Priya Raman", "https://x.io/priya")
-    (outreach,) = json.loads(nbm("actions", "list", "--user", ann, "--json").output)
-    nbm("mark", "--user", ann, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
-    shown = nbm("plan", "--user", ann, "--date", "2026-11-26").output
+    nbm_ok("leads", "add", "--user", ann, "Priya Raman", "https://x.io/priya")
+    (outreach,) = json.loads(nbm_ok("actions", "list", "--user", ann, "--json").output)
+    nbm_ok("mark", "--user", ann, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
+    shown = nbm_ok("plan", "--user", ann, "--date", "2026-11-26").output
     assert shown.startswith("Thu 26 Nov — nothing due")
     assert "Nothing is due in this plan." in shown and "add a lead" not in shown

@@ -9,18 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core.models import CapacityOverride, DailyPlan, DailyPlanAction
+from tests.cli import nbm
 
 USER = "wes@example.com"
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def at(day: int, hour: int) -> time_machine.travel:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import Connection, select
 
 from bot.channels import register_all
@@ -26,6 +26,7 @@ from core.jobs.tasks import deliver
 from core.models import Delivery, WeeklySummary
 from core.preferences import unsubscribe
 from core.users import get_user_by_email
+from tests.cli import nbm
 from tests.factories import JOINED
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, noon in London: last week is Mon 16 – Sun 22 Nov
@@ -48,10 +49,6 @@ def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     config.get_settings.cache_clear()
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def added(email: str, name: str) -> uuid.UUID:

@@ -9,17 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection
 
-from bot.cli import main
+from tests.cli import nbm
 
 TODAY = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # Sun 29 Nov 2026, 10:00 in New York
 FIRST = "your first weekly summary comes on Mon 30 Nov and covers the week you joined (23–29 Nov)"
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def joined(email: str, at: datetime) -> str:

@@ -6,14 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection
 
-from bot.cli import main
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+from tests.cli import nbm
 
 
 def test_the_plan_counts_everyone_waiting(connection: Connection) -> None:

@@ -13,14 +13,14 @@ from typing import Any
 import psycopg
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session
 
 from bot.cli import leads as leads_import_cli
-from bot.cli import main
 from core import leads_import
 from core.models import Action, ActionEvent, Lead, User
+from tests.cli import nbm
 from tests.factories import make_lead, make_user
 
 MORNING = datetime(2026, 11, 25, 11, 30, tzinfo=UTC)
@@ -36,10 +36,6 @@ def clock() -> Iterator[None]:
 @pytest.fixture()
 def user(service: Session) -> User:
     return make_user(service, email="ann@example.com", timezone="Europe/Paris")
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def import_file(user: User, path: Path, *extra: str) -> Result:

@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from core.models import User
+from tests.cli import nbm
 from tests.factories import make_lead
-from tests.test_leads_import_cli import LINKEDIN_HEADER, clock, import_file, nbm, user  # noqa: F401  (fixtures)
+from tests.test_leads_import_cli import LINKEDIN_HEADER, clock, import_file, user  # noqa: F401  (fixtures)
 
 
 def test_emails_are_kept_and_each_one_left_out_is_said_by_line(

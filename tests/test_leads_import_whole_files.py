@@ -17,7 +17,8 @@ from core import leads_import
 from core.calendars.service import connect_ics
 from core.models import DailyPlan, User
 from tests.calendars.feeds import REQUESTED
-from tests.test_leads_import_cli import clock, counts, import_file, nbm, user  # noqa: F401  (fixtures)
+from tests.cli import nbm
+from tests.test_leads_import_cli import clock, counts, import_file, user  # noqa: F401  (fixtures)
 
 
 @contextmanager

@@ -8,12 +8,11 @@ import json
 from datetime import UTC, date, datetime
 
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core.models import Action, ActionType, User
+from tests.cli import nbm
 from tests.factories import make_action, make_lead
 
 
@@ -32,10 +31,6 @@ def plan_with_a_prep_a_fast_win_and_an_outreach(
     tom = make_lead(session, user, name="Tom Okafor", url="https://www.linkedin.com/in/tom")
     outreach = make_action(session, user, tom, action_type=ActionType.OUTREACH, due_date=day)
     return prep, win, outreach
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_the_cli_refuses_sent_on_a_call_prep_with_exit_code_2_and_changes_nothing(connection: Connection) -> None:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core import migrate
 from core.db import unit_of_work
 from core.models import Lead, SlackInstallation, User
 from core.names import ACCEPTED
+from tests.cli import nbm
 from tests.factories import make_user
 from tests.slack.conftest import (  # noqa: F401 - fixtures
     ann,
@@ -44,10 +44,6 @@ BREAKERS = ["Ann\nLee", "Ann\r\nBcc: everyone@example.com", "Ann\tLee", "Ann\x1b
 def pinned_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def _users() -> list[tuple[str, str]]:

@@ -8,25 +8,20 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core.billing.trial import start_trial
 from core.models import User
 from tests.billing.conftest import NOON, deliver
 from tests.billing.fake_stripe import FakeStripe
+from tests.cli import nbm
 from tests.factories import make_user
 
 
 @pytest.fixture()
 def ann(clock: time_machine.Coordinates, service: Session) -> User:
     return make_user(service, name="Ann Lee", email="ann@example.com", timezone="America/New_York")
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def test_status_shows_the_trial_its_end_and_service(billing: Path, stripe: FakeStripe, ann: User) -> None:

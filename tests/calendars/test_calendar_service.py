@@ -15,10 +15,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection, select
 
-from bot.cli import main
 from core import config
 from core.calendars import feed
 from core.calendars import service as calendar_service
@@ -28,13 +26,10 @@ from core.crypto import Secret
 from core.db import unit_of_work
 from core.models import CalendarConnection, CalendarConnectionStatus, CalendarProvider, CalendarSyncLog, User
 from tests.calendars.feeds import REQUESTED, SECRET, FeedHandler, serving_feeds
+from tests.cli import nbm
 from tests.factories import deleted_afterwards, make_calendar_connection, make_user
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London, before the working day
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture()

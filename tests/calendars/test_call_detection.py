@@ -10,20 +10,15 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from sqlalchemy import Connection, select
 
-from bot.cli import main
 from core.calendars.call_detection import FINDS
 from core.db import unit_of_work
 from core.models import LoggedCall
+from tests.cli import nbm
 
 WEDNESDAY = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)  # 07:00 in London
 OWNER = "cleo@example.com"
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def event(uid: str, start: str, *, guests: tuple[str, ...] = (), organizer: str = OWNER, status: str = "CONFIRMED",

@@ -9,25 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core import config
 from core.calendars.call_detection import FINDS
 from core.calendars.service import list_connections
 from core.models import CalendarConnectionStatus, CalendarProvider
 from core.users import get_settings_for
 from tests.calendars.feeds import SECRET
+from tests.cli import nbm
 from tests.email.conftest import NOON
 from tests.email.pages import forms, path, reload, text_of
 from tests.factories import make_calendar_connection, make_user
 
 pytestmark = pytest.mark.usefixtures("email_settings", "clock")
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_the_preferences_page_connects_an_ical_address_and_sets_working_hours(

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 
-from bot.cli import main
+from tests.cli import nbm_ok
 from tests.email.conftest import NOON
 
 pytestmark = pytest.mark.usefixtures("email_settings", "connection")
@@ -19,27 +18,21 @@ ZOE = "zoe@example.com"
 THURSDAY = NOON + timedelta(days=1)
 
 
-def nbm(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def digest_text(tmp_path: Path) -> str:
     with time_machine.travel(THURSDAY, tick=False):
-        nbm("digest", "preview", "--user", ZOE, "--out", str(tmp_path / "digest.html"))
+        nbm_ok("digest", "preview", "--user", ZOE, "--out", str(tmp_path / "digest.html"))
     return (tmp_path / "digest.txt").read_text()
 
 
 def test_an_empty_digest_asks_for_a_lead_only_without_an_active_one(tmp_path: Path) -> None:
     with time_machine.travel(NOON, tick=False):  # Wed 25 Nov: a lead, messaged at once
-        nbm("users", "add", ZOE, "--name", "Zoe", "--tz", "Europe/London")
-        lead = json.loads(nbm("leads", "add", "--user", ZOE, "Priya Raman", "https://x.io/priya", "--json").output)
-        (outreach,) = json.loads(nbm("actions", "list", "--user", ZOE, "--json").output)
-        nbm("mark", "--user", ZOE, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
+        nbm_ok("users", "add", ZOE, "--name", "Zoe", "--tz", "Europe/London")
+        lead = json.loads(nbm_ok("leads", "add", "--user", ZOE, "Priya Raman", "https://x.io/priya", "--json").output)
+        (outreach,) = json.loads(nbm_ok("actions", "list", "--user", ZOE, "--json").output)
+        nbm_ok("mark", "--user", ZOE, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
     with_lead = digest_text(tmp_path)
     assert "Nothing is due for Thu 26 Nov. Enjoy a clear day." in with_lead and "add a lead" not in with_lead
     with time_machine.travel(THURSDAY, tick=False):
-        nbm("leads", "archive", "--user", ZOE, lead["id"])
+        nbm_ok("leads", "archive", "--user", ZOE, lead["id"])
     assert ("Nothing is due for Thu 26 Nov. Enjoy a clear day, or add a lead to start your next day with a move."
             in digest_text(tmp_path))

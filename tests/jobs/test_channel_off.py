@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core.jobs.tick import tick
 from core.models import Delivery, DeliveryKind, DeliveryStatus, User
+from tests.cli import nbm
 from tests.factories import JOINED, make_lead, make_user
 from tests.jobs.conftest import run_worker
 
@@ -35,10 +34,6 @@ def kim(service: Session) -> Iterator[User]:
         user = make_user(service, email="k1@example.com", name="Kim Park", created_at=JOINED)
         make_lead(service, user)
         yield user
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def set_email(service: Session, user: User, *, on: bool) -> None:

@@ -26,16 +26,16 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
+from click.testing import Result
 from rq import Queue
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from core import db
 from core.db import unit_of_work
 from core.jobs import tasks
 from core.models import ActionType, Lead, LeadStatus, User
+from tests.cli import nbm
 from tests.factories import make_action, make_lead, make_user
 from tests.jobs.test_wake_deadlock import PATIENCE_SECONDS, started, waiting_on
 
@@ -50,10 +50,6 @@ class Ann:
     user_id: uuid.UUID
     #: Her two leads' (id, name), in the order of their ids: the order the hour locks them in.
     leads: list[tuple[uuid.UUID, str]]
-
-
-def nbm(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture()

@@ -8,22 +8,15 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 
-from bot.cli import main
 from core.models import User
+from tests.cli import nbm_ok
 from tests.slack.conftest import NOW, add_leads, command
 from tests.slack.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.usefixtures("clock")
 THURSDAY = NOW + timedelta(days=1)
-
-
-def nbm(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def posted_blocks(web: FlaskClient, fake: FakeSlack) -> str:
@@ -36,11 +29,11 @@ def posted_blocks(web: FlaskClient, fake: FakeSlack) -> str:
 
 def test_the_plan_dm_offers_a_lead_only_without_an_active_one(web: FlaskClient, fake: FakeSlack, ann: User) -> None:
     (lead,) = add_leads(ann, "Bea Stone")  # Wed 25 Nov: a lead, messaged at once
-    (outreach,) = json.loads(nbm("actions", "list", "--user", ann.email, "--json").output)
-    nbm("mark", "--user", ann.email, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
+    (outreach,) = json.loads(nbm_ok("actions", "list", "--user", ann.email, "--json").output)
+    nbm_ok("mark", "--user", ann.email, outreach["id"], "sent")  # its follow-up is due on Mon 30 Nov
     with_lead = posted_blocks(web, fake)
     assert "Nothing is due." in with_lead and "Add a lead" not in with_lead
     with time_machine.travel(THURSDAY, tick=False):
-        nbm("leads", "archive", "--user", ann.email, str(lead.id))
+        nbm_ok("leads", "archive", "--user", ann.email, str(lead.id))
     without = posted_blocks(web, fake)
     assert "Nothing is due. Add a lead with `/nbm add` and its first outreach shows up here." in without
